@@ -1,0 +1,281 @@
+import { z } from 'zod'
+import {
+  COMMAND_NAMES,
+  CONTRACT_VERSION,
+  ENVELOPE_KEYS,
+  ERROR_CODES,
+  EVENT_TYPES,
+  MAX_PAYLOAD_BYTES,
+  TOPIC_TABLE,
+  commandDescriptions,
+  commandExamples,
+  commandSchemas,
+  envelopeSchema,
+  errorCodeDescriptions,
+  eventDescriptions,
+  eventExamples,
+  eventSchemas,
+  extraExamples,
+  messageExamples,
+  messageSchemas,
+  type MessageKind,
+  type TopicDirection,
+  type TopicSpec,
+} from '../../edge/protocol/index.ts'
+import { fieldRows, fieldTable, markdownTable, type JsonSchema } from './schema-tables.ts'
+
+/**
+ * Everything under docs/ that is generated from edge/protocol, as
+ * repo-relative path → content. Pure and deterministic (no dates, fixed
+ * order) so `--check` and the docs test can compare it with the files on disk.
+ */
+export const CONTRACT_DOC = 'docs/contract.md'
+export const SCHEMA_DIR = 'docs/schema'
+
+const COMMAND_HEADER_KEYS: ReadonlySet<string> = new Set(['id', 'expires', 'issued'])
+const ENVELOPE_AND_TYPE: ReadonlySet<string> = new Set([...ENVELOPE_KEYS, 'type'])
+const ENVELOPE_ONLY: ReadonlySet<string> = new Set(ENVELOPE_KEYS)
+
+const MESSAGE_TITLES: Record<MessageKind, string> = {
+  status: 'Board status (birth / will)',
+  state: 'Window state',
+  telemetry: 'Telemetry',
+  reply: 'Command reply',
+  'hub-status': 'Hub status',
+  'hub-bridge': 'Hub bridge',
+  'central-status': 'Central status',
+}
+
+const DIRECTION_LABELS: Record<TopicDirection, string> = {
+  'from-board': 'board →',
+  'to-board': '→ board',
+  'from-hub': 'hub →',
+  'from-central': 'central →',
+}
+
+const BOARD_MESSAGES: ReadonlySet<MessageKind> = new Set(['status', 'state', 'telemetry', 'reply'])
+
+function schemaPath(group: 'commands' | 'events' | 'messages', name: string): string {
+  return `${SCHEMA_DIR}/${group}/${name}.json`
+}
+
+/** Links in contract.md are relative to docs/. */
+function schemaLink(group: 'commands' | 'events' | 'messages', name: string): string {
+  return `[schema](${schemaPath(group, name).slice('docs/'.length)})`
+}
+
+function toJsonSchema(schema: z.ZodType): JsonSchema {
+  // `input`: documents what a sender may put on the wire (defaulted fields optional).
+  return z.toJSONSchema(schema, { io: 'input' }) as JsonSchema
+}
+
+function schemaFile(schema: z.ZodType, title: string, description: string): string {
+  const { $schema, ...rest } = toJsonSchema(schema)
+  return `${JSON.stringify({ $schema, title, description, ...rest }, null, 2)}\n`
+}
+
+function example(value: unknown): string {
+  return ['```json', JSON.stringify(value, null, 2), '```'].join('\n')
+}
+
+/** An example that fails its own schema would teach integrators the wrong thing; refuse to publish it. */
+function checkedExample(schema: z.ZodType, value: unknown, what: string): unknown {
+  const result = schema.safeParse(value)
+  if (!result.success) throw new Error(`example for ${what} does not match its schema: ${result.error.message}`)
+  return value
+}
+
+function topicsSection(): string {
+  const rows = Object.values(TOPIC_TABLE).map((t: TopicSpec) => {
+    const payload = t.variants ? `per ${t.variants.level}, see ${t.kind === 'cmd' ? 'Commands' : 'Events'}` : t.kind
+    return [`\`${t.pattern}\``, DIRECTION_LABELS[t.direction], String(t.qos), t.retain ? 'yes' : 'never', payload, t.description]
+  })
+  return [
+    '## Topics',
+    '',
+    'Topics are the same on the hub and upstream; the bridge copies them without rewriting.',
+    '',
+    markdownTable(['topic', 'direction', 'QoS', 'retained', 'payload', 'what'], rows),
+  ].join('\n')
+}
+
+function deliverySection(): string {
+  return [
+    '## Delivery rules',
+    '',
+    '- **At least once on the wire, exactly once in effect.** Every board message has a unique `id`; consumers drop a message whose `id` they have seen. The board keeps events and replies in its journal until the hub acknowledges them, the hub keeps them in its custody log until central acknowledges them.',
+    '- **Order.** Within one run of a board, `seq` increases by 1 per message; a new `boot` starts a new run. A retained `status` from an older `boot` than the one seen last is stale.',
+    '- **Expiry.** Every command carries `expires`. A command that arrives after it is refused with a reply (`code: "expired"`) and never acted on: a late `call` must not put a stale number on a display.',
+    '- **Repeated commands.** A command whose `id` the board has seen before gets the first reply again; it is not acted on a second time.',
+    '- **Retained topics hold state, never commands.** Only `status` and `state` (and the hub and central status topics) are retained; events, commands, replies and telemetry never are.',
+    `- **Bad input.** A payload that is not JSON, fails its schema, or exceeds ${MAX_PAYLOAD_BYTES} bytes gets a reply with an error code naming what was wrong (on the hub, a log line and a counter). It never crashes a process and never changes state.`,
+    '- **Timestamps** are ISO-8601 in UTC (`Z`); `synced: false` in the envelope means the board had not set its clock, so durations between such timestamps are approximate.',
+  ].join('\n')
+}
+
+function identifiersSection(): string {
+  return [
+    '## Identifiers',
+    '',
+    markdownTable(['what', 'format'], [
+      ['hall id, counter id', '`[a-z0-9][a-z0-9-]{0,31}` (also a topic level)'],
+      ['ticket (call number)', '1–8 characters `A–Z`, `0–9`, e.g. `A023`'],
+      ['officer id', '1–32 characters `A–Z a–z 0–9 _ -`'],
+      ['message id (`id`, `cmd`)', '1–100 characters, no whitespace or control characters'],
+      ['boot id', '1–40 characters `a–z 0–9 -`'],
+      ['date-time', 'ISO-8601 UTC, e.g. `2025-03-04T09:15:02.120Z`'],
+    ]),
+  ].join('\n')
+}
+
+function envelopeSection(): string {
+  return [
+    '## Envelope',
+    '',
+    `Every message a board sends (status, state, event, telemetry, reply) starts with these fields. \`v\` is the contract version, ${CONTRACT_VERSION}. ${schemaLink('messages', 'envelope')}`,
+    '',
+    fieldTable(fieldRows(toJsonSchema(envelopeSchema))),
+  ].join('\n')
+}
+
+function commandsSection(): string {
+  const header = fieldRows(toJsonSchema(commandSchemas.call)).filter((r) => COMMAND_HEADER_KEYS.has(r.path))
+  const parts = [
+    '## Commands',
+    '',
+    'Topic `hall/{hall}/counter/{counter}/cmd/{name}`, QoS 1, never retained. Commands come from central and carry no envelope. Every command payload has these fields, followed by its arguments; unknown fields are refused (`bad-payload`).',
+    '',
+    fieldTable(header),
+  ]
+  for (const name of COMMAND_NAMES) {
+    const rows = fieldRows(toJsonSchema(commandSchemas[name]), COMMAND_HEADER_KEYS)
+    parts.push(
+      '',
+      `### \`${name}\``,
+      '',
+      `${commandDescriptions[name]} ${schemaLink('commands', name)}`,
+      '',
+      rows.length > 0 ? fieldTable(rows) : 'No arguments.',
+      '',
+      example(checkedExample(commandSchemas[name], commandExamples[name], `command ${name}`)),
+    )
+  }
+  return parts.join('\n')
+}
+
+function eventsSection(): string {
+  const parts = [
+    '## Events',
+    '',
+    'Topic `hall/{hall}/counter/{counter}/event/{type}`, QoS 1, never retained. Each event is the envelope, `type` (equal to the last topic level) and the fields below. `cmd`, where present, is the id of the command that caused the event.',
+  ]
+  for (const type of EVENT_TYPES) {
+    parts.push(
+      '',
+      `### \`${type}\``,
+      '',
+      `${eventDescriptions[type]} ${schemaLink('events', type)}`,
+      '',
+      fieldTable(fieldRows(toJsonSchema(eventSchemas[type]), ENVELOPE_AND_TYPE)),
+      '',
+      example(checkedExample(eventSchemas[type], eventExamples[type], `event ${type}`)),
+    )
+  }
+  return parts.join('\n')
+}
+
+function messageFields(kind: MessageKind): string {
+  const json = toJsonSchema(messageSchemas[kind])
+  const skip = BOARD_MESSAGES.has(kind) ? ENVELOPE_ONLY : new Set<string>()
+  const variants = Array.isArray(json.oneOf) ? (json.oneOf as JsonSchema[]) : null
+  if (!variants) return fieldTable(fieldRows(json, skip))
+  // Status is a union on `online`; a table per variant reads better than one with conditional rows.
+  return variants
+    .map((variant) => {
+      const discriminator = (variant.properties as Record<string, JsonSchema>).online?.const
+      return [`When \`online\` is \`${String(discriminator)}\`:`, '', fieldTable(fieldRows(variant, skip))].join('\n')
+    })
+    .join('\n\n')
+}
+
+function messagesSection(): string {
+  const parts = ['## Status, state, telemetry, reply and hall topics']
+  for (const spec of Object.values(TOPIC_TABLE)) {
+    if (spec.variants) continue
+    const kind = spec.kind as MessageKind
+    const envelopeNote = BOARD_MESSAGES.has(kind) ? 'The envelope, then:' : 'No envelope:'
+    parts.push(
+      '',
+      `### ${MESSAGE_TITLES[kind]}`,
+      '',
+      `\`${spec.pattern}\` — ${spec.description} ${schemaLink('messages', kind)}`,
+      '',
+      envelopeNote,
+      '',
+      messageFields(kind),
+      '',
+      example(checkedExample(messageSchemas[kind], messageExamples[kind], `message ${kind}`)),
+    )
+    if (kind === 'status') parts.push('', example(checkedExample(messageSchemas.status, extraExamples.statusOffline, 'status (offline)')))
+    if (kind === 'reply') parts.push('', example(checkedExample(messageSchemas.reply, extraExamples.replyRefused, 'reply (refused)')))
+  }
+  return parts.join('\n')
+}
+
+function errorsSection(): string {
+  return [
+    '## Error codes',
+    '',
+    'Carried in `reply.code` when `ok` is false, and in the hub\'s logs for rejected messages.',
+    '',
+    markdownTable(['code', 'meaning'], ERROR_CODES.map((code) => [`\`${code}\``, errorCodeDescriptions[code]])),
+  ].join('\n')
+}
+
+function renderContractMarkdown(): string {
+  return [
+    `# counter-edge wire contract (v${CONTRACT_VERSION})`,
+    '',
+    '<!-- Generated from edge/protocol by `npm run docs`; do not edit. The test suite fails when this file is stale. -->',
+    '',
+    'The MQTT topics and payloads between counter boards, the in-hall hub and the central system. JSON Schemas (draft 2020-12) for every payload are in [`schema/`](schema/); hub, simulator and integrators in TypeScript import `edge/protocol` instead.',
+    '',
+    topicsSection(),
+    '',
+    deliverySection(),
+    '',
+    identifiersSection(),
+    '',
+    envelopeSection(),
+    '',
+    commandsSection(),
+    '',
+    eventsSection(),
+    '',
+    messagesSection(),
+    '',
+    errorsSection(),
+    '',
+  ].join('\n')
+}
+
+export function renderContractFiles(): Map<string, string> {
+  const files = new Map<string, string>()
+  files.set(CONTRACT_DOC, renderContractMarkdown())
+  files.set(
+    schemaPath('messages', 'envelope'),
+    schemaFile(envelopeSchema, `Envelope (contract v${CONTRACT_VERSION})`, 'Fields every board message starts with.'),
+  )
+  for (const name of COMMAND_NAMES) {
+    files.set(schemaPath('commands', name), schemaFile(commandSchemas[name], `Command ${name} (contract v${CONTRACT_VERSION})`, commandDescriptions[name]))
+  }
+  for (const type of EVENT_TYPES) {
+    files.set(schemaPath('events', type), schemaFile(eventSchemas[type], `Event ${type} (contract v${CONTRACT_VERSION})`, eventDescriptions[type]))
+  }
+  for (const spec of Object.values(TOPIC_TABLE)) {
+    if (spec.variants) continue
+    const kind = spec.kind as MessageKind
+    files.set(schemaPath('messages', kind), schemaFile(messageSchemas[kind], `${MESSAGE_TITLES[kind]} (contract v${CONTRACT_VERSION})`, `${spec.pattern}: ${spec.description}`))
+  }
+  return files
+}

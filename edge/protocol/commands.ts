@@ -1,0 +1,160 @@
+import { z } from 'zod'
+import type { ErrorCode } from './errors.ts'
+import { datetimeSchema, isMessageId, messageIdSchema, officerIdSchema, ticketSchema } from './ids.ts'
+import { decodeJsonObject, validate } from './payload.ts'
+import { captureKindSchema, logLevelSchema, outcomeSchema, selfTestSchema } from './vocabulary.ts'
+
+export const COMMAND_NAMES = [
+  'call',
+  'recall',
+  'no-show',
+  'start',
+  'finish',
+  'evaluate',
+  'pause',
+  'resume',
+  'capture',
+  'officer',
+  'identify',
+  'self-test',
+  'sync',
+  'config',
+] as const
+
+export type CommandName = (typeof COMMAND_NAMES)[number]
+
+export function isCommandName(value: unknown): value is CommandName {
+  return typeof value === 'string' && (COMMAND_NAMES as readonly string[]).includes(value)
+}
+
+/**
+ * Commands come from central, not from a board, so they carry no envelope;
+ * `id` addresses the reply and dedupes redelivery, `expires` keeps a call that
+ * sat in a queue from putting a stale number on a display.
+ */
+const commandHeader = {
+  id: messageIdSchema.describe('command id: the reply carries it; a repeated id gets the first reply again'),
+  expires: datetimeSchema.describe('after this time the board refuses the command (code `expired`) and never acts on it'),
+  issued: datetimeSchema.optional().describe('when central issued the command; informational'),
+}
+
+function commandSchema<A extends z.ZodRawShape>(args: A) {
+  return z.strictObject({ ...commandHeader, ...args })
+}
+
+const optionalTicket = ticketSchema.optional().describe('the ticket the command is meant for; refused with `wrong-ticket` if the window holds another')
+
+const callSchema = commandSchema({
+  ticket: ticketSchema.describe('the number to show and announce'),
+  service: z.string().min(1).max(32).optional().describe('service type, e.g. "passport"'),
+  green: z.boolean().default(false).describe('green channel (urgent cases)'),
+  appointment: z.boolean().default(false).describe('the applicant booked online'),
+})
+
+const officerSchema = commandSchema({
+  action: z.enum(['sign-in', 'sign-out']),
+  officer: officerIdSchema.optional().describe('required for sign-in'),
+  // Not `name`: that key is the command name in the parsed `Command` union.
+  officerName: z.string().min(1).max(64).optional().describe('display name shown as on-duty information'),
+}).superRefine((cmd, ctx) => {
+  if (cmd.action === 'sign-in' && cmd.officer === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['officer'], message: 'required for sign-in' })
+  }
+})
+
+/** Every key optional, but an empty `settings` is refused: it would look applied while changing nothing. */
+const settingsSchema = z
+  .strictObject({
+    evaluationTimeoutS: z.number().int().min(5).max(600).optional().describe('how long the evaluator stays open'),
+    overtimeWarnS: z.number().int().min(30).max(7200).optional().describe('service time before the overtime warning'),
+    overtimeLimitS: z.number().int().min(60).max(14400).optional().describe('service time limit'),
+    telemetryPeriodS: z.number().int().min(5).max(3600).optional().describe('seconds between telemetry messages'),
+    brightness: z.number().int().min(0).max(15).optional().describe('call display brightness'),
+    scale: z.literal([3, 5]).optional().describe('number of evaluator keys in use'),
+    logLevel: logLevelSchema.optional(),
+  })
+  .describe('at least one setting; overtimeWarnS must be less than overtimeLimitS when both are given')
+  .superRefine((settings, ctx) => {
+    if (Object.keys(settings).length === 0) {
+      ctx.addIssue({ code: 'custom', path: [], message: 'expected at least one setting' })
+    }
+    if (settings.overtimeWarnS !== undefined && settings.overtimeLimitS !== undefined && settings.overtimeWarnS >= settings.overtimeLimitS) {
+      ctx.addIssue({ code: 'custom', path: ['overtimeWarnS'], message: 'must be less than overtimeLimitS' })
+    }
+  })
+
+export const commandSchemas = {
+  call: callSchema,
+  recall: commandSchema({ ticket: optionalTicket }),
+  'no-show': commandSchema({ ticket: optionalTicket }),
+  start: commandSchema({ ticket: optionalTicket }),
+  finish: commandSchema({ outcome: outcomeSchema, ticket: optionalTicket }),
+  evaluate: commandSchema({
+    ticket: ticketSchema.describe('the ticket the rating will be recorded for'),
+    officer: officerIdSchema.optional().describe('the officer being rated; defaults to the one signed in'),
+  }),
+  pause: commandSchema({ reason: z.string().min(1).max(64).describe('shown on the window, e.g. "break"') }),
+  resume: commandSchema({}),
+  capture: commandSchema({ kind: captureKindSchema.describe('which capture device to start'), ticket: optionalTicket }),
+  officer: officerSchema,
+  identify: commandSchema({
+    seconds: z.number().int().min(1).max(300).default(10).describe('how long the window flashes its display and light'),
+  }),
+  'self-test': commandSchema({
+    tests: z.array(selfTestSchema).min(1).optional().describe('which tests to run; all when omitted'),
+  }),
+  sync: commandSchema({}),
+  config: commandSchema({ settings: settingsSchema }),
+} as const satisfies { [N in CommandName]: z.ZodType }
+
+/** What the board acts on: defaults applied, `name` taken from the topic. */
+export type CommandOf<N extends CommandName> = { name: N } & z.output<(typeof commandSchemas)[N]>
+
+export type Command = { [N in CommandName]: CommandOf<N> }[CommandName]
+
+/** What central may send: defaulted fields optional. */
+export type CommandInput<N extends CommandName> = z.input<(typeof commandSchemas)[N]>
+
+export const commandDescriptions: Record<CommandName, string> = {
+  call: 'Call a ticket to this window: show it on the call display and announce it.',
+  recall: 'Call the current ticket again (the applicant did not come).',
+  'no-show': 'Give up on the current ticket: the applicant did not come.',
+  start: 'The applicant has arrived; start timing the service.',
+  finish: 'The service ended; opens the evaluator when it was served.',
+  evaluate: 'Open the evaluator for a ticket explicitly (e.g. after a transfer back).',
+  pause: 'Pause the window (break); the display shows that it is paused.',
+  resume: 'Reopen a paused window.',
+  capture: 'Trigger the document-photo camera or the fingerprint scanner; the outcome comes as an event.',
+  officer: 'Sign an officer in or out of the window.',
+  identify: 'Flash the display and status light so a technician can find the board.',
+  'self-test': 'Run device self-tests; the result is in the reply.',
+  sync: 'Republish status and state (e.g. after central restarted).',
+  config: 'Change runtime settings; unknown settings are refused.',
+}
+
+export type CommandParse =
+  | { ok: true; command: Command }
+  | { ok: false; code: ErrorCode; message: string; id: string | null }
+
+/**
+ * Decode and validate a command from its topic name and payload. Never throws:
+ * every failure is a code and a message for the reply, with the payload's id
+ * when one could be read so the reply can be addressed.
+ */
+export function parseCommand(name: string, payload: Uint8Array | string): CommandParse {
+  const decoded = decodeJsonObject(payload)
+  const id = decoded.ok && isMessageId(decoded.value.id) ? decoded.value.id : null
+  if (!isCommandName(name)) {
+    return { ok: false, code: 'unknown-command', message: `unknown command ${JSON.stringify(name)}`, id }
+  }
+  if (!decoded.ok) return { ok: false, code: decoded.code, message: decoded.message, id: null }
+  const result = validate(commandSchemas[name], decoded.value)
+  if (!result.ok) return { ok: false, code: 'bad-payload', message: result.message, id }
+  return { ok: true, command: { name, ...result.data } as Command }
+}
+
+/** An unreadable expiry counts as expired: acting on a command of unknown age is the failure to avoid. */
+export function commandExpired(cmd: { expires: string }, nowMs: number): boolean {
+  const expiresMs = Date.parse(cmd.expires)
+  return Number.isNaN(expiresMs) || nowMs > expiresMs
+}

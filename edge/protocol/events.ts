@@ -1,0 +1,164 @@
+import { z } from 'zod'
+import { envelopeSchema, type Envelope } from './envelope.ts'
+import { messageIdSchema, officerIdSchema, ticketSchema } from './ids.ts'
+import {
+  THREE_KEY_SCORES,
+  captureFailureSchema,
+  captureKindSchema,
+  deviceNameSchema,
+  faultCodeSchema,
+  officerKeySchema,
+  outcomeSchema,
+  scaleSchema,
+  scoreSchema,
+} from './vocabulary.ts'
+
+export const EVENT_TYPES = [
+  'called',
+  'recalled',
+  'no-show',
+  'service-started',
+  'service-finished',
+  'evaluated',
+  'evaluation-missed',
+  'capture-done',
+  'capture-failed',
+  'overtime',
+  'help-requested',
+  'officer-key',
+  'paused',
+  'resumed',
+  'fault',
+  'fault-cleared',
+] as const
+
+export type EventType = (typeof EVENT_TYPES)[number]
+
+export function isEventType(value: unknown): value is EventType {
+  return typeof value === 'string' && (EVENT_TYPES as readonly string[]).includes(value)
+}
+
+/**
+ * `type` repeats the topic's last level so an event stays self-describing once
+ * it has left MQTT (custody log, central's store).
+ */
+function eventSchema<T extends EventType, F extends z.ZodRawShape>(type: T, fields: F) {
+  return envelopeSchema.extend({ type: z.literal(type).describe('equals the last topic level'), ...fields })
+}
+
+/** Set when a command caused the event, so central can join the two; absent when a key or timer did. */
+const causedBy = messageIdSchema.optional().describe('id of the command that caused the event')
+const requiredCause = messageIdSchema.describe('id of the capture command')
+const officerOrNull = officerIdSchema.nullable().describe('the officer signed in, if any')
+const ticketOrNull = ticketSchema.nullable()
+const ms = (description: string) => z.number().int().min(0).describe(description)
+
+const evaluatedSchema = eventSchema('evaluated', {
+  ticket: ticketSchema.describe('the ticket the rating is for'),
+  officer: officerIdSchema.nullable().describe('the officer rated'),
+  score: scoreSchema.describe('with scale 3 only "satisfied", "neutral" or "dissatisfied"'),
+  scale: scaleSchema,
+  latencyMs: ms('from the evaluator opening to the key press'),
+}).superRefine((event, ctx) => {
+  // A three-key evaluator cannot produce the extreme values; seeing one means a mapping bug, not a rating.
+  if (event.scale === 3 && !(THREE_KEY_SCORES as readonly string[]).includes(event.score)) {
+    ctx.addIssue({ code: 'custom', path: ['score'], message: `expected one of ${THREE_KEY_SCORES.map((s) => `"${s}"`).join(', ')} on a 3-key evaluator` })
+  }
+})
+
+export const eventSchemas = {
+  called: eventSchema('called', {
+    ticket: ticketSchema,
+    service: z.string().min(1).max(32).nullable().describe('service type, from the call command'),
+    green: z.boolean(),
+    appointment: z.boolean(),
+    cmd: causedBy,
+  }),
+  recalled: eventSchema('recalled', {
+    ticket: ticketSchema,
+    count: z.number().int().min(1).describe('how many times this ticket has been recalled'),
+    cmd: causedBy,
+  }),
+  'no-show': eventSchema('no-show', { ticket: ticketSchema, cmd: causedBy }),
+  'service-started': eventSchema('service-started', {
+    ticket: ticketSchema,
+    officer: officerOrNull,
+    waitedMs: ms('from the call to the start of service'),
+    cmd: causedBy,
+  }),
+  'service-finished': eventSchema('service-finished', {
+    ticket: ticketSchema,
+    officer: officerOrNull,
+    outcome: outcomeSchema,
+    durationMs: ms('from the start of service to its end'),
+    cmd: causedBy,
+  }),
+  evaluated: evaluatedSchema,
+  'evaluation-missed': eventSchema('evaluation-missed', {
+    ticket: ticketSchema,
+    officer: officerOrNull,
+    afterMs: ms('how long the evaluator stayed open without a press'),
+  }),
+  'capture-done': eventSchema('capture-done', {
+    kind: captureKindSchema,
+    ticket: ticketOrNull,
+    latencyMs: ms('from the trigger to the device reporting done'),
+    cmd: requiredCause,
+  }),
+  'capture-failed': eventSchema('capture-failed', {
+    kind: captureKindSchema,
+    ticket: ticketOrNull,
+    reason: captureFailureSchema,
+    message: z.string().max(200).optional().describe('detail for the technician'),
+    cmd: requiredCause,
+  }),
+  overtime: eventSchema('overtime', {
+    ticket: ticketSchema,
+    officer: officerOrNull,
+    level: z.enum(['warning', 'over']),
+    elapsedMs: ms('service time so far'),
+    limitMs: ms('the threshold that was crossed'),
+  }),
+  'help-requested': eventSchema('help-requested', { ticket: ticketOrNull, officer: officerOrNull }),
+  'officer-key': eventSchema('officer-key', {
+    key: officerKeySchema,
+    ticket: ticketOrNull.describe('the ticket at the window when the key was pressed'),
+  }),
+  paused: eventSchema('paused', { reason: z.string().min(1).max(64), cmd: causedBy }),
+  resumed: eventSchema('resumed', { pausedMs: ms('how long the window was paused'), cmd: causedBy }),
+  fault: eventSchema('fault', {
+    device: deviceNameSchema.describe('e.g. "display", "evaluator", "camera"'),
+    code: faultCodeSchema.describe('e.g. "absent", "stuck", "chatter", "nack"'),
+    message: z.string().max(200),
+  }),
+  'fault-cleared': eventSchema('fault-cleared', { device: deviceNameSchema, code: faultCodeSchema }),
+} as const satisfies { [T in EventType]: z.ZodType }
+
+export type EventOf<T extends EventType> = z.output<(typeof eventSchemas)[T]>
+
+export type BoardEvent = { [T in EventType]: EventOf<T> }[EventType]
+
+/** What a board supplies for an event before the link stamps the envelope and `type`. */
+export type EventFields<T extends EventType> = Omit<EventOf<T>, keyof Envelope | 'type'>
+
+/** An event as the counter produces it: `type` plus fields, no envelope yet. */
+export type EventDraft = { [T in EventType]: { type: T } & EventFields<T> }[EventType]
+
+export const eventDescriptions: Record<EventType, string> = {
+  called: 'A ticket was called to the window and is on its display.',
+  recalled: 'The current ticket was called again.',
+  'no-show': 'The applicant did not come; the ticket was given up.',
+  'service-started': 'The applicant arrived and the service began.',
+  'service-finished': 'The service ended.',
+  evaluated: 'The applicant rated the service on the evaluator.',
+  'evaluation-missed': 'The evaluator closed without a rating.',
+  'capture-done': 'The photo or fingerprint device reported a completed capture (no biometric data is carried).',
+  'capture-failed': 'A capture did not complete.',
+  overtime: 'A service crossed its warning or limit time.',
+  'help-requested': 'The officer asked for the duty supervisor.',
+  'officer-key': 'An officer key was pressed (also reported when the board acts on it).',
+  paused: 'The window was paused.',
+  resumed: 'The window reopened.',
+  fault: 'A device developed a fault.',
+  'fault-cleared': 'A device fault went away.',
+}

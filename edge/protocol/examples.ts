@@ -1,0 +1,98 @@
+import type { CommandInput, CommandName } from './commands.ts'
+import type { Envelope } from './envelope.ts'
+import type { EventOf, EventType } from './events.ts'
+import type { CentralStatus, HubBridge, HubStatus, MessageKind, Reply, State, Status, Telemetry } from './messages.ts'
+
+/**
+ * One valid payload per command, event and message. The reference docs show
+ * them and the protocol tests parse every one, so an example cannot go stale;
+ * the simulator and integrators may use them as templates.
+ */
+
+const EXPIRES = '2025-03-04T09:16:00.000Z'
+const TS = '2025-03-04T09:15:02.120Z'
+
+function envelope(seq: number): Envelope {
+  return { v: 1, id: `w05-7f3k-${seq}`, boot: '7f3k2m', seq, ts: TS, synced: true }
+}
+
+export const commandExamples: { readonly [N in CommandName]: CommandInput<N> } = {
+  call: { id: 'q-881203', expires: EXPIRES, issued: '2025-03-04T09:15:00.000Z', ticket: 'A023', service: 'passport', green: false, appointment: true },
+  recall: { id: 'q-881250', expires: EXPIRES, ticket: 'A023' },
+  'no-show': { id: 'q-881290', expires: EXPIRES, ticket: 'A023' },
+  start: { id: 'q-881204', expires: EXPIRES, ticket: 'A023' },
+  finish: { id: 'q-881320', expires: EXPIRES, outcome: 'served', ticket: 'A023' },
+  evaluate: { id: 'q-881321', expires: EXPIRES, ticket: 'A023', officer: 'P10482' },
+  pause: { id: 'q-881400', expires: EXPIRES, reason: 'break' },
+  resume: { id: 'q-881401', expires: EXPIRES },
+  capture: { id: 'q-881310', expires: EXPIRES, kind: 'photo', ticket: 'A023' },
+  officer: { id: 'q-881100', expires: EXPIRES, action: 'sign-in', officer: 'P10482', officerName: 'Li Wei' },
+  identify: { id: 't-0192', expires: EXPIRES, seconds: 15 },
+  'self-test': { id: 't-0193', expires: EXPIRES, tests: ['display', 'keys'] },
+  sync: { id: 'q-881000', expires: EXPIRES },
+  config: { id: 'q-881001', expires: EXPIRES, settings: { overtimeWarnS: 300, overtimeLimitS: 1800, scale: 3 } },
+}
+
+export const eventExamples: { readonly [T in EventType]: EventOf<T> } = {
+  called: { ...envelope(41), type: 'called', ticket: 'A023', service: 'passport', green: false, appointment: true, cmd: 'q-881203' },
+  recalled: { ...envelope(42), type: 'recalled', ticket: 'A023', count: 1, cmd: 'q-881250' },
+  'no-show': { ...envelope(43), type: 'no-show', ticket: 'A023', cmd: 'q-881290' },
+  'service-started': { ...envelope(44), type: 'service-started', ticket: 'A023', officer: 'P10482', waitedMs: 48_200, cmd: 'q-881204' },
+  'service-finished': { ...envelope(45), type: 'service-finished', ticket: 'A023', officer: 'P10482', outcome: 'served', durationMs: 252_000 },
+  evaluated: { ...envelope(46), type: 'evaluated', ticket: 'A023', officer: 'P10482', score: 'satisfied', scale: 3, latencyMs: 3_400 },
+  'evaluation-missed': { ...envelope(47), type: 'evaluation-missed', ticket: 'A024', officer: 'P10482', afterMs: 30_000 },
+  'capture-done': { ...envelope(48), type: 'capture-done', kind: 'photo', ticket: 'A023', latencyMs: 2_150, cmd: 'q-881310' },
+  'capture-failed': { ...envelope(49), type: 'capture-failed', kind: 'fingerprint', ticket: 'A023', reason: 'timeout', message: 'no done signal within 20 s', cmd: 'q-881311' },
+  overtime: { ...envelope(50), type: 'overtime', ticket: 'A023', officer: 'P10482', level: 'warning', elapsedMs: 300_000, limitMs: 300_000 },
+  'help-requested': { ...envelope(51), type: 'help-requested', ticket: 'A023', officer: 'P10482' },
+  'officer-key': { ...envelope(52), type: 'officer-key', key: 'call-next', ticket: null },
+  paused: { ...envelope(53), type: 'paused', reason: 'break', cmd: 'q-881400' },
+  resumed: { ...envelope(54), type: 'resumed', pausedMs: 600_000, cmd: 'q-881401' },
+  fault: { ...envelope(55), type: 'fault', device: 'display', code: 'nack', message: 'HT16K33 at 0x70 did not acknowledge' },
+  'fault-cleared': { ...envelope(56), type: 'fault-cleared', device: 'display', code: 'nack' },
+}
+
+const statusOnline: Status = {
+  ...envelope(0), online: true, version: '0.1.0', board: 'rpi4-ht16k33', capabilities: ['display', 'evaluator:3', 'capture:photo', 'capture:fingerprint', 'video-hooks'],
+}
+
+const state: State = {
+  ...envelope(40),
+  mode: 'serving',
+  ticket: { number: 'A023', service: 'passport', green: false, appointment: true, calledAt: '2025-03-04T09:10:12.000Z', recalls: 0, startedAt: '2025-03-04T09:11:00.200Z' },
+  officer: { id: 'P10482', name: 'Li Wei' },
+  since: '2025-03-04T09:11:00.200Z',
+  overtime: 'none',
+  evaluation: null,
+  pause: null,
+  faults: [],
+}
+
+const telemetry: Telemetry = {
+  ...envelope(57), uptimeS: 8_640, rssBytes: 61_440_000, heapUsedBytes: 18_350_000, cpuPct: 3.2, tempC: 51.5,
+  journal: { depth: 0, oldestAgeMs: null }, rttMs: 4.1, devices: { display: 'ok', evaluator: 'ok', camera: 'ok', fingerprint: 'absent' }, ignoredPresses: 2,
+}
+
+const reply: Reply = { ...envelope(58), cmd: 'q-881203', name: 'call', ok: true }
+
+const hubStatus: HubStatus = { online: true, hub: 'hall-01-hub', boot: 'h9x2', version: '0.1.0', ts: TS }
+
+const hubBridge: HubBridge = { state: 'connected', backlog: 0, since: '2025-03-04T07:58:40.000Z', ts: TS, upstream: 'mqtts://central.example:8883' }
+
+const centralStatus: CentralStatus = { online: true, ts: TS }
+
+export const messageExamples = {
+  status: statusOnline,
+  state,
+  telemetry,
+  reply,
+  'hub-status': hubStatus,
+  'hub-bridge': hubBridge,
+  'central-status': centralStatus,
+} satisfies { readonly [K in MessageKind]: unknown }
+
+/** Further examples the docs show next to the main ones: the will, and a refused command. */
+export const extraExamples = {
+  statusOffline: { ...envelope(1), online: false, reason: 'will' } satisfies Status,
+  replyRefused: { ...envelope(59), cmd: 'q-881190', name: 'call', ok: false, code: 'expired', message: 'expired at 2025-03-04T09:14:00.000Z' } satisfies Reply,
+}

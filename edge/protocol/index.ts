@@ -1,0 +1,14 @@
+/**
+ * The wire contract of counter-edge (DESIGN.md §3). Hub, simulator and central
+ * integrators import from here; this folder depends on zod and nothing else.
+ */
+export * from './ids.ts'
+export * from './errors.ts'
+export * from './vocabulary.ts'
+export * from './envelope.ts'
+export * from './payload.ts'
+export * from './commands.ts'
+export * from './events.ts'
+export * from './topics.ts'
+export * from './messages.ts'
+export * from './examples.ts'

@@ -1,0 +1,254 @@
+import { z } from 'zod'
+import { commandDescriptions, commandSchemas, parseCommand, type Command } from './commands.ts'
+import { envelopeSchema, type WithoutEnvelope } from './envelope.ts'
+import { ERROR_CODES } from './errors.ts'
+import { eventDescriptions, eventSchemas, isEventType, type BoardEvent } from './events.ts'
+import { datetimeSchema, messageIdSchema, officerIdSchema, ticketSchema } from './ids.ts'
+import { decodeJsonObject, validate } from './payload.ts'
+import { parseTopic, type ParsedTopic, type TopicKind } from './topics.ts'
+import {
+  bridgeStateSchema,
+  deviceHealthSchema,
+  deviceNameSchema,
+  faultCodeSchema,
+  modeSchema,
+  offlineReasonSchema,
+  overtimeLevelSchema,
+} from './vocabulary.ts'
+
+/**
+ * The board's retained birth and will share one topic; `boot` in the envelope
+ * lets a consumer ignore a will from an earlier run that arrives after a birth.
+ */
+export const statusSchema = z.discriminatedUnion('online', [
+  envelopeSchema.extend({
+    online: z.literal(true),
+    version: z.string().min(1).max(64).describe('runtime version'),
+    board: z.string().min(1).max(64).describe('board profile id'),
+    capabilities: z.array(z.string().min(1).max(32)).max(64).describe('devices and features this board has, e.g. "capture:photo"'),
+  }),
+  envelopeSchema.extend({
+    online: z.literal(false),
+    reason: offlineReasonSchema.describe('"will" when the broker published the last will'),
+  }),
+])
+
+const ticketStateSchema = z.strictObject({
+  number: ticketSchema,
+  service: z.string().min(1).max(32).nullable(),
+  green: z.boolean(),
+  appointment: z.boolean(),
+  calledAt: datetimeSchema,
+  recalls: z.number().int().min(0),
+  startedAt: datetimeSchema.nullable().describe('null until the service starts'),
+})
+
+/**
+ * Retained, so a consumer that connects late (hall display, central after a
+ * restart) sees the window as it is now without replaying events.
+ */
+export const stateSchema = envelopeSchema.extend({
+  mode: modeSchema,
+  ticket: ticketStateSchema.nullable().describe('the ticket at the window'),
+  officer: z.strictObject({ id: officerIdSchema, name: z.string().min(1).max(64).nullable() }).nullable().describe('who is on duty (public information)'),
+  since: datetimeSchema.describe('when the window entered this mode'),
+  overtime: overtimeLevelSchema,
+  evaluation: z.strictObject({ ticket: ticketSchema, openedAt: datetimeSchema, closesAt: datetimeSchema }).nullable().describe('the open evaluation, if any'),
+  pause: z.strictObject({ reason: z.string().min(1).max(64), since: datetimeSchema }).nullable(),
+  faults: z
+    .array(z.strictObject({ device: deviceNameSchema, code: faultCodeSchema, message: z.string().max(200), since: datetimeSchema }))
+    .max(64)
+    .describe('current device faults'),
+})
+
+const nonNegative = z.number().min(0)
+const count = z.number().int().min(0)
+
+export const telemetrySchema = envelopeSchema.extend({
+  uptimeS: nonNegative.describe('seconds since the runtime started'),
+  rssBytes: count,
+  heapUsedBytes: count,
+  cpuPct: nonNegative.nullable().describe('process CPU use; may exceed 100 on several cores'),
+  tempC: z.number().nullable().describe('SoC temperature, when the board can read it'),
+  journal: z.strictObject({
+    depth: count.describe('records waiting for the hub to acknowledge'),
+    oldestAgeMs: count.nullable().describe('age of the oldest waiting record'),
+  }),
+  rttMs: nonNegative.nullable().describe('last round trip to the hub'),
+  devices: z.record(z.string().min(1).max(32), deviceHealthSchema),
+  ignoredPresses: count.describe('evaluator or officer key presses dropped since start (outside a window, repeats)'),
+})
+
+export const replySchema = envelopeSchema
+  .extend({
+    cmd: messageIdSchema.nullable().describe('id of the command; null when it could not be read'),
+    name: z.string().min(1).max(64).describe('the command name from the topic'),
+    ok: z.boolean(),
+    code: z.enum(ERROR_CODES).optional().describe('required when ok is false, absent when it is true'),
+    message: z.string().max(500).optional(),
+    result: z.record(z.string(), z.unknown()).optional().describe('command-specific result, e.g. self-test outcomes'),
+  })
+  .superRefine((reply, ctx) => {
+    if (!reply.ok && reply.code === undefined) ctx.addIssue({ code: 'custom', path: ['code'], message: 'required when ok is false' })
+    if (reply.ok && reply.code !== undefined) ctx.addIssue({ code: 'custom', path: ['code'], message: 'only allowed when ok is false' })
+  })
+
+export const hubStatusSchema = z.strictObject({
+  online: z.boolean(),
+  hub: z.string().min(1).max(64).describe('hub name'),
+  boot: z.string().min(1).max(64).describe('new on every hub start'),
+  version: z.string().min(1).max(64).optional(),
+  ts: datetimeSchema,
+  reason: z.string().min(1).max(200).optional().describe('why the hub went offline'),
+})
+
+export const hubBridgeSchema = z.strictObject({
+  state: bridgeStateSchema,
+  backlog: count.describe('custody-log entries not yet acknowledged by central'),
+  since: datetimeSchema.describe('when the bridge entered this state'),
+  ts: datetimeSchema,
+  upstream: z.string().min(1).max(200).describe('the central broker, without credentials'),
+})
+
+export const centralStatusSchema = z.strictObject({ online: z.boolean(), ts: datetimeSchema })
+
+export type Status = z.infer<typeof statusSchema>
+export type State = z.infer<typeof stateSchema>
+export type Telemetry = z.infer<typeof telemetrySchema>
+export type Reply = z.infer<typeof replySchema>
+export type HubStatus = z.infer<typeof hubStatusSchema>
+export type HubBridge = z.infer<typeof hubBridgeSchema>
+export type CentralStatus = z.infer<typeof centralStatusSchema>
+export type StatusFields = WithoutEnvelope<Status>
+export type StateFields = WithoutEnvelope<State>
+export type TelemetryFields = WithoutEnvelope<Telemetry>
+export type ReplyFields = WithoutEnvelope<Reply>
+
+/** Topics with one schema each; events and commands pick theirs by the last topic level. */
+export const messageSchemas = {
+  status: statusSchema,
+  state: stateSchema,
+  telemetry: telemetrySchema,
+  reply: replySchema,
+  'hub-status': hubStatusSchema,
+  'hub-bridge': hubBridgeSchema,
+  'central-status': centralStatusSchema,
+} as const satisfies { [K in Exclude<TopicKind, 'event' | 'cmd'>]: z.ZodType }
+
+export type MessageKind = keyof typeof messageSchemas
+
+export type TopicDirection = 'from-board' | 'to-board' | 'from-hub' | 'from-central'
+
+export interface TopicSpec {
+  readonly kind: TopicKind
+  readonly pattern: string
+  readonly direction: TopicDirection
+  readonly qos: 0 | 1
+  readonly retain: boolean
+  /** The topic's schema, or null when it depends on the last level (see `variants`). */
+  readonly schema: z.ZodType | null
+  readonly variants: { readonly level: 'type' | 'name'; readonly schemas: Readonly<Record<string, z.ZodType>>; readonly descriptions: Readonly<Record<string, string>> } | null
+  readonly description: string
+}
+
+/**
+ * The one table of topics: publishers take QoS and retain from it, and the
+ * reference docs are generated from it, so neither can drift from the schemas.
+ */
+export const TOPIC_TABLE: { readonly [K in TopicKind]: TopicSpec & { readonly kind: K } } = {
+  status: {
+    kind: 'status', pattern: 'hall/{hall}/counter/{counter}/status', direction: 'from-board', qos: 1, retain: true,
+    schema: statusSchema, variants: null,
+    description: 'Birth on connect (`online: true`); the last will and a clean stop publish `online: false`.',
+  },
+  state: {
+    kind: 'state', pattern: 'hall/{hall}/counter/{counter}/state', direction: 'from-board', qos: 1, retain: true,
+    schema: stateSchema, variants: null,
+    description: 'What the window is doing now: mode, ticket, officer, overtime, evaluation, pause, faults.',
+  },
+  event: {
+    kind: 'event', pattern: 'hall/{hall}/counter/{counter}/event/{type}', direction: 'from-board', qos: 1, retain: false,
+    schema: null, variants: { level: 'type', schemas: eventSchemas, descriptions: eventDescriptions },
+    description: 'Something that happened at the window; journalled on the board until the hub acknowledges it.',
+  },
+  telemetry: {
+    kind: 'telemetry', pattern: 'hall/{hall}/counter/{counter}/telemetry', direction: 'from-board', qos: 0, retain: false,
+    schema: telemetrySchema, variants: null,
+    description: 'Periodic health; a lost sample is replaced by the next one.',
+  },
+  cmd: {
+    kind: 'cmd', pattern: 'hall/{hall}/counter/{counter}/cmd/{name}', direction: 'to-board', qos: 1, retain: false,
+    schema: null, variants: { level: 'name', schemas: commandSchemas, descriptions: commandDescriptions },
+    description: 'A command from central; answered on `reply`.',
+  },
+  reply: {
+    kind: 'reply', pattern: 'hall/{hall}/counter/{counter}/reply', direction: 'from-board', qos: 1, retain: false,
+    schema: replySchema, variants: null,
+    description: 'The outcome of a command, by its id; journalled like events.',
+  },
+  'hub-status': {
+    kind: 'hub-status', pattern: 'hall/{hall}/hub/status', direction: 'from-hub', qos: 1, retain: true,
+    schema: hubStatusSchema, variants: null,
+    description: 'Hub birth and will.',
+  },
+  'hub-bridge': {
+    kind: 'hub-bridge', pattern: 'hall/{hall}/hub/bridge', direction: 'from-hub', qos: 1, retain: true,
+    schema: hubBridgeSchema, variants: null,
+    description: 'State of the bridge to central and the size of its backlog.',
+  },
+  'central-status': {
+    kind: 'central-status', pattern: 'hall/{hall}/central/status', direction: 'from-central', qos: 1, retain: true,
+    schema: centralStatusSchema, variants: null,
+    description: 'Central online/offline, published by central (or its bridge endpoint).',
+  },
+}
+
+type TopicOf<K extends TopicKind> = ParsedTopic & { kind: K }
+
+interface MessageByKind {
+  status: Status
+  state: State
+  telemetry: Telemetry
+  reply: Reply
+  event: BoardEvent
+  cmd: Command
+  'hub-status': HubStatus
+  'hub-bridge': HubBridge
+  'central-status': CentralStatus
+}
+
+export type ContractMessage = MessageByKind[TopicKind]
+
+/** `kind` repeats `topic.kind` at the top level so a check on it narrows `message`. */
+export type MessageParse =
+  | { [K in TopicKind]: { ok: true; kind: K; topic: TopicOf<K>; message: MessageByKind[K] } }[TopicKind]
+  | { ok: false; code: (typeof ERROR_CODES)[number]; message: string }
+
+/**
+ * Validate any message of the contract against the schema its topic implies.
+ * Never throws; used by the hub's custody log, the central stub and tests.
+ */
+export function parseMessage(topic: string, payload: Uint8Array | string): MessageParse {
+  const parsed = parseTopic(topic)
+  if (parsed === null) {
+    return { ok: false, code: 'bad-topic', message: `not a topic of the contract: ${JSON.stringify(topic.slice(0, 200))}` }
+  }
+  if (parsed.kind === 'cmd') {
+    const result = parseCommand(parsed.name, payload)
+    if (!result.ok) return { ok: false, code: result.code, message: result.message }
+    return { ok: true, kind: 'cmd', topic: parsed, message: result.command }
+  }
+  let schema: z.ZodType
+  if (parsed.kind === 'event') {
+    if (!isEventType(parsed.type)) return { ok: false, code: 'bad-topic', message: `unknown event type ${JSON.stringify(parsed.type)}` }
+    schema = eventSchemas[parsed.type]
+  } else {
+    schema = messageSchemas[parsed.kind]
+  }
+  const decoded = decodeJsonObject(payload)
+  if (!decoded.ok) return { ok: false, code: decoded.code, message: decoded.message }
+  const result = validate(schema, decoded.value)
+  if (!result.ok) return { ok: false, code: 'bad-payload', message: result.message }
+  // The schema chosen above is the one for parsed.kind, so the pairing holds.
+  return { ok: true, kind: parsed.kind, topic: parsed, message: result.data } as MessageParse
+}

@@ -1,0 +1,67 @@
+import { z } from 'zod'
+
+/**
+ * Enumerations shared by commands, events and state. Each lives here once so a
+ * value added for a command cannot be forgotten in the event that reports it.
+ */
+
+export const SERVICE_OUTCOMES = ['served', 'transferred', 'abandoned'] as const
+export const outcomeSchema = z.enum(SERVICE_OUTCOMES).describe('how the service ended')
+export type ServiceOutcome = z.infer<typeof outcomeSchema>
+
+export const CAPTURE_KINDS = ['photo', 'fingerprint'] as const
+export const captureKindSchema = z.enum(CAPTURE_KINDS)
+export type CaptureKind = z.infer<typeof captureKindSchema>
+
+export const CAPTURE_FAILURES = ['timeout', 'busy', 'stuck', 'not-ready', 'fault'] as const
+export const captureFailureSchema = z.enum(CAPTURE_FAILURES)
+export type CaptureFailure = z.infer<typeof captureFailureSchema>
+
+/**
+ * A three-key evaluator (satisfied / neutral / dissatisfied, the common hall
+ * model) uses the middle three values; a five-key one uses all five.
+ */
+export const EVALUATION_SCORES = ['very-satisfied', 'satisfied', 'neutral', 'dissatisfied', 'very-dissatisfied'] as const
+export const THREE_KEY_SCORES = ['satisfied', 'neutral', 'dissatisfied'] as const
+export const scoreSchema = z.enum(EVALUATION_SCORES)
+export type EvaluationScore = z.infer<typeof scoreSchema>
+
+export const EVALUATION_SCALES = [3, 5] as const
+export const scaleSchema = z.literal(EVALUATION_SCALES).describe('number of keys on the evaluator')
+export type EvaluationScale = z.infer<typeof scaleSchema>
+
+export const WINDOW_MODES = ['closed', 'idle', 'calling', 'serving', 'evaluating', 'paused'] as const
+export const modeSchema = z.enum(WINDOW_MODES)
+export type WindowMode = z.infer<typeof modeSchema>
+
+export const OVERTIME_LEVELS = ['none', 'warning', 'over'] as const
+export const overtimeLevelSchema = z.enum(OVERTIME_LEVELS)
+export type OvertimeLevel = z.infer<typeof overtimeLevelSchema>
+
+export const OFFICER_KEYS = ['call-next', 'recall', 'no-show', 'pause', 'resume', 'help', 'finish'] as const
+export const officerKeySchema = z.enum(OFFICER_KEYS)
+export type OfficerKey = z.infer<typeof officerKeySchema>
+
+export const DEVICE_HEALTH = ['ok', 'fault', 'absent'] as const
+export const deviceHealthSchema = z.enum(DEVICE_HEALTH)
+export type DeviceHealth = z.infer<typeof deviceHealthSchema>
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const
+export const logLevelSchema = z.enum(LOG_LEVELS)
+export type LogLevel = z.infer<typeof logLevelSchema>
+
+export const SELF_TESTS = ['display', 'keys', 'triggers'] as const
+export const selfTestSchema = z.enum(SELF_TESTS)
+export type SelfTest = z.infer<typeof selfTestSchema>
+
+export const OFFLINE_REASONS = ['will', 'stop', 'restart', 'upgrade', 'fault'] as const
+export const offlineReasonSchema = z.enum(OFFLINE_REASONS)
+export type OfflineReason = z.infer<typeof offlineReasonSchema>
+
+export const BRIDGE_STATES = ['connected', 'connecting', 'disconnected'] as const
+export const bridgeStateSchema = z.enum(BRIDGE_STATES)
+export type BridgeState = z.infer<typeof bridgeStateSchema>
+
+/** Fault devices and codes are board-specific names (e.g. 'display', 'nack'), kept short for logs and topics. */
+export const deviceNameSchema = z.string().min(1).max(32)
+export const faultCodeSchema = z.string().min(1).max(32)
