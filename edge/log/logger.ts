@@ -1,0 +1,36 @@
+import { pino, type Logger, type LevelWithSilent } from 'pino'
+import pretty from 'pino-pretty'
+
+export type { Logger }
+
+export interface LoggerOptions {
+  name: string
+  level?: LevelWithSilent
+  /** Human-readable lines; defaults to on when stdout is a terminal. */
+  pretty?: boolean
+  destination?: NodeJS.WritableStream
+}
+
+/**
+ * The one place a process makes its root logger; modules get child loggers from
+ * their composition root. Passwords and tokens are redacted at the root so no
+ * module can leak one by logging an options object.
+ */
+export function createLogger(opts: LoggerOptions): Logger {
+  const level = opts.level ?? ((process.env.LOG_LEVEL as LevelWithSilent | undefined) ?? 'info')
+  const wantPretty = opts.pretty ?? (process.env.LOG_FORMAT ? process.env.LOG_FORMAT === 'pretty' : Boolean(process.stdout.isTTY))
+  const base = {
+    name: opts.name,
+    level,
+    redact: { paths: ['password', '*.password', '*.*.password', 'token', '*.token', 'secret', '*.secret'], censor: '[redacted]' },
+  }
+  if (wantPretty) {
+    return pino(base, pretty({ colorize: Boolean(process.stdout.isTTY), ignore: 'pid,hostname', translateTime: 'HH:MM:ss.l', destination: opts.destination ?? 1, sync: true }))
+  }
+  return opts.destination ? pino(base, opts.destination) : pino(base)
+}
+
+/** A logger that drops everything: for tests that assert behaviour, not log lines. */
+export function silentLogger(): Logger {
+  return pino({ level: 'silent' })
+}

@@ -1,0 +1,64 @@
+import { parseTopic, isEventType, isCommandName, type CommandName } from '../edge/protocol/index.ts'
+import type { Principal } from './credentials.ts'
+
+/** Commands a technician may send from the dashboard or CLI: they test a window, never serve on it. */
+const TECHNICIAN_COMMANDS: ReadonlySet<CommandName> = new Set<CommandName>(['identify', 'self-test', 'sync'])
+
+export type AclDecision = { ok: true } | { ok: false; reason: string }
+
+const allow: AclDecision = { ok: true }
+const deny = (reason: string): AclDecision => ({ ok: false, reason })
+
+/**
+ * Deny by default. A board is pinned to the hall and counter its credentials
+ * were issued for, so a board on one window can never act as another.
+ */
+export function authorizePublish(p: Principal, topic: string, retain: boolean): AclDecision {
+  if (topic.startsWith('$')) return deny('$-topics are closed')
+  const t = parseTopic(topic)
+  if (!t) return deny(`topic "${topic}" is not part of the contract`)
+  if (t.hall !== p.hall) return deny(`principal of hall ${p.hall} may not publish to hall ${t.hall}`)
+  switch (p.role) {
+    case 'board': {
+      if (t.kind === 'hub-status' || t.kind === 'hub-bridge' || t.kind === 'central-status' || t.kind === 'cmd') {
+        return deny(`a board may not publish ${t.kind} topics`)
+      }
+      if (t.counter !== p.counter) return deny(`board of counter ${p.counter} may not publish as counter ${t.counter}`)
+      if (t.kind === 'event') {
+        if (!isEventType(t.type)) return deny(`unknown event type "${t.type}"`)
+        if (retain) return deny('events are never retained')
+      }
+      return allow
+    }
+    case 'bridge':
+      if (t.kind === 'cmd' || t.kind === 'central-status') {
+        if (retain && t.kind === 'cmd') return deny('commands are never retained')
+        if (t.kind === 'cmd' && !isCommandName(t.name)) return deny(`unknown command "${t.name}"`)
+        return allow
+      }
+      return deny(`the bridge role may publish only commands and central status, not ${t.kind}`)
+    case 'technician':
+      if (t.kind === 'cmd' && isCommandName(t.name) && TECHNICIAN_COMMANDS.has(t.name)) {
+        return retain ? deny('commands are never retained') : allow
+      }
+      return deny('a technician may send only identify, self-test and sync')
+    case 'dashboard':
+      return deny('the dashboard role is read-only')
+  }
+}
+
+/** Subscriptions: a board hears only its own commands; other roles read their hall. */
+export function authorizeSubscribe(p: Principal, filter: string): AclDecision {
+  if (filter.startsWith('$') || filter === '#' || filter.startsWith('+')) return deny('$SYS and hall-crossing wildcards are closed')
+  const levels = filter.split('/')
+  if (levels[0] !== 'hall' || levels[1] !== p.hall) return deny(`may subscribe only under hall/${p.hall}/`)
+  if (p.role === 'board') {
+    const own = `hall/${p.hall}/counter/${p.counter}/cmd/`
+    if (!filter.startsWith(own)) return deny(`a board may subscribe only to ${own}+`)
+    const name = filter.slice(own.length)
+    if (name === '+' || isCommandName(name)) return allow
+    return deny(`"${filter}" is not a command topic of this board`)
+  }
+  // Wildcards inside the own hall are fine for reading roles; '#' must be last per MQTT anyway.
+  return allow
+}

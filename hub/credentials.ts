@@ -1,0 +1,161 @@
+import { randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto'
+import { promisify } from 'node:util'
+import { readFile, writeFile, rename } from 'node:fs/promises'
+import { watch, existsSync, type FSWatcher } from 'node:fs'
+import { dirname, basename, join } from 'node:path'
+import { z } from 'zod'
+import { idSchema } from '../edge/protocol/index.ts'
+import type { Logger } from '../edge/log/logger.ts'
+
+const scrypt = promisify(scryptCb) as (pw: string, salt: Buffer, len: number, opts: { N: number; r: number; p: number; maxmem: number }) => Promise<Buffer>
+
+/** Roles of DESIGN.md §6; each maps to a rule set in acl.ts. */
+export const ROLES = ['board', 'bridge', 'dashboard', 'technician'] as const
+export type Role = (typeof ROLES)[number]
+
+// scrypt with N=2^14 costs ~40 ms and 16 MiB per check here: slow enough that a
+// stolen file is expensive to brute-force, cheap enough for a hall of 50 boards
+// reconnecting at once after a hub restart.
+const KDF = { N: 16384, r: 8, p: 1, keyLen: 32 } as const
+
+const entrySchema = z.strictObject({
+  username: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'username: 1–64 characters a–z, 0–9, ".", "_", "-"'),
+  role: z.enum(ROLES),
+  hall: idSchema,
+  counter: idSchema.nullable(),
+  kdf: z.strictObject({ alg: z.literal('scrypt'), N: z.number().int(), r: z.number().int(), p: z.number().int() }),
+  salt: z.string().min(16),
+  hash: z.string().min(16),
+  revoked: z.boolean().default(false),
+  created: z.string(),
+})
+export type CredentialEntry = z.infer<typeof entrySchema>
+
+const fileSchema = z.strictObject({ version: z.literal(1), entries: z.array(entrySchema) })
+
+/** Who a client is, once its password checked out. */
+export interface Principal {
+  username: string
+  role: Role
+  hall: string
+  counter: string | null
+}
+
+export async function hashPassword(password: string, salt = randomBytes(16)): Promise<{ salt: string; hash: string; kdf: CredentialEntry['kdf'] }> {
+  const key = await scrypt(password, salt, KDF.keyLen, { N: KDF.N, r: KDF.r, p: KDF.p, maxmem: 64 * 1024 * 1024 })
+  return { salt: salt.toString('base64'), hash: key.toString('base64'), kdf: { alg: 'scrypt', N: KDF.N, r: KDF.r, p: KDF.p } }
+}
+
+export function generatePassword(): string {
+  return randomBytes(18).toString('base64url')
+}
+
+export class CredentialFileError extends Error {}
+
+export async function readCredentialFile(path: string): Promise<CredentialEntry[]> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException
+    if (e.code === 'ENOENT') throw new CredentialFileError(`credentials file ${path} does not exist: create it with \`counter-edge provision\``)
+    throw new CredentialFileError(`cannot read credentials file ${path}: ${e.message}`)
+  }
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (err) {
+    throw new CredentialFileError(`credentials file ${path} is not valid JSON: ${(err as Error).message}`)
+  }
+  const parsed = fileSchema.safeParse(json)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!
+    throw new CredentialFileError(`credentials file ${path}: ${issue.path.join('.') || '(root)'}: ${issue.message}`)
+  }
+  const seen = new Set<string>()
+  for (const e of parsed.data.entries) {
+    if (seen.has(e.username)) throw new CredentialFileError(`credentials file ${path}: username "${e.username}" appears twice`)
+    seen.add(e.username)
+    if (e.role === 'board' && e.counter === null) throw new CredentialFileError(`credentials file ${path}: board "${e.username}" has no counter`)
+  }
+  return parsed.data.entries
+}
+
+/** Writes atomically (temp file + rename) so the hub watching it never reads half a file. */
+export async function writeCredentialFile(path: string, entries: CredentialEntry[]): Promise<void> {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`)
+  await writeFile(tmp, JSON.stringify({ version: 1, entries }, null, 2) + '\n', { mode: 0o600 })
+  await rename(tmp, path)
+}
+
+export async function makeEntry(p: { username: string; role: Role; hall: string; counter: string | null; password: string }): Promise<CredentialEntry> {
+  const h = await hashPassword(p.password)
+  return entrySchema.parse({ username: p.username, role: p.role, hall: p.hall, counter: p.counter, ...h, revoked: false, created: new Date().toISOString() })
+}
+
+/**
+ * The hub's view of the credentials file: verifies passwords against salted
+ * scrypt hashes and reloads the file when it changes, so provisioning or
+ * revoking a board needs no hub restart. A broken file on reload keeps the
+ * last good set (and logs why) rather than locking every board out.
+ */
+export class CredentialStore {
+  private entries = new Map<string, CredentialEntry>()
+  private watcher: FSWatcher | null = null
+  private reloadTimer: NodeJS.Timeout | null = null
+
+  constructor(private readonly opts: { path: string; log: Logger; watch?: boolean }) {}
+
+  async start(): Promise<void> {
+    await this.reload()
+    if (this.opts.watch !== false) {
+      // Watch the directory: editors and writeCredentialFile replace the file, which ends a file watch.
+      this.watcher = watch(dirname(this.opts.path), (_event, file) => {
+        if (file && file.toString() !== basename(this.opts.path)) return
+        if (this.reloadTimer) clearTimeout(this.reloadTimer)
+        this.reloadTimer = setTimeout(() => {
+          this.reload().catch((err: Error) => this.opts.log.error({ err: err.message }, 'credentials reload failed; keeping the previous set'))
+        }, 50)
+      })
+    }
+  }
+
+  async reload(): Promise<void> {
+    if (!existsSync(this.opts.path) && this.entries.size > 0) return
+    const list = await readCredentialFile(this.opts.path)
+    this.entries = new Map(list.map((e) => [e.username, e]))
+    this.opts.log.info({ entries: list.length, revoked: list.filter((e) => e.revoked).length }, 'credentials loaded')
+  }
+
+  get size(): number {
+    return this.entries.size
+  }
+
+  async verify(username: string | undefined, password: Buffer | string | undefined): Promise<Principal | null> {
+    if (!username || password === undefined) return null
+    const entry = this.entries.get(username)
+    const pw = typeof password === 'string' ? password : password.toString('utf8')
+    if (!entry) {
+      // Spend the same time as a real check so a prober cannot list usernames by timing.
+      await hashPassword(pw)
+      return null
+    }
+    const key = await scrypt(pw, Buffer.from(entry.salt, 'base64'), KDF.keyLen, { N: entry.kdf.N, r: entry.kdf.r, p: entry.kdf.p, maxmem: 64 * 1024 * 1024 })
+    const expected = Buffer.from(entry.hash, 'base64')
+    if (expected.length !== key.length || !timingSafeEqual(expected, key)) return null
+    if (entry.revoked) return null
+    return { username: entry.username, role: entry.role, hall: entry.hall, counter: entry.counter }
+  }
+
+  /** Is this principal still valid? Used to drop sessions of revoked boards on reload. */
+  stillValid(p: Principal): boolean {
+    const e = this.entries.get(p.username)
+    return Boolean(e && !e.revoked && e.role === p.role && e.hall === p.hall && e.counter === p.counter)
+  }
+
+  stop(): void {
+    this.watcher?.close()
+    this.watcher = null
+    if (this.reloadTimer) clearTimeout(this.reloadTimer)
+  }
+}

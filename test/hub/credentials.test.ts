@@ -1,0 +1,70 @@
+import { describe, it, expect, afterEach } from 'vitest'
+import { mkdtemp, rm, readFile, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { CredentialStore, makeEntry, readCredentialFile, writeCredentialFile } from '../../hub/credentials.ts'
+import { silentLogger } from '../../edge/log/logger.ts'
+import { eventually } from '../support/probe.ts'
+
+const dirs: string[] = []
+const stores: CredentialStore[] = []
+afterEach(async () => {
+  stores.splice(0).forEach((s) => s.stop())
+  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true })
+})
+
+async function fileWith(...entries: Awaited<ReturnType<typeof makeEntry>>[]) {
+  const dir = await mkdtemp(join(tmpdir(), 'creds-'))
+  dirs.push(dir)
+  const path = join(dir, 'credentials.json')
+  await writeCredentialFile(path, entries)
+  return path
+}
+
+describe('credentials', () => {
+  it('stores only a salted slow hash: the password appears nowhere in the file, and equal passwords hash differently', async () => {
+    const a = await makeEntry({ username: 'hall-1-w01', role: 'board', hall: 'hall-1', counter: 'w01', password: 'same-secret' })
+    const b = await makeEntry({ username: 'hall-1-w02', role: 'board', hall: 'hall-1', counter: 'w02', password: 'same-secret' })
+    const path = await fileWith(a, b)
+    const text = await readFile(path, 'utf8')
+    expect(text).not.toContain('same-secret')
+    expect(a.hash).not.toBe(b.hash)
+    expect(a.kdf.alg).toBe('scrypt')
+  })
+
+  it('verifies the right password, refuses wrong and unknown ones', async () => {
+    const path = await fileWith(await makeEntry({ username: 'hall-1-w01', role: 'board', hall: 'hall-1', counter: 'w01', password: 'pw-1' }))
+    const store = new CredentialStore({ path, log: silentLogger(), watch: false })
+    await store.start()
+    expect(await store.verify('hall-1-w01', Buffer.from('pw-1'))).toEqual({ username: 'hall-1-w01', role: 'board', hall: 'hall-1', counter: 'w01' })
+    expect(await store.verify('hall-1-w01', Buffer.from('pw-2'))).toBeNull()
+    expect(await store.verify('nobody', Buffer.from('pw-1'))).toBeNull()
+    expect(await store.verify(undefined, undefined)).toBeNull()
+  })
+
+  it('reloads on change without a restart: a revoked board is refused, a new one accepted', async () => {
+    const w1 = await makeEntry({ username: 'hall-1-w01', role: 'board', hall: 'hall-1', counter: 'w01', password: 'pw-1' })
+    const path = await fileWith(w1)
+    const store = new CredentialStore({ path, log: silentLogger() })
+    stores.push(store)
+    await store.start()
+    const w2 = await makeEntry({ username: 'hall-1-w02', role: 'board', hall: 'hall-1', counter: 'w02', password: 'pw-2' })
+    await writeCredentialFile(path, [{ ...w1, revoked: true }, w2])
+    await eventually(async () => (await store.verify('hall-1-w02', 'pw-2')) !== null, 5000, 'the new board to be accepted')
+    expect(await store.verify('hall-1-w01', 'pw-1')).toBeNull()
+  })
+
+  it('keeps the last good set when the file is broken, and names what is wrong', async () => {
+    const path = await fileWith(await makeEntry({ username: 'hall-1-w01', role: 'board', hall: 'hall-1', counter: 'w01', password: 'pw-1' }))
+    const store = new CredentialStore({ path, log: silentLogger(), watch: false })
+    await store.start()
+    await writeFile(path, '{"version":1,"entries":[{"username":"X"}]}')
+    await expect(readCredentialFile(path)).rejects.toThrow(/entries\.0\.username/)
+    await expect(store.reload()).rejects.toThrow()
+    expect(await store.verify('hall-1-w01', 'pw-1')).not.toBeNull()
+  })
+
+  it('a missing file says how to create one', async () => {
+    await expect(readCredentialFile('/nonexistent/creds.json')).rejects.toThrow(/counter-edge provision/)
+  })
+})
