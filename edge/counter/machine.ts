@@ -1,0 +1,208 @@
+import { commandExpired, type Command, type CommandName, type ErrorCode, type EvaluationScore } from '../protocol/index.ts'
+import type { CounterState, Effect, Input, Millis, Step, Settings } from './state.ts'
+import { stepTime } from './time-rules.ts'
+
+const FIVE_ONLY: ReadonlySet<EvaluationScore> = new Set<EvaluationScore>(['very-satisfied', 'very-dissatisfied'])
+
+/**
+ * The window's behaviour: (state, input, now) → (state, effects). Pure: no I/O,
+ * no clock, so every rule here is testable with plain values and fake time.
+ */
+export function step(state: CounterState, input: Input, now: Millis): Step {
+  switch (input.kind) {
+    case 'command':
+      return onCommand(state, input.command, now)
+    case 'key':
+      return onKey(state, input.score, now)
+    case 'ambiguous-press':
+      return { state: { ...state, ignoredPresses: state.ignoredPresses + 1 }, effects: [] }
+    case 'tick':
+      return stepTime(state, now)
+    case 'fault': {
+      if (state.faults.some((f) => f.device === input.device && f.code === input.code)) return { state, effects: [] }
+      const fault = { device: input.device, code: input.code, message: input.message, since: now }
+      return {
+        state: { ...state, faults: [...state.faults, fault] },
+        effects: [{ kind: 'event', type: 'fault', fields: { device: input.device, code: input.code, message: input.message } }],
+      }
+    }
+    case 'fault-cleared': {
+      const faults = state.faults.filter((f) => !(f.device === input.device && f.code === input.code))
+      if (faults.length === state.faults.length) return { state, effects: [] }
+      return { state: { ...state, faults }, effects: [{ kind: 'event', type: 'fault-cleared', fields: { device: input.device, code: input.code } }] }
+    }
+  }
+}
+
+function ok(cmd: Command, result?: Record<string, unknown>): Effect {
+  return result ? { kind: 'reply', cmd: cmd.id, name: cmd.name, ok: true, result } : { kind: 'reply', cmd: cmd.id, name: cmd.name, ok: true }
+}
+
+function refuse(state: CounterState, cmd: Command, code: ErrorCode, message: string): Step {
+  return { state, effects: [{ kind: 'reply', cmd: cmd.id, name: cmd.name, ok: false, code, message }] }
+}
+
+function wrongMode(state: CounterState, cmd: Command, allowed: string): Step {
+  return refuse(state, cmd, 'wrong-mode', `${cmd.name} needs the window ${allowed}; it is ${describeMode(state)}`)
+}
+
+function describeMode(s: CounterState): string {
+  switch (s.mode) {
+    case 'calling':
+      return `calling ${s.ticket?.number}`
+    case 'serving':
+      return `serving ${s.ticket?.number}`
+    case 'evaluating':
+      return `waiting for the rating of ${s.evaluation?.ticket}`
+    case 'paused':
+      return `paused (${s.pause?.reason})`
+    default:
+      return s.mode
+  }
+}
+
+function ticketMismatch(state: CounterState, cmd: Command & { ticket?: string }): Step | null {
+  if (cmd.ticket !== undefined && state.ticket && cmd.ticket !== state.ticket.number) {
+    return refuse(state, cmd, 'wrong-ticket', `ticket: ${cmd.ticket} is not the ticket at this window (${state.ticket.number})`)
+  }
+  return null
+}
+
+function enter(state: CounterState, mode: CounterState['mode'], now: Millis, patch: Partial<CounterState> = {}): CounterState {
+  return { ...state, ...patch, mode, since: mode === state.mode ? state.since : now }
+}
+
+function onCommand(state: CounterState, cmd: Command, now: Millis): Step {
+  // A late command must never act: a call delivered after its expiry would put a stale number up.
+  if (commandExpired(cmd, now)) return refuse(state, cmd, 'expired', `expired at ${cmd.expires}, received ${new Date(now).toISOString()}`)
+  const officerId = state.officer?.id ?? null
+  switch (cmd.name) {
+    case 'call': {
+      if (state.mode !== 'idle') return wrongMode(state, cmd, 'idle')
+      const unshowable = [...cmd.ticket].filter((c) => !state.display.charset.includes(c))
+      if (cmd.ticket.length > state.display.digits || unshowable.length > 0) {
+        const why = unshowable.length ? `has ${unshowable.join(', ')}, which it cannot show` : `shows ${state.display.digits} characters`
+        return refuse(state, cmd, 'unsupported', `ticket: ${cmd.ticket} cannot be shown: this window's display ${why}`)
+      }
+      const ticket = { number: cmd.ticket, service: cmd.service ?? null, green: cmd.green, appointment: cmd.appointment, calledAt: now, attentionAt: now, recalls: 0, startedAt: null }
+      return {
+        state: enter(state, 'calling', now, { ticket, overtime: 'none' }),
+        effects: [
+          { kind: 'event', type: 'called', fields: { ticket: cmd.ticket, service: ticket.service, green: ticket.green, appointment: ticket.appointment, cmd: cmd.id } },
+          ok(cmd),
+        ],
+      }
+    }
+    case 'recall': {
+      if (state.mode !== 'calling' || !state.ticket) return wrongMode(state, cmd, 'calling')
+      const bad = ticketMismatch(state, cmd)
+      if (bad) return bad
+      const ticket = { ...state.ticket, recalls: state.ticket.recalls + 1, attentionAt: now }
+      return {
+        state: { ...state, ticket },
+        effects: [{ kind: 'event', type: 'recalled', fields: { ticket: ticket.number, count: ticket.recalls, cmd: cmd.id } }, ok(cmd)],
+      }
+    }
+    case 'no-show': {
+      if (state.mode !== 'calling' || !state.ticket) return wrongMode(state, cmd, 'calling')
+      const bad = ticketMismatch(state, cmd)
+      if (bad) return bad
+      return {
+        state: enter(state, 'idle', now, { ticket: null }),
+        effects: [{ kind: 'event', type: 'no-show', fields: { ticket: state.ticket.number, cmd: cmd.id } }, ok(cmd)],
+      }
+    }
+    case 'start': {
+      if (state.mode !== 'calling' || !state.ticket) return wrongMode(state, cmd, 'calling')
+      const bad = ticketMismatch(state, cmd)
+      if (bad) return bad
+      const ticket = { ...state.ticket, startedAt: now }
+      return {
+        state: enter(state, 'serving', now, { ticket }),
+        effects: [{ kind: 'event', type: 'service-started', fields: { ticket: ticket.number, officer: officerId, waitedMs: now - ticket.calledAt, cmd: cmd.id } }, ok(cmd)],
+      }
+    }
+    case 'finish': {
+      if (state.mode !== 'serving' || !state.ticket) return wrongMode(state, cmd, 'serving')
+      const bad = ticketMismatch(state, cmd)
+      if (bad) return bad
+      const t = state.ticket
+      const finished: Effect = { kind: 'event', type: 'service-finished', fields: { ticket: t.number, officer: officerId, outcome: cmd.outcome, durationMs: now - (t.startedAt ?? now), cmd: cmd.id } }
+      // Only a served applicant rates the service; a transfer is rated at the window that finishes it.
+      if (cmd.outcome !== 'served') return { state: enter(state, 'idle', now, { ticket: null, overtime: 'none' }), effects: [finished, ok(cmd)] }
+      const evaluation = { ticket: t.number, officer: officerId, openedAt: now, closesAt: now + state.settings.evaluationTimeoutS * 1000 }
+      return { state: enter(state, 'evaluating', now, { evaluation, overtime: 'none' }), effects: [finished, ok(cmd, { evaluation: 'open' })] }
+    }
+    case 'evaluate': {
+      if (state.mode !== 'idle') return wrongMode(state, cmd, 'idle')
+      const evaluation = { ticket: cmd.ticket, officer: cmd.officer ?? officerId, openedAt: now, closesAt: now + state.settings.evaluationTimeoutS * 1000 }
+      return { state: enter(state, 'evaluating', now, { evaluation }), effects: [ok(cmd, { evaluation: 'open' })] }
+    }
+    case 'pause': {
+      if (state.mode !== 'idle') return wrongMode(state, cmd, 'idle')
+      return {
+        state: enter(state, 'paused', now, { pause: { reason: cmd.reason, since: now } }),
+        effects: [{ kind: 'event', type: 'paused', fields: { reason: cmd.reason, cmd: cmd.id } }, ok(cmd)],
+      }
+    }
+    case 'resume': {
+      if (state.mode !== 'paused' || !state.pause) return wrongMode(state, cmd, 'paused')
+      return {
+        state: enter(state, 'idle', now, { pause: null }),
+        effects: [{ kind: 'event', type: 'resumed', fields: { pausedMs: now - state.pause.since, cmd: cmd.id } }, ok(cmd)],
+      }
+    }
+    case 'officer': {
+      if (cmd.action === 'sign-in') {
+        if (state.mode !== 'closed' && state.mode !== 'idle' && state.mode !== 'paused') return wrongMode(state, cmd, 'closed, idle or paused')
+        const officer = { id: cmd.officer!, name: cmd.officerName ?? null }
+        const mode = state.mode === 'closed' ? 'idle' : state.mode
+        return { state: enter(state, mode, now, { officer }), effects: [ok(cmd)] }
+      }
+      if (state.mode !== 'idle' && state.mode !== 'paused') return wrongMode(state, cmd, 'idle or paused')
+      return { state: enter(state, 'closed', now, { officer: null, pause: null }), effects: [ok(cmd)] }
+    }
+    case 'identify':
+      return { state, effects: [{ kind: 'identify', seconds: cmd.seconds }, ok(cmd)] }
+    case 'sync':
+      return { state, effects: [{ kind: 'sync' }, ok(cmd)] }
+    case 'config':
+      return applyConfig(state, cmd)
+    case 'capture':
+      return refuse(state, cmd, 'unsupported', `capture: this board runtime has no ${cmd.kind} capture device driver yet`)
+    case 'self-test':
+      return refuse(state, cmd, 'unsupported', 'self-test is not available on this board runtime yet')
+  }
+}
+
+function applyConfig(state: CounterState, cmd: Extract<Command, { name: 'config' }>): Step {
+  const { logLevel, ...rest } = cmd.settings
+  const next: Settings = { ...state.settings }
+  const changed: Array<keyof Settings | 'logLevel'> = []
+  for (const [k, v] of Object.entries(rest) as Array<[keyof Settings, number]>) {
+    if (v === undefined) continue
+    ;(next as unknown as Record<string, number>)[k] = v
+    changed.push(k)
+  }
+  if (next.overtimeWarnS >= next.overtimeLimitS) {
+    return refuse(state, cmd, 'bad-payload', `settings.overtimeWarnS (${next.overtimeWarnS}) must be below settings.overtimeLimitS (${next.overtimeLimitS})`)
+  }
+  if (next.scale !== state.settings.scale && state.mode === 'evaluating') {
+    return refuse(state, cmd, 'wrong-mode', 'settings.scale cannot change while an evaluation is open')
+  }
+  if (logLevel) changed.push('logLevel')
+  const effect: Effect = logLevel ? { kind: 'apply-settings', changed, logLevel } : { kind: 'apply-settings', changed }
+  return { state: { ...state, settings: next }, effects: [effect, ok(cmd, { applied: changed, restartRequired: [] })] }
+}
+
+function onKey(state: CounterState, score: EvaluationScore, now: Millis): Step {
+  const ev = state.evaluation
+  // Presses with no evaluation open (an officer testing, a child playing) must never become ratings.
+  if (state.mode !== 'evaluating' || !ev || (state.settings.scale === 3 && FIVE_ONLY.has(score))) {
+    return { state: { ...state, ignoredPresses: state.ignoredPresses + 1 }, effects: [] }
+  }
+  return {
+    state: enter(state, 'idle', now, { evaluation: null, ticket: null }),
+    effects: [{ kind: 'event', type: 'evaluated', fields: { ticket: ev.ticket, officer: ev.officer, score, scale: state.settings.scale, latencyMs: now - ev.openedAt } }],
+  }
+}
