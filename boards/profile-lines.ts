@@ -1,0 +1,102 @@
+/**
+ * Every GPIO line a board profile declares, under one stable name per role.
+ *
+ * The runtime opens lines under these names and the simulated board declares
+ * its pins under the same names, so both sides come from this one list and a
+ * role added here shows up in both.
+ */
+import type { Edge, LineSpec } from '../edge/hardware/gpio-port.ts'
+import type { LineRef, OfficerKey, Score } from './profile-schema.ts'
+
+export interface ProfileLine {
+  /** Line name: the score for evaluator keys, 'officer-<key>', 'status-lamp', 'photo-trigger', … */
+  name: string
+  /** Where it sits in the profile, for error messages ('keys.neutral'). */
+  path: string
+  ref: LineRef
+  direction: 'in' | 'out'
+}
+
+/** The parts of a profile that hold lines (structural, so the schema can use it while validating). */
+export interface ProfileLineSource {
+  keys: Partial<Record<Score, LineRef | undefined>>
+  officerKeys?: Partial<Record<OfficerKey, LineRef | undefined>> | undefined
+  outputs?:
+    | {
+        statusLamp?: LineRef | undefined
+        evaluatorLamp?: LineRef | undefined
+        nvrRelay?: LineRef | undefined
+      }
+    | undefined
+  capture?:
+    | {
+        photo?: { trigger: LineRef; done: LineRef } | undefined
+        fingerprint?: { trigger: LineRef; done: LineRef } | undefined
+      }
+    | undefined
+}
+
+export const OUTPUT_LINE_NAMES = {
+  statusLamp: 'status-lamp',
+  evaluatorLamp: 'evaluator-lamp',
+  nvrRelay: 'nvr-relay',
+} as const
+
+export function officerLineName(key: OfficerKey): string {
+  return `officer-${key}`
+}
+
+export function profileLines(profile: ProfileLineSource): ProfileLine[] {
+  const lines: ProfileLine[] = []
+  const add = (name: string, path: string, ref: LineRef | undefined, direction: 'in' | 'out') => {
+    if (ref !== undefined) lines.push({ name, path, ref, direction })
+  }
+  for (const [score, ref] of Object.entries(profile.keys)) add(score, `keys.${score}`, ref, 'in')
+  for (const [key, ref] of Object.entries(profile.officerKeys ?? {})) {
+    add(officerLineName(key as OfficerKey), `officerKeys.${key}`, ref, 'in')
+  }
+  const outputs = profile.outputs ?? {}
+  for (const role of Object.keys(OUTPUT_LINE_NAMES) as Array<keyof typeof OUTPUT_LINE_NAMES>) {
+    add(OUTPUT_LINE_NAMES[role], `outputs.${role}`, outputs[role], 'out')
+  }
+  for (const kind of ['photo', 'fingerprint'] as const) {
+    const device = profile.capture?.[kind]
+    add(`${kind}-trigger`, `capture.${kind}.trigger`, device?.trigger, 'out')
+    add(`${kind}-done`, `capture.${kind}.done`, device?.done, 'in')
+  }
+  return lines
+}
+
+export interface SharedLine {
+  path: string
+  firstPath: string
+  chip: string
+  offset: number
+}
+
+/** Lines declared twice (same chip and offset under two roles): a copy-paste slip in a profile. */
+export function findSharedLines(profile: ProfileLineSource): SharedLine[] {
+  const seen = new Map<string, string>()
+  const shared: SharedLine[] = []
+  for (const line of profileLines(profile)) {
+    const key = `${line.ref.chip}:${line.ref.offset}`
+    const firstPath = seen.get(key)
+    if (firstPath === undefined) seen.set(key, line.path)
+    else shared.push({ path: line.path, firstPath, chip: line.ref.chip, offset: line.ref.offset })
+  }
+  return shared
+}
+
+/** How the runtime opens a profile line: inputs watched on both edges, outputs starting inactive. */
+export function lineSpecFor(line: ProfileLine): LineSpec {
+  const edge: Edge | undefined = line.direction === 'in' ? 'both' : undefined
+  return {
+    name: line.name,
+    chip: line.ref.chip,
+    offset: line.ref.offset,
+    direction: line.direction,
+    activeLow: line.ref.activeLow,
+    ...(line.ref.bias !== undefined ? { bias: line.ref.bias } : {}),
+    ...(edge !== undefined ? { edge } : { initial: 0 as const }),
+  }
+}

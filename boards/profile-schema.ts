@@ -1,0 +1,190 @@
+/**
+ * Board profiles: which adapter a board uses, its I2C bus and display
+ * address, and every GPIO line by role. The runtime builds its devices from a
+ * profile, and the simulator builds its virtual board from the same profile,
+ * so the two always agree on wiring.
+ *
+ * Lines are named by gpiochip LABEL and offset, never by sysfs number: on
+ * Raspberry Pi OS with kernel 6.6+ the sysfs base is no longer 0 (GPIO17 is
+ * 529 on a Pi 4), and the Pi 5 renumbers its chips between kernel releases.
+ */
+import { readFile } from 'node:fs/promises'
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { z } from 'zod'
+import { findSharedLines } from './profile-lines.ts'
+
+export const THREE_LEVEL_SCORES = ['satisfied', 'neutral', 'dissatisfied'] as const
+export const FIVE_LEVEL_EXTRA_SCORES = ['very-satisfied', 'very-dissatisfied'] as const
+/** An evaluator key, named by the rating it gives. */
+export type Score = (typeof THREE_LEVEL_SCORES)[number] | (typeof FIVE_LEVEL_EXTRA_SCORES)[number]
+
+export const OFFICER_KEYS = ['call-next', 'recall', 'no-show', 'pause', 'help'] as const
+export type OfficerKey = (typeof OFFICER_KEYS)[number]
+
+const ID = /^[a-z0-9][a-z0-9-]{0,31}$/
+
+export const lineRefSchema = z.strictObject({
+  /** gpiochip label, e.g. 'pinctrl-bcm2711' (Pi 4), 'pinctrl-rp1' (Pi 5). */
+  chip: z.string().min(1),
+  offset: z.number().int().min(0).max(511),
+  activeLow: z.boolean().default(false),
+  /** Pull wanted on an input; documents config.txt for onoff, requested directly by chardev. */
+  bias: z.enum(['pull-up', 'pull-down', 'none']).optional(),
+})
+export type LineRef = z.infer<typeof lineRefSchema>
+
+/** JSON has no hex literals; "0x70" reads better in a profile than 112. */
+const i2cAddressSchema = z
+  .union([
+    z.number().int(),
+    z
+      .string()
+      .regex(/^0x[0-9a-fA-F]{1,2}$/, 'expected an address like "0x70"')
+      .transform((s) => Number.parseInt(s, 16)),
+  ])
+  .pipe(z.number().int().min(0x70, 'HT16K33 addresses are 0x70..0x77').max(0x77, 'HT16K33 addresses are 0x70..0x77'))
+
+const keysSchema = z
+  .strictObject({
+    satisfied: lineRefSchema,
+    neutral: lineRefSchema,
+    dissatisfied: lineRefSchema,
+    'very-satisfied': lineRefSchema.optional(),
+    'very-dissatisfied': lineRefSchema.optional(),
+  })
+  .refine((k) => (k['very-satisfied'] === undefined) === (k['very-dissatisfied'] === undefined), {
+    message: 'the 5-level scale needs both very-satisfied and very-dissatisfied',
+    path: ['very-satisfied'],
+  })
+
+const keyTimingSchema = z
+  .strictObject({
+    lockoutMs: z.number().int().min(5).max(500).default(40),
+    stuckMs: z.number().int().min(1_000).default(15_000),
+    /** Raw edges per second above which a key counts as chattering. */
+    chatterEdges: z.number().int().min(4).default(20),
+  })
+  .prefault({})
+
+const officerKeysSchema = z.strictObject(
+  Object.fromEntries(OFFICER_KEYS.map((k) => [k, lineRefSchema.optional()])) as Record<
+    OfficerKey,
+    z.ZodOptional<typeof lineRefSchema>
+  >,
+)
+
+/** Camera or fingerprint scanner: pulse `trigger`, then wait for `done` (hardware.md §4.4). */
+const triggerDoneSchema = z.strictObject({
+  trigger: lineRefSchema,
+  done: lineRefSchema,
+  pulseMs: z.number().int().min(1).default(100),
+  timeoutMs: z.number().int().min(100).default(10_000),
+})
+
+/** The NVR samples its alarm input, so the contact must stay closed long enough to be seen. */
+const relaySchema = z.strictObject({
+  ...lineRefSchema.shape,
+  minHoldMs: z.number().int().min(0).default(1_000),
+})
+
+export const boardProfileSchema = z
+  .strictObject({
+    id: z.string().regex(ID, 'ids are [a-z0-9][a-z0-9-]{0,31}'),
+    description: z.string().min(1),
+    adapter: z.enum(['sim', 'onoff', 'johnny-five']),
+    i2c: z.strictObject({ bus: z.number().int().min(0) }),
+    display: z.strictObject({
+      driver: z.literal('ht16k33'),
+      address: i2cAddressSchema,
+      digits: z.literal(4),
+      brightness: z.number().int().min(0).max(15).default(15),
+    }),
+    keys: keysSchema,
+    keyTiming: keyTimingSchema,
+    officerKeys: officerKeysSchema.optional(),
+    outputs: z
+      .strictObject({
+        statusLamp: lineRefSchema.optional(),
+        evaluatorLamp: lineRefSchema.optional(),
+        nvrRelay: relaySchema.optional(),
+      })
+      .prefault({}),
+    capture: z
+      .strictObject({
+        photo: triggerDoneSchema.optional(),
+        fingerprint: triggerDoneSchema.optional(),
+      })
+      .optional(),
+  })
+  .superRefine((profile, ctx) => {
+    for (const clash of findSharedLines(profile)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: clash.path.split('.'),
+        message: `${clash.chip}:${clash.offset} is already used by ${clash.firstPath}`,
+      })
+    }
+  })
+
+export type BoardProfile = z.infer<typeof boardProfileSchema>
+/** What a profile file may contain (defaults not yet applied). */
+export type BoardProfileInput = z.input<typeof boardProfileSchema>
+
+export class BoardProfileError extends Error {
+  override readonly name = 'BoardProfileError'
+  readonly file: string
+  readonly problems: readonly string[]
+
+  constructor(file: string, problems: readonly string[]) {
+    super(`${file}: invalid board profile\n${problems.map((p) => `  - ${p}`).join('\n')}`)
+    this.file = file
+    this.problems = problems
+  }
+}
+
+/** Validates parsed JSON; `source` names the file in errors. */
+export function parseBoardProfile(json: unknown, source: string): BoardProfile {
+  const result = boardProfileSchema.safeParse(json)
+  if (result.success) return result.data
+  const problems = result.error.issues.map((issue) => {
+    const where = issue.path.length > 0 ? issue.path.map(String).join('.') : '(top level)'
+    return `${where}: ${issue.message}`
+  })
+  throw new BoardProfileError(source, problems)
+}
+
+export const BOARDS_DIR = dirname(fileURLToPath(import.meta.url))
+
+/**
+ * Loads `boards/<id>.json`, or the file at a path (anything with a slash or
+ * ending in .json). A profile loaded by id must carry that id, so a copied
+ * file that was not renamed inside cannot pose as another board.
+ */
+export async function loadBoardProfile(pathOrId: string, opts: { dir?: string } = {}): Promise<BoardProfile> {
+  const byPath = pathOrId.includes('/') || pathOrId.endsWith('.json')
+  const file = byPath
+    ? isAbsolute(pathOrId)
+      ? pathOrId
+      : resolve(pathOrId)
+    : join(opts.dir ?? BOARDS_DIR, `${pathOrId}.json`)
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (err) {
+    const code = (err as { code?: unknown }).code
+    const known = code === 'ENOENT' && !byPath ? ` (no board profile '${pathOrId}' in ${dirname(file)})` : ''
+    throw new BoardProfileError(file, [`cannot read: ${(err as Error).message}${known}`])
+  }
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (err) {
+    throw new BoardProfileError(file, [`not valid JSON: ${(err as Error).message}`])
+  }
+  const profile = parseBoardProfile(json, file)
+  if (!byPath && profile.id !== pathOrId) {
+    throw new BoardProfileError(file, [`id: '${profile.id}' does not match the file name '${basename(file)}'`])
+  }
+  return profile
+}

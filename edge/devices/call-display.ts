@@ -1,0 +1,163 @@
+/**
+ * The window's call-number display: what ticket it shows, whether it draws
+ * attention to a fresh call, and the technician's identify blink.
+ *
+ * It remembers what it was told to show and restores exactly that after an
+ * identify or a device fault, never anything older: a stale number on a
+ * window sends an applicant to the wrong desk.
+ */
+import type { Logger } from 'pino'
+import { DeviceFault } from '../hardware/device-fault.ts'
+import type { BlinkRate, Ht16k33Seg7 } from '../hardware/ht16k33.ts'
+import { canShowSeg7 } from '../hardware/seg7-font.ts'
+
+/** Dashes cannot be mistaken for a ticket number, unlike an '8888' segment test. */
+const IDENTIFY_TEXT = '----'
+const IDENTIFY_BLINK: BlinkRate = '2hz'
+const ATTENTION_BLINK: BlinkRate = '1hz'
+const WIDTH = 4
+
+export interface CallDisplayOptions {
+  driver: Ht16k33Seg7
+  log: Logger
+  /** Called when the display faults and when it works again (null). */
+  onFault?: (fault: DeviceFault | null) => void
+  /**
+   * While faulted, re-send the whole display state this often (ms; 0 = never),
+   * so a reseated cable or a board that browned out comes back on its own.
+   * Default 5000.
+   */
+  retryMs?: number
+}
+
+export interface CallDisplayStatus {
+  ticket: string | null
+  attention: boolean
+  identifying: boolean
+  fault: DeviceFault | null
+}
+
+export class CallDisplay {
+  private readonly driver: Ht16k33Seg7
+  private readonly log: Logger
+  private readonly onFault: ((fault: DeviceFault | null) => void) | undefined
+  private ticket: string | null = null
+  private attentionOn = false
+  private identifyTimer: NodeJS.Timeout | undefined
+  private fault: DeviceFault | null = null
+  private readonly retryMs: number
+  private retryTimer: NodeJS.Timeout | undefined
+  private stopped = false
+
+  constructor(opts: CallDisplayOptions) {
+    this.driver = opts.driver
+    this.log = opts.log
+    this.onFault = opts.onFault
+    this.retryMs = opts.retryMs ?? 5_000
+  }
+
+  status(): CallDisplayStatus {
+    return {
+      ticket: this.ticket,
+      attention: this.attentionOn,
+      identifying: this.identifyTimer !== undefined,
+      fault: this.fault,
+    }
+  }
+
+  /** Starts the display blank. Rejects with a DeviceFault when it does not answer. */
+  start(): Promise<void> {
+    this.stopped = false
+    return this.track(this.driver.start())
+  }
+
+  /** Whether `ticket` can be shown at all (fits, and every character has a glyph). */
+  canShow(ticket: string): boolean {
+    return [...ticket].length <= WIDTH && canShowSeg7(ticket)
+  }
+
+  /**
+   * Shows a ticket, or blanks the display for null. Throws a RangeError for a
+   * ticket the display cannot show, before anything changes on the glass.
+   */
+  async show(ticket: string | null): Promise<void> {
+    if (ticket !== null && !this.canShow(ticket)) {
+      throw new RangeError(`the call display cannot show "${ticket}" (4 positions: digits, A–J, L, n–r, S, t, U, y, -)`)
+    }
+    this.ticket = ticket
+    if (ticket === null) this.attentionOn = false
+    if (this.identifyTimer !== undefined) return // shown when identify ends
+    await this.track(this.render())
+  }
+
+  /** Blinks the number while a call is fresh, so the applicant notices it. */
+  async attention(on: boolean): Promise<void> {
+    this.attentionOn = on && this.ticket !== null
+    if (this.identifyTimer !== undefined) return
+    await this.track(this.driver.setBlink(this.attentionOn ? ATTENTION_BLINK : 'off'))
+  }
+
+  /** Blinks dashes for `seconds` so a technician can find this window, then restores the call. */
+  async identify(seconds: number): Promise<void> {
+    if (!(seconds > 0)) throw new RangeError(`identify needs a duration > 0 s, got ${seconds}`)
+    clearTimeout(this.identifyTimer)
+    this.identifyTimer = setTimeout(() => {
+      this.identifyTimer = undefined
+      this.track(this.render()).catch((err: unknown) => this.log.warn({ err }, 'could not restore the display after identify'))
+    }, seconds * 1000)
+    await this.track(this.driver.show(IDENTIFY_TEXT).then(() => this.driver.setBlink(IDENTIFY_BLINK)))
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    clearTimeout(this.identifyTimer)
+    clearTimeout(this.retryTimer)
+    this.identifyTimer = this.retryTimer = undefined
+    try {
+      await this.driver.stop()
+    } catch (err) {
+      this.log.warn({ err }, 'display did not blank on stop')
+    }
+  }
+
+  private async render(): Promise<void> {
+    await this.driver.show(this.ticket ?? '')
+    await this.driver.setBlink(this.attentionOn ? ATTENTION_BLINK : 'off')
+  }
+
+  /** Records the device's health from each operation's outcome and reports changes. */
+  private async track(op: Promise<void>): Promise<void> {
+    try {
+      await op
+    } catch (err) {
+      if (err instanceof DeviceFault) {
+        const isNew = this.fault?.code !== err.code
+        this.fault = err
+        if (isNew) {
+          this.log.error({ device: err.device, code: err.code }, err.message)
+          this.onFault?.(err)
+        }
+        this.scheduleRetry()
+      }
+      throw err
+    }
+    if (this.fault !== null) {
+      this.log.info({ device: this.fault.device }, 'display works again')
+      this.fault = null
+      this.onFault?.(null)
+    }
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryMs <= 0 || this.retryTimer !== undefined || this.stopped) return
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined
+      if (this.fault === null || this.stopped) return
+      const restore = this.identifyTimer !== undefined
+        ? this.driver.show(IDENTIFY_TEXT).then(() => this.driver.setBlink(IDENTIFY_BLINK))
+        : this.render()
+      // A failure lands in track(), which schedules the next attempt.
+      this.track(restore).catch(() => undefined)
+    }, this.retryMs)
+  }
+}

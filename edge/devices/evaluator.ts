@@ -1,0 +1,173 @@
+/**
+ * The satisfaction evaluator: three (or five) keys in front of the window and
+ * the lamp that says an evaluation is open.
+ *
+ * A rating must come from one deliberate press, so a press is held back for
+ * `ambiguityMs` before it is reported: if another key goes down in that time,
+ * or was already down, both are rejected as ambiguous instead of guessing
+ * which one the applicant meant. Whether a press counts (one vote per service,
+ * only while open) is the counter's decision, not this device's; it reports
+ * every press.
+ */
+import type { Logger } from 'pino'
+import type { Score } from '../../boards/profile-schema.ts'
+import type { KeyFault, KeyFaultCode, KeyInput } from '../hardware/keys.ts'
+import type { Lamp } from '../hardware/output.ts'
+
+export interface EvaluatorKeysOptions {
+  keys: Partial<Record<Score, KeyInput>>
+  lamp?: Lamp
+  now: () => number
+  /** How long a press waits for a second key before it counts; default 40 ms (one key lockout). */
+  ambiguityMs?: number
+  log?: Logger
+}
+
+type PressListener = (score: Score, at: number) => void
+type AmbiguousListener = (scores: Score[], at: number) => void
+type FaultListener = (score: Score, code: KeyFaultCode, at: number) => void
+
+interface Pending {
+  scores: Score[]
+  at: number
+  timer: NodeJS.Timeout
+}
+
+export class EvaluatorKeys {
+  private readonly keys: ReadonlyArray<readonly [Score, KeyInput]>
+  private readonly lamp: Lamp | undefined
+  private readonly now: () => number
+  private readonly ambiguityMs: number
+  private readonly log: Logger | undefined
+  private readonly pressListeners = new Set<PressListener>()
+  private readonly ambiguousListeners = new Set<AmbiguousListener>()
+  private readonly faultListeners = new Set<FaultListener>()
+  private readonly clearedListeners = new Set<FaultListener>()
+  private readonly detach: Array<() => void> = []
+  private pending: Pending | undefined
+  private open = false
+
+  constructor(opts: EvaluatorKeysOptions) {
+    this.keys = Object.entries(opts.keys).filter((e): e is [Score, KeyInput] => e[1] !== undefined)
+    if (this.keys.length < 2) throw new Error('an evaluator needs at least two keys')
+    this.lamp = opts.lamp
+    this.now = opts.now
+    this.ambiguityMs = opts.ambiguityMs ?? 40
+    this.log = opts.log
+  }
+
+  get scores(): Score[] {
+    return this.keys.map(([score]) => score)
+  }
+
+  get isOpen(): boolean {
+    return this.open
+  }
+
+  /** Keys currently in fault (stuck, chatter), for the window's state. */
+  faults(): Array<{ score: Score; code: KeyFaultCode }> {
+    return this.keys.flatMap(([score, key]) => key.faults.map((code) => ({ score, code })))
+  }
+
+  async start(): Promise<void> {
+    for (const [score, key] of this.keys) {
+      const onPress = (p: { at: number }) => this.onKeyPress(score, p.at)
+      const onFault = (f: KeyFault) => this.emitFault(this.faultListeners, score, f)
+      const onCleared = (f: KeyFault) => this.emitFault(this.clearedListeners, score, f)
+      key.on('press', onPress)
+      key.on('fault', onFault)
+      key.on('fault-cleared', onCleared)
+      this.detach.push(() => {
+        key.off('press', onPress)
+        key.off('fault', onFault)
+        key.off('fault-cleared', onCleared)
+      })
+      await key.start()
+    }
+  }
+
+  /** Lamp on while an evaluation is open. */
+  async setOpen(open: boolean): Promise<void> {
+    this.open = open
+    if (this.lamp === undefined) return
+    await (open ? this.lamp.on() : this.lamp.off())
+  }
+
+  onPress(cb: PressListener): () => void {
+    return subscribe(this.pressListeners, cb)
+  }
+
+  onAmbiguous(cb: AmbiguousListener): () => void {
+    return subscribe(this.ambiguousListeners, cb)
+  }
+
+  onFault(cb: FaultListener): () => void {
+    return subscribe(this.faultListeners, cb)
+  }
+
+  onFaultCleared(cb: FaultListener): () => void {
+    return subscribe(this.clearedListeners, cb)
+  }
+
+  async stop(): Promise<void> {
+    if (this.pending !== undefined) clearTimeout(this.pending.timer)
+    this.pending = undefined
+    for (const off of this.detach.splice(0)) off()
+    for (const [, key] of this.keys) key.stop()
+    if (this.lamp !== undefined) {
+      try {
+        await this.lamp.off()
+      } catch (err) {
+        this.log?.warn({ err }, 'evaluator lamp did not go off on stop')
+      }
+    }
+  }
+
+  private onKeyPress(score: Score, at: number): void {
+    if (this.pending !== undefined) {
+      if (!this.pending.scores.includes(score)) this.pending.scores.push(score)
+      return
+    }
+    const others = this.othersDown(score)
+    if (others.length > 0) {
+      this.rejectAmbiguous([...others, score], at)
+      return
+    }
+    const timer = setTimeout(() => this.resolvePending(), this.ambiguityMs)
+    this.pending = { scores: [score], at, timer }
+  }
+
+  private resolvePending(): void {
+    const pending = this.pending
+    this.pending = undefined
+    if (pending === undefined) return
+    const [first] = pending.scores
+    if (first === undefined) return
+    // A second key that went down unarmed emits no press but is down all the same.
+    const down = new Set([...pending.scores, ...this.othersDown(first)])
+    if (down.size > 1) {
+      this.rejectAmbiguous([...down], pending.at)
+      return
+    }
+    for (const cb of [...this.pressListeners]) cb(first, pending.at)
+  }
+
+  /** Other keys held down now; a key in fault (stuck) does not count, or it would block every vote. */
+  private othersDown(score: Score): Score[] {
+    return this.keys.filter(([s, key]) => s !== score && key.isDown && key.faults.length === 0).map(([s]) => s)
+  }
+
+  private rejectAmbiguous(scores: Score[], at: number): void {
+    this.log?.info({ scores, at, decidedAt: this.now() }, 'several evaluator keys at once; no rating taken')
+    for (const cb of [...this.ambiguousListeners]) cb(scores, at)
+  }
+
+  private emitFault(listeners: Set<FaultListener>, score: Score, f: KeyFault): void {
+    for (const cb of [...listeners]) cb(score, f.code, f.at)
+  }
+}
+
+function subscribe<T>(set: Set<T>, cb: T): () => void {
+  set.add(cb)
+  return () => set.delete(cb)
+}

@@ -1,0 +1,76 @@
+import { pino } from 'pino'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { loadBoardProfile } from '../../boards/profile-schema.ts'
+import { buildWindowDevices } from '../../edge/devices/build-devices.ts'
+import { SimWindowHardware } from '../../sim/window-hardware.ts'
+
+const log = pino({ level: 'silent' })
+const now = () => Date.now()
+
+describe('buildWindowDevices on a simulated window', () => {
+  beforeEach(() => {
+    vi.useFakeTimers()
+  })
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+
+  it('builds display, evaluator and lamps from the profile and drives the simulated hardware', async () => {
+    const hw = new SimWindowHardware(await loadBoardProfile('sim-window'))
+    const devices = await buildWindowDevices({ profile: hw.profile, gpio: hw.gpio, bus: hw.bus, now, log })
+    expect(devices.startFaults).toEqual([])
+    expect(hw.view()).toMatchObject({ lit: true, text: '' })
+
+    await devices.display.show('A023')
+    expect(hw.view().text).toBe('A023')
+
+    const presses: string[] = []
+    devices.evaluator.onPress((score) => presses.push(score))
+    await devices.evaluator.setOpen(true)
+    expect(hw.output('evaluatorLamp')).toBe(true)
+    void hw.press('dissatisfied', { bounce: [1, 3] })
+    await vi.advanceTimersByTimeAsync(200)
+    expect(presses).toEqual(['dissatisfied'])
+
+    await devices.lamps.status?.on()
+    expect(hw.output('statusLamp')).toBe(true)
+
+    await devices.stop()
+    expect(hw.gpio.lineNames().some((n) => hw.gpio.isOpen(n))).toBe(false)
+    expect(hw.output('statusLamp')).toBe(false)
+    expect(hw.view()).toMatchObject({ lit: false, text: '' })
+    await hw.stop()
+  })
+
+  it('comes up with a missing display, reports it, and shows the call once it is back', async () => {
+    const hw = new SimWindowHardware(await loadBoardProfile('sim-window'))
+    hw.displayFault('absent')
+    const devices = await buildWindowDevices({ profile: hw.profile, gpio: hw.gpio, bus: hw.bus, now, log })
+    expect(devices.startFaults.map((f) => f.code)).toEqual(['absent'])
+    expect(devices.startFaults[0]?.device).toMatch(/0x70.*i2c-1/)
+    await expect(devices.display.show('B101')).rejects.toMatchObject({ code: 'absent' })
+    hw.displayFault('none')
+    await vi.advanceTimersByTimeAsync(5_000)
+    expect(hw.view()).toMatchObject({ lit: true, text: 'B101' })
+    await devices.stop()
+  })
+
+  it('builds the Raspberry Pi 4 profile the same way (on simulated pins)', async () => {
+    const hw = new SimWindowHardware(await loadBoardProfile('rpi4-ht16k33'))
+    const devices = await buildWindowDevices({ profile: hw.profile, gpio: hw.gpio, bus: hw.bus, now, log })
+    const presses: string[] = []
+    devices.evaluator.onPress((score) => presses.push(score))
+    void hw.press('satisfied')
+    await vi.advanceTimersByTimeAsync(200)
+    expect(presses).toEqual(['satisfied'])
+    await devices.stop()
+  })
+
+  it('closes what it opened when a line cannot be opened', async () => {
+    const profile = await loadBoardProfile('sim-window')
+    const hw = new SimWindowHardware(profile)
+    const wrong = { ...profile, outputs: { ...profile.outputs, statusLamp: { chip: 'sim-gpio', offset: 27, activeLow: false } } }
+    await expect(buildWindowDevices({ profile: wrong, gpio: hw.gpio, bus: hw.bus, now, log })).rejects.toThrow(/'status-lamp'.*offset 27/)
+    expect(hw.gpio.lineNames().some((n) => hw.gpio.isOpen(n))).toBe(false)
+  })
+})

@@ -1,0 +1,108 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import type { Score } from '../../boards/profile-schema.ts'
+import { EvaluatorKeys } from '../../edge/devices/evaluator.ts'
+import { KeyInput } from '../../edge/hardware/keys.ts'
+import { Lamp } from '../../edge/hardware/output.ts'
+import { SimGpio } from '../../sim/gpio.ts'
+
+const SCORES: Score[] = ['satisfied', 'neutral', 'dissatisfied']
+
+async function rig() {
+  const gpio = new SimGpio({
+    lines: [
+      ...SCORES.map((name, i) => ({ name, chip: 'sim', offset: 5 + i, activeLow: true, direction: 'in' as const })),
+      { name: 'evaluator-lamp', chip: 'sim', offset: 19, direction: 'out' },
+    ],
+  })
+  const now = () => Date.now()
+  const keys: Partial<Record<Score, KeyInput>> = {}
+  for (const [i, score] of SCORES.entries()) {
+    const line = await gpio.open({ name: score, chip: 'sim', offset: 5 + i, direction: 'in', activeLow: true, edge: 'both' })
+    keys[score] = new KeyInput({ key: score, line, now })
+  }
+  const lamp = new Lamp({ line: await gpio.open({ name: 'evaluator-lamp', chip: 'sim', offset: 19, direction: 'out' }) })
+  const evaluator = new EvaluatorKeys({ keys, lamp, now })
+  const t0 = Date.now()
+  const events: string[] = []
+  evaluator.onPress((score, at) => events.push(`${score}@${at - t0}`))
+  evaluator.onAmbiguous((scores, at) => events.push(`ambiguous:${[...scores].sort().join('+')}@${at - t0}`))
+  evaluator.onFault((score, code) => events.push(`fault:${score}:${code}`))
+  evaluator.onFaultCleared((score, code) => events.push(`cleared:${score}:${code}`))
+  await evaluator.start()
+  return { gpio, evaluator, events }
+}
+
+const settle = () => vi.advanceTimersByTimeAsync(200)
+
+describe('EvaluatorKeys', () => {
+  beforeEach(() => {
+    vi.useFakeTimers()
+  })
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+
+  it('reports one press with its score and the time the key went down', async () => {
+    const { gpio, evaluator, events } = await rig()
+    void gpio.press('neutral', { bounce: [1, 2] })
+    await settle()
+    expect(events).toEqual(['neutral@0'])
+    await evaluator.stop()
+  })
+
+  it('rejects two keys pressed within the lockout as ambiguous, reporting neither', async () => {
+    const { gpio, evaluator, events } = await rig()
+    void gpio.press('satisfied')
+    await vi.advanceTimersByTimeAsync(15)
+    void gpio.press('dissatisfied')
+    await settle()
+    expect(events).toEqual(['ambiguous:dissatisfied+satisfied@0'])
+    await evaluator.stop()
+  })
+
+  it('rejects a press while another key is held down', async () => {
+    const { gpio, evaluator, events } = await rig()
+    gpio.setActive('satisfied', true)
+    await settle()
+    events.length = 0
+    void gpio.press('neutral')
+    await settle()
+    expect(events).toEqual(['ambiguous:neutral+satisfied@200'])
+    await evaluator.stop()
+  })
+
+  it('lets a stuck key fault without blocking the other keys', async () => {
+    const { gpio, evaluator, events } = await rig()
+    gpio.setActive('dissatisfied', true)
+    await vi.advanceTimersByTimeAsync(15_000)
+    expect(events).toEqual(['dissatisfied@0', 'fault:dissatisfied:stuck'])
+    expect(evaluator.faults()).toEqual([{ score: 'dissatisfied', code: 'stuck' }])
+    void gpio.press('satisfied')
+    await settle()
+    expect(events.at(-1)).toBe('satisfied@15000')
+    gpio.setActive('dissatisfied', false)
+    await settle()
+    expect(events.at(-1)).toBe('cleared:dissatisfied:stuck')
+    await evaluator.stop()
+  })
+
+  it('lights its lamp while an evaluation is open', async () => {
+    const { gpio, evaluator } = await rig()
+    await evaluator.setOpen(true)
+    expect(gpio.isActive('evaluator-lamp')).toBe(true)
+    expect(evaluator.isOpen).toBe(true)
+    await evaluator.setOpen(false)
+    expect(gpio.isActive('evaluator-lamp')).toBe(false)
+    await evaluator.setOpen(true)
+    await evaluator.stop()
+    expect(gpio.isActive('evaluator-lamp')).toBe(false)
+  })
+
+  it('stops reporting after stop()', async () => {
+    const { gpio, evaluator, events } = await rig()
+    await evaluator.stop()
+    void gpio.press('neutral')
+    await settle()
+    expect(events).toEqual([])
+  })
+})

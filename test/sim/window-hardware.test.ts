@@ -1,0 +1,46 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { loadBoardProfile } from '../../boards/profile-schema.ts'
+import { SimWindowHardware } from '../../sim/window-hardware.ts'
+
+describe('SimWindowHardware', () => {
+  beforeEach(() => {
+    vi.useFakeTimers()
+  })
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+
+  it('wires every profile line and puts the display model at its address', async () => {
+    const hw = new SimWindowHardware(await loadBoardProfile('sim-window'))
+    expect(hw.gpio.lineNames().sort()).toEqual(['dissatisfied', 'evaluator-lamp', 'neutral', 'satisfied', 'status-lamp'])
+    expect(await hw.bus.scan()).toEqual([0x70])
+    expect(hw.view()).toMatchObject({ lit: false, text: '' })
+  })
+
+  it('presses keys as wired: an active-low key pulls its pin low while down', async () => {
+    const hw = new SimWindowHardware(await loadBoardProfile('sim-window'))
+    expect(hw.gpio.level('neutral')).toBe(1)
+    const done = hw.press('neutral', { holdMs: 100 })
+    expect(hw.gpio.level('neutral')).toBe(0)
+    await vi.advanceTimersByTimeAsync(100)
+    await done
+    expect(hw.gpio.level('neutral')).toBe(1)
+    hw.setKey('satisfied', true)
+    expect(hw.gpio.isActive('satisfied')).toBe(true)
+  })
+
+  it('refuses a key the board does not have', async () => {
+    const hw = new SimWindowHardware(await loadBoardProfile('sim-window'))
+    expect(() => hw.press('very-satisfied')).toThrow(/no key 'very-satisfied'/)
+    expect(() => hw.setKey('call-next', true)).toThrow(/no key 'call-next'/)
+  })
+
+  it('makes the display fail and heal on request', async () => {
+    const hw = new SimWindowHardware(await loadBoardProfile('sim-window'))
+    hw.displayFault('absent')
+    await expect(hw.bus.sendByte(0x70, 0x21)).rejects.toMatchObject({ errno: 121 })
+    hw.displayFault('none')
+    await hw.bus.sendByte(0x70, 0x21)
+    expect(hw.display.osc).toBe(true)
+  })
+})
