@@ -1,0 +1,61 @@
+import { readFile } from 'node:fs/promises'
+import { z } from 'zod'
+import { idSchema } from '../protocol/index.ts'
+import { createLogger } from '../log/logger.ts'
+import { startEdge } from '../main.ts'
+import { parseBrokerUrl } from '../link/mqtt-connect.ts'
+import { loadBoardProfile } from '../../boards/profile-schema.ts'
+import { UsageError, type Subcommand } from './subcommand.ts'
+
+const edgeFileSchema = z.strictObject({
+  hall: idSchema,
+  counter: idSchema,
+  board: z.string().min(1),
+  hub: z.array(z.string()).min(1),
+  username: z.string().min(1),
+  password: z.string().min(1),
+})
+
+export const edgeCommand: Subcommand = {
+  name: 'edge',
+  summary: 'run the runtime of one counter board',
+  usage: 'counter-edge edge --config /etc/counter-edge/board.json',
+  options: {
+    config: { type: 'string', description: 'board config as printed by `counter-edge provision`' },
+  },
+  async run(v) {
+    if (!v.config) throw new UsageError('--config is required')
+    const text = await readFile(v.config as string, 'utf8').catch((e: Error) => {
+      throw new UsageError(`cannot read --config ${v.config}: ${e.message}`)
+    })
+    let json: unknown
+    try {
+      json = JSON.parse(text)
+    } catch (e) {
+      throw new UsageError(`${v.config} is not valid JSON: ${(e as Error).message}`)
+    }
+    const parsed = edgeFileSchema.safeParse(json)
+    if (!parsed.success) {
+      const i = parsed.error.issues[0]!
+      throw new UsageError(`${v.config}: ${i.path.join('.') || '(root)'}: ${i.message}`)
+    }
+    const c = parsed.data
+    const profile = await loadBoardProfile(c.board)
+    const log = createLogger({ name: 'edge' }).child({ counter: c.counter })
+    let gpio, bus
+    if (profile.adapter === 'sim') {
+      // A board profile of adapter "sim" runs the real runtime on simulated buses: a laptop demo window.
+      const { SimWindowHardware } = await import('../../sim/window-hardware.ts')
+      const hw = new SimWindowHardware(profile)
+      gpio = hw.gpio
+      bus = hw.bus
+    } else {
+      throw new Error(`board profile "${profile.id}" uses the ${profile.adapter} adapter, which this version cannot drive yet; only "sim" profiles run`)
+    }
+    const edge = await startEdge(
+      { hall: c.hall, counter: c.counter, hub: c.hub.map(parseBrokerUrl), username: c.username, password: c.password },
+      { profile, gpio, bus, log },
+    )
+    return () => edge.stop()
+  },
+}

@@ -1,0 +1,118 @@
+import { parseArgs } from 'node:util'
+import { VERSION } from '../version.ts'
+import { UsageError, type Subcommand } from './subcommand.ts'
+
+// Loaded lazily: `counter-edge edge` on a board must not pay for the hub's or the simulator's imports.
+const COMMANDS: Record<string, () => Promise<Subcommand>> = {
+  sim: async () => (await import('./sim-command.ts')).simCommand,
+  hub: async () => (await import('./hub-command.ts')).hubCommand,
+  edge: async () => (await import('./edge-command.ts')).edgeCommand,
+  provision: async () => (await import('./provision-command.ts')).provisionCommand,
+}
+
+const SUMMARIES: Record<string, string> = {
+  sim: 'run a whole simulated hall: hub, central stand-in, central queue stub, simulated windows',
+  hub: 'run the in-hall hub (MQTT broker with authentication, ACL and bridge to central)',
+  edge: 'run the runtime of one counter board',
+  provision: 'add a board (or another client) to a hub credentials file and print its config once',
+}
+
+function mainHelp(): string {
+  const width = Math.max(...Object.keys(SUMMARIES).map((k) => k.length))
+  return [
+    `counter-edge ${VERSION}: counter-terminal runtime for public service halls`,
+    '',
+    'Usage: counter-edge <command> [options]',
+    '',
+    'Commands:',
+    ...Object.entries(SUMMARIES).map(([k, v]) => `  ${k.padEnd(width)}  ${v}`),
+    '',
+    'Run `counter-edge <command> --help` for the options of a command.',
+  ].join('\n')
+}
+
+function commandHelp(c: Subcommand): string {
+  const lines = [`counter-edge ${c.name}: ${c.summary}`, '', `Usage: ${c.usage}`, '', 'Options:']
+  for (const [name, o] of Object.entries(c.options)) {
+    const flag = `--${name}${o.type === 'string' ? ' <value>' : ''}`
+    const desc = o.description
+    const def = o.default !== undefined ? ` (default: ${String(o.default)})` : ''
+    lines.push(`  ${flag.padEnd(28)} ${desc}${def}`)
+  }
+  lines.push(`  ${'--help'.padEnd(28)} show this help`)
+  return lines.join('\n')
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    if (name === 'help' && rest[0] && COMMANDS[rest[0]]) {
+      console.log(commandHelp(await COMMANDS[rest[0]]!()))
+      return 0
+    }
+    console.log(mainHelp())
+    return name ? 0 : 2
+  }
+  if (name === '--version' || name === '-v') {
+    console.log(VERSION)
+    return 0
+  }
+  const load = COMMANDS[name]
+  if (!load) {
+    console.error(`counter-edge: unknown command "${name}"\n\n${mainHelp()}`)
+    return 2
+  }
+  const cmd = await load()
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(commandHelp(cmd))
+    return 0
+  }
+  let parsed
+  try {
+    const options = Object.fromEntries(Object.entries(cmd.options).map(([k, { description: _d, ...v }]) => [k, v]))
+    parsed = parseArgs({ args: rest, options, allowPositionals: true, strict: true })
+  } catch (err) {
+    console.error(`counter-edge ${name}: ${(err as Error).message}\nRun \`counter-edge ${name} --help\` for the options.`)
+    return 2
+  }
+  try {
+    const result = await cmd.run(parsed.values as Record<string, string | boolean | undefined>, parsed.positionals)
+    if (typeof result === 'number') return result
+    return await runUntilSignalled(result)
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`counter-edge ${name}: ${err.message}\nRun \`counter-edge ${name} --help\` for the options.`)
+      return 2
+    }
+    console.error(`counter-edge ${name}: ${(err as Error).message}`)
+    if (process.env.DEBUG) console.error((err as Error).stack)
+    return 1
+  }
+}
+
+/** Services run until Ctrl-C or SIGTERM, then stop in order; a second Ctrl-C forces the exit. */
+function runUntilSignalled(stop: () => Promise<void>): Promise<number> {
+  return new Promise((resolve) => {
+    let stopping = false
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (stopping) {
+        console.error(`counter-edge: ${sig} again, exiting now`)
+        process.exit(130)
+      }
+      stopping = true
+      stop().then(
+        () => resolve(0),
+        (err: Error) => {
+          console.error(`counter-edge: error while stopping: ${err.message}`)
+          resolve(1)
+        },
+      )
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+  })
+}
+
+process.exitCode = await main(process.argv.slice(2))
+// Lingering sockets or timers of a stopped service must not keep a stopped process alive.
+setTimeout(() => process.exit(process.exitCode as number), 200).unref()

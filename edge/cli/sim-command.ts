@@ -1,0 +1,74 @@
+import { createLogger } from '../log/logger.ts'
+import { idSchema } from '../protocol/index.ts'
+import { startSimHall } from '../../sim/hall.ts'
+import { UsageError, type Subcommand } from './subcommand.ts'
+
+function port(v: unknown, flag: string): number {
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--${flag} must be a port number (0 picks a free one), not "${String(v)}"`)
+  return n
+}
+
+export const simCommand: Subcommand = {
+  name: 'sim',
+  summary: 'run a whole simulated hall: hub, central stand-in, central queue stub, simulated windows',
+  usage: 'counter-edge sim [--windows 12] [--hub-port 1883] [--central-port 1884] [--control-port 8080]',
+  options: {
+    hall: { type: 'string', default: 'hall-1', description: 'hall id' },
+    windows: { type: 'string', default: '12', description: 'number of simulated windows (1–200)' },
+    host: { type: 'string', default: '127.0.0.1', description: 'address every listener binds to' },
+    'hub-port': { type: 'string', default: '1883', description: 'hall hub MQTT port' },
+    'central-port': { type: 'string', default: '1884', description: 'central stand-in broker MQTT port' },
+    'control-port': { type: 'string', default: '8080', description: 'control API (HTTP JSON) port' },
+    speed: { type: 'string', default: '20', description: 'simulated seconds per real second for the queue' },
+    board: { type: 'string', default: 'sim-window', description: 'board profile of every window' },
+    'no-traffic': { type: 'boolean', default: false, description: 'no central queue stub or applicants: drive the hall yourself' },
+    'log-level': { type: 'string', default: 'warn', description: 'log level of the components (the call/rating lines always show)' },
+  },
+  async run(v) {
+    const windows = Number(v.windows)
+    if (!Number.isInteger(windows) || windows < 1 || windows > 200) throw new UsageError(`--windows must be a whole number from 1 to 200, not "${v.windows}"`)
+    const hall = idSchema.safeParse(v.hall)
+    if (!hall.success) throw new UsageError(`--hall: ${hall.error.issues[0]!.message}`)
+    const speed = Number(v.speed)
+    if (!(speed > 0 && speed <= 1000)) throw new UsageError(`--speed must be a number above 0 and at most 1000, not "${v.speed}"`)
+    const log = createLogger({ name: 'sim', level: v['log-level'] as never })
+    const stamp = () => new Date().toTimeString().slice(0, 8)
+    console.log(`counter-edge: starting a simulated hall "${hall.data}" with ${windows} windows…`)
+    const sim = await startSimHall({
+      hall: hall.data,
+      windows,
+      host: v.host as string,
+      hubPort: port(v['hub-port'], 'hub-port'),
+      centralPort: port(v['central-port'], 'central-port'),
+      controlPort: port(v['control-port'], 'control-port'),
+      speed,
+      board: v.board as string,
+      traffic: !v['no-traffic'],
+      log,
+      onLine: (line) => console.log(`${stamp()}  ${line}`),
+    }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE') throw new Error(`a port is already in use (${err.message}); pick others with --hub-port, --central-port, --control-port`)
+      throw err
+    })
+    console.log(
+      [
+        '',
+        `  hall hub (MQTT, authenticated):   mqtt://${v.host}:${sim.hub.port}`,
+        `  central stand-in broker (MQTT):   ${sim.central.url}   ← integrate here: hall/${hall.data}/counter/+/…`,
+        `  control API (HTTP JSON):          ${sim.control.url}/api`,
+        `  e.g. curl ${sim.control.url}/api/windows/w01/display`,
+        `       curl -X POST ${sim.control.url}/api/windows/w01/keys/satisfied/press`,
+        '',
+        'Calls and ratings follow. Ctrl-C stops everything.',
+        '',
+      ].join('\n'),
+    )
+    return async () => {
+      console.log('\ncounter-edge: stopping the hall…')
+      await sim.stop()
+      const ratings = sim.stub?.ratings.length ?? 0
+      console.log(`counter-edge: stopped cleanly (${ratings} ratings received by central).`)
+    }
+  },
+}

@@ -1,0 +1,19 @@
+// Kept apart from main.ts: subcommands import these while main.ts is still
+// evaluating its top-level await, and a cycle through main.ts would deadlock.
+
+export interface OptionSpec {
+  type: 'string' | 'boolean'
+  default?: string | boolean
+  description: string
+}
+
+/** A subcommand: its own flags and help; run() returns the exit code or a stop function for services. */
+export interface Subcommand {
+  name: string
+  summary: string
+  usage: string
+  options: Record<string, OptionSpec>
+  run(values: Record<string, string | boolean | undefined>, positionals: string[]): Promise<number | (() => Promise<void>)>
+}
+
+export class UsageError extends Error {}

@@ -1,0 +1,100 @@
+import type { Logger } from './log/logger.ts'
+import type { BoardProfile } from '../boards/profile-schema.ts'
+import type { GpioBackend } from './hardware/gpio-port.ts'
+import type { I2cBus } from './hardware/i2c-port.ts'
+import { buildWindowDevices } from './devices/build-devices.ts'
+import { SEG7_CHARSET } from './hardware/seg7-font.ts'
+import { initialState, type Settings } from './counter/state.ts'
+import { Window } from './window.ts'
+import { BoardLink } from './link/board-link.ts'
+import { EnvelopeStamper, newBootId, systemClock, type Clock } from './link/envelope-stamper.ts'
+import type { BrokerAddress } from './link/mqtt-connect.ts'
+import { VERSION } from './version.ts'
+import { StateFile } from './state-file.ts'
+
+export interface EdgeConfig {
+  hall: string
+  counter: string
+  hub: BrokerAddress[]
+  username: string
+  password: string
+  settings?: Partial<Settings>
+  /** Where the window's state survives a restart; without it every start is a fresh, closed window. */
+  dataDir?: string
+}
+
+export interface EdgeDeps {
+  profile: BoardProfile
+  gpio: GpioBackend
+  bus: I2cBus
+  log: Logger
+  clock?: Clock
+}
+
+export interface RunningEdge {
+  readonly window: Window
+  readonly link: BoardLink
+  readonly boot: string
+  stop(reason?: 'stop' | 'restart' | 'upgrade'): Promise<void>
+}
+
+/** Composition root of one counter board: profile → devices → counter → link. */
+export async function startEdge(config: EdgeConfig, deps: EdgeDeps): Promise<RunningEdge> {
+  const clock = deps.clock ?? systemClock
+  const log = deps.log
+  const boot = newBootId()
+  // Faults reported before the window exists are replayed into it once it does.
+  let report: (device: string, fault: { code: string; message: string } | null) => void = () => {}
+  const devices = await buildWindowDevices({
+    profile: deps.profile,
+    gpio: deps.gpio,
+    bus: deps.bus,
+    now: () => clock.now(),
+    log: log.child({ module: 'devices' }),
+    onFault: (device, fault) => report(device, fault),
+  })
+  const stamper = new EnvelopeStamper(config.counter, boot, clock)
+  const link = new BoardLink({
+    hall: config.hall,
+    counter: config.counter,
+    addresses: config.hub,
+    username: config.username,
+    password: config.password,
+    stamper,
+    birth: { version: VERSION, board: deps.profile.id, capabilities: ['call-display', `evaluator-${Object.keys(deps.profile.keys).length}`] },
+    log: log.child({ module: 'link' }),
+  })
+  const scale = Object.keys(deps.profile.keys).length >= 5 ? 5 : 3
+  const limits = { digits: deps.profile.display.digits, charset: SEG7_CHARSET }
+  const stateFile = config.dataDir ? new StateFile({ dir: config.dataDir, log: log.child({ module: 'state-file' }) }) : undefined
+  const settings = { scale: scale as 3 | 5, ...config.settings }
+  const state = stateFile ? await stateFile.load(clock.now(), limits, settings) : initialState(clock.now(), limits, settings)
+  const window = new Window({
+    state,
+    ...(stateFile ? { stateFile } : {}),
+    devices,
+    link,
+    now: () => clock.now(),
+    log: log.child({ module: 'window' }),
+    setLogLevel: (level) => {
+      log.level = level
+    },
+  })
+  devices.evaluator.onPress((score) => window.press(score))
+  devices.evaluator.onAmbiguous(() => window.ambiguousPress())
+  report = (device, fault) => window.deviceHealth(device, fault)
+  for (const f of devices.startFaults) window.deviceHealth('display', { code: f.code, message: f.message })
+  await window.start()
+  link.start()
+  log.info({ hall: config.hall, counter: config.counter, boot, board: deps.profile.id }, 'edge runtime started')
+  return {
+    window,
+    link,
+    boot,
+    async stop(reason = 'stop') {
+      await window.stop()
+      await link.stop(reason)
+      await devices.stop()
+    },
+  }
+}

@@ -1,0 +1,123 @@
+import { open, readFile, rename, mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { z } from 'zod'
+import { modeSchema, overtimeLevelSchema, scaleSchema, ticketSchema } from './protocol/index.ts'
+import type { CounterState, DisplayLimits } from './counter/state.ts'
+import { initialState } from './counter/state.ts'
+import type { Logger } from './log/logger.ts'
+
+const FILE = 'window-state.json'
+
+// What survives a restart: what the window was doing and for whom. Faults are
+// not saved: a device that is still broken reports itself again at start.
+const savedSchema = z.object({
+  version: z.literal(1),
+  mode: modeSchema,
+  since: z.number(),
+  ticket: z
+    .object({
+      number: ticketSchema,
+      service: z.string().nullable(),
+      green: z.boolean(),
+      appointment: z.boolean(),
+      calledAt: z.number(),
+      attentionAt: z.number(),
+      recalls: z.number().int(),
+      startedAt: z.number().nullable(),
+    })
+    .nullable(),
+  officer: z.object({ id: z.string(), name: z.string().nullable() }).nullable(),
+  evaluation: z.object({ ticket: ticketSchema, officer: z.string().nullable(), openedAt: z.number(), closesAt: z.number() }).nullable(),
+  pause: z.object({ reason: z.string(), since: z.number() }).nullable(),
+  overtime: overtimeLevelSchema,
+  settings: z.object({
+    evaluationTimeoutS: z.number(),
+    overtimeWarnS: z.number(),
+    overtimeLimitS: z.number(),
+    telemetryPeriodS: z.number(),
+    brightness: z.number(),
+    scale: scaleSchema,
+    attentionS: z.number(),
+  }),
+  ignoredPresses: z.number().int(),
+})
+
+/**
+ * The window's state on disk, so a restart mid-service shows the same ticket
+ * and never a stale or invented one. Written atomically (temp file, fsync,
+ * rename): power can fail at any byte and the file is either old or new.
+ */
+export class StateFile {
+  private readonly path: string
+  private writing: Promise<void> = Promise.resolve()
+  private lastJson = ''
+
+  constructor(private readonly opts: { dir: string; log: Logger }) {
+    this.path = join(opts.dir, FILE)
+  }
+
+  /** The saved state, or a fresh closed window when there is none or it cannot be trusted. */
+  async load(now: number, display: DisplayLimits, settings: Partial<CounterState['settings']>): Promise<CounterState> {
+    const fresh = initialState(now, display, settings)
+    let text: string
+    try {
+      text = await readFile(this.path, 'utf8')
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.opts.log.warn({ err: (err as Error).message }, 'cannot read saved window state; starting closed')
+      return fresh
+    }
+    let parsed
+    try {
+      parsed = savedSchema.safeParse(JSON.parse(text))
+    } catch {
+      parsed = null
+    }
+    if (!parsed?.success) {
+      this.opts.log.warn({ path: this.path }, 'saved window state is damaged; starting closed rather than guessing')
+      return fresh
+    }
+    const { version: _v, ...saved } = parsed.data
+    // A ticket the display cannot show (profile changed since) is dropped, never shown mangled.
+    if (saved.ticket && (saved.ticket.number.length > display.digits || [...saved.ticket.number].some((c) => !display.charset.includes(c)))) {
+      this.opts.log.warn({ ticket: saved.ticket.number }, 'saved ticket cannot be shown on this display; starting closed')
+      return fresh
+    }
+    this.lastJson = text
+    this.opts.log.info({ mode: saved.mode, ticket: saved.ticket?.number ?? null }, 'restored window state')
+    return { ...fresh, ...saved, settings: { ...fresh.settings, ...saved.settings }, faults: [], display }
+  }
+
+  /** Saves if anything worth saving changed; writes are serialised so an older state never lands last. */
+  save(state: CounterState): Promise<void> {
+    const { faults: _f, display: _d, ...rest } = state
+    const json = JSON.stringify({ version: 1, ...rest })
+    if (json === this.lastJson) return this.writing
+    this.lastJson = json
+    this.writing = this.writing.then(() => this.write(json)).catch((err: Error) => this.opts.log.error({ err: err.message }, 'could not save window state'))
+    return this.writing
+  }
+
+  private async write(json: string): Promise<void> {
+    await mkdir(this.opts.dir, { recursive: true })
+    const tmp = `${this.path}.tmp`
+    const fh = await open(tmp, 'w', 0o600)
+    try {
+      await fh.writeFile(json)
+      await fh.sync()
+    } finally {
+      await fh.close()
+    }
+    await rename(tmp, this.path)
+    // The rename is durable only once the directory entry is on disk too.
+    const dir = await open(this.opts.dir, 'r')
+    try {
+      await dir.sync()
+    } finally {
+      await dir.close()
+    }
+  }
+
+  flush(): Promise<void> {
+    return this.writing
+  }
+}

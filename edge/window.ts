@@ -1,0 +1,195 @@
+import { parseCommand, type EvaluationScore } from './protocol/index.ts'
+import type { Logger } from './log/logger.ts'
+import { step } from './counter/machine.ts'
+import { nextDeadline } from './counter/time-rules.ts'
+import { displayFor, evaluatorOpen, stateFields } from './counter/view.ts'
+import { CommandLedger } from './counter/command-ledger.ts'
+import type { CounterState, Effect, Input } from './counter/state.ts'
+import type { BoardLink } from './link/board-link.ts'
+import type { StateFile } from './state-file.ts'
+
+/** The devices the window drives, as the counter sees them. */
+export interface WindowDevices {
+  display: {
+    show(text: string | null): Promise<void>
+    attention(on: boolean): Promise<void>
+    identify(seconds: number): Promise<void>
+  }
+  evaluator: {
+    setOpen(open: boolean): Promise<void>
+  }
+}
+
+export interface WindowOptions {
+  state: CounterState
+  devices: WindowDevices
+  link: BoardLink
+  now: () => number
+  log: Logger
+  setLogLevel?: (level: string) => void
+  /** Where the state survives a restart; absent in tests that want a fresh window each time. */
+  stateFile?: StateFile
+}
+
+type ReplyEffect = Extract<Effect, { kind: 'reply' }>
+
+/**
+ * Runs the pure counter machine against the world: feeds it commands, key
+ * presses and time; carries out its effects on the devices and the link.
+ * Inputs are handled one at a time, in arrival order.
+ */
+export class Window {
+  private state: CounterState
+  private readonly ledger = new CommandLedger<ReplyEffect>()
+  private timer: NodeJS.Timeout | null = null
+  private shown: { text: string | null; attention: boolean } | undefined
+  private lampOpen: boolean | undefined
+  private queue: Promise<void> = Promise.resolve()
+  private stopped = false
+
+  constructor(private readonly opts: WindowOptions) {
+    this.state = opts.state
+  }
+
+  get current(): CounterState {
+    return this.state
+  }
+
+  async start(): Promise<void> {
+    await this.render()
+    this.opts.link.handleCommands((name, payload) => this.enqueue(() => this.onCommand(name, payload)))
+    this.opts.link.whenConnected(() => this.opts.link.state(stateFields(this.state)))
+    this.schedule()
+  }
+
+  press(score: EvaluationScore): void {
+    this.enqueue(() => this.apply({ kind: 'key', score }))
+  }
+
+  ambiguousPress(): void {
+    this.enqueue(() => this.apply({ kind: 'ambiguous-press' }))
+  }
+
+  fault(device: string, code: string, message: string): void {
+    // The contract caps these fields; a driver's error text can be longer.
+    this.enqueue(() => this.apply({ kind: 'fault', device: device.slice(0, 32), code: code.slice(0, 32), message: message.slice(0, 200) }))
+  }
+
+  /** A device reports its health: a fault, or null when it works again (clearing every fault it had). */
+  deviceHealth(device: string, fault: { code: string; message: string } | null): void {
+    if (fault) return this.fault(device, fault.code, fault.message)
+    this.enqueue(async () => {
+      for (const f of this.state.faults.filter((x) => x.device === device.slice(0, 32))) await this.apply({ kind: 'fault-cleared', device: f.device, code: f.code })
+    })
+  }
+
+  private enqueue(task: () => Promise<void>): void {
+    this.queue = this.queue.then(task).catch((err: Error) => this.opts.log.error({ err: err.message, stack: err.stack }, 'window input failed'))
+  }
+
+  private async onCommand(name: string, payload: Buffer): Promise<void> {
+    const parsed = parseCommand(name, payload)
+    if (!parsed.ok) {
+      this.opts.log.warn({ command: name, code: parsed.code, reason: parsed.message }, 'refused a malformed command')
+      this.opts.link.reply({ cmd: parsed.id, name, ok: false, code: parsed.code, message: parsed.message })
+      return
+    }
+    const seen = this.ledger.get(parsed.command.id)
+    if (seen) {
+      // At-least-once delivery: answer again, act once.
+      this.sendReply(seen)
+      return
+    }
+    this.opts.log.info({ command: name, id: parsed.command.id }, 'command')
+    await this.apply({ kind: 'command', command: parsed.command })
+  }
+
+  private async apply(input: Input): Promise<void> {
+    if (this.stopped) return
+    const before = this.state
+    const result = step(before, input, this.opts.now())
+    this.state = result.state
+    // On disk before anyone is told: a crash after `called` went out must not restart to a dark display.
+    if (this.state !== before) await this.opts.stateFile?.save(this.state)
+    for (const e of result.effects) await this.perform(e)
+    if (this.state !== before) this.opts.link.state(stateFields(this.state))
+    await this.render()
+    this.schedule()
+  }
+
+  private async perform(e: Effect): Promise<void> {
+    switch (e.kind) {
+      case 'event':
+        this.opts.link.event(e.type, e.fields as never)
+        this.opts.log.info({ event: e.type, ...e.fields }, 'event')
+        return
+      case 'reply':
+        this.ledger.remember(e.cmd, e)
+        this.sendReply(e)
+        return
+      case 'identify':
+        await this.guard('display', () => this.opts.devices.display.identify(e.seconds))
+        return
+      case 'sync':
+        this.opts.link.republishBirth()
+        this.opts.link.state(stateFields(this.state))
+        return
+      case 'apply-settings':
+        if (e.logLevel) this.opts.setLogLevel?.(e.logLevel)
+        return
+    }
+  }
+
+  private sendReply(e: ReplyEffect): void {
+    const { kind: _k, ...fields } = e
+    this.opts.link.reply(fields)
+  }
+
+  /** Pushes the state's view to the display and lamp, touching the hardware only on change. */
+  private async render(): Promise<void> {
+    const want = displayFor(this.state, this.opts.now())
+    if (!this.shown || want.text !== this.shown.text || want.attention !== this.shown.attention) {
+      const ok = await this.guard('display', async () => {
+        await this.opts.devices.display.show(want.text)
+        await this.opts.devices.display.attention(want.attention)
+      })
+      this.shown = ok ? want : undefined
+    }
+    const open = evaluatorOpen(this.state)
+    if (open !== this.lampOpen) {
+      const ok = await this.guard('evaluator', () => this.opts.devices.evaluator.setOpen(open))
+      this.lampOpen = ok ? open : undefined
+    }
+  }
+
+  /**
+   * A device that fails never crashes the window: the devices report their own
+   * faults (and recoveries) through fault()/faultCleared(); here we only log.
+   */
+  private async guard(device: string, action: () => Promise<void>): Promise<boolean> {
+    try {
+      await action()
+      return true
+    } catch (err) {
+      this.opts.log.warn({ device, err: (err as Error).message }, 'device did not carry out the change')
+      return false
+    }
+  }
+
+  private schedule(): void {
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = null
+    if (this.stopped) return
+    const now = this.opts.now()
+    const at = nextDeadline(this.state, now)
+    if (at === null) return
+    this.timer = setTimeout(() => this.enqueue(() => this.apply({ kind: 'tick' })), Math.max(0, at - now) + 5)
+    this.timer.unref?.()
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    if (this.timer) clearTimeout(this.timer)
+    await this.queue
+  }
+}

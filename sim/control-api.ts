@@ -1,0 +1,138 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { Logger } from '../edge/log/logger.ts'
+import type { SimWindow } from './sim-window.ts'
+
+export interface ControlApiOptions {
+  host: string
+  port: number
+  hall: string
+  windows: Map<string, SimWindow>
+  info: () => Record<string, unknown>
+  ratings: () => unknown[]
+  log: Logger
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+const FAULTS = ['absent', 'nack-once', 'none'] as const
+
+/**
+ * The simulated hall's control API (HTTP JSON): what a person at a window would
+ * see and do, for tests and for central-system integrators without hardware.
+ */
+export class ControlApi {
+  private server: Server | null = null
+  port = 0
+
+  constructor(private readonly opts: ControlApiOptions) {}
+
+  get url(): string {
+    return `http://${this.opts.host}:${this.port}`
+  }
+
+  async start(): Promise<void> {
+    const server = createServer((req, res) => {
+      this.route(req, res).catch((err: Error) => {
+        const status = err instanceof HttpError ? err.status : 500
+        if (status === 500) this.opts.log.error({ err: err.message }, 'control API error')
+        send(res, status, { error: err.message })
+      })
+    })
+    server.on('connection', (s) => s.setNoDelay(true))
+    this.server = server
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(this.opts.port, this.opts.host, () => resolve())
+    })
+    const a = server.address()
+    this.port = typeof a === 'object' && a ? a.port : this.opts.port
+  }
+
+  private window(counter: string): SimWindow {
+    const w = this.opts.windows.get(counter)
+    if (!w) throw new HttpError(404, `no window "${counter}" in hall ${this.opts.hall}; windows: ${[...this.opts.windows.keys()].join(', ')}`)
+    return w
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://x')
+    const parts = url.pathname.split('/').filter(Boolean)
+    const method = req.method ?? 'GET'
+    if (parts[0] !== 'api') throw new HttpError(404, `unknown path ${url.pathname}; the API lives under /api (GET /api for the list)`)
+    if (parts.length === 1 && method === 'GET') return send(res, 200, { ...this.opts.info(), endpoints: ENDPOINTS })
+    if (parts[1] === 'ratings' && parts.length === 2 && method === 'GET') return send(res, 200, this.opts.ratings())
+    if (parts[1] !== 'windows') throw new HttpError(404, `unknown path ${url.pathname}`)
+    if (parts.length === 2 && method === 'GET') return send(res, 200, [...this.opts.windows.values()].map((w) => w.describe()))
+    const w = this.window(parts[2]!)
+    if (parts.length === 3 && method === 'GET') return send(res, 200, w.describe())
+    if (parts.length === 4 && parts[3] === 'display' && method === 'GET') return send(res, 200, w.hardware.view())
+    if (parts.length === 6 && parts[3] === 'keys' && parts[5] === 'press' && method === 'POST') {
+      const key = parts[4]!
+      const keys = w.keyNames()
+      if (!keys.includes(key)) throw new HttpError(400, `window ${w.counter} has no key "${key}"; keys: ${keys.join(', ')}`)
+      const body = await readJson(req)
+      const holdMs = body.holdMs === undefined ? 80 : Number(body.holdMs)
+      if (!Number.isFinite(holdMs) || holdMs < 1 || holdMs > 60_000) throw new HttpError(400, 'holdMs must be a number of milliseconds between 1 and 60000')
+      await w.hardware.press(key as never, { holdMs })
+      return send(res, 200, { pressed: key, holdMs, display: w.hardware.view() })
+    }
+    if (parts.length === 4 && parts[3] === 'faults' && method === 'POST') {
+      const body = await readJson(req)
+      if (body.device !== 'display') throw new HttpError(400, 'device must be "display" (the simulated faults so far are on the display\'s I2C device)')
+      if (!FAULTS.includes(body.fault as never)) throw new HttpError(400, `fault must be one of ${FAULTS.join(', ')}`)
+      w.injectDisplayFault(body.fault as (typeof FAULTS)[number])
+      return send(res, 200, { device: 'display', fault: body.fault })
+    }
+    throw new HttpError(404, `no ${method} ${url.pathname}; GET /api lists the endpoints`)
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server
+    this.server = null
+    if (server) {
+      server.closeAllConnections()
+      await new Promise<void>((r) => server.close(() => r()))
+    }
+  }
+}
+
+const ENDPOINTS = [
+  'GET  /api                                  hall, hub and central addresses',
+  'GET  /api/windows                          every window: online, mode, ticket, what its display shows',
+  'GET  /api/windows/{counter}                one window',
+  'GET  /api/windows/{counter}/display        what the call display shows (text, lit, blink, brightness)',
+  'POST /api/windows/{counter}/keys/{key}/press   press an evaluator key, body {"holdMs": 80} optional',
+  'POST /api/windows/{counter}/faults         body {"device":"display","fault":"absent"|"nack-once"|"none"}',
+  'GET  /api/ratings                          ratings central has received (deduplicated by id)',
+]
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body, null, 2)
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) })
+  res.end(text)
+}
+
+async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const c of req) {
+    size += (c as Buffer).length
+    if (size > 16_384) throw new HttpError(413, 'request body larger than 16 KiB')
+    chunks.push(c as Buffer)
+  }
+  if (size === 0) return {}
+  try {
+    const v = JSON.parse(Buffer.concat(chunks).toString('utf8'))
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not an object')
+    return v as Record<string, unknown>
+  } catch {
+    throw new HttpError(400, 'body must be a JSON object')
+  }
+}

@@ -1,0 +1,116 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Logger } from '../edge/log/logger.ts'
+import { generatePassword, makeEntry, writeCredentialFile } from '../hub/credentials.ts'
+import { startHub, type RunningHub } from '../hub/main.ts'
+import { loadBoardProfile } from '../boards/profile-schema.ts'
+import { CentralBroker } from './central-broker.ts'
+import { CentralStub } from './central-stub.ts'
+import { SimWindow } from './sim-window.ts'
+import { Applicants } from './applicants.ts'
+import { ControlApi } from './control-api.ts'
+
+export interface SimHallOptions {
+  hall: string
+  windows: number
+  host: string
+  hubPort: number
+  centralPort: number
+  controlPort: number
+  /** Simulated seconds per real second for the central queue. */
+  speed: number
+  board: string
+  /** Run the central queue stub and simulated applicants (off in tests that drive the hall themselves). */
+  traffic: boolean
+  log: Logger
+  onLine?: (line: string) => void
+}
+
+export interface SimHall {
+  readonly hub: RunningHub
+  readonly central: CentralBroker
+  readonly stub: CentralStub | null
+  readonly windows: Map<string, SimWindow>
+  readonly control: ControlApi
+  stop(): Promise<void>
+}
+
+export function counterId(i: number): string {
+  return `w${String(i).padStart(2, '0')}`
+}
+
+/** Composition root of the simulated hall (DESIGN.md §8). Stops what it started if any step fails. */
+export async function startSimHall(o: SimHallOptions): Promise<SimHall> {
+  const stops: Array<() => Promise<void> | void> = []
+  const stopAll = async () => {
+    for (const s of stops.reverse()) await s()
+  }
+  try {
+    const dir = await mkdtemp(join(tmpdir(), 'counter-edge-hall-'))
+    stops.push(() => rm(dir, { recursive: true, force: true }))
+    const profile = await loadBoardProfile(o.board)
+    const passwords = new Map<string, string>()
+    const entries = await Promise.all(
+      Array.from({ length: o.windows }, (_, i) => {
+        const counter = counterId(i + 1)
+        const password = generatePassword()
+        passwords.set(counter, password)
+        return makeEntry({ username: `${o.hall}-${counter}`, role: 'board', hall: o.hall, counter, password })
+      }),
+    )
+    const credentialsFile = join(dir, 'credentials.json')
+    await writeCredentialFile(credentialsFile, entries)
+
+    const central = new CentralBroker({ host: o.host, port: o.centralPort, log: o.log.child({ module: 'central-standin' }) })
+    await central.start()
+    stops.push(() => central.stop())
+
+    const hub = await startHub({ hall: o.hall, host: o.host, port: o.hubPort, credentialsFile, upstream: { url: central.url } }, o.log.child({ module: 'hub' }))
+    stops.push(() => hub.stop())
+
+    const windows = new Map<string, SimWindow>()
+    for (const [counter, password] of passwords) {
+      const w = new SimWindow({
+        hall: o.hall,
+        counter,
+        profile,
+        hub: [{ host: o.host, port: hub.port }],
+        username: `${o.hall}-${counter}`,
+        password,
+        log: o.log.child({ module: 'edge', counter }),
+      })
+      await w.start()
+      windows.set(counter, w)
+      stops.push(() => w.stop())
+    }
+
+    let stub: CentralStub | null = null
+    if (o.traffic) {
+      stub = new CentralStub({ hall: o.hall, url: central.url, speed: o.speed, log: o.log.child({ module: 'central-stub' }), ...(o.onLine ? { onLine: o.onLine } : {}) })
+      await stub.start()
+      const s = stub
+      stops.push(() => s.stop())
+      const applicants = new Applicants(windows, { thinkMs: [800, 4000] })
+      applicants.start()
+      stops.push(() => applicants.stop())
+    }
+
+    const control = new ControlApi({
+      host: o.host,
+      port: o.controlPort,
+      hall: o.hall,
+      windows,
+      log: o.log.child({ module: 'control-api' }),
+      info: () => ({ hall: o.hall, hub: `mqtt://${o.host}:${hub.port}`, central: central.url, windows: windows.size, waiting: stub?.waiting ?? null }),
+      ratings: () => stub?.ratings ?? [],
+    })
+    await control.start()
+    stops.push(() => control.stop())
+
+    return { hub, central, stub, windows, control, stop: stopAll }
+  } catch (err) {
+    await stopAll()
+    throw err
+  }
+}

@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+// The test suite runs real servers from Debian's packages. Where one is missing,
+// install it when we are root (as CI is); otherwise stop at once with the exact
+// command to run, rather than failing later with a confusing spawn error.
+import { existsSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+
+const NEEDED = [
+  { pkg: 'mosquitto', binary: '/usr/sbin/mosquitto', why: 'the central broker in the end-to-end tests' },
+]
+
+const missing = NEEDED.filter((n) => !existsSync(n.binary))
+if (missing.length === 0) process.exit(0)
+
+const names = missing.map((m) => m.pkg).join(' ')
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0
+if (!isRoot) {
+  console.error(`The tests need Debian packages that are not installed: ${missing.map((m) => `${m.pkg} (${m.why})`).join(', ')}.`)
+  console.error(`Install them with:\n\n  sudo apt-get update && sudo apt-get install -y ${names}\n`)
+  process.exit(1)
+}
+console.error(`Installing Debian packages the tests need: ${names}`)
+const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
+try {
+  execFileSync('apt-get', ['update'], { stdio: ['ignore', 'ignore', 'inherit'], env })
+  execFileSync('apt-get', ['install', '-y', '--no-install-recommends', ...missing.map((m) => m.pkg)], { stdio: ['ignore', 'ignore', 'inherit'], env })
+} catch (err) {
+  console.error(`apt-get failed (${err.message}). Install by hand: apt-get update && apt-get install -y ${names}`)
+  process.exit(1)
+}
+const still = missing.filter((n) => !existsSync(n.binary))
+if (still.length) {
+  console.error(`apt-get ran but ${still.map((s) => s.binary).join(', ')} is still missing`)
+  process.exit(1)
+}
