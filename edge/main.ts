@@ -11,6 +11,9 @@ import { EnvelopeStamper, newBootId, systemClock, type Clock } from './link/enve
 import type { BrokerAddress } from './link/mqtt-connect.ts'
 import { VERSION } from './version.ts'
 import { StateFile } from './state-file.ts'
+import { VideoHooks, type VideoConfig } from './devices/video-hooks.ts'
+import { runSelfTest } from './devices/self-test.ts'
+import type { CaptureKind } from './protocol/index.ts'
 
 export interface EdgeConfig {
   hall: string
@@ -21,6 +24,8 @@ export interface EdgeConfig {
   settings?: Partial<Settings>
   /** Where the window's state survives a restart; without it every start is a fresh, closed window. */
   dataDir?: string
+  /** NVR relay mode and text line; absent: no video hooks. */
+  video?: VideoConfig
 }
 
 export interface EdgeDeps {
@@ -61,18 +66,36 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps): Promise<Run
     username: config.username,
     password: config.password,
     stamper,
-    birth: { version: VERSION, board: deps.profile.id, capabilities: ['call-display', `evaluator-${Object.keys(deps.profile.keys).length}`] },
+    birth: { version: VERSION, board: deps.profile.id, capabilities: capabilitiesOf(deps.profile) },
     log: log.child({ module: 'link' }),
   })
   const scale = Object.keys(deps.profile.keys).length >= 5 ? 5 : 3
   const limits = { digits: deps.profile.display.digits, charset: SEG7_CHARSET }
   const stateFile = config.dataDir ? new StateFile({ dir: config.dataDir, log: log.child({ module: 'state-file' }) }) : undefined
   const settings = { scale: scale as 3 | 5, ...config.settings }
-  const state = stateFile ? await stateFile.load(clock.now(), limits, settings) : initialState(clock.now(), limits, settings)
+  const captureDevices = Object.keys(devices.captures) as CaptureKind[]
+  const state = stateFile ? await stateFile.load(clock.now(), limits, settings, captureDevices) : initialState(clock.now(), limits, settings, captureDevices)
+  const hooks = config.video
+    ? new VideoHooks({
+        counter: config.counter,
+        config: config.video,
+        ...(devices.nvrRelay ? { relay: devices.nvrRelay } : {}),
+        log: log.child({ module: 'video' }),
+        now: () => clock.now(),
+        onFault: (device, fault) => report(device, fault),
+      })
+    : undefined
   const window = new Window({
     state,
+    ...(hooks ? { hooks } : {}),
     ...(stateFile ? { stateFile } : {}),
-    devices,
+    devices: {
+      display: devices.display,
+      evaluator: devices.evaluator,
+      captures: devices.captures,
+      ...(devices.lamps.status ? { statusLamp: devices.lamps.status } : {}),
+      selfTest: (tests) => runSelfTest(devices, tests),
+    },
     link,
     now: () => clock.now(),
     log: log.child({ module: 'window' }),
@@ -82,6 +105,8 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps): Promise<Run
   })
   devices.evaluator.onPress((score) => window.press(score))
   devices.evaluator.onAmbiguous(() => window.ambiguousPress())
+  for (const [key, input] of Object.entries(devices.officerKeys)) input.on('press', () => window.officerKey(key as never))
+  hooks?.start()
   report = (device, fault) => window.deviceHealth(device, fault)
   for (const f of devices.startFaults) window.deviceHealth('display', { code: f.code, message: f.message })
   await window.start()
@@ -93,8 +118,19 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps): Promise<Run
     boot,
     async stop(reason = 'stop') {
       await window.stop()
+      await hooks?.stop()
       await link.stop(reason)
       await devices.stop()
     },
   }
+}
+
+/** What the birth message tells central this window can do. */
+function capabilitiesOf(p: BoardProfile): string[] {
+  const caps = ['call-display', `evaluator-${Object.keys(p.keys).length}`]
+  for (const kind of ['photo', 'fingerprint'] as const) if (p.capture?.[kind]) caps.push(`capture-${kind}`)
+  if (p.officerKeys && Object.keys(p.officerKeys).length) caps.push('officer-keys')
+  if (p.outputs.nvrRelay) caps.push('nvr-relay')
+  if (p.outputs.statusLamp) caps.push('status-light')
+  return caps
 }

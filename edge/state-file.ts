@@ -1,7 +1,7 @@
 import { open, readFile, rename, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { z } from 'zod'
-import { modeSchema, overtimeLevelSchema, scaleSchema, ticketSchema } from './protocol/index.ts'
+import { captureKindSchema, modeSchema, overtimeLevelSchema, scaleSchema, ticketSchema } from './protocol/index.ts'
 import type { CounterState, DisplayLimits } from './counter/state.ts'
 import { initialState } from './counter/state.ts'
 import type { Logger } from './log/logger.ts'
@@ -24,6 +24,8 @@ const savedSchema = z.object({
       attentionAt: z.number(),
       recalls: z.number().int(),
       startedAt: z.number().nullable(),
+      overtimeWarnS: z.number().nullable().default(null),
+      overtimeLimitS: z.number().nullable().default(null),
     })
     .nullable(),
   officer: z.object({ id: z.string(), name: z.string().nullable() }).nullable(),
@@ -40,6 +42,8 @@ const savedSchema = z.object({
     attentionS: z.number(),
   }),
   ignoredPresses: z.number().int(),
+  // Saved so a capture cut short by a restart is reported as failed, not left hanging at central.
+  captures: z.partialRecord(captureKindSchema, z.object({ cmd: z.string(), ticket: z.string().nullable() })).default({}),
 })
 
 /**
@@ -57,8 +61,8 @@ export class StateFile {
   }
 
   /** The saved state, or a fresh closed window when there is none or it cannot be trusted. */
-  async load(now: number, display: DisplayLimits, settings: Partial<CounterState['settings']>): Promise<CounterState> {
-    const fresh = initialState(now, display, settings)
+  async load(now: number, display: DisplayLimits, settings: Partial<CounterState['settings']>, captureDevices: CounterState['captureDevices'] = []): Promise<CounterState> {
+    const fresh = initialState(now, display, settings, captureDevices)
     let text: string
     try {
       text = await readFile(this.path, 'utf8')
@@ -84,12 +88,12 @@ export class StateFile {
     }
     this.lastJson = text
     this.opts.log.info({ mode: saved.mode, ticket: saved.ticket?.number ?? null }, 'restored window state')
-    return { ...fresh, ...saved, settings: { ...fresh.settings, ...saved.settings }, faults: [], display }
+    return { ...fresh, ...saved, settings: { ...fresh.settings, ...saved.settings }, faults: [], display, captureDevices }
   }
 
   /** Saves if anything worth saving changed; writes are serialised so an older state never lands last. */
   save(state: CounterState): Promise<void> {
-    const { faults: _f, display: _d, ...rest } = state
+    const { faults: _f, display: _d, captureDevices: _c, ...rest } = state
     const json = JSON.stringify({ version: 1, ...rest })
     if (json === this.lastJson) return this.writing
     this.lastJson = json

@@ -1,8 +1,9 @@
-import { parseCommand, type EvaluationScore } from './protocol/index.ts'
+import { parseCommand, type CaptureKind, type EvaluationScore, type EventType, type OfficerKey, type SelfTest } from './protocol/index.ts'
+import type { CaptureOutcome } from './hardware/capture-trigger.ts'
 import type { Logger } from './log/logger.ts'
 import { step } from './counter/machine.ts'
 import { nextDeadline } from './counter/time-rules.ts'
-import { displayFor, evaluatorOpen, stateFields } from './counter/view.ts'
+import { displayFor, evaluatorOpen, stateFields, statusLampFor } from './counter/view.ts'
 import { CommandLedger } from './counter/command-ledger.ts'
 import type { CounterState, Effect, Input } from './counter/state.ts'
 import type { BoardLink } from './link/board-link.ts'
@@ -18,6 +19,16 @@ export interface WindowDevices {
   evaluator: {
     setOpen(open: boolean): Promise<void>
   }
+  captures?: Partial<Record<CaptureKind, { capture(): Promise<CaptureOutcome> }>>
+  statusLamp?: { on(): Promise<void>; off(): Promise<void>; blink(p?: { onMs: number; offMs: number }): Promise<void> }
+  /** Runs the technician's tests on the devices; the result goes into the reply. */
+  selfTest?: (tests: SelfTest[]) => Promise<{ ok: boolean; result: Record<string, unknown> }>
+}
+
+/** What else follows the window: video marks today. */
+export interface WindowHooks {
+  event(type: EventType, fields: Record<string, unknown>): void
+  serving(active: boolean): void
 }
 
 export interface WindowOptions {
@@ -29,6 +40,7 @@ export interface WindowOptions {
   setLogLevel?: (level: string) => void
   /** Where the state survives a restart; absent in tests that want a fresh window each time. */
   stateFile?: StateFile
+  hooks?: WindowHooks
 }
 
 type ReplyEffect = Extract<Effect, { kind: 'reply' }>
@@ -44,6 +56,7 @@ export class Window {
   private timer: NodeJS.Timeout | null = null
   private shown: { text: string | null; attention: boolean } | undefined
   private lampOpen: boolean | undefined
+  private lamp: ReturnType<typeof statusLampFor> | undefined
   private queue: Promise<void> = Promise.resolve()
   private stopped = false
 
@@ -56,6 +69,10 @@ export class Window {
   }
 
   async start(): Promise<void> {
+    // A capture cut short by a restart is reported, never left open at central.
+    for (const [device, c] of Object.entries(this.state.captures) as Array<[CaptureKind, { cmd: string }]>) {
+      this.enqueue(() => this.apply({ kind: 'capture-result', device, cmd: c.cmd, outcome: { ok: false, reason: 'timeout', message: 'the board restarted during the capture' } }))
+    }
     await this.render()
     this.opts.link.handleCommands((name, payload) => this.enqueue(() => this.onCommand(name, payload)))
     this.opts.link.whenConnected(() => this.opts.link.state(stateFields(this.state)))
@@ -64,6 +81,10 @@ export class Window {
 
   press(score: EvaluationScore): void {
     this.enqueue(() => this.apply({ kind: 'key', score }))
+  }
+
+  officerKey(key: OfficerKey): void {
+    this.enqueue(() => this.apply({ kind: 'officer-key', key }))
   }
 
   ambiguousPress(): void {
@@ -122,7 +143,30 @@ export class Window {
       case 'event':
         this.opts.link.event(e.type, e.fields as never)
         this.opts.log.info({ event: e.type, ...e.fields }, 'event')
+        this.opts.hooks?.event(e.type, e.fields as Record<string, unknown>)
         return
+      case 'capture': {
+        const device = this.opts.devices.captures?.[e.device]
+        const run = device ? device.capture() : Promise.resolve<CaptureOutcome>({ ok: false, reason: 'not-ready', message: `no ${e.device} device` })
+        // Not awaited: a capture takes seconds and the window keeps taking commands meanwhile.
+        run
+          .catch((err: Error): CaptureOutcome => ({ ok: false, reason: 'not-ready', message: err.message }))
+          .then((outcome) => this.enqueue(() => this.apply({ kind: 'capture-result', device: e.device, cmd: e.cmd, outcome })))
+        return
+      }
+      case 'self-test': {
+        const run = this.opts.devices.selfTest ?? (async () => ({ ok: false, result: { error: 'this board has no self-test' } }))
+        void run(e.tests)
+          .catch((err: Error) => ({ ok: false, result: { error: err.message } }))
+          .then(({ ok, result }) => {
+            const reply: ReplyEffect = ok
+              ? { kind: 'reply', cmd: e.cmd, name: 'self-test', ok: true, result }
+              : { kind: 'reply', cmd: e.cmd, name: 'self-test', ok: false, code: 'device-fault', message: JSON.stringify(result).slice(0, 480) }
+            this.ledger.remember(e.cmd, reply)
+            this.sendReply(reply)
+          })
+        return
+      }
       case 'reply':
         this.ledger.remember(e.cmd, e)
         this.sendReply(e)
@@ -154,6 +198,13 @@ export class Window {
         await this.opts.devices.display.attention(want.attention)
       })
       this.shown = ok ? want : undefined
+    }
+    this.opts.hooks?.serving(this.state.mode === 'serving')
+    const lamp = statusLampFor(this.state)
+    if (lamp !== this.lamp && this.opts.devices.statusLamp) {
+      const l = this.opts.devices.statusLamp
+      const ok = await this.guard('status-lamp', () => (lamp === 'off' ? l.off() : lamp === 'on' ? l.on() : l.blink(lamp === 'slow' ? { onMs: 1000, offMs: 1000 } : { onMs: 200, offMs: 200 })))
+      this.lamp = ok ? lamp : undefined
     }
     const open = evaluatorOpen(this.state)
     if (open !== this.lampOpen) {

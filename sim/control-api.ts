@@ -22,6 +22,7 @@ class HttpError extends Error {
 }
 
 const FAULTS = ['absent', 'nack-once', 'none'] as const
+const CAPTURE_FAULTS = ['never', 'stuck', 'early', 'bounce', 'none'] as const
 
 /**
  * The simulated hall's control API (HTTP JSON): what a person at a window would
@@ -85,7 +86,14 @@ export class ControlApi {
     }
     if (parts.length === 4 && parts[3] === 'faults' && method === 'POST') {
       const body = await readJson(req)
-      if (body.device !== 'display') throw new HttpError(400, 'device must be "display" (the simulated faults so far are on the display\'s I2C device)')
+      if (body.device === 'photo' || body.device === 'fingerprint') {
+        const model = w.captures[body.device]
+        if (!model) throw new HttpError(400, `window ${w.counter} has no ${body.device} device`)
+        if (!CAPTURE_FAULTS.includes(body.fault as never)) throw new HttpError(400, `fault must be one of ${CAPTURE_FAULTS.join(', ')}`)
+        model.setFault(body.fault as (typeof CAPTURE_FAULTS)[number])
+        return send(res, 200, { device: body.device, fault: body.fault })
+      }
+      if (body.device !== 'display') throw new HttpError(400, 'device must be "display", "photo" or "fingerprint"')
       if (!FAULTS.includes(body.fault as never)) throw new HttpError(400, `fault must be one of ${FAULTS.join(', ')}`)
       w.injectDisplayFault(body.fault as (typeof FAULTS)[number])
       return send(res, 200, { device: 'display', fault: body.fault })
@@ -109,7 +117,9 @@ const ENDPOINTS = [
   'GET  /api/windows/{counter}                one window',
   'GET  /api/windows/{counter}/display        what the call display shows (text, lit, blink, brightness)',
   'POST /api/windows/{counter}/keys/{key}/press   press an evaluator key, body {"holdMs": 80} optional',
+  'POST /api/windows/{counter}/keys/{key}/press   also officer keys: call-next, recall, no-show, pause, help',
   'POST /api/windows/{counter}/faults         body {"device":"display","fault":"absent"|"nack-once"|"none"}',
+  '                                           or {"device":"photo"|"fingerprint","fault":"never"|"stuck"|"early"|"bounce"|"none"}',
   'GET  /api/ratings                          ratings central has received (deduplicated by id)',
 ]
 

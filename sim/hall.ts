@@ -82,7 +82,7 @@ export async function startSimHall(o: SimHallOptions): Promise<SimHall> {
       })
       await w.start()
       windows.set(counter, w)
-      stops.push(() => w.stop())
+      stops.push(() => w.shutdown())
     }
 
     let stub: CentralStub | null = null

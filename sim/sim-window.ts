@@ -3,6 +3,8 @@ import type { BoardProfile } from '../boards/profile-schema.ts'
 import { startEdge, type RunningEdge } from '../edge/main.ts'
 import type { BrokerAddress } from '../edge/link/mqtt-connect.ts'
 import { SimWindowHardware } from './window-hardware.ts'
+import { CaptureModel } from './capture-model.ts'
+import type { VideoConfig } from '../edge/devices/video-hooks.ts'
 
 export interface SimWindowOptions {
   hall: string
@@ -12,6 +14,9 @@ export interface SimWindowOptions {
   username: string
   password: string
   log: Logger
+  /** Where the window's state survives a restart (a simulated SD card); absent: fresh each start. */
+  dataDir?: string
+  video?: VideoConfig
 }
 
 /**
@@ -20,10 +25,15 @@ export interface SimWindowOptions {
  */
 export class SimWindow {
   readonly hardware: SimWindowHardware
+  /** The simulated camera and fingerprint scanner, for the profile's capture lines. */
+  readonly captures: Partial<Record<'photo' | 'fingerprint', CaptureModel>> = {}
   private edge: RunningEdge | null = null
 
   constructor(private readonly opts: SimWindowOptions) {
     this.hardware = new SimWindowHardware(opts.profile)
+    for (const kind of ['photo', 'fingerprint'] as const) {
+      if (opts.profile.capture?.[kind]) this.captures[kind] = new CaptureModel({ gpio: this.hardware.gpio, kind })
+    }
   }
 
   get counter(): string {
@@ -34,13 +44,22 @@ export class SimWindow {
     return this.edge
   }
 
+  /** Evaluator keys, then officer keys: what a person at this window can press. */
   keyNames(): string[] {
-    return Object.keys(this.opts.profile.keys)
+    return [...Object.keys(this.opts.profile.keys), ...Object.keys(this.opts.profile.officerKeys ?? {})]
   }
 
   async start(): Promise<void> {
     this.edge = await startEdge(
-      { hall: this.opts.hall, counter: this.opts.counter, hub: this.opts.hub, username: this.opts.username, password: this.opts.password },
+      {
+        hall: this.opts.hall,
+        counter: this.opts.counter,
+        hub: this.opts.hub,
+        username: this.opts.username,
+        password: this.opts.password,
+        ...(this.opts.dataDir ? { dataDir: this.opts.dataDir } : {}),
+        ...(this.opts.video ? { video: this.opts.video } : {}),
+      },
       { profile: this.opts.profile, gpio: this.hardware.gpio, bus: this.hardware.bus, log: this.opts.log },
     )
   }
@@ -61,6 +80,12 @@ export class SimWindow {
       faults: s?.faults.map((f) => `${f.device}:${f.code}`) ?? [],
       display: this.hardware.view(),
       keys: this.keyNames(),
+      outputs: {
+        statusLamp: this.hardware.gpio.lineNames().includes('status-lamp') ? this.hardware.output('statusLamp') : null,
+        evaluatorLamp: this.hardware.gpio.lineNames().includes('evaluator-lamp') ? this.hardware.output('evaluatorLamp') : null,
+        nvrRelay: this.hardware.gpio.lineNames().includes('nvr-relay') ? this.hardware.output('nvrRelay') : null,
+      },
+      captures: Object.fromEntries(Object.entries(this.captures).map(([k, m]) => [k, { fault: m.fault, triggers: m.triggers }])),
     }
   }
 
@@ -68,5 +93,11 @@ export class SimWindow {
     const edge = this.edge
     this.edge = null
     await edge?.stop()
+  }
+
+  /** Stops the edge runtime and the simulated hardware for good. */
+  async shutdown(): Promise<void> {
+    await this.stop()
+    for (const m of Object.values(this.captures)) m.stop()
   }
 }

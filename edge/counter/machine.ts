@@ -1,4 +1,4 @@
-import { commandExpired, type Command, type CommandName, type ErrorCode, type EvaluationScore } from '../protocol/index.ts'
+import { commandExpired, type Command, type CommandName, type ErrorCode, type EvaluationScore, type OfficerKey } from '../protocol/index.ts'
 import type { CounterState, Effect, Input, Millis, Step, Settings } from './state.ts'
 import { stepTime } from './time-rules.ts'
 
@@ -31,6 +31,10 @@ export function step(state: CounterState, input: Input, now: Millis): Step {
       if (faults.length === state.faults.length) return { state, effects: [] }
       return { state: { ...state, faults }, effects: [{ kind: 'event', type: 'fault-cleared', fields: { device: input.device, code: input.code } }] }
     }
+    case 'officer-key':
+      return onOfficerKey(state, input.key, now)
+    case 'capture-result':
+      return onCaptureResult(state, input)
   }
 }
 
@@ -84,7 +88,18 @@ function onCommand(state: CounterState, cmd: Command, now: Millis): Step {
         const why = unshowable.length ? `has ${unshowable.join(', ')}, which it cannot show` : `shows ${state.display.digits} characters`
         return refuse(state, cmd, 'unsupported', `ticket: ${cmd.ticket} cannot be shown: this window's display ${why}`)
       }
-      const ticket = { number: cmd.ticket, service: cmd.service ?? null, green: cmd.green, appointment: cmd.appointment, calledAt: now, attentionAt: now, recalls: 0, startedAt: null }
+      const ticket = {
+        number: cmd.ticket,
+        service: cmd.service ?? null,
+        green: cmd.green,
+        appointment: cmd.appointment,
+        calledAt: now,
+        attentionAt: now,
+        recalls: 0,
+        startedAt: null,
+        overtimeWarnS: cmd.overtimeWarnS ?? null,
+        overtimeLimitS: cmd.overtimeLimitS ?? null,
+      }
       return {
         state: enter(state, 'calling', now, { ticket, overtime: 'none' }),
         effects: [
@@ -169,10 +184,66 @@ function onCommand(state: CounterState, cmd: Command, now: Millis): Step {
     case 'config':
       return applyConfig(state, cmd)
     case 'capture':
-      return refuse(state, cmd, 'unsupported', `capture: this board runtime has no ${cmd.kind} capture device driver yet`)
+      return onCapture(state, cmd, now)
     case 'self-test':
-      return refuse(state, cmd, 'unsupported', 'self-test is not available on this board runtime yet')
+      return { state, effects: [{ kind: 'self-test', cmd: cmd.id, tests: cmd.tests ?? ['display', 'keys', 'triggers'] }] }
   }
+}
+
+function onCapture(state: CounterState, cmd: Extract<Command, { name: 'capture' }>, now: Millis): Step {
+  const device = cmd.kind
+  if (!state.captureDevices.includes(device)) return refuse(state, cmd, 'unsupported', `kind: this window has no ${device} device`)
+  if (state.mode !== 'calling' && state.mode !== 'serving') return wrongMode(state, cmd, 'calling or serving')
+  const bad = ticketMismatch(state, cmd)
+  if (bad) return bad
+  const ticket = state.ticket?.number ?? null
+  if (state.captures[device]) {
+    return {
+      state,
+      effects: [
+        { kind: 'event', type: 'capture-failed', fields: { kind: device, ticket, reason: 'busy', message: `a ${device} capture is already running`, cmd: cmd.id } },
+        { kind: 'reply', cmd: cmd.id, name: cmd.name, ok: false, code: 'busy', message: `a ${device} capture is already running` },
+      ],
+    }
+  }
+  const effects: Effect[] = []
+  let next = state
+  // The first capture starts the service: the applicant is at the window.
+  if (state.mode === 'calling' && state.ticket) {
+    const t = { ...state.ticket, startedAt: now }
+    next = enter(state, 'serving', now, { ticket: t })
+    effects.push({ kind: 'event', type: 'service-started', fields: { ticket: t.number, officer: state.officer?.id ?? null, waitedMs: now - t.calledAt, cmd: cmd.id } })
+  }
+  next = { ...next, captures: { ...next.captures, [device]: { cmd: cmd.id, ticket } } }
+  effects.push({ kind: 'capture', device, cmd: cmd.id }, ok(cmd, { capture: 'started' }))
+  return { state: next, effects }
+}
+
+function onCaptureResult(state: CounterState, input: Extract<Input, { kind: 'capture-result' }>): Step {
+  const running = state.captures[input.device]
+  if (!running || running.cmd !== input.cmd) return { state, effects: [] }
+  const { [input.device]: _done, ...rest } = state.captures
+  const next = { ...state, captures: rest }
+  const o = input.outcome
+  const effect: Effect = o.ok
+    ? { kind: 'event', type: 'capture-done', fields: { kind: input.device, ticket: running.ticket, latencyMs: o.latencyMs, cmd: input.cmd } }
+    : { kind: 'event', type: 'capture-failed', fields: { kind: input.device, ticket: running.ticket, reason: o.reason, message: o.message.slice(0, 200), cmd: input.cmd } }
+  return { state: next, effects: [effect] }
+}
+
+/** Officer keys ask central for things; only recall and help act at the window. They can never rate. */
+function onOfficerKey(state: CounterState, key: OfficerKey, now: Millis): Step {
+  const ticket = state.ticket?.number ?? null
+  const officer = state.officer?.id ?? null
+  const effects: Effect[] = [{ kind: 'event', type: 'officer-key', fields: { key, ticket } }]
+  let next = state
+  if (key === 'recall' && state.mode === 'calling' && state.ticket) {
+    const t = { ...state.ticket, recalls: state.ticket.recalls + 1, attentionAt: now }
+    next = { ...state, ticket: t }
+    effects.push({ kind: 'event', type: 'recalled', fields: { ticket: t.number, count: t.recalls } })
+  }
+  if (key === 'help') effects.push({ kind: 'event', type: 'help-requested', fields: { ticket, officer } })
+  return { state: next, effects }
 }
 
 function applyConfig(state: CounterState, cmd: Extract<Command, { name: 'config' }>): Step {

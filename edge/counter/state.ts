@@ -1,4 +1,4 @@
-import type { EvaluationScale, EvaluationScore, OvertimeLevel, WindowMode, ErrorCode, Command, EventType, EventFields, CommandName } from '../protocol/index.ts'
+import type { EvaluationScale, EvaluationScore, OvertimeLevel, WindowMode, ErrorCode, Command, EventType, EventFields, CommandName, CaptureKind, CaptureFailure, OfficerKey, SelfTest } from '../protocol/index.ts'
 
 /** Times are milliseconds since the epoch, always passed in: the machine never reads a clock. */
 export type Millis = number
@@ -16,9 +16,9 @@ export interface Settings {
 
 export const DEFAULT_SETTINGS: Settings = {
   evaluationTimeoutS: 30,
-  // "one acceptance within 5 minutes, done within 30 minutes" (DOMAIN.md): warn at 5, over at 30.
+  // Warn after 5 minutes of service, critical after 15; a call may override both per service type.
   overtimeWarnS: 300,
-  overtimeLimitS: 1800,
+  overtimeLimitS: 900,
   telemetryPeriodS: 60,
   brightness: 15,
   scale: 3,
@@ -35,6 +35,9 @@ export interface Ticket {
   attentionAt: Millis
   recalls: number
   startedAt: Millis | null
+  /** Per-service-type overtime thresholds from the call; null: the window's settings. */
+  overtimeWarnS: number | null
+  overtimeLimitS: number | null
 }
 
 export interface Officer {
@@ -70,6 +73,10 @@ export interface CounterState {
   ignoredPresses: number
   /** What the board's call display can show, from its profile: a call it cannot show is refused, never mangled. */
   display: DisplayLimits
+  /** Capture devices this board has (from its profile). */
+  captureDevices: CaptureKind[]
+  /** Captures running now, one per device at most: the command and ticket they belong to. */
+  captures: Partial<Record<CaptureKind, { cmd: string; ticket: string | null }>>
 }
 
 export interface DisplayLimits {
@@ -78,7 +85,7 @@ export interface DisplayLimits {
   charset: string
 }
 
-export function initialState(now: Millis, display: DisplayLimits, settings: Partial<Settings> = {}): CounterState {
+export function initialState(now: Millis, display: DisplayLimits, settings: Partial<Settings> = {}, captureDevices: CaptureKind[] = []): CounterState {
   return {
     mode: 'closed',
     since: now,
@@ -91,6 +98,8 @@ export function initialState(now: Millis, display: DisplayLimits, settings: Part
     settings: { ...DEFAULT_SETTINGS, ...settings },
     ignoredPresses: 0,
     display,
+    captureDevices,
+    captures: {},
   }
 }
 
@@ -102,6 +111,8 @@ export type Input =
   | { kind: 'tick' }
   | { kind: 'fault'; device: string; code: string; message: string }
   | { kind: 'fault-cleared'; device: string; code: string }
+  | { kind: 'officer-key'; key: OfficerKey }
+  | { kind: 'capture-result'; device: CaptureKind; cmd: string; outcome: { ok: true; latencyMs: number } | { ok: false; reason: CaptureFailure; message: string } }
 
 export type EventEffect = { [T in EventType]: { kind: 'event'; type: T; fields: EventFields<T> } }[EventType]
 
@@ -113,6 +124,9 @@ export type Effect =
   | { kind: 'identify'; seconds: number }
   | { kind: 'sync' }
   | { kind: 'apply-settings'; changed: Array<keyof Settings | 'logLevel'>; logLevel?: string }
+  | { kind: 'capture'; device: CaptureKind; cmd: string }
+  /** The runtime runs the tests on the devices and sends the reply itself. */
+  | { kind: 'self-test'; cmd: string; tests: SelfTest[] }
 
 export interface Step {
   state: CounterState

@@ -16,7 +16,7 @@ export function stepTime(state: CounterState, now: Millis): Step {
   const t = state.ticket
   if (state.mode === 'serving' && t?.startedAt != null) {
     const elapsed = now - t.startedAt
-    const { overtimeWarnS, overtimeLimitS } = state.settings
+    const { overtimeWarnS, overtimeLimitS } = thresholds(state)
     const level = elapsed >= overtimeLimitS * 1000 ? 'over' : elapsed >= overtimeWarnS * 1000 ? 'warning' : 'none'
     if (level !== 'none' && level !== state.overtime) {
       const effect: Effect = {
@@ -36,12 +36,21 @@ export function nextDeadline(state: CounterState, now: Millis): Millis | null {
   if (state.mode === 'evaluating' && state.evaluation) candidates.push(state.evaluation.closesAt)
   const t = state.ticket
   if (state.mode === 'serving' && t?.startedAt != null) {
-    if (state.overtime === 'none') candidates.push(t.startedAt + state.settings.overtimeWarnS * 1000)
-    if (state.overtime !== 'over') candidates.push(t.startedAt + state.settings.overtimeLimitS * 1000)
+    const { overtimeWarnS, overtimeLimitS } = thresholds(state)
+    if (state.overtime === 'none') candidates.push(t.startedAt + overtimeWarnS * 1000)
+    if (state.overtime !== 'over') candidates.push(t.startedAt + overtimeLimitS * 1000)
   }
   if (state.mode === 'calling' && t) {
     const end = t.attentionAt + state.settings.attentionS * 1000
     if (end > now) candidates.push(end)
   }
   return candidates.length ? Math.max(now, Math.min(...candidates)) : null
+}
+
+/** The call's per-service thresholds win over the window's settings. */
+export function thresholds(state: CounterState): { overtimeWarnS: number; overtimeLimitS: number } {
+  return {
+    overtimeWarnS: state.ticket?.overtimeWarnS ?? state.settings.overtimeWarnS,
+    overtimeLimitS: state.ticket?.overtimeLimitS ?? state.settings.overtimeLimitS,
+  }
 }

@@ -56,3 +56,15 @@ export function stateFields(s: CounterState) {
     faults: s.faults.map((f) => ({ device: f.device, code: f.code, message: f.message, since: iso(f.since) })),
   }
 }
+
+/**
+ * The status light, seen by the officer and the supervisor: off while closed,
+ * steady while open, slow blink while paused or at the overtime warning, fast
+ * blink once over the limit (a single-colour light; colour needs a second line).
+ */
+export function statusLampFor(s: CounterState): 'off' | 'on' | 'slow' | 'fast' {
+  if (s.mode === 'closed') return 'off'
+  if (s.overtime === 'over') return 'fast'
+  if (s.mode === 'paused' || s.overtime === 'warning') return 'slow'
+  return 'on'
+}

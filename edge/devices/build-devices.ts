@@ -15,7 +15,11 @@ import type { GpioBackend, GpioLine } from '../hardware/gpio-port.ts'
 import { Ht16k33Seg7 } from '../hardware/ht16k33.ts'
 import type { I2cBus } from '../hardware/i2c-port.ts'
 import { KeyInput } from '../hardware/keys.ts'
-import { Lamp } from '../hardware/output.ts'
+import { Lamp, PulseOutput } from '../hardware/output.ts'
+import { CaptureTrigger } from '../hardware/capture-trigger.ts'
+import { officerLineName } from '../../boards/profile-lines.ts'
+import type { CaptureKind, OfficerKey } from '../protocol/index.ts'
+import type { OfficerKey as ProfileOfficerKey } from '../../boards/profile-schema.ts'
 import { CallDisplay } from './call-display.ts'
 import { EvaluatorKeys } from './evaluator.ts'
 
@@ -36,6 +40,12 @@ export interface WindowDevices {
   display: CallDisplay
   evaluator: EvaluatorKeys
   lamps: { status?: Lamp; evaluator?: Lamp }
+  /** Camera and fingerprint triggers the profile wires. */
+  captures: Partial<Record<CaptureKind, CaptureTrigger>>
+  /** The officer's keys; a press only ever asks for something, it can never rate. */
+  officerKeys: Partial<Record<OfficerKey, KeyInput>>
+  /** The NVR alarm contact, with the hold time its sampler needs. */
+  nvrRelay?: { output: PulseOutput; line: GpioLine; minHoldMs: number }
   /** Faults found while starting (the display did not answer); the devices run anyway. */
   startFaults: DeviceFault[]
   stop(): Promise<void>
@@ -85,6 +95,46 @@ export async function buildWindowDevices(opts: BuildWindowDevicesOptions): Promi
       if (line !== undefined) lamps[key] = new Lamp({ line: await open(line), log: log.child({ device: line.name }) })
     }
 
+    const captures: WindowDevices['captures'] = {}
+    for (const kind of ['photo', 'fingerprint'] as const) {
+      const spec = profile.capture?.[kind]
+      const trigger = byName(`${kind}-trigger`)
+      const done = byName(`${kind}-done`)
+      if (!spec || !trigger || !done) continue
+      captures[kind] = new CaptureTrigger({
+        name: kind,
+        trigger: await open(trigger),
+        done: await open(done),
+        pulseMs: spec.pulseMs,
+        timeoutMs: spec.timeoutMs,
+        now,
+        log: log.child({ device: `${kind}-capture` }),
+      })
+    }
+
+    const officerKeys: WindowDevices['officerKeys'] = {}
+    // The profile's keys are a subset of the contract's officer-key values.
+    for (const key of Object.keys(profile.officerKeys ?? {}) as Array<ProfileOfficerKey & OfficerKey>) {
+      const line = byName(officerLineName(key))
+      if (!line) continue
+      officerKeys[key] = new KeyInput({
+        key,
+        line: await open(line),
+        now,
+        lockoutMs: profile.keyTiming.lockoutMs,
+        stuckMs: profile.keyTiming.stuckMs,
+        chatterEdges: profile.keyTiming.chatterEdges,
+        log: log.child({ device: `officer-${key}` }),
+      })
+    }
+
+    let nvrRelay: WindowDevices['nvrRelay']
+    const relayLine = byName(OUTPUT_LINE_NAMES.nvrRelay)
+    if (relayLine && profile.outputs.nvrRelay) {
+      const line = await open(relayLine)
+      nvrRelay = { output: new PulseOutput({ line, log: log.child({ device: 'nvr-relay' }), now }), line, minHoldMs: profile.outputs.nvrRelay.minHoldMs }
+    }
+
     const driver = new Ht16k33Seg7({
       bus,
       address: profile.display.address,
@@ -110,6 +160,7 @@ export async function buildWindowDevices(opts: BuildWindowDevicesOptions): Promi
       evaluator.onFaultCleared((score) => report(`key-${score}`, null))
     }
     await evaluator.start()
+    for (const k of Object.values(officerKeys)) await k.start()
     const startFaults: DeviceFault[] = []
     try {
       await display.start()
@@ -125,11 +176,17 @@ export async function buildWindowDevices(opts: BuildWindowDevicesOptions): Promi
       display,
       evaluator: started,
       lamps,
+      captures,
+      officerKeys,
+      ...(nvrRelay ? { nvrRelay } : {}),
       startFaults,
       async stop() {
         if (stopped) return
         stopped = true
         await started.stop()
+        for (const k of Object.values(officerKeys)) k.stop()
+        for (const c of Object.values(captures)) await c.stop()
+        await nvrRelay?.line.write(0).catch(() => undefined)
         await display.stop()
         for (const lamp of Object.values(lamps)) {
           await lamp.stop().catch((err: unknown) => log.warn({ err }, 'lamp did not go off on stop'))

@@ -49,6 +49,12 @@ const callSchema = commandSchema({
   service: z.string().min(1).max(32).optional().describe('service type, e.g. "passport"'),
   green: z.boolean().default(false).describe('green channel (urgent cases)'),
   appointment: z.boolean().default(false).describe('the applicant booked online'),
+  overtimeWarnS: z.number().int().min(30).max(7200).optional().describe('overtime warning for this service type, overriding the window setting'),
+  overtimeLimitS: z.number().int().min(60).max(14400).optional().describe('overtime limit for this service type, overriding the window setting'),
+}).superRefine((cmd, ctx) => {
+  if (cmd.overtimeWarnS !== undefined && cmd.overtimeLimitS !== undefined && cmd.overtimeWarnS >= cmd.overtimeLimitS) {
+    ctx.addIssue({ code: 'custom', path: ['overtimeWarnS'], message: 'must be less than overtimeLimitS' })
+  }
 })
 
 const officerSchema = commandSchema({

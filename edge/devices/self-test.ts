@@ -1,0 +1,40 @@
+import type { SelfTest } from '../protocol/index.ts'
+import type { WindowDevices } from './build-devices.ts'
+
+/**
+ * A technician's test of a window, run with the hall open: the display shows
+ * its identify pattern (a lamp test the technician can see) and must answer on
+ * its bus; every key must be idle and free of faults; every capture device must
+ * answer its trigger (a loopback on the real lines).
+ */
+export async function runSelfTest(devices: WindowDevices, tests: SelfTest[]): Promise<{ ok: boolean; result: Record<string, unknown> }> {
+  const result: Record<string, unknown> = {}
+  let ok = true
+  if (tests.includes('display')) {
+    await devices.display.identify(2).catch(() => undefined)
+    const fault = devices.display.status().fault
+    result.display = fault ? `fault: ${fault.code}: ${fault.message}` : 'ok'
+    if (fault) ok = false
+  }
+  if (tests.includes('keys')) {
+    const keys: Record<string, string> = {}
+    for (const f of devices.evaluator.faults()) keys[f.score] = `fault: ${f.code}`
+    for (const [key, input] of Object.entries(devices.officerKeys)) {
+      const faults = input.faults
+      keys[`officer-${key}`] = faults.length ? `fault: ${faults.join(",")}` : input.isDown ? 'held down' : 'ok'
+    }
+    for (const score of devices.evaluator.scores) keys[score] ??= 'ok'
+    if (Object.values(keys).some((v) => v !== 'ok')) ok = false
+    result.keys = keys
+  }
+  if (tests.includes('triggers')) {
+    const triggers: Record<string, string> = {}
+    for (const [kind, device] of Object.entries(devices.captures)) {
+      const o = await device.capture()
+      triggers[kind] = o.ok ? `ok (${o.latencyMs} ms)` : `${o.reason}: ${o.message}`
+      if (!o.ok) ok = false
+    }
+    result.triggers = Object.keys(triggers).length ? triggers : 'none fitted'
+  }
+  return { ok, result }
+}

@@ -1,0 +1,101 @@
+import type { Logger } from 'pino'
+import type { GpioLine, Level } from './gpio-port.ts'
+import { PulseOutput } from './output.ts'
+
+export type CaptureFailureReason = 'timeout' | 'busy' | 'stuck' | 'not-ready'
+
+export type CaptureOutcome = { ok: true; latencyMs: number } | { ok: false; reason: CaptureFailureReason; message: string }
+
+export interface CaptureTriggerOptions {
+  /** 'photo' or 'fingerprint': for messages and logs. */
+  name: string
+  trigger: GpioLine
+  done: GpioLine
+  pulseMs: number
+  /** From the trigger to `done`; a camera that never answers is reported, never waited on forever. */
+  timeoutMs: number
+  /** After `done`, how long the line may stay active before the device counts as stuck. */
+  releaseMs?: number
+  /** `done` is polled this often as well as watched: some boards lose edge interrupts. */
+  pollMs?: number
+  now: () => number
+  log: Logger
+}
+
+/**
+ * Starts a camera or fingerprint scanner and reports how it went. Only lines
+ * move here: the photo or template goes from the device to the case system
+ * directly and never through this runtime (DOMAIN.md).
+ *
+ * Contract (hardware.md §4.4): `done` must be idle, pulse `trigger`, wait for
+ * `done` with a timeout, check `done` returns to idle, report the latency.
+ */
+export class CaptureTrigger {
+  private readonly pulse: PulseOutput
+  private running = false
+
+  constructor(private readonly opts: CaptureTriggerOptions) {
+    this.pulse = new PulseOutput({ line: opts.trigger, log: opts.log, now: opts.now })
+  }
+
+  get busy(): boolean {
+    return this.running
+  }
+
+  async capture(): Promise<CaptureOutcome> {
+    const { name } = this.opts
+    if (this.running) return { ok: false, reason: 'busy', message: `the ${name} device is already capturing` }
+    this.running = true
+    try {
+      if ((await this.opts.done.read()) === 1) {
+        // Still signalling from a previous capture, or wired wrong: give it a moment before blaming it.
+        const idle = await this.waitFor(0, this.opts.releaseMs ?? 1000)
+        if (idle === null) return { ok: false, reason: 'not-ready', message: `the ${name} device signals done before it was triggered` }
+      }
+      const start = this.opts.now()
+      const answered = this.waitFor(1, this.opts.timeoutMs)
+      await this.pulse.pulse(this.opts.pulseMs)
+      const at = await answered
+      if (at === null) return { ok: false, reason: 'timeout', message: `the ${name} device did not signal done within ${this.opts.timeoutMs} ms` }
+      const latencyMs = Math.max(0, at - start)
+      const released = await this.waitFor(0, this.opts.releaseMs ?? 1000)
+      if (released === null) return { ok: false, reason: 'stuck', message: `the ${name} device's done line stayed active after the capture` }
+      return { ok: true, latencyMs }
+    } finally {
+      this.running = false
+    }
+  }
+
+  /** Resolves with the time `done` reached `level`, or null after `ms`. Watches and polls, whichever sees it first. */
+  private waitFor(level: Level, ms: number): Promise<number | null> {
+    return new Promise((resolve) => {
+      let settled = false
+      const finish = (v: number | null) => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        clearInterval(poll)
+        unwatch()
+        resolve(v)
+      }
+      const unwatch = this.opts.done.watch((v) => {
+        if (v === level) finish(this.opts.now())
+      })
+      const poll = setInterval(() => {
+        this.opts.done.read().then(
+          (v) => v === level && finish(this.opts.now()),
+          () => undefined,
+        )
+      }, this.opts.pollMs ?? 25)
+      const timer = setTimeout(() => finish(null), ms)
+      this.opts.done.read().then(
+        (v) => v === level && finish(this.opts.now()),
+        () => undefined,
+      )
+    })
+  }
+
+  async stop(): Promise<void> {
+    await this.opts.trigger.write(0).catch(() => undefined)
+  }
+}
