@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Logger } from '../edge/log/logger.ts'
@@ -33,6 +33,8 @@ export interface SimHall {
   readonly stub: CentralStub | null
   readonly windows: Map<string, SimWindow>
   readonly control: ControlApi
+  /** A technician account for the CLI (status, identify, selftest) against this hall. */
+  readonly technician: { username: string; passwordFile: string }
   stop(): Promise<void>
 }
 
@@ -59,6 +61,11 @@ export async function startSimHall(o: SimHallOptions): Promise<SimHall> {
         return makeEntry({ username: `${o.hall}-${counter}`, role: 'board', hall: o.hall, counter, password })
       }),
     )
+    // A simulated hall gets a technician account too, so the CLI works against it at once.
+    const technician = { username: `${o.hall}-tech`, passwordFile: join(dir, 'technician-password') }
+    const techPassword = generatePassword()
+    entries.push(await makeEntry({ username: technician.username, role: 'technician', hall: o.hall, counter: null, password: techPassword }))
+    await writeFile(technician.passwordFile, techPassword + '\n', { mode: 0o600 })
     const credentialsFile = join(dir, 'credentials.json')
     await writeCredentialFile(credentialsFile, entries)
 
@@ -108,7 +115,7 @@ export async function startSimHall(o: SimHallOptions): Promise<SimHall> {
     await control.start()
     stops.push(() => control.stop())
 
-    return { hub, central, stub, windows, control, stop: stopAll }
+    return { hub, central, stub, windows, control, technician, stop: stopAll }
   } catch (err) {
     await stopAll()
     throw err

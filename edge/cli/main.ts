@@ -8,6 +8,9 @@ const COMMANDS: Record<string, () => Promise<Subcommand>> = {
   hub: async () => (await import('./hub-command.ts')).hubCommand,
   edge: async () => (await import('./edge-command.ts')).edgeCommand,
   provision: async () => (await import('./provision-command.ts')).provisionCommand,
+  status: async () => (await import('./status-command.ts')).statusCommand,
+  identify: async () => (await import('./identify-command.ts')).identifyCommand,
+  selftest: async () => (await import('./selftest-command.ts')).selftestCommand,
 }
 
 const SUMMARIES: Record<string, string> = {
@@ -15,6 +18,9 @@ const SUMMARIES: Record<string, string> = {
   hub: 'run the in-hall hub (MQTT broker with authentication, ACL and bridge to central)',
   edge: 'run the runtime of one counter board',
   provision: 'add a board (or another client) to a hub credentials file and print its config once',
+  status: 'one line per window of the hall: online, mode, ticket, officer, faults',
+  identify: "blink a window's display so a technician can find it in the hall",
+  selftest: 'test a window: display lamp test, keys, capture trigger loopback',
 }
 
 function mainHelp(): string {

@@ -59,6 +59,7 @@ export const simCommand: Subcommand = {
         `  control API (HTTP JSON):          ${sim.control.url}/api`,
         `  e.g. curl ${sim.control.url}/api/windows/w01/display`,
         `       curl -X POST ${sim.control.url}/api/windows/w01/keys/satisfied/press`,
+        `  technician CLI:                    npx counter-edge status --hub mqtt://${v.host}:${sim.hub.port} --hall ${hall.data} --username ${sim.technician.username} --password-file ${sim.technician.passwordFile}`,
         '',
         'Calls and ratings follow. Ctrl-C stops everything.',
         '',

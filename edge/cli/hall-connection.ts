@@ -1,0 +1,44 @@
+import { readFile } from 'node:fs/promises'
+import type { MqttClient } from 'mqtt'
+import { connectMqtt, parseBrokerUrl } from '../link/mqtt-connect.ts'
+import { UsageError, type OptionSpec } from './subcommand.ts'
+
+/** The flags every command that talks to a hub shares. */
+export const HUB_OPTIONS: Record<string, OptionSpec> = {
+  hub: { type: 'string', default: 'mqtt://127.0.0.1:1883', description: 'the hall hub' },
+  hall: { type: 'string', default: 'hall-1', description: 'hall id' },
+  username: { type: 'string', description: 'a technician or dashboard account (see `counter-edge provision --role technician`)' },
+  'password-file': { type: 'string', description: 'file holding the password; or set COUNTER_EDGE_PASSWORD' },
+}
+
+/** Connects as a person would: credentials from a file or the environment, never from the command line (shell history). */
+export async function connectToHub(v: Record<string, string | boolean | undefined>, clientSuffix: string): Promise<MqttClient> {
+  if (!v.username) throw new UsageError('--username is required (a technician or dashboard account)')
+  let password = process.env.COUNTER_EDGE_PASSWORD
+  if (v['password-file']) password = (await readFile(v['password-file'] as string, 'utf8')).trim()
+  if (!password) throw new UsageError('no password: give --password-file or set COUNTER_EDGE_PASSWORD')
+  const client = connectMqtt({
+    addresses: [parseBrokerUrl(v.hub as string)],
+    clientId: `${v.username}-${clientSuffix}-${process.pid}`,
+    username: v.username as string,
+    password,
+    clean: true,
+    reconnectPeriod: 0,
+  })
+  return await new Promise<MqttClient>((resolve, reject) => {
+    const t = setTimeout(() => {
+      client.end(true)
+      reject(new Error(`no answer from the hub at ${v.hub} within 5 s: is it running and reachable?`))
+    }, 5000)
+    client.once('connect', () => {
+      clearTimeout(t)
+      resolve(client)
+    })
+    client.once('error', (err) => {
+      clearTimeout(t)
+      client.end(true)
+      const hint = /Bad username|Not authorized/i.test(err.message) ? ' (check the username and password)' : ''
+      reject(new Error(`the hub at ${v.hub} refused the connection: ${err.message}${hint}`))
+    })
+  })
+}
