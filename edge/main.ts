@@ -127,10 +127,10 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps): Promise<Run
 
 /** What the birth message tells central this window can do. */
 function capabilitiesOf(p: BoardProfile): string[] {
-  const caps = ['call-display', `evaluator-${Object.keys(p.keys).length}`]
-  for (const kind of ['photo', 'fingerprint'] as const) if (p.capture?.[kind]) caps.push(`capture-${kind}`)
+  const caps = ['display', `evaluator:${Object.keys(p.keys).length}`]
+  for (const kind of ['photo', 'fingerprint'] as const) if (p.capture?.[kind]) caps.push(`capture:${kind}`)
   if (p.officerKeys && Object.keys(p.officerKeys).length) caps.push('officer-keys')
-  if (p.outputs.nvrRelay) caps.push('nvr-relay')
+  if (p.outputs.nvrRelay) caps.push('video-hooks')
   if (p.outputs.statusLamp) caps.push('status-light')
   return caps
 }

@@ -22,7 +22,10 @@ import {
   type TopicDirection,
   type TopicSpec,
 } from '../../edge/protocol/index.ts'
+import { ASYNCAPI_DOC, renderAsyncApiFile } from './asyncapi.ts'
 import { fieldRows, fieldTable, markdownTable, type JsonSchema } from './schema-tables.ts'
+
+export { ASYNCAPI_DOC }
 
 /**
  * Everything under docs/ that is generated from edge/protocol, as
@@ -240,6 +243,8 @@ function renderContractMarkdown(): string {
     '',
     'The MQTT topics and payloads between counter boards, the in-hall hub and the central system. JSON Schemas (draft 2020-12) for every payload are in [`schema/`](schema/); hub, simulator and integrators in TypeScript import `edge/protocol` instead.',
     '',
+    'Integrating a central system: start with [`integration.md`](integration.md). The same contract as an AsyncAPI 3.0 document, from the central system\'s point of view, is [`asyncapi.json`](asyncapi.json).',
+    '',
     topicsSection(),
     '',
     deliverySection(),
@@ -262,6 +267,7 @@ function renderContractMarkdown(): string {
 export function renderContractFiles(): Map<string, string> {
   const files = new Map<string, string>()
   files.set(CONTRACT_DOC, renderContractMarkdown())
+  files.set(ASYNCAPI_DOC, renderAsyncApiFile())
   files.set(
     schemaPath('messages', 'envelope'),
     schemaFile(envelopeSchema, `Envelope (contract v${CONTRACT_VERSION})`, 'Fields every board message starts with.'),

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url'
 import { SCHEMA_DIR, renderContractFiles } from './contract-docs.ts'
 
 /**
- * `tsx docs/tools/gen-contract.ts` writes docs/contract.md and docs/schema/**;
+ * `tsx docs/tools/gen-contract.ts` writes docs/contract.md, docs/asyncapi.json and docs/schema/**;
  * `--check` writes nothing and exits 1 when any of them is stale, so CI can
  * catch a schema change committed without its docs.
  */
