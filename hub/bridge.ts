@@ -1,9 +1,22 @@
+import type { ConnectionOptions } from 'node:tls'
 import type { Aedes, AedesPublishPacket } from 'aedes'
-import type { MqttClient } from 'mqtt'
-import { parseMessage, parseTopic, topics } from '../edge/protocol/index.ts'
+import type { MqttClient, IPublishPacket } from 'mqtt'
+import { parseMessage, parseTopic, topics, type BridgeState } from '../edge/protocol/index.ts'
 import type { Logger } from '../edge/log/logger.ts'
 import { connectMqtt, parseBrokerUrl } from '../edge/link/mqtt-connect.ts'
+import type { CustodyLog, CustodyRecord } from './custody-log.ts'
 import type { HubCounters } from './hub-counters.ts'
+
+export type { BridgeState } from '../edge/protocol/index.ts'
+
+export interface UpstreamOptions {
+  url: string
+  username?: string
+  password?: string
+  clientId?: string
+  /** CA, client certificate and key for an mqtts:// central. */
+  tls?: ConnectionOptions
+}
 
 export interface BridgeOptions {
   hall: string
@@ -11,168 +24,291 @@ export interface BridgeOptions {
   boot: string
   version: string
   aedes: Aedes
-  upstream: { url: string; username?: string; password?: string; clientId?: string }
+  custody: CustodyLog
+  upstream: UpstreamOptions
   counters: HubCounters
   log: Logger
   /** QoS 1 publishes in flight to central at once. */
   window?: number
+  /** Reconnect delays: see reconnectDelay. */
+  reconnectMinMs?: number
+  reconnectMaxMs?: number
+  /** Most often the backlog count on hall/{hall}/hub/bridge is refreshed while it changes. */
+  stateIntervalMs?: number
+  random?: () => number
 }
-
-interface Pending {
-  topic: string
-  payload: Buffer
-  qos: 0 | 1
-  retain: boolean
-  sent: boolean
-}
-
-export type BridgeState = 'connecting' | 'connected' | 'disconnected'
 
 /**
- * Carries the hall's board topics up to the central broker and central's
- * commands down, with the same topics on both sides (DESIGN.md §3), so no
- * rewriting and no loops: up goes everything under counter/ except cmd/, down
- * comes only cmd/ and central/status.
+ * How long to wait before reconnect attempt n (from 0): between half and all
+ * of min·2^n, capped at max. The randomness matters: after a central outage
+ * every hall of a province would otherwise come back in the same second.
+ */
+export function reconnectDelay(attempt: number, minMs: number, maxMs: number, random: () => number): number {
+  const ceiling = Math.min(Math.max(minMs, maxMs), minMs * 2 ** Math.min(attempt, 30))
+  return Math.round(ceiling / 2 + random() * (ceiling / 2))
+}
+
+/**
+ * Carries the custody log to central in order (DESIGN.md §4 step 3) and
+ * central's commands down. Topics are the same on both sides, so nothing is
+ * rewritten. What goes up is only what the custody log holds (board messages)
+ * and live telemetry; what the bridge injects into the hall (commands, central
+ * status) goes through aedes.publish, which bypasses publish authorisation
+ * and so never enters the log: no loops.
  *
- * The backlog lives in memory here; the durable custody log of DESIGN.md §4
- * step 2 replaces it (issue 6). Until then a hub restart loses what central has
- * not acknowledged.
+ * One MQTT client per connection attempt, with mqtt.js's own reconnect off:
+ * the bridge picks the jittered delay, and everything in flight on a lost
+ * connection is sent again, first, on the next one.
  */
 export class Bridge {
   private client: MqttClient | null = null
-  private readonly queue: Pending[] = []
-  private inFlight = 0
+  /** Bumped on every connect and loss, so callbacks of an old connection are ignored. */
+  private gen = 0
   private state: BridgeState = 'disconnected'
   private stateSince = new Date().toISOString()
-  private readonly deliverLocal = (packet: AedesPublishPacket, done: () => void) => {
-    this.fromHall(packet)
+  private attempt = 0
+  private reconnectTimer: NodeJS.Timeout | null = null
+  private stateTimer: NodeJS.Timeout | null = null
+  private stopped = false
+  private failuresLogged = 0
+  /** Highest seq read from the custody log; everything up to it is in flight, ready, or acknowledged. */
+  private cursor = 0
+  private ready: CustodyRecord[] = []
+  private readonly inflight = new Map<number, CustodyRecord>()
+  private reading = false
+  private drained = false
+  private appends = 0
+  private unlistenAppends: (() => void) | null = null
+  private readonly window: number
+  private readonly liveTopic: string
+  private readonly deliverLive = (packet: AedesPublishPacket, done: () => void) => {
+    this.forwardLive(packet)
     done()
   }
 
-  constructor(private readonly opts: BridgeOptions) {}
+  constructor(private readonly opts: BridgeOptions) {
+    this.window = Math.max(1, opts.window ?? 64)
+    this.liveTopic = `hall/${opts.hall}/counter/+/telemetry`
+  }
 
+  /** Messages in custody not yet acknowledged by central. */
   get backlog(): number {
-    return this.queue.length
+    return this.opts.custody.size
   }
 
   get linkState(): BridgeState {
     return this.state
   }
 
+  get inFlight(): number {
+    return this.inflight.size
+  }
+
   async start(): Promise<void> {
-    const { hall, aedes, upstream, log } = this.opts
-    await new Promise<void>((r) => aedes.subscribe(topics.hallCounters(hall), this.deliverLocal, () => r()))
-    const willPayload = JSON.stringify({ online: false, hub: this.opts.hubId, boot: this.opts.boot, ts: new Date().toISOString(), reason: 'will' })
+    await new Promise<void>((r) => this.opts.aedes.subscribe(this.liveTopic, this.deliverLive, () => r()))
+    this.unlistenAppends = this.opts.custody.onAppended(() => {
+      this.appends++
+      this.drained = false
+      this.pump()
+      this.backlogChanged()
+    })
+    this.publishState()
+    this.connect()
+  }
+
+  private connect(): void {
+    if (this.stopped) return
+    const { hall, upstream, log } = this.opts
+    const gen = ++this.gen
     this.setState('connecting')
+    const will = { online: false, hub: this.opts.hubId, boot: this.opts.boot, ts: new Date().toISOString(), reason: 'will' }
     const client = connectMqtt({
       addresses: [parseBrokerUrl(upstream.url)],
+      ...(upstream.tls ? { tls: upstream.tls } : {}),
       clientId: upstream.clientId ?? `hub-${hall}`,
       clean: false,
+      reconnectPeriod: 0,
       username: upstream.username,
       password: upstream.password,
-      will: { topic: topics.hubStatus(hall), payload: Buffer.from(willPayload), qos: 1, retain: true },
+      will: { topic: topics.hubStatus(hall), payload: Buffer.from(JSON.stringify(will)), qos: 1, retain: true },
     })
     this.client = client
+    // PUBACK to central only once the command is in the hall's broker (mqtt.js acks after this callback).
+    client.handleMessage = (packet, cb) => this.fromCentral(packet as IPublishPacket, cb)
     client.on('connect', () => {
-      log.info({ upstream: upstream.url }, 'bridge connected to central')
-      this.setState('connected')
+      if (gen !== this.gen) return
+      this.attempt = 0
+      this.failuresLogged = 0
+      log.info({ upstream: this.redactedUrl() }, 'bridge connected to central')
       const birth = { online: true, hub: this.opts.hubId, boot: this.opts.boot, version: this.opts.version, ts: new Date().toISOString() }
       client.publish(topics.hubStatus(hall), JSON.stringify(birth), { qos: 1, retain: true })
-      client.subscribe(
-        { [`hall/${hall}/counter/+/cmd/+`]: { qos: 1 }, [topics.centralStatus(hall)]: { qos: 1 } },
-        (err) => err && log.error({ err: err.message }, 'bridge could not subscribe upstream'),
-      )
+      client.subscribe({ [`hall/${hall}/counter/+/cmd/+`]: { qos: 1 }, [topics.centralStatus(hall)]: { qos: 1 } }, (err) => {
+        if (err && gen === this.gen) log.error({ err: err.message }, 'bridge could not subscribe upstream')
+      })
+      this.setState('connected')
       this.pump()
     })
     client.on('close', () => {
-      if (this.state === 'connected') log.warn('bridge lost central')
-      this.setState('disconnected')
+      if (gen === this.gen) this.lost()
     })
-    client.on('reconnect', () => this.setState('connecting'))
-    client.on('error', (err) => log.warn({ err: err.message }, 'bridge upstream error'))
-    client.on('message', (topic, payload, packet) => this.fromCentral(topic, payload, packet.retain))
-  }
-
-  private fromHall(packet: AedesPublishPacket): void {
-    const t = parseTopic(packet.topic)
-    if (!t || t.kind === 'cmd') return // commands come from central; sending them back would loop
-    const parsed = parseMessage(packet.topic, packet.payload)
-    if (!parsed.ok) {
-      this.opts.counters.invalidPayloads++
-      this.opts.log.warn({ topic: packet.topic, code: parsed.code, reason: parsed.message }, 'not bridged: payload breaks the contract')
-      return
-    }
-    this.queue.push({ topic: packet.topic, payload: Buffer.from(packet.payload), qos: packet.qos === 0 ? 0 : 1, retain: packet.retain, sent: false })
-    this.pump()
-  }
-
-  private fromCentral(topic: string, payload: Buffer, retain: boolean): void {
-    const t = parseTopic(topic)
-    const ok = t && t.hall === this.opts.hall && (t.kind === 'cmd' || t.kind === 'central-status')
-    if (!ok) {
-      this.opts.counters.refusedDown++
-      this.opts.log.warn({ topic }, 'ignored a message from central outside this hall\'s command topics')
-      return
-    }
-    // Commands are never retained, even if central got that wrong: a retained call would replay a stale number.
-    const keepRetain = t.kind === 'central-status' && retain
-    this.opts.aedes.publish({ cmd: 'publish', topic, payload, qos: 1, retain: keepRetain, dup: false }, (err) => {
-      if (err) this.opts.log.error({ topic, err: err.message }, 'could not deliver a command into the hall')
-      else this.opts.counters.bridgedDown++
+    client.on('error', (err) => {
+      // A central that stays away would fill the log with the same line every few seconds.
+      if (this.failuresLogged++ < 3) log.warn({ err: err.message }, 'bridge upstream error')
+      else log.debug({ err: err.message }, 'bridge upstream error')
     })
   }
 
+  private lost(): void {
+    const client = this.client
+    this.client = null
+    this.gen++
+    client?.end(true)
+    if (this.state === 'connected') this.opts.log.warn({ inFlight: this.inflight.size, backlog: this.backlog }, 'bridge lost central')
+    // What was in flight goes first on the next connection: order is kept, duplicates are central's to drop.
+    const resend = [...this.inflight.values()].sort((a, b) => a.seq - b.seq)
+    this.inflight.clear()
+    this.ready = [...resend, ...this.ready]
+    this.setState('disconnected')
+    if (this.stopped) return
+    const delay = reconnectDelay(this.attempt++, this.opts.reconnectMinMs ?? 1_000, this.opts.reconnectMaxMs ?? 30_000, this.opts.random ?? Math.random)
+    this.opts.log.debug({ delayMs: delay, attempt: this.attempt }, 'bridge reconnecting')
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null
+      this.connect()
+    }, delay)
+  }
+
+  /** Keeps the window full: an acknowledgement frees one slot, and the next record takes it at once. */
   private pump(): void {
     const client = this.client
-    if (!client?.connected) return
-    const window = this.opts.window ?? 64
-    for (const item of this.queue) {
-      if (this.inFlight >= window) break
-      if (item.sent) continue
-      item.sent = true
-      this.inFlight++
-      client
-        .publishAsync(item.topic, item.payload, { qos: item.qos, retain: item.retain })
-        .then(() => {
-          const i = this.queue.indexOf(item)
-          if (i >= 0) this.queue.splice(i, 1)
-          this.opts.counters.bridgedUp++
-        })
-        .catch((err: Error) => {
-          // mqtt.js rejects only when the client is ended; keep the entry for the next start.
-          item.sent = false
-          this.opts.log.debug({ err: err.message }, 'bridge publish not acknowledged')
-        })
-        .finally(() => {
-          this.inFlight--
+    if (!client || this.state !== 'connected' || this.stopped) return
+    while (this.inflight.size < this.window && this.ready.length > 0) this.send(client, this.ready.shift()!)
+    if (!this.reading && !this.drained && this.ready.length < this.window) this.readMore()
+  }
+
+  private readMore(): void {
+    this.reading = true
+    const seen = this.appends
+    const want = this.window * 2
+    this.opts.custody.next(this.cursor, want).then(
+      (records) => {
+        this.reading = false
+        const last = records[records.length - 1]
+        if (last) this.cursor = last.seq
+        this.ready.push(...records)
+        // Nothing more unless an append landed while we read (then read again).
+        if (records.length < want && seen === this.appends) this.drained = true
+        this.pump()
+      },
+      (err: Error) => {
+        this.opts.log.error({ err: err.message }, 'could not read the custody log; retrying')
+        setTimeout(() => {
+          this.reading = false
           this.pump()
-        })
+        }, 1_000).unref()
+      },
+    )
+  }
+
+  private send(client: MqttClient, r: CustodyRecord): void {
+    const gen = this.gen
+    this.inflight.set(r.seq, r)
+    client.publish(r.topic, r.payload, { qos: 1, retain: r.retain }, (err) => {
+      if (gen !== this.gen || this.stopped) return
+      // mqtt.js fails a publish only as its connection goes; the record is resent on the next one.
+      if (err) return void this.opts.log.debug({ seq: r.seq, err: err.message }, 'bridge publish not acknowledged')
+      if (!this.inflight.delete(r.seq)) return
+      this.opts.custody.ack(r.seq)
+      this.opts.counters.bridgedUp++
+      this.backlogChanged()
+      this.pump()
+    })
+  }
+
+  /** Telemetry is QoS 0: forwarded while central is there, never kept. */
+  private forwardLive(packet: AedesPublishPacket): void {
+    if (packet.qos !== 0 || !this.client || this.state !== 'connected') return
+    if (!parseMessage(packet.topic, packet.payload).ok) return
+    this.client.publish(packet.topic, Buffer.from(packet.payload), { qos: 0, retain: false })
+    this.opts.counters.bridgedUp++
+  }
+
+  private fromCentral(packet: IPublishPacket, cb: (err?: Error) => void): void {
+    const topic = packet.topic
+    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload)
+    const t = parseTopic(topic)
+    if (!t || t.hall !== this.opts.hall || (t.kind !== 'cmd' && t.kind !== 'central-status')) {
+      this.opts.counters.refusedDown++
+      this.opts.log.warn({ topic }, "ignored a message from central outside this hall's command topics")
+      return cb()
     }
+    // Commands are never retained, even if central got that wrong: a retained call would replay a stale number.
+    // Central status always is: a broker clears the retain flag when it delivers live, and the contract retains it.
+    const retain = t.kind === 'central-status'
+    this.opts.aedes.publish({ cmd: 'publish', topic, payload, qos: 1, retain, dup: false }, (err) => {
+      if (err) {
+        this.opts.log.error({ topic, err: err.message }, 'could not deliver a message from central into the hall')
+        return cb(err) // no PUBACK: central keeps it for the next session
+      }
+      this.opts.counters.bridgedDown++
+      cb()
+    })
   }
 
   private setState(state: BridgeState): void {
     if (state === this.state) return
     this.state = state
     this.stateSince = new Date().toISOString()
-    const msg = { state, backlog: this.queue.length, since: this.stateSince, ts: this.stateSince, upstream: this.opts.upstream.url }
-    this.opts.aedes.publish(
-      { cmd: 'publish', topic: topics.hubBridge(this.opts.hall), payload: Buffer.from(JSON.stringify(msg)), qos: 1, retain: true, dup: false },
-      () => {},
-    )
+    this.publishState()
+  }
+
+  private backlogChanged(): void {
+    if (this.stateTimer || this.stopped) return
+    this.stateTimer = setTimeout(() => {
+      this.stateTimer = null
+      this.publishState()
+    }, this.opts.stateIntervalMs ?? 1_000)
+  }
+
+  private publishState(): void {
+    const { hall, aedes } = this.opts
+    const msg = { state: this.state, backlog: this.backlog, since: this.stateSince, ts: new Date().toISOString(), upstream: this.redactedUrl() }
+    const payload = Buffer.from(JSON.stringify(msg))
+    if (!aedes.closed) aedes.publish({ cmd: 'publish', topic: topics.hubBridge(hall), payload, qos: 1, retain: true, dup: false }, () => {})
+    if (this.client && this.state === 'connected') this.client.publish(topics.hubBridge(hall), payload, { qos: 1, retain: true })
+  }
+
+  private redactedUrl(): string {
+    try {
+      const u = new URL(/^[a-z]+:\/\//.test(this.opts.upstream.url) ? this.opts.upstream.url : `mqtt://${this.opts.upstream.url}`)
+      u.username = ''
+      u.password = ''
+      return u.toString().replace(/\/$/, '').slice(0, 200)
+    } catch {
+      return 'invalid-url'
+    }
   }
 
   async stop(): Promise<void> {
-    const { hall, aedes } = this.opts
-    await new Promise<void>((r) => aedes.unsubscribe(topics.hallCounters(hall), this.deliverLocal, () => r()))
+    if (this.stopped) return
+    this.stopped = true
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer)
+    if (this.stateTimer) clearTimeout(this.stateTimer)
+    this.unlistenAppends?.()
+    await new Promise<void>((r) => this.opts.aedes.unsubscribe(this.liveTopic, this.deliverLive, () => r()))
     const client = this.client
     this.client = null
-    if (client) {
-      if (client.connected) {
-        const bye = { online: false, hub: this.opts.hubId, boot: this.opts.boot, ts: new Date().toISOString(), reason: 'stop' }
-        await client.publishAsync(topics.hubStatus(hall), JSON.stringify(bye), { qos: 1, retain: true }).catch(() => {})
-      }
-      await client.endAsync()
+    this.gen++
+    if (client?.connected) {
+      const bye = { online: false, hub: this.opts.hubId, boot: this.opts.boot, ts: new Date().toISOString(), reason: 'stop' }
+      await Promise.race([
+        client.publishAsync(topics.hubStatus(this.opts.hall), JSON.stringify(bye), { qos: 1, retain: true }).catch(() => {}),
+        new Promise((r) => setTimeout(r, 1_000)),
+      ])
     }
-    this.setState('disconnected')
+    await client?.endAsync(true).catch(() => {})
+    this.state = 'disconnected'
+    this.stateSince = new Date().toISOString()
+    this.publishState()
   }
 }

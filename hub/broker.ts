@@ -1,139 +1,285 @@
-import { createServer, type Server, type Socket } from 'node:net'
-import { Aedes, type Client, type AuthenticateError } from 'aedes'
+import type { EventEmitter } from 'node:events'
+import { Aedes, type Client, type AuthenticateError, type PublishPacket } from 'aedes'
+import { parseTopic } from '../edge/protocol/index.ts'
 import type { Logger } from '../edge/log/logger.ts'
 import type { CredentialStore, Principal } from './credentials.ts'
 import { authorizePublish, authorizeSubscribe } from './acl.ts'
-import type { HubCounters } from './hub-counters.ts'
+import { ConnectionGuard, LoginGuard } from './address-guards.ts'
+import type { HubCounters, RefusalKind } from './hub-counters.ts'
+import type { HubLimits } from './limits.ts'
+import { HubListeners, type ListenerConfig, type ConnectionMeta } from './listeners.ts'
+import { QueueCappedPersistence, type AsyncPersistence } from './session-store.ts'
+import type { Uplink } from './uplink.ts'
 
 export interface BrokerOptions {
+  /** Unique per run: wills a crashed run left in the persistence belong to its id, so Aedes publishes them. */
   id: string
-  host: string
-  port: number
+  /** The hall this hub serves: credentials issued for another hall are refused. */
+  hall: string
+  /** Aedes heartbeat; wills of a previous run are published within four of these. */
+  heartbeatMs?: number
+  listeners: ListenerConfig
   credentials: CredentialStore
   counters: HubCounters
+  limits: HubLimits
+  persistence: AsyncPersistence
+  /** Custody for central; absent when the hub has no upstream. */
+  uplink?: Uplink | null
   log: Logger
-  /** Largest payload a client may publish; the contract's largest message is a few KiB. */
-  maxPayloadBytes?: number
+  /** Board sessions coming and going, for the hall view. */
+  onBoardSession?: (p: Principal, connected: boolean) => void
 }
 
-function authError(message: string, returnCode: number): AuthenticateError {
-  return Object.assign(new Error(message), { returnCode }) as AuthenticateError
+/** CONNACK return codes of MQTT 3.1.1. */
+const RC = { identifierRejected: 2, badCredentials: 4, notAuthorized: 5 } as const
+
+/** Errors the hub raises itself carry this mark: they are logged where raised, not again as client errors. */
+const REFUSED = Symbol('hub refusal')
+
+function refusal(message: string): Error {
+  return Object.assign(new Error(message), { [REFUSED]: true })
 }
+
+function connackError(message: string, returnCode: number): AuthenticateError {
+  return Object.assign(refusal(message), { returnCode }) as AuthenticateError
+}
+
+/** What preConnect saw in the CONNECT packet, for checks that need the principal. */
+interface ConnectInfo {
+  emptyIdWithSession: boolean
+  will: { topic: string; retain: boolean; bytes: number } | null
+}
+
+/** Errors a socket raises on its own (a reset, a timeout) rather than a client sending garbage. */
+const TRANSPORT_ERROR = /^(ECONNRESET|EPIPE|ETIMEDOUT|ERR_STREAM_PREMATURE_CLOSE)$|connection closed|keep alive timeout|drain timeout|did not arrive in time|over the limit/
 
 /**
- * The hall's Aedes broker on TCP: every client authenticates, every publish and
- * subscribe passes the ACL, every socket runs with TCP_NODELAY.
+ * The hall's Aedes broker: every client authenticates, every publish and
+ * subscribe passes the limits and the ACL, and every refusal is logged with
+ * its kind and counted. A board message that goes to central is durable in
+ * the custody log before Aedes sends its PUBACK (Aedes acknowledges right
+ * after this authorisation step, before storing anything itself).
  */
 export class HubBroker {
   readonly aedes: Aedes
-  private server: Server | null = null
+  readonly listeners: HubListeners
+  readonly persistence: QueueCappedPersistence
   private readonly principals = new WeakMap<Client, Principal>()
-  private readonly sockets = new Set<Socket>()
-  boundPort = 0
+  private readonly connects = new WeakMap<Client, ConnectInfo>()
+  private readonly logins: LoginGuard
+  private unlistenReload: (() => void) | null = null
 
   constructor(private readonly opts: BrokerOptions) {
-    const log = opts.log
-    const maxPayload = opts.maxPayloadBytes ?? 64 * 1024
+    const { limits, log } = opts
+    this.logins = new LoginGuard({ freeFailures: limits.freeLoginFailures, baseMs: limits.loginBackoffBaseMs, maxMs: limits.loginBackoffMaxMs })
+    this.persistence = new QueueCappedPersistence(opts.persistence, limits.maxQueuedPerClient, (clientId, packet) => {
+      this.refuse('offline-queue-full', { client: clientId, topic: (packet as { topic?: string }).topic, cap: limits.maxQueuedPerClient }, 'dropped a message for a client whose queue is full')
+    })
+    const guard = new ConnectionGuard({ maxPerAddress: limits.maxConnectionsPerAddress, burst: limits.connectBurstPerAddress, perSecond: limits.connectsPerSecondPerAddress })
     this.aedes = new Aedes({
       id: opts.id,
+      persistence: this.persistence,
       drainTimeout: 30_000,
-      maxTopicLevels: 8,
-      preConnect: (_client, packet, cb) => {
-        // MQTT-3.1.3-8: an empty client id is allowed only with a clean session; Aedes accepts it anyway.
-        if (!packet.clientId && packet.clean === false) {
-          log.warn('refused connect: empty client id with clean session off')
-          return cb(authError('empty client id with clean session off', 2), false)
-        }
+      heartbeatInterval: opts.heartbeatMs ?? 15_000,
+      // Our own, lower limit is checked (and logged) in the authorisation hooks.
+      maxTopicLevels: 100,
+      preConnect: (client, packet, cb) => {
+        this.connects.set(client, {
+          emptyIdWithSession: !packet.clientId && packet.clean === false,
+          will: packet.will ? { topic: packet.will.topic, retain: Boolean(packet.will.retain), bytes: packet.will.payload?.length ?? 0 } : null,
+        })
         cb(null, true)
       },
       authenticate: (client, username, password, done) => {
-        opts.credentials
-          .verify(username, password)
-          .then((p) => {
-            if (!p) {
-              opts.counters.authFailures++
-              log.warn({ username: username ?? null, client: client.id }, 'refused connect: wrong credentials')
-              return done(authError('bad username or password', 4), false)
-            }
-            if (p.role === 'board' && client.id !== p.username) {
-              opts.counters.authFailures++
-              log.warn({ username, client: client.id }, 'refused connect: a board must use its username as client id')
-              return done(authError('client id must equal username for boards', 2), false)
-            }
-            this.principals.set(client, p)
-            done(null, true)
-          })
-          .catch((err: Error) => {
+        this.authenticate(client, username, password).then(
+          (err) => (err ? done(err, false) : done(null, true)),
+          (err: Error) => {
             log.error({ err: err.message }, 'authentication error')
-            done(authError('authentication unavailable', 3), false)
-          })
+            done(connackError('authentication unavailable', 3), false)
+          },
+        )
       },
-      authorizePublish: (client, packet, cb) => {
-        if (!client) return cb(null) // the broker's own wills and heartbeats
-        const p = this.principals.get(client)
-        if (!p) return cb(new Error('not authenticated'))
-        if (packet.payload.length > maxPayload) {
-          opts.counters.aclDenials++
-          log.warn({ client: client.id, topic: packet.topic, bytes: packet.payload.length }, 'refused publish: payload too large')
-          return cb(new Error('payload too large'))
-        }
-        const d = authorizePublish(p, packet.topic, packet.retain)
-        if (!d.ok) {
-          opts.counters.aclDenials++
-          log.warn({ client: client.id, topic: packet.topic, reason: d.reason }, 'refused publish')
-          return cb(new Error(d.reason))
-        }
-        cb(null)
-      },
+      authorizePublish: (client, packet, cb) => this.authorizePublish(client, packet, cb),
       authorizeSubscribe: (client, sub, cb) => {
         const p = this.principals.get(client)
-        if (!p) return cb(new Error('not authenticated'))
-        const d = authorizeSubscribe(p, sub.topic)
+        if (!p) return cb(refusal('not authenticated'))
+        const tooDeep = sub.topic.split('/').length > limits.maxTopicLevels
+        const d = tooDeep ? { ok: false as const, reason: `more than ${limits.maxTopicLevels} levels` } : authorizeSubscribe(p, sub.topic)
         if (!d.ok) {
-          opts.counters.aclDenials++
-          log.warn({ client: client.id, filter: sub.topic, reason: d.reason }, 'refused subscribe')
-          return cb(null, null) // SUBACK 0x80, connection stays
+          this.refuse(tooDeep ? 'topic-too-deep' : 'acl-subscribe', { client: client.id, filter: sub.topic, reason: d.reason }, 'refused subscribe')
+          return cb(null, null) // SUBACK 0x80; the connection stays
         }
         cb(null, sub)
       },
     })
-    this.aedes.on('clientError', (client, err) => log.debug({ client: client?.id, err: err.message }, 'client error'))
-    this.aedes.on('connectionError', (_client, err) => log.debug({ err: err.message }, 'connection error'))
+    this.aedes.on('clientError', (client, err) => this.clientError(client, err))
+    this.aedes.on('connectionError', (client, err) => this.clientError(client, err))
+    // Errors of the persistence surface here; one must never stop the hub.
+    ;(this.aedes as unknown as EventEmitter).on('error', (err: Error) => log.error({ err: err.message }, 'broker error'))
     this.aedes.on('clientReady', (client) => {
       const p = this.principals.get(client)
       log.info({ client: client.id, role: p?.role, counter: p?.counter }, 'client connected')
+      if (p?.role === 'board') opts.onBoardSession?.(p, true)
     })
-    this.aedes.on('clientDisconnect', (client) => log.info({ client: client.id }, 'client disconnected'))
+    this.aedes.on('clientDisconnect', (client) => {
+      const p = this.principals.get(client)
+      log.info({ client: client.id }, 'client disconnected')
+      if (p?.role === 'board') opts.onBoardSession?.(p, false)
+    })
+    this.listeners = new HubListeners({
+      config: opts.listeners,
+      handle: (stream, req) => void this.aedes.handle(stream, req),
+      guard,
+      maxPacketBytes: limits.maxPayloadBytes + 8 * 1024,
+      refuse: (kind, fields, message) => this.refuse(kind, fields, message),
+      log,
+    })
+  }
+
+  get boundPort(): number {
+    return this.listeners.ports.tcp
   }
 
   principalOf(client: Client): Principal | undefined {
     return this.principals.get(client)
   }
 
-  async start(): Promise<void> {
-    await this.aedes.listen()
-    this.server = createServer({ noDelay: true }, (sock) => {
-      sock.setNoDelay(true)
-      this.sockets.add(sock)
-      sock.on('close', () => this.sockets.delete(sock))
-      this.aedes.handle(sock)
-    })
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once('error', reject)
-      this.server!.listen(this.opts.port, this.opts.host, () => resolve())
-    })
-    const addr = this.server.address()
-    this.boundPort = typeof addr === 'object' && addr ? addr.port : this.opts.port
-    this.opts.log.info({ host: this.opts.host, port: this.boundPort }, 'hub listening (MQTT over TCP)')
+  private refuse(kind: RefusalKind, fields: Record<string, unknown>, message: string): void {
+    this.opts.counters.refuse(kind)
+    this.opts.log.warn({ refusal: kind, ...fields }, message)
   }
 
-  async stop(): Promise<void> {
-    const server = this.server
-    this.server = null
-    if (server) {
-      for (const s of this.sockets) s.destroy()
-      await new Promise<void>((r) => server.close(() => r()))
+  private meta(client: Client): ConnectionMeta | undefined {
+    return this.listeners.metaOf(client.conn)
+  }
+
+  /** Resolves with the CONNACK error to refuse with, or null to accept. */
+  private async authenticate(client: Client, username: string | undefined, password: Buffer | undefined): Promise<AuthenticateError | null> {
+    const meta = this.meta(client)
+    const address = meta?.address ?? 'unknown'
+    const info = this.connects.get(client)
+    const who = { address, username: username ?? null, client: client.id }
+    if (info?.emptyIdWithSession) {
+      this.refuse('empty-client-id', who, 'refused connect: empty client id with clean session off')
+      return connackError('empty client id with clean session off', RC.identifierRejected)
     }
+    const gate = this.logins.check(address)
+    if (!gate.ok) {
+      this.refuse('login-backoff', { ...who, retryInMs: gate.retryInMs }, 'refused connect: too many failed logins from this address')
+      return connackError('too many failed logins; retry later', RC.notAuthorized)
+    }
+    const fail = (kind: RefusalKind, message: string, rc: number) => {
+      const backoffMs = this.logins.failed(address)
+      this.refuse(kind, { ...who, ...(backoffMs ? { backoffMs } : {}) }, `refused connect: ${message}`)
+      return connackError(message, rc)
+    }
+    const p = await this.opts.credentials.verify(username, password)
+    if (!p) return fail('bad-credentials', 'wrong credentials', RC.badCredentials)
+    if (p.hall !== this.opts.hall) return fail('bad-credentials', `credentials are for hall ${p.hall}, not this hub's`, RC.notAuthorized)
+    if (p.role === 'board' && client.id !== p.username) return fail('client-id-mismatch', 'a board must use its username as client id', RC.identifierRejected)
+    if (meta?.clientCert && meta.clientCert.cn !== p.username) {
+      return fail('cert-mismatch', `client certificate is for "${meta.clientCert.cn ?? '(no CN)'}", not this username`, RC.notAuthorized)
+    }
+    if (info?.will) {
+      const w = info.will
+      const d = w.bytes > this.opts.limits.maxPayloadBytes ? { ok: false as const, reason: 'will payload too large' } : authorizePublish(p, w.topic, w.retain)
+      if (!d.ok) {
+        this.refuse('will-denied', { ...who, topic: w.topic, reason: d.reason }, 'refused connect: last will on a topic this client may not publish')
+        return connackError('will not allowed', RC.notAuthorized)
+      }
+    }
+    this.logins.succeeded(address)
+    this.principals.set(client, p)
+    return null
+  }
+
+  private authorizePublish(client: Client | null, packet: PublishPacket, cb: (err?: Error | null) => void): void {
+    if (!client) {
+      // Only wills of sessions from before a restart come here; they were checked when their client connected.
+      const owner = (packet as PublishPacket & { clientId?: string }).clientId
+      const p = owner ? this.opts.credentials.lookup(owner) : null
+      return this.admit(p, packet, cb, 'restored-will')
+    }
+    const p = this.principals.get(client)
+    if (!p) return cb(refusal('not authenticated'))
+    const { limits } = this.opts
+    const at = { client: client.id, topic: packet.topic.slice(0, 200) }
+    if (packet.payload.length > limits.maxPayloadBytes) {
+      this.refuse('payload-too-large', { ...at, bytes: packet.payload.length }, 'refused publish')
+      return cb(refusal('payload too large'))
+    }
+    if (packet.topic.split('/').length > limits.maxTopicLevels) {
+      this.refuse('topic-too-deep', at, 'refused publish')
+      return cb(refusal('topic too deep'))
+    }
+    if (packet.retain && parseTopic(packet.topic)?.kind === 'cmd') {
+      this.refuse('retained-command', at, 'refused publish: commands are never retained')
+      return cb(refusal('retained command'))
+    }
+    const d = authorizePublish(p, packet.topic, packet.retain)
+    if (!d.ok) {
+      this.refuse('acl-publish', { ...at, reason: d.reason }, 'refused publish')
+      return cb(refusal(d.reason))
+    }
+    this.admit(p, packet, cb, client.id)
+  }
+
+  private admit(p: Principal | null, packet: PublishPacket, cb: (err?: Error | null) => void, client: string): void {
+    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload
+    const pending = this.opts.uplink?.admit(p, { topic: packet.topic, payload, qos: packet.qos, retain: packet.retain })
+    if (!pending) return cb(null)
+    pending.then(
+      () => cb(null),
+      (err: Error) => {
+        this.refuse('custody-write-failed', { client, topic: packet.topic, err: err.message }, 'not acknowledged: custody log write failed')
+        cb(Object.assign(err, { [REFUSED]: true }))
+      },
+    )
+  }
+
+  private clientError(client: Client | null, err: Error): void {
+    if ((err as Error & { [REFUSED]?: boolean })[REFUSED]) return
+    const code = (err as NodeJS.ErrnoException).code ?? err.message
+    const who = { client: client?.id ?? null, address: client ? this.meta(client)?.address : undefined, err: err.message }
+    if (TRANSPORT_ERROR.test(code) || TRANSPORT_ERROR.test(err.message)) return void this.opts.log.debug(who, 'connection error')
+    // The WebSocket layer measures its own frames before the frame guard sees a byte.
+    if (code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') return this.refuse('payload-too-large', who, 'closed a WebSocket client sending an oversized frame')
+    // Anything else is the client's packets failing to parse or breaking the protocol: only it is closed.
+    this.refuse('malformed-packet', who, 'closed a client that sent a malformed packet')
+  }
+
+  /** Drops the sessions of clients whose credentials were revoked or changed: revocation acts at once. */
+  private dropRevoked(): void {
+    const clients = (this.aedes as unknown as { clients: Record<string, Client> }).clients
+    for (const client of Object.values(clients)) {
+      const p = this.principals.get(client)
+      if (p && !this.opts.credentials.stillValid(p)) {
+        this.refuse('revoked-session', { client: client.id, username: p.username }, 'closed the session of a revoked client')
+        client.close()
+      }
+    }
+  }
+
+  /** Starts Aedes (and its persistence) without accepting connections yet. */
+  async open(): Promise<void> {
+    await this.aedes.listen()
+    this.unlistenReload = this.opts.credentials.onReload(() => this.dropRevoked())
+  }
+
+  /** Opens the listeners: from here clients connect. */
+  async listen(): Promise<void> {
+    await this.listeners.start()
+  }
+
+  /**
+   * Stops listening and closes every client; their wills still pass the
+   * authorisation and so reach custody. The persistence is its owner's to close.
+   */
+  async stop(): Promise<void> {
+    this.unlistenReload?.()
+    await this.listeners.stop()
     await new Promise<void>((r) => this.aedes.close(() => r()))
+    // Wills of the closed clients are authorised asynchronously; let them reach custody first.
+    await new Promise((r) => setTimeout(r, 20))
   }
 }

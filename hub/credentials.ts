@@ -103,6 +103,7 @@ export class CredentialStore {
   private entries = new Map<string, CredentialEntry>()
   private watcher: FSWatcher | null = null
   private reloadTimer: NodeJS.Timeout | null = null
+  private readonly listeners = new Set<() => void>()
 
   constructor(private readonly opts: { path: string; log: Logger; watch?: boolean }) {}
 
@@ -125,6 +126,25 @@ export class CredentialStore {
     const list = await readCredentialFile(this.opts.path)
     this.entries = new Map(list.map((e) => [e.username, e]))
     this.opts.log.info({ entries: list.length, revoked: list.filter((e) => e.revoked).length }, 'credentials loaded')
+    for (const l of this.listeners) l()
+  }
+
+  /** Called after every successful reload, so the broker can drop sessions of revoked clients at once. */
+  onReload(listener: () => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  /** Every valid (not revoked) principal, e.g. to list a hall's provisioned windows. */
+  principals(): Principal[] {
+    return [...this.entries.values()].filter((e) => !e.revoked).map((e) => ({ username: e.username, role: e.role, hall: e.hall, counter: e.counter }))
+  }
+
+  /** The principal a username stands for, without a password: for wills the broker publishes after a restart. */
+  lookup(username: string): Principal | null {
+    const e = this.entries.get(username)
+    if (!e || e.revoked) return null
+    return { username: e.username, role: e.role, hall: e.hall, counter: e.counter }
   }
 
   get size(): number {
@@ -157,5 +177,6 @@ export class CredentialStore {
     this.watcher?.close()
     this.watcher = null
     if (this.reloadTimer) clearTimeout(this.reloadTimer)
+    this.listeners.clear()
   }
 }

@@ -1,9 +1,50 @@
+/**
+ * Why the hub turned something away. Each refusal is logged with its kind and
+ * counted here, so /metrics (issue 7) and tests read the same numbers.
+ */
+export const REFUSAL_KINDS = [
+  'empty-client-id', // CONNECT with no client id and clean session off (MQTT-3.1.3-8)
+  'bad-credentials', // unknown user, wrong or revoked password, no password
+  'client-id-mismatch', // a board not using its username as client id
+  'cert-mismatch', // TLS client certificate CN differs from the username
+  'login-backoff', // the address failed too often and is in backoff
+  'connection-cap', // too many open connections from one address
+  'connection-rate', // connections opened too fast from one address
+  'tls-handshake', // no or untrusted client certificate, or a broken handshake
+  'will-denied', // a last will on a topic the client may not publish
+  'acl-publish',
+  'acl-subscribe',
+  'retained-command', // a command with the retain flag: a replayed call would show a stale number
+  'payload-too-large',
+  'topic-too-deep',
+  'offline-queue-full', // a message dropped for a client whose queue is at its cap
+  'malformed-packet', // a packet that does not parse; only that client is closed
+  'revoked-session', // a connected client whose credentials were revoked or changed
+  'custody-write-failed', // the custody log could not make a message durable: no PUBACK, the board retries
+] as const
+
+export type RefusalKind = (typeof REFUSAL_KINDS)[number]
+
 /** Counters the hub keeps for its logs now and /metrics later (issue 7). */
 export class HubCounters {
+  /** Failed logins of any kind (wrong password, identity mismatch, backoff). */
   authFailures = 0
+  /** Publishes and subscriptions refused by the ACL. */
   aclDenials = 0
+  /** Board messages accepted (PUBACKed) but not forwarded because they break the contract. */
   invalidPayloads = 0
+  /** Messages made durable in the custody log. */
+  custodyAppended = 0
   bridgedUp = 0
   bridgedDown = 0
   refusedDown = 0
+  /** Offline statuses ignored by the hall view because a newer boot is already online. */
+  staleWills = 0
+  readonly refusals: Record<RefusalKind, number> = Object.fromEntries(REFUSAL_KINDS.map((k) => [k, 0])) as Record<RefusalKind, number>
+
+  refuse(kind: RefusalKind): void {
+    this.refusals[kind]++
+    if (kind === 'bad-credentials' || kind === 'client-id-mismatch' || kind === 'cert-mismatch' || kind === 'login-backoff') this.authFailures++
+    if (kind === 'acl-publish' || kind === 'acl-subscribe' || kind === 'retained-command') this.aclDenials++
+  }
 }

@@ -18,6 +18,8 @@ export interface SimHallOptions {
   hubPort: number
   centralPort: number
   controlPort: number
+  /** The hub's dashboard and /metrics; 0 picks a free port. */
+  dashboardPort?: number
   /** Simulated seconds per real second for the central queue. */
   speed: number
   board: string
@@ -73,7 +75,7 @@ export async function startSimHall(o: SimHallOptions): Promise<SimHall> {
     await central.start()
     stops.push(() => central.stop())
 
-    const hub = await startHub({ hall: o.hall, host: o.host, port: o.hubPort, credentialsFile, upstream: { url: central.url } }, o.log.child({ module: 'hub' }))
+    const hub = await startHub({ hall: o.hall, host: o.host, port: o.hubPort, credentialsFile, upstream: { url: central.url }, http: { host: o.host, port: o.dashboardPort ?? 0 } }, o.log.child({ module: 'hub' }))
     stops.push(() => hub.stop())
 
     const windows = new Map<string, SimWindow>()
@@ -109,7 +111,7 @@ export async function startSimHall(o: SimHallOptions): Promise<SimHall> {
       hall: o.hall,
       windows,
       log: o.log.child({ module: 'control-api' }),
-      info: () => ({ hall: o.hall, hub: `mqtt://${o.host}:${hub.port}`, central: central.url, windows: windows.size, waiting: stub?.waiting ?? null }),
+      info: () => ({ hall: o.hall, hub: `mqtt://${o.host}:${hub.port}`, dashboard: `http://${o.host}:${hub.httpPort}/`, central: central.url, windows: windows.size, waiting: stub?.waiting ?? null }),
       ratings: () => stub?.ratings ?? [],
     })
     await control.start()

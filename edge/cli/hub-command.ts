@@ -3,28 +3,70 @@ import { z } from 'zod'
 import { idSchema } from '../protocol/index.ts'
 import { createLogger } from '../log/logger.ts'
 import { startHub, type HubConfig } from '../../hub/main.ts'
+import { DEFAULT_LIMITS } from '../../hub/limits.ts'
 import { UsageError, type Subcommand } from './subcommand.ts'
+
+const port = z.number().int().min(0).max(65535)
+const limitsSchema = z.strictObject(Object.fromEntries(Object.keys(DEFAULT_LIMITS).map((k) => [k, z.number().min(0).optional()])))
 
 const hubFileSchema = z.strictObject({
   hall: idSchema,
   host: z.string().default('0.0.0.0'),
-  port: z.number().int().min(0).max(65535).default(1883),
+  port: port.default(1883),
   credentialsFile: z.string(),
-  upstream: z.strictObject({ url: z.string(), username: z.string().optional(), password: z.string().optional(), clientId: z.string().optional() }).optional(),
+  dataDir: z.string().optional().describe('sessions and the custody log (LevelDB); without it a restart loses the backlog'),
+  upstream: z
+    .strictObject({
+      url: z.string(),
+      username: z.string().optional(),
+      password: z.string().optional(),
+      clientId: z.string().optional(),
+      caFile: z.string().optional(),
+      certFile: z.string().optional(),
+      keyFile: z.string().optional(),
+    })
+    .optional(),
+  tls: z.strictObject({ port, host: z.string().optional(), certFile: z.string(), keyFile: z.string(), caFile: z.string().optional(), requestCert: z.boolean().optional() }).optional(),
+  ws: z.strictObject({ port, host: z.string().optional(), path: z.string().optional() }).optional(),
+  http: z.strictObject({ port, host: z.string().optional() }).optional().describe('dashboard and /metrics'),
+  limits: limitsSchema.optional(),
+  heartbeatMs: z.number().int().min(100).optional(),
+  bridge: z
+    .strictObject({
+      window: z.number().int().min(1).optional(),
+      reconnectMinMs: z.number().int().min(0).optional(),
+      reconnectMaxMs: z.number().int().min(0).optional(),
+      stateIntervalMs: z.number().int().min(0).optional(),
+    })
+    .optional(),
 })
+
+function portFlag(v: unknown, flag: string): number {
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--${flag} must be a port number, not "${String(v)}"`)
+  return n
+}
 
 export const hubCommand: Subcommand = {
   name: 'hub',
-  summary: 'run the in-hall hub (MQTT broker with authentication, ACL and bridge to central)',
-  usage: 'counter-edge hub --config hub.json | --hall hall-1 --credentials creds.json [--upstream mqtt://central:1883]',
+  summary: 'run the in-hall hub (MQTT broker with authentication, ACL, custody log and bridge to central)',
+  usage: 'counter-edge hub --config hub.json | --hall hall-1 --credentials creds.json --data-dir /var/lib/counter-edge [--upstream mqtt://central:1883]',
   options: {
-    config: { type: 'string', description: 'JSON file: {hall, host, port, credentialsFile, upstream: {url, username, password}}' },
+    config: { type: 'string', description: 'JSON file: {hall, host, port, credentialsFile, dataDir, upstream, tls, ws, http, limits, bridge}' },
     hall: { type: 'string', description: 'hall id' },
     host: { type: 'string', default: '0.0.0.0', description: 'address to listen on' },
     port: { type: 'string', default: '1883', description: 'MQTT port' },
     credentials: { type: 'string', description: 'credentials file (see `counter-edge provision`)' },
+    'data-dir': { type: 'string', description: 'directory for sessions and the custody log; without it they live in memory' },
     upstream: { type: 'string', description: 'central broker, e.g. mqtt://central.example:1883 (password from COUNTER_EDGE_UPSTREAM_PASSWORD)' },
     'upstream-username': { type: 'string', description: 'username at the central broker' },
+    'tls-port': { type: 'string', description: 'also listen for MQTT over TLS on this port' },
+    'tls-cert': { type: 'string', description: 'PEM certificate of the TLS listener' },
+    'tls-key': { type: 'string', description: 'PEM private key of the TLS listener' },
+    'tls-ca': { type: 'string', description: 'PEM CA for client certificates' },
+    'tls-request-cert': { type: 'boolean', default: false, description: 'require a client certificate signed by --tls-ca whose CN equals the username' },
+    'ws-port': { type: 'string', description: 'also listen for MQTT over WebSocket (path /mqtt) on this port, for the dashboard' },
+    'http-port': { type: 'string', description: 'serve the hall dashboard and /metrics over HTTP on this port' },
   },
   async run(v) {
     let config: HubConfig
@@ -32,20 +74,40 @@ export const hubCommand: Subcommand = {
       const text = await readFile(v.config as string, 'utf8').catch((e: Error) => {
         throw new UsageError(`cannot read --config ${v.config}: ${e.message}`)
       })
-      const parsed = hubFileSchema.safeParse(JSON.parse(text))
+      let json: unknown
+      try {
+        json = JSON.parse(text)
+      } catch (e) {
+        throw new UsageError(`${v.config} is not valid JSON: ${(e as Error).message}`)
+      }
+      const parsed = hubFileSchema.safeParse(json)
       if (!parsed.success) {
         const i = parsed.error.issues[0]!
-        throw new UsageError(`${v.config}: ${i.path.join('.')}: ${i.message}`)
+        throw new UsageError(`${v.config}: ${i.path.join('.') || '(root)'}: ${i.message}`)
       }
-      config = parsed.data
+      config = parsed.data as HubConfig
     } else {
       if (!v.hall || !v.credentials) throw new UsageError('give --config, or --hall and --credentials')
-      const port = Number(v.port)
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number, not "${v.port}"`)
-      config = { hall: v.hall as string, host: v.host as string, port, credentialsFile: v.credentials as string }
+      config = { hall: v.hall as string, host: v.host as string, port: portFlag(v.port, 'port'), credentialsFile: v.credentials as string }
+      if (v['data-dir']) config.dataDir = v['data-dir'] as string
       if (v.upstream) {
         config.upstream = { url: v.upstream as string, username: v['upstream-username'] as string | undefined, password: process.env.COUNTER_EDGE_UPSTREAM_PASSWORD }
       }
+      if (v['tls-port'] !== undefined) {
+        if (!v['tls-cert'] || !v['tls-key']) throw new UsageError('--tls-port needs --tls-cert and --tls-key')
+        config.tls = {
+          port: portFlag(v['tls-port'], 'tls-port'),
+          certFile: v['tls-cert'] as string,
+          keyFile: v['tls-key'] as string,
+          ...(v['tls-ca'] ? { caFile: v['tls-ca'] as string } : {}),
+          requestCert: Boolean(v['tls-request-cert']),
+        }
+      }
+      if (v['ws-port'] !== undefined) config.ws = { port: portFlag(v['ws-port'], 'ws-port') }
+      if (v['http-port'] !== undefined) config.http = { port: portFlag(v['http-port'], 'http-port') }
+    }
+    if (!config.dataDir && config.upstream) {
+      console.error('counter-edge hub: no data directory: the custody log is in memory, so a restart loses messages central has not acknowledged')
     }
     const log = createLogger({ name: 'hub' })
     const hub = await startHub(config, log)

@@ -20,6 +20,7 @@ export const simCommand: Subcommand = {
     'hub-port': { type: 'string', default: '1883', description: 'hall hub MQTT port' },
     'central-port': { type: 'string', default: '1884', description: 'central stand-in broker MQTT port' },
     'control-port': { type: 'string', default: '8080', description: 'control API (HTTP JSON) port' },
+    'dashboard-port': { type: 'string', default: '8081', description: "the hub's dashboard and /metrics (HTTP) port" },
     speed: { type: 'string', default: '20', description: 'simulated seconds per real second for the queue' },
     board: { type: 'string', default: 'sim-window', description: 'board profile of every window' },
     'no-traffic': { type: 'boolean', default: false, description: 'no central queue stub or applicants: drive the hall yourself' },
@@ -42,13 +43,14 @@ export const simCommand: Subcommand = {
       hubPort: port(v['hub-port'], 'hub-port'),
       centralPort: port(v['central-port'], 'central-port'),
       controlPort: port(v['control-port'], 'control-port'),
+      dashboardPort: port(v['dashboard-port'], 'dashboard-port'),
       speed,
       board: v.board as string,
       traffic: !v['no-traffic'],
       log,
       onLine: (line) => console.log(`${stamp()}  ${line}`),
     }).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'EADDRINUSE') throw new Error(`a port is already in use (${err.message}); pick others with --hub-port, --central-port, --control-port`)
+      if (err.code === 'EADDRINUSE') throw new Error(`a port is already in use (${err.message}); pick others with --hub-port, --central-port, --control-port, --dashboard-port`)
       throw err
     })
     console.log(
@@ -56,6 +58,7 @@ export const simCommand: Subcommand = {
         '',
         `  hall hub (MQTT, authenticated):   mqtt://${v.host}:${sim.hub.port}`,
         `  central stand-in broker (MQTT):   ${sim.central.url}   ← integrate here: hall/${hall.data}/counter/+/…`,
+        `  hall dashboard and /metrics:      http://${v.host}:${sim.hub.httpPort}/`,
         `  control API (HTTP JSON):          ${sim.control.url}/api`,
         `  e.g. curl ${sim.control.url}/api/windows/w01/display`,
         `       curl -X POST ${sim.control.url}/api/windows/w01/keys/satisfied/press`,

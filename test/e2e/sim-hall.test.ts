@@ -16,7 +16,7 @@ describe('the simulated hall (npm start)', () => {
   })
 
   it('runs windows that get calls and ratings, answers the control API, and stops on Ctrl-C', async () => {
-    child = spawn(process.execPath, [CLI, 'sim', '--windows', '3', '--hub-port', '0', '--central-port', '0', '--control-port', '0', '--speed', '400'], {
+    child = spawn(process.execPath, [CLI, 'sim', '--windows', '3', '--hub-port', '0', '--central-port', '0', '--control-port', '0', '--dashboard-port', '0', '--speed', '400'], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, LOG_FORMAT: 'json' },
     })

@@ -12,7 +12,11 @@ describe('SimWindowHardware', () => {
 
   it('wires every profile line and puts the display model at its address', async () => {
     const hw = new SimWindowHardware(await loadBoardProfile('sim-window'))
-    expect(hw.gpio.lineNames().sort()).toEqual(['dissatisfied', 'evaluator-lamp', 'neutral', 'satisfied', 'status-lamp'])
+    expect(hw.gpio.lineNames().sort()).toEqual([
+      'dissatisfied', 'evaluator-lamp', 'fingerprint-done', 'fingerprint-trigger', 'neutral', 'nvr-relay',
+      'officer-call-next', 'officer-help', 'officer-no-show', 'officer-pause', 'officer-recall',
+      'photo-done', 'photo-trigger', 'satisfied', 'status-lamp',
+    ])
     expect(await hw.bus.scan()).toEqual([0x70])
     expect(hw.view()).toMatchObject({ lit: false, text: '' })
   })
@@ -32,7 +36,7 @@ describe('SimWindowHardware', () => {
   it('refuses a key the board does not have', async () => {
     const hw = new SimWindowHardware(await loadBoardProfile('sim-window'))
     expect(() => hw.press('very-satisfied')).toThrow(/no key 'very-satisfied'/)
-    expect(() => hw.setKey('call-next', true)).toThrow(/no key 'call-next'/)
+    expect(() => hw.setKey('very-dissatisfied', true)).toThrow(/no key 'very-dissatisfied'/)
   })
 
   it('makes the display fail and heal on request', async () => {

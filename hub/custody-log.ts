@@ -1,0 +1,186 @@
+import type { Logger } from '../edge/log/logger.ts'
+import type { CustodyRecord, CustodyStore } from './custody-store.ts'
+
+export type { CustodyRecord } from './custody-store.ts'
+
+export interface CustodyLogOptions {
+  store: CustodyStore
+  log: Logger
+  /** Records kept in memory for the bridge, newest first to stay; older ones are read back from the store. */
+  cacheLimit?: number
+  /** Most records in one write; a larger burst is split over consecutive writes. */
+  maxBatch?: number
+  /** How long acknowledged records may wait to be deleted together with others. */
+  deleteDelayMs?: number
+}
+
+interface Waiting {
+  record: CustodyRecord
+  resolve: (seq: number) => void
+  reject: (err: Error) => void
+}
+
+/**
+ * The hub's custody log (DESIGN.md §4 step 2): a board message is appended
+ * here, durably, before the hub acknowledges it, and leaves only when central
+ * has acknowledged it. Appends are group-committed: every append that arrives
+ * while a write is in progress goes into the next write, so a hall's worth of
+ * publishes costs one fsync rather than one each. Deletes need no fsync: one
+ * lost in a crash only means central gets that message again, and consumers
+ * drop duplicates by id.
+ */
+export class CustodyLog {
+  private nextSeq = 1
+  private count = 0
+  private waiting: Waiting[] = []
+  private deletes: number[] = []
+  private writing = false
+  private flushScheduled = false
+  private deleteTimer: NodeJS.Timeout | null = null
+  private closed = false
+  private idle: Array<() => void> = []
+  /** Durable, unacknowledged records with seq >= cacheFrom are all here, in seq order. */
+  private readonly cache = new Map<number, CustodyRecord>()
+  private cacheFrom = 1
+  private readonly listeners = new Set<() => void>()
+  private readonly cacheLimit: number
+  private readonly maxBatch: number
+
+  constructor(private readonly opts: CustodyLogOptions) {
+    this.cacheLimit = opts.cacheLimit ?? 10_000
+    this.maxBatch = opts.maxBatch ?? 2_000
+  }
+
+  async start(): Promise<void> {
+    await this.opts.store.open()
+    const { count, lastSeq } = await this.opts.store.scan()
+    this.count = count
+    this.nextSeq = lastSeq + 1
+    this.cacheFrom = this.nextSeq
+    if (count > 0) this.opts.log.info({ backlog: count }, 'custody log reopened with messages central has not acknowledged')
+  }
+
+  /** Messages in custody that central has not acknowledged. */
+  get size(): number {
+    return this.count
+  }
+
+  /** Resolves with the record's seq once it is durable; rejects if it could not be written. */
+  append(m: { topic: string; payload: Buffer; qos: 0 | 1 | 2; retain: boolean }): Promise<number> {
+    if (this.closed) return Promise.reject(new Error('custody log is closed'))
+    const record: CustodyRecord = { seq: this.nextSeq++, topic: m.topic, payload: m.payload, qos: m.qos, retain: m.retain, at: Date.now() }
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ record, resolve, reject })
+      this.scheduleFlush()
+    })
+  }
+
+  /** Durable records with seq > after, in order: from memory when it has them, else from the store. */
+  async next(after: number, limit: number): Promise<CustodyRecord[]> {
+    if (after + 1 >= this.cacheFrom) {
+      const out: CustodyRecord[] = []
+      for (const [seq, r] of this.cache) {
+        if (seq <= after) continue
+        out.push(r)
+        if (out.length >= limit) break
+      }
+      return out
+    }
+    return this.opts.store.read(after, limit)
+  }
+
+  /** Central acknowledged this record: it leaves custody. Call once per record. */
+  ack(seq: number): void {
+    this.cache.delete(seq)
+    this.count = Math.max(0, this.count - 1)
+    this.deletes.push(seq)
+    this.scheduleDeletes()
+  }
+
+  private scheduleDeletes(): void {
+    if (this.deleteTimer || this.closed) return
+    this.deleteTimer = setTimeout(() => {
+      this.deleteTimer = null
+      this.scheduleFlush()
+    }, this.opts.deleteDelayMs ?? 50)
+  }
+
+  /** Called after each write that added records, so the bridge can send them. */
+  onAppended(listener: () => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.writing) return
+    this.flushScheduled = true
+    // setImmediate, not a microtask: the rest of the socket chunk Aedes is parsing joins this write.
+    setImmediate(() => {
+      this.flushScheduled = false
+      void this.flush()
+    })
+  }
+
+  private async flush(): Promise<void> {
+    if (this.writing) return
+    const batch = this.waiting.splice(0, this.maxBatch)
+    const dels = this.deletes.splice(0)
+    if (batch.length === 0 && dels.length === 0) return this.settleIdle()
+    this.writing = true
+    try {
+      await this.opts.store.write(
+        batch.map((w) => w.record),
+        dels,
+        batch.length > 0,
+      )
+      for (const w of batch) this.cache.set(w.record.seq, w.record)
+      this.count += batch.length
+      this.trimCache()
+      for (const w of batch) w.resolve(w.record.seq)
+      if (batch.length > 0) for (const l of this.listeners) l()
+    } catch (err) {
+      const e = err instanceof Error ? err : new Error(String(err))
+      this.opts.log.error({ err: e.message, records: batch.length }, 'custody log write failed; those messages are not acknowledged')
+      for (const w of batch) w.reject(e)
+      // Kept for the next write; once closed there is none, and central will just see those again.
+      if (!this.closed) this.deletes.unshift(...dels)
+    } finally {
+      this.writing = false
+    }
+    // Straight on with whatever queued up during this write: it is the next group.
+    if (this.waiting.length > 0 || (this.closed && this.deletes.length > 0)) void this.flush()
+    else {
+      if (this.deletes.length > 0) this.scheduleDeletes()
+      this.settleIdle()
+    }
+  }
+
+  private trimCache(): void {
+    while (this.cache.size > this.cacheLimit) {
+      const oldest = this.cache.keys().next().value
+      if (oldest === undefined) break
+      this.cache.delete(oldest)
+      this.cacheFrom = oldest + 1
+    }
+  }
+
+  private settleIdle(): void {
+    if (this.writing || this.flushScheduled || this.waiting.length > 0) return
+    for (const r of this.idle.splice(0)) r()
+  }
+
+  /** Writes what is pending (appends and deletes), then closes the store. */
+  async stop(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    if (this.deleteTimer) clearTimeout(this.deleteTimer)
+    this.deleteTimer = null
+    this.listeners.clear()
+    await new Promise<void>((resolve) => {
+      this.idle.push(resolve)
+      this.scheduleFlush()
+      this.settleIdle()
+    })
+    await this.opts.store.close()
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * The hall dashboard: one self-contained page (no build step, no CDN: the
+ * hall network often has no internet). It loads the hall snapshot, then
+ * applies live updates from an EventSource, so nothing needs a reload.
+ */
+export function dashboardPage(hall: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Hall ${escapeHtml(hall)} · counter-edge</title>
+<style>
+  :root { --ok: #1b7f3b; --warn: #b86e00; --bad: #b3261e; --muted: #666; --bg: #f5f6f8; --card: #fff; }
+  * { box-sizing: border-box; }
+  body { margin: 0; font: 15px/1.4 system-ui, -apple-system, "Segoe UI", "Noto Sans CJK SC", sans-serif; background: var(--bg); color: #1d1d1f; }
+  header { display: flex; align-items: center; gap: 16px; padding: 12px 20px; background: #1f2a37; color: #fff; flex-wrap: wrap; }
+  header h1 { font-size: 18px; margin: 0 12px 0 0; }
+  .pill { padding: 3px 10px; border-radius: 999px; font-size: 13px; background: #394656; }
+  .pill { color: #fff; } .pill.ok { background: var(--ok); } .pill.warn { background: var(--warn); } .pill.bad { background: var(--bad); }
+  #login { margin-left: auto; display: flex; gap: 6px; align-items: center; }
+  #login input { padding: 4px 6px; border-radius: 4px; border: 1px solid #999; width: 130px; }
+  button { padding: 4px 10px; border-radius: 4px; border: 1px solid #888; background: #fff; cursor: pointer; }
+  button:disabled { opacity: .5; cursor: default; }
+  main { display: grid; grid-template-columns: 1fr 320px; gap: 16px; padding: 16px 20px; }
+  #tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(230px, 1fr)); gap: 12px; align-content: start; }
+  .tile { background: var(--card); border-radius: 8px; padding: 12px; border-left: 6px solid var(--ok); box-shadow: 0 1px 2px rgba(0,0,0,.08); }
+  .tile.offline { border-left-color: var(--bad); opacity: .85; }
+  .tile.fault { border-left-color: var(--warn); }
+  .tile h2 { margin: 0; font-size: 16px; display: flex; justify-content: space-between; }
+  .ticket { font: 700 34px/1.1 ui-monospace, "DejaVu Sans Mono", monospace; letter-spacing: 2px; margin: 6px 0; min-height: 38px; }
+  .row { color: var(--muted); font-size: 13px; }
+  .elapsed.warning { color: var(--warn); font-weight: 600; } .elapsed.over { color: var(--bad); font-weight: 700; }
+  .faults { color: var(--bad); font-size: 13px; font-weight: 600; }
+  .actions { margin-top: 8px; display: flex; gap: 6px; }
+  aside { background: var(--card); border-radius: 8px; padding: 12px; max-height: calc(100vh - 110px); overflow: auto; }
+  aside h2 { font-size: 15px; margin: 0 0 8px; }
+  #feed { list-style: none; margin: 0; padding: 0; font-size: 13px; }
+  #feed li { padding: 4px 0; border-bottom: 1px solid #eee; }
+  #feed time { color: var(--muted); margin-right: 6px; }
+  #toast { position: fixed; bottom: 16px; left: 50%; transform: translateX(-50%); background: #1f2a37; color: #fff; padding: 8px 14px; border-radius: 6px; display: none; }
+  @media (max-width: 800px) { main { grid-template-columns: 1fr; } }
+</style>
+</head>
+<body>
+<header>
+  <h1>Hall <span id="hall">${escapeHtml(hall)}</span></h1>
+  <span class="pill" id="hub-state">hub: connecting…</span>
+  <span class="pill" id="bridge-state">central: –</span>
+  <span class="pill" id="backlog">backlog: –</span>
+  <form id="login" autocomplete="on">
+    <span id="who"></span>
+    <input id="user" name="username" placeholder="technician" autocomplete="username">
+    <input id="pass" name="password" type="password" placeholder="password" autocomplete="current-password">
+    <button id="login-btn" type="submit">Log in</button>
+    <button id="logout-btn" type="button" hidden>Log out</button>
+  </form>
+</header>
+<main>
+  <section id="tiles" aria-label="windows"></section>
+  <aside><h2>Live events</h2><ul id="feed"></ul></aside>
+</main>
+<div id="toast" role="status"></div>
+<script>
+${CLIENT_SCRIPT}
+</script>
+</body>
+</html>
+`
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
+}
+
+// Plain browser JavaScript (no bundler): kept small and dependency-free.
+const CLIENT_SCRIPT = String.raw`
+const $ = (id) => document.getElementById(id);
+const windows = new Map();
+let loggedIn = false;
+let bridge = null;
+
+function esc(s) { return String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]); }
+function fmtMs(ms) { const s = Math.max(0, Math.floor(ms / 1000)); return Math.floor(s / 60) + ':' + String(s % 60).padStart(2, '0'); }
+function toast(text) { const t = $('toast'); t.textContent = text; t.style.display = 'block'; clearTimeout(toast.t); toast.t = setTimeout(() => (t.style.display = 'none'), 3500); }
+
+function tile(w) {
+  const s = w.state;
+  const online = w.online && w.connected !== false;
+  const faults = (s && s.faults) || [];
+  const started = s && s.ticket && s.ticket.startedAt ? Date.parse(s.ticket.startedAt) : null;
+  const overtime = s ? s.overtime : 'none';
+  const last = w.lastRating ? w.lastRating.score + ' (' + esc(w.lastRating.ticket) + ')' : '–';
+  const depth = w.telemetry && w.telemetry.journal ? w.telemetry.journal.depth : null;
+  const cls = ['tile', online ? '' : 'offline', faults.length ? 'fault' : ''].join(' ');
+  return '<article class="' + cls + '" data-counter="' + esc(w.counter) + '">' +
+    '<h2><span>' + esc(w.counter) + '</span><span class="pill ' + (online ? 'ok' : 'bad') + '" data-field="online">' + (online ? 'online' : 'offline' + (w.offlineReason ? ' (' + esc(w.offlineReason) + ')' : '')) + '</span></h2>' +
+    '<div class="ticket" data-field="ticket">' + esc(s && s.ticket ? s.ticket.number : '') + '</div>' +
+    '<div class="row" data-field="mode">' + esc(s ? s.mode : 'unknown') + (s && s.ticket && s.ticket.green ? ' · green channel' : '') + (s && s.pause ? ' · ' + esc(s.pause.reason) : '') + '</div>' +
+    '<div class="row">service time: <span class="elapsed ' + esc(overtime) + '" data-started="' + (started || '') + '" data-field="elapsed">' + (started ? fmtMs(Date.now() - started) : '–') + '</span>' + (overtime !== 'none' ? ' · overtime ' + esc(overtime) : '') + '</div>' +
+    '<div class="row" data-field="officer">officer: ' + esc(s && s.officer ? (s.officer.name || s.officer.id) : '–') + '</div>' +
+    '<div class="row" data-field="rating">last rating: ' + esc(last) + '</div>' +
+    '<div class="row">journal backlog: ' + (depth === null ? '–' : depth) + '</div>' +
+    (faults.length ? '<div class="faults" data-field="faults">' + faults.map((f) => esc(f.device + ': ' + f.code)).join(', ') + '</div>' : '') +
+    '<div class="actions">' + ['identify', 'self-test', 'sync'].map((a) => '<button data-action="' + a + '" ' + (loggedIn && online ? '' : 'disabled') + '>' + a + '</button>').join('') + '</div>' +
+    '</article>';
+}
+
+function render() {
+  const list = [...windows.values()].sort((a, b) => a.counter.localeCompare(b.counter));
+  $('tiles').innerHTML = list.map(tile).join('');
+  const b = bridge;
+  $('bridge-state').textContent = 'central: ' + (b ? b.state : 'unknown');
+  $('bridge-state').className = 'pill ' + (b && b.state === 'connected' ? 'ok' : b ? 'bad' : '');
+  $('backlog').textContent = 'backlog: ' + (b ? b.backlog : '–');
+}
+
+function addFeed(e) {
+  const li = document.createElement('li');
+  li.innerHTML = '<time>' + esc((e.ts || '').slice(11, 19)) + '</time><b>' + esc(e.counter) + '</b> ' + esc(e.type) + (e.ticket ? ' ' + esc(e.ticket) : '') + (e.detail ? ' · ' + esc(e.detail) : '');
+  $('feed').prepend(li);
+  while ($('feed').children.length > 200) $('feed').lastChild.remove();
+}
+
+async function load() {
+  const r = await fetch('api/hall');
+  const snap = await r.json();
+  windows.clear();
+  for (const w of snap.windows) windows.set(w.counter, w);
+  bridge = snap.bridge;
+  loggedIn = snap.session !== null;
+  showSession(snap.session);
+  render();
+}
+
+function showSession(user) {
+  $('who').textContent = user ? 'technician ' + user : '';
+  $('user').hidden = $('pass').hidden = $('login-btn').hidden = Boolean(user);
+  $('logout-btn').hidden = !user;
+}
+
+function connect() {
+  const es = new EventSource('api/live');
+  es.addEventListener('open', () => { $('hub-state').textContent = 'hub: live'; $('hub-state').className = 'pill ok'; });
+  es.addEventListener('error', () => { $('hub-state').textContent = 'hub: reconnecting…'; $('hub-state').className = 'pill bad'; });
+  es.addEventListener('window', (m) => { const w = JSON.parse(m.data); windows.set(w.counter, w); render(); });
+  es.addEventListener('hall', (m) => { const h = JSON.parse(m.data); bridge = h.bridge; render(); });
+  es.addEventListener('event', (m) => addFeed(JSON.parse(m.data)));
+  es.addEventListener('snapshot', () => load());
+}
+
+$('login').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const r = await fetch('api/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: $('user').value, password: $('pass').value }) });
+  const body = await r.json();
+  if (!r.ok) { toast(body.error || 'login failed'); return; }
+  $('pass').value = '';
+  loggedIn = true; showSession(body.username); render();
+});
+$('logout-btn').addEventListener('click', async () => { await fetch('api/logout', { method: 'POST' }); loggedIn = false; showSession(null); render(); });
+$('tiles').addEventListener('click', async (ev) => {
+  const b = ev.target.closest('button[data-action]');
+  if (!b) return;
+  const counter = b.closest('[data-counter]').dataset.counter;
+  b.disabled = true;
+  try {
+    const r = await fetch('api/windows/' + encodeURIComponent(counter) + '/' + b.dataset.action, { method: 'POST' });
+    const body = await r.json();
+    toast(r.ok ? counter + ': ' + b.dataset.action + ' ' + (body.ok ? 'done' : 'refused: ' + body.code + ' ' + (body.message || '')) : body.error);
+  } finally { b.disabled = false; }
+});
+setInterval(() => {
+  for (const el of document.querySelectorAll('[data-started]')) { const t = Number(el.dataset.started); if (t) el.textContent = fmtMs(Date.now() - t); }
+}, 1000);
+load().then(connect, (e) => toast('cannot reach the hub: ' + e.message));
+`

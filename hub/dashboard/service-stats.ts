@@ -1,0 +1,89 @@
+import type { Aedes, AedesPublishPacket } from 'aedes'
+import { parseMessage, type BoardEvent } from '../../edge/protocol/index.ts'
+
+export interface FeedItem {
+  counter: string
+  type: string
+  ts: string
+  ticket: string | null
+  detail: string | null
+}
+
+export interface WindowStats {
+  served: Record<string, number>
+  ratings: Record<string, number>
+  lastRating: { ticket: string; score: string; ts: string } | null
+}
+
+/**
+ * Per-window service counts and ratings for the dashboard and /metrics, from
+ * the board events passing through the hub. Deduplicated by message id: a
+ * journal replay after a reconnect must not count a rating twice.
+ */
+export class ServiceStats {
+  private readonly stats = new Map<string, WindowStats>()
+  private readonly seen = new Set<string>()
+  private readonly seenOrder: string[] = []
+  private readonly listeners = new Set<(item: FeedItem) => void>()
+  private readonly filter: string
+  private readonly deliver = (packet: AedesPublishPacket, done: () => void) => {
+    this.apply(packet.topic, packet.payload)
+    done()
+  }
+
+  constructor(private readonly opts: { hall: string; aedes: Aedes }) {
+    this.filter = `hall/${opts.hall}/counter/+/event/+`
+  }
+
+  async start(): Promise<void> {
+    await new Promise<void>((r) => this.opts.aedes.subscribe(this.filter, this.deliver, () => r()))
+  }
+
+  onEvent(listener: (item: FeedItem) => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  of(counter: string): WindowStats {
+    let s = this.stats.get(counter)
+    if (!s) {
+      s = { served: {}, ratings: {}, lastRating: null }
+      this.stats.set(counter, s)
+    }
+    return s
+  }
+
+  all(): Map<string, WindowStats> {
+    return this.stats
+  }
+
+  private apply(topic: string, payload: Uint8Array | string): void {
+    const m = parseMessage(topic, payload)
+    if (!m.ok || m.topic.kind !== 'event') return
+    const e = m.message as BoardEvent
+    if (this.seen.has(e.id)) return
+    this.seen.add(e.id)
+    this.seenOrder.push(e.id)
+    if (this.seenOrder.length > 20_000) this.seen.delete(this.seenOrder.shift()!)
+    const counter = m.topic.counter
+    const s = this.of(counter)
+    let detail: string | null = null
+    if (e.type === 'service-finished') {
+      s.served[e.outcome] = (s.served[e.outcome] ?? 0) + 1
+      detail = e.outcome
+    } else if (e.type === 'evaluated') {
+      s.ratings[e.score] = (s.ratings[e.score] ?? 0) + 1
+      s.lastRating = { ticket: e.ticket, score: e.score, ts: e.ts }
+      detail = e.score
+    } else if (e.type === 'fault') detail = `${e.device} ${e.code}`
+    else if (e.type === 'capture-failed') detail = `${e.kind} ${e.reason}`
+    else if (e.type === 'overtime') detail = e.level
+    const ticket = 'ticket' in e && typeof e.ticket === 'string' ? e.ticket : null
+    const item: FeedItem = { counter, type: e.type, ts: e.ts, ticket, detail }
+    for (const l of this.listeners) l(item)
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((r) => this.opts.aedes.unsubscribe(this.filter, this.deliver, () => r()))
+  }
+}

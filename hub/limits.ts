@@ -1,0 +1,58 @@
+import { MAX_PAYLOAD_BYTES } from '../edge/protocol/index.ts'
+
+/**
+ * The hub's limits (DESIGN.md §6). Defaults suit a hall of up to a few hundred
+ * windows on one network; every one can be set in the hub config.
+ */
+export interface HubLimits {
+  /**
+   * Largest payload a client may publish. The contract's own limit: a larger
+   * message could never be valid, so it is refused before it costs a parse.
+   */
+  maxPayloadBytes: number
+  /** Deepest topic a client may publish or subscribe to; the contract's deepest has 6 levels. */
+  maxTopicLevels: number
+  /**
+   * Open connections from one address. A hall's boards each have their own
+   * address; the simulator runs a whole hall on loopback, hence the room.
+   */
+  maxConnectionsPerAddress: number
+  /** New connections from one address: a burst, then a steady rate (token bucket). */
+  connectBurstPerAddress: number
+  connectsPerSecondPerAddress: number
+  /** Failed logins an address may make before backoff starts: room for a mistyped password. */
+  freeLoginFailures: number
+  /** First backoff after the free failures; it doubles with every further failure. */
+  loginBackoffBaseMs: number
+  loginBackoffMaxMs: number
+  /**
+   * Messages the hub keeps for one client with a persistent session (clean
+   * session off) that it has not yet acknowledged: queued while it is offline
+   * plus in flight. Past the cap new messages for that client are dropped,
+   * as Mosquitto's max_queued_messages does: commands carry an expiry, so the
+   * oldest are the first to be worthless, but dropping the newest keeps the
+   * queue an untouched prefix of what central sent, which central can reason
+   * about from the replies it did get.
+   */
+  maxQueuedPerClient: number
+}
+
+export const DEFAULT_LIMITS: Readonly<HubLimits> = {
+  maxPayloadBytes: MAX_PAYLOAD_BYTES,
+  maxTopicLevels: 8,
+  maxConnectionsPerAddress: 256,
+  connectBurstPerAddress: 300,
+  connectsPerSecondPerAddress: 30,
+  freeLoginFailures: 5,
+  loginBackoffBaseMs: 2_000,
+  loginBackoffMaxMs: 5 * 60_000,
+  maxQueuedPerClient: 1_000,
+}
+
+export function resolveLimits(partial: Partial<HubLimits> | undefined): HubLimits {
+  const out = { ...DEFAULT_LIMITS, ...(partial ?? {}) }
+  for (const [k, v] of Object.entries(out)) {
+    if (!Number.isFinite(v) || v < 0) throw new RangeError(`hub limit ${k} must be a number ≥ 0, not ${String(v)}`)
+  }
+  return out
+}

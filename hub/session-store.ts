@@ -1,0 +1,173 @@
+import { createRequire } from 'node:module'
+import { mkdir } from 'node:fs/promises'
+import type { Readable } from 'node:stream'
+import { Level } from 'level'
+
+/**
+ * Aedes's session persistence (subscriptions, retained messages, wills, QoS 1
+ * queues of clients with a persistent session): LevelDB in the hub's data
+ * directory, or memory for tests; wrapped so no client's queue grows past a cap.
+ */
+
+interface ClientRef {
+  id: string
+}
+interface SubRef {
+  clientId: string
+}
+
+/** The async persistence interface of aedes-persistence 11 (its shipped types describe the callback one). */
+export interface AsyncPersistence {
+  setup(broker: unknown): Promise<void>
+  storeRetained(packet: unknown): Promise<void>
+  createRetainedStream(pattern: string): Readable
+  createRetainedStreamCombi(patterns: string[]): Readable
+  addSubscriptions(client: ClientRef, subs: unknown[]): Promise<void>
+  removeSubscriptions(client: ClientRef, topics: string[]): Promise<void>
+  subscriptionsByClient(client: ClientRef): Promise<unknown[]>
+  countOffline(): Promise<unknown>
+  subscriptionsByTopic(pattern: string): Promise<SubRef[]>
+  cleanSubscriptions(client: ClientRef): Promise<void>
+  outgoingEnqueue(sub: SubRef, packet: unknown): Promise<void>
+  outgoingEnqueueCombi(subs: SubRef[], packet: unknown): Promise<void>
+  outgoingUpdate(client: ClientRef, packet: unknown): Promise<void>
+  outgoingClearMessageId(client: ClientRef, packet: unknown): Promise<unknown>
+  outgoingStream(client: ClientRef): Readable
+  incomingStorePacket(client: ClientRef, packet: unknown): Promise<void>
+  incomingGetPacket(client: ClientRef, packet: unknown): Promise<unknown>
+  incomingDelPacket(client: ClientRef, packet: unknown): Promise<void>
+  cleanIncoming(client: ClientRef): Promise<void>
+  putWill(client: ClientRef, packet: unknown): Promise<void>
+  getWill(client: ClientRef): Promise<unknown>
+  delWill(client: ClientRef): Promise<unknown>
+  streamWill(brokers: unknown): Readable
+  getClientList(topic: string): Readable
+  destroy(): Promise<void>
+}
+
+// The packages are CommonJS without types for their async classes; load them by path.
+const require = createRequire(import.meta.url)
+const MemoryPersistence = require('aedes-persistence/asyncPersistence.js') as new () => AsyncPersistence
+const LevelPersistence = require('aedes-persistence-level/asyncPersistence.js') as new (db: Level<string, Buffer>) => AsyncPersistence
+
+/** LevelDB under dataDir/sessions when a data directory is given, memory otherwise. */
+export async function openSessionPersistence(dataDir: string | undefined): Promise<AsyncPersistence> {
+  if (!dataDir) return new MemoryPersistence()
+  const path = `${dataDir}/sessions`
+  await mkdir(path, { recursive: true })
+  const db = new Level<string, Buffer>(path, { valueEncoding: 'buffer' })
+  await db.open()
+  return new LevelPersistence(db)
+}
+
+/**
+ * Aedes's queueLimit bounds only packets read before CONNECT is handled; a
+ * persistent session's queue (aedes#1087) is unbounded. This counts, per
+ * client id, the QoS 1 packets stored for it and not yet acknowledged, and
+ * drops a new packet for a client at the cap, reporting it through onDrop.
+ * A connected client at its cap has stopped acknowledging; Aedes then fails to
+ * find the dropped packet when delivering it and closes that client, which is
+ * the fate of a stuck consumer anyway.
+ */
+export class QueueCappedPersistence implements AsyncPersistence {
+  private readonly queued = new Map<string, number>()
+  private readonly counting = new Map<string, Promise<number>>()
+
+  constructor(
+    private readonly inner: AsyncPersistence,
+    private readonly cap: number,
+    private readonly onDrop: (clientId: string, packet: unknown) => void,
+  ) {}
+
+  async setup(broker: unknown): Promise<void> {
+    await this.inner.setup(broker)
+  }
+
+  /** What is queued for a client now (for tests and metrics). */
+  async queuedFor(clientId: string): Promise<number> {
+    return this.count(clientId)
+  }
+
+  private count(clientId: string): Promise<number> {
+    const have = this.queued.get(clientId)
+    if (have !== undefined) return Promise.resolve(have)
+    // First sight of this client in this process (e.g. after a restart): count what LevelDB holds.
+    let p = this.counting.get(clientId)
+    if (!p) {
+      p = (async () => {
+        let n = 0
+        for await (const _ of this.inner.outgoingStream({ id: clientId })) n++
+        if (!this.queued.has(clientId)) this.queued.set(clientId, n)
+        this.counting.delete(clientId)
+        return this.queued.get(clientId)!
+      })()
+      this.counting.set(clientId, p)
+    }
+    return p
+  }
+
+  private async admit(all: SubRef[], packet: unknown): Promise<SubRef[]> {
+    // Overlapping subscriptions of one client match twice, but the store keeps one copy per client.
+    const subs = all.filter((s, i) => all.findIndex((o) => o.clientId === s.clientId) === i)
+    const counts = await Promise.all(subs.map((s) => this.count(s.clientId)))
+    const kept: SubRef[] = []
+    subs.forEach((s, i) => {
+      // Re-read after the await: counts of other enqueues may have moved meanwhile.
+      const n = this.queued.get(s.clientId) ?? counts[i]!
+      if (n >= this.cap) {
+        this.onDrop(s.clientId, packet)
+        return
+      }
+      this.queued.set(s.clientId, n + 1)
+      kept.push(s)
+    })
+    return kept
+  }
+
+  async outgoingEnqueue(sub: SubRef, packet: unknown): Promise<void> {
+    const [kept] = await this.admit([sub], packet)
+    if (kept) await this.inner.outgoingEnqueue(kept, packet)
+  }
+
+  async outgoingEnqueueCombi(subs: SubRef[], packet: unknown): Promise<void> {
+    if (!subs || subs.length === 0) return
+    const kept = await this.admit(subs, packet)
+    if (kept.length > 0) await this.inner.outgoingEnqueueCombi(kept, packet)
+  }
+
+  async outgoingClearMessageId(client: ClientRef, packet: unknown): Promise<unknown> {
+    const cleared = await this.inner.outgoingClearMessageId(client, packet)
+    if (cleared) {
+      const n = this.queued.get(client.id)
+      if (n !== undefined) this.queued.set(client.id, Math.max(0, n - 1))
+    }
+    return cleared
+  }
+
+  async cleanSubscriptions(client: ClientRef): Promise<void> {
+    await this.inner.cleanSubscriptions(client)
+    this.queued.delete(client.id) // recounted from the store on next use
+  }
+
+  // Everything else passes straight through.
+  storeRetained(packet: unknown) { return this.inner.storeRetained(packet) }
+  createRetainedStream(pattern: string) { return this.inner.createRetainedStream(pattern) }
+  createRetainedStreamCombi(patterns: string[]) { return this.inner.createRetainedStreamCombi(patterns) }
+  addSubscriptions(client: ClientRef, subs: unknown[]) { return this.inner.addSubscriptions(client, subs) }
+  removeSubscriptions(client: ClientRef, topics: string[]) { return this.inner.removeSubscriptions(client, topics) }
+  subscriptionsByClient(client: ClientRef) { return this.inner.subscriptionsByClient(client) }
+  countOffline() { return this.inner.countOffline() }
+  subscriptionsByTopic(pattern: string) { return this.inner.subscriptionsByTopic(pattern) }
+  outgoingUpdate(client: ClientRef, packet: unknown) { return this.inner.outgoingUpdate(client, packet) }
+  outgoingStream(client: ClientRef) { return this.inner.outgoingStream(client) }
+  incomingStorePacket(client: ClientRef, packet: unknown) { return this.inner.incomingStorePacket(client, packet) }
+  incomingGetPacket(client: ClientRef, packet: unknown) { return this.inner.incomingGetPacket(client, packet) }
+  incomingDelPacket(client: ClientRef, packet: unknown) { return this.inner.incomingDelPacket(client, packet) }
+  cleanIncoming(client: ClientRef) { return this.inner.cleanIncoming(client) }
+  putWill(client: ClientRef, packet: unknown) { return this.inner.putWill(client, packet) }
+  getWill(client: ClientRef) { return this.inner.getWill(client) }
+  delWill(client: ClientRef) { return this.inner.delWill(client) }
+  streamWill(brokers: unknown) { return this.inner.streamWill(brokers) }
+  getClientList(topic: string) { return this.inner.getClientList(topic) }
+  destroy() { return this.inner.destroy() }
+}

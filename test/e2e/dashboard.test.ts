@@ -1,0 +1,103 @@
+/// <reference lib="dom" />
+import { describe, it, expect, beforeAll, afterAll } from 'vitest'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { chromium, type BrowserContext, type Page } from 'playwright-core'
+import { silentLogger } from '../../edge/log/logger.ts'
+import { startSimHall, type SimHall } from '../../sim/hall.ts'
+import { Probe, command, eventually } from '../support/probe.ts'
+
+// The committed screenshot in docs/ is refreshed only on request (UPDATE_DOCS=1), so a test run leaves the tree clean.
+const SCREENSHOT = process.env.UPDATE_DOCS ? fileURLToPath(new URL('../../docs/dashboard.png', import.meta.url)) : join(tmpdir(), `dashboard-${process.pid}.png`)
+const CHROMIUM = '/usr/bin/chromium'
+
+/** The hall dashboard in a real browser (Debian's Chromium), as a hall technician uses it. */
+describe('hall dashboard in Chromium', () => {
+  let hall: SimHall
+  let browser: BrowserContext
+  let page: Page
+  let central: Probe
+  let profileDir: string
+  let url: string
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: npm test installs it as root, or run: sudo apt-get install -y chromium`)
+    hall = await startSimHall({ hall: 'hall-5', windows: 3, host: '127.0.0.1', hubPort: 0, centralPort: 0, controlPort: 0, dashboardPort: 0, speed: 20, board: 'sim-window', traffic: false, log: silentLogger() })
+    url = `http://127.0.0.1:${hall.hub.httpPort}/`
+    central = await Probe.connect(hall.central.url, ['hall/hall-5/#'])
+    profileDir = await mkdtemp(join(tmpdir(), 'chromium-profile-'))
+    // A fresh, empty profile for every run: launchPersistentContext is how playwright takes one.
+    const context = await chromium.launchPersistentContext(profileDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      // The hall network is closed: background networking would only fail loudly.
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      viewport: { width: 1280, height: 760 },
+    })
+    browser = context
+    page = await context.newPage()
+  }, 60_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    await central?.close()
+    await hall?.stop()
+    if (profileDir) await rm(profileDir, { recursive: true, force: true })
+  })
+
+  async function send(counter: string, name: string, args: Record<string, unknown>) {
+    const p = command(args)
+    await central.publish(`hall/hall-5/counter/${counter}/cmd/${name}`, p)
+    await central.waitFor((m) => m.topic === `hall/hall-5/counter/${counter}/reply` && m.payload.cmd === p.id, 10_000, `reply to ${name}`)
+  }
+
+  it('shows a tile per window, and a call made by central appears live without a reload', async () => {
+    await page.goto(url)
+    await page.waitForSelector('[data-counter="w03"]')
+    expect(await page.locator('article.tile').count()).toBe(3)
+    await eventually(async () => (await page.locator('#hub-state').textContent()) === 'hub: live', 10_000, 'the live stream')
+    await send('w01', 'officer', { action: 'sign-in', officer: 'zhao-min', officerName: 'Zhao Min' })
+    await send('w01', 'call', { ticket: 'A042' })
+    await page.waitForFunction(() => document.querySelector('[data-counter="w01"] [data-field="ticket"]')?.textContent === 'A042', null, { timeout: 10_000 })
+    expect(await page.locator('[data-counter="w01"] [data-field="officer"]').textContent()).toContain('Zhao Min')
+    expect(await page.locator('#feed').textContent()).toContain('called')
+  })
+
+  it('a key pressed on the simulated evaluator appears on the page as the last rating', async () => {
+    await send('w01', 'start', {})
+    await send('w01', 'finish', { outcome: 'served' })
+    await eventually(() => hall.windows.get('w01')!.running!.window.current.mode === 'evaluating', 5000, 'evaluation open')
+    await hall.windows.get('w01')!.hardware.press('satisfied')
+    await page.waitForFunction(() => /satisfied \(A042\)/.test(document.querySelector('[data-counter="w01"] [data-field="rating"]')?.textContent ?? ''), null, { timeout: 10_000 })
+    expect(await page.locator('#feed').textContent()).toContain('evaluated A042 · satisfied')
+  })
+
+  it('technician actions need a login; identify then blinks the window', async () => {
+    expect(await page.locator('[data-counter="w02"] button[data-action="identify"]').isDisabled()).toBe(true)
+    await page.fill('#user', hall.technician.username)
+    await page.fill('#pass', 'wrong')
+    await page.click('#login-btn')
+    await page.waitForFunction(() => document.getElementById('toast')?.textContent?.includes('wrong username or password'), null, { timeout: 5000 })
+    const password = (await readFile(hall.technician.passwordFile, 'utf8')).trim()
+    // The failed attempt started a 1 s backoff for this address.
+    await new Promise((r) => setTimeout(r, 1100))
+    await page.fill('#pass', password)
+    await page.click('#login-btn')
+    await page.waitForFunction(() => document.getElementById('who')?.textContent?.includes('technician'), null, { timeout: 5000 })
+    await page.click('[data-counter="w02"] button[data-action="identify"]')
+    await page.waitForFunction(() => document.getElementById('toast')?.textContent?.includes('w02: identify done'), null, { timeout: 10_000 })
+    expect(hall.windows.get('w02')!.hardware.view().text).toBe('----')
+    await page.screenshot({ path: SCREENSHOT })
+  })
+
+  it('serves Prometheus metrics with per-window ratings', async () => {
+    const text = await (await fetch(`${url}metrics`)).text()
+    expect(text).toMatch(/^# TYPE counter_edge_boards_online gauge$/m)
+    expect(text).toMatch(/counter_edge_boards_online\{hall="hall-5"\} 3/)
+    expect(text).toMatch(/counter_edge_ratings_total\{hall="hall-5",counter="w01",score="satisfied"\} 1/)
+    expect(text).toMatch(/counter_edge_services_total\{hall="hall-5",counter="w01",outcome="served"\} 1/)
+  })
+})

@@ -1,0 +1,54 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import mqtt, { type MqttClient } from 'mqtt'
+import { startTestHub, user, publishOutcome, subscribeOutcome, closeAll, statusMessage, type TestHub } from '../hub/support/hub-fixture.ts'
+import { eventually } from '../support/probe.ts'
+
+const run = promisify(execFile)
+const CLI = new URL('../../edge/cli/counter-edge.mjs', import.meta.url).pathname
+const H = 'h1'
+
+/** `counter-edge provision` adds a window that can connect at once, without restarting the hub. */
+describe('provisioning a window into a running hub', () => {
+  let t: TestHub
+  const open: MqttClient[] = []
+
+  beforeAll(async () => {
+    // Attempts before the reload are failed logins; they must not put loopback into backoff here.
+    t = await startTestHub([user('board', H, 'w01')], { hall: H, limits: { freeLoginFailures: 1_000 } })
+  })
+  afterAll(async () => {
+    await closeAll(open)
+    await t?.stop()
+  })
+
+  it('a provisioned board connects with the printed config; revoking it drops its session', async () => {
+    const hubUrl = `mqtt://127.0.0.1:${t.hub.port}`
+    const { stdout, stderr } = await run(process.execPath, [CLI, 'provision', '--credentials', t.credentialsFile, '--hall', H, '--counter', 'w09', '--hub', hubUrl])
+    const config = JSON.parse(stdout) as { hall: string; counter: string; hub: string[]; username: string; password: string }
+    expect(config).toMatchObject({ hall: H, counter: 'w09', hub: [hubUrl], username: `${H}-w09` })
+    expect(stderr).toContain('shown only now')
+
+    // No restart: the hub reloads the credentials file on its own.
+    const board = await eventually(
+      () => mqtt.connectAsync(config.hub[0]!, { clientId: config.username, username: config.username, password: config.password, reconnectPeriod: 0 }),
+      5_000,
+      'the new window to be accepted',
+    )
+    open.push(board)
+    expect(await subscribeOutcome(board, `hall/${H}/counter/w09/cmd/+`)).toBe('granted')
+    expect(await publishOutcome(board, `hall/${H}/counter/w09/status`, JSON.stringify(statusMessage('p1', 0, true)), { retain: true })).toBe('acked')
+    // Its credentials bind it to its own window.
+    expect(await publishOutcome(board, `hall/${H}/counter/w01/status`, JSON.stringify(statusMessage('p1', 1, true)), { retain: true })).toBe('closed')
+    expect(t.log.text()).not.toContain(config.password)
+
+    const live = await mqtt.connectAsync(config.hub[0]!, { clientId: config.username, username: config.username, password: config.password, reconnectPeriod: 0 })
+    const dropped = new Promise<void>((r) => live.once('close', () => r()))
+    await run(process.execPath, [CLI, 'provision', '--credentials', t.credentialsFile, '--hall', H, '--counter', 'w09', '--revoke'])
+    await dropped
+    await expect(mqtt.connectAsync(config.hub[0]!, { clientId: config.username, username: config.username, password: config.password, reconnectPeriod: 0 })).rejects.toThrow(
+      /Bad username or password/,
+    )
+  })
+})

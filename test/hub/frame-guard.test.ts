@@ -1,0 +1,48 @@
+import { describe, it, expect } from 'vitest'
+import { FrameLengthGuard } from '../../hub/frame-guard.ts'
+
+/** A PUBLISH-like frame: type byte, variable-length remaining length, body. */
+function frame(bodyLength: number): Buffer {
+  const len: number[] = []
+  let n = bodyLength
+  do {
+    let b = n % 128
+    n = Math.floor(n / 128)
+    if (n > 0) b |= 0x80
+    len.push(b)
+  } while (n > 0)
+  return Buffer.concat([Buffer.from([0x30, ...len]), Buffer.alloc(bodyLength, 7)])
+}
+
+function feed(guard: FrameLengthGuard, chunks: Buffer[]): Promise<{ out: Buffer; err: Error | null }> {
+  return new Promise((resolve) => {
+    const out: Buffer[] = []
+    let err: Error | null = null
+    guard.on('data', (d: Buffer) => out.push(d))
+    guard.on('error', (e) => {
+      err = e
+      resolve({ out: Buffer.concat(out), err })
+    })
+    guard.on('end', () => resolve({ out: Buffer.concat(out), err }))
+    for (const c of chunks) guard.write(c)
+    guard.end()
+  })
+}
+
+describe('frame length guard', () => {
+  it('passes packets through unchanged, however the bytes are split', async () => {
+    const stream = Buffer.concat([frame(0), frame(10), frame(200), frame(20_000), frame(3)])
+    const bytes = [...stream].map((b) => Buffer.from([b]))
+    const { out, err } = await feed(new FrameLengthGuard(32_000, () => {}), bytes)
+    expect(err).toBeNull()
+    expect(out.equals(stream)).toBe(true)
+  })
+
+  it('stops at the header of a packet that announces too much, before its body arrives', async () => {
+    let announced = 0
+    const big = frame(70_000).subarray(0, 8) // header only: the body never needs to arrive
+    const { err } = await feed(new FrameLengthGuard(65_536, (n) => (announced = n)), [frame(5), big.subarray(0, 2), big.subarray(2)])
+    expect(err?.message).toMatch(/over the limit/)
+    expect(announced).toBeGreaterThan(65_536)
+  })
+})

@@ -1,0 +1,84 @@
+import { describe, it, expect, beforeEach } from 'vitest'
+import { Aedes } from 'aedes'
+import { HallView } from '../../hub/hall-view.ts'
+import { HubCounters } from '../../hub/hub-counters.ts'
+import { silentLogger } from '../../edge/log/logger.ts'
+import { messageExamples } from '../../edge/protocol/index.ts'
+import { boardEvent, statusMessage } from './support/hub-fixture.ts'
+
+const base = 'hall/h1/counter/w01'
+const json = (v: unknown) => JSON.stringify(v)
+
+function stateOf(boot: string, seq: number, ticket: string | null) {
+  const s = messageExamples.state
+  return { ...s, id: `${boot}-${seq}`, boot, seq, ticket: ticket ? { ...s.ticket!, number: ticket } : null, mode: ticket ? 'serving' : 'idle' }
+}
+
+describe('hall view', () => {
+  let view: HallView
+  let counters: HubCounters
+
+  beforeEach(() => {
+    counters = new HubCounters()
+    view = new HallView({ hall: 'h1', aedes: new Aedes(), counters, log: silentLogger(), provisioned: () => ['w01', 'w02'] })
+  })
+
+  it('follows a window from birth through state and events to its will', () => {
+    view.apply(`${base}/status`, json(statusMessage('boot-a', 0, true)))
+    view.apply(`${base}/state`, json(stateOf('boot-a', 1, 'A023')))
+    view.apply(`${base}/event/called`, json(boardEvent('called', 'boot-a', 2)))
+    let w = view.window('w01')!
+    expect(w).toMatchObject({ online: true, boot: 'boot-a', board: 'sim-window', offlineReason: null })
+    expect(w.state?.ticket?.number).toBe('A023')
+    expect(w.lastEvent).toMatchObject({ type: 'called', id: 'boot-a-2', ticket: 'A023' })
+    view.apply(`${base}/status`, json(statusMessage('boot-a', 3, false)))
+    w = view.window('w01')!
+    expect(w).toMatchObject({ online: false, offlineReason: 'will', boot: 'boot-a' })
+  })
+
+  it('a late will from an earlier boot never marks a board that came back as offline', () => {
+    view.apply(`${base}/status`, json(statusMessage('boot-a', 0, true)))
+    view.apply(`${base}/status`, json(statusMessage('boot-b', 0, true)))
+    view.apply(`${base}/status`, json(statusMessage('boot-a', 9, false)))
+    expect(view.window('w01')).toMatchObject({ online: true, boot: 'boot-b' })
+    expect(counters.staleWills).toBe(1)
+  })
+
+  it('keeps only the current boot\'s state: a stale one is ignored, an early one waits for its birth', () => {
+    view.apply(`${base}/status`, json(statusMessage('boot-a', 0, true)))
+    view.apply(`${base}/state`, json(stateOf('boot-a', 5, 'A001')))
+    view.apply(`${base}/state`, json(stateOf('boot-a', 4, 'A000'))) // replayed out of order
+    expect(view.window('w01')!.state?.ticket?.number).toBe('A001')
+    view.apply(`${base}/state`, json(stateOf('boot-b', 1, 'B777'))) // the new boot's state before its birth
+    expect(view.window('w01')!.state?.ticket?.number).toBe('A001')
+    view.apply(`${base}/status`, json(statusMessage('boot-b', 0, true)))
+    expect(view.window('w01')!.state?.ticket?.number).toBe('B777')
+    view.apply(`${base}/state`, json(stateOf('boot-a', 6, 'A002'))) // an old boot's state arriving late
+    expect(view.window('w01')!.state?.ticket?.number).toBe('B777')
+  })
+
+  it('after a restart (state seeded before status, as retained topics sort) the state of the birth\'s boot is kept', () => {
+    view.apply(`${base}/state`, json(stateOf('boot-a', 2, 'C100')))
+    view.apply(`${base}/status`, json(statusMessage('boot-a', 0, true)))
+    expect(view.window('w01')!.state?.ticket?.number).toBe('C100')
+  })
+
+  it('drops duplicate events, ignores what breaks the contract, and lists provisioned windows never seen', () => {
+    const e = json(boardEvent('evaluated', 'boot-a', 7))
+    view.apply(`${base}/event/evaluated`, e)
+    view.apply(`${base}/event/evaluated`, e)
+    view.apply(`${base}/event/evaluated`, '{"not":"an event"}')
+    view.apply('hall/h1/counter/w01/event/evaluated', 'not json')
+    view.apply('hall/h2/counter/w01/status', json(statusMessage('x', 0, true))) // another hall
+    const snap = view.snapshot()
+    expect(snap.windows.map((w) => w.counter)).toEqual(['w01', 'w02'])
+    expect(snap.windows[0]!.recentEvents).toHaveLength(1)
+    expect(snap.windows[1]).toMatchObject({ counter: 'w02', provisioned: true, online: false, boot: null, lastSeen: null })
+  })
+
+  it('shows the bridge and central status of the hall', () => {
+    view.apply('hall/h1/hub/bridge', json(messageExamples['hub-bridge']))
+    view.apply('hall/h1/central/status', json({ online: false, ts: new Date().toISOString() }))
+    expect(view.snapshot()).toMatchObject({ bridge: { state: 'connected' }, central: { online: false } })
+  })
+})

@@ -1,0 +1,44 @@
+import { describe, it, expect, afterEach } from 'vitest'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { QueueCappedPersistence, openSessionPersistence } from '../../hub/session-store.ts'
+
+const dirs: string[] = []
+afterEach(async () => {
+  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true })
+})
+
+let counter = 0
+function packet(topic: string) {
+  counter++
+  return { cmd: 'publish', topic, payload: Buffer.from(`{"n":${counter}}`), qos: 1, retain: false, dup: false, messageId: 0, brokerId: 'b1', brokerCounter: counter }
+}
+
+const fakeBroker = { id: 'b1' }
+
+describe('per-client queue cap over the session store', () => {
+  it('counts what LevelDB already holds after a restart, so the cap survives it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sessions-'))
+    dirs.push(dir)
+    const drops: string[] = []
+    const open = async () => {
+      const p = new QueueCappedPersistence(await openSessionPersistence(dir), 3, (clientId) => drops.push(clientId))
+      await p.setup(fakeBroker)
+      return p
+    }
+    const first = await open()
+    for (let i = 0; i < 2; i++) await first.outgoingEnqueueCombi([{ clientId: 'h1-w01' }, { clientId: 'h1-w02' }], packet('hall/h1/counter/w01/cmd/call'))
+    expect(await first.queuedFor('h1-w01')).toBe(2)
+    await first.destroy()
+
+    const second = await open()
+    expect(await second.queuedFor('h1-w01')).toBe(2)
+    for (let i = 0; i < 3; i++) await second.outgoingEnqueueCombi([{ clientId: 'h1-w01' }, { clientId: 'h1-w01' }], packet('hall/h1/counter/w01/cmd/call'))
+    expect(drops).toEqual(['h1-w01', 'h1-w01']) // one more fitted; overlapping matches count once
+    let stored = 0
+    for await (const _ of second.outgoingStream({ id: 'h1-w01' })) stored++
+    expect(stored).toBe(3)
+    await second.destroy()
+  })
+})

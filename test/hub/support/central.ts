@@ -1,0 +1,97 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtemp, writeFile, rm, chmod } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { connect } from 'node:net'
+import { freePort } from '../../support/ports.ts'
+
+/**
+ * A real Mosquitto as central that can be stopped and started again on the
+ * same port with its sessions kept (persistence on), so a test can take
+ * central away and bring it back as an operator would.
+ */
+export class Central {
+  private child: ChildProcess | null = null
+  private stderr = ''
+
+  private constructor(
+    readonly port: number,
+    private readonly dir: string,
+    private readonly tls: boolean,
+  ) {}
+
+  get url(): string {
+    return `${this.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${this.port}`
+  }
+
+  /** With tls, central listens for MQTT over TLS only, with these PEM files (readable by the mosquitto user). */
+  static async start(opts: { tls?: { ca: string; cert: string; key: string } } = {}): Promise<Central> {
+    const dir = await mkdtemp(join(tmpdir(), 'central-'))
+    // Started as root, Mosquitto drops to its own user, which must still be able to save its database here.
+    await chmod(dir, 0o777)
+    const c = new Central(await freePort(), dir, Boolean(opts.tls))
+    await writeFile(
+      join(dir, 'mosquitto.conf'),
+      [
+        `listener ${c.port} 127.0.0.1`,
+        ...(opts.tls ? [`cafile ${opts.tls.ca}`, `certfile ${opts.tls.cert}`, `keyfile ${opts.tls.key}`] : []),
+        'allow_anonymous true',
+        'persistence true',
+        `persistence_location ${dir}/`,
+        'max_queued_messages 100000',
+        'log_dest stderr',
+        'log_type error',
+        'log_type warning',
+        '',
+      ].join('\n'),
+    )
+    await c.startProcess()
+    return c
+  }
+
+  async startProcess(): Promise<void> {
+    const child = spawn('/usr/sbin/mosquitto', ['-c', join(this.dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] })
+    child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()))
+    this.child = child
+    const deadline = Date.now() + 10_000
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`mosquitto exited at start (code ${child.exitCode}): ${this.stderr}`)
+      if (await canConnect(this.port)) return
+      if (Date.now() > deadline) throw new Error(`mosquitto did not listen on ${this.port}: ${this.stderr}`)
+      await new Promise((r) => setTimeout(r, 30))
+    }
+  }
+
+  /** SIGSTOP freezes central (a hung server: sockets open, nothing answered); SIGCONT thaws it. */
+  freeze(frozen: boolean): void {
+    this.child?.kill(frozen ? 'SIGSTOP' : 'SIGCONT')
+  }
+
+  /** SIGTERM: Mosquitto saves its sessions and queued messages on the way out. */
+  async stopProcess(): Promise<void> {
+    const child = this.child
+    this.child = null
+    if (!child || child.exitCode !== null) return
+    const exited = new Promise<void>((r) => child.once('exit', () => r()))
+    child.kill('SIGTERM')
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))])
+    if (child.exitCode === null) child.kill('SIGKILL')
+    if (/Error saving/.test(this.stderr)) throw new Error(`mosquitto could not save its sessions: ${this.stderr}`)
+  }
+
+  async dispose(): Promise<void> {
+    await this.stopProcess()
+    await rm(this.dir, { recursive: true, force: true })
+  }
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host: '127.0.0.1', port })
+    s.once('connect', () => {
+      s.destroy()
+      resolve(true)
+    })
+    s.once('error', () => resolve(false))
+  })
+}
