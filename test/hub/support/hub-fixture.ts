@@ -91,7 +91,7 @@ export function connectAs(port: number, u: TestUser, opts: IClientOptions & { fr
       s.setNoDelay(true)
       return s
     },
-    { protocolVersion: 4, clientId: u.username, username: u.username, password: u.password, reconnectPeriod: 0, connectTimeout: 5_000, ...rest },
+    { protocolVersion: 4, clientId: u.username, username: u.username, password: u.password, reconnectPeriod: 0, connectTimeout: 20_000, ...rest },
   )
   return new Promise((resolve, reject) => {
     const onError = (err: Error) => {
