@@ -86,6 +86,10 @@ export const hubCommand: Subcommand = {
         throw new UsageError(`${v.config}: ${i.path.join('.') || '(root)'}: ${i.message}`)
       }
       config = parsed.data as HubConfig
+      // The upstream password may stay out of the config file (systemd EnvironmentFile, mode 600).
+      if (config.upstream && config.upstream.password === undefined && process.env.COUNTER_EDGE_UPSTREAM_PASSWORD) {
+        config.upstream = { ...config.upstream, password: process.env.COUNTER_EDGE_UPSTREAM_PASSWORD }
+      }
     } else {
       if (!v.hall || !v.credentials) throw new UsageError('give --config, or --hall and --credentials')
       config = { hall: v.hall as string, host: v.host as string, port: portFlag(v.port, 'port'), credentialsFile: v.credentials as string }
