@@ -8,14 +8,17 @@
  * display retries on its own.
  */
 import type { Logger } from 'pino'
-import { lineSpecFor, OUTPUT_LINE_NAMES, profileLines, type ProfileLine } from '../../boards/profile-lines.ts'
+import { DISPLAY_LINE_NAMES, lineSpecFor, OUTPUT_LINE_NAMES, profileLines, type ProfileLine } from '../../boards/profile-lines.ts'
 import type { BoardProfile, Score } from '../../boards/profile-schema.ts'
 import { DeviceFault } from '../hardware/device-fault.ts'
 import type { GpioBackend, GpioLine } from '../hardware/gpio-port.ts'
 import { Ht16k33Seg7 } from '../hardware/ht16k33.ts'
+import { Ht16k33Alpha } from '../hardware/ht16k33-alpha.ts'
 import type { I2cBus } from '../hardware/i2c-port.ts'
 import { KeyInput } from '../hardware/keys.ts'
+import { GpioMax7219Transport, Max7219Display } from '../hardware/max7219.ts'
 import { Lamp } from '../hardware/output.ts'
+import type { TextDisplay } from '../hardware/text-display.ts'
 import { CallDisplay } from './call-display.ts'
 import { EvaluatorKeys } from './evaluator.ts'
 
@@ -85,12 +88,7 @@ export async function buildWindowDevices(opts: BuildWindowDevicesOptions): Promi
       if (line !== undefined) lamps[key] = new Lamp({ line: await open(line), log: log.child({ device: line.name }) })
     }
 
-    const driver = new Ht16k33Seg7({
-      bus,
-      address: profile.display.address,
-      name: `display (ht16k33@0x${profile.display.address.toString(16)}, i2c-${profile.i2c.bus})`,
-      log: log.child({ device: 'display' }),
-    })
+    const driver = await buildDisplayDriver(profile, bus, (name) => open(byName(name)!), log.child({ device: 'display' }))
     const report = opts.onFault
     const display = new CallDisplay({
       driver,
@@ -141,5 +139,37 @@ export async function buildWindowDevices(opts: BuildWindowDevicesOptions): Promi
     await evaluator?.stop()
     await closeAll()
     throw err
+  }
+}
+
+/** The driver the profile's display names, on the bus or the lines it is wired to. */
+async function buildDisplayDriver(
+  profile: BoardProfile,
+  bus: I2cBus,
+  openLine: (name: string) => Promise<GpioLine>,
+  log: Logger,
+): Promise<TextDisplay> {
+  const display = profile.display
+  switch (display.driver) {
+    case 'ht16k33':
+    case 'ht16k33-alpha': {
+      const Driver = display.driver === 'ht16k33' ? Ht16k33Seg7 : Ht16k33Alpha
+      const name = `display (${display.driver}@0x${display.address.toString(16)}, i2c-${profile.i2c?.bus ?? '?'})`
+      return new Driver({ bus, address: display.address, name, log })
+    }
+    case 'max7219': {
+      const transport = new GpioMax7219Transport({
+        din: await openLine(DISPLAY_LINE_NAMES.din),
+        clk: await openLine(DISPLAY_LINE_NAMES.clk),
+        cs: await openLine(DISPLAY_LINE_NAMES.cs),
+      })
+      return new Max7219Display({
+        transport,
+        digits: display.digits,
+        refreshMs: display.refreshMs,
+        name: `display (max7219, ${display.digits} digits, ${transport.description})`,
+        log,
+      })
+    }
   }
 }
