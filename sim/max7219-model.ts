@@ -46,6 +46,8 @@ export interface Max7219Frame {
 export interface LitChange {
   lit: boolean
   at: number
+  /** What a person read at that moment ('' when it went dark or lit blank). */
+  text: string
 }
 
 export class Max7219Model implements SimDisplayModel {
@@ -206,7 +208,7 @@ export class Max7219Model implements SimDisplayModel {
   }
 
   private noteLit(wasLit: boolean, at: number): void {
-    if (this.lit !== wasLit) this.litLog.push({ lit: this.lit, at })
+    if (this.lit !== wasLit) this.litLog.push({ lit: this.lit, at, text: this.view().text })
   }
 
   private warn(message: string): void {

@@ -15,8 +15,12 @@ import type { GpioBackend, GpioLine } from '../hardware/gpio-port.ts'
 import { Ht16k33Seg7 } from '../hardware/ht16k33.ts'
 import { Ht16k33Alpha } from '../hardware/ht16k33-alpha.ts'
 import type { I2cBus } from '../hardware/i2c-port.ts'
+import { openJ5Board, type J5Context } from '../hardware/j5-board.ts'
+import { electricalLineSpec, J5GpioBackend } from '../hardware/j5-gpio-backend.ts'
+import { J5IoPlugin } from '../hardware/j5-io-plugin.ts'
+import { J5Max7219Transport } from '../hardware/j5-max7219.ts'
 import { KeyInput } from '../hardware/keys.ts'
-import { GpioMax7219Transport, Max7219Display } from '../hardware/max7219.ts'
+import { GpioMax7219Transport, Max7219Display, type Max7219Transport } from '../hardware/max7219.ts'
 import { Lamp } from '../hardware/output.ts'
 import type { TextDisplay } from '../hardware/text-display.ts'
 import { CallDisplay } from './call-display.ts'
@@ -45,13 +49,32 @@ export interface WindowDevices {
 }
 
 export async function buildWindowDevices(opts: BuildWindowDevicesOptions): Promise<WindowDevices> {
-  const { profile, gpio, bus, now, log } = opts
+  const { profile, bus, now, log } = opts
   const opened = new Map<string, GpioLine>()
+  // The johnny-five adapter runs the devices on johnny-five's pins. Handed a
+  // J5GpioBackend (a Firmata board, see open-board.ts) it uses that board;
+  // handed plain ports (the simulator), it puts johnny-five on them through
+  // the IO plugin, exactly as it would sit on Firmata, and owns that board.
+  let ownJ5: J5Context | undefined
+  let gpio = opts.gpio
+  if (profile.adapter === 'johnny-five' && !(gpio instanceof J5GpioBackend)) {
+    const plugin = new J5IoPlugin({
+      gpio,
+      bus,
+      lines: profileLines(profile).map((l) => electricalLineSpec(lineSpecFor(l))),
+      log: log.child({ device: 'johnny-five' }),
+    })
+    ownJ5 = await openJ5Board({ io: plugin, log })
+    gpio = new J5GpioBackend({ j5: ownJ5, log })
+  }
+  const j5 = gpio instanceof J5GpioBackend ? gpio.j5 : undefined
   const closeAll = async () => {
     for (const line of [...opened.values()].reverse()) {
       await line.close().catch((err: unknown) => log.warn({ line: line.name, err }, 'could not close line'))
     }
     opened.clear()
+    await ownJ5?.close().catch((err: unknown) => log.warn({ err }, 'could not close the johnny-five board'))
+    ownJ5 = undefined
   }
 
   const lines = profileLines(profile)
@@ -88,7 +111,7 @@ export async function buildWindowDevices(opts: BuildWindowDevicesOptions): Promi
       if (line !== undefined) lamps[key] = new Lamp({ line: await open(line), log: log.child({ device: line.name }) })
     }
 
-    const driver = await buildDisplayDriver(profile, bus, (name) => open(byName(name)!), log.child({ device: 'display' }))
+    const driver = await buildDisplayDriver(profile, bus, j5, (name) => open(byName(name)!), log.child({ device: 'display' }))
     const report = opts.onFault
     const display = new CallDisplay({
       driver,
@@ -146,6 +169,7 @@ export async function buildWindowDevices(opts: BuildWindowDevicesOptions): Promi
 async function buildDisplayDriver(
   profile: BoardProfile,
   bus: I2cBus,
+  j5: J5Context | undefined,
   openLine: (name: string) => Promise<GpioLine>,
   log: Logger,
 ): Promise<TextDisplay> {
@@ -158,11 +182,16 @@ async function buildDisplayDriver(
       return new Driver({ bus, address: display.address, name, log })
     }
     case 'max7219': {
-      const transport = new GpioMax7219Transport({
-        din: await openLine(DISPLAY_LINE_NAMES.din),
-        clk: await openLine(DISPLAY_LINE_NAMES.clk),
-        cs: await openLine(DISPLAY_LINE_NAMES.cs),
-      })
+      const { pins } = display
+      // Through johnny-five its LedControl clocks the frames; otherwise we bit-bang the three lines.
+      const transport: Max7219Transport =
+        j5 !== undefined
+          ? await J5Max7219Transport.create(j5, { data: pins.din.offset, clock: pins.clk.offset, cs: pins.cs.offset }, display.digits)
+          : new GpioMax7219Transport({
+              din: await openLine(DISPLAY_LINE_NAMES.din),
+              clk: await openLine(DISPLAY_LINE_NAMES.clk),
+              cs: await openLine(DISPLAY_LINE_NAMES.cs),
+            })
       return new Max7219Display({
         transport,
         digits: display.digits,

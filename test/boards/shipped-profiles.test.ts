@@ -40,7 +40,14 @@ function problems(json: unknown): string[] {
 describe('the shipped board profiles', () => {
   it('cover the boards halls buy', () => {
     expect(SHIPPED).toEqual(
-      expect.arrayContaining(['rpi4-ht16k33', 'rpi5-ht16k33-alpha', 'orangepi-zero2-max7219', 'beaglebone-black-ht16k33', 'sim-window']),
+      expect.arrayContaining([
+        'rpi4-ht16k33',
+        'rpi5-ht16k33-alpha',
+        'orangepi-zero2-max7219',
+        'beaglebone-black-ht16k33',
+        'firmata-uno-max7219',
+        'sim-window',
+      ]),
     )
   })
 
@@ -83,6 +90,17 @@ describe('the shipped board profiles', () => {
     expect(new Set(profileLines(p).map((l) => l.ref.chip))).toEqual(new Set(['44e07000.gpio', '4804c000.gpio', '481ac000.gpio']))
     expect(p.description).toMatch(/MUST be checked on the target/)
     expect(p.i2c?.bus).toBe(2)
+  })
+})
+
+describe('the Firmata kit', () => {
+  it('runs through johnny-five on a serial port, a MAX7219 on D12/D11/D10, outputs active high', async () => {
+    const p = await loadBoardProfile('firmata-uno-max7219')
+    expect(p).toMatchObject({ adapter: 'johnny-five', serialPort: '/dev/ttyACM0' })
+    expect(p.display).toMatchObject({ driver: 'max7219', pins: { din: { offset: 12 }, clk: { offset: 11 }, cs: { offset: 10 } } })
+    const outputs = profileLines(p).filter((l) => l.direction === 'out')
+    expect(outputs.every((l) => !l.ref.activeLow)).toBe(true)
+    expect(p.outputs.statusLamp?.offset).toBe(13)
   })
 })
 

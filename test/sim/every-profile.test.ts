@@ -30,6 +30,11 @@ describe('every board profile boots in the simulator', () => {
     expect(devices.startFaults).toEqual([])
     expect(hw.view()).toMatchObject({ lit: true, text: '' })
     expect(devices.display.width).toBe(profile.display.digits)
+    if (hw.max7219 !== undefined) {
+      // johnny-five's LedControl announces itself with intensity 3 in its init; our driver never writes that.
+      const viaJ5 = hw.max7219.frames().some((f) => f.register === 0x0a && f.data === 3)
+      expect(viaJ5).toBe(profile.adapter === 'johnny-five')
+    }
 
     await devices.display.show('A023')
     const view = hw.view()
