@@ -9,9 +9,12 @@
  * control API use press() and view() to act and look as a person would, and
  * the fault methods to unplug things.
  */
-import { DISPLAY_LINE_NAMES, officerLineName, OUTPUT_LINE_NAMES, profileLines } from '../boards/profile-lines.ts'
+import type { Logger } from 'pino'
+import { DISPLAY_LINE_NAMES, lineSpecFor, officerLineName, OUTPUT_LINE_NAMES, profileLines } from '../boards/profile-lines.ts'
 import type { BoardProfile, OfficerKey, Score } from '../boards/profile-schema.ts'
 import { OFFICER_KEYS } from '../boards/profile-schema.ts'
+import { electricalLineSpec } from '../edge/hardware/j5-gpio-backend.ts'
+import { J5IoPlugin } from '../edge/hardware/j5-io-plugin.ts'
 import type { DisplayView, SimDisplayModel } from './display-view.ts'
 import { SimGpio, type PressOptions } from './gpio.ts'
 import { Ht16k33Model } from './ht16k33-model.ts'
@@ -138,6 +141,23 @@ export class SimWindowHardware {
   /** /dev/i2c-N disappears (I2C not enabled) or comes back. */
   setI2cBusMissing(missing: boolean): void {
     this.bus.setBusMissing(missing)
+  }
+
+  /**
+   * A johnny-five IO object over this window's models, its pins numbered by
+   * line offset and at electrical levels, as a Firmata board presents them:
+   * `new five.Board({ io, repl: false })`, then `await io.connect()` (or use
+   * edge/hardware/j5-board.ts openJ5Board, which does both). Only one can
+   * hold the lines at a time.
+   */
+  johnnyFiveIo(log?: Logger): J5IoPlugin {
+    return new J5IoPlugin({
+      gpio: this.gpio,
+      bus: this.bus,
+      lines: profileLines(this.profile).map((l) => electricalLineSpec(lineSpecFor(l))),
+      name: `sim ${this.profile.id}`,
+      ...(log !== undefined ? { log } : {}),
+    })
   }
 
   /** An NVR sampling the relay contact every `periodMs`; started, stop() it when done. */

@@ -20,6 +20,8 @@ import { SimGpio } from '../../sim/gpio.ts'
 import { Ht16k33Model } from '../../sim/ht16k33-model.ts'
 import { SimI2cBus } from '../../sim/i2c-bus.ts'
 import { Max7219Model } from '../../sim/max7219-model.ts'
+import { SimWindowHardware } from '../../sim/window-hardware.ts'
+import { loadBoardProfile } from '../../boards/profile-schema.ts'
 
 const log = pino({ level: 'silent' })
 const PINS = { din: 'display-din', clk: 'display-clk', cs: 'display-cs' }
@@ -190,5 +192,22 @@ describe('johnny-five components on our ports through the IO plugin', () => {
     expect(() => plugin.pinMode(2, plugin.MODES.OUTPUT)).toThrow(/pin 2 \('satisfied'\) is wired as an input/)
     expect(() => plugin.digitalWrite(4, 1)).toThrow(/no line on pin 4/)
     expect(() => plugin.analogRead()).toThrow(/analog/)
+  })
+
+  it("offers a simulated window's models to johnny-five as one IO object", async () => {
+    const hw = new SimWindowHardware(await loadBoardProfile('firmata-uno-max7219'))
+    const j5 = await openJ5Board({ io: hw.johnnyFiveIo(), log })
+    contexts.push(j5)
+    const button = new j5.five.Button({ board: j5.board, pin: 2, invert: true })
+    const presses: number[] = []
+    button.on('press', () => presses.push(Date.now()))
+    const digits = new j5.five.Led.Digits({ board: j5.board, pins: { data: 12, clock: 11, cs: 10 } })
+    digits.print('1234')
+    await j5.io.flush!()
+    expect(hw.view()).toMatchObject({ lit: true, text: '1234' })
+    await vi.advanceTimersByTimeAsync(20)
+    void hw.press('satisfied')
+    await vi.advanceTimersByTimeAsync(200)
+    expect(presses).toHaveLength(1)
   })
 })
