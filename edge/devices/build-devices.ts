@@ -45,6 +45,13 @@ export interface WindowDevices {
   lamps: { status?: Lamp; evaluator?: Lamp }
   /** Faults found while starting (the display did not answer); the devices run anyway. */
   startFaults: DeviceFault[]
+  /**
+   * The backend these devices' lines are open on: the one passed in, or, for a
+   * johnny-five profile given plain ports, johnny-five's pins over them. Other
+   * devices of the window (capture triggers, the NVR relay) open their lines
+   * here too; the plain ports' lines are held by johnny-five then.
+   */
+  gpio: GpioBackend
   stop(): Promise<void>
 }
 
@@ -147,6 +154,7 @@ export async function buildWindowDevices(opts: BuildWindowDevicesOptions): Promi
       evaluator: started,
       lamps,
       startFaults,
+      gpio,
       async stop() {
         if (stopped) return
         stopped = true

@@ -2,7 +2,9 @@ import { readdirSync } from 'node:fs'
 import { pino } from 'pino'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { BOARDS_DIR, loadBoardProfile, type Score } from '../../boards/profile-schema.ts'
+import { lineSpecFor, profileLines } from '../../boards/profile-lines.ts'
 import { buildWindowDevices } from '../../edge/devices/build-devices.ts'
+import { Relay } from '../../edge/hardware/relay.ts'
 import { encodeSeg14 } from '../../edge/hardware/seg14-font.ts'
 import { encodeSeg7 } from '../../edge/hardware/seg7-font.ts'
 import { SimWindowHardware } from '../../sim/window-hardware.ts'
@@ -71,6 +73,19 @@ describe('every board profile boots in the simulator', () => {
     if (hw.relay !== undefined) {
       expect(hw.relay.closed).toBe(false)
       expect(hw.relay.changes()).toEqual([])
+      // The window's other devices open their lines on the backend the devices run on (johnny-five's pins for the kit).
+      const nvrLine = profileLines(profile).find((l) => l.name === 'nvr-relay')!
+      const relayLine = await devices.gpio.open(lineSpecFor(nvrLine))
+      const relay = new Relay({ line: relayLine, minHoldMs: profile.outputs.nvrRelay!.minHoldMs })
+      expect(hw.relay.changes()).toEqual([])
+      const nvr = hw.nvr(500, 250)
+      const alarm = relay.pulse(20)
+      await vi.advanceTimersByTimeAsync(2_000)
+      await alarm
+      expect(hw.relay.closures().map((c) => (c.to ?? 0) - c.from)).toEqual([profile.outputs.nvrRelay!.minHoldMs])
+      expect(nvr.alarms()).toHaveLength(1)
+      nvr.stop()
+      await relayLine.close()
     }
 
     await devices.stop()
