@@ -5,7 +5,7 @@
  * its pins under the same names, so both sides come from this one list and a
  * role added here shows up in both.
  */
-import type { Edge, LineSpec } from '../edge/hardware/gpio-port.ts'
+import type { Edge, Level, LineSpec } from '../edge/hardware/gpio-port.ts'
 import type { LineRef, OfficerKey, Score } from './profile-schema.ts'
 
 export interface ProfileLine {
@@ -15,10 +15,13 @@ export interface ProfileLine {
   path: string
   ref: LineRef
   direction: 'in' | 'out'
+  /** Logical level an output starts in; default 0 (inactive). */
+  initial?: Level
 }
 
 /** The parts of a profile that hold lines (structural, so the schema can use it while validating). */
 export interface ProfileLineSource {
+  display?: { driver: string; pins?: { din: LineRef; clk: LineRef; cs: LineRef } | undefined } | undefined
   keys: Partial<Record<Score, LineRef | undefined>>
   officerKeys?: Partial<Record<OfficerKey, LineRef | undefined>> | undefined
   outputs?:
@@ -42,14 +45,28 @@ export const OUTPUT_LINE_NAMES = {
   nvrRelay: 'nvr-relay',
 } as const
 
+/** A GPIO-driven display's lines (MAX7219). */
+export const DISPLAY_LINE_NAMES = {
+  din: 'display-din',
+  clk: 'display-clk',
+  cs: 'display-cs',
+} as const
+
 export function officerLineName(key: OfficerKey): string {
   return `officer-${key}`
 }
 
 export function profileLines(profile: ProfileLineSource): ProfileLine[] {
   const lines: ProfileLine[] = []
-  const add = (name: string, path: string, ref: LineRef | undefined, direction: 'in' | 'out') => {
-    if (ref !== undefined) lines.push({ name, path, ref, direction })
+  const add = (name: string, path: string, ref: LineRef | undefined, direction: 'in' | 'out', initial?: Level) => {
+    if (ref !== undefined) lines.push({ name, path, ref, direction, ...(initial !== undefined ? { initial } : {}) })
+  }
+  const pins = profile.display?.pins
+  if (pins !== undefined) {
+    add(DISPLAY_LINE_NAMES.din, 'display.pins.din', pins.din, 'out')
+    add(DISPLAY_LINE_NAMES.clk, 'display.pins.clk', pins.clk, 'out')
+    // LOAD/CS rests high: a frame is latched on its rising edge.
+    add(DISPLAY_LINE_NAMES.cs, 'display.pins.cs', pins.cs, 'out', 1)
   }
   for (const [score, ref] of Object.entries(profile.keys)) add(score, `keys.${score}`, ref, 'in')
   for (const [key, ref] of Object.entries(profile.officerKeys ?? {})) {
@@ -87,7 +104,7 @@ export function findSharedLines(profile: ProfileLineSource): SharedLine[] {
   return shared
 }
 
-/** How the runtime opens a profile line: inputs watched on both edges, outputs starting inactive. */
+/** How the runtime opens a profile line: inputs watched on both edges, outputs starting inactive (CS idle high). */
 export function lineSpecFor(line: ProfileLine): LineSpec {
   const edge: Edge | undefined = line.direction === 'in' ? 'both' : undefined
   return {
@@ -97,6 +114,6 @@ export function lineSpecFor(line: ProfileLine): LineSpec {
     direction: line.direction,
     activeLow: line.ref.activeLow,
     ...(line.ref.bias !== undefined ? { bias: line.ref.bias } : {}),
-    ...(edge !== undefined ? { edge } : { initial: 0 as const }),
+    ...(edge !== undefined ? { edge } : { initial: line.initial ?? 0 }),
   }
 }

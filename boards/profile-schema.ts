@@ -1,6 +1,7 @@
 /**
- * Board profiles: which adapter a board uses, its I2C bus and display
- * address, and every GPIO line by role. The runtime builds its devices from a
+ * Board profiles: which adapter a board uses, its display (HT16K33 7- or
+ * 14-segment on I2C, or MAX7219 on GPIO) with its bus and address or pins,
+ * and every GPIO line by role. The runtime builds its devices from a
  * profile, and the simulator builds its virtual board from the same profile,
  * so the two always agree on wiring.
  *
@@ -82,6 +83,43 @@ const triggerDoneSchema = z.strictObject({
   timeoutMs: z.number().int().min(100).default(10_000),
 })
 
+const brightnessSchema = z.number().int().min(0).max(15).default(15)
+
+/** HT16K33 backpacks on I2C: the 4-digit 7-segment one, and the 4-character 14-segment one that shows every letter. */
+const ht16k33DisplaySchema = z.strictObject({
+  driver: z.literal('ht16k33'),
+  address: i2cAddressSchema,
+  digits: z.literal(4),
+  brightness: brightnessSchema,
+})
+const ht16k33AlphaDisplaySchema = z.strictObject({
+  driver: z.literal('ht16k33-alpha'),
+  address: i2cAddressSchema,
+  digits: z.literal(4),
+  brightness: brightnessSchema,
+})
+/** MAX7219 on three GPIO lines (bit-banged by us, or by johnny-five over Firmata). */
+const max7219DisplaySchema = z.strictObject({
+  driver: z.literal('max7219'),
+  digits: z.number().int().min(1).max(8),
+  pins: z.strictObject({ din: lineRefSchema, clk: lineRefSchema, cs: lineRefSchema }),
+  brightness: brightnessSchema,
+  /**
+   * A MAX7219 cannot be read back or NACK, so a module that lost power comes
+   * back dark unless its state is written again: every this many ms (0 = never).
+   */
+  refreshMs: z.number().int().min(0).default(10_000),
+})
+
+export const DISPLAY_DRIVERS = ['ht16k33', 'ht16k33-alpha', 'max7219'] as const
+export type DisplayDriver = (typeof DISPLAY_DRIVERS)[number]
+
+const displaySchema = z.discriminatedUnion(
+  'driver',
+  [ht16k33DisplaySchema, ht16k33AlphaDisplaySchema, max7219DisplaySchema],
+  { error: () => `display.driver must be one of ${DISPLAY_DRIVERS.map((d) => `'${d}'`).join(', ')}` },
+)
+
 /** The NVR samples its alarm input, so the contact must stay closed long enough to be seen. */
 const relaySchema = z.strictObject({
   ...lineRefSchema.shape,
@@ -92,14 +130,16 @@ export const boardProfileSchema = z
   .strictObject({
     id: z.string().regex(ID, 'ids are [a-z0-9][a-z0-9-]{0,31}'),
     description: z.string().min(1),
+    /**
+     * 'onoff': sysfs GPIO + i2c-bus on the board itself; 'johnny-five': a
+     * Firmata board on `serialPort` (the portable window); 'sim': simulated.
+     */
     adapter: z.enum(['sim', 'onoff', 'johnny-five']),
-    i2c: z.strictObject({ bus: z.number().int().min(0) }),
-    display: z.strictObject({
-      driver: z.literal('ht16k33'),
-      address: i2cAddressSchema,
-      digits: z.literal(4),
-      brightness: z.number().int().min(0).max(15).default(15),
-    }),
+    /** The I2C bus (/dev/i2c-N) of an HT16K33 display; not needed for a MAX7219. */
+    i2c: z.strictObject({ bus: z.number().int().min(0) }).optional(),
+    /** The Firmata board's serial port, for the johnny-five adapter ('/dev/ttyACM0', '/dev/serial/by-id/…'). */
+    serialPort: z.string().min(1).optional(),
+    display: displaySchema,
     keys: keysSchema,
     keyTiming: keyTimingSchema,
     officerKeys: officerKeysSchema.optional(),
@@ -118,6 +158,22 @@ export const boardProfileSchema = z
       .optional(),
   })
   .superRefine((profile, ctx) => {
+    if (profile.display.driver !== 'max7219' && profile.i2c === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['i2c'], message: `an ${profile.display.driver} display needs the I2C bus: "i2c": { "bus": 1 }` })
+    }
+    if (profile.adapter === 'johnny-five' && profile.serialPort === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['serialPort'], message: 'the johnny-five adapter needs the serial port of its Firmata board' })
+    }
+    if (profile.adapter !== 'johnny-five' && profile.serialPort !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['serialPort'], message: `only the johnny-five adapter uses a serial port, not '${profile.adapter}'` })
+    }
+    if (profile.adapter === 'johnny-five' && profile.display.driver !== 'max7219') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['display', 'driver'],
+        message: "the johnny-five adapter drives a MAX7219 (Firmata has no I2C error reporting, so an HT16K33 there could fail unseen); use 'onoff' for HT16K33 boards",
+      })
+    }
     for (const clash of findSharedLines(profile)) {
       ctx.addIssue({
         code: 'custom',
@@ -128,6 +184,12 @@ export const boardProfileSchema = z
   })
 
 export type BoardProfile = z.infer<typeof boardProfileSchema>
+export type DisplayConfig = BoardProfile['display']
+
+/** The display's I2C address, for the drivers that have one. */
+export function displayI2cAddress(profile: Pick<BoardProfile, 'display'>): number | undefined {
+  return profile.display.driver === 'max7219' ? undefined : profile.display.address
+}
 /** What a profile file may contain (defaults not yet applied). */
 export type BoardProfileInput = z.input<typeof boardProfileSchema>
 

@@ -3,7 +3,6 @@ import type { BoardProfile } from '../boards/profile-schema.ts'
 import type { GpioBackend } from './hardware/gpio-port.ts'
 import type { I2cBus } from './hardware/i2c-port.ts'
 import { buildWindowDevices } from './devices/build-devices.ts'
-import { SEG7_CHARSET } from './hardware/seg7-font.ts'
 import { initialState, type Settings } from './counter/state.ts'
 import { Window } from './window.ts'
 import { BoardLink } from './link/board-link.ts'
@@ -70,7 +69,7 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps): Promise<Run
     log: log.child({ module: 'link' }),
   })
   const scale = Object.keys(deps.profile.keys).length >= 5 ? 5 : 3
-  const limits = { digits: deps.profile.display.digits, charset: SEG7_CHARSET }
+  const limits = { digits: deps.profile.display.digits, charset: devices.display.charset }
   const stateFile = config.dataDir ? new StateFile({ dir: config.dataDir, log: log.child({ module: 'state-file' }) }) : undefined
   const settings = { scale: scale as 3 | 5, ...config.settings }
   const captureDevices = Object.keys(devices.captures) as CaptureKind[]

@@ -1,38 +1,25 @@
 /**
- * HT16K33 behind an Adafruit 4-digit 7-segment backpack, at the byte level
- * (hardware.md §4.2): command decoding, 16 bytes of display RAM with an
- * auto-incrementing pointer, and what the glass shows as a result.
+ * HT16K33 behind an Adafruit 4-digit 7-segment or quad alphanumeric
+ * (14-segment) backpack, at the byte level (hardware.md §4.2): command
+ * decoding, 16 bytes of display RAM with an auto-incrementing pointer, and
+ * what the glass shows as a result.
  *
  * RAM powers up random, as on the real chip, so a driver that lights the
  * display without clearing it shows garbage in tests instead of a lucky blank.
  */
+import type { BlinkView, DisplayView, SimDisplayModel } from './display-view.ts'
 import type { I2cDeviceModel } from './i2c-bus.ts'
+import { decodeSeg14Text } from './seg14-decoder.ts'
 import { decodeSeg7Text } from './seg7-decoder.ts'
 
-export type BlinkView = 'off' | '2hz' | '1hz' | '0.5hz'
+export type { BlinkView, DisplayView } from './display-view.ts'
 
-export interface DisplayView {
-  /**
-   * What a person reads: 'A023', 'B101' (a b glyph reads as the letter B),
-   * '7' for a lone digit; '' while dark or blank. Leading and trailing blanks
-   * are dropped; `glyphs` has the positions.
-   */
-  text: string
-  /** Raw RAM pattern of each digit, left to right, lit or not. */
-  glyphs: number[]
-  colon: boolean
-  /** Decimal points, left to right. */
-  dots: boolean[]
-  /** Oscillator and display both on. */
-  lit: boolean
-  blink: BlinkView
-  /** Dimming step 0..15 (duty (n+1)/16). */
-  brightness: number
-  /** Some digit reads as two different characters (5/S). */
-  ambiguous: boolean
-}
+/** Which Adafruit backpack the chip sits on: how its RAM reads as text. */
+export type Ht16k33Backpack = 'seg7' | 'alpha14'
 
 export interface Ht16k33ModelOptions {
+  /** Default 'seg7', the 4-digit 7-segment backpack. */
+  backpack?: Ht16k33Backpack
   /** Source of the power-on RAM contents; default Math.random. */
   random?: () => number
   /** How many protocol warnings to keep; default 100. */
@@ -47,7 +34,8 @@ const KEY_RAM_SIZE = 6
 
 type Pointer = 'ram' | 'keys' | 'int'
 
-export class Ht16k33Model implements I2cDeviceModel {
+export class Ht16k33Model implements I2cDeviceModel, SimDisplayModel {
+  readonly backpack: Ht16k33Backpack
   osc = false
   displayOn = false
   blink = 0
@@ -61,6 +49,7 @@ export class Ht16k33Model implements I2cDeviceModel {
   private readonly warningLog: string[] = []
 
   constructor(opts: Ht16k33ModelOptions = {}) {
+    this.backpack = opts.backpack ?? 'seg7'
     this.random = opts.random ?? Math.random
     this.keepWarnings = opts.keepWarnings ?? 100
     this.powerCycle()
@@ -141,13 +130,17 @@ export class Ht16k33Model implements I2cDeviceModel {
   }
 
   view(): DisplayView {
-    const glyphs = DIGIT_RAM.map((a) => this.ram[a] ?? 0)
-    const reading = decodeSeg7Text(glyphs)
+    const alpha = this.backpack === 'alpha14'
+    // 14-segment: character n is the word (RAM 2n+1 << 8) | RAM 2n; no colon.
+    const glyphs = alpha
+      ? [0, 1, 2, 3].map((n) => (this.ram[2 * n] ?? 0) | ((this.ram[2 * n + 1] ?? 0) << 8))
+      : DIGIT_RAM.map((a) => this.ram[a] ?? 0)
+    const reading = alpha ? decodeSeg14Text(glyphs) : decodeSeg7Text(glyphs)
     const lit = this.lit
     return {
       text: lit ? reading.text.trim() : '',
       glyphs,
-      colon: lit && ((this.ram[COLON_RAM] ?? 0) & COLON_BIT) !== 0,
+      colon: !alpha && lit && ((this.ram[COLON_RAM] ?? 0) & COLON_BIT) !== 0,
       dots: reading.dots.map((d) => lit && d),
       lit,
       blink: BLINKS[this.blink] ?? 'off',

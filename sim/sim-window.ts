@@ -65,7 +65,7 @@ export class SimWindow {
   }
 
   injectDisplayFault(fault: 'absent' | 'nack-once' | 'none'): void {
-    this.hardware.bus.injectFault(this.opts.profile.display.address, fault)
+    this.hardware.displayFault(fault)
   }
 
   describe() {

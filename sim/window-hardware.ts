@@ -1,20 +1,30 @@
 /**
  * The hardware of one simulated window, built from a board profile: a SimGpio
- * with every line the profile declares (wired as the profile says) and a
- * SimI2cBus with an HT16K33 model at the display address.
+ * with every line the profile declares (wired as the profile says), a
+ * SimI2cBus, the display model the profile's driver needs (HT16K33 7- or
+ * 14-segment at its I2C address, or a MAX7219 clocked by the display pins),
+ * and a relay model on the NVR relay line when there is one.
  *
  * The edge runtime gets `gpio` and `bus` as its backends; tests and the
- * control API use press() and view() to act and look as a person would.
+ * control API use press() and view() to act and look as a person would, and
+ * the fault methods to unplug things.
  */
-import { officerLineName, OUTPUT_LINE_NAMES, profileLines } from '../boards/profile-lines.ts'
+import type { Logger } from 'pino'
+import { DISPLAY_LINE_NAMES, lineSpecFor, officerLineName, OUTPUT_LINE_NAMES, profileLines } from '../boards/profile-lines.ts'
 import type { BoardProfile, OfficerKey, Score } from '../boards/profile-schema.ts'
 import { OFFICER_KEYS } from '../boards/profile-schema.ts'
+import { electricalLineSpec } from '../edge/hardware/j5-gpio-backend.ts'
+import { J5IoPlugin } from '../edge/hardware/j5-io-plugin.ts'
+import type { DisplayView, SimDisplayModel } from './display-view.ts'
 import { SimGpio, type PressOptions } from './gpio.ts'
-import { Ht16k33Model, type DisplayView } from './ht16k33-model.ts'
+import { Ht16k33Model } from './ht16k33-model.ts'
 import { SimI2cBus } from './i2c-bus.ts'
+import { Max7219Model } from './max7219-model.ts'
+import { NvrSampler, RelayModel } from './relay-model.ts'
 
 export type SimKeyName = Score | OfficerKey
 export type SimOutputName = keyof typeof OUTPUT_LINE_NAMES
+export type SimDisplayFault = 'absent' | 'nack-once' | 'none'
 
 export interface SimWindowHardwareOptions {
   now?: () => number
@@ -25,8 +35,18 @@ export interface SimWindowHardwareOptions {
 export class SimWindowHardware {
   readonly profile: BoardProfile
   readonly gpio: SimGpio
+  /** The I2C bus (bus 1 when the profile has none: nothing is attached then). */
   readonly bus: SimI2cBus
-  readonly display: Ht16k33Model
+  /** Whichever display model the profile's driver needs. */
+  readonly display: SimDisplayModel
+  /** The display model when it is an HT16K33 (7- or 14-segment backpack). */
+  readonly ht16k33: Ht16k33Model | undefined
+  /** The display model when it is a MAX7219. */
+  readonly max7219: Max7219Model | undefined
+  /** The NVR relay's contact, when the profile has one. */
+  readonly relay: RelayModel | undefined
+  private readonly displayAddress: number | undefined
+  private unplugged = false
 
   constructor(profile: BoardProfile, opts: SimWindowHardwareOptions = {}) {
     this.profile = profile
@@ -40,9 +60,27 @@ export class SimWindowHardware {
       })),
       ...(opts.now !== undefined ? { now: opts.now } : {}),
     })
-    this.bus = new SimI2cBus({ bus: profile.i2c.bus })
-    this.display = new Ht16k33Model(opts.random !== undefined ? { random: opts.random } : {})
-    this.bus.attach(profile.display.address, this.display)
+    this.bus = new SimI2cBus({ bus: profile.i2c?.bus ?? 1 })
+    const random = opts.random !== undefined ? { random: opts.random } : {}
+    const display = profile.display
+    if (display.driver === 'max7219') {
+      this.max7219 = new Max7219Model({
+        gpio: this.gpio,
+        pins: DISPLAY_LINE_NAMES,
+        digits: display.digits,
+        ...random,
+        ...(opts.now !== undefined ? { now: opts.now } : {}),
+      })
+      this.display = this.max7219
+    } else {
+      this.ht16k33 = new Ht16k33Model({ backpack: display.driver === 'ht16k33-alpha' ? 'alpha14' : 'seg7', ...random })
+      this.displayAddress = display.address
+      this.bus.attach(display.address, this.ht16k33)
+      this.display = this.ht16k33
+    }
+    if (profile.outputs.nvrRelay !== undefined) {
+      this.relay = new RelayModel({ gpio: this.gpio, line: OUTPUT_LINE_NAMES.nvrRelay })
+    }
   }
 
   /** Presses a key (evaluator score or officer key) once; resolves after the release. */
@@ -64,9 +102,70 @@ export class SimWindowHardware {
     return this.display.view()
   }
 
-  /** Unplugs the display ('absent'), makes its next transfer fail ('nack-once') or heals it. */
-  displayFault(fault: 'absent' | 'nack-once' | 'none'): void {
-    this.bus.injectFault(this.profile.display.address, fault)
+  /**
+   * 'absent': the display stops answering (an I2C device NACKs everything; a
+   * MAX7219 loses its clock, so it is unplugged); 'nack-once': the next
+   * transfer fails (for a MAX7219, the next frame is lost); 'none': healthy
+   * again (a MAX7219 that was unplugged comes back as a cold chip).
+   */
+  displayFault(fault: SimDisplayFault): void {
+    if (this.max7219 !== undefined) {
+      if (fault === 'absent') this.unplugDisplay()
+      else if (fault === 'nack-once') this.max7219.glitchNextFrame()
+      else if (this.unplugged) this.replugDisplay()
+      return
+    }
+    this.bus.injectFault(this.displayAddress!, fault)
+  }
+
+  /** Pulls the display's cable: it loses power and its state. */
+  unplugDisplay(): void {
+    if (this.unplugged) return
+    this.unplugged = true
+    if (this.max7219 !== undefined) this.max7219.unplug()
+    else this.bus.detach(this.displayAddress!)
+  }
+
+  /** Plugs it back in: it powers up cold (HT16K33: oscillator off, random RAM; MAX7219: shutdown, random digits). */
+  replugDisplay(): void {
+    if (!this.unplugged) return
+    this.unplugged = false
+    if (this.max7219 !== undefined) {
+      this.max7219.replug()
+      return
+    }
+    this.ht16k33!.powerCycle()
+    this.bus.attach(this.displayAddress!, this.ht16k33!)
+  }
+
+  /** /dev/i2c-N disappears (I2C not enabled) or comes back. */
+  setI2cBusMissing(missing: boolean): void {
+    this.bus.setBusMissing(missing)
+  }
+
+  /**
+   * A johnny-five IO object over this window's models, its pins numbered by
+   * line offset and at electrical levels, as a Firmata board presents them:
+   * `new five.Board({ io, repl: false })`, then `await io.connect()` (or use
+   * edge/hardware/j5-board.ts openJ5Board, which does both). Only one can
+   * hold the lines at a time.
+   */
+  johnnyFiveIo(log?: Logger): J5IoPlugin {
+    return new J5IoPlugin({
+      gpio: this.gpio,
+      bus: this.bus,
+      lines: profileLines(this.profile).map((l) => electricalLineSpec(lineSpecFor(l))),
+      name: `sim ${this.profile.id}`,
+      ...(log !== undefined ? { log } : {}),
+    })
+  }
+
+  /** An NVR sampling the relay contact every `periodMs`; started, stop() it when done. */
+  nvr(periodMs: number, phaseMs?: number): NvrSampler {
+    if (this.relay === undefined) throw new Error(`board '${this.profile.id}' has no NVR relay`)
+    const sampler = new NvrSampler({ relay: this.relay, periodMs, ...(phaseMs !== undefined ? { phaseMs } : {}) })
+    sampler.start()
+    return sampler
   }
 
   async stop(): Promise<void> {

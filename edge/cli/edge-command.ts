@@ -43,6 +43,7 @@ export const edgeCommand: Subcommand = {
     const profile = await loadBoardProfile(c.board)
     const log = createLogger({ name: 'edge' }).child({ counter: c.counter })
     let gpio, bus
+    let release = async () => {}
     if (profile.adapter === 'sim') {
       // A board profile of adapter "sim" runs the real runtime on simulated buses: a laptop demo window.
       const { SimWindowHardware } = await import('../../sim/window-hardware.ts')
@@ -50,12 +51,21 @@ export const edgeCommand: Subcommand = {
       gpio = hw.gpio
       bus = hw.bus
     } else {
-      throw new Error(`board profile "${profile.id}" uses the ${profile.adapter} adapter, which this version cannot drive yet; only "sim" profiles run`)
+      const { openBoardBackends } = await import('../hardware/open-board.ts')
+      const backends = await openBoardBackends(profile, log.child({ module: 'hardware' }))
+      ;({ gpio, bus } = backends)
+      release = () => backends.stop()
     }
     const edge = await startEdge(
       { hall: c.hall, counter: c.counter, hub: c.hub.map(parseBrokerUrl), username: c.username, password: c.password },
       { profile, gpio, bus, log },
-    )
-    return () => edge.stop()
+    ).catch(async (err: unknown) => {
+      await release()
+      throw err
+    })
+    return async () => {
+      await edge.stop()
+      await release()
+    }
   },
 }

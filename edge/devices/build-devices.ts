@@ -8,18 +8,26 @@
  * display retries on its own.
  */
 import type { Logger } from 'pino'
-import { lineSpecFor, OUTPUT_LINE_NAMES, profileLines, type ProfileLine } from '../../boards/profile-lines.ts'
+import { DISPLAY_LINE_NAMES, lineSpecFor, OUTPUT_LINE_NAMES, profileLines, type ProfileLine } from '../../boards/profile-lines.ts'
 import type { BoardProfile, Score } from '../../boards/profile-schema.ts'
 import { DeviceFault } from '../hardware/device-fault.ts'
 import type { GpioBackend, GpioLine } from '../hardware/gpio-port.ts'
 import { Ht16k33Seg7 } from '../hardware/ht16k33.ts'
+import { Ht16k33Alpha } from '../hardware/ht16k33-alpha.ts'
 import type { I2cBus } from '../hardware/i2c-port.ts'
+import { openJ5Board, type J5Context } from '../hardware/j5-board.ts'
+import { electricalLineSpec, J5GpioBackend } from '../hardware/j5-gpio-backend.ts'
+import { J5IoPlugin } from '../hardware/j5-io-plugin.ts'
+import { J5Max7219Transport } from '../hardware/j5-max7219.ts'
 import { KeyInput } from '../hardware/keys.ts'
-import { Lamp, PulseOutput } from '../hardware/output.ts'
+import { Lamp } from '../hardware/output.ts'
+import { Relay } from '../hardware/relay.ts'
 import { CaptureTrigger } from '../hardware/capture-trigger.ts'
 import { officerLineName } from '../../boards/profile-lines.ts'
 import type { CaptureKind, OfficerKey } from '../protocol/index.ts'
 import type { OfficerKey as ProfileOfficerKey } from '../../boards/profile-schema.ts'
+import { GpioMax7219Transport, Max7219Display, type Max7219Transport } from '../hardware/max7219.ts'
+import type { TextDisplay } from '../hardware/text-display.ts'
 import { CallDisplay } from './call-display.ts'
 import { EvaluatorKeys } from './evaluator.ts'
 
@@ -45,20 +53,46 @@ export interface WindowDevices {
   /** The officer's keys; a press only ever asks for something, it can never rate. */
   officerKeys: Partial<Record<OfficerKey, KeyInput>>
   /** The NVR alarm contact, with the hold time its sampler needs. */
-  nvrRelay?: { output: PulseOutput; line: GpioLine; minHoldMs: number }
+  nvrRelay?: Relay
   /** Faults found while starting (the display did not answer); the devices run anyway. */
   startFaults: DeviceFault[]
+  /**
+   * The backend these devices' lines are open on: the one passed in, or, for a
+   * johnny-five profile given plain ports, johnny-five's pins over them. Other
+   * devices of the window (capture triggers, the NVR relay) open their lines
+   * here too; the plain ports' lines are held by johnny-five then.
+   */
+  gpio: GpioBackend
   stop(): Promise<void>
 }
 
 export async function buildWindowDevices(opts: BuildWindowDevicesOptions): Promise<WindowDevices> {
-  const { profile, gpio, bus, now, log } = opts
+  const { profile, bus, now, log } = opts
   const opened = new Map<string, GpioLine>()
+  // The johnny-five adapter runs the devices on johnny-five's pins. Handed a
+  // J5GpioBackend (a Firmata board, see open-board.ts) it uses that board;
+  // handed plain ports (the simulator), it puts johnny-five on them through
+  // the IO plugin, exactly as it would sit on Firmata, and owns that board.
+  let ownJ5: J5Context | undefined
+  let gpio = opts.gpio
+  if (profile.adapter === 'johnny-five' && !(gpio instanceof J5GpioBackend)) {
+    const plugin = new J5IoPlugin({
+      gpio,
+      bus,
+      lines: profileLines(profile).map((l) => electricalLineSpec(lineSpecFor(l))),
+      log: log.child({ device: 'johnny-five' }),
+    })
+    ownJ5 = await openJ5Board({ io: plugin, log })
+    gpio = new J5GpioBackend({ j5: ownJ5, log })
+  }
+  const j5 = gpio instanceof J5GpioBackend ? gpio.j5 : undefined
   const closeAll = async () => {
     for (const line of [...opened.values()].reverse()) {
       await line.close().catch((err: unknown) => log.warn({ line: line.name, err }, 'could not close line'))
     }
     opened.clear()
+    await ownJ5?.close().catch((err: unknown) => log.warn({ err }, 'could not close the johnny-five board'))
+    ownJ5 = undefined
   }
 
   const lines = profileLines(profile)
@@ -131,16 +165,10 @@ export async function buildWindowDevices(opts: BuildWindowDevicesOptions): Promi
     let nvrRelay: WindowDevices['nvrRelay']
     const relayLine = byName(OUTPUT_LINE_NAMES.nvrRelay)
     if (relayLine && profile.outputs.nvrRelay) {
-      const line = await open(relayLine)
-      nvrRelay = { output: new PulseOutput({ line, log: log.child({ device: 'nvr-relay' }), now }), line, minHoldMs: profile.outputs.nvrRelay.minHoldMs }
+      nvrRelay = new Relay({ line: await open(relayLine), minHoldMs: profile.outputs.nvrRelay.minHoldMs })
     }
 
-    const driver = new Ht16k33Seg7({
-      bus,
-      address: profile.display.address,
-      name: `display (ht16k33@0x${profile.display.address.toString(16)}, i2c-${profile.i2c.bus})`,
-      log: log.child({ device: 'display' }),
-    })
+    const driver = await buildDisplayDriver(profile, bus, j5, (name) => open(byName(name)!), log.child({ device: 'display' }))
     const report = opts.onFault
     const display = new CallDisplay({
       driver,
@@ -180,13 +208,14 @@ export async function buildWindowDevices(opts: BuildWindowDevicesOptions): Promi
       officerKeys,
       ...(nvrRelay ? { nvrRelay } : {}),
       startFaults,
+      gpio,
       async stop() {
         if (stopped) return
         stopped = true
         await started.stop()
         for (const k of Object.values(officerKeys)) k.stop()
         for (const c of Object.values(captures)) await c.stop()
-        await nvrRelay?.line.write(0).catch(() => undefined)
+        await nvrRelay?.stop().catch(() => undefined)
         await display.stop()
         for (const lamp of Object.values(lamps)) {
           await lamp.stop().catch((err: unknown) => log.warn({ err }, 'lamp did not go off on stop'))
@@ -198,5 +227,43 @@ export async function buildWindowDevices(opts: BuildWindowDevicesOptions): Promi
     await evaluator?.stop()
     await closeAll()
     throw err
+  }
+}
+
+/** The driver the profile's display names, on the bus or the lines it is wired to. */
+async function buildDisplayDriver(
+  profile: BoardProfile,
+  bus: I2cBus,
+  j5: J5Context | undefined,
+  openLine: (name: string) => Promise<GpioLine>,
+  log: Logger,
+): Promise<TextDisplay> {
+  const display = profile.display
+  switch (display.driver) {
+    case 'ht16k33':
+    case 'ht16k33-alpha': {
+      const Driver = display.driver === 'ht16k33' ? Ht16k33Seg7 : Ht16k33Alpha
+      const name = `display (${display.driver}@0x${display.address.toString(16)}, i2c-${profile.i2c?.bus ?? '?'})`
+      return new Driver({ bus, address: display.address, name, log })
+    }
+    case 'max7219': {
+      const { pins } = display
+      // Through johnny-five its LedControl clocks the frames; otherwise we bit-bang the three lines.
+      const transport: Max7219Transport =
+        j5 !== undefined
+          ? await J5Max7219Transport.create(j5, { data: pins.din.offset, clock: pins.clk.offset, cs: pins.cs.offset }, display.digits)
+          : new GpioMax7219Transport({
+              din: await openLine(DISPLAY_LINE_NAMES.din),
+              clk: await openLine(DISPLAY_LINE_NAMES.clk),
+              cs: await openLine(DISPLAY_LINE_NAMES.cs),
+            })
+      return new Max7219Display({
+        transport,
+        digits: display.digits,
+        refreshMs: display.refreshMs,
+        name: `display (max7219, ${display.digits} digits, ${transport.description})`,
+        log,
+      })
+    }
   }
 }

@@ -8,17 +8,14 @@
  */
 import type { Logger } from 'pino'
 import { DeviceFault } from '../hardware/device-fault.ts'
-import type { BlinkRate, Ht16k33Seg7 } from '../hardware/ht16k33.ts'
-import { canShowSeg7 } from '../hardware/seg7-font.ts'
+import type { BlinkRate, TextDisplay } from '../hardware/text-display.ts'
 
-/** Dashes cannot be mistaken for a ticket number, unlike an '8888' segment test. */
-const IDENTIFY_TEXT = '----'
 const IDENTIFY_BLINK: BlinkRate = '2hz'
 const ATTENTION_BLINK: BlinkRate = '1hz'
-const WIDTH = 4
 
 export interface CallDisplayOptions {
-  driver: Ht16k33Seg7
+  /** Any display driver: HT16K33 7- or 14-segment, MAX7219 (ours or through johnny-five). */
+  driver: TextDisplay
   log: Logger
   /** Called when the display faults and when it works again (null). */
   onFault?: (fault: DeviceFault | null) => void
@@ -38,7 +35,9 @@ export interface CallDisplayStatus {
 }
 
 export class CallDisplay {
-  private readonly driver: Ht16k33Seg7
+  private readonly driver: TextDisplay
+  /** Dashes across the display cannot be mistaken for a ticket number, unlike an '8888' segment test. */
+  private readonly identifyText: string
   private readonly log: Logger
   private readonly onFault: ((fault: DeviceFault | null) => void) | undefined
   private ticket: string | null = null
@@ -51,6 +50,7 @@ export class CallDisplay {
 
   constructor(opts: CallDisplayOptions) {
     this.driver = opts.driver
+    this.identifyText = '-'.repeat(opts.driver.width)
     this.log = opts.log
     this.onFault = opts.onFault
     this.retryMs = opts.retryMs ?? 5_000
@@ -71,9 +71,19 @@ export class CallDisplay {
     return this.track(this.driver.start())
   }
 
+  /** Character positions of the display. */
+  get width(): number {
+    return this.driver.width
+  }
+
+  /** The characters a ticket may contain on this display (upper case): the counter's `call` check. */
+  get charset(): string {
+    return this.driver.charset
+  }
+
   /** Whether `ticket` can be shown at all (fits, and every character has a glyph). */
   canShow(ticket: string): boolean {
-    return [...ticket].length <= WIDTH && canShowSeg7(ticket)
+    return this.driver.canShow(ticket)
   }
 
   /**
@@ -82,7 +92,9 @@ export class CallDisplay {
    */
   async show(ticket: string | null): Promise<void> {
     if (ticket !== null && !this.canShow(ticket)) {
-      throw new RangeError(`the call display cannot show "${ticket}" (4 positions: digits, A–J, L, n–r, S, t, U, y, -)`)
+      throw new RangeError(
+        `the call display cannot show "${ticket}" (${this.driver.width} positions of ${this.driver.charset})`,
+      )
     }
     this.ticket = ticket
     if (ticket === null) this.attentionOn = false
@@ -105,7 +117,7 @@ export class CallDisplay {
       this.identifyTimer = undefined
       this.track(this.render()).catch((err: unknown) => this.log.warn({ err }, 'could not restore the display after identify'))
     }, seconds * 1000)
-    await this.track(this.driver.show(IDENTIFY_TEXT).then(() => this.driver.setBlink(IDENTIFY_BLINK)))
+    await this.track(this.driver.show(this.identifyText).then(() => this.driver.setBlink(IDENTIFY_BLINK)))
   }
 
   async stop(): Promise<void> {
@@ -154,7 +166,7 @@ export class CallDisplay {
       this.retryTimer = undefined
       if (this.fault === null || this.stopped) return
       const restore = this.identifyTimer !== undefined
-        ? this.driver.show(IDENTIFY_TEXT).then(() => this.driver.setBlink(IDENTIFY_BLINK))
+        ? this.driver.show(this.identifyText).then(() => this.driver.setBlink(IDENTIFY_BLINK))
         : this.render()
       // A failure lands in track(), which schedules the next attempt.
       this.track(restore).catch(() => undefined)

@@ -1,8 +1,7 @@
 import { z } from 'zod'
 import type { Logger } from 'pino'
 import type { EventType } from '../protocol/index.ts'
-import type { PulseOutput } from '../hardware/output.ts'
-import type { GpioLine } from '../hardware/gpio-port.ts'
+import type { Relay } from '../hardware/relay.ts'
 import { NvrTextLine } from './nvr-text-line.ts'
 
 /** The moments a video reviewer looks for, and the word each gets on the NVR text line. */
@@ -36,7 +35,8 @@ export type VideoConfig = z.infer<typeof videoConfigSchema>
 export interface VideoHooksOptions {
   counter: string
   config: VideoConfig
-  relay?: { output: PulseOutput; line: GpioLine; minHoldMs: number }
+  /** Holds every closure for the NVR's minimum, so its sampler sees it. */
+  relay?: Relay
   log: Logger
   now: () => number
   onFault: (device: string, fault: { code: string; message: string } | null) => void
@@ -65,7 +65,7 @@ export class VideoHooks {
     const relay = this.opts.relay
     if (!relay || this.opts.config.relay !== 'hold' || active === this.held) return
     this.held = active
-    relay.line.write(active ? 1 : 0).then(
+    ;(active ? relay.close() : relay.open()).then(
       () => this.opts.onFault('nvr-relay', null),
       (err: Error) => this.opts.onFault('nvr-relay', { code: 'io', message: err.message }),
     )
@@ -75,8 +75,7 @@ export class VideoHooks {
     const action = MARKS[type]
     if (!action) return
     if (this.opts.relay && this.opts.config.relay === 'pulse') {
-      const relay = this.opts.relay
-      relay.output.pulse(Math.max(relay.minHoldMs, 1)).catch((err: Error) => this.opts.onFault('nvr-relay', { code: 'io', message: err.message }))
+      this.opts.relay.pulse(1).catch((err: Error) => this.opts.onFault('nvr-relay', { code: 'io', message: err.message }))
     }
     const t = this.opts.config.textLine
     if (this.text && t) this.text.send(render(t.template, { counter: this.opts.counter.toUpperCase(), action, ts: new Date(this.opts.now()).toISOString().replace(/\.\d{3}Z$/, 'Z'), ...fields }))
@@ -84,7 +83,7 @@ export class VideoHooks {
 
   async stop(): Promise<void> {
     await this.text?.stop()
-    if (this.held) await this.opts.relay?.line.write(0).catch(() => undefined)
+    if (this.held) await this.opts.relay?.open().catch(() => undefined)
   }
 }
 

@@ -1,29 +1,58 @@
 /**
- * HT16K33 driver for the Adafruit 4-digit 7-segment backpack (hardware.md §4.2).
+ * HT16K33 drivers (hardware.md §4.2): the chip's command set, shared by the
+ * Adafruit 4-digit 7-segment backpack (here) and the 4-character 14-segment
+ * backpack (ht16k33-alpha.ts), which differ only in how a text becomes RAM.
  *
  * Every show() writes the whole 16-byte display RAM in one transaction, so a
  * number can never be half-written and a shorter number never leaves stale
  * digits behind (the johnny-five print() trap). Transactions are queued one
  * at a time: i2c-bus runs async calls on the libuv pool, where two in flight
  * may complete out of order and leave the older number on the glass.
+ * NACKs are retried once in I2cDevice (i2c-device.ts), nowhere else.
  */
 import type { Logger } from 'pino'
-import { DeviceFault, type DeviceFaultCode } from './device-fault.ts'
+import { DeviceFault } from './device-fault.ts'
+import { I2cDevice } from './i2c-device.ts'
 import type { I2cBus } from './i2c-port.ts'
-import { describeI2cError, isBusMissing, isDeviceAbsent } from './i2c-errors.ts'
-import { encodeSeg7 } from './seg7-font.ts'
+import { canShowSeg7, encodeSeg7, SEG7_CHARSET } from './seg7-font.ts'
+import { checkBlinkRate, checkBrightness, type BlinkRate, type TextDisplay } from './text-display.ts'
 
-export type BlinkRate = 'off' | '2hz' | '1hz' | '0.5hz'
+export type { BlinkRate } from './text-display.ts'
 
 const CMD_RAM = 0x00
 const CMD_SYSTEM = 0x20
 const CMD_DISPLAY = 0x80
 const CMD_DIMMING = 0xe0
 const BLINK_BITS: Readonly<Record<BlinkRate, number>> = { off: 0, '2hz': 1, '1hz': 2, '0.5hz': 3 }
-/** RAM bytes of the four digits; byte 4 is the colon, which call numbers never use. */
-const DIGIT_RAM = [0x00, 0x02, 0x06, 0x08] as const
-const RAM_SIZE = 16
-const DIGITS = DIGIT_RAM.length
+export const HT16K33_RAM_SIZE = 16
+
+/** How a backpack maps text onto the 16 bytes of display RAM. */
+export interface Ht16k33Layout {
+  readonly kind: string
+  readonly width: number
+  readonly charset: string
+  canShow(text: string): boolean
+  /** The whole RAM image for `text`; throws a RangeError for a text it cannot show. */
+  encode(text: string): Uint8Array
+}
+
+/** Adafruit 0.56" 4-digit backpack: digits at RAM 0, 2, 6, 8; RAM 4 is the colon, which call numbers never use. */
+const SEG7_DIGIT_RAM = [0x00, 0x02, 0x06, 0x08] as const
+
+export const SEG7_BACKPACK: Ht16k33Layout = {
+  kind: '7-segment',
+  width: SEG7_DIGIT_RAM.length,
+  charset: SEG7_CHARSET,
+  canShow: (text) => [...text].length <= SEG7_DIGIT_RAM.length && canShowSeg7(text),
+  encode(text) {
+    const glyphs = encodeSeg7(text, SEG7_DIGIT_RAM.length)
+    const ram = new Uint8Array(HT16K33_RAM_SIZE)
+    SEG7_DIGIT_RAM.forEach((addr, i) => {
+      ram[addr] = glyphs[i] ?? 0
+    })
+    return ram
+  },
+}
 
 export interface Ht16k33Options {
   bus: I2cBus
@@ -33,53 +62,60 @@ export interface Ht16k33Options {
   log?: Logger
 }
 
-export class Ht16k33Seg7 {
+export class Ht16k33Display implements TextDisplay {
   readonly name: string
-  private readonly bus: I2cBus
-  private readonly address: number
+  readonly width: number
+  readonly charset: string
+  private readonly layout: Ht16k33Layout
+  private readonly device: I2cDevice
   private readonly log: Logger | undefined
   private queue: Promise<unknown> = Promise.resolve()
   // Desired state, replayed in full after a fault: a device that NACKed may
   // have browned out and come back with random RAM and the oscillator off.
-  private glyphs: Uint8Array = new Uint8Array(DIGITS)
+  private ram: Uint8Array = new Uint8Array(HT16K33_RAM_SIZE)
   private blink: BlinkRate = 'off'
   private brightness = 15
   private on = true
   private needsInit = true
-  private everAcked = false
   private stopped = false
 
-  constructor(opts: Ht16k33Options) {
+  constructor(opts: Ht16k33Options, layout: Ht16k33Layout) {
     if (!Number.isInteger(opts.address) || opts.address < 0x70 || opts.address > 0x77) {
       throw new RangeError(`HT16K33 address must be 0x70..0x77, got ${opts.address}`)
     }
-    this.bus = opts.bus
-    this.address = opts.address
+    this.layout = layout
+    this.width = layout.width
+    this.charset = layout.charset
     this.name = opts.name ?? `ht16k33@0x${opts.address.toString(16)}`
     this.log = opts.log
+    this.device = new I2cDevice({ bus: opts.bus, address: opts.address, name: this.name, log: opts.log })
   }
 
-  /** Oscillator on, RAM cleared, display on, full brightness (Adafruit's order: clear before lighting). */
+  canShow(text: string): boolean {
+    return this.layout.canShow(text)
+  }
+
+  /** Oscillator on, RAM cleared, display on, brightness (Adafruit's order: clear before lighting). */
   start(): Promise<void> {
     this.stopped = false
     return this.enqueue('start', () => {
-      this.glyphs = new Uint8Array(DIGITS)
+      this.ram = new Uint8Array(HT16K33_RAM_SIZE)
       return this.init()
     })
   }
 
-  /** Shows `text` right-aligned in the four digit positions; '' blanks the display. */
+  /** Shows `text` right-aligned in the backpack's positions; '' blanks the display. */
   show(text: string): Promise<void> {
-    const glyphs = encodeSeg7(text, DIGITS)
+    const ram = this.layout.encode(text)
     return this.enqueue('show', async () => {
-      this.glyphs = glyphs
+      this.ram = ram
       if (this.needsInit) return this.init()
       await this.writeFrame()
     })
   }
 
   setBlink(rate: BlinkRate): Promise<void> {
-    if (!(rate in BLINK_BITS)) throw new RangeError(`unknown blink rate '${rate}'`)
+    checkBlinkRate(rate)
     return this.enqueue('setBlink', async () => {
       this.blink = rate
       if (this.needsInit) return this.init()
@@ -88,9 +124,7 @@ export class Ht16k33Seg7 {
   }
 
   setBrightness(level: number): Promise<void> {
-    if (!Number.isInteger(level) || level < 0 || level > 15) {
-      throw new RangeError(`brightness must be an integer 0..15, got ${level}`)
-    }
+    checkBrightness(level)
     return this.enqueue('setBrightness', async () => {
       this.brightness = level
       if (this.needsInit) return this.init()
@@ -114,16 +148,16 @@ export class Ht16k33Seg7 {
   verify(): Promise<boolean> {
     return this.enqueue('verify', async () => {
       if (this.needsInit) return false
-      const buf = Buffer.alloc(RAM_SIZE)
-      await this.transaction(() => this.bus.readI2cBlock(this.address, CMD_RAM, RAM_SIZE, buf))
-      return this.frame().subarray(1).equals(buf)
+      const buf = Buffer.alloc(HT16K33_RAM_SIZE)
+      await this.device.transfer((bus, a) => bus.readI2cBlock(a, CMD_RAM, HT16K33_RAM_SIZE, buf))
+      return Buffer.from(this.ram).equals(buf)
     })
   }
 
   /** Blanks the RAM and puts the chip in standby, so a stopped runtime never leaves a number lit. */
   stop(): Promise<void> {
     const done = this.enqueue('stop', async () => {
-      this.glyphs = new Uint8Array(DIGITS)
+      this.ram = new Uint8Array(HT16K33_RAM_SIZE)
       await this.writeFrame()
       await this.command(CMD_DISPLAY)
       await this.command(CMD_SYSTEM)
@@ -145,69 +179,32 @@ export class Ht16k33Seg7 {
     return CMD_DISPLAY | (BLINK_BITS[this.blink] << 1) | (this.on ? 1 : 0)
   }
 
-  private frame(): Buffer {
-    const frame = Buffer.alloc(RAM_SIZE + 1)
-    frame[0] = CMD_RAM
-    DIGIT_RAM.forEach((ram, i) => {
-      frame[1 + ram] = this.glyphs[i] ?? 0
-    })
-    return frame
-  }
-
   private async writeFrame(): Promise<void> {
-    const frame = this.frame()
-    await this.transaction(() => this.bus.i2cWrite(this.address, frame.length, frame))
+    const frame = Buffer.alloc(HT16K33_RAM_SIZE + 1)
+    frame[0] = CMD_RAM
+    frame.set(this.ram, 1)
+    await this.device.transfer((bus, a) => bus.i2cWrite(a, frame.length, frame))
   }
 
   private async command(byte: number): Promise<void> {
-    await this.transaction(() => this.bus.sendByte(this.address, byte))
+    await this.device.transfer((bus, a) => bus.sendByte(a, byte))
   }
 
   private enqueue<T>(what: string, op: () => Promise<T>): Promise<T> {
     if (this.stopped) return Promise.reject(new Error(`${this.name}: ${what} after stop()`))
     const run = this.queue.then(op).catch((err: unknown) => {
-      throw this.toFault(err, what)
+      const fault = this.device.fault(err, what)
+      if (fault instanceof DeviceFault) this.needsInit = true
+      throw fault
     })
     this.queue = run.catch(() => undefined)
     return run
   }
-
-  /**
-   * One bus transaction, retried once on a NACK: the Pi's clock-stretching bug
-   * produces spurious EREMOTEIO, and a second miss is a real fault.
-   */
-  private async transaction<T>(op: () => Promise<T>): Promise<T> {
-    let result: T
-    try {
-      result = await op()
-    } catch (err) {
-      if (!isDeviceAbsent(err)) throw err
-      this.log?.warn({ device: this.name, err: describeI2cError(err) }, 'no acknowledge, retrying once')
-      result = await op()
-    }
-    this.everAcked = true
-    return result
-  }
-
-  private toFault(err: unknown, what: string): DeviceFault | Error {
-    if (err instanceof DeviceFault) return err
-    if (!isDeviceAbsent(err) && !isBusMissing(err) && !hasErrno(err)) return err as Error
-    this.needsInit = true
-    const code: DeviceFaultCode = isBusMissing(err)
-      ? 'bus-missing'
-      : isDeviceAbsent(err)
-        ? this.everAcked
-          ? 'nack'
-          : 'absent'
-        : 'io'
-    const fault = new DeviceFault(this.name, code, `${this.name}: ${what} failed (${code}): ${describeI2cError(err)}`, {
-      cause: err,
-    })
-    this.log?.error({ device: this.name, code, err: describeI2cError(err) }, `${what} failed`)
-    return fault
-  }
 }
 
-function hasErrno(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && typeof (err as { errno?: unknown }).errno === 'number'
+/** The Adafruit 4-digit 7-segment backpack. */
+export class Ht16k33Seg7 extends Ht16k33Display {
+  constructor(opts: Ht16k33Options) {
+    super(opts, SEG7_BACKPACK)
+  }
 }

@@ -59,7 +59,7 @@ describe('board profiles', () => {
 
   it('fills defaults and reads hex addresses', () => {
     const p = parseBoardProfile({ ...valid(), keys: { ...valid().keys, neutral: { chip: 'sim-gpio', offset: 6 } } }, 'x')
-    expect(p.display.address).toBe(0x71)
+    expect(p.display).toMatchObject({ driver: 'ht16k33', address: 0x71 })
     expect(p.keys.neutral.activeLow).toBe(false)
     expect(p.keyTiming).toEqual({ lockoutMs: 40, stuckMs: 15_000, chatterEdges: 20 })
     expect(p.outputs).toEqual({})

@@ -45,6 +45,6 @@ describe('SimWindowHardware', () => {
     await expect(hw.bus.sendByte(0x70, 0x21)).rejects.toMatchObject({ errno: 121 })
     hw.displayFault('none')
     await hw.bus.sendByte(0x70, 0x21)
-    expect(hw.display.osc).toBe(true)
+    expect(hw.ht16k33?.osc).toBe(true)
   })
 })

@@ -1,0 +1,107 @@
+/**
+ * Finding a GPIO line's sysfs number from its chip label and offset
+ * (hardware.md §1.2), the only numbering that survives kernel upgrades:
+ *
+ * - from kernel 6.6 Raspberry Pi OS uses dynamic bases: the Pi 4's
+ *   pinctrl-bcm2711 starts at 512, so GPIO17 is sysfs 529, and writing 17 to
+ *   `export` fails with EINVAL;
+ * - the Pi 5's RP1 (pinctrl-rp1) moved from gpiochip4 to gpiochip0 around
+ *   6.6.45, and its base has been 571, 399 and others;
+ * - Allwinner and AM335x chips have their own labels and bases.
+ *
+ * So: read every /sys/class/gpio/gpiochipN/{label,base,ngpio}, pick the chip
+ * by label (never by index or N), and add the offset.
+ */
+import { access, readdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+
+export const SYSFS_GPIO_ROOT = '/sys/class/gpio'
+
+export interface SysfsGpioChip {
+  /** Directory name, 'gpiochip512'. */
+  name: string
+  label: string
+  base: number
+  ngpio: number
+}
+
+/** Sysfs GPIO is not there at all: no onoff on this kernel. */
+export class SysfsGpioUnavailableError extends Error {
+  override readonly name = 'SysfsGpioUnavailableError'
+  readonly code = 'ENOENT'
+  readonly root: string
+
+  constructor(root: string, options?: { cause?: unknown }) {
+    super(
+      `${root} does not exist: this kernel has no sysfs GPIO (CONFIG_GPIO_SYSFS is off, as on Debian/Raspberry Pi OS ` +
+        `Trixie with kernel 6.12 and on some Armbian builds), so the onoff adapter cannot drive any line. Either boot ` +
+        `a kernel built with CONFIG_GPIO_SYSFS=y, or use the GPIO character-device (/dev/gpiochipN) backend once it ` +
+        `exists: the GpioBackend port is designed for it, but it is not built yet.`,
+      options,
+    )
+    this.root = root
+  }
+}
+
+async function readTrimmed(file: string): Promise<string> {
+  return (await readFile(file, 'utf8')).trim()
+}
+
+function parseCount(text: string, file: string): number {
+  const n = Number(text)
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${file}: expected a number, read '${text}'`)
+  return n
+}
+
+/** Every gpiochip under the sysfs root, in base order. */
+export async function readSysfsGpioChips(root: string = SYSFS_GPIO_ROOT): Promise<SysfsGpioChip[]> {
+  try {
+    await access(root)
+  } catch (err) {
+    throw new SysfsGpioUnavailableError(root, { cause: err })
+  }
+  const chips: SysfsGpioChip[] = []
+  for (const name of await readdir(root)) {
+    if (!/^gpiochip\d+$/.test(name)) continue
+    const dir = join(root, name)
+    chips.push({
+      name,
+      label: await readTrimmed(join(dir, 'label')),
+      base: parseCount(await readTrimmed(join(dir, 'base')), join(dir, 'base')),
+      ngpio: parseCount(await readTrimmed(join(dir, 'ngpio')), join(dir, 'ngpio')),
+    })
+  }
+  return chips.sort((a, b) => a.base - b.base)
+}
+
+export function describeChips(chips: readonly SysfsGpioChip[]): string {
+  if (chips.length === 0) return 'none'
+  return chips.map((c) => `${c.name} '${c.label}' (lines ${c.base}..${c.base + c.ngpio - 1})`).join(', ')
+}
+
+export interface SysfsLineRef {
+  /** Role name for the error message ('satisfied'). */
+  name: string
+  chip: string
+  offset: number
+}
+
+/** sysfs number = base of the chip with that label + offset; throws with what it found when it cannot. */
+export function resolveSysfsNumber(chips: readonly SysfsGpioChip[], line: SysfsLineRef, root: string = SYSFS_GPIO_ROOT): number {
+  const matches = chips.filter((c) => c.label === line.chip)
+  const where = `line '${line.name}' (${line.chip}:${line.offset})`
+  if (matches.length === 0) {
+    throw new Error(
+      `${where}: no gpiochip labelled '${line.chip}' under ${root}; chips here: ${describeChips(chips)}. ` +
+        `Check the board profile against \`cat ${root}/gpiochip*/label\`.`,
+    )
+  }
+  if (matches.length > 1) {
+    throw new Error(`${where}: ${matches.length} gpiochips are labelled '${line.chip}' (${describeChips(matches)}); the label does not pick one`)
+  }
+  const chip = matches[0]!
+  if (!Number.isInteger(line.offset) || line.offset < 0 || line.offset >= chip.ngpio) {
+    throw new RangeError(`${where}: offset ${line.offset} is outside ${chip.name} '${chip.label}', which has ${chip.ngpio} lines (0..${chip.ngpio - 1})`)
+  }
+  return chip.base + line.offset
+}

@@ -1,0 +1,163 @@
+import { readdirSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
+import { lineSpecFor, profileLines } from '../../boards/profile-lines.ts'
+import {
+  BOARDS_DIR,
+  BoardProfileError,
+  displayI2cAddress,
+  loadBoardProfile,
+  parseBoardProfile,
+  type BoardProfileInput,
+} from '../../boards/profile-schema.ts'
+
+const SHIPPED = readdirSync(BOARDS_DIR)
+  .filter((f) => f.endsWith('.json'))
+  .map((f) => f.slice(0, -'.json'.length))
+  .sort()
+
+const line = (offset: number, activeLow = true) => ({ chip: 'sim-gpio', offset, activeLow })
+
+function max7219Board(): BoardProfileInput {
+  return {
+    id: 'max-board',
+    description: 'a MAX7219 board',
+    adapter: 'sim',
+    display: { driver: 'max7219', digits: 8, pins: { din: line(10, false), clk: line(11, false), cs: line(8, false) } },
+    keys: { satisfied: line(5), neutral: line(6), dissatisfied: line(13) },
+  }
+}
+
+function problems(json: unknown): string[] {
+  try {
+    parseBoardProfile(json, 'boards/x.json')
+  } catch (err) {
+    expect(err).toBeInstanceOf(BoardProfileError)
+    return [...(err as BoardProfileError).problems]
+  }
+  throw new Error('expected the profile to be refused')
+}
+
+describe('the shipped board profiles', () => {
+  it('cover the boards halls buy', () => {
+    expect(SHIPPED).toEqual(
+      expect.arrayContaining([
+        'rpi4-ht16k33',
+        'rpi5-ht16k33-alpha',
+        'orangepi-zero2-max7219',
+        'beaglebone-black-ht16k33',
+        'firmata-uno-max7219',
+        'sim-window',
+      ]),
+    )
+  })
+
+  it.each(SHIPPED.filter((id) => id !== 'sim-window'))(
+    '%s names its adapter, display, 3 or 5 evaluator keys, officer keys, both capture devices, the NVR relay and the status light',
+    async (id) => {
+      const p = await loadBoardProfile(id)
+      expect(['onoff', 'johnny-five']).toContain(p.adapter)
+      expect([3, 5]).toContain(Object.keys(p.keys).length)
+      expect(Object.keys(p.officerKeys ?? {}).length).toBeGreaterThanOrEqual(2)
+      expect(p.capture?.photo?.trigger).toBeDefined()
+      expect(p.capture?.photo?.done).toBeDefined()
+      expect(p.capture?.fingerprint?.trigger).toBeDefined()
+      expect(p.capture?.fingerprint?.done).toBeDefined()
+      expect(p.outputs.nvrRelay?.minHoldMs).toBeGreaterThanOrEqual(500)
+      expect(p.outputs.statusLamp).toBeDefined()
+      if (p.display.driver === 'max7219') expect(p.display.pins).toBeDefined()
+      else expect(p.i2c?.bus).toBeGreaterThanOrEqual(0)
+    },
+  )
+
+  it('finds the Pi 5 header on the RP1, by label', async () => {
+    const p = await loadBoardProfile('rpi5-ht16k33-alpha')
+    expect(new Set(profileLines(p).map((l) => l.ref.chip))).toEqual(new Set(['pinctrl-rp1']))
+    expect(p.display).toMatchObject({ driver: 'ht16k33-alpha', address: 0x70 })
+    expect(Object.keys(p.keys)).toHaveLength(5)
+    expect(p.outputs.nvrRelay).toMatchObject({ offset: 4, activeLow: true })
+  })
+
+  it('numbers the Orange Pi pins bank*32+pin on the H616 controller', async () => {
+    const p = await loadBoardProfile('orangepi-zero2-max7219')
+    const pins = p.display.driver === 'max7219' ? p.display.pins : undefined
+    expect(pins?.din).toMatchObject({ chip: '300b000.pinctrl', offset: 2 * 32 + 6 }) // PC6
+    expect(p.outputs.nvrRelay).toMatchObject({ offset: 7 * 32 + 8 }) // PH8
+    expect(p.i2c).toBeUndefined()
+  })
+
+  it('puts the BeagleBone lines on gpio-omap banks and says the label must be checked on the target', async () => {
+    const p = await loadBoardProfile('beaglebone-black-ht16k33')
+    expect(new Set(profileLines(p).map((l) => l.ref.chip))).toEqual(new Set(['44e07000.gpio', '4804c000.gpio', '481ac000.gpio']))
+    expect(p.description).toMatch(/MUST be checked on the target/)
+    expect(p.i2c?.bus).toBe(2)
+  })
+})
+
+describe('the Firmata kit', () => {
+  it('runs through johnny-five on a serial port, a MAX7219 on D12/D11/D10, outputs active high', async () => {
+    const p = await loadBoardProfile('firmata-uno-max7219')
+    expect(p).toMatchObject({ adapter: 'johnny-five', serialPort: '/dev/ttyACM0' })
+    expect(p.display).toMatchObject({ driver: 'max7219', pins: { din: { offset: 12 }, clk: { offset: 11 }, cs: { offset: 10 } } })
+    const outputs = profileLines(p).filter((l) => l.direction === 'out')
+    expect(outputs.every((l) => !l.ref.activeLow)).toBe(true)
+    expect(p.outputs.statusLamp?.offset).toBe(13)
+  })
+})
+
+describe('display drivers in a profile', () => {
+  it('takes a MAX7219 with its three pins, lists them as outputs and opens LOAD/CS high', () => {
+    const p = parseBoardProfile(max7219Board(), 'x')
+    expect(p.display).toMatchObject({ driver: 'max7219', digits: 8, brightness: 15, refreshMs: 10_000 })
+    expect(displayI2cAddress(p)).toBeUndefined()
+    const display = profileLines(p).filter((l) => l.path.startsWith('display.'))
+    expect(display.map((l) => [l.name, l.direction])).toEqual([
+      ['display-din', 'out'],
+      ['display-clk', 'out'],
+      ['display-cs', 'out'],
+    ])
+    expect(display.map((l) => lineSpecFor(l).initial)).toEqual([0, 0, 1])
+  })
+
+  it('names the field for a driver it does not know, a missing pin, or too many digits', () => {
+    expect(problems({ ...max7219Board(), display: { driver: 'tm1637', digits: 4 } })).toEqual([
+      "display.driver: display.driver must be one of 'ht16k33', 'ht16k33-alpha', 'max7219'",
+    ])
+    const { cs: _, ...twoPins } = { din: line(10, false), clk: line(11, false), cs: line(8, false) }
+    expect(problems({ ...max7219Board(), display: { driver: 'max7219', digits: 8, pins: twoPins } })[0]).toMatch(/^display.pins.cs: /)
+    expect(problems({ ...max7219Board(), display: { ...max7219Board().display, digits: 9 } })[0]).toMatch(/^display.digits: /)
+  })
+
+  it('refuses a display pin that is also a key, naming both', () => {
+    const board = max7219Board()
+    expect(problems({ ...board, keys: { ...board.keys, satisfied: line(10) } })).toEqual([
+      'keys.satisfied: sim-gpio:10 is already used by display.pins.din',
+    ])
+  })
+
+  it('needs the I2C bus for an HT16K33, and takes the 14-segment backpack', () => {
+    const { display: _, ...rest } = max7219Board()
+    expect(problems({ ...rest, display: { driver: 'ht16k33', address: '0x70', digits: 4 } })).toEqual([
+      'i2c: an ht16k33 display needs the I2C bus: "i2c": { "bus": 1 }',
+    ])
+    const alpha = parseBoardProfile({ ...rest, i2c: { bus: 1 }, display: { driver: 'ht16k33-alpha', address: '0x71', digits: 4 } }, 'x')
+    expect(displayI2cAddress(alpha)).toBe(0x71)
+  })
+})
+
+describe('adapters in a profile', () => {
+  it('needs a serial port for johnny-five, and refuses one for the others', () => {
+    expect(problems({ ...max7219Board(), adapter: 'johnny-five' })).toEqual([
+      'serialPort: the johnny-five adapter needs the serial port of its Firmata board',
+    ])
+    expect(problems({ ...max7219Board(), serialPort: '/dev/ttyACM0' })).toEqual([
+      "serialPort: only the johnny-five adapter uses a serial port, not 'sim'",
+    ])
+  })
+
+  it('drives only a MAX7219 through johnny-five', () => {
+    const { display: _, ...rest } = max7219Board()
+    expect(
+      problems({ ...rest, adapter: 'johnny-five', serialPort: '/dev/ttyACM0', i2c: { bus: 0 }, display: { driver: 'ht16k33', address: '0x70', digits: 4 } }),
+    ).toEqual([expect.stringMatching(/^display.driver: the johnny-five adapter drives a MAX7219/)])
+  })
+})

@@ -1,0 +1,160 @@
+import { readdirSync } from 'node:fs'
+import { pino } from 'pino'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { BOARDS_DIR, loadBoardProfile, type Score } from '../../boards/profile-schema.ts'
+import { lineSpecFor, profileLines } from '../../boards/profile-lines.ts'
+import { buildWindowDevices } from '../../edge/devices/build-devices.ts'
+import { Relay } from '../../edge/hardware/relay.ts'
+import { encodeSeg14 } from '../../edge/hardware/seg14-font.ts'
+import { encodeSeg7 } from '../../edge/hardware/seg7-font.ts'
+import { SimWindowHardware } from '../../sim/window-hardware.ts'
+
+const log = pino({ level: 'silent' })
+const now = () => Date.now()
+const PROFILES = readdirSync(BOARDS_DIR)
+  .filter((f) => f.endsWith('.json'))
+  .map((f) => f.slice(0, -5))
+  .sort()
+
+describe('every board profile boots in the simulator', () => {
+  beforeEach(() => {
+    vi.useFakeTimers()
+  })
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+
+  it.each(PROFILES)('%s: the display shows the call, a key press counts, outputs start inactive', async (id) => {
+    const profile = await loadBoardProfile(id)
+    const hw = new SimWindowHardware(profile)
+    expect(hw.view().lit).toBe(false)
+    const devices = await buildWindowDevices({ profile, gpio: hw.gpio, bus: hw.bus, now, log })
+    expect(devices.startFaults).toEqual([])
+    expect(hw.view()).toMatchObject({ lit: true, text: '' })
+    expect(devices.display.width).toBe(profile.display.digits)
+    if (hw.max7219 !== undefined) {
+      // johnny-five's LedControl announces itself with intensity 3 in its init; our driver never writes that.
+      const viaJ5 = hw.max7219.frames().some((f) => f.register === 0x0a && f.data === 3)
+      expect(viaJ5).toBe(profile.adapter === 'johnny-five')
+    }
+
+    await devices.display.show('A023')
+    const view = hw.view()
+    expect(view.text).toBe('A023')
+    expect(view.ambiguous).toBe(false)
+    const expected =
+      profile.display.driver === 'ht16k33-alpha'
+        ? [...encodeSeg14('A023', 4)]
+        : [...encodeSeg7('A023', profile.display.digits)]
+    expect(view.glyphs).toEqual(expected)
+
+    // Only the 14-segment backpack has a K; the others refuse it rather than show something else.
+    expect(devices.display.canShow('K042')).toBe(profile.display.driver === 'ht16k33-alpha')
+    if (devices.display.canShow('K042')) {
+      await devices.display.show('K042')
+      expect(hw.view().text).toBe('K042')
+    } else {
+      await expect(devices.display.show('K042')).rejects.toThrow(RangeError)
+      expect(hw.view().text).toBe('A023')
+    }
+
+    const presses: Score[] = []
+    devices.evaluator.onPress((score) => presses.push(score))
+    const first = Object.keys(profile.keys)[0] as Score
+    void hw.press(first, { bounce: [1, 2] })
+    await vi.advanceTimersByTimeAsync(200)
+    expect(presses).toEqual([first])
+
+    if (profile.outputs.statusLamp !== undefined) {
+      expect(hw.output('statusLamp')).toBe(false)
+      await devices.lamps.status?.on()
+      expect(hw.output('statusLamp')).toBe(true)
+    }
+    if (hw.relay !== undefined) {
+      expect(hw.relay.closed).toBe(false)
+      expect(hw.relay.changes()).toEqual([])
+      // The devices open the relay on the backend they run on (johnny-five's pins for the kit).
+      const relay = devices.nvrRelay!
+      expect(hw.relay.changes()).toEqual([])
+      const nvr = hw.nvr(500, 250)
+      const alarm = relay.pulse(20)
+      await vi.advanceTimersByTimeAsync(2_000)
+      await alarm
+      expect(hw.relay.closures().map((c) => (c.to ?? 0) - c.from)).toEqual([profile.outputs.nvrRelay!.minHoldMs])
+      expect(nvr.alarms()).toHaveLength(1)
+      nvr.stop()
+    }
+
+    await devices.stop()
+    expect(hw.view()).toMatchObject({ lit: false, text: '' })
+    expect(hw.gpio.lineNames().filter((n) => hw.gpio.isOpen(n))).toEqual([])
+    await hw.stop()
+  })
+})
+
+describe('display faults on a simulated window', () => {
+  beforeEach(() => {
+    vi.useFakeTimers()
+  })
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+
+  it('an HT16K33 that is unplugged and replugged comes back cold and is shown the call again', async () => {
+    const hw = new SimWindowHardware(await loadBoardProfile('rpi4-ht16k33'), { random: () => 0.99 })
+    const faults: Array<string | null> = []
+    const devices = await buildWindowDevices({
+      profile: hw.profile,
+      gpio: hw.gpio,
+      bus: hw.bus,
+      now,
+      log,
+      onFault: (device, f) => faults.push(f === null ? `${device}:ok` : `${device}:${f.code}`),
+    })
+    await devices.display.show('A023')
+    hw.unplugDisplay()
+    await expect(devices.display.show('A024')).rejects.toMatchObject({ code: 'nack' })
+    hw.replugDisplay()
+    expect(hw.view()).toMatchObject({ lit: false })
+    await vi.advanceTimersByTimeAsync(5_000)
+    expect(hw.view()).toMatchObject({ lit: true, text: 'A024', glyphs: [...encodeSeg7('A024', 4)] })
+    expect(faults).toEqual(['display:nack', 'display:ok'])
+    await devices.stop()
+  })
+
+  it('absorbs a single NACK without a fault', async () => {
+    const hw = new SimWindowHardware(await loadBoardProfile('rpi5-ht16k33-alpha'))
+    const faults: string[] = []
+    const devices = await buildWindowDevices({ profile: hw.profile, gpio: hw.gpio, bus: hw.bus, now, log, onFault: (d) => faults.push(d) })
+    hw.displayFault('nack-once')
+    await devices.display.show('W007')
+    expect(hw.view().text).toBe('W007')
+    expect(faults).toEqual([])
+    await devices.stop()
+  })
+
+  it('starts with the I2C bus missing, reports bus-missing, and shows the call once the bus is there', async () => {
+    const hw = new SimWindowHardware(await loadBoardProfile('beaglebone-black-ht16k33'))
+    hw.setI2cBusMissing(true)
+    const devices = await buildWindowDevices({ profile: hw.profile, gpio: hw.gpio, bus: hw.bus, now, log })
+    expect(devices.startFaults.map((f) => [f.code, f.device])).toEqual([['bus-missing', 'display (ht16k33@0x70, i2c-2)']])
+    await expect(devices.display.show('C7')).rejects.toMatchObject({ code: 'bus-missing' })
+    hw.setI2cBusMissing(false)
+    await vi.advanceTimersByTimeAsync(5_000)
+    expect(hw.view()).toMatchObject({ lit: true, text: 'C7' })
+    await devices.stop()
+  })
+
+  it('a MAX7219 module unplugged and replugged is repaired by the periodic refresh', async () => {
+    const hw = new SimWindowHardware(await loadBoardProfile('orangepi-zero2-max7219'))
+    const devices = await buildWindowDevices({ profile: hw.profile, gpio: hw.gpio, bus: hw.bus, now, log })
+    await devices.display.show('B101')
+    hw.displayFault('absent')
+    expect(hw.view().lit).toBe(false)
+    hw.displayFault('none')
+    expect(hw.view().lit).toBe(false) // cold chip: shutdown
+    await vi.advanceTimersByTimeAsync(10_000)
+    expect(hw.view()).toMatchObject({ lit: true, text: 'B101' })
+    await devices.stop()
+  })
+})
