@@ -51,7 +51,7 @@ interface ConnectInfo {
 }
 
 /** Errors a socket raises on its own (a reset, a timeout) rather than a client sending garbage. */
-const TRANSPORT_ERROR = /^(ECONNRESET|EPIPE|ETIMEDOUT|ERR_STREAM_PREMATURE_CLOSE)$|connection closed|keep alive timeout|drain timeout|did not arrive in time|over the limit/
+const TRANSPORT_ERROR = /^(ECONNRESET|EPIPE|ETIMEDOUT|ERR_STREAM_PREMATURE_CLOSE)$|connection closed|keep alive timeout|drain timeout|did not arrive in time|over the limit|^ABORT_ERR$|operation was aborted/
 
 /**
  * The hall's Aedes broker: every client authenticates, every publish and
