@@ -1,3 +1,4 @@
+import { join } from 'node:path'
 import type { Logger } from './log/logger.ts'
 import type { BoardProfile } from '../boards/profile-schema.ts'
 import type { GpioBackend } from './hardware/gpio-port.ts'
@@ -11,6 +12,8 @@ import { EnvelopeStamper, newBootId, systemClock, type Clock } from './link/enve
 import type { BrokerAddress } from './link/mqtt-connect.ts'
 import { VERSION } from './version.ts'
 import { StateFile } from './state-file.ts'
+import { Journal, MemoryStorage } from './link/journal.ts'
+import { SegmentStorage } from './link/journal-segments.ts'
 
 export interface EdgeConfig {
   hall: string
@@ -19,7 +22,7 @@ export interface EdgeConfig {
   username: string
   password: string
   settings?: Partial<Settings>
-  /** Where the window's state survives a restart; without it every start is a fresh, closed window. */
+  /** Where the window's state and the event journal survive a restart; without it every start is a fresh, closed window and the journal lives in memory. */
   dataDir?: string
 }
 
@@ -54,6 +57,13 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps): Promise<Run
     onFault: (device, fault) => report(device, fault),
   })
   const stamper = new EnvelopeStamper(config.counter, boot, clock)
+  const journalLog = log.child({ module: 'journal' })
+  const journal = new Journal({
+    storage: config.dataDir ? new SegmentStorage({ dir: join(config.dataDir, 'journal'), log: journalLog }) : new MemoryStorage(),
+    log: journalLog,
+    now: () => clock.now(),
+  })
+  await journal.open()
   const link = new BoardLink({
     hall: config.hall,
     counter: config.counter,
@@ -63,6 +73,7 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps): Promise<Run
     stamper,
     birth: { version: VERSION, board: deps.profile.id, capabilities: ['call-display', `evaluator-${Object.keys(deps.profile.keys).length}`] },
     log: log.child({ module: 'link' }),
+    journal,
   })
   const scale = Object.keys(deps.profile.keys).length >= 5 ? 5 : 3
   const limits = { digits: deps.profile.display.digits, charset: SEG7_CHARSET }
@@ -80,6 +91,7 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps): Promise<Run
       log.level = level
     },
   })
+
   devices.evaluator.onPress((score) => window.press(score))
   devices.evaluator.onAmbiguous(() => window.ambiguousPress())
   report = (device, fault) => window.deviceHealth(device, fault)
@@ -94,6 +106,7 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps): Promise<Run
     async stop(reason = 'stop') {
       await window.stop()
       await link.stop(reason)
+      await journal.close()
       await devices.stop()
     },
   }
