@@ -14,6 +14,7 @@ import { VERSION } from './version.ts'
 import { StateFile } from './state-file.ts'
 import { Journal, MemoryStorage } from './link/journal.ts'
 import { SegmentStorage } from './link/journal-segments.ts'
+import { Telemetry } from './link/telemetry.ts'
 
 export interface EdgeConfig {
   hall: string
@@ -90,20 +91,29 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps): Promise<Run
     setLogLevel: (level) => {
       log.level = level
     },
+    onSettings: () => telemetry.reschedule(),
   })
-
+  const telemetry = new Telemetry({
+    link,
+    window: () => ({ faults: window.current.faults, ignoredPresses: window.current.ignoredPresses, telemetryPeriodS: window.current.settings.telemetryPeriodS }),
+    devices: ['display', ...Object.keys(deps.profile.keys).map((k) => `key-${k}`)],
+    log: log.child({ module: 'telemetry' }),
+    now: () => clock.now(),
+  })
   devices.evaluator.onPress((score) => window.press(score))
   devices.evaluator.onAmbiguous(() => window.ambiguousPress())
   report = (device, fault) => window.deviceHealth(device, fault)
   for (const f of devices.startFaults) window.deviceHealth('display', { code: f.code, message: f.message })
   await window.start()
   link.start()
+  telemetry.start()
   log.info({ hall: config.hall, counter: config.counter, boot, board: deps.profile.id }, 'edge runtime started')
   return {
     window,
     link,
     boot,
     async stop(reason = 'stop') {
+      telemetry.stop()
       await window.stop()
       await link.stop(reason)
       await journal.close()
