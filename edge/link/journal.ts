@@ -186,8 +186,10 @@ export class Journal {
     this.queued.push(entry)
     this.stats.appended++
     if (!this.commitScheduled) {
+      // A microtask, not the next loop turn: a synchronous burst is still one batch, and
+      // appends that arrive while a commit is on disk wait in `queued` for the next one.
       this.commitScheduled = true
-      setImmediate(() => {
+      queueMicrotask(() => {
         this.io = this.io.then(() => this.commit())
       })
     }
