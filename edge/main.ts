@@ -23,6 +23,8 @@ export interface EdgeConfig {
   username: string
   password: string
   settings?: Partial<Settings>
+  /** Backlog entries the link sends per second at most after an outage (default 1000); live traffic is not paced. */
+  backlogRate?: number
   /** Where the window's state and the event journal survive a restart; without it every start is a fresh, closed window and the journal lives in memory. */
   dataDir?: string
 }
@@ -75,6 +77,7 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps): Promise<Run
     birth: { version: VERSION, board: deps.profile.id, capabilities: ['call-display', `evaluator-${Object.keys(deps.profile.keys).length}`] },
     log: log.child({ module: 'link' }),
     journal,
+    ...(config.backlogRate ? { backlogRate: config.backlogRate } : {}),
   })
   const scale = Object.keys(deps.profile.keys).length >= 5 ? 5 : 3
   const limits = { digits: deps.profile.display.digits, charset: SEG7_CHARSET }

@@ -22,6 +22,11 @@ export interface BoardLinkOptions {
   window?: number
   /** Slots of the window the backlog may not take, so a live reply never queues behind it. */
   liveReserve?: number
+  /**
+   * Most backlog entries sent per second (default 1000; Infinity for no limit). Unpaced, one
+   * board's drain saturates the hub and a live reply waits ~10 ms longer (docs/benchmarks.md).
+   */
+  backlogRate?: number
   reconnect?: { minMs?: number; maxMs?: number; stableMs?: number }
   random?: () => number
   now?: () => number
@@ -48,7 +53,8 @@ type Lane = 'live' | 'backlog'
  * over one bounded window: what was already waiting when the connection came
  * up (the backlog) drains in journal order, and what is produced while
  * connected (live) goes first, with `liveReserve` slots the backlog may never
- * take. A reply therefore waits at most for one fsync, not for the backlog.
+ * take, and the backlog is paced (`backlogRate`) so that draining it does not
+ * saturate the hub. A reply therefore waits for one fsync, not for the backlog.
  *
  * Entries in flight when the connection drops stay with mqtt.js, which sends
  * them again first thing on the next connect (same packet ids, so its
@@ -62,6 +68,9 @@ export class BoardLink {
   private client: MqttClient | null = null
   private readonly inFlight = new Map<number, Lane>()
   private backlogInFlight = 0
+  private tokens = 0
+  private tokensAt = 0
+  private paceTimer: NodeJS.Timeout | null = null
   private backlogCursor = 1
   private backlogEnd = 0
   private liveCursor = 1
@@ -260,9 +269,27 @@ export class BoardLink {
       if (e && !this.inFlight.has(e.n)) this.send(client, e, 'live')
     }
     const backlogLast = Math.min(this.backlogEnd, committed)
-    while (this.inFlight.size < window && this.backlogInFlight < backlogWindow && this.backlogCursor <= backlogLast) {
+    // A token bucket (50 ms of burst) paces the backlog; live entries above never wait for tokens.
+    const rate = this.opts.backlogRate ?? 1000
+    if (Number.isFinite(rate)) {
+      const t = performance.now()
+      this.tokens = Math.min(Math.max(1, rate / 20), this.tokens + ((t - this.tokensAt) * rate) / 1000)
+      this.tokensAt = t
+    } else {
+      this.tokens = Infinity
+    }
+    while (this.inFlight.size < window && this.backlogInFlight < backlogWindow && this.backlogCursor <= backlogLast && this.tokens >= 1) {
       const e = journal.get(this.backlogCursor++)
-      if (e && !this.inFlight.has(e.n)) this.send(client, e, 'backlog')
+      if (e && !this.inFlight.has(e.n)) {
+        this.send(client, e, 'backlog')
+        this.tokens--
+      }
+    }
+    if (this.backlogCursor <= backlogLast && this.tokens < 1 && !this.paceTimer) {
+      this.paceTimer = setTimeout(() => {
+        this.paceTimer = null
+        this.pump()
+      }, Math.ceil(((1 - this.tokens) * 1000) / rate))
     }
   }
 
@@ -292,7 +319,9 @@ export class BoardLink {
   async stop(reason: OfflineReason = 'stop'): Promise<void> {
     this.stopping = true
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer)
+    if (this.paceTimer) clearTimeout(this.paceTimer)
     this.reconnectTimer = null
+    this.paceTimer = null
     const client = this.client
     this.client = null
     if (!client) return

@@ -43,6 +43,8 @@ describe('the network between board and hub fails mid-stream', () => {
         username: board.username,
         password: board.password,
         dataDir: join(dir, 'board'),
+        // What the cut leaves unsent becomes backlog; unpaced here so the test stays quick.
+        backlogRate: 100_000,
       },
       { profile, gpio: hardware.gpio, bus: hardware.bus, log: silentLogger() },
     )
