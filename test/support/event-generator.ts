@@ -6,7 +6,7 @@
  *
  *   node --import tsx test/support/event-generator.ts <config.json>
  *
- * config: { hall, counter, port, username, password, dataDir }
+ * config: { hall, counter, port, username, password, dataDir, limit?, batch?, backlogRate? }
  *
  * stdout, one line each, written synchronously (a pipe) so a kill cannot
  * reorder them:
@@ -31,6 +31,10 @@ interface GeneratorConfig {
   dataDir: string
   /** Stop producing after this many events (the test's last, unkilled run); unlimited when absent. */
   limit?: number
+  /** Largest burst between two commits; 20 unless set (a bench sets it to `limit` for one big backlog). */
+  batch?: number
+  /** The link's backlog pacing (entries/s); the runtime's default unless set. */
+  backlogRate?: number
 }
 
 const config = JSON.parse(await readFile(process.argv[2]!, 'utf8')) as GeneratorConfig
@@ -38,7 +42,7 @@ const log = createLogger({ name: 'event-generator', level: 'warn', pretty: false
 const profile = await loadBoardProfile('sim-window')
 const hardware = new SimWindowHardware(profile)
 const edge = await startEdge(
-  { hall: config.hall, counter: config.counter, hub: [{ host: '127.0.0.1', port: config.port }], username: config.username, password: config.password, dataDir: config.dataDir },
+  { hall: config.hall, counter: config.counter, hub: [{ host: '127.0.0.1', port: config.port }], username: config.username, password: config.password, dataDir: config.dataDir, ...(config.backlogRate ? { backlogRate: config.backlogRate } : {}) },
   { profile, gpio: hardware.gpio, bus: hardware.bus, log },
 )
 process.stdout.write(`boot ${edge.boot}\n`)
@@ -53,7 +57,7 @@ process.on('SIGTERM', () => {
 const scores = EVALUATION_SCORES.slice(1, 4)
 let produced = 0
 while (!stopping && (config.limit === undefined || produced < config.limit)) {
-  const size = Math.min(1 + Math.floor(Math.random() * 20), (config.limit ?? Infinity) - produced)
+  const size = Math.min(config.batch ?? 1 + Math.floor(Math.random() * 20), (config.limit ?? Infinity) - produced)
   const ids: string[] = []
   for (let i = 0; i < size; i++, produced++) {
     // Ratings and officer keys: what a hall must never lose.
