@@ -86,6 +86,7 @@ export interface JournalStats {
  * telemetry is shed first; if only events and replies remain, new telemetry is
  * refused and new events and replies are still kept, logged as an error and
  * counted in `overCapacity` (a full disk is a smaller harm than a lost rating).
+ * Waiting entries are also kept in memory, so the bound caps RAM as well.
  */
 export class Journal {
   private readonly entries = new Map<number, JournalEntry>()
