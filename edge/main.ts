@@ -1,3 +1,4 @@
+import { join } from 'node:path'
 import type { Logger } from './log/logger.ts'
 import type { BoardProfile } from '../boards/profile-schema.ts'
 import type { GpioBackend } from './hardware/gpio-port.ts'
@@ -13,6 +14,9 @@ import { StateFile } from './state-file.ts'
 import { VideoHooks, type VideoConfig } from './devices/video-hooks.ts'
 import { runSelfTest } from './devices/self-test.ts'
 import type { CaptureKind } from './protocol/index.ts'
+import { Journal, MemoryStorage } from './link/journal.ts'
+import { SegmentStorage } from './link/journal-segments.ts'
+import { Telemetry } from './link/telemetry.ts'
 
 export interface EdgeConfig {
   hall: string
@@ -21,7 +25,9 @@ export interface EdgeConfig {
   username: string
   password: string
   settings?: Partial<Settings>
-  /** Where the window's state survives a restart; without it every start is a fresh, closed window. */
+  /** Backlog entries the link sends per second at most after an outage (default 1000); live traffic is not paced. */
+  backlogRate?: number
+  /** Where the window's state and the event journal survive a restart; without it every start is a fresh, closed window and the journal lives in memory. */
   dataDir?: string
   /** NVR relay mode and text line; absent: no video hooks. */
   video?: VideoConfig
@@ -58,6 +64,13 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps): Promise<Run
     onFault: (device, fault) => report(device, fault),
   })
   const stamper = new EnvelopeStamper(config.counter, boot, clock)
+  const journalLog = log.child({ module: 'journal' })
+  const journal = new Journal({
+    storage: config.dataDir ? new SegmentStorage({ dir: join(config.dataDir, 'journal'), log: journalLog }) : new MemoryStorage(),
+    log: journalLog,
+    now: () => clock.now(),
+  })
+  await journal.open()
   const link = new BoardLink({
     hall: config.hall,
     counter: config.counter,
@@ -67,6 +80,8 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps): Promise<Run
     stamper,
     birth: { version: VERSION, board: deps.profile.id, capabilities: capabilitiesOf(deps.profile) },
     log: log.child({ module: 'link' }),
+    journal,
+    ...(config.backlogRate ? { backlogRate: config.backlogRate } : {}),
   })
   const scale = Object.keys(deps.profile.keys).length >= 5 ? 5 : 3
   const limits = { digits: deps.profile.display.digits, charset: devices.display.charset }
@@ -101,6 +116,14 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps): Promise<Run
     setLogLevel: (level) => {
       log.level = level
     },
+    onSettings: () => telemetry.reschedule(),
+  })
+  const telemetry = new Telemetry({
+    link,
+    window: () => ({ faults: window.current.faults, ignoredPresses: window.current.ignoredPresses, telemetryPeriodS: window.current.settings.telemetryPeriodS }),
+    devices: ['display', ...Object.keys(deps.profile.keys).map((k) => `key-${k}`)],
+    log: log.child({ module: 'telemetry' }),
+    now: () => clock.now(),
   })
   devices.evaluator.onPress((score) => window.press(score))
   devices.evaluator.onAmbiguous(() => window.ambiguousPress())
@@ -110,15 +133,18 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps): Promise<Run
   for (const f of devices.startFaults) window.deviceHealth('display', { code: f.code, message: f.message })
   await window.start()
   link.start()
+  telemetry.start()
   log.info({ hall: config.hall, counter: config.counter, boot, board: deps.profile.id }, 'edge runtime started')
   return {
     window,
     link,
     boot,
     async stop(reason = 'stop') {
+      telemetry.stop()
       await window.stop()
       await hooks?.stop()
       await link.stop(reason)
+      await journal.close()
       await devices.stop()
     },
   }

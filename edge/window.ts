@@ -38,6 +38,8 @@ export interface WindowOptions {
   now: () => number
   log: Logger
   setLogLevel?: (level: string) => void
+  /** Told after a `config` command changed settings (e.g. the telemetry period). */
+  onSettings?: () => void
   /** Where the state survives a restart; absent in tests that want a fresh window each time. */
   stateFile?: StateFile
   hooks?: WindowHooks
@@ -180,6 +182,7 @@ export class Window {
         return
       case 'apply-settings':
         if (e.logLevel) this.opts.setLogLevel?.(e.logLevel)
+        this.opts.onSettings?.()
         return
     }
   }

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { z } from 'zod'
 import { idSchema } from '../protocol/index.ts'
@@ -5,6 +6,9 @@ import { createLogger } from '../log/logger.ts'
 import { startEdge } from '../main.ts'
 import { parseBrokerUrl } from '../link/mqtt-connect.ts'
 import { loadBoardProfile } from '../../boards/profile-schema.ts'
+import { SyncedClock, defaultSyncFallback } from '../link/clock-sync.ts'
+import { SystemdNotifier, watchdogIntervalMs } from '../supervision/sd-notify.ts'
+import { Supervisor } from '../supervision/supervisor.ts'
 import { UsageError, type Subcommand } from './subcommand.ts'
 
 const edgeFileSchema = z.strictObject({
@@ -14,6 +18,8 @@ const edgeFileSchema = z.strictObject({
   hub: z.array(z.string()).min(1),
   username: z.string().min(1),
   password: z.string().min(1),
+  /** Window state and the event journal; defaults to systemd's $STATE_DIRECTORY (StateDirectory=). */
+  dataDir: z.string().min(1).optional(),
 })
 
 export const edgeCommand: Subcommand = {
@@ -56,15 +62,31 @@ export const edgeCommand: Subcommand = {
       ;({ gpio, bus } = backends)
       release = () => backends.stop()
     }
+    const dataDir = c.dataDir ?? process.env.STATE_DIRECTORY?.split(':')[0]
+    if (!dataDir) log.warn('no dataDir in the config and no $STATE_DIRECTORY: events wait in memory only and a restart loses what the hub has not acknowledged')
+    const clock = new SyncedClock({ log: log.child({ module: 'clock' }), fallback: defaultSyncFallback(process.platform, existsSync('/run/systemd/system')) })
+    await clock.start()
     const edge = await startEdge(
-      { hall: c.hall, counter: c.counter, hub: c.hub.map(parseBrokerUrl), username: c.username, password: c.password },
-      { profile, gpio, bus, log },
+      { hall: c.hall, counter: c.counter, hub: c.hub.map(parseBrokerUrl), username: c.username, password: c.password, ...(dataDir ? { dataDir } : {}) },
+      { profile, gpio, bus, log, clock },
     ).catch(async (err: unknown) => {
+      clock.stop()
       await release()
       throw err
     })
+    const supervisor = new Supervisor({
+      notifier: SystemdNotifier.fromEnv({ log: log.child({ module: 'sd-notify' }) }),
+      watchdogMs: watchdogIntervalMs(),
+      link: edge.link,
+      log: log.child({ module: 'supervisor' }),
+    })
+    await supervisor.ready()
+    supervisor.start()
     return async () => {
+      await supervisor.stopping()
+      supervisor.stop()
       await edge.stop()
+      clock.stop()
       await release()
     }
   },

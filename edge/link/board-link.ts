@@ -1,55 +1,117 @@
+import { performance } from 'node:perf_hooks'
 import type { MqttClient } from 'mqtt'
 import { parseTopic, topics, type EventType, type EventFields, type OfflineReason } from '../protocol/index.ts'
 import type { Logger } from '../log/logger.ts'
 import { connectMqtt, type BrokerAddress } from './mqtt-connect.ts'
 import type { EnvelopeStamper } from './envelope-stamper.ts'
+import type { Journal, JournalEntry, RecordClass } from './journal.ts'
 
 export interface BoardLinkOptions {
   hall: string
   counter: string
+  /** Tried in turn on each reconnect: a board fails over between hubs. */
   addresses: BrokerAddress[]
   username: string
   password: string
   stamper: EnvelopeStamper
   birth: { version: string; board: string; capabilities: string[] }
   log: Logger
-  /** QoS 1 messages in flight to the hub at once. */
+  /** Opened by the caller; events and replies go through it. */
+  journal: Journal
+  /** Journal entries in flight to the hub at once, both lanes together. */
   window?: number
-}
-
-interface Outgoing {
-  topic: string
-  payload: string
-  qos: 0 | 1
-  retain: boolean
-  sent: boolean
+  /** Slots of the window the backlog may not take, so a live reply never queues behind it. */
+  liveReserve?: number
+  /**
+   * Most backlog entries sent per second (default 1000; Infinity for no limit). Unpaced, one
+   * board's drain saturates the hub and a live reply waits ~10 ms longer (docs/benchmarks.md).
+   */
+  backlogRate?: number
+  reconnect?: { minMs?: number; maxMs?: number; stableMs?: number }
+  random?: () => number
+  now?: () => number
 }
 
 export type CommandHandler = (name: string, payload: Buffer) => void
 
+export interface LinkHealth {
+  connected: boolean
+  /** Last round trip to the hub: a live entry's PUBACK or a keepalive ping. */
+  rttMs: number | null
+  /** When the link last made progress: connected with nothing waiting, or an entry acknowledged. */
+  lastProgressAt: number
+  reconnects: number
+}
+
+type Lane = 'live' | 'backlog'
+
 /**
- * The board's MQTT session to its hub: birth on every connect, a will that
- * carries the boot id, its own commands in, events/replies/state out in order.
+ * The board's MQTT session to its hub (DESIGN.md §3, §4 step 1).
  *
- * The outbox is in memory: the on-disk journal of DESIGN.md §4 step 1 (issue 5)
- * takes its place, so for now a board restart loses what the hub had not acknowledged.
+ * Events and replies are appended to the journal and sent once committed; an
+ * entry leaves the journal only on the hub's PUBACK. Sending runs in two lanes
+ * over one bounded window: what was already waiting when the connection came
+ * up (the backlog) drains in journal order, and what is produced while
+ * connected (live) goes first, with `liveReserve` slots the backlog may never
+ * take, and the backlog is paced (`backlogRate`) so that draining it does not
+ * saturate the hub. A reply therefore waits for one fsync, not for the backlog.
+ *
+ * Entries in flight when the connection drops stay with mqtt.js, which sends
+ * them again first thing on the next connect (same packet ids, so its
+ * callbacks still resolve); the journal keeps them in case the process dies.
+ *
+ * mqtt.js only reconnects at a fixed period; here reconnects back off
+ * exponentially with jitter, so a hall's boards do not all hit a restarted hub
+ * in the same millisecond.
  */
 export class BoardLink {
   private client: MqttClient | null = null
-  private readonly outbox: Outgoing[] = []
-  private inFlight = 0
+  private readonly inFlight = new Map<number, Lane>()
+  private backlogInFlight = 0
+  private tokens = 0
+  private tokensAt = 0
+  private paceTimer: NodeJS.Timeout | null = null
+  private backlogCursor = 1
+  private backlogEnd = 0
+  private liveCursor = 1
   private onCommand: CommandHandler = () => {}
   private onConnected: () => void = () => {}
   private stopping = false
+  private reconnectTimer: NodeJS.Timeout | null = null
+  private attempt = 0
+  /** Counts connects, so a SUBACK that arrives after its connection died is ignored. */
+  private generation = 0
+  /** Cursors are set for this connection; until then nothing is sent. */
+  private sending = false
+  private connectedAt: number | null = null
+  private latestState: string | null = null
+  private stateSent = false
+  private pingSentAt: number | null = null
+  private readonly health: LinkHealth
+  private readonly now: () => number
 
-  constructor(private readonly opts: BoardLinkOptions) {}
+  constructor(private readonly opts: BoardLinkOptions) {
+    this.now = opts.now ?? Date.now
+    this.health = { connected: false, rttMs: null, lastProgressAt: this.now(), reconnects: 0 }
+    opts.journal.onCommit(() => this.pump())
+  }
 
   get connected(): boolean {
     return Boolean(this.client?.connected)
   }
 
+  /** Entries waiting for the hub's acknowledgement. */
   get backlog(): number {
-    return this.outbox.length
+    return this.opts.journal.depth
+  }
+
+  get journal(): Journal {
+    return this.opts.journal
+  }
+
+  linkHealth(): LinkHealth {
+    if (this.connected && this.backlog === 0) this.health.lastProgressAt = this.now()
+    return { ...this.health, connected: this.connected }
   }
 
   handleCommands(handler: CommandHandler): void {
@@ -69,24 +131,53 @@ export class BoardLink {
       username: this.opts.username,
       password: this.opts.password,
       clean: false,
+      reconnectPeriod: 0,
       will: this.will(),
     })
     this.client = client
     client.on('connect', () => {
-      log.info('connected to hub')
-      client.publish(topics.status(hall, counter), JSON.stringify({ ...this.opts.stamper.next(), online: true, ...this.opts.birth }), { qos: 1, retain: true })
+      this.connectedAt = this.now()
+      this.health.lastProgressAt = this.now()
+      const generation = ++this.generation
+      log.info({ waiting: this.backlog }, 'connected to hub')
+      // Subscribed before the birth: a consumer that answers a birth with a command must find us listening.
       client.subscribe(topics.counterCommands(hall, counter), { qos: 1 }, (err) => {
         if (err) log.error({ err: err.message }, 'could not subscribe to own commands')
+        if (generation !== this.generation || !client.connected) return
+        client.publish(topics.status(hall, counter), JSON.stringify({ ...this.opts.stamper.next(), online: true, ...this.opts.birth }), { qos: 1, retain: true })
+        this.stateSent = false
+        this.onConnected()
+        if (!this.stateSent && this.latestState) client.publish(topics.state(hall, counter), this.latestState, { qos: 1, retain: true })
+        // What waited before this point is the backlog; anything appended from now on is live.
+        const journal = this.opts.journal
+        this.backlogEnd = journal.lastN
+        this.backlogCursor = journal.oldest()?.n ?? this.backlogEnd + 1
+        this.liveCursor = this.backlogEnd + 1
+        this.sending = true
+        this.pump()
       })
-      this.onConnected()
-      this.pump()
     })
-    // The next connect carries a will stamped now, so it is newer than anything sent before it.
     client.on('close', () => {
-      if (!this.stopping) client.options.will = this.will()
+      const wasUp = this.connectedAt !== null
+      if (wasUp && this.now() - this.connectedAt! >= (this.opts.reconnect?.stableMs ?? 10_000)) this.attempt = 0
+      this.connectedAt = null
+      this.sending = false
+      if (this.stopping) return
+      if (wasUp) log.warn({ waiting: this.backlog }, 'lost the hub; keeping events in the journal until it is back')
+      // The next connect carries a will stamped now, so it is newer than anything sent before it.
+      client.options.will = this.will()
+      this.scheduleReconnect()
     })
     client.on('error', (err) => log.warn({ err: err.message }, 'hub link error'))
-    client.on('offline', () => log.warn('hub unreachable; keeping events until it is back'))
+    client.on('packetsend', (p) => {
+      if (p.cmd === 'pingreq') this.pingSentAt = performance.now()
+    })
+    client.on('packetreceive', (p) => {
+      if (p.cmd === 'pingresp' && this.pingSentAt !== null) {
+        this.health.rttMs = performance.now() - this.pingSentAt
+        this.pingSentAt = null
+      }
+    })
     client.on('message', (topic, payload) => {
       const t = parseTopic(topic)
       if (!t || t.kind !== 'cmd' || t.hall !== hall || t.counter !== counter) {
@@ -97,6 +188,24 @@ export class BoardLink {
     })
   }
 
+  private scheduleReconnect(): void {
+    const client = this.client
+    if (this.reconnectTimer || this.stopping || !client) return
+    const { minMs = 500, maxMs = 30_000 } = this.opts.reconnect ?? {}
+    const cap = Math.min(maxMs, minMs * 2 ** Math.min(this.attempt, 30))
+    // "Equal jitter": never sooner than half the step, so backing off still backs off.
+    const delay = Math.round(cap / 2 + (this.opts.random ?? Math.random)() * (cap / 2))
+    this.attempt++
+    this.opts.log.debug({ attempt: this.attempt, delayMs: delay }, 'reconnecting to hub')
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null
+      if (this.stopping) return
+      this.health.reconnects++
+      // Passing the stores keeps the unacknowledged packets mqtt.js re-sends; reconnect() without them would drop them.
+      client.reconnect({ incomingStore: client.incomingStore, outgoingStore: client.outgoingStore })
+    }, delay)
+  }
+
   private will() {
     const payload = JSON.stringify({ ...this.opts.stamper.next(), online: false, reason: 'will' satisfies OfflineReason })
     return { topic: topics.status(this.opts.hall, this.opts.counter), payload: Buffer.from(payload), qos: 1 as const, retain: true }
@@ -104,25 +213,33 @@ export class BoardLink {
 
   event<T extends EventType>(type: T, fields: EventFields<T>): string {
     const env = this.opts.stamper.next()
-    this.enqueue(topics.event(this.opts.hall, this.opts.counter, type), JSON.stringify({ ...env, type, ...fields }), 1, false)
+    this.append('event', topics.event(this.opts.hall, this.opts.counter, type), { ...env, type, ...fields }, 1)
     return env.id
   }
 
-  reply(fields: Record<string, unknown>): void {
-    this.enqueue(topics.reply(this.opts.hall, this.opts.counter), JSON.stringify({ ...this.opts.stamper.next(), ...fields }), 1, false)
+  reply(fields: Record<string, unknown>): string {
+    const env = this.opts.stamper.next()
+    this.append('reply', topics.reply(this.opts.hall, this.opts.counter), { ...env, ...fields }, 1)
+    return env.id
   }
 
-  /** State is retained and only the newest matters: an unsent older state is replaced, not queued behind. */
+  /**
+   * Telemetry goes out at QoS 0 when connected. While offline it is journalled
+   * as the lowest class, so the hub later sees what the board went through; it
+   * is what the journal sheds first when full.
+   */
+  telemetry(fields: Record<string, unknown>): void {
+    const topic = topics.telemetry(this.opts.hall, this.opts.counter)
+    const body = { ...this.opts.stamper.next(), ...fields }
+    if (this.client?.connected) this.client.publish(topic, JSON.stringify(body), { qos: 0 })
+    else this.append('telemetry', topic, body, 0)
+  }
+
+  /** State is retained and only the newest matters: it is not journalled, and every connect sends the current one. */
   state(fields: Record<string, unknown>): void {
-    const topic = topics.state(this.opts.hall, this.opts.counter)
-    const payload = JSON.stringify({ ...this.opts.stamper.next(), ...fields })
-    const stale = this.outbox.find((o) => o.topic === topic && !o.sent)
-    if (stale) {
-      stale.payload = payload
-      this.pump()
-    } else {
-      this.enqueue(topic, payload, 1, true)
-    }
+    this.latestState = JSON.stringify({ ...this.opts.stamper.next(), ...fields })
+    this.stateSent = true
+    if (this.client?.connected) this.client.publish(topics.state(this.opts.hall, this.opts.counter), this.latestState, { qos: 1, retain: true })
   }
 
   republishBirth(): void {
@@ -130,40 +247,81 @@ export class BoardLink {
     this.client.publish(topics.status(this.opts.hall, this.opts.counter), JSON.stringify({ ...this.opts.stamper.next(), online: true, ...this.opts.birth }), { qos: 1, retain: true })
   }
 
-  private enqueue(topic: string, payload: string, qos: 0 | 1, retain: boolean): void {
-    this.outbox.push({ topic, payload, qos, retain, sent: false })
-    this.pump()
+  /** Resolves once everything handed to the link so far is on disk. */
+  flush(): Promise<void> {
+    return this.opts.journal.flush()
+  }
+
+  private append(cls: RecordClass, topic: string, body: Record<string, unknown>, qos: 0 | 1): void {
+    // Sent once the commit lands: the journal calls pump() through onCommit.
+    this.opts.journal.append({ cls, topic, payload: Buffer.from(JSON.stringify(body)), qos, retain: false })
   }
 
   private pump(): void {
     const client = this.client
-    if (!client?.connected) return
+    if (!client?.connected || !this.sending) return
+    const journal = this.opts.journal
     const window = this.opts.window ?? 32
-    for (const item of this.outbox) {
-      if (this.inFlight >= window) break
-      if (item.sent) continue
-      item.sent = true
-      this.inFlight++
-      client
-        .publishAsync(item.topic, item.payload, { qos: item.qos, retain: item.retain })
-        .then(() => {
-          const i = this.outbox.indexOf(item)
-          if (i >= 0) this.outbox.splice(i, 1)
-        })
-        .catch((err: Error) => {
-          item.sent = false
-          this.opts.log.debug({ err: err.message }, 'publish not acknowledged')
-        })
-        .finally(() => {
-          this.inFlight--
-          this.pump()
-        })
+    const backlogWindow = window - Math.min(window - 1, this.opts.liveReserve ?? 8)
+    const committed = journal.committedN
+    while (this.inFlight.size < window && this.liveCursor <= committed) {
+      const e = journal.get(this.liveCursor++)
+      if (e && !this.inFlight.has(e.n)) this.send(client, e, 'live')
     }
+    const backlogLast = Math.min(this.backlogEnd, committed)
+    // A token bucket (50 ms of burst) paces the backlog; live entries above never wait for tokens.
+    const rate = this.opts.backlogRate ?? 1000
+    if (Number.isFinite(rate)) {
+      const t = performance.now()
+      this.tokens = Math.min(Math.max(1, rate / 20), this.tokens + ((t - this.tokensAt) * rate) / 1000)
+      this.tokensAt = t
+    } else {
+      this.tokens = Infinity
+    }
+    while (this.inFlight.size < window && this.backlogInFlight < backlogWindow && this.backlogCursor <= backlogLast && this.tokens >= 1) {
+      const e = journal.get(this.backlogCursor++)
+      if (e && !this.inFlight.has(e.n)) {
+        this.send(client, e, 'backlog')
+        this.tokens--
+      }
+    }
+    if (this.backlogCursor <= backlogLast && this.tokens < 1 && !this.paceTimer) {
+      this.paceTimer = setTimeout(() => {
+        this.paceTimer = null
+        this.pump()
+      }, Math.ceil(((1 - this.tokens) * 1000) / rate))
+    }
+  }
+
+  private send(client: MqttClient, e: JournalEntry, lane: Lane): void {
+    this.inFlight.set(e.n, lane)
+    if (lane === 'backlog') this.backlogInFlight++
+    const t0 = performance.now()
+    client
+      .publishAsync(e.topic, e.payload, { qos: e.qos, retain: e.retain })
+      .then(() => {
+        if (lane === 'live' && e.qos === 1) this.health.rttMs = performance.now() - t0
+        this.health.lastProgressAt = this.now()
+        this.opts.journal.ack(e.n)
+      })
+      .catch((err: Error) => {
+        // Only when the client is ending; the entry stays in the journal for the next run.
+        this.opts.log.debug({ err: err.message, n: e.n }, 'publish not acknowledged')
+      })
+      .finally(() => {
+        this.inFlight.delete(e.n)
+        if (lane === 'backlog') this.backlogInFlight--
+        this.pump()
+      })
   }
 
   /** Clean stop: an offline status with the reason, so the hall view can tell a restart from a crash. */
   async stop(reason: OfflineReason = 'stop'): Promise<void> {
     this.stopping = true
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer)
+    if (this.paceTimer) clearTimeout(this.paceTimer)
+    this.reconnectTimer = null
+    this.paceTimer = null
     const client = this.client
     this.client = null
     if (!client) return

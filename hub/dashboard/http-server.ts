@@ -69,7 +69,15 @@ export class HubHttp {
         const w = this.opts.hallView.window(counter)
         if (w) this.broadcast('window', this.enrich(w))
       }),
-      this.stats.onEvent((item) => this.broadcast('event', item)),
+      this.stats.onEvent((item) => {
+        this.broadcast('event', item)
+        // The board's state and its events travel on different lanes (events may be held in its
+        // journal), so a rating can land after the state that followed it: push the tile again.
+        if (item.type === 'evaluated') {
+          const w = this.opts.hallView.window(item.counter)
+          if (w) this.broadcast('window', this.enrich(w))
+        }
+      }),
     )
     const server = createServer((req, res) => {
       this.route(req, res).catch((err: Error) => {

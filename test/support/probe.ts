@@ -6,34 +6,21 @@ export interface Received {
   retain: boolean
 }
 
-/**
- * An MQTT client standing where the central system stands: it records what
- * arrives and lets a test wait for a message that matches.
- */
-export class Probe {
+/** Messages as a consumer sees them, in arrival order, with a way to wait for one. */
+export class MessageLog {
   readonly messages: Received[] = []
   private waiters: Array<{ match: (m: Received) => boolean; resolve: (m: Received) => void }> = []
 
-  private constructor(readonly client: MqttClient) {
-    client.on('message', (topic, payload, packet) => {
-      let json: Record<string, unknown>
-      try {
-        json = JSON.parse(payload.toString('utf8'))
-      } catch {
-        json = { raw: payload.toString('utf8') }
-      }
-      const m = { topic, payload: json, retain: packet.retain }
-      this.messages.push(m)
-      this.waiters = this.waiters.filter((w) => (w.match(m) ? (w.resolve(m), false) : true))
-    })
-  }
-
-  static async connect(url: string, filters: string[], opts: mqtt.IClientOptions = {}): Promise<Probe> {
-    const client = await mqtt.connectAsync(url, { reconnectPeriod: 0, ...opts })
-    ;(client.stream as unknown as { setNoDelay?: (b: boolean) => void }).setNoDelay?.(true)
-    const probe = new Probe(client)
-    if (filters.length) await client.subscribeAsync(filters, { qos: 1 })
-    return probe
+  protected record(topic: string, payload: Buffer, retain: boolean): void {
+    let json: Record<string, unknown>
+    try {
+      json = JSON.parse(payload.toString('utf8'))
+    } catch {
+      json = { raw: payload.toString('utf8') }
+    }
+    const m = { topic, payload: json, retain }
+    this.messages.push(m)
+    this.waiters = this.waiters.filter((w) => (w.match(m) ? (w.resolve(m), false) : true))
   }
 
   /** Resolves with the first message (already received or arriving later) that matches. */
@@ -51,6 +38,25 @@ export class Probe {
       }
       this.waiters.push({ match, resolve: done })
     })
+  }
+}
+
+/**
+ * An MQTT client standing where the central system stands: it records what
+ * arrives and lets a test wait for a message that matches.
+ */
+export class Probe extends MessageLog {
+  private constructor(readonly client: MqttClient) {
+    super()
+    client.on('message', (topic, payload, packet) => this.record(topic, payload, packet.retain))
+  }
+
+  static async connect(url: string, filters: string[], opts: mqtt.IClientOptions = {}): Promise<Probe> {
+    const client = await mqtt.connectAsync(url, { reconnectPeriod: 0, ...opts })
+    ;(client.stream as unknown as { setNoDelay?: (b: boolean) => void }).setNoDelay?.(true)
+    const probe = new Probe(client)
+    if (filters.length) await client.subscribeAsync(filters, { qos: 1 })
+    return probe
   }
 
   async publish(topic: string, payload: unknown, opts: { qos?: 0 | 1; retain?: boolean } = {}): Promise<void> {

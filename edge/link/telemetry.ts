@@ -1,0 +1,124 @@
+import { readFile } from 'node:fs/promises'
+import type { DeviceHealth, TelemetryFields } from '../protocol/index.ts'
+import type { Logger } from '../log/logger.ts'
+import type { Fault } from '../counter/state.ts'
+import type { Journal } from './journal.ts'
+import type { LinkHealth } from './board-link.ts'
+
+export const SOC_THERMAL_ZONE = '/sys/class/thermal/thermal_zone0/temp'
+
+/** What telemetry reads from the window it reports on. */
+export interface WindowReadings {
+  faults: readonly Fault[]
+  ignoredPresses: number
+  telemetryPeriodS: number
+}
+
+export interface TelemetryOptions {
+  link: { telemetry(fields: TelemetryFields): void; linkHealth(): LinkHealth; readonly journal: Journal }
+  window: () => WindowReadings
+  /** The devices this board has (from its profile), reported "ok" unless the window holds a fault for them. */
+  devices: readonly string[]
+  log: Logger
+  now?: () => number
+  /** Millidegrees Celsius, as Linux thermal zones give it; null where the board has no sensor. */
+  thermalPath?: string | null
+}
+
+/**
+ * Periodic health on `telemetry` (QoS 0): what a technician looks at to see
+ * whether a window is well before anyone complains. The period comes from the
+ * window's settings, so `config` changes it without a restart (reschedule()).
+ */
+export class Telemetry {
+  private timer: NodeJS.Timeout | null = null
+  private readonly now: () => number
+  private readonly startedAt: number
+  private thermalPath: string | null
+  private cpuMark = { usage: process.cpuUsage(), at: 0 }
+  private periodS = 0
+
+  constructor(private readonly opts: TelemetryOptions) {
+    this.now = opts.now ?? Date.now
+    this.startedAt = this.now()
+    this.cpuMark.at = this.now()
+    this.thermalPath = opts.thermalPath === undefined ? SOC_THERMAL_ZONE : opts.thermalPath
+  }
+
+  start(): void {
+    this.reschedule()
+  }
+
+  /** Re-arms the timer if the configured period changed; a shorter period takes effect now, not after the old one. */
+  reschedule(): void {
+    const periodS = this.opts.window().telemetryPeriodS
+    if (this.timer && periodS === this.periodS) return
+    this.periodS = periodS
+    if (this.timer) clearInterval(this.timer)
+    this.timer = setInterval(() => void this.send(), periodS * 1000)
+    this.timer.unref?.()
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer)
+    this.timer = null
+  }
+
+  async send(): Promise<void> {
+    try {
+      this.opts.link.telemetry(await this.sample())
+    } catch (err) {
+      this.opts.log.warn({ err: (err as Error).message }, 'could not take a telemetry sample')
+    }
+  }
+
+  async sample(): Promise<TelemetryFields> {
+    const now = this.now()
+    const window = this.opts.window()
+    const journal = this.opts.link.journal
+    const oldest = journal.oldest()
+    const mem = process.memoryUsage()
+    const rtt = this.opts.link.linkHealth().rttMs
+    return {
+      uptimeS: Math.max(0, Math.round((now - this.startedAt) / 1000)),
+      rssBytes: mem.rss,
+      heapUsedBytes: mem.heapUsed,
+      cpuPct: this.cpuPct(now),
+      tempC: await this.temperature(),
+      journal: { depth: journal.depth, oldestAgeMs: oldest ? Math.max(0, Math.round(now - oldest.at)) : null },
+      rttMs: rtt === null ? null : Math.round(rtt * 100) / 100,
+      devices: this.deviceHealth(window.faults),
+      ignoredPresses: window.ignoredPresses,
+    }
+  }
+
+  private cpuPct(now: number): number | null {
+    const usage = process.cpuUsage(this.cpuMark.usage)
+    const elapsedMs = now - this.cpuMark.at
+    this.cpuMark = { usage: process.cpuUsage(), at: now }
+    if (elapsedMs <= 0) return null
+    return Math.round(((usage.user + usage.system) / 1000 / elapsedMs) * 1000) / 10
+  }
+
+  private async temperature(): Promise<number | null> {
+    if (!this.thermalPath) return null
+    try {
+      const milli = Number((await readFile(this.thermalPath, 'utf8')).trim())
+      return Number.isFinite(milli) ? Math.round(milli / 100) / 10 : null
+    } catch (err) {
+      // No sensor on this board (or a VM): stop looking rather than fail every period.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') this.thermalPath = null
+      return null
+    }
+  }
+
+  private deviceHealth(faults: readonly Fault[]): Record<string, DeviceHealth> {
+    const health: Record<string, DeviceHealth> = {}
+    for (const d of this.opts.devices) health[d] = 'ok'
+    for (const f of faults) {
+      if (health[f.device] === 'absent') continue
+      health[f.device] = f.code === 'absent' ? 'absent' : 'fault'
+    }
+    return health
+  }
+}

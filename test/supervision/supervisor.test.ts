@@ -1,0 +1,86 @@
+import { describe, it, expect, afterEach } from 'vitest'
+import { silentLogger } from '../../edge/log/logger.ts'
+import { Journal, MemoryStorage } from '../../edge/link/journal.ts'
+import { BoardLink } from '../../edge/link/board-link.ts'
+import { EnvelopeStamper } from '../../edge/link/envelope-stamper.ts'
+import { Supervisor } from '../../edge/supervision/supervisor.ts'
+import { watchdogIntervalMs, type Notifier } from '../../edge/supervision/sd-notify.ts'
+
+const log = silentLogger()
+
+/** The service manager's side of sd_notify: what it was told, in order. */
+class RecordingManager implements Notifier {
+  readonly sent: string[][] = []
+  async notify(assignments: string[]): Promise<boolean> {
+    this.sent.push(assignments)
+    return true
+  }
+  count(key: string): number {
+    return this.sent.filter((a) => a.includes(key)).length
+  }
+}
+
+let supervisor: Supervisor | null = null
+afterEach(() => {
+  supervisor?.stop()
+  supervisor = null
+})
+
+async function offlineLink(now: () => number) {
+  const journal = new Journal({ storage: new MemoryStorage(), log })
+  await journal.open()
+  const stamper = new EnvelopeStamper('w01', 'b00t', { now, synced: () => true })
+  return new BoardLink({ hall: 'h1', counter: 'w01', addresses: [{ host: '127.0.0.1', port: 1 }], username: 'h1-w01', password: 'x', stamper, birth: { version: '0', board: 'sim', capabilities: [] }, log, journal, now })
+}
+
+describe('supervisor', () => {
+  it('says READY once, then feeds the watchdog while healthy, and stops feeding it when the link has made no progress for too long', async () => {
+    let t = 1_000_000
+    const now = () => t
+    const link = await offlineLink(now)
+    const manager = new RecordingManager()
+    supervisor = new Supervisor({ notifier: manager, watchdogMs: 20, link, log, now, linkStallLimitMs: 60_000 })
+    await supervisor.ready()
+    expect(manager.sent[0]![0]).toBe('READY=1')
+    expect(manager.sent[0]![1]).toMatch(/^STATUS=hub not connected; journal 0 waiting$/)
+    supervisor.start()
+    await new Promise((r) => setTimeout(r, 100))
+    const fed = manager.count('WATCHDOG=1')
+    expect(fed).toBeGreaterThanOrEqual(2)
+
+    link.event('help-requested', { ticket: null, officer: null })
+    t += 61_000 // the hub has been unreachable for longer than the limit
+    await new Promise((r) => setTimeout(r, 100))
+    expect(manager.count('WATCHDOG=1')).toBeLessThanOrEqual(fed + 1)
+    const last = manager.sent[manager.sent.length - 1]!
+    expect(last[0]).toMatch(/^STATUS=unhealthy: hub unreachable for 61 s with 1 waiting/)
+    await supervisor.stopping()
+    expect(manager.sent[manager.sent.length - 1]).toEqual(['STOPPING=1'])
+  })
+
+  it('fails the self-check when the event loop was blocked longer than the limit', async () => {
+    const link = await offlineLink(Date.now)
+    supervisor = new Supervisor({ notifier: null, watchdogMs: null, link, log, loopLagLimitMs: 150 })
+    supervisor.start()
+    await new Promise((r) => setTimeout(r, 50))
+    expect(supervisor.check().healthy).toBe(true)
+    const until = Date.now() + 400
+    while (Date.now() < until) {
+      // a synchronous stall, as a blocking call would cause
+    }
+    await new Promise((r) => setTimeout(r, 50))
+    const v = supervisor.check()
+    expect(v.healthy).toBe(false)
+    expect(v.reasons.join()).toMatch(/event loop lagged \d+ ms/)
+    // The lag is measured per interval: once the loop runs freely again, the check passes.
+    await new Promise((r) => setTimeout(r, 50))
+    expect(supervisor.check().healthy).toBe(true)
+  })
+
+  it('pings at half of WatchdogSec, and only for the process systemd meant', () => {
+    expect(watchdogIntervalMs({ WATCHDOG_USEC: '30000000' }, 42)).toBe(15_000)
+    expect(watchdogIntervalMs({ WATCHDOG_USEC: '30000000', WATCHDOG_PID: '42' }, 42)).toBe(15_000)
+    expect(watchdogIntervalMs({ WATCHDOG_USEC: '30000000', WATCHDOG_PID: '7' }, 42)).toBeNull()
+    expect(watchdogIntervalMs({}, 42)).toBeNull()
+  })
+})
