@@ -72,9 +72,14 @@ export class HubBroker {
   constructor(private readonly opts: BrokerOptions) {
     const { limits, log } = opts
     this.logins = new LoginGuard({ freeFailures: limits.freeLoginFailures, baseMs: limits.loginBackoffBaseMs, maxMs: limits.loginBackoffMaxMs })
-    this.persistence = new QueueCappedPersistence(opts.persistence, limits.maxQueuedPerClient, (clientId, packet) => {
-      this.refuse('offline-queue-full', { client: clientId, topic: (packet as { topic?: string }).topic, cap: limits.maxQueuedPerClient }, 'dropped a message for a client whose queue is full')
-    })
+    this.persistence = new QueueCappedPersistence(
+      opts.persistence,
+      limits.maxQueuedPerClient,
+      (clientId, packet) => {
+        this.refuse('offline-queue-full', { client: clientId, topic: (packet as { topic?: string }).topic, cap: limits.maxQueuedPerClient }, 'dropped a message for a client whose queue is full')
+      },
+      (operation, err) => log.error({ operation, err: err.message }, 'session store operation failed'),
+    )
     const guard = new ConnectionGuard({ maxPerAddress: limits.maxConnectionsPerAddress, burst: limits.connectBurstPerAddress, perSecond: limits.connectsPerSecondPerAddress })
     this.aedes = new Aedes({
       id: opts.id,
