@@ -137,7 +137,7 @@ export interface Figures {
     resends: number
   }
   faults: Partial<Record<FaultKind, number>>
-  restarts: { hub: number; central: number; edge: number; hubStartFailures: number }
+  restarts: { hub: number; central: number; edge: number; hubStartFailures: number; hubStartRefusedDiskFull: number }
   lostIds: string[]
   problems: string[]
 }
@@ -384,7 +384,7 @@ export class FaultRig {
   readonly rand: () => number
   readonly seed: number
   readonly faults: Partial<Record<FaultKind, number>> = {}
-  readonly restarts = { hub: 0, central: 0, edge: 0, hubStartFailures: 0 }
+  readonly restarts = { hub: 0, central: 0, edge: 0, hubStartFailures: 0, hubStartRefusedDiskFull: 0 }
   readonly problems: string[] = []
   private readonly made = new Map<string, Made>()
   /** Counters whose runtime runs as a child process: an unreported id from them may be a kill's last words. */
@@ -759,9 +759,14 @@ export class FaultRig {
         this.restarts.hub++
         return
       } catch (err) {
-        this.restarts.hubStartFailures++
-        this.problems.push(`hub did not start after a kill (attempt ${attempt + 1}): ${(err as Error).message.slice(0, 500)}`)
-        if (attempt >= 4) throw err
+        const message = (err as Error).message.slice(0, 500)
+        // A hub cannot open its databases on a full disk; it exits, and systemd (Restart=always, 2 s) starts it again.
+        if (this.ballast && /No space left on device/.test(message)) this.restarts.hubStartRefusedDiskFull++
+        else {
+          this.restarts.hubStartFailures++
+          this.problems.push(`hub did not start after a kill (attempt ${attempt + 1}): ${message}`)
+        }
+        if (attempt >= 9) throw err
         await sleep(500)
       }
     }
