@@ -520,8 +520,12 @@ export class FaultRig {
     this.startedAt ||= Date.now()
     this.producing = true
     const deadline = Date.now() + r.maxMs
+    const bounded = r.events !== undefined || r.minEach !== undefined || r.until !== undefined
     const enough = () =>
-      (r.events === undefined || this.made.size >= r.events) && (r.minEach === undefined || r.faults.every((k) => (this.faults[k] ?? 0) >= r.minEach!)) && (r.until?.() ?? true)
+      bounded &&
+      (r.events === undefined || this.made.size >= r.events) &&
+      (r.minEach === undefined || r.faults.every((k) => (this.faults[k] ?? 0) >= r.minEach!)) &&
+      (r.until?.() ?? true)
     const done = () => !this.producing || Date.now() > deadline || enough()
     this.holdScale = r.holdScale ?? 1
     const drivers = [...this.handles.map((h) => this.drive(h, done)), ...this.children.map((c) => this.officer(c, done))]
