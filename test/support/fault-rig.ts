@@ -833,6 +833,7 @@ export class FaultRig {
       invented: ratingsInvented,
     }
 
+    const found: string[] = []
     const cmd: Figures['commands'] = { sent: this.commands.size, acted: 0, refused: 0, refusedAsExpected: 0, unanswered: 0, actedTwice: 0, effectWithoutAct: 0, inconsistentReplies: 0, unexpectedOutcome: 0, resends: 0 }
     for (const s of this.commands.values()) {
       cmd.resends += s.retries
@@ -849,7 +850,7 @@ export class FaultRig {
         cmd.acted++
         const want = EFFECTS_OF[s.name]
         if (want !== undefined && effects > want) cmd.actedTwice++
-        if (want !== undefined && effects < want) this.problems.push(`command ${s.id} acted on (ok) but ${effects} of its ${want} events arrived`)
+        if (want !== undefined && effects < want) found.push(`command ${s.id} acted on (ok) but ${effects} of its ${want} events arrived`)
         if (s.expect !== 'act') cmd.unexpectedOutcome++
       } else {
         cmd.refused++
@@ -867,7 +868,7 @@ export class FaultRig {
       faults: { ...this.faults },
       restarts: { ...this.restarts },
       lostIds: lostIds.slice(0, 20),
-      problems: [...this.problems, ...c.invalid.slice(0, 5)],
+      problems: [...this.problems, ...found, ...c.invalid.slice(0, 5)],
     }
   }
 
