@@ -108,7 +108,8 @@ describe('brute force from one address, with the hub at its default limits, in i
     // The board's logins went through all along: within seconds even on a loaded two-core CI machine.
     expect(figures.boardConnectMs.p95).toBeLessThan(5_000)
     // The attacker's address is still held off, even with the right password; another address is not.
-    await expect(connectAs(port, w01, { from: attacker })).rejects.toThrow(/Not authorized|closed before CONNACK/)
+    // (CONNACK 5 from the login backoff, or the socket cut at accept by the connection rate: held off either way.)
+    await expect(connectAs(port, w01, { from: attacker })).rejects.toThrow(/Not authorized|closed before CONNACK|ECONNRESET|EPIPE/)
     const elsewhere = await connectAs(port, w01, { from: '127.0.0.42' })
     await elsewhere.endAsync()
     expect(hub.alive).toBe(true)
