@@ -147,11 +147,14 @@ function buildValidish(name: CommandName, now: number): fc.Arbitrary<string> {
       swaps: swappable.length ? fc.array(fc.constantFrom(...swappable).chain((k) => fc.tuple(fc.constant(k), fc.constantFrom(...FIELD_POOL[k]!))), { maxLength: 2 }) : fc.constant([] as Array<[string, unknown]>),
       id: fc.stringMatching(/^[a-z0-9][a-z0-9-]{0,11}$/),
       expiresIn: fc.integer({ min: -300_000, max: 3_600_000 }),
+      // Commands that name a ticket name another one often: the window must tell them apart.
+      ticket: 'ticket' in example ? fc.option(fc.constantFrom(...FIELD_POOL.ticket!), { freq: 2 }) : fc.constant(null),
     })
-    .map(({ drop, swaps, id, expiresIn }) => {
+    .map(({ drop, swaps, id, expiresIn, ticket }) => {
       const o: Json = { ...example, id, expires: new Date(now + expiresIn).toISOString() }
       for (const k of drop) delete o[k]
       for (const [k, v] of swaps) o[k] = v
+      if (ticket !== null) o.ticket = ticket
       return JSON.stringify(o)
     })
 }
