@@ -65,6 +65,8 @@ export class HubBroker {
   readonly listeners: HubListeners
   readonly persistence: QueueCappedPersistence
   private readonly principals = new WeakMap<Client, Principal>()
+  /** The credential version each client logged in under (see CredentialStore.credentialVersion). */
+  private readonly versions = new WeakMap<Client, string | null>()
   private readonly connects = new WeakMap<Client, ConnectInfo>()
   private readonly logins: LoginGuard
   private unlistenReload: (() => void) | null = null
@@ -72,9 +74,14 @@ export class HubBroker {
   constructor(private readonly opts: BrokerOptions) {
     const { limits, log } = opts
     this.logins = new LoginGuard({ freeFailures: limits.freeLoginFailures, baseMs: limits.loginBackoffBaseMs, maxMs: limits.loginBackoffMaxMs })
-    this.persistence = new QueueCappedPersistence(opts.persistence, limits.maxQueuedPerClient, (clientId, packet) => {
-      this.refuse('offline-queue-full', { client: clientId, topic: (packet as { topic?: string }).topic, cap: limits.maxQueuedPerClient }, 'dropped a message for a client whose queue is full')
-    })
+    this.persistence = new QueueCappedPersistence(
+      opts.persistence,
+      limits.maxQueuedPerClient,
+      (clientId, packet) => {
+        this.refuse('offline-queue-full', { client: clientId, topic: (packet as { topic?: string }).topic, cap: limits.maxQueuedPerClient }, 'dropped a message for a client whose queue is full')
+      },
+      (operation, err) => log.error({ operation, err: err.message }, 'session store operation failed'),
+    )
     const guard = new ConnectionGuard({ maxPerAddress: limits.maxConnectionsPerAddress, burst: limits.connectBurstPerAddress, perSecond: limits.connectsPerSecondPerAddress })
     this.aedes = new Aedes({
       id: opts.id,
@@ -173,6 +180,8 @@ export class HubBroker {
       this.refuse(kind, { ...who, ...(backoffMs ? { backoffMs } : {}) }, `refused connect: ${message}`)
       return connackError(message, rc)
     }
+    // Taken before the (slow) check, so a password changed meanwhile cannot leave a session logged in under the old one.
+    const version = username ? this.opts.credentials.credentialVersion(username) : null
     const p = await this.opts.credentials.verify(username, password)
     if (!p) return fail('bad-credentials', 'wrong credentials', RC.badCredentials)
     if (p.hall !== this.opts.hall) return fail('bad-credentials', `credentials are for hall ${p.hall}, not this hub's`, RC.notAuthorized)
@@ -188,8 +197,10 @@ export class HubBroker {
         return connackError('will not allowed', RC.notAuthorized)
       }
     }
+    if (this.opts.credentials.credentialVersion(p.username) !== version) return fail('bad-credentials', 'credentials changed during the login', RC.badCredentials)
     this.logins.succeeded(address)
     this.principals.set(client, p)
+    this.versions.set(client, version)
     return null
   }
 
@@ -253,7 +264,8 @@ export class HubBroker {
     const clients = (this.aedes as unknown as { clients: Record<string, Client> }).clients
     for (const client of Object.values(clients)) {
       const p = this.principals.get(client)
-      if (p && !this.opts.credentials.stillValid(p)) {
+      // Revoked, moved, or given a new password: the live session goes at once.
+      if (p && (!this.opts.credentials.stillValid(p) || this.opts.credentials.credentialVersion(p.username) !== this.versions.get(client))) {
         this.refuse('revoked-session', { client: client.id, username: p.username }, 'closed the session of a revoked client')
         client.close()
       }

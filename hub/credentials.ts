@@ -167,6 +167,15 @@ export class CredentialStore {
     return { username: entry.username, role: entry.role, hall: entry.hall, counter: entry.counter }
   }
 
+  /**
+   * Which password an entry holds now: its salt, which every new password gets
+   * anew (not a secret). A session that logged in under another one must go.
+   */
+  credentialVersion(username: string): string | null {
+    const e = this.entries.get(username)
+    return e && !e.revoked ? e.salt : null
+  }
+
   /** Is this principal still valid? Used to drop sessions of revoked boards on reload. */
   stillValid(p: Principal): boolean {
     const e = this.entries.get(p.username)

@@ -58,9 +58,20 @@ function decode(seq: number, b: Buffer): CustodyRecord {
   }
 }
 
-/** LevelDB in the hub's data directory; sync batches are fsynced before they resolve. */
+/**
+ * LevelDB in the hub's data directory; sync batches are fsynced before they resolve.
+ *
+ * After a failed write (a full disk: ENOSPC) LevelDB's log writer carries on
+ * past the torn record as if it were whole: later writes succeed, but the
+ * next open stops reading the log at the tear and drops all of them, though
+ * the hub acknowledged them. So after any failed write the store reopens
+ * LevelDB (which recovers the log up to the tear and starts a new one) before
+ * it writes again, and writes nothing while the reopen fails.
+ */
 export class LevelCustodyStore implements CustodyStore {
   private readonly db: Level<string, Buffer>
+  private suspect = false
+  private reopening: Promise<void> | null = null
 
   constructor(private readonly dir: string) {
     this.db = new Level<string, Buffer>(dir, { valueEncoding: 'buffer' })
@@ -71,14 +82,36 @@ export class LevelCustodyStore implements CustodyStore {
     await this.db.open()
   }
 
+  /** Reopens after a failed write; one reopen at a time, retried by the next write while it fails. */
+  private recover(): Promise<void> {
+    if (!this.suspect) return Promise.resolve()
+    this.reopening ??= (async () => {
+      try {
+        if (this.db.status === 'open') await this.db.close()
+        await this.db.open()
+        this.suspect = false
+      } finally {
+        this.reopening = null
+      }
+    })()
+    return this.reopening
+  }
+
   async write(puts: readonly CustodyRecord[], dels: readonly number[], sync: boolean): Promise<void> {
+    await this.recover()
     const ops: Array<{ type: 'put'; key: string; value: Buffer } | { type: 'del'; key: string }> = []
     for (const seq of dels) ops.push({ type: 'del', key: keyOf(seq) })
     for (const r of puts) ops.push({ type: 'put', key: keyOf(r.seq), value: encode(r) })
-    await this.db.batch(ops, { sync })
+    try {
+      await this.db.batch(ops, { sync })
+    } catch (err) {
+      this.suspect = true
+      throw err
+    }
   }
 
   async read(after: number, limit: number): Promise<CustodyRecord[]> {
+    await this.recover()
     const out: CustodyRecord[] = []
     for await (const [key, value] of this.db.iterator({ gt: keyOf(Math.max(0, after)), lt: RANGE_END, limit })) {
       out.push(decode(seqOf(key), value))

@@ -77,6 +77,8 @@ export class QueueCappedPersistence implements AsyncPersistence {
     private readonly inner: AsyncPersistence,
     private readonly cap: number,
     private readonly onDrop: (clientId: string, packet: unknown) => void,
+    /** Failures this wrapper absorbs instead of passing on (see delWill). */
+    private readonly onError: (operation: string, err: Error) => void = () => {},
   ) {}
 
   async setup(broker: unknown): Promise<void> {
@@ -94,13 +96,14 @@ export class QueueCappedPersistence implements AsyncPersistence {
     // First sight of this client in this process (e.g. after a restart): count what LevelDB holds.
     let p = this.counting.get(clientId)
     if (!p) {
-      p = (async () => {
+      const run = async () => {
         let n = 0
         for await (const _ of this.inner.outgoingStream({ id: clientId })) n++
         if (!this.queued.has(clientId)) this.queued.set(clientId, n)
-        this.counting.delete(clientId)
         return this.queued.get(clientId)!
-      })()
+      }
+      // Forgotten once settled, also on failure: a rejected count must not stay cached, or that client's queue fails for good.
+      p = run().finally(() => this.counting.delete(clientId))
       this.counting.set(clientId, p)
     }
     return p
@@ -166,7 +169,18 @@ export class QueueCappedPersistence implements AsyncPersistence {
   cleanIncoming(client: ClientRef) { return this.inner.cleanIncoming(client) }
   putWill(client: ClientRef, packet: unknown) { return this.inner.putWill(client, packet) }
   getWill(client: ClientRef) { return this.inner.getWill(client) }
-  delWill(client: ClientRef) { return this.inner.delWill(client) }
+  /**
+   * Never rejects. Aedes's connect handler runs `delWill(client).finally(…)`
+   * and handles nothing on the promise that returns, so a failed delete (a full
+   * disk) was an unhandled rejection that ended the hub. The putWill that
+   * follows fails the same way and refuses that CONNECT, which the board retries.
+   */
+  delWill(client: ClientRef) {
+    return this.inner.delWill(client).catch((err: Error) => {
+      this.onError('delWill', err)
+      return undefined
+    })
+  }
   streamWill(brokers: unknown) { return this.inner.streamWill(brokers) }
   getClientList(topic: string) { return this.inner.getClientList(topic) }
   destroy() { return this.inner.destroy() }

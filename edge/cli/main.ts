@@ -90,10 +90,17 @@ async function main(argv: string[]): Promise<number> {
       console.error(`counter-edge ${name}: ${err.message}\nRun \`counter-edge ${name} --help\` for the options.`)
       return 2
     }
-    console.error(`counter-edge ${name}: ${(err as Error).message}`)
+    console.error(`counter-edge ${name}: ${withCauses(err)}`)
     if (process.env.DEBUG) console.error((err as Error).stack)
     return 1
   }
+}
+
+/** An error and what caused it: LevelDB says only "Database failed to open"; its cause says why (e.g. no space left). */
+function withCauses(err: unknown): string {
+  const parts: string[] = []
+  for (let e: unknown = err; e instanceof Error && parts.length < 4; e = (e as Error & { cause?: unknown }).cause) parts.push(e.message)
+  return parts.join(': ') || String(err)
 }
 
 /** Services run until Ctrl-C or SIGTERM, then stop in order; a second Ctrl-C forces the exit. */

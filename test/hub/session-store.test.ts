@@ -42,3 +42,32 @@ describe('per-client queue cap over the session store', () => {
     await second.destroy()
   })
 })
+
+describe('session store failures', () => {
+  it('a failed will delete is reported, never an unhandled rejection (Aedes chains it with .finally only)', async () => {
+    const inner = await openSessionPersistence(undefined)
+    const failing = Object.assign(Object.create(Object.getPrototypeOf(inner) as object) as typeof inner, inner, {
+      delWill: () => Promise.reject(new Error('IO error: No space left on device')),
+    })
+    const errors: string[] = []
+    const p = new QueueCappedPersistence(failing, 3, () => {}, (op, err) => errors.push(`${op}: ${err.message}`))
+    // What Aedes's connect handler does with it:
+    await p.delWill({ id: 'h1-w01' }).finally(() => {})
+    expect(errors).toEqual(['delWill: IO error: No space left on device'])
+  })
+
+  it('a count that failed is not kept: the next enqueue for that client counts again', async () => {
+    const inner = await openSessionPersistence(undefined)
+    let fail = true
+    const flaky = Object.assign(Object.create(Object.getPrototypeOf(inner) as object) as typeof inner, inner, {
+      outgoingStream: (c: { id: string }) => {
+        if (fail) throw new Error('IO error')
+        return inner.outgoingStream(c)
+      },
+    })
+    const p = new QueueCappedPersistence(flaky, 3, () => {})
+    await expect(p.queuedFor('h1-w01')).rejects.toThrow('IO error')
+    fail = false
+    expect(await p.queuedFor('h1-w01')).toBe(0)
+  })
+})

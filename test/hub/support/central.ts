@@ -24,8 +24,12 @@ export class Central {
     return `${this.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${this.port}`
   }
 
-  /** With tls, central listens for MQTT over TLS only, with these PEM files (readable by the mosquitto user). */
-  static async start(opts: { tls?: { ca: string; cert: string; key: string } } = {}): Promise<Central> {
+  /**
+   * With tls, central listens for MQTT over TLS only, with these PEM files (readable by the mosquitto user).
+   * With autosaveS, Mosquitto also saves its sessions every autosaveS seconds (it otherwise saves only on a
+   * clean stop), so a SIGKILL loses at most what changed since the last save.
+   */
+  static async start(opts: { tls?: { ca: string; cert: string; key: string }; autosaveS?: number } = {}): Promise<Central> {
     const dir = await mkdtemp(join(tmpdir(), 'central-'))
     // Started as root, Mosquitto drops to its own user, which must still be able to save its database here.
     await chmod(dir, 0o777)
@@ -38,6 +42,7 @@ export class Central {
         'allow_anonymous true',
         'persistence true',
         `persistence_location ${dir}/`,
+        ...(opts.autosaveS ? [`autosave_interval ${opts.autosaveS}`] : []),
         'max_queued_messages 100000',
         'log_dest stderr',
         'log_type error',
@@ -77,6 +82,20 @@ export class Central {
     await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))])
     if (child.exitCode === null) child.kill('SIGKILL')
     if (/Error saving/.test(this.stderr)) throw new Error(`mosquitto could not save its sessions: ${this.stderr}`)
+  }
+
+  /** SIGKILL: a crash or power cut of central's broker; it saves nothing on the way out. */
+  async kill(): Promise<void> {
+    const child = this.child
+    this.child = null
+    if (!child || child.exitCode !== null || child.signalCode !== null) return
+    const exited = new Promise<void>((r) => child.once('exit', () => r()))
+    child.kill('SIGKILL')
+    await exited
+  }
+
+  get running(): boolean {
+    return this.child !== null && this.child.exitCode === null && this.child.signalCode === null
   }
 
   async dispose(): Promise<void> {

@@ -32,3 +32,15 @@ export function makeTestPki(dir: string, clientCNs: string[]): TestPki {
   }
   return { ca: join(dir, 'ca.crt'), server: { cert: join(dir, 'server.crt'), key: join(dir, 'server.key') }, clients }
 }
+
+/**
+ * Another client certificate from the CA of a PKI made by makeTestPki in dir;
+ * a negative `days` makes one that has already expired.
+ */
+export function issueClientCert(dir: string, cn: string, opts: { days?: number; file?: string } = {}): { cert: string; key: string } {
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes']
+  const file = opts.file ?? `${cn}-extra`
+  openssl(dir, ['req', ...ec, '-keyout', `${file}.key`, '-out', `${file}.csr`, '-subj', `/CN=${cn}`])
+  openssl(dir, ['x509', '-req', '-in', `${file}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${file}.crt`, '-days', String(opts.days ?? 2), '-extfile', 'client.ext'])
+  return { cert: join(dir, `${file}.crt`), key: join(dir, `${file}.key`) }
+}

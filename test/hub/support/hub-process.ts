@@ -14,7 +14,7 @@ export class HubProcess {
 
   static async start(configPath: string, port: number): Promise<HubProcess> {
     const child = spawn(process.execPath, [CLI, 'hub', '--config', configPath], {
-      env: { ...process.env, LOG_LEVEL: 'warn', LOG_FORMAT: 'json' },
+      env: { ...process.env, LOG_LEVEL: process.env.HUB_LOG_LEVEL ?? 'warn', LOG_FORMAT: 'json' },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     const hub = new HubProcess(child)

@@ -1,0 +1,80 @@
+/**
+ * One simulated window's edge runtime as its own process, so a test can
+ * SIGKILL it like a power cut (test/support/edge-process.ts starts it with
+ * `node --import tsx` and an IPC channel).
+ *
+ * Config comes in EDGE_CHILD (JSON). The process tells its parent:
+ * - { kind: 'ready', boot } once the runtime runs;
+ * - { kind: 'event', id, type, fields } for every event the window made, sent
+ *   once the link says it is durable (`link.flush()` where the link has one,
+ *   i.e. with the on-disk journal; at once with the in-memory outbox), so the
+ *   parent counts an event as made only when the board has promised it;
+ * - replies to { op: 'mode' }, { op: 'press', score } and { op: 'officer-key', key } requests.
+ */
+import { SimWindow } from '../../sim/sim-window.ts'
+import { loadBoardProfile } from '../../boards/profile-schema.ts'
+import { createLogger } from '../../edge/log/logger.ts'
+import type { EventType, EvaluationScore } from '../../edge/protocol/index.ts'
+
+interface ChildConfig {
+  hall: string
+  counter: string
+  host: string
+  port: number
+  username: string
+  password: string
+  dataDir: string
+}
+
+type Request = { n: number; op: 'mode' } | { n: number; op: 'press'; score: EvaluationScore } | { n: number; op: 'officer-key'; key: 'call-next' | 'help' }
+
+const cfg = JSON.parse(process.env.EDGE_CHILD ?? '{}') as ChildConfig
+const send = (m: unknown) => {
+  if (process.connected) process.send!(m)
+}
+
+const sim = new SimWindow({
+  hall: cfg.hall,
+  counter: cfg.counter,
+  profile: await loadBoardProfile('sim-window'),
+  hub: [{ host: cfg.host, port: cfg.port }],
+  username: cfg.username,
+  password: cfg.password,
+  dataDir: cfg.dataDir,
+  log: createLogger({ name: 'edge-child', level: 'warn', pretty: false, destination: process.stderr }),
+})
+await sim.start()
+const edge = sim.running!
+const link = edge.link as typeof edge.link & { flush?: () => Promise<void> }
+const original = link.event.bind(link)
+link.event = ((type: EventType, fields: Record<string, unknown>) => {
+  const id = original(type, fields as never)
+  const durable = link.flush ? link.flush() : Promise.resolve()
+  void durable.then(() => send({ kind: 'event', id, type, fields }))
+  return id
+}) as typeof link.event
+send({ kind: 'ready', boot: edge.boot })
+
+const mode = () => edge.window.current.mode
+
+process.on('message', (m: Request) => {
+  if (m.op === 'mode') return send({ kind: 'reply', n: m.n, mode: mode() })
+  if (m.op === 'officer-key') {
+    // Officer keys make events without central: they pile up in the board while the hub is unreachable.
+    void sim.hardware.press(m.key).then(() => send({ kind: 'reply', n: m.n, pressed: true }))
+    return
+  }
+  if (m.op === 'press') {
+    void (async () => {
+      if (mode() !== 'evaluating') return send({ kind: 'reply', n: m.n, pressed: false })
+      await sim.hardware.press(m.score)
+      const end = Date.now() + 5_000
+      while (mode() === 'evaluating' && Date.now() < end) await new Promise((r) => setTimeout(r, 10))
+      send({ kind: 'reply', n: m.n, pressed: mode() !== 'evaluating' })
+    })()
+  }
+})
+process.on('disconnect', () => process.exit(0))
+process.on('SIGTERM', () => {
+  void sim.shutdown().finally(() => process.exit(0))
+})
