@@ -23,6 +23,10 @@ export interface BrokerOptions {
   counters: HubCounters
   limits: HubLimits
   persistence: AsyncPersistence
+  /** Messages between the nodes of a hall cluster (mqemitter-redis); absent: in-process. */
+  mq?: unknown
+  /** In a cluster every node enqueues and any node clears, so the queue cap counts in the shared store. */
+  countQueued?: (clientId: string) => Promise<number>
   /** Custody for central; absent when the hub has no upstream. */
   uplink?: Uplink | null
   log: Logger
@@ -72,13 +76,19 @@ export class HubBroker {
   constructor(private readonly opts: BrokerOptions) {
     const { limits, log } = opts
     this.logins = new LoginGuard({ freeFailures: limits.freeLoginFailures, baseMs: limits.loginBackoffBaseMs, maxMs: limits.loginBackoffMaxMs })
-    this.persistence = new QueueCappedPersistence(opts.persistence, limits.maxQueuedPerClient, (clientId, packet) => {
-      this.refuse('offline-queue-full', { client: clientId, topic: (packet as { topic?: string }).topic, cap: limits.maxQueuedPerClient }, 'dropped a message for a client whose queue is full')
-    })
+    this.persistence = new QueueCappedPersistence(
+      opts.persistence,
+      limits.maxQueuedPerClient,
+      (clientId, packet) => {
+        this.refuse('offline-queue-full', { client: clientId, topic: (packet as { topic?: string }).topic, cap: limits.maxQueuedPerClient }, 'dropped a message for a client whose queue is full')
+      },
+      opts.countQueued,
+    )
     const guard = new ConnectionGuard({ maxPerAddress: limits.maxConnectionsPerAddress, burst: limits.connectBurstPerAddress, perSecond: limits.connectsPerSecondPerAddress })
     this.aedes = new Aedes({
       id: opts.id,
       persistence: this.persistence,
+      ...(opts.mq ? { mq: opts.mq } : {}),
       drainTimeout: 30_000,
       heartbeatInterval: opts.heartbeatMs ?? 15_000,
       // Our own, lower limit is checked (and logged) in the authorisation hooks.
