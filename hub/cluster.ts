@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module'
+import { Readable } from 'node:stream'
 import { Redis } from 'ioredis'
 import type { Logger } from '../edge/log/logger.ts'
 import type { AsyncPersistence } from './session-store.ts'
@@ -49,6 +50,22 @@ function willOwnership(persistence: AsyncPersistence, db: Redis, brokerId: () =>
   return persistence
 }
 
+/**
+ * aedes-persistence-redis 12 returns async generators where Aedes 1.2 pipes
+ * Node streams (retained messages on SUBSCRIBE, a session's queue on
+ * CONNECT): without this, the first SUBSCRIBE throws in Aedes.
+ */
+function streamsForAedes(persistence: AsyncPersistence): AsyncPersistence {
+  for (const name of ['createRetainedStream', 'createRetainedStreamCombi', 'outgoingStream', 'streamWill', 'getClientList'] as const) {
+    const original = (persistence[name] as (...args: unknown[]) => unknown).bind(persistence)
+    ;(persistence as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
+      const out = original(...args)
+      return out instanceof Readable ? out : Readable.from(out as AsyncIterable<unknown>)
+    }
+  }
+  return persistence
+}
+
 export interface HallCluster {
   readonly prefix: string
   /** Messages between the nodes (mqemitter-redis), for Aedes's `mq`. */
@@ -64,7 +81,7 @@ export interface HallCluster {
   stop(): Promise<void>
 }
 
-/** Opens this node's connections to the hall's Redis: five in all (two for messages, one for sessions, two for custody and the lease). */
+/** Opens this node's five connections to the hall's Redis: two for messages, one for sessions, two for custody and the lease. */
 export async function openHallCluster(config: RedisConfig, hall: string, brokerId: string, log: Logger): Promise<HallCluster> {
   const prefix = config.prefix ?? `counter-edge:${hall}:`
   const opened: Redis[] = []
@@ -82,16 +99,20 @@ export async function openHallCluster(config: RedisConfig, hall: string, brokerI
   const sessions = connect('sessions', true)
   const commands = connect('custody', true)
   const notices = connect('notices', false)
-  const mq = new MQEmitterRedisPrefix(prefix, { connectionString: config.url })
-  mq.state.on('error', (err) => log.warn({ err: err.message }, 'Redis message bus error'))
+  const busSub = connect('bus-sub', false)
+  const busPub = connect('bus-pub', false)
   try {
+    // Connected and ready before mqemitter-redis subscribes: a SUBSCRIBE sent while ioredis
+    // still runs its ready check (INFO) turns the ready check into an error, and that
+    // connection's subscriptions were then lost (seen as commands that never reached a board).
     await Promise.all(opened.map((r) => r.connect()))
   } catch (err) {
     for (const r of opened) r.disconnect()
-    await new Promise<void>((r) => mq.close(() => r()))
     throw new Error(`cannot reach Redis at ${redactUrl(config.url)}: ${(err as Error).message}`)
   }
-  const persistence = willOwnership(new RedisPersistence({ conn: sessions }), sessions, () => brokerId)
+  const mq = new MQEmitterRedisPrefix(prefix, { subConn: busSub, pubConn: busPub })
+  mq.state.on('error', (err) => log.warn({ err: err.message }, 'Redis message bus error'))
+  const persistence = willOwnership(streamsForAedes(new RedisPersistence({ conn: sessions })), sessions, () => brokerId)
   let custody: RedisCustodyLog | null = null
   return {
     prefix,
