@@ -115,6 +115,8 @@ export class CredentialStore {
    */
   private readonly verified = new Map<string, { salt: string; hash: string; mac: Buffer }>()
   private readonly macKey = randomBytes(32)
+  /** Checks in progress, so a board that retried while its first attempt waited for scrypt does not queue a second one. */
+  private readonly checking = new Map<string, Promise<Principal | null>>()
 
   constructor(private readonly opts: { path: string; log: Logger; watch?: boolean }) {}
 
@@ -176,11 +178,21 @@ export class CredentialStore {
     if (known && known.salt === entry.salt && known.hash === entry.hash && timingSafeEqual(known.mac, mac)) {
       return entry.revoked ? null : { username: entry.username, role: entry.role, hall: entry.hall, counter: entry.counter }
     }
+    const inFlight = `${username}\0${mac.toString('base64')}`
+    let check = this.checking.get(inFlight)
+    if (!check) {
+      check = this.slowCheck(entry, pw, mac).finally(() => this.checking.delete(inFlight))
+      this.checking.set(inFlight, check)
+    }
+    return check
+  }
+
+  private async slowCheck(entry: CredentialEntry, pw: string, mac: Buffer): Promise<Principal | null> {
     const key = await scrypt(pw, Buffer.from(entry.salt, 'base64'), KDF.keyLen, { N: entry.kdf.N, r: entry.kdf.r, p: entry.kdf.p, maxmem: 64 * 1024 * 1024 })
     const expected = Buffer.from(entry.hash, 'base64')
     if (expected.length !== key.length || !timingSafeEqual(expected, key)) return null
     if (entry.revoked) return null
-    this.verified.set(username, { salt: entry.salt, hash: entry.hash, mac })
+    this.verified.set(entry.username, { salt: entry.salt, hash: entry.hash, mac })
     return { username: entry.username, role: entry.role, hall: entry.hall, counter: entry.counter }
   }
 
