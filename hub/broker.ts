@@ -35,7 +35,7 @@ export interface BrokerOptions {
 }
 
 /** CONNACK return codes of MQTT 3.1.1. */
-const RC = { identifierRejected: 2, badCredentials: 4, notAuthorized: 5 } as const
+const RC = { identifierRejected: 2, serverUnavailable: 3, badCredentials: 4, notAuthorized: 5 } as const
 
 /** Errors the hub raises itself carry this mark: they are logged where raised, not again as client errors. */
 const REFUSED = Symbol('hub refusal')
@@ -183,8 +183,15 @@ export class HubBroker {
       this.refuse(kind, { ...who, ...(backoffMs ? { backoffMs } : {}) }, `refused connect: ${message}`)
       return connackError(message, rc)
     }
+    const checkStarted = Date.now()
     const p = await this.opts.credentials.verify(username, password)
     if (!p) return fail('bad-credentials', 'wrong credentials', RC.badCredentials)
+    const checkMs = Date.now() - checkStarted
+    if (this.opts.limits.staleLoginMs > 0 && checkMs > this.opts.limits.staleLoginMs) {
+      // Not a failed login: the password was right, only late. The retry finds it remembered.
+      this.refuse('stale-login', { ...who, checkMs }, 'refused connect: the password check took longer than the client waits')
+      return connackError('server busy; retry', RC.serverUnavailable)
+    }
     if (p.hall !== this.opts.hall) return fail('bad-credentials', `credentials are for hall ${p.hall}, not this hub's`, RC.notAuthorized)
     if (p.role === 'board' && client.id !== p.username) return fail('client-id-mismatch', 'a board must use its username as client id', RC.identifierRejected)
     if (meta?.clientCert && meta.clientCert.cn !== p.username) {
