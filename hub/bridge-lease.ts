@@ -110,11 +110,18 @@ export class BridgeLease {
 
   private extend(sentAt: number): void {
     this.validUntil = sentAt + this.opts.ttlMs - this.margin
+    this.armFence()
+  }
+
+  /** Fires at the lease's deadline; a timer that fires a little early (they round to the millisecond) waits again. */
+  private armFence(): void {
     if (this.fenceTimer) clearTimeout(this.fenceTimer)
     this.fenceTimer = setTimeout(() => {
       this.fenceTimer = null
-      if (this.holding && performance.now() >= this.validUntil) void this.lose('lease not renewed in time')
-    }, Math.max(0, this.validUntil - performance.now()))
+      if (!this.holding) return
+      if (performance.now() >= this.validUntil) void this.lose('lease not renewed in time')
+      else this.armFence()
+    }, Math.max(1, Math.ceil(this.validUntil - performance.now())))
   }
 
   private async lose(reason: string): Promise<void> {
