@@ -133,8 +133,10 @@ export async function openHallCluster(config: RedisConfig, hall: string, brokerI
       return new BridgeLease({ ...opts, redis: commands, key: 'bridge-lease', ttlMs: config.leaseMs ?? 10_000 })
     },
     async stop() {
-      // Aedes closes the message bus and destroys the persistence (its connection) itself.
-      for (const r of [commands, notices]) await r.quit().catch(() => r.disconnect())
+      // Aedes has closed the message bus and the persistence its connection by now, unless Redis is
+      // gone and they could not: then every connection is cut here, so the process can exit.
+      await Promise.race([Promise.all([commands, notices].map((r) => r.quit().catch(() => {}))), new Promise((r) => setTimeout(r, 1_000))])
+      for (const r of opened) r.disconnect()
     },
   }
 }

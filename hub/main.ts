@@ -90,10 +90,24 @@ export async function startHub(config: HubConfig, log: Logger): Promise<RunningH
   const limits = resolveLimits(config.limits)
   const stops: Array<() => Promise<void> | void> = []
   const stopAll = async () => {
+    // Steps that cannot finish (a cluster's Redis gone) must not keep the hub from stopping:
+    // together they get 8 s, then each of the rest gets a moment and is left behind.
+    const deadline = Date.now() + 8_000
     for (const s of stops.splice(0).reverse()) {
-      await Promise.resolve()
-        .then(s)
-        .catch((err: Error) => log.error({ err: err.message }, 'error while stopping the hub'))
+      let timer: NodeJS.Timeout | undefined
+      const late = new Promise<void>((r) => {
+        timer = setTimeout(() => {
+          log.warn('a stop step did not finish in time; going on without it')
+          r()
+        }, Math.max(200, deadline - Date.now()))
+      })
+      await Promise.race([
+        Promise.resolve()
+          .then(s)
+          .catch((err: Error) => log.error({ err: err.message }, 'error while stopping the hub')),
+        late,
+      ])
+      clearTimeout(timer)
     }
   }
 

@@ -97,13 +97,20 @@ export class RedisCustodyLog implements Custody {
     await subscriber.subscribe(channel)
     await this.refresh()
     if (this.count > 0) this.opts.log.info({ backlog: this.count }, 'shared custody log holds messages central has not acknowledged')
+    let failing = false
     this.pollTimer = setInterval(() => {
       const before = this.lastSeq
       this.refresh().then(
         () => {
+          if (failing) this.opts.log.info('shared custody log readable again')
+          failing = false
           if (this.lastSeq > before) this.notify()
         },
-        (err: Error) => this.opts.log.warn({ err: err.message }, 'could not read the shared custody log size'),
+        (err: Error) => {
+          // Once per outage, not once a second.
+          if (!failing) this.opts.log.warn({ err: err.message }, 'could not read the shared custody log size')
+          failing = true
+        },
       )
     }, this.opts.pollMs ?? 1_000)
     this.pollTimer.unref()

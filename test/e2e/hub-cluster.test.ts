@@ -215,3 +215,28 @@ describe('hub cluster: two nodes on Redis, one SIGKILLed', () => {
     }
   })
 })
+
+describe('hub cluster: a node whose Redis is gone', () => {
+  it('still stops on SIGTERM, in bounded time and with exit code 0', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hub-cluster-stop-'))
+    const redis = await startRedis()
+    let hub: HubProcess | null = null
+    try {
+      const credentialsFile = join(dir, 'credentials.json')
+      await writeUsers(credentialsFile, [w01])
+      const port = await freePort()
+      const config = join(dir, 'hub.json')
+      await writeFile(config, JSON.stringify({ hall: H, host: '127.0.0.1', port, credentialsFile, node: 'x', redis: { url: redis.url }, upstream: { url: 'mqtt://127.0.0.1:1' } }))
+      hub = await HubProcess.start(config, port)
+      await redis.stop()
+      await sleep(500)
+      const t0 = Date.now()
+      expect(await hub.kill('SIGTERM')).toEqual({ code: 0, signal: null })
+      expect(Date.now() - t0).toBeLessThan(15_000)
+    } finally {
+      if (hub?.alive) await hub.kill('SIGKILL')
+      await redis.stop()
+      await rm(dir, { recursive: true, force: true })
+    }
+  }, 30_000)
+})
