@@ -68,6 +68,26 @@ describe('shared custody log (Redis stream)', () => {
     await bridge.stop()
   })
 
+  it('with minReplicas, an append counts only once a replica has it (Redis WAIT)', async () => {
+    const replica = await startRedis(['--replicaof', '127.0.0.1', String(redis.port)])
+    try {
+      const atReplica = new Redis(replica.url, { lazyConnect: true, maxRetriesPerRequest: 0 })
+      atReplica.on('error', () => {})
+      conns.push(atReplica)
+      await eventually(async () => /master_link_status:up/.test(await atReplica.info('replication')), 10_000, 'the replica in sync')
+      const one = new RedisCustodyLog({ redis: conn('c4:'), subscriber: conn('c4:'), channel: 'c4:custody', log: new CapturedLog().logger, minReplicas: 1 })
+      const two = new RedisCustodyLog({ redis: conn('c4:'), subscriber: conn('c4:'), channel: 'c4:custody', log: new CapturedLog().logger, minReplicas: 2, waitTimeoutMs: 200 })
+      await one.start()
+      await two.start()
+      expect(await one.append(msg(1))).toBe(1)
+      await expect(two.append(msg(2))).rejects.toThrow(/only 1 of 2 Redis replicas/)
+      await one.stop()
+      await two.stop()
+    } finally {
+      await replica.stop()
+    }
+  })
+
   it('seqs go on after the counter key was lost', async () => {
     const a = custody('c3:')
     await a.start()

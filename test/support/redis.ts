@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { connect } from 'node:net'
 import { freePort } from './ports.ts'
 
@@ -10,11 +13,13 @@ export interface RunningRedis {
 
 /**
  * A real redis-server (Debian's package) on a free loopback port, with no
- * persistence: each test file gets its own, gone when it stops.
+ * persistence, in a directory of its own: a replica's sync writes an RDB
+ * file, and a server started where one lies would load it.
  */
-export async function startRedis(): Promise<RunningRedis> {
+export async function startRedis(extraArgs: string[] = []): Promise<RunningRedis> {
   const port = await freePort()
-  const child: ChildProcess = spawn('/usr/bin/redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+  const dir = await mkdtemp(join(tmpdir(), 'redis-'))
+  const child: ChildProcess = spawn('/usr/bin/redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let output = ''
@@ -35,10 +40,12 @@ export async function startRedis(): Promise<RunningRedis> {
     port,
     url: `redis://127.0.0.1:${port}`,
     async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return
-      child.kill('SIGTERM')
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))])
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM')
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))])
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+      }
+      await rm(dir, { recursive: true, force: true })
     },
   }
 }
