@@ -4,7 +4,7 @@ import type { MqttClient, IPublishPacket } from 'mqtt'
 import { parseMessage, parseTopic, topics, type BridgeState } from '../edge/protocol/index.ts'
 import type { Logger } from '../edge/log/logger.ts'
 import { connectMqtt, parseBrokerUrl } from '../edge/link/mqtt-connect.ts'
-import type { CustodyLog, CustodyRecord } from './custody-log.ts'
+import type { Custody, CustodyRecord } from './custody-log.ts'
 import type { HubCounters } from './hub-counters.ts'
 
 export type { BridgeState } from '../edge/protocol/index.ts'
@@ -24,7 +24,7 @@ export interface BridgeOptions {
   boot: string
   version: string
   aedes: Aedes
-  custody: CustodyLog
+  custody: Custody
   upstream: UpstreamOptions
   counters: HubCounters
   log: Logger

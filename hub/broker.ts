@@ -23,6 +23,10 @@ export interface BrokerOptions {
   counters: HubCounters
   limits: HubLimits
   persistence: AsyncPersistence
+  /** Messages between the nodes of a hall cluster (mqemitter-redis); absent: in-process. */
+  mq?: unknown
+  /** In a cluster every node enqueues and any node clears, so the queue cap counts in the shared store. */
+  countQueued?: (clientId: string) => Promise<number>
   /** Custody for central; absent when the hub has no upstream. */
   uplink?: Uplink | null
   log: Logger
@@ -31,7 +35,7 @@ export interface BrokerOptions {
 }
 
 /** CONNACK return codes of MQTT 3.1.1. */
-const RC = { identifierRejected: 2, badCredentials: 4, notAuthorized: 5 } as const
+const RC = { identifierRejected: 2, serverUnavailable: 3, badCredentials: 4, notAuthorized: 5 } as const
 
 /** Errors the hub raises itself carry this mark: they are logged where raised, not again as client errors. */
 const REFUSED = Symbol('hub refusal')
@@ -81,11 +85,13 @@ export class HubBroker {
         this.refuse('offline-queue-full', { client: clientId, topic: (packet as { topic?: string }).topic, cap: limits.maxQueuedPerClient }, 'dropped a message for a client whose queue is full')
       },
       (operation, err) => log.error({ operation, err: err.message }, 'session store operation failed'),
+      opts.countQueued,
     )
     const guard = new ConnectionGuard({ maxPerAddress: limits.maxConnectionsPerAddress, burst: limits.connectBurstPerAddress, perSecond: limits.connectsPerSecondPerAddress })
     this.aedes = new Aedes({
       id: opts.id,
       persistence: this.persistence,
+      ...(opts.mq ? { mq: opts.mq } : {}),
       drainTimeout: 30_000,
       heartbeatInterval: opts.heartbeatMs ?? 15_000,
       // Our own, lower limit is checked (and logged) in the authorisation hooks.
@@ -182,8 +188,15 @@ export class HubBroker {
     }
     // Taken before the (slow) check, so a password changed meanwhile cannot leave a session logged in under the old one.
     const version = username ? this.opts.credentials.credentialVersion(username) : null
+    const checkStarted = Date.now()
     const p = await this.opts.credentials.verify(username, password)
     if (!p) return fail('bad-credentials', 'wrong credentials', RC.badCredentials)
+    const checkMs = Date.now() - checkStarted
+    if (this.opts.limits.staleLoginMs > 0 && checkMs > this.opts.limits.staleLoginMs) {
+      // Not a failed login: the password was right, only late. The retry finds it remembered.
+      this.refuse('stale-login', { ...who, checkMs }, 'refused connect: the password check took longer than the client waits')
+      return connackError('server busy; retry', RC.serverUnavailable)
+    }
     if (p.hall !== this.opts.hall) return fail('bad-credentials', `credentials are for hall ${p.hall}, not this hub's`, RC.notAuthorized)
     if (p.role === 'board' && client.id !== p.username) return fail('client-id-mismatch', 'a board must use its username as client id', RC.identifierRejected)
     if (meta?.clientCert && meta.clientCert.cn !== p.username) {

@@ -3,6 +3,24 @@ import type { CustodyRecord, CustodyStore } from './custody-store.ts'
 
 export type { CustodyRecord } from './custody-store.ts'
 
+/**
+ * What the uplink and the bridge need of a custody log: the hub's own
+ * (CustodyLog, on its data directory) or a hall cluster's shared one in Redis
+ * (RedisCustodyLog). Seqs rise in the order messages were taken into custody.
+ */
+export interface Custody {
+  /** Messages in custody that central has not acknowledged (may lag a little for a shared log). */
+  readonly size: number
+  /** Resolves with the record's seq once it is durable; rejects if it could not be written. */
+  append(m: { topic: string; payload: Buffer; qos: 0 | 1 | 2; retain: boolean }): Promise<number>
+  /** Durable records with seq > after, in seq order, at most limit. */
+  next(after: number, limit: number): Promise<CustodyRecord[]>
+  /** Central acknowledged this record: it leaves custody. */
+  ack(seq: number): void
+  /** Called when records were added (by this process or, for a shared log, by any node). */
+  onAppended(listener: () => void): () => void
+}
+
 export interface CustodyLogOptions {
   store: CustodyStore
   log: Logger
@@ -29,7 +47,7 @@ interface Waiting {
  * lost in a crash only means central gets that message again, and consumers
  * drop duplicates by id.
  */
-export class CustodyLog {
+export class CustodyLog implements Custody {
   private nextSeq = 1
   private count = 0
   private waiting: Waiting[] = []

@@ -34,7 +34,7 @@ const RANGE_END = 'r"' // the byte after '!': bounds a range to the record keys
 const FORMAT = 1
 
 /** [format 1][flags 1][at f64][topic length u16][topic][payload]: no JSON round trip of the payload. */
-function encode(r: CustodyRecord): Buffer {
+export function encodeRecord(r: CustodyRecord): Buffer {
   const topic = Buffer.from(r.topic, 'utf8')
   const head = Buffer.allocUnsafe(12)
   head.writeUInt8(FORMAT, 0)
@@ -44,7 +44,7 @@ function encode(r: CustodyRecord): Buffer {
   return Buffer.concat([head, topic, r.payload])
 }
 
-function decode(seq: number, b: Buffer): CustodyRecord {
+export function decodeRecord(seq: number, b: Buffer): CustodyRecord {
   if (b.length < 12 || b.readUInt8(0) !== FORMAT) throw new Error(`custody record ${seq} has an unknown format`)
   const flags = b.readUInt8(1)
   const topicLen = b.readUInt16BE(10)
@@ -101,7 +101,7 @@ export class LevelCustodyStore implements CustodyStore {
     await this.recover()
     const ops: Array<{ type: 'put'; key: string; value: Buffer } | { type: 'del'; key: string }> = []
     for (const seq of dels) ops.push({ type: 'del', key: keyOf(seq) })
-    for (const r of puts) ops.push({ type: 'put', key: keyOf(r.seq), value: encode(r) })
+    for (const r of puts) ops.push({ type: 'put', key: keyOf(r.seq), value: encodeRecord(r) })
     try {
       await this.db.batch(ops, { sync })
     } catch (err) {
@@ -114,7 +114,7 @@ export class LevelCustodyStore implements CustodyStore {
     await this.recover()
     const out: CustodyRecord[] = []
     for await (const [key, value] of this.db.iterator({ gt: keyOf(Math.max(0, after)), lt: RANGE_END, limit })) {
-      out.push(decode(seqOf(key), value))
+      out.push(decodeRecord(seqOf(key), value))
     }
     return out
   }

@@ -8,6 +8,7 @@ export const REFUSAL_KINDS = [
   'client-id-mismatch', // a board not using its username as client id
   'cert-mismatch', // TLS client certificate CN differs from the username
   'login-backoff', // the address failed too often and is in backoff
+  'stale-login', // the password check outlasted the client's CONNACK wait; answered "server unavailable"
   'connection-cap', // too many open connections from one address
   'connection-rate', // connections opened too fast from one address
   'tls-handshake', // no or untrusted client certificate, or a broken handshake

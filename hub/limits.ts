@@ -26,6 +26,18 @@ export interface HubLimits {
   loginBackoffBaseMs: number
   loginBackoffMaxMs: number
   /**
+   * A login whose password check took longer than this (a storm of first
+   * logins queued for scrypt) is answered CONNACK 3, server unavailable,
+   * instead of accepted: the client has most likely given up waiting (boards
+   * wait 10 s) and reconnected, perhaps to another node of a cluster, whose
+   * live session accepting the stale attempt would take away. A client still
+   * waiting retries, and its next check is instant. 0 (the default): no
+   * limit, because the board link of this release, on mqtt.js's own
+   * reconnect, stops for good after any refused CONNACK; set it (8000 suits
+   * boards' 10 s wait) once boards reconnect after a refusal.
+   */
+  staleLoginMs: number
+  /**
    * Messages the hub keeps for one client with a persistent session (clean
    * session off) that it has not yet acknowledged: queued while it is offline
    * plus in flight. Past the cap new messages for that client are dropped,
@@ -46,6 +58,7 @@ export const DEFAULT_LIMITS: Readonly<HubLimits> = {
   freeLoginFailures: 5,
   loginBackoffBaseMs: 2_000,
   loginBackoffMaxMs: 5 * 60_000,
+  staleLoginMs: 0,
   maxQueuedPerClient: 1_000,
 }
 

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { hostname } from 'node:os'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { topics } from '../edge/protocol/index.ts'
@@ -9,7 +10,8 @@ import { HubBroker } from './broker.ts'
 import { Bridge } from './bridge.ts'
 import { HubCounters } from './hub-counters.ts'
 import { HallView } from './hall-view.ts'
-import { CustodyLog } from './custody-log.ts'
+import { CustodyLog, type Custody } from './custody-log.ts'
+import { openHallCluster, type HallCluster, type RedisConfig } from './cluster.ts'
 import { LevelCustodyStore, MemoryCustodyStore } from './custody-store.ts'
 import { Uplink } from './uplink.ts'
 import { openSessionPersistence } from './session-store.ts'
@@ -50,6 +52,14 @@ export interface HubConfig {
    */
   heartbeatMs?: number
   bridge?: { window?: number; reconnectMinMs?: number; reconnectMaxMs?: number; stateIntervalMs?: number }
+  /**
+   * Run as one node of a hall cluster: messages between nodes, sessions and
+   * the custody log in this Redis; the bridge on one node at a time (a lease).
+   * Excludes dataDir: nothing of the hall is kept on the node's own disk.
+   */
+  redis?: RedisConfig
+  /** This node's name in a cluster (default: the host name); logs and hub/status carry it. */
+  node?: string
 }
 
 export interface RunningHub {
@@ -58,8 +68,11 @@ export interface RunningHub {
   readonly wsPort: number | null
   readonly httpPort: number | null
   readonly broker: HubBroker
+  /** The bridge, while this hub runs it (in a cluster: while this node holds the lease). */
   readonly bridge: Bridge | null
-  readonly custody: CustodyLog | null
+  readonly custody: Custody | null
+  /** This node's Aedes id: unique per run, and per node in a cluster. */
+  readonly brokerId: string
   readonly hallView: HallView
   readonly counters: HubCounters
   stop(): Promise<void>
@@ -68,15 +81,33 @@ export interface RunningHub {
 /** Composition root of the hall hub: credentials → persistence → custody → broker → hall view → bridge → HTTP → listeners. */
 export async function startHub(config: HubConfig, log: Logger): Promise<RunningHub> {
   const boot = randomBytes(6).toString('hex')
-  const hubId = `hub-${config.hall}`
+  if (config.redis && config.dataDir) throw new Error('redis and dataDir exclude each other: in a hub cluster, sessions and custody live in Redis')
+  const node = config.redis ? nodeName(config.node ?? hostname()) : null
+  const hubId = node ? `hub-${config.hall}-${node}` : `hub-${config.hall}`
+  // Aedes's Redis persistence splits keys on ':' to find the broker id: keep it out.
+  const brokerId = `${hubId}-${boot}`
   const counters = new HubCounters()
   const limits = resolveLimits(config.limits)
   const stops: Array<() => Promise<void> | void> = []
   const stopAll = async () => {
+    // Steps that cannot finish (a cluster's Redis gone) must not keep the hub from stopping:
+    // together they get 8 s, then each of the rest gets a moment and is left behind.
+    const deadline = Date.now() + 8_000
     for (const s of stops.splice(0).reverse()) {
-      await Promise.resolve()
-        .then(s)
-        .catch((err: Error) => log.error({ err: err.message }, 'error while stopping the hub'))
+      let timer: NodeJS.Timeout | undefined
+      const late = new Promise<void>((r) => {
+        timer = setTimeout(() => {
+          log.warn('a stop step did not finish in time; going on without it')
+          r()
+        }, Math.max(200, deadline - Date.now()))
+      })
+      await Promise.race([
+        Promise.resolve()
+          .then(s)
+          .catch((err: Error) => log.error({ err: err.message }, 'error while stopping the hub')),
+        late,
+      ])
+      clearTimeout(timer)
     }
   }
 
@@ -85,23 +116,38 @@ export async function startHub(config: HubConfig, log: Logger): Promise<RunningH
     await credentials.start()
     stops.push(() => credentials.stop())
 
-    const persistence = await openSessionPersistence(config.dataDir)
+    let cluster: HallCluster | null = null
+    if (config.redis) {
+      const c = await openHallCluster(config.redis, config.hall, brokerId, log.child({ module: 'cluster' }))
+      cluster = c
+      stops.push(() => c.stop())
+      log.info({ node, brokerId, prefix: c.prefix }, 'hub runs as a node of a hall cluster on Redis')
+    }
+    const persistence = cluster ? cluster.persistence : await openSessionPersistence(config.dataDir)
     stops.push(() => persistence.destroy())
-    let custody: CustodyLog | null = null
+    let custody: Custody | null = null
     let uplink: Uplink | null = null
     if (config.upstream) {
-      const store = config.dataDir ? new LevelCustodyStore(join(config.dataDir, 'custody')) : new MemoryCustodyStore()
-      const c = new CustodyLog({ store, log: log.child({ module: 'custody' }) })
-      await c.start()
-      custody = c
-      stops.push(() => c.stop())
+      if (cluster) {
+        const c = cluster.custody(log.child({ module: 'custody' }))
+        await c.start()
+        custody = c
+        stops.push(() => c.stop())
+      } else {
+        const store = config.dataDir ? new LevelCustodyStore(join(config.dataDir, 'custody')) : new MemoryCustodyStore()
+        const c = new CustodyLog({ store, log: log.child({ module: 'custody' }) })
+        await c.start()
+        custody = c
+        stops.push(() => c.stop())
+      }
       uplink = new Uplink({ hall: config.hall, custody, counters, log: log.child({ module: 'uplink' }) })
     }
 
     let hallView: HallView | null = null
     const broker = new HubBroker({
-      id: `${hubId}-${boot}`,
+      id: brokerId,
       hall: config.hall,
+      ...(cluster ? { mq: cluster.mq, countQueued: (id: string) => cluster.countQueued(id) } : {}),
       ...(config.heartbeatMs ? { heartbeatMs: config.heartbeatMs } : {}),
       listeners: {
         tcp: { host: config.host ?? '127.0.0.1', port: config.port },
@@ -139,27 +185,47 @@ export async function startHub(config: HubConfig, log: Logger): Promise<RunningH
         broker.aedes.publish({ cmd: 'publish', topic: topics.hubStatus(config.hall), payload: Buffer.from(JSON.stringify(payload)), qos: 1, retain: true, dup: false }, () => r())
       })
     await publishLocal(true)
-    stops.push(() => publishLocal(false, 'stop'))
+    stops.push(() => {
+      // In a cluster the hall's hub is still there while another node is: only the last one says offline.
+      if (cluster && otherNodesAlive(broker.aedes, brokerId, config.heartbeatMs ?? 15_000)) return
+      return publishLocal(false, 'stop')
+    })
 
     let bridge: Bridge | null = null
     if (config.upstream && custody) {
       const u = config.upstream
+      const c = custody
       const tls = u.caFile || u.certFile || u.keyFile ? await loadUpstreamTls(u) : undefined
-      const b = new Bridge({
-        hall: config.hall,
-        hubId,
-        boot,
-        version: VERSION,
-        aedes: broker.aedes,
-        custody,
-        upstream: { url: u.url, username: u.username, password: u.password, clientId: u.clientId, ...(tls ? { tls } : {}) },
-        counters,
-        log: log.child({ module: 'bridge' }),
-        ...config.bridge,
-      })
-      await b.start()
-      bridge = b
-      stops.push(() => b.stop())
+      const startBridge = async () => {
+        const b = new Bridge({
+          hall: config.hall,
+          hubId,
+          boot,
+          version: VERSION,
+          aedes: broker.aedes,
+          custody: c,
+          upstream: { url: u.url, username: u.username, password: u.password, clientId: u.clientId, ...(tls ? { tls } : {}) },
+          counters,
+          log: log.child({ module: 'bridge' }),
+          ...config.bridge,
+        })
+        await b.start()
+        bridge = b
+      }
+      const stopBridge = async () => {
+        const b = bridge
+        bridge = null
+        await b?.stop()
+      }
+      if (cluster) {
+        // One bridge per hall: the node holding the lease runs it, the others stand by.
+        const lease = cluster.lease({ holder: brokerId, log: log.child({ module: 'bridge-lease' }), onAcquired: startBridge, onLost: stopBridge })
+        lease.start()
+        stops.push(() => lease.stop())
+      } else {
+        await startBridge()
+        stops.push(stopBridge)
+      }
     }
 
     let http: HubHttp | null = null
@@ -189,8 +255,11 @@ export async function startHub(config: HubConfig, log: Logger): Promise<RunningH
       wsPort: broker.listeners.ports.ws,
       httpPort: http?.port ?? null,
       broker,
-      bridge,
+      get bridge() {
+        return bridge
+      },
       custody,
+      brokerId,
       hallView: view,
       counters,
       async stop() {
@@ -204,6 +273,18 @@ export async function startHub(config: HubConfig, log: Logger): Promise<RunningH
     await stopAll()
     throw err
   }
+}
+
+/** A node name fit for ids and Redis keys: lower case, digits and dashes. */
+function nodeName(name: string): string {
+  const n = name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 24)
+  return n || 'node'
+}
+
+/** Whether another node of the cluster sent a heartbeat within the last three. */
+function otherNodesAlive(aedes: HubBroker['aedes'], self: string, heartbeatMs: number): boolean {
+  const brokers = (aedes as unknown as { brokers: Record<string, number> }).brokers
+  return Object.entries(brokers).some(([id, at]) => id !== self && at + 3 * heartbeatMs >= Date.now())
 }
 
 async function loadTls(t: NonNullable<HubConfig['tls']>) {

@@ -79,6 +79,8 @@ export class QueueCappedPersistence implements AsyncPersistence {
     private readonly onDrop: (clientId: string, packet: unknown) => void,
     /** Failures this wrapper absorbs instead of passing on (see delWill). */
     private readonly onError: (operation: string, err: Error) => void = () => {},
+    /** Counts in a store shared by several brokers (a cluster): then nothing is kept here, every check asks. */
+    private readonly shared?: (clientId: string) => Promise<number>,
   ) {}
 
   async setup(broker: unknown): Promise<void> {
@@ -91,6 +93,7 @@ export class QueueCappedPersistence implements AsyncPersistence {
   }
 
   private count(clientId: string): Promise<number> {
+    if (this.shared) return this.shared(clientId)
     const have = this.queued.get(clientId)
     if (have !== undefined) return Promise.resolve(have)
     // First sight of this client in this process (e.g. after a restart): count what LevelDB holds.
@@ -116,12 +119,12 @@ export class QueueCappedPersistence implements AsyncPersistence {
     const kept: SubRef[] = []
     subs.forEach((s, i) => {
       // Re-read after the await: counts of other enqueues may have moved meanwhile.
-      const n = this.queued.get(s.clientId) ?? counts[i]!
+      const n = this.shared ? counts[i]! : (this.queued.get(s.clientId) ?? counts[i]!)
       if (n >= this.cap) {
         this.onDrop(s.clientId, packet)
         return
       }
-      this.queued.set(s.clientId, n + 1)
+      if (!this.shared) this.queued.set(s.clientId, n + 1)
       kept.push(s)
     })
     return kept

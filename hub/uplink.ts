@@ -1,7 +1,7 @@
 import { parseMessage, parseTopic } from '../edge/protocol/index.ts'
 import type { Logger } from '../edge/log/logger.ts'
 import type { Principal } from './credentials.ts'
-import type { CustodyLog } from './custody-log.ts'
+import type { Custody } from './custody-log.ts'
 import type { HubCounters } from './hub-counters.ts'
 
 export interface UplinkPacket {
@@ -22,7 +22,7 @@ export interface UplinkPacket {
  * QoS 0 (telemetry) is not kept: the bridge forwards it live or not at all.
  */
 export class Uplink {
-  constructor(private readonly opts: { hall: string; custody: CustodyLog; counters: HubCounters; log: Logger }) {}
+  constructor(private readonly opts: { hall: string; custody: Custody; counters: HubCounters; log: Logger }) {}
 
   /** A promise to wait for before acknowledging, or null when there is nothing to keep. */
   admit(principal: Principal | null, packet: UplinkPacket): Promise<void> | null {

@@ -13,6 +13,8 @@ export interface CentralStubOptions {
   serviceS?: number
   /** Tickets issued per real minute at speed 1. */
   arrivalsPerMinute?: number
+  /** Most commands sent per tick (4 ticks a second), as a real queue system paces itself; default: no limit. */
+  maxCommandsPerTick?: number
   random?: () => number
   /** Called with each human-readable line (what is called where, ratings as they come). */
   onLine?: (line: string) => void
@@ -138,11 +140,14 @@ export class CentralStub {
     const now = Date.now()
     this.issueTickets(now)
     const serviceMs = ((this.opts.serviceS ?? 240) * 1000) / this.speed
+    let budget = this.opts.maxCommandsPerTick ?? Infinity
     for (const w of this.windows.values()) {
+      if (budget <= 0) break
       // A command lost with its reply (a link cut) must not park the window forever.
       if (w.pending && now - w.lastAction > 10_000) w.pending = false
       const s = w.state
       if (!w.online || !s || w.pending || now - w.lastAction < 500) continue
+      const before = this.cmdSeq
       const inMode = now - Date.parse(s.since)
       switch (s.mode) {
         case 'closed':
@@ -164,6 +169,7 @@ export class CentralStub {
         default:
           break
       }
+      if (this.cmdSeq !== before) budget--
     }
   }
 

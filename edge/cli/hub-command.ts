@@ -9,6 +9,13 @@ import { UsageError, type Subcommand } from './subcommand.ts'
 const port = z.number().int().min(0).max(65535)
 const limitsSchema = z.strictObject(Object.fromEntries(Object.keys(DEFAULT_LIMITS).map((k) => [k, z.number().min(0).optional()])))
 
+const redisSchema = z.strictObject({
+  url: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL'),
+  prefix: z.string().min(1).optional().describe('key and channel prefix; default counter-edge:{hall}:'),
+  leaseMs: z.number().int().min(500).optional().describe('bridge lease lifetime (default 10000)'),
+  minReplicas: z.number().int().min(0).optional().describe('Redis replicas that must confirm a custody write (WAIT)'),
+})
+
 const hubFileSchema = z.strictObject({
   hall: idSchema,
   host: z.string().default('0.0.0.0'),
@@ -39,6 +46,8 @@ const hubFileSchema = z.strictObject({
       stateIntervalMs: z.number().int().min(0).optional(),
     })
     .optional(),
+  redis: redisSchema.optional().describe('run as a node of a hall cluster on this Redis (excludes dataDir)'),
+  node: idSchema.optional().describe('this node\'s name in the cluster (default: host name)'),
 })
 
 function portFlag(v: unknown, flag: string): number {
@@ -50,7 +59,7 @@ function portFlag(v: unknown, flag: string): number {
 export const hubCommand: Subcommand = {
   name: 'hub',
   summary: 'run the in-hall hub (MQTT broker with authentication, ACL, custody log and bridge to central)',
-  usage: 'counter-edge hub --config hub.json | --hall hall-1 --credentials creds.json --data-dir /var/lib/counter-edge [--upstream mqtt://central:1883]',
+  usage: 'counter-edge hub --config hub.json [--redis redis://host:6379 --node a] | --hall hall-1 --credentials creds.json --data-dir /var/lib/counter-edge [--upstream mqtt://central:1883]',
   options: {
     config: { type: 'string', description: 'JSON file: {hall, host, port, credentialsFile, dataDir, upstream, tls, ws, http, limits, bridge}' },
     hall: { type: 'string', description: 'hall id' },
@@ -67,6 +76,8 @@ export const hubCommand: Subcommand = {
     'tls-request-cert': { type: 'boolean', default: false, description: 'require a client certificate signed by --tls-ca whose CN equals the username' },
     'ws-port': { type: 'string', description: 'also listen for MQTT over WebSocket (path /mqtt) on this port, for the dashboard' },
     'http-port': { type: 'string', description: 'serve the hall dashboard and /metrics over HTTP on this port' },
+    redis: { type: 'string', description: 'run as a node of a hall cluster on this Redis, e.g. redis://redis.hall-1.lan:6379 (also with --config)' },
+    node: { type: 'string', description: 'this node\'s name in the cluster (default: host name; also with --config)' },
   },
   async run(v) {
     let config: HubConfig
@@ -110,7 +121,17 @@ export const hubCommand: Subcommand = {
       if (v['ws-port'] !== undefined) config.ws = { port: portFlag(v['ws-port'], 'ws-port') }
       if (v['http-port'] !== undefined) config.http = { port: portFlag(v['http-port'], 'http-port') }
     }
-    if (!config.dataDir && config.upstream) {
+    if (v.redis !== undefined) {
+      const r = redisSchema.shape.url.safeParse(v.redis)
+      if (!r.success) throw new UsageError(`--redis must be a redis:// URL, not "${String(v.redis)}"`)
+      config.redis = { ...config.redis, url: r.data }
+    }
+    if (v.node !== undefined) {
+      if (!idSchema.safeParse(v.node).success) throw new UsageError(`--node must be a name like "a" or "hub-2", not "${String(v.node)}"`)
+      config.node = v.node as string
+    }
+    if (config.redis && config.dataDir) throw new UsageError('redis and dataDir exclude each other: in a hub cluster, sessions and the custody log live in Redis')
+    if (!config.dataDir && !config.redis && config.upstream) {
       console.error('counter-edge hub: no data directory: the custody log is in memory, so a restart loses messages central has not acknowledged')
     }
     const log = createLogger({ name: 'hub' })

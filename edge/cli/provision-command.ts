@@ -13,7 +13,7 @@ export const provisionCommand: Subcommand = {
     counter: { type: 'string', description: 'counter (window) id, e.g. w05; required for boards' },
     role: { type: 'string', default: 'board', description: `one of ${ROLES.join(', ')}` },
     username: { type: 'string', description: 'defaults to <hall>-<counter> for boards, <hall>-<role> otherwise' },
-    hub: { type: 'string', default: 'mqtt://127.0.0.1:1883', description: 'hub address written into the printed board config' },
+    hub: { type: 'string', default: 'mqtt://127.0.0.1:1883', description: 'hub address written into the printed board config; for a hub cluster, every node, comma-separated' },
     board: { type: 'string', default: 'sim-window', description: 'board profile written into the printed board config' },
     replace: { type: 'boolean', default: false, description: 'replace an existing entry (a replaced board gets a new password)' },
     revoke: { type: 'boolean', default: false, description: 'revoke the entry instead of adding one; the hub drops it on reload' },
@@ -48,7 +48,7 @@ export const provisionCommand: Subcommand = {
     else entries.push(entry)
     await writeCredentialFile(path, entries)
     const config = role === 'board'
-      ? { hall: hall.data, counter, board: v.board, hub: [v.hub], username, password }
+      ? { hall: hall.data, counter, board: v.board, hub: String(v.hub).split(',').map((h) => h.trim()).filter(Boolean), username, password }
       : { hall: hall.data, role, username, password }
     console.error(`added ${username} (${role}) to ${path}. The password is shown only now; keep this config on the board (mode 600):`)
     console.log(JSON.stringify(config, null, 2))

@@ -42,6 +42,33 @@ describe('credentials', () => {
     expect(await store.verify(undefined, undefined)).toBeNull()
   })
 
+  it('remembers a verified login in memory so a reconnect skips scrypt, but never a wrong password, and forgets it when the entry changes', async () => {
+    const w1 = await makeEntry({ username: 'hall-1-w01', role: 'board', hall: 'hall-1', counter: 'w01', password: 'pw-1' })
+    const path = await fileWith(w1)
+    const store = new CredentialStore({ path, log: silentLogger(), watch: false })
+    await store.start()
+    const timed = async (pw: string) => {
+      const t = performance.now()
+      const p = await store.verify('hall-1-w01', pw)
+      return { ok: p !== null, ms: performance.now() - t }
+    }
+    const first = await timed('pw-1')
+    const again = await timed('pw-1')
+    expect(first.ok && again.ok).toBe(true)
+    expect(again.ms).toBeLessThan(first.ms / 5) // scrypt costs tens of ms here; the remembered check microseconds
+    const wrong = [await timed('pw-x'), await timed('pw-x')]
+    expect(wrong.every((w) => !w.ok && w.ms > again.ms * 5)).toBe(true) // a wrong password pays scrypt every time
+    // Replaced (a new password) and revoked entries are checked against the file again.
+    const replaced = await makeEntry({ username: 'hall-1-w01', role: 'board', hall: 'hall-1', counter: 'w01', password: 'pw-new' })
+    await writeCredentialFile(path, [replaced])
+    await store.reload()
+    expect((await timed('pw-1')).ok).toBe(false)
+    expect((await timed('pw-new')).ok).toBe(true)
+    await writeCredentialFile(path, [{ ...replaced, revoked: true }])
+    await store.reload()
+    expect((await timed('pw-new')).ok).toBe(false)
+  })
+
   it('reloads on change without a restart: a revoked board is refused, a new one accepted', async () => {
     const w1 = await makeEntry({ username: 'hall-1-w01', role: 'board', hall: 'hall-1', counter: 'w01', password: 'pw-1' })
     const path = await fileWith(w1)

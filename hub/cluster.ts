@@ -1,0 +1,153 @@
+import { createRequire } from 'node:module'
+import { Readable } from 'node:stream'
+import { Redis } from 'ioredis'
+import type { Logger } from '../edge/log/logger.ts'
+import type { AsyncPersistence } from './session-store.ts'
+import { RedisCustodyLog } from './redis-custody.ts'
+import { BridgeLease } from './bridge-lease.ts'
+
+/** A hall's hub cluster: its nodes share one Redis. */
+export interface RedisConfig {
+  /** redis://[:password@]host:port[/db] */
+  url: string
+  /** Prefix of every key and channel of this hall; default `counter-edge:{hall}:`. Halls sharing a Redis need distinct ones. */
+  prefix?: string
+  /** How long the bridge lease lasts without renewal (default 10 s): central's longest gap in bridging after a node dies. */
+  leaseMs?: number
+  /** Replicas that must confirm a custody write before the hub acknowledges it (Redis WAIT); default 0. */
+  minReplicas?: number
+}
+
+interface ClientRef {
+  id: string
+}
+
+// CommonJS packages; their async classes have no types we can use.
+const require = createRequire(import.meta.url)
+const RedisPersistence = require('aedes-persistence-redis/asyncPersistence.js') as new (opts: { conn: Redis }) => AsyncPersistence
+const { MQEmitterRedisPrefix } = require('mqemitter-redis') as { MQEmitterRedisPrefix: new (prefix: string, opts: Record<string, unknown>) => MqEmitter }
+
+interface MqEmitter {
+  close(cb: () => void): void
+  state: { on(event: 'error', cb: (err: Error) => void): void }
+}
+
+/**
+ * aedes-persistence-redis keeps a will per (broker, client). A board that
+ * moves from a node that died to another leaves its old will behind, and the
+ * survivors would publish it once the dead node stops heartbeating: an
+ * offline status, with the board's current boot, for a board that is online.
+ * So the cluster remembers which broker holds each client's will, and a new
+ * will removes the one at any other broker first.
+ */
+function willOwnership(persistence: AsyncPersistence, db: Redis, brokerId: () => string): AsyncPersistence {
+  const putWill = persistence.putWill.bind(persistence)
+  persistence.putWill = async (client: ClientRef, packet: unknown) => {
+    const previous = await db.set(`willowner:${encodeURIComponent(client.id)}`, brokerId(), 'GET')
+    if (previous && previous !== brokerId()) await persistence.delWill({ id: client.id, brokerId: previous } as ClientRef)
+    await putWill(client, packet)
+  }
+  return persistence
+}
+
+/**
+ * aedes-persistence-redis 12 returns async generators where Aedes 1.2 pipes
+ * Node streams (retained messages on SUBSCRIBE, a session's queue on
+ * CONNECT): without this, the first SUBSCRIBE throws in Aedes.
+ */
+function streamsForAedes(persistence: AsyncPersistence): AsyncPersistence {
+  for (const name of ['createRetainedStream', 'createRetainedStreamCombi', 'outgoingStream', 'streamWill', 'getClientList'] as const) {
+    const original = (persistence[name] as (...args: unknown[]) => unknown).bind(persistence)
+    ;(persistence as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
+      const out = original(...args)
+      return out instanceof Readable ? out : Readable.from(out as AsyncIterable<unknown>)
+    }
+  }
+  return persistence
+}
+
+export interface HallCluster {
+  readonly prefix: string
+  /** Messages between the nodes (mqemitter-redis), for Aedes's `mq`. */
+  readonly mq: unknown
+  /** Sessions, subscriptions, retained messages and wills (aedes-persistence-redis 12). */
+  readonly persistence: AsyncPersistence
+  /** Unacknowledged QoS 1 messages queued for a client, counted in Redis (every node enqueues, any node clears). */
+  countQueued(clientId: string): Promise<number>
+  /** The hall's shared custody log. */
+  custody(log: Logger): RedisCustodyLog
+  /** The hall's bridge lease, held by the given holder. */
+  lease(opts: Omit<ConstructorParameters<typeof BridgeLease>[0], 'redis' | 'key' | 'ttlMs'>): BridgeLease
+  stop(): Promise<void>
+}
+
+/** Opens this node's five connections to the hall's Redis: two for messages, one for sessions, two for custody and the lease. */
+export async function openHallCluster(config: RedisConfig, hall: string, brokerId: string, log: Logger): Promise<HallCluster> {
+  const prefix = config.prefix ?? `counter-edge:${hall}:`
+  const opened: Redis[] = []
+  const connect = (name: string, keyed: boolean) => {
+    const r = new Redis(config.url, { ...(keyed ? { keyPrefix: prefix } : {}), connectionName: `${brokerId}-${name}`, lazyConnect: true, maxRetriesPerRequest: 3 })
+    // ioredis reconnects by itself; the errors would otherwise be unhandled events.
+    let logged = 0
+    r.on('error', (err: Error) => {
+      if (logged++ < 3) log.warn({ redis: name, err: err.message }, 'Redis connection error')
+    })
+    r.on('ready', () => (logged = 0))
+    opened.push(r)
+    return r
+  }
+  const sessions = connect('sessions', true)
+  const commands = connect('custody', true)
+  const notices = connect('notices', false)
+  const busSub = connect('bus-sub', false)
+  const busPub = connect('bus-pub', false)
+  try {
+    // Connected and ready before mqemitter-redis subscribes: a SUBSCRIBE sent while ioredis
+    // still runs its ready check (INFO) turns the ready check into an error, and that
+    // connection's subscriptions were then lost (seen as commands that never reached a board).
+    await Promise.all(opened.map((r) => r.connect()))
+  } catch (err) {
+    for (const r of opened) r.disconnect()
+    throw new Error(`cannot reach Redis at ${redactUrl(config.url)}: ${(err as Error).message}`)
+  }
+  const mq = new MQEmitterRedisPrefix(prefix, { subConn: busSub, pubConn: busPub })
+  mq.state.on('error', (err) => log.warn({ err: err.message }, 'Redis message bus error'))
+  const persistence = willOwnership(streamsForAedes(new RedisPersistence({ conn: sessions })), sessions, () => brokerId)
+  let custody: RedisCustodyLog | null = null
+  return {
+    prefix,
+    mq,
+    persistence,
+    countQueued: (clientId) => sessions.llen(`outgoing:${encodeURIComponent(clientId)}`),
+    custody(custodyLog) {
+      custody ??= new RedisCustodyLog({
+        redis: commands,
+        subscriber: notices,
+        channel: `${prefix}custody`,
+        log: custodyLog,
+        ...(config.minReplicas ? { minReplicas: config.minReplicas } : {}),
+      })
+      return custody
+    },
+    lease(opts) {
+      return new BridgeLease({ ...opts, redis: commands, key: 'bridge-lease', ttlMs: config.leaseMs ?? 10_000 })
+    },
+    async stop() {
+      // Aedes has closed the message bus and the persistence its connection by now, unless Redis is
+      // gone and they could not: then every connection is cut here, so the process can exit.
+      await Promise.race([Promise.all([commands, notices].map((r) => r.quit().catch(() => {}))), new Promise((r) => setTimeout(r, 1_000))])
+      for (const r of opened) r.disconnect()
+    },
+  }
+}
+
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url)
+    u.password = ''
+    u.username = ''
+    return u.toString()
+  } catch {
+    return 'invalid-url'
+  }
+}
