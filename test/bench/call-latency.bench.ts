@@ -1,0 +1,218 @@
+/**
+ * Call and press latency with 1, 50, 200 … boards busy, and the floor under
+ * the same load, in one run: central (a real Mosquitto) → hub (`counter-edge
+ * hub`, its own process, data on disk) → simulated windows in this process.
+ *
+ * The same run climbs on to 500 and 1,000 boards for the scale question: the
+ * boards already started keep being served while more are added, and each
+ * level is measured after a warm-up.
+ */
+import { loadavg } from 'node:os'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { loadBoardProfile } from '../../boards/profile-schema.ts'
+import { freePort } from '../support/ports.ts'
+import { startBenchMosquitto } from './support/bench-mosquitto.ts'
+import { boardAccount, counterName, startHubProcess, type Account } from './support/bench-hub.ts'
+import { CentralClient } from './support/central.ts'
+import { FloorProbe } from './support/floor.ts'
+import { HubTap } from './support/hub-tap.ts'
+import { benchBoardLogger, InProcessBoard, startBoards } from './support/fleet.ts'
+import { CpuMeter, memory } from './support/proc.ts'
+import { RemoteProfiler, SelfProfiler, summarizeProfile, type ProfileSummary } from './support/profile.ts'
+import { ServiceDriver } from './support/service.ts'
+import { ratio, round, sleep, summarize, type Summary } from './support/stats.ts'
+
+export interface CallLatencyOptions {
+  /** Boards busy at each measured level, ascending. */
+  levels: number[]
+  warmupMs: number
+  measureMs: number
+  /** A level's measurement goes on past measureMs until it has this many calls, up to maxMeasureMs. */
+  minCallSamples: number
+  maxMeasureMs: number
+  /** Mean pause between the steps of a window's service cycle (a cycle is about four). */
+  gapMs: number
+  /** The single-board level runs its cycle back to back (this gap), or it would take minutes to gather a p99. */
+  singleBoardGapMs: number
+  /** A floor message every this many ms, alongside the boards. */
+  floorIntervalMs: number
+  idleFloorMs: number
+  /** Take CPU profiles of the bench process and the hub at this level (not during the measured window). */
+  profileAt: number | null
+  profileMs: number
+  log: (line: string) => void
+}
+
+export interface LevelResult {
+  boards: number
+  gapMs: number
+  call: Summary
+  floor: Summary
+  /** call / floor at p50 and p99: what the edge runtime adds to the bare transport. */
+  callOverFloor: { p50: number; p99: number }
+  press: Summary
+  /** Press → the hub routed the event (custody fsync included); the rest is bridge and central. */
+  pressToHub: Summary
+  cyclesPerS: number
+  callsPerS: number
+  /** Messages central received per second (replies, events, state). */
+  centralInPerS: number
+  errors: number
+  firstErrors: string[]
+  cores: Record<string, number>
+  benchRssMb: number
+  hubRssMb: number
+  /** Event-loop delay of the process that runs the boards, ms. */
+  eventLoopDelay: { p50: number; p99: number; max: number }
+  /** How long the boards added at this level took to come online (hub checks a scrypt hash per login). */
+  onlineS: number
+  measuredS: number
+  /** 1-minute load average of the machine at the end of the level. */
+  loadAverage: number
+}
+
+export interface CallLatencyResult {
+  idleFloor: Summary
+  levels: LevelResult[]
+  profiles: { boards: number; bench: ProfileSummary; hub: ProfileSummary } | null
+  setup: { hubDataDir: string; boardLogLevel: string }
+}
+
+const HALL = 'bench-a'
+/** The histogram records the whole timer interval; the delay is what exceeds it. */
+const ELD_RESOLUTION_MS = 2
+const lag = (ns: number) => round(Math.max(0, ns / 1e6 - ELD_RESOLUTION_MS), 2)
+const PASSWORD = 'bench-board-password'
+
+export async function runCallLatency(o: CallLatencyOptions): Promise<CallLatencyResult> {
+  const max = Math.max(...o.levels)
+  const accounts: Account[] = [
+    ...Array.from({ length: max }, (_, i) => boardAccount(HALL, counterName(i + 1), PASSWORD)),
+    boardAccount(HALL, 'floor', 'bench-floor-password'),
+    { username: `${HALL}-dashboard`, password: 'bench-dashboard-password', role: 'dashboard', hall: HALL, counter: null },
+  ]
+  const central = await startBenchMosquitto({ nodelay: true })
+  const inspectPort = o.profileAt !== null ? await freePort() : undefined
+  const hub = await startHubProcess({ hall: HALL, accounts, upstreamUrl: central.url, ...(inspectPort ? { inspectPort } : {}) })
+  const boards: InProcessBoard[] = []
+  let cc: CentralClient | null = null
+  let floor: FloorProbe | null = null
+  let tap: HubTap | null = null
+  let driver: ServiceDriver | null = null
+  try {
+    cc = await CentralClient.connect(central.port, [HALL])
+    floor = await FloorProbe.connect({ central: cc, hubPort: hub.port, hall: HALL, counter: 'floor', username: `${HALL}-floor`, password: 'bench-floor-password' })
+    tap = await HubTap.connect({ hubPort: hub.port, hall: HALL, username: `${HALL}-dashboard`, password: 'bench-dashboard-password' })
+
+    // The bridge is up once a floor message comes through.
+    floor.start(o.floorIntervalMs)
+    floor.startMeasuring()
+    for (let waited = 0; floor.stopMeasuring().length === 0; waited += 200) {
+      if (waited > 60_000) throw new Error('no floor message came through central → hub within 60 s')
+      floor.startMeasuring()
+      await sleep(200)
+    }
+    await sleep(1000)
+    floor.startMeasuring()
+    await sleep(o.idleFloorMs)
+    const idleFloor = summarize(floor.stopMeasuring())
+    o.log(`idle floor: p50 ${idleFloor.p50} ms, p99 ${idleFloor.p99} ms (n=${idleFloor.n})`)
+
+    const profile = await loadBoardProfile('sim-window')
+    const log = benchBoardLogger()
+    const eld = monitorEventLoopDelay({ resolution: ELD_RESOLUTION_MS })
+    eld.enable()
+    const levels: LevelResult[] = []
+    let profiles: CallLatencyResult['profiles'] = null
+
+    for (const level of o.levels) {
+      const gapMs = level === 1 ? o.singleBoardGapMs : o.gapMs
+      // A driver per level: its pace is the level's; the boards it serves are all started so far.
+      await driver?.stop()
+      const added: InProcessBoard[] = []
+      for (let i = boards.length; i < level; i++) {
+        const counter = counterName(i + 1)
+        added.push(new InProcessBoard(HALL, counter, { profile, hubPort: hub.port, username: `${HALL}-${counter}`, password: PASSWORD, log: log.child({ counter }) }))
+      }
+      const t0 = performance.now()
+      await startBoards(added)
+      await cc.waitOnline(added.map((b) => `${HALL}/${b.counter}`), 180_000)
+      const onlineS = (performance.now() - t0) / 1000
+      boards.push(...added)
+      driver = new ServiceDriver(cc, { gapMs, tap })
+      await driver.open(added)
+      driver.start(boards)
+      o.log(`${level} boards: ${added.length} added, online in ${round(onlineS, 1)} s; warming up`)
+      await sleep(o.warmupMs)
+
+      const cpu = new CpuMeter({ bench: process.pid, hub: hub.pid, mosquitto: central.pid })
+      const centralBefore = cc.totalReceived
+      eld.reset()
+      driver.startMeasuring()
+      floor.startMeasuring()
+      const m0 = performance.now()
+      await sleep(o.measureMs)
+      while (driver.callCount < o.minCallSamples && performance.now() - m0 < o.maxMeasureMs) await sleep(250)
+      const samples = driver.stopMeasuring()
+      const floorSamples = floor.stopMeasuring()
+      const wallS = (performance.now() - m0) / 1000
+      const cores = Object.fromEntries(Object.entries(cpu.stop()).map(([k, v]) => [k, v.cores]))
+      const call = summarize(samples.call)
+      const floorS = summarize(floorSamples)
+      const r: LevelResult = {
+        boards: level,
+        gapMs,
+        call,
+        floor: floorS,
+        callOverFloor: { p50: ratio(call.p50, floorS.p50), p99: ratio(call.p99, floorS.p99) },
+        press: summarize(samples.press),
+        pressToHub: summarize(samples.pressToHub),
+        cyclesPerS: round(samples.cycles / wallS, 1),
+        callsPerS: round(samples.call.length / wallS, 1),
+        centralInPerS: round((cc.totalReceived - centralBefore) / wallS, 0),
+        errors: samples.errors,
+        firstErrors: samples.firstErrors,
+        cores,
+        benchRssMb: round(process.memoryUsage().rss / 2 ** 20, 1),
+        hubRssMb: round(memory(hub.pid).rssMb, 1),
+        eventLoopDelay: { p50: lag(eld.percentile(50)), p99: lag(eld.percentile(99)), max: lag(eld.max) },
+        onlineS: round(onlineS, 2),
+        measuredS: round(wallS, 1),
+        loadAverage: round(loadavg()[0]!, 2),
+      }
+      levels.push(r)
+      o.log(
+        `${level} boards: call p50 ${call.p50} p99 ${call.p99} ms (n=${call.n}), floor p50 ${floorS.p50} p99 ${floorS.p99}, ` +
+          `press p50 ${r.press.p50} p99 ${r.press.p99}, ${r.callsPerS} calls/s, errors ${r.errors}, cores ${JSON.stringify(cores)}, loop p99 ${r.eventLoopDelay.p99} ms`,
+      )
+
+      if (o.profileAt === level && inspectPort) {
+        const self = new SelfProfiler()
+        const remote = new RemoteProfiler(inspectPort)
+        await remote.start()
+        await self.start()
+        await sleep(o.profileMs)
+        // The bench's own profile stops first, so receiving the hub's profile is not in it.
+        const bp = await self.stop()
+        const hp = await remote.stop()
+        profiles = { boards: level, bench: summarizeProfile(bp), hub: summarizeProfile(hp) }
+        o.log(`profiled ${level} boards for ${o.profileMs} ms`)
+      }
+    }
+    eld.disable()
+    return { idleFloor, levels, profiles, setup: { hubDataDir: hub.dataDir, boardLogLevel: process.env.BENCH_BOARD_LOG_LEVEL ?? 'info' } }
+  } finally {
+    await driver?.stop().catch(() => {})
+    floor?.stop()
+    await stopAll(boards)
+    await floor?.close().catch(() => {})
+    await tap?.close().catch(() => {})
+    await cc?.close().catch(() => {})
+    await hub.stop()
+    await central.stop()
+  }
+}
+
+async function stopAll(boards: InProcessBoard[]): Promise<void> {
+  for (let i = 0; i < boards.length; i += 100) await Promise.all(boards.slice(i, i + 100).map((b) => b.stop().catch(() => {})))
+}
