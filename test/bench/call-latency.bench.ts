@@ -37,6 +37,8 @@ export interface CallLatencyOptions {
   /** A floor message every this many ms, alongside the boards. */
   floorIntervalMs: number
   idleFloorMs: number
+  /** Boards are brought online this many at a time (each batch connected before the next starts). */
+  connectBatch: number
   /** Take CPU profiles of the bench process and the hub at this level (not during the measured window). */
   profileAt: number | null
   profileMs: number
@@ -75,6 +77,8 @@ export interface CallLatencyResult {
   idleFloor: Summary
   levels: LevelResult[]
   profiles: { boards: number; bench: ProfileSummary; hub: ProfileSummary } | null
+  /** The level the climb could not reach, and why (null: every level was measured). */
+  stoppedAt: { boards: number; reason: string } | null
   setup: { hubDataDir: string; boardLogLevel: string }
 }
 
@@ -125,6 +129,7 @@ export async function runCallLatency(o: CallLatencyOptions): Promise<CallLatency
     const levels: LevelResult[] = []
     let profiles: CallLatencyResult['profiles'] = null
 
+    let stoppedAt: CallLatencyResult['stoppedAt'] = null
     for (const level of o.levels) {
       const gapMs = level === 1 ? o.singleBoardGapMs : o.gapMs
       // A driver per level: its pace is the level's; the boards it serves are all started so far.
@@ -135,10 +140,20 @@ export async function runCallLatency(o: CallLatencyOptions): Promise<CallLatency
         added.push(new InProcessBoard(HALL, counter, { profile, hubPort: hub.port, username: `${HALL}-${counter}`, password: PASSWORD, log: log.child({ counter }) }))
       }
       const t0 = performance.now()
-      await startBoards(added)
-      await cc.waitOnline(added.map((b) => `${HALL}/${b.counter}`), 180_000)
+      try {
+        for (let i = 0; i < added.length; i += o.connectBatch) {
+          const batch = added.slice(i, i + o.connectBatch)
+          boards.push(...batch)
+          await startBoards(batch)
+          await cc.waitOnline(batch.map((b) => `${HALL}/${b.counter}`), 120_000)
+        }
+      } catch (err) {
+        // What did not fit is a result too: the levels measured so far stand.
+        stoppedAt = { boards: level, reason: (err as Error).message }
+        o.log(`${level} boards: stopped: ${stoppedAt.reason}`)
+        break
+      }
       const onlineS = (performance.now() - t0) / 1000
-      boards.push(...added)
       driver = new ServiceDriver(cc, { gapMs, tap })
       await driver.open(added)
       driver.start(boards)
@@ -200,7 +215,7 @@ export async function runCallLatency(o: CallLatencyOptions): Promise<CallLatency
       }
     }
     eld.disable()
-    return { idleFloor, levels, profiles, setup: { hubDataDir: hub.dataDir, boardLogLevel: process.env.BENCH_BOARD_LOG_LEVEL ?? 'info' } }
+    return { idleFloor, levels, profiles, stoppedAt, setup: { hubDataDir: hub.dataDir, boardLogLevel: process.env.BENCH_BOARD_LOG_LEVEL ?? 'info' } }
   } finally {
     await driver?.stop().catch(() => {})
     floor?.stop()

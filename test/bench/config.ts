@@ -7,6 +7,7 @@ import type { CentralScaleOptions } from './central-scale.bench.ts'
 import type { FootprintOptions } from './edge-footprint.bench.ts'
 import type { ThroughputOptions } from './hub-throughput.bench.ts'
 import type { WritePathOptions } from './write-path.bench.ts'
+import type { LoginStormOptions } from './login-storm.bench.ts'
 
 type Sized<T> = Omit<T, 'log'>
 
@@ -17,6 +18,7 @@ export interface BenchConfig {
   throughput: Sized<ThroughputOptions>
   footprint: Sized<FootprintOptions>
   centralScale: Sized<CentralScaleOptions>
+  loginStorm: Sized<LoginStormOptions>
 }
 
 const LEVERS: FootprintOptions['variants'] = [
@@ -41,6 +43,7 @@ export const FULL: BenchConfig = {
     singleBoardGapMs: 100,
     floorIntervalMs: 50,
     idleFloorMs: 10_000,
+    connectBatch: 25,
     profileAt: 200,
     profileMs: 8_000,
   },
@@ -70,6 +73,7 @@ export const FULL: BenchConfig = {
     warmupMs: 8_000,
     measureMs: 20_000,
   },
+  loginStorm: { sizes: [50, 100, 200], budgetMs: 60_000 },
 }
 
 export const QUICK: BenchConfig = {
@@ -85,6 +89,7 @@ export const QUICK: BenchConfig = {
     singleBoardGapMs: 50,
     floorIntervalMs: 50,
     idleFloorMs: 1_000,
+    connectBatch: 25,
     profileAt: 5,
     profileMs: 1_000,
   },
@@ -114,4 +119,5 @@ export const QUICK: BenchConfig = {
     warmupMs: 1_000,
     measureMs: 2_000,
   },
+  loginStorm: { sizes: [5], budgetMs: 10_000 },
 }

@@ -52,6 +52,8 @@ export interface ThroughputResult {
   /** hub / mosquitto, acked per second. */
   hubOverMosquitto: number
   hubOverBridgedMosquitto: number | null
+  /** Mosquitto's broker CPU per message ÷ the hub's: the same comparison, less sensitive to what other tenants take. */
+  cpuEfficiency: number
   /** What the Mosquitto baseline checked. */
   mosquittoSecurity: string
   payloadBytes: number
@@ -171,9 +173,14 @@ export async function runThroughput(o: ThroughputOptions): Promise<ThroughputRes
     const xs = runs.filter((r) => r.variant === v).map((r) => r.ackedPerS)
     mean[v] = Math.round(xs.reduce((a, b) => a + b, 0) / xs.length)
   }
+  const cpuOf = (v: Variant) => {
+    const xs = runs.filter((r) => r.variant === v && Number.isFinite(r.brokerCpuUsPerMsg)).map((r) => r.brokerCpuUsPerMsg)
+    return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : Number.NaN
+  }
   return {
     runs,
     mean,
+    cpuEfficiency: ratio(cpuOf('mosquitto'), cpuOf('hub')),
     hubOverMosquitto: ratio(mean.hub ?? Number.NaN, mean.mosquitto ?? Number.NaN),
     hubOverBridgedMosquitto: mean['mosquitto+bridge'] !== undefined ? ratio(mean.hub ?? Number.NaN, mean['mosquitto+bridge']) : null,
     mosquittoSecurity: secured

@@ -8,6 +8,7 @@ import type { CentralScaleResult } from './central-scale.bench.ts'
 import type { FootprintResult } from './edge-footprint.bench.ts'
 import type { ThroughputResult } from './hub-throughput.bench.ts'
 import type { WritePathResult } from './write-path.bench.ts'
+import type { LoginStormResult } from './login-storm.bench.ts'
 import type { BenchRun } from './results.ts'
 import type { ProfileSummary } from './support/profile.ts'
 import type { Summary } from './support/stats.ts'
@@ -33,6 +34,7 @@ export function renderMarkdown(run: BenchRun): string {
     targetsSection(run),
     r.callLatency ? callSection(r.callLatency) : '',
     r.callLatency ? scaleSection(r.callLatency) : '',
+    r.loginStorm ? stormSection(r.loginStorm) : '',
     r.centralScale ? centralSection(r.centralScale) : '',
     r.throughput ? throughputSection(r.throughput, r.writePath) : '',
     r.footprint ? footprintSection(r.footprint) : '',
@@ -104,6 +106,15 @@ function obstacles(run: BenchRun): string {
   const l1000 = r.callLatency?.levels.find((l) => l.boards === 1000)
   if (l1000 && (l1000.call.p99 > CALL_P99_MS || l1000.errors > 0)) {
     lines.push(`- **1,000 boards.** See "Scale": the process carrying the boards ran at ${l1000.cores.bench} cores, the hub at ${l1000.cores.hub}; the machine has 2.`)
+  }
+  if (r.callLatency?.stoppedAt) {
+    lines.push(`- **The climb stopped at ${r.callLatency.stoppedAt.boards} boards** (${r.callLatency.stoppedAt.reason}). See "Scale".`)
+  }
+  const storm = r.loginStorm?.storms.find((x) => x.allInS === null)
+  if (storm) {
+    lines.push(
+      `- **Login storms.** ${storm.boards} boards logging in at once never all got in within the budget (${storm.connected} did): the hub's scrypt checks outlast the boards' 10 s connect timeout and abandoned logins are still checked. See "Login storm" for what would remove it.`,
+    )
   }
   return lines.length > 2 ? lines.join('\n') : ''
 }
@@ -203,6 +214,23 @@ function scaleSection(c: CallLatencyResult): string {
     '',
     '"online in" is the time for the boards added at that level to connect: the hub checks one scrypt hash (N=16384) per login on its thread pool, so a thousand boards reconnecting after a hub restart queue for it.',
     ...lv.filter((l) => l.firstErrors.length).map((l) => `\nFirst lost steps at ${l.boards} boards: ${l.firstErrors.map((e) => `\`${e}\``).join('; ')}`),
+    c.stoppedAt ? `\n**The climb stopped at ${c.stoppedAt.boards} boards:** ${c.stoppedAt.reason}.` : '',
+    '',
+  ].join('\n')
+}
+
+function stormSection(s: LoginStormResult): string {
+  return [
+    '### Login storm: a hall logging in at once',
+    '',
+    `N clients built by the edge's own \`connectMqtt\` (its 10 s connect timeout, 1 s reconnect) connect to a fresh hub together, as after a hub restart. One login on an idle hub takes ${s.singleLoginMs} ms (one scrypt check, N=16384). ` +
+      'Above, the boards were brought online 25 at a time for that reason.',
+    '',
+    head(['boards at once', 'logged in', 'half in', 'all in', 'failed attempts', 'hub cores', 'hub CPU per login']),
+    ...s.storms.map((x) => row([x.boards, x.connected, x.halfInS === null ? 'never' : `${x.halfInS} s`, x.allInS === null ? 'not within the budget' : `${x.allInS} s`, x.failedAttempts, x.hubCores, x.hubCpuMsPerLogin === null ? '–' : `${x.hubCpuMsPerLogin} ms`])),
+    '',
+    'A login the board has given up on is still checked: once the checks queued exceed what the hub finishes within the connect timeout, every retry adds a check for a login that will be abandoned too, and the storm does not settle. ' +
+      'What would remove it (hub/ and edge/link/, not changed here): skip the check when the client\'s socket has already closed; bound the checks in flight and answer CONNACK 3 (server unavailable) beyond them, so boards back off instead of piling on; remember a verified password for the life of the process (a fast keyed hash of it), so a reconnect costs no scrypt; and give boards a longer, jittered connect timeout.',
     '',
   ].join('\n')
 }
@@ -241,7 +269,8 @@ function throughputSection(t: ThroughputResult, wp: WritePathResult | undefined)
     `One load generator for every broker: ${'a hall of publishers (board accounts)'}, each keeping a window of QoS 1 publishes in flight (the next goes when a PUBACK frees a slot), contract-valid \`event/evaluated\` payloads of ${t.payloadBytes} bytes, and one QoS 1 subscriber reading the hall. ` +
       `Mosquitto baseline: ${t.mosquittoSecurity}. The hub as shipped: scrypt logins, ACL, schema check, custody log fsynced before PUBACK, bridge to a central Mosquitto. Variants alternate over rounds.`,
     '',
-    `Mean acknowledged msg/s: ${Object.entries(t.mean).map(([k, v]) => `${k} ${v}`).join(', ')}. **Hub ÷ Mosquitto: ${t.hubOverMosquitto}**${t.hubOverBridgedMosquitto !== null ? `; hub ÷ Mosquitto with its own bridge: ${t.hubOverBridgedMosquitto}` : ''}.`,
+    `Mean acknowledged msg/s: ${Object.entries(t.mean).map(([k, v]) => `${k} ${v}`).join(', ')}. **Hub ÷ Mosquitto: ${t.hubOverMosquitto}**${t.hubOverBridgedMosquitto !== null ? `; hub ÷ Mosquitto with its own bridge: ${t.hubOverBridgedMosquitto}` : ''}. ` +
+      `Per message, Mosquitto spends ${t.cpuEfficiency}× the CPU the hub does (broker CPU µs/msg, mean over rounds): the same comparison, less at the mercy of what other tenants take while it runs.`,
     '',
     head(['variant', 'round', 'acked msg/s', 'delivered msg/s', 'bridged msg/s', 'publish → PUBACK p50 / p99 ms', 'broker CPU µs/msg', 'cores: broker / central / generator / others']),
     ...t.runs.map((x) =>

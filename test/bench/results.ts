@@ -7,6 +7,7 @@ import type { CentralScaleResult } from './central-scale.bench.ts'
 import type { FootprintResult } from './edge-footprint.bench.ts'
 import type { ThroughputResult } from './hub-throughput.bench.ts'
 import type { WritePathResult } from './write-path.bench.ts'
+import type { LoginStormResult } from './login-storm.bench.ts'
 import type { MachineInfo } from './support/machine.ts'
 
 export interface SectionResults {
@@ -15,6 +16,7 @@ export interface SectionResults {
   throughput?: ThroughputResult
   footprint?: FootprintResult
   centralScale?: CentralScaleResult
+  loginStorm?: LoginStormResult
   /** Reserved for the journal bench (append rate, 10,000-event backlog drain), written on the journal's branch. */
   journal?: unknown
 }

@@ -9,7 +9,7 @@
  *                      existing JSON at the output (each section records when it ran)
  *   --out <dir>        where benchmarks.md/.json go
  *
- * Sections: writePath, callLatency, throughput, footprint, centralScale.
+ * Sections: writePath, callLatency, loginStorm, throughput, footprint, centralScale.
  * A figure never fails the run; a section that throws does (exit code 1),
  * after everything else has run and been written.
  */
@@ -22,6 +22,7 @@ import { runCentralScale } from './central-scale.bench.ts'
 import { runFootprint } from './edge-footprint.bench.ts'
 import { runThroughput } from './hub-throughput.bench.ts'
 import { runWritePath } from './write-path.bench.ts'
+import { runLoginStorm } from './login-storm.bench.ts'
 import { renderMarkdown } from './report.ts'
 import type { BenchRun, SectionName, SectionResults } from './results.ts'
 import { benchDataRoot, REPO } from './support/bench-hub.ts'
@@ -36,7 +37,7 @@ const { values } = parseArgs({
 const mode = values.quick ? 'quick' : 'full'
 const config: BenchConfig = values.quick ? QUICK : FULL
 const outDir = values.out ?? (values.quick ? join(REPO, '.tmp/bench/quick') : join(REPO, 'docs'))
-const ALL: SectionName[] = ['writePath', 'callLatency', 'throughput', 'footprint', 'centralScale']
+const ALL: SectionName[] = ['writePath', 'callLatency', 'loginStorm', 'throughput', 'footprint', 'centralScale']
 const only = values.only ? (values.only.split(',').map((s) => s.trim()) as SectionName[]) : ALL
 for (const s of only) if (!ALL.includes(s)) throw new Error(`unknown section "${s}"; sections: ${ALL.join(', ')}`)
 
@@ -59,6 +60,7 @@ const runners: Record<SectionName, () => Promise<unknown>> = {
   throughput: () => runThroughput({ ...config.throughput, log }),
   footprint: () => runFootprint({ ...config.footprint, log }),
   centralScale: () => runCentralScale({ ...config.centralScale, log }),
+  loginStorm: () => runLoginStorm({ ...config.loginStorm, log }),
   journal: async () => undefined,
 }
 for (const section of only) {

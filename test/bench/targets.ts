@@ -56,13 +56,16 @@ export function judge(run: Pick<BenchRun, 'results'>): TargetVerdict[] {
     met: shipped ? shipped.startMs <= EDGE_START_MS : null,
   })
   const big = at(SCALE_BOARDS)
+  const stopped = callLatency?.stoppedAt
   out.push({
     id: 'scale-1000',
     target: `${SCALE_BOARDS} simulated boards on 2 cores (call p99 ≤ ${CALL_P99_MS} ms, no lost steps)`,
     measured: big
       ? `${big.boards} boards online in ${big.onlineS} s; call p99 ${big.call.p99} ms, ${big.errors} lost steps, boards process ${big.cores.bench} cores, hub ${big.cores.hub} cores`
-      : 'not measured',
-    met: big ? big.call.p99 <= CALL_P99_MS && big.errors === 0 : null,
+      : stopped && stopped.boards <= SCALE_BOARDS
+        ? `not reached: the climb stopped at ${stopped.boards} boards (${stopped.reason})`
+        : 'not measured',
+    met: big ? big.call.p99 <= CALL_P99_MS && big.errors === 0 : stopped && stopped.boards <= SCALE_BOARDS ? false : null,
   })
   out.push({
     id: 'journal-drain',

@@ -136,7 +136,9 @@ export async function startHubProcess(o: HubProcessOptions): Promise<BenchHubPro
           await exited
         }
       }
-      await rm(dir, { recursive: true, force: true })
+      // BENCH_KEEP_DATA=1 keeps the hub's log, config and data for a look afterwards.
+      if (process.env.BENCH_KEEP_DATA) console.log(`hub ${o.hall} kept in ${dir}`)
+      else await rm(dir, { recursive: true, force: true })
     },
   }
 }

@@ -118,3 +118,14 @@ export async function startBoards(boards: InProcessBoard[], concurrency = 16): P
     }),
   )
 }
+
+/** Resolves once every board holds an MQTT session with its hub (polled: the runtime has no event for it). */
+export async function waitConnected(boards: InProcessBoard[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const missing = boards.filter((b) => !b.online).length
+    if (missing === 0) return
+    if (Date.now() > deadline) throw new Error(`${missing} of ${boards.length} boards not connected to their hub after ${timeoutMs} ms`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}

@@ -14,7 +14,7 @@ import { loadBoardProfile } from '../../../boards/profile-schema.ts'
 import { startHub, type RunningHub } from '../../../hub/main.ts'
 import { benchDataRoot, boardAccount, counterName, LOOPBACK_LIMITS, writeAccounts } from './bench-hub.ts'
 import { epochNow } from './clock.ts'
-import { benchBoardLogger, InProcessBoard, startBoards } from './fleet.ts'
+import { benchBoardLogger, InProcessBoard, startBoards, waitConnected } from './fleet.ts'
 
 export type ToWorker =
   | { type: 'start'; halls: string[]; windows: number; centralUrl: string }
@@ -83,7 +83,10 @@ async function main(): Promise<void> {
               const hallBoards = accounts.map(
                 (a) => new InProcessBoard(hall, a.counter!, { profile, hubPort: hub.port, username: a.username, password: PASSWORD, log: boardLog.child({ hall, counter: a.counter }) }),
               )
+              // One hall at a time, each fully connected before the next: a burst of logins beyond what the
+              // hubs' scrypt checks finish within the boards' connect timeout never converges (see the login storm bench).
               await startBoards(hallBoards, 8)
+              await waitConnected(hallBoards, 120_000)
               for (const b of hallBoards) {
                 boards.set(`${hall}/${b.counter}`, b)
                 ready.push({ hall, counter: b.counter })
