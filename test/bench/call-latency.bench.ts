@@ -37,6 +37,9 @@ export interface CallLatencyOptions {
   /** A floor message every this many ms, alongside the boards. */
   floorIntervalMs: number
   idleFloorMs: number
+  /** After the climb, the top level is measured again at this pace (0: not), for this long. */
+  calmGapMs: number
+  calmMeasureMs: number
   /** Boards are brought online this many at a time (each batch connected before the next starts). */
   connectBatch: number
   /** Take CPU profiles of the bench process and the hub at this level (not during the measured window). */
@@ -50,6 +53,8 @@ export interface LevelResult {
   gapMs: number
   call: Summary
   floor: Summary
+  /** The floor's messages read straight off central (one broker, no hub), same window. */
+  centralOnly: Summary
   /** call / floor at p50 and p99: what the edge runtime adds to the bare transport. */
   callOverFloor: { p50: number; p99: number }
   press: Summary
@@ -75,7 +80,10 @@ export interface LevelResult {
 
 export interface CallLatencyResult {
   idleFloor: Summary
+  idleCentralOnly: Summary
   levels: LevelResult[]
+  /** The top level again at a hall's pace (a call per window about once a minute): what carrying that many boards means in service. */
+  calm: LevelResult | null
   profiles: { boards: number; bench: ProfileSummary; hub: ProfileSummary } | null
   /** The level the climb could not reach, and why (null: every level was measured). */
   stoppedAt: { boards: number; reason: string } | null
@@ -105,7 +113,7 @@ export async function runCallLatency(o: CallLatencyOptions): Promise<CallLatency
   let driver: ServiceDriver | null = null
   try {
     cc = await CentralClient.connect(central.port, [HALL])
-    floor = await FloorProbe.connect({ central: cc, hubPort: hub.port, hall: HALL, counter: 'floor', username: `${HALL}-floor`, password: 'bench-floor-password' })
+    floor = await FloorProbe.connect({ central: cc, centralPort: central.port, hubPort: hub.port, hall: HALL, counter: 'floor', username: `${HALL}-floor`, password: 'bench-floor-password' })
     tap = await HubTap.connect({ hubPort: hub.port, hall: HALL, username: `${HALL}-dashboard`, password: 'bench-dashboard-password' })
 
     // The bridge is up once a floor message comes through.
@@ -120,7 +128,8 @@ export async function runCallLatency(o: CallLatencyOptions): Promise<CallLatency
     floor.startMeasuring()
     await sleep(o.idleFloorMs)
     const idleFloor = summarize(floor.stopMeasuring())
-    o.log(`idle floor: p50 ${idleFloor.p50} ms, p99 ${idleFloor.p99} ms (n=${idleFloor.n})`)
+    const idleCentralOnly = summarize(floor.directSamples)
+    o.log(`idle floor: p50 ${idleFloor.p50} ms, p99 ${idleFloor.p99} ms (n=${idleFloor.n}); central alone p50 ${idleCentralOnly.p50}, p99 ${idleCentralOnly.p99}`)
 
     const profile = await loadBoardProfile('sim-window')
     const log = benchBoardLogger()
@@ -128,6 +137,49 @@ export async function runCallLatency(o: CallLatencyOptions): Promise<CallLatency
     eld.enable()
     const levels: LevelResult[] = []
     let profiles: CallLatencyResult['profiles'] = null
+
+    /** One measured window with the boards and pace as they are now. */
+    const measure = async (level: number, gapMs: number, onlineS: number, measureMs = o.measureMs, maxMeasureMs = o.maxMeasureMs): Promise<LevelResult> => {
+      const d = driver!
+      const fl = floor!
+      const cpu = new CpuMeter({ bench: process.pid, hub: hub.pid, mosquitto: central.pid })
+      const centralBefore = cc!.totalReceived
+      eld.reset()
+      d.startMeasuring()
+      fl.startMeasuring()
+      const m0 = performance.now()
+      await sleep(measureMs)
+      while (d.callCount < o.minCallSamples && performance.now() - m0 < maxMeasureMs) await sleep(250)
+      const samples = d.stopMeasuring()
+      const floorSamples = fl.stopMeasuring()
+      const wallS = (performance.now() - m0) / 1000
+      const cores = Object.fromEntries(Object.entries(cpu.stop()).map(([k, v]) => [k, v.cores]))
+      const call = summarize(samples.call)
+      const floorS = summarize(floorSamples)
+      const r: LevelResult = {
+        boards: level,
+        gapMs,
+        call,
+        floor: floorS,
+        centralOnly: summarize(fl.directSamples),
+        callOverFloor: { p50: ratio(call.p50, floorS.p50), p99: ratio(call.p99, floorS.p99) },
+        press: summarize(samples.press),
+        pressToHub: summarize(samples.pressToHub),
+        cyclesPerS: round(samples.cycles / wallS, 1),
+        callsPerS: round(samples.call.length / wallS, 1),
+        centralInPerS: round((cc!.totalReceived - centralBefore) / wallS, 0),
+        errors: samples.errors,
+        firstErrors: samples.firstErrors,
+        cores,
+        benchRssMb: round(process.memoryUsage().rss / 2 ** 20, 1),
+        hubRssMb: round(memory(hub.pid).rssMb, 1),
+        eventLoopDelay: { p50: lag(eld.percentile(50)), p99: lag(eld.percentile(99)), max: lag(eld.max) },
+        onlineS: round(onlineS, 2),
+        measuredS: round(wallS, 1),
+        loadAverage: round(loadavg()[0]!, 2),
+      }
+      return r
+    }
 
     let stoppedAt: CallLatencyResult['stoppedAt'] = null
     for (const level of o.levels) {
@@ -160,45 +212,11 @@ export async function runCallLatency(o: CallLatencyOptions): Promise<CallLatency
       o.log(`${level} boards: ${added.length} added, online in ${round(onlineS, 1)} s; warming up`)
       await sleep(o.warmupMs)
 
-      const cpu = new CpuMeter({ bench: process.pid, hub: hub.pid, mosquitto: central.pid })
-      const centralBefore = cc.totalReceived
-      eld.reset()
-      driver.startMeasuring()
-      floor.startMeasuring()
-      const m0 = performance.now()
-      await sleep(o.measureMs)
-      while (driver.callCount < o.minCallSamples && performance.now() - m0 < o.maxMeasureMs) await sleep(250)
-      const samples = driver.stopMeasuring()
-      const floorSamples = floor.stopMeasuring()
-      const wallS = (performance.now() - m0) / 1000
-      const cores = Object.fromEntries(Object.entries(cpu.stop()).map(([k, v]) => [k, v.cores]))
-      const call = summarize(samples.call)
-      const floorS = summarize(floorSamples)
-      const r: LevelResult = {
-        boards: level,
-        gapMs,
-        call,
-        floor: floorS,
-        callOverFloor: { p50: ratio(call.p50, floorS.p50), p99: ratio(call.p99, floorS.p99) },
-        press: summarize(samples.press),
-        pressToHub: summarize(samples.pressToHub),
-        cyclesPerS: round(samples.cycles / wallS, 1),
-        callsPerS: round(samples.call.length / wallS, 1),
-        centralInPerS: round((cc.totalReceived - centralBefore) / wallS, 0),
-        errors: samples.errors,
-        firstErrors: samples.firstErrors,
-        cores,
-        benchRssMb: round(process.memoryUsage().rss / 2 ** 20, 1),
-        hubRssMb: round(memory(hub.pid).rssMb, 1),
-        eventLoopDelay: { p50: lag(eld.percentile(50)), p99: lag(eld.percentile(99)), max: lag(eld.max) },
-        onlineS: round(onlineS, 2),
-        measuredS: round(wallS, 1),
-        loadAverage: round(loadavg()[0]!, 2),
-      }
+      const r = await measure(level, gapMs, onlineS)
       levels.push(r)
       o.log(
-        `${level} boards: call p50 ${call.p50} p99 ${call.p99} ms (n=${call.n}), floor p50 ${floorS.p50} p99 ${floorS.p99}, ` +
-          `press p50 ${r.press.p50} p99 ${r.press.p99}, ${r.callsPerS} calls/s, errors ${r.errors}, cores ${JSON.stringify(cores)}, loop p99 ${r.eventLoopDelay.p99} ms`,
+        `${level} boards: call p50 ${r.call.p50} p99 ${r.call.p99} ms (n=${r.call.n}), floor p50 ${r.floor.p50} p99 ${r.floor.p99}, central alone p99 ${r.centralOnly.p99}, ` +
+          `press p50 ${r.press.p50} p99 ${r.press.p99}, ${r.callsPerS} calls/s, errors ${r.errors}, cores ${JSON.stringify(r.cores)}, loop p99 ${r.eventLoopDelay.p99} ms`,
       )
 
       if (o.profileAt === level && inspectPort) {
@@ -214,8 +232,18 @@ export async function runCallLatency(o: CallLatencyOptions): Promise<CallLatency
         o.log(`profiled ${level} boards for ${o.profileMs} ms`)
       }
     }
+    let calm: LevelResult | null = null
+    if (o.calmGapMs > 0 && !stoppedAt && levels.length > 0) {
+      const top = levels[levels.length - 1]!.boards
+      await driver?.stop()
+      driver = new ServiceDriver(cc, { gapMs: o.calmGapMs, tap })
+      driver.start(boards)
+      await sleep(o.warmupMs)
+      calm = await measure(top, o.calmGapMs, 0, o.calmMeasureMs, o.calmMeasureMs)
+      o.log(`${top} boards at a hall's pace: call p50 ${calm.call.p50} p99 ${calm.call.p99} ms (n=${calm.call.n}), floor p99 ${calm.floor.p99}, errors ${calm.errors}`)
+    }
     eld.disable()
-    return { idleFloor, levels, profiles, stoppedAt, setup: { hubDataDir: hub.dataDir, boardLogLevel: process.env.BENCH_BOARD_LOG_LEVEL ?? 'info' } }
+    return { idleFloor, idleCentralOnly, levels, calm, profiles, stoppedAt, setup: { hubDataDir: hub.dataDir, boardLogLevel: process.env.BENCH_BOARD_LOG_LEVEL ?? 'info' } }
   } finally {
     await driver?.stop().catch(() => {})
     floor?.stop()

@@ -12,7 +12,8 @@ import type { LoginStormResult } from './login-storm.bench.ts'
 import type { BenchRun } from './results.ts'
 import type { ProfileSummary } from './support/profile.ts'
 import type { Summary } from './support/stats.ts'
-import { CALL_P99_MS, EDGE_RSS_MB, EDGE_START_MS } from './targets.ts'
+import { CALL_P99_MS } from './targets.ts'
+import { obstacles } from './obstacles.ts'
 
 const ms = (s: Summary) => (s.n ? `${s.p50} / ${s.p99}` : '–')
 const row = (cells: Array<string | number>) => `| ${cells.join(' | ')} |`
@@ -65,60 +66,6 @@ function targetsSection(run: BenchRun): string {
   return ['## Targets (issue 9)', '', head(['target', 'measured', 'verdict']), ...run.targets.map((t) => row([t.target, t.measured, verdict(t.met)])), '', obstacles(run), ''].join('\n')
 }
 
-/** What stands in the way of each target that is not met, from this run's figures. */
-function obstacles(run: BenchRun): string {
-  const r = run.results
-  const lines: string[] = ['What stands in the way, and what would remove it:', '']
-  const l200 = r.callLatency?.levels.find((l) => l.boards === 200)
-  if (l200 && l200.call.p99 > CALL_P99_MS) {
-    lines.push(
-      `- **Call p99 at 200 boards (${l200.call.p99} ms).** The floor measured in the same window has p99 ${l200.floor.p99} ms and the idle floor ${r.callLatency!.idleFloor.p99} ms, ` +
-        `so most of the tail is the transport on a shared box (scheduling: "others" took ${l200.cores.others} cores, the boards' event loop lagged up to ${l200.eventLoopDelay.p99} ms at p99), not the runtime. ` +
-        `The runtime's own share is call − floor at p50: ${round2(l200.call.p50 - l200.floor.p50)} ms. See "Call latency" for the profile.`,
-    )
-  }
-  if (l200 && l200.callOverFloor.p99 > 1.5) {
-    lines.push(`- **Call vs floor (${l200.callOverFloor.p99}× at p99, ${l200.callOverFloor.p50}× at p50).** What the runtime adds per call is in the boards-process profile below (zod parse, logging, state, I2C writes).`)
-  }
-  if (r.throughput && r.throughput.hubOverMosquitto < 0.7) {
-    const wp = r.writePath?.cases
-    const g = wp?.find((c) => c.path === 'hub guardedStream' && c.perTurn === 100)
-    const s = wp?.find((c) => c.path !== 'hub guardedStream' && c.perTurn === 100)
-    lines.push(
-      `- **Hub throughput (${r.throughput.hubOverMosquitto}× Mosquitto).** ` +
-        (g && s
-          ? `Every packet the hub sends goes through hub/frame-guard.ts \`guardedStream()\`, a \`Duplex.from()\` that forwards mqtt-packet's chunks to the socket uncorked: ${g.writesPerPacket} write syscalls per packet instead of ${s.writesPerPacket}, ${g.cpuUsPerPacket} µs CPU per packet instead of ${s.cpuUsPerPacket} (section "Write path"). ` +
-            'Giving the Duplex a `writev` that corks the socket (or handing Aedes the socket and guarding only the read side) removes it. '
-          : '') +
-        `Then the custody log on disk (data in memory: ${r.throughput.mean['hub-memory'] ?? '–'} msg/s vs ${r.throughput.mean.hub} on disk) and per-message schema checks (zod) — see the hub profile.`,
-    )
-  }
-  const fp = r.footprint
-  const shipped = fp?.starts.find((s) => s.variant.startsWith('shipped launcher (tsx), warm'))
-  if (fp && shipped && (shipped.rssSettledMb > EDGE_RSS_MB || shipped.startMs > EDGE_START_MS)) {
-    const tsxCost = fp.modules.find((m) => m.module.startsWith('tsx loader'))
-    lines.push(
-      `- **Edge RSS (${shipped.rssSettledMb} MB) and start (${shipped.startMs} ms).** The launcher compiles TypeScript at every start through tsx, whose loader runs in its own thread with its own V8 heap (+${tsxCost?.rssMb ?? '?'} MB before any of our code). ` +
-        `A bundle built by esbuild removes that; V8's young generation (16 MB committed by default) is the next lever (--max-semi-space-size, --lite-mode); trimming what a board never uses (mqtt.js's WebSocket and SOCKS transports, pino-pretty, which edge/log/logger.ts imports even for JSON logs) the last. ` +
-        `The hub's scrypt check (${fp.hubLoginMs} ms here) is inside every start-to-online. Figures per lever in "Edge footprint".`,
-    )
-  }
-  const l1000 = r.callLatency?.levels.find((l) => l.boards === 1000)
-  if (l1000 && (l1000.call.p99 > CALL_P99_MS || l1000.errors > 0)) {
-    lines.push(`- **1,000 boards.** See "Scale": the process carrying the boards ran at ${l1000.cores.bench} cores, the hub at ${l1000.cores.hub}; the machine has 2.`)
-  }
-  if (r.callLatency?.stoppedAt) {
-    lines.push(`- **The climb stopped at ${r.callLatency.stoppedAt.boards} boards** (${r.callLatency.stoppedAt.reason}). See "Scale".`)
-  }
-  const storm = r.loginStorm?.storms.find((x) => x.allInS === null)
-  if (storm) {
-    lines.push(
-      `- **Login storms.** ${storm.boards} boards logging in at once never all got in within the budget (${storm.connected} did): the hub's scrypt checks outlast the boards' 10 s connect timeout and abandoned logins are still checked. See "Login storm" for what would remove it.`,
-    )
-  }
-  return lines.length > 2 ? lines.join('\n') : ''
-}
-
 function callSection(c: CallLatencyResult): string {
   const lv = c.levels.filter((l) => l.boards <= 200)
   return [
@@ -132,9 +79,9 @@ function callSection(c: CallLatencyResult): string {
     'The floor: the same path, central Mosquitto → hub bridge → Aedes → a bare mqtt.js client logged in as a board with a persistent session and TCP_NODELAY, one message every 50 ms, measured in the same window as the calls (so under the same load). ' +
       'Sender and receiver share the bench process\'s clock, so the floor is one-way like the call; an echo back up would add the hub\'s custody fsync to the floor and flatter the ratio.',
     '',
-    `Idle floor (no boards): p50 ${c.idleFloor.p50} ms, p99 ${c.idleFloor.p99} ms (n=${c.idleFloor.n}).`,
+    `Idle floor (no boards): p50 ${c.idleFloor.p50} ms, p99 ${c.idleFloor.p99} ms (n=${c.idleFloor.n}); the same messages read off central alone (one Mosquitto, no hub): p50 ${c.idleCentralOnly.p50} ms, p99 ${c.idleCentralOnly.p99} ms.`,
     '',
-    head(['boards', 'step pause', 'calls/s', 'call p50 / p99 ms', 'floor p50 / p99 ms', 'call ÷ floor p50 / p99', 'press p50 / p99 ms', 'press → hub p50', 'lost steps', 'cores: boards / hub / Mosquitto / others', 'boards\' loop delay p99', 'load avg']),
+    head(['boards', 'step pause', 'calls/s', 'call p50 / p99 ms', 'floor p50 / p99 ms', 'central alone p50 / p99', 'call ÷ floor p50 / p99', 'press p50 / p99 ms', 'press → hub p50', 'lost steps', 'cores: boards / hub / Mosquitto / others', 'boards\' loop delay p99', 'load avg']),
     ...lv.map((l) =>
       row([
         l.boards,
@@ -142,6 +89,7 @@ function callSection(c: CallLatencyResult): string {
         l.callsPerS,
         `${ms(l.call)} (n=${l.call.n})`,
         ms(l.floor),
+        ms(l.centralOnly),
         `${l.callOverFloor.p50} / ${l.callOverFloor.p99}`,
         ms(l.press),
         l.pressToHub.p50,
@@ -194,9 +142,10 @@ function scaleSection(c: CallLatencyResult): string {
     'The same run, climbing on: boards already started keep being served while more are added; each level is measured after a warm-up. One process carries all simulated windows; the hub is another; Mosquitto a third. ' +
       `Latency holds (p99 ≤ ${CALL_P99_MS} ms, no lost steps) up to: **${holds.length ? `${holds[holds.length - 1]!.boards} boards` : 'none of these levels'}**; carried without lost steps up to: **${carried.length ? `${carried[carried.length - 1]!.boards} boards` : 'none'}**.`,
     '',
-    head(['boards', 'online in', 'calls/s', 'central in msg/s', 'call p50 / p99 ms', 'floor p50 / p99 ms', 'lost steps', 'cores: boards / hub / Mosquitto / others', 'boards RSS', 'per board', 'hub RSS', 'loop delay p99']),
-    ...lv.map((l: LevelResult) =>
-      row([
+    head(['boards', 'online in', 'calls/s', 'central in msg/s', 'call p50 / p99 ms', 'floor p50 / p99 ms', 'lost steps', 'cores: boards / hub / Mosquitto / others', 'boards RSS', 'per added board', 'hub RSS', 'loop delay p99']),
+    ...lv.map((l: LevelResult) => {
+      const prev = c.levels[c.levels.indexOf(l) - 1]
+      return row([
         l.boards,
         `${l.onlineS} s`,
         l.callsPerS,
@@ -206,11 +155,17 @@ function scaleSection(c: CallLatencyResult): string {
         l.errors,
         `${l.cores.bench} / ${l.cores.hub} / ${l.cores.mosquitto} / ${l.cores.others}`,
         `${l.benchRssMb} MB`,
-        `${round2(l.benchRssMb / l.boards)} MB`,
+        prev ? `${round2((l.benchRssMb - prev.benchRssMb) / (l.boards - prev.boards))} MB` : '–',
         `${l.hubRssMb} MB`,
         `${l.eventLoopDelay.p99} ms`,
-      ]),
-    ),
+      ])
+    }),
+    '',
+    c.calm
+      ? `At a hall's pace (a step every ${c.calm.gapMs / 1000} s on average, so a call per window about once a minute — still above the busiest hall in DOMAIN.md), the same ${c.calm.boards} boards: ` +
+        `${c.calm.callsPerS} calls/s, call p50 ${c.calm.call.p50} / p99 ${c.calm.call.p99} ms (n=${c.calm.call.n}), floor p50 ${c.calm.floor.p50} / p99 ${c.calm.floor.p99} ms, ${c.calm.errors} lost steps, ` +
+        `cores: boards ${c.calm.cores.bench}, hub ${c.calm.cores.hub}, others ${c.calm.cores.others}.`
+      : '',
     '',
     '"online in" is the time for the boards added at that level to connect: the hub checks one scrypt hash (N=16384) per login on its thread pool, so a thousand boards reconnecting after a hub restart queue for it.',
     ...lv.filter((l) => l.firstErrors.length).map((l) => `\nFirst lost steps at ${l.boards} boards: ${l.firstErrors.map((e) => `\`${e}\``).join('; ')}`),
@@ -257,6 +212,19 @@ function centralSection(c: CentralScaleResult): string {
     ),
     '',
     `Memory: workers ${c.rssMb.workers.map((x) => `${x} MB`).join(', ')}; central Mosquitto ${c.rssMb.mosquitto} MB.`,
+    '',
+    ...c.paces.map(
+      (p) =>
+        `At a step pause of ${p.gapMs} ms central's Mosquitto handled ${p.centralInPerS + p.centralOutPerS} msg/s with ${p.cores.mosquitto} cores ` +
+        `(${p.centralInPerS + p.centralOutPerS > 0 ? Math.round(((p.cores.mosquitto ?? 0) * 1e6) / (p.centralInPerS + p.centralOutPerS)) : '–'} µs per message); the halls' workers used ${Object.entries(p.cores)
+          .filter(([k]) => k.startsWith('worker'))
+          .map(([, v]) => v)
+          .join(' and ')} cores, other tenants ${p.cores.others}.`,
+    ),
+    '',
+    Math.max(...c.paces.map((p) => p.cores.mosquitto ?? 0)) < 0.25
+      ? `Central is not what limits this: its Mosquitto never used a quarter of a core. The simulated halls are (${c.halls} hubs and ${c.halls * c.windowsPerHall} runtimes on the same two shared cores); where their figures stop holding is where the machine, not central, ran out.`
+      : 'Central\'s Mosquitto used a large share of a core here: see its µs per message above.',
     ...c.paces.filter((p) => p.firstErrors.length).map((p) => `\nFirst lost steps at pause ${p.gapMs} ms: ${p.firstErrors.map((e) => `\`${e}\``).join('; ')}`),
     '',
   ].join('\n')
@@ -317,9 +285,9 @@ function footprintSection(f: FootprintResult): string {
       'Start-to-online runs from spawn to its birth message routed by the hub; the runtime\'s own log lines split it. RSS is read from /proc once online and after settling; idle CPU over the idle window; then a burst of commands (officer sign-in, call / no-show) sent in at the hub. ' +
       `Medians of ${starts[1]?.runs ?? '?'} starts. The hub's login check alone (CONNECT → CONNACK, one scrypt) takes ${f.hubLoginMs} ms here and is inside every start-to-online.`,
     '',
-    head(['variant', 'start → online ms', 'runtime up / CONNACK ms', 'RSS online / settled MB', 'idle CPU %', 'CPU ms per command', 'command → reply ms']),
+    head(['variant', 'start → online ms (median / best)', 'runtime up / CONNACK ms', 'RSS online / settled MB', 'idle CPU %', 'CPU ms per command', 'command → reply ms']),
     ...starts.map((s) =>
-      row([s.variant, s.startMs, `${num(s.runtimeStartedMs)} / ${num(s.connectedMs)}`, `${s.rssOnlineMb} / ${s.rssSettledMb}`, s.idleCpuPct, num(s.cpuMsPerCommand), num(s.commandReplyMs)]),
+      row([s.variant, `${s.startMs} / ${s.startBestMs}`, `${num(s.runtimeStartedMs)} / ${num(s.connectedMs)}`, `${s.rssOnlineMb} / ${s.rssSettledMb}`, s.idleCpuPct, num(s.cpuMsPerCommand), num(s.commandReplyMs)]),
     ),
     '',
     'What the RSS above a bare process is, in V8\'s terms (settled, last start):',

@@ -8,6 +8,7 @@
  *   --only a,b         run only these sections; the rest is kept from the
  *                      existing JSON at the output (each section records when it ran)
  *   --out <dir>        where benchmarks.md/.json go
+ *   --render           only write benchmarks.md again from the existing JSON
  *
  * Sections: writePath, callLatency, loginStorm, throughput, footprint, centralScale.
  * A figure never fails the run; a section that throws does (exit code 1),
@@ -31,7 +32,7 @@ import { judge } from './targets.ts'
 import { FULL, QUICK, type BenchConfig } from './config.ts'
 
 const { values } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, out: { type: 'string' } },
+  options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, out: { type: 'string' }, render: { type: 'boolean', default: false } },
   strict: true,
 })
 const mode = values.quick ? 'quick' : 'full'
@@ -43,6 +44,14 @@ for (const s of only) if (!ALL.includes(s)) throw new Error(`unknown section "${
 
 const log = (line: string) => console.log(`${new Date().toISOString().slice(11, 19)}  ${line}`)
 const jsonPath = join(outDir, 'benchmarks.json')
+if (values.render) {
+  const saved = JSON.parse(readFileSync(jsonPath, 'utf8')) as BenchRun
+  saved.targets = saved.mode === 'full' ? judge(saved) : []
+  await writeFile(jsonPath, JSON.stringify(saved, null, 2) + '\n')
+  await writeFile(join(outDir, 'benchmarks.md'), renderMarkdown(saved))
+  log(`rendered ${join(outDir, 'benchmarks.md')} from ${jsonPath}`)
+  process.exit(0)
+}
 const previous: BenchRun | null = only.length < ALL.length && existsSync(jsonPath) ? (JSON.parse(readFileSync(jsonPath, 'utf8')) as BenchRun) : null
 
 const startedAt = new Date()

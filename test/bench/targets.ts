@@ -39,33 +39,42 @@ export function judge(run: Pick<BenchRun, 'results'>): TargetVerdict[] {
     met: throughput && Number.isFinite(throughput.hubOverMosquitto) ? throughput.hubOverMosquitto >= HUB_OVER_MOSQUITTO : null,
   })
   const shipped = footprint?.starts.find((s) => s.variant.startsWith('shipped launcher (tsx), warm'))
-  const fits = footprint?.starts.filter((s) => !s.variant.startsWith('bare') && s.rssSettledMb <= EDGE_RSS_MB && s.startMs <= EDGE_START_MS) ?? []
-  const best = [...fits].sort((a, b) => a.rssSettledMb - b.rssSettledMb)[0]
-  const leverNote = (what: string) =>
-    best ? `; with ${best.variant}: ${best.rssSettledMb} MB, ${best.startMs} ms` : footprint ? `; no lever measured meets both RSS and start time (${what})` : ''
+  const levers = footprint?.starts.filter((s) => !s.variant.startsWith('bare') && !s.variant.startsWith('shipped')) ?? []
+  const leanest = [...levers].sort((a, b) => a.rssSettledMb - b.rssSettledMb)[0]
+  const quickest = [...levers].sort((a, b) => a.startMs - b.startMs)[0]
   out.push({
     id: 'edge-rss',
     target: `edge RSS ≤ ${EDGE_RSS_MB} MB once online`,
-    measured: shipped ? `${shipped.rssSettledMb} MB as shipped (bare node: ${footprint!.bareRssMb} MB)${leverNote('see Edge footprint')}` : 'not measured',
+    measured: shipped
+      ? `${shipped.rssSettledMb} MB as shipped (a bare node process: ${footprint!.starts[0]!.rssSettledMb} MB)` +
+        (leanest ? `; ${leanest.rssSettledMb} MB with ${leanest.variant} (${leanest.rssSettledMb <= EDGE_RSS_MB ? 'meets it' : 'still over'})` : '')
+      : 'not measured',
     met: shipped ? shipped.rssSettledMb <= EDGE_RSS_MB : null,
   })
   out.push({
     id: 'edge-start',
     target: `edge start-to-online ≤ ${EDGE_START_MS} ms`,
-    measured: shipped ? `${shipped.startMs} ms as shipped (median of ${shipped.runs}; hub login ${footprint!.hubLoginMs} ms of it)${leverNote('see Edge footprint')}` : 'not measured',
+    measured: shipped
+      ? `${shipped.startMs} ms as shipped (median of ${shipped.runs}, best ${shipped.startBestMs}; the hub's login check is ${footprint!.hubLoginMs} ms of it; a bare node process starts in ${footprint!.starts[0]!.startMs})` +
+        (quickest ? `; ${quickest.startMs} ms with ${quickest.variant} (best ${quickest.startBestMs}; ${quickest.startMs <= EDGE_START_MS ? 'meets it' : 'still over'})` : '')
+      : 'not measured',
     met: shipped ? shipped.startMs <= EDGE_START_MS : null,
   })
   const big = at(SCALE_BOARDS)
+  const calm = callLatency?.calm?.boards === SCALE_BOARDS ? callLatency.calm : null
   const stopped = callLatency?.stoppedAt
+  const holds = (l: { call: { p99: number }; errors: number }) => l.call.p99 <= CALL_P99_MS && l.errors === 0
   out.push({
     id: 'scale-1000',
-    target: `${SCALE_BOARDS} simulated boards on 2 cores (call p99 ≤ ${CALL_P99_MS} ms, no lost steps)`,
+    target: `${SCALE_BOARDS} simulated boards on 2 cores, call latency holding (p99 ≤ ${CALL_P99_MS} ms, no lost steps)`,
     measured: big
-      ? `${big.boards} boards online in ${big.onlineS} s; call p99 ${big.call.p99} ms, ${big.errors} lost steps, boards process ${big.cores.bench} cores, hub ${big.cores.hub} cores`
+      ? `all online (${big.onlineS} s, 25 at a time)` +
+        (calm ? `; at a hall's pace (${calm.callsPerS} calls/s): call p50 ${calm.call.p50} / p99 ${calm.call.p99} ms, ${calm.errors} lost steps, floor p99 ${calm.floor.p99} ms` : '') +
+        `; at the bench's busy pace (${big.callsPerS} calls/s): p50 ${big.call.p50} / p99 ${big.call.p99} ms, ${big.errors} lost steps; cores: boards ${big.cores.bench}, hub ${big.cores.hub}, others ${big.cores.others}`
       : stopped && stopped.boards <= SCALE_BOARDS
         ? `not reached: the climb stopped at ${stopped.boards} boards (${stopped.reason})`
         : 'not measured',
-    met: big ? big.call.p99 <= CALL_P99_MS && big.errors === 0 : stopped && stopped.boards <= SCALE_BOARDS ? false : null,
+    met: big ? holds(calm ?? big) : stopped && stopped.boards <= SCALE_BOARDS ? false : null,
   })
   out.push({
     id: 'journal-drain',
