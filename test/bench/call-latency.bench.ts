@@ -18,7 +18,7 @@ import { FloorProbe } from './support/floor.ts'
 import { HubTap } from './support/hub-tap.ts'
 import { benchBoardLogger, InProcessBoard, startBoards } from './support/fleet.ts'
 import { CpuMeter, memory } from './support/proc.ts'
-import { RemoteProfiler, SelfProfiler, summarizeProfile, type ProfileSummary } from './support/profile.ts'
+import { RemoteInspector, RemoteLoopMonitor, RemoteProfiler, SelfProfiler, summarizeProfile, type LoopFigures, type ProfileSummary } from './support/profile.ts'
 import { ServiceDriver } from './support/service.ts'
 import { ratio, round, sleep, summarize, type Summary } from './support/stats.ts'
 
@@ -71,6 +71,8 @@ export interface LevelResult {
   hubRssMb: number
   /** Event-loop delay of the process that runs the boards, ms. */
   eventLoopDelay: { p50: number; p99: number; max: number }
+  /** The hub's event loop in the same window (read through its inspector). */
+  hubLoop: LoopFigures
   /** How long the boards added at this level took to come online (hub checks a scrypt hash per login). */
   onlineS: number
   measuredS: number
@@ -104,8 +106,11 @@ export async function runCallLatency(o: CallLatencyOptions): Promise<CallLatency
     { username: `${HALL}-dashboard`, password: 'bench-dashboard-password', role: 'dashboard', hall: HALL, counter: null },
   ]
   const central = await startBenchMosquitto({ nodelay: true })
-  const inspectPort = o.profileAt !== null ? await freePort() : undefined
-  const hub = await startHubProcess({ hall: HALL, accounts, upstreamUrl: central.url, ...(inspectPort ? { inspectPort } : {}) })
+  // The hub is inspectable: its event loop is read every level, and it is profiled at one.
+  const inspectPort = await freePort()
+  const hub = await startHubProcess({ hall: HALL, accounts, upstreamUrl: central.url, inspectPort })
+  const inspector = new RemoteInspector(inspectPort)
+  const hubLoop = new RemoteLoopMonitor(inspector)
   const boards: InProcessBoard[] = []
   let cc: CentralClient | null = null
   let floor: FloorProbe | null = null
@@ -131,6 +136,7 @@ export async function runCallLatency(o: CallLatencyOptions): Promise<CallLatency
     const idleCentralOnly = summarize(floor.directSamples)
     o.log(`idle floor: p50 ${idleFloor.p50} ms, p99 ${idleFloor.p99} ms (n=${idleFloor.n}); central alone p50 ${idleCentralOnly.p50}, p99 ${idleCentralOnly.p99}`)
 
+    await hubLoop.start()
     const profile = await loadBoardProfile('sim-window')
     const log = benchBoardLogger()
     const eld = monitorEventLoopDelay({ resolution: ELD_RESOLUTION_MS })
@@ -145,6 +151,7 @@ export async function runCallLatency(o: CallLatencyOptions): Promise<CallLatency
       const cpu = new CpuMeter({ bench: process.pid, hub: hub.pid, mosquitto: central.pid })
       const centralBefore = cc!.totalReceived
       eld.reset()
+      await hubLoop.read()
       d.startMeasuring()
       fl.startMeasuring()
       const m0 = performance.now()
@@ -154,6 +161,7 @@ export async function runCallLatency(o: CallLatencyOptions): Promise<CallLatency
       const floorSamples = fl.stopMeasuring()
       const wallS = (performance.now() - m0) / 1000
       const cores = Object.fromEntries(Object.entries(cpu.stop()).map(([k, v]) => [k, v.cores]))
+      const hubLoopFigures = await hubLoop.read()
       const call = summarize(samples.call)
       const floorS = summarize(floorSamples)
       const r: LevelResult = {
@@ -174,6 +182,7 @@ export async function runCallLatency(o: CallLatencyOptions): Promise<CallLatency
         benchRssMb: round(process.memoryUsage().rss / 2 ** 20, 1),
         hubRssMb: round(memory(hub.pid).rssMb, 1),
         eventLoopDelay: { p50: lag(eld.percentile(50)), p99: lag(eld.percentile(99)), max: lag(eld.max) },
+        hubLoop: hubLoopFigures,
         onlineS: round(onlineS, 2),
         measuredS: round(wallS, 1),
         loadAverage: round(loadavg()[0]!, 2),
@@ -219,9 +228,9 @@ export async function runCallLatency(o: CallLatencyOptions): Promise<CallLatency
           `press p50 ${r.press.p50} p99 ${r.press.p99}, ${r.callsPerS} calls/s, errors ${r.errors}, cores ${JSON.stringify(r.cores)}, loop p99 ${r.eventLoopDelay.p99} ms`,
       )
 
-      if (o.profileAt === level && inspectPort) {
+      if (o.profileAt === level) {
         const self = new SelfProfiler()
-        const remote = new RemoteProfiler(inspectPort)
+        const remote = new RemoteProfiler(inspector)
         await remote.start()
         await self.start()
         await sleep(o.profileMs)
@@ -250,6 +259,7 @@ export async function runCallLatency(o: CallLatencyOptions): Promise<CallLatency
     await stopAll(boards)
     await floor?.close().catch(() => {})
     await tap?.close().catch(() => {})
+    inspector.close()
     await cc?.close().catch(() => {})
     await hub.stop()
     await central.stop()

@@ -18,7 +18,7 @@ import { boardAccount, counterName, startHubProcess, type Account, type BenchHub
 import { runLoad, type LoadResult } from './support/load.ts'
 import { connectPlain } from './support/net.ts'
 import { CpuMeter } from './support/proc.ts'
-import { RemoteProfiler, summarizeProfile, type ProfileSummary } from './support/profile.ts'
+import { RemoteInspector, RemoteProfiler, summarizeProfile, type ProfileSummary } from './support/profile.ts'
 import { ratio, round } from './support/stats.ts'
 
 export type Variant = 'mosquitto' | 'mosquitto+bridge' | 'hub' | 'hub-memory'
@@ -118,7 +118,8 @@ export async function runThroughput(o: ThroughputOptions): Promise<ThroughputRes
       let cpuS = 0
       let t0 = 0
       let wallS = 0
-      const profiler = inspectPort ? new RemoteProfiler(inspectPort) : null
+      const inspector = inspectPort ? new RemoteInspector(inspectPort) : null
+      const profiler = inspector ? new RemoteProfiler(inspector) : null
       let hubProfile: ProfileSummary | null = null
       const res = await runLoad(
         { ...target, port },
@@ -139,6 +140,7 @@ export async function runThroughput(o: ThroughputOptions): Promise<ThroughputRes
               cores = Object.fromEntries(Object.entries(c).map(([k, v]) => [k, v.cores]))
               cpuS = c.broker!.cpuS
               if (profiler) hubProfile = summarizeProfile(await profiler.stop())
+              inspector?.close()
             }
           },
         },

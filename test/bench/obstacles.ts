@@ -19,7 +19,9 @@ export function obstacles(run: BenchRun): string {
       `- **Call p99 at 200 boards: ${l200.call.p99} ms.** ` +
         (transportBound
           ? `The bare floor in the same window has p99 ${l200.floor.p99} ms, and central alone (one Mosquitto, no hub) ${l200.centralOnly.p99} ms; with no boards at all the floor's p99 was ${c.idleFloor.p99} ms. ` +
-            `So the tail belongs to the machine, not to the runtime: other tenants took ${l200.cores.others} of the 2 cores in that window. On this box at this time no p99 below ${CALL_P99_MS} ms could be shown for anything, the floor included. `
+            `So the tail is not the edge runtime's: it builds up ${l200.centralOnly.p99 * 3 < l200.floor.p99 ? 'in the hub' : 'in the transport'}` +
+            (l200.hubLoop ? ` (the hub's own event loop was late by up to ${l200.hubLoop.delayP99Ms} ms at p99 and ${l200.hubLoop.delayMaxMs} ms at worst, busy ${Math.round(l200.hubLoop.utilization * 100)} % of the time)` : '') +
+            `, while other tenants took ${l200.cores.others} of the 2 cores. `
           : `The floor in the same window has p99 ${l200.floor.p99} ms: the runtime itself adds the tail (see the profile). `) +
         `At p50 the runtime adds ${r2(l200.call.p50 - l200.floor.p50)} ms to the floor (${l200.floor.p50} ms), and the hub ${r2(l200.floor.p50 - l200.centralOnly.p50)} ms to central alone (${l200.centralOnly.p50} ms). ` +
         "In the profiles below, the boards' process spends its time on writing log lines (sonic-boom) and MQTT packets; the hub on LevelDB (sessions and custody) and on socket writes, which the write-path fix below cuts.",

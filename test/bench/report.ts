@@ -81,7 +81,7 @@ function callSection(c: CallLatencyResult): string {
     '',
     `Idle floor (no boards): p50 ${c.idleFloor.p50} ms, p99 ${c.idleFloor.p99} ms (n=${c.idleFloor.n}); the same messages read off central alone (one Mosquitto, no hub): p50 ${c.idleCentralOnly.p50} ms, p99 ${c.idleCentralOnly.p99} ms.`,
     '',
-    head(['boards', 'step pause', 'calls/s', 'call p50 / p99 ms', 'floor p50 / p99 ms', 'central alone p50 / p99', 'call ÷ floor p50 / p99', 'press p50 / p99 ms', 'press → hub p50', 'lost steps', 'cores: boards / hub / Mosquitto / others', 'boards\' loop delay p99', 'load avg']),
+    head(['boards', 'step pause', 'calls/s', 'call p50 / p99 ms', 'floor p50 / p99 ms', 'central alone p50 / p99', 'call ÷ floor p50 / p99', 'press p50 / p99 ms', 'press → hub p50', 'lost steps', 'cores: boards / hub / Mosquitto / others', 'loop delay p99: boards / hub', 'hub loop busy', 'load avg']),
     ...lv.map((l) =>
       row([
         l.boards,
@@ -95,7 +95,8 @@ function callSection(c: CallLatencyResult): string {
         l.pressToHub.p50,
         l.errors,
         `${l.cores.bench} / ${l.cores.hub} / ${l.cores.mosquitto} / ${l.cores.others}`,
-        `${l.eventLoopDelay.p99} ms`,
+        `${l.eventLoopDelay.p99} / ${l.hubLoop?.delayP99Ms ?? '–'} ms`,
+        l.hubLoop ? `${Math.round(l.hubLoop.utilization * 100)} %` : '–',
         l.loadAverage,
       ]),
     ),
@@ -142,7 +143,7 @@ function scaleSection(c: CallLatencyResult): string {
     'The same run, climbing on: boards already started keep being served while more are added; each level is measured after a warm-up. One process carries all simulated windows; the hub is another; Mosquitto a third. ' +
       `Latency holds (p99 ≤ ${CALL_P99_MS} ms, no lost steps) up to: **${holds.length ? `${holds[holds.length - 1]!.boards} boards` : 'none of these levels'}**; carried without lost steps up to: **${carried.length ? `${carried[carried.length - 1]!.boards} boards` : 'none'}**.`,
     '',
-    head(['boards', 'online in', 'calls/s', 'central in msg/s', 'call p50 / p99 ms', 'floor p50 / p99 ms', 'lost steps', 'cores: boards / hub / Mosquitto / others', 'boards RSS', 'per added board', 'hub RSS', 'loop delay p99']),
+    head(['boards', 'online in', 'calls/s', 'central in msg/s', 'call p50 / p99 ms', 'floor p50 / p99 ms', 'lost steps', 'cores: boards / hub / Mosquitto / others', 'boards RSS', 'per added board', 'hub RSS', 'loop delay p99: boards / hub', 'hub loop busy']),
     ...lv.map((l: LevelResult) => {
       const prev = c.levels[c.levels.indexOf(l) - 1]
       return row([
@@ -157,7 +158,8 @@ function scaleSection(c: CallLatencyResult): string {
         `${l.benchRssMb} MB`,
         prev ? `${round2((l.benchRssMb - prev.benchRssMb) / (l.boards - prev.boards))} MB` : '–',
         `${l.hubRssMb} MB`,
-        `${l.eventLoopDelay.p99} ms`,
+        `${l.eventLoopDelay.p99} / ${l.hubLoop?.delayP99Ms ?? '–'} ms`,
+        l.hubLoop ? `${Math.round(l.hubLoop.utilization * 100)} %` : '–',
       ])
     }),
     '',

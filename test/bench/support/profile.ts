@@ -46,15 +46,16 @@ export class SelfProfiler {
   }
 }
 
-/** Profiles a process started with --inspect=127.0.0.1:<port>. */
-export class RemoteProfiler {
+/** A DevTools-protocol session with a process started with --inspect=127.0.0.1:<port>. */
+export class RemoteInspector {
   private ws: WebSocket | null = null
   private seq = 0
   private readonly pending = new Map<number, (result: unknown) => void>()
 
   constructor(private readonly port: number) {}
 
-  async start(): Promise<void> {
+  async connect(): Promise<void> {
+    if (this.ws) return
     // node:http rather than fetch: undici would add its own WebAssembly parser to the bench's profile.
     const list = JSON.parse(await httpGet(`http://127.0.0.1:${this.port}/json/list`)) as Array<{ webSocketDebuggerUrl: string }>
     const url = list[0]?.webSocketDebuggerUrl
@@ -66,28 +67,82 @@ export class RemoteProfiler {
     })
     ws.on('message', (data) => {
       const msg = JSON.parse(data.toString()) as { id?: number; result?: unknown }
-      if (msg.id !== undefined) this.pending.get(msg.id)?.(msg.result)
+      if (msg.id !== undefined) {
+        this.pending.get(msg.id)?.(msg.result)
+        this.pending.delete(msg.id)
+      }
     })
     this.ws = ws
-    await this.call('Profiler.enable')
-    await this.call('Profiler.setSamplingInterval', { interval: SAMPLING_US })
-    await this.call('Profiler.start')
   }
 
-  async stop(): Promise<CpuProfile> {
-    const { profile } = (await this.call('Profiler.stop')) as { profile: CpuProfile }
-    await this.call('Profiler.disable')
-    this.ws?.close()
-    this.ws = null
-    return profile
-  }
-
-  private call(method: string, params: Record<string, unknown> = {}): Promise<unknown> {
+  call(method: string, params: Record<string, unknown> = {}): Promise<unknown> {
     const id = ++this.seq
     return new Promise((resolve) => {
       this.pending.set(id, resolve)
       this.ws!.send(JSON.stringify({ id, method, params }))
     })
+  }
+
+  /** Evaluates an expression in the target (with the console's require) and returns its value. */
+  async evaluate<T>(expression: string): Promise<T> {
+    const r = (await this.call('Runtime.evaluate', { expression, includeCommandLineAPI: true, returnByValue: true })) as { result: { value: T } }
+    return r.result.value
+  }
+
+  close(): void {
+    this.ws?.close()
+    this.ws = null
+  }
+}
+
+/** Profiles the target for a while. */
+export class RemoteProfiler {
+  constructor(private readonly inspector: RemoteInspector) {}
+
+  async start(): Promise<void> {
+    await this.inspector.connect()
+    await this.inspector.call('Profiler.enable')
+    await this.inspector.call('Profiler.setSamplingInterval', { interval: SAMPLING_US })
+    await this.inspector.call('Profiler.start')
+  }
+
+  async stop(): Promise<CpuProfile> {
+    const { profile } = (await this.inspector.call('Profiler.stop')) as { profile: CpuProfile }
+    await this.inspector.call('Profiler.disable')
+    return profile
+  }
+}
+
+export interface LoopFigures {
+  /** Event-loop delay beyond the timer's own interval, ms. */
+  delayP50Ms: number
+  delayP99Ms: number
+  delayMaxMs: number
+  /** Share of the window the loop was busy (event-loop utilisation). */
+  utilization: number
+}
+
+const LOOP_RESOLUTION_MS = 2
+
+/** The target's event-loop delay and utilisation, read through the inspector: the hub's own view of a stall. */
+export class RemoteLoopMonitor {
+  constructor(private readonly inspector: RemoteInspector) {}
+
+  async start(): Promise<void> {
+    await this.inspector.connect()
+    await this.inspector.evaluate(
+      `(() => { const { monitorEventLoopDelay, performance } = require('node:perf_hooks'); const h = monitorEventLoopDelay({ resolution: ${LOOP_RESOLUTION_MS} }); h.enable(); globalThis.__benchLoop = { h, performance, elu: performance.eventLoopUtilization() }; return true })()`,
+    )
+  }
+
+  /** Figures since start() or the last read; then starts over. */
+  async read(): Promise<LoopFigures> {
+    const raw = await this.inspector.evaluate<string>(
+      '(() => { const b = globalThis.__benchLoop; const u = b.performance.eventLoopUtilization(b.elu); b.elu = b.performance.eventLoopUtilization(); const r = { p50: b.h.percentile(50), p99: b.h.percentile(99), max: b.h.max, u: u.utilization }; b.h.reset(); return JSON.stringify(r) })()',
+    )
+    const r = JSON.parse(raw) as { p50: number; p99: number; max: number; u: number }
+    const lag = (ns: number) => Math.round(Math.max(0, ns / 1e6 - LOOP_RESOLUTION_MS) * 100) / 100
+    return { delayP50Ms: lag(r.p50), delayP99Ms: lag(r.p99), delayMaxMs: lag(r.max), utilization: Math.round(r.u * 1000) / 1000 }
   }
 }
 
