@@ -45,6 +45,8 @@ export interface CallLatencyOptions {
   /** Take CPU profiles of the bench process and the hub at this level (not during the measured window). */
   profileAt: number | null
   profileMs: number
+  /** How the hub runs: as shipped unless a diagnosis changes its environment or keeps its data in memory. */
+  hub?: { env?: Record<string, string>; memory?: boolean }
   log: (line: string) => void
 }
 
@@ -108,7 +110,7 @@ export async function runCallLatency(o: CallLatencyOptions): Promise<CallLatency
   const central = await startBenchMosquitto({ nodelay: true })
   // The hub is inspectable: its event loop is read every level, and it is profiled at one.
   const inspectPort = await freePort()
-  const hub = await startHubProcess({ hall: HALL, accounts, upstreamUrl: central.url, inspectPort })
+  const hub = await startHubProcess({ hall: HALL, accounts, upstreamUrl: central.url, inspectPort, ...(o.hub?.env ? { env: o.hub.env } : {}), ...(o.hub?.memory ? { memory: true } : {}) })
   const inspector = new RemoteInspector(inspectPort)
   const hubLoop = new RemoteLoopMonitor(inspector)
   const boards: InProcessBoard[] = []

@@ -8,6 +8,7 @@ import type { FootprintOptions } from './edge-footprint.bench.ts'
 import type { ThroughputOptions } from './hub-throughput.bench.ts'
 import type { WritePathOptions } from './write-path.bench.ts'
 import type { LoginStormOptions } from './login-storm.bench.ts'
+import type { CallDiagnosisOptions } from './call-diagnosis.bench.ts'
 
 type Sized<T> = Omit<T, 'log'>
 
@@ -19,7 +20,14 @@ export interface BenchConfig {
   footprint: Sized<FootprintOptions>
   centralScale: Sized<CentralScaleOptions>
   loginStorm: Sized<LoginStormOptions>
+  callDiagnosis: Sized<CallDiagnosisOptions>
 }
+
+const HUB_VARIANTS: CallDiagnosisOptions['variants'] = [
+  { name: 'hub as shipped' },
+  { name: 'hub with UV_THREADPOOL_SIZE=16', env: { UV_THREADPOOL_SIZE: '16' } },
+  { name: 'hub with its data in memory (no dataDir)', memory: true },
+]
 
 const LEVERS: FootprintOptions['variants'] = [
   { name: 'esbuild bundle', bundle: 'plain', flags: [] },
@@ -75,7 +83,12 @@ export const FULL: BenchConfig = {
     warmupMs: 8_000,
     measureMs: 20_000,
   },
-  loginStorm: { sizes: [50, 100, 200], budgetMs: 60_000 },
+  loginStorm: { sizes: [50, 200, 400], budgetMs: 60_000 },
+  callDiagnosis: {
+    boards: 200,
+    variants: HUB_VARIANTS,
+    base: { warmupMs: 5_000, measureMs: 20_000, minCallSamples: 200, maxMeasureMs: 40_000, gapMs: 1_000, singleBoardGapMs: 100, floorIntervalMs: 50, idleFloorMs: 2_000, calmMeasureMs: 0, connectBatch: 25, profileMs: 0 },
+  },
 }
 
 export const QUICK: BenchConfig = {
@@ -124,4 +137,9 @@ export const QUICK: BenchConfig = {
     measureMs: 2_000,
   },
   loginStorm: { sizes: [5], budgetMs: 10_000 },
+  callDiagnosis: {
+    boards: 3,
+    variants: HUB_VARIANTS,
+    base: { warmupMs: 500, measureMs: 1_000, minCallSamples: 3, maxMeasureMs: 2_000, gapMs: 200, singleBoardGapMs: 50, floorIntervalMs: 50, idleFloorMs: 500, calmMeasureMs: 0, connectBatch: 25, profileMs: 0 },
+  },
 }

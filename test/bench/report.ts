@@ -9,6 +9,7 @@ import type { FootprintResult } from './edge-footprint.bench.ts'
 import type { ThroughputResult } from './hub-throughput.bench.ts'
 import type { WritePathResult } from './write-path.bench.ts'
 import type { LoginStormResult } from './login-storm.bench.ts'
+import type { CallDiagnosisResult } from './call-diagnosis.bench.ts'
 import type { BenchRun } from './results.ts'
 import type { ProfileSummary } from './support/profile.ts'
 import type { Summary } from './support/stats.ts'
@@ -34,6 +35,7 @@ export function renderMarkdown(run: BenchRun): string {
     machineSection(run),
     targetsSection(run),
     r.callLatency ? callSection(r.callLatency) : '',
+    r.callDiagnosis ? diagnosisSection(r.callDiagnosis) : '',
     r.callLatency ? scaleSection(r.callLatency) : '',
     r.loginStorm ? stormSection(r.loginStorm) : '',
     r.centralScale ? centralSection(r.centralScale) : '',
@@ -132,6 +134,32 @@ function profilesBlock(boards: number, bench: ProfileSummary, hub: ProfileSummar
   ].join('\n')
 }
 
+function diagnosisSection(d: CallDiagnosisResult): string {
+  return [
+    `### The hub's share of the tail, at ${d.boards} boards`,
+    '',
+    'The same level measured again from scratch, changing one thing about the hub at a time — its environment or its config, never its code: ' +
+      "a larger libuv thread pool (LevelDB's reads and writes, the custody log's fsyncs and the scrypt checks all queue on its 4 threads), and no data directory (no LevelDB, no fsync; never how a hall runs).",
+    '',
+    head(['hub', 'call p50 / p99 ms', 'floor p50 / p99 ms', 'central alone p50 / p99', 'press p50 / p99 ms', 'hub loop delay p99 / max', 'hub loop busy', 'cores: hub / others / steal']),
+    ...d.variants.map((v) =>
+      v.level
+        ? row([
+            v.name,
+            `${ms(v.level.call)} (n=${v.level.call.n})`,
+            ms(v.level.floor),
+            ms(v.level.centralOnly),
+            ms(v.level.press),
+            `${v.level.hubLoop.delayP99Ms} / ${v.level.hubLoop.delayMaxMs} ms`,
+            `${Math.round(v.level.hubLoop.utilization * 100)} %`,
+            `${v.level.cores.hub} / ${v.level.cores.others} / ${v.level.cores.steal}`,
+          ])
+        : row([v.name, `failed: ${v.error ?? '?'}`, '', '', '', '', '', '']),
+    ),
+    '',
+  ].join('\n')
+}
+
 function scaleSection(c: CallLatencyResult): string {
   const lv = c.levels.filter((l) => l.boards >= 200)
   if (lv.length === 0) return ''
@@ -186,7 +214,13 @@ function stormSection(s: LoginStormResult): string {
     head(['boards at once', 'logged in', 'half in', 'all in', 'failed attempts', 'hub cores', 'hub CPU per login']),
     ...s.storms.map((x) => row([x.boards, x.connected, x.halfInS === null ? 'never' : `${x.halfInS} s`, x.allInS === null ? 'not within the budget' : `${x.allInS} s`, x.failedAttempts, x.hubCores, x.hubCpuMsPerLogin === null ? '–' : `${x.hubCpuMsPerLogin} ms`])),
     '',
-    'A login the board has given up on is still checked: once the checks queued exceed what the hub finishes within the connect timeout, every retry adds a check for a login that will be abandoned too, and the storm does not settle. ' +
+    (s.storms.some((x) => x.allInS === null)
+      ? `${s.storms.filter((x) => x.allInS === null).map((x) => x.boards).join(' and ')} boards at once did not settle within the budget. `
+      : 'Every storm here settled within the budget. ') +
+      (s.storms.some((x) => x.failedAttempts > 0)
+        ? `From ${Math.min(...s.storms.filter((x) => x.failedAttempts > 0).map((x) => x.boards))} boards on, boards gave up on logins the hub had not yet checked and tried again. `
+        : '') +
+      'A login the board has given up on is still checked: once the checks queued exceed what the hub finishes within the connect timeout, every retry adds a check for a login that will be abandoned too, so how large a storm settles depends on the CPU the hub gets at that moment. ' +
       'What would remove it (hub/ and edge/link/, not changed here): skip the check when the client\'s socket has already closed; bound the checks in flight and answer CONNACK 3 (server unavailable) beyond them, so boards back off instead of piling on; remember a verified password for the life of the process (a fast keyed hash of it), so a reconnect costs no scrypt; and give boards a longer, jittered connect timeout.',
     '',
   ].join('\n')

@@ -8,6 +8,7 @@ import type { FootprintResult } from './edge-footprint.bench.ts'
 import type { ThroughputResult } from './hub-throughput.bench.ts'
 import type { WritePathResult } from './write-path.bench.ts'
 import type { LoginStormResult } from './login-storm.bench.ts'
+import type { CallDiagnosisResult } from './call-diagnosis.bench.ts'
 import type { MachineInfo } from './support/machine.ts'
 
 export interface SectionResults {
@@ -17,6 +18,7 @@ export interface SectionResults {
   footprint?: FootprintResult
   centralScale?: CentralScaleResult
   loginStorm?: LoginStormResult
+  callDiagnosis?: CallDiagnosisResult
   /** Reserved for the journal bench (append rate, 10,000-event backlog drain), written on the journal's branch. */
   journal?: unknown
 }

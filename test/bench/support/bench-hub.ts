@@ -74,6 +74,8 @@ export interface HubProcessOptions {
   logLevel?: string
   /** No data directory: sessions and custody in memory (to show what the disk costs; never how a hall runs). */
   memory?: boolean
+  /** Extra environment for the hub process (what a systemd unit's Environment= could set). */
+  env?: Record<string, string>
 }
 
 export interface BenchHubProcess {
@@ -107,7 +109,7 @@ export async function startHubProcess(o: HubProcessOptions): Promise<BenchHubPro
   const fd = openSync(logFile, 'a')
   const flags = o.inspectPort ? [`--inspect=127.0.0.1:${o.inspectPort}`] : []
   const child: ChildProcess = spawn(process.execPath, [...flags, CLI, 'hub', '--config', configFile], {
-    env: { ...process.env, LOG_LEVEL: o.logLevel ?? 'info', LOG_FORMAT: 'json' },
+    env: { ...process.env, LOG_LEVEL: o.logLevel ?? 'info', LOG_FORMAT: 'json', ...o.env },
     stdio: ['ignore', fd, fd],
   })
   closeSync(fd)
