@@ -57,7 +57,7 @@ export function obstacles(run: BenchRun): string {
     const both = fp.starts.filter((x) => !x.variant.startsWith('bare') && x.rssSettledMb <= EDGE_RSS_MB && x.startMs <= EDGE_START_MS)
     out.push(
       `- **Edge RSS ${shipped.rssSettledMb} MB and start ${shipped.startMs} ms as shipped.** The launcher compiles TypeScript at every start through tsx, whose loader runs in a thread of its own with its own V8 heap (+${tsxCost?.rssMb ?? '?'} MB before any of our code is loaded). ` +
-        (bundle ? `A bundle built by esbuild removes both: ${bundle.rssSettledMb} MB, ${bundle.startMs} ms (best ${bundle.startBestMs}). ` : '') +
+        (bundle ? `A bundle built by esbuild removes the compile and the loader thread: ${bundle.rssSettledMb} MB, ${bundle.startMs} ms (best ${bundle.startBestMs}). ` : '') +
         `V8's young generation is the next lever (${shipped.heap?.newSpaceCommittedMb ?? '?'} MB committed as shipped; --max-semi-space-size=1 or --lite-mode in the unit's ExecStart); then what a board never uses (mqtt.js's WebSocket and SOCKS transports; pino-pretty, which edge/log/logger.ts imports even for JSON logs). ` +
         (both.length
           ? `Measured here, ${both.map((x) => `**${x.variant}** (${x.rssSettledMb} MB, ${x.startMs} ms)`).join(' and ')} meet${both.length === 1 ? 's' : ''} both targets without a change to runtime code. `
@@ -90,13 +90,30 @@ function diagnosis(run: BenchRun): string {
   const mem = d?.variants.find((v) => v.name.includes('in memory'))?.level
   const pool = d?.variants.find((v) => v.name.includes('UV_THREADPOOL_SIZE'))?.level
   if (!d || !shipped || !mem) return ''
-  return (
+  const helps = (x: { call: { p99: number } } | null | undefined) => Boolean(x && x.call.p99 <= shipped.call.p99 * 0.7)
+  const figures =
     `Measured again from scratch at ${d.boards} boards ("The hub's share of the tail"): as shipped, call p50 ${shipped.call.p50} / p99 ${shipped.call.p99} ms; ` +
-    `with the hub's data in memory, p50 ${mem.call.p50} / p99 ${mem.call.p99} ms (floor p99 ${mem.floor.p99} ms) and the hub at ${mem.cores.hub} cores instead of ${shipped.cores.hub}` +
-    (pool ? `; a larger thread pool did not help (p99 ${pool.call.p99} ms)` : '') +
-    '. So what stands between the call path and the target is the hub\'s LevelDB: aedes-persistence-level writes every QoS 1 message for a board\'s persistent session to disk before delivering it, and deletes it on PUBACK, on the path of every call. ' +
-    'What would remove it (hub/, not changed here): deliver to a connected board from memory and write to LevelDB only what waits for an offline one, or keep Aedes\'s session persistence in memory and rely on central\'s QoS 1 plus the board\'s command ledger for calls, as expired calls are refused anyway. '
-  )
+    (pool ? `with UV_THREADPOOL_SIZE=16, p50 ${pool.call.p50} / p99 ${pool.call.p99} ms; ` : '') +
+    `with the hub's data in memory, p50 ${mem.call.p50} / p99 ${mem.call.p99} ms (floor p99 ${mem.floor.p99} ms, central alone ${mem.centralOnly.p99} ms), the hub at ${mem.cores.hub} cores instead of ${shipped.cores.hub}. `
+  const remedy =
+    'What would remove it (hub/, not changed here): deliver to a connected board from memory and write to LevelDB only what waits for an offline one, or keep Aedes\'s session persistence in memory and rely on central\'s QoS 1 plus the board\'s command ledger for calls (an expired call is refused anyway); ' +
+    'meanwhile `Environment=UV_THREADPOOL_SIZE=16` in the hub\'s unit is a one-line lever. '
+  if (helps(mem) && helps(pool)) {
+    return (
+      figures +
+      'So the tail is the hub\'s LevelDB work waiting its turn on libuv\'s four threads (behind the custody log\'s fsyncs and each other): aedes-persistence-level writes every QoS 1 message for a board\'s persistent session before delivering it and deletes it on PUBACK, on the path of every call. ' +
+      'More threads shorten that queue; no LevelDB on the call path removes it, and most of the p50 with it. ' +
+      remedy
+    )
+  }
+  if (helps(mem)) {
+    return (
+      figures +
+      'So what stands between the call path and the target is the hub\'s LevelDB: aedes-persistence-level writes every QoS 1 message for a board\'s persistent session before delivering it and deletes it on PUBACK, on the path of every call. ' +
+      remedy
+    )
+  }
+  return figures + 'Neither change moved the tail much in this run: it is the machine\'s. '
 }
 
 function mean(xs: number[]): number {

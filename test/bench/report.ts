@@ -251,7 +251,7 @@ function centralSection(c: CentralScaleResult): string {
     '',
     ...c.paces.map(
       (p) =>
-        `At a step pause of ${p.gapMs} ms central's Mosquitto handled ${p.centralInPerS + p.centralOutPerS} msg/s with ${p.cores.mosquitto} cores ` +
+        `- At a step pause of ${p.gapMs} ms central's Mosquitto handled ${p.centralInPerS + p.centralOutPerS} msg/s with ${p.cores.mosquitto} cores ` +
         `(${p.centralInPerS + p.centralOutPerS > 0 ? Math.round(((p.cores.mosquitto ?? 0) * 1e6) / (p.centralInPerS + p.centralOutPerS)) : '–'} µs per message); the halls' workers used ${Object.entries(p.cores)
           .filter(([k]) => k.startsWith('worker'))
           .map(([, v]) => v)
