@@ -1,0 +1,122 @@
+/**
+ * For each target a run does not meet: what stands in the way, read from the
+ * same run's figures (floors, profiles, write-path counts, heap figures), and
+ * what would remove it. Text only states what the figures show.
+ */
+import type { BenchRun } from './results.ts'
+import { CALL_OVER_FLOOR, CALL_P99_MS, EDGE_RSS_MB, EDGE_START_MS, HUB_OVER_MOSQUITTO } from './targets.ts'
+
+const r2 = (x: number) => Math.round(x * 100) / 100
+
+export function obstacles(run: BenchRun): string {
+  const r = run.results
+  const out: string[] = []
+  const c = r.callLatency
+  const l200 = c?.levels.find((l) => l.boards === 200)
+  if (c && l200 && l200.call.p99 > CALL_P99_MS) {
+    const transportBound = l200.floor.p99 >= l200.call.p99 * 0.5
+    out.push(
+      `- **Call p99 at 200 boards: ${l200.call.p99} ms.** ` +
+        (transportBound
+          ? `The bare floor in the same window has p99 ${l200.floor.p99} ms, and central alone (one Mosquitto, no hub) ${l200.centralOnly.p99} ms; with no boards at all the floor's p99 was ${c.idleFloor.p99} ms. ` +
+            `So the tail is not the edge runtime's: it builds up ${l200.centralOnly.p99 * 3 < l200.floor.p99 ? 'in the hub' : 'in the transport'}` +
+            (l200.hubLoop ? ` (the hub's own event loop was late by up to ${l200.hubLoop.delayP99Ms} ms at p99 and ${l200.hubLoop.delayMaxMs} ms at worst, busy ${Math.round(l200.hubLoop.utilization * 100)} % of the time)` : '') +
+            `, while other tenants took ${l200.cores.others} of the 2 cores. `
+          : `The floor in the same window has p99 ${l200.floor.p99} ms: the runtime itself adds the tail (see the profile). `) +
+        `At p50 the runtime adds ${r2(l200.call.p50 - l200.floor.p50)} ms to the floor (${l200.floor.p50} ms), and the hub ${r2(l200.floor.p50 - l200.centralOnly.p50)} ms to central alone (${l200.centralOnly.p50} ms). ` +
+        diagnosis(run) +
+        "In the profiles below, the boards' process spends its time on writing log lines (sonic-boom) and MQTT packets; the hub on LevelDB (aedes-persistence-level, msgpack, the custody log) and on socket writes.",
+    )
+  }
+  if (l200 && l200.callOverFloor.p99 > CALL_OVER_FLOOR) {
+    out.push(`- **Call vs floor: ${l200.callOverFloor.p99}× at p99 (${l200.callOverFloor.p50}× at p50).** What the runtime adds per call is in the boards-process profile: JSON and zod parsing, log lines, the state, three publishes, the I2C frame.`)
+  }
+  const t = r.throughput
+  if (t && t.hubOverMosquitto < HUB_OVER_MOSQUITTO) {
+    const wp = r.writePath?.cases
+    const g = wp?.find((x) => x.path === 'hub guardedStream' && x.perTurn === 100)
+    const s = wp?.find((x) => x.path !== 'hub guardedStream' && x.perTurn === 100)
+    const hubUs = mean(t.runs.filter((x) => x.variant === 'hub').map((x) => x.brokerCpuUsPerMsg))
+    const mosUs = mean(t.runs.filter((x) => x.variant === 'mosquitto').map((x) => x.brokerCpuUsPerMsg))
+    const memUs = mean(t.runs.filter((x) => x.variant === 'hub-memory').map((x) => x.brokerCpuUsPerMsg))
+    out.push(
+      `- **Hub throughput: ${t.hubOverMosquitto}× Mosquitto.** Per message the hub spends ${Math.round(hubUs)} µs of CPU, Mosquitto ${Math.round(mosUs)} µs; one Node thread at that cost cannot reach ${HUB_OVER_MOSQUITTO}× a C broker, so the way there is cutting CPU per message. In order of size, from the hub profile: ` +
+        (g && s
+          ? `(1) socket writes — hub/frame-guard.ts \`guardedStream()\` hands Aedes a \`Duplex.from()\` that passes mqtt-packet's chunks to the socket uncorked, ${g.writesPerPacket} write syscalls per packet where a corked socket needs ${s.writesPerPacket} (${g.cpuUsPerPacket} vs ${s.cpuUsPerPacket} µs CPU per packet, "Write path"); forwarding cork/uncork to the socket, or giving the Duplex a writev, removes it; `
+          : '') +
+        `(2) LevelDB — the hub with its data in memory spends ${Math.round(memUs)} µs/msg: sessions and custody on disk cost the rest (aedes-persistence-level stores every QoS 1 delivery to a persistent session; the custody log writes and deletes each message); ` +
+        '(3) schema checks — zod and edge/protocol on every board message. None of this is changed here: hub/ is not this branch\'s.',
+    )
+  }
+  const fp = r.footprint
+  const shipped = fp?.starts.find((x) => x.variant.startsWith('shipped launcher (tsx), warm'))
+  if (fp && shipped && (shipped.rssSettledMb > EDGE_RSS_MB || shipped.startMs > EDGE_START_MS)) {
+    const tsxCost = fp.modules.find((m) => m.module.startsWith('tsx loader'))
+    const bundle = fp.starts.find((x) => x.variant === 'esbuild bundle')
+    const bare = fp.starts[0]!
+    const both = fp.starts.filter((x) => !x.variant.startsWith('bare') && x.rssSettledMb <= EDGE_RSS_MB && x.startMs <= EDGE_START_MS)
+    out.push(
+      `- **Edge RSS ${shipped.rssSettledMb} MB and start ${shipped.startMs} ms as shipped.** The launcher compiles TypeScript at every start through tsx, whose loader runs in a thread of its own with its own V8 heap (+${tsxCost?.rssMb ?? '?'} MB before any of our code is loaded). ` +
+        (bundle ? `A bundle built by esbuild removes the compile and the loader thread: ${bundle.rssSettledMb} MB, ${bundle.startMs} ms (best ${bundle.startBestMs}). ` : '') +
+        `V8's young generation is the next lever (${shipped.heap?.newSpaceCommittedMb ?? '?'} MB committed as shipped; --max-semi-space-size=1 or --lite-mode in the unit's ExecStart); then what a board never uses (mqtt.js's WebSocket and SOCKS transports; pino-pretty, which edge/log/logger.ts imports even for JSON logs). ` +
+        (both.length
+          ? `Measured here, ${both.map((x) => `**${x.variant}** (${x.rssSettledMb} MB, ${x.startMs} ms)`).join(' and ')} meet${both.length === 1 ? 's' : ''} both targets without a change to runtime code. `
+          : 'No lever measured here meets both targets at once. ') +
+        `Of any start, the node binary itself takes ${bare.startMs} ms here and the hub's scrypt check ${fp.hubLoginMs} ms. Per lever in "Edge footprint".`,
+    )
+  }
+  const l1000 = c?.levels.find((l) => l.boards === 1000)
+  if (l1000 && (l1000.call.p99 > CALL_P99_MS || l1000.errors > 0)) {
+    out.push(
+      `- **1,000 boards.** All came online and were served without a lost step, but at the busy pace the hub fell behind (${l1000.callsPerS} calls/s offered by a closed loop that wanted about ${Math.round(l1000.boards / ((l1000.gapMs * 4) / 1000))}; floor p50 ${l1000.floor.p50} ms): ` +
+        `the hub got ${l1000.cores.hub} cores, the boards' process ${l1000.cores.bench}, other tenants ${l1000.cores.others}. The hub's CPU per message (above) is what bounds it.` +
+        (c?.calm ? ` At a hall's pace the same 1,000 boards run at p50 ${c.calm.call.p50} / p99 ${c.calm.call.p99} ms.` : ''),
+    )
+  }
+  if (c?.stoppedAt) out.push(`- **The climb stopped at ${c.stoppedAt.boards} boards** (${c.stoppedAt.reason}). See "Scale".`)
+  const storm = r.loginStorm?.storms.find((x) => x.allInS === null)
+  if (storm) {
+    out.push(
+      `- **Login storms (no target, found on the way).** ${storm.boards} boards logging in at once: ${storm.connected} got in within the budget. The hub's scrypt checks outlast the boards' 10 s connect timeout and abandoned logins are still checked, so retries pile up. See "Login storm".`,
+    )
+  }
+  return out.length ? ['What stands in the way, and what would remove it:', '', ...out].join('\n') : ''
+}
+
+/** What the diagnosis runs at the same level say about the hub's share. */
+function diagnosis(run: BenchRun): string {
+  const d = run.results.callDiagnosis
+  const shipped = d?.variants.find((v) => v.name === 'hub as shipped')?.level
+  const mem = d?.variants.find((v) => v.name.includes('in memory'))?.level
+  const pool = d?.variants.find((v) => v.name.includes('UV_THREADPOOL_SIZE'))?.level
+  if (!d || !shipped || !mem) return ''
+  const helps = (x: { call: { p99: number } } | null | undefined) => Boolean(x && x.call.p99 <= shipped.call.p99 * 0.7)
+  const figures =
+    `Measured again from scratch at ${d.boards} boards ("The hub's share of the tail"): as shipped, call p50 ${shipped.call.p50} / p99 ${shipped.call.p99} ms; ` +
+    (pool ? `with UV_THREADPOOL_SIZE=16, p50 ${pool.call.p50} / p99 ${pool.call.p99} ms; ` : '') +
+    `with the hub's data in memory, p50 ${mem.call.p50} / p99 ${mem.call.p99} ms (floor p99 ${mem.floor.p99} ms, central alone ${mem.centralOnly.p99} ms), the hub at ${mem.cores.hub} cores instead of ${shipped.cores.hub}. `
+  const remedy =
+    'What would remove it (hub/, not changed here): deliver to a connected board from memory and write to LevelDB only what waits for an offline one, or keep Aedes\'s session persistence in memory and rely on central\'s QoS 1 plus the board\'s command ledger for calls (an expired call is refused anyway); ' +
+    'meanwhile `Environment=UV_THREADPOOL_SIZE=16` in the hub\'s unit is a one-line lever. '
+  if (helps(mem) && helps(pool)) {
+    return (
+      figures +
+      'So the tail is the hub\'s LevelDB work waiting its turn on libuv\'s four threads (behind the custody log\'s fsyncs and each other): aedes-persistence-level writes every QoS 1 message for a board\'s persistent session before delivering it and deletes it on PUBACK, on the path of every call. ' +
+      'More threads shorten that queue; no LevelDB on the call path removes it, and most of the p50 with it. ' +
+      remedy
+    )
+  }
+  if (helps(mem)) {
+    return (
+      figures +
+      'So what stands between the call path and the target is the hub\'s LevelDB: aedes-persistence-level writes every QoS 1 message for a board\'s persistent session before delivering it and deletes it on PUBACK, on the path of every call. ' +
+      remedy
+    )
+  }
+  return figures + 'Neither change moved the tail much in this run: it is the machine\'s. '
+}
+
+function mean(xs: number[]): number {
+  const f = xs.filter((x) => Number.isFinite(x))
+  return f.length ? f.reduce((a, b) => a + b, 0) / f.length : Number.NaN
+}
