@@ -120,7 +120,8 @@ function summary(out, arches) {
   // The plain closing line CI reads: the edge suites' tests over every architecture run.
   const passed = results.reduce((n, x) => n + (x.tests.passed ?? 0), 0)
   const failed = results.reduce((n, x) => n + (x.tests.failed ?? 0), 0)
-  console.log(`\narm: ${passed} passed, ${failed} failed`)
+  const notRun = results.filter((x) => x.tests.error).map((x) => x.arch)
+  console.log(notRun.length ? `\narm: ${passed} passed, ${failed} failed; the suites did not run on ${notRun.join(', ')}` : `\narm: ${passed} passed, ${failed} failed`)
 }
 
 const BEGIN = '<!-- arm:begin (written by `npm run test:arm -- --record`; edit test/arm/report.mjs, not this) -->'
