@@ -5,6 +5,7 @@ import { captureKindSchema, modeSchema, overtimeLevelSchema, scaleSchema, ticket
 import type { CounterState, DisplayLimits } from './counter/state.ts'
 import { initialState } from './counter/state.ts'
 import type { Logger } from './log/logger.ts'
+import type { OutboxRecord } from './link/board-link.ts'
 
 const FILE = 'window-state.json'
 
@@ -44,7 +45,14 @@ const savedSchema = z.object({
   ignoredPresses: z.number().int(),
   // Saved so a capture cut short by a restart is reported as failed, not left hanging at central.
   captures: z.partialRecord(captureKindSchema, z.object({ cmd: z.string(), ticket: z.string().nullable() })).default({}),
+  // The events and replies of the transition that produced this state, until the journal has them.
+  outbox: z.array(z.object({ id: z.string(), cls: z.enum(['event', 'reply']), topic: z.string(), body: z.string() })).default([]),
+  // The newest command replies, so a command central sends again after the board restarted is answered, not acted on twice.
+  ledger: z.array(z.tuple([z.string(), z.looseObject({ kind: z.literal('reply'), cmd: z.string(), name: z.string(), ok: z.boolean() })])).default([]),
 })
+
+/** A remembered reply as the state file holds it (the window's reply effect). */
+export type SavedReply = z.infer<typeof savedSchema>['ledger'][number][1]
 
 /**
  * The window's state on disk, so a restart mid-service shows the same ticket
@@ -55,6 +63,9 @@ export class StateFile {
   private readonly path: string
   private writing: Promise<void> = Promise.resolve()
   private lastJson = ''
+  private recovered: OutboxRecord[] = []
+  private ledger: Array<[string, SavedReply]> = []
+  private outboxSaved = false
 
   constructor(private readonly opts: { dir: string; log: Logger }) {
     this.path = join(opts.dir, FILE)
@@ -80,7 +91,10 @@ export class StateFile {
       this.opts.log.warn({ path: this.path }, 'saved window state is damaged; starting closed rather than guessing')
       return fresh
     }
-    const { version: _v, ...saved } = parsed.data
+    const { version: _v, outbox, ledger, ...saved } = parsed.data
+    this.recovered = outbox
+    this.ledger = ledger
+    this.outboxSaved = outbox.length > 0
     // A ticket the display cannot show (profile changed since) is dropped, never shown mangled.
     if (saved.ticket && (saved.ticket.number.length > display.digits || [...saved.ticket.number].some((c) => !display.charset.includes(c)))) {
       this.opts.log.warn({ ticket: saved.ticket.number }, 'saved ticket cannot be shown on this display; starting closed')
@@ -91,10 +105,39 @@ export class StateFile {
     return { ...fresh, ...saved, settings: { ...fresh.settings, ...saved.settings }, faults: [], display, captureDevices }
   }
 
-  /** Saves if anything worth saving changed; writes are serialised so an older state never lands last. */
-  save(state: CounterState): Promise<void> {
+  /**
+   * The events and replies the last run saved with its state and may not have
+   * journalled before it stopped. The window sends them again, with their own
+   * ids, so at worst central sees one of them twice (it dedupes by id).
+   */
+  takeRecovered(): OutboxRecord[] {
+    const r = this.recovered
+    this.recovered = []
+    return r
+  }
+
+  /** The command replies the last run remembered. */
+  takeLedger(): Array<[string, SavedReply]> {
+    const l = this.ledger
+    this.ledger = []
+    return l
+  }
+
+  /** Whether the file on disk still holds an outbox (cleared by the next save, or clearOutbox at stop). */
+  get outboxPending(): boolean {
+    return this.outboxSaved
+  }
+
+  /**
+   * Saves if anything worth saving changed; writes are serialised so an older
+   * state never lands last. `outbox` is what this state's transition sends:
+   * on disk with the state before any of it reaches the journal. `ledger`
+   * is the newest command replies.
+   */
+  save(state: CounterState, outbox: readonly OutboxRecord[] = [], ledger: ReadonlyArray<readonly [string, unknown]> = []): Promise<void> {
     const { faults: _f, display: _d, captureDevices: _c, ...rest } = state
-    const json = JSON.stringify({ version: 1, ...rest })
+    const json = JSON.stringify({ version: 1, ...rest, outbox, ledger })
+    this.outboxSaved = outbox.length > 0
     if (json === this.lastJson) return this.writing
     this.lastJson = json
     this.writing = this.writing.then(() => this.write(json)).catch((err: Error) => this.opts.log.error({ err: err.message }, 'could not save window state'))

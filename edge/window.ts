@@ -6,7 +6,7 @@ import { nextDeadline } from './counter/time-rules.ts'
 import { displayFor, evaluatorOpen, stateFields, statusLampFor } from './counter/view.ts'
 import { CommandLedger } from './counter/command-ledger.ts'
 import type { CounterState, Effect, Input } from './counter/state.ts'
-import type { BoardLink } from './link/board-link.ts'
+import type { BoardLink, OutboxRecord } from './link/board-link.ts'
 import type { StateFile } from './state-file.ts'
 
 /** The devices the window drives, as the counter sees them. */
@@ -47,6 +47,14 @@ export interface WindowOptions {
 
 type ReplyEffect = Extract<Effect, { kind: 'reply' }>
 
+/** Replies kept in the state file: central resends within seconds, and commands expire within minutes. */
+const LEDGER_SAVED = 64
+
+function replyFields(e: ReplyEffect): Record<string, unknown> {
+  const { kind: _k, ...fields } = e
+  return fields
+}
+
 /**
  * Runs the pure counter machine against the world: feeds it commands, key
  * presses and time; carries out its effects on the devices and the link.
@@ -64,6 +72,7 @@ export class Window {
 
   constructor(private readonly opts: WindowOptions) {
     this.state = opts.state
+    this.ledger.restore((opts.stateFile?.takeLedger() ?? []) as Array<[string, ReplyEffect]>)
   }
 
   get current(): CounterState {
@@ -71,6 +80,10 @@ export class Window {
   }
 
   async start(): Promise<void> {
+    // What the last run saved with its state but may not have journalled: first in line, same ids.
+    const recovered = this.opts.stateFile?.takeRecovered() ?? []
+    for (const r of recovered) this.opts.link.append(r)
+    if (recovered.length) this.opts.log.info({ ids: recovered.map((r) => r.id) }, 'sent again what the last run saved with its state')
     // A capture cut short by a restart is reported, never left open at central.
     for (const [device, c] of Object.entries(this.state.captures) as Array<[CaptureKind, { cmd: string }]>) {
       this.enqueue(() => this.apply({ kind: 'capture-result', device, cmd: c.cmd, outcome: { ok: false, reason: 'timeout', message: 'the board restarted during the capture' } }))
@@ -132,18 +145,29 @@ export class Window {
     const before = this.state
     const result = step(before, input, this.opts.now())
     this.state = result.state
+    const changed = this.state !== before
+    // Stamped now and saved with the state in one atomic write: the journal commits a few
+    // milliseconds later, and a power cut in between must lose neither the state nor the rating.
+    const prepared = new Map<Effect, OutboxRecord>()
+    for (const e of result.effects) {
+      if (e.kind === 'reply') this.ledger.remember(e.cmd, e)
+      if (!changed || !this.opts.stateFile) continue
+      if (e.kind === 'event') prepared.set(e, this.opts.link.prepareEvent(e.type, e.fields as never))
+      else if (e.kind === 'reply') prepared.set(e, this.opts.link.prepareReply(replyFields(e)))
+    }
     // On disk before anyone is told: a crash after `called` went out must not restart to a dark display.
-    if (this.state !== before) await this.opts.stateFile?.save(this.state)
-    for (const e of result.effects) await this.perform(e)
+    if (changed) await this.opts.stateFile?.save(this.state, [...prepared.values()], this.ledger.recent(LEDGER_SAVED))
+    for (const e of result.effects) await this.perform(e, prepared.get(e))
     if (this.state !== before) this.opts.link.state(stateFields(this.state))
     await this.render()
     this.schedule()
   }
 
-  private async perform(e: Effect): Promise<void> {
+  private async perform(e: Effect, prepared?: OutboxRecord): Promise<void> {
     switch (e.kind) {
       case 'event':
-        this.opts.link.event(e.type, e.fields as never)
+        if (prepared) this.opts.link.append(prepared)
+        else this.opts.link.event(e.type, e.fields as never)
         this.opts.log.info({ event: e.type, ...e.fields }, 'event')
         this.opts.hooks?.event(e.type, e.fields as Record<string, unknown>)
         return
@@ -170,8 +194,8 @@ export class Window {
         return
       }
       case 'reply':
-        this.ledger.remember(e.cmd, e)
-        this.sendReply(e)
+        if (prepared) this.opts.link.append(prepared)
+        else this.sendReply(e)
         return
       case 'identify':
         await this.guard('display', () => this.opts.devices.display.identify(e.seconds))
@@ -188,8 +212,7 @@ export class Window {
   }
 
   private sendReply(e: ReplyEffect): void {
-    const { kind: _k, ...fields } = e
-    this.opts.link.reply(fields)
+    this.opts.link.reply(replyFields(e))
   }
 
   /** Pushes the state's view to the display and lamp, touching the hardware only on change. */
@@ -245,5 +268,16 @@ export class Window {
     this.stopped = true
     if (this.timer) clearTimeout(this.timer)
     await this.queue
+    const file = this.opts.stateFile
+    if (file?.outboxPending) {
+      // A clean stop: once the journal has the outbox, the next start need not send it again.
+      try {
+        await this.opts.link.flush()
+        await file.save(this.state, [], this.ledger.recent(LEDGER_SAVED))
+        await file.flush()
+      } catch (err) {
+        this.opts.log.warn({ err: (err as Error).message }, 'could not clear the saved outbox; the next start sends it again')
+      }
+    }
   }
 }

@@ -12,7 +12,17 @@ export class CommandLedger<R> {
     return this.replies.get(id)
   }
 
+  /** The newest `n` entries, oldest first: what the state file keeps across a restart. */
+  recent(n: number): Array<[string, R]> {
+    return [...this.replies].slice(-n)
+  }
+
+  restore(entries: ReadonlyArray<readonly [string, R]>): void {
+    for (const [id, reply] of entries) this.remember(id, reply)
+  }
+
   remember(id: string, reply: R): void {
+    this.replies.delete(id)
     this.replies.set(id, reply)
     if (this.replies.size > this.capacity) {
       const oldest = this.replies.keys().next().value

@@ -4,7 +4,7 @@ import { parseTopic, topics, type EventType, type EventFields, type OfflineReaso
 import type { Logger } from '../log/logger.ts'
 import { connectMqtt, type BrokerAddress } from './mqtt-connect.ts'
 import type { EnvelopeStamper } from './envelope-stamper.ts'
-import type { Journal, JournalEntry, RecordClass } from './journal.ts'
+import type { Journal, JournalEntry } from './journal.ts'
 
 export interface BoardLinkOptions {
   hall: string
@@ -30,6 +30,19 @@ export interface BoardLinkOptions {
   reconnect?: { minMs?: number; maxMs?: number; stableMs?: number }
   random?: () => number
   now?: () => number
+}
+
+/**
+ * An event or reply stamped by the link but not yet appended to the journal.
+ * The window writes these into its state file in the same atomic write as the
+ * state they belong to, so a power cut between that write and the journal's
+ * commit cannot lose them (see Window.apply).
+ */
+export interface OutboxRecord {
+  id: string
+  cls: 'event' | 'reply'
+  topic: string
+  body: string
 }
 
 export type CommandHandler = (name: string, payload: Buffer) => void
@@ -212,15 +225,28 @@ export class BoardLink {
   }
 
   event<T extends EventType>(type: T, fields: EventFields<T>): string {
-    const env = this.opts.stamper.next()
-    this.append('event', topics.event(this.opts.hall, this.opts.counter, type), { ...env, type, ...fields }, 1)
-    return env.id
+    return this.append(this.prepareEvent(type, fields))
   }
 
   reply(fields: Record<string, unknown>): string {
+    return this.append(this.prepareReply(fields))
+  }
+
+  /** An event stamped (id, seq, time) but not yet in the journal: the window saves it with its state first. */
+  prepareEvent<T extends EventType>(type: T, fields: EventFields<T>): OutboxRecord {
     const env = this.opts.stamper.next()
-    this.append('reply', topics.reply(this.opts.hall, this.opts.counter), { ...env, ...fields }, 1)
-    return env.id
+    return { id: env.id, cls: 'event', topic: topics.event(this.opts.hall, this.opts.counter, type), body: JSON.stringify({ ...env, type, ...fields }) }
+  }
+
+  prepareReply(fields: Record<string, unknown>): OutboxRecord {
+    const env = this.opts.stamper.next()
+    return { id: env.id, cls: 'reply', topic: topics.reply(this.opts.hall, this.opts.counter), body: JSON.stringify({ ...env, ...fields }) }
+  }
+
+  /** Hands a prepared record to the journal, unchanged: one sent again after a restart keeps its id. */
+  append(r: OutboxRecord): string {
+    this.opts.journal.append({ cls: r.cls, topic: r.topic, payload: Buffer.from(r.body), qos: 1, retain: false })
+    return r.id
   }
 
   /**
@@ -232,7 +258,8 @@ export class BoardLink {
     const topic = topics.telemetry(this.opts.hall, this.opts.counter)
     const body = { ...this.opts.stamper.next(), ...fields }
     if (this.client?.connected) this.client.publish(topic, JSON.stringify(body), { qos: 0 })
-    else this.append('telemetry', topic, body, 0)
+    // Sent once the commit lands: the journal calls pump() through onCommit.
+    else this.opts.journal.append({ cls: 'telemetry', topic, payload: Buffer.from(JSON.stringify(body)), qos: 0, retain: false })
   }
 
   /** State is retained and only the newest matters: it is not journalled, and every connect sends the current one. */
@@ -250,11 +277,6 @@ export class BoardLink {
   /** Resolves once everything handed to the link so far is on disk. */
   flush(): Promise<void> {
     return this.opts.journal.flush()
-  }
-
-  private append(cls: RecordClass, topic: string, body: Record<string, unknown>, qos: 0 | 1): void {
-    // Sent once the commit lands: the journal calls pump() through onCommit.
-    this.opts.journal.append({ cls, topic, payload: Buffer.from(JSON.stringify(body)), qos, retain: false })
   }
 
   private pump(): void {

@@ -10,7 +10,7 @@ import { startEdge } from '../../edge/main.ts'
 import { loadBoardProfile } from '../../boards/profile-schema.ts'
 import { SimWindowHardware } from '../../sim/window-hardware.ts'
 import { scanSegment } from '../../edge/link/journal-records.ts'
-import { eventually } from '../support/probe.ts'
+import { eventually, command } from '../support/probe.ts'
 import { HubTap, writeBoardCredentials, type BoardLogin } from '../support/hub-tap.ts'
 import { freePort } from '../support/ports.ts'
 
@@ -173,6 +173,76 @@ describe('the board survives being killed at any point (journal on disk, real hu
       expect(await c.exited).toBe(0)
     } finally {
       await cutHub.stop()
+    }
+  }, 60_000)
+
+  it('a rating saved with the state but not yet journalled when power fails is sent after the restart with its own id, not asked for again, and a resent command is answered as before', async () => {
+    const counter = 'w03'
+    await mkdir(join(dir, counter + '-hub'))
+    const creds = await writeBoardCredentials(join(dir, counter + '-hub'), HALL, counter)
+    const h = await startHub({ hall: HALL, port: 0, credentialsFile: creds.credentialsFile }, silentLogger())
+    const t = await HubTap.attach(h, `hall/${HALL}/counter/${counter}/#`)
+    const base = `hall/${HALL}/counter/${counter}`
+    const dataDir = join(dir, counter)
+    const profile = await loadBoardProfile('sim-window')
+    const boot = async (hardware: SimWindowHardware) =>
+      startEdge(
+        { hall: HALL, counter, hub: [{ host: '127.0.0.1', port: h.port }], username: creds.board.username, password: creds.board.password, dataDir },
+        { profile, gpio: hardware.gpio, bus: hardware.bus, log: silentLogger() },
+      )
+    const hw1 = new SimWindowHardware(profile)
+    let hw2: SimWindowHardware | undefined
+    try {
+      const edge1 = await boot(hw1)
+      await t.waitFor((m) => m.topic === `${base}/status` && m.payload.online === true, 20_000, 'online')
+      const sent: Record<string, Record<string, unknown>> = {}
+      for (const [name, args] of [
+        ['officer', { action: 'sign-in', officer: 'li-na', officerName: 'Li Na' }],
+        ['call', { ticket: 'C007' }],
+        ['start', {}],
+        ['finish', { outcome: 'served' }],
+      ] as const) {
+        sent[name] = command(args)
+        await t.publish(`${base}/cmd/${name}`, sent[name])
+        await t.waitFor((m) => m.topic === `${base}/reply` && m.payload.name === name, 10_000, `reply to ${name}`)
+      }
+      await eventually(() => edge1.window.current.mode === 'evaluating', 5000, 'evaluation open')
+      await hw1.press('satisfied')
+      const rated = await t.waitFor((m) => m.topic === `${base}/event/evaluated`, 10_000, 'the rating')
+      // The state file written for the rating holds the rating itself until the next save.
+      const statePath = join(dataDir, 'window-state.json')
+      const atRating = await readFile(statePath, 'utf8')
+      expect(JSON.parse(atRating).outbox.map((r: { id: string }) => r.id)).toEqual([rated.payload.id])
+
+      await edge1.stop()
+      await hw1.stop()
+      // A clean stop clears the outbox once the journal has it: no re-send on an ordinary restart.
+      expect(JSON.parse(await readFile(statePath, 'utf8')).outbox).toEqual([])
+      // Power cut instead: the state file of the rating is on disk, the journal's commit of it is not.
+      await rm(join(dataDir, 'journal'), { recursive: true, force: true })
+      await writeFile(statePath, atRating)
+
+      hw2 = new SimWindowHardware(profile)
+      const edge2 = await boot(hw2)
+      await eventually(() => t.messages.filter((m) => m.topic === `${base}/event/evaluated`).length === 2, 20_000, 'the rating sent again')
+      const ratings = t.messages.filter((m) => m.topic === `${base}/event/evaluated`)
+      expect(ratings.map((m) => m.payload.id)).toEqual([rated.payload.id, rated.payload.id])
+      expect(ratings[1]!.payload).toEqual(rated.payload)
+      // The window came back rated: idle, evaluator shut, a key press is not a second rating.
+      expect(edge2.window.current.mode).toBe('idle')
+      await hw2.press('dissatisfied')
+      await sleep(300)
+      expect(t.messages.filter((m) => m.topic === `${base}/event/evaluated`)).toHaveLength(2)
+      // Central, unsure whether its `finish` arrived, sends it again: the restarted board answers as it did the first time.
+      const replies = () => t.messages.filter((m) => m.topic === `${base}/reply` && m.payload.cmd === sent.finish!.id)
+      await t.publish(`${base}/cmd/finish`, sent.finish)
+      await eventually(() => replies().length === 2, 10_000, 'the resent finish answered')
+      expect(replies()[1]!.payload).toMatchObject({ ok: true, name: 'finish' })
+      expect(edge2.window.current.mode).toBe('idle')
+      await edge2.stop()
+    } finally {
+      await hw2?.stop()
+      await h.stop()
     }
   }, 60_000)
 })
