@@ -60,12 +60,52 @@ export class FrameLengthGuard extends Transform {
 
 /**
  * The socket as Aedes should see it: reads pass through the guard, writes go
- * straight to the socket, and destroying either side ends both.
+ * to the socket, and destroying either side ends both.
+ *
+ * Not `Duplex.from({ readable, writable })`: mqtt-packet corks the stream it
+ * writes a packet to, and that duplex passed each corked chunk on to an
+ * uncorked socket, about 4.5 write syscalls per packet (docs/benchmarks.md,
+ * "Write path"). Here a corked batch reaches the socket as one write.
  */
+class GuardedSocket extends Duplex {
+  constructor(
+    private readonly guard: FrameLengthGuard,
+    private readonly socket: Duplex,
+  ) {
+    super({ allowHalfOpen: false })
+    guard.on('data', (chunk: Buffer) => {
+      if (!this.push(chunk)) guard.pause()
+    })
+    guard.on('end', () => this.push(null))
+  }
+
+  override _read(): void {
+    this.guard.resume()
+  }
+
+  override _write(chunk: Buffer, enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this.socket.write(chunk, enc, cb)
+  }
+
+  override _writev(chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>, cb: (err?: Error | null) => void): void {
+    this.socket.write(chunks.length === 1 ? chunks[0]!.chunk : Buffer.concat(chunks.map((c) => c.chunk)), cb)
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    this.socket.end()
+    cb()
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    this.socket.destroy()
+    cb(err)
+  }
+}
+
 export function guardedStream(socket: Duplex, maxPacketBytes: number, onTooLarge: (announced: number) => void): Duplex {
   const guard = new FrameLengthGuard(maxPacketBytes, onTooLarge)
   socket.pipe(guard)
-  const duplex = Duplex.from({ readable: guard, writable: socket })
+  const duplex = new GuardedSocket(guard, socket)
   guard.on('error', () => socket.destroy())
   socket.on('error', (err) => duplex.destroy(err))
   duplex.on('close', () => socket.destroy())

@@ -1,5 +1,10 @@
+import { createRequire } from 'node:module'
 import { pino, type Logger, type LevelWithSilent } from 'pino'
-import pretty from 'pino-pretty'
+import type { PrettyStream } from 'pino-pretty'
+
+// Loaded only for a person at a terminal: a board logs JSON, and pino-pretty
+// (with colorette, dateformat and friends) would cost it memory and start time.
+const requireCjs = createRequire(import.meta.url)
 
 export type { Logger }
 
@@ -25,6 +30,7 @@ export function createLogger(opts: LoggerOptions): Logger {
     redact: { paths: ['password', '*.password', '*.*.password', 'token', '*.token', 'secret', '*.secret'], censor: '[redacted]' },
   }
   if (wantPretty) {
+    const pretty = requireCjs('pino-pretty') as (opts: Record<string, unknown>) => PrettyStream
     return pino(base, pretty({ colorize: Boolean(process.stdout.isTTY), ignore: 'pid,hostname', translateTime: 'HH:MM:ss.l', destination: opts.destination ?? 1, sync: true }))
   }
   return opts.destination ? pino(base, opts.destination) : pino(base)

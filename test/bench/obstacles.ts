@@ -42,10 +42,12 @@ export function obstacles(run: BenchRun): string {
     out.push(
       `- **Hub throughput: ${t.hubOverMosquitto}× Mosquitto.** Per message the hub spends ${Math.round(hubUs)} µs of CPU, Mosquitto ${Math.round(mosUs)} µs; one Node thread at that cost cannot reach ${HUB_OVER_MOSQUITTO}× a C broker, so the way there is cutting CPU per message. In order of size, from the hub profile: ` +
         (g && s
-          ? `(1) socket writes — hub/frame-guard.ts \`guardedStream()\` hands Aedes a \`Duplex.from()\` that passes mqtt-packet's chunks to the socket uncorked, ${g.writesPerPacket} write syscalls per packet where a corked socket needs ${s.writesPerPacket} (${g.cpuUsPerPacket} vs ${s.cpuUsPerPacket} µs CPU per packet, "Write path"); forwarding cork/uncork to the socket, or giving the Duplex a writev, removes it; `
+          ? g.writesPerPacket > s.writesPerPacket * 1.5
+            ? `(1) socket writes — hub/frame-guard.ts \`guardedStream()\` passes mqtt-packet's chunks to the socket uncorked, ${g.writesPerPacket} write syscalls per packet where a corked socket needs ${s.writesPerPacket} (${g.cpuUsPerPacket} vs ${s.cpuUsPerPacket} µs CPU per packet, "Write path"); a writev that hands a corked batch to the socket at once removes it; `
+            : `(1) socket writes are no longer one: \`guardedStream()\` hands a corked batch to the socket in one write (${g.writesPerPacket} write syscalls per packet, as the bare socket's ${s.writesPerPacket}; "Write path"); `
           : '') +
         `(2) LevelDB — the hub with its data in memory spends ${Math.round(memUs)} µs/msg: sessions and custody on disk cost the rest (aedes-persistence-level stores every QoS 1 delivery to a persistent session; the custody log writes and deletes each message); ` +
-        '(3) schema checks — zod and edge/protocol on every board message. None of this is changed here: hub/ is not this branch\'s.',
+        '(3) schema checks — zod and edge/protocol on every board message.',
     )
   }
   const fp = r.footprint
@@ -58,7 +60,7 @@ export function obstacles(run: BenchRun): string {
     out.push(
       `- **Edge RSS ${shipped.rssSettledMb} MB and start ${shipped.startMs} ms as shipped.** The launcher compiles TypeScript at every start through tsx, whose loader runs in a thread of its own with its own V8 heap (+${tsxCost?.rssMb ?? '?'} MB before any of our code is loaded). ` +
         (bundle ? `A bundle built by esbuild removes the compile and the loader thread: ${bundle.rssSettledMb} MB, ${bundle.startMs} ms (best ${bundle.startBestMs}). ` : '') +
-        `V8's young generation is the next lever (${shipped.heap?.newSpaceCommittedMb ?? '?'} MB committed as shipped; --max-semi-space-size=1 or --lite-mode in the unit's ExecStart); then what a board never uses (mqtt.js's WebSocket and SOCKS transports; pino-pretty, which edge/log/logger.ts imports even for JSON logs). ` +
+        `V8's young generation is the next lever (${shipped.heap?.newSpaceCommittedMb ?? '?'} MB committed as shipped; --max-semi-space-size=1 or --lite-mode in the unit's ExecStart); then what a board never uses (mqtt.js's WebSocket and SOCKS transports). ` +
         (both.length
           ? `Measured here, ${both.map((x) => `**${x.variant}** (${x.rssSettledMb} MB, ${x.startMs} ms)`).join(' and ')} meet${both.length === 1 ? 's' : ''} both targets without a change to runtime code. `
           : 'No lever measured here meets both targets at once. ') +
@@ -96,8 +98,8 @@ function diagnosis(run: BenchRun): string {
     (pool ? `with UV_THREADPOOL_SIZE=16, p50 ${pool.call.p50} / p99 ${pool.call.p99} ms; ` : '') +
     `with the hub's data in memory, p50 ${mem.call.p50} / p99 ${mem.call.p99} ms (floor p99 ${mem.floor.p99} ms, central alone ${mem.centralOnly.p99} ms), the hub at ${mem.cores.hub} cores instead of ${shipped.cores.hub}. `
   const remedy =
-    'What would remove it (hub/, not changed here): deliver to a connected board from memory and write to LevelDB only what waits for an offline one, or keep Aedes\'s session persistence in memory and rely on central\'s QoS 1 plus the board\'s command ledger for calls (an expired call is refused anyway); ' +
-    'meanwhile `Environment=UV_THREADPOOL_SIZE=16` in the hub\'s unit is a one-line lever. '
+    'What would remove it (hub/, not changed yet): deliver to a connected board from memory and write to LevelDB only what waits for an offline one, or keep Aedes\'s session persistence in memory and rely on central\'s QoS 1 plus the board\'s command ledger for calls (an expired call is refused anyway). ' +
+    'The hub now starts with UV_THREADPOOL_SIZE=16 (the launcher sets it for `hub` and `sim` unless the environment does, and the hub\'s unit sets it), so "as shipped" includes that lever. '
   if (helps(mem) && helps(pool)) {
     return (
       figures +

@@ -322,7 +322,7 @@ function writePathBlock(wp: WritePathResult): string {
     '### Write path: one packet onto a socket',
     '',
     "Aedes writes each packet with mqtt-packet, which corks the stream so a packet's chunks (and every packet of the same turn) leave in one writev. " +
-      'The hub gives Aedes `guardedStream()` (hub/frame-guard.ts): `Duplex.from({ readable: guard, writable: socket })`, whose writable side forwards chunk by chunk to an uncorked socket. Same packets, counted at the socket handle:',
+      'The hub gives Aedes `guardedStream()` (hub/frame-guard.ts), a duplex over the frame guard and the socket. It was `Duplex.from({ readable: guard, writable: socket })`, whose writable side forwarded chunk by chunk to an uncorked socket (4.5 write syscalls per packet); its `_writev` now hands a corked batch to the socket in one write. Same packets, counted at the socket handle:',
     '',
     head(['path', 'PUBLISH+PUBACK pairs per turn', 'write syscalls per packet', 'CPU µs per packet']),
     ...wp.cases.map((c) => row([c.path, c.perTurn, c.writesPerPacket, c.cpuUsPerPacket])),
@@ -367,7 +367,7 @@ function footprintSection(f: FootprintResult): string {
     '',
     'Levers, none of which changes runtime code: a bundle built by a script (esbuild is already installed with tsx) replaces the TypeScript compile at every start and tsx\'s loader thread; ' +
       'node flags in the board\'s systemd unit (`ExecStart=/usr/bin/node --max-semi-space-size=1 …` or `--lite-mode`) shrink V8\'s young generation and drop its optimising compilers (the command burst above shows what that costs per command); ' +
-      'the trimmed bundle stubs modules a board never loads: stubbing pino-pretty is only safe because the board logs JSON, so the durable fix is a lazy import in edge/log/logger.ts. zod is the largest single package on the edge path.',
+      'the trimmed bundle stubs modules a board never loads (edge/log/logger.ts now loads pino-pretty only for a terminal). zod is the largest single package on the edge path.',
     '',
   ].join('\n')
 }

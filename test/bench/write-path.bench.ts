@@ -2,14 +2,15 @@
  * What it costs the hub to put one MQTT packet on a socket. Aedes writes
  * every packet with mqtt-packet's writeToStream, which writes a packet in
  * several chunks and corks the stream so they leave in one writev. The hub
- * hands Aedes not the socket but hub/frame-guard.ts guardedStream(), a
- * Duplex.from({ readable, writable: socket }) whose writable side passes each
- * chunk to socket.write() one by one, uncorked: every chunk becomes its own
- * write(2) and, with TCP_NODELAY, its own TCP segment.
+ * hands Aedes not the socket but hub/frame-guard.ts guardedStream(). That was
+ * a Duplex.from({ readable, writable: socket }) whose writable side passed each
+ * chunk to socket.write() one by one, uncorked: every chunk became its own
+ * write(2) and, with TCP_NODELAY, its own TCP segment. Its _writev now hands
+ * a corked batch to the socket at once; this bench keeps it that way.
  *
  * This bench writes the same packets through both and counts what reaches the
  * socket's handle (one _writeGeneric call = one syscall) and the CPU spent.
- * It only imports guardedStream; it changes nothing in hub/.
+ * It only imports guardedStream.
  */
 import { createServer, connect, type Server, type Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
