@@ -11,9 +11,9 @@
  */
 import { readFile } from 'node:fs/promises'
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { z } from 'zod'
 import { findSharedLines } from './profile-lines.ts'
+import { PACKAGE_ROOT } from '../edge/package-root.ts'
 
 export const THREE_LEVEL_SCORES = ['satisfied', 'neutral', 'dissatisfied'] as const
 export const FIVE_LEVEL_EXTRA_SCORES = ['very-satisfied', 'very-dissatisfied'] as const
@@ -216,7 +216,8 @@ export function parseBoardProfile(json: unknown, source: string): BoardProfile {
   throw new BoardProfileError(source, problems)
 }
 
-export const BOARDS_DIR = dirname(fileURLToPath(import.meta.url))
+// From the package root, not this file: bundled, this code runs from dist/.
+export const BOARDS_DIR = join(PACKAGE_ROOT, 'boards')
 
 /**
  * Loads `boards/<id>.json`, or the file at a path (anything with a slash or

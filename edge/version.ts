@@ -1,5 +1,4 @@
-import { createRequire } from 'node:module'
+import { PACKAGE_VERSION } from './package-root.ts'
 
-// Read once from package.json so birth messages and the CLI agree on one number.
-const pkg = createRequire(import.meta.url)('../package.json') as { version: string }
-export const VERSION: string = pkg.version
+// One number for birth messages and the CLI: package.json's.
+export const VERSION: string = PACKAGE_VERSION

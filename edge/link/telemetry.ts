@@ -81,7 +81,7 @@ export class Telemetry {
     const rtt = this.opts.link.linkHealth().rttMs
     return {
       uptimeS: Math.max(0, Math.round((now - this.startedAt) / 1000)),
-      rssBytes: mem.rss,
+      rssBytes: mem.rss > 0 ? mem.rss : await rssFromStatus(),
       heapUsedBytes: mem.heapUsed,
       cpuPct: this.cpuPct(now),
       tempC: await this.temperature(),
@@ -120,5 +120,19 @@ export class Telemetry {
       health[f.device] = f.code === 'absent' ? 'absent' : 'fault'
     }
     return health
+  }
+}
+
+/**
+ * libuv reads the RSS from /proc/self/stat, which qemu-user (the ARM proof in
+ * CI) fills with zeros; /proc/self/status's VmRSS is the process as the kernel
+ * sees it. 0 only where neither says.
+ */
+async function rssFromStatus(): Promise<number> {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB/m.exec(await readFile('/proc/self/status', 'utf8'))
+    return m ? Number(m[1]) * 1024 : 0
+  } catch {
+    return 0
   }
 }

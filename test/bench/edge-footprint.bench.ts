@@ -18,6 +18,7 @@ import { pathToFileURL } from 'node:url'
 import type { MqttClient } from 'mqtt'
 import { boardAccount, benchDataRoot, CLI, REPO, startHubProcess } from './support/bench-hub.ts'
 import { buildEdgeBundle, type EdgeBundle } from './support/bundle.ts'
+import { buildDist } from '../../edge/build/bundle.ts'
 import { connectPlain } from './support/net.ts'
 import { cpuSeconds, memory } from './support/proc.ts'
 import { round, sleep } from './support/stats.ts'
@@ -28,7 +29,7 @@ export interface FootprintOptions {
   settleMs: number
   idleMs: number
   /** Levers to try beyond the shipped launcher: which bundle (if any) and which node flags. */
-  variants: Array<{ name: string; bundle: 'plain' | 'trimmed'; flags: string[] }>
+  variants: Array<{ name: string; bundle: 'plain' | 'trimmed' | 'dist'; flags: string[] }>
   /** Commands in the burst after the idle measurement (0: none). */
   burst: number
   modules: string[]
@@ -120,6 +121,8 @@ export async function runFootprint(o: FootprintOptions): Promise<FootprintResult
   try {
     const bundle = await buildEdgeBundle(join(dir, 'bundle'))
     const trimmedBundle = await buildEdgeBundle(join(dir, 'bundle-trimmed'), { minify: true, trim: true })
+    // What `npm run build` ships for boards (packages stay in node_modules); built below the repository so it finds package.json.
+    const dist = await buildDist(join(REPO, '.tmp', 'bench', `dist-${process.pid}`))
     o.log(`bundles built: the edge command loads ${bundle.edgeKb} kB of bundled code, ${trimmedBundle.edgeKb} kB trimmed and minified`)
     const probe = join(dir, 'heap-probe.mjs')
     await writeFile(probe, HEAP_PROBE)
@@ -156,7 +159,7 @@ export async function runFootprint(o: FootprintOptions): Promise<FootprintResult
         args: [CLI, 'edge', '--config', config],
         fresh: async () => ({ TMPDIR: await mkdtemp(coldTmp) }),
       },
-      ...o.variants.map((v) => ({ name: v.name, args: [...v.flags, (v.bundle === 'plain' ? bundle : trimmedBundle).entry, 'edge', '--config', config] })),
+      ...o.variants.map((v) => ({ name: v.name, args: [...v.flags, (v.bundle === 'dist' ? dist : v.bundle === 'plain' ? bundle : trimmedBundle).entry, 'edge', '--config', config] })),
     ]
     // Warm tsx's cache once so "warm" means warm.
     await startOnce([CLI, 'edge', '--config', config], {}, births, { settleMs: 0, idleMs: 0, probe: null, burst: 0, cmd })
@@ -202,6 +205,7 @@ export async function runFootprint(o: FootprintOptions): Promise<FootprintResult
     listener.close()
     await hub.stop()
     await rm(dir, { recursive: true, force: true })
+    await rm(join(REPO, '.tmp', 'bench', `dist-${process.pid}`), { recursive: true, force: true })
   }
 }
 
