@@ -6,7 +6,7 @@ import type { I2cBus } from './hardware/i2c-port.ts'
 import { buildWindowDevices } from './devices/build-devices.ts'
 import { initialState, type Settings } from './counter/state.ts'
 import { Window } from './window.ts'
-import { BoardLink } from './link/board-link.ts'
+import { BoardLink, type BoardTls } from './link/board-link.ts'
 import { EnvelopeStamper, newBootId, systemClock, type Clock } from './link/envelope-stamper.ts'
 import type { BrokerAddress } from './link/mqtt-connect.ts'
 import { VERSION } from './version.ts'
@@ -22,6 +22,8 @@ export interface EdgeConfig {
   hall: string
   counter: string
   hub: BrokerAddress[]
+  /** For mqtts:// hubs: the hall's CA and, where the hub asks for one, the board's certificate. */
+  tls?: BoardTls
   username: string
   password: string
   settings?: Partial<Settings>
@@ -75,6 +77,7 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps): Promise<Run
     hall: config.hall,
     counter: config.counter,
     addresses: config.hub,
+    ...(config.tls ? { tls: config.tls } : {}),
     username: config.username,
     password: config.password,
     stamper,

@@ -9,6 +9,7 @@ import { loadBoardProfile } from '../../boards/profile-schema.ts'
 import { SyncedClock, defaultSyncFallback } from '../link/clock-sync.ts'
 import { SystemdNotifier, watchdogIntervalMs } from '../supervision/sd-notify.ts'
 import { Supervisor } from '../supervision/supervisor.ts'
+import type { BoardTls } from '../link/board-link.ts'
 import { UsageError, type Subcommand } from './subcommand.ts'
 
 const edgeFileSchema = z.strictObject({
@@ -20,7 +21,26 @@ const edgeFileSchema = z.strictObject({
   password: z.string().min(1),
   /** Window state and the event journal; defaults to systemd's $STATE_DIRECTORY (StateDirectory=). */
   dataDir: z.string().min(1).optional(),
+  /** PEM files for mqtts:// hubs: the hall's CA; the board's certificate and key where the hub asks for one. */
+  tls: z
+    .strictObject({ ca: z.string().min(1).optional(), cert: z.string().min(1).optional(), key: z.string().min(1).optional() })
+    .refine((t) => Boolean(t.cert) === Boolean(t.key), { message: 'cert and key go together' })
+    .optional(),
 })
+
+/** Reads the PEM files a board config names, with the file and the field in any error. */
+async function readTls(configPath: string, tls: z.infer<typeof edgeFileSchema>['tls']): Promise<BoardTls | undefined> {
+  if (!tls) return undefined
+  const out: BoardTls = {}
+  for (const field of ['ca', 'cert', 'key'] as const) {
+    const path = tls[field]
+    if (!path) continue
+    out[field] = await readFile(path).catch((e: Error) => {
+      throw new UsageError(`${configPath}: tls.${field}: cannot read ${path}: ${e.message}`)
+    })
+  }
+  return out
+}
 
 export const edgeCommand: Subcommand = {
   name: 'edge',
@@ -46,6 +66,7 @@ export const edgeCommand: Subcommand = {
       throw new UsageError(`${v.config}: ${i.path.join('.') || '(root)'}: ${i.message}`)
     }
     const c = parsed.data
+    const tls = await readTls(v.config as string, c.tls)
     const profile = await loadBoardProfile(c.board)
     const log = createLogger({ name: 'edge' }).child({ counter: c.counter })
     let gpio, bus
@@ -67,7 +88,7 @@ export const edgeCommand: Subcommand = {
     const clock = new SyncedClock({ log: log.child({ module: 'clock' }), fallback: defaultSyncFallback(process.platform, existsSync('/run/systemd/system')) })
     await clock.start()
     const edge = await startEdge(
-      { hall: c.hall, counter: c.counter, hub: c.hub.map(parseBrokerUrl), username: c.username, password: c.password, ...(dataDir ? { dataDir } : {}) },
+      { hall: c.hall, counter: c.counter, hub: c.hub.map(parseBrokerUrl), username: c.username, password: c.password, ...(dataDir ? { dataDir } : {}), ...(tls ? { tls } : {}) },
       { profile, gpio, bus, log, clock },
     ).catch(async (err: unknown) => {
       clock.stop()

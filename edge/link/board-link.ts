@@ -11,6 +11,8 @@ export interface BoardLinkOptions {
   counter: string
   /** Tried in turn on each reconnect: a board fails over between hubs. */
   addresses: BrokerAddress[]
+  /** For mqtts:// addresses: the hall's CA, and the board's certificate where the hub asks for one. */
+  tls?: BoardTls
   username: string
   password: string
   stamper: EnvelopeStamper
@@ -43,6 +45,13 @@ export interface OutboxRecord {
   cls: 'event' | 'reply'
   topic: string
   body: string
+}
+
+/** PEM contents, not paths: the composition root reads the files. */
+export interface BoardTls {
+  ca?: Buffer
+  cert?: Buffer
+  key?: Buffer
 }
 
 export type CommandHandler = (name: string, payload: Buffer) => void
@@ -140,6 +149,7 @@ export class BoardLink {
     const { hall, counter, log } = this.opts
     const client = connectMqtt({
       addresses: this.opts.addresses,
+      ...(this.opts.tls ? { tls: this.opts.tls } : {}),
       clientId: this.opts.username,
       username: this.opts.username,
       password: this.opts.password,
