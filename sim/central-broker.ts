@@ -1,6 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net'
 import { Aedes } from 'aedes'
 import type { Logger } from '../edge/log/logger.ts'
+import { listenOn } from '../hub/http/listen.ts'
 
 /**
  * An embedded stand-in for the central broker (a Mosquitto or EMQX in a real
@@ -29,12 +30,7 @@ export class CentralBroker {
       this.aedes.handle(sock)
     })
     this.server = server
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(this.opts.port, this.opts.host, () => resolve())
-    })
-    const a = server.address()
-    this.port = typeof a === 'object' && a ? a.port : this.opts.port
+    this.port = await listenOn(server, this.opts.port, this.opts.host)
     this.opts.log.info({ url: this.url }, 'central stand-in broker listening')
   }
 

@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { Logger } from '../edge/log/logger.ts'
 import type { SimWindow } from './sim-window.ts'
+import { HttpError, readJsonBody } from '../hub/http/json-body.ts'
+import { listenOn } from '../hub/http/listen.ts'
 
 export interface ControlApiOptions {
   host: string
@@ -10,15 +12,6 @@ export interface ControlApiOptions {
   info: () => Record<string, unknown>
   ratings: () => unknown[]
   log: Logger
-}
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message)
-  }
 }
 
 const FAULTS = ['absent', 'nack-once', 'none'] as const
@@ -48,12 +41,7 @@ export class ControlApi {
     })
     server.on('connection', (s) => s.setNoDelay(true))
     this.server = server
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(this.opts.port, this.opts.host, () => resolve())
-    })
-    const a = server.address()
-    this.port = typeof a === 'object' && a ? a.port : this.opts.port
+    this.port = await listenOn(server, this.opts.port, this.opts.host)
   }
 
   private window(counter: string): SimWindow {
@@ -78,14 +66,14 @@ export class ControlApi {
       const key = parts[4]!
       const keys = w.keyNames()
       if (!keys.includes(key)) throw new HttpError(400, `window ${w.counter} has no key "${key}"; keys: ${keys.join(', ')}`)
-      const body = await readJson(req)
+      const body = await readJsonBody(req, 16_384)
       const holdMs = body.holdMs === undefined ? 80 : Number(body.holdMs)
       if (!Number.isFinite(holdMs) || holdMs < 1 || holdMs > 60_000) throw new HttpError(400, 'holdMs must be a number of milliseconds between 1 and 60000')
       await w.hardware.press(key as never, { holdMs })
       return send(res, 200, { pressed: key, holdMs, display: w.hardware.view() })
     }
     if (parts.length === 4 && parts[3] === 'faults' && method === 'POST') {
-      const body = await readJson(req)
+      const body = await readJsonBody(req, 16_384)
       if (body.device === 'photo' || body.device === 'fingerprint') {
         const model = w.captures[body.device]
         if (!model) throw new HttpError(400, `window ${w.counter} has no ${body.device} device`)
@@ -129,20 +117,3 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(text)
 }
 
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const c of req) {
-    size += (c as Buffer).length
-    if (size > 16_384) throw new HttpError(413, 'request body larger than 16 KiB')
-    chunks.push(c as Buffer)
-  }
-  if (size === 0) return {}
-  try {
-    const v = JSON.parse(Buffer.concat(chunks).toString('utf8'))
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not an object')
-    return v as Record<string, unknown>
-  } catch {
-    throw new HttpError(400, 'body must be a JSON object')
-  }
-}

@@ -11,6 +11,7 @@ import { SystemdNotifier, watchdogIntervalMs } from '../supervision/sd-notify.ts
 import { Supervisor } from '../supervision/supervisor.ts'
 import type { BoardTls } from '../link/board-link.ts'
 import { UsageError, type Subcommand } from './subcommand.ts'
+import { readConfigFile } from './config-file.ts'
 
 const edgeFileSchema = z.strictObject({
   hall: idSchema,
@@ -51,21 +52,7 @@ export const edgeCommand: Subcommand = {
   },
   async run(v) {
     if (!v.config) throw new UsageError('--config is required')
-    const text = await readFile(v.config as string, 'utf8').catch((e: Error) => {
-      throw new UsageError(`cannot read --config ${v.config}: ${e.message}`)
-    })
-    let json: unknown
-    try {
-      json = JSON.parse(text)
-    } catch (e) {
-      throw new UsageError(`${v.config} is not valid JSON: ${(e as Error).message}`)
-    }
-    const parsed = edgeFileSchema.safeParse(json)
-    if (!parsed.success) {
-      const i = parsed.error.issues[0]!
-      throw new UsageError(`${v.config}: ${i.path.join('.') || '(root)'}: ${i.message}`)
-    }
-    const c = parsed.data
+    const c = await readConfigFile(v.config as string, edgeFileSchema)
     const tls = await readTls(v.config as string, c.tls)
     const profile = await loadBoardProfile(c.board)
     const log = createLogger({ name: 'edge' }).child({ counter: c.counter })

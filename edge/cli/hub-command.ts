@@ -5,6 +5,7 @@ import { createLogger } from '../log/logger.ts'
 import { startHub, type HubConfig } from '../../hub/main.ts'
 import { DEFAULT_LIMITS } from '../../hub/limits.ts'
 import { UsageError, type Subcommand } from './subcommand.ts'
+import { readConfigFile } from './config-file.ts'
 
 const port = z.number().int().min(0).max(65535)
 const limitsSchema = z.strictObject(Object.fromEntries(Object.keys(DEFAULT_LIMITS).map((k) => [k, z.number().min(0).optional()])))
@@ -82,21 +83,7 @@ export const hubCommand: Subcommand = {
   async run(v) {
     let config: HubConfig
     if (v.config) {
-      const text = await readFile(v.config as string, 'utf8').catch((e: Error) => {
-        throw new UsageError(`cannot read --config ${v.config}: ${e.message}`)
-      })
-      let json: unknown
-      try {
-        json = JSON.parse(text)
-      } catch (e) {
-        throw new UsageError(`${v.config} is not valid JSON: ${(e as Error).message}`)
-      }
-      const parsed = hubFileSchema.safeParse(json)
-      if (!parsed.success) {
-        const i = parsed.error.issues[0]!
-        throw new UsageError(`${v.config}: ${i.path.join('.') || '(root)'}: ${i.message}`)
-      }
-      config = parsed.data as HubConfig
+      config = (await readConfigFile(v.config as string, hubFileSchema)) as HubConfig
       // The upstream password may stay out of the config file (systemd EnvironmentFile, mode 600).
       if (config.upstream && config.upstream.password === undefined && process.env.COUNTER_EDGE_UPSTREAM_PASSWORD) {
         config.upstream = { ...config.upstream, password: process.env.COUNTER_EDGE_UPSTREAM_PASSWORD }

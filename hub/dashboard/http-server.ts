@@ -9,6 +9,8 @@ import type { HubCounters } from '../hub-counters.ts'
 import { dashboardPage } from './page.ts'
 import { renderMetrics } from './metrics.ts'
 import { ServiceStats } from './service-stats.ts'
+import { HttpError, readJsonBody } from '../http/json-body.ts'
+import { listenOn } from '../http/listen.ts'
 
 export interface HubHttpOptions {
   hall: string
@@ -28,15 +30,6 @@ const ACTIONS: Record<string, { command: CommandName; args: Record<string, unkno
   sync: { command: 'sync', args: {}, waitMs: 10_000 },
 }
 const SESSION_MS = 8 * 3600_000
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message)
-  }
-}
 
 /**
  * The hub's HTTP side: the hall dashboard (a page, a snapshot, a live
@@ -89,12 +82,7 @@ export class HubHttp {
     })
     server.on('connection', (s) => s.setNoDelay(true))
     this.server = server
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(this.opts.port, this.opts.host, () => resolve())
-    })
-    const a = server.address()
-    this.port = typeof a === 'object' && a ? a.port : this.opts.port
+    this.port = await listenOn(server, this.opts.port, this.opts.host)
     this.opts.log.info({ url: `http://${this.opts.host}:${this.port}/` }, 'dashboard and /metrics listening')
   }
 
@@ -168,7 +156,7 @@ export class HubHttp {
     const addr = req.socket.remoteAddress ?? 'unknown'
     const f = this.failures.get(addr)
     if (f && f.until > Date.now()) throw new HttpError(429, `too many failed logins from ${addr}; try again in ${Math.ceil((f.until - Date.now()) / 1000)} s`)
-    const body = await readJson(req)
+    const body = await readJsonBody(req, 8192)
     const principal = await this.opts.credentials.verify(String(body.username ?? ''), String(body.password ?? ''))
     if (!principal || principal.role !== 'technician' || principal.hall !== this.opts.hall) {
       const count = (f?.count ?? 0) + 1
@@ -245,19 +233,3 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res.end(text)
 }
 
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const c of req) {
-    size += (c as Buffer).length
-    if (size > 8192) throw new HttpError(413, 'request body too large')
-    chunks.push(c as Buffer)
-  }
-  try {
-    const v = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}')
-    if (typeof v !== 'object' || v === null) throw new Error()
-    return v as Record<string, unknown>
-  } catch {
-    throw new HttpError(400, 'body must be a JSON object')
-  }
-}
