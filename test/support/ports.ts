@@ -1,4 +1,4 @@
-import { createServer } from 'node:net'
+import { connect, createServer } from 'node:net'
 
 /** A port the kernel just handed out, so parallel test files never collide. */
 export function freePort(): Promise<number> {
@@ -10,5 +10,17 @@ export function freePort(): Promise<number> {
       const port = typeof a === 'object' && a ? a.port : 0
       s.close(() => resolve(port))
     })
+  })
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:port now: how the tests see a child server is up. */
+export function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host: '127.0.0.1', port })
+    s.once('connect', () => {
+      s.destroy()
+      resolve(true)
+    })
+    s.once('error', () => resolve(false))
   })
 }

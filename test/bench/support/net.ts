@@ -1,16 +1,7 @@
 import { connect } from 'node:net'
 import mqtt, { MqttClient, type IClientOptions } from 'mqtt'
+import { canConnect } from '../../support/ports.ts'
 
-export function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host: '127.0.0.1', port })
-    s.once('connect', () => {
-      s.destroy()
-      resolve(true)
-    })
-    s.once('error', () => resolve(false))
-  })
-}
 
 /**
  * A plain mqtt.js client with TCP_NODELAY, as every client in the benches is:
@@ -40,3 +31,5 @@ export function connectPlain(port: number, opts: IClientOptions = {}): Promise<M
 }
 
 export { mqtt }
+
+export { canConnect }

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { connect } from 'node:net'
+import { canConnect } from '../../support/ports.ts'
 
 const CLI = new URL('../../../edge/cli/counter-edge.mjs', import.meta.url).pathname
 
@@ -43,13 +43,3 @@ export class HubProcess {
   }
 }
 
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host: '127.0.0.1', port })
-    s.once('connect', () => {
-      s.destroy()
-      resolve(true)
-    })
-    s.once('error', () => resolve(false))
-  })
-}
