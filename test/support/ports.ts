@@ -1,7 +1,45 @@
+import { readFileSync } from 'node:fs'
 import { connect, createServer } from 'node:net'
 
-/** A port the kernel just handed out, so parallel test files never collide. */
-export function freePort(): Promise<number> {
+/**
+ * Ports for servers the tests start, taken below the kernel's ephemeral range.
+ * A port the kernel hands out for `listen(0)` comes from the same range as the
+ * source ports of outgoing connections, so between closing it and a child
+ * process binding it, any connection made in that gap can take it (CI saw
+ * `EADDRINUSE` on a hub's port that way). Below the range only listeners
+ * compete, and each vitest worker gets its own slice, so parallel files do not
+ * pick the same one either.
+ */
+const FIRST = 10_000
+const SLICE = 1_000
+let next = 0
+const handedOut = new Set<number>()
+
+function ephemeralStart(): number {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 32_768
+  } catch {
+    return 32_768
+  }
+}
+
+function sliceOf(): { from: number; size: number } | null {
+  const end = ephemeralStart()
+  const slices = Math.floor((end - FIRST) / SLICE)
+  if (slices < 1) return null
+  const worker = Number(process.env.VITEST_POOL_ID ?? process.env.VITEST_WORKER_ID ?? 0) || process.pid
+  return { from: FIRST + (worker % slices) * SLICE, size: SLICE }
+}
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer()
+    s.once('error', () => resolve(false))
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)))
+  })
+}
+
+function kernelPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer()
     s.once('error', reject)
@@ -11,6 +49,22 @@ export function freePort(): Promise<number> {
       s.close(() => resolve(port))
     })
   })
+}
+
+/** A port nothing listens on now and no other test worker will be given. */
+export async function freePort(): Promise<number> {
+  const slice = sliceOf()
+  if (!slice) return kernelPort()
+  for (let tries = 0; tries < slice.size; tries++) {
+    const port = slice.from + (next++ % slice.size)
+    if (handedOut.has(port)) continue
+    if (await bindable(port)) {
+      handedOut.add(port)
+      if (handedOut.size > slice.size / 2) handedOut.clear()
+      return port
+    }
+  }
+  return kernelPort()
 }
 
 /** Whether something accepts TCP connections on 127.0.0.1:port now: how the tests see a child server is up. */
