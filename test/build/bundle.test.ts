@@ -12,6 +12,17 @@ import { HubTap, writeBoardCredentials } from '../support/hub-tap.ts'
 const REPO = fileURLToPath(new URL('../..', import.meta.url))
 const HALL = 'hall-b'
 
+/** The node flags the board's systemd unit starts dist with, so the test runs what a board runs. */
+async function unitNodeFlags(): Promise<string[]> {
+  const unit = await readFile(join(REPO, 'edge/supervision/counter-edge.service'), 'utf8')
+  const line = unit.split('\n').find((l) => l.startsWith('ExecStart='))
+  if (!line) throw new Error('edge/supervision/counter-edge.service has no ExecStart= line')
+  const words = line.slice('ExecStart='.length).trim().split(/\s+/)
+  const script = words.findIndex((w) => w.endsWith('/dist/counter-edge.js'))
+  if (script < 0) throw new Error(`the unit's ExecStart does not run dist/counter-edge.js: ${line}`)
+  return words.slice(1, script)
+}
+
 describe('npm run build: the CLI for boards, without the TypeScript loader', () => {
   const out = join(REPO, '.tmp', `dist-test-${process.pid}`)
   let dir: string
@@ -21,8 +32,10 @@ describe('npm run build: the CLI for boards, without the TypeScript loader', () 
     if (dir) await rm(dir, { recursive: true, force: true })
   })
 
-  it('builds a dist whose edge command comes online at a hub and stops cleanly', async () => {
+  it('builds a dist whose edge command, started as the board unit starts it, comes online at a hub and stops cleanly', async () => {
     const { entry } = await buildDist(out)
+    const flags = await unitNodeFlags()
+    expect(flags).toContain('--lite-mode')
     const files = await readdir(out)
     for (const f of files.filter((f) => f.endsWith('.js'))) expect(await readFile(join(out, f), 'utf8'), f).not.toMatch(/from ["']tsx/)
 
@@ -33,7 +46,7 @@ describe('npm run build: the CLI for boards, without the TypeScript loader', () 
     try {
       const config = join(dir, 'board.json')
       await writeFile(config, JSON.stringify({ hall: HALL, counter: 'w01', board: 'sim-window', hub: [`mqtt://127.0.0.1:${hub.port}`], username: creds.board.username, password: creds.board.password, dataDir: join(dir, 'data') }))
-      const child = spawn(process.execPath, [entry, 'edge', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_FORMAT: 'json' } })
+      const child = spawn(process.execPath, [...flags, entry, 'edge', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_FORMAT: 'json' } })
       let output = ''
       child.stdout.on('data', (d: Buffer) => (output += d.toString()))
       child.stderr.on('data', (d: Buffer) => (output += d.toString()))
