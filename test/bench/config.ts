@@ -30,10 +30,9 @@ const HUB_VARIANTS: CallDiagnosisOptions['variants'] = [
 ]
 
 const LEVERS: FootprintOptions['variants'] = [
-  { name: 'dist (npm run build; the board unit runs it)', bundle: 'dist', flags: [] },
+  { name: 'dist (npm run build), no node flags', bundle: 'dist', flags: [] },
   { name: 'dist + --max-semi-space-size=1', bundle: 'dist', flags: ['--max-semi-space-size=1'] },
   { name: 'dist + --lite-mode', bundle: 'dist', flags: ['--lite-mode'] },
-  { name: 'dist + --lite-mode --max-semi-space-size=1 (the board unit)', bundle: 'dist', flags: ['--lite-mode', '--max-semi-space-size=1'] },
   { name: 'esbuild bundle', bundle: 'plain', flags: [] },
   { name: 'esbuild bundle + --max-semi-space-size=1', bundle: 'plain', flags: ['--max-semi-space-size=1'] },
   { name: 'esbuild bundle + --lite-mode', bundle: 'plain', flags: ['--lite-mode'] },

@@ -19,6 +19,7 @@ import type { MqttClient } from 'mqtt'
 import { boardAccount, benchDataRoot, CLI, REPO, startHubProcess } from './support/bench-hub.ts'
 import { buildEdgeBundle, type EdgeBundle } from './support/bundle.ts'
 import { buildDist } from '../../edge/build/bundle.ts'
+import { boardUnitNodeFlags } from '../support/board-unit.ts'
 import { connectPlain } from './support/net.ts'
 import { cpuSeconds, memory } from './support/proc.ts'
 import { round, sleep } from './support/stats.ts'
@@ -28,7 +29,7 @@ export interface FootprintOptions {
   repeats: number
   settleMs: number
   idleMs: number
-  /** Levers to try beyond the shipped launcher: which bundle (if any) and which node flags. */
+  /** Levers to try beyond what ships (the board unit, and the launcher a checkout runs): which bundle and which node flags. */
   variants: Array<{ name: string; bundle: 'plain' | 'trimmed' | 'dist'; flags: string[] }>
   /** Commands in the burst after the idle measurement (0: none). */
   burst: number
@@ -107,6 +108,9 @@ process.on('SIGUSR2', () => {
 })
 `
 
+/** The start every figure called "as shipped" refers to: the board's systemd unit. */
+export const AS_SHIPPED = 'as shipped: the board unit'
+
 const HALL = 'bench-f'
 const COUNTER = 'w0001'
 
@@ -123,6 +127,7 @@ export async function runFootprint(o: FootprintOptions): Promise<FootprintResult
     const trimmedBundle = await buildEdgeBundle(join(dir, 'bundle-trimmed'), { minify: true, trim: true })
     // What `npm run build` ships for boards (packages stay in node_modules); built below the repository so it finds package.json.
     const dist = await buildDist(join(REPO, '.tmp', 'bench', `dist-${process.pid}`))
+    const unitFlags = await boardUnitNodeFlags()
     o.log(`bundles built: the edge command loads ${bundle.edgeKb} kB of bundled code, ${trimmedBundle.edgeKb} kB trimmed and minified`)
     const probe = join(dir, 'heap-probe.mjs')
     await writeFile(probe, HEAP_PROBE)
@@ -153,9 +158,10 @@ export async function runFootprint(o: FootprintOptions): Promise<FootprintResult
 
     const coldTmp = join(dir, 'cold')
     const variants: Array<{ name: string; args: string[]; fresh?: () => Promise<Record<string, string>> }> = [
-      { name: 'shipped launcher (tsx), warm compile cache', args: [CLI, 'edge', '--config', config] },
+      { name: `${AS_SHIPPED} (dist under node ${unitFlags.join(' ')})`, args: [...unitFlags, dist.entry, 'edge', '--config', config] },
+      { name: 'launcher (tsx; a checkout without dist/), warm compile cache', args: [CLI, 'edge', '--config', config] },
       {
-        name: 'shipped launcher (tsx), cold cache (as every start under PrivateTmp=yes)',
+        name: 'launcher (tsx), cold cache (as every start under PrivateTmp=yes)',
         args: [CLI, 'edge', '--config', config],
         fresh: async () => ({ TMPDIR: await mkdtemp(coldTmp) }),
       },

@@ -365,9 +365,9 @@ function footprintSection(f: FootprintResult): string {
       .slice(0, 14)
       .map((p) => row([p.name, p.kb, f.trimmedBundle.edgeBytesByPackage.find((q) => q.name === p.name)?.kb ?? '–'])),
     '',
-    'Levers, none of which changes runtime code: a bundle built by a script (esbuild is already installed with tsx) replaces the TypeScript compile at every start and tsx\'s loader thread; ' +
-      'node flags in the board\'s systemd unit (`ExecStart=/usr/bin/node --max-semi-space-size=1 …` or `--lite-mode`) shrink V8\'s young generation and drop its optimising compilers (the command burst above shows what that costs per command); ' +
-      'the trimmed bundle stubs modules a board never loads (edge/log/logger.ts now loads pino-pretty only for a terminal). zod is the largest single package on the edge path.',
+    'What ships and why: `npm run build` compiles the CLI into dist/ (the TypeScript compile at every start and tsx\'s loader thread are gone), and the board\'s systemd unit starts it with ' +
+      '`--lite-mode` (no optimising compilers: the command burst above shows what that costs per command, which a window\'s few commands a minute never notice) and `--max-semi-space-size=1` (a small young generation). ' +
+      'The other rows are levers measured beside it: the trimmed bundle stubs what a board never loads (mqtt.js\'s WebSocket and SOCKS transports, pino-pretty), so lazy imports of those in the runtime are the next step. zod is the largest single package on the edge path.',
     '',
   ].join('\n')
 }

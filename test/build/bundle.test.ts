@@ -8,20 +8,10 @@ import { buildDist } from '../../edge/build/bundle.ts'
 import { silentLogger } from '../../edge/log/logger.ts'
 import { startHub } from '../../hub/main.ts'
 import { HubTap, writeBoardCredentials } from '../support/hub-tap.ts'
+import { boardUnitNodeFlags } from '../support/board-unit.ts'
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url))
 const HALL = 'hall-b'
-
-/** The node flags the board's systemd unit starts dist with, so the test runs what a board runs. */
-async function unitNodeFlags(): Promise<string[]> {
-  const unit = await readFile(join(REPO, 'edge/supervision/counter-edge.service'), 'utf8')
-  const line = unit.split('\n').find((l) => l.startsWith('ExecStart='))
-  if (!line) throw new Error('edge/supervision/counter-edge.service has no ExecStart= line')
-  const words = line.slice('ExecStart='.length).trim().split(/\s+/)
-  const script = words.findIndex((w) => w.endsWith('/dist/counter-edge.js'))
-  if (script < 0) throw new Error(`the unit's ExecStart does not run dist/counter-edge.js: ${line}`)
-  return words.slice(1, script)
-}
 
 describe('npm run build: the CLI for boards, without the TypeScript loader', () => {
   const out = join(REPO, '.tmp', `dist-test-${process.pid}`)
@@ -34,7 +24,7 @@ describe('npm run build: the CLI for boards, without the TypeScript loader', () 
 
   it('builds a dist whose edge command, started as the board unit starts it, comes online at a hub and stops cleanly', async () => {
     const { entry } = await buildDist(out)
-    const flags = await unitNodeFlags()
+    const flags = await boardUnitNodeFlags()
     expect(flags).toContain('--lite-mode')
     const files = await readdir(out)
     for (const f of files.filter((f) => f.endsWith('.js'))) expect(await readFile(join(out, f), 'utf8'), f).not.toMatch(/from ["']tsx/)

@@ -1,0 +1,19 @@
+import { readFile } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
+
+const UNIT = fileURLToPath(new URL('../../edge/supervision/counter-edge.service', import.meta.url))
+
+/**
+ * The node flags the board's systemd unit starts dist/ with, read from its
+ * ExecStart= line, so the build test and the footprint bench run what a board
+ * runs rather than a copy of it that could drift.
+ */
+export async function boardUnitNodeFlags(): Promise<string[]> {
+  const unit = await readFile(UNIT, 'utf8')
+  const line = unit.split('\n').find((l) => l.startsWith('ExecStart='))
+  if (!line) throw new Error(`${UNIT} has no ExecStart= line`)
+  const words = line.slice('ExecStart='.length).trim().split(/\s+/)
+  const script = words.findIndex((w) => w.endsWith('/dist/counter-edge.js'))
+  if (script < 0) throw new Error(`the board unit's ExecStart does not run dist/counter-edge.js: ${line}`)
+  return words.slice(1, script)
+}
