@@ -365,8 +365,8 @@ function footprintSection(f: FootprintResult): string {
       .slice(0, 14)
       .map((p) => row([p.name, p.kb, f.trimmedBundle.edgeBytesByPackage.find((q) => q.name === p.name)?.kb ?? '–'])),
     '',
-    'What ships and why: `npm run build` compiles the CLI into dist/ (the TypeScript compile at every start and tsx\'s loader thread are gone), and the board\'s systemd unit starts it with ' +
-      '`--lite-mode` (no optimising compilers: the command burst above shows what that costs per command, which a window\'s few commands a minute never notice) and `--max-semi-space-size=1` (a small young generation). ' +
+    'What ships and why: `npm run build` compiles the CLI into dist/ (the TypeScript compile at every start and tsx\'s loader thread are gone; mqtt, zod and pino are bundled in, minified), and the board\'s systemd unit starts it with ' +
+      '`--lite-mode` (no optimising compilers: the command burst above shows what that costs per command, which a window\'s few commands a minute never notice) and `--max-semi-space-size=1` (a small young generation); lite mode also turns WebAssembly off, and with it Node\'s global fetch, which the runtime does not use (`--no-expose-wasm` says so and keeps V8\'s warning out of the journal). ' +
       'The other rows are levers measured beside it: the trimmed bundle stubs what a board never loads (mqtt.js\'s WebSocket and SOCKS transports, pino-pretty), so lazy imports of those in the runtime are the next step. zod is the largest single package on the edge path.',
     '',
   ].join('\n')
