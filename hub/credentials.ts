@@ -50,7 +50,9 @@ export function generatePassword(): string {
   return randomBytes(18).toString('base64url')
 }
 
-export class CredentialFileError extends Error {}
+export class CredentialFileError extends Error {
+  override readonly name = 'CredentialFileError'
+}
 
 export async function readCredentialFile(path: string): Promise<CredentialEntry[]> {
   let text: string

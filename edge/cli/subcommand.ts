@@ -16,4 +16,6 @@ export interface Subcommand {
   run(values: Record<string, string | boolean | undefined>, positionals: string[]): Promise<number | (() => Promise<void>)>
 }
 
-export class UsageError extends Error {}
+export class UsageError extends Error {
+  override readonly name = 'UsageError'
+}

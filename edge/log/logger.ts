@@ -17,6 +17,16 @@ export interface LoggerOptions {
 }
 
 /**
+ * pino reports an error's constructor name as its type; in dist/, minified,
+ * that is a mangled name, so an error class's own `name` wins.
+ */
+function namedError(err: Error): ReturnType<typeof pino.stdSerializers.err> {
+  const out = pino.stdSerializers.err(err)
+  if (out && typeof err?.name === 'string' && err.name !== 'Error') out.type = err.name
+  return out
+}
+
+/**
  * The one place a process makes its root logger; modules get child loggers from
  * their composition root. Passwords and tokens are redacted at the root so no
  * module can leak one by logging an options object.
@@ -27,6 +37,7 @@ export function createLogger(opts: LoggerOptions): Logger {
   const base = {
     name: opts.name,
     level,
+    serializers: { err: namedError },
     redact: { paths: ['password', '*.password', '*.*.password', 'token', '*.token', 'secret', '*.secret'], censor: '[redacted]' },
   }
   if (wantPretty) {

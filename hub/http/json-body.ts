@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http'
 
 /** An error whose status goes back to the HTTP client, with its message as `{ error }`. */
 export class HttpError extends Error {
+  override readonly name = 'HttpError'
   constructor(
     readonly status: number,
     message: string,
