@@ -37,6 +37,8 @@ export interface SimHall {
   readonly control: ControlApi
   /** A technician account for the CLI (status, identify, selftest) against this hall. */
   readonly technician: { username: string; passwordFile: string }
+  /** The hub's credentials file: `counter-edge provision` adds a window of one's own to it, and the hub takes it without a restart. */
+  readonly credentialsFile: string
   stop(): Promise<void>
 }
 
@@ -117,7 +119,7 @@ export async function startSimHall(o: SimHallOptions): Promise<SimHall> {
     await control.start()
     stops.push(() => control.stop())
 
-    return { hub, central, stub, windows, control, technician, stop: stopAll }
+    return { hub, central, stub, windows, control, technician, credentialsFile, stop: stopAll }
   } catch (err) {
     await stopAll()
     throw err

@@ -1,6 +1,6 @@
 import { createLogger } from '../log/logger.ts'
 import { idSchema } from '../protocol/index.ts'
-import { startSimHall } from '../../sim/hall.ts'
+import { counterId, startSimHall } from '../../sim/hall.ts'
 import { UsageError, type Subcommand } from './subcommand.ts'
 
 function port(v: unknown, flag: string): number {
@@ -53,6 +53,7 @@ export const simCommand: Subcommand = {
       if (err.code === 'EADDRINUSE') throw new Error(`a port is already in use (${err.message}); pick others with --hub-port, --central-port, --control-port, --dashboard-port`)
       throw err
     })
+    const nextCounter = counterId(windows + 1)
     console.log(
       [
         '',
@@ -63,6 +64,9 @@ export const simCommand: Subcommand = {
         `  e.g. curl ${sim.control.url}/api/windows/w01/display`,
         `       curl -X POST ${sim.control.url}/api/windows/w01/keys/satisfied/press`,
         `  technician CLI:                    npx counter-edge status --hub mqtt://${v.host}:${sim.hub.port} --hall ${hall.data} --username ${sim.technician.username} --password-file ${sim.technician.passwordFile}`,
+        `  dashboard login:                   ${sim.technician.username}, the password in ${sim.technician.passwordFile}`,
+        `  add a window of your own:          npx counter-edge provision --credentials ${sim.credentialsFile} --hall ${hall.data} --counter ${nextCounter} --hub mqtt://${v.host}:${sim.hub.port} > ${nextCounter}.json`,
+        `                                     npx counter-edge edge --config ${nextCounter}.json`,
         '',
         'Calls and ratings follow. Ctrl-C stops everything.',
         '',

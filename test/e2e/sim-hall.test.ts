@@ -1,6 +1,10 @@
 import { describe, it, expect, afterAll } from 'vitest'
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import { eventually } from '../support/probe.ts'
 
 const CLI = fileURLToPath(new URL('../../edge/cli/counter-edge.mjs', import.meta.url))
@@ -8,14 +12,21 @@ const CLI = fileURLToPath(new URL('../../edge/cli/counter-edge.mjs', import.meta
 /** `npm start` as a person runs it, on free ports: calls and ratings flow, the control API answers, Ctrl-C stops cleanly. */
 describe('the simulated hall (npm start)', () => {
   let child: ChildProcess | null = null
+  let ownWindow: ChildProcess | null = null
   let out = ''
   let err = ''
+  let dir = ''
 
-  afterAll(() => {
+  afterAll(async () => {
     if (child && child.exitCode === null) child.kill('SIGKILL')
+    if (ownWindow && ownWindow.exitCode === null) ownWindow.kill('SIGKILL')
+    if (dir) await rm(dir, { recursive: true, force: true })
   })
 
-  it('runs windows that get calls and ratings, answers the control API, and stops on Ctrl-C', async () => {
+  /** A command line the banner prints, run as a person would paste it, with `npx counter-edge` being this checkout's CLI. */
+  const asPasted = (line: string) => line.trim().replace(/^npx counter-edge /, `exec "${process.execPath}" "${CLI}" `)
+
+  it('runs windows that get calls and ratings, answers the control API, takes a window provisioned by its printed recipe, and stops on Ctrl-C', async () => {
     child = spawn(process.execPath, [CLI, 'sim', '--windows', '3', '--hub-port', '0', '--central-port', '0', '--control-port', '0', '--dashboard-port', '0', '--speed', '400'], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, LOG_FORMAT: 'json' },
@@ -39,6 +50,29 @@ describe('the simulated hall (npm start)', () => {
     expect(((await missing.json()) as { error: string }).error).toMatch(/w01, w02, w03/)
     const badKey = await fetch(`${api}/windows/w01/keys/excellent/press`, { method: 'POST' })
     expect(badKey.status).toBe(400)
+
+    // The banner's recipe for a window of one's own: provision it, start it, and the technician's status shows it online.
+    dir = await mkdtemp(join(tmpdir(), 'sim-own-window-'))
+    const provision = /add a window of your own:\s+(npx counter-edge provision .*)\n\s+(npx counter-edge edge .*)\n/.exec(out)
+    expect(provision, out).not.toBeNull()
+    await promisify(execFile)('sh', ['-c', asPasted(provision![1]!)], { cwd: dir })
+    let ownOut = ''
+    ownWindow = spawn('sh', ['-c', asPasted(provision![2]!)], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_FORMAT: 'json' } })
+    ownWindow.stdout!.on('data', (d: Buffer) => (ownOut += d.toString()))
+    ownWindow.stderr!.on('data', (d: Buffer) => (ownOut += d.toString()))
+    const status = /technician CLI:\s+(npx counter-edge status .*)\n/.exec(out)![1]!
+    await eventually(
+      async () => {
+        const { stdout } = await promisify(execFile)('sh', ['-c', `${asPasted(status)} --json`], { cwd: dir })
+        const rows = JSON.parse(stdout) as Array<{ counter: string; status?: { online?: boolean } }>
+        return rows.find((r) => r.counter === 'w04')?.status?.online === true
+      },
+      30_000,
+      `window w04 online in the technician's status (its output: ${ownOut})`,
+    )
+    const ownExited = new Promise<number | null>((r) => ownWindow!.once('exit', (code) => r(code)))
+    ownWindow.kill('SIGTERM')
+    expect(await ownExited, ownOut).toBe(0)
 
     const exited = new Promise<number | null>((r) => child!.once('exit', (code) => r(code)))
     child.kill('SIGINT')
