@@ -7,13 +7,13 @@ import { fileURLToPath } from 'node:url'
  * from this file outwards: the code runs from edge/ in a checkout and from
  * dist/ (or a build folder below the package) when bundled.
  */
-function findRoot(): { root: string; version: string } {
+function findRoot(): { root: string; version: string; node: string } {
   let dir = dirname(fileURLToPath(import.meta.url))
   for (let i = 0; i < 4; i++) {
     dir = dirname(dir)
     try {
-      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string }
-      if (pkg.name === 'counter-edge' && pkg.version) return { root: dir, version: pkg.version }
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string; engines?: { node?: string } }
+      if (pkg.name === 'counter-edge' && pkg.version) return { root: dir, version: pkg.version, node: pkg.engines?.node ?? '' }
     } catch {
       // not at this level
     }
@@ -24,3 +24,5 @@ function findRoot(): { root: string; version: string } {
 const found = findRoot()
 export const PACKAGE_ROOT: string = found.root
 export const PACKAGE_VERSION: string = found.version
+/** package.json's engines.node, e.g. ">=20.19". */
+export const PACKAGE_NODE_RANGE: string = found.node

