@@ -14,7 +14,7 @@
  */
 import { build, type Plugin } from 'esbuild'
 import { rm } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { dirname, join, relative, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '../..')
@@ -38,7 +38,10 @@ function inlineBoardPackages(): Plugin {
     setup(b) {
       b.onResolve({ filter: /^[^./]/ }, (args) => {
         if (args.kind === 'entry-point' || args.path.startsWith('node:')) return undefined
-        if (args.importer.includes('/node_modules/')) return undefined
+        // Ours is what lies in this package outside any node_modules (the package itself may sit in one).
+        const rel = relative(REPO, args.importer)
+        const ours = !rel.startsWith('..') && !rel.split(sep).includes('node_modules')
+        if (!ours) return undefined
         return INLINE.has(packageName(args.path)) ? undefined : { path: args.path, external: true }
       })
     },
