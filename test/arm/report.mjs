@@ -67,6 +67,8 @@ function result(arch, out, flags) {
     testInstall: flags['test-install'],
     tests,
     runSeconds: Number(flags.seconds),
+    /** How .ci/arm started the runtime: as the board's systemd unit does. */
+    edgeStart: flags['edge-start'],
   }
 }
 
@@ -128,14 +130,6 @@ function summary(out, arches) {
 const BEGIN = '<!-- arm:begin (written by `npm run test:arm -- --record`; edit test/arm/report.mjs, not this) -->'
 const END = '<!-- arm:end -->'
 
-/** The node flags of the board unit's ExecStart, which .ci/arm starts the runtime with. */
-function unitFlags() {
-  const unit = readFileSync(new URL('../../edge/supervision/counter-edge.service', import.meta.url), 'utf8')
-  const line = unit.split('\n').find((l) => l.startsWith('ExecStart=')) ?? ''
-  const m = line.match(/^ExecStart=\S+\s+(.*?)\s*\S*\/dist\/counter-edge\.js/)
-  return m ? m[1] : '(no node flags found in the unit)'
-}
-
 function record(out, docFile) {
   const results = ['arm64', 'armv7', 'armv7-npm'].map((a) => readJson(join(out, `${a}.json`))).filter(Boolean)
   if (!results.length) throw new Error(`no results in ${out}`)
@@ -149,7 +143,7 @@ function record(out, docFile) {
     'minimal Debian root per architecture under qemu-user (binfmt_misc), with Node as in the table and npm 10 from the',
     'npm registry. In each root the project is installed as a board installs it (`npm ci --omit=dev`, native addons',
     'compiled there), then the edge runtime starts on the `sim-window` profile as the board\'s systemd unit starts it',
-    `(\`node ${unitFlags()} dist/counter-edge.js edge\`, dist/ built on the host by \`npm run build\`) and must reach \`online\` at a hub on the`,
+    `(\`${[...new Set(results.map((x) => x.edgeStart))].join('` or `')}\`, dist/ built on the host by \`npm run build\`) and must reach \`online\` at a hub on the`,
     `host, then the edge suites run (${suites}) with the dev dependencies added.`,
     '',
     ...rows(results),
