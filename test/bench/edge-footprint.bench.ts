@@ -110,6 +110,9 @@ process.on('SIGUSR2', () => {
 
 /** The start every figure called "as shipped" refers to: the board's systemd unit. */
 export const AS_SHIPPED = 'as shipped: the board unit'
+/** Starts through the tsx launcher, as `npm start` and a checkout without dist/ run. */
+export const LAUNCHER = 'launcher (tsx'
+export const LAUNCHER_WARM = `${LAUNCHER}; a checkout without dist/), warm compile cache`
 
 const HALL = 'bench-f'
 const COUNTER = 'w0001'
@@ -159,9 +162,9 @@ export async function runFootprint(o: FootprintOptions): Promise<FootprintResult
     const coldTmp = join(dir, 'cold')
     const variants: Array<{ name: string; args: string[]; fresh?: () => Promise<Record<string, string>> }> = [
       { name: `${AS_SHIPPED} (dist under node ${unitFlags.join(' ')})`, args: [...unitFlags, dist.entry, 'edge', '--config', config] },
-      { name: 'launcher (tsx; a checkout without dist/), warm compile cache', args: [CLI, 'edge', '--config', config] },
+      { name: LAUNCHER_WARM, args: [CLI, 'edge', '--config', config] },
       {
-        name: 'launcher (tsx), cold cache (as every start under PrivateTmp=yes)',
+        name: `${LAUNCHER}), cold cache (as every start under PrivateTmp=yes)`,
         args: [CLI, 'edge', '--config', config],
         fresh: async () => ({ TMPDIR: await mkdtemp(coldTmp) }),
       },

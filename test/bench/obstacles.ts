@@ -4,7 +4,7 @@
  * what would remove it. Text only states what the figures show.
  */
 import type { BenchRun } from './results.ts'
-import { AS_SHIPPED } from './edge-footprint.bench.ts'
+import { AS_SHIPPED, LAUNCHER_WARM } from './edge-footprint.bench.ts'
 import { CALL_OVER_FLOOR, CALL_P99_MS, EDGE_RSS_MB, EDGE_START_MS, HUB_OVER_MOSQUITTO } from './targets.ts'
 
 const r2 = (x: number) => Math.round(x * 100) / 100
@@ -55,7 +55,7 @@ export function obstacles(run: BenchRun): string {
   const shipped = fp?.starts.find((x) => x.variant.startsWith(AS_SHIPPED))
   if (fp && shipped && (shipped.rssSettledMb > EDGE_RSS_MB || shipped.startMs > EDGE_START_MS)) {
     const how = shipped.variant.slice(AS_SHIPPED.length).trim().replace(/^\((.*)\)$/, '$1')
-    const launcher = fp.starts.find((x) => x.variant.startsWith('launcher (tsx; a checkout without dist/), warm'))
+    const launcher = fp.starts.find((x) => x.variant === LAUNCHER_WARM)
     const plainDist = fp.starts.find((x) => x.variant.startsWith('dist (npm run build), no node flags'))
     const trimmed = fp.starts.filter((x) => x.variant.startsWith('trimmed bundle')).sort((x, y) => x.rssSettledMb - y.rssSettledMb)[0]
     const bare = fp.starts[0]!

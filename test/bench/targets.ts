@@ -3,7 +3,7 @@
  * measure is reported as such (met: null), never as met.
  */
 import type { BenchRun, TargetVerdict } from './results.ts'
-import { AS_SHIPPED } from './edge-footprint.bench.ts'
+import { AS_SHIPPED, LAUNCHER } from './edge-footprint.bench.ts'
 
 export const CALL_P99_MS = 5
 export const CALL_OVER_FLOOR = 1.5
@@ -40,7 +40,7 @@ export function judge(run: Pick<BenchRun, 'results'>): TargetVerdict[] {
     met: throughput && Number.isFinite(throughput.hubOverMosquitto) ? throughput.hubOverMosquitto >= HUB_OVER_MOSQUITTO : null,
   })
   const shipped = footprint?.starts.find((s) => s.variant.startsWith(AS_SHIPPED))
-  const levers = footprint?.starts.filter((s) => !s.variant.startsWith('bare') && !s.variant.startsWith(AS_SHIPPED) && !s.variant.startsWith('launcher')) ?? []
+  const levers = footprint?.starts.filter((s) => !s.variant.startsWith('bare') && !s.variant.startsWith(AS_SHIPPED) && !s.variant.startsWith(LAUNCHER)) ?? []
   const leanest = [...levers].sort((a, b) => a.rssSettledMb - b.rssSettledMb)[0]
   const quickest = [...levers].sort((a, b) => a.startMs - b.startMs)[0]
   out.push({
