@@ -79,6 +79,7 @@ row('events at central (unique ids)', f.events.arrived)
 row('deliveries at central', f.events.deliveries)
 row('redelivered (dropped by id)', f.events.redelivered)
 row('lost', f.events.lost)
+row("lost by central's broker (its SIGKILL)", `${f.events.lostByCentral} (ratings ${f.ratings.lostByCentral})`)
 row('invented', f.events.invented)
 row('altered', f.events.altered)
 row('unconfirmed but delivered (kills)', f.events.unconfirmedDelivered)
@@ -112,5 +113,6 @@ const clean =
   f.commands.unexpectedOutcome === 0 &&
   f.events.made >= events
 if (!clean) console.log(`\nsoak: FAILED ${JSON.stringify({ problems: f.problems, lostIds: f.lostIds })}`)
+else if (f.events.lostByCentral > 0) console.log(`\nsoak: every event exactly once up to central's acknowledgement, every command acted on once or refused; central's broker lost ${f.events.lostByCentral} it had acknowledged just before a SIGKILL`)
 else console.log('\nsoak: every event exactly once, every command acted on once or refused')
 await stop(clean ? 0 : 1)

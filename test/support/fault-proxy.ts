@@ -25,6 +25,11 @@ export interface FaultProxyOptions {
   /** 0 (default) picks a free port; a fixed port keeps the address stable across restarts of the proxy. */
   port?: number
   name?: string
+  /**
+   * Sees every chunk as it is handed on to the far side (after any delay or stall), with the
+   * connection's number: 'forward' is client → target, 'back' is target → client.
+   */
+  observe?: (connection: number, direction: 'forward' | 'back', chunk: Buffer) => void
 }
 
 export interface FaultProxyStats {
@@ -50,7 +55,7 @@ class Pipe {
     private readonly from: Socket,
     private readonly to: Socket,
     private readonly proxy: FaultProxy,
-    private readonly count: (n: number) => void,
+    private readonly count: (chunk: Buffer) => void,
   ) {
     from.on('data', (chunk: Buffer) => this.push(chunk))
   }
@@ -79,7 +84,7 @@ class Pipe {
     while (this.queue.length > 0 && this.queue[0]!.at <= now) {
       const { chunk } = this.queue.shift()!
       this.held -= chunk.length
-      this.count(chunk.length)
+      this.count(chunk)
       const ok = this.to.write(chunk)
       if (!ok) {
         this.from.pause()
@@ -117,10 +122,17 @@ class Pair {
     readonly client: Socket,
     readonly server: Socket,
     proxy: FaultProxy,
+    observe: ((direction: 'forward' | 'back', chunk: Buffer) => void) | null,
   ) {
     this.pipes = [
-      new Pipe(client, server, proxy, (n) => (proxy.stats.bytesForward += n)),
-      new Pipe(server, client, proxy, (n) => (proxy.stats.bytesBack += n)),
+      new Pipe(client, server, proxy, (c) => {
+        proxy.stats.bytesForward += c.length
+        observe?.('forward', c)
+      }),
+      new Pipe(server, client, proxy, (c) => {
+        proxy.stats.bytesBack += c.length
+        observe?.('back', c)
+      }),
     ]
   }
 
@@ -192,11 +204,12 @@ export class FaultProxy {
       client.destroy()
       return
     }
-    this.stats.connections++
+    const connection = ++this.stats.connections
     const server = connect({ host: this.opts.target.host, port: this.opts.target.port })
     server.setNoDelay(true)
     server.on('error', () => {})
-    const pair = new Pair(client, server, this)
+    const observe = this.opts.observe
+    const pair = new Pair(client, server, this, observe ? (direction, chunk) => observe(connection, direction, chunk) : null)
     this.pairs.add(pair)
     const end = () => {
       if (!this.pairs.delete(pair)) return

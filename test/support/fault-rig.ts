@@ -12,6 +12,7 @@ import { Central } from '../hub/support/central.ts'
 import { HubProcess } from '../hub/support/hub-process.ts'
 import { boardEvent, user, writeUsers, type TestUser } from '../hub/support/hub-fixture.ts'
 import { EdgeProcess, type ChildEvent } from './edge-process.ts'
+import { CentralAckTap } from './central-ack-tap.ts'
 import { FaultProxy } from './fault-proxy.ts'
 import { freePort } from './ports.ts'
 import { fillUp, mountTmpfs, unmountTmpfs } from './tmpfs.ts'
@@ -99,6 +100,8 @@ interface Made {
   type: EventType
   ticket: string | null
   score: string | null
+  /** The command whose action made it, if any. */
+  cmd: string | null
 }
 
 interface SentCommand {
@@ -122,8 +125,13 @@ interface Arrived {
 export interface Figures {
   seed: number
   durationMs: number
-  events: { made: number; arrived: number; deliveries: number; redelivered: number; lost: number; invented: number; unconfirmedDelivered: number; altered: number; invalid: number }
-  ratings: { made: number; arrived: number; lost: number; doubled: number; invented: number }
+  /**
+   * lost: made and never delivered, and not lostByCentral (counter-edge's loss).
+   * lostByCentral: acknowledged by central's broker (custody passed), never delivered, and the broker was
+   * SIGKILLed after that acknowledgement: Mosquitto keeps what it has not saved yet in memory only.
+   */
+  events: { made: number; arrived: number; deliveries: number; redelivered: number; lost: number; lostByCentral: number; invented: number; unconfirmedDelivered: number; altered: number; invalid: number }
+  ratings: { made: number; arrived: number; lost: number; lostByCentral: number; doubled: number; invented: number }
   commands: {
     sent: number
     acted: number
@@ -139,10 +147,18 @@ export interface Figures {
   faults: Partial<Record<FaultKind, number>>
   restarts: { hub: number; central: number; edge: number; hubStartFailures: number; hubStartRefusedDiskFull: number }
   lostIds: string[]
+  lostByCentralIds: string[]
   problems: string[]
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/**
+ * Longest a message central acknowledged may go unsaved before a SIGKILL takes it: central saves at the end
+ * of the loop turn, so this is a turn plus the time this (busy) test process takes to see the PUBACK and
+ * to see Mosquitto exit.
+ */
+const CENTRAL_UNSAVED_MS = 2_000
 
 /** mulberry32: a small seeded PRNG, so a failing schedule can be replayed by its seed. */
 export function seeded(seed: number): () => number {
@@ -387,6 +403,10 @@ export class FaultRig {
   readonly restarts = { hub: 0, central: 0, edge: 0, hubStartFailures: 0, hubStartRefusedDiskFull: 0 }
   readonly problems: string[] = []
   private readonly made = new Map<string, Made>()
+  /** When central's broker acknowledged each message to the bridge, read off the hub↔central link. */
+  private readonly centralAcks = new CentralAckTap()
+  /** When central's broker was SIGKILLed. */
+  private readonly centralKills: number[] = []
   /** Counters whose runtime runs as a child process: an unreported id from them may be a kill's last words. */
   private readonly childCounters = new Set<string>()
   private readonly commands = new Map<string, SentCommand>()
@@ -446,8 +466,10 @@ export class FaultRig {
       mountTmpfs(dataDir, this.o.tmpfsMb)
       this.tmpfs = dataDir
     }
-    this.central = await Central.start({ autosaveS: 1 })
-    this.centralProxy = await FaultProxy.start({ target: { host: '127.0.0.1', port: this.central.port }, name: 'hub↔central' })
+    // Central saves after every change, as a central that cares about its messages would be set up; a SIGKILL
+    // can still lose what it acknowledged in the same loop turn, which centralAcks tells apart from our losses.
+    this.central = await Central.start({ autosave: { everyChanges: 1 } })
+    this.centralProxy = await FaultProxy.start({ target: { host: '127.0.0.1', port: this.central.port }, name: 'hub↔central', observe: this.centralAcks.observe })
     this.boardProxy = await FaultProxy.start({ target: { host: '127.0.0.1', port: this.hubPort }, name: 'boards↔hub' })
 
     const nWin = this.o.windows
@@ -496,9 +518,10 @@ export class FaultRig {
       this.handles.push(new ChildWindow(p))
     }
     for (const u of burstUsers) {
-      this.bursts.push(BurstBoard.connect(u, this.boardProxy.port, hall, (id, counter, ticket, score) => this.made.set(id, { counter, type: 'evaluated', ticket, score }), this.rand))
+      this.bursts.push(BurstBoard.connect(u, this.boardProxy.port, hall, (id, counter, ticket, score) => this.made.set(id, { counter, type: 'evaluated', ticket, score, cmd: null }), this.rand))
     }
-    // Mosquitto saves every second: let it save the consumer's session before anything can kill it.
+    // Mosquitto saves the consumer's session at the end of the loop turn that made it; the wait lets the
+    // hub's bridge subscribe at central before the first command goes out.
     await sleep(1_200)
   }
 
@@ -508,6 +531,7 @@ export class FaultRig {
       type,
       ticket: typeof fields.ticket === 'string' ? fields.ticket : null,
       score: typeof fields.score === 'string' ? fields.score : null,
+      cmd: typeof fields.cmd === 'string' ? fields.cmd : null,
     })
   }
 
@@ -543,7 +567,7 @@ export class FaultRig {
   async settle(timeoutMs = 30_000): Promise<void> {
     const end = Date.now() + timeoutMs
     for (;;) {
-      const missing = [...this.made.keys()].filter((id) => !this.consumer.events.has(id)).length
+      const missing = [...this.made.keys()].filter((id) => !this.consumer.events.has(id) && !this.lostByCentral(id)).length
       const unanswered = [...this.commands.keys()].filter((id) => !this.consumer.replies.has(id)).length
       const unacked = this.bursts.reduce((n, b) => n + b.sent - b.acked, 0)
       if (missing === 0 && unanswered === 0 && unacked === 0) break
@@ -717,10 +741,11 @@ export class FaultRig {
         return
       case 'central-kill':
         await this.central.kill()
+        this.centralKills.push(Date.now())
         await sleep(this.hold(0, 1_000))
         await this.central.startProcess()
         this.restarts.central++
-        // The consumer back, and its session saved again, before the next fault may strike.
+        // The consumer back, and the bridge with it, before the next fault may strike (this also paces the faults).
         for (const end = Date.now() + 10_000; !this.consumer.connected && Date.now() < end; ) await sleep(50)
         await sleep(1_200)
         return
@@ -790,12 +815,28 @@ export class FaultRig {
 
   // ---------------------------------------------------------------- figures
 
+  /**
+   * Central's broker acknowledged it and was SIGKILLed soon after: lost in central's custody, not in ours.
+   * Central saves after every change, so only what it acknowledged just before the kill can be gone; a
+   * message acknowledged longer before still counts as lost by us, so this can never hide a loss of ours.
+   */
+  private lostByCentral(id: string): boolean {
+    const acked = this.centralAcks.ackedAt.get(id)
+    return acked !== undefined && this.centralKills.some((k) => k >= acked && k - acked <= CENTRAL_UNSAVED_MS)
+  }
+
   figures(): Figures {
     const c = this.consumer
-    const ev: Figures['events'] = { made: this.made.size, arrived: 0, deliveries: c.deliveries, redelivered: 0, lost: 0, invented: 0, unconfirmedDelivered: 0, altered: 0, invalid: c.invalid.length }
+    const ev: Figures['events'] = { made: this.made.size, arrived: 0, deliveries: c.deliveries, redelivered: 0, lost: 0, lostByCentral: 0, invented: 0, unconfirmedDelivered: 0, altered: 0, invalid: c.invalid.length }
     const lostIds: string[] = []
+    const lostByCentralIds: string[] = []
     for (const [id, m] of this.made) {
       const a = c.events.get(id)
+      if (!a && this.lostByCentral(id)) {
+        ev.lostByCentral++
+        lostByCentralIds.push(id)
+        continue
+      }
       if (!a) {
         ev.lost++
         lostIds.push(id)
@@ -829,11 +870,18 @@ export class FaultRig {
       made: ratingsMade.length,
       arrived: ratingsArrived,
       lost: lostIds.filter((id) => this.made.get(id)!.type === 'evaluated').length,
+      lostByCentral: lostByCentralIds.filter((id) => this.made.get(id)!.type === 'evaluated').length,
       doubled: [...perTicket.values()].reduce((n, k) => n + (k - 1), 0),
       invented: ratingsInvented,
     }
 
-    const found: string[] = []
+    const found: string[] = [...this.centralAcks.errors.slice(0, 5)]
+    /** cmd id → how many of the events its action made central's broker lost. */
+    const effectsLostByCentral = new Map<string, number>()
+    for (const id of lostByCentralIds) {
+      const made = this.made.get(id)!.cmd
+      if (made) effectsLostByCentral.set(made, (effectsLostByCentral.get(made) ?? 0) + 1)
+    }
     const cmd: Figures['commands'] = { sent: this.commands.size, acted: 0, refused: 0, refusedAsExpected: 0, unanswered: 0, actedTwice: 0, effectWithoutAct: 0, inconsistentReplies: 0, unexpectedOutcome: 0, resends: 0 }
     for (const s of this.commands.values()) {
       cmd.resends += s.retries
@@ -850,7 +898,7 @@ export class FaultRig {
         cmd.acted++
         const want = EFFECTS_OF[s.name]
         if (want !== undefined && effects > want) cmd.actedTwice++
-        if (want !== undefined && effects < want) found.push(`command ${s.id} acted on (ok) but ${effects} of its ${want} events arrived`)
+        if (want !== undefined && effects + (effectsLostByCentral.get(s.id) ?? 0) < want) found.push(`command ${s.id} acted on (ok) but ${effects} of its ${want} events arrived`)
         if (s.expect !== 'act') cmd.unexpectedOutcome++
       } else {
         cmd.refused++
@@ -868,6 +916,7 @@ export class FaultRig {
       faults: { ...this.faults },
       restarts: { ...this.restarts },
       lostIds: lostIds.slice(0, 20),
+      lostByCentralIds: lostByCentralIds.slice(0, 20),
       problems: [...this.problems, ...found, ...c.invalid.slice(0, 5)],
     }
   }

@@ -8,11 +8,15 @@ import { connect, createServer } from 'node:net'
  * process binding it, any connection made in that gap can take it (CI saw
  * `EADDRINUSE` on a hub's port that way). Below the range only listeners
  * compete, and each vitest worker gets its own slice, so parallel files do not
- * pick the same one either.
+ * pick the same one either. Two test runs side by side (two vitest processes,
+ * or npm test beside a soak) have workers with the same numbers: the slice is
+ * offset by the run's own process id and the walk through it starts at random,
+ * so they do not walk the same ports in step (a rig whose proxy reached the
+ * other run's hub saw that run's events as invented).
  */
 const FIRST = 10_000
 const SLICE = 1_000
-let next = 0
+let next = Math.floor(Math.random() * SLICE)
 const handedOut = new Set<number>()
 
 function ephemeralStart(): number {
@@ -28,7 +32,8 @@ function sliceOf(): { from: number; size: number } | null {
   const slices = Math.floor((end - FIRST) / SLICE)
   if (slices < 1) return null
   const worker = Number(process.env.VITEST_POOL_ID ?? process.env.VITEST_WORKER_ID ?? 0) || process.pid
-  return { from: FIRST + (worker % slices) * SLICE, size: SLICE }
+  // A vitest run's workers share their parent (the run's main process); another run has another.
+  return { from: FIRST + ((worker + process.ppid) % slices) * SLICE, size: SLICE }
 }
 
 function bindable(port: number): Promise<boolean> {
