@@ -9,6 +9,7 @@ import type { HubCounters, RefusalKind } from './hub-counters.ts'
 import type { HubLimits } from './limits.ts'
 import { HubListeners, type ListenerConfig, type ConnectionMeta } from './listeners.ts'
 import { QueueCappedPersistence, type AsyncPersistence } from './session-store.ts'
+import { Quarantine, type QuarantinedMessage } from './quarantine.ts'
 import type { Uplink } from './uplink.ts'
 
 export interface BrokerOptions {
@@ -29,6 +30,8 @@ export interface BrokerOptions {
   countQueued?: (clientId: string) => Promise<number>
   /** Custody for central; absent when the hub has no upstream. */
   uplink?: Uplink | null
+  /** Where a board's own messages the hub cannot accept are kept before they are acknowledged; in memory when absent. */
+  quarantine?: Quarantine
   log: Logger
   /** Board sessions coming and going, for the hall view. */
   onBoardSession?: (p: Principal, connected: boolean) => void
@@ -44,6 +47,17 @@ function refusal(message: string): Error {
   return Object.assign(new Error(message), { [REFUSED]: true })
 }
 
+/**
+ * What a board's journal would send again for ever if refused: QoS 1 or 2, under its own window,
+ * not a command. Anything else a board is refused (another window, another hall, a command) is a
+ * breach, not a mistake, and closes its connection.
+ */
+function isOwnMessage(p: Principal, packet: PublishPacket): boolean {
+  if (p.role !== 'board' || !p.counter || packet.qos === 0) return false
+  const prefix = `hall/${p.hall}/counter/${p.counter}/`
+  return packet.topic.startsWith(prefix) && !packet.topic.startsWith(`${prefix}cmd/`) && packet.topic.length > prefix.length
+}
+
 function connackError(message: string, returnCode: number): AuthenticateError {
   return Object.assign(refusal(message), { returnCode }) as AuthenticateError
 }
@@ -53,6 +67,12 @@ interface ConnectInfo {
   emptyIdWithSession: boolean
   will: { topic: string; retain: boolean; bytes: number } | null
 }
+
+/**
+ * A quarantined message goes on to Aedes under this prefix, which no one may subscribe to
+ * (the ACL refuses $-filters, and '#' alone): acknowledged, it reaches no reader.
+ */
+const QUARANTINED_PREFIX = '$quarantined/'
 
 /** Errors a socket raises on its own (a reset, a timeout) rather than a client sending garbage. */
 const TRANSPORT_ERROR = /^(ECONNRESET|EPIPE|ETIMEDOUT|ERR_STREAM_PREMATURE_CLOSE)$|connection closed|keep alive timeout|drain timeout|did not arrive in time|over the limit|^ABORT_ERR$|operation was aborted/
@@ -73,10 +93,12 @@ export class HubBroker {
   private readonly versions = new WeakMap<Client, string | null>()
   private readonly connects = new WeakMap<Client, ConnectInfo>()
   private readonly logins: LoginGuard
+  private readonly quarantine: Quarantine
   private unlistenReload: (() => void) | null = null
 
   constructor(private readonly opts: BrokerOptions) {
     const { limits, log } = opts
+    this.quarantine = opts.quarantine ?? new Quarantine({ file: null, maxBytes: 0, log })
     this.logins = new LoginGuard({ freeFailures: limits.freeLoginFailures, baseMs: limits.loginBackoffBaseMs, maxMs: limits.loginBackoffMaxMs })
     this.persistence = new QueueCappedPersistence(
       opts.persistence,
@@ -228,7 +250,10 @@ export class HubBroker {
     if (!p) return cb(refusal('not authenticated'))
     const { limits } = this.opts
     const at = { client: client.id, topic: packet.topic.slice(0, 200) }
+    const own = isOwnMessage(p, packet)
     if (packet.payload.length > limits.maxPayloadBytes) {
+      const reason = `payload of ${packet.payload.length} bytes is over the limit of ${limits.maxPayloadBytes}`
+      if (own) return this.toQuarantine(client.id, p, packet, 'payload-too-large', reason, cb)
       this.refuse('payload-too-large', { ...at, bytes: packet.payload.length }, 'refused publish')
       return cb(refusal('payload too large'))
     }
@@ -242,6 +267,7 @@ export class HubBroker {
     }
     const d = authorizePublish(p, packet.topic, packet.retain)
     if (!d.ok) {
+      if (own) return this.toQuarantine(client.id, p, packet, 'acl-publish', d.reason, cb)
       this.refuse('acl-publish', { ...at, reason: d.reason }, 'refused publish')
       return cb(refusal(d.reason))
     }
@@ -250,13 +276,39 @@ export class HubBroker {
 
   private admit(p: Principal | null, packet: PublishPacket, cb: (err?: Error | null) => void, client: string): void {
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload
-    const pending = this.opts.uplink?.admit(p, { topic: packet.topic, payload, qos: packet.qos, retain: packet.retain })
-    if (!pending) return cb(null)
-    pending.then(
+    const a = this.opts.uplink?.admit(p, { topic: packet.topic, payload, qos: packet.qos, retain: packet.retain })
+    if (!a || a.kind === 'pass') return cb(null)
+    if (a.kind === 'invalid') return this.toQuarantine(client, p, packet, 'invalid-payload', `${a.code}: ${a.message}`, cb)
+    a.written.then(
       () => cb(null),
       (err: Error) => {
         this.refuse('custody-write-failed', { client, topic: packet.topic, err: err.message }, 'not acknowledged: custody log write failed')
         cb(Object.assign(err, { [REFUSED]: true }))
+      },
+    )
+  }
+
+  /**
+   * A board's own QoS 1 message the hub cannot accept: kept in the quarantine, then acknowledged,
+   * so the board's journal moves on (hub/quarantine.ts). Only if it cannot be kept is it refused
+   * as before, which closes the connection and leaves the message with the board.
+   */
+  private toQuarantine(client: string, p: Principal | null, packet: PublishPacket, kind: QuarantinedMessage['kind'], reason: string, cb: (err?: Error | null) => void): void {
+    const topic = packet.topic
+    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload
+    this.quarantine.keep({ kind, reason, client, counter: p?.counter ?? null, topic, qos: packet.qos, retain: packet.retain, payload }).then(
+      () => {
+        this.opts.counters.quarantined[kind]++
+        this.opts.log.warn({ quarantined: kind, client, topic: topic.slice(0, 200), reason }, 'acknowledged and quarantined a board message the hub cannot accept')
+        packet.topic = `${QUARANTINED_PREFIX}${topic}`
+        packet.retain = false
+        cb(null)
+      },
+      (err: Error) => {
+        this.opts.log.error({ client, topic: topic.slice(0, 200), reason, err: err.message }, 'could not quarantine a board message: refused instead, and the board will send it again')
+        const refusalKind: RefusalKind = kind === 'invalid-payload' ? 'acl-publish' : kind
+        this.refuse(refusalKind, { client, topic: topic.slice(0, 200), reason }, 'refused publish')
+        cb(refusal(reason))
       },
     )
   }

@@ -26,13 +26,21 @@ export const REFUSAL_KINDS = [
 
 export type RefusalKind = (typeof REFUSAL_KINDS)[number]
 
+/**
+ * Why a board's own message was acknowledged into the quarantine (hub/quarantine.ts) instead of
+ * refused: the refusal it would otherwise have been, or a payload that breaks its schema.
+ */
+export const QUARANTINE_KINDS = ['acl-publish', 'payload-too-large', 'invalid-payload'] as const
+
+export type QuarantineKind = (typeof QUARANTINE_KINDS)[number]
+
 /** Counters the hub keeps for its logs now and /metrics later (issue 7). */
 export class HubCounters {
   /** Failed logins of any kind (wrong password, identity mismatch, backoff). */
   authFailures = 0
   /** Publishes and subscriptions refused by the ACL. */
   aclDenials = 0
-  /** Board messages accepted (PUBACKed) but not forwarded because they break the contract. */
+  /** Board messages acknowledged into the quarantine, not forwarded, because they break the contract. */
   invalidPayloads = 0
   /** Messages made durable in the custody log. */
   custodyAppended = 0
@@ -41,6 +49,8 @@ export class HubCounters {
   refusedDown = 0
   /** Offline statuses ignored by the hall view because a newer boot is already online. */
   staleWills = 0
+  /** Board messages acknowledged into the quarantine, by why they could not be accepted. */
+  readonly quarantined: Record<QuarantineKind, number> = Object.fromEntries(QUARANTINE_KINDS.map((k) => [k, 0])) as Record<QuarantineKind, number>
   readonly refusals: Record<RefusalKind, number> = Object.fromEntries(REFUSAL_KINDS.map((k) => [k, 0])) as Record<RefusalKind, number>
 
   refuse(kind: RefusalKind): void {

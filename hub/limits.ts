@@ -47,6 +47,12 @@ export interface HubLimits {
    * about from the replies it did get.
    */
   maxQueuedPerClient: number
+  /**
+   * Size of the quarantine file (hub/quarantine.ts): board messages acknowledged although the hub
+   * could not accept them. Past it, such messages are refused again (the board keeps them) until a
+   * technician moves the file away.
+   */
+  maxQuarantineBytes: number
 }
 
 export const DEFAULT_LIMITS: Readonly<HubLimits> = {
@@ -60,6 +66,7 @@ export const DEFAULT_LIMITS: Readonly<HubLimits> = {
   loginBackoffMaxMs: 5 * 60_000,
   staleLoginMs: 0,
   maxQueuedPerClient: 1_000,
+  maxQuarantineBytes: 64 * 1024 * 1024,
 }
 
 export function resolveLimits(partial: Partial<HubLimits> | undefined): HubLimits {

@@ -13,6 +13,7 @@ import { HallView } from './hall-view.ts'
 import { CustodyLog, type Custody } from './custody-log.ts'
 import { openHallCluster, type HallCluster, type RedisConfig } from './cluster.ts'
 import { LevelCustodyStore, MemoryCustodyStore } from './custody-store.ts'
+import { Quarantine } from './quarantine.ts'
 import { Uplink } from './uplink.ts'
 import { openSessionPersistence } from './session-store.ts'
 import { resolveLimits, type HubLimits } from './limits.ts'
@@ -143,6 +144,14 @@ export async function startHub(config: HubConfig, log: Logger): Promise<RunningH
       uplink = new Uplink({ hall: config.hall, custody, counters, log: log.child({ module: 'uplink' }) })
     }
 
+    const quarantine = new Quarantine({
+      file: config.dataDir ? join(config.dataDir, 'quarantine.jsonl') : null,
+      maxBytes: limits.maxQuarantineBytes,
+      log: log.child({ module: 'quarantine' }),
+    })
+    await quarantine.start()
+    stops.push(() => quarantine.stop())
+
     let hallView: HallView | null = null
     const broker = new HubBroker({
       id: brokerId,
@@ -159,6 +168,7 @@ export async function startHub(config: HubConfig, log: Logger): Promise<RunningH
       limits,
       persistence,
       uplink,
+      quarantine,
       log: log.child({ module: 'broker' }),
       onBoardSession: (p, connected) => {
         if (p.hall === config.hall && p.counter) hallView?.boardSession(p.counter, connected)

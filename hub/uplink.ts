@@ -4,6 +4,11 @@ import type { Principal } from './credentials.ts'
 import type { Custody } from './custody-log.ts'
 import type { HubCounters } from './hub-counters.ts'
 
+/** pass: nothing to keep (QoS 0, not a board's); keep: acknowledge once written; invalid: breaks the contract. */
+export type Admission = { kind: 'pass' } | { kind: 'keep'; written: Promise<void> } | { kind: 'invalid'; code: string; message: string }
+
+const PASS: Admission = { kind: 'pass' }
+
 export interface UplinkPacket {
   topic: string
   payload: Buffer
@@ -16,29 +21,28 @@ export interface UplinkPacket {
  * messages at QoS 1 that obey the contract. Runs inside Aedes's publish
  * authorisation, after the ACL, so the PUBACK waits for the durable write.
  *
- * A message that breaks its schema is still acknowledged: the board would
- * otherwise resend it from its journal forever. It is logged, counted and not
- * forwarded (DESIGN.md §3: a log line and a counter, never a crash).
+ * A message that breaks its schema is answered `invalid`: the broker puts it
+ * in quarantine and acknowledges it (hub/quarantine.ts), since the board would
+ * otherwise resend it from its journal for ever; it is never forwarded
+ * (DESIGN.md §3: a log line and a counter, never a crash).
  * QoS 0 (telemetry) is not kept: the bridge forwards it live or not at all.
  */
 export class Uplink {
   constructor(private readonly opts: { hall: string; custody: Custody; counters: HubCounters; log: Logger }) {}
 
-  /** A promise to wait for before acknowledging, or null when there is nothing to keep. */
-  admit(principal: Principal | null, packet: UplinkPacket): Promise<void> | null {
-    if (principal?.role !== 'board' || packet.qos === 0) return null
+  /** What to do before acknowledging: nothing to keep, wait for the custody write, or quarantine. */
+  admit(principal: Principal | null, packet: UplinkPacket): Admission {
+    if (principal?.role !== 'board' || packet.qos === 0) return PASS
     const t = parseTopic(packet.topic)
-    if (!t || t.kind === 'cmd' || t.hall !== this.opts.hall) return null
+    if (!t || t.kind === 'cmd' || t.hall !== this.opts.hall) return PASS
     const parsed = parseMessage(packet.topic, packet.payload)
     if (!parsed.ok) {
       this.opts.counters.invalidPayloads++
-      this.opts.log.warn({ client: principal.username, topic: packet.topic, code: parsed.code, reason: parsed.message }, 'acknowledged but not forwarded: payload breaks the contract')
-      return null
+      return { kind: 'invalid', code: parsed.code, message: parsed.message }
     }
-    return this.opts.custody
-      .append({ topic: packet.topic, payload: Buffer.from(packet.payload), qos: packet.qos, retain: packet.retain })
-      .then(() => {
-        this.opts.counters.custodyAppended++
-      })
+    const written = this.opts.custody.append({ topic: packet.topic, payload: Buffer.from(packet.payload), qos: packet.qos, retain: packet.retain }).then(() => {
+      this.opts.counters.custodyAppended++
+    })
+    return { kind: 'keep', written }
   }
 }

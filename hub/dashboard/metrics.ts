@@ -42,6 +42,13 @@ export function renderMetrics(src: MetricsSources): string {
   metric('counter_edge_auth_failures_total', 'counter', 'Refused logins (wrong or revoked credentials).', [[{}, c.authFailures ?? 0]])
   metric('counter_edge_acl_denials_total', 'counter', 'Publishes and subscriptions refused by the ACL or limits.', [[{}, c.aclDenials ?? 0]])
   metric('counter_edge_invalid_payloads_total', 'counter', 'Board messages that broke the contract and were not bridged.', [[{}, c.invalidPayloads ?? 0]])
+  const quarantined = src.counters.quarantined
+  metric(
+    'counter_edge_quarantined_total',
+    'counter',
+    "A board's own messages acknowledged into the quarantine file instead of refused, by why the hub could not accept them.",
+    Object.entries(quarantined).map(([kind, n]): Sample => [{ kind }, n]),
+  )
   const served: Sample[] = []
   const ratings: Sample[] = []
   for (const [counter, s] of [...src.stats.entries()].sort(([a], [b]) => a.localeCompare(b))) {

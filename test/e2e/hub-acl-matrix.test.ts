@@ -31,14 +31,20 @@ interface PublishCase {
   allow: Role[]
   /** The refusal kind logged when denied; acl-publish unless said. */
   kind?: string
+  /**
+   * A board's own message the hub cannot take: acknowledged into the quarantine (hub/quarantine.ts)
+   * instead of refused, so the board's journal does not send it again for ever. Other roles are refused.
+   */
+  quarantined?: true
 }
 
 const PUBLISH: PublishCase[] = [
   { name: 'own status, retained', topic: `${own}/status`, retain: true, allow: ['board'] },
   { name: 'own state, retained', topic: `${own}/state`, retain: true, allow: ['board'] },
   { name: 'own event', topic: `${own}/event/called`, allow: ['board'] },
-  { name: 'own event, retained', topic: `${own}/event/called`, retain: true, allow: [] },
-  { name: 'unknown event type', topic: `${own}/event/made-up`, allow: [] },
+  { name: 'own event, retained', topic: `${own}/event/called`, retain: true, allow: [], quarantined: true },
+  { name: 'unknown event type', topic: `${own}/event/made-up`, allow: [], quarantined: true },
+  { name: 'own window, outside the contract', topic: `${own}/firmware`, allow: [], quarantined: true },
   { name: 'own telemetry', topic: `${own}/telemetry`, allow: ['board'] },
   { name: 'own reply', topic: `${own}/reply`, allow: ['board'] },
   { name: "another window's event", topic: `${other}/event/evaluated`, allow: [] },
@@ -111,12 +117,18 @@ describe('ACL matrix through a real hub', () => {
         }),
       ),
     )
+    const quarantines = (r: { role: Role; c: PublishCase }) => r.role === 'board' && r.c.quarantined === true
     const table = results.map((r) => `${r.role} ${r.c.name}: ${r.outcome}`)
-    const expected = results.map((r) => `${r.role} ${r.c.name}: ${r.c.allow.includes(r.role) ? 'acked' : 'closed'}`)
+    const expected = results.map((r) => `${r.role} ${r.c.name}: ${r.c.allow.includes(r.role) || quarantines(r) ? 'acked' : 'closed'}`)
     expect(table).toEqual(expected)
 
+    // What the board had acknowledged into the quarantine was kept there and logged, not refused.
+    const kept = results.filter(quarantines)
+    expect(t.hub.counters.quarantined['acl-publish']).toBe(kept.length)
+    for (const r of kept) expect(t.log.lines.find((l) => l.quarantined === 'acl-publish' && l.topic === r.c.topic), `quarantine line for ${r.c.name}`).toBeDefined()
+
     // Each refusal was logged, with its kind, the client and the topic.
-    const denied = results.filter((r) => !r.c.allow.includes(r.role))
+    const denied = results.filter((r) => !r.c.allow.includes(r.role) && !quarantines(r))
     await eventually(() => t.log.refusals().length >= denied.length, 3000, 'refusal log lines')
     for (const r of denied) {
       const kind = r.c.kind ?? 'acl-publish'

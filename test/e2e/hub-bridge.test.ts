@@ -106,12 +106,13 @@ describe('bridge to a real Mosquitto central', () => {
     await eventually(() => seen.find((m) => m.retain && m.body.id === 'bb1-2'), 3000, 'the state retained at central')
   })
 
-  it('acknowledges a board message that breaks the contract but does not forward it (logged and counted)', async () => {
+  it('acknowledges a board message that breaks the contract into the quarantine and does not forward it (logged and counted)', async () => {
     const board = await connectAs(t.hub.port, w01, { clean: false })
     open.push(board)
     expect(await publishOutcome(board, `${base}/event/evaluated`, JSON.stringify({ id: 'broken-1', score: 'great' }))).toBe('acked')
-    await eventually(() => t.log.lines.find((l) => l.msg === 'acknowledged but not forwarded: payload breaks the contract'), 2000, 'the log line')
+    await eventually(() => t.log.lines.find((l) => l.msg === 'acknowledged and quarantined a board message the hub cannot accept' && l.quarantined === 'invalid-payload'), 2000, 'the log line')
     expect(t.hub.counters.invalidPayloads).toBe(1)
+    expect(t.hub.counters.quarantined['invalid-payload']).toBe(1)
     await new Promise((r) => setTimeout(r, 200))
     expect(atCentral.some((m) => m.body.id === 'broken-1')).toBe(false)
   })

@@ -147,13 +147,18 @@ describe('hub hardening', () => {
     expect(t.hub.counters.refusals['offline-queue-full']).toBe(3)
   })
 
-  it('refuses an oversized payload in the publish check, and an oversized packet before it is buffered', async () => {
+  it("an oversized payload: quarantined at QoS 1 under the board's own window, refused at QoS 0; an oversized packet refused before it is buffered", async () => {
     const from = '127.0.0.17'
     const dashboard = await connectAs(t.hub.port, dash, { from, clientId: 'dash-17' })
     open.push(dashboard)
-    const board = await connectAs(t.hub.port, w01, { from })
-    expect(await publishOutcome(board, `hall/${H}/counter/w01/telemetry`, 'x'.repeat(2_000))).toBe('closed')
-    expect(t.log.refusals('payload-too-large').find((l) => l.client === w01.username && l.bytes === 2_000)).toBeDefined()
+    const board = await connectAs(t.hub.port, w01, { from, reconnectPeriod: 0 })
+    // At QoS 1 under its own window, the board's journal would send it again for ever: kept in the quarantine, acknowledged.
+    expect(await publishOutcome(board, `hall/${H}/counter/w01/telemetry`, 'x'.repeat(2_000))).toBe('acked')
+    expect(t.hub.counters.quarantined['payload-too-large']).toBe(1)
+    // At QoS 0 nothing is resent: refused, and the connection closed.
+    board.publish(`hall/${H}/counter/w01/telemetry`, 'x'.repeat(2_001), { qos: 0 })
+    await eventually(() => !board.connected, 2000, 'the board closed')
+    expect(t.log.refusals('payload-too-large').find((l) => l.client === w01.username && l.bytes === 2_001)).toBeDefined()
 
     const again = await connectAs(t.hub.port, w01, { from })
     expect(await publishOutcome(again, `hall/${H}/counter/w01/telemetry`, 'x'.repeat(40_000))).toBe('closed')

@@ -109,6 +109,11 @@ const hubInput = fc.record({
   retain: fc.boolean(),
 })
 
+/** Events are never retained: the ACL refuses a retained one (into quarantine when it is the board's own). */
+function retainRefused(topic: string, retain: boolean): boolean {
+  return retain && parseTopic(topic)?.kind === 'event'
+}
+
 describe('raw MQTT into the hub, fuzzed', () => {
   let mosquitto: RunningMosquitto
   let t: TestHub
@@ -131,7 +136,7 @@ describe('raw MQTT into the hub, fuzzed', () => {
     await mosquitto?.stop()
   })
 
-  it('whatever a board publishes: acknowledged only on its own topics, refused and counted otherwise; only contract messages reach central', async () => {
+  it('whatever a board publishes: acknowledged only under its own window (into custody when valid, else into quarantine), refused and counted otherwise; only contract messages reach central', async () => {
     let client: RawClient | null = null
     const mustArrive = new Set<string>()
     const outcomes: Record<PublishOutcome, number> = { acked: 0, closed: 0, sent: 0, timeout: 0 }
@@ -144,7 +149,8 @@ describe('raw MQTT into the hub, fuzzed', () => {
           client = await RawClient.connect(t.hub.port, { clientId: w01.username, username: w01.username, password: w01.password })
           knownGood = refusals()
         }
-        const before = { invalid: t.hub.counters.invalidPayloads, appended: t.hub.counters.custodyAppended }
+        const quarantined = () => Object.values(t.hub.counters.quarantined).reduce((a, b) => a + b, 0)
+        const before = { invalid: t.hub.counters.invalidPayloads, appended: t.hub.counters.custodyAppended, quarantined: quarantined(), byKind: { ...t.hub.counters.quarantined } }
         const outcome = await client.publish({ topic: target.topic, payload: target.payload, qos, retain })
         outcomes[outcome]++
         expect(outcome).not.toBe('timeout')
@@ -161,16 +167,22 @@ describe('raw MQTT into the hub, fuzzed', () => {
         // QoS 0 has no answer: whether it was let through shows only at central (checked below, for all of them).
         if (outcome === 'sent') return
         knownGood = refusals()
-        // Acknowledged: it can only be one of this board's own topics, never a command.
-        const parsed = parseTopic(topic)
-        expect(parsed && 'counter' in parsed && parsed.counter === 'w01' && parsed.kind !== 'cmd', `acknowledged: ${JSON.stringify(topic)}`).toBe(true)
+        // Acknowledged: it can only be under this board's own window, never a command.
+        const own = `hall/${H}/counter/w01/`
+        expect(topic.startsWith(own) && !topic.startsWith(`${own}cmd/`), `acknowledged: ${JSON.stringify(topic)}`).toBe(true)
         {
-          const valid = parseMessage(topic, payload).ok
+          const valid = parseMessage(topic, payload).ok && !retainRefused(topic, retain)
           if (valid) {
             expect(t.hub.counters.custodyAppended).toBe(before.appended + 1)
+            expect(quarantined()).toBe(before.quarantined)
             mustArrive.add(`${topic}\n${payload.toString('base64')}`)
           } else {
-            expect(t.hub.counters.invalidPayloads).toBe(before.invalid + 1) // acknowledged so the board stops resending, counted, not forwarded
+            // Kept in the quarantine so the board stops resending, counted, never forwarded.
+            expect(quarantined(), `quarantined: ${JSON.stringify(topic)}`).toBe(before.quarantined + 1)
+            expect(t.hub.counters.custodyAppended).toBe(before.appended)
+            // Counted once, as what it broke: a payload against its schema also counts as an invalid payload.
+            const q = t.hub.counters.quarantined
+            expect(t.hub.counters.invalidPayloads - before.invalid).toBe(q['invalid-payload'] - before.byKind['invalid-payload'])
           }
         }
       }),

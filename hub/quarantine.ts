@@ -1,0 +1,131 @@
+import { open, stat, type FileHandle } from 'node:fs/promises'
+import type { Logger } from '../edge/log/logger.ts'
+import type { QuarantineKind } from './hub-counters.ts'
+
+/**
+ * Board messages the hub acknowledges without accepting them.
+ *
+ * MQTT 3.1.1 has no negative PUBACK: refusing a QoS 1 publish means closing
+ * the connection, and a board's journal sends the same message again on the
+ * next one, for ever, with every later event (ratings included) queued behind
+ * it. That happens to a sound board too, e.g. one upgraded before its hub and
+ * publishing an event type the hub does not know yet. So a message a board
+ * publishes under its own window that the hub cannot take (unknown event type,
+ * a payload that breaks its schema or its size limit, a retained event) is
+ * written here, durably, and only then acknowledged: the board's link moves
+ * on, nothing it sent is lost, and a technician finds it in one file
+ * (`quarantine.jsonl` in the hub's data directory, one JSON object a line).
+ * It never reaches the hall's readers or central.
+ *
+ * Without a data directory (in memory, or a node of a cluster) the newest
+ * MEMORY_KEPT entries are kept in memory and each is logged in full.
+ */
+export interface QuarantinedMessage {
+  /** Why the hub could not take it, in the words of its refusal. */
+  reason: string
+  kind: QuarantineKind
+  client: string
+  counter: string | null
+  topic: string
+  qos: number
+  retain: boolean
+  payload: Buffer
+}
+
+export interface QuarantineEntry extends Omit<QuarantinedMessage, 'payload'> {
+  ts: string
+  /** The payload as text when it is UTF-8, else base64. */
+  payload: string
+  encoding: 'utf8' | 'base64'
+}
+
+const MEMORY_KEPT = 1_000
+
+export class QuarantineFullError extends Error {
+  override readonly name = 'QuarantineFullError'
+}
+
+export class Quarantine {
+  private handle: FileHandle | null = null
+  private bytes = 0
+  /** A write failed part-way (a full disk): the next line starts on a line of its own. */
+  private torn = false
+  private readonly memory: QuarantineEntry[] = []
+  /** Appends one after another, so lines never interleave and the size stays exact. */
+  private chain: Promise<unknown> = Promise.resolve()
+  kept = 0
+
+  constructor(
+    private readonly opts: {
+      /** The file, or null to keep entries in memory only. */
+      file: string | null
+      /** Past this size the file takes nothing more: the hub then refuses (closes) as before, and says why. */
+      maxBytes: number
+      log: Logger
+      now?: () => Date
+    },
+  ) {}
+
+  async start(): Promise<void> {
+    if (!this.opts.file) return
+    this.bytes = await stat(this.opts.file).then(
+      (s) => s.size,
+      () => 0,
+    )
+    this.handle = await open(this.opts.file, 'a', 0o600)
+  }
+
+  /** Resolves once the message is on disk (fsynced) or in memory; rejects when it could not be kept. */
+  keep(m: QuarantinedMessage): Promise<void> {
+    const text = m.payload.toString('utf8')
+    const utf8 = Buffer.from(text, 'utf8').equals(m.payload)
+    const entry: QuarantineEntry = {
+      ts: (this.opts.now?.() ?? new Date()).toISOString(),
+      reason: m.reason,
+      kind: m.kind,
+      client: m.client,
+      counter: m.counter,
+      topic: m.topic,
+      qos: m.qos,
+      retain: m.retain,
+      payload: utf8 ? text : m.payload.toString('base64'),
+      encoding: utf8 ? 'utf8' : 'base64',
+    }
+    const done = this.chain.then(() => this.write(entry))
+    this.chain = done.catch(() => {})
+    return done
+  }
+
+  private async write(entry: QuarantineEntry): Promise<void> {
+    const { log } = this.opts
+    if (!this.handle) {
+      this.memory.push(entry)
+      if (this.memory.length > MEMORY_KEPT) this.memory.shift()
+      this.kept++
+      log.warn({ quarantined: entry }, 'kept a board message the hub cannot accept (in memory: this hub has no data directory)')
+      return
+    }
+    const line = Buffer.from(`${this.torn ? '\n' : ''}${JSON.stringify(entry)}\n`)
+    if (this.bytes + line.length > this.opts.maxBytes) {
+      throw new QuarantineFullError(`the quarantine file ${this.opts.file} has reached its limit of ${this.opts.maxBytes} bytes; move it away to make room`)
+    }
+    this.torn = true
+    const { bytesWritten } = await this.handle.write(line)
+    if (bytesWritten !== line.length) throw new Error(`the quarantine file took ${bytesWritten} of ${line.length} bytes`)
+    await this.handle.sync()
+    this.torn = false
+    this.bytes += line.length
+    this.kept++
+  }
+
+  /** The newest entries, oldest first (memory only; the file is for people and tools like jq). */
+  recent(): readonly QuarantineEntry[] {
+    return this.memory
+  }
+
+  async stop(): Promise<void> {
+    await this.chain
+    await this.handle?.close()
+    this.handle = null
+  }
+}

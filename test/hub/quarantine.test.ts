@@ -1,0 +1,72 @@
+import { describe, it, expect, afterEach } from 'vitest'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { silentLogger } from '../../edge/log/logger.ts'
+import { Quarantine, QuarantineFullError, type QuarantinedMessage } from '../../hub/quarantine.ts'
+
+const dirs: string[] = []
+afterEach(async () => {
+  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true })
+})
+
+async function tempFile(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'quarantine-'))
+  dirs.push(dir)
+  return join(dir, 'quarantine.jsonl')
+}
+
+const message = (payload: Buffer, topic = 'hall/h1/counter/w01/event/made-up'): QuarantinedMessage => ({
+  kind: 'acl-publish',
+  reason: 'unknown event type "made-up"',
+  client: 'h1-w01',
+  counter: 'w01',
+  topic,
+  qos: 1,
+  retain: false,
+  payload,
+})
+
+const lines = async (file: string) =>
+  (await readFile(file, 'utf8'))
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+
+describe('Quarantine', () => {
+  it('appends one JSON line per message, the payload as text when it is UTF-8 and as base64 when not', async () => {
+    const file = await tempFile()
+    const q = new Quarantine({ file, maxBytes: 1 << 20, log: silentLogger(), now: () => new Date('2026-12-03T10:00:00Z') })
+    await q.start()
+    await Promise.all([q.keep(message(Buffer.from('{"id":"a-1","type":"made-up"}'))), q.keep(message(Buffer.from([0xff, 0x00, 0xc3])))])
+    await q.stop()
+    const [text, binary] = await lines(file)
+    expect(text).toMatchObject({ ts: '2026-12-03T10:00:00.000Z', kind: 'acl-publish', client: 'h1-w01', counter: 'w01', topic: 'hall/h1/counter/w01/event/made-up', payload: '{"id":"a-1","type":"made-up"}', encoding: 'utf8' })
+    expect(Buffer.from(binary!.payload as string, 'base64')).toEqual(Buffer.from([0xff, 0x00, 0xc3]))
+    expect(binary!.encoding).toBe('base64')
+    expect(q.kept).toBe(2)
+  })
+
+  it('keeps what an earlier run wrote and counts it against the limit; past the limit it refuses and writes nothing', async () => {
+    const file = await tempFile()
+    await writeFile(file, `${'x'.repeat(300)}\n`)
+    const q = new Quarantine({ file, maxBytes: 600, log: silentLogger() })
+    await q.start()
+    await q.keep(message(Buffer.from('{"id":"b-1"}')))
+    await expect(q.keep(message(Buffer.from('y'.repeat(400))))).rejects.toBeInstanceOf(QuarantineFullError)
+    await expect(q.keep(message(Buffer.from('{"id":"b-2"}')))).rejects.toThrow(/reached its limit of 600 bytes; move it away/)
+    await q.stop()
+    const raw = await readFile(file, 'utf8')
+    expect(raw.startsWith('x'.repeat(300))).toBe(true)
+    expect(raw.split('\n').filter(Boolean)).toHaveLength(2)
+    expect(q.kept).toBe(1)
+  })
+
+  it('without a file keeps the newest entries in memory', async () => {
+    const q = new Quarantine({ file: null, maxBytes: 0, log: silentLogger() })
+    await q.start()
+    await q.keep(message(Buffer.from('{"id":"c-1"}')))
+    expect(q.recent().map((e) => e.payload)).toEqual(['{"id":"c-1"}'])
+    await q.stop()
+  })
+})
