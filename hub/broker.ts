@@ -298,10 +298,10 @@ export class HubBroker {
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload
     this.quarantine.keep({ kind, reason, client, counter: p?.counter ?? null, topic, qos: packet.qos, retain: packet.retain, payload }).then(
       () => {
-        this.opts.counters.quarantined[kind]++
         this.opts.log.warn({ quarantined: kind, client, topic: topic.slice(0, 200), reason }, 'acknowledged and quarantined a board message the hub cannot accept')
         packet.topic = `${QUARANTINED_PREFIX}${topic}`
         packet.retain = false
+        this.opts.counters.quarantine(kind)
         cb(null)
       },
       (err: Error) => {

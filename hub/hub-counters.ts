@@ -53,6 +53,23 @@ export class HubCounters {
   readonly quarantined: Record<QuarantineKind, number> = Object.fromEntries(QUARANTINE_KINDS.map((k) => [k, 0])) as Record<QuarantineKind, number>
   readonly refusals: Record<RefusalKind, number> = Object.fromEntries(REFUSAL_KINDS.map((k) => [k, 0])) as Record<RefusalKind, number>
 
+  private readonly quarantineListeners = new Set<() => void>()
+
+  /** A board message went into the quarantine (the dashboard shows how many). */
+  quarantine(kind: QuarantineKind): void {
+    this.quarantined[kind]++
+    for (const l of this.quarantineListeners) l()
+  }
+
+  get quarantinedTotal(): number {
+    return QUARANTINE_KINDS.reduce((n, k) => n + this.quarantined[k], 0)
+  }
+
+  onQuarantine(listener: () => void): () => void {
+    this.quarantineListeners.add(listener)
+    return () => this.quarantineListeners.delete(listener)
+  }
+
   refuse(kind: RefusalKind): void {
     this.refusals[kind]++
     if (kind === 'bad-credentials' || kind === 'client-id-mismatch' || kind === 'cert-mismatch' || kind === 'login-backoff') this.authFailures++

@@ -62,6 +62,7 @@ export class HubHttp {
         const w = this.opts.hallView.window(counter)
         if (w) this.broadcast('window', this.enrich(w))
       }),
+      this.opts.counters.onQuarantine(() => this.broadcast('quarantine', { total: this.opts.counters.quarantinedTotal })),
       this.stats.onEvent((item) => {
         this.broadcast('event', item)
         // The board's state and its events travel on different lanes (events may be held in its
@@ -121,7 +122,7 @@ export class HubHttp {
     }
     if (method === 'GET' && path === '/api/hall') {
       const snap = this.opts.hallView.snapshot()
-      return json(res, 200, { ...snap, windows: snap.windows.map((w) => this.enrich(w)), session: this.session(req) })
+      return json(res, 200, { ...snap, windows: snap.windows.map((w) => this.enrich(w)), quarantined: this.opts.counters.quarantinedTotal, session: this.session(req) })
     }
     if (method === 'GET' && path === '/api/live') return this.live(req, res)
     if (method === 'POST' && path === '/api/login') return this.login(req, res)

@@ -48,6 +48,7 @@ export function dashboardPage(hall: string): string {
   <span class="pill" id="hub-state">hub: connecting…</span>
   <span class="pill" id="bridge-state">central: –</span>
   <span class="pill" id="backlog">backlog: –</span>
+  <span class="pill warn" id="quarantine" hidden title="Board messages this hub could not accept, kept in quarantine.jsonl in its data directory (docs/operations.md)">quarantined: 0</span>
   <form id="login" autocomplete="on">
     <span id="who"></span>
     <input id="user" name="username" placeholder="technician" autocomplete="username">
@@ -128,9 +129,15 @@ async function load() {
   windows.clear();
   for (const w of snap.windows) windows.set(w.counter, w);
   bridge = snap.bridge;
+  showQuarantine(snap.quarantined);
   loggedIn = snap.session !== null;
   showSession(snap.session);
   render();
+}
+
+function showQuarantine(n) {
+  $('quarantine').hidden = !n;
+  $('quarantine').textContent = 'quarantined: ' + n;
 }
 
 function showSession(user) {
@@ -146,6 +153,7 @@ function connect() {
   es.addEventListener('window', (m) => { const w = JSON.parse(m.data); windows.set(w.counter, w); render(); });
   es.addEventListener('hall', (m) => { const h = JSON.parse(m.data); bridge = h.bridge; render(); });
   es.addEventListener('event', (m) => addFeed(JSON.parse(m.data)));
+  es.addEventListener('quarantine', (m) => showQuarantine(JSON.parse(m.data).total));
   es.addEventListener('snapshot', () => load());
 }
 

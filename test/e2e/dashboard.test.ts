@@ -7,6 +7,8 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
 import { silentLogger } from '../../edge/log/logger.ts'
+import mqtt from 'mqtt'
+import { generatePassword, makeEntry, readCredentialFile, writeCredentialFile } from '../../hub/credentials.ts'
 import { startSimHall, type SimHall } from '../../sim/hall.ts'
 import { Probe, command, eventually } from '../support/probe.ts'
 
@@ -99,5 +101,27 @@ describe('hall dashboard in Chromium', () => {
     expect(text).toMatch(/counter_edge_boards_online\{hall="hall-5"\} 3/)
     expect(text).toMatch(/counter_edge_ratings_total\{hall="hall-5",counter="w01",score="satisfied"\} 1/)
     expect(text).toMatch(/counter_edge_services_total\{hall="hall-5",counter="w01",outcome="served"\} 1/)
+  })
+
+  it('a board message the hub could not accept shows in the header as quarantined, live', async () => {
+    expect(await page.locator('#quarantine').isHidden()).toBe(true)
+    // A board upgraded before its hub: provisioned into the running hall, it publishes an event type this hub does not know.
+    const password = generatePassword()
+    const entries = await readCredentialFile(hall.credentialsFile)
+    await writeCredentialFile(hall.credentialsFile, [...entries, await makeEntry({ username: 'hall-5-w09', role: 'board', hall: 'hall-5', counter: 'w09', password })])
+    // The hub takes the new entry once it has reloaded the file (within ~50 ms); tries are spaced so a slow
+    // reload cannot use up the address's free login failures.
+    const board = (await eventually(async () => {
+      await new Promise((r) => setTimeout(r, 250))
+      return mqtt.connectAsync(`mqtt://127.0.0.1:${hall.hub.port}`, { clientId: 'hall-5-w09', username: 'hall-5-w09', password, reconnectPeriod: 0 }).catch(() => null)
+    }, 10_000, 'the new board logged in'))!
+    try {
+      await board.publishAsync('hall/hall-5/counter/w09/event/queue-rebalanced', JSON.stringify({ id: 'w09-1', type: 'queue-rebalanced' }), { qos: 1 })
+      await page.waitForFunction(() => document.getElementById('quarantine')?.textContent === 'quarantined: 1', null, { timeout: 10_000 })
+      expect(await page.locator('#quarantine').isVisible()).toBe(true)
+      expect(board.connected).toBe(true)
+    } finally {
+      await board.endAsync(true)
+    }
   })
 })
