@@ -9,7 +9,7 @@ import type { HubCounters, RefusalKind } from './hub-counters.ts'
 import type { HubLimits } from './limits.ts'
 import { HubListeners, type ListenerConfig, type ConnectionMeta } from './listeners.ts'
 import { QueueCappedPersistence, type AsyncPersistence } from './session-store.ts'
-import { Quarantine, type QuarantinedMessage } from './quarantine.ts'
+import type { Quarantine, QuarantinedMessage } from './quarantine.ts'
 import type { Uplink } from './uplink.ts'
 
 export interface BrokerOptions {
@@ -30,8 +30,8 @@ export interface BrokerOptions {
   countQueued?: (clientId: string) => Promise<number>
   /** Custody for central; absent when the hub has no upstream. */
   uplink?: Uplink | null
-  /** Where a board's own messages the hub cannot accept are kept before they are acknowledged; in memory when absent. */
-  quarantine?: Quarantine
+  /** Where a board's own messages the hub cannot accept are kept before they are acknowledged. */
+  quarantine: Quarantine
   log: Logger
   /** Board sessions coming and going, for the hall view. */
   onBoardSession?: (p: Principal, connected: boolean) => void
@@ -93,12 +93,10 @@ export class HubBroker {
   private readonly versions = new WeakMap<Client, string | null>()
   private readonly connects = new WeakMap<Client, ConnectInfo>()
   private readonly logins: LoginGuard
-  private readonly quarantine: Quarantine
   private unlistenReload: (() => void) | null = null
 
   constructor(private readonly opts: BrokerOptions) {
     const { limits, log } = opts
-    this.quarantine = opts.quarantine ?? new Quarantine({ file: null, maxBytes: 0, log })
     this.logins = new LoginGuard({ freeFailures: limits.freeLoginFailures, baseMs: limits.loginBackoffBaseMs, maxMs: limits.loginBackoffMaxMs })
     this.persistence = new QueueCappedPersistence(
       opts.persistence,
@@ -296,7 +294,7 @@ export class HubBroker {
   private toQuarantine(client: string, p: Principal | null, packet: PublishPacket, kind: QuarantinedMessage['kind'], reason: string, cb: (err?: Error | null) => void): void {
     const topic = packet.topic
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload
-    this.quarantine.keep({ kind, reason, client, counter: p?.counter ?? null, topic, qos: packet.qos, retain: packet.retain, payload }).then(
+    this.opts.quarantine.keep({ kind, reason, client, counter: p?.counter ?? null, topic, qos: packet.qos, retain: packet.retain, payload }).then(
       () => {
         this.opts.log.warn({ quarantined: kind, client, topic: topic.slice(0, 200), reason }, 'acknowledged and quarantined a board message the hub cannot accept')
         packet.topic = `${QUARANTINED_PREFIX}${topic}`
@@ -306,8 +304,7 @@ export class HubBroker {
       },
       (err: Error) => {
         this.opts.log.error({ client, topic: topic.slice(0, 200), reason, err: err.message }, 'could not quarantine a board message: refused instead, and the board will send it again')
-        const refusalKind: RefusalKind = kind === 'invalid-payload' ? 'acl-publish' : kind
-        this.refuse(refusalKind, { client, topic: topic.slice(0, 200), reason }, 'refused publish')
+        this.refuse('quarantine-failed', { client, topic: topic.slice(0, 200), reason, quarantine: kind }, 'refused publish')
         cb(refusal(reason))
       },
     )

@@ -22,6 +22,7 @@ export const REFUSAL_KINDS = [
   'malformed-packet', // a packet that does not parse; only that client is closed
   'revoked-session', // a connected client whose credentials were revoked or changed
   'custody-write-failed', // the custody log could not make a message durable: no PUBACK, the board retries
+  'quarantine-failed', // a board's own message for the quarantine could not be kept there (file full, disk error): refused, the board keeps it
 ] as const
 
 export type RefusalKind = (typeof REFUSAL_KINDS)[number]
@@ -40,8 +41,6 @@ export class HubCounters {
   authFailures = 0
   /** Publishes and subscriptions refused by the ACL. */
   aclDenials = 0
-  /** Board messages acknowledged into the quarantine, not forwarded, because they break the contract. */
-  invalidPayloads = 0
   /** Messages made durable in the custody log. */
   custodyAppended = 0
   bridgedUp = 0

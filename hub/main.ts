@@ -141,7 +141,7 @@ export async function startHub(config: HubConfig, log: Logger): Promise<RunningH
         custody = c
         stops.push(() => c.stop())
       }
-      uplink = new Uplink({ hall: config.hall, custody, counters, log: log.child({ module: 'uplink' }) })
+      uplink = new Uplink({ hall: config.hall, custody, counters })
     }
 
     const quarantine = new Quarantine({

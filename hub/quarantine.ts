@@ -17,8 +17,8 @@ import type { QuarantineKind } from './hub-counters.ts'
  * (`quarantine.jsonl` in the hub's data directory, one JSON object a line).
  * It never reaches the hall's readers or central.
  *
- * Without a data directory (in memory, or a node of a cluster) the newest
- * MEMORY_KEPT entries are kept in memory and each is logged in full.
+ * Without a data directory (in memory, or a node of a cluster) there is no
+ * file: each entry is logged in full, and the log is its only record.
  */
 export interface QuarantinedMessage {
   /** Why the hub could not take it, in the words of its refusal. */
@@ -39,8 +39,6 @@ export interface QuarantineEntry extends Omit<QuarantinedMessage, 'payload'> {
   encoding: 'utf8' | 'base64'
 }
 
-const MEMORY_KEPT = 1_000
-
 export class QuarantineFullError extends Error {
   override readonly name = 'QuarantineFullError'
 }
@@ -50,14 +48,12 @@ export class Quarantine {
   private bytes = 0
   /** A write failed part-way (a full disk): the next line starts on a line of its own. */
   private torn = false
-  private readonly memory: QuarantineEntry[] = []
   /** Appends one after another, so lines never interleave and the size stays exact. */
   private chain: Promise<unknown> = Promise.resolve()
-  kept = 0
 
   constructor(
     private readonly opts: {
-      /** The file, or null to keep entries in memory only. */
+      /** The file, or null to log each entry in full instead. */
       file: string | null
       /** Past this size the file takes nothing more: the hub then refuses (closes) as before, and says why. */
       maxBytes: number
@@ -75,7 +71,7 @@ export class Quarantine {
     this.handle = await open(this.opts.file, 'a', 0o600)
   }
 
-  /** Resolves once the message is on disk (fsynced) or in memory; rejects when it could not be kept. */
+  /** Resolves once the message is on disk (fsynced), or logged when there is no file; rejects when it could not be kept. */
   keep(m: QuarantinedMessage): Promise<void> {
     const text = m.payload.toString('utf8')
     const utf8 = Buffer.from(text, 'utf8').equals(m.payload)
@@ -99,10 +95,7 @@ export class Quarantine {
   private async write(entry: QuarantineEntry): Promise<void> {
     const { log } = this.opts
     if (!this.handle) {
-      this.memory.push(entry)
-      if (this.memory.length > MEMORY_KEPT) this.memory.shift()
-      this.kept++
-      log.warn({ quarantined: entry }, 'kept a board message the hub cannot accept (in memory: this hub has no data directory)')
+      log.warn({ quarantined: entry }, 'a board message the hub cannot accept, in full (this hub has no data directory to keep it in)')
       return
     }
     const line = Buffer.from(`${this.torn ? '\n' : ''}${JSON.stringify(entry)}\n`)
@@ -115,12 +108,6 @@ export class Quarantine {
     await this.handle.sync()
     this.torn = false
     this.bytes += line.length
-    this.kept++
-  }
-
-  /** The newest entries, oldest first (memory only; the file is for people and tools like jq). */
-  recent(): readonly QuarantineEntry[] {
-    return this.memory
   }
 
   async stop(): Promise<void> {

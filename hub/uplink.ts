@@ -1,5 +1,4 @@
 import { parseMessage, parseTopic } from '../edge/protocol/index.ts'
-import type { Logger } from '../edge/log/logger.ts'
 import type { Principal } from './credentials.ts'
 import type { Custody } from './custody-log.ts'
 import type { HubCounters } from './hub-counters.ts'
@@ -28,7 +27,7 @@ export interface UplinkPacket {
  * QoS 0 (telemetry) is not kept: the bridge forwards it live or not at all.
  */
 export class Uplink {
-  constructor(private readonly opts: { hall: string; custody: Custody; counters: HubCounters; log: Logger }) {}
+  constructor(private readonly opts: { hall: string; custody: Custody; counters: HubCounters }) {}
 
   /** What to do before acknowledging: nothing to keep, wait for the custody write, or quarantine. */
   admit(principal: Principal | null, packet: UplinkPacket): Admission {
@@ -36,10 +35,7 @@ export class Uplink {
     const t = parseTopic(packet.topic)
     if (!t || t.kind === 'cmd' || t.hall !== this.opts.hall) return PASS
     const parsed = parseMessage(packet.topic, packet.payload)
-    if (!parsed.ok) {
-      this.opts.counters.invalidPayloads++
-      return { kind: 'invalid', code: parsed.code, message: parsed.message }
-    }
+    if (!parsed.ok) return { kind: 'invalid', code: parsed.code, message: parsed.message }
     const written = this.opts.custody.append({ topic: packet.topic, payload: Buffer.from(packet.payload), qos: packet.qos, retain: packet.retain }).then(() => {
       this.opts.counters.custodyAppended++
     })

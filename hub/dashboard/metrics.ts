@@ -41,7 +41,7 @@ export function renderMetrics(src: MetricsSources): string {
   metric('counter_edge_bridge_connected', 'gauge', '1 while the bridge to central is connected.', [[{}, state === 'connected' ? 1 : 0]])
   metric('counter_edge_auth_failures_total', 'counter', 'Refused logins (wrong or revoked credentials).', [[{}, c.authFailures ?? 0]])
   metric('counter_edge_acl_denials_total', 'counter', 'Publishes and subscriptions refused by the ACL or limits.', [[{}, c.aclDenials ?? 0]])
-  metric('counter_edge_invalid_payloads_total', 'counter', 'Board messages that broke the contract and were not bridged.', [[{}, c.invalidPayloads ?? 0]])
+  metric('counter_edge_invalid_payloads_total', 'counter', 'Board messages that broke the contract and were not bridged.', [[{}, src.counters.quarantined['invalid-payload']]])
   const quarantined = src.counters.quarantined
   metric(
     'counter_edge_quarantined_total',

@@ -111,7 +111,6 @@ describe('bridge to a real Mosquitto central', () => {
     open.push(board)
     expect(await publishOutcome(board, `${base}/event/evaluated`, JSON.stringify({ id: 'broken-1', score: 'great' }))).toBe('acked')
     await eventually(() => t.log.lines.find((l) => l.msg === 'acknowledged and quarantined a board message the hub cannot accept' && l.quarantined === 'invalid-payload'), 2000, 'the log line')
-    expect(t.hub.counters.invalidPayloads).toBe(1)
     expect(t.hub.counters.quarantined['invalid-payload']).toBe(1)
     await new Promise((r) => setTimeout(r, 200))
     expect(atCentral.some((m) => m.body.id === 'broken-1')).toBe(false)

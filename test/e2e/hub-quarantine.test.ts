@@ -107,6 +107,22 @@ describe("the hub's quarantine", () => {
     expect(metrics).toContain(`counter_edge_quarantined_total{hall="${H}",kind="acl-publish"} 3`)
   })
 
+  it('refuses as before, and says why, once the quarantine file is full: the board keeps the message', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hub-quarantine-full-'))
+    const full = await startTestHub([w01], { hall: H, dataDir: dir, limits: { maxQuarantineBytes: 100 } })
+    try {
+      const board = await connectAs(full.hub.port, w01, { reconnectPeriod: 0 })
+      expect(await publishOutcome(board, `${base}/event/queue-rebalanced`, JSON.stringify(boardEvent('evaluated', 'q3', 1)))).toBe('closed')
+      await eventually(() => full.log.refusals('quarantine-failed').length === 1, 2_000, 'the refusal')
+      expect(full.log.lines.find((l) => l.level === 50 && /could not quarantine/.test(String(l.msg)))?.err).toMatch(/limit of 100 bytes; move it away/)
+      expect(full.hub.counters.quarantined['acl-publish']).toBe(0)
+      await board.endAsync(true)
+    } finally {
+      await full.stop()
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
   it("still closes a board that publishes as another window: that is a breach, not a mistake", async () => {
     const board = await connectAs(t.hub.port, w01, { clientId: w01.username })
     open.push(board)

@@ -468,7 +468,7 @@ export class FaultRig {
     }
     // Central saves after every change, as a central that cares about its messages would be set up; a SIGKILL
     // can still lose what it acknowledged in the same loop turn, which centralAcks tells apart from our losses.
-    this.central = await Central.start({ autosave: { everyChanges: 1 } })
+    this.central = await Central.start({ saveEveryChange: true })
     this.centralProxy = await FaultProxy.start({ target: { host: '127.0.0.1', port: this.central.port }, name: 'hub↔central', observe: this.centralAcks.observe })
     this.boardProxy = await FaultProxy.start({ target: { host: '127.0.0.1', port: this.hubPort }, name: 'boards↔hub' })
 
