@@ -5,8 +5,7 @@
  * its pins under the same names, so both sides come from this one list and a
  * role added here shows up in both.
  */
-import type { Edge, Level, LineSpec } from '../edge/hardware/gpio-port.ts'
-import type { LineRef, OfficerKey, Score } from './profile-schema.ts'
+import type { LineRef, OfficerKey, Score } from './line-ref.ts'
 
 export interface ProfileLine {
   /** Line name: the score for evaluator keys, 'officer-<key>', 'status-lamp', 'photo-trigger', … */
@@ -16,7 +15,7 @@ export interface ProfileLine {
   ref: LineRef
   direction: 'in' | 'out'
   /** Logical level an output starts in; default 0 (inactive). */
-  initial?: Level
+  initial?: 0 | 1
 }
 
 /** The parts of a profile that hold lines (structural, so the schema can use it while validating). */
@@ -58,7 +57,7 @@ export function officerLineName(key: OfficerKey): string {
 
 export function profileLines(profile: ProfileLineSource): ProfileLine[] {
   const lines: ProfileLine[] = []
-  const add = (name: string, path: string, ref: LineRef | undefined, direction: 'in' | 'out', initial?: Level) => {
+  const add = (name: string, path: string, ref: LineRef | undefined, direction: 'in' | 'out', initial?: 0 | 1) => {
     if (ref !== undefined) lines.push({ name, path, ref, direction, ...(initial !== undefined ? { initial } : {}) })
   }
   const pins = profile.display?.pins
@@ -102,18 +101,4 @@ export function findSharedLines(profile: ProfileLineSource): SharedLine[] {
     else shared.push({ path: line.path, firstPath, chip: line.ref.chip, offset: line.ref.offset })
   }
   return shared
-}
-
-/** How the runtime opens a profile line: inputs watched on both edges, outputs starting inactive (CS idle high). */
-export function lineSpecFor(line: ProfileLine): LineSpec {
-  const edge: Edge | undefined = line.direction === 'in' ? 'both' : undefined
-  return {
-    name: line.name,
-    chip: line.ref.chip,
-    offset: line.ref.offset,
-    direction: line.direction,
-    activeLow: line.ref.activeLow,
-    ...(line.ref.bias !== undefined ? { bias: line.ref.bias } : {}),
-    ...(edge !== undefined ? { edge } : { initial: line.initial ?? 0 }),
-  }
 }

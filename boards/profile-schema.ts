@@ -13,27 +13,13 @@ import { readFile } from 'node:fs/promises'
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path'
 import { z } from 'zod'
 import { findSharedLines } from './profile-lines.ts'
-import { PACKAGE_ROOT } from '../edge/package-root.ts'
+import { lineRefSchema, type OfficerKey, type Score } from './line-ref.ts'
+import { EVALUATION_SCORES, ID_PATTERN, OFFICER_KEYS, THREE_KEY_SCORES } from '../edge/protocol/index.ts'
 
-export const THREE_LEVEL_SCORES = ['satisfied', 'neutral', 'dissatisfied'] as const
-export const FIVE_LEVEL_EXTRA_SCORES = ['very-satisfied', 'very-dissatisfied'] as const
-/** An evaluator key, named by the rating it gives. */
-export type Score = (typeof THREE_LEVEL_SCORES)[number] | (typeof FIVE_LEVEL_EXTRA_SCORES)[number]
+export { lineRefSchema, type LineRef, type OfficerKey, type Score } from './line-ref.ts'
 
-export const OFFICER_KEYS = ['call-next', 'recall', 'no-show', 'pause', 'help'] as const
-export type OfficerKey = (typeof OFFICER_KEYS)[number]
-
-const ID = /^[a-z0-9][a-z0-9-]{0,31}$/
-
-export const lineRefSchema = z.strictObject({
-  /** gpiochip label, e.g. 'pinctrl-bcm2711' (Pi 4), 'pinctrl-rp1' (Pi 5). */
-  chip: z.string().min(1),
-  offset: z.number().int().min(0).max(511),
-  activeLow: z.boolean().default(false),
-  /** Pull wanted on an input; documents config.txt for onoff, requested directly by chardev. */
-  bias: z.enum(['pull-up', 'pull-down', 'none']).optional(),
-})
-export type LineRef = z.infer<typeof lineRefSchema>
+/** The keys a five-key evaluator adds to the three-key one: the contract's scores that are not three-key ones. */
+const FIVE_KEY_EXTRAS = EVALUATION_SCORES.filter((s) => !(THREE_KEY_SCORES as readonly string[]).includes(s)) as Array<Exclude<Score, (typeof THREE_KEY_SCORES)[number]>>
 
 /** JSON has no hex literals; "0x70" reads better in a profile than 112. */
 const i2cAddressSchema = z
@@ -46,17 +32,15 @@ const i2cAddressSchema = z
   ])
   .pipe(z.number().int().min(0x70, 'HT16K33 addresses are 0x70..0x77').max(0x77, 'HT16K33 addresses are 0x70..0x77'))
 
+/** Every three-key score is required; the five-key extras come both or neither. */
 const keysSchema = z
   .strictObject({
-    satisfied: lineRefSchema,
-    neutral: lineRefSchema,
-    dissatisfied: lineRefSchema,
-    'very-satisfied': lineRefSchema.optional(),
-    'very-dissatisfied': lineRefSchema.optional(),
+    ...(Object.fromEntries(THREE_KEY_SCORES.map((s) => [s, lineRefSchema])) as Record<(typeof THREE_KEY_SCORES)[number], typeof lineRefSchema>),
+    ...(Object.fromEntries(FIVE_KEY_EXTRAS.map((s) => [s, lineRefSchema.optional()])) as Record<(typeof FIVE_KEY_EXTRAS)[number], z.ZodOptional<typeof lineRefSchema>>),
   })
-  .refine((k) => (k['very-satisfied'] === undefined) === (k['very-dissatisfied'] === undefined), {
-    message: 'the 5-level scale needs both very-satisfied and very-dissatisfied',
-    path: ['very-satisfied'],
+  .refine((k) => new Set(FIVE_KEY_EXTRAS.map((s) => k[s] === undefined)).size === 1, {
+    message: `the 5-level scale needs all of ${FIVE_KEY_EXTRAS.join(' and ')}`,
+    path: [FIVE_KEY_EXTRAS[0]!],
   })
 
 const keyTimingSchema = z
@@ -128,7 +112,7 @@ const relaySchema = z.strictObject({
 
 export const boardProfileSchema = z
   .strictObject({
-    id: z.string().regex(ID, 'ids are [a-z0-9][a-z0-9-]{0,31}'),
+    id: z.string().regex(ID_PATTERN, 'ids are [a-z0-9][a-z0-9-]{0,31}'),
     description: z.string().min(1),
     /**
      * 'onoff': sysfs GPIO + i2c-bus on the board itself; 'johnny-five': a
@@ -216,21 +200,20 @@ export function parseBoardProfile(json: unknown, source: string): BoardProfile {
   throw new BoardProfileError(source, problems)
 }
 
-// From the package root, not this file: bundled, this code runs from dist/.
-export const BOARDS_DIR = join(PACKAGE_ROOT, 'boards')
-
 /**
- * Loads `boards/<id>.json`, or the file at a path (anything with a slash or
+ * Loads `<dir>/<id>.json`, or the file at a path (anything with a slash or
  * ending in .json). A profile loaded by id must carry that id, so a copied
- * file that was not renamed inside cannot pose as another board.
+ * file that was not renamed inside cannot pose as another board. `dir` is
+ * the package's boards folder (BOARDS_DIR in edge/shared/package-root.ts):
+ * bundled, this code runs from dist/ and cannot find it from here.
  */
-export async function loadBoardProfile(pathOrId: string, opts: { dir?: string } = {}): Promise<BoardProfile> {
+export async function loadBoardProfile(pathOrId: string, dir: string): Promise<BoardProfile> {
   const byPath = pathOrId.includes('/') || pathOrId.endsWith('.json')
   const file = byPath
     ? isAbsolute(pathOrId)
       ? pathOrId
       : resolve(pathOrId)
-    : join(opts.dir ?? BOARDS_DIR, `${pathOrId}.json`)
+    : join(dir, `${pathOrId}.json`)
   let text: string
   try {
     text = await readFile(file, 'utf8')

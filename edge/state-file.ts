@@ -4,7 +4,7 @@ import { z } from 'zod'
 import { captureKindSchema, modeSchema, overtimeLevelSchema, scaleSchema, ticketSchema } from './protocol/index.ts'
 import type { CounterState, DisplayLimits } from './counter/state.ts'
 import { initialState } from './counter/state.ts'
-import type { Logger } from './log/logger.ts'
+import type { Logger } from './shared/logger.ts'
 import type { OutboxRecord } from './link/board-link.ts'
 
 const FILE = 'window-state.json'

@@ -1,6 +1,6 @@
 import { parseCommand, type CaptureKind, type EvaluationScore, type EventType, type OfficerKey, type SelfTest } from './protocol/index.ts'
 import type { CaptureOutcome } from './hardware/capture-trigger.ts'
-import type { Logger } from './log/logger.ts'
+import type { Logger } from './shared/logger.ts'
 import { step } from './counter/machine.ts'
 import { nextDeadline } from './counter/time-rules.ts'
 import { displayFor, evaluatorOpen, stateFields, statusLampFor } from './counter/view.ts'

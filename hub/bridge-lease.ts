@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis'
-import type { Logger } from '../edge/log/logger.ts'
+import type { Logger } from '../edge/shared/logger.ts'
 
 export interface BridgeLeaseOptions {
   redis: Redis

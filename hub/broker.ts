@@ -1,7 +1,7 @@
 import type { EventEmitter } from 'node:events'
 import { Aedes, type Client, type AuthenticateError, type PublishPacket } from 'aedes'
 import { parseTopic } from '../edge/protocol/index.ts'
-import type { Logger } from '../edge/log/logger.ts'
+import type { Logger } from '../edge/shared/logger.ts'
 import type { CredentialStore, Principal } from './credentials.ts'
 import { authorizePublish, authorizeSubscribe } from './acl.ts'
 import { ConnectionGuard, LoginGuard } from './address-guards.ts'

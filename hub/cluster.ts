@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module'
 import { Readable } from 'node:stream'
 import { Redis } from 'ioredis'
-import type { Logger } from '../edge/log/logger.ts'
+import type { Logger } from '../edge/shared/logger.ts'
 import type { AsyncPersistence } from './session-store.ts'
 import { RedisCustodyLog } from './redis-custody.ts'
 import { BridgeLease } from './bridge-lease.ts'

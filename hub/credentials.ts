@@ -5,7 +5,7 @@ import { watch, existsSync, type FSWatcher } from 'node:fs'
 import { dirname, basename, join } from 'node:path'
 import { z } from 'zod'
 import { idSchema } from '../edge/protocol/index.ts'
-import type { Logger } from '../edge/log/logger.ts'
+import type { Logger } from '../edge/shared/logger.ts'
 
 const scrypt = promisify(scryptCb) as (pw: string, salt: Buffer, len: number, opts: { N: number; r: number; p: number; maxmem: number }) => Promise<Buffer>
 

@@ -1,4 +1,4 @@
-import type { Logger } from '../edge/log/logger.ts'
+import type { Logger } from '../edge/shared/logger.ts'
 import type { CustodyRecord, CustodyStore } from './custody-store.ts'
 
 export type { CustodyRecord } from './custody-store.ts'

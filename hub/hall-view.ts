@@ -1,6 +1,6 @@
 import type { Aedes, AedesPublishPacket } from 'aedes'
 import { parseMessage, type BoardEvent, type CentralStatus, type HubBridge, type OfflineReason, type State, type Status, type Telemetry } from '../edge/protocol/index.ts'
-import type { Logger } from '../edge/log/logger.ts'
+import type { Logger } from '../edge/shared/logger.ts'
 import type { HubCounters } from './hub-counters.ts'
 
 export interface EventSummary {

@@ -1,5 +1,5 @@
 import { open, stat, type FileHandle } from 'node:fs/promises'
-import type { Logger } from '../edge/log/logger.ts'
+import type { Logger } from '../edge/shared/logger.ts'
 import type { QuarantineKind } from './hub-counters.ts'
 
 /**

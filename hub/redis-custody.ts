@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis'
-import type { Logger } from '../edge/log/logger.ts'
+import type { Logger } from '../edge/shared/logger.ts'
 import type { Custody } from './custody-log.ts'
 import { decodeRecord, encodeRecord, type CustodyRecord } from './custody-store.ts'
 

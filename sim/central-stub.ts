@@ -1,7 +1,7 @@
 import type { MqttClient } from 'mqtt'
 import { parseMessage, topics, type CommandInput, type CommandName, type State } from '../edge/protocol/index.ts'
-import type { Logger } from '../edge/log/logger.ts'
-import { connectMqtt, parseBrokerUrl } from '../edge/link/mqtt-connect.ts'
+import type { Logger } from '../edge/shared/logger.ts'
+import { connectMqtt, parseBrokerUrl } from '../edge/shared/mqtt-connect.ts'
 
 export interface CentralStubOptions {
   hall: string

@@ -21,13 +21,14 @@ import { createHash } from 'node:crypto'
 import mqtt from 'mqtt'
 import { Redis } from 'ioredis'
 import { parseMessage } from '../edge/protocol/index.ts'
-import { createLogger } from '../edge/log/logger.ts'
+import { createLogger } from '../edge/shared/logger.ts'
 import { makeEntry, writeCredentialFile } from '../hub/credentials.ts'
 import { loadBoardProfile } from '../boards/profile-schema.ts'
 import { CentralBroker } from './central-broker.ts'
 import { CentralStub } from './central-stub.ts'
 import { SimWindow } from './sim-window.ts'
 import { Applicants } from './applicants.ts'
+import { BOARDS_DIR } from '../edge/shared/package-root.ts'
 
 const env = (name: string, def: number) => (process.env[name] === undefined ? def : Number(process.env[name]))
 const BOARDS = env('SOAK_BOARDS', 1000)
@@ -39,7 +40,7 @@ const LEASE_MS = env('SOAK_LEASE_MS', 3000)
 /** Commands central sends per second at most (0: no limit, as bursty as the stub gets). */
 const COMMANDS_PER_S = env('SOAK_COMMANDS_PER_S', 100)
 const HALL = 'soak'
-const CLI = new URL('../edge/cli/counter-edge.mjs', import.meta.url).pathname
+const CLI = new URL('../cli/counter-edge.mjs', import.meta.url).pathname
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const log = createLogger({ name: 'soak', level: (process.env.LOG_LEVEL as 'warn') ?? 'warn', pretty: false })
 const say = (line: string) => process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`)
@@ -191,7 +192,7 @@ async function main(): Promise<void> {
     cleanup.push(() => consumer.endAsync(true))
 
     // The boards: half know [a, b], half [b, a]. Every event they emit is noted, to check central got it.
-    const profile = await loadBoardProfile('sim-window')
+    const profile = await loadBoardProfile('sim-window', BOARDS_DIR)
     const windows = new Map<string, SimWindow>()
     const emitted = new Set<string>()
     const t0 = Date.now()

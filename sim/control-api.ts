@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { Logger } from '../edge/log/logger.ts'
+import type { Logger } from '../edge/shared/logger.ts'
 import type { SimWindow } from './sim-window.ts'
 import { HttpError, readJsonBody } from '../hub/http/json-body.ts'
 import { listenOn } from '../hub/http/listen.ts'

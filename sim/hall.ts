@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Logger } from '../edge/log/logger.ts'
+import type { Logger } from '../edge/shared/logger.ts'
 import { generatePassword, makeEntry, writeCredentialFile } from '../hub/credentials.ts'
 import { startHub, type RunningHub } from '../hub/main.ts'
 import { loadBoardProfile } from '../boards/profile-schema.ts'
@@ -10,6 +10,7 @@ import { CentralStub } from './central-stub.ts'
 import { SimWindow } from './sim-window.ts'
 import { Applicants } from './applicants.ts'
 import { ControlApi } from './control-api.ts'
+import { BOARDS_DIR } from '../edge/shared/package-root.ts'
 
 export interface SimHallOptions {
   hall: string
@@ -55,7 +56,7 @@ export async function startSimHall(o: SimHallOptions): Promise<SimHall> {
   try {
     const dir = await mkdtemp(join(tmpdir(), 'counter-edge-hall-'))
     stops.push(() => rm(dir, { recursive: true, force: true }))
-    const profile = await loadBoardProfile(o.board)
+    const profile = await loadBoardProfile(o.board, BOARDS_DIR)
     const passwords = new Map<string, string>()
     const entries = await Promise.all(
       Array.from({ length: o.windows }, (_, i) => {

@@ -10,9 +10,10 @@
  * the fault methods to unplug things.
  */
 import type { Logger } from 'pino'
-import { DISPLAY_LINE_NAMES, lineSpecFor, officerLineName, OUTPUT_LINE_NAMES, profileLines } from '../boards/profile-lines.ts'
+import { DISPLAY_LINE_NAMES, officerLineName, OUTPUT_LINE_NAMES, profileLines } from '../boards/profile-lines.ts'
+import { lineSpecFor } from '../edge/hardware/profile-line-spec.ts'
 import type { BoardProfile, OfficerKey, Score } from '../boards/profile-schema.ts'
-import { OFFICER_KEYS } from '../boards/profile-schema.ts'
+import { OFFICER_KEYS } from '../edge/protocol/index.ts'
 import { electricalLineSpec } from '../edge/hardware/j5-gpio-backend.ts'
 import { J5IoPlugin } from '../edge/hardware/j5-io-plugin.ts'
 import type { DisplayView, SimDisplayModel } from './display-view.ts'

@@ -4,7 +4,7 @@
  *
  *   npx tsx docs/examples/central-client.ts --url mqtt://127.0.0.1:1884 --hall hall-1 --counter w01 --press satisfied
  *
- * Against `npm start -- --no-traffic` (or `node edge/cli/counter-edge.mjs sim --no-traffic`),
+ * Against `npm start -- --no-traffic` (or `node cli/counter-edge.mjs sim --no-traffic`),
  * where nobody stands at the windows, `--press <score>` presses the evaluator key
  * through the simulator's control API so the rating comes back. See docs/integration.md.
  *
@@ -25,7 +25,7 @@ import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import type { MqttClient } from 'mqtt'
-import { connectMqtt, parseBrokerUrl } from '../../edge/link/mqtt-connect.ts'
+import { connectMqtt, parseBrokerUrl } from '../../edge/shared/mqtt-connect.ts'
 import {
   CAPTURE_KINDS,
   ID_PATTERN,

@@ -8,7 +8,8 @@
  * display retries on its own.
  */
 import type { Logger } from 'pino'
-import { DISPLAY_LINE_NAMES, lineSpecFor, OUTPUT_LINE_NAMES, profileLines, type ProfileLine } from '../../boards/profile-lines.ts'
+import { DISPLAY_LINE_NAMES, OUTPUT_LINE_NAMES, profileLines, type ProfileLine } from '../../boards/profile-lines.ts'
+import { lineSpecFor } from '../hardware/profile-line-spec.ts'
 import type { BoardProfile, Score } from '../../boards/profile-schema.ts'
 import { DeviceFault } from '../hardware/device-fault.ts'
 import type { GpioBackend, GpioLine } from '../hardware/gpio-port.ts'
@@ -25,7 +26,6 @@ import { Relay } from '../hardware/relay.ts'
 import { CaptureTrigger } from '../hardware/capture-trigger.ts'
 import { officerLineName } from '../../boards/profile-lines.ts'
 import type { CaptureKind, OfficerKey } from '../protocol/index.ts'
-import type { OfficerKey as ProfileOfficerKey } from '../../boards/profile-schema.ts'
 import { GpioMax7219Transport, Max7219Display, type Max7219Transport } from '../hardware/max7219.ts'
 import type { TextDisplay } from '../hardware/text-display.ts'
 import { CallDisplay } from './call-display.ts'
@@ -147,8 +147,7 @@ export async function buildWindowDevices(opts: BuildWindowDevicesOptions): Promi
     }
 
     const officerKeys: WindowDevices['officerKeys'] = {}
-    // The profile's keys are a subset of the contract's officer-key values.
-    for (const key of Object.keys(profile.officerKeys ?? {}) as Array<ProfileOfficerKey & OfficerKey>) {
+    for (const key of Object.keys(profile.officerKeys ?? {}) as OfficerKey[]) {
       const line = byName(officerLineName(key))
       if (!line) continue
       officerKeys[key] = new KeyInput({

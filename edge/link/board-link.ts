@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks'
 import type { MqttClient } from 'mqtt'
 import { parseTopic, topics, type EventType, type EventFields, type OfflineReason } from '../protocol/index.ts'
-import type { Logger } from '../log/logger.ts'
-import { connectMqtt, type BrokerAddress } from './mqtt-connect.ts'
+import type { Logger } from '../shared/logger.ts'
+import { connectMqtt, type BrokerAddress } from '../shared/mqtt-connect.ts'
 import type { EnvelopeStamper } from './envelope-stamper.ts'
 import type { Journal, JournalEntry } from './journal.ts'
 

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process'
 import { access } from 'node:fs/promises'
-import type { Logger } from '../log/logger.ts'
+import type { Logger } from '../shared/logger.ts'
 import type { Clock } from './envelope-stamper.ts'
 
 export interface SyncProbeOptions {

@@ -1,6 +1,6 @@
 import { mkdir, open, readdir, readFile, truncate, unlink, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { Logger } from '../log/logger.ts'
+import type { Logger } from '../shared/logger.ts'
 import { encodeAcks, encodeEntry, encodeHeader, scanSegment, toRuns, type Runs, type StoredEntry } from './journal-records.ts'
 import type { JournalStorage, RecoveredJournal, StorageStats } from './journal.ts'
 

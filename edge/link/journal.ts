@@ -1,4 +1,4 @@
-import type { Logger } from '../log/logger.ts'
+import type { Logger } from '../shared/logger.ts'
 import { entryBytes, type RecordClass, type StoredEntry } from './journal-records.ts'
 
 export type { RecordClass } from './journal-records.ts'

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import type { DeviceHealth, TelemetryFields } from '../protocol/index.ts'
-import type { Logger } from '../log/logger.ts'
+import type { Logger } from '../shared/logger.ts'
 import type { Fault } from '../counter/state.ts'
 import type { Journal } from './journal.ts'
 import type { LinkHealth } from './board-link.ts'

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import type { Logger } from '../log/logger.ts'
+import type { Logger } from '../shared/logger.ts'
 
 /** Where the supervisor tells the service manager how the process is. */
 export interface Notifier {

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks'
-import type { Logger } from '../log/logger.ts'
+import type { Logger } from '../shared/logger.ts'
 import type { LinkHealth } from '../link/board-link.ts'
 import type { Notifier } from './sd-notify.ts'
 

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { randomBytes } from 'node:crypto'
 import type { Aedes, AedesPublishPacket } from 'aedes'
 import { isId, parseMessage, topics, type CommandName } from '../../edge/protocol/index.ts'
-import type { Logger } from '../../edge/log/logger.ts'
+import type { Logger } from '../../edge/shared/logger.ts'
 import type { CredentialStore } from '../credentials.ts'
 import type { HallView, WindowView } from '../hall-view.ts'
 import type { HubCounters } from '../hub-counters.ts'

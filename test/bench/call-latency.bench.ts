@@ -21,6 +21,7 @@ import { CpuMeter, memory } from './support/proc.ts'
 import { RemoteInspector, RemoteLoopMonitor, RemoteProfiler, SelfProfiler, summarizeProfile, type LoopFigures, type ProfileSummary } from './support/profile.ts'
 import { ServiceDriver } from './support/service.ts'
 import { ratio, round, sleep, summarize, type Summary } from './support/stats.ts'
+import { BOARDS_DIR } from '../../edge/shared/package-root.ts'
 
 export interface CallLatencyOptions {
   /** Boards busy at each measured level, ascending. */
@@ -139,7 +140,7 @@ export async function runCallLatency(o: CallLatencyOptions): Promise<CallLatency
     o.log(`idle floor: p50 ${idleFloor.p50} ms, p99 ${idleFloor.p99} ms (n=${idleFloor.n}); central alone p50 ${idleCentralOnly.p50}, p99 ${idleCentralOnly.p99}`)
 
     await hubLoop.start()
-    const profile = await loadBoardProfile('sim-window')
+    const profile = await loadBoardProfile('sim-window', BOARDS_DIR)
     const log = benchBoardLogger()
     const eld = monitorEventLoopDelay({ resolution: ELD_RESOLUTION_MS })
     eld.enable()

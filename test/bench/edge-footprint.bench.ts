@@ -1,6 +1,6 @@
 /**
  * The edge runtime's footprint as a board would run it: a child process
- * (`node edge/cli/counter-edge.mjs edge --config board.json`, a simulated
+ * (`node cli/counter-edge.mjs edge --config board.json`, a simulated
  * board profile) against a real hub, timed from spawn to its birth at the hub,
  * with its resident memory once online and its CPU while idle; beside a bare
  * `node -e` process measured the same way.
@@ -18,7 +18,7 @@ import { pathToFileURL } from 'node:url'
 import type { MqttClient } from 'mqtt'
 import { boardAccount, benchDataRoot, CLI, REPO, startHubProcess } from './support/bench-hub.ts'
 import { buildEdgeBundle, type EdgeBundle } from './support/bundle.ts'
-import { buildDist } from '../../edge/build/bundle.ts'
+import { buildDist } from '../../cli/build/bundle.ts'
 import { boardUnitNodeFlags } from '../support/board-unit.ts'
 import { connectPlain } from './support/net.ts'
 import { cpuSeconds, memory } from './support/proc.ts'

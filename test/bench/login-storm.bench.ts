@@ -8,7 +8,7 @@
  * many got in, when, and what the hub spent.
  */
 import type { MqttClient } from 'mqtt'
-import { connectMqtt } from '../../edge/link/mqtt-connect.ts'
+import { connectMqtt } from '../../edge/shared/mqtt-connect.ts'
 import { boardAccount, counterName, startHubProcess } from './support/bench-hub.ts'
 import { CpuMeter } from './support/proc.ts'
 import { round, sleep } from './support/stats.ts'

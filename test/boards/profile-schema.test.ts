@@ -2,13 +2,15 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { lineSpecFor, profileLines } from '../../boards/profile-lines.ts'
+import { profileLines } from '../../boards/profile-lines.ts'
+import { lineSpecFor } from '../../edge/hardware/profile-line-spec.ts'
 import {
   BoardProfileError,
   loadBoardProfile,
   parseBoardProfile,
   type BoardProfileInput,
 } from '../../boards/profile-schema.ts'
+import { BOARDS_DIR } from '../../edge/shared/package-root.ts'
 
 const line = (offset: number, activeLow = true) => ({ chip: 'sim-gpio', offset, activeLow })
 
@@ -44,11 +46,11 @@ describe('board profiles', () => {
   })
 
   it('loads the shipped profiles by id', async () => {
-    const sim = await loadBoardProfile('sim-window')
+    const sim = await loadBoardProfile('sim-window', BOARDS_DIR)
     expect(sim).toMatchObject({ adapter: 'sim', i2c: { bus: 1 }, display: { address: 0x70, digits: 4, brightness: 15 } })
     expect(sim.outputs.evaluatorLamp).toBeDefined()
     expect(sim.outputs.statusLamp).toBeDefined()
-    const pi = await loadBoardProfile('rpi4-ht16k33')
+    const pi = await loadBoardProfile('rpi4-ht16k33', BOARDS_DIR)
     expect(pi.adapter).toBe('onoff')
     expect(Object.values(pi.keys).map((k) => [k.chip, k.offset, k.activeLow, k.bias])).toEqual([
       ['pinctrl-bcm2711', 5, true, 'pull-up'],
@@ -130,13 +132,13 @@ describe('board profiles', () => {
   })
 
   it('reports unreadable, malformed and misnamed files with the file name', async () => {
-    await expect(loadBoardProfile('no-such-board', { dir })).rejects.toThrow(/no-such-board\.json.*no board profile/s)
+    await expect(loadBoardProfile('no-such-board', dir)).rejects.toThrow(/no-such-board\.json.*no board profile/s)
     await writeFile(join(dir, 'broken.json'), '{ "id": ')
-    await expect(loadBoardProfile('broken', { dir })).rejects.toThrow(/broken\.json.*not valid JSON/s)
+    await expect(loadBoardProfile('broken', dir)).rejects.toThrow(/broken\.json.*not valid JSON/s)
     await writeFile(join(dir, 'copied.json'), JSON.stringify(valid()))
-    await expect(loadBoardProfile('copied', { dir })).rejects.toThrow(/copied\.json.*'test-board' does not match/s)
+    await expect(loadBoardProfile('copied', dir)).rejects.toThrow(/copied\.json.*'test-board' does not match/s)
     const bad = join(dir, 'bad.json')
     await writeFile(bad, JSON.stringify({ ...valid(), i2c: { bus: -1 } }))
-    await expect(loadBoardProfile(bad)).rejects.toThrow(new RegExp(`${bad}[^]*i2c.bus: `))
+    await expect(loadBoardProfile(bad, BOARDS_DIR)).rejects.toThrow(new RegExp(`${bad}[^]*i2c.bus: `))
   })
 })

@@ -1,14 +1,15 @@
 import { readdirSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { lineSpecFor, profileLines } from '../../boards/profile-lines.ts'
+import { profileLines } from '../../boards/profile-lines.ts'
+import { lineSpecFor } from '../../edge/hardware/profile-line-spec.ts'
 import {
-  BOARDS_DIR,
   BoardProfileError,
   displayI2cAddress,
   loadBoardProfile,
   parseBoardProfile,
   type BoardProfileInput,
 } from '../../boards/profile-schema.ts'
+import { BOARDS_DIR } from '../../edge/shared/package-root.ts'
 
 const SHIPPED = readdirSync(BOARDS_DIR)
   .filter((f) => f.endsWith('.json'))
@@ -54,7 +55,7 @@ describe('the shipped board profiles', () => {
   it.each(SHIPPED.filter((id) => id !== 'sim-window'))(
     '%s names its adapter, display, 3 or 5 evaluator keys, officer keys, both capture devices, the NVR relay and the status light',
     async (id) => {
-      const p = await loadBoardProfile(id)
+      const p = await loadBoardProfile(id, BOARDS_DIR)
       expect(['onoff', 'johnny-five']).toContain(p.adapter)
       expect([3, 5]).toContain(Object.keys(p.keys).length)
       expect(Object.keys(p.officerKeys ?? {}).length).toBeGreaterThanOrEqual(2)
@@ -70,7 +71,7 @@ describe('the shipped board profiles', () => {
   )
 
   it('finds the Pi 5 header on the RP1, by label', async () => {
-    const p = await loadBoardProfile('rpi5-ht16k33-alpha')
+    const p = await loadBoardProfile('rpi5-ht16k33-alpha', BOARDS_DIR)
     expect(new Set(profileLines(p).map((l) => l.ref.chip))).toEqual(new Set(['pinctrl-rp1']))
     expect(p.display).toMatchObject({ driver: 'ht16k33-alpha', address: 0x70 })
     expect(Object.keys(p.keys)).toHaveLength(5)
@@ -78,7 +79,7 @@ describe('the shipped board profiles', () => {
   })
 
   it('numbers the Orange Pi pins bank*32+pin on the H616 controller', async () => {
-    const p = await loadBoardProfile('orangepi-zero2-max7219')
+    const p = await loadBoardProfile('orangepi-zero2-max7219', BOARDS_DIR)
     const pins = p.display.driver === 'max7219' ? p.display.pins : undefined
     expect(pins?.din).toMatchObject({ chip: '300b000.pinctrl', offset: 2 * 32 + 6 }) // PC6
     expect(p.outputs.nvrRelay).toMatchObject({ offset: 7 * 32 + 8 }) // PH8
@@ -86,7 +87,7 @@ describe('the shipped board profiles', () => {
   })
 
   it('puts the BeagleBone lines on gpio-omap banks and says the label must be checked on the target', async () => {
-    const p = await loadBoardProfile('beaglebone-black-ht16k33')
+    const p = await loadBoardProfile('beaglebone-black-ht16k33', BOARDS_DIR)
     expect(new Set(profileLines(p).map((l) => l.ref.chip))).toEqual(new Set(['44e07000.gpio', '4804c000.gpio', '481ac000.gpio']))
     expect(p.description).toMatch(/MUST be checked on the target/)
     expect(p.i2c?.bus).toBe(2)
@@ -95,7 +96,7 @@ describe('the shipped board profiles', () => {
 
 describe('the Firmata kit', () => {
   it('runs through johnny-five on a serial port, a MAX7219 on D12/D11/D10, outputs active high', async () => {
-    const p = await loadBoardProfile('firmata-uno-max7219')
+    const p = await loadBoardProfile('firmata-uno-max7219', BOARDS_DIR)
     expect(p).toMatchObject({ adapter: 'johnny-five', serialPort: '/dev/ttyACM0' })
     expect(p.display).toMatchObject({ driver: 'max7219', pins: { din: { offset: 12 }, clk: { offset: 11 }, cs: { offset: 10 } } })
     const outputs = profileLines(p).filter((l) => l.direction === 'out')

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest'
 import { readFileSync } from 'node:fs'
-import { nodeTooOld } from '../../edge/cli/node-version.ts'
-import { PACKAGE_NODE_RANGE } from '../../edge/package-root.ts'
+import { nodeTooOld } from '../../cli/node-version.ts'
+import { PACKAGE_NODE_RANGE } from '../../edge/shared/package-root.ts'
 
 describe('the Node.js version check before a command loads', () => {
   it('takes its range from package.json engines', () => {

@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { loadBoardProfile } from '../../boards/profile-schema.ts'
 import { buildWindowDevices } from '../../edge/devices/build-devices.ts'
 import { SimWindowHardware } from '../../sim/window-hardware.ts'
+import { BOARDS_DIR } from '../../edge/shared/package-root.ts'
 
 const log = pino({ level: 'silent' })
 const now = () => Date.now()
@@ -16,7 +17,7 @@ describe('buildWindowDevices on a simulated window', () => {
   })
 
   it('builds display, evaluator and lamps from the profile and drives the simulated hardware', async () => {
-    const hw = new SimWindowHardware(await loadBoardProfile('sim-window'))
+    const hw = new SimWindowHardware(await loadBoardProfile('sim-window', BOARDS_DIR))
     const devices = await buildWindowDevices({ profile: hw.profile, gpio: hw.gpio, bus: hw.bus, now, log })
     expect(devices.startFaults).toEqual([])
     expect(hw.view()).toMatchObject({ lit: true, text: '' })
@@ -43,7 +44,7 @@ describe('buildWindowDevices on a simulated window', () => {
   })
 
   it('comes up with a missing display, reports it, and shows the call once it is back', async () => {
-    const hw = new SimWindowHardware(await loadBoardProfile('sim-window'))
+    const hw = new SimWindowHardware(await loadBoardProfile('sim-window', BOARDS_DIR))
     hw.displayFault('absent')
     const devices = await buildWindowDevices({ profile: hw.profile, gpio: hw.gpio, bus: hw.bus, now, log })
     expect(devices.startFaults.map((f) => f.code)).toEqual(['absent'])
@@ -56,7 +57,7 @@ describe('buildWindowDevices on a simulated window', () => {
   })
 
   it('builds the Raspberry Pi 4 profile the same way (on simulated pins)', async () => {
-    const hw = new SimWindowHardware(await loadBoardProfile('rpi4-ht16k33'))
+    const hw = new SimWindowHardware(await loadBoardProfile('rpi4-ht16k33', BOARDS_DIR))
     const devices = await buildWindowDevices({ profile: hw.profile, gpio: hw.gpio, bus: hw.bus, now, log })
     const presses: string[] = []
     devices.evaluator.onPress((score) => presses.push(score))
@@ -67,7 +68,7 @@ describe('buildWindowDevices on a simulated window', () => {
   })
 
   it('closes what it opened when a line cannot be opened', async () => {
-    const profile = await loadBoardProfile('sim-window')
+    const profile = await loadBoardProfile('sim-window', BOARDS_DIR)
     const hw = new SimWindowHardware(profile)
     const wrong = { ...profile, outputs: { ...profile.outputs, statusLamp: { chip: 'sim-gpio', offset: 27, activeLow: false } } }
     await expect(buildWindowDevices({ profile: wrong, gpio: hw.gpio, bus: hw.bus, now, log })).rejects.toThrow(/'status-lamp'.*offset 27/)

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { silentLogger } from '../../edge/log/logger.ts'
+import { silentLogger } from '../../edge/shared/logger.ts'
 import { startSimHall, type SimHall } from '../../sim/hall.ts'
 import { eventExamples, extraExamples, messageExamples } from '../../edge/protocol/index.ts'
 // Importing the example also brings it into the type-checked program (tsconfig does not include docs/).

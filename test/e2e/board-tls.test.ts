@@ -4,13 +4,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { silentLogger } from '../../edge/log/logger.ts'
+import { silentLogger } from '../../edge/shared/logger.ts'
 import { startHub, type RunningHub } from '../../hub/main.ts'
 import { makeTestPki, type TestPki } from '../hub/support/certs.ts'
 import { HubTap, writeBoardCredentials, type BoardLogin } from '../support/hub-tap.ts'
 import { freePort } from '../support/ports.ts'
 
-const CLI = fileURLToPath(new URL('../../edge/cli/counter-edge.mjs', import.meta.url))
+const CLI = fileURLToPath(new URL('../../cli/counter-edge.mjs', import.meta.url))
 const HALL = 'hall-t'
 
 /** The board's side of the hub's TLS listener: the hall's CA, and a client certificate where the hub asks for one. */

@@ -5,12 +5,13 @@ import { join } from 'node:path'
 import mqtt from 'mqtt'
 import { startMosquitto, type RunningMosquitto } from '../support/mosquitto.ts'
 import { Probe, eventually, command } from '../support/probe.ts'
-import { silentLogger } from '../../edge/log/logger.ts'
+import { silentLogger } from '../../edge/shared/logger.ts'
 import { makeEntry, writeCredentialFile } from '../../hub/credentials.ts'
 import { startHub, type RunningHub } from '../../hub/main.ts'
 import { loadBoardProfile } from '../../boards/profile-schema.ts'
 import { SimWindow } from '../../sim/sim-window.ts'
 import { parseMessage } from '../../edge/protocol/index.ts'
+import { BOARDS_DIR } from '../../edge/shared/package-root.ts'
 
 const HALL = 'hall-7'
 const COUNTER = 'w05'
@@ -33,7 +34,7 @@ describe('one window end to end: central (real Mosquitto) → hub → board → 
     window = new SimWindow({
       hall: HALL,
       counter: COUNTER,
-      profile: await loadBoardProfile('sim-window'),
+      profile: await loadBoardProfile('sim-window', BOARDS_DIR),
       hub: [{ host: '127.0.0.1', port: hub.port }],
       username: `${HALL}-${COUNTER}`,
       password: 'right-password',

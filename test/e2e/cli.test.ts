@@ -2,11 +2,11 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { writeFile } from 'node:fs/promises'
-import { silentLogger } from '../../edge/log/logger.ts'
+import { silentLogger } from '../../edge/shared/logger.ts'
 import { startSimHall, type SimHall } from '../../sim/hall.ts'
 import { eventually } from '../support/probe.ts'
 
-const CLI = fileURLToPath(new URL('../../edge/cli/counter-edge.mjs', import.meta.url))
+const CLI = fileURLToPath(new URL('../../cli/counter-edge.mjs', import.meta.url))
 
 function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
   return new Promise((resolve) => {

@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { silentLogger } from '../../edge/log/logger.ts'
+import { silentLogger } from '../../edge/shared/logger.ts'
 import { startHub, type RunningHub } from '../../hub/main.ts'
 import { startEdge } from '../../edge/main.ts'
 import { loadBoardProfile } from '../../boards/profile-schema.ts'
@@ -13,9 +13,10 @@ import { scanSegment } from '../../edge/link/journal-records.ts'
 import { eventually, command } from '../support/probe.ts'
 import { HubTap, writeBoardCredentials, type BoardLogin } from '../support/hub-tap.ts'
 import { freePort } from '../support/ports.ts'
+import { BOARDS_DIR } from '../../edge/shared/package-root.ts'
 
 const GENERATOR = fileURLToPath(new URL('../support/event-generator.ts', import.meta.url))
-const CLI = fileURLToPath(new URL('../../edge/cli/counter-edge.mjs', import.meta.url))
+const CLI = fileURLToPath(new URL('../../cli/counter-edge.mjs', import.meta.url))
 const HALL = 'hall-5'
 
 /** A child process with its stdout split into lines as they come. */
@@ -138,7 +139,7 @@ describe('the board survives being killed at any point (journal on disk, real hu
     const dataDir = join(dir, counter)
     try {
       // The board runs with its hub unreachable, so every event stays in the journal; then stops.
-      const profile = await loadBoardProfile('sim-window')
+      const profile = await loadBoardProfile('sim-window', BOARDS_DIR)
       const hardware = new SimWindowHardware(profile)
       const edge = await startEdge(
         { hall: HALL, counter, hub: [{ host: '127.0.0.1', port: await freePort() }], username: creds.board.username, password: creds.board.password, dataDir },
@@ -184,7 +185,7 @@ describe('the board survives being killed at any point (journal on disk, real hu
     const t = await HubTap.attach(h, `hall/${HALL}/counter/${counter}/#`)
     const base = `hall/${HALL}/counter/${counter}`
     const dataDir = join(dir, counter)
-    const profile = await loadBoardProfile('sim-window')
+    const profile = await loadBoardProfile('sim-window', BOARDS_DIR)
     const boot = async (hardware: SimWindowHardware) =>
       startEdge(
         { hall: HALL, counter, hub: [{ host: '127.0.0.1', port: h.port }], username: creds.board.username, password: creds.board.password, dataDir },

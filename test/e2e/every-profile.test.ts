@@ -3,12 +3,13 @@ import { readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { BOARDS_DIR, loadBoardProfile } from '../../boards/profile-schema.ts'
-import { silentLogger } from '../../edge/log/logger.ts'
+import { loadBoardProfile } from '../../boards/profile-schema.ts'
+import { silentLogger } from '../../edge/shared/logger.ts'
 import { makeEntry, writeCredentialFile } from '../../hub/credentials.ts'
 import { startHub, type RunningHub } from '../../hub/main.ts'
 import { SimWindow } from '../../sim/sim-window.ts'
 import { command, eventually, Probe } from '../support/probe.ts'
+import { BOARDS_DIR } from '../../edge/shared/package-root.ts'
 
 const HALL = 'hall-9'
 const PROFILES = readdirSync(BOARDS_DIR)
@@ -47,7 +48,7 @@ describe('every board profile through the edge runtime and a hub', () => {
       const w = new SimWindow({
         hall: HALL,
         counter: counterFor(i),
-        profile: await loadBoardProfile(id),
+        profile: await loadBoardProfile(id, BOARDS_DIR),
         hub: [{ host: '127.0.0.1', port: hub.port }],
         username: `${HALL}-${counterFor(i)}`,
         password: 'board-password',

@@ -13,6 +13,7 @@ import { HubProcess } from '../hub/support/hub-process.ts'
 import { startRedis, type RunningRedis } from '../support/redis.ts'
 import { freePort } from '../support/ports.ts'
 import { eventually, command } from '../support/probe.ts'
+import { BOARDS_DIR } from '../../edge/shared/package-root.ts'
 
 /**
  * Issue 10: two hub processes of one hall on a real redis-server, a real
@@ -53,7 +54,7 @@ describe('hub cluster: two nodes on Redis, one SIGKILLed', () => {
     const w = new SimWindow({
       hall: H,
       counter,
-      profile: await loadBoardProfile('sim-window'),
+      profile: await loadBoardProfile('sim-window', BOARDS_DIR),
       hub: order.map((n) => ({ host: '127.0.0.1', port: nodes[n].port })),
       username: u.username,
       password: u.password,

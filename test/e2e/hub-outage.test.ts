@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { silentLogger } from '../../edge/log/logger.ts'
+import { silentLogger } from '../../edge/shared/logger.ts'
 import { startHub, type HubConfig, type RunningHub } from '../../hub/main.ts'
 import { startEdge, type RunningEdge } from '../../edge/main.ts'
 import { loadBoardProfile } from '../../boards/profile-schema.ts'
@@ -11,6 +11,7 @@ import { parseMessage } from '../../edge/protocol/index.ts'
 import { freePort } from '../support/ports.ts'
 import { command, eventually } from '../support/probe.ts'
 import { HubTap, writeBoardCredentials } from '../support/hub-tap.ts'
+import { BOARDS_DIR } from '../../edge/shared/package-root.ts'
 
 const HALL = 'hall-3'
 const COUNTER = 'w02'
@@ -30,7 +31,7 @@ describe('a hub outage during traffic (board with an on-disk journal, real hub)'
     hubConfig = { hall: HALL, port: await freePort(), credentialsFile }
     hub = await startHub(hubConfig, silentLogger())
     tap = await HubTap.attach(hub, `${base}/#`)
-    const profile = await loadBoardProfile('sim-window')
+    const profile = await loadBoardProfile('sim-window', BOARDS_DIR)
     hardware = new SimWindowHardware(profile)
     edge = await startEdge(
       { hall: HALL, counter: COUNTER, hub: [{ host: '127.0.0.1', port: hubConfig.port }], username: board.username, password: board.password, dataDir: join(dir, 'board') },

@@ -6,7 +6,7 @@ import { startTestHub, user, publishOutcome, subscribeOutcome, closeAll, statusM
 import { eventually } from '../support/probe.ts'
 
 const run = promisify(execFile)
-const CLI = new URL('../../edge/cli/counter-edge.mjs', import.meta.url).pathname
+const CLI = new URL('../../cli/counter-edge.mjs', import.meta.url).pathname
 const H = 'h1'
 
 /** `counter-edge provision` adds a window that can connect at once, without restarting the hub. */

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import mqtt, { type MqttClient } from 'mqtt'
 import { parseMessage } from '../../edge/protocol/index.ts'
-import { silentLogger } from '../../edge/log/logger.ts'
+import { silentLogger } from '../../edge/shared/logger.ts'
 import { loadBoardProfile } from '../../boards/profile-schema.ts'
 import { SimWindow } from '../../sim/sim-window.ts'
 import { startTestHub, user, connectAs, closeAll, publishOutcome, subscribeOutcome, boardEvent, writeUsers, type TestHub } from '../hub/support/hub-fixture.ts'
@@ -14,6 +14,7 @@ import { issueClientCert, makeTestPki, type TestPki } from '../hub/support/certs
 import { startMosquitto, type RunningMosquitto } from '../support/mosquitto.ts'
 import { freePort } from '../support/ports.ts'
 import { eventually, command } from '../support/probe.ts'
+import { BOARDS_DIR } from '../../edge/shared/package-root.ts'
 
 /**
  * Security cases of issue 8 that hub-acl-matrix, hub-hardening and
@@ -132,7 +133,7 @@ describe('a real board runtime trying to act as another window, through its own 
     })
     await central.subscribeAsync(`hall/${H}/#`, { qos: 1 })
     t = await startTestHub([w01, w02, bridgeUser, dash], { hall: H, upstream: { url: mosquitto.url }, bridge: { reconnectMinMs: 100 } })
-    sim = new SimWindow({ hall: H, counter: 'w01', profile: await loadBoardProfile('sim-window'), hub: [{ host: '127.0.0.1', port: t.hub.port }], username: w01.username, password: w01.password, log: silentLogger() })
+    sim = new SimWindow({ hall: H, counter: 'w01', profile: await loadBoardProfile('sim-window', BOARDS_DIR), hub: [{ host: '127.0.0.1', port: t.hub.port }], username: w01.username, password: w01.password, log: silentLogger() })
     await sim.start()
     await eventually(() => sim.running?.link.connected, 10_000, 'w01 connected')
   })

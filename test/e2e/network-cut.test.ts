@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { silentLogger } from '../../edge/log/logger.ts'
+import { silentLogger } from '../../edge/shared/logger.ts'
 import { startHub, type RunningHub } from '../../hub/main.ts'
 import { startEdge, type RunningEdge } from '../../edge/main.ts'
 import { loadBoardProfile } from '../../boards/profile-schema.ts'
@@ -11,6 +11,7 @@ import { freePort } from '../support/ports.ts'
 import { eventually } from '../support/probe.ts'
 import { HubTap, writeBoardCredentials } from '../support/hub-tap.ts'
 import { TcpProxy } from '../support/tcp-proxy.ts'
+import { BOARDS_DIR } from '../../edge/shared/package-root.ts'
 
 const HALL = 'hall-6'
 const COUNTER = 'w03'
@@ -31,7 +32,7 @@ describe('the network between board and hub fails mid-stream', () => {
     tap = await HubTap.attach(hub, `${base}/#`)
     proxy = new TcpProxy({ host: '127.0.0.1', port: hub.port })
     await proxy.start()
-    const profile = await loadBoardProfile('sim-window')
+    const profile = await loadBoardProfile('sim-window', BOARDS_DIR)
     hardware = new SimWindowHardware(profile)
     // Two hub addresses, the first dead: every (re)connect moves to the next, so the board fails over.
     const dead = await freePort()

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { eventually } from '../support/probe.ts'
 
-const CLI = fileURLToPath(new URL('../../edge/cli/counter-edge.mjs', import.meta.url))
+const CLI = fileURLToPath(new URL('../../cli/counter-edge.mjs', import.meta.url))
 
 /** `npm start` as a person runs it, on free ports: calls and ratings flow, the control API answers, Ctrl-C stops cleanly. */
 describe('the simulated hall (npm start)', () => {

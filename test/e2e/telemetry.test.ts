@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { silentLogger } from '../../edge/log/logger.ts'
+import { silentLogger } from '../../edge/shared/logger.ts'
 import { startHub, type RunningHub } from '../../hub/main.ts'
 import { startEdge, type RunningEdge } from '../../edge/main.ts'
 import { loadBoardProfile } from '../../boards/profile-schema.ts'
@@ -10,6 +10,7 @@ import { SimWindowHardware } from '../../sim/window-hardware.ts'
 import { parseMessage } from '../../edge/protocol/index.ts'
 import { command, eventually } from '../support/probe.ts'
 import { HubTap, writeBoardCredentials } from '../support/hub-tap.ts'
+import { BOARDS_DIR } from '../../edge/shared/package-root.ts'
 
 const HALL = 'hall-4'
 const COUNTER = 'w09'
@@ -27,7 +28,7 @@ describe('telemetry from a running board', () => {
     const { credentialsFile, board } = await writeBoardCredentials(dir, HALL, COUNTER)
     hub = await startHub({ hall: HALL, port: 0, credentialsFile }, silentLogger())
     tap = await HubTap.attach(hub, `${base}/#`)
-    const profile = await loadBoardProfile('sim-window')
+    const profile = await loadBoardProfile('sim-window', BOARDS_DIR)
     hardware = new SimWindowHardware(profile)
     edge = await startEdge(
       { hall: HALL, counter: COUNTER, hub: [{ host: '127.0.0.1', port: hub.port }], username: board.username, password: board.password },

@@ -5,11 +5,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startMosquitto, type RunningMosquitto } from '../support/mosquitto.ts'
 import { Probe, eventually, command } from '../support/probe.ts'
-import { silentLogger } from '../../edge/log/logger.ts'
+import { silentLogger } from '../../edge/shared/logger.ts'
 import { makeEntry, writeCredentialFile } from '../../hub/credentials.ts'
 import { startHub, type RunningHub } from '../../hub/main.ts'
 import { loadBoardProfile } from '../../boards/profile-schema.ts'
 import { SimWindow } from '../../sim/sim-window.ts'
+import { BOARDS_DIR } from '../../edge/shared/package-root.ts'
 
 const HALL = 'hall-3'
 const COUNTER = 'w07'
@@ -46,7 +47,7 @@ describe('a window at work: capture, video hooks, officer keys, timeouts, restar
     window = new SimWindow({
       hall: HALL,
       counter: COUNTER,
-      profile: await loadBoardProfile('sim-window'),
+      profile: await loadBoardProfile('sim-window', BOARDS_DIR),
       hub: [{ host: '127.0.0.1', port: hub.port }],
       username: `${HALL}-${COUNTER}`,
       password: 'pw',

@@ -15,7 +15,7 @@ import {
   type CommandName,
   type Reply,
 } from '../../edge/protocol/index.ts'
-import { silentLogger } from '../../edge/log/logger.ts'
+import { silentLogger } from '../../edge/shared/logger.ts'
 import { loadBoardProfile } from '../../boards/profile-schema.ts'
 import { SimWindow } from '../../sim/sim-window.ts'
 import { startTestHub, user, connectAs, closeAll, type TestHub } from '../hub/support/hub-fixture.ts'
@@ -23,6 +23,7 @@ import { startMosquitto, type RunningMosquitto } from '../support/mosquitto.ts'
 import { eventually } from '../support/probe.ts'
 import { anyCommandName, commandName, commandPayload, FUZZ_SEED, runs, validishCommand } from './arbitraries.ts'
 import { RawClient, type PublishOutcome } from './raw-mqtt.ts'
+import { BOARDS_DIR } from '../../edge/shared/package-root.ts'
 
 /**
  * Raw MQTT into a real hub, and through it into a real board (issue 8):
@@ -237,7 +238,7 @@ describe('raw commands into a real board behind a real hub, fuzzed', () => {
     await listener.subscribeAsync(`${own}/reply`, { qos: 1 })
     // What time (or a device) changes in the window on its own, not in answer to a command.
     await listener.subscribeAsync([`${own}/event/overtime`, `${own}/event/evaluation-missed`, `${own}/event/capture-done`, `${own}/event/capture-failed`], { qos: 1 })
-    window = new SimWindow({ hall: H, counter: 'w01', profile: await loadBoardProfile('sim-window'), hub: [{ host: '127.0.0.1', port: t.hub.port }], username: w01.username, password: w01.password, log: silentLogger() })
+    window = new SimWindow({ hall: H, counter: 'w01', profile: await loadBoardProfile('sim-window', BOARDS_DIR), hub: [{ host: '127.0.0.1', port: t.hub.port }], username: w01.username, password: w01.password, log: silentLogger() })
     await window.start()
     await eventually(() => window.running?.link.connected, 10_000, 'the board connected')
     await new Promise((r) => setTimeout(r, 200)) // its subscription in place

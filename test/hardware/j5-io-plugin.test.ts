@@ -22,6 +22,7 @@ import { SimI2cBus } from '../../sim/i2c-bus.ts'
 import { Max7219Model } from '../../sim/max7219-model.ts'
 import { SimWindowHardware } from '../../sim/window-hardware.ts'
 import { loadBoardProfile } from '../../boards/profile-schema.ts'
+import { BOARDS_DIR } from '../../edge/shared/package-root.ts'
 
 const log = pino({ level: 'silent' })
 const PINS = { din: 'display-din', clk: 'display-clk', cs: 'display-cs' }
@@ -195,7 +196,7 @@ describe('johnny-five components on our ports through the IO plugin', () => {
   })
 
   it("offers a simulated window's models to johnny-five as one IO object", async () => {
-    const hw = new SimWindowHardware(await loadBoardProfile('firmata-uno-max7219'))
+    const hw = new SimWindowHardware(await loadBoardProfile('firmata-uno-max7219', BOARDS_DIR))
     const j5 = await openJ5Board({ io: hw.johnnyFiveIo(), log })
     contexts.push(j5)
     const button = new j5.five.Button({ board: j5.board, pin: 2, invert: true })

@@ -3,7 +3,7 @@ import { mkdtemp, rm, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CredentialStore, makeEntry, readCredentialFile, writeCredentialFile } from '../../hub/credentials.ts'
-import { silentLogger } from '../../edge/log/logger.ts'
+import { silentLogger } from '../../edge/shared/logger.ts'
 import { eventually } from '../support/probe.ts'
 
 const dirs: string[] = []

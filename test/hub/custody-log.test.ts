@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CustodyLog } from '../../hub/custody-log.ts'
 import { LevelCustodyStore, MemoryCustodyStore, type CustodyRecord, type CustodyStore } from '../../hub/custody-store.ts'
-import { silentLogger } from '../../edge/log/logger.ts'
+import { silentLogger } from '../../edge/shared/logger.ts'
 
 const dirs: string[] = []
 afterEach(async () => {

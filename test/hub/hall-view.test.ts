@@ -2,7 +2,7 @@ import { describe, it, expect, beforeEach } from 'vitest'
 import { Aedes } from 'aedes'
 import { HallView } from '../../hub/hall-view.ts'
 import { HubCounters } from '../../hub/hub-counters.ts'
-import { silentLogger } from '../../edge/log/logger.ts'
+import { silentLogger } from '../../edge/shared/logger.ts'
 import { messageExamples } from '../../edge/protocol/index.ts'
 import { boardEvent, statusMessage } from './support/hub-fixture.ts'
 

@@ -2,7 +2,7 @@ import { describe, it, expect, beforeEach, afterEach } from 'vitest'
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { silentLogger } from '../../edge/log/logger.ts'
+import { silentLogger } from '../../edge/shared/logger.ts'
 import { SyncedClock, defaultSyncFallback, probeClockSync } from '../../edge/link/clock-sync.ts'
 import { EnvelopeStamper } from '../../edge/link/envelope-stamper.ts'
 

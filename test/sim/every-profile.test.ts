@@ -1,13 +1,15 @@
 import { readdirSync } from 'node:fs'
 import { pino } from 'pino'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { BOARDS_DIR, loadBoardProfile, type Score } from '../../boards/profile-schema.ts'
-import { lineSpecFor, profileLines } from '../../boards/profile-lines.ts'
+import { loadBoardProfile, type Score } from '../../boards/profile-schema.ts'
+import { profileLines } from '../../boards/profile-lines.ts'
+import { lineSpecFor } from '../../edge/hardware/profile-line-spec.ts'
 import { buildWindowDevices } from '../../edge/devices/build-devices.ts'
 import { Relay } from '../../edge/hardware/relay.ts'
 import { encodeSeg14 } from '../../edge/hardware/seg14-font.ts'
 import { encodeSeg7 } from '../../edge/hardware/seg7-font.ts'
 import { SimWindowHardware } from '../../sim/window-hardware.ts'
+import { BOARDS_DIR } from '../../edge/shared/package-root.ts'
 
 const log = pino({ level: 'silent' })
 const now = () => Date.now()
@@ -25,7 +27,7 @@ describe('every board profile boots in the simulator', () => {
   })
 
   it.each(PROFILES)('%s: the display shows the call, a key press counts, outputs start inactive', async (id) => {
-    const profile = await loadBoardProfile(id)
+    const profile = await loadBoardProfile(id, BOARDS_DIR)
     const hw = new SimWindowHardware(profile)
     expect(hw.view().lit).toBe(false)
     const devices = await buildWindowDevices({ profile, gpio: hw.gpio, bus: hw.bus, now, log })
@@ -101,7 +103,7 @@ describe('display faults on a simulated window', () => {
   })
 
   it('an HT16K33 that is unplugged and replugged comes back cold and is shown the call again', async () => {
-    const hw = new SimWindowHardware(await loadBoardProfile('rpi4-ht16k33'), { random: () => 0.99 })
+    const hw = new SimWindowHardware(await loadBoardProfile('rpi4-ht16k33', BOARDS_DIR), { random: () => 0.99 })
     const faults: Array<string | null> = []
     const devices = await buildWindowDevices({
       profile: hw.profile,
@@ -123,7 +125,7 @@ describe('display faults on a simulated window', () => {
   })
 
   it('absorbs a single NACK without a fault', async () => {
-    const hw = new SimWindowHardware(await loadBoardProfile('rpi5-ht16k33-alpha'))
+    const hw = new SimWindowHardware(await loadBoardProfile('rpi5-ht16k33-alpha', BOARDS_DIR))
     const faults: string[] = []
     const devices = await buildWindowDevices({ profile: hw.profile, gpio: hw.gpio, bus: hw.bus, now, log, onFault: (d) => faults.push(d) })
     hw.displayFault('nack-once')
@@ -134,7 +136,7 @@ describe('display faults on a simulated window', () => {
   })
 
   it('starts with the I2C bus missing, reports bus-missing, and shows the call once the bus is there', async () => {
-    const hw = new SimWindowHardware(await loadBoardProfile('beaglebone-black-ht16k33'))
+    const hw = new SimWindowHardware(await loadBoardProfile('beaglebone-black-ht16k33', BOARDS_DIR))
     hw.setI2cBusMissing(true)
     const devices = await buildWindowDevices({ profile: hw.profile, gpio: hw.gpio, bus: hw.bus, now, log })
     expect(devices.startFaults.map((f) => [f.code, f.device])).toEqual([['bus-missing', 'display (ht16k33@0x70, i2c-2)']])
@@ -146,7 +148,7 @@ describe('display faults on a simulated window', () => {
   })
 
   it('a MAX7219 module unplugged and replugged is repaired by the periodic refresh', async () => {
-    const hw = new SimWindowHardware(await loadBoardProfile('orangepi-zero2-max7219'))
+    const hw = new SimWindowHardware(await loadBoardProfile('orangepi-zero2-max7219', BOARDS_DIR))
     const devices = await buildWindowDevices({ profile: hw.profile, gpio: hw.gpio, bus: hw.bus, now, log })
     await devices.display.show('B101')
     hw.displayFault('absent')

@@ -3,7 +3,7 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { silentLogger } from '../../edge/log/logger.ts'
+import { silentLogger } from '../../edge/shared/logger.ts'
 import { SystemdNotifier } from '../../edge/supervision/sd-notify.ts'
 import { eventually } from '../support/probe.ts'
 

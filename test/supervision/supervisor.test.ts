@@ -1,5 +1,5 @@
 import { describe, it, expect, afterEach } from 'vitest'
-import { silentLogger } from '../../edge/log/logger.ts'
+import { silentLogger } from '../../edge/shared/logger.ts'
 import { Journal, MemoryStorage } from '../../edge/link/journal.ts'
 import { BoardLink } from '../../edge/link/board-link.ts'
 import { EnvelopeStamper } from '../../edge/link/envelope-stamper.ts'

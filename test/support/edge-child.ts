@@ -13,8 +13,9 @@
  */
 import { SimWindow } from '../../sim/sim-window.ts'
 import { loadBoardProfile } from '../../boards/profile-schema.ts'
-import { createLogger } from '../../edge/log/logger.ts'
+import { createLogger } from '../../edge/shared/logger.ts'
 import type { EventType, EvaluationScore } from '../../edge/protocol/index.ts'
+import { BOARDS_DIR } from '../../edge/shared/package-root.ts'
 
 interface ChildConfig {
   hall: string
@@ -36,7 +37,7 @@ const send = (m: unknown) => {
 const sim = new SimWindow({
   hall: cfg.hall,
   counter: cfg.counter,
-  profile: await loadBoardProfile('sim-window'),
+  profile: await loadBoardProfile('sim-window', BOARDS_DIR),
   hub: [{ host: cfg.host, port: cfg.port }],
   username: cfg.username,
   password: cfg.password,

@@ -16,11 +16,12 @@
  *   status …                   twice a second: connected, entries waiting
  */
 import { readFile } from 'node:fs/promises'
-import { createLogger } from '../../edge/log/logger.ts'
+import { createLogger } from '../../edge/shared/logger.ts'
 import { startEdge } from '../../edge/main.ts'
 import { loadBoardProfile } from '../../boards/profile-schema.ts'
 import { SimWindowHardware } from '../../sim/window-hardware.ts'
 import { EVALUATION_SCORES } from '../../edge/protocol/index.ts'
+import { BOARDS_DIR } from '../../edge/shared/package-root.ts'
 
 interface GeneratorConfig {
   hall: string
@@ -39,7 +40,7 @@ interface GeneratorConfig {
 
 const config = JSON.parse(await readFile(process.argv[2]!, 'utf8')) as GeneratorConfig
 const log = createLogger({ name: 'event-generator', level: 'warn', pretty: false, destination: process.stderr })
-const profile = await loadBoardProfile('sim-window')
+const profile = await loadBoardProfile('sim-window', BOARDS_DIR)
 const hardware = new SimWindowHardware(profile)
 const edge = await startEdge(
   { hall: config.hall, counter: config.counter, hub: [{ host: '127.0.0.1', port: config.port }], username: config.username, password: config.password, dataDir: config.dataDir, ...(config.backlogRate ? { backlogRate: config.backlogRate } : {}) },

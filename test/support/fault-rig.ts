@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import mqtt, { type MqttClient } from 'mqtt'
 import { parseMessage, topics, type CommandName, type EvaluationScore, type EventType, type WindowMode } from '../../edge/protocol/index.ts'
-import { connectMqtt } from '../../edge/link/mqtt-connect.ts'
-import { silentLogger } from '../../edge/log/logger.ts'
+import { connectMqtt } from '../../edge/shared/mqtt-connect.ts'
+import { silentLogger } from '../../edge/shared/logger.ts'
 import { loadBoardProfile } from '../../boards/profile-schema.ts'
 import { SimWindow } from '../../sim/sim-window.ts'
 import { Central } from '../hub/support/central.ts'
@@ -16,6 +16,7 @@ import { CentralAckTap } from './central-ack-tap.ts'
 import { FaultProxy } from './fault-proxy.ts'
 import { freePort } from './ports.ts'
 import { fillUp, mountTmpfs, unmountTmpfs } from './tmpfs.ts'
+import { BOARDS_DIR } from '../../edge/shared/package-root.ts'
 
 /**
  * The whole custody chain as real processes, with faults injected between
@@ -499,7 +500,7 @@ export class FaultRig {
     this.driver = await mqtt.connectAsync(this.central.url, { clientId: `central-driver-${hall}`, reconnectPeriod: 200, connectTimeout: 5_000 })
     this.driver.on('error', () => {})
 
-    const profile = await loadBoardProfile('sim-window')
+    const profile = await loadBoardProfile('sim-window', BOARDS_DIR)
     const onEvent = (id: string, counter: string, type: EventType, fields: Record<string, unknown>) => this.noteMade(id, counter, type, fields)
     for (const u of windowUsers) {
       const sim = new SimWindow({ hall, counter: u.counter!, profile, hub: [{ host: '127.0.0.1', port: this.boardProxy.port }], username: u.username, password: u.password, log: silentLogger() })

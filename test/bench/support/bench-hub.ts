@@ -11,7 +11,7 @@ import { hashPassword, writeCredentialFile, type CredentialEntry, type Role } fr
 import { freePort } from '../../support/ports.ts'
 import { canConnect } from './net.ts'
 
-export const CLI = new URL('../../../edge/cli/counter-edge.mjs', import.meta.url).pathname
+export const CLI = new URL('../../../cli/counter-edge.mjs', import.meta.url).pathname
 export const REPO = new URL('../../../', import.meta.url).pathname
 
 /** Where the benches keep data directories: on the repository's disk, never a tmpfs (fsync must cost what it costs). */

@@ -47,12 +47,12 @@ function stubs(names: string[]): Plugin {
 export async function buildEdgeBundle(root: string, opts: { minify?: boolean; trim?: boolean } = {}): Promise<EdgeBundle> {
   await rm(root, { recursive: true, force: true })
   await mkdir(root, { recursive: true })
-  // edge/version.ts reads ../package.json next to the code that asks.
+  // edge/shared/package-root.ts finds package.json from the code outwards.
   await copyFile(join(REPO, 'package.json'), join(root, 'package.json'))
   const outdir = join(root, 'out')
   const t0 = performance.now()
   const result = await build({
-    entryPoints: [join(REPO, 'edge/cli/main.ts')],
+    entryPoints: [join(REPO, 'cli/main.ts')],
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -96,7 +96,7 @@ function edgeChunks(meta: Metafile, entry: string): string[] {
       else if (imp.kind === 'dynamic-import' && followDynamic(outputs[imp.path]?.entryPoint)) visit(imp.path, followDynamic)
     }
   }
-  visit(key(entry), (ep) => ep === 'edge/cli/edge-command.ts' || ep === 'sim/window-hardware.ts')
+  visit(key(entry), (ep) => ep === 'cli/edge-command.ts' || ep === 'sim/window-hardware.ts')
   return [...seen]
 }
 

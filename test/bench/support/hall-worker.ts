@@ -15,6 +15,7 @@ import { startHub, type RunningHub } from '../../../hub/main.ts'
 import { benchDataRoot, boardAccount, counterName, LOOPBACK_LIMITS, writeAccounts } from './bench-hub.ts'
 import { epochNow } from './clock.ts'
 import { benchBoardLogger, InProcessBoard, startBoards, waitConnected } from './fleet.ts'
+import { BOARDS_DIR } from '../../../edge/shared/package-root.ts'
 
 export type ToWorker =
   | { type: 'start'; halls: string[]; windows: number; centralUrl: string }
@@ -58,7 +59,7 @@ async function main(): Promise<void> {
       switch (m.type) {
         case 'start': {
           try {
-            const profile = await loadBoardProfile('sim-window')
+            const profile = await loadBoardProfile('sim-window', BOARDS_DIR)
             const boardLog = benchBoardLogger()
             const hubLog = pino({ level: 'info' }, pino.destination({ dest: '/dev/null', sync: false }))
             const ready: Array<{ hall: string; counter: string }> = []

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { canConnect } from '../../support/ports.ts'
 
-const CLI = new URL('../../../edge/cli/counter-edge.mjs', import.meta.url).pathname
+const CLI = new URL('../../../cli/counter-edge.mjs', import.meta.url).pathname
 
 /** `counter-edge hub --config …` as a child process, so a test can SIGKILL it like a power cut. */
 export class HubProcess {

@@ -1,4 +1,4 @@
-import { idSchema } from '../protocol/index.ts'
+import { idSchema } from '../edge/protocol/index.ts'
 import { connectToHub, HUB_OPTIONS } from './hall-connection.ts'
 import { commandWindow } from './window-command.ts'
 import { UsageError, type Subcommand } from './subcommand.ts'

@@ -1,17 +1,18 @@
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { z } from 'zod'
-import { idSchema } from '../protocol/index.ts'
-import { createLogger } from '../log/logger.ts'
-import { startEdge } from '../main.ts'
-import { parseBrokerUrl } from '../link/mqtt-connect.ts'
-import { loadBoardProfile } from '../../boards/profile-schema.ts'
-import { SyncedClock, defaultSyncFallback } from '../link/clock-sync.ts'
-import { SystemdNotifier, watchdogIntervalMs } from '../supervision/sd-notify.ts'
-import { Supervisor } from '../supervision/supervisor.ts'
-import type { BoardTls } from '../link/board-link.ts'
+import { idSchema } from '../edge/protocol/index.ts'
+import { createLogger } from '../edge/shared/logger.ts'
+import { startEdge } from '../edge/main.ts'
+import { parseBrokerUrl } from '../edge/shared/mqtt-connect.ts'
+import { loadBoardProfile } from '../boards/profile-schema.ts'
+import { SyncedClock, defaultSyncFallback } from '../edge/link/clock-sync.ts'
+import { SystemdNotifier, watchdogIntervalMs } from '../edge/supervision/sd-notify.ts'
+import { Supervisor } from '../edge/supervision/supervisor.ts'
+import type { BoardTls } from '../edge/link/board-link.ts'
 import { UsageError, type Subcommand } from './subcommand.ts'
 import { readConfigFile } from './config-file.ts'
+import { BOARDS_DIR } from '../edge/shared/package-root.ts'
 
 const edgeFileSchema = z.strictObject({
   hall: idSchema,
@@ -54,18 +55,18 @@ export const edgeCommand: Subcommand = {
     if (!v.config) throw new UsageError('--config is required')
     const c = await readConfigFile(v.config as string, edgeFileSchema)
     const tls = await readTls(v.config as string, c.tls)
-    const profile = await loadBoardProfile(c.board)
+    const profile = await loadBoardProfile(c.board, BOARDS_DIR)
     const log = createLogger({ name: 'edge' }).child({ counter: c.counter })
     let gpio, bus
     let release = async () => {}
     if (profile.adapter === 'sim') {
       // A board profile of adapter "sim" runs the real runtime on simulated buses: a laptop demo window.
-      const { SimWindowHardware } = await import('../../sim/window-hardware.ts')
+      const { SimWindowHardware } = await import('../sim/window-hardware.ts')
       const hw = new SimWindowHardware(profile)
       gpio = hw.gpio
       bus = hw.bus
     } else {
-      const { openBoardBackends } = await import('../hardware/open-board.ts')
+      const { openBoardBackends } = await import('../edge/hardware/open-board.ts')
       const backends = await openBoardBackends(profile, log.child({ module: 'hardware' }))
       ;({ gpio, bus } = backends)
       release = () => backends.stop()

@@ -1,4 +1,4 @@
-import { parseMessage, topics, type State, type Status } from '../protocol/index.ts'
+import { parseMessage, topics, type State, type Status } from '../edge/protocol/index.ts'
 import { connectToHub, HUB_OPTIONS } from './hall-connection.ts'
 import type { Subcommand } from './subcommand.ts'
 

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest'
 import { PassThrough } from 'node:stream'
-import { createLogger } from '../../edge/log/logger.ts'
+import { createLogger } from '../../edge/shared/logger.ts'
 import { DeviceFault } from '../../edge/hardware/device-fault.ts'
 
 function capture(): { stream: PassThrough; lines: () => Array<Record<string, unknown>> } {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { MqttClient } from 'mqtt'
-import { parseMessage, topics, type CommandName } from '../protocol/index.ts'
+import { parseMessage, topics, type CommandName } from '../edge/protocol/index.ts'
 import { UsageError } from './subcommand.ts'
 
 /** --wait in seconds → ms, checked. */

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util'
-import { VERSION } from '../version.ts'
+import { VERSION } from '../edge/shared/version.ts'
 import { UsageError, type Subcommand } from './subcommand.ts'
 import { nodeTooOld } from './node-version.ts'
 

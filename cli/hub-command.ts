@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises'
 import { z } from 'zod'
-import { idSchema } from '../protocol/index.ts'
-import { createLogger } from '../log/logger.ts'
-import { startHub, type HubConfig } from '../../hub/main.ts'
-import { DEFAULT_LIMITS } from '../../hub/limits.ts'
+import { idSchema } from '../edge/protocol/index.ts'
+import { createLogger } from '../edge/shared/logger.ts'
+import { startHub, type HubConfig } from '../hub/main.ts'
+import { DEFAULT_LIMITS } from '../hub/limits.ts'
 import { UsageError, type Subcommand } from './subcommand.ts'
 import { readConfigFile } from './config-file.ts'
 

@@ -1,6 +1,6 @@
-import { createLogger } from '../log/logger.ts'
-import { idSchema } from '../protocol/index.ts'
-import { counterId, startSimHall } from '../../sim/hall.ts'
+import { createLogger } from '../edge/shared/logger.ts'
+import { idSchema } from '../edge/protocol/index.ts'
+import { counterId, startSimHall } from '../sim/hall.ts'
 import { UsageError, type Subcommand } from './subcommand.ts'
 
 function port(v: unknown, flag: string): number {

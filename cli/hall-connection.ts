@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import type { MqttClient } from 'mqtt'
-import { connectMqtt, parseBrokerUrl } from '../link/mqtt-connect.ts'
+import { connectMqtt, parseBrokerUrl } from '../edge/shared/mqtt-connect.ts'
 import { UsageError, type OptionSpec } from './subcommand.ts'
 
 /** The flags every command that talks to a hub shares. */

@@ -26,3 +26,5 @@ export const PACKAGE_ROOT: string = found.root
 export const PACKAGE_VERSION: string = found.version
 /** package.json's engines.node, e.g. ">=20.19". */
 export const PACKAGE_NODE_RANGE: string = found.node
+/** The board profiles shipped with the package (boards/*.json). */
+export const BOARDS_DIR: string = join(PACKAGE_ROOT, 'boards')

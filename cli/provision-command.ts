@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs'
-import { idSchema } from '../protocol/index.ts'
-import { ROLES, generatePassword, makeEntry, readCredentialFile, writeCredentialFile, type Role } from '../../hub/credentials.ts'
+import { idSchema } from '../edge/protocol/index.ts'
+import { ROLES, generatePassword, makeEntry, readCredentialFile, writeCredentialFile, type Role } from '../hub/credentials.ts'
 import { UsageError, type Subcommand } from './subcommand.ts'
 
 export const provisionCommand: Subcommand = {

@@ -1,4 +1,4 @@
-import { PACKAGE_NODE_RANGE } from '../package-root.ts'
+import { PACKAGE_NODE_RANGE } from '../edge/shared/package-root.ts'
 
 /**
  * The Node.js that package.json's engines asks for, checked before a command

@@ -1,6 +1,6 @@
 /**
  * `npm run build`: the CLI compiled once into dist/, for boards. The launcher
- * (edge/cli/counter-edge.mjs) compiles TypeScript through tsx at every start,
+ * (cli/counter-edge.mjs) compiles TypeScript through tsx at every start,
  * which costs a board about 35 MB (tsx's loader thread) and a few hundred
  * milliseconds (docs/benchmarks.md, "Edge footprint"). dist/counter-edge.js is
  * the same CLI without that: our code in one ESM file plus lazily loaded
@@ -52,7 +52,7 @@ export async function buildDist(outdir = join(REPO, 'dist')): Promise<{ entry: s
   const t0 = performance.now()
   await rm(outdir, { recursive: true, force: true })
   await build({
-    entryPoints: { 'counter-edge': join(REPO, 'edge/cli/main.ts') },
+    entryPoints: { 'counter-edge': join(REPO, 'cli/main.ts') },
     bundle: true,
     plugins: [inlineBoardPackages()],
     platform: 'node',
@@ -60,7 +60,7 @@ export async function buildDist(outdir = join(REPO, 'dist')): Promise<{ entry: s
     splitting: true,
     target: 'node20.19',
     outdir,
-    // Flat, so edge/version.ts's '../package.json' resolves from every chunk as from edge/.
+    // Flat, so edge/shared/package-root.ts finds package.json from every chunk.
     chunkNames: '[name]-[hash]',
     // Minified whole: 1.6 MB less than whitespace and syntax alone, and keeping names would cost 1 MB
     // again. Our error classes name themselves, which the logger reports as an error's type; a stack
