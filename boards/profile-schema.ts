@@ -39,7 +39,7 @@ const keysSchema = z
     ...(Object.fromEntries(FIVE_KEY_EXTRAS.map((s) => [s, lineRefSchema.optional()])) as Record<(typeof FIVE_KEY_EXTRAS)[number], z.ZodOptional<typeof lineRefSchema>>),
   })
   .refine((k) => new Set(FIVE_KEY_EXTRAS.map((s) => k[s] === undefined)).size === 1, {
-    message: `the 5-level scale needs all of ${FIVE_KEY_EXTRAS.join(' and ')}`,
+    message: `the 5-level scale needs both ${FIVE_KEY_EXTRAS.join(' and ')}`,
     path: [FIVE_KEY_EXTRAS[0]!],
   })
 
