@@ -1,5 +1,7 @@
 import { createLogger } from '../edge/shared/logger.ts'
-import { idSchema } from '../edge/protocol/index.ts'
+import { LOG_LEVELS, idSchema } from '../edge/protocol/index.ts'
+
+const LOG_LEVELS_WITH_SILENT = [...LOG_LEVELS, 'silent'] as const
 import { counterId, startSimHall } from '../sim/hall.ts'
 import { UsageError, type Subcommand } from './subcommand.ts'
 
@@ -33,7 +35,9 @@ export const simCommand: Subcommand = {
     if (!hall.success) throw new UsageError(`--hall: ${hall.error.issues[0]!.message}`)
     const speed = Number(v.speed)
     if (!(speed > 0 && speed <= 1000)) throw new UsageError(`--speed must be a number above 0 and at most 1000, not "${v.speed}"`)
-    const log = createLogger({ name: 'sim', level: v['log-level'] as never })
+    const level = LOG_LEVELS_WITH_SILENT.find((l) => l === v['log-level'])
+    if (!level) throw new UsageError(`--log-level must be one of ${LOG_LEVELS_WITH_SILENT.join(', ')}, not "${String(v['log-level'])}"`)
+    const log = createLogger({ name: 'sim', level })
     const stamp = () => new Date().toTimeString().slice(0, 8)
     console.log(`counter-edge: starting a simulated hall "${hall.data}" with ${windows} windows…`)
     const sim = await startSimHall({

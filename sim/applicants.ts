@@ -38,7 +38,8 @@ export class Applicants {
       const choice = CHOICES.find((c) => (r -= c.p) < 0) ?? CHOICES[0]!
       const [lo, hi] = this.opts.thinkMs
       const t = setTimeout(() => {
-        if (choice.score && w.keyNames().includes(choice.score)) void w.hardware.press(choice.score as never)
+        const key = w.keyNames().find((k) => k === choice.score)
+        if (key) void w.hardware.press(key)
       }, lo + rnd() * (hi - lo))
       this.pending.set(key, t)
       // Forget old entries so the map stays small over a long run.

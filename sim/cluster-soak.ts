@@ -146,8 +146,7 @@ async function main(): Promise<void> {
       say('central: the in-process stand-in (install mosquitto for figures that do not share the boards\' process)')
     }
 
-    const hubs: Record<'a' | 'b', { port: number; proc: ChildProcess }> = {} as never
-    for (const n of ['a', 'b'] as const) {
+    const startNode = async (n: 'a' | 'b'): Promise<{ port: number; proc: ChildProcess }> => {
       const port = await freePort()
       const config = join(dir, `hub-${n}.json`)
       await writeFile(
@@ -169,9 +168,11 @@ async function main(): Promise<void> {
       const proc = spawn(process.execPath, [CLI, 'hub', '--config', config], { env: { ...process.env, LOG_LEVEL: 'warn', LOG_FORMAT: 'json' }, stdio: ['ignore', out, out] })
       children.push(proc)
       await waitPort(port, proc, `hub ${n}`)
-      hubs[n] = { port, proc }
-      if (n === 'a') await sleep(500) // a takes the lease
+      return { port, proc }
     }
+    const a = await startNode('a')
+    await sleep(500) // a takes the lease
+    const hubs = { a, b: await startNode('b') }
 
     // Central's accounting: every event by id, duplicates counted; bridge births by node.
     const received = new Set<string>()

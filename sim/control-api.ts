@@ -63,13 +63,13 @@ export class ControlApi {
     if (parts.length === 3 && method === 'GET') return send(res, 200, w.describe())
     if (parts.length === 4 && parts[3] === 'display' && method === 'GET') return send(res, 200, w.hardware.view())
     if (parts.length === 6 && parts[3] === 'keys' && parts[5] === 'press' && method === 'POST') {
-      const key = parts[4]!
       const keys = w.keyNames()
-      if (!keys.includes(key)) throw new HttpError(400, `window ${w.counter} has no key "${key}"; keys: ${keys.join(', ')}`)
+      const key = keys.find((k) => k === parts[4])
+      if (!key) throw new HttpError(400, `window ${w.counter} has no key "${parts[4]}"; keys: ${keys.join(', ')}`)
       const body = await readJsonBody(req, 16_384)
       const holdMs = body.holdMs === undefined ? 80 : Number(body.holdMs)
       if (!Number.isFinite(holdMs) || holdMs < 1 || holdMs > 60_000) throw new HttpError(400, 'holdMs must be a number of milliseconds between 1 and 60000')
-      await w.hardware.press(key as never, { holdMs })
+      await w.hardware.press(key, { holdMs })
       return send(res, 200, { pressed: key, holdMs, display: w.hardware.view() })
     }
     if (parts.length === 4 && parts[3] === 'faults' && method === 'POST') {
@@ -77,13 +77,15 @@ export class ControlApi {
       if (body.device === 'photo' || body.device === 'fingerprint') {
         const model = w.captures[body.device]
         if (!model) throw new HttpError(400, `window ${w.counter} has no ${body.device} device`)
-        if (!CAPTURE_FAULTS.includes(body.fault as never)) throw new HttpError(400, `fault must be one of ${CAPTURE_FAULTS.join(', ')}`)
-        model.setFault(body.fault as (typeof CAPTURE_FAULTS)[number])
+        const fault = CAPTURE_FAULTS.find((f) => f === body.fault)
+        if (!fault) throw new HttpError(400, `fault must be one of ${CAPTURE_FAULTS.join(', ')}`)
+        model.setFault(fault)
         return send(res, 200, { device: body.device, fault: body.fault })
       }
       if (body.device !== 'display') throw new HttpError(400, 'device must be "display", "photo" or "fingerprint"')
-      if (!FAULTS.includes(body.fault as never)) throw new HttpError(400, `fault must be one of ${FAULTS.join(', ')}`)
-      w.injectDisplayFault(body.fault as (typeof FAULTS)[number])
+      const fault = FAULTS.find((f) => f === body.fault)
+      if (!fault) throw new HttpError(400, `fault must be one of ${FAULTS.join(', ')}`)
+      w.injectDisplayFault(fault)
       return send(res, 200, { device: 'display', fault: body.fault })
     }
     throw new HttpError(404, `no ${method} ${url.pathname}; GET /api lists the endpoints`)

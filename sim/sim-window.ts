@@ -2,7 +2,7 @@ import type { Logger } from '../edge/shared/logger.ts'
 import type { BoardProfile } from '../boards/profile-schema.ts'
 import { startEdge, type RunningEdge } from '../edge/main.ts'
 import type { BrokerAddress } from '../edge/shared/mqtt-connect.ts'
-import { SimWindowHardware } from './window-hardware.ts'
+import { SimWindowHardware, type SimKeyName } from './window-hardware.ts'
 import { CaptureModel } from './capture-model.ts'
 import type { VideoConfig } from '../edge/devices/video-hooks.ts'
 
@@ -45,8 +45,9 @@ export class SimWindow {
   }
 
   /** Evaluator keys, then officer keys: what a person at this window can press. */
-  keyNames(): string[] {
-    return [...Object.keys(this.opts.profile.keys), ...Object.keys(this.opts.profile.officerKeys ?? {})]
+  keyNames(): SimKeyName[] {
+    const { keys, officerKeys = {} } = this.opts.profile
+    return [...(Object.keys(keys) as Array<keyof typeof keys>), ...(Object.keys(officerKeys) as Array<keyof typeof officerKeys>)]
   }
 
   async start(): Promise<void> {

@@ -71,6 +71,9 @@ describe('counter-edge status, identify, selftest', () => {
     const bad = await cli(['identify', ...auth, '--counter', 'W 1'])
     expect(bad.code).toBe(2)
     expect(bad.err).toMatch(/--counter: expected/)
+    const level = await cli(['sim', '--log-level', 'loud', '--windows', '1'])
+    expect(level.code).toBe(2)
+    expect(level.err).toMatch(/--log-level must be one of fatal, error, warn, info, debug, trace, silent, not "loud"/)
     const wrongFile = `${hall.technician.passwordFile}.wrong`
     await writeFile(wrongFile, 'not-the-password')
     const wrong = await cli(['status', ...auth.slice(0, -1), wrongFile])

@@ -42,7 +42,7 @@ describe('hub cluster: two nodes on Redis, one SIGKILLed', () => {
   let redis: RunningRedis
   let central: Central
   let dir: string
-  const nodes: Record<'a' | 'b', { port: number; config: string; proc: HubProcess | null }> = {} as never
+  const nodes: Record<'a' | 'b', { port: number; config: string; proc: HubProcess | null }> = { a: { port: 0, config: '', proc: null }, b: { port: 0, config: '', proc: null } }
   const windows: Record<string, SimWindow> = {}
   let consumer: MqttClient
   const seen: Seen[] = []
