@@ -1,55 +1,9 @@
-import { readFile } from 'node:fs/promises'
-import { z } from 'zod'
 import { idSchema } from '../edge/protocol/index.ts'
 import { createLogger } from '../edge/shared/logger.ts'
-import { startHub, type HubConfig } from '../hub/main.ts'
-import { DEFAULT_LIMITS } from '../hub/limits.ts'
+import { startHub } from '../hub/main.ts'
+import { hubFileSchema, redisSchema, type HubConfig } from '../hub/config.ts'
 import { UsageError, type Subcommand } from './subcommand.ts'
 import { readConfigFile } from './config-file.ts'
-
-const port = z.number().int().min(0).max(65535)
-const limitsSchema = z.strictObject(Object.fromEntries(Object.keys(DEFAULT_LIMITS).map((k) => [k, z.number().min(0).optional()])))
-
-const redisSchema = z.strictObject({
-  url: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL'),
-  prefix: z.string().min(1).optional().describe('key and channel prefix; default counter-edge:{hall}:'),
-  leaseMs: z.number().int().min(500).optional().describe('bridge lease lifetime (default 10000)'),
-  minReplicas: z.number().int().min(0).optional().describe('Redis replicas that must confirm a custody write (WAIT)'),
-})
-
-const hubFileSchema = z.strictObject({
-  hall: idSchema,
-  host: z.string().default('0.0.0.0'),
-  port: port.default(1883),
-  credentialsFile: z.string(),
-  dataDir: z.string().optional().describe('sessions and the custody log (LevelDB); without it a restart loses the backlog'),
-  upstream: z
-    .strictObject({
-      url: z.string(),
-      username: z.string().optional(),
-      password: z.string().optional(),
-      clientId: z.string().optional(),
-      caFile: z.string().optional(),
-      certFile: z.string().optional(),
-      keyFile: z.string().optional(),
-    })
-    .optional(),
-  tls: z.strictObject({ port, host: z.string().optional(), certFile: z.string(), keyFile: z.string(), caFile: z.string().optional(), requestCert: z.boolean().optional() }).optional(),
-  ws: z.strictObject({ port, host: z.string().optional(), path: z.string().optional() }).optional(),
-  http: z.strictObject({ port, host: z.string().optional() }).optional().describe('dashboard and /metrics'),
-  limits: limitsSchema.optional(),
-  heartbeatMs: z.number().int().min(100).optional(),
-  bridge: z
-    .strictObject({
-      window: z.number().int().min(1).optional(),
-      reconnectMinMs: z.number().int().min(0).optional(),
-      reconnectMaxMs: z.number().int().min(0).optional(),
-      stateIntervalMs: z.number().int().min(0).optional(),
-    })
-    .optional(),
-  redis: redisSchema.optional().describe('run as a node of a hall cluster on this Redis (excludes dataDir)'),
-  node: idSchema.optional().describe('this node\'s name in the cluster (default: host name)'),
-})
 
 function portFlag(v: unknown, flag: string): number {
   const n = Number(v)
@@ -83,7 +37,7 @@ export const hubCommand: Subcommand = {
   async run(v) {
     let config: HubConfig
     if (v.config) {
-      config = (await readConfigFile(v.config as string, hubFileSchema)) as HubConfig
+      config = await readConfigFile(v.config as string, hubFileSchema)
       // The upstream password may stay out of the config file (systemd EnvironmentFile, mode 600).
       if (config.upstream && config.upstream.password === undefined && process.env.COUNTER_EDGE_UPSTREAM_PASSWORD) {
         config.upstream = { ...config.upstream, password: process.env.COUNTER_EDGE_UPSTREAM_PASSWORD }

@@ -4,36 +4,21 @@ import type { BoardProfile } from '../boards/profile-schema.ts'
 import type { GpioBackend } from './hardware/gpio-port.ts'
 import type { I2cBus } from './hardware/i2c-port.ts'
 import { buildWindowDevices } from './devices/build-devices.ts'
-import { initialState, type Settings } from './counter/state.ts'
+import { initialState } from './counter/state.ts'
 import { Window } from './window.ts'
-import { BoardLink, type BoardTls } from './link/board-link.ts'
+import { BoardLink } from './link/board-link.ts'
 import { EnvelopeStamper, newBootId, systemClock, type Clock } from './link/envelope-stamper.ts'
-import type { BrokerAddress } from './shared/mqtt-connect.ts'
 import { VERSION } from './shared/version.ts'
 import { StateFile } from './state-file.ts'
-import { VideoHooks, type VideoConfig } from './devices/video-hooks.ts'
+import { VideoHooks } from './devices/video-hooks.ts'
 import { runSelfTest } from './devices/self-test.ts'
 import type { CaptureKind } from './protocol/index.ts'
 import { Journal, MemoryStorage } from './link/journal.ts'
 import { SegmentStorage } from './link/journal-segments.ts'
 import { Telemetry } from './link/telemetry.ts'
+import type { EdgeConfig } from './config.ts'
 
-export interface EdgeConfig {
-  hall: string
-  counter: string
-  hub: BrokerAddress[]
-  /** For mqtts:// hubs: the hall's CA and, where the hub asks for one, the board's certificate. */
-  tls?: BoardTls
-  username: string
-  password: string
-  settings?: Partial<Settings>
-  /** Backlog entries the link sends per second at most after an outage (default 1000); live traffic is not paced. */
-  backlogRate?: number
-  /** Where the window's state and the event journal survive a restart; without it every start is a fresh, closed window and the journal lives in memory. */
-  dataDir?: string
-  /** NVR relay mode and text line; absent: no video hooks. */
-  video?: VideoConfig
-}
+export type { EdgeConfig } from './config.ts'
 
 export interface EdgeDeps {
   profile: BoardProfile

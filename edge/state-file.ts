@@ -6,6 +6,7 @@ import type { CounterState, DisplayLimits } from './counter/state.ts'
 import { initialState } from './counter/state.ts'
 import type { Logger } from './shared/logger.ts'
 import type { OutboxRecord } from './link/board-link.ts'
+import { SerialQueue } from './shared/serial-queue.ts'
 
 const FILE = 'window-state.json'
 
@@ -61,7 +62,7 @@ export type SavedReply = z.infer<typeof savedSchema>['ledger'][number][1]
  */
 export class StateFile {
   private readonly path: string
-  private writing: Promise<void> = Promise.resolve()
+  private readonly writes = new SerialQueue()
   private lastJson = ''
   private recovered: OutboxRecord[] = []
   private ledger: Array<[string, SavedReply]> = []
@@ -138,10 +139,9 @@ export class StateFile {
     const { faults: _f, display: _d, captureDevices: _c, ...rest } = state
     const json = JSON.stringify({ version: 1, ...rest, outbox, ledger })
     this.outboxSaved = outbox.length > 0
-    if (json === this.lastJson) return this.writing
+    if (json === this.lastJson) return this.writes.drain()
     this.lastJson = json
-    this.writing = this.writing.then(() => this.write(json)).catch((err: Error) => this.opts.log.error({ err: err.message }, 'could not save window state'))
-    return this.writing
+    return this.writes.run(() => this.write(json)).catch((err: Error) => this.opts.log.error({ err: err.message }, 'could not save window state'))
   }
 
   private async write(json: string): Promise<void> {
@@ -165,6 +165,6 @@ export class StateFile {
   }
 
   flush(): Promise<void> {
-    return this.writing
+    return this.writes.drain()
   }
 }

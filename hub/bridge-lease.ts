@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis'
 import type { Logger } from '../edge/shared/logger.ts'
+import { SerialQueue } from '../edge/shared/serial-queue.ts'
 
 export interface BridgeLeaseOptions {
   redis: Redis
@@ -41,7 +42,8 @@ export class BridgeLease {
   private timer: NodeJS.Timeout | null = null
   private fenceTimer: NodeJS.Timeout | null = null
   private stopped = false
-  private busy: Promise<void> = Promise.resolve()
+  /** The tick in progress, if any: stop() waits for it. */
+  private readonly ticks = new SerialQueue()
   private epoch = 0
 
   constructor(private readonly opts: BridgeLeaseOptions) {}
@@ -65,13 +67,15 @@ export class BridgeLease {
   /** Every third of the lease: renew it if held, else try to take it. Ticks never overlap. */
   private tick(): void {
     if (this.stopped) return
-    this.busy = this.busy.then(() => (this.holding ? this.renew() : this.tryAcquire())).catch((err: Error) => {
-      this.opts.log.warn({ err: err.message }, 'bridge lease: Redis did not answer')
-    })
-    this.busy.finally(() => {
-      if (this.stopped) return
-      this.timer = setTimeout(() => this.tick(), Math.max(50, Math.round(this.opts.ttlMs / 3)))
-    })
+    void this.ticks
+      .run(() => (this.holding ? this.renew() : this.tryAcquire()))
+      .catch((err: Error) => {
+        this.opts.log.warn({ err: err.message }, 'bridge lease: Redis did not answer')
+      })
+      .finally(() => {
+        if (this.stopped) return
+        this.timer = setTimeout(() => this.tick(), Math.max(50, Math.round(this.opts.ttlMs / 3)))
+      })
   }
 
   private async tryAcquire(): Promise<void> {
@@ -138,7 +142,7 @@ export class BridgeLease {
     if (this.stopped) return
     this.stopped = true
     if (this.timer) clearTimeout(this.timer)
-    await this.busy.catch(() => {})
+    await this.ticks.drain()
     if (!this.holding) return
     this.holding = false
     if (this.fenceTimer) clearTimeout(this.fenceTimer)

@@ -4,6 +4,7 @@ import type { MqttClient, IPublishPacket } from 'mqtt'
 import { parseMessage, parseTopic, topics, type BridgeState } from '../edge/protocol/index.ts'
 import type { Logger } from '../edge/shared/logger.ts'
 import { connectMqtt, parseBrokerUrl } from '../edge/shared/mqtt-connect.ts'
+import { Backoff } from '../edge/shared/backoff.ts'
 import type { Custody, CustodyRecord } from './custody-log.ts'
 import type { HubCounters } from './hub-counters.ts'
 
@@ -30,22 +31,12 @@ export interface BridgeOptions {
   log: Logger
   /** QoS 1 publishes in flight to central at once. */
   window?: number
-  /** Reconnect delays: see reconnectDelay. */
+  /** Reconnect delays: jittered, doubling from min up to max (see backoffDelay). */
   reconnectMinMs?: number
   reconnectMaxMs?: number
   /** Most often the backlog count on hall/{hall}/hub/bridge is refreshed while it changes. */
   stateIntervalMs?: number
   random?: () => number
-}
-
-/**
- * How long to wait before reconnect attempt n (from 0): between half and all
- * of min·2^n, capped at max. The randomness matters: after a central outage
- * every hall of a province would otherwise come back in the same second.
- */
-export function reconnectDelay(attempt: number, minMs: number, maxMs: number, random: () => number): number {
-  const ceiling = Math.min(Math.max(minMs, maxMs), minMs * 2 ** Math.min(attempt, 30))
-  return Math.round(ceiling / 2 + random() * (ceiling / 2))
 }
 
 /**
@@ -66,7 +57,7 @@ export class Bridge {
   private gen = 0
   private state: BridgeState = 'disconnected'
   private stateSince = new Date().toISOString()
-  private attempt = 0
+  private readonly backoff: Backoff
   private reconnectTimer: NodeJS.Timeout | null = null
   private stateTimer: NodeJS.Timeout | null = null
   private stopped = false
@@ -88,6 +79,8 @@ export class Bridge {
 
   constructor(private readonly opts: BridgeOptions) {
     this.window = Math.max(1, opts.window ?? 64)
+    // Any connection resets it (stableMs 0), as the bridge always did: central is one well-run broker, not a hall of flapping boards.
+    this.backoff = new Backoff({ minMs: opts.reconnectMinMs ?? 1_000, maxMs: opts.reconnectMaxMs ?? 30_000, stableMs: 0, ...(opts.random ? { random: opts.random } : {}) })
     this.liveTopic = `hall/${opts.hall}/counter/+/telemetry`
   }
 
@@ -137,7 +130,7 @@ export class Bridge {
     client.handleMessage = (packet, cb) => this.fromCentral(packet as IPublishPacket, cb)
     client.on('connect', () => {
       if (gen !== this.gen) return
-      this.attempt = 0
+      this.backoff.connected()
       this.failuresLogged = 0
       log.info({ upstream: this.redactedUrl() }, 'bridge connected to central')
       const birth = { online: true, hub: this.opts.hubId, boot: this.opts.boot, version: this.opts.version, ts: new Date().toISOString() }
@@ -170,8 +163,9 @@ export class Bridge {
     this.ready = [...resend, ...this.ready]
     this.setState('disconnected')
     if (this.stopped) return
-    const delay = reconnectDelay(this.attempt++, this.opts.reconnectMinMs ?? 1_000, this.opts.reconnectMaxMs ?? 30_000, this.opts.random ?? Math.random)
-    this.opts.log.debug({ delayMs: delay, attempt: this.attempt }, 'bridge reconnecting')
+    this.backoff.disconnected()
+    const delay = this.backoff.next()
+    this.opts.log.debug({ delayMs: delay, attempt: this.backoff.attempts }, 'bridge reconnecting')
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null
       this.connect()

@@ -1,4 +1,5 @@
 import type { Logger } from '../edge/shared/logger.ts'
+import { GroupCommit } from '../edge/shared/group-commit.ts'
 import type { CustodyRecord, CustodyStore } from './custody-store.ts'
 
 export type { CustodyRecord } from './custody-store.ts'
@@ -32,12 +33,6 @@ export interface CustodyLogOptions {
   deleteDelayMs?: number
 }
 
-interface Waiting {
-  record: CustodyRecord
-  resolve: (seq: number) => void
-  reject: (err: Error) => void
-}
-
 /**
  * The hub's custody log (DESIGN.md §4 step 2): a board message is appended
  * here, durably, before the hub acknowledges it, and leaves only when central
@@ -50,13 +45,15 @@ interface Waiting {
 export class CustodyLog implements Custody {
   private nextSeq = 1
   private count = 0
-  private waiting: Waiting[] = []
   private deletes: number[] = []
-  private writing = false
-  private flushScheduled = false
+  /**
+   * setImmediate, not a microtask: the rest of the socket chunk Aedes is
+   * parsing joins this write. Deletes ride along with each write; request()
+   * writes them alone.
+   */
+  private readonly commits: GroupCommit<CustodyRecord, number>
   private deleteTimer: NodeJS.Timeout | null = null
   private closed = false
-  private idle: Array<() => void> = []
   /** Durable, unacknowledged records with seq >= cacheFrom are all here, in seq order. */
   private readonly cache = new Map<number, CustodyRecord>()
   private cacheFrom = 1
@@ -67,6 +64,7 @@ export class CustodyLog implements Custody {
   constructor(private readonly opts: CustodyLogOptions) {
     this.cacheLimit = opts.cacheLimit ?? 10_000
     this.maxBatch = opts.maxBatch ?? 2_000
+    this.commits = new GroupCommit({ write: (batch) => this.write(batch), schedule: (run) => setImmediate(run), maxBatch: this.maxBatch })
   }
 
   async start(): Promise<void> {
@@ -86,11 +84,7 @@ export class CustodyLog implements Custody {
   /** Resolves with the record's seq once it is durable; rejects if it could not be written. */
   append(m: { topic: string; payload: Buffer; qos: 0 | 1 | 2; retain: boolean }): Promise<number> {
     if (this.closed) return Promise.reject(new Error('custody log is closed'))
-    const record: CustodyRecord = { seq: this.nextSeq++, topic: m.topic, payload: m.payload, qos: m.qos, retain: m.retain, at: Date.now() }
-    return new Promise((resolve, reject) => {
-      this.waiting.push({ record, resolve, reject })
-      this.scheduleFlush()
-    })
+    return this.commits.append({ seq: this.nextSeq++, topic: m.topic, payload: m.payload, qos: m.qos, retain: m.retain, at: Date.now() })
   }
 
   /** Durable records with seq > after, in order: from memory when it has them, else from the store. */
@@ -119,7 +113,7 @@ export class CustodyLog implements Custody {
     if (this.deleteTimer || this.closed) return
     this.deleteTimer = setTimeout(() => {
       this.deleteTimer = null
-      this.scheduleFlush()
+      this.commits.request()
     }, this.opts.deleteDelayMs ?? 50)
   }
 
@@ -129,48 +123,33 @@ export class CustodyLog implements Custody {
     return () => this.listeners.delete(listener)
   }
 
-  private scheduleFlush(): void {
-    if (this.flushScheduled || this.writing) return
-    this.flushScheduled = true
-    // setImmediate, not a microtask: the rest of the socket chunk Aedes is parsing joins this write.
-    setImmediate(() => {
-      this.flushScheduled = false
-      void this.flush()
-    })
-  }
-
-  private async flush(): Promise<void> {
-    if (this.writing) return
-    const batch = this.waiting.splice(0, this.maxBatch)
+  /** One group of appends, with the deletes gathered since the last write, as one store batch. */
+  private async write(batch: CustodyRecord[]): Promise<number[]> {
     const dels = this.deletes.splice(0)
-    if (batch.length === 0 && dels.length === 0) return this.settleIdle()
-    this.writing = true
+    if (batch.length === 0 && dels.length === 0) return []
     try {
-      await this.opts.store.write(
-        batch.map((w) => w.record),
-        dels,
-        batch.length > 0,
-      )
-      for (const w of batch) this.cache.set(w.record.seq, w.record)
-      this.count += batch.length
-      this.trimCache()
-      for (const w of batch) w.resolve(w.record.seq)
-      if (batch.length > 0) for (const l of this.listeners) l()
+      await this.opts.store.write(batch, dels, batch.length > 0)
     } catch (err) {
       const e = err instanceof Error ? err : new Error(String(err))
       this.opts.log.error({ err: e.message, records: batch.length }, 'custody log write failed; those messages are not acknowledged')
-      for (const w of batch) w.reject(e)
       // Kept for the next write; once closed there is none, and central will just see those again.
       if (!this.closed) this.deletes.unshift(...dels)
+      throw e
     } finally {
-      this.writing = false
+      this.afterWrite()
     }
-    // Straight on with whatever queued up during this write: it is the next group.
-    if (this.waiting.length > 0 || (this.closed && this.deletes.length > 0)) void this.flush()
-    else {
-      if (this.deletes.length > 0) this.scheduleDeletes()
-      this.settleIdle()
-    }
+    for (const r of batch) this.cache.set(r.seq, r)
+    this.count += batch.length
+    this.trimCache()
+    if (batch.length > 0) for (const l of this.listeners) l()
+    return batch.map((r) => r.seq)
+  }
+
+  /** Deletes left over: written by the next group if one waits, else after the delete delay, or at once when closing. */
+  private afterWrite(): void {
+    if (this.deletes.length === 0 || this.commits.pending > 0) return
+    if (this.closed) this.commits.request()
+    else this.scheduleDeletes()
   }
 
   private trimCache(): void {
@@ -182,11 +161,6 @@ export class CustodyLog implements Custody {
     }
   }
 
-  private settleIdle(): void {
-    if (this.writing || this.flushScheduled || this.waiting.length > 0) return
-    for (const r of this.idle.splice(0)) r()
-  }
-
   /** Writes what is pending (appends and deletes), then closes the store. */
   async stop(): Promise<void> {
     if (this.closed) return
@@ -194,11 +168,8 @@ export class CustodyLog implements Custody {
     if (this.deleteTimer) clearTimeout(this.deleteTimer)
     this.deleteTimer = null
     this.listeners.clear()
-    await new Promise<void>((resolve) => {
-      this.idle.push(resolve)
-      this.scheduleFlush()
-      this.settleIdle()
-    })
+    this.commits.request()
+    await this.commits.idle()
     await this.opts.store.close()
   }
 }

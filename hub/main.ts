@@ -11,57 +11,17 @@ import { Bridge } from './bridge.ts'
 import { HubCounters } from './hub-counters.ts'
 import { HallView } from './hall-view.ts'
 import { CustodyLog, type Custody } from './custody-log.ts'
-import { openHallCluster, type HallCluster, type RedisConfig } from './cluster.ts'
+import { openHallCluster, type HallCluster } from './cluster.ts'
 import { LevelCustodyStore, MemoryCustodyStore } from './custody-store.ts'
 import { Quarantine } from './quarantine.ts'
 import { Uplink } from './uplink.ts'
 import { openSessionPersistence } from './session-store.ts'
-import { resolveLimits, type HubLimits } from './limits.ts'
+import { resolveLimits } from './limits.ts'
 import { HubHttp } from './dashboard/http-server.ts'
+import { Lifecycle } from '../edge/shared/lifecycle.ts'
+import { hubConfigSchema, type HubConfig, type ResolvedHubConfig } from './config.ts'
 
-export interface HubConfig {
-  hall: string
-  host?: string
-  /** 0 picks a free port (tests). */
-  port: number
-  credentialsFile: string
-  upstream?: {
-    url: string
-    username?: string
-    password?: string
-    clientId?: string
-    /** PEM files for an mqtts:// central. */
-    caFile?: string
-    certFile?: string
-    keyFile?: string
-  }
-  /**
-   * Where sessions (LevelDB) and the custody log live. Without it both are in
-   * memory: fine for tests, but a restart then loses what central has not acknowledged.
-   */
-  dataDir?: string
-  /** MQTT over TLS; with requestCert, a client certificate whose CN equals the username is required too. */
-  tls?: { port: number; host?: string; certFile: string; keyFile: string; caFile?: string; requestCert?: boolean }
-  /** MQTT over WebSocket for the dashboard. */
-  ws?: { port: number; host?: string; path?: string }
-  /** The dashboard page, its live stream and /metrics over HTTP. */
-  http?: { port: number; host?: string }
-  limits?: Partial<HubLimits>
-  /**
-   * Broker heartbeat (default 15 s). After a crash, the wills of boards that
-   * never came back are published within four heartbeats of the restart.
-   */
-  heartbeatMs?: number
-  bridge?: { window?: number; reconnectMinMs?: number; reconnectMaxMs?: number; stateIntervalMs?: number }
-  /**
-   * Run as one node of a hall cluster: messages between nodes, sessions and
-   * the custody log in this Redis; the bridge on one node at a time (a lease).
-   * Excludes dataDir: nothing of the hall is kept on the node's own disk.
-   */
-  redis?: RedisConfig
-  /** This node's name in a cluster (default: the host name); logs and hub/status carry it. */
-  node?: string
-}
+export type { HubConfig } from './config.ts'
 
 export interface RunningHub {
   readonly port: number
@@ -80,7 +40,8 @@ export interface RunningHub {
 }
 
 /** Composition root of the hall hub: credentials → persistence → custody → broker → hall view → bridge → HTTP → listeners. */
-export async function startHub(config: HubConfig, log: Logger): Promise<RunningHub> {
+export async function startHub(input: HubConfig, log: Logger): Promise<RunningHub> {
+  const config = hubConfigSchema.parse(input)
   const boot = randomBytes(6).toString('hex')
   if (config.redis && config.dataDir) throw new Error('redis and dataDir exclude each other: in a hub cluster, sessions and custody live in Redis')
   const node = config.redis ? nodeName(config.node ?? hostname()) : null
@@ -89,68 +50,41 @@ export async function startHub(config: HubConfig, log: Logger): Promise<RunningH
   const brokerId = `${hubId}-${boot}`
   const counters = new HubCounters()
   const limits = resolveLimits(config.limits)
-  const stops: Array<() => Promise<void> | void> = []
-  const stopAll = async () => {
-    // Steps that cannot finish (a cluster's Redis gone) must not keep the hub from stopping:
-    // together they get 8 s, then each of the rest gets a moment and is left behind.
-    const deadline = Date.now() + 8_000
-    for (const s of stops.splice(0).reverse()) {
-      let timer: NodeJS.Timeout | undefined
-      const late = new Promise<void>((r) => {
-        timer = setTimeout(() => {
-          log.warn('a stop step did not finish in time; going on without it')
-          r()
-        }, Math.max(200, deadline - Date.now()))
-      })
-      await Promise.race([
-        Promise.resolve()
-          .then(s)
-          .catch((err: Error) => log.error({ err: err.message }, 'error while stopping the hub')),
-        late,
-      ])
-      clearTimeout(timer)
-    }
-  }
+  // Steps that cannot finish (a cluster's Redis gone) must not keep the hub from stopping.
+  const life = new Lifecycle({ log })
 
-  try {
-    const credentials = new CredentialStore({ path: config.credentialsFile, log: log.child({ module: 'credentials' }) })
-    await credentials.start()
-    stops.push(() => credentials.stop())
+  return life.build(async () => {
+    const credentials = await life.start('credentials', new CredentialStore({ path: config.credentialsFile, log: log.child({ module: 'credentials' }) }))
 
     let cluster: HallCluster | null = null
     if (config.redis) {
       const c = await openHallCluster(config.redis, config.hall, brokerId, log.child({ module: 'cluster' }))
       cluster = c
-      stops.push(() => c.stop())
+      life.add('cluster', () => c.stop())
       log.info({ node, brokerId, prefix: c.prefix }, 'hub runs as a node of a hall cluster on Redis')
     }
     const persistence = cluster ? cluster.persistence : await openSessionPersistence(config.dataDir)
-    stops.push(() => persistence.destroy())
+    life.add('session persistence', () => persistence.destroy())
     let custody: Custody | null = null
     let uplink: Uplink | null = null
     if (config.upstream) {
       if (cluster) {
-        const c = cluster.custody(log.child({ module: 'custody' }))
-        await c.start()
-        custody = c
-        stops.push(() => c.stop())
+        custody = await life.start('custody', cluster.custody(log.child({ module: 'custody' })))
       } else {
         const store = config.dataDir ? new LevelCustodyStore(join(config.dataDir, 'custody')) : new MemoryCustodyStore()
-        const c = new CustodyLog({ store, log: log.child({ module: 'custody' }) })
-        await c.start()
-        custody = c
-        stops.push(() => c.stop())
+        custody = await life.start('custody', new CustodyLog({ store, log: log.child({ module: 'custody' }) }))
       }
       uplink = new Uplink({ hall: config.hall, custody, counters })
     }
 
-    const quarantine = new Quarantine({
-      file: config.dataDir ? join(config.dataDir, 'quarantine.jsonl') : null,
-      maxBytes: limits.maxQuarantineBytes,
-      log: log.child({ module: 'quarantine' }),
-    })
-    await quarantine.start()
-    stops.push(() => quarantine.stop())
+    const quarantine = await life.start(
+      'quarantine',
+      new Quarantine({
+        file: config.dataDir ? join(config.dataDir, 'quarantine.jsonl') : null,
+        maxBytes: limits.maxQuarantineBytes,
+        log: log.child({ module: 'quarantine' }),
+      }),
+    )
 
     let hallView: HallView | null = null
     const broker = new HubBroker({
@@ -159,7 +93,7 @@ export async function startHub(config: HubConfig, log: Logger): Promise<RunningH
       ...(cluster ? { mq: cluster.mq, countQueued: (id: string) => cluster.countQueued(id) } : {}),
       ...(config.heartbeatMs ? { heartbeatMs: config.heartbeatMs } : {}),
       listeners: {
-        tcp: { host: config.host ?? '127.0.0.1', port: config.port },
+        tcp: { host: config.host, port: config.port },
         ...(config.tls ? { tls: await loadTls(config.tls) } : {}),
         ...(config.ws ? { ws: config.ws } : {}),
       },
@@ -175,7 +109,7 @@ export async function startHub(config: HubConfig, log: Logger): Promise<RunningH
       },
     })
     await broker.open()
-    stops.push(() => broker.stop())
+    life.add('broker', () => broker.stop())
 
     const view = new HallView({
       hall: config.hall,
@@ -185,9 +119,8 @@ export async function startHub(config: HubConfig, log: Logger): Promise<RunningH
       retained: (pattern) => broker.persistence.createRetainedStream(pattern) as AsyncIterable<{ topic: string; payload: Buffer }>,
       provisioned: () => credentials.principals().flatMap((p) => (p.role === 'board' && p.hall === config.hall && p.counter ? [p.counter] : [])),
     })
-    await view.start()
+    await life.start('hall view', view)
     hallView = view
-    stops.push(() => view.stop())
 
     const publishLocal = (online: boolean, reason?: string) =>
       new Promise<void>((r) => {
@@ -195,7 +128,7 @@ export async function startHub(config: HubConfig, log: Logger): Promise<RunningH
         broker.aedes.publish({ cmd: 'publish', topic: topics.hubStatus(config.hall), payload: Buffer.from(JSON.stringify(payload)), qos: 1, retain: true, dup: false }, () => r())
       })
     await publishLocal(true)
-    stops.push(() => {
+    life.add('hub status', () => {
       // In a cluster the hall's hub is still there while another node is: only the last one says offline.
       if (cluster && otherNodesAlive(broker.aedes, brokerId, config.heartbeatMs ?? 15_000)) return
       return publishLocal(false, 'stop')
@@ -231,10 +164,10 @@ export async function startHub(config: HubConfig, log: Logger): Promise<RunningH
         // One bridge per hall: the node holding the lease runs it, the others stand by.
         const lease = cluster.lease({ holder: brokerId, log: log.child({ module: 'bridge-lease' }), onAcquired: startBridge, onLost: stopBridge })
         lease.start()
-        stops.push(() => lease.stop())
+        life.add('bridge lease', () => lease.stop())
       } else {
         await startBridge()
-        stops.push(stopBridge)
+        life.add('bridge', stopBridge)
       }
     }
 
@@ -242,7 +175,7 @@ export async function startHub(config: HubConfig, log: Logger): Promise<RunningH
     if (config.http) {
       const h = new HubHttp({
         hall: config.hall,
-        host: config.http.host ?? config.host ?? '127.0.0.1',
+        host: config.http.host ?? config.host,
         port: config.http.port,
         aedes: broker.aedes,
         hallView: view,
@@ -251,14 +184,13 @@ export async function startHub(config: HubConfig, log: Logger): Promise<RunningH
         backlog: () => custody?.size ?? 0,
         log: log.child({ module: 'http' }),
       })
-      await h.start()
+      await life.start('http', h)
       http = h
-      stops.push(() => h.stop())
     }
 
     await broker.listen()
 
-    let stopped = false
+    let stopping: Promise<void> | null = null
     return {
       port: broker.listeners.ports.tcp,
       tlsPort: broker.listeners.ports.tls,
@@ -272,17 +204,12 @@ export async function startHub(config: HubConfig, log: Logger): Promise<RunningH
       brokerId,
       hallView: view,
       counters,
-      async stop() {
-        if (stopped) return
-        stopped = true
-        await stopAll()
-        log.info('hub stopped')
+      stop() {
+        stopping ??= life.stop().then(() => log.info('hub stopped'))
+        return stopping
       },
     }
-  } catch (err) {
-    await stopAll()
-    throw err
-  }
+  })
 }
 
 /** A node name fit for ids and Redis keys: lower case, digits and dashes. */
@@ -297,12 +224,12 @@ function otherNodesAlive(aedes: HubBroker['aedes'], self: string, heartbeatMs: n
   return Object.entries(brokers).some(([id, at]) => id !== self && at + 3 * heartbeatMs >= Date.now())
 }
 
-async function loadTls(t: NonNullable<HubConfig['tls']>) {
+async function loadTls(t: NonNullable<ResolvedHubConfig['tls']>) {
   const [cert, key, ca] = await Promise.all([readFile(t.certFile), readFile(t.keyFile), t.caFile ? readFile(t.caFile) : undefined])
   return { port: t.port, ...(t.host ? { host: t.host } : {}), cert, key, ...(ca ? { ca } : {}), requestCert: Boolean(t.requestCert) }
 }
 
-async function loadUpstreamTls(u: NonNullable<HubConfig['upstream']>) {
+async function loadUpstreamTls(u: NonNullable<ResolvedHubConfig['upstream']>) {
   const [ca, cert, key] = await Promise.all([u.caFile, u.certFile, u.keyFile].map((f) => (f ? readFile(f) : undefined)))
   return { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) }
 }

@@ -1,5 +1,6 @@
 import { open, stat, type FileHandle } from 'node:fs/promises'
 import type { Logger } from '../edge/shared/logger.ts'
+import { SerialQueue } from '../edge/shared/serial-queue.ts'
 import type { QuarantineKind } from './hub-counters.ts'
 
 /**
@@ -49,7 +50,7 @@ export class Quarantine {
   /** A write failed part-way (a full disk): the next line starts on a line of its own. */
   private torn = false
   /** Appends one after another, so lines never interleave and the size stays exact. */
-  private chain: Promise<unknown> = Promise.resolve()
+  private readonly writes = new SerialQueue()
 
   constructor(
     private readonly opts: {
@@ -87,9 +88,7 @@ export class Quarantine {
       payload: utf8 ? text : m.payload.toString('base64'),
       encoding: utf8 ? 'utf8' : 'base64',
     }
-    const done = this.chain.then(() => this.write(entry))
-    this.chain = done.catch(() => {})
-    return done
+    return this.writes.run(() => this.write(entry))
   }
 
   private async write(entry: QuarantineEntry): Promise<void> {
@@ -111,7 +110,7 @@ export class Quarantine {
   }
 
   async stop(): Promise<void> {
-    await this.chain
+    await this.writes.drain()
     await this.handle?.close()
     this.handle = null
   }

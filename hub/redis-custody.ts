@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis'
 import type { Logger } from '../edge/shared/logger.ts'
+import { GroupCommit } from '../edge/shared/group-commit.ts'
 import type { Custody } from './custody-log.ts'
 import { decodeRecord, encodeRecord, type CustodyRecord } from './custody-store.ts'
 
@@ -22,12 +23,6 @@ export interface RedisCustodyOptions {
   deleteDelayMs?: number
   /** How often the backlog count is refreshed and a lost notice made up for. */
   pollMs?: number
-}
-
-interface Waiting {
-  data: Buffer
-  resolve: (seq: number) => void
-  reject: (err: Error) => void
 }
 
 // The stream holds the records, with ids "<seq>-0"; the counter hands out seqs. Both under the hall's prefix.
@@ -71,14 +66,12 @@ return { first, redis.call('XLEN', KEYS[1]) }
  * a notice lost while the subscriber reconnected.
  */
 export class RedisCustodyLog implements Custody {
-  private waiting: Waiting[] = []
   private deletes: number[] = []
-  private writing = false
-  private flushScheduled = false
+  /** setImmediate: the rest of the socket chunk Aedes is parsing joins this batch. Deletes ride along; request() writes them alone. */
+  private readonly commits: GroupCommit<Buffer, number>
   private deleteTimer: NodeJS.Timeout | null = null
   private pollTimer: NodeJS.Timeout | null = null
   private closed = false
-  private idle: Array<() => void> = []
   private count = 0
   private lastSeq = 0
   private readonly listeners = new Set<() => void>()
@@ -89,7 +82,9 @@ export class RedisCustodyLog implements Custody {
     this.notify()
   }
 
-  constructor(private readonly opts: RedisCustodyOptions) {}
+  constructor(private readonly opts: RedisCustodyOptions) {
+    this.commits = new GroupCommit({ write: (batch) => this.write(batch), schedule: (run) => setImmediate(run), maxBatch: opts.maxBatch ?? 1_000 })
+  }
 
   async start(): Promise<void> {
     const { subscriber, channel } = this.opts
@@ -129,11 +124,7 @@ export class RedisCustodyLog implements Custody {
   append(m: { topic: string; payload: Buffer; qos: 0 | 1 | 2; retain: boolean }): Promise<number> {
     if (this.closed) return Promise.reject(new Error('custody log is closed'))
     // seq is given by Redis; the encoding does not carry it.
-    const data = encodeRecord({ seq: 0, topic: m.topic, payload: m.payload, qos: m.qos, retain: m.retain, at: Date.now() })
-    return new Promise((resolve, reject) => {
-      this.waiting.push({ data, resolve, reject })
-      this.scheduleFlush()
-    })
+    return this.commits.append(encodeRecord({ seq: 0, topic: m.topic, payload: m.payload, qos: m.qos, retain: m.retain, at: Date.now() }))
   }
 
   async next(after: number, limit: number): Promise<CustodyRecord[]> {
@@ -150,7 +141,7 @@ export class RedisCustodyLog implements Custody {
     if (this.deleteTimer || this.closed) return
     this.deleteTimer = setTimeout(() => {
       this.deleteTimer = null
-      this.scheduleFlush()
+      this.commits.request()
     }, this.opts.deleteDelayMs ?? 50)
   }
 
@@ -163,22 +154,9 @@ export class RedisCustodyLog implements Custody {
     for (const l of this.listeners) l()
   }
 
-  private scheduleFlush(): void {
-    if (this.flushScheduled || this.writing) return
-    this.flushScheduled = true
-    // setImmediate: the rest of the socket chunk Aedes is parsing joins this batch.
-    setImmediate(() => {
-      this.flushScheduled = false
-      void this.flush()
-    })
-  }
-
-  private async flush(): Promise<void> {
-    if (this.writing) return
-    const batch = this.waiting.splice(0, this.opts.maxBatch ?? 1_000)
+  /** One group of appends in one script (and one WAIT), after the deletes gathered since the last write. */
+  private async write(batch: Buffer[]): Promise<number[]> {
     const dels = this.deletes.splice(0)
-    if (batch.length === 0 && dels.length === 0) return this.settleIdle()
-    this.writing = true
     try {
       const { redis } = this.opts
       if (dels.length > 0) {
@@ -188,32 +166,25 @@ export class RedisCustodyLog implements Custody {
           if (!this.closed) this.deletes.unshift(...dels)
         })
       }
-      if (batch.length > 0) {
-        const [first, len] = (await redis.eval(APPEND, 2, STREAM, SEQ, batch.length, this.opts.channel, ...batch.map((w) => w.data))) as [number, number]
-        const min = this.opts.minReplicas ?? 0
-        if (min > 0) {
-          const acked = await redis.wait(min, this.opts.waitTimeoutMs ?? 1_000)
-          // The records are in the log and will reach central; the boards just resend them (dedup by id).
-          if (acked < min) throw new Error(`only ${acked} of ${min} Redis replicas confirmed the custody write`)
-        }
-        this.count = len
-        this.lastSeq = Math.max(this.lastSeq, first + batch.length - 1)
-        batch.forEach((w, i) => w.resolve(first + i))
+      if (batch.length === 0) return []
+      const [first, len] = (await redis.eval(APPEND, 2, STREAM, SEQ, batch.length, this.opts.channel, ...batch)) as [number, number]
+      const min = this.opts.minReplicas ?? 0
+      if (min > 0) {
+        const acked = await redis.wait(min, this.opts.waitTimeoutMs ?? 1_000)
+        // The records are in the log and will reach central; the boards just resend them (dedup by id).
+        if (acked < min) throw new Error(`only ${acked} of ${min} Redis replicas confirmed the custody write`)
       }
+      this.count = len
+      this.lastSeq = Math.max(this.lastSeq, first + batch.length - 1)
+      return batch.map((_, i) => first + i)
     } catch (err) {
       const e = err instanceof Error ? err : new Error(String(err))
       this.opts.log.error({ err: e.message, records: batch.length }, 'shared custody log write failed; those messages are not acknowledged')
-      for (const w of batch) w.reject(e)
+      throw e
     } finally {
-      this.writing = false
+      // Once closed, deletes acknowledged since are written straight after, not after the delay.
+      if (this.closed && this.deletes.length > 0 && this.commits.pending === 0) this.commits.request()
     }
-    if (this.waiting.length > 0 || (this.closed && this.deletes.length > 0)) void this.flush()
-    else this.settleIdle()
-  }
-
-  private settleIdle(): void {
-    if (this.writing || this.flushScheduled || this.waiting.length > 0) return
-    for (const r of this.idle.splice(0)) r()
   }
 
   /** Writes what is pending; the connections are their owner's to close. */
@@ -223,11 +194,8 @@ export class RedisCustodyLog implements Custody {
     if (this.deleteTimer) clearTimeout(this.deleteTimer)
     if (this.pollTimer) clearInterval(this.pollTimer)
     this.listeners.clear()
-    await new Promise<void>((resolve) => {
-      this.idle.push(resolve)
-      this.scheduleFlush()
-      this.settleIdle()
-    })
+    this.commits.request()
+    await this.commits.idle()
     this.opts.subscriber.off('message', this.onNotice)
     await this.opts.subscriber.unsubscribe(this.opts.channel).catch(() => {})
   }

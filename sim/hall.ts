@@ -11,6 +11,7 @@ import { SimWindow } from './sim-window.ts'
 import { Applicants } from './applicants.ts'
 import { ControlApi } from './control-api.ts'
 import { BOARDS_DIR } from '../edge/shared/package-root.ts'
+import { Lifecycle } from '../edge/shared/lifecycle.ts'
 
 export interface SimHallOptions {
   hall: string
@@ -47,15 +48,12 @@ export function counterId(i: number): string {
   return `w${String(i).padStart(2, '0')}`
 }
 
-/** Composition root of the simulated hall (DESIGN.md §8). Stops what it started if any step fails. */
+/** Composition root of the simulated hall. Stops what it started if any step fails; one part that fails to stop does not keep the others running. */
 export async function startSimHall(o: SimHallOptions): Promise<SimHall> {
-  const stops: Array<() => Promise<void> | void> = []
-  const stopAll = async () => {
-    for (const s of stops.reverse()) await s()
-  }
-  try {
+  const life = new Lifecycle({ log: o.log })
+  return life.build(async () => {
     const dir = await mkdtemp(join(tmpdir(), 'counter-edge-hall-'))
-    stops.push(() => rm(dir, { recursive: true, force: true }))
+    life.add('temporary directory', () => rm(dir, { recursive: true, force: true }))
     const profile = await loadBoardProfile(o.board, BOARDS_DIR)
     const passwords = new Map<string, string>()
     const entries = await Promise.all(
@@ -74,12 +72,10 @@ export async function startSimHall(o: SimHallOptions): Promise<SimHall> {
     const credentialsFile = join(dir, 'credentials.json')
     await writeCredentialFile(credentialsFile, entries)
 
-    const central = new CentralBroker({ host: o.host, port: o.centralPort, log: o.log.child({ module: 'central-standin' }) })
-    await central.start()
-    stops.push(() => central.stop())
+    const central = await life.start('central stand-in', new CentralBroker({ host: o.host, port: o.centralPort, log: o.log.child({ module: 'central-standin' }) }))
 
     const hub = await startHub({ hall: o.hall, host: o.host, port: o.hubPort, credentialsFile, upstream: { url: central.url }, http: { host: o.host, port: o.dashboardPort ?? 0 } }, o.log.child({ module: 'hub' }))
-    stops.push(() => hub.stop())
+    life.add('hub', () => hub.stop())
 
     const windows = new Map<string, SimWindow>()
     for (const [counter, password] of passwords) {
@@ -94,18 +90,13 @@ export async function startSimHall(o: SimHallOptions): Promise<SimHall> {
       })
       await w.start()
       windows.set(counter, w)
-      stops.push(() => w.shutdown())
+      life.add(`window ${counter}`, () => w.shutdown())
     }
 
     let stub: CentralStub | null = null
     if (o.traffic) {
-      stub = new CentralStub({ hall: o.hall, url: central.url, speed: o.speed, log: o.log.child({ module: 'central-stub' }), ...(o.onLine ? { onLine: o.onLine } : {}) })
-      await stub.start()
-      const s = stub
-      stops.push(() => s.stop())
-      const applicants = new Applicants(windows, { thinkMs: [800, 4000] })
-      applicants.start()
-      stops.push(() => applicants.stop())
+      stub = await life.start('central stub', new CentralStub({ hall: o.hall, url: central.url, speed: o.speed, log: o.log.child({ module: 'central-stub' }), ...(o.onLine ? { onLine: o.onLine } : {}) }))
+      await life.start('applicants', new Applicants(windows, { thinkMs: [800, 4000] }))
     }
 
     const control = new ControlApi({
@@ -117,12 +108,8 @@ export async function startSimHall(o: SimHallOptions): Promise<SimHall> {
       info: () => ({ hall: o.hall, hub: `mqtt://${o.host}:${hub.port}`, dashboard: `http://${o.host}:${hub.httpPort}/`, central: central.url, windows: windows.size, waiting: stub?.waiting ?? null }),
       ratings: () => stub?.ratings ?? [],
     })
-    await control.start()
-    stops.push(() => control.stop())
+    await life.start('control API', control)
 
-    return { hub, central, stub, windows, control, technician, credentialsFile, stop: stopAll }
-  } catch (err) {
-    await stopAll()
-    throw err
-  }
+    return { hub, central, stub, windows, control, technician, credentialsFile, stop: () => life.stop() }
+  })
 }

@@ -12,6 +12,7 @@
  */
 import type { Logger } from 'pino'
 import { DeviceFault } from './device-fault.ts'
+import { SerialQueue } from '../shared/serial-queue.ts'
 import { I2cDevice } from './i2c-device.ts'
 import type { I2cBus } from './i2c-port.ts'
 import { canShowSeg7, encodeSeg7, SEG7_CHARSET } from './seg7-font.ts'
@@ -69,7 +70,7 @@ export class Ht16k33Display implements TextDisplay {
   private readonly layout: Ht16k33Layout
   private readonly device: I2cDevice
   private readonly log: Logger | undefined
-  private queue: Promise<unknown> = Promise.resolve()
+  private readonly queue = new SerialQueue()
   // Desired state, replayed in full after a fault: a device that NACKed may
   // have browned out and come back with random RAM and the oscillator off.
   private ram: Uint8Array = new Uint8Array(HT16K33_RAM_SIZE)
@@ -192,13 +193,16 @@ export class Ht16k33Display implements TextDisplay {
 
   private enqueue<T>(what: string, op: () => Promise<T>): Promise<T> {
     if (this.stopped) return Promise.reject(new Error(`${this.name}: ${what} after stop()`))
-    const run = this.queue.then(op).catch((err: unknown) => {
-      const fault = this.device.fault(err, what)
-      if (fault instanceof DeviceFault) this.needsInit = true
-      throw fault
+    // The fault is noted inside the task, so the next one already knows the chip needs init.
+    return this.queue.run(async () => {
+      try {
+        return await op()
+      } catch (err) {
+        const fault = this.device.fault(err, what)
+        if (fault instanceof DeviceFault) this.needsInit = true
+        throw fault
+      }
     })
-    this.queue = run.catch(() => undefined)
-    return run
   }
 }
 

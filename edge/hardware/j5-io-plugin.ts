@@ -25,6 +25,7 @@ import { EventEmitter } from 'node:events'
 import type { Logger } from 'pino'
 import type { GpioBackend, GpioLine, Level, LineSpec } from './gpio-port.ts'
 import { I2cDevice } from './i2c-device.ts'
+import { SerialQueue } from '../shared/serial-queue.ts'
 import type { I2cBus } from './i2c-port.ts'
 
 /** Firmata's mode numbers, which johnny-five components use. */
@@ -67,8 +68,6 @@ export class J5IoPlugin extends EventEmitter {
   readonly analogPins: number[] = []
   readonly RESOLUTION = { ADC: 1023, DAC: null, PWM: 255 }
   isReady = false
-  /** Transfers queued and not yet done (johnny-five's SIGINT path reads it). */
-  pending = 0
   private readonly gpio: GpioBackend
   private readonly bus: I2cBus
   private readonly log: Logger | undefined
@@ -77,7 +76,7 @@ export class J5IoPlugin extends EventEmitter {
   private readonly devices = new Map<number, I2cDevice>()
   private readonly readTimers = new Set<NodeJS.Timeout>()
   private samplingIntervalMs: number
-  private queue: Promise<void> = Promise.resolve()
+  private readonly queue = new SerialQueue()
   private failures: unknown[] = []
   private closed = false
 
@@ -222,9 +221,14 @@ export class J5IoPlugin extends EventEmitter {
     throw new Error(`${this.name}: servos are not supported`)
   }
 
+  /** Transfers queued and not yet done (johnny-five's SIGINT path reads it). */
+  get pending(): number {
+    return this.queue.pending
+  }
+
   /** Resolves when everything queued so far is done; rejects with the first failure since the last flush. */
   async flush(): Promise<void> {
-    await this.queue
+    await this.queue.drain()
     const [first] = this.failures
     this.failures = []
     if (first !== undefined) throw first
@@ -236,7 +240,7 @@ export class J5IoPlugin extends EventEmitter {
     this.closed = true
     for (const t of this.readTimers) clearInterval(t)
     this.readTimers.clear()
-    await this.queue
+    await this.queue.drain()
     await this.closeLines()
     this.isReady = false
     this.removeAllListeners()
@@ -247,16 +251,14 @@ export class J5IoPlugin extends EventEmitter {
       this.failures.push(new Error(`${this.name}: used after close()`))
       return
     }
-    this.pending++
-    this.queue = this.queue
-      .then(op)
-      .catch((err: unknown) => {
+    void this.queue.run(async () => {
+      try {
+        await op()
+      } catch (err) {
         this.log?.warn({ err: (err as Error).message }, 'johnny-five transfer failed')
         this.failures.push(err)
-      })
-      .finally(() => {
-        this.pending--
-      })
+      }
+    })
   }
 
   private async transfer<T>(address: number, what: string, op: (bus: I2cBus, address: number) => Promise<T>): Promise<T> {

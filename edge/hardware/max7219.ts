@@ -24,6 +24,7 @@
  */
 import type { Logger } from 'pino'
 import { DeviceFault } from './device-fault.ts'
+import { SerialQueue } from '../shared/serial-queue.ts'
 import type { GpioLine, Level } from './gpio-port.ts'
 import { canShowSeg7, encodeSeg7, SEG7_CHARSET } from './seg7-font.ts'
 import {
@@ -113,7 +114,7 @@ export class Max7219Display implements TextDisplay {
   private readonly transport: Max7219Transport
   private readonly log: Logger | undefined
   private readonly refreshMs: number
-  private queue: Promise<unknown> = Promise.resolve()
+  private readonly queue = new SerialQueue()
   /** Register bytes, leftmost digit first. */
   private digitBytes: Uint8Array
   private brightness = 15
@@ -221,16 +222,18 @@ export class Max7219Display implements TextDisplay {
 
   private enqueue<T>(what: string, op: () => Promise<T>): Promise<T> {
     if (this.stopped) return Promise.reject(new Error(`${this.name}: ${what} after stop()`))
-    const run = this.queue.then(op).catch((err: unknown) => {
-      if (err instanceof DeviceFault || !isSystemError(err)) throw err
-      // No ACK on this bus: the only failures are the lines themselves (closed, EIO, EPERM).
-      this.log?.error({ device: this.name, err }, `${what} failed`)
-      throw new DeviceFault(this.name, 'io', `${this.name}: ${what} failed (io): ${(err as Error).message ?? String(err)}`, {
-        cause: err,
-      })
+    return this.queue.run(async () => {
+      try {
+        return await op()
+      } catch (err) {
+        if (err instanceof DeviceFault || !isSystemError(err)) throw err
+        // No ACK on this bus: the only failures are the lines themselves (closed, EIO, EPERM).
+        this.log?.error({ device: this.name, err }, `${what} failed`)
+        throw new DeviceFault(this.name, 'io', `${this.name}: ${what} failed (io): ${(err as Error).message ?? String(err)}`, {
+          cause: err,
+        })
+      }
     })
-    this.queue = run.catch(() => undefined)
-    return run
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Logger } from '../shared/logger.ts'
+import { GroupCommit } from '../shared/group-commit.ts'
 import { entryBytes, type RecordClass, type StoredEntry } from './journal-records.ts'
 
 export type { RecordClass } from './journal-records.ts'
@@ -98,10 +99,14 @@ export class Journal {
   private nextN = 1
   private committed = 0
   private pendingBytes = 0
-  private queued: JournalEntry[] = []
   private released: number[] = []
-  private commitScheduled = false
-  private io: Promise<void> = Promise.resolve()
+  /**
+   * Every storage write goes through it, one at a time: appends as a group
+   * (synced), the releases an ack flush asks for as an empty group (not synced).
+   * A microtask, not the next loop turn: a synchronous burst is still one
+   * group, and appends that arrive while a commit is on disk wait for the next.
+   */
+  private readonly commits = new GroupCommit<JournalEntry>({ write: (batch) => this.commit(batch) })
   private ackTimer: NodeJS.Timeout | null = null
   private waiters: Array<{ n: number; resolve: () => void }> = []
   private readonly listeners: Array<() => void> = []
@@ -184,16 +189,9 @@ export class Journal {
     }
     const entry: JournalEntry = { ...input, n: this.nextN++, at: this.now(), bytes }
     this.index(entry)
-    this.queued.push(entry)
     this.stats.appended++
-    if (!this.commitScheduled) {
-      // A microtask, not the next loop turn: a synchronous burst is still one batch, and
-      // appends that arrive while a commit is on disk wait in `queued` for the next one.
-      this.commitScheduled = true
-      queueMicrotask(() => {
-        this.io = this.io.then(() => this.commit())
-      })
-    }
+    // Never rejects: a failed write is counted and logged by guard(), and the entry still goes out.
+    void this.commits.append(entry)
     return entry
   }
 
@@ -216,7 +214,7 @@ export class Journal {
     this.closed = true
     if (this.ackTimer) clearTimeout(this.ackTimer)
     this.ackTimer = null
-    await this.io
+    await this.commits.idle()
     await this.guard(() => this.opts.storage.write([], this.takeReleased(), true))
     await this.opts.storage.close()
   }
@@ -238,7 +236,7 @@ export class Journal {
     if (!this.ackTimer && !this.closed) {
       this.ackTimer = setTimeout(() => {
         this.ackTimer = null
-        this.io = this.io.then(() => this.guard(() => this.opts.storage.write([], this.takeReleased(), false)))
+        this.commits.request()
       }, this.ackFlushMs)
       this.ackTimer.unref?.()
     }
@@ -250,11 +248,9 @@ export class Journal {
     return r
   }
 
-  private async commit(): Promise<void> {
-    this.commitScheduled = false
-    const batch = this.queued
-    this.queued = []
-    if (!batch.length) return
+  private async commit(batch: JournalEntry[]): Promise<void> {
+    // An empty group is an ack flush: releases only, no fsync of their own (a lost one only re-sends).
+    if (!batch.length) return this.guard(() => this.opts.storage.write([], this.takeReleased(), false))
     await this.guard(() => this.opts.storage.write(batch, this.takeReleased(), true))
     this.committed = Math.max(this.committed, batch[batch.length - 1]!.n)
     this.waiters = this.waiters.filter((w) => (w.n <= this.committed ? (w.resolve(), false) : true))

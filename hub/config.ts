@@ -1,0 +1,87 @@
+import { z } from 'zod'
+import { idSchema } from '../edge/protocol/index.ts'
+import { DEFAULT_LIMITS, type HubLimits } from './limits.ts'
+
+const port = z.number().int().min(0).max(65535)
+
+// One optional number per limit, keyed by DEFAULT_LIMITS so a new limit is configurable the day it exists.
+const limitsShape = Object.fromEntries(Object.keys(DEFAULT_LIMITS).map((k) => [k, z.number().min(0).optional()])) as {
+  [K in keyof HubLimits]: z.ZodOptional<z.ZodNumber>
+}
+
+export const redisSchema = z.strictObject({
+  url: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL'),
+  prefix: z.string().min(1).optional().describe('key and channel prefix; default counter-edge:{hall}:'),
+  leaseMs: z.number().int().min(500).optional().describe('bridge lease lifetime (default 10000)'),
+  minReplicas: z.number().int().min(0).optional().describe('Redis replicas that must confirm a custody write (WAIT)'),
+})
+
+/** What startHub takes: the hub config file, or the same built from flags or by a test. */
+export const hubConfigSchema = z.strictObject({
+  hall: idSchema,
+  /** Address of the MQTT listener (and of HTTP, unless http.host says otherwise). */
+  host: z.string().default('127.0.0.1'),
+  /** 0 picks a free port (tests). */
+  port,
+  credentialsFile: z.string(),
+  /**
+   * Where sessions (LevelDB) and the custody log live. Without it both are in
+   * memory: fine for tests, but a restart then loses what central has not acknowledged.
+   */
+  dataDir: z.string().optional().describe('sessions and the custody log (LevelDB); without it a restart loses the backlog'),
+  upstream: z
+    .strictObject({
+      url: z.string(),
+      username: z.string().optional(),
+      password: z.string().optional(),
+      clientId: z.string().optional(),
+      /** PEM files for an mqtts:// central. */
+      caFile: z.string().optional(),
+      certFile: z.string().optional(),
+      keyFile: z.string().optional(),
+    })
+    .optional(),
+  /** MQTT over TLS; with requestCert, a client certificate whose CN equals the username is required too. */
+  tls: z.strictObject({ port, host: z.string().optional(), certFile: z.string(), keyFile: z.string(), caFile: z.string().optional(), requestCert: z.boolean().optional() }).optional(),
+  /** MQTT over WebSocket for the dashboard. */
+  ws: z.strictObject({ port, host: z.string().optional(), path: z.string().optional() }).optional(),
+  /** The dashboard page, its live stream and /metrics over HTTP. */
+  http: z.strictObject({ port, host: z.string().optional() }).optional().describe('dashboard and /metrics'),
+  limits: z.strictObject(limitsShape).optional(),
+  /**
+   * Broker heartbeat (default 15 s). After a crash, the wills of boards that
+   * never came back are published within four heartbeats of the restart.
+   */
+  heartbeatMs: z.number().int().min(100).optional(),
+  bridge: z
+    .strictObject({
+      window: z.number().int().min(1).optional(),
+      reconnectMinMs: z.number().int().min(0).optional(),
+      reconnectMaxMs: z.number().int().min(0).optional(),
+      stateIntervalMs: z.number().int().min(0).optional(),
+    })
+    .optional(),
+  /**
+   * Run as one node of a hall cluster: messages between nodes, sessions and
+   * the custody log in this Redis; the bridge on one node at a time (a lease).
+   * Excludes dataDir: nothing of the hall is kept on the node's own disk.
+   */
+  redis: redisSchema.optional().describe('run as a node of a hall cluster on this Redis (excludes dataDir)'),
+  /** This node's name in a cluster (default: the host name); logs and hub/status carry it. */
+  node: idSchema.optional().describe("this node's name in the cluster (default: host name)"),
+})
+
+/**
+ * The hub's config file (`counter-edge hub --config`): the same fields, but
+ * an installed hub listens on every address and the MQTT port unless told
+ * otherwise, where one started in a test or the simulator stays on loopback.
+ */
+export const hubFileSchema = hubConfigSchema.extend({
+  host: z.string().default('0.0.0.0'),
+  port: port.default(1883),
+})
+
+/** A hub config as written: defaults may be left out. */
+export type HubConfig = z.input<typeof hubConfigSchema>
+/** A hub config with its defaults filled in, as the hub runs with it. */
+export type ResolvedHubConfig = z.output<typeof hubConfigSchema>

@@ -1,0 +1,58 @@
+import { describe, it, expect, beforeEach, afterEach } from 'vitest'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { readConfigFile } from '../../cli/config-file.ts'
+import { hubConfigSchema, hubFileSchema } from '../../hub/config.ts'
+import { boardFileSchema } from '../../edge/config.ts'
+
+let dir: string
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'config-files-'))
+})
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true })
+})
+
+async function file(name: string, content: unknown): Promise<string> {
+  const path = join(dir, name)
+  await writeFile(path, JSON.stringify(content))
+  return path
+}
+
+describe('the hub config file', () => {
+  it('fills in an installed hub\'s defaults: every address, the MQTT port', async () => {
+    const c = await readConfigFile(await file('hub.json', { hall: 'hall-1', credentialsFile: '/etc/creds.json' }), hubFileSchema)
+    expect(c).toMatchObject({ hall: 'hall-1', host: '0.0.0.0', port: 1883 })
+  })
+
+  it('where a hub built in code (a test, the simulator) stays on loopback', () => {
+    expect(hubConfigSchema.parse({ hall: 'hall-1', port: 0, credentialsFile: '/c' }).host).toBe('127.0.0.1')
+  })
+
+  it('refuses an unknown field or limit, naming it', async () => {
+    await expect(readConfigFile(await file('a.json', { hall: 'hall-1', credentialsFile: '/c', colour: 'red' }), hubFileSchema)).rejects.toThrow(/a\.json: \(root\): .*colour/)
+    await expect(readConfigFile(await file('b.json', { hall: 'hall-1', credentialsFile: '/c', limits: { maxPayloadBytes: 10, noSuchLimit: 1 } }), hubFileSchema)).rejects.toThrow(/b\.json: limits: .*noSuchLimit/)
+    await expect(readConfigFile(await file('c.json', { hall: 'hall-1', credentialsFile: '/c', redis: { url: 'http://x' } }), hubFileSchema)).rejects.toThrow(/c\.json: redis\.url: a redis:\/\/ or rediss:\/\/ URL/)
+  })
+})
+
+describe('the board config file', () => {
+  const board = { hall: 'hall-1', counter: 'w01', board: 'sim-window', username: 'hall-1-w01', password: 'pw' }
+
+  it('parses the hub addresses it lists, in order', async () => {
+    const c = await readConfigFile(await file('board.json', { ...board, hub: ['mqtts://hub-a.lan', 'hub-b.lan:1884'] }), boardFileSchema)
+    expect(c.hub).toEqual([
+      { host: 'hub-a.lan', port: 8883, tls: true },
+      { host: 'hub-b.lan', port: 1884, tls: false },
+    ])
+  })
+
+  it('refuses a hub address it cannot use, naming which one', async () => {
+    await expect(readConfigFile(await file('board.json', { ...board, hub: ['mqtt://ok:1883', 'http://hub'] }), boardFileSchema)).rejects.toThrow(/board\.json: hub\.1: .*scheme must be mqtt:\/\/ or mqtts:\/\//)
+  })
+
+  it('wants a TLS certificate and its key together', async () => {
+    await expect(readConfigFile(await file('board.json', { ...board, hub: ['mqtts://hub'], tls: { cert: '/c.pem' } }), boardFileSchema)).rejects.toThrow(/tls: cert and key go together/)
+  })
+})
