@@ -5,18 +5,12 @@ import type { Logger } from '../edge/shared/logger.ts'
 import type { AsyncPersistence } from './session-store.ts'
 import { RedisCustodyLog } from './redis-custody.ts'
 import { BridgeLease } from './bridge-lease.ts'
+import type { z } from 'zod'
+import type { redisSchema } from './config.ts'
 
 /** A hall's hub cluster: its nodes share one Redis. */
-export interface RedisConfig {
-  /** redis://[:password@]host:port[/db] */
-  url: string
-  /** Prefix of every key and channel of this hall; default `counter-edge:{hall}:`. Halls sharing a Redis need distinct ones. */
-  prefix?: string
-  /** How long the bridge lease lasts without renewal (default 10 s): central's longest gap in bridging after a node dies. */
-  leaseMs?: number
-  /** Replicas that must confirm a custody write before the hub acknowledges it (Redis WAIT); default 0. */
-  minReplicas?: number
-}
+/** The `redis` section of the hub's config: its schema (hub/config.ts) is the one declaration. */
+export type RedisConfig = z.output<typeof redisSchema>
 
 interface ClientRef {
   id: string

@@ -10,8 +10,11 @@ const limitsShape = Object.fromEntries(Object.keys(DEFAULT_LIMITS).map((k) => [k
 }
 
 export const redisSchema = z.strictObject({
+  /** redis://[:password@]host:port[/db] */
   url: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL'),
+  /** Halls sharing a Redis need distinct prefixes. */
   prefix: z.string().min(1).optional().describe('key and channel prefix; default counter-edge:{hall}:'),
+  /** Without renewal the lease lapses after this long: central's longest gap in bridging after a node dies. */
   leaseMs: z.number().int().min(500).optional().describe('bridge lease lifetime (default 10000)'),
   minReplicas: z.number().int().min(0).optional().describe('Redis replicas that must confirm a custody write (WAIT)'),
 })
