@@ -88,7 +88,7 @@ export class Bridge {
 
   constructor(private readonly opts: BridgeOptions) {
     this.window = Math.max(1, opts.window ?? 64)
-    this.liveTopic = `hall/${opts.hall}/counter/+/telemetry`
+    this.liveTopic = topics.hallTelemetry(opts.hall)
   }
 
   /** Messages in custody not yet acknowledged by central. */
@@ -142,7 +142,7 @@ export class Bridge {
       log.info({ upstream: this.redactedUrl() }, 'bridge connected to central')
       const birth = { online: true, hub: this.opts.hubId, boot: this.opts.boot, version: this.opts.version, ts: new Date().toISOString() }
       client.publish(topics.hubStatus(hall), JSON.stringify(birth), { qos: 1, retain: true })
-      client.subscribe({ [`hall/${hall}/counter/+/cmd/+`]: { qos: 1 }, [topics.centralStatus(hall)]: { qos: 1 } }, (err) => {
+      client.subscribe({ [topics.hallCommands(hall)]: { qos: 1 }, [topics.centralStatus(hall)]: { qos: 1 } }, (err) => {
         if (err && gen === this.gen) log.error({ err: err.message }, 'bridge could not subscribe upstream')
       })
       this.setState('connected')
