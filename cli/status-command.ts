@@ -26,7 +26,7 @@ export const statusCommand: Subcommand = {
       if (m.topic.kind === 'state') row.state = m.message as State
       rows.set(m.topic.counter, row)
     })
-    await client.subscribeAsync([`hall/${hall}/counter/+/status`, `hall/${hall}/counter/+/state`], { qos: 1 })
+    await client.subscribeAsync([topics.hallStatuses(hall), topics.hallStates(hall)], { qos: 1 })
     // Retained messages arrive right after SUBACK; a short quiet period means we have them all.
     await new Promise((r) => setTimeout(r, 500))
     await client.endAsync()

@@ -17,6 +17,7 @@ import { Journal, MemoryStorage } from './link/journal.ts'
 import { SegmentStorage } from './link/journal-segments.ts'
 import { Telemetry } from './link/telemetry.ts'
 import type { EdgeConfig } from './config.ts'
+import type { HubSessionFactory } from './link/hub-session.ts'
 
 export type { EdgeConfig } from './config.ts'
 
@@ -26,6 +27,8 @@ export interface EdgeDeps {
   bus: I2cBus
   log: Logger
   clock?: Clock
+  /** Opens the link's MQTT session; default mqtt.js over TCP. Tests record the link's publishes through it. */
+  session?: HubSessionFactory
 }
 
 export interface RunningEdge {
@@ -70,6 +73,7 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps): Promise<Run
     log: log.child({ module: 'link' }),
     journal,
     ...(config.backlogRate ? { backlogRate: config.backlogRate } : {}),
+    ...(deps.session ? { session: deps.session } : {}),
   })
   const scale = Object.keys(deps.profile.keys).length >= 5 ? 5 : 3
   const limits = { digits: deps.profile.display.digits, charset: devices.display.charset }

@@ -1,11 +1,11 @@
-import { parseCommand, type CaptureKind, type EvaluationScore, type EventType, type OfficerKey, type SelfTest } from './protocol/index.ts'
+import { parseCommand, type CaptureKind, type EvaluationScore, type EventType, type OfficerKey, type ReplyFields, type SelfTest } from './protocol/index.ts'
 import type { CaptureOutcome } from './hardware/capture-trigger.ts'
 import type { Logger } from './shared/logger.ts'
 import { step } from './counter/machine.ts'
 import { nextDeadline } from './counter/time-rules.ts'
 import { displayFor, evaluatorOpen, stateFields, statusLampFor } from './counter/view.ts'
 import { CommandLedger } from './counter/command-ledger.ts'
-import type { CounterState, Effect, Input } from './counter/state.ts'
+import type { CounterState, Effect, Input, ReplyEffect } from './counter/state.ts'
 import type { BoardLink, OutboxRecord } from './link/board-link.ts'
 import type { StateFile } from './state-file.ts'
 
@@ -45,12 +45,10 @@ export interface WindowOptions {
   hooks?: WindowHooks
 }
 
-type ReplyEffect = Extract<Effect, { kind: 'reply' }>
-
 /** Replies kept in the state file: central resends within seconds, and commands expire within minutes. */
 const LEDGER_SAVED = 64
 
-function replyFields(e: ReplyEffect): Record<string, unknown> {
+function replyFields(e: ReplyEffect): ReplyFields {
   const { kind: _k, ...fields } = e
   return fields
 }
@@ -90,7 +88,7 @@ export class Window {
     }
     await this.render()
     this.opts.link.handleCommands((name, payload) => this.enqueue(() => this.onCommand(name, payload)))
-    this.opts.link.whenConnected(() => this.opts.link.state(stateFields(this.state)))
+    this.opts.link.whenConnected(() => this.opts.link.publish('state', stateFields(this.state)))
     this.schedule()
   }
 
@@ -127,7 +125,7 @@ export class Window {
     const parsed = parseCommand(name, payload)
     if (!parsed.ok) {
       this.opts.log.warn({ command: name, code: parsed.code, reason: parsed.message }, 'refused a malformed command')
-      this.opts.link.reply({ cmd: parsed.id, name, ok: false, code: parsed.code, message: parsed.message })
+      this.opts.link.publish('reply', { cmd: parsed.id, name, ok: false, code: parsed.code, message: parsed.message })
       return
     }
     const seen = this.ledger.get(parsed.command.id)
@@ -152,25 +150,27 @@ export class Window {
     for (const e of result.effects) {
       if (e.kind === 'reply') this.ledger.remember(e.cmd, e)
       if (!changed || !this.opts.stateFile) continue
-      if (e.kind === 'event') prepared.set(e, this.opts.link.prepareEvent(e.type, e.fields as never))
-      else if (e.kind === 'reply') prepared.set(e, this.opts.link.prepareReply(replyFields(e)))
+      if (e.kind === 'event') prepared.set(e, this.opts.link.prepare('event', e.event))
+      else if (e.kind === 'reply') prepared.set(e, this.opts.link.prepare('reply', replyFields(e)))
     }
     // On disk before anyone is told: a crash after `called` went out must not restart to a dark display.
     if (changed) await this.opts.stateFile?.save(this.state, [...prepared.values()], this.ledger.recent(LEDGER_SAVED))
     for (const e of result.effects) await this.perform(e, prepared.get(e))
-    if (this.state !== before) this.opts.link.state(stateFields(this.state))
+    if (this.state !== before) this.opts.link.publish('state', stateFields(this.state))
     await this.render()
     this.schedule()
   }
 
   private async perform(e: Effect, prepared?: OutboxRecord): Promise<void> {
     switch (e.kind) {
-      case 'event':
+      case 'event': {
         if (prepared) this.opts.link.append(prepared)
-        else this.opts.link.event(e.type, e.fields as never)
-        this.opts.log.info({ event: e.type, ...e.fields }, 'event')
-        this.opts.hooks?.event(e.type, e.fields as Record<string, unknown>)
+        else this.opts.link.publish('event', e.event)
+        const { type, ...fields } = e.event
+        this.opts.log.info({ event: type, ...fields }, 'event')
+        this.opts.hooks?.event(type, fields)
         return
+      }
       case 'capture': {
         const device = this.opts.devices.captures?.[e.device]
         const run = device ? device.capture() : Promise.resolve<CaptureOutcome>({ ok: false, reason: 'not-ready', message: `no ${e.device} device` })
@@ -202,7 +202,7 @@ export class Window {
         return
       case 'sync':
         this.opts.link.republishBirth()
-        this.opts.link.state(stateFields(this.state))
+        this.opts.link.publish('state', stateFields(this.state))
         return
       case 'apply-settings':
         if (e.logLevel) this.opts.setLogLevel?.(e.logLevel)
@@ -212,7 +212,7 @@ export class Window {
   }
 
   private sendReply(e: ReplyEffect): void {
-    this.opts.link.reply(replyFields(e))
+    this.opts.link.publish('reply', replyFields(e))
   }
 
   /** Pushes the state's view to the display and lamp, touching the hardware only on change. */

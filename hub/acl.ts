@@ -1,4 +1,4 @@
-import { parseTopic, isEventType, isCommandName, type CommandName } from '../edge/protocol/index.ts'
+import { parseTopic, isEventType, isCommandName, topics, type CommandName } from '../edge/protocol/index.ts'
 import type { Principal } from './credentials.ts'
 
 /** Commands a technician may send from the dashboard or CLI: they test a window, never serve on it. */
@@ -51,9 +51,11 @@ export function authorizePublish(p: Principal, topic: string, retain: boolean): 
 export function authorizeSubscribe(p: Principal, filter: string): AclDecision {
   if (filter.startsWith('$') || filter === '#' || filter.startsWith('+')) return deny('$SYS and hall-crossing wildcards are closed')
   const levels = filter.split('/')
-  if (levels[0] !== 'hall' || levels[1] !== p.hall) return deny(`may subscribe only under hall/${p.hall}/`)
+  if (levels[0] !== 'hall' || levels[1] !== p.hall) return deny(`may subscribe only under ${topics.hallPrefix(p.hall)}`)
   if (p.role === 'board') {
-    const own = `hall/${p.hall}/counter/${p.counter}/cmd/`
+    // The credentials file refuses a board without a counter; this keeps the ACL total all the same.
+    if (p.counter === null) return deny('a board without a counter may subscribe to nothing')
+    const own = topics.counterCommandPrefix(p.hall, p.counter)
     if (!filter.startsWith(own)) return deny(`a board may subscribe only to ${own}+`)
     const name = filter.slice(own.length)
     if (name === '+' || isCommandName(name)) return allow

@@ -81,7 +81,7 @@ export class Bridge {
     this.window = Math.max(1, opts.window ?? 64)
     // Any connection resets it (stableMs 0), as the bridge always did: central is one well-run broker, not a hall of flapping boards.
     this.backoff = new Backoff({ minMs: opts.reconnectMinMs ?? 1_000, maxMs: opts.reconnectMaxMs ?? 30_000, stableMs: 0, ...(opts.random ? { random: opts.random } : {}) })
-    this.liveTopic = `hall/${opts.hall}/counter/+/telemetry`
+    this.liveTopic = topics.hallTelemetry(opts.hall)
   }
 
   /** Messages in custody not yet acknowledged by central. */
@@ -135,7 +135,7 @@ export class Bridge {
       log.info({ upstream: this.redactedUrl() }, 'bridge connected to central')
       const birth = { online: true, hub: this.opts.hubId, boot: this.opts.boot, version: this.opts.version, ts: new Date().toISOString() }
       client.publish(topics.hubStatus(hall), JSON.stringify(birth), { qos: 1, retain: true })
-      client.subscribe({ [`hall/${hall}/counter/+/cmd/+`]: { qos: 1 }, [topics.centralStatus(hall)]: { qos: 1 } }, (err) => {
+      client.subscribe({ [topics.hallCommands(hall)]: { qos: 1 }, [topics.centralStatus(hall)]: { qos: 1 } }, (err) => {
         if (err && gen === this.gen) log.error({ err: err.message }, 'bridge could not subscribe upstream')
       })
       this.setState('connected')

@@ -1,6 +1,6 @@
 import type { EventEmitter } from 'node:events'
 import { Aedes, type Client, type AuthenticateError, type PublishPacket } from 'aedes'
-import { parseTopic } from '../edge/protocol/index.ts'
+import { parseTopic, topics } from '../edge/protocol/index.ts'
 import type { Logger } from '../edge/shared/logger.ts'
 import type { CredentialStore, Principal } from './credentials.ts'
 import { authorizePublish, authorizeSubscribe } from './acl.ts'
@@ -54,8 +54,8 @@ function refusal(message: string): Error {
  */
 function isOwnMessage(p: Principal, packet: PublishPacket): boolean {
   if (p.role !== 'board' || !p.counter || packet.qos === 0) return false
-  const prefix = `hall/${p.hall}/counter/${p.counter}/`
-  return packet.topic.startsWith(prefix) && !packet.topic.startsWith(`${prefix}cmd/`) && packet.topic.length > prefix.length
+  const prefix = topics.counterPrefix(p.hall, p.counter)
+  return packet.topic.startsWith(prefix) && !packet.topic.startsWith(topics.counterCommandPrefix(p.hall, p.counter)) && packet.topic.length > prefix.length
 }
 
 function connackError(message: string, returnCode: number): AuthenticateError {

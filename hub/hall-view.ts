@@ -1,5 +1,5 @@
 import type { Aedes, AedesPublishPacket } from 'aedes'
-import { parseMessage, type BoardEvent, type CentralStatus, type HubBridge, type OfflineReason, type State, type Status, type Telemetry } from '../edge/protocol/index.ts'
+import { parseMessage, topics, type BoardEvent, type CentralStatus, type HubBridge, type OfflineReason, type State, type Status, type Telemetry } from '../edge/protocol/index.ts'
 import type { Logger } from '../edge/shared/logger.ts'
 import type { HubCounters } from './hub-counters.ts'
 
@@ -76,7 +76,7 @@ export class HallView {
   }
 
   constructor(private readonly opts: HallViewOptions) {
-    this.filter = `hall/${opts.hall}/#`
+    this.filter = topics.hallTree(opts.hall)
   }
 
   async start(): Promise<void> {

@@ -20,7 +20,7 @@ import { createServer, connect as netConnect } from 'node:net'
 import { createHash } from 'node:crypto'
 import mqtt from 'mqtt'
 import { Redis } from 'ioredis'
-import { parseMessage } from '../edge/protocol/index.ts'
+import { parseMessage, topics } from '../edge/protocol/index.ts'
 import { createLogger } from '../edge/shared/logger.ts'
 import { makeEntry, writeCredentialFile } from '../hub/credentials.ts'
 import { loadBoardProfile } from '../boards/profile-schema.ts'
@@ -189,7 +189,7 @@ async function main(): Promise<void> {
       if (received.has(m.message.id)) duplicates++
       else received.add(m.message.id)
     })
-    await consumer.subscribeAsync([`hall/${HALL}/counter/+/event/+`, `hall/${HALL}/counter/+/reply`, `hall/${HALL}/hub/status`], { qos: 1 })
+    await consumer.subscribeAsync([topics.hallEvents(HALL), topics.hallReplies(HALL), topics.hubStatus(HALL)], { qos: 1 })
     cleanup.push(() => consumer.endAsync(true))
 
     // The boards: half know [a, b], half [b, a]. Every event they emit is noted, to check central got it.
@@ -204,12 +204,12 @@ async function main(): Promise<void> {
       const w = new SimWindow({ hall: HALL, counter: c, profile, hub: order.map((n) => ({ host: '127.0.0.1', port: hubs[n].port })), username: `${HALL}-${c}`, password: passwordOf(c), log: log.child({ counter: c }) })
       await w.start()
       const link = w.running!.link
-      const event = link.event.bind(link)
-      link.event = ((type, fields) => {
-        const id = event(type, fields)
-        emitted.add(id)
+      const publish = link.publish.bind(link)
+      link.publish = (kind, fields) => {
+        const id = publish(kind, fields)
+        if (kind === 'event') emitted.add(id)
         return id
-      }) as typeof link.event
+      }
       windows.set(c, w)
     }
     cleanup.push(async () => {
@@ -246,7 +246,7 @@ async function main(): Promise<void> {
       const c = counterOf(1 + Math.floor(Math.random() * BOARDS))
       const id = `soak-probe-${probeSeq++}`
       const sent = Date.now()
-      void consumer.publishAsync(`hall/${HALL}/counter/${c}/cmd/identify`, JSON.stringify({ id, expires: new Date(sent + 20_000).toISOString(), seconds: 1 }), { qos: 1 })
+      void consumer.publishAsync(topics.cmd(HALL, c, 'identify'), JSON.stringify({ id, expires: new Date(sent + 20_000).toISOString(), seconds: 1 }), { qos: 1 })
       const check = setInterval(() => {
         const at = replies.get(id)
         if (at !== undefined) rtts.push(at - sent)

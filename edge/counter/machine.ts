@@ -23,13 +23,13 @@ export function step(state: CounterState, input: Input, now: Millis): Step {
       const fault = { device: input.device, code: input.code, message: input.message, since: now }
       return {
         state: { ...state, faults: [...state.faults, fault] },
-        effects: [{ kind: 'event', type: 'fault', fields: { device: input.device, code: input.code, message: input.message } }],
+        effects: [{ kind: 'event', event: { type: 'fault', device: input.device, code: input.code, message: input.message } }],
       }
     }
     case 'fault-cleared': {
       const faults = state.faults.filter((f) => !(f.device === input.device && f.code === input.code))
       if (faults.length === state.faults.length) return { state, effects: [] }
-      return { state: { ...state, faults }, effects: [{ kind: 'event', type: 'fault-cleared', fields: { device: input.device, code: input.code } }] }
+      return { state: { ...state, faults }, effects: [{ kind: 'event', event: { type: 'fault-cleared', device: input.device, code: input.code } }] }
     }
     case 'officer-key':
       return onOfficerKey(state, input.key, now)
@@ -103,7 +103,7 @@ function onCommand(state: CounterState, cmd: Command, now: Millis): Step {
       return {
         state: enter(state, 'calling', now, { ticket, overtime: 'none' }),
         effects: [
-          { kind: 'event', type: 'called', fields: { ticket: cmd.ticket, service: ticket.service, green: ticket.green, appointment: ticket.appointment, cmd: cmd.id } },
+          { kind: 'event', event: { type: 'called', ticket: cmd.ticket, service: ticket.service, green: ticket.green, appointment: ticket.appointment, cmd: cmd.id } },
           ok(cmd),
         ],
       }
@@ -115,7 +115,7 @@ function onCommand(state: CounterState, cmd: Command, now: Millis): Step {
       const ticket = { ...state.ticket, recalls: state.ticket.recalls + 1, attentionAt: now }
       return {
         state: { ...state, ticket },
-        effects: [{ kind: 'event', type: 'recalled', fields: { ticket: ticket.number, count: ticket.recalls, cmd: cmd.id } }, ok(cmd)],
+        effects: [{ kind: 'event', event: { type: 'recalled', ticket: ticket.number, count: ticket.recalls, cmd: cmd.id } }, ok(cmd)],
       }
     }
     case 'no-show': {
@@ -124,7 +124,7 @@ function onCommand(state: CounterState, cmd: Command, now: Millis): Step {
       if (bad) return bad
       return {
         state: enter(state, 'idle', now, { ticket: null }),
-        effects: [{ kind: 'event', type: 'no-show', fields: { ticket: state.ticket.number, cmd: cmd.id } }, ok(cmd)],
+        effects: [{ kind: 'event', event: { type: 'no-show', ticket: state.ticket.number, cmd: cmd.id } }, ok(cmd)],
       }
     }
     case 'start': {
@@ -134,7 +134,7 @@ function onCommand(state: CounterState, cmd: Command, now: Millis): Step {
       const ticket = { ...state.ticket, startedAt: now }
       return {
         state: enter(state, 'serving', now, { ticket }),
-        effects: [{ kind: 'event', type: 'service-started', fields: { ticket: ticket.number, officer: officerId, waitedMs: now - ticket.calledAt, cmd: cmd.id } }, ok(cmd)],
+        effects: [{ kind: 'event', event: { type: 'service-started', ticket: ticket.number, officer: officerId, waitedMs: now - ticket.calledAt, cmd: cmd.id } }, ok(cmd)],
       }
     }
     case 'finish': {
@@ -142,7 +142,7 @@ function onCommand(state: CounterState, cmd: Command, now: Millis): Step {
       const bad = ticketMismatch(state, cmd)
       if (bad) return bad
       const t = state.ticket
-      const finished: Effect = { kind: 'event', type: 'service-finished', fields: { ticket: t.number, officer: officerId, outcome: cmd.outcome, durationMs: now - (t.startedAt ?? now), cmd: cmd.id } }
+      const finished: Effect = { kind: 'event', event: { type: 'service-finished', ticket: t.number, officer: officerId, outcome: cmd.outcome, durationMs: now - (t.startedAt ?? now), cmd: cmd.id } }
       // Only a served applicant rates the service; a transfer is rated at the window that finishes it.
       if (cmd.outcome !== 'served') return { state: enter(state, 'idle', now, { ticket: null, overtime: 'none' }), effects: [finished, ok(cmd)] }
       const evaluation = { ticket: t.number, officer: officerId, openedAt: now, closesAt: now + state.settings.evaluationTimeoutS * 1000 }
@@ -157,14 +157,14 @@ function onCommand(state: CounterState, cmd: Command, now: Millis): Step {
       if (state.mode !== 'idle') return wrongMode(state, cmd, 'idle')
       return {
         state: enter(state, 'paused', now, { pause: { reason: cmd.reason, since: now } }),
-        effects: [{ kind: 'event', type: 'paused', fields: { reason: cmd.reason, cmd: cmd.id } }, ok(cmd)],
+        effects: [{ kind: 'event', event: { type: 'paused', reason: cmd.reason, cmd: cmd.id } }, ok(cmd)],
       }
     }
     case 'resume': {
       if (state.mode !== 'paused' || !state.pause) return wrongMode(state, cmd, 'paused')
       return {
         state: enter(state, 'idle', now, { pause: null }),
-        effects: [{ kind: 'event', type: 'resumed', fields: { pausedMs: now - state.pause.since, cmd: cmd.id } }, ok(cmd)],
+        effects: [{ kind: 'event', event: { type: 'resumed', pausedMs: now - state.pause.since, cmd: cmd.id } }, ok(cmd)],
       }
     }
     case 'officer': {
@@ -201,7 +201,7 @@ function onCapture(state: CounterState, cmd: Extract<Command, { name: 'capture' 
     return {
       state,
       effects: [
-        { kind: 'event', type: 'capture-failed', fields: { kind: device, ticket, reason: 'busy', message: `a ${device} capture is already running`, cmd: cmd.id } },
+        { kind: 'event', event: { type: 'capture-failed', kind: device, ticket, reason: 'busy', message: `a ${device} capture is already running`, cmd: cmd.id } },
         { kind: 'reply', cmd: cmd.id, name: cmd.name, ok: false, code: 'busy', message: `a ${device} capture is already running` },
       ],
     }
@@ -212,7 +212,7 @@ function onCapture(state: CounterState, cmd: Extract<Command, { name: 'capture' 
   if (state.mode === 'calling' && state.ticket) {
     const t = { ...state.ticket, startedAt: now }
     next = enter(state, 'serving', now, { ticket: t })
-    effects.push({ kind: 'event', type: 'service-started', fields: { ticket: t.number, officer: state.officer?.id ?? null, waitedMs: now - t.calledAt, cmd: cmd.id } })
+    effects.push({ kind: 'event', event: { type: 'service-started', ticket: t.number, officer: state.officer?.id ?? null, waitedMs: now - t.calledAt, cmd: cmd.id } })
   }
   next = { ...next, captures: { ...next.captures, [device]: { cmd: cmd.id, ticket } } }
   effects.push({ kind: 'capture', device, cmd: cmd.id }, ok(cmd, { capture: 'started' }))
@@ -226,8 +226,8 @@ function onCaptureResult(state: CounterState, input: Extract<Input, { kind: 'cap
   const next = { ...state, captures: rest }
   const o = input.outcome
   const effect: Effect = o.ok
-    ? { kind: 'event', type: 'capture-done', fields: { kind: input.device, ticket: running.ticket, latencyMs: o.latencyMs, cmd: input.cmd } }
-    : { kind: 'event', type: 'capture-failed', fields: { kind: input.device, ticket: running.ticket, reason: o.reason, message: o.message.slice(0, 200), cmd: input.cmd } }
+    ? { kind: 'event', event: { type: 'capture-done', kind: input.device, ticket: running.ticket, latencyMs: o.latencyMs, cmd: input.cmd } }
+    : { kind: 'event', event: { type: 'capture-failed', kind: input.device, ticket: running.ticket, reason: o.reason, message: o.message.slice(0, 200), cmd: input.cmd } }
   return { state: next, effects: [effect] }
 }
 
@@ -235,14 +235,14 @@ function onCaptureResult(state: CounterState, input: Extract<Input, { kind: 'cap
 function onOfficerKey(state: CounterState, key: OfficerKey, now: Millis): Step {
   const ticket = state.ticket?.number ?? null
   const officer = state.officer?.id ?? null
-  const effects: Effect[] = [{ kind: 'event', type: 'officer-key', fields: { key, ticket } }]
+  const effects: Effect[] = [{ kind: 'event', event: { type: 'officer-key', key, ticket } }]
   let next = state
   if (key === 'recall' && state.mode === 'calling' && state.ticket) {
     const t = { ...state.ticket, recalls: state.ticket.recalls + 1, attentionAt: now }
     next = { ...state, ticket: t }
-    effects.push({ kind: 'event', type: 'recalled', fields: { ticket: t.number, count: t.recalls } })
+    effects.push({ kind: 'event', event: { type: 'recalled', ticket: t.number, count: t.recalls } })
   }
-  if (key === 'help') effects.push({ kind: 'event', type: 'help-requested', fields: { ticket, officer } })
+  if (key === 'help') effects.push({ kind: 'event', event: { type: 'help-requested', ticket, officer } })
   return { state: next, effects }
 }
 
@@ -274,6 +274,6 @@ function onKey(state: CounterState, score: EvaluationScore, now: Millis): Step {
   }
   return {
     state: enter(state, 'idle', now, { evaluation: null, ticket: null }),
-    effects: [{ kind: 'event', type: 'evaluated', fields: { ticket: ev.ticket, officer: ev.officer, score, scale: state.settings.scale, latencyMs: now - ev.openedAt } }],
+    effects: [{ kind: 'event', event: { type: 'evaluated', ticket: ev.ticket, officer: ev.officer, score, scale: state.settings.scale, latencyMs: now - ev.openedAt } }],
   }
 }

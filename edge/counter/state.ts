@@ -1,4 +1,4 @@
-import type { EvaluationScale, EvaluationScore, OvertimeLevel, WindowMode, ErrorCode, Command, EventType, EventFields, CommandName, CaptureKind, CaptureFailure, OfficerKey, SelfTest } from '../protocol/index.ts'
+import type { EvaluationScale, EvaluationScore, OvertimeLevel, WindowMode, ErrorCode, Command, EventDraft, CommandName, CaptureKind, CaptureFailure, OfficerKey, SelfTest } from '../protocol/index.ts'
 
 /** Times are milliseconds since the epoch, always passed in: the machine never reads a clock. */
 export type Millis = number
@@ -114,13 +114,22 @@ export type Input =
   | { kind: 'officer-key'; key: OfficerKey }
   | { kind: 'capture-result'; device: CaptureKind; cmd: string; outcome: { ok: true; latencyMs: number } | { ok: false; reason: CaptureFailure; message: string } }
 
-export type EventEffect = { [T in EventType]: { kind: 'event'; type: T; fields: EventFields<T> } }[EventType]
+/** An event as the link publishes it (the contract's EventDraft: `type` and its fields). */
+export type EventEffect = { kind: 'event'; event: EventDraft }
+
+/**
+ * A reply to a command the machine could read, so `cmd` and `name` are known;
+ * without `kind`, it is the contract's ReplyFields. Kept flat: the state file
+ * stores these in its ledger.
+ */
+export type ReplyEffect =
+  | { kind: 'reply'; cmd: string; name: CommandName; ok: true; result?: Record<string, unknown> }
+  | { kind: 'reply'; cmd: string; name: CommandName; ok: false; code: ErrorCode; message: string }
 
 /** What the runtime must do after a step; the display and lamp follow from the state itself. */
 export type Effect =
   | EventEffect
-  | { kind: 'reply'; cmd: string; name: CommandName; ok: true; result?: Record<string, unknown> }
-  | { kind: 'reply'; cmd: string; name: CommandName; ok: false; code: ErrorCode; message: string }
+  | ReplyEffect
   | { kind: 'identify'; seconds: number }
   | { kind: 'sync' }
   | { kind: 'apply-settings'; changed: Array<keyof Settings | 'logLevel'>; logLevel?: string }

@@ -10,7 +10,7 @@ export function stepTime(state: CounterState, now: Millis): Step {
   if (state.mode === 'evaluating' && ev && now >= ev.closesAt) {
     return {
       state: { ...state, mode: 'idle', since: now, evaluation: null, ticket: null },
-      effects: [{ kind: 'event', type: 'evaluation-missed', fields: { ticket: ev.ticket, officer: ev.officer, afterMs: now - ev.openedAt } }],
+      effects: [{ kind: 'event', event: { type: 'evaluation-missed', ticket: ev.ticket, officer: ev.officer, afterMs: now - ev.openedAt } }],
     }
   }
   const t = state.ticket
@@ -21,8 +21,7 @@ export function stepTime(state: CounterState, now: Millis): Step {
     if (level !== 'none' && level !== state.overtime) {
       const effect: Effect = {
         kind: 'event',
-        type: 'overtime',
-        fields: { ticket: t.number, officer: state.officer?.id ?? null, level, elapsedMs: elapsed, limitMs: (level === 'over' ? overtimeLimitS : overtimeWarnS) * 1000 },
+        event: { type: 'overtime', ticket: t.number, officer: state.officer?.id ?? null, level, elapsedMs: elapsed, limitMs: (level === 'over' ? overtimeLimitS : overtimeWarnS) * 1000 },
       }
       return { state: { ...state, overtime: level }, effects: [effect] }
     }

@@ -1,9 +1,18 @@
 import { performance } from 'node:perf_hooks'
-import type { MqttClient } from 'mqtt'
-import { parseTopic, topics, type EventType, type EventFields, type OfflineReason } from '../protocol/index.ts'
+import {
+  boardDelivery,
+  boardTopic,
+  parseTopic,
+  topics,
+  type BoardFields,
+  type BoardTopicKind,
+  type OfflineReason,
+  type StatusFields,
+} from '../protocol/index.ts'
 import type { Logger } from '../shared/logger.ts'
-import { connectMqtt, type BrokerAddress } from '../shared/mqtt-connect.ts'
+import type { BrokerAddress } from '../shared/mqtt-connect.ts'
 import type { EnvelopeStamper } from './envelope-stamper.ts'
+import { connectHubSession, type HubSession, type HubSessionFactory, type SessionWill } from './hub-session.ts'
 import type { Journal, JournalEntry } from './journal.ts'
 
 export interface BoardLinkOptions {
@@ -16,8 +25,10 @@ export interface BoardLinkOptions {
   username: string
   password: string
   stamper: EnvelopeStamper
-  birth: { version: string; board: string; capabilities: string[] }
+  birth: Omit<Extract<StatusFields, { online: true }>, 'online'>
   log: Logger
+  /** Opens the MQTT session to the hub; default mqtt.js over TCP (hub-session.ts). */
+  session?: HubSessionFactory
   /** Opened by the caller; events and replies go through it. */
   journal: Journal
   /** Journal entries in flight to the hub at once, both lanes together. */
@@ -42,7 +53,7 @@ export interface BoardLinkOptions {
  */
 export interface OutboxRecord {
   id: string
-  cls: 'event' | 'reply'
+  cls: JournalledKind
   topic: string
   body: string
 }
@@ -67,6 +78,21 @@ export interface LinkHealth {
 
 type Lane = 'live' | 'backlog'
 
+/** Kinds the journal carries until the hub acknowledges them; the window saves them with its state first. */
+export type JournalledKind = 'event' | 'reply'
+
+/** What the window publishes; `status` (birth, will, goodbye) belongs to the link itself. */
+export type PublishKind = Exclude<BoardTopicKind, 'status'>
+
+/** One message as it goes on the wire: topic, QoS and retain from the contract, the envelope stamped. */
+interface Stamped {
+  id: string
+  topic: string
+  body: string
+  qos: 0 | 1
+  retain: boolean
+}
+
 /**
  * The board's MQTT session to its hub (DESIGN.md §3, §4 step 1).
  *
@@ -87,7 +113,7 @@ type Lane = 'live' | 'backlog'
  * in the same millisecond.
  */
 export class BoardLink {
-  private client: MqttClient | null = null
+  private client: HubSession | null = null
   private readonly inFlight = new Map<number, Lane>()
   private backlogInFlight = 0
   private tokens = 0
@@ -106,7 +132,7 @@ export class BoardLink {
   /** Cursors are set for this connection; until then nothing is sent. */
   private sending = false
   private connectedAt: number | null = null
-  private latestState: string | null = null
+  private latestState: Stamped | null = null
   private stateSent = false
   private pingSentAt: number | null = null
   private readonly health: LinkHealth
@@ -147,7 +173,7 @@ export class BoardLink {
 
   start(): void {
     const { hall, counter, log } = this.opts
-    const client = connectMqtt({
+    const client = (this.opts.session ?? connectHubSession)({
       addresses: this.opts.addresses,
       ...(this.opts.tls ? { tls: this.opts.tls } : {}),
       clientId: this.opts.username,
@@ -167,10 +193,10 @@ export class BoardLink {
       client.subscribe(topics.counterCommands(hall, counter), { qos: 1 }, (err) => {
         if (err) log.error({ err: err.message }, 'could not subscribe to own commands')
         if (generation !== this.generation || !client.connected) return
-        client.publish(topics.status(hall, counter), JSON.stringify({ ...this.opts.stamper.next(), online: true, ...this.opts.birth }), { qos: 1, retain: true })
+        this.sendLive(client, this.stamp('status', this.birth()))
         this.stateSent = false
         this.onConnected()
-        if (!this.stateSent && this.latestState) client.publish(topics.state(hall, counter), this.latestState, { qos: 1, retain: true })
+        if (!this.stateSent && this.latestState) this.sendLive(client, this.latestState)
         // What waited before this point is the backlog; anything appended from now on is live.
         const journal = this.opts.journal
         this.backlogEnd = journal.lastN
@@ -229,59 +255,70 @@ export class BoardLink {
     }, delay)
   }
 
-  private will() {
-    const payload = JSON.stringify({ ...this.opts.stamper.next(), online: false, reason: 'will' satisfies OfflineReason })
-    return { topic: topics.status(this.opts.hall, this.opts.counter), payload: Buffer.from(payload), qos: 1 as const, retain: true }
-  }
-
-  event<T extends EventType>(type: T, fields: EventFields<T>): string {
-    return this.append(this.prepareEvent(type, fields))
-  }
-
-  reply(fields: Record<string, unknown>): string {
-    return this.append(this.prepareReply(fields))
-  }
-
-  /** An event stamped (id, seq, time) but not yet in the journal: the window saves it with its state first. */
-  prepareEvent<T extends EventType>(type: T, fields: EventFields<T>): OutboxRecord {
+  /** The one place a board message is made: envelope first, then the producer's fields, as central has always seen them. */
+  private stamp<K extends BoardTopicKind>(kind: K, fields: BoardFields[K]): Stamped {
     const env = this.opts.stamper.next()
-    return { id: env.id, cls: 'event', topic: topics.event(this.opts.hall, this.opts.counter, type), body: JSON.stringify({ ...env, type, ...fields }) }
+    return { id: env.id, topic: boardTopic(this.opts.hall, this.opts.counter, kind, fields), body: JSON.stringify({ ...env, ...fields }), ...boardDelivery(kind) }
   }
 
-  prepareReply(fields: Record<string, unknown>): OutboxRecord {
-    const env = this.opts.stamper.next()
-    return { id: env.id, cls: 'reply', topic: topics.reply(this.opts.hall, this.opts.counter), body: JSON.stringify({ ...env, ...fields }) }
+  private birth(): StatusFields {
+    return { online: true, ...this.opts.birth }
+  }
+
+  private will(): SessionWill {
+    const will = this.stamp('status', { online: false, reason: 'will' })
+    return { topic: will.topic, payload: Buffer.from(will.body), qos: will.qos, retain: will.retain }
+  }
+
+  private sendLive(client: HubSession, m: Stamped): void {
+    client.publish(m.topic, m.body, { qos: m.qos, retain: m.retain })
+  }
+
+  /**
+   * Publishes one message; returns its id. Events and replies are journalled
+   * and sent once committed (see prepare). State is retained and only the
+   * newest matters: it is not journalled, and every connect sends the current
+   * one. Telemetry goes out at QoS 0 when connected; while offline it is
+   * journalled as the lowest class, so the hub later sees what the board went
+   * through, and it is what the journal sheds first when full.
+   */
+  publish<K extends PublishKind>(kind: K, fields: BoardFields[K]): string {
+    return this.publishers[kind](fields)
+  }
+
+  private readonly publishers: { readonly [P in PublishKind]: (fields: BoardFields[P]) => string } = {
+    event: (fields) => this.append(this.prepare('event', fields)),
+    reply: (fields) => this.append(this.prepare('reply', fields)),
+    state: (fields) => {
+      const m = this.stamp('state', fields)
+      this.latestState = m
+      this.stateSent = true
+      if (this.client?.connected) this.sendLive(this.client, m)
+      return m.id
+    },
+    telemetry: (fields) => {
+      const m = this.stamp('telemetry', fields)
+      if (this.client?.connected) this.sendLive(this.client, m)
+      // Sent once the commit lands: the journal calls pump() through onCommit.
+      else this.opts.journal.append({ cls: 'telemetry', topic: m.topic, payload: Buffer.from(m.body), qos: m.qos, retain: m.retain })
+      return m.id
+    },
+  }
+
+  /** An event or reply stamped (id, seq, time) but not yet in the journal: the window saves it with its state first. */
+  prepare<K extends JournalledKind>(kind: K, fields: BoardFields[K]): OutboxRecord {
+    const m = this.stamp(kind, fields)
+    return { id: m.id, cls: kind, topic: m.topic, body: m.body }
   }
 
   /** Hands a prepared record to the journal, unchanged: one sent again after a restart keeps its id. */
   append(r: OutboxRecord): string {
-    this.opts.journal.append({ cls: r.cls, topic: r.topic, payload: Buffer.from(r.body), qos: 1, retain: false })
+    this.opts.journal.append({ cls: r.cls, topic: r.topic, payload: Buffer.from(r.body), ...boardDelivery(r.cls) })
     return r.id
   }
 
-  /**
-   * Telemetry goes out at QoS 0 when connected. While offline it is journalled
-   * as the lowest class, so the hub later sees what the board went through; it
-   * is what the journal sheds first when full.
-   */
-  telemetry(fields: Record<string, unknown>): void {
-    const topic = topics.telemetry(this.opts.hall, this.opts.counter)
-    const body = { ...this.opts.stamper.next(), ...fields }
-    if (this.client?.connected) this.client.publish(topic, JSON.stringify(body), { qos: 0 })
-    // Sent once the commit lands: the journal calls pump() through onCommit.
-    else this.opts.journal.append({ cls: 'telemetry', topic, payload: Buffer.from(JSON.stringify(body)), qos: 0, retain: false })
-  }
-
-  /** State is retained and only the newest matters: it is not journalled, and every connect sends the current one. */
-  state(fields: Record<string, unknown>): void {
-    this.latestState = JSON.stringify({ ...this.opts.stamper.next(), ...fields })
-    this.stateSent = true
-    if (this.client?.connected) this.client.publish(topics.state(this.opts.hall, this.opts.counter), this.latestState, { qos: 1, retain: true })
-  }
-
   republishBirth(): void {
-    if (!this.client?.connected) return
-    this.client.publish(topics.status(this.opts.hall, this.opts.counter), JSON.stringify({ ...this.opts.stamper.next(), online: true, ...this.opts.birth }), { qos: 1, retain: true })
+    if (this.client?.connected) this.sendLive(this.client, this.stamp('status', this.birth()))
   }
 
   /** Resolves once everything handed to the link so far is on disk. */
@@ -325,7 +362,7 @@ export class BoardLink {
     }
   }
 
-  private send(client: MqttClient, e: JournalEntry, lane: Lane): void {
+  private send(client: HubSession, e: JournalEntry, lane: Lane): void {
     this.inFlight.set(e.n, lane)
     if (lane === 'backlog') this.backlogInFlight++
     const t0 = performance.now()
@@ -358,9 +395,9 @@ export class BoardLink {
     this.client = null
     if (!client) return
     if (client.connected) {
-      const bye = JSON.stringify({ ...this.opts.stamper.next(), online: false, reason })
+      const bye = this.stamp('status', { online: false, reason })
       await Promise.race([
-        client.publishAsync(topics.status(this.opts.hall, this.opts.counter), bye, { qos: 1, retain: true }).catch(() => {}),
+        client.publishAsync(bye.topic, bye.body, { qos: bye.qos, retain: bye.retain }).catch(() => {}),
         new Promise((r) => setTimeout(r, 2000)),
       ])
     }

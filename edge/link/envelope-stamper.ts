@@ -1,14 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { CONTRACT_VERSION } from '../protocol/index.ts'
-
-export interface Envelope {
-  v: typeof CONTRACT_VERSION
-  id: string
-  boot: string
-  seq: number
-  ts: string
-  synced: boolean
-}
+import { CONTRACT_VERSION, type Envelope } from '../protocol/index.ts'
 
 export interface Clock {
   now(): number

@@ -15,7 +15,7 @@ export interface WindowReadings {
 }
 
 export interface TelemetryOptions {
-  link: { telemetry(fields: TelemetryFields): void; linkHealth(): LinkHealth; readonly journal: Journal }
+  link: { publish(kind: 'telemetry', fields: TelemetryFields): string; linkHealth(): LinkHealth; readonly journal: Journal }
   window: () => WindowReadings
   /** The devices this board has (from its profile), reported "ok" unless the window holds a fault for them. */
   devices: readonly string[]
@@ -66,7 +66,7 @@ export class Telemetry {
 
   async send(): Promise<void> {
     try {
-      this.opts.link.telemetry(await this.sample())
+      this.opts.link.publish('telemetry', await this.sample())
     } catch (err) {
       this.opts.log.warn({ err: (err as Error).message }, 'could not take a telemetry sample')
     }

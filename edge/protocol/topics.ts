@@ -58,6 +58,22 @@ export const topics = {
   counterCommands: (hall: string, counter: string): string => `${counterBase(hall, counter)}/cmd/+`,
   counterAll: (hall: string, counter: string): string => `${counterBase(hall, counter)}/#`,
   hallCounters: (hall: string): string => `${hallBase(hall)}/counter/#`,
+  /** Everything in one hall: the hall view follows boards, hub and central alike. */
+  hallTree: (hall: string): string => `${hallBase(hall)}/#`,
+  hallStatuses: (hall: string): string => `${hallBase(hall)}/counter/+/status`,
+  hallStates: (hall: string): string => `${hallBase(hall)}/counter/+/state`,
+  hallEvents: (hall: string): string => `${hallBase(hall)}/counter/+/event/+`,
+  hallTelemetry: (hall: string): string => `${hallBase(hall)}/counter/+/telemetry`,
+  hallReplies: (hall: string): string => `${hallBase(hall)}/counter/+/reply`,
+  /** Central's commands to every window of the hall, as the bridge takes them from upstream. */
+  hallCommands: (hall: string): string => `${hallBase(hall)}/counter/+/cmd/+`,
+
+  /** Under `hallPrefix` lies every topic of the hall (the ACL's subscribe check). */
+  hallPrefix: (hall: string): string => `${hallBase(hall)}/`,
+  /** Under `counterPrefix` lies every topic of one window, its commands included. */
+  counterPrefix: (hall: string, counter: string): string => `${counterBase(hall, counter)}/`,
+  /** Under `counterCommandPrefix` lies every command topic of one window. */
+  counterCommandPrefix: (hall: string, counter: string): string => `${counterBase(hall, counter)}/cmd/`,
   allCommands: 'hall/+/counter/+/cmd/+',
   allBoard: 'hall/+/counter/#',
 } as const

@@ -1,5 +1,5 @@
 import type { Aedes, AedesPublishPacket } from 'aedes'
-import { parseMessage, type BoardEvent } from '../../edge/protocol/index.ts'
+import { parseMessage, topics, type BoardEvent } from '../../edge/protocol/index.ts'
 
 export interface FeedItem {
   counter: string
@@ -32,7 +32,7 @@ export class ServiceStats {
   }
 
   constructor(private readonly opts: { hall: string; aedes: Aedes }) {
-    this.filter = `hall/${opts.hall}/counter/+/event/+`
+    this.filter = topics.hallEvents(opts.hall)
   }
 
   async start(): Promise<void> {

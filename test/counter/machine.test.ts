@@ -26,7 +26,8 @@ function run(s: CounterState, inputs: Array<[Input, number]>): { state: CounterS
   return { state: s, effects }
 }
 
-const events = (effects: Effect[]) => effects.filter((e) => e.kind === 'event').map((e) => (e as { type: string }).type)
+const drafts = (effects: Effect[]) => effects.flatMap((e) => (e.kind === 'event' ? [e.event] : []))
+const events = (effects: Effect[]) => drafts(effects).map((e) => e.type)
 const replies = (effects: Effect[]) => effects.filter((e) => e.kind === 'reply') as Array<Extract<Effect, { kind: 'reply' }>>
 
 function open(): CounterState {
@@ -51,10 +52,8 @@ describe('counter machine: calling and serving', () => {
       [{ kind: 'key', score: 'neutral' }, T0 + 335_000],
     ])
     expect(events(r.effects)).toEqual(['called', 'service-started', 'service-finished', 'evaluated'])
-    const started = r.effects.find((e) => e.kind === 'event' && e.type === 'service-started') as { fields: { waitedMs: number } }
-    expect(started.fields.waitedMs).toBe(30_000)
-    const rated = r.effects.find((e) => e.kind === 'event' && e.type === 'evaluated') as { fields: Record<string, unknown> }
-    expect(rated.fields).toEqual({ ticket: 'A023', officer: 'li-na', score: 'neutral', scale: 3, latencyMs: 4000 })
+    expect(drafts(r.effects).find((e) => e.type === 'service-started')).toMatchObject({ waitedMs: 30_000 })
+    expect(drafts(r.effects).find((e) => e.type === 'evaluated')).toEqual({ type: 'evaluated', ticket: 'A023', officer: 'li-na', score: 'neutral', scale: 3, latencyMs: 4000 })
     expect(r.state.mode).toBe('idle')
     expect(displayFor(r.state, T0 + 335_000).text).toBeNull()
   })
@@ -101,8 +100,7 @@ describe('counter machine: calling and serving', () => {
 
   it('pause and resume report the reason and the paused time; sign-out closes the window', () => {
     const r = run(open(), [[cmd('pause', { reason: 'break' }), T0], [cmd('resume'), T0 + 600_000], [cmd('officer', { action: 'sign-out' }), T0 + 600_001]])
-    const resumed = r.effects.find((e) => e.kind === 'event' && e.type === 'resumed') as { fields: { pausedMs: number } }
-    expect(resumed.fields.pausedMs).toBe(600_000)
+    expect(drafts(r.effects).find((e) => e.type === 'resumed')).toMatchObject({ pausedMs: 600_000 })
     expect(r.state.mode).toBe('closed')
   })
 })
@@ -148,7 +146,7 @@ describe('counter machine: time, config, faults, state message', () => {
       [{ kind: 'tick' }, T0 + 400_000],
       [{ kind: 'tick' }, T0 + 1_800_000],
     ])
-    expect(r.effects.filter((e) => e.kind === 'event').map((e) => (e as { fields: { level: string } }).fields.level)).toEqual(['warning', 'over'])
+    expect(drafts(r.effects).map((e) => (e.type === 'overtime' ? e.level : e.type))).toEqual(['warning', 'over'])
   })
 
   it('config applies live and refuses a warning threshold above the limit', () => {

@@ -78,11 +78,11 @@ describe('capture, officer keys and overtime rules', () => {
     const calling = run(MODES.calling!).state
     const r = step(calling, cmd('capture', { kind: 'photo' }), T0 + 5000)
     expect(r.state.mode).toBe('serving')
-    expect(r.effects.map((e) => (e.kind === 'event' ? e.type : e.kind))).toEqual(['service-started', 'capture', 'reply'])
+    expect(r.effects.map((e) => (e.kind === 'event' ? e.event.type : e.kind))).toEqual(['service-started', 'capture', 'reply'])
     const id = (r.effects.find((e) => e.kind === 'capture') as { cmd: string }).cmd
     const done = step(r.state, { kind: 'capture-result', device: 'photo', cmd: id, outcome: { ok: true, latencyMs: 140 } }, T0 + 6000)
     expect(done.state.captures.photo).toBeUndefined()
-    expect(done.effects).toEqual([{ kind: 'event', type: 'capture-done', fields: { kind: 'photo', ticket: 'A1', latencyMs: 140, cmd: id } }])
+    expect(done.effects).toEqual([{ kind: 'event', event: { type: 'capture-done', kind: 'photo', ticket: 'A1', latencyMs: 140, cmd: id } }])
     // A late result for a capture that is no longer running changes nothing.
     expect(step(done.state, { kind: 'capture-result', device: 'photo', cmd: id, outcome: { ok: true, latencyMs: 1 } }, T0).effects).toEqual([])
   })
@@ -96,29 +96,29 @@ describe('capture, officer keys and overtime rules', () => {
   it('officer keys publish officer-key; recall re-blinks while calling; help raises help-requested; none rates', () => {
     const calling = run(MODES.calling!).state
     const recall = step(calling, { kind: 'officer-key', key: 'recall' }, T0 + 20_000)
-    expect(recall.effects.map((e) => (e as { type: string }).type)).toEqual(['officer-key', 'recalled'])
+    expect(recall.effects.map((e) => (e.kind === 'event' ? e.event.type : e.kind))).toEqual(['officer-key', 'recalled'])
     const evaluating = run(MODES.evaluating!).state
     for (const key of ['call-next', 'recall', 'no-show', 'pause', 'resume', 'help', 'finish'] as const) {
       const r = step(evaluating, { kind: 'officer-key', key }, T0)
       expect(r.state.mode).toBe('evaluating')
-      expect(r.effects.some((e) => e.kind === 'event' && e.type === 'evaluated')).toBe(false)
+      expect(r.effects.some((e) => e.kind === 'event' && e.event.type === 'evaluated')).toBe(false)
     }
-    expect(step(evaluating, { kind: 'officer-key', key: 'help' }, T0).effects.map((e) => (e as { type: string }).type)).toEqual(['officer-key', 'help-requested'])
+    expect(step(evaluating, { kind: 'officer-key', key: 'help' }, T0).effects.map((e) => (e.kind === 'event' ? e.event.type : e.kind))).toEqual(['officer-key', 'help-requested'])
   })
 
   it('a call may override the overtime thresholds for its service type; the status light follows the level', () => {
     const s = run([cmd('officer', { action: 'sign-in', officer: 'o1' }), cmd('call', { ticket: 'A1', overtimeWarnS: 60, overtimeLimitS: 120 }), cmd('start')]).state
     expect(statusLampFor(s)).toBe('on')
     const warn = step(s, { kind: 'tick' }, T0 + 60_000)
-    expect(warn.effects[0]).toMatchObject({ type: 'overtime', fields: { level: 'warning', limitMs: 60_000 } })
+    expect(warn.effects[0]).toMatchObject({ kind: 'event', event: { type: 'overtime', level: 'warning', limitMs: 60_000 } })
     expect(statusLampFor(warn.state)).toBe('slow')
     const over = step(warn.state, { kind: 'tick' }, T0 + 120_000)
-    expect(over.effects[0]).toMatchObject({ type: 'overtime', fields: { level: 'over', limitMs: 120_000 } })
+    expect(over.effects[0]).toMatchObject({ kind: 'event', event: { type: 'overtime', level: 'over', limitMs: 120_000 } })
     expect(statusLampFor(over.state)).toBe('fast')
     // Without an override the window's defaults apply: 5 and 15 minutes.
     const plain = run(MODES.serving!).state
     expect(step(plain, { kind: 'tick' }, T0 + 299_000).effects).toEqual([])
-    expect(step(plain, { kind: 'tick' }, T0 + 900_000).effects[0]).toMatchObject({ fields: { level: 'over' } })
+    expect(step(plain, { kind: 'tick' }, T0 + 900_000).effects[0]).toMatchObject({ event: { level: 'over' } })
   })
 
   it('self-test is handed to the runtime, which replies after running it', () => {

@@ -145,7 +145,7 @@ describe('the board survives being killed at any point (journal on disk, real hu
         { hall: HALL, counter, hub: [{ host: '127.0.0.1', port: await freePort() }], username: creds.board.username, password: creds.board.password, dataDir },
         { profile, gpio: hardware.gpio, bus: hardware.bus, log: silentLogger() },
       )
-      const ids = Array.from({ length: 40 }, (_, i) => edge.link.event('help-requested', { ticket: `B${String(i).padStart(3, '0')}`, officer: null }))
+      const ids = Array.from({ length: 40 }, (_, i) => edge.link.publish('event', { type: 'help-requested', ticket: `B${String(i).padStart(3, '0')}`, officer: null }))
       await edge.stop()
       await hardware.stop()
 

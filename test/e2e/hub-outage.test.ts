@@ -48,7 +48,7 @@ describe('a hub outage during traffic (board with an on-disk journal, real hub)'
 
   function produce(count: number): string[] {
     const ids: string[] = []
-    for (let i = 0; i < count; i++) ids.push(edge.link.event('officer-key', { key: 'help', ticket: null }))
+    for (let i = 0; i < count; i++) ids.push(edge.link.publish('event', { type: 'officer-key', key: 'help', ticket: null }))
     return ids
   }
 

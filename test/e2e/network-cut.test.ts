@@ -62,7 +62,7 @@ describe('the network between board and hub fails mid-stream', () => {
   it('re-sends what was in flight when the link dropped, loses nothing, and empties the journal', async () => {
     await eventually(() => edge.link.connected, 15_000, 'the board to fail over to the live address')
     const ids: string[] = []
-    for (let i = 0; i < 8000; i++) ids.push(edge.link.event('officer-key', { key: 'recall', ticket: null }))
+    for (let i = 0; i < 8000; i++) ids.push(edge.link.publish('event', { type: 'officer-key', key: 'recall', ticket: null }))
     const events = () => new Set(tap.ids(`${base}/event/`))
     // Cut while the stream is under way: a full window of publishes is in flight.
     await eventually(() => events().size >= 1000, 10_000, 'the stream to be under way')
@@ -70,7 +70,7 @@ describe('the network between board and hub fails mid-stream', () => {
     const arrivedBeforeCut = events().size
     expect(arrivedBeforeCut).toBeLessThan(ids.length)
     await eventually(() => !edge.link.connected, 5000, 'the board to notice')
-    for (let i = 0; i < 500; i++) ids.push(edge.link.event('officer-key', { key: 'recall', ticket: null }))
+    for (let i = 0; i < 500; i++) ids.push(edge.link.publish('event', { type: 'officer-key', key: 'recall', ticket: null }))
     await new Promise((r) => setTimeout(r, 300))
     proxy.restore()
 

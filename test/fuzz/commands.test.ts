@@ -163,7 +163,7 @@ describe('counter machine, fuzzed', () => {
           expect(r.state).toBe(state) // the very same state object: nothing changed
           expect(state).toEqual(before)
           // A refusal acts on no device; only a busy capture also reports itself as an event.
-          for (const e of r.effects) expect(e.kind === 'reply' || (e.kind === 'event' && e.type === 'capture-failed')).toBe(true)
+          for (const e of r.effects) expect(e.kind === 'reply' || (e.kind === 'event' && e.event.type === 'capture-failed')).toBe(true)
         }
         if (commandExpired(command, at)) expect(refusal?.code).toBe('expired')
         if (refusal) seen.codes.add(refusal.code)
@@ -185,7 +185,7 @@ describe('counter machine, fuzzed', () => {
         if (r.state.mode === 'calling' || r.state.mode === 'serving') expect(r.state.ticket).not.toBeNull()
         if (r.state.mode === 'paused') expect(r.state.pause).not.toBeNull()
         // Only an applicant's key press makes a rating, and only while an evaluation is open.
-        const rated = r.effects.filter((e) => e.kind === 'event' && e.type === 'evaluated')
+        const rated = r.effects.filter((e) => e.kind === 'event' && e.event.type === 'evaluated')
         if (rated.length > 0) {
           expect(input.kind).toBe('key')
           expect(state.mode).toBe('evaluating')

@@ -43,9 +43,9 @@ describe('telemetry', () => {
       telemetryPeriodS: 60,
     }
     const telemetry = new Telemetry({ link, window: () => readings, devices: ['display', 'key-satisfied', 'key-neutral'], log, now, thermalPath: thermal })
-    link.event('help-requested', { ticket: null, officer: null })
+    link.publish('event', { type: 'help-requested', ticket: null, officer: null })
     t += 4500
-    link.event('help-requested', { ticket: null, officer: null })
+    link.publish('event', { type: 'help-requested', ticket: null, officer: null })
     t += 500
 
     const s = await telemetry.sample()

@@ -23,6 +23,19 @@ describe('topic builders', () => {
     expect(topics.hallCounters('h1')).toBe('hall/h1/counter/#')
     expect(topics.allCommands).toBe('hall/+/counter/+/cmd/+')
     expect(topics.allBoard).toBe('hall/+/counter/#')
+    expect(topics.hallTree('h1')).toBe('hall/h1/#')
+    expect(topics.hallStatuses('h1')).toBe('hall/h1/counter/+/status')
+    expect(topics.hallStates('h1')).toBe('hall/h1/counter/+/state')
+    expect(topics.hallEvents('h1')).toBe('hall/h1/counter/+/event/+')
+    expect(topics.hallTelemetry('h1')).toBe('hall/h1/counter/+/telemetry')
+    expect(topics.hallReplies('h1')).toBe('hall/h1/counter/+/reply')
+    expect(topics.hallCommands('h1')).toBe('hall/h1/counter/+/cmd/+')
+  })
+
+  it('build the prefixes the hub checks topics against', () => {
+    expect(topics.hallPrefix('h1')).toBe('hall/h1/')
+    expect(topics.counterPrefix('h1', 'w05')).toBe('hall/h1/counter/w05/')
+    expect(topics.counterCommandPrefix('h1', 'w05')).toBe('hall/h1/counter/w05/cmd/')
   })
 
   it('accept every valid id', () => {
@@ -36,6 +49,11 @@ describe('topic builders', () => {
       expect(() => topics.counterCommands('h1', id), id).toThrow(TypeError)
       expect(() => topics.hubStatus(id), id).toThrow(/invalid hall id/)
       expect(() => topics.hallCounters(id), id).toThrow(TypeError)
+      for (const hallFilter of [topics.hallTree, topics.hallStatuses, topics.hallStates, topics.hallEvents, topics.hallTelemetry, topics.hallReplies, topics.hallCommands, topics.hallPrefix]) {
+        expect(() => hallFilter(id), id).toThrow(/invalid hall id/)
+      }
+      expect(() => topics.counterPrefix('h1', id), id).toThrow(/invalid counter id/)
+      expect(() => topics.counterCommandPrefix(id, 'w1'), id).toThrow(/invalid hall id/)
     }
   })
 

@@ -48,7 +48,7 @@ describe('supervisor', () => {
     const fed = manager.count('WATCHDOG=1')
     expect(fed).toBeGreaterThanOrEqual(2)
 
-    link.event('help-requested', { ticket: null, officer: null })
+    link.publish('event', { type: 'help-requested', ticket: null, officer: null })
     t += 61_000 // the hub has been unreachable for longer than the limit
     await new Promise((r) => setTimeout(r, 100))
     expect(manager.count('WATCHDOG=1')).toBeLessThanOrEqual(fed + 1)

@@ -14,7 +14,7 @@
 import { SimWindow } from '../../sim/sim-window.ts'
 import { loadBoardProfile } from '../../boards/profile-schema.ts'
 import { createLogger } from '../../edge/shared/logger.ts'
-import type { EventType, EvaluationScore } from '../../edge/protocol/index.ts'
+import type { EventDraft, EvaluationScore } from '../../edge/protocol/index.ts'
 import { BOARDS_DIR } from '../../edge/shared/package-root.ts'
 
 interface ChildConfig {
@@ -47,13 +47,15 @@ const sim = new SimWindow({
 await sim.start()
 const edge = sim.running!
 const link = edge.link as typeof edge.link & { flush?: () => Promise<void> }
-const original = link.event.bind(link)
-link.event = ((type: EventType, fields: Record<string, unknown>) => {
-  const id = original(type, fields as never)
+const publish = link.publish.bind(link)
+link.publish = (kind, fields) => {
+  const id = publish(kind, fields)
+  if (kind !== 'event') return id
+  const { type, ...rest } = fields as EventDraft
   const durable = link.flush ? link.flush() : Promise.resolve()
-  void durable.then(() => send({ kind: 'event', id, type, fields }))
+  void durable.then(() => send({ kind: 'event', id, type, fields: rest }))
   return id
-}) as typeof link.event
+}
 send({ kind: 'ready', boot: edge.boot })
 
 const mode = () => edge.window.current.mode

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import mqtt, { type MqttClient } from 'mqtt'
-import { parseMessage, topics, type CommandName, type EvaluationScore, type EventType, type WindowMode } from '../../edge/protocol/index.ts'
+import { parseMessage, topics, type CommandName, type EvaluationScore, type EventDraft, type EventType, type WindowMode } from '../../edge/protocol/index.ts'
 import { connectMqtt } from '../../edge/shared/mqtt-connect.ts'
 import { silentLogger } from '../../edge/shared/logger.ts'
 import { loadBoardProfile } from '../../boards/profile-schema.ts'
@@ -285,12 +285,15 @@ class InProcessWindow implements WindowHandle {
     await this.sim.start()
     // Every event the runtime makes goes through its link: note the id it stamped, where it is made.
     const link = this.sim.running!.link
-    const original = link.event.bind(link)
-    link.event = ((type: EventType, fields: Record<string, unknown>) => {
-      const id = original(type, fields as never)
-      this.onEvent(id, this.counter, type, fields)
+    const publish = link.publish.bind(link)
+    link.publish = (kind, fields) => {
+      const id = publish(kind, fields)
+      if (kind === 'event') {
+        const { type, ...rest } = fields as EventDraft
+        this.onEvent(id, this.counter, type, rest)
+      }
       return id
-    }) as typeof link.event
+    }
   }
 
   async mode(): Promise<WindowMode | null> {
