@@ -1,19 +1,17 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { ROOT, roomOf, sourceFiles } from './import-graph.ts'
+import { ROOT, sourceFiles } from './import-graph.ts'
 
 /**
  * Rules of docs/architecture.md that a grep can hold: no cast to `never`
- * (a type the contract should have given), no topic string built outside the
- * contract's builders, no comment sending a reader to a file the repository
- * does not have.
+ * (a type the contract should have given) and no comment sending a reader to
+ * a file the repository does not have. Topic literals have their own check
+ * (topic-literals.test.ts).
  */
 
 const files = sourceFiles().filter((f) => f !== 'test/architecture/source-rules.test.ts')
 const text = new Map(files.map((f) => [f, readFileSync(join(ROOT, f), 'utf8')]))
-const PRODUCT = new Set(['protocol', 'shared', 'boards', 'edge', 'hub', 'sim', 'cli'])
-const TOPIC_HOMES = new Set(['edge/protocol/topics.ts', 'edge/protocol/messages.ts'])
 
 function lines(file: string, pattern: RegExp): string[] {
   return text
@@ -24,16 +22,12 @@ function lines(file: string, pattern: RegExp): string[] {
 
 /** A cast to never, anywhere. */
 export const CAST_TO_NEVER = /\bas never\b/
-/** A string or template literal that starts a topic: `hall/…`. */
-export const TOPIC_LITERAL = /[`'"]hall\//
 /** A pointer to a document outside the repository: the design and domain notes, the reference folder, or a hardware.md that is not docs/hardware.md. */
 export const OUTSIDE_POINTER = /DESIGN\.md|DOMAIN\.md|shared\/reference|(?<!docs\/)\bhardware\.md|\bbroker\.md|\bdomain\.md/
 
-describe('source rules (docs/architecture.md §2, §3)', () => {
+describe('source rules (docs/architecture.md §2)', () => {
   it('the patterns catch what they are for', () => {
     expect(CAST_TO_NEVER.test('link.event(t, fields as never)')).toBe(true)
-    expect(TOPIC_LITERAL.test('const t = `hall/${hall}/counter/+/state`')).toBe(true)
-    expect(TOPIC_LITERAL.test("'hall-1'")).toBe(false)
     expect(OUTSIDE_POINTER.test(' * HT16K33 drivers (hardware.md §4.2)')).toBe(true)
     expect(OUTSIDE_POINTER.test(' * HT16K33 drivers (docs/hardware.md §4.2)')).toBe(false)
     expect(OUTSIDE_POINTER.test(' * the custody chain (DESIGN.md §4)')).toBe(true)
@@ -41,11 +35,6 @@ describe('source rules (docs/architecture.md §2, §3)', () => {
 
   it('no cast to never', () => {
     expect(files.flatMap((f) => lines(f, CAST_TO_NEVER))).toEqual([])
-  })
-
-  it('no topic string built outside the contract\'s topic builders in product code', () => {
-    const product = files.filter((f) => PRODUCT.has(roomOf(f) ?? '') && !TOPIC_HOMES.has(f))
-    expect(product.flatMap((f) => lines(f, TOPIC_LITERAL))).toEqual([])
   })
 
   it('comments point only into the repository, at documents that exist', () => {
