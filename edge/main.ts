@@ -12,6 +12,7 @@ import { VERSION } from './shared/version.ts'
 import { StateFile } from './state-file.ts'
 import { VideoHooks } from './devices/video-hooks.ts'
 import { runSelfTest } from './devices/self-test.ts'
+import { DeviceHealthTracker } from './devices/device-health.ts'
 import type { CaptureKind } from './protocol/index.ts'
 import { Journal, MemoryStorage } from './link/journal.ts'
 import { SegmentStorage } from './link/journal-segments.ts'
@@ -43,15 +44,15 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps): Promise<Run
   const clock = deps.clock ?? systemClock
   const log = deps.log
   const boot = newBootId()
-  // Faults reported before the window exists are replayed into it once it does.
-  let report: (device: string, fault: { code: string; message: string } | null) => void = () => {}
+  // First, before any device: what a device reports while the journal and the state load is kept for the window.
+  const health = new DeviceHealthTracker({ log: log.child({ module: 'device-health' }) })
   const devices = await buildWindowDevices({
     profile: deps.profile,
     gpio: deps.gpio,
     bus: deps.bus,
     now: () => clock.now(),
     log: log.child({ module: 'devices' }),
-    onFault: (device, fault) => report(device, fault),
+    health,
   })
   const stamper = new EnvelopeStamper(config.counter, boot, clock)
   const journalLog = log.child({ module: 'journal' })
@@ -88,7 +89,7 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps): Promise<Run
         ...(devices.nvrRelay ? { relay: devices.nvrRelay } : {}),
         log: log.child({ module: 'video' }),
         now: () => clock.now(),
-        onFault: (device, fault) => report(device, fault),
+        health,
       })
     : undefined
   const window = new Window({
@@ -112,8 +113,8 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps): Promise<Run
   })
   const telemetry = new Telemetry({
     link,
-    window: () => ({ faults: window.current.faults, ignoredPresses: window.current.ignoredPresses, telemetryPeriodS: window.current.settings.telemetryPeriodS }),
-    devices: ['display', ...Object.keys(deps.profile.keys).map((k) => `key-${k}`)],
+    window: () => ({ ignoredPresses: window.current.ignoredPresses, telemetryPeriodS: window.current.settings.telemetryPeriodS }),
+    devices: () => health.snapshot(),
     log: log.child({ module: 'telemetry' }),
     now: () => clock.now(),
   })
@@ -121,8 +122,7 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps): Promise<Run
   devices.evaluator.onAmbiguous(() => window.ambiguousPress())
   for (const [key, input] of Object.entries(devices.officerKeys)) input.on('press', () => window.officerKey(key as never))
   hooks?.start()
-  report = (device, fault) => window.deviceHealth(device, fault)
-  for (const f of devices.startFaults) window.deviceHealth('display', { code: f.code, message: f.message })
+  health.attach(window)
   await window.start()
   link.start()
   telemetry.start()

@@ -241,7 +241,7 @@ export class Window {
 
   /**
    * A device that fails never crashes the window: the devices report their own
-   * faults (and recoveries) through fault()/faultCleared(); here we only log.
+   * faults (and recoveries) through the device-health sink (deviceHealth()); here we only log.
    */
   private async guard(device: string, action: () => Promise<void>): Promise<boolean> {
     try {

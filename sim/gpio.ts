@@ -61,6 +61,8 @@ interface Pin {
   level: Level
   history: PinChange[]
   open: SimLine | undefined
+  /** While set, every write to the pin fails with it and the pin keeps its level. */
+  writeFault: Error | undefined
 }
 
 export class SimGpio extends EventEmitter<SimGpioEvents> implements GpioBackend {
@@ -77,7 +79,7 @@ export class SimGpio extends EventEmitter<SimGpioEvents> implements GpioBackend 
       const clash = [...this.pins.values()].find((p) => p.def.chip === def.chip && p.def.offset === def.offset)
       if (clash) throw new Error(`lines '${clash.def.name}' and '${def.name}' are both ${def.chip}:${def.offset}`)
       // Idle as wired: pull-ups hold active-low keys high, outputs rest inactive.
-      this.pins.set(def.name, { def, level: def.activeLow ? 1 : 0, history: [], open: undefined })
+      this.pins.set(def.name, { def, level: def.activeLow ? 1 : 0, history: [], open: undefined, writeFault: undefined })
     }
   }
 
@@ -108,6 +110,7 @@ export class SimGpio extends EventEmitter<SimGpioEvents> implements GpioBackend 
     }
     const line = new SimLine(spec, {
       read: () => pin.level,
+      writeFault: () => pin.writeFault,
       drive: (level) => this.drive(pin, level),
       release: () => this.release(pin),
     })
@@ -132,6 +135,16 @@ export class SimGpio extends EventEmitter<SimGpioEvents> implements GpioBackend 
   setActive(name: string, active: boolean): void {
     const pin = this.pin(name)
     this.setInput(name, toElectrical(active ? 1 : 0, pin.def.activeLow))
+  }
+
+  /**
+   * Makes every write to an output fail from now on, as a dead driver
+   * transistor, a relay board that lost its supply or a GPIO chip that
+   * answers EIO would; the pin keeps its level. `null` heals it: the next
+   * write works again.
+   */
+  failWrites(name: string, err: Error | null = gpioError('EIO', `i/o error, write (line '${name}')`)): void {
+    this.pin(name).writeFault = err ?? undefined
   }
 
   /** One key press with optional contact bounce; resolves after the release (driven by setTimeout). */
@@ -224,6 +237,7 @@ function gpioError(code: string, message: string): Error & { code: string } {
 
 interface PinAccess {
   read(): Level
+  writeFault(): Error | undefined
   drive(level: Level): void
   release(): void
 }
@@ -254,6 +268,8 @@ class SimLine implements GpioLine {
     this.check('write')
     if (!isLevel(v)) throw new TypeError(`line '${this.name}': level must be 0 or 1, got ${String(v)}`)
     if (this.direction !== 'out') throw gpioError('EPERM', `operation not permitted, write (line '${this.name}' is an input)`)
+    const fault = this.pin.writeFault()
+    if (fault !== undefined) throw fault
     this.pin.drive(toElectrical(v, this.spec.activeLow))
   }
 

@@ -26,6 +26,8 @@ import { NvrSampler, RelayModel } from './relay-model.ts'
 export type SimKeyName = Score | OfficerKey
 export type SimOutputName = keyof typeof OUTPUT_LINE_NAMES
 export type SimDisplayFault = 'absent' | 'nack-once' | 'none'
+/** 'write-fails': every write to the output fails (EIO), as a dead driver stage would; 'none': healthy again. */
+export type SimOutputFault = 'write-fails' | 'none'
 
 export interface SimWindowHardwareOptions {
   now?: () => number
@@ -97,6 +99,14 @@ export class SimWindowHardware {
   /** Whether an output (lamp, relay) is active as wired. */
   output(name: SimOutputName): boolean {
     return this.gpio.isActive(OUTPUT_LINE_NAMES[name])
+  }
+
+  /** Breaks or heals an output (lamp, relay): the runtime's writes to its line fail while broken. */
+  outputFault(name: SimOutputName, fault: SimOutputFault): void {
+    const line = OUTPUT_LINE_NAMES[name]
+    if (!this.gpio.lineNames().includes(line)) throw new Error(`board '${this.profile.id}' has no output '${name}'`)
+    if (fault === 'write-fails') this.gpio.failWrites(line)
+    else this.gpio.failWrites(line, null)
   }
 
   view(): DisplayView {

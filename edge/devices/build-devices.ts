@@ -3,15 +3,19 @@
  * the adapter provides (real or simulated). It opens every line it uses and
  * its stop() closes them; the backends themselves belong to the caller.
  *
- * A display that does not answer at start is a fault to report, not a reason
- * to stay offline: the board still comes up, says what is wrong, and the
- * display retries on its own.
+ * Every device gets the device-health sink and registers its name as it is
+ * built (key-<score>, officer-<key>, status-lamp, evaluator-lamp,
+ * photo-capture, fingerprint-capture, nvr-relay, display); it reports its own
+ * faults there. A display that does not answer at start is such a fault, not
+ * a reason to stay offline: the board still comes up, the sink keeps the
+ * report until the window is there, and the display retries on its own.
  */
 import type { Logger } from 'pino'
 import { DISPLAY_LINE_NAMES, OUTPUT_LINE_NAMES, profileLines, type ProfileLine } from '../../boards/profile-lines.ts'
 import { lineSpecFor } from '../hardware/profile-line-spec.ts'
 import type { BoardProfile, Score } from '../../boards/profile-schema.ts'
 import { DeviceFault } from '../hardware/device-fault.ts'
+import type { DeviceHealthSink } from './device-health.ts'
 import type { GpioBackend, GpioLine } from '../hardware/gpio-port.ts'
 import { Ht16k33Seg7 } from '../hardware/ht16k33.ts'
 import { Ht16k33Alpha } from '../hardware/ht16k33-alpha.ts'
@@ -37,11 +41,8 @@ export interface BuildWindowDevicesOptions {
   bus: I2cBus
   now: () => number
   log: Logger
-  /**
-   * Told when a device faults (with the code) and when it works again (null),
-   * including faults that clear on their own in the background.
-   */
-  onFault?: (device: string, fault: { code: string; message: string } | null) => void
+  /** Where every device reports its faults and recoveries, including those that clear on their own in the background. */
+  health: DeviceHealthSink
 }
 
 export interface WindowDevices {
@@ -54,8 +55,6 @@ export interface WindowDevices {
   officerKeys: Partial<Record<OfficerKey, KeyInput>>
   /** The NVR alarm contact, with the hold time its sampler needs. */
   nvrRelay?: Relay
-  /** Faults found while starting (the display did not answer); the devices run anyway. */
-  startFaults: DeviceFault[]
   /**
    * The backend these devices' lines are open on: the one passed in, or, for a
    * johnny-five profile given plain ports, johnny-five's pins over them. Other
@@ -67,7 +66,7 @@ export interface WindowDevices {
 }
 
 export async function buildWindowDevices(opts: BuildWindowDevicesOptions): Promise<WindowDevices> {
-  const { profile, bus, now, log } = opts
+  const { profile, bus, now, log, health } = opts
   const opened = new Map<string, GpioLine>()
   // The johnny-five adapter runs the devices on johnny-five's pins. Handed a
   // J5GpioBackend (a Firmata board, see open-board.ts) it uses that board;
@@ -111,6 +110,8 @@ export async function buildWindowDevices(opts: BuildWindowDevicesOptions): Promi
       if (line === undefined) continue
       keys[score] = new KeyInput({
         key: score,
+        device: `key-${score}`,
+        health,
         line: await open(line),
         now,
         lockoutMs: profile.keyTiming.lockoutMs,
@@ -126,7 +127,7 @@ export async function buildWindowDevices(opts: BuildWindowDevicesOptions): Promi
       ['evaluatorLamp', 'evaluator'],
     ] as const) {
       const line = byName(OUTPUT_LINE_NAMES[role])
-      if (line !== undefined) lamps[key] = new Lamp({ line: await open(line), log: log.child({ device: line.name }) })
+      if (line !== undefined) lamps[key] = new Lamp({ line: await open(line), device: line.name, health, log: log.child({ device: line.name }) })
     }
 
     const captures: WindowDevices['captures'] = {}
@@ -137,6 +138,8 @@ export async function buildWindowDevices(opts: BuildWindowDevicesOptions): Promi
       if (!spec || !trigger || !done) continue
       captures[kind] = new CaptureTrigger({
         name: kind,
+        device: `${kind}-capture`,
+        health,
         trigger: await open(trigger),
         done: await open(done),
         pulseMs: spec.pulseMs,
@@ -152,6 +155,8 @@ export async function buildWindowDevices(opts: BuildWindowDevicesOptions): Promi
       if (!line) continue
       officerKeys[key] = new KeyInput({
         key,
+        device: `officer-${key}`,
+        health,
         line: await open(line),
         now,
         lockoutMs: profile.keyTiming.lockoutMs,
@@ -164,16 +169,11 @@ export async function buildWindowDevices(opts: BuildWindowDevicesOptions): Promi
     let nvrRelay: WindowDevices['nvrRelay']
     const relayLine = byName(OUTPUT_LINE_NAMES.nvrRelay)
     if (relayLine && profile.outputs.nvrRelay) {
-      nvrRelay = new Relay({ line: await open(relayLine), minHoldMs: profile.outputs.nvrRelay.minHoldMs })
+      nvrRelay = new Relay({ line: await open(relayLine), device: relayLine.name, health, minHoldMs: profile.outputs.nvrRelay.minHoldMs })
     }
 
     const driver = await buildDisplayDriver(profile, bus, j5, (name) => open(byName(name)!), log.child({ device: 'display' }))
-    const report = opts.onFault
-    const display = new CallDisplay({
-      driver,
-      log: log.child({ device: 'call-display' }),
-      ...(report ? { onFault: (f: DeviceFault | null) => report('display', f ? { code: f.code, message: f.message } : null) } : {}),
-    })
+    const display = new CallDisplay({ driver, device: 'display', health, log: log.child({ device: 'call-display' }) })
     evaluator = new EvaluatorKeys({
       keys,
       ...(lamps.evaluator !== undefined ? { lamp: lamps.evaluator } : {}),
@@ -181,20 +181,15 @@ export async function buildWindowDevices(opts: BuildWindowDevicesOptions): Promi
       ambiguityMs: profile.keyTiming.lockoutMs,
       log: log.child({ device: 'evaluator' }),
     })
-
-    if (report) {
-      evaluator.onFault((score, code) => report(`key-${score}`, { code, message: `evaluator key "${score}" is ${code}` }))
-      evaluator.onFaultCleared((score) => report(`key-${score}`, null))
-    }
     await evaluator.start()
     for (const k of Object.values(officerKeys)) await k.start()
-    const startFaults: DeviceFault[] = []
     try {
       await display.start()
       if (profile.display.brightness !== 15) await driver.setBrightness(profile.display.brightness)
     } catch (err) {
+      // The display has reported it (start) or will on its next call (brightness); the board comes up regardless.
       if (!(err instanceof DeviceFault)) throw err
-      startFaults.push(err)
+      log.warn({ code: err.code }, 'the display is not ready at start; it retries on its own')
     }
 
     let stopped = false
@@ -206,7 +201,6 @@ export async function buildWindowDevices(opts: BuildWindowDevicesOptions): Promi
       captures,
       officerKeys,
       ...(nvrRelay ? { nvrRelay } : {}),
-      startFaults,
       gpio,
       async stop() {
         if (stopped) return

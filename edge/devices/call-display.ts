@@ -2,6 +2,10 @@
  * The window's call-number display: what ticket it shows, whether it draws
  * attention to a fresh call, and the technician's identify blink.
  *
+ * Its health goes to the sink it is built with: a fault when a driver call
+ * fails with a new code (including at start: a display that never answered
+ * is 'absent'), null when a call succeeds again.
+ *
  * It remembers what it was told to show and restores exactly that after an
  * identify or a device fault, never anything older: a stale number on a
  * window sends an applicant to the wrong desk.
@@ -9,6 +13,7 @@
 import type { Logger } from 'pino'
 import { DeviceFault } from '../hardware/device-fault.ts'
 import type { BlinkRate, TextDisplay } from '../hardware/text-display.ts'
+import type { DeviceHealthSink } from './device-health.ts'
 
 const IDENTIFY_BLINK: BlinkRate = '2hz'
 const ATTENTION_BLINK: BlinkRate = '1hz'
@@ -17,8 +22,9 @@ export interface CallDisplayOptions {
   /** Any display driver: HT16K33 7- or 14-segment, MAX7219 (ours or through johnny-five). */
   driver: TextDisplay
   log: Logger
-  /** Called when the display faults and when it works again (null). */
-  onFault?: (fault: DeviceFault | null) => void
+  /** The name its health is reported under ('display'). */
+  device: string
+  health: DeviceHealthSink
   /**
    * While faulted, re-send the whole display state this often (ms; 0 = never),
    * so a reseated cable or a board that browned out comes back on its own.
@@ -39,7 +45,8 @@ export class CallDisplay {
   /** Dashes across the display cannot be mistaken for a ticket number, unlike an '8888' segment test. */
   private readonly identifyText: string
   private readonly log: Logger
-  private readonly onFault: ((fault: DeviceFault | null) => void) | undefined
+  private readonly device: string
+  private readonly health: DeviceHealthSink
   private ticket: string | null = null
   private attentionOn = false
   private identifyTimer: NodeJS.Timeout | undefined
@@ -52,7 +59,9 @@ export class CallDisplay {
     this.driver = opts.driver
     this.identifyText = '-'.repeat(opts.driver.width)
     this.log = opts.log
-    this.onFault = opts.onFault
+    this.device = opts.device
+    this.health = opts.health
+    this.health.register(opts.device)
     this.retryMs = opts.retryMs ?? 5_000
   }
 
@@ -147,7 +156,7 @@ export class CallDisplay {
         this.fault = err
         if (isNew) {
           this.log.error({ device: err.device, code: err.code }, err.message)
-          this.onFault?.(err)
+          this.health.report(this.device, { code: err.code, message: err.message })
         }
         this.scheduleRetry()
       }
@@ -156,7 +165,7 @@ export class CallDisplay {
     if (this.fault !== null) {
       this.log.info({ device: this.fault.device }, 'display works again')
       this.fault = null
-      this.onFault?.(null)
+      this.health.report(this.device, null)
     }
   }
 

@@ -8,10 +8,13 @@
  * which one the applicant meant. Whether a press counts (one vote per service,
  * only while open) is the counter's decision, not this device's; it reports
  * every press.
+ *
+ * Each key and the lamp report their own health (key-<score>,
+ * evaluator-lamp) to the sink they were built with; nothing passes through here.
  */
 import type { Logger } from 'pino'
 import type { Score } from '../../boards/profile-schema.ts'
-import type { KeyFault, KeyFaultCode, KeyInput } from '../hardware/keys.ts'
+import type { KeyFaultCode, KeyInput } from '../hardware/keys.ts'
 import type { Lamp } from '../hardware/output.ts'
 
 export interface EvaluatorKeysOptions {
@@ -25,7 +28,6 @@ export interface EvaluatorKeysOptions {
 
 type PressListener = (score: Score, at: number) => void
 type AmbiguousListener = (scores: Score[], at: number) => void
-type FaultListener = (score: Score, code: KeyFaultCode, at: number) => void
 
 interface Pending {
   scores: Score[]
@@ -41,8 +43,6 @@ export class EvaluatorKeys {
   private readonly log: Logger | undefined
   private readonly pressListeners = new Set<PressListener>()
   private readonly ambiguousListeners = new Set<AmbiguousListener>()
-  private readonly faultListeners = new Set<FaultListener>()
-  private readonly clearedListeners = new Set<FaultListener>()
   private readonly detach: Array<() => void> = []
   private pending: Pending | undefined
   private open = false
@@ -72,16 +72,8 @@ export class EvaluatorKeys {
   async start(): Promise<void> {
     for (const [score, key] of this.keys) {
       const onPress = (p: { at: number }) => this.onKeyPress(score, p.at)
-      const onFault = (f: KeyFault) => this.emitFault(this.faultListeners, score, f)
-      const onCleared = (f: KeyFault) => this.emitFault(this.clearedListeners, score, f)
       key.on('press', onPress)
-      key.on('fault', onFault)
-      key.on('fault-cleared', onCleared)
-      this.detach.push(() => {
-        key.off('press', onPress)
-        key.off('fault', onFault)
-        key.off('fault-cleared', onCleared)
-      })
+      this.detach.push(() => key.off('press', onPress))
       await key.start()
     }
   }
@@ -99,14 +91,6 @@ export class EvaluatorKeys {
 
   onAmbiguous(cb: AmbiguousListener): () => void {
     return subscribe(this.ambiguousListeners, cb)
-  }
-
-  onFault(cb: FaultListener): () => void {
-    return subscribe(this.faultListeners, cb)
-  }
-
-  onFaultCleared(cb: FaultListener): () => void {
-    return subscribe(this.clearedListeners, cb)
   }
 
   async stop(): Promise<void> {
@@ -160,10 +144,6 @@ export class EvaluatorKeys {
   private rejectAmbiguous(scores: Score[], at: number): void {
     this.log?.info({ scores, at, decidedAt: this.now() }, 'several evaluator keys at once; no rating taken')
     for (const cb of [...this.ambiguousListeners]) cb(scores, at)
-  }
-
-  private emitFault(listeners: Set<FaultListener>, score: Score, f: KeyFault): void {
-    for (const cb of [...listeners]) cb(score, f.code, f.at)
   }
 }
 

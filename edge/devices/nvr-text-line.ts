@@ -1,12 +1,14 @@
 import { connect, type Socket } from 'node:net'
 import type { Logger } from 'pino'
+import type { DeviceHealthSink } from './device-health.ts'
 
 export interface NvrTextLineOptions {
   host: string
   port: number
   log: Logger
-  /** Told when the NVR becomes unreachable (with why) and reachable again (null). */
-  onFault?: (fault: { code: string; message: string } | null) => void
+  /** The name its health is reported under ('nvr-text'): 'unreachable' while the NVR is away. */
+  device: string
+  health: DeviceHealthSink
   /** Lines kept while the NVR is away; the oldest go first. A video mark is worth little hours late. */
   maxQueued?: number
 }
@@ -25,7 +27,9 @@ export class NvrTextLine {
   private stopped = false
   private faulted = false
 
-  constructor(private readonly opts: NvrTextLineOptions) {}
+  constructor(private readonly opts: NvrTextLineOptions) {
+    opts.health.register(opts.device)
+  }
 
   start(): void {
     this.connect()
@@ -48,7 +52,7 @@ export class NvrTextLine {
       this.retryMs = 1000
       if (this.faulted) {
         this.faulted = false
-        this.opts.onFault?.(null)
+        this.opts.health.report(this.opts.device, null)
       }
       this.flush()
     })
@@ -56,7 +60,7 @@ export class NvrTextLine {
       if (!this.faulted) {
         this.faulted = true
         this.opts.log.warn({ err: err.message }, 'NVR text line unreachable')
-        this.opts.onFault?.({ code: 'unreachable', message: `NVR text line ${this.opts.host}:${this.opts.port}: ${err.message}` })
+        this.opts.health.report(this.opts.device, { code: 'unreachable', message: `NVR text line ${this.opts.host}:${this.opts.port}: ${err.message}` })
       }
     })
     sock.on('close', () => {

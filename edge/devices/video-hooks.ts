@@ -3,6 +3,7 @@ import type { Logger } from 'pino'
 import type { EventType } from '../protocol/index.ts'
 import type { Relay } from '../hardware/relay.ts'
 import { NvrTextLine } from './nvr-text-line.ts'
+import type { DeviceHealthSink } from './device-health.ts'
 
 /** The moments a video reviewer looks for, and the word each gets on the NVR text line. */
 const MARKS: Partial<Record<EventType, string>> = {
@@ -35,11 +36,12 @@ export type VideoConfig = z.infer<typeof videoConfigSchema>
 export interface VideoHooksOptions {
   counter: string
   config: VideoConfig
-  /** Holds every closure for the NVR's minimum, so its sampler sees it. */
+  /** Holds every closure for the NVR's minimum, so its sampler sees it; it reports its own health. */
   relay?: Relay
   log: Logger
   now: () => number
-  onFault: (device: string, fault: { code: string; message: string } | null) => void
+  /** Where the text line reports its health ('nvr-text'). */
+  health: DeviceHealthSink
 }
 
 /**
@@ -53,7 +55,7 @@ export class VideoHooks {
 
   constructor(private readonly opts: VideoHooksOptions) {
     const t = opts.config.textLine
-    this.text = t ? new NvrTextLine({ host: t.host, port: t.port, log: opts.log, onFault: (f) => opts.onFault('nvr-text', f) }) : null
+    this.text = t ? new NvrTextLine({ host: t.host, port: t.port, log: opts.log, device: 'nvr-text', health: opts.health }) : null
   }
 
   start(): void {
@@ -65,17 +67,15 @@ export class VideoHooks {
     const relay = this.opts.relay
     if (!relay || this.opts.config.relay !== 'hold' || active === this.held) return
     this.held = active
-    ;(active ? relay.close() : relay.open()).then(
-      () => this.opts.onFault('nvr-relay', null),
-      (err: Error) => this.opts.onFault('nvr-relay', { code: 'io', message: err.message }),
-    )
+    // The relay has already reported a failed write as its fault; here it only must not go unhandled.
+    ;(active ? relay.close() : relay.open()).catch((err: Error) => this.opts.log.debug({ err: err.message }, 'NVR relay did not follow the service'))
   }
 
   event(type: EventType, fields: Record<string, unknown>): void {
     const action = MARKS[type]
     if (!action) return
     if (this.opts.relay && this.opts.config.relay === 'pulse') {
-      this.opts.relay.pulse(1).catch((err: Error) => this.opts.onFault('nvr-relay', { code: 'io', message: err.message }))
+      this.opts.relay.pulse(1).catch((err: Error) => this.opts.log.debug({ err: err.message }, 'NVR relay did not pulse'))
     }
     const t = this.opts.config.textLine
     if (this.text && t) this.text.send(render(t.template, { counter: this.opts.counter.toUpperCase(), action, ts: new Date(this.opts.now()).toISOString().replace(/\.\d{3}Z$/, 'Z'), ...fields }))

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import type { GpioLine, Level } from './gpio-port.ts'
 import { PulseOutput } from './output.ts'
+import type { DeviceHealthSink } from '../devices/device-health.ts'
 
 export type CaptureFailureReason = 'timeout' | 'busy' | 'stuck' | 'not-ready'
 
@@ -9,6 +10,9 @@ export type CaptureOutcome = { ok: true; latencyMs: number } | { ok: false; reas
 export interface CaptureTriggerOptions {
   /** 'photo' or 'fingerprint': for messages and logs. */
   name: string
+  /** The name its health is reported under ('photo-capture', 'fingerprint-capture'). */
+  device: string
+  health: DeviceHealthSink
   trigger: GpioLine
   done: GpioLine
   pulseMs: number
@@ -29,6 +33,11 @@ export interface CaptureTriggerOptions {
  *
  * Contract (hardware.md §4.4): `done` must be idle, pulse `trigger`, wait for
  * `done` with a timeout, check `done` returns to idle, report the latency.
+ *
+ * Its health: a trigger line it cannot write is fault 'io'; a `done` line
+ * that stays active (before the trigger or after the answer) is fault 'stuck';
+ * a capture that works clears both. A timeout is not a fault of the device: the
+ * applicant may simply not have put a finger on the scanner.
  */
 export class CaptureTrigger {
   private readonly pulse: PulseOutput
@@ -36,6 +45,7 @@ export class CaptureTrigger {
 
   constructor(private readonly opts: CaptureTriggerOptions) {
     this.pulse = new PulseOutput({ line: opts.trigger, log: opts.log, now: opts.now })
+    opts.health.register(opts.device)
   }
 
   get busy(): boolean {
@@ -50,20 +60,31 @@ export class CaptureTrigger {
       if ((await this.opts.done.read()) === 1) {
         // Still signalling from a previous capture, or wired wrong: give it a moment before blaming it.
         const idle = await this.waitFor(0, this.opts.releaseMs ?? 1000)
-        if (idle === null) return { ok: false, reason: 'not-ready', message: `the ${name} device signals done before it was triggered` }
+        if (idle === null) return this.stuck({ ok: false, reason: 'not-ready', message: `the ${name} device signals done before it was triggered` })
       }
       const start = this.opts.now()
       const answered = this.waitFor(1, this.opts.timeoutMs)
-      await this.pulse.pulse(this.opts.pulseMs)
+      try {
+        await this.pulse.pulse(this.opts.pulseMs)
+      } catch (err) {
+        this.opts.health.report(this.opts.device, { code: 'io', message: `the ${name} device's trigger line: ${(err as Error).message}` })
+        throw err
+      }
       const at = await answered
       if (at === null) return { ok: false, reason: 'timeout', message: `the ${name} device did not signal done within ${this.opts.timeoutMs} ms` }
       const latencyMs = Math.max(0, at - start)
       const released = await this.waitFor(0, this.opts.releaseMs ?? 1000)
-      if (released === null) return { ok: false, reason: 'stuck', message: `the ${name} device's done line stayed active after the capture` }
+      if (released === null) return this.stuck({ ok: false, reason: 'stuck', message: `the ${name} device's done line stayed active after the capture` })
+      this.opts.health.report(this.opts.device, null)
       return { ok: true, latencyMs }
     } finally {
       this.running = false
     }
+  }
+
+  private stuck(outcome: Extract<CaptureOutcome, { ok: false }>): CaptureOutcome {
+    this.opts.health.report(this.opts.device, { code: 'stuck', message: outcome.message })
+    return outcome
   }
 
   /** Resolves with the time `done` reached `level`, or null after `ms`. Watches and polls, whichever sees it first. */

@@ -9,15 +9,24 @@
  * Guards against keys that lie:
  * - arm on release: a key already down at start emits nothing until released;
  * - stuck: held longer than `stuckMs` raises fault 'stuck'; the release clears
- *   it ('fault-cleared') without counting as a press;
+ *   it without counting as a press;
  * - chatter: more than `chatterEdges` raw edges within `chatterWindowMs`
  *   (floating input, missing pull-up, EMI) raises fault 'chatter' and mutes
  *   the key until it has been quiet for `chatterQuietMs`;
  * - missed edges: the line is re-read every `reconcileMs`.
+ *
+ * Faults go to the device-health sink under the key's device name. The
+ * sink's null clears every fault of a device, so a key reports null only once
+ * its last fault has cleared. As the guards work, a key holds one fault at a
+ * time (the release that ends 'stuck' is the first edge of any chatter burst,
+ * and a chattering key arms no stuck timer); should it ever hold both, both
+ * stay listed until both are over, because a key that still lies must not
+ * look healthy.
  */
 import { EventEmitter } from 'node:events'
 import type { Logger } from 'pino'
 import type { GpioLine, Level } from './gpio-port.ts'
+import type { DeviceHealthSink } from '../devices/device-health.ts'
 
 export type KeyFaultCode = 'stuck' | 'chatter'
 
@@ -30,21 +39,16 @@ export interface KeyRelease {
   at: number
   heldMs: number
 }
-export interface KeyFault {
-  key: string
-  code: KeyFaultCode
-  at: number
-}
-
 export interface KeyInputEvents {
   press: [KeyPress]
   release: [KeyRelease]
-  fault: [KeyFault]
-  'fault-cleared': [KeyFault]
 }
 
 export interface KeyInputOptions {
   key: string
+  /** The name its health is reported under ('key-<score>', 'officer-<key>'). */
+  device: string
+  health: DeviceHealthSink
   line: GpioLine
   now: () => number
   lockoutMs?: number
@@ -68,9 +72,11 @@ export const KEY_DEFAULTS = {
 
 export class KeyInput extends EventEmitter<KeyInputEvents> {
   readonly key: string
+  readonly device: string
+  private readonly health: DeviceHealthSink
   private readonly line: GpioLine
   private readonly now: () => number
-  private readonly opts: Required<Omit<KeyInputOptions, 'key' | 'line' | 'now' | 'log'>>
+  private readonly opts: Required<Omit<KeyInputOptions, 'key' | 'device' | 'health' | 'line' | 'now' | 'log'>>
   private readonly log: Logger | undefined
 
   private raw: Level = 0
@@ -91,6 +97,9 @@ export class KeyInput extends EventEmitter<KeyInputEvents> {
   constructor(opts: KeyInputOptions) {
     super()
     this.key = opts.key
+    this.device = opts.device
+    this.health = opts.health
+    this.health.register(opts.device)
     this.line = opts.line
     this.now = opts.now
     this.log = opts.log
@@ -159,13 +168,12 @@ export class KeyInput extends EventEmitter<KeyInputEvents> {
       return true
     }
     if (this.edges.length <= this.opts.chatterEdges) return false
-    this.activeFaults.add('chatter')
     // The press that started this burst was probably noise too; no release will follow it.
     this.pressEmitted = false
     clearTimeout(this.stuckTimer)
     clearTimeout(this.lockoutTimer)
     this.log?.warn({ key: this.key, edges: this.edges.length }, 'key chatters; muted')
-    this.emit('fault', { key: this.key, code: 'chatter', at })
+    this.raise('chatter', `key "${this.key}" chatters (${this.edges.length} edges within ${this.opts.chatterWindowMs} ms); muted`)
     this.armQuietTimer()
     return true
   }
@@ -184,9 +192,9 @@ export class KeyInput extends EventEmitter<KeyInputEvents> {
       return
     }
     clearTimeout(this.stuckTimer)
-    if (this.activeFaults.delete('stuck')) {
+    if (this.activeFaults.has('stuck')) {
       this.log?.info({ key: this.key }, 'stuck key released')
-      this.emit('fault-cleared', { key: this.key, code: 'stuck', at })
+      this.clear('stuck')
     }
     if (this.pressEmitted) this.emit('release', { key: this.key, at, heldMs: at - this.pressedAt })
     this.pressEmitted = false
@@ -204,9 +212,9 @@ export class KeyInput extends EventEmitter<KeyInputEvents> {
     this.stuckTimer = setTimeout(() => {
       this.stuckTimer = undefined
       if (!this.running || this.level !== 1 || this.activeFaults.has('stuck')) return
-      this.activeFaults.add('stuck')
-      this.log?.warn({ key: this.key, heldMs: this.now() - this.pressedAt }, 'key stuck')
-      this.emit('fault', { key: this.key, code: 'stuck', at: this.now() })
+      const heldMs = this.now() - this.pressedAt
+      this.log?.warn({ key: this.key, heldMs }, 'key stuck')
+      this.raise('stuck', `key "${this.key}" held down for ${heldMs} ms`)
     }, this.opts.stuckMs)
   }
 
@@ -219,9 +227,8 @@ export class KeyInput extends EventEmitter<KeyInputEvents> {
     this.quietTimer = undefined
     if (!this.running) return
     const at = this.now()
-    this.activeFaults.delete('chatter')
     this.edges = []
-    this.emit('fault-cleared', { key: this.key, code: 'chatter', at })
+    this.clear('chatter')
     // Resume from the level the line settled at, as after a start: a key that
     // is down now has to be released before it can count.
     this.level = this.raw
@@ -232,8 +239,19 @@ export class KeyInput extends EventEmitter<KeyInputEvents> {
       this.armStuckTimer()
     } else {
       this.armed = true
-      if (this.activeFaults.delete('stuck')) this.emit('fault-cleared', { key: this.key, code: 'stuck', at })
+      this.clear('stuck')
     }
+  }
+
+  private raise(code: KeyFaultCode, message: string): void {
+    this.activeFaults.add(code)
+    this.health.report(this.device, { code, message })
+  }
+
+  /** Healthy again only once no fault is left (see the header). */
+  private clear(code: KeyFaultCode): void {
+    if (!this.activeFaults.delete(code)) return
+    if (this.activeFaults.size === 0) this.health.report(this.device, null)
   }
 
   private reconcile(): void {

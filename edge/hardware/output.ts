@@ -5,9 +5,14 @@
  *
  * Neither closes its line: whoever opened the line (build-devices) closes it.
  * stop() leaves the output inactive.
+ *
+ * A lamp is a device of its own and reports its health: a write that fails
+ * is fault 'io', the next write that succeeds clears it. A pulse output is a
+ * part of something else (a capture trigger), which reports for it.
  */
 import type { Logger } from 'pino'
-import type { GpioLine } from './gpio-port.ts'
+import type { GpioLine, Level } from './gpio-port.ts'
+import type { DeviceHealthSink } from '../devices/device-health.ts'
 
 export interface OutputOptions {
   line: GpioLine
@@ -105,16 +110,27 @@ export interface BlinkPattern {
   offMs: number
 }
 
+export interface LampOptions extends OutputOptions {
+  /** The name its health is reported under ('status-lamp', 'evaluator-lamp'). */
+  device: string
+  health: DeviceHealthSink
+}
+
 export class Lamp {
+  readonly device: string
   private readonly line: GpioLine
   private readonly log: Logger | undefined
+  private readonly health: DeviceHealthSink
   private current: LampMode = 'off'
   private timer: NodeJS.Timeout | undefined
   private generation = 0
 
-  constructor(opts: OutputOptions) {
+  constructor(opts: LampOptions) {
     this.line = opts.line
     this.log = opts.log
+    this.device = opts.device
+    this.health = opts.health
+    this.health.register(opts.device)
   }
 
   get mode(): LampMode {
@@ -123,12 +139,12 @@ export class Lamp {
 
   async on(): Promise<void> {
     this.setMode('on')
-    await this.line.write(1)
+    await this.write(1)
   }
 
   async off(): Promise<void> {
     this.setMode('off')
-    await this.line.write(0)
+    await this.write(0)
   }
 
   async blink(pattern: BlinkPattern = { onMs: 500, offMs: 500 }): Promise<void> {
@@ -137,7 +153,7 @@ export class Lamp {
     const phase = async (lit: boolean): Promise<void> => {
       if (generation !== this.generation) return
       try {
-        await this.line.write(lit ? 1 : 0)
+        await this.write(lit ? 1 : 0)
       } catch (err) {
         this.log?.warn({ line: this.line.name, err }, 'lamp write failed while blinking')
       }
@@ -149,6 +165,16 @@ export class Lamp {
 
   async stop(): Promise<void> {
     await this.off()
+  }
+
+  private async write(v: Level): Promise<void> {
+    try {
+      await this.line.write(v)
+    } catch (err) {
+      this.health.report(this.device, { code: 'io', message: `${this.device}: ${(err as Error).message}` })
+      throw err
+    }
+    this.health.report(this.device, null)
   }
 
   /** Switching mode cancels a running blink; the generation guards writes already in flight. */

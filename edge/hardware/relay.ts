@@ -14,12 +14,19 @@
  * active-low relay board needs nothing here; that the line starts released
  * is the backend's job (onoff: direction 'high'/'low', never 'out').
  * It does not close its line: whoever opened it does.
+ *
+ * It reports its own health, timer-driven writes included: a write that
+ * fails is fault 'io', the next write that succeeds clears it.
  */
 import type { Logger } from 'pino'
 import type { GpioLine } from './gpio-port.ts'
+import type { DeviceHealthSink } from '../devices/device-health.ts'
 
 export interface RelayOptions {
   line: GpioLine
+  /** The name its health is reported under ('nvr-relay'). */
+  device: string
+  health: DeviceHealthSink
   /** Shortest closure in ms; set it above the NVR's sampling period. */
   minHoldMs: number
   /** Shortest opening between two closures in ms; default minHoldMs. */
@@ -36,6 +43,8 @@ interface Waiter {
 
 export class Relay {
   readonly name: string
+  readonly device: string
+  private readonly health: DeviceHealthSink
   private readonly line: GpioLine
   private readonly minHoldMs: number
   private readonly minGapMs: number
@@ -61,6 +70,9 @@ export class Relay {
     if (!Number.isFinite(opts.minHoldMs) || opts.minHoldMs < 0) throw new RangeError(`minHoldMs must be >= 0, got ${opts.minHoldMs}`)
     this.line = opts.line
     this.name = opts.line.name
+    this.device = opts.device
+    this.health = opts.health
+    this.health.register(opts.device)
     this.minHoldMs = opts.minHoldMs
     this.minGapMs = opts.minGapMs ?? opts.minHoldMs
     this.now = opts.now ?? (() => Date.now())
@@ -175,10 +187,12 @@ export class Relay {
     try {
       await this.line.write(v)
     } catch (err) {
+      this.health.report(this.device, { code: 'io', message: `${this.device}: could not ${v ? 'close' : 'open'} the contact: ${(err as Error).message}` })
       this.settle(err)
       this.settle(err, 'close')
       throw err
     }
+    this.health.report(this.device, null)
   }
 
   private settle(err?: unknown, which: 'open' | 'close' = 'open'): void {

@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import type { DeviceHealth, TelemetryFields } from '../protocol/index.ts'
 import type { Logger } from '../shared/logger.ts'
-import type { Fault } from '../counter/state.ts'
 import type { Journal } from './journal.ts'
 import type { LinkHealth } from './board-link.ts'
 
@@ -9,7 +8,6 @@ export const SOC_THERMAL_ZONE = '/sys/class/thermal/thermal_zone0/temp'
 
 /** What telemetry reads from the window it reports on. */
 export interface WindowReadings {
-  faults: readonly Fault[]
   ignoredPresses: number
   telemetryPeriodS: number
 }
@@ -17,8 +15,8 @@ export interface WindowReadings {
 export interface TelemetryOptions {
   link: { publish(kind: 'telemetry', fields: TelemetryFields): string; linkHealth(): LinkHealth; readonly journal: Journal }
   window: () => WindowReadings
-  /** The devices this board has (from its profile), reported "ok" unless the window holds a fault for them. */
-  devices: readonly string[]
+  /** Every device of the board and its health now, healthy ones included (the device-health sink's snapshot). */
+  devices: () => Record<string, DeviceHealth>
   log: Logger
   now?: () => number
   /** Millidegrees Celsius, as Linux thermal zones give it; null where the board has no sensor. */
@@ -87,7 +85,7 @@ export class Telemetry {
       tempC: await this.temperature(),
       journal: { depth: journal.depth, oldestAgeMs: oldest ? Math.max(0, Math.round(now - oldest.at)) : null },
       rttMs: rtt === null ? null : Math.round(rtt * 100) / 100,
-      devices: this.deviceHealth(window.faults),
+      devices: this.opts.devices(),
       ignoredPresses: window.ignoredPresses,
     }
   }
@@ -110,16 +108,6 @@ export class Telemetry {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') this.thermalPath = null
       return null
     }
-  }
-
-  private deviceHealth(faults: readonly Fault[]): Record<string, DeviceHealth> {
-    const health: Record<string, DeviceHealth> = {}
-    for (const d of this.opts.devices) health[d] = 'ok'
-    for (const f of faults) {
-      if (health[f.device] === 'absent') continue
-      health[f.device] = f.code === 'absent' ? 'absent' : 'fault'
-    }
-    return health
   }
 }
 

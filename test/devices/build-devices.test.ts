@@ -2,6 +2,7 @@ import { pino } from 'pino'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { loadBoardProfile } from '../../boards/profile-schema.ts'
 import { buildWindowDevices } from '../../edge/devices/build-devices.ts'
+import { DeviceHealthTracker } from '../../edge/devices/device-health.ts'
 import { SimWindowHardware } from '../../sim/window-hardware.ts'
 import { BOARDS_DIR } from '../../edge/shared/package-root.ts'
 
@@ -18,8 +19,25 @@ describe('buildWindowDevices on a simulated window', () => {
 
   it('builds display, evaluator and lamps from the profile and drives the simulated hardware', async () => {
     const hw = new SimWindowHardware(await loadBoardProfile('sim-window', BOARDS_DIR))
-    const devices = await buildWindowDevices({ profile: hw.profile, gpio: hw.gpio, bus: hw.bus, now, log })
-    expect(devices.startFaults).toEqual([])
+    const health = new DeviceHealthTracker()
+    const devices = await buildWindowDevices({ profile: hw.profile, gpio: hw.gpio, bus: hw.bus, now, log, health })
+    // Every device is registered as it is built, under the name it reports by.
+    expect(health.snapshot()).toEqual({
+      'key-satisfied': 'ok',
+      'key-neutral': 'ok',
+      'key-dissatisfied': 'ok',
+      'status-lamp': 'ok',
+      'evaluator-lamp': 'ok',
+      'photo-capture': 'ok',
+      'fingerprint-capture': 'ok',
+      'officer-call-next': 'ok',
+      'officer-recall': 'ok',
+      'officer-no-show': 'ok',
+      'officer-pause': 'ok',
+      'officer-help': 'ok',
+      'nvr-relay': 'ok',
+      display: 'ok',
+    })
     expect(hw.view()).toMatchObject({ lit: true, text: '' })
 
     await devices.display.show('A023')
@@ -46,19 +64,26 @@ describe('buildWindowDevices on a simulated window', () => {
   it('comes up with a missing display, reports it, and shows the call once it is back', async () => {
     const hw = new SimWindowHardware(await loadBoardProfile('sim-window', BOARDS_DIR))
     hw.displayFault('absent')
-    const devices = await buildWindowDevices({ profile: hw.profile, gpio: hw.gpio, bus: hw.bus, now, log })
-    expect(devices.startFaults.map((f) => f.code)).toEqual(['absent'])
-    expect(devices.startFaults[0]?.device).toMatch(/0x70.*i2c-1/)
+    const health = new DeviceHealthTracker()
+    const devices = await buildWindowDevices({ profile: hw.profile, gpio: hw.gpio, bus: hw.bus, now, log, health })
+    // Nothing is attached yet (as while the runtime loads its journal): the report is kept, not lost.
+    expect(health.faults()).toEqual([{ device: 'display', code: 'absent', message: expect.stringMatching(/0x70.*i2c-1/) }])
+    expect(health.snapshot().display).toBe('absent')
+    const told: string[] = []
+    health.attach({ deviceHealth: (device, f) => told.push(`${device}:${f?.code ?? 'ok'}`) })
+    expect(told).toEqual(['display:absent'])
     await expect(devices.display.show('B101')).rejects.toMatchObject({ code: 'absent' })
     hw.displayFault('none')
     await vi.advanceTimersByTimeAsync(5_000)
     expect(hw.view()).toMatchObject({ lit: true, text: 'B101' })
+    expect(told).toEqual(['display:absent', 'display:ok'])
+    expect(health.snapshot().display).toBe('ok')
     await devices.stop()
   })
 
   it('builds the Raspberry Pi 4 profile the same way (on simulated pins)', async () => {
     const hw = new SimWindowHardware(await loadBoardProfile('rpi4-ht16k33', BOARDS_DIR))
-    const devices = await buildWindowDevices({ profile: hw.profile, gpio: hw.gpio, bus: hw.bus, now, log })
+    const devices = await buildWindowDevices({ profile: hw.profile, gpio: hw.gpio, bus: hw.bus, now, log, health: new DeviceHealthTracker() })
     const presses: string[] = []
     devices.evaluator.onPress((score) => presses.push(score))
     void hw.press('satisfied')
@@ -71,7 +96,7 @@ describe('buildWindowDevices on a simulated window', () => {
     const profile = await loadBoardProfile('sim-window', BOARDS_DIR)
     const hw = new SimWindowHardware(profile)
     const wrong = { ...profile, outputs: { ...profile.outputs, statusLamp: { chip: 'sim-gpio', offset: 27, activeLow: false } } }
-    await expect(buildWindowDevices({ profile: wrong, gpio: hw.gpio, bus: hw.bus, now, log })).rejects.toThrow(/'status-lamp'.*offset 27/)
+    await expect(buildWindowDevices({ profile: wrong, gpio: hw.gpio, bus: hw.bus, now, log, health: new DeviceHealthTracker() })).rejects.toThrow(/'status-lamp'.*offset 27/)
     expect(hw.gpio.lineNames().some((n) => hw.gpio.isOpen(n))).toBe(false)
   })
 })

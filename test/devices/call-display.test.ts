@@ -1,7 +1,7 @@
 import { pino } from 'pino'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { CallDisplay } from '../../edge/devices/call-display.ts'
-import type { DeviceFault } from '../../edge/hardware/device-fault.ts'
+import { DeviceHealthTracker } from '../../edge/devices/device-health.ts'
 import { Ht16k33Seg7 } from '../../edge/hardware/ht16k33.ts'
 import { Ht16k33Model } from '../../sim/ht16k33-model.ts'
 import { SimI2cBus } from '../../sim/i2c-bus.ts'
@@ -13,11 +13,9 @@ function rig() {
   const model = new Ht16k33Model()
   bus.attach(0x70, model)
   const faults: Array<string | null> = []
-  const display = new CallDisplay({
-    driver: new Ht16k33Seg7({ bus, address: 0x70, log }),
-    log,
-    onFault: (f: DeviceFault | null) => faults.push(f?.code ?? null),
-  })
+  const health = new DeviceHealthTracker()
+  health.attach({ deviceHealth: (device, f) => faults.push(device === 'display' ? (f?.code ?? null) : `${device}?`) })
+  const display = new CallDisplay({ driver: new Ht16k33Seg7({ bus, address: 0x70, log }), device: 'display', health, log })
   return { bus, model, display, faults }
 }
 

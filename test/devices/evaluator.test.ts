@@ -3,6 +3,7 @@ import type { Score } from '../../boards/profile-schema.ts'
 import { EvaluatorKeys } from '../../edge/devices/evaluator.ts'
 import { KeyInput } from '../../edge/hardware/keys.ts'
 import { Lamp } from '../../edge/hardware/output.ts'
+import { DeviceHealthTracker } from '../../edge/devices/device-health.ts'
 import { SimGpio } from '../../sim/gpio.ts'
 
 const SCORES: Score[] = ['satisfied', 'neutral', 'dissatisfied']
@@ -15,21 +16,22 @@ async function rig() {
     ],
   })
   const now = () => Date.now()
+  const health = new DeviceHealthTracker()
   const keys: Partial<Record<Score, KeyInput>> = {}
   for (const [i, score] of SCORES.entries()) {
     const line = await gpio.open({ name: score, chip: 'sim', offset: 5 + i, direction: 'in', activeLow: true, edge: 'both' })
-    keys[score] = new KeyInput({ key: score, line, now })
+    keys[score] = new KeyInput({ key: score, device: `key-${score}`, health, line, now })
   }
-  const lamp = new Lamp({ line: await gpio.open({ name: 'evaluator-lamp', chip: 'sim', offset: 19, direction: 'out' }) })
+  const lamp = new Lamp({ line: await gpio.open({ name: 'evaluator-lamp', chip: 'sim', offset: 19, direction: 'out' }), device: 'evaluator-lamp', health })
   const evaluator = new EvaluatorKeys({ keys, lamp, now })
   const t0 = Date.now()
   const events: string[] = []
   evaluator.onPress((score, at) => events.push(`${score}@${at - t0}`))
   evaluator.onAmbiguous((scores, at) => events.push(`ambiguous:${[...scores].sort().join('+')}@${at - t0}`))
-  evaluator.onFault((score, code) => events.push(`fault:${score}:${code}`))
-  evaluator.onFaultCleared((score, code) => events.push(`cleared:${score}:${code}`))
+  // Each key reports its own health to the sink; the window would get exactly these.
+  health.attach({ deviceHealth: (device, f) => events.push(f ? `fault:${device}:${f.code}` : `ok:${device}`) })
   await evaluator.start()
-  return { gpio, evaluator, events }
+  return { gpio, evaluator, events, health }
 }
 
 const settle = () => vi.advanceTimersByTimeAsync(200)
@@ -75,14 +77,14 @@ describe('EvaluatorKeys', () => {
     const { gpio, evaluator, events } = await rig()
     gpio.setActive('dissatisfied', true)
     await vi.advanceTimersByTimeAsync(15_000)
-    expect(events).toEqual(['dissatisfied@0', 'fault:dissatisfied:stuck'])
+    expect(events).toEqual(['dissatisfied@0', 'fault:key-dissatisfied:stuck'])
     expect(evaluator.faults()).toEqual([{ score: 'dissatisfied', code: 'stuck' }])
     void gpio.press('satisfied')
     await settle()
     expect(events.at(-1)).toBe('satisfied@15000')
     gpio.setActive('dissatisfied', false)
     await settle()
-    expect(events.at(-1)).toBe('cleared:dissatisfied:stuck')
+    expect(events.at(-1)).toBe('ok:key-dissatisfied')
     await evaluator.stop()
   })
 
@@ -96,6 +98,20 @@ describe('EvaluatorKeys', () => {
     await evaluator.setOpen(true)
     await evaluator.stop()
     expect(gpio.isActive('evaluator-lamp')).toBe(false)
+  })
+
+  it('a lamp write that fails is an evaluator-lamp fault, and the next good write clears it', async () => {
+    const { gpio, evaluator, events, health } = await rig()
+    gpio.failWrites('evaluator-lamp')
+    await expect(evaluator.setOpen(true)).rejects.toThrow(/EIO/)
+    expect(gpio.isActive('evaluator-lamp')).toBe(false)
+    expect(events).toEqual([expect.stringMatching(/^fault:evaluator-lamp:io$/)])
+    expect(health.snapshot()).toMatchObject({ 'evaluator-lamp': 'fault', 'key-satisfied': 'ok' })
+    gpio.failWrites('evaluator-lamp', null)
+    await evaluator.setOpen(true)
+    expect(gpio.isActive('evaluator-lamp')).toBe(true)
+    expect(events).toEqual(['fault:evaluator-lamp:io', 'ok:evaluator-lamp'])
+    await evaluator.stop()
   })
 
   it('stops reporting after stop()', async () => {

@@ -7,6 +7,7 @@ import { encodeSeg14, SEG14_CHARSET } from '../../edge/hardware/seg14-font.ts'
 import { Ht16k33Model } from '../../sim/ht16k33-model.ts'
 import { SimI2cBus } from '../../sim/i2c-bus.ts'
 import { decodeSeg14 } from '../../sim/seg14-decoder.ts'
+import { DeviceHealthTracker } from '../../edge/devices/device-health.ts'
 
 const log = pino({ level: 'silent' })
 
@@ -141,7 +142,7 @@ describe('CallDisplay on the 14-segment backpack', () => {
 
   it('shows a K ticket and identifies with four dashes', async () => {
     const { model, driver } = rig()
-    const display = new CallDisplay({ driver, log })
+    const display = new CallDisplay({ driver, device: 'display', health: new DeviceHealthTracker(), log })
     await display.start()
     expect(display.charset).toContain('K')
     await display.show('K042')

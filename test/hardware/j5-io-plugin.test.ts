@@ -23,6 +23,7 @@ import { Max7219Model } from '../../sim/max7219-model.ts'
 import { SimWindowHardware } from '../../sim/window-hardware.ts'
 import { loadBoardProfile } from '../../boards/profile-schema.ts'
 import { BOARDS_DIR } from '../../edge/shared/package-root.ts'
+import { DeviceHealthTracker } from '../../edge/devices/device-health.ts'
 
 const log = pino({ level: 'silent' })
 const PINS = { din: 'display-din', clk: 'display-clk', cs: 'display-cs' }
@@ -150,7 +151,7 @@ describe('johnny-five components on our ports through the IO plugin', () => {
     expect(gpio.history('nvr-relay').filter((c) => c.active)).toEqual([])
     await relay.write(1)
     expect(gpio.level('nvr-relay')).toBe(0)
-    const k = new KeyInput({ key: 'satisfied', line: key, now: () => Date.now(), reconcileMs: 0 })
+    const k = new KeyInput({ key: 'satisfied', device: 'key-satisfied', health: new DeviceHealthTracker(), line: key, now: () => Date.now(), reconcileMs: 0 })
     const presses: number[] = []
     k.on('press', (p) => presses.push(p.at))
     await k.start()

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { LineSpec } from '../../edge/hardware/gpio-port.ts'
 import { KeyInput } from '../../edge/hardware/keys.ts'
+import { DeviceHealthTracker } from '../../edge/devices/device-health.ts'
 import { SimGpio } from '../../sim/gpio.ts'
 
 const SPEC: LineSpec = { name: 'satisfied', chip: 'sim', offset: 5, direction: 'in', activeLow: true, edge: 'both' }
@@ -9,15 +10,16 @@ async function rig(opts: { spec?: Partial<LineSpec>; downAtStart?: boolean } = {
   const gpio = new SimGpio({ lines: [{ name: 'satisfied', chip: 'sim', offset: 5, activeLow: true, direction: 'in' }] })
   if (opts.downAtStart) gpio.setActive('satisfied', true)
   const line = await gpio.open({ ...SPEC, ...opts.spec })
-  const key = new KeyInput({ key: 'satisfied', line, now: () => Date.now() })
+  const health = new DeviceHealthTracker()
+  const key = new KeyInput({ key: 'satisfied', device: 'key-satisfied', health, line, now: () => Date.now() })
   const events: string[] = []
   const t0 = Date.now()
   key.on('press', (e) => events.push(`press@${e.at - t0}`))
   key.on('release', (e) => events.push(`release@${e.at - t0}+${e.heldMs}`))
-  key.on('fault', (e) => events.push(`fault:${e.code}@${e.at - t0}`))
-  key.on('fault-cleared', (e) => events.push(`cleared:${e.code}@${e.at - t0}`))
+  // What the window would be told: a fault by code, or ok (null) once the key works again.
+  health.attach({ deviceHealth: (device, f) => events.push(`${device === 'key-satisfied' ? '' : `${device}:`}${f ? `fault:${f.code}` : 'ok'}@${Date.now() - t0}`) })
   await key.start()
-  return { gpio, key, events }
+  return { gpio, key, events, health }
 }
 
 async function press(gpio: SimGpio, opts: Parameters<SimGpio['press']>[1] = {}) {
@@ -77,7 +79,7 @@ describe('KeyInput', () => {
     expect(key.faults).toEqual(['stuck'])
     gpio.setActive('satisfied', false)
     await vi.advanceTimersByTimeAsync(100)
-    expect(events.slice(2)).toEqual(['cleared:stuck@15000', 'release@15000+15000'])
+    expect(events.slice(2)).toEqual(['ok@15000', 'release@15000+15000'])
     expect(events.filter((e) => e.startsWith('press'))).toHaveLength(1)
     expect(key.faults).toEqual([])
     await press(gpio)
@@ -86,12 +88,15 @@ describe('KeyInput', () => {
   })
 
   it('raises stuck for a key held since start, and the release only clears it', async () => {
-    const { gpio, key, events } = await rig({ downAtStart: true })
+    const { gpio, key, events, health } = await rig({ downAtStart: true })
+    expect(health.snapshot()).toEqual({ 'key-satisfied': 'ok' })
     await vi.advanceTimersByTimeAsync(15_000)
     expect(events).toEqual(['fault:stuck@15000'])
+    expect(health.snapshot()).toEqual({ 'key-satisfied': 'fault' })
     gpio.setActive('satisfied', false)
     await vi.advanceTimersByTimeAsync(10)
-    expect(events).toEqual(['fault:stuck@15000', 'cleared:stuck@15000'])
+    expect(events).toEqual(['fault:stuck@15000', 'ok@15000'])
+    expect(health.snapshot()).toEqual({ 'key-satisfied': 'ok' })
     key.stop()
   })
 
@@ -110,7 +115,7 @@ describe('KeyInput', () => {
     expect(events.slice(faultAt + 1)).toEqual([])
     expect(key.faults).toEqual(['chatter'])
     await vi.advanceTimersByTimeAsync(2_000)
-    expect(events.at(-1)).toMatch(/^cleared:chatter@/)
+    expect(events.at(-1)).toMatch(/^ok@/)
     await press(gpio)
     expect(events.at(-2)).toMatch(/^press@/)
     key.stop()

@@ -6,6 +6,7 @@ import { GpioMax7219Transport, Max7219Display, MAX7219_REG, type Max7219Transpor
 import { encodeSeg7 } from '../../edge/hardware/seg7-font.ts'
 import { SimGpio } from '../../sim/gpio.ts'
 import { Max7219Model } from '../../sim/max7219-model.ts'
+import { DeviceHealthTracker } from '../../edge/devices/device-health.ts'
 
 const log = pino({ level: 'silent' })
 const PINS = { din: 'display-din', clk: 'display-clk', cs: 'display-cs' }
@@ -219,7 +220,7 @@ describe('CallDisplay on an 8-digit MAX7219', () => {
 
   it('identifies with dashes across all eight digits, blinking, then restores the ticket', async () => {
     const { model, driver } = await rig({ digits: 8 })
-    const display = new CallDisplay({ driver, log })
+    const display = new CallDisplay({ driver, device: 'display', health: new DeviceHealthTracker(), log })
     await display.start()
     await display.show('A023')
     await display.identify(2)

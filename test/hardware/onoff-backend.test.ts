@@ -6,6 +6,7 @@ import { KeyInput } from '../../edge/hardware/keys.ts'
 import { OnoffBackend } from '../../edge/hardware/onoff-backend.ts'
 import { SysfsGpioUnavailableError } from '../../edge/hardware/sysfs-gpiochips.ts'
 import { FakeSysfs, type EdgeDelivery } from '../support/fake-sysfs.ts'
+import { DeviceHealthTracker } from '../../edge/devices/device-health.ts'
 
 const log = pino({ level: 'silent' })
 /** A Pi 4 on kernel 6.6+: pinctrl-bcm2711 at base 512. */
@@ -182,7 +183,7 @@ describe('OnoffBackend on a fake sysfs tree', () => {
   it('runs a debounced key on top: one press from a bouncing contact', async () => {
     const { sysfs, backend } = pi4()
     sysfs.drive(BASE + 5, 1)
-    const k = new KeyInput({ key: 'satisfied', line: await backend.open(key(5)), now: () => Date.now(), reconcileMs: 0 })
+    const k = new KeyInput({ key: 'satisfied', device: 'key-satisfied', health: new DeviceHealthTracker(), line: await backend.open(key(5)), now: () => Date.now(), reconcileMs: 0 })
     const presses: number[] = []
     k.on('press', (p) => presses.push(p.at))
     await k.start()

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { Lamp, PulseOutput } from '../../edge/hardware/output.ts'
 import { SimGpio } from '../../sim/gpio.ts'
+import { DeviceHealthTracker } from '../../edge/devices/device-health.ts'
 
 async function rig() {
   const gpio = new SimGpio({
@@ -11,7 +12,10 @@ async function rig() {
   })
   const relayLine = await gpio.open({ name: 'nvr-relay', chip: 'sim', offset: 4, direction: 'out', activeLow: true })
   const lampLine = await gpio.open({ name: 'status-lamp', chip: 'sim', offset: 26, direction: 'out' })
-  return { gpio, relay: new PulseOutput({ line: relayLine }), lamp: new Lamp({ line: lampLine }) }
+  const health = new DeviceHealthTracker()
+  const told: string[] = []
+  health.attach({ deviceHealth: (device, f) => told.push(`${device}:${f?.code ?? 'ok'}`) })
+  return { gpio, relay: new PulseOutput({ line: relayLine }), lamp: new Lamp({ line: lampLine, device: 'status-lamp', health }), told }
 }
 
 describe('PulseOutput', () => {
@@ -99,6 +103,24 @@ describe('Lamp', () => {
       [true, 1_000],
     ])
     expect(gpio.isActive('status-lamp')).toBe(true)
+    await lamp.stop()
+    expect(gpio.isActive('status-lamp')).toBe(false)
+  })
+
+  it('a write that fails is fault io, while blinking too; the next good write clears it', async () => {
+    const { gpio, lamp, told } = await rig()
+    await lamp.on()
+    expect(told).toEqual([])
+    gpio.failWrites('status-lamp')
+    await expect(lamp.off()).rejects.toThrow(/EIO/)
+    expect(gpio.isActive('status-lamp')).toBe(true)
+    expect(told).toEqual(['status-lamp:io'])
+    await lamp.blink({ onMs: 100, offMs: 100 })
+    await vi.advanceTimersByTimeAsync(250)
+    expect(told).toEqual(['status-lamp:io'])
+    gpio.failWrites('status-lamp', null)
+    await vi.advanceTimersByTimeAsync(100)
+    expect(told).toEqual(['status-lamp:io', 'status-lamp:ok'])
     await lamp.stop()
     expect(gpio.isActive('status-lamp')).toBe(false)
   })

@@ -3,14 +3,20 @@ import { PulseOutput } from '../../edge/hardware/output.ts'
 import { Relay } from '../../edge/hardware/relay.ts'
 import { SimGpio } from '../../sim/gpio.ts'
 import { NvrSampler, RelayModel } from '../../sim/relay-model.ts'
+import { DeviceHealthTracker } from '../../edge/devices/device-health.ts'
 
 /** An active-low relay board on the NVR's alarm input, sampled every 500 ms. */
 async function rig(opts: { minHoldMs?: number; minGapMs?: number } = {}) {
   const gpio = new SimGpio({ lines: [{ name: 'nvr-relay', chip: 'sim', offset: 4, activeLow: true, direction: 'out' }] })
   const model = new RelayModel({ gpio, line: 'nvr-relay' })
   const line = await gpio.open({ name: 'nvr-relay', chip: 'sim', offset: 4, direction: 'out', activeLow: true, initial: 0 })
+  const health = new DeviceHealthTracker()
+  const told: string[] = []
+  health.attach({ deviceHealth: (device, f) => told.push(`${device}:${f?.code ?? 'ok'}`) })
   const relay = new Relay({
     line,
+    device: 'nvr-relay',
+    health,
     minHoldMs: opts.minHoldMs ?? 1_000,
     ...(opts.minGapMs !== undefined ? { minGapMs: opts.minGapMs } : {}),
   })
@@ -18,7 +24,7 @@ async function rig(opts: { minHoldMs?: number; minGapMs?: number } = {}) {
   nvr.start()
   const t0 = Date.now()
   const closures = () => model.closures().map((c) => [c.from - t0, c.to === undefined ? undefined : c.to - t0])
-  return { gpio, model, line, relay, nvr, t0, closures }
+  return { gpio, model, line, relay, nvr, t0, closures, told }
 }
 
 describe('Relay with a minimum hold, seen by a sampling NVR', () => {
@@ -118,8 +124,29 @@ describe('Relay with a minimum hold, seen by a sampling NVR', () => {
   })
 
   it('rejects when the line cannot be written', async () => {
-    const { relay, line } = await rig()
+    const { relay, line, told } = await rig()
     await line.close()
     await expect(relay.pulse(10)).rejects.toMatchObject({ code: 'EBADF' })
+    expect(told).toEqual(['nvr-relay:io'])
+  })
+
+  it('a write that fails is fault io, from a timer too; the next good write clears it', async () => {
+    const { gpio, relay, closures, told } = await rig()
+    const pulsed = relay.pulse(50)
+    await vi.advanceTimersByTimeAsync(500)
+    expect(told).toEqual([])
+    // The release is written by the hold timer, with no caller to see it fail: the relay reports it itself.
+    gpio.failWrites('nvr-relay')
+    const released = expect(pulsed).rejects.toMatchObject({ code: 'EIO' })
+    await vi.advanceTimersByTimeAsync(500)
+    await released
+    expect(told).toEqual(['nvr-relay:io'])
+    expect(closures()).toEqual([[0, undefined]])
+    gpio.failWrites('nvr-relay', null)
+    const again = relay.pulse(50)
+    await vi.advanceTimersByTimeAsync(1_000)
+    await again
+    expect(closures()).toEqual([[0, 1_050]])
+    expect(told).toEqual(['nvr-relay:io', 'nvr-relay:ok'])
   })
 })

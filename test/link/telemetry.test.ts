@@ -8,6 +8,7 @@ import { BoardLink } from '../../edge/link/board-link.ts'
 import { EnvelopeStamper } from '../../edge/link/envelope-stamper.ts'
 import { Telemetry, type WindowReadings } from '../../edge/link/telemetry.ts'
 import { telemetrySchema } from '../../edge/protocol/index.ts'
+import { DeviceHealthTracker } from '../../edge/devices/device-health.ts'
 
 const log = silentLogger()
 let dir: string | null = null
@@ -34,15 +35,12 @@ describe('telemetry', () => {
     dir = await mkdtemp(join(tmpdir(), 'telemetry-'))
     const thermal = join(dir, 'temp')
     await writeFile(thermal, '48312\n')
-    const readings: WindowReadings = {
-      faults: [
-        { device: 'display', code: 'absent', message: 'no answer at 0x70', since: t },
-        { device: 'key-neutral', code: 'stuck', message: 'held for 30 s', since: t },
-      ],
-      ignoredPresses: 7,
-      telemetryPeriodS: 60,
-    }
-    const telemetry = new Telemetry({ link, window: () => readings, devices: ['display', 'key-satisfied', 'key-neutral'], log, now, thermalPath: thermal })
+    const readings: WindowReadings = { ignoredPresses: 7, telemetryPeriodS: 60 }
+    const health = new DeviceHealthTracker()
+    for (const device of ['display', 'key-satisfied', 'key-neutral']) health.register(device)
+    health.report('display', { code: 'absent', message: 'no answer at 0x70' })
+    health.report('key-neutral', { code: 'stuck', message: 'held for 30 s' })
+    const telemetry = new Telemetry({ link, window: () => readings, devices: () => health.snapshot(), log, now, thermalPath: thermal })
     link.publish('event', { type: 'help-requested', ticket: null, officer: null })
     t += 4500
     link.publish('event', { type: 'help-requested', ticket: null, officer: null })
@@ -66,14 +64,14 @@ describe('telemetry', () => {
 
   it('says null for the temperature where the board has no sensor, and stops looking', async () => {
     const { link } = await offlineLink(Date.now)
-    const telemetry = new Telemetry({ link, window: () => ({ faults: [], ignoredPresses: 0, telemetryPeriodS: 60 }), devices: [], log, thermalPath: '/nonexistent/thermal_zone0/temp' })
+    const telemetry = new Telemetry({ link, window: () => ({ ignoredPresses: 0, telemetryPeriodS: 60 }), devices: () => ({}), log, thermalPath: '/nonexistent/thermal_zone0/temp' })
     expect((await telemetry.sample()).tempC).toBeNull()
     expect((await telemetry.sample()).tempC).toBeNull()
   })
 
   it('while offline, journals a sample as the lowest class (QoS 0), which the size bound sheds first', async () => {
     const { journal, link } = await offlineLink(Date.now)
-    const telemetry = new Telemetry({ link, window: () => ({ faults: [], ignoredPresses: 0, telemetryPeriodS: 60 }), devices: ['display'], log, thermalPath: null })
+    const telemetry = new Telemetry({ link, window: () => ({ ignoredPresses: 0, telemetryPeriodS: 60 }), devices: () => ({ display: 'ok' }), log, thermalPath: null })
     await telemetry.send()
     const e = journal.oldest()!
     expect(e).toMatchObject({ cls: 'telemetry', qos: 0, topic: 'hall/h1/counter/w01/telemetry' })

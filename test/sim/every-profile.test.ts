@@ -5,6 +5,7 @@ import { loadBoardProfile, type Score } from '../../boards/profile-schema.ts'
 import { profileLines } from '../../boards/profile-lines.ts'
 import { lineSpecFor } from '../../edge/hardware/profile-line-spec.ts'
 import { buildWindowDevices } from '../../edge/devices/build-devices.ts'
+import { DeviceHealthTracker } from '../../edge/devices/device-health.ts'
 import { Relay } from '../../edge/hardware/relay.ts'
 import { encodeSeg14 } from '../../edge/hardware/seg14-font.ts'
 import { encodeSeg7 } from '../../edge/hardware/seg7-font.ts'
@@ -30,8 +31,9 @@ describe('every board profile boots in the simulator', () => {
     const profile = await loadBoardProfile(id, BOARDS_DIR)
     const hw = new SimWindowHardware(profile)
     expect(hw.view().lit).toBe(false)
-    const devices = await buildWindowDevices({ profile, gpio: hw.gpio, bus: hw.bus, now, log })
-    expect(devices.startFaults).toEqual([])
+    const health = new DeviceHealthTracker()
+    const devices = await buildWindowDevices({ profile, gpio: hw.gpio, bus: hw.bus, now, log, health })
+    expect(health.faults()).toEqual([])
     expect(hw.view()).toMatchObject({ lit: true, text: '' })
     expect(devices.display.width).toBe(profile.display.digits)
     if (hw.max7219 !== undefined) {
@@ -105,14 +107,9 @@ describe('display faults on a simulated window', () => {
   it('an HT16K33 that is unplugged and replugged comes back cold and is shown the call again', async () => {
     const hw = new SimWindowHardware(await loadBoardProfile('rpi4-ht16k33', BOARDS_DIR), { random: () => 0.99 })
     const faults: Array<string | null> = []
-    const devices = await buildWindowDevices({
-      profile: hw.profile,
-      gpio: hw.gpio,
-      bus: hw.bus,
-      now,
-      log,
-      onFault: (device, f) => faults.push(f === null ? `${device}:ok` : `${device}:${f.code}`),
-    })
+    const health = new DeviceHealthTracker()
+    health.attach({ deviceHealth: (device, f) => faults.push(f === null ? `${device}:ok` : `${device}:${f.code}`) })
+    const devices = await buildWindowDevices({ profile: hw.profile, gpio: hw.gpio, bus: hw.bus, now, log, health })
     await devices.display.show('A023')
     hw.unplugDisplay()
     await expect(devices.display.show('A024')).rejects.toMatchObject({ code: 'nack' })
@@ -127,7 +124,9 @@ describe('display faults on a simulated window', () => {
   it('absorbs a single NACK without a fault', async () => {
     const hw = new SimWindowHardware(await loadBoardProfile('rpi5-ht16k33-alpha', BOARDS_DIR))
     const faults: string[] = []
-    const devices = await buildWindowDevices({ profile: hw.profile, gpio: hw.gpio, bus: hw.bus, now, log, onFault: (d) => faults.push(d) })
+    const health = new DeviceHealthTracker()
+    health.attach({ deviceHealth: (d) => faults.push(d) })
+    const devices = await buildWindowDevices({ profile: hw.profile, gpio: hw.gpio, bus: hw.bus, now, log, health })
     hw.displayFault('nack-once')
     await devices.display.show('W007')
     expect(hw.view().text).toBe('W007')
@@ -138,8 +137,9 @@ describe('display faults on a simulated window', () => {
   it('starts with the I2C bus missing, reports bus-missing, and shows the call once the bus is there', async () => {
     const hw = new SimWindowHardware(await loadBoardProfile('beaglebone-black-ht16k33', BOARDS_DIR))
     hw.setI2cBusMissing(true)
-    const devices = await buildWindowDevices({ profile: hw.profile, gpio: hw.gpio, bus: hw.bus, now, log })
-    expect(devices.startFaults.map((f) => [f.code, f.device])).toEqual([['bus-missing', 'display (ht16k33@0x70, i2c-2)']])
+    const health = new DeviceHealthTracker()
+    const devices = await buildWindowDevices({ profile: hw.profile, gpio: hw.gpio, bus: hw.bus, now, log, health })
+    expect(health.faults()).toEqual([{ device: 'display', code: 'bus-missing', message: expect.stringMatching(/^display \(ht16k33@0x70, i2c-2\)/) }])
     await expect(devices.display.show('C7')).rejects.toMatchObject({ code: 'bus-missing' })
     hw.setI2cBusMissing(false)
     await vi.advanceTimersByTimeAsync(5_000)
@@ -149,7 +149,7 @@ describe('display faults on a simulated window', () => {
 
   it('a MAX7219 module unplugged and replugged is repaired by the periodic refresh', async () => {
     const hw = new SimWindowHardware(await loadBoardProfile('orangepi-zero2-max7219', BOARDS_DIR))
-    const devices = await buildWindowDevices({ profile: hw.profile, gpio: hw.gpio, bus: hw.bus, now, log })
+    const devices = await buildWindowDevices({ profile: hw.profile, gpio: hw.gpio, bus: hw.bus, now, log, health: new DeviceHealthTracker() })
     await devices.display.show('B101')
     hw.displayFault('absent')
     expect(hw.view().lit).toBe(false)

@@ -131,4 +131,17 @@ describe('SimGpio', () => {
     expect(gpio.isOpen('key')).toBe(false)
     expect(gpio.isActive('lamp')).toBe(false)
   })
+
+  it('makes the writes to an output fail (EIO) until healed, leaving the pin where it was', async () => {
+    const gpio = board()
+    const relay = await gpio.open({ name: 'relay', chip: 'sim', offset: 4, direction: 'out', activeLow: true })
+    await relay.write(1)
+    gpio.failWrites('relay')
+    await expect(relay.write(0)).rejects.toMatchObject({ code: 'EIO', message: expect.stringContaining("'relay'") })
+    expect(gpio.isActive('relay')).toBe(true)
+    expect(gpio.history('relay')).toHaveLength(1)
+    gpio.failWrites('relay', null)
+    await relay.write(0)
+    expect(gpio.isActive('relay')).toBe(false)
+  })
 })
