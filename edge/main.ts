@@ -13,7 +13,8 @@ import { StateFile } from './state-file.ts'
 import { VideoHooks } from './devices/video-hooks.ts'
 import { runSelfTest } from './devices/self-test.ts'
 import { DeviceHealthTracker } from './devices/device-health.ts'
-import type { CaptureKind } from './protocol/index.ts'
+import { OFFICER_KEYS, type CaptureKind, type OfflineReason } from './protocol/index.ts'
+import { Lifecycle } from './shared/lifecycle.ts'
 import { Journal, MemoryStorage } from './link/journal.ts'
 import { SegmentStorage } from './link/journal-segments.ts'
 import { Telemetry } from './link/telemetry.ts'
@@ -39,107 +40,121 @@ export interface RunningEdge {
   stop(reason?: 'stop' | 'restart' | 'upgrade'): Promise<void>
 }
 
-/** Composition root of one counter board: profile → devices → counter → link. */
+/**
+ * Composition root of one counter board: profile → devices → counter → link.
+ * Each part's stop joins one stop stack as the part starts, so a start that
+ * fails half-way releases the lines and the journal it had opened, and a
+ * stop runs in reverse order, each step on its own (docs/architecture.md §9).
+ */
 export async function startEdge(config: EdgeConfig, deps: EdgeDeps): Promise<RunningEdge> {
   const clock = deps.clock ?? systemClock
   const log = deps.log
   const boot = newBootId()
-  // First, before any device: what a device reports while the journal and the state load is kept for the window.
-  const health = new DeviceHealthTracker({ log: log.child({ module: 'device-health' }) })
-  const devices = await buildWindowDevices({
-    profile: deps.profile,
-    gpio: deps.gpio,
-    bus: deps.bus,
-    now: () => clock.now(),
-    log: log.child({ module: 'devices' }),
-    health,
+  const life = new Lifecycle({ log: log.child({ module: 'lifecycle' }) })
+  // The reason the link's goodbye gives: set by stop(), read when the link's step runs.
+  let stopReason: OfflineReason = 'stop'
+  return life.build(async () => {
+    // First, before any device: what a device reports while the journal and the state load is kept for the window.
+    const health = new DeviceHealthTracker({ log: log.child({ module: 'device-health' }) })
+    const devices = await buildWindowDevices({
+      profile: deps.profile,
+      gpio: deps.gpio,
+      bus: deps.bus,
+      now: () => clock.now(),
+      log: log.child({ module: 'devices' }),
+      health,
+    })
+    life.add('devices', () => devices.stop())
+    const stamper = new EnvelopeStamper(config.counter, boot, clock)
+    const journalLog = log.child({ module: 'journal' })
+    const journal = new Journal({
+      storage: config.dataDir ? new SegmentStorage({ dir: join(config.dataDir, 'journal'), log: journalLog }) : new MemoryStorage(),
+      log: journalLog,
+      now: () => clock.now(),
+    })
+    await journal.open()
+    life.add('journal', () => journal.close())
+    const link = new BoardLink({
+      hall: config.hall,
+      counter: config.counter,
+      addresses: config.hub,
+      ...(config.tls ? { tls: config.tls } : {}),
+      username: config.username,
+      password: config.password,
+      stamper,
+      birth: { version: VERSION, board: deps.profile.id, capabilities: capabilitiesOf(deps.profile) },
+      log: log.child({ module: 'link' }),
+      journal,
+      ...(config.backlogRate ? { backlogRate: config.backlogRate } : {}),
+      ...(deps.session ? { session: deps.session } : {}),
+    })
+    life.add('link', () => link.stop(stopReason))
+    const scale = Object.keys(deps.profile.keys).length >= 5 ? 5 : 3
+    const limits = { digits: deps.profile.display.digits, charset: devices.display.charset }
+    const stateFile = config.dataDir ? new StateFile({ dir: config.dataDir, log: log.child({ module: 'state-file' }) }) : undefined
+    const settings = { scale: scale as 3 | 5, ...config.settings }
+    const captureDevices = Object.keys(devices.captures) as CaptureKind[]
+    const state = stateFile ? await stateFile.load(clock.now(), limits, settings, captureDevices) : initialState(clock.now(), limits, settings, captureDevices)
+    const hooks = config.video
+      ? new VideoHooks({
+          counter: config.counter,
+          config: config.video,
+          ...(devices.nvrRelay ? { relay: devices.nvrRelay } : {}),
+          log: log.child({ module: 'video' }),
+          now: () => clock.now(),
+          health,
+        })
+      : undefined
+    const window = new Window({
+      state,
+      ...(hooks ? { hooks } : {}),
+      ...(stateFile ? { stateFile } : {}),
+      devices: {
+        display: devices.display,
+        evaluator: devices.evaluator,
+        captures: devices.captures,
+        ...(devices.lamps.status ? { statusLamp: devices.lamps.status } : {}),
+        selfTest: (tests) => runSelfTest(devices, tests),
+      },
+      link,
+      now: () => clock.now(),
+      log: log.child({ module: 'window' }),
+      setLogLevel: (level) => {
+        log.level = level
+      },
+      onSettings: () => telemetry.reschedule(),
+    })
+    const telemetry = new Telemetry({
+      link,
+      window: () => ({ ignoredPresses: window.current.ignoredPresses, telemetryPeriodS: window.current.settings.telemetryPeriodS }),
+      devices: () => health.snapshot(),
+      log: log.child({ module: 'telemetry' }),
+      now: () => clock.now(),
+    })
+    devices.evaluator.onPress((score) => window.press(score))
+    devices.evaluator.onAmbiguous(() => window.ambiguousPress())
+    for (const key of OFFICER_KEYS) devices.officerKeys[key]?.on('press', () => window.officerKey(key))
+    if (hooks) {
+      hooks.start()
+      life.add('video hooks', () => hooks.stop())
+    }
+    health.attach(window)
+    await window.start()
+    life.add('window', () => window.stop())
+    link.start()
+    telemetry.start()
+    life.add('telemetry', () => telemetry.stop())
+    log.info({ hall: config.hall, counter: config.counter, boot, board: deps.profile.id }, 'edge runtime started')
+    return {
+      window,
+      link,
+      boot,
+      stop(reason = 'stop') {
+        stopReason = reason
+        return life.stop()
+      },
+    }
   })
-  const stamper = new EnvelopeStamper(config.counter, boot, clock)
-  const journalLog = log.child({ module: 'journal' })
-  const journal = new Journal({
-    storage: config.dataDir ? new SegmentStorage({ dir: join(config.dataDir, 'journal'), log: journalLog }) : new MemoryStorage(),
-    log: journalLog,
-    now: () => clock.now(),
-  })
-  await journal.open()
-  const link = new BoardLink({
-    hall: config.hall,
-    counter: config.counter,
-    addresses: config.hub,
-    ...(config.tls ? { tls: config.tls } : {}),
-    username: config.username,
-    password: config.password,
-    stamper,
-    birth: { version: VERSION, board: deps.profile.id, capabilities: capabilitiesOf(deps.profile) },
-    log: log.child({ module: 'link' }),
-    journal,
-    ...(config.backlogRate ? { backlogRate: config.backlogRate } : {}),
-    ...(deps.session ? { session: deps.session } : {}),
-  })
-  const scale = Object.keys(deps.profile.keys).length >= 5 ? 5 : 3
-  const limits = { digits: deps.profile.display.digits, charset: devices.display.charset }
-  const stateFile = config.dataDir ? new StateFile({ dir: config.dataDir, log: log.child({ module: 'state-file' }) }) : undefined
-  const settings = { scale: scale as 3 | 5, ...config.settings }
-  const captureDevices = Object.keys(devices.captures) as CaptureKind[]
-  const state = stateFile ? await stateFile.load(clock.now(), limits, settings, captureDevices) : initialState(clock.now(), limits, settings, captureDevices)
-  const hooks = config.video
-    ? new VideoHooks({
-        counter: config.counter,
-        config: config.video,
-        ...(devices.nvrRelay ? { relay: devices.nvrRelay } : {}),
-        log: log.child({ module: 'video' }),
-        now: () => clock.now(),
-        health,
-      })
-    : undefined
-  const window = new Window({
-    state,
-    ...(hooks ? { hooks } : {}),
-    ...(stateFile ? { stateFile } : {}),
-    devices: {
-      display: devices.display,
-      evaluator: devices.evaluator,
-      captures: devices.captures,
-      ...(devices.lamps.status ? { statusLamp: devices.lamps.status } : {}),
-      selfTest: (tests) => runSelfTest(devices, tests),
-    },
-    link,
-    now: () => clock.now(),
-    log: log.child({ module: 'window' }),
-    setLogLevel: (level) => {
-      log.level = level
-    },
-    onSettings: () => telemetry.reschedule(),
-  })
-  const telemetry = new Telemetry({
-    link,
-    window: () => ({ ignoredPresses: window.current.ignoredPresses, telemetryPeriodS: window.current.settings.telemetryPeriodS }),
-    devices: () => health.snapshot(),
-    log: log.child({ module: 'telemetry' }),
-    now: () => clock.now(),
-  })
-  devices.evaluator.onPress((score) => window.press(score))
-  devices.evaluator.onAmbiguous(() => window.ambiguousPress())
-  for (const [key, input] of Object.entries(devices.officerKeys)) input.on('press', () => window.officerKey(key as never))
-  hooks?.start()
-  health.attach(window)
-  await window.start()
-  link.start()
-  telemetry.start()
-  log.info({ hall: config.hall, counter: config.counter, boot, board: deps.profile.id }, 'edge runtime started')
-  return {
-    window,
-    link,
-    boot,
-    async stop(reason = 'stop') {
-      telemetry.stop()
-      await window.stop()
-      await hooks?.stop()
-      await link.stop(reason)
-      await journal.close()
-      await devices.stop()
-    },
-  }
 }
 
 /** What the birth message tells central this window can do. */

@@ -8,6 +8,7 @@ import { CommandLedger } from './counter/command-ledger.ts'
 import type { CounterState, Effect, Input, ReplyEffect } from './counter/state.ts'
 import type { BoardLink, OutboxRecord } from './link/board-link.ts'
 import type { StateFile } from './state-file.ts'
+import { SerialQueue } from './shared/serial-queue.ts'
 
 /** The devices the window drives, as the counter sees them. */
 export interface WindowDevices {
@@ -65,7 +66,8 @@ export class Window {
   private shown: { text: string | null; attention: boolean } | undefined
   private lampOpen: boolean | undefined
   private lamp: ReturnType<typeof statusLampFor> | undefined
-  private queue: Promise<void> = Promise.resolve()
+  /** Inputs are handled one at a time, in arrival order: the machine sees one input's whole effect before the next. */
+  private readonly inputs = new SerialQueue()
   private stopped = false
 
   constructor(private readonly opts: WindowOptions) {
@@ -118,7 +120,7 @@ export class Window {
   }
 
   private enqueue(task: () => Promise<void>): void {
-    this.queue = this.queue.then(task).catch((err: Error) => this.opts.log.error({ err: err.message, stack: err.stack }, 'window input failed'))
+    this.inputs.run(task).catch((err: Error) => this.opts.log.error({ err: err.message, stack: err.stack }, 'window input failed'))
   }
 
   private async onCommand(name: string, payload: Buffer): Promise<void> {
@@ -267,7 +269,7 @@ export class Window {
   async stop(): Promise<void> {
     this.stopped = true
     if (this.timer) clearTimeout(this.timer)
-    await this.queue
+    await this.inputs.drain()
     const file = this.opts.stateFile
     if (file?.outboxPending) {
       // A clean stop: once the journal has the outbox, the next start need not send it again.

@@ -1,6 +1,7 @@
 import { connect, type Socket } from 'node:net'
 import type { Logger } from 'pino'
 import type { DeviceHealthSink } from './device-health.ts'
+import { Backoff } from '../shared/backoff.ts'
 
 export interface NvrTextLineOptions {
   host: string
@@ -22,7 +23,8 @@ export class NvrTextLine {
   private socket: Socket | null = null
   private connected = false
   private readonly queue: string[] = []
-  private retryMs = 1000
+  // A hall of boards must not reconnect to its NVR in step: jittered, up to 30 s.
+  private readonly backoff = new Backoff({ minMs: 1000, maxMs: 30_000 })
   private timer: NodeJS.Timeout | null = null
   private stopped = false
   private faulted = false
@@ -49,7 +51,7 @@ export class NvrTextLine {
     this.socket = sock
     sock.on('connect', () => {
       this.connected = true
-      this.retryMs = 1000
+      this.backoff.reset()
       if (this.faulted) {
         this.faulted = false
         this.opts.health.report(this.opts.device, null)
@@ -67,10 +69,7 @@ export class NvrTextLine {
       this.connected = false
       this.socket = null
       if (this.stopped) return
-      // Jittered backoff up to 30 s so a hall of boards does not reconnect in step.
-      const delay = this.retryMs * (0.5 + Math.random())
-      this.retryMs = Math.min(this.retryMs * 2, 30_000)
-      this.timer = setTimeout(() => this.connect(), delay)
+      this.timer = setTimeout(() => this.connect(), this.backoff.next())
     })
     sock.on('data', () => undefined)
   }

@@ -21,6 +21,7 @@
 import type { Logger } from 'pino'
 import type { GpioLine } from './gpio-port.ts'
 import type { DeviceHealthSink } from '../devices/device-health.ts'
+import { SerialQueue } from '../shared/serial-queue.ts'
 
 export interface RelayOptions {
   line: GpioLine
@@ -61,7 +62,7 @@ export class Relay {
   /** While closed: when the longest pulse asked for ends. */
   private pulseUntil = -Infinity
   private timer: NodeJS.Timeout | undefined
-  private chain: Promise<void> = Promise.resolve()
+  private readonly writes = new SerialQueue()
   private openWaiters: Waiter[] = []
   private closeWaiters: Waiter[] = []
   private stopped = false
@@ -145,9 +146,7 @@ export class Relay {
 
   /** Moves the contact toward what is asked, one write at a time. */
   private step(): Promise<void> {
-    const run = this.chain.then(() => this.reconcile())
-    this.chain = run.catch(() => undefined)
-    return run
+    return this.writes.run(() => this.reconcile())
   }
 
   private async reconcile(): Promise<void> {

@@ -14,6 +14,7 @@ import type { BrokerAddress } from '../shared/mqtt-connect.ts'
 import type { EnvelopeStamper } from './envelope-stamper.ts'
 import { connectHubSession, type HubSession, type HubSessionFactory, type SessionWill } from './hub-session.ts'
 import type { Journal, JournalEntry } from './journal.ts'
+import { Backoff } from '../shared/backoff.ts'
 
 export interface BoardLinkOptions {
   hall: string
@@ -126,7 +127,7 @@ export class BoardLink {
   private onConnected: () => void = () => {}
   private stopping = false
   private reconnectTimer: NodeJS.Timeout | null = null
-  private attempt = 0
+  private readonly backoff: Backoff
   /** Counts connects, so a SUBACK that arrives after its connection died is ignored. */
   private generation = 0
   /** Cursors are set for this connection; until then nothing is sent. */
@@ -141,6 +142,8 @@ export class BoardLink {
   constructor(private readonly opts: BoardLinkOptions) {
     this.now = opts.now ?? Date.now
     this.health = { connected: false, rttMs: null, lastProgressAt: this.now(), reconnects: 0 }
+    const r = opts.reconnect ?? {}
+    this.backoff = new Backoff({ minMs: r.minMs ?? 500, maxMs: r.maxMs ?? 30_000, stableMs: r.stableMs ?? 10_000, ...(opts.random ? { random: opts.random } : {}), now: this.now })
     opts.journal.onCommit(() => this.pump())
   }
 
@@ -186,6 +189,7 @@ export class BoardLink {
     this.client = client
     client.on('connect', () => {
       this.connectedAt = this.now()
+      this.backoff.connected()
       this.health.lastProgressAt = this.now()
       const generation = ++this.generation
       log.info({ waiting: this.backlog }, 'connected to hub')
@@ -208,7 +212,7 @@ export class BoardLink {
     })
     client.on('close', () => {
       const wasUp = this.connectedAt !== null
-      if (wasUp && this.now() - this.connectedAt! >= (this.opts.reconnect?.stableMs ?? 10_000)) this.attempt = 0
+      if (wasUp) this.backoff.disconnected()
       this.connectedAt = null
       this.sending = false
       if (this.stopping) return
@@ -240,12 +244,8 @@ export class BoardLink {
   private scheduleReconnect(): void {
     const client = this.client
     if (this.reconnectTimer || this.stopping || !client) return
-    const { minMs = 500, maxMs = 30_000 } = this.opts.reconnect ?? {}
-    const cap = Math.min(maxMs, minMs * 2 ** Math.min(this.attempt, 30))
-    // "Equal jitter": never sooner than half the step, so backing off still backs off.
-    const delay = Math.round(cap / 2 + (this.opts.random ?? Math.random)() * (cap / 2))
-    this.attempt++
-    this.opts.log.debug({ attempt: this.attempt, delayMs: delay }, 'reconnecting to hub')
+    const delay = this.backoff.next()
+    this.opts.log.debug({ attempt: this.backoff.attempts, delayMs: delay }, 'reconnecting to hub')
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null
       if (this.stopping) return
