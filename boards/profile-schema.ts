@@ -59,7 +59,7 @@ const officerKeysSchema = z.strictObject(
   >,
 )
 
-/** Camera or fingerprint scanner: pulse `trigger`, then wait for `done` (hardware.md §4.4). */
+/** Camera or fingerprint scanner: pulse `trigger`, then wait for `done` (docs/hardware.md §4.4). */
 const triggerDoneSchema = z.strictObject({
   trigger: lineRefSchema,
   done: lineRefSchema,

@@ -40,7 +40,7 @@ export interface BridgeOptions {
 }
 
 /**
- * Carries the custody log to central in order (DESIGN.md §4 step 3) and
+ * Carries the custody log to central in order (docs/architecture.md §4 step 3) and
  * central's commands down. Topics are the same on both sides, so nothing is
  * rewritten. What goes up is only what the custody log holds (board messages)
  * and live telemetry; what the bridge injects into the hall (commands, central

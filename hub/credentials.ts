@@ -9,7 +9,7 @@ import type { Logger } from '../edge/shared/logger.ts'
 
 const scrypt = promisify(scryptCb) as (pw: string, salt: Buffer, len: number, opts: { N: number; r: number; p: number; maxmem: number }) => Promise<Buffer>
 
-/** Roles of DESIGN.md §6; each maps to a rule set in acl.ts. */
+/** Roles of docs/architecture.md §6; each maps to a rule set in acl.ts. */
 export const ROLES = ['board', 'bridge', 'dashboard', 'technician'] as const
 export type Role = (typeof ROLES)[number]
 

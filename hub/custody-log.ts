@@ -34,7 +34,7 @@ export interface CustodyLogOptions {
 }
 
 /**
- * The hub's custody log (DESIGN.md §4 step 2): a board message is appended
+ * The hub's custody log (docs/architecture.md §4 step 2): a board message is appended
  * here, durably, before the hub acknowledges it, and leaves only when central
  * has acknowledged it. Appends are group-committed: every append that arrives
  * while a write is in progress goes into the next write, so a hall's worth of

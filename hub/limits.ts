@@ -1,7 +1,7 @@
 import { MAX_PAYLOAD_BYTES } from '../edge/protocol/index.ts'
 
 /**
- * The hub's limits (DESIGN.md §6). Defaults suit a hall of up to a few hundred
+ * The hub's limits (docs/architecture.md §6). Defaults suit a hall of up to a few hundred
  * windows on one network; every one can be set in the hub config.
  */
 export interface HubLimits {

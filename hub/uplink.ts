@@ -23,7 +23,7 @@ export interface UplinkPacket {
  * A message that breaks its schema is answered `invalid`: the broker puts it
  * in quarantine and acknowledges it (hub/quarantine.ts), since the board would
  * otherwise resend it from its journal for ever; it is never forwarded
- * (DESIGN.md §3: a log line and a counter, never a crash).
+ * (docs/architecture.md §3: a log line and a counter, never a crash).
  * QoS 0 (telemetry) is not kept: the bridge forwards it live or not at all.
  */
 export class Uplink {

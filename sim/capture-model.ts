@@ -1,6 +1,6 @@
 import type { SimGpio, PinChange } from './gpio.ts'
 
-/** How a simulated camera or fingerprint scanner misbehaves (hardware.md §4.4). */
+/** How a simulated camera or fingerprint scanner misbehaves (docs/hardware.md §4.4). */
 export type CaptureFault = 'none' | 'never' | 'stuck' | 'early' | 'bounce'
 
 export interface CaptureModelOptions {

@@ -9,7 +9,7 @@ export interface CentralStubOptions {
   log: Logger
   /** Seconds of simulated time per real second: the hall's day in minutes. */
   speed?: number
-  /** Mean real seconds a service takes at speed 1 (DOMAIN.md: a handful of minutes). */
+  /** Mean real seconds a service takes at speed 1 (halls report a handful of minutes). */
   serviceS?: number
   /** Tickets issued per real minute at speed 1. */
   arrivalsPerMinute?: number

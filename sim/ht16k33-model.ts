@@ -1,6 +1,6 @@
 /**
  * HT16K33 behind an Adafruit 4-digit 7-segment or quad alphanumeric
- * (14-segment) backpack, at the byte level (hardware.md §4.2): command
+ * (14-segment) backpack, at the byte level (docs/hardware.md §4.2): command
  * decoding, 16 bytes of display RAM with an auto-incrementing pointer, and
  * what the glass shows as a result.
  *

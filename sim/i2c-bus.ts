@@ -1,8 +1,8 @@
 /**
  * A simulated I2C bus: every i2c-bus call becomes the byte transaction the
- * device would see on the wire (hardware.md §4.1) and goes to the model
+ * device would see on the wire (docs/hardware.md §4.1) and goes to the model
  * attached at that address. Failures reject with i2c-bus's exact error
- * shapes (hardware.md §2.2), because drivers classify errors by them and a
+ * shapes (docs/hardware.md §2.2), because drivers classify errors by them and a
  * simulator that throws something tidier would hide a wrong classification.
  */
 import type { BytesRead, BytesWritten, I2cBus } from '../edge/hardware/i2c-port.ts'

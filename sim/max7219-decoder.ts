@@ -1,5 +1,5 @@
 /**
- * Reads MAX7219 digit registers back into characters (hardware.md §4.3), in
+ * Reads MAX7219 digit registers back into characters (docs/hardware.md §4.3), in
  * both modes the chip has: Code B (decode bit set for that digit) and raw
  * segments (D7=DP, D6=A … D0=G), which go through the same 7-segment oracle
  * as the HT16K33 backpack after reordering the bits.

@@ -1,5 +1,5 @@
 /**
- * A MAX7219 wired to three simulated GPIO pins (hardware.md §4.3), clocked by
+ * A MAX7219 wired to three simulated GPIO pins (docs/hardware.md §4.3), clocked by
  * the pin changes SimGpio reports, exactly as the chip is clocked by wires:
  *
  * - on each CLK rising edge the level of DIN shifts into a 16-bit register

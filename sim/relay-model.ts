@@ -1,5 +1,5 @@
 /**
- * The NVR alarm relay as the NVR sees it (hardware.md §4.4): a contact on a
+ * The NVR alarm relay as the NVR sees it (docs/hardware.md §4.4): a contact on a
  * simulated GPIO pin whose every transition is logged with its time, and a
  * sampler that reads the contact the way an NVR reads an alarm input, every
  * `periodMs`, so a closure shorter than the period can fall between two

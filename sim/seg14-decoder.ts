@@ -1,7 +1,7 @@
 /**
  * Reads 14-segment words back into characters, as a person in the hall would.
  *
- * The table is copied here from Adafruit's alphafonttable (hardware.md §4.2),
+ * The table is copied here from Adafruit's alphafonttable (docs/hardware.md §4.2),
  * not imported from edge/hardware/seg14-font.ts: this is the test oracle, and
  * an oracle that shared the driver's table would agree with its typos.
  * Punctuation a ticket never carries is left out; it reads as '?'.

@@ -3,7 +3,7 @@
  * hall would, so tests assert what is on the glass rather than what a driver
  * meant to write.
  *
- * The fonts are copied here from their sources (hardware.md §4.2), not
+ * The fonts are copied here from their sources (docs/hardware.md §4.2), not
  * imported from edge/hardware/seg7-font.ts: this is the test oracle, and an
  * oracle that shares the driver's table would agree with the driver's typos.
  * johnny-five's font is included because boards driven through J5 write its

@@ -33,7 +33,7 @@ export function evaluatorOpen(s: CounterState): boolean {
 
 const iso = (ms: Millis) => new Date(ms).toISOString()
 
-/** The retained `state` message's fields (DESIGN.md §3), without the envelope. */
+/** The retained `state` message's fields (docs/architecture.md §3), without the envelope. */
 export function stateFields(s: CounterState) {
   return {
     mode: s.mode,

@@ -4,7 +4,7 @@
  * Character n is a 16-bit word, low byte at RAM 2n, high byte at 2n+1
  * (Adafruit writeDisplay). The chip side (init order, blink, dimming, queue,
  * NACK retry, faults) is the same as the 7-segment backpack's and lives in
- * ht16k33.ts. johnny-five has no 14-segment support at all (hardware.md §3.4),
+ * ht16k33.ts. johnny-five has no 14-segment support at all (docs/hardware.md §3.4),
  * which is why this driver is ours.
  */
 import { HT16K33_RAM_SIZE, Ht16k33Display, type Ht16k33Layout, type Ht16k33Options } from './ht16k33.ts'

@@ -1,5 +1,5 @@
 /**
- * HT16K33 drivers (hardware.md §4.2): the chip's command set, shared by the
+ * HT16K33 drivers (docs/hardware.md §4.2): the chip's command set, shared by the
  * Adafruit 4-digit 7-segment backpack (here) and the 4-character 14-segment
  * backpack (ht16k33-alpha.ts), which differ only in how a text becomes RAM.
  *

@@ -1,5 +1,5 @@
 /**
- * I2cBus over i2c-bus (hardware.md §2), opened lazily.
+ * I2cBus over i2c-bus (docs/hardware.md §2), opened lazily.
  *
  * i2c-bus itself opens lazily too: openPromisified(1) resolves even when
  * /dev/i2c-1 does not exist, and the first transfer then fails with ENOENT.

@@ -1,7 +1,7 @@
 /**
  * Classifying i2c-bus errors.
  *
- * The same "nobody answered" arrives in two shapes (hardware.md §2.2): plain
+ * The same "nobody answered" arrives in two shapes (docs/hardware.md §2.2): plain
  * i2cWrite/i2cRead go through fs.write/fs.read and reject with
  * code 'EREMOTEIO', errno -121; the SMBus calls go through Nan::ErrnoException,
  * whose code is '' (Node has no name for EREMOTEIO) and whose errno is +121.

@@ -7,7 +7,7 @@
  * driver needs (writeWord, i2cFuncs, deviceId, bus()) are left out on
  * purpose: every method here is one the simulator has to model byte-exactly.
  *
- * Errors keep i2c-bus's shapes (hardware.md §2.2); classify them with
+ * Errors keep i2c-bus's shapes (docs/hardware.md §2.2); classify them with
  * i2c-errors.ts, never by `code` alone.
  */
 

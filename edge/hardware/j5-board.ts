@@ -1,7 +1,7 @@
 /**
  * Getting a johnny-five Board up without its defaults that hurt a service:
  * no REPL on stdin, no debug printing, and no SIGINT handler (johnny-five's
- * calls process.reallyExit, skipping our own clean stop, hardware.md §3.3).
+ * calls process.reallyExit, skipping our own clean stop, docs/hardware.md §3.3).
  *
  * The board talks either to a Firmata board on a serial port (the portable
  * window) or to any IO object, such as our J5IoPlugin over the ports. The

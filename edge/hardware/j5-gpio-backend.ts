@@ -3,7 +3,7 @@
  * portable window, or our J5IoPlugin in the simulator. The runtime's own key,
  * lamp and relay drivers then run on johnny-five's pins, with our debounce,
  * stuck and chatter detection rather than Button's fixed 7 ms trailing
- * debounce, which drops short taps (hardware.md §3.5).
+ * debounce, which drops short taps (docs/hardware.md §3.5).
  *
  * A line's pin is its offset (the Arduino pin number). IO levels are
  * electrical, as Firmata's are; activeLow is applied here. Inputs with a

@@ -14,7 +14,7 @@
  * itself never learns of it; throwing from inside its print() would only
  * crash the caller halfway, as linux-io does).
  *
- * Unlike linux-io (hardware.md §3.2): digitalWrite to an input is a pull
+ * Unlike linux-io (docs/hardware.md §3.2): digitalWrite to an input is a pull
  * request johnny-five's Button makes, and is accepted and ignored (pulls
  * come from the wiring or config.txt), not thrown; I2C transfers go through
  * I2cDevice, so a NACK is retried once and then reported as a DeviceFault.

@@ -3,7 +3,7 @@
  * controller) clocks each frame out with Board.shiftOut over the IO's
  * digitalWrite, on Firmata or on our plugin. What is shown, and in which
  * order registers are written, stays with Max7219Display (max7219.ts): J5's
- * own print() drops '-' and shows B as 8 (hardware.md §3.4).
+ * own print() drops '-' and shows B as 8 (docs/hardware.md §3.4).
  *
  * One trap is handled before LedControl exists: its initialisation turns the
  * chip on (0x0C,1) before it clears the digits, so a cold chip (random digit

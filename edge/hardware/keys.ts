@@ -1,5 +1,5 @@
 /**
- * One push key on one GPIO line, debounced for votes (hardware.md §6).
+ * One push key on one GPIO line, debounced for votes (docs/hardware.md §6).
  *
  * Leading edge with lockout: the first edge counts at once, then the line is
  * ignored for `lockoutMs`; at the end of the lockout the last level seen is

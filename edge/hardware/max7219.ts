@@ -1,5 +1,5 @@
 /**
- * MAX7219 7-segment display driver (hardware.md §4.3).
+ * MAX7219 7-segment display driver (docs/hardware.md §4.3).
  *
  * The chip takes 16-bit frames (register in D11–8, data in D7–0, MSB first):
  * DIN is sampled on each CLK rising edge and the frame is latched on the

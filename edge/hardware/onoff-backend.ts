@@ -1,5 +1,5 @@
 /**
- * GpioBackend over onoff (sysfs GPIO), hardware.md §1.
+ * GpioBackend over onoff (sysfs GPIO), docs/hardware.md §1.
  *
  * - Lines are found at run time: chip label + offset → base + offset
  *   (sysfs-gpiochips.ts), never a hard-coded number.

@@ -2,7 +2,7 @@
  * A relay contact with a minimum hold time, for inputs that are sampled
  * rather than edge-triggered: an NVR reads its alarm inputs every few hundred
  * milliseconds, so a closure shorter than its sampling period can fall
- * between two samples and never be recorded (hardware.md §4.4).
+ * between two samples and never be recorded (docs/hardware.md §4.4).
  *
  * - a closure lasts at least `minHoldMs`, however short the pulse asked for;
  * - after opening, the contact stays open at least `minGapMs` (default: the

@@ -1,6 +1,6 @@
 /**
  * 14-segment glyphs for the Adafruit quad alphanumeric backpack (HT16K33,
- * hardware.md §4.2), from Adafruit's alphafonttable. Bit n of a glyph:
+ * docs/hardware.md §4.2), from Adafruit's alphafonttable. Bit n of a glyph:
  *
  *      ---A---            0 A   1 B   2 C   3 D   4 E   5 F
  *     |\  |  /|           6 G1  7 G2  8 H   9 J  10 K  11 L

@@ -1,6 +1,6 @@
 /**
  * Finding a GPIO line's sysfs number from its chip label and offset
- * (hardware.md §1.2), the only numbering that survives kernel upgrades:
+ * (docs/hardware.md §1.2), the only numbering that survives kernel upgrades:
  *
  * - from kernel 6.6 Raspberry Pi OS uses dynamic bases: the Pi 4's
  *   pinctrl-bcm2711 starts at 512, so GPIO17 is sysfs 529, and writing 17 to

@@ -95,7 +95,7 @@ interface Stamped {
 }
 
 /**
- * The board's MQTT session to its hub (DESIGN.md §3, §4 step 1).
+ * The board's MQTT session to its hub (docs/architecture.md §3, §4 step 1).
  *
  * Events and replies are appended to the journal and sent once committed; an
  * entry leaves the journal only on the hub's PUBACK. Sending runs in two lanes

@@ -14,7 +14,7 @@ export function newBootId(): string {
 }
 
 /**
- * Stamps every board message with the envelope of DESIGN.md §3. Order comes from
+ * Stamps every board message with the envelope of docs/architecture.md §3. Order comes from
  * seq (one counter per boot), never from ts: the wall clock may jump.
  */
 export class EnvelopeStamper {

@@ -75,7 +75,7 @@ export interface JournalStats {
 }
 
 /**
- * The board's store-and-forward journal (DESIGN.md §4 step 1): every event and
+ * The board's store-and-forward journal (docs/architecture.md §4 step 1): every event and
  * reply is appended before it is sent and stays until the hub acknowledges it.
  *
  * Appends return at once; a commit on the next turn of the event loop writes

@@ -1,5 +1,5 @@
 /**
- * The wire contract of counter-edge (DESIGN.md §3). Hub, simulator and central
+ * The wire contract of counter-edge (docs/architecture.md §3). Hub, simulator and central
  * integrators import from here; this folder depends on zod and nothing else.
  */
 export * from './ids.ts'

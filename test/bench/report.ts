@@ -207,7 +207,7 @@ function scaleSection(c: CallLatencyResult): string {
     }),
     '',
     c.calm
-      ? `At a hall's pace (a step every ${c.calm.gapMs / 1000} s on average, so a call per window about once a minute — still above the busiest hall in DOMAIN.md), the same ${c.calm.boards} boards: ` +
+      ? `At a hall's pace (a step every ${c.calm.gapMs / 1000} s on average, so a call per window about once a minute — still above the busiest hall's published figures), the same ${c.calm.boards} boards: ` +
         `${c.calm.callsPerS} calls/s, call p50 ${c.calm.call.p50} / p99 ${c.calm.call.p99} ms (n=${c.calm.call.n}), floor p50 ${c.calm.floor.p50} / p99 ${c.calm.floor.p99} ms, ${c.calm.errors} lost steps, ` +
         `cores: boards ${c.calm.cores.bench}, hub ${c.calm.cores.hub}, others ${c.calm.cores.others}.`
       : '',

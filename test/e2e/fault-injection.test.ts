@@ -4,7 +4,7 @@ import { FaultRig, type Figures, type RigOptions, type RunOptions } from '../sup
 import { canMountTmpfs } from '../support/tmpfs.ts'
 
 /**
- * Issue 8, CI variant: the custody chain of DESIGN.md §4 as real processes —
+ * Issue 8, CI variant: the custody chain of docs/architecture.md §4 as real processes —
  * simulated windows running the real edge runtime, plain mqtt.js boards, the
  * hub as a child process on its data directory, a real Mosquitto as central —
  * with faults injected while ratings flow: our TCP proxy cutting, stalling and
@@ -56,7 +56,7 @@ function expectExactlyOnce(f: Figures): void {
 const BOARDS = { windows: 3, burstBoards: 2, burstPerSecond: 40, refusalRate: 0.15 } as const
 
 /**
- * The board's on-disk journal (DESIGN.md §4 step 1; issue 5, branch link). Until
+ * The board's on-disk journal (docs/architecture.md §4 step 1; issue 5, branch link). Until
  * it is merged the board keeps unacknowledged events in memory and a SIGKILL
  * loses them, so the edge-kill case below runs only once edge/link/journal.ts exists.
  */

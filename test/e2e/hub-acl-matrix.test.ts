@@ -5,7 +5,7 @@ import { startTestHub, user, connectAs, publishOutcome, subscribeOutcome, closeA
 import { eventually } from '../support/probe.ts'
 
 /**
- * The ACL of DESIGN.md §6 through a real hub and real MQTT clients: every
+ * The ACL of docs/architecture.md §6 through a real hub and real MQTT clients: every
  * role against every topic class, wildcards, $SYS and retained commands.
  * A refused publish closes the client (MQTT 3.1.1 has no negative PUBACK), a
  * refused subscription gets SUBACK 0x80; each refusal leaves a log line.

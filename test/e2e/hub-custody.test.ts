@@ -11,7 +11,7 @@ import { freePort } from '../support/ports.ts'
 import { eventually } from '../support/probe.ts'
 
 /**
- * DESIGN.md §4 steps 2–3 with a real Mosquitto as central and the hub as its
+ * docs/architecture.md §4 steps 2–3 with a real Mosquitto as central and the hub as its
  * own process on a data directory: a SIGKILL mid-stream loses nothing the hub
  * acknowledged, and a backlog built while central is away drains in order.
  * The board side is a plain mqtt.js client with a persistent session, which

@@ -5,7 +5,7 @@ import { startTestHub, user, connectAs, publishOutcome, subscribeOutcome, closeA
 import { eventually, command } from '../support/probe.ts'
 
 /**
- * Each hardening case of DESIGN.md §6 against a real hub: refused, logged
+ * Each hardening case of docs/architecture.md §6 against a real hub: refused, logged
  * with its kind, counted, and never disturbing other clients. Each case
  * connects from its own loopback address, since the guards are per address.
  */

@@ -16,7 +16,7 @@ const HALL = 'hall-3'
 const COUNTER = 'w07'
 const base = `hall/${HALL}/counter/${COUNTER}`
 
-/** A window at work, as DOMAIN.md describes it, seen from central, the display, the relay and the NVR. */
+/** A window at work, as a hall works it (docs/architecture.md §7), seen from central, the display, the relay and the NVR. */
 describe('a window at work: capture, video hooks, officer keys, timeouts, restart', () => {
   let mosquitto: RunningMosquitto
   let hub: RunningHub

@@ -112,7 +112,7 @@ describe('Ht16k33Alpha on the simulated quad alphanumeric backpack', () => {
 })
 
 describe('the 14-segment font', () => {
-  it('matches the Adafruit glyphs recorded in hardware.md §4.2', () => {
+  it('matches the Adafruit glyphs recorded in docs/hardware.md §4.2', () => {
     const recorded: Record<string, number> = {
       '0': 0x0c3f, '1': 0x0006, '2': 0x00db, '3': 0x008f, '4': 0x00e6, '5': 0x2069, '6': 0x00fd,
       '7': 0x0007, '8': 0x00ff, '9': 0x00ef, A: 0x00f7, B: 0x128f, C: 0x0039, D: 0x120f, E: 0x00f9,

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 
 vi.hoisted(() => {
   // johnny-five reads this when it is first loaded: it adds Board.purge and
-  // LedControl.purge and skips its connect timeout (hardware.md §3.3).
+  // LedControl.purge and skips its connect timeout (docs/hardware.md §3.3).
   process.env.IS_TEST_MODE = '1'
 })
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { canShowSeg7, encodeSeg7, SEG7_CHARSET } from '../../edge/hardware/seg7-font.ts'
 
 describe('encodeSeg7', () => {
-  it('uses the Adafruit digit patterns (hardware.md §4.2)', () => {
+  it('uses the Adafruit digit patterns (docs/hardware.md §4.2)', () => {
     expect([...encodeSeg7('0123', 4)]).toEqual([0x3f, 0x06, 0x5b, 0x4f])
     expect([...encodeSeg7('4567', 4)]).toEqual([0x66, 0x6d, 0x7d, 0x07])
     expect([...encodeSeg7('89', 2)]).toEqual([0x7f, 0x6f])

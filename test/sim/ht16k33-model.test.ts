@@ -22,7 +22,7 @@ describe('Ht16k33Model', () => {
     expect(m.view().text).not.toBe('')
   })
 
-  it("decodes johnny-five's init trace and its ambiguous B (hardware.md §3.4)", () => {
+  it("decodes johnny-five's init trace and its ambiguous B (docs/hardware.md §3.4)", () => {
     const m = new Ht16k33Model({ random: seeded(1) })
     w(m, 0x21)
     w(m, 0x81)

@@ -26,7 +26,7 @@ async function rejection(p: Promise<unknown>): Promise<Record<string, unknown>> 
   throw new Error('expected a rejection')
 }
 
-describe('SimI2cBus transactions (hardware.md §4.1)', () => {
+describe('SimI2cBus transactions (docs/hardware.md §4.1)', () => {
   it('turns each call into the bytes the device sees', async () => {
     const { bus } = busWithDisplay()
     await bus.sendByte(0x70, 0x21)

@@ -5,7 +5,7 @@ import mqttPacket, { type Packet, type Parser } from 'mqtt-packet'
  * FaultProxy's observe hook) and writes down when central's broker
  * acknowledged each message, by the message's own `id`.
  *
- * That acknowledgement is where custody passes to central (DESIGN.md §4,
+ * That acknowledgement is where custody passes to central (docs/architecture.md §4,
  * step 3): the bridge drops the message from its log on it. A message central
  * acknowledged and then never delivered to its consumer was lost by central's
  * broker, not by counter-edge — Mosquitto keeps what it has not yet saved in

@@ -2,7 +2,7 @@
  * A fake sysfs GPIO tree in a temp directory, and a stand-in for onoff's Gpio
  * class that works on it, for testing the onoff adapter without a kernel.
  *
- * onoff hard-codes /sys/class/gpio (hardware.md §1.3) and mock-fs is not
+ * onoff hard-codes /sys/class/gpio (docs/hardware.md §1.3) and mock-fs is not
  * installed, so the adapter takes its Gpio class by injection and this one
  * follows onoff's constructor step by step (export if needed, active_low,
  * direction, edge; errors swallowed for a line exported before), reading and
