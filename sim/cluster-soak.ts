@@ -22,6 +22,7 @@ import mqtt from 'mqtt'
 import { Redis } from 'ioredis'
 import { parseMessage, topics } from '../edge/protocol/index.ts'
 import { createLogger } from '../edge/shared/logger.ts'
+import { Lifecycle } from '../edge/shared/lifecycle.ts'
 import { makeEntry, writeCredentialFile } from '../hub/credentials.ts'
 import { loadBoardProfile } from '../boards/profile-schema.ts'
 import { CentralBroker } from './central-broker.ts'
@@ -116,7 +117,9 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'cluster-soak-'))
-  const cleanup: Array<() => Promise<void> | void> = [() => rm(dir, { recursive: true, force: true })]
+  // A thousand boards stop in batches: they get two minutes, not the default eight seconds.
+  const life = new Lifecycle({ log, deadlineMs: 120_000 })
+  life.add('soak directory', () => rm(dir, { recursive: true, force: true }))
   try {
     // A copy in the soak's own directory: the hub watches the file's directory, and /tmp is never quiet.
     const credentialsFile = join(dir, 'credentials.json')
@@ -141,7 +144,7 @@ async function main(): Promise<void> {
     } else {
       const standIn = new CentralBroker({ host: '127.0.0.1', port: 0, log: log.child({ module: 'central' }) })
       await standIn.start()
-      cleanup.push(() => standIn.stop())
+      life.add('central stand-in', () => standIn.stop())
       central = standIn
       say('central: the in-process stand-in (install mosquitto for figures that do not share the boards\' process)')
     }
@@ -190,7 +193,7 @@ async function main(): Promise<void> {
       else received.add(m.message.id)
     })
     await consumer.subscribeAsync([topics.hallEvents(HALL), topics.hallReplies(HALL), topics.hubStatus(HALL)], { qos: 1 })
-    cleanup.push(() => consumer.endAsync(true))
+    life.add('central consumer', () => consumer.endAsync(true))
 
     // The boards: half know [a, b], half [b, a]. Every event they emit is noted, to check central got it.
     const profile = await loadBoardProfile('sim-window', BOARDS_DIR)
@@ -212,7 +215,7 @@ async function main(): Promise<void> {
       }
       windows.set(c, w)
     }
-    cleanup.push(async () => {
+    life.add('boards', async () => {
       const all = [...windows.values()]
       for (let i = 0; i < all.length; i += 50) await Promise.all(all.slice(i, i + 50).map((w) => w.shutdown().catch(() => {})))
     })
@@ -234,10 +237,10 @@ async function main(): Promise<void> {
 
     const stub = new CentralStub({ hall: HALL, url: central.url, speed: SPEED, arrivalsPerMinute: (TICKETS_PER_S * 60) / SPEED, ...(COMMANDS_PER_S > 0 ? { maxCommandsPerTick: Math.max(1, Math.round(COMMANDS_PER_S / 4)) } : {}), log: log.child({ module: 'stub' }, { level: 'error' }) })
     await stub.start()
-    cleanup.push(() => stub.stop())
+    life.add('central stub', () => stub.stop())
     const applicants = new Applicants(windows, { thinkMs: [300, 1500] })
     applicants.start()
-    cleanup.push(() => applicants.stop())
+    life.add('applicants', () => applicants.stop())
 
     // Round trips: central → bridge → a board on either node → its reply back at central.
     const rtts: number[] = []
@@ -255,7 +258,7 @@ async function main(): Promise<void> {
     }, 250)
 
     const redis = new Redis(redisUrl)
-    cleanup.push(() => void redis.disconnect())
+    life.add('redis client', () => void redis.disconnect())
     let maxBacklog = 0
     let lastTimeline = Date.now()
     const backlogTimer = setInterval(() => {
@@ -346,7 +349,7 @@ async function main(): Promise<void> {
       say(`OK: all ${emitted.size} events at central after dedup (${duplicates} duplicates dropped), none invented`)
     }
   } finally {
-    for (const c of cleanup.reverse()) await Promise.resolve().then(c).catch(() => {})
+    await life.stop()
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL')
   }
 }

@@ -29,7 +29,7 @@ export interface CaptureTriggerOptions {
 /**
  * Starts a camera or fingerprint scanner and reports how it went. Only lines
  * move here: the photo or template goes from the device to the case system
- * directly and never through this runtime (docs/architecture.md §10).
+ * directly and never through this runtime (docs/architecture.md §11).
  *
  * Contract (docs/hardware.md §4.4): `done` must be idle, pulse `trigger`, wait for
  * `done` with a timeout, check `done` returns to idle, report the latency.
