@@ -1,11 +1,18 @@
 import { topics } from '../../edge/protocol/index.ts'
 import { command, type MessageLog } from './probe.ts'
 
-/** Something that records what a subscriber received and can publish: a Probe (MQTT client) or a HubTap (inside the hub). */
-export interface Subscriber {
-  waitFor: MessageLog['waitFor']
-  publish(topic: string, payload: unknown): Promise<void>
+/** Publishes as central or the hub would: a Probe (an MQTT client) or a HubTap (inside the hub). */
+export interface Publisher {
+  publish(topic: string, payload: unknown): Promise<unknown>
 }
+
+/** What one subscription received, with a way to wait for a message: a Probe, a HubTap, a Recorder. */
+export type Subscriber = Pick<MessageLog, 'waitFor'>
+
+/** Barrier command ids start with this, so a test that counts replies can leave them out. */
+export const BARRIER_ID_PREFIX = 'barrier-'
+let barriers = 0
+const barrierId = () => `${BARRIER_ID_PREFIX}${process.pid}-${barriers++}`
 
 /**
  * Board-side barrier, for "the board sent nothing more": a `sync` command and
@@ -14,20 +21,19 @@ export interface Subscriber {
  * order, so once the sync's reply has arrived, every event the board made for
  * an input given before the sync (a command published earlier, a key press
  * that resolved) has arrived before it — on the same subscription, which MQTT
- * keeps in order. A late duplicate would be caught by an assertion after it.
+ * keeps in order (so `subscriber` must be the subscription the assertion
+ * reads, not another client's). A late duplicate would be caught by an assertion after it.
  *
  * Valid while the board is connected and live: a backlog drained after a
  * reconnect runs in its own lane and is not ordered against a live reply.
  * The sync also makes the board publish its birth and state again (what sync
  * is for), so do not count status/state messages across it.
  */
-export async function syncBarrier(via: Subscriber, hall: string, counter: string, timeoutMs = 10_000): Promise<void> {
-  const cmd = command({})
-  await via.publish(topics.cmd(hall, counter, 'sync'), cmd)
-  await via.waitFor((m) => m.topic === topics.reply(hall, counter) && m.payload.cmd === cmd.id, timeoutMs, `the reply to sync ${String(cmd.id)} (barrier)`)
+export async function syncBarrier(publisher: Publisher, subscriber: Subscriber, hall: string, counter: string, timeoutMs = 10_000): Promise<void> {
+  const cmd = command({}, { id: barrierId() })
+  await publisher.publish(topics.cmd(hall, counter, 'sync'), cmd)
+  await subscriber.waitFor((m) => m.topic === topics.reply(hall, counter) && m.payload.cmd === cmd.id, timeoutMs, `the reply to sync ${String(cmd.id)} (barrier)`)
 }
-
-let markers = 0
 
 /**
  * Broker-side barrier, for "the broker delivered nothing more to this
@@ -39,8 +45,8 @@ let markers = 0
  * use it after the action whose (absent) consequence it checks has been
  * accepted by the broker.
  */
-export async function markerBarrier(publisher: Pick<Subscriber, 'publish'>, subscriber: Pick<Subscriber, 'waitFor'>, topic: string, timeoutMs = 10_000): Promise<void> {
-  const id = `barrier-${process.pid}-${markers++}`
+export async function markerBarrier(publisher: Publisher, subscriber: Subscriber, topic: string, timeoutMs = 10_000): Promise<void> {
+  const id = barrierId()
   await publisher.publish(topic, { id, barrier: true })
   await subscriber.waitFor((m) => m.topic === topic && m.payload.id === id, timeoutMs, `barrier marker ${id} on ${topic}`)
 }

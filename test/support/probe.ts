@@ -42,6 +42,13 @@ export class MessageLog {
   }
 }
 
+/** A MessageLog fed by hand, for a subscription a test reads itself (a raw mqtt.js client's `message` handler). */
+export class Recorder extends MessageLog {
+  add(topic: string, payload: Buffer, retain = false): void {
+    this.record(topic, payload, retain)
+  }
+}
+
 /**
  * An MQTT client standing where the central system stands: it records what
  * arrives and lets a test wait for a message that matches.
