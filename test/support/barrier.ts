@@ -1,5 +1,5 @@
 import { topics } from '../../edge/protocol/index.ts'
-import { command, type MessageLog } from './probe.ts'
+import { command, eventually, type MessageLog, type Received } from './probe.ts'
 
 /** Publishes as central or the hub would: a Probe (an MQTT client) or a HubTap (inside the hub). */
 export interface Publisher {
@@ -49,4 +49,9 @@ export async function markerBarrier(publisher: Publisher, subscriber: Subscriber
   const id = barrierId()
   await publisher.publish(topic, { id, barrier: true })
   await subscriber.waitFor((m) => m.topic === topic && m.payload.id === id, timeoutMs, `barrier marker ${id} on ${topic}`)
+}
+
+/** A Subscriber over messages a test collects itself (a plain array filled by a `message` handler), polled. */
+export function polledSubscriber(messages: () => readonly Received[]): Subscriber {
+  return { waitFor: (match, timeoutMs = 10_000, what = 'a matching message') => eventually(() => messages().find(match), timeoutMs, what).then((m) => m!) }
 }
