@@ -9,7 +9,7 @@ import { Central } from '../hub/support/central.ts'
 import { makeTestPki } from '../hub/support/certs.ts'
 import { eventually, command } from '../support/probe.ts'
 import { markerBarrier, polledSubscriber } from '../support/barrier.ts'
-import { HubTap } from '../support/hub-tap.ts'
+import { HubTap, retainedAtHub } from '../support/hub-tap.ts'
 
 const H = 'h1'
 const w01 = user('board', H, 'w01')
@@ -38,13 +38,6 @@ function record(client: MqttClient): Msg[] {
 
 /** The barriers' view of a recorded list. */
 const waitIn = (list: Msg[]) => polledSubscriber(() => list.map((m) => ({ topic: m.topic, payload: m.body, retain: m.retain })))
-
-/** What the hub's broker holds retained under a filter: what a new subscriber would be replayed. */
-async function retainedAtHub(t: TestHub, filter: string): Promise<string[]> {
-  const topics: string[] = []
-  for await (const p of t.hub.broker.persistence.createRetainedStream(filter) as AsyncIterable<{ topic: string }>) topics.push(p.topic)
-  return topics
-}
 
 describe('bridge to a real Mosquitto central', () => {
   let central: Central
@@ -94,7 +87,7 @@ describe('bridge to a real Mosquitto central', () => {
     // The hub keeps no retained copy, so there is nothing a subscriber could be replayed (a fixed
     // wait could only show that none had come yet); a marker published after the subscription
     // then shows that nothing else was on its way to it.
-    expect(await retainedAtHub(t, `${base}/cmd/+`)).toEqual([])
+    expect(await retainedAtHub(t.hub, `${base}/cmd/+`)).toEqual([])
     const tap = await HubTap.attach(t.hub, `${base}/cmd/+`)
     await markerBarrier(tap, waitIn(atDash), `${base}/cmd/identify`)
     await tap.detach()
