@@ -9,6 +9,7 @@ import { startHub, type RunningHub } from '../../hub/main.ts'
 import { makeTestPki, type TestPki } from '../hub/support/certs.ts'
 import { HubTap, writeBoardCredentials, type BoardLogin } from '../support/hub-tap.ts'
 import { freePort } from '../support/ports.ts'
+import { eventually } from '../support/probe.ts'
 
 const CLI = fileURLToPath(new URL('../../cli/counter-edge.mjs', import.meta.url))
 const HALL = 'hall-t'
@@ -65,7 +66,9 @@ describe('a board on the hub over TLS with a client certificate', () => {
     tap.messages.length = 0
     const other = await run('other-cert', { ca: pki.ca, cert: pki.clients[`${HALL}-w09`]!.cert, key: pki.clients[`${HALL}-w09`]!.key })
     const noCa = await run('no-ca', undefined)
-    await new Promise((r) => setTimeout(r, 4000))
+    // Each was turned away (its own words): a connection refused never announces the board.
+    await eventually(() => /Not authorized|not authori[sz]ed|refused/i.test(other.output()), 20_000, 'the other-cert board refused')
+    await eventually(() => /self[- ]signed|unable to verify|certificate/i.test(noCa.output()), 20_000, 'the no-CA board refused')
     for (const p of [other, noCa]) p.child.kill('SIGTERM')
     await Promise.all([other.exited, noCa.exited])
     expect(tap.messages.filter((m) => m.payload.online === true)).toHaveLength(0)

@@ -12,6 +12,7 @@ import { loadBoardProfile } from '../../boards/profile-schema.ts'
 import { SimWindow } from '../../sim/sim-window.ts'
 import { parseMessage } from '../../edge/protocol/index.ts'
 import { BOARDS_DIR } from '../../edge/shared/package-root.ts'
+import { syncBarrier } from '../support/barrier.ts'
 
 const HALL = 'hall-7'
 const COUNTER = 'w05'
@@ -104,7 +105,7 @@ describe('one window end to end: central (real Mosquitto) → hub → board → 
     expect(parseMessage(rated.topic, JSON.stringify(rated.payload)).ok).toBe(true)
     // A second press after the rating is counted, never a second rating.
     await window.hardware.press('dissatisfied')
-    await new Promise((r) => setTimeout(r, 300))
+    await syncBarrier(central, central, HALL, COUNTER)
     expect(central.messages.filter((m) => m.topic === `${base}/event/evaluated`)).toHaveLength(1)
     await eventually(() => window.hardware.view().text === '', 5000, 'the display to go dark after the rating')
   })
@@ -132,7 +133,7 @@ describe('one window end to end: central (real Mosquitto) → hub → board → 
     await eventually(() => window.hardware.view().text === 'B101', 5000, 'B101 on the display')
     const again = await send('call', { ticket: 'B101' }, { id: 'dup-call-1' })
     expect(again.reply).toMatchObject({ ok: true, cmd: 'dup-call-1' })
-    await new Promise((r) => setTimeout(r, 200))
+    await syncBarrier(central, central, HALL, COUNTER)
     expect(central.messages.filter((m) => m.topic === `${base}/event/called` && m.payload.ticket === 'B101')).toHaveLength(1)
   })
 

@@ -14,6 +14,8 @@ import { eventually, command } from '../support/probe.ts'
 import { HubTap, writeBoardCredentials, type BoardLogin } from '../support/hub-tap.ts'
 import { freePort } from '../support/ports.ts'
 import { BOARDS_DIR } from '../../edge/shared/package-root.ts'
+import { letTimePass } from '../support/pace.ts'
+import { syncBarrier } from '../support/barrier.ts'
 
 const GENERATOR = fileURLToPath(new URL('../support/event-generator.ts', import.meta.url))
 const CLI = fileURLToPath(new URL('../../cli/counter-edge.mjs', import.meta.url))
@@ -41,9 +43,6 @@ class Child {
   }
 }
 
-function sleep(ms: number) {
-  return new Promise((r) => setTimeout(r, ms))
-}
 
 describe('the board survives being killed at any point (journal on disk, real hub)', () => {
   let dir: string
@@ -82,10 +81,10 @@ describe('the board survives being killed at any point (journal on disk, real hu
       const c = spawnGenerator()
       if (run % 3 === 2) {
         // Sometimes while it is still starting: recovering the journal, connecting, resending.
-        await sleep(200 + Math.random() * 1000)
+        await letTimePass(200 + Math.random() * 1000, 'killed at a random point while it starts')
       } else {
         await eventually(() => c.lines.some((l) => l.startsWith('boot ')), 20_000, `run ${run} to start (stderr: ${c.stderr})`)
-        await sleep(100 + Math.random() * 900)
+        await letTimePass(100 + Math.random() * 900, 'killed at a random point while it produces')
       }
       c.proc.kill('SIGKILL')
       expect(await c.exited).toBeNull()
@@ -135,7 +134,8 @@ describe('the board survives being killed at any point (journal on disk, real hu
     await mkdir(join(dir, 'cut'))
     const creds = await writeBoardCredentials(join(dir, 'cut'), HALL, counter)
     const cutHub = await startHub({ hall: HALL, port: 0, credentialsFile: creds.credentialsFile }, silentLogger())
-    const cutTap = await HubTap.attach(cutHub, `hall/${HALL}/counter/${counter}/event/#`)
+    // All of the board's topics: the barrier below needs its replies on the same subscription as its events.
+    const cutTap = await HubTap.attach(cutHub, `hall/${HALL}/counter/${counter}/#`)
     const dataDir = join(dir, counter)
     try {
       // The board runs with its hub unreachable, so every event stays in the journal; then stops.
@@ -167,7 +167,9 @@ describe('the board survives being killed at any point (journal on disk, real hu
       children.push(c)
       const before = ids.slice(0, -1)
       await eventually(() => before.every((id) => cutTap.ids(`hall/${HALL}/counter/${counter}/event/`).includes(id)), 20_000, `the 39 events before the cut (output: ${c.stderr}${c.lines.join('\n')})`)
-      await sleep(300)
+      // Barrier: the board answers a sync only once it runs; a torn 40th event, had it been recovered,
+      // would have gone out in the same backlog pass as the 39, which had all arrived before the sync was sent.
+      await syncBarrier(cutTap, cutTap, HALL, counter, 20_000)
       expect(new Set(cutTap.ids(`hall/${HALL}/counter/${counter}/event/`))).toEqual(new Set(before))
       expect(c.lines.join('\n')).toMatch(/torn tail/)
       c.proc.kill('SIGTERM')
@@ -232,7 +234,7 @@ describe('the board survives being killed at any point (journal on disk, real hu
       // The window came back rated: idle, evaluator shut, a key press is not a second rating.
       expect(edge2.window.current.mode).toBe('idle')
       await hw2.press('dissatisfied')
-      await sleep(300)
+      await syncBarrier(t, t, HALL, counter)
       expect(t.messages.filter((m) => m.topic === `${base}/event/evaluated`)).toHaveLength(2)
       // Central, unsure whether its `finish` arrived, sends it again: the restarted board answers as it did the first time.
       const replies = () => t.messages.filter((m) => m.topic === `${base}/reply` && m.payload.cmd === sent.finish!.id)

@@ -11,6 +11,7 @@ import mqtt from 'mqtt'
 import { generatePassword, makeEntry, readCredentialFile, writeCredentialFile } from '../../hub/credentials.ts'
 import { startSimHall, type SimHall } from '../../sim/hall.ts'
 import { Probe, command, eventually } from '../support/probe.ts'
+import { letTimePass } from '../support/pace.ts'
 
 // The committed screenshot in docs/ is refreshed only on request (UPDATE_DOCS=1), so a test run leaves the tree clean.
 const SCREENSHOT = process.env.UPDATE_DOCS ? fileURLToPath(new URL('../../docs/dashboard.png', import.meta.url)) : join(tmpdir(), `dashboard-${process.pid}.png`)
@@ -85,7 +86,7 @@ describe('hall dashboard in Chromium', () => {
     await page.waitForFunction(() => document.getElementById('toast')?.textContent?.includes('wrong username or password'), null, { timeout: 5000 })
     const password = (await readFile(hall.technician.passwordFile, 'utf8')).trim()
     // The failed attempt started a 1 s backoff for this address.
-    await new Promise((r) => setTimeout(r, 1100))
+    await letTimePass(1100, "wait out the address's 1 s login backoff on the hub's real clock")
     await page.fill('#pass', password)
     await page.click('#login-btn')
     await page.waitForFunction(() => document.getElementById('who')?.textContent?.includes('technician'), null, { timeout: 5000 })
@@ -112,7 +113,7 @@ describe('hall dashboard in Chromium', () => {
     // The hub takes the new entry once it has reloaded the file (within ~50 ms); tries are spaced so a slow
     // reload cannot use up the address's free login failures.
     const board = (await eventually(async () => {
-      await new Promise((r) => setTimeout(r, 250))
+      await letTimePass(250, 'tries spaced so a slow reload cannot use up the free login failures')
       return mqtt.connectAsync(`mqtt://127.0.0.1:${hall.hub.port}`, { clientId: 'hall-5-w09', username: 'hall-5-w09', password, reconnectPeriod: 0 }).catch(() => null)
     }, 10_000, 'the new board logged in'))!
     try {

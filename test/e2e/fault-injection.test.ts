@@ -2,6 +2,7 @@ import { describe, it, expect, afterEach } from 'vitest'
 import { existsSync } from 'node:fs'
 import { FaultRig, type Figures, type RigOptions, type RunOptions } from '../support/fault-rig.ts'
 import { canMountTmpfs } from '../support/tmpfs.ts'
+import { letTimePass } from '../support/pace.ts'
 
 /**
  * Issue 8, CI variant: the custody chain of docs/architecture.md §4 as real processes —
@@ -119,21 +120,20 @@ describe('custody chain under injected faults, with real processes', () => {
     rigs.push(rig)
     let scripted = false
     const stream = rig.run({ faults: [], until: () => scripted, maxMs: 45_000 })
-    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
     for (let round = 0; round < 2; round++) {
-      await sleep(rig.between(300, 800))
+      await letTimePass(rig.between(300, 800), 'traffic flows before the faults')
       // Central away: what the hub acknowledges from here stays in its custody log, on the disk about to fill.
       rig.count('central-link-cut')
       rig.centralProxy.setDown(true)
       rig.centralProxy.cut()
-      await sleep(rig.between(300, 800))
+      await letTimePass(rig.between(300, 800), "the hub's custody log grows while central is away")
       rig.count('disk-full')
       rig.fillDisk()
-      await sleep(rig.between(600, 1_200)) // boards get no PUBACK and keep their messages
+      await letTimePass(rig.between(600, 1_200), 'the disk stays full: boards get no PUBACK and keep their messages')
       rig.freeDisk()
-      await sleep(rig.between(600, 1_200)) // acknowledged again, after the failed writes
+      await letTimePass(rig.between(600, 1_200), 'acknowledged again, after the failed writes')
       await rig.inject('hub-kill') // power cut with that backlog on disk
-      await sleep(rig.between(300, 800))
+      await letTimePass(rig.between(300, 800), 'central stays away a little past the restart')
       rig.centralProxy.resume()
     }
     scripted = true

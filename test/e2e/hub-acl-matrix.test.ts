@@ -3,6 +3,8 @@ import type { MqttClient } from 'mqtt'
 import type { Role } from '../../hub/credentials.ts'
 import { startTestHub, user, connectAs, publishOutcome, subscribeOutcome, closeAll, type TestHub, type TestUser } from '../hub/support/hub-fixture.ts'
 import { eventually } from '../support/probe.ts'
+import { markerBarrier, polledSubscriber } from '../support/barrier.ts'
+import type { Received } from '../support/probe.ts'
 
 /**
  * The ACL of docs/architecture.md §6 through a real hub and real MQTT clients: every
@@ -173,14 +175,20 @@ describe('ACL matrix through a real hub', () => {
     const board = await connectAs(t.hub.port, users.board)
     open.push(board)
     const got: string[] = []
-    board.on('message', (topic) => got.push(topic))
+    const heard: Received[] = []
+    board.on('message', (topic, payload) => {
+      heard.push({ topic, payload: JSON.parse(payload.toString()) as Record<string, unknown>, retain: false })
+      if (!topic.endsWith('/cmd/sync')) got.push(topic)
+    })
     expect(await subscribeOutcome(board, `${own}/cmd/+`)).toBe('granted')
     const bridge = await connectAs(t.hub.port, users.bridge, { clientId: 'h1-bridge-x' })
     open.push(bridge)
     expect(await publishOutcome(bridge, `${other}/cmd/call`, '{}')).toBe('acked')
     expect(await publishOutcome(bridge, `${own}/cmd/recall`, '{}')).toBe('acked')
     await eventually(() => got.length >= 1, 3000, 'the own command')
-    await new Promise((r) => setTimeout(r, 100))
+    // Barrier: a marker from the same bridge connection after both; the broker keeps one
+    // publisher's messages in order, so another window's command would have come before it.
+    await markerBarrier({ publish: (topic, body) => publishOutcome(bridge, topic, JSON.stringify(body)) }, polledSubscriber(() => heard), `${own}/cmd/sync`)
     expect(got).toEqual([`${own}/cmd/recall`])
 
     await expect(connectAs(t.hub.port, users.board, { clientId: 'h1-w02' })).rejects.toThrow(/Identifier rejected/i)

@@ -8,6 +8,8 @@ import { startTestHub, user, connectAs, publishOutcome, subscribeOutcome, closeA
 import { Central } from '../hub/support/central.ts'
 import { makeTestPki } from '../hub/support/certs.ts'
 import { eventually, command } from '../support/probe.ts'
+import { markerBarrier, polledSubscriber } from '../support/barrier.ts'
+import { HubTap, retainedAtHub } from '../support/hub-tap.ts'
 
 const H = 'h1'
 const w01 = user('board', H, 'w01')
@@ -33,6 +35,9 @@ function record(client: MqttClient): Msg[] {
   })
   return out
 }
+
+/** The barriers' view of a recorded list. */
+const waitIn = (list: Msg[]) => polledSubscriber(() => list.map((m) => ({ topic: m.topic, payload: m.body, retain: m.retain })))
 
 describe('bridge to a real Mosquitto central', () => {
   let central: Central
@@ -79,9 +84,18 @@ describe('bridge to a real Mosquitto central', () => {
     open.push(dashboard)
     const atDash = record(dashboard)
     await dashboard.subscribeAsync(`${base}/cmd/+`, { qos: 1 })
-    await new Promise((r) => setTimeout(r, 200))
-    expect(atDash).toEqual([])
-    // Central saw its own command once (its subscription), not a second time from the hub.
+    // The hub keeps no retained copy, so there is nothing a subscriber could be replayed (a fixed
+    // wait could only show that none had come yet); a marker published after the subscription
+    // then shows that nothing else was on its way to it.
+    expect(await retainedAtHub(t.hub, `${base}/cmd/+`)).toEqual([])
+    const tap = await HubTap.attach(t.hub, `${base}/cmd/+`)
+    await markerBarrier(tap, waitIn(atDash), `${base}/cmd/identify`)
+    await tap.detach()
+    expect(atDash.filter((m) => !m.body.barrier)).toEqual([])
+    // Central saw its own command once (its subscription), not a second time from the hub. Barrier:
+    // a board event sent after the command reached the board goes up the same bridge, in order.
+    expect(await publishOutcome(board, `${base}/event/called`, JSON.stringify(boardEvent('called', 'barrier', 1)))).toBe('acked')
+    await eventually(() => atCentral.find((m) => m.body.id === 'barrier-1'), 5000, 'the board event at central (barrier)')
     expect(atCentral.filter((m) => m.body.id === 'retained-by-mistake')).toHaveLength(1)
     await probe.publishAsync(`${base}/cmd/identify`, '', { qos: 1, retain: true }) // clear central's retained copy
   })
@@ -112,7 +126,9 @@ describe('bridge to a real Mosquitto central', () => {
     expect(await publishOutcome(board, `${base}/event/evaluated`, JSON.stringify({ id: 'broken-1', score: 'great' }))).toBe('acked')
     await eventually(() => t.log.lines.find((l) => l.msg === 'acknowledged and quarantined a board message the hub cannot accept' && l.quarantined === 'invalid-payload'), 2000, 'the log line')
     expect(t.hub.counters.quarantined['invalid-payload']).toBe(1)
-    await new Promise((r) => setTimeout(r, 200))
+    // Barrier: a valid event sent after it goes up the same bridge, in order; once it is at central, the broken one would be too.
+    expect(await publishOutcome(board, `${base}/event/called`, JSON.stringify(boardEvent('called', 'barrier', 2)))).toBe('acked')
+    await eventually(() => atCentral.find((m) => m.body.id === 'barrier-2'), 5000, 'the valid event at central (barrier)')
     expect(atCentral.some((m) => m.body.id === 'broken-1')).toBe(false)
   })
 

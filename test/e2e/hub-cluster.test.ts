@@ -14,6 +14,8 @@ import { startRedis, type RunningRedis } from '../support/redis.ts'
 import { freePort } from '../support/ports.ts'
 import { eventually, command } from '../support/probe.ts'
 import { BOARDS_DIR } from '../../edge/shared/package-root.ts'
+import { letTimePass } from '../support/pace.ts'
+import { polledSubscriber, syncBarrier } from '../support/barrier.ts'
 
 /**
  * Issue 10: two hub processes of one hall on a real redis-server, a real
@@ -28,7 +30,6 @@ const H = 'h1'
 const w01 = user('board', H, 'w01')
 const w02 = user('board', H, 'w02')
 const tech = user('technician', H)
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 interface Seen {
   topic: string
@@ -149,27 +150,27 @@ describe('hub cluster: two nodes on Redis, one SIGKILLed', () => {
       while (pressing) {
         await windows[counter]!.hardware.press('call-next', { holdMs: 60 })
         presses[counter]!++
-        await sleep(140) // ~5 presses a second: well under the keys' chatter threshold (10 a second)
+        await letTimePass(140, "~5 presses a second: well under the keys' chatter threshold (10 a second)")
       }
     }
     const loops = [press('w01'), press('w02')]
-    await sleep(1000)
+    await eventually(() => presses.w01! >= 5 && presses.w02! >= 5, 10_000, 'both officers pressing')
     // Central hangs for a while around the kill, so node a dies holding acknowledged events central has not got.
     central.freeze(true)
-    await sleep(700)
+    await letTimePass(700, 'central stays hung while node a acknowledges presses it cannot pass on')
     const killedAt = Date.now()
     expect(await nodes.a.proc!.kill('SIGKILL')).toMatchObject({ signal: 'SIGKILL' })
     const r = new Redis(redis.url)
     const inCustody = await r.xlen(`counter-edge:${H}:custody`).finally(() => r.disconnect())
     expect(inCustody).toBeGreaterThan(0) // only the shared custody log has them now
-    await sleep(300)
+    await letTimePass(300, 'central stays hung a moment past the kill')
     central.freeze(false)
 
     // w01 fails over to node b; node b takes the lease once a's expires and bridges from the shared custody log.
     await eventually(() => windows.w01!.running!.link.connected, 15_000, 'w01 connected again (to node b)')
     await eventually(() => hubStatuses.some((s) => s.hub === 'hub-h1-b' && s.online), 15_000, "node b's bridge at central")
     const failover = Date.now() - killedAt
-    await sleep(1500)
+    await letTimePass(1500, 'the officers go on pressing through node b')
     pressing = false
     await Promise.all(loops)
 
@@ -184,7 +185,18 @@ describe('hub cluster: two nodes on Redis, one SIGKILLed', () => {
         throw new Error(`${err.message}; got ${new Set(keyEvents(counter).map((s) => s.id)).size}; backlog ${windows[counter]!.running!.link.backlog}; seqs ${keyEvents(counter).map((s) => s.body.seq).join(',')}; node b: ${nodes.b.proc!.output.slice(-4000)}`)
       })
     }
-    await sleep(500) // anything invented would have arrived by now
+    // Barrier, per board: once its journal is empty every event is in the shared custody log, which
+    // the bridge sends in order; the sync's reply enters that log after them, so anything invented or
+    // sent twice is at central before the reply is.
+    for (const counter of ['w01', 'w02'] as const) {
+      await eventually(() => windows[counter]!.running!.link.backlog === 0, 10_000, `${counter}'s journal empty`)
+      await syncBarrier(
+        { publish: (topic, body) => consumer.publishAsync(topic, JSON.stringify(body), { qos: 1 }) },
+        polledSubscriber(() => seen.map((s) => ({ topic: s.topic, payload: s.body, retain: false }))),
+        H,
+        counter,
+      )
+    }
     for (const counter of ['w01', 'w02'] as const) {
       const events = keyEvents(counter)
       const ids = new Set(events.map((s) => s.id))
@@ -197,9 +209,12 @@ describe('hub cluster: two nodes on Redis, one SIGKILLed', () => {
     expect(seen.filter((s) => s.topic.endsWith('/event/fault'))).toEqual([])
     expect(invalid).toEqual([])
     // The board that moved stayed online at central: no stale will of the dead node marked it offline.
-    await sleep(2500) // past the four heartbeats after which node b publishes node a's orphaned wills
+    // Nothing to wait on: the absence of a stale will is node b's dead-broker timer running out on its own clock.
+    await letTimePass(2500, "past the four heartbeats after which node b publishes node a's orphaned wills")
     const w01Statuses = seen.filter((s) => s.counter === 'w01' && s.topic.endsWith('/status'))
     expect(w01Statuses.at(-1)!.body.online).toBe(true)
+    // Not even for a moment: the barrier's sync made w01 announce itself again, which must not hide an earlier stale will.
+    expect(w01Statuses.filter((s) => s.body.online !== true).map((s) => s.body)).toEqual([])
     expect(failover).toBeLessThan(15_000)
     console.log(`failover: w01 back and bridge on node b within ${failover} ms; ${inCustody} in shared custody at the kill; presses ${JSON.stringify(presses)}; duplicates at central ${keyEvents('w01').length + keyEvents('w02').length - presses.w01! - presses.w02!}`)
   }, 50_000)
@@ -230,7 +245,7 @@ describe('hub cluster: a node whose Redis is gone', () => {
       await writeFile(config, JSON.stringify({ hall: H, host: '127.0.0.1', port, credentialsFile, node: 'x', redis: { url: redis.url }, upstream: { url: 'mqtt://127.0.0.1:1' } }))
       hub = await HubProcess.start(config, port)
       await redis.stop()
-      await sleep(500)
+      await letTimePass(500, 'the hub runs on a while without its Redis')
       const t0 = Date.now()
       expect(await hub.kill('SIGTERM')).toEqual({ code: 0, signal: null })
       expect(Date.now() - t0).toBeLessThan(15_000)

@@ -9,6 +9,7 @@ import { Central } from '../hub/support/central.ts'
 import { HubProcess } from '../hub/support/hub-process.ts'
 import { freePort } from '../support/ports.ts'
 import { eventually } from '../support/probe.ts'
+import { letTimePass } from '../support/pace.ts'
 
 /**
  * docs/architecture.md §4 steps 2–3 with a real Mosquitto as central and the hub as its
@@ -23,7 +24,6 @@ const board = user('board', H, 'w01')
 const quiet = user('board', H, 'w02') // a window that dies with the hub and never comes back
 const dash = user('dashboard', H)
 const eventTopic = (type: string) => `hall/${H}/counter/w01/event/${type}`
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 interface Seen {
   id: string
@@ -120,10 +120,10 @@ describe('custody chain: hub killed mid-stream, central away for a while', () =>
         atKill = { acked, atCentral: uniqueIds('crash').size }
         const how = await hub.kill('SIGKILL')
         expect(how.signal).toBe('SIGKILL')
-        restarted = sleep(300).then(startHub)
+        restarted = letTimePass(300, 'the hub stays down a moment while the board keeps sending').then(startHub)
       }
       if (seq === 250) central.freeze(false)
-      await sleep(2)
+      await letTimePass(2, 'a stream over time, so the freeze, kill and thaw land inside it')
     }
     hub = await restarted!
     await Promise.all(acks) // the board's own retries got every event acknowledged by the hub in the end
@@ -154,7 +154,7 @@ describe('custody chain: hub killed mid-stream, central away for a while', () =>
       const { id, acked } = publish('away', seq)
       sent.push(id)
       acks.push(acked)
-      if (seq % 20 === 0) await sleep(1)
+      if (seq % 20 === 0) await letTimePass(1, 'the backlog arrives over time, not in one burst')
     }
     await Promise.all(acks) // the hub acknowledges while central is away: the messages are in its custody
     await eventually(() => (bridgeStates.at(-1)?.backlog ?? 0) >= M, 5_000, 'the backlog to show on hub/bridge')

@@ -3,6 +3,7 @@ import { connect as netConnect, type Socket } from 'node:net'
 import type { MqttClient } from 'mqtt'
 import { startTestHub, user, connectAs, publishOutcome, subscribeOutcome, closeAll, writeUsers, statusMessage, type TestHub } from '../hub/support/hub-fixture.ts'
 import { eventually, command } from '../support/probe.ts'
+import { letTimePass } from '../support/pace.ts'
 
 /**
  * Each hardening case of docs/architecture.md §6 against a real hub: refused, logged
@@ -94,7 +95,7 @@ describe('hub hardening', () => {
     expect(t.log.refusals('bad-credentials').at(-1)?.backoffMs).toBe(400)
 
     open.push(await connectAs(t.hub.port, w02, { from: '127.0.0.12' }))
-    await new Promise((r) => setTimeout(r, 450))
+    await letTimePass(450, "wait out the address's 400 ms login backoff on the hub's real clock")
     open.push(await connectAs(t.hub.port, w01, { from: '127.0.0.11' })) // after the backoff, and the record is cleared
     expect(t.log.text()).not.toContain('guess')
     expect(t.log.text()).not.toContain(w01.password)
@@ -115,7 +116,7 @@ describe('hub hardening', () => {
     for (let i = 0; i < LIMITS.connectBurstPerAddress; i++) {
       const s = await raw(t.hub.port, '127.0.0.15', [], 0)
       s.socket.destroy()
-      await new Promise((r) => setTimeout(r, 15))
+      await letTimePass(15, 'connections a moment apart, each counted by the rate limit')
     }
     const next = await raw(t.hub.port, '127.0.0.15', [], 1_000)
     expect(next.closed).toBe(true)
@@ -139,11 +140,11 @@ describe('hub hardening', () => {
     open.push(back)
     back.on('message', (_topic, payload) => got.push(JSON.parse(payload.toString()).id))
     await eventually(() => got.length >= 5, 3000, 'the queued commands')
-    await new Promise((r) => setTimeout(r, 200))
-    expect(got).toEqual(ids.slice(0, 5))
-    // Acknowledged messages leave the queue: the board, now online, gets new commands again.
+    // Acknowledged messages leave the queue: the board, now online, gets new commands again. That
+    // command is also the barrier: on the same subscription, nothing more of the queue after it.
     expect(await publishOutcome(technician, `hall/${H}/counter/w02/cmd/identify`, JSON.stringify(command({ seconds: 5 }, { id: 'q-after' })))).toBe('acked')
     await eventually(() => got.includes('q-after'), 3000, 'a command after the queue drained')
+    expect(got).toEqual([...ids.slice(0, 5), 'q-after'])
     expect(t.hub.counters.refusals['offline-queue-full']).toBe(3)
   })
 

@@ -12,6 +12,7 @@ import { freePort } from '../support/ports.ts'
 import { command, eventually } from '../support/probe.ts'
 import { HubTap, writeBoardCredentials } from '../support/hub-tap.ts'
 import { BOARDS_DIR } from '../../edge/shared/package-root.ts'
+import { letTimePass } from '../support/pace.ts'
 
 const HALL = 'hall-3'
 const COUNTER = 'w02'
@@ -66,7 +67,7 @@ describe('a hub outage during traffic (board with an on-disk journal, real hub)'
     const during: string[] = []
     for (let burst = 0; burst < 6; burst++) {
       during.push(...produce(500))
-      await new Promise((r) => setTimeout(r, 5))
+      await letTimePass(5, 'bursts a moment apart, as a busy hall makes them')
     }
     await edge.link.flush()
     expect(edge.link.backlog).toBe(during.length)

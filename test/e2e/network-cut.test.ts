@@ -12,6 +12,7 @@ import { eventually } from '../support/probe.ts'
 import { HubTap, writeBoardCredentials } from '../support/hub-tap.ts'
 import { TcpProxy } from '../support/tcp-proxy.ts'
 import { BOARDS_DIR } from '../../edge/shared/package-root.ts'
+import { letTimePass } from '../support/pace.ts'
 
 const HALL = 'hall-6'
 const COUNTER = 'w03'
@@ -71,7 +72,7 @@ describe('the network between board and hub fails mid-stream', () => {
     expect(arrivedBeforeCut).toBeLessThan(ids.length)
     await eventually(() => !edge.link.connected, 5000, 'the board to notice')
     for (let i = 0; i < 500; i++) ids.push(edge.link.publish('event', { type: 'officer-key', key: 'recall', ticket: null }))
-    await new Promise((r) => setTimeout(r, 300))
+    await letTimePass(300, 'the link stays cut for a while: the board retries against a proxy that refuses it')
     proxy.restore()
 
     await eventually(() => {

@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { eventually } from '../support/probe.ts'
+import { settlesWithin } from '../support/deadline.ts'
 
 const CLI = fileURLToPath(new URL('../../cli/counter-edge.mjs', import.meta.url))
 
@@ -76,7 +77,7 @@ describe('the simulated hall (npm start)', () => {
 
     const exited = new Promise<number | null>((r) => child!.once('exit', (code) => r(code)))
     child.kill('SIGINT')
-    const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 15_000))])
+    const code = (await settlesWithin(exited, 15_000)) ? await exited : 'timeout'
     expect(code, `stdout: ${out.slice(-2000)}\nstderr: ${err.slice(-2000)}`).toBe(0)
     expect(out).toMatch(/stopped cleanly/)
   }, 120_000)

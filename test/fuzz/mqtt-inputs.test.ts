@@ -13,6 +13,7 @@ import {
   parseMessage,
   parseTopic,
   type CommandName,
+  topics,
   type Reply,
 } from '../../edge/protocol/index.ts'
 import { silentLogger } from '../../edge/shared/logger.ts'
@@ -20,10 +21,12 @@ import { loadBoardProfile } from '../../boards/profile-schema.ts'
 import { SimWindow } from '../../sim/sim-window.ts'
 import { startTestHub, user, connectAs, closeAll, type TestHub } from '../hub/support/hub-fixture.ts'
 import { startMosquitto, type RunningMosquitto } from '../support/mosquitto.ts'
-import { eventually } from '../support/probe.ts'
+import { eventually, Recorder } from '../support/probe.ts'
 import { anyCommandName, commandName, commandPayload, FUZZ_SEED, runs, validishCommand } from './arbitraries.ts'
 import { RawClient, type PublishOutcome } from './raw-mqtt.ts'
 import { BOARDS_DIR } from '../../edge/shared/package-root.ts'
+import { BARRIER_ID_PREFIX, syncBarrier } from '../support/barrier.ts'
+import { HubTap } from '../support/hub-tap.ts'
 
 /**
  * Raw MQTT into a real hub, and through it into a real board (issue 8):
@@ -223,6 +226,8 @@ describe('raw commands into a real board behind a real hub, fuzzed', () => {
   let listener: MqttClient
   const replies: Reply[] = []
   const invalidReplies: string[] = []
+  /** The listener's own subscription, for the barrier replies, which `replies` leaves out. */
+  const barrierReplies = new Recorder()
   let timed = 0
 
   beforeAll(async () => {
@@ -232,16 +237,19 @@ describe('raw commands into a real board behind a real hub, fuzzed', () => {
     listener.on('message', (topic, payload) => {
       const m = parseMessage(topic, payload)
       if (m.ok && m.kind === 'event') timed++
+      else if (m.ok && m.kind === 'reply' && m.message.cmd?.startsWith(BARRIER_ID_PREFIX)) barrierReplies.add(topic, payload)
       else if (m.ok && m.kind === 'reply') replies.push(m.message)
       else invalidReplies.push(payload.toString())
     })
     await listener.subscribeAsync(`${own}/reply`, { qos: 1 })
     // What time (or a device) changes in the window on its own, not in answer to a command.
     await listener.subscribeAsync([`${own}/event/overtime`, `${own}/event/evaluation-missed`, `${own}/event/capture-done`, `${own}/event/capture-failed`], { qos: 1 })
+    // The board subscribes to its commands before it publishes its birth: the birth says it is listening.
+    const births = await HubTap.attach(t.hub, topics.status(H, 'w01'))
     window = new SimWindow({ hall: H, counter: 'w01', profile: await loadBoardProfile('sim-window', BOARDS_DIR), hub: [{ host: '127.0.0.1', port: t.hub.port }], username: w01.username, password: w01.password, log: silentLogger() })
     await window.start()
-    await eventually(() => window.running?.link.connected, 10_000, 'the board connected')
-    await new Promise((r) => setTimeout(r, 200)) // its subscription in place
+    await births.waitFor((m) => m.payload.online === true, 10_000, 'the board\'s birth')
+    await births.detach()
     // An officer signed in, so that more of the valid commands act (and more modes are reached).
     const c = await RawClient.connect(t.hub.port, { clientId: 'fuzz-setup', username: bridge.username, password: bridge.password })
     await c.publish({ topic: `${own}/cmd/officer`, payload: JSON.stringify({ id: 'setup-1', expires: new Date(Date.now() + 60_000).toISOString(), action: 'sign-in', officer: 'P10482' }), qos: 1 })
@@ -288,7 +296,9 @@ describe('raw commands into a real board behind a real hub, fuzzed', () => {
         }
         expect((COMMAND_NAMES as readonly string[]).includes(cmdName)).toBe(true)
         await eventually(() => replies.length > count, 8_000, `the reply to ${cmdName}`)
-        await new Promise((r) => setTimeout(r, 20))
+        // A second reply to the same command would be on the listener's subscription before the sync's.
+        const live = client
+        await syncBarrier({ publish: (topic, body) => live.publish({ topic, payload: JSON.stringify(body), qos: 1 }) }, barrierReplies, H, 'w01')
         expect(replies.length).toBe(count + 1) // exactly one
         const reply = replies[count]!
         const text = Buffer.isBuffer(payload) ? payload.toString('utf8') : payload

@@ -68,11 +68,12 @@ export class RawClient {
       if (v !== undefined) return v
       const left = end - Date.now()
       if (left <= 0) return undefined
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, left)
+      // Woken by the next bytes or the close; the deadline only bounds the wait.
+      await new Promise<void>((wake) => {
+        const deadline = setTimeout(() => wake(), left)
         this.waiters.push(() => {
-          clearTimeout(t)
-          r()
+          clearTimeout(deadline)
+          wake()
         })
       })
     }

@@ -5,6 +5,7 @@ import { BridgeLease } from '../../hub/bridge-lease.ts'
 import { startRedis, type RunningRedis } from '../support/redis.ts'
 import { eventually } from '../support/probe.ts'
 import { CapturedLog } from './support/hub-fixture.ts'
+import { letTimePass } from '../support/pace.ts'
 
 /** The cluster's shared pieces against a real redis-server: the custody stream and the bridge lease. */
 
@@ -119,7 +120,8 @@ describe('bridge lease', () => {
     a.start()
     await eventually(() => a.held, 2000, 'a to hold the lease')
     b.start()
-    await new Promise((r) => setTimeout(r, 1500)) // a renews for more than two lifetimes; b never gets it
+    // Real time on purpose: the lease expires in Redis (PX), which no fake timer moves.
+    await letTimePass(1500, 'a renews for more than two lifetimes; b never gets it')
     expect(b.held).toBe(false)
     const stoppedAt = performance.now()
     await a.stop()

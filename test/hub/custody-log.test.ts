@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { CustodyLog } from '../../hub/custody-log.ts'
 import { LevelCustodyStore, MemoryCustodyStore, type CustodyRecord, type CustodyStore } from '../../hub/custody-store.ts'
 import { silentLogger } from '../../edge/shared/logger.ts'
+import { eventually } from '../support/probe.ts'
 
 const dirs: string[] = []
 afterEach(async () => {
@@ -63,8 +64,10 @@ describe('custody log', () => {
     let release!: () => void
     store.hold = new Promise((r) => (release = r))
     let durable = false
+    const writes = store.writes.length
     const p = log.append(msg(1)).then(() => (durable = true))
-    await new Promise((r) => setTimeout(r, 30))
+    // The write has reached the store, which holds it: only the release can make the append durable.
+    await eventually(() => store.writes.length > writes, 2_000, 'the append to reach the store')
     expect(durable).toBe(false)
     expect(await log.next(0, 10)).toEqual([]) // not handed to the bridge before it is durable
     release()
@@ -88,8 +91,8 @@ describe('custody log', () => {
     expect(all.map((r) => r.payload.toString())).toEqual(Array.from({ length: 40 }, (_, i) => `{"n":${i}}`))
     for (const r of all.slice(0, 25)) log.ack(r.seq)
     expect(log.size).toBe(15)
-    await new Promise((r) => setTimeout(r, 20))
-    expect(store.writes.some((w) => w.dels > 0 && !w.sync)).toBe(true) // deletes need no fsync
+    // Deletes need no fsync: they are written on their own, unsynced.
+    await eventually(() => store.writes.some((w) => w.dels > 0 && !w.sync), 2_000, 'the deletes to be written without an fsync')
     expect((await drain(log, 0)).map((r) => r.seq)).toEqual(Array.from({ length: 15 }, (_, i) => i + 26))
     await log.stop()
   })

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { silentLogger } from '../../edge/shared/logger.ts'
 import { SyncedClock, defaultSyncFallback, probeClockSync } from '../../edge/link/clock-sync.ts'
 import { EnvelopeStamper } from '../../edge/link/envelope-stamper.ts'
+import { eventually } from '../support/probe.ts'
 
 let dir: string
 beforeEach(async () => {
@@ -57,11 +58,10 @@ describe('clock sync check', () => {
     answer = true
     for (let i = 0; i < 1000; i++) stamper.next()
     expect(probes).toBe(1) // stamping never probes
-    await new Promise((r) => setTimeout(r, 80))
-    expect(stamper.next().synced).toBe(true)
+    // The refresh timer's next probe picks the new answer up.
+    await eventually(() => stamper.next().synced, 2_000, 'the timer to refresh the cached answer to synced')
     answer = null
-    await new Promise((r) => setTimeout(r, 80))
-    expect(clock.synced()).toBe(false)
+    await eventually(() => !clock.synced(), 2_000, 'the timer to fall back to not synced')
     clock.stop()
   })
 })

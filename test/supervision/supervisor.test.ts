@@ -1,10 +1,11 @@
-import { describe, it, expect, afterEach } from 'vitest'
+import { describe, it, expect, afterEach, vi } from 'vitest'
 import { silentLogger } from '../../edge/shared/logger.ts'
 import { Journal, MemoryStorage } from '../../edge/link/journal.ts'
 import { BoardLink } from '../../edge/link/board-link.ts'
 import { EnvelopeStamper } from '../../edge/link/envelope-stamper.ts'
 import { Supervisor } from '../../edge/supervision/supervisor.ts'
 import { watchdogIntervalMs, type Notifier } from '../../edge/supervision/sd-notify.ts'
+import { letTimePass } from '../support/pace.ts'
 
 const log = silentLogger()
 
@@ -24,6 +25,7 @@ let supervisor: Supervisor | null = null
 afterEach(() => {
   supervisor?.stop()
   supervisor = null
+  vi.useRealTimers()
 })
 
 async function offlineLink(now: () => number) {
@@ -38,20 +40,22 @@ describe('supervisor', () => {
     let t = 1_000_000
     const now = () => t
     const link = await offlineLink(now)
+    // Fake interval timers and loop clock: the watchdog's beats come exactly on time, so the counts are exact.
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'performance'] })
     const manager = new RecordingManager()
     supervisor = new Supervisor({ notifier: manager, watchdogMs: 20, link, log, now, linkStallLimitMs: 60_000 })
     await supervisor.ready()
     expect(manager.sent[0]![0]).toBe('READY=1')
     expect(manager.sent[0]![1]).toMatch(/^STATUS=hub not connected; journal 0 waiting$/)
     supervisor.start()
-    await new Promise((r) => setTimeout(r, 100))
+    await vi.advanceTimersByTimeAsync(100)
     const fed = manager.count('WATCHDOG=1')
-    expect(fed).toBeGreaterThanOrEqual(2)
+    expect(fed).toBe(5) // every 20 ms
 
     link.publish('event', { type: 'help-requested', ticket: null, officer: null })
     t += 61_000 // the hub has been unreachable for longer than the limit
-    await new Promise((r) => setTimeout(r, 100))
-    expect(manager.count('WATCHDOG=1')).toBeLessThanOrEqual(fed + 1)
+    await vi.advanceTimersByTimeAsync(100)
+    expect(manager.count('WATCHDOG=1')).toBe(fed)
     const last = manager.sent[manager.sent.length - 1]!
     expect(last[0]).toMatch(/^STATUS=unhealthy: hub unreachable for 61 s with 1 waiting/)
     await supervisor.stopping()
@@ -62,18 +66,17 @@ describe('supervisor', () => {
     const link = await offlineLink(Date.now)
     supervisor = new Supervisor({ notifier: null, watchdogMs: null, link, log, loopLagLimitMs: 150 })
     supervisor.start()
-    await new Promise((r) => setTimeout(r, 50))
     expect(supervisor.check().healthy).toBe(true)
     const until = Date.now() + 400
     while (Date.now() < until) {
       // a synchronous stall, as a blocking call would cause
     }
-    await new Promise((r) => setTimeout(r, 50))
+    // No wait: the check beats the lag clock itself, so it sees the stall however soon it runs.
     const v = supervisor.check()
     expect(v.healthy).toBe(false)
     expect(v.reasons.join()).toMatch(/event loop lagged \d+ ms/)
     // The lag is measured per interval: once the loop runs freely again, the check passes.
-    await new Promise((r) => setTimeout(r, 50))
+    await letTimePass(150, 'the loop runs freely past a lag beat, on real timers (the stall above is real)')
     expect(supervisor.check().healthy).toBe(true)
   })
 

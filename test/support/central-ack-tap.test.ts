@@ -3,6 +3,7 @@ import mqtt, { type MqttClient } from 'mqtt'
 import { Central } from '../hub/support/central.ts'
 import { CentralAckTap } from './central-ack-tap.ts'
 import { FaultProxy } from './fault-proxy.ts'
+import { eventually } from './probe.ts'
 
 /**
  * The tap decides which losses the fault-injection proof counts as central's,
@@ -40,7 +41,8 @@ describe('CentralAckTap', () => {
     const { central, tap, client } = await rig()
     central.freeze(true)
     const sent = client.publishAsync('hall/h1/counter/w01/event/evaluated', body('held'), { qos: 1 })
-    await new Promise((r) => setTimeout(r, 300))
+    // Past the tap on its way to central, which is stopped and so cannot acknowledge it.
+    await eventually(() => tap.sent.has('held'), 5_000, 'the publish to pass the tap')
     expect(tap.ackedAt.has('held')).toBe(false)
     central.freeze(false)
     await sent

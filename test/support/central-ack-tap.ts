@@ -18,6 +18,8 @@ import mqttPacket, { type Packet, type Parser } from 'mqtt-packet'
 export class CentralAckTap {
   /** Message id → when central's broker first acknowledged it (ms since the epoch). */
   readonly ackedAt = new Map<string, number>()
+  /** Message ids of the QoS 1 publishes seen on their way up to central, for a test to know one has passed. */
+  readonly sent = new Set<string>()
   /** Bytes the tap could not parse, by connection (a bug in the tap, never expected). */
   readonly errors: string[] = []
   private readonly connections = new Map<number, TappedConnection>()
@@ -29,6 +31,7 @@ export class CentralAckTap {
     let c = this.connections.get(connection)
     if (!c) {
       c = new TappedConnection(
+        (id) => this.sent.add(id),
         (id) => {
           if (!this.ackedAt.has(id)) this.ackedAt.set(id, this.now())
         },
@@ -49,6 +52,7 @@ class TappedConnection {
   private readonly pending = new Map<number, string>()
 
   constructor(
+    private readonly onSent: (id: string) => void,
     private readonly onAck: (id: string) => void,
     private readonly onError: (message: string) => void,
   ) {
@@ -56,7 +60,9 @@ class TappedConnection {
       if (p.cmd === 'connect') this.down = this.downParser(p.protocolVersion ?? 4)
       if (p.cmd !== 'publish' || p.qos !== 1 || p.messageId === undefined) return
       const id = messageIdOf(p.payload)
-      if (id) this.pending.set(p.messageId, id)
+      if (!id) return
+      this.pending.set(p.messageId, id)
+      this.onSent(id)
     })
     this.up.on('error', (e: Error) => onError(`up: ${e.message}`))
   }

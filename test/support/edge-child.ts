@@ -16,6 +16,7 @@ import { loadBoardProfile } from '../../boards/profile-schema.ts'
 import { createLogger } from '../../edge/shared/logger.ts'
 import type { EventDraft, EvaluationScore } from '../../edge/protocol/index.ts'
 import { BOARDS_DIR } from '../../edge/shared/package-root.ts'
+import { eventually } from './probe.ts'
 
 interface ChildConfig {
   hall: string
@@ -71,8 +72,7 @@ process.on('message', (m: Request) => {
     void (async () => {
       if (mode() !== 'evaluating') return send({ kind: 'reply', n: m.n, pressed: false })
       await sim.hardware.press(m.score)
-      const end = Date.now() + 5_000
-      while (mode() === 'evaluating' && Date.now() < end) await new Promise((r) => setTimeout(r, 10))
+      await eventually(() => mode() !== 'evaluating', 5_000, 'the window to close the evaluation', 10).catch(() => {})
       send({ kind: 'reply', n: m.n, pressed: mode() !== 'evaluating' })
     })()
   }

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import type { EventType, EvaluationScore, WindowMode } from '../../edge/protocol/index.ts'
+import { settlesWithin } from './deadline.ts'
 
 const SCRIPT = new URL('./edge-child.ts', import.meta.url).pathname
 
@@ -133,7 +134,7 @@ export class EdgeProcess {
     if (!child || !this.alive) return
     const exited = new Promise<void>((r) => child.once('exit', () => r()))
     child.kill('SIGTERM')
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 3_000))])
+    await settlesWithin(exited, 3_000)
     if (this.alive) await this.kill()
   }
 }

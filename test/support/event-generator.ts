@@ -22,6 +22,7 @@ import { loadBoardProfile } from '../../boards/profile-schema.ts'
 import { SimWindowHardware } from '../../sim/window-hardware.ts'
 import { EVALUATION_SCORES } from '../../edge/protocol/index.ts'
 import { BOARDS_DIR } from '../../edge/shared/package-root.ts'
+import { letTimePass } from './pace.ts'
 
 interface GeneratorConfig {
   hall: string
@@ -51,8 +52,11 @@ process.stdout.write(`boot ${edge.boot}\n`)
 setInterval(() => process.stdout.write(`status connected=${edge.link.connected} waiting=${edge.link.backlog}\n`), 500).unref()
 
 let stopping = false
+let stopped!: () => void
+const stopRequested = new Promise<void>((r) => (stopped = r))
 process.on('SIGTERM', () => {
   stopping = true
+  stopped()
 })
 
 const scores = EVALUATION_SCORES.slice(1, 4)
@@ -71,9 +75,9 @@ while (!stopping && (config.limit === undefined || produced < config.limit)) {
   process.stdout.write(`appended ${ids.join(' ')}\n`)
   await edge.link.flush()
   process.stdout.write(`durable ${ids.join(' ')}\n`)
-  await new Promise((r) => setTimeout(r, 2))
+  await letTimePass(2, 'a board makes events in bursts, with pauses between them')
 }
-while (!stopping) await new Promise((r) => setTimeout(r, 20))
+await stopRequested
 await edge.stop('stop')
 await hardware.stop()
 process.exit(0)

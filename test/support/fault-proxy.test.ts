@@ -1,6 +1,8 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { createServer, connect, type Server, type Socket } from 'node:net'
 import { FaultProxy } from './fault-proxy.ts'
+import { eventually } from './probe.ts'
+import { letTimePass } from './pace.ts'
 
 /** The proxy itself, against a plain TCP echo server: what each fault does to the bytes. */
 
@@ -22,15 +24,7 @@ function client(port: number): Promise<{ socket: Socket; received: () => string;
   })
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-async function until(check: () => boolean, ms = 2000): Promise<void> {
-  const end = Date.now() + ms
-  while (!check()) {
-    if (Date.now() > end) throw new Error('timed out')
-    await sleep(5)
-  }
-}
+const until = (check: () => boolean, ms = 2000) => eventually(check, ms, 'the bytes through the proxy', 5)
 
 describe('FaultProxy', () => {
   let echo: Server
@@ -59,7 +53,8 @@ describe('FaultProxy', () => {
     proxy.stall()
     c.socket.write('b')
     c.socket.write('c')
-    await sleep(150)
+    // A stall is a span of time: nothing to wait for, the proxy has paused reading. Hold it a while and see nothing pass.
+    await letTimePass(150, 'the link stays stalled for a while')
     expect(c.received()).toBe('a')
     expect(c.socket.destroyed).toBe(false)
     proxy.resume()
@@ -73,7 +68,7 @@ describe('FaultProxy', () => {
     const t0 = Date.now()
     for (const ch of 'wxyz') {
       c.socket.write(ch)
-      await sleep(5)
+      await letTimePass(5, 'one chunk per character, not one coalesced write')
     }
     await until(() => c.received() === 'wxyz')
     // Two legs (there and back), each held at least 120 ms.
@@ -104,7 +99,7 @@ describe('FaultProxy', () => {
     const big = Buffer.alloc(2 * 1024 * 1024, 7)
     proxy.stall()
     c.socket.write(big)
-    await sleep(100)
+    await letTimePass(100, 'the link stays stalled while the transfer is under way')
     proxy.resume()
     await until(() => c.received().length === big.length, 5000)
     c.socket.destroy()

@@ -17,6 +17,8 @@ import { FaultProxy } from './fault-proxy.ts'
 import { freePort } from './ports.ts'
 import { fillUp, mountTmpfs, unmountTmpfs } from './tmpfs.ts'
 import { BOARDS_DIR } from '../../edge/shared/package-root.ts'
+import { letTimePass } from './pace.ts'
+import { eventually } from './probe.ts'
 
 /**
  * The whole custody chain as real processes, with faults injected between
@@ -152,7 +154,6 @@ export interface Figures {
   problems: string[]
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /**
  * Longest a message central acknowledged may go unsaved before a SIGKILL takes it: central saves at the end
@@ -307,8 +308,7 @@ class InProcessWindow implements WindowHandle {
   async press(score: EvaluationScore): Promise<boolean> {
     if ((await this.mode()) !== 'evaluating') return false
     await this.sim.hardware.press(score)
-    const end = Date.now() + 5_000
-    while ((await this.mode()) === 'evaluating' && Date.now() < end) await sleep(10)
+    await eventually(async () => (await this.mode()) !== 'evaluating', 5_000, 'the window to close the evaluation', 10).catch(() => {})
     return (await this.mode()) !== 'evaluating'
   }
 
@@ -526,7 +526,7 @@ export class FaultRig {
     }
     // Mosquitto saves the consumer's session at the end of the loop turn that made it; the wait lets the
     // hub's bridge subscribe at central before the first command goes out.
-    await sleep(1_200)
+    await letTimePass(1_200, "Mosquitto saves the consumer's session and the hub's bridge subscribes at central, neither of which says when")
   }
 
   private noteMade(id: string, counter: string, type: EventType, fields: Record<string, unknown>): void {
@@ -559,7 +559,7 @@ export class FaultRig {
     const drivers = [...this.handles.map((h) => this.drive(h, done)), ...this.children.map((c) => this.officer(c, done))]
     const bursts = this.bursts.map((b) => this.burst(b, done))
     const faults = Promise.all(Array.from({ length: r.parallel ?? 1 }, () => this.faultLoop(r.faults, r.gapMs ?? [500, 2_000], r.order ?? 'random', done)))
-    while (!done()) await sleep(50)
+    await eventually(done, r.maxMs + 10_000, 'the run to end', 50)
     this.producing = false
     await faults
     this.heal()
@@ -569,20 +569,27 @@ export class FaultRig {
 
   /** Waits until every made event has arrived at central and every command has a reply (or the timeout). */
   async settle(timeoutMs = 30_000): Promise<void> {
-    const end = Date.now() + timeoutMs
-    for (;;) {
-      const missing = [...this.made.keys()].filter((id) => !this.consumer.events.has(id) && !this.lostByCentral(id)).length
-      const unanswered = [...this.commands.keys()].filter((id) => !this.consumer.replies.has(id)).length
-      const unacked = this.bursts.reduce((n, b) => n + b.sent - b.acked, 0)
-      if (missing === 0 && unanswered === 0 && unacked === 0) break
-      if (Date.now() > end) {
+    const left = () => ({
+      missing: [...this.made.keys()].filter((id) => !this.consumer.events.has(id) && !this.lostByCentral(id)).length,
+      unanswered: [...this.commands.keys()].filter((id) => !this.consumer.replies.has(id)).length,
+      unacked: this.bursts.reduce((n, b) => n + b.sent - b.acked, 0),
+    })
+    const settled = await eventually(() => Object.values(left()).every((n) => n === 0), timeoutMs, 'the run to settle', 100).then(
+      () => true,
+      () => {
+        const { missing, unanswered, unacked } = left()
         this.problems.push(`not settled after ${timeoutMs} ms: ${missing} events missing, ${unanswered} commands unanswered, ${unacked} burst publishes unacknowledged`)
-        break
-      }
-      await sleep(100)
+        return false
+      },
+    )
+    if (!settled) return
+    // Barrier, so duplicates and inventions still on their way are counted too: a sync to each window,
+    // answered on central's consumer. Every board message the hub acknowledged before the sync's reply
+    // entered its custody log is bridged to central before that reply (custody order), and the window
+    // made every event of its own before answering (it handles its inputs in order).
+    for (const counter of [...this.handles.map((h) => h.counter), ...this.children.map((c) => c.config.counter)]) {
+      await this.command(counter, 'sync', {}, 'act')
     }
-    // A little longer, so duplicates still on their way are counted too.
-    await sleep(500)
   }
 
   private heal(): void {
@@ -601,7 +608,7 @@ export class FaultRig {
       const mode = await h.mode()
       if (done()) break
       if (mode === null) {
-        await sleep(100)
+        await letTimePass(100, 'the window is down (killed, or its link cut); ask again in a moment')
         continue
       }
       switch (mode) {
@@ -633,8 +640,8 @@ export class FaultRig {
   /** An officer at a child window presses keys now and then: events its board makes even while the hub is away. */
   private async officer(p: EdgeProcess, done: () => boolean): Promise<void> {
     while (!done()) {
-      if (!(await p.officerKey(this.rand() < 0.5 ? 'call-next' : 'help'))) await sleep(100)
-      await sleep(this.between(20, 120))
+      if (!(await p.officerKey(this.rand() < 0.5 ? 'call-next' : 'help'))) await letTimePass(100, 'the edge process is down; the officer tries again in a moment')
+      await letTimePass(this.between(20, 120), 'an officer presses now and then')
     }
   }
 
@@ -664,7 +671,7 @@ export class FaultRig {
       // Publishes queue in mqtt.js while the board is offline; keep the queue bounded, as a real board's journal is.
       if (b.sent - b.acked < 500) b.publishOne()
       next += interval
-      await sleep(Math.max(0, next - Date.now()))
+      await letTimePass(next - Date.now(), 'a burst board publishes at a steady rate')
     }
   }
 
@@ -689,7 +696,7 @@ export class FaultRig {
     if (kinds.length === 0) return
     let next = Math.floor(this.rand() * kinds.length)
     while (!done()) {
-      await sleep(this.between(gap[0], gap[1]))
+      await letTimePass(this.between(gap[0], gap[1]), 'the gap between two faults')
       if (done()) break
       const kind = order === 'cycle' ? kinds[next++ % kinds.length]! : kinds[Math.floor(this.rand() * kinds.length)]!
       // With several loops, a target takes one fault at a time (two hub kills at once would start two hubs).
@@ -723,40 +730,40 @@ export class FaultRig {
       case 'central-link-cut':
         proxy.setDown(true)
         proxy.cut()
-        await sleep(this.hold(100, 2_000))
+        await letTimePass(this.hold(100, 2_000), 'the link stays cut')
         proxy.resume()
         return
       case 'board-link-stall':
       case 'central-link-stall':
         proxy.stall()
-        await sleep(this.hold(300, 4_000))
+        await letTimePass(this.hold(300, 4_000), 'the link stays stalled')
         proxy.resume()
         return
       case 'board-link-delay':
       case 'central-link-delay':
         proxy.delay(this.between(5, 150), this.between(0, 50))
-        await sleep(this.hold(500, 4_000))
+        await letTimePass(this.hold(500, 4_000), 'the link stays slow')
         proxy.resume()
         return
       case 'hub-kill':
         await this.hub.kill('SIGKILL')
-        await sleep(this.hold(0, 1_000))
+        await letTimePass(this.hold(0, 1_000), 'the hub stays down')
         await this.restartHub()
         return
       case 'central-kill':
         await this.central.kill()
         this.centralKills.push(Date.now())
-        await sleep(this.hold(0, 1_000))
+        await letTimePass(this.hold(0, 1_000), 'central stays down')
         await this.central.startProcess()
         this.restarts.central++
         // The consumer back, and the bridge with it, before the next fault may strike (this also paces the faults).
-        for (const end = Date.now() + 10_000; !this.consumer.connected && Date.now() < end; ) await sleep(50)
-        await sleep(1_200)
+        await eventually(() => this.consumer.connected, 10_000, "central's consumer back", 50).catch(() => {})
+        await letTimePass(1_200, "the hub's bridge subscribes at central again, which nothing announces")
         return
       case 'disk-full':
         if (!this.tmpfs) throw new Error('disk-full needs the hub data directory on a tmpfs (tmpfsMb)')
         this.fillDisk()
-        await sleep(this.hold(500, 3_000))
+        await letTimePass(this.hold(500, 3_000), 'the disk stays full')
         this.freeDisk()
         return
       case 'edge-kill': {
@@ -769,10 +776,10 @@ export class FaultRig {
           this.busy.add('board-link')
           this.boardProxy.setDown(true)
           this.boardProxy.cut()
-          await sleep(this.hold(300, 2_000))
+          await letTimePass(this.hold(300, 2_000), 'the board is offline a while before it dies')
         }
         await victim.kill()
-        await sleep(this.hold(0, 1_000))
+        await letTimePass(this.hold(0, 1_000), 'the board stays powered off')
         await victim.start()
         if (offline) {
           this.boardProxy.resume()
@@ -800,7 +807,7 @@ export class FaultRig {
           this.problems.push(`hub did not start after a kill (attempt ${attempt + 1}): ${message}`)
         }
         if (attempt >= 9) throw err
-        await sleep(500)
+        await letTimePass(500, 'a restart delay, as systemd has one')
       }
     }
   }

@@ -61,3 +61,16 @@ export class HubTap extends MessageLog {
     return new Promise((r) => this.hub.broker.aedes.unsubscribe(this.filter, this.deliver, () => r()))
   }
 }
+
+/**
+ * What the hub's broker holds retained under a filter: exactly what a new
+ * subscriber would be replayed. Reading the store answers "nothing retained"
+ * outright, where a subscriber could only show that nothing had come yet.
+ */
+export async function retainedAtHub(hub: RunningHub, filter: string): Promise<Array<{ topic: string; payload: string }>> {
+  const out: Array<{ topic: string; payload: string }> = []
+  for await (const p of hub.broker.persistence.createRetainedStream(filter) as AsyncIterable<{ topic: string; payload: Buffer }>) {
+    out.push({ topic: p.topic, payload: Buffer.from(p.payload).toString('utf8') })
+  }
+  return out
+}

@@ -3,6 +3,8 @@ import { mkdtemp, writeFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort, canConnect } from './ports.ts'
+import { eventually, GiveUp } from './probe.ts'
+import { settlesWithin } from './deadline.ts'
 
 export interface RunningMosquitto {
   port: number
@@ -20,15 +22,18 @@ export async function startMosquitto(): Promise<RunningMosquitto> {
   let stderr = ''
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()))
   const exited = new Promise<void>((r) => child.once('exit', () => r()))
-  const deadline = Date.now() + 10_000
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`mosquitto exited at start (code ${child.exitCode}): ${stderr}`)
-    if (await canConnect(port)) break
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL')
-      throw new Error(`mosquitto did not listen on ${port} within 10 s: ${stderr}`)
-    }
-    await new Promise((r) => setTimeout(r, 50))
+  try {
+    await eventually(
+      async () => {
+        if (child.exitCode !== null) throw new GiveUp(`mosquitto exited at start (code ${child.exitCode}): ${stderr}`)
+        return canConnect(port)
+      },
+      10_000,
+      `mosquitto to listen on ${port}`,
+    )
+  } catch (err) {
+    child.kill('SIGKILL')
+    throw err instanceof GiveUp ? err : new Error(`mosquitto did not listen on ${port} within 10 s: ${stderr}`)
   }
   return {
     port,
@@ -36,7 +41,7 @@ export async function startMosquitto(): Promise<RunningMosquitto> {
     async stop() {
       if (child.exitCode === null) {
         child.kill('SIGTERM')
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))])
+        await settlesWithin(exited, 3000)
         if (child.exitCode === null) child.kill('SIGKILL')
       }
       await rm(dir, { recursive: true, force: true })

@@ -1,4 +1,5 @@
 import mqtt, { type MqttClient } from 'mqtt'
+import { letTimePass } from './pace.ts'
 
 export interface Received {
   topic: string
@@ -41,6 +42,13 @@ export class MessageLog {
   }
 }
 
+/** A MessageLog fed by hand, for a subscription a test reads itself (a raw mqtt.js client's `message` handler). */
+export class Recorder extends MessageLog {
+  add(topic: string, payload: Buffer, retain = false): void {
+    this.record(topic, payload, retain)
+  }
+}
+
 /**
  * An MQTT client standing where the central system stands: it records what
  * arrives and lets a test wait for a message that matches.
@@ -68,8 +76,15 @@ export class Probe extends MessageLog {
   }
 }
 
-/** Polls until check() returns a truthy value; for state that is not a message (what a display shows). */
-export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+/** Thrown from an `eventually` check: the condition can no longer come true (the process it waits on exited), so stop polling now. */
+export class GiveUp extends Error {}
+
+/**
+ * Polls until check() returns a truthy value; for state that is not a message
+ * (what a display shows, a port listening). A check that throws is retried,
+ * unless it throws GiveUp.
+ */
+export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 10_000, what = 'condition', everyMs = 20): Promise<T> {
   const deadline = Date.now() + timeoutMs
   let last: unknown
   for (;;) {
@@ -78,10 +93,11 @@ export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 10_
       if (v) return v
       last = v
     } catch (err) {
+      if (err instanceof GiveUp) throw err
       last = err
     }
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`)
-    await new Promise((r) => setTimeout(r, 20))
+    await letTimePass(everyMs, 'between two polls of the condition')
   }
 }
 

@@ -3,6 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort, canConnect } from './ports.ts'
+import { eventually, GiveUp } from './probe.ts'
+import { settlesWithin } from './deadline.ts'
 
 export interface RunningRedis {
   port: number
@@ -25,15 +27,18 @@ export async function startRedis(extraArgs: string[] = []): Promise<RunningRedis
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()))
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()))
   const exited = new Promise<void>((r) => child.once('exit', () => r()))
-  const deadline = Date.now() + 10_000
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`redis-server exited at start (code ${child.exitCode}): ${output}`)
-    if (await canConnect(port)) break
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL')
-      throw new Error(`redis-server did not listen on ${port} within 10 s: ${output}`)
-    }
-    await new Promise((r) => setTimeout(r, 30))
+  try {
+    await eventually(
+      async () => {
+        if (child.exitCode !== null) throw new GiveUp(`redis-server exited at start (code ${child.exitCode}): ${output}`)
+        return canConnect(port)
+      },
+      10_000,
+      `redis-server to listen on ${port}`,
+    )
+  } catch (err) {
+    child.kill('SIGKILL')
+    throw err instanceof GiveUp ? err : new Error(`redis-server did not listen on ${port} within 10 s: ${output}`)
   }
   return {
     port,
@@ -41,7 +46,7 @@ export async function startRedis(extraArgs: string[] = []): Promise<RunningRedis
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM')
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))])
+        await settlesWithin(exited, 3000)
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
       }
       await rm(dir, { recursive: true, force: true })

@@ -4,6 +4,8 @@ import { mkdtemp, writeFile, rm, chmod } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort, canConnect } from '../../support/ports.ts'
+import { eventually, GiveUp } from '../../support/probe.ts'
+import { settlesWithin } from '../../support/deadline.ts'
 
 /**
  * A real Mosquitto as central that can be stopped and started again on the
@@ -63,13 +65,14 @@ export class Central {
     const child = spawn('/usr/sbin/mosquitto', ['-c', join(this.dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] })
     child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()))
     this.child = child
-    const deadline = Date.now() + 10_000
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`mosquitto exited at start (code ${child.exitCode}): ${this.stderr}`)
-      if (await canConnect(this.port)) return
-      if (Date.now() > deadline) throw new Error(`mosquitto did not listen on ${this.port}: ${this.stderr}`)
-      await new Promise((r) => setTimeout(r, 30))
-    }
+    await eventually(
+      async () => {
+        if (child.exitCode !== null) throw new GiveUp(`mosquitto exited at start (code ${child.exitCode}): ${this.stderr}`)
+        return canConnect(this.port)
+      },
+      10_000,
+      `mosquitto to listen on ${this.port}`,
+    )
   }
 
   /** SIGSTOP freezes central (a hung server: sockets open, nothing answered); SIGCONT thaws it. */
@@ -84,7 +87,7 @@ export class Central {
     if (!child || child.exitCode !== null) return
     const exited = new Promise<void>((r) => child.once('exit', () => r()))
     child.kill('SIGTERM')
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))])
+    await settlesWithin(exited, 5_000)
     if (child.exitCode === null) child.kill('SIGKILL')
     if (/Error saving/.test(this.stderr)) throw new Error(`mosquitto could not save its sessions: ${this.stderr}`)
   }

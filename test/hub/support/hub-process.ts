@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { canConnect } from '../../support/ports.ts'
+import { eventually, GiveUp } from '../../support/probe.ts'
 
 const CLI = new URL('../../../cli/counter-edge.mjs', import.meta.url).pathname
 
@@ -18,16 +19,20 @@ export class HubProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     const hub = new HubProcess(child)
-    const deadline = Date.now() + 15_000
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`hub exited at start (code ${child.exitCode}): ${hub.output}`)
-      if (await canConnect(port)) return hub
-      if (Date.now() > deadline) {
-        child.kill('SIGKILL')
-        throw new Error(`hub did not listen on ${port}: ${hub.output}`)
-      }
-      await new Promise((r) => setTimeout(r, 30))
+    try {
+      await eventually(
+        async () => {
+          if (child.exitCode !== null) throw new GiveUp(`hub exited at start (code ${child.exitCode}): ${hub.output}`)
+          return canConnect(port)
+        },
+        15_000,
+        `the hub to listen on ${port}`,
+      )
+    } catch (err) {
+      child.kill('SIGKILL')
+      throw err instanceof GiveUp ? err : new Error(`hub did not listen on ${port}: ${hub.output}`)
     }
+    return hub
   }
 
   get alive(): boolean {
