@@ -3,7 +3,7 @@ import { Aedes, type Client, type AuthenticateError, type PublishPacket } from '
 import { parseTopic, topics } from '../edge/protocol/index.ts'
 import type { Logger } from '../edge/shared/logger.ts'
 import type { CredentialStore, Principal } from './credentials.ts'
-import { authorizePublish, authorizeSubscribe } from './acl.ts'
+import { authorizeClientId, authorizePublish, authorizeSubscribe } from './acl.ts'
 import { ConnectionGuard, LoginGuard } from './address-guards.ts'
 import type { HubCounters, RefusalKind } from './hub-counters.ts'
 import type { HubLimits } from './limits.ts'
@@ -65,6 +65,8 @@ function connackError(message: string, returnCode: number): AuthenticateError {
 /** What preConnect saw in the CONNECT packet, for checks that need the principal. */
 interface ConnectInfo {
   emptyIdWithSession: boolean
+  /** The client sent no id (clean session on): Aedes made up a random one. */
+  assignedId: boolean
   will: { topic: string; retain: boolean; bytes: number } | null
 }
 
@@ -119,6 +121,7 @@ export class HubBroker {
       preConnect: (client, packet, cb) => {
         this.connects.set(client, {
           emptyIdWithSession: !packet.clientId && packet.clean === false,
+          assignedId: !packet.clientId,
           will: packet.will ? { topic: packet.will.topic, retain: Boolean(packet.will.retain), bytes: packet.will.payload?.length ?? 0 } : null,
         })
         cb(null, true)
@@ -218,7 +221,9 @@ export class HubBroker {
       return connackError('server busy; retry', RC.serverUnavailable)
     }
     if (p.hall !== this.opts.hall) return fail('bad-credentials', `credentials are for hall ${p.hall}, not this hub's`, RC.notAuthorized)
-    if (p.role === 'board' && client.id !== p.username) return fail('client-id-mismatch', 'a board must use its username as client id', RC.identifierRejected)
+    // Checked here, before Aedes registers the client: refused now, the session holding this id is untouched.
+    const idCheck = this.clientIdDecision(client, p)
+    if (!idCheck.ok) return fail('client-id-mismatch', idCheck.reason, RC.identifierRejected)
     if (meta?.clientCert && meta.clientCert.cn !== p.username) {
       return fail('cert-mismatch', `client certificate is for "${meta.clientCert.cn ?? '(no CN)'}", not this username`, RC.notAuthorized)
     }
@@ -235,6 +240,10 @@ export class HubBroker {
     this.principals.set(client, p)
     this.versions.set(client, version)
     return null
+  }
+
+  private clientIdDecision(client: Client, p: Principal): ReturnType<typeof authorizeClientId> {
+    return authorizeClientId(p, client.id, this.opts.credentials.clientIdOwner(client.id), this.connects.get(client)?.assignedId ?? false)
   }
 
   private authorizePublish(client: Client | null, packet: PublishPacket, cb: (err?: Error | null) => void): void {
@@ -326,8 +335,8 @@ export class HubBroker {
     const clients = (this.aedes as unknown as { clients: Record<string, Client> }).clients
     for (const client of Object.values(clients)) {
       const p = this.principals.get(client)
-      // Revoked, moved, or given a new password: the live session goes at once.
-      if (p && (!this.opts.credentials.stillValid(p) || this.opts.credentials.credentialVersion(p.username) !== this.versions.get(client))) {
+      // Revoked, moved, given a new password, or its client id now another account's: the live session goes at once.
+      if (p && (!this.opts.credentials.stillValid(p) || this.opts.credentials.credentialVersion(p.username) !== this.versions.get(client) || !this.clientIdDecision(client, p).ok)) {
         this.refuse('revoked-session', { client: client.id, username: p.username }, 'closed the session of a revoked client')
         client.close()
       }

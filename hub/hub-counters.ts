@@ -5,7 +5,7 @@
 export const REFUSAL_KINDS = [
   'empty-client-id', // CONNECT with no client id and clean session off (MQTT-3.1.3-8)
   'bad-credentials', // unknown user, wrong or revoked password, no password
-  'client-id-mismatch', // a board not using its username as client id
+  'client-id-mismatch', // a client id outside the account's own (a board: its username; others: username or username-suffix)
   'cert-mismatch', // TLS client certificate CN differs from the username
   'login-backoff', // the address failed too often and is in backoff
   'stale-login', // the password check outlasted the client's CONNACK wait; answered "server unavailable"
