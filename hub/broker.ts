@@ -11,6 +11,7 @@ import { HubListeners, type ListenerConfig, type ConnectionMeta } from './listen
 import { QueueCappedPersistence, type AsyncPersistence } from './session-store.ts'
 import type { Quarantine, QuarantinedMessage } from './quarantine.ts'
 import type { Uplink } from './uplink.ts'
+import { Qos2Receipts } from './qos2-receipts.ts'
 
 export interface BrokerOptions {
   /** Unique per run: wills a crashed run left in the persistence belong to its id, so Aedes publishes them. */
@@ -95,6 +96,8 @@ export class HubBroker {
   private readonly versions = new WeakMap<Client, string | null>()
   private readonly connects = new WeakMap<Client, ConnectInfo>()
   private readonly logins: LoginGuard
+  /** Inbound QoS 2 packet ids whose first copy passed the authorisation, until PUBREL (exactly once to custody). */
+  private readonly receipts = new Qos2Receipts()
   private unlistenReload: (() => void) | null = null
 
   constructor(private readonly opts: BrokerOptions) {
@@ -108,6 +111,7 @@ export class HubBroker {
       },
       (operation, err) => log.error({ operation, err: err.message }, 'session store operation failed'),
       opts.countQueued,
+      this.receipts,
     )
     const guard = new ConnectionGuard({ maxPerAddress: limits.maxConnectionsPerAddress, burst: limits.connectBurstPerAddress, perSecond: limits.connectsPerSecondPerAddress })
     this.aedes = new Aedes({
@@ -160,6 +164,9 @@ export class HubBroker {
     this.aedes.on('clientDisconnect', (client) => {
       const p = this.principals.get(client)
       log.info({ client: client.id }, 'client disconnected')
+      // A clean session's inbound QoS 2 state ends with it (unless another connection has taken the id over).
+      const current = (this.aedes as unknown as { clients: Record<string, Client | undefined> }).clients[client.id]
+      if (client.clean && (!current || current === client)) this.receipts.forget(client.id)
       if (p?.role === 'board') opts.onBoardSession?.(p, false)
     })
     this.listeners = new HubListeners({
@@ -255,6 +262,20 @@ export class HubBroker {
     }
     const p = this.principals.get(client)
     if (!p) return cb(refusal('not authenticated'))
+    if (packet.qos === 2 && packet.messageId !== undefined) {
+      return this.receipts.once(
+        client.id,
+        packet.messageId,
+        () => this.persistence.incomingGetPacket(client, packet).then(() => true, () => false),
+        (done) => this.authorizeFirstCopy(client, p, packet, done),
+        cb,
+        () => this.opts.log.debug({ client: client.id, messageId: packet.messageId, topic: packet.topic.slice(0, 200) }, 'a QoS 2 copy before PUBREL: acknowledged again, not passed on again'),
+      )
+    }
+    this.authorizeFirstCopy(client, p, packet, cb)
+  }
+
+  private authorizeFirstCopy(client: Client, p: Principal, packet: PublishPacket, cb: (err?: Error | null) => void): void {
     const { limits } = this.opts
     const at = { client: client.id, topic: packet.topic.slice(0, 200) }
     const own = isOwnMessage(p, packet)

@@ -2,11 +2,14 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { MqttClient } from 'mqtt'
+import { connect as netConnect, type Socket } from 'node:net'
+import mqtt, { type MqttClient } from 'mqtt'
+import mqttPacket, { type Packet } from 'mqtt-packet'
 import { topics } from '../../edge/protocol/index.ts'
 import { startTestHub, user, connectAs, publishOutcome, subscribeOutcome, closeAll, boardEvent, statusMessage, type TestHub } from '../hub/support/hub-fixture.ts'
 import { command, eventually, type Received } from '../support/probe.ts'
 import { markerBarrier, polledSubscriber } from '../support/barrier.ts'
+import { Central } from '../hub/support/central.ts'
 
 /**
  * The attacks of issue 20 against a real hub, each first as the attack that
@@ -107,5 +110,108 @@ describe("A. session takeover: a non-board account connecting under a board's cl
         await c.endAsync()
       }
     }
+  })
+})
+
+/** A raw MQTT 3.1.1 connection that sends any packet as given (mqtt.js never resends a QoS 2 PUBLISH on its own). */
+class RawSession {
+  readonly got: Packet[] = []
+  private constructor(private readonly socket: Socket) {}
+
+  static async open(port: number, login: { clientId: string; username: string; password: string }): Promise<RawSession> {
+    const socket = netConnect({ host: '127.0.0.1', port })
+    socket.setNoDelay(true)
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', () => resolve())
+      socket.once('error', reject)
+    })
+    const s = new RawSession(socket)
+    const parser = mqttPacket.parser({ protocolVersion: 4 })
+    parser.on('packet', (p) => s.got.push(p))
+    socket.on('data', (d: Buffer) => parser.parse(d))
+    socket.on('error', () => {})
+    s.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: false, keepalive: 60, ...login, password: Buffer.from(login.password) })
+    const ack = await s.next('connack')
+    if (ack.cmd !== 'connack' || ack.returnCode !== 0) throw new Error(`CONNACK ${JSON.stringify(ack)}`)
+    return s
+  }
+
+  send(...packets: Packet[]): void {
+    // One write for all: the hub reads them in one chunk, as a retransmission racing its original can arrive.
+    this.socket.write(Buffer.concat(packets.map((p) => mqttPacket.generate(p))))
+  }
+
+  count(cmd: Packet['cmd'], messageId?: number): number {
+    return this.got.filter((p) => p.cmd === cmd && (messageId === undefined || (p as { messageId?: number }).messageId === messageId)).length
+  }
+
+  next(cmd: Packet['cmd'], messageId?: number, n = 1): Promise<Packet> {
+    return eventually(() => (this.count(cmd, messageId) >= n ? this.got.filter((p) => p.cmd === cmd && (messageId === undefined || (p as { messageId?: number }).messageId === messageId))[n - 1] : undefined), 5_000, `${cmd} ${messageId ?? ''} #${n}`).then((p) => p!)
+  }
+
+  close(): void {
+    this.socket.destroy()
+  }
+}
+
+describe('F. exactly once for QoS 2: a PUBLISH sent again (DUP, same packet id) before PUBREL', () => {
+  let central: Central
+  let t: TestHub
+  let dataDir: string
+  const atCentral: Received[] = []
+  const open: MqttClient[] = []
+  let raw: RawSession | null = null
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'qos2-'))
+    central = await Central.start()
+    const probe = await mqtt.connectAsync(central.url, { clientId: 'central-qos2-probe', reconnectPeriod: 0 })
+    open.push(probe)
+    probe.on('message', (topic, payload) => atCentral.push({ topic, payload: JSON.parse(payload.toString()) as Record<string, unknown>, retain: false }))
+    await probe.subscribeAsync(`hall/${H}/counter/#`, { qos: 1 })
+    t = await startTestHub([w01, dash], { hall: H, dataDir, upstream: { url: central.url }, bridge: { reconnectMinMs: 100 } })
+  })
+  afterAll(async () => {
+    raw?.close()
+    await closeAll(open)
+    await t?.stop()
+    await central?.dispose()
+    await rm(dataDir, { recursive: true, force: true })
+  })
+
+  it("reaches central and the hall's readers once, whether the copy comes after PUBREC or in the same read; the packet id is free again after PUBREL", async () => {
+    const reader = await connectAs(t.hub.port, dash, { clientId: `${dash.username}-qos2` })
+    open.push(reader)
+    const atReader = record(reader)
+    expect(await subscribeOutcome(reader, `hall/${H}/counter/#`)).toBe('granted')
+    raw = await RawSession.open(t.hub.port, { clientId: w01.username, username: w01.username, password: w01.password })
+    const topic = topics.event(H, 'w01', 'called')
+    const publish = (messageId: number, seq: number, dup: boolean): Packet => ({ cmd: 'publish', topic, payload: Buffer.from(JSON.stringify(boardEvent('called', 'q2', seq))), qos: 2, dup, retain: false, messageId })
+
+    // The copy after the hub's PUBREC, as a client that missed the PUBREC sends it.
+    raw.send(publish(7, 1, false))
+    await raw.next('pubrec', 7)
+    raw.send(publish(7, 1, true))
+    await raw.next('pubrec', 7, 2)
+    // The copy in the same read as its original, still in its custody write when the copy arrives.
+    raw.send(publish(8, 2, false), publish(8, 2, true), publish(8, 2, true))
+    await raw.next('pubrec', 8, 3)
+    raw.send({ cmd: 'pubrel', messageId: 7 }, { cmd: 'pubrel', messageId: 8 })
+    await raw.next('pubcomp', 7)
+    await raw.next('pubcomp', 8)
+    // Released: the same packet id now carries a new message, which must get through.
+    raw.send(publish(7, 3, false))
+    await raw.next('pubrec', 7, 3)
+    raw.send({ cmd: 'pubrel', messageId: 7 })
+    await raw.next('pubcomp', 7, 2)
+
+    // Barrier: a QoS 1 event after all of it; the bridge carries custody to central in order.
+    raw.send({ cmd: 'publish', topic, payload: Buffer.from(JSON.stringify(boardEvent('called', 'q2', 4))), qos: 1, dup: false, retain: false, messageId: 9 })
+    await raw.next('puback', 9)
+    await polledSubscriber(() => atCentral).waitFor((m) => m.payload.seq === 4, 10_000, 'the barrier event at central')
+    await polledSubscriber(() => atReader).waitFor((m) => m.payload.seq === 4, 10_000, 'the barrier event at the reader')
+    const seqs = (got: Received[]) => got.filter((m) => m.topic === topic && m.payload.boot === 'q2').map((m) => m.payload.seq)
+    expect(seqs(atCentral)).toEqual([1, 2, 3, 4])
+    expect(seqs(atReader)).toEqual([1, 2, 3, 4])
   })
 })
