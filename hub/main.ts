@@ -82,6 +82,7 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
       new Quarantine({
         file: config.dataDir ? join(config.dataDir, 'quarantine.jsonl') : null,
         maxBytes: limits.maxQuarantineBytes,
+        maxBytesPerClient: limits.maxQuarantineBytesPerBoard,
         log: log.child({ module: 'quarantine' }),
       }),
     )

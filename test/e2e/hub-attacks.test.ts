@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connect as netConnect, type Socket } from 'node:net'
@@ -21,6 +21,7 @@ const w01 = user('board', H, 'w01')
 const bridge = user('bridge', H)
 const dash = user('dashboard', H)
 const tech = user('technician', H)
+const w02 = user('board', H, 'w02')
 
 /** Collects what a client receives, as Received, for barriers and assertions. */
 function record(client: MqttClient): Received[] {
@@ -213,5 +214,53 @@ describe('F. exactly once for QoS 2: a PUBLISH sent again (DUP, same packet id) 
     const seqs = (got: Received[]) => got.filter((m) => m.topic === topic && m.payload.boot === 'q2').map((m) => m.payload.seq)
     expect(seqs(atCentral)).toEqual([1, 2, 3, 4])
     expect(seqs(atReader)).toEqual([1, 2, 3, 4])
+  })
+})
+
+describe("E. one board filling the hall's shared quarantine", () => {
+  let t: TestHub
+  let dataDir: string
+  const open: MqttClient[] = []
+  const FILE = 64 * 1024
+  const SHARE = 16 * 1024
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'quarantine-quota-'))
+    t = await startTestHub([w01, w02], { hall: H, dataDir, limits: { maxQuarantineBytes: FILE, maxQuarantineBytesPerBoard: SHARE } })
+  })
+  afterAll(async () => {
+    await closeAll(open)
+    await t?.stop()
+    await rm(dataDir, { recursive: true, force: true })
+  })
+
+  it("fills only that board's share: past it that board is refused, and another board's unacceptable message is still kept", async () => {
+    // What the attack did: 4 KiB messages of an event type the hub does not know, as fast as acknowledged, reconnecting when refused.
+    const junk = (seq: number) => JSON.stringify({ ...boardEvent('called', 'flood', seq), pad: 'x'.repeat(4 * 1024) })
+    const unknown = `${topics.counterPrefix(H, 'w01')}event/made-up`
+    let acked = 0
+    let refused = 0
+    for (let seq = 0; seq < 2 * (FILE / 4096) && refused < 3; seq++) {
+      const flood = await connectAs(t.hub.port, w01)
+      open.push(flood)
+      if ((await publishOutcome(flood, unknown, junk(seq))) === 'acked') acked++
+      else refused++
+      await flood.endAsync(true)
+    }
+    expect(refused).toBe(3)
+    expect(acked * 4096).toBeLessThanOrEqual(SHARE)
+    expect(t.log.refusals('quarantine-failed').length).toBe(3)
+
+    // Another board, upgraded before its hub, sends one event the hub does not know: kept, acknowledged, its journal moves on.
+    const other = await connectAs(t.hub.port, w02)
+    open.push(other)
+    let otherClosed = 0
+    other.on('close', () => otherClosed++)
+    const body = JSON.stringify(boardEvent('called', 'honest', 1))
+    expect(await publishOutcome(other, `${topics.counterPrefix(H, 'w02')}event/made-up`, body)).toBe('acked')
+    expect(otherClosed).toBe(0)
+    const lines = (await readFile(join(dataDir, 'quarantine.jsonl'), 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { client: string; payload: string })
+    expect(lines.filter((l) => l.client === w01.username)).toHaveLength(acked)
+    expect(lines.filter((l) => l.client === w02.username).map((l) => l.payload)).toEqual([body])
   })
 })
