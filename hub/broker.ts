@@ -174,6 +174,7 @@ export class HubBroker {
       handle: (stream, req) => void this.aedes.handle(stream, req),
       guard,
       maxPacketBytes: limits.maxPayloadBytes + 8 * 1024,
+      tlsHandshakeTimeoutMs: limits.tlsHandshakeTimeoutMs,
       refuse: (kind, fields, message) => this.refuse(kind, fields, message),
       log,
     })

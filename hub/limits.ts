@@ -60,6 +60,11 @@ export interface HubLimits {
    * share a board's such messages are refused (it keeps them); the others' are still kept.
    */
   maxQuarantineBytesPerBoard: number
+  /**
+   * A TLS handshake not finished within this is closed. Node's own timeout (120 s) only reported
+   * it and left the socket open, so connections that never finish held their slots for ever.
+   */
+  tlsHandshakeTimeoutMs: number
 }
 
 export const DEFAULT_LIMITS: Readonly<HubLimits> = {
@@ -75,6 +80,7 @@ export const DEFAULT_LIMITS: Readonly<HubLimits> = {
   maxQueuedPerClient: 1_000,
   maxQuarantineBytes: 64 * 1024 * 1024,
   maxQuarantineBytesPerBoard: 1024 * 1024,
+  tlsHandshakeTimeoutMs: 10_000,
 }
 
 export function resolveLimits(partial: Partial<HubLimits> | undefined): HubLimits {

@@ -47,6 +47,8 @@ export interface ListenersOptions {
   guard: ConnectionGuard
   /** Largest MQTT packet a client may announce. */
   maxPacketBytes: number
+  /** A TLS handshake not finished within this is closed. */
+  tlsHandshakeTimeoutMs: number
   refuse: (kind: RefusalKind, fields: Record<string, unknown>, message: string) => void
   log: Logger
 }
@@ -60,6 +62,8 @@ export interface ListenersOptions {
 export class HubListeners {
   private readonly meta = new WeakMap<Duplex, ConnectionMeta>()
   private readonly sockets = new Set<Socket>()
+  /** The address of each accepted TLS socket, read at accept: a handshake that ends in a reset has lost it by the time it fails. */
+  private readonly tlsAddresses = new WeakMap<Socket, string>()
   private tcp: Server | null = null
   private tls: TlsServer | null = null
   private http: HttpServer | null = null
@@ -111,10 +115,18 @@ export class HubListeners {
     if (config.tls) {
       const t = config.tls
       if (t.requestCert && !t.ca) throw new Error('the TLS listener needs a ca to verify client certificates with')
-      this.tls = new TlsServer({ cert: t.cert, key: t.key, ...(t.ca ? { ca: t.ca } : {}), requestCert: Boolean(t.requestCert), rejectUnauthorized: Boolean(t.requestCert) })
+      this.tls = new TlsServer({
+        cert: t.cert,
+        key: t.key,
+        ...(t.ca ? { ca: t.ca } : {}),
+        requestCert: Boolean(t.requestCert),
+        rejectUnauthorized: Boolean(t.requestCert),
+        handshakeTimeout: this.opts.tlsHandshakeTimeoutMs,
+      })
       this.tls.on('connection', (sock: Socket) => {
         // Admission before the handshake, so a flood of handshakes costs the hub nothing.
-        if (!this.accept(sock, 'tls')) return
+        const address = this.accept(sock, 'tls')
+        if (address) this.tlsAddresses.set(sock, address)
       })
       this.tls.on('secureConnection', (sock: TLSSocket) => {
         const address = normalizeAddress(sock.remoteAddress)
@@ -122,7 +134,13 @@ export class HubListeners {
         this.hand(sock, { address, transport: 'tls', clientCert: t.requestCert ? { cn: typeof cn === 'string' ? cn : null } : null })
       })
       this.tls.on('tlsClientError', (err, sock) => {
-        this.opts.refuse('tls-handshake', { address: normalizeAddress(sock.remoteAddress), err: err.message }, 'TLS handshake failed')
+        // Node keeps the socket it wraps as _parent (lib/_tls_wrap.js); after a reset the TLS socket has no address left.
+        const raw = (sock as TLSSocket & { _parent?: Socket })._parent
+        const address = sock.remoteAddress ? normalizeAddress(sock.remoteAddress) : ((raw && this.tlsAddresses.get(raw)) ?? 'unknown')
+        const code = (err as NodeJS.ErrnoException).code
+        this.opts.refuse('tls-handshake', { address, transport: 'tls', ...(code ? { code } : {}), err: err.message }, 'TLS handshake failed; connection closed')
+        // Node reports a handshake timeout here and leaves the socket open; every failed handshake ends here.
+        sock.destroy()
       })
       this.ports.tls = await listen(this.tls, t.port, t.host ?? config.tcp.host)
       this.opts.log.info({ port: this.ports.tls, clientCerts: Boolean(t.requestCert) }, 'hub listening (MQTT over TLS)')

@@ -10,6 +10,8 @@ import { startTestHub, user, connectAs, publishOutcome, subscribeOutcome, closeA
 import { command, eventually, type Received } from '../support/probe.ts'
 import { markerBarrier, polledSubscriber } from '../support/barrier.ts'
 import { Central } from '../hub/support/central.ts'
+import { makeTestPki } from '../hub/support/certs.ts'
+import { freePort } from '../support/ports.ts'
 
 /**
  * The attacks of issue 20 against a real hub, each first as the attack that
@@ -262,5 +264,64 @@ describe("E. one board filling the hall's shared quarantine", () => {
     const lines = (await readFile(join(dataDir, 'quarantine.jsonl'), 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { client: string; payload: string })
     expect(lines.filter((l) => l.client === w01.username)).toHaveLength(acked)
     expect(lines.filter((l) => l.client === w02.username).map((l) => l.payload)).toEqual([body])
+  })
+})
+
+describe('B. TLS handshakes that never finish', () => {
+  let t: TestHub
+  let pkiDir: string
+  let ca: Buffer
+  const open: MqttClient[] = []
+  const sockets: Socket[] = []
+  const TIMEOUT = 600
+
+  beforeAll(async () => {
+    pkiDir = await mkdtemp(join(tmpdir(), 'hub-pki-'))
+    const pki = makeTestPki(pkiDir, [])
+    ca = await readFile(pki.ca)
+    t = await startTestHub([w01], { hall: H, tls: { port: await freePort(), certFile: pki.server.cert, keyFile: pki.server.key }, limits: { tlsHandshakeTimeoutMs: TIMEOUT } })
+  })
+  afterAll(async () => {
+    sockets.forEach((s) => s.destroy())
+    await closeAll(open)
+    await t?.stop()
+    await rm(pkiDir, { recursive: true, force: true })
+  })
+
+  /** A TCP connection to the TLS port from an address; resolves once connected. */
+  async function tcpTo(from: string): Promise<{ socket: Socket; closed: Promise<number> }> {
+    const started = Date.now()
+    const socket = netConnect({ host: '127.0.0.1', port: t.hub.tlsPort!, localAddress: from })
+    socket.on('error', () => {})
+    sockets.push(socket)
+    const closed = new Promise<number>((r) => socket.once('close', () => r(Date.now() - started)))
+    await new Promise<void>((r) => socket.once('connect', () => r()))
+    return { socket, closed }
+  }
+
+  it('are closed by the hub after its handshake timeout, logged with the address; a handshake cut by a reset names its address too', async () => {
+    // What the attack did: open connections to the TLS port and never say a word (or stop half-way through a ClientHello).
+    const silent = await Promise.all(Array.from({ length: 5 }, () => tcpTo('127.0.0.70')))
+    const halfHello = await tcpTo('127.0.0.70')
+    halfHello.socket.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01]))
+    const after = await Promise.all([...silent, halfHello].map((c) => c.closed))
+    for (const ms of after) {
+      expect(ms).toBeGreaterThanOrEqual(TIMEOUT - 50)
+      expect(ms).toBeLessThan(TIMEOUT + 5_000)
+    }
+    const timeouts = t.log.refusals('tls-handshake').filter((l) => l.code === 'ERR_TLS_HANDSHAKE_TIMEOUT')
+    expect(timeouts).toHaveLength(6)
+    expect(timeouts.every((l) => l.address === '127.0.0.70')).toBe(true)
+
+    const reset = await tcpTo('127.0.0.71')
+    reset.socket.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01]))
+    reset.socket.resetAndDestroy()
+    await eventually(() => t.log.refusals('tls-handshake').find((l) => l.address === '127.0.0.71'), 5_000, 'the reset handshake logged with its address')
+    expect(t.log.refusals('tls-handshake').some((l) => l.address === 'unknown')).toBe(false)
+
+    // A client that does finish its handshake is unaffected.
+    const board = await mqtt.connectAsync(`mqtts://127.0.0.1:${t.hub.tlsPort}`, { ca, clientId: w01.username, username: w01.username, password: w01.password, reconnectPeriod: 0, connectTimeout: 3_000 })
+    open.push(board)
+    expect(await publishOutcome(board, topics.status(H, 'w01'), JSON.stringify(statusMessage('tls', 0, true)), { retain: true })).toBe('acked')
   })
 })
