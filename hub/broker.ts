@@ -307,6 +307,7 @@ export class HubBroker {
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload
     const a = this.opts.uplink?.admit(p, { topic: packet.topic, payload, qos: packet.qos, retain: packet.retain })
     if (!a || a.kind === 'pass') return cb(null)
+    if (a.kind === 'invalid' && packet.qos === 0) return this.dropQos0(client, packet, `${a.code}: ${a.message}`, cb)
     if (a.kind === 'invalid') return this.toQuarantine(client, p, packet, 'invalid-payload', `${a.code}: ${a.message}`, cb)
     a.written.then(
       () => cb(null),
@@ -315,6 +316,19 @@ export class HubBroker {
         cb(Object.assign(err, { [REFUSED]: true }))
       },
     )
+  }
+
+  /**
+   * A board's QoS 0 message that breaks the contract: there is no acknowledgement to give and no
+   * journal to unblock, so it is not kept, only logged and counted; it goes on where no one can read
+   * it and is never retained (a junk retained state would otherwise replace the window's state).
+   * The connection stays: a board's telemetry is no breach.
+   */
+  private dropQos0(client: string, packet: PublishPacket, reason: string, cb: (err?: Error | null) => void): void {
+    this.refuse('invalid-qos0', { client, topic: packet.topic.slice(0, 200), retain: packet.retain, reason }, 'dropped a QoS 0 message that breaks the contract')
+    packet.topic = `${QUARANTINED_PREFIX}${packet.topic}`
+    packet.retain = false
+    cb(null)
   }
 
   /**

@@ -23,6 +23,7 @@ export const REFUSAL_KINDS = [
   'revoked-session', // a connected client whose credentials were revoked or changed
   'custody-write-failed', // the custody log could not make a message durable: no PUBACK, the board retries
   'quarantine-failed', // a board's own message for the quarantine could not be kept there (file full, disk error): refused, the board keeps it
+  'invalid-qos0', // a board's QoS 0 message that breaks its schema: dropped where no one reads it, never retained (QoS 0 has no acknowledgement to keep it for)
 ] as const
 
 export type RefusalKind = (typeof REFUSAL_KINDS)[number]

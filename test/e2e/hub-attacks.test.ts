@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { connect as netConnect, type Socket } from 'node:net'
 import mqtt, { type MqttClient } from 'mqtt'
 import mqttPacket, { type Packet } from 'mqtt-packet'
-import { topics } from '../../edge/protocol/index.ts'
+import { messageExamples, topics } from '../../edge/protocol/index.ts'
 import { startTestHub, user, connectAs, publishOutcome, subscribeOutcome, closeAll, boardEvent, statusMessage, type TestHub } from '../hub/support/hub-fixture.ts'
 import { command, eventually, type Received } from '../support/probe.ts'
 import { markerBarrier, polledSubscriber } from '../support/barrier.ts'
@@ -323,5 +323,55 @@ describe('B. TLS handshakes that never finish', () => {
     const board = await mqtt.connectAsync(`mqtts://127.0.0.1:${t.hub.tlsPort}`, { ca, clientId: w01.username, username: w01.username, password: w01.password, reconnectPeriod: 0, connectTimeout: 3_000 })
     open.push(board)
     expect(await publishOutcome(board, topics.status(H, 'w01'), JSON.stringify(statusMessage('tls', 0, true)), { retain: true })).toBe('acked')
+  })
+})
+
+describe('QoS 0 held to the contract like QoS 1', () => {
+  let central: Central
+  let t: TestHub
+  const open: MqttClient[] = []
+
+  beforeAll(async () => {
+    central = await Central.start()
+    t = await startTestHub([w01, dash], { hall: H, upstream: { url: central.url }, bridge: { reconnectMinMs: 100 } })
+  })
+  afterAll(async () => {
+    await closeAll(open)
+    await t?.stop()
+    await central?.dispose()
+  })
+
+  it("a board's junk retained state at QoS 0 does not replace its retained state, reaches no reader, and the board stays connected; valid QoS 0 still flows", async () => {
+    const stateTopic = topics.state(H, 'w01')
+    const reader = await connectAs(t.hub.port, dash, { clientId: `${dash.username}-q0` })
+    open.push(reader)
+    const seen = record(reader)
+    expect(await subscribeOutcome(reader, `${topics.counterPrefix(H, 'w01')}#`)).toBe('granted')
+    const board = await connectAs(t.hub.port, w01)
+    open.push(board)
+    let closed = 0
+    board.on('close', () => closed++)
+    const good = { ...messageExamples.state, boot: 'q0', id: 'q0-1', seq: 1 }
+    expect(await publishOutcome(board, stateTopic, JSON.stringify(good), { retain: true })).toBe('acked')
+
+    // What the attack did: a retained state at QoS 0 that is not a state at all.
+    await board.publishAsync(stateTopic, JSON.stringify({ junk: true }), { qos: 0, retain: true })
+    const telemetry = { ...messageExamples.telemetry, boot: 'q0', id: 'q0-2', seq: 2 }
+    await board.publishAsync(topics.telemetry(H, 'w01'), JSON.stringify(telemetry), { qos: 0 })
+    // Barrier: a QoS 1 event from the same connection after both.
+    expect(await publishOutcome(board, topics.event(H, 'w01', 'called'), JSON.stringify(boardEvent('called', 'q0', 3)))).toBe('acked')
+    await polledSubscriber(() => seen).waitFor((m) => m.payload.id === 'q0-3' || (m.payload.seq === 3 && m.payload.boot === 'q0'), 5_000, 'the barrier event')
+    expect(seen.filter((m) => m.payload.junk === true)).toEqual([])
+    expect(seen.some((m) => m.topic === topics.telemetry(H, 'w01') && m.payload.seq === 2)).toBe(true)
+    expect(closed).toBe(0)
+    expect(t.log.refusals('invalid-qos0').some((l) => l.topic === stateTopic && l.retain === true)).toBe(true)
+
+    // A reader that comes later gets the state the board really published.
+    const late = await connectAs(t.hub.port, dash, { clientId: `${dash.username}-q0-late` })
+    open.push(late)
+    const retained = record(late)
+    expect(await subscribeOutcome(late, stateTopic)).toBe('granted')
+    const got = await polledSubscriber(() => retained).waitFor((m) => m.topic === stateTopic, 5_000, 'the retained state')
+    expect(got.payload).toEqual(good)
   })
 })
