@@ -180,8 +180,9 @@ export class HubBroker {
     })
   }
 
+  /** The plain TCP port; 0 when it is off. */
   get boundPort(): number {
-    return this.listeners.ports.tcp
+    return this.listeners.ports.tcp ?? 0
   }
 
   principalOf(client: Client): Principal | undefined {

@@ -25,7 +25,8 @@ export interface TlsListenerConfig {
 }
 
 export interface ListenerConfig {
-  tcp: { host: string; port: number }
+  /** port null: no plain listener (TLS only); host is the other listeners' default too. */
+  tcp: { host: string; port: number | null }
   tls?: TlsListenerConfig
   /** MQTT over WebSocket for the dashboard (browsers cannot speak raw TCP). */
   ws?: { host?: string; port: number; path?: string }
@@ -68,7 +69,7 @@ export class HubListeners {
   private tls: TlsServer | null = null
   private http: HttpServer | null = null
   private wss: WebSocketServer | null = null
-  readonly ports: { tcp: number; tls: number | null; ws: number | null } = { tcp: 0, tls: null, ws: null }
+  readonly ports: { tcp: number | null; tls: number | null; ws: number | null } = { tcp: null, tls: null, ws: null }
 
   constructor(private readonly opts: ListenersOptions) {}
 
@@ -105,12 +106,17 @@ export class HubListeners {
 
   async start(): Promise<void> {
     const { config } = this.opts
-    this.tcp = createTcpServer({ noDelay: true }, (sock) => {
-      const address = this.accept(sock, 'tcp')
-      if (address) this.hand(sock, { address, transport: 'tcp', clientCert: null })
-    })
-    this.ports.tcp = await listen(this.tcp, config.tcp.port, config.tcp.host)
-    this.opts.log.info({ host: config.tcp.host, port: this.ports.tcp }, 'hub listening (MQTT over TCP)')
+    const host = config.tcp.host
+    if (config.tcp.port !== null) {
+      this.tcp = createTcpServer({ noDelay: true }, (sock) => {
+        const address = this.accept(sock, 'tcp')
+        if (address) this.hand(sock, { address, transport: 'tcp', clientCert: null })
+      })
+      this.ports.tcp = await listen(this.tcp, config.tcp.port, config.tcp.host)
+      this.opts.log.info({ host: config.tcp.host, port: this.ports.tcp }, 'hub listening (MQTT over TCP)')
+    } else {
+      this.opts.log.info('no plain MQTT listener (plainTcp: false): TLS only')
+    }
 
     if (config.tls) {
       const t = config.tls
@@ -142,7 +148,7 @@ export class HubListeners {
         // Node reports a handshake timeout here and leaves the socket open; every failed handshake ends here.
         sock.destroy()
       })
-      this.ports.tls = await listen(this.tls, t.port, t.host ?? config.tcp.host)
+      this.ports.tls = await listen(this.tls, t.port, t.host ?? host)
       this.opts.log.info({ port: this.ports.tls, clientCerts: Boolean(t.requestCert) }, 'hub listening (MQTT over TLS)')
     }
 
@@ -160,7 +166,7 @@ export class HubListeners {
         ws.on('error', () => {})
         this.hand(createWebSocketStream(ws), { address, transport: 'ws', clientCert: null }, req)
       })
-      this.ports.ws = await listen(this.http, w.port, w.host ?? config.tcp.host)
+      this.ports.ws = await listen(this.http, w.port, w.host ?? host)
       this.opts.log.info({ port: this.ports.ws, path: w.path ?? '/mqtt' }, 'hub listening (MQTT over WebSocket)')
     }
   }

@@ -10,6 +10,8 @@ import { startTestHub, user, connectAs, publishOutcome, subscribeOutcome, closeA
 import { command, eventually, type Received } from '../support/probe.ts'
 import { markerBarrier, polledSubscriber } from '../support/barrier.ts'
 import { Central } from '../hub/support/central.ts'
+import { startHub } from '../../hub/main.ts'
+import { silentLogger } from '../../edge/shared/logger.ts'
 import { makeTestPki } from '../hub/support/certs.ts'
 import { freePort } from '../support/ports.ts'
 
@@ -373,5 +375,45 @@ describe('QoS 0 held to the contract like QoS 1', () => {
     expect(await subscribeOutcome(late, stateTopic)).toBe('granted')
     const got = await polledSubscriber(() => retained).waitFor((m) => m.topic === stateTopic, 5_000, 'the retained state')
     expect(got.payload).toEqual(good)
+  })
+})
+
+describe('TLS only: the plain TCP listener off', () => {
+  it('requiring client certificates on TLS cannot be bypassed with the same password on plain TCP; TLS still serves', async () => {
+    const pkiDir = await mkdtemp(join(tmpdir(), 'hub-pki-'))
+    const pki = makeTestPki(pkiDir, [w01.username])
+    const [plainPort, tlsPort] = [await freePort(), await freePort()]
+    const opened: MqttClient[] = []
+    let t: TestHub | null = null
+    try {
+      // Checked before anything opens: without tls there would be no MQTT port at all.
+      await expect(startHub({ hall: H, port: plainPort, plainTcp: false, credentialsFile: join(pkiDir, 'none.json') }, silentLogger())).rejects.toThrow(/needs a tls listener/)
+      t = await startTestHub([w01], {
+        hall: H,
+        port: plainPort,
+        plainTcp: false,
+        tls: { port: tlsPort, certFile: pki.server.cert, keyFile: pki.server.key, caFile: pki.ca, requestCert: true },
+      })
+      expect(t.hub.port).toBe(0)
+      // What the attack did: the board's password alone, on the plain port.
+      await expect(mqtt.connectAsync(`mqtt://127.0.0.1:${plainPort}`, { clientId: w01.username, username: w01.username, password: w01.password, reconnectPeriod: 0, connectTimeout: 3_000 })).rejects.toThrow(/ECONNREFUSED/)
+      const files = pki.clients[w01.username]!
+      const board = await mqtt.connectAsync(`mqtts://127.0.0.1:${tlsPort}`, {
+        ca: await readFile(pki.ca),
+        cert: await readFile(files.cert),
+        key: await readFile(files.key),
+        clientId: w01.username,
+        username: w01.username,
+        password: w01.password,
+        reconnectPeriod: 0,
+        connectTimeout: 3_000,
+      })
+      opened.push(board)
+      expect(await publishOutcome(board, topics.status(H, 'w01'), JSON.stringify(statusMessage('tlsonly', 0, true)), { retain: true })).toBe('acked')
+    } finally {
+      await closeAll(opened)
+      await t?.stop()
+      await rm(pkiDir, { recursive: true, force: true })
+    }
   })
 })
