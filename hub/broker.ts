@@ -68,6 +68,7 @@ interface ConnectInfo {
   emptyIdWithSession: boolean
   /** The client sent no id (clean session on): Aedes made up a random one. */
   assignedId: boolean
+  protocolVersion: number
   will: { topic: string; retain: boolean; bytes: number } | null
 }
 
@@ -126,6 +127,7 @@ export class HubBroker {
         this.connects.set(client, {
           emptyIdWithSession: !packet.clientId && packet.clean === false,
           assignedId: !packet.clientId,
+          protocolVersion: packet.protocolVersion ?? 4,
           will: packet.will ? { topic: packet.will.topic, retain: Boolean(packet.will.retain), bytes: packet.will.payload?.length ?? 0 } : null,
         })
         cb(null, true)
@@ -361,6 +363,11 @@ export class HubBroker {
     const code = (err as NodeJS.ErrnoException).code ?? err.message
     const who = { client: client?.id ?? null, address: client ? this.meta(client)?.address : undefined, err: err.message }
     if (TRANSPORT_ERROR.test(code) || TRANSPORT_ERROR.test(err.message)) return void this.opts.log.debug(who, 'connection error')
+    // Aedes answered CONNACK 1 itself: a protocol it does not speak (MQTT 5) is no malformed packet.
+    if ((err as Error & { errorCode?: number }).errorCode === 1) {
+      const protocolVersion = client ? this.connects.get(client)?.protocolVersion : undefined
+      return this.refuse('unsupported-protocol', { ...who, protocolVersion }, 'refused connect: only MQTT 3.1 and 3.1.1 are spoken here (CONNACK 1)')
+    }
     // The WebSocket layer measures its own frames before the frame guard sees a byte.
     if (code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') return this.refuse('payload-too-large', who, 'closed a WebSocket client sending an oversized frame')
     // Anything else is the client's packets failing to parse or breaking the protocol: only it is closed.

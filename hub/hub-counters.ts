@@ -20,6 +20,7 @@ export const REFUSAL_KINDS = [
   'topic-too-deep',
   'offline-queue-full', // a message dropped for a client whose queue is at its cap
   'malformed-packet', // a packet that does not parse; only that client is closed
+  'unsupported-protocol', // a CONNECT of a protocol version the hub does not speak (MQTT 5): CONNACK 1
   'revoked-session', // a connected client whose credentials were revoked or changed
   'custody-write-failed', // the custody log could not make a message durable: no PUBACK, the board retries
   'quarantine-failed', // a board's own message for the quarantine could not be kept there (file full, disk error): refused, the board keeps it

@@ -417,3 +417,21 @@ describe('TLS only: the plain TCP listener off', () => {
     }
   })
 })
+
+describe('an MQTT 5 CONNECT', () => {
+  let t: TestHub
+  beforeAll(async () => {
+    t = await startTestHub([w01], { hall: H })
+  })
+  afterAll(async () => {
+    await t?.stop()
+  })
+
+  it('is refused with CONNACK 1 (unacceptable protocol version) and logged as that, not as a malformed packet', async () => {
+    await expect(mqtt.connectAsync(`mqtt://127.0.0.1:${t.hub.port}`, { protocolVersion: 5, clientId: w01.username, username: w01.username, password: w01.password, reconnectPeriod: 0, connectTimeout: 3_000 })).rejects.toThrow()
+    const line = await eventually(() => t.log.refusals('unsupported-protocol')[0], 3_000, 'the refusal line')
+    expect(line).toMatchObject({ protocolVersion: 5, address: '127.0.0.1' })
+    expect(t.log.refusals('malformed-packet')).toEqual([])
+    expect(t.hub.counters.refusals['unsupported-protocol']).toBe(1)
+  })
+})
