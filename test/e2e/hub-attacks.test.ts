@@ -221,6 +221,46 @@ describe('F. exactly once for QoS 2: a PUBLISH sent again (DUP, same packet id) 
   })
 })
 
+describe('F. exactly once for QoS 2, across a hub restart', () => {
+  it('a copy sent after the hub restarted on the same data directory, before PUBREL, reaches central once', async () => {
+    const central = await Central.start()
+    const dataDir = await mkdtemp(join(tmpdir(), 'qos2-restart-'))
+    const atCentral: Received[] = []
+    const probe = await mqtt.connectAsync(central.url, { clientId: 'central-qos2-restart', reconnectPeriod: 0 })
+    probe.on('message', (topic, payload) => atCentral.push({ topic, payload: JSON.parse(payload.toString()) as Record<string, unknown>, retain: false }))
+    await probe.subscribeAsync(`hall/${H}/counter/#`, { qos: 1 })
+    const config = { hall: H, dataDir, upstream: { url: central.url }, bridge: { reconnectMinMs: 100 } }
+    let t: TestHub | null = null
+    let raw: RawSession | null = null
+    try {
+      const topic = topics.event(H, 'w01', 'called')
+      const publish = (seq: number, dup: boolean): Packet => ({ cmd: 'publish', topic, payload: Buffer.from(JSON.stringify(boardEvent('called', 'q2r', seq))), qos: 2, dup, retain: false, messageId: 11 })
+      t = await startTestHub([w01], config)
+      raw = await RawSession.open(t.hub.port, { clientId: w01.username, username: w01.username, password: w01.password })
+      raw.send(publish(1, false))
+      await raw.next('pubrec', 11)
+      raw.close()
+      await t.stop()
+      t = await startTestHub([w01], config)
+      raw = await RawSession.open(t.hub.port, { clientId: w01.username, username: w01.username, password: w01.password })
+      raw.send(publish(1, true))
+      await raw.next('pubrec', 11)
+      raw.send({ cmd: 'pubrel', messageId: 11 })
+      await raw.next('pubcomp', 11)
+      raw.send({ cmd: 'publish', topic, payload: Buffer.from(JSON.stringify(boardEvent('called', 'q2r', 2))), qos: 1, dup: false, retain: false, messageId: 12 })
+      await raw.next('puback', 12)
+      await polledSubscriber(() => atCentral).waitFor((m) => m.payload.boot === 'q2r' && m.payload.seq === 2, 10_000, 'the barrier event at central')
+      expect(atCentral.filter((m) => m.payload.boot === 'q2r').map((m) => m.payload.seq)).toEqual([1, 2])
+    } finally {
+      raw?.close()
+      await probe.endAsync(true)
+      await t?.stop()
+      await central.dispose()
+      await rm(dataDir, { recursive: true, force: true })
+    }
+  })
+})
+
 describe("E. one board filling the hall's shared quarantine", () => {
   let t: TestHub
   let dataDir: string
