@@ -47,6 +47,23 @@ export function authorizePublish(p: Principal, topic: string, retain: boolean): 
   }
 }
 
+/**
+ * Client ids are bound to accounts for every role, since the session (its
+ * subscriptions, its queue, its will) goes with the id: whoever connects under
+ * a board's id throws the board off, fires its will and takes its commands.
+ * A board uses exactly its username; any other account uses its username or
+ * `<username>-<suffix>`, as long as no other account owns that id (`owner`,
+ * from CredentialStore.clientIdOwner). An id the hub assigned itself (the
+ * client sent none, clean session on) is random and owned by no one.
+ */
+export function authorizeClientId(p: Principal, clientId: string, owner: string | null, assigned: boolean): AclDecision {
+  if (p.role === 'board') return clientId === p.username ? allow : deny('a board must use its username as client id')
+  if (assigned) return allow
+  if (owner === p.username) return allow
+  if (owner !== null) return deny(`client id "${clientId}" belongs to another account`)
+  return deny(`client id must be "${p.username}" or "${p.username}-<suffix>"`)
+}
+
 /** Subscriptions: a board hears only its own commands; other roles read their hall. */
 export function authorizeSubscribe(p: Principal, filter: string): AclDecision {
   if (filter.startsWith('$') || filter === '#' || filter.startsWith('+')) return deny('$SYS and hall-crossing wildcards are closed')

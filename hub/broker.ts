@@ -3,7 +3,7 @@ import { Aedes, type Client, type AuthenticateError, type PublishPacket } from '
 import { parseTopic, topics } from '../edge/protocol/index.ts'
 import type { Logger } from '../edge/shared/logger.ts'
 import type { CredentialStore, Principal } from './credentials.ts'
-import { authorizePublish, authorizeSubscribe } from './acl.ts'
+import { authorizeClientId, authorizePublish, authorizeSubscribe } from './acl.ts'
 import { ConnectionGuard, LoginGuard } from './address-guards.ts'
 import type { HubCounters, RefusalKind } from './hub-counters.ts'
 import type { HubLimits } from './limits.ts'
@@ -11,6 +11,7 @@ import { HubListeners, type ListenerConfig, type ConnectionMeta } from './listen
 import { QueueCappedPersistence, type AsyncPersistence } from './session-store.ts'
 import type { Quarantine, QuarantinedMessage } from './quarantine.ts'
 import type { Uplink } from './uplink.ts'
+import { Qos2Receipts } from './qos2-receipts.ts'
 
 export interface BrokerOptions {
   /** Unique per run: wills a crashed run left in the persistence belong to its id, so Aedes publishes them. */
@@ -65,6 +66,9 @@ function connackError(message: string, returnCode: number): AuthenticateError {
 /** What preConnect saw in the CONNECT packet, for checks that need the principal. */
 interface ConnectInfo {
   emptyIdWithSession: boolean
+  /** The client sent no id (clean session on): Aedes made up a random one. */
+  assignedId: boolean
+  protocolVersion: number
   will: { topic: string; retain: boolean; bytes: number } | null
 }
 
@@ -93,6 +97,8 @@ export class HubBroker {
   private readonly versions = new WeakMap<Client, string | null>()
   private readonly connects = new WeakMap<Client, ConnectInfo>()
   private readonly logins: LoginGuard
+  /** Inbound QoS 2 packet ids whose first copy passed the authorisation, until PUBREL (exactly once to custody). */
+  private readonly receipts = new Qos2Receipts()
   private unlistenReload: (() => void) | null = null
 
   constructor(private readonly opts: BrokerOptions) {
@@ -106,6 +112,7 @@ export class HubBroker {
       },
       (operation, err) => log.error({ operation, err: err.message }, 'session store operation failed'),
       opts.countQueued,
+      this.receipts,
     )
     const guard = new ConnectionGuard({ maxPerAddress: limits.maxConnectionsPerAddress, burst: limits.connectBurstPerAddress, perSecond: limits.connectsPerSecondPerAddress })
     this.aedes = new Aedes({
@@ -119,6 +126,8 @@ export class HubBroker {
       preConnect: (client, packet, cb) => {
         this.connects.set(client, {
           emptyIdWithSession: !packet.clientId && packet.clean === false,
+          assignedId: !packet.clientId,
+          protocolVersion: packet.protocolVersion ?? 4,
           will: packet.will ? { topic: packet.will.topic, retain: Boolean(packet.will.retain), bytes: packet.will.payload?.length ?? 0 } : null,
         })
         cb(null, true)
@@ -157,6 +166,9 @@ export class HubBroker {
     this.aedes.on('clientDisconnect', (client) => {
       const p = this.principals.get(client)
       log.info({ client: client.id }, 'client disconnected')
+      // A clean session's inbound QoS 2 state ends with it (unless another connection has taken the id over).
+      const current = (this.aedes as unknown as { clients: Record<string, Client | undefined> }).clients[client.id]
+      if (client.clean && (!current || current === client)) this.receipts.forget(client.id)
       if (p?.role === 'board') opts.onBoardSession?.(p, false)
     })
     this.listeners = new HubListeners({
@@ -164,13 +176,15 @@ export class HubBroker {
       handle: (stream, req) => void this.aedes.handle(stream, req),
       guard,
       maxPacketBytes: limits.maxPayloadBytes + 8 * 1024,
+      tlsHandshakeTimeoutMs: limits.tlsHandshakeTimeoutMs,
       refuse: (kind, fields, message) => this.refuse(kind, fields, message),
       log,
     })
   }
 
+  /** The plain TCP port; 0 when it is off. */
   get boundPort(): number {
-    return this.listeners.ports.tcp
+    return this.listeners.ports.tcp ?? 0
   }
 
   principalOf(client: Client): Principal | undefined {
@@ -218,7 +232,9 @@ export class HubBroker {
       return connackError('server busy; retry', RC.serverUnavailable)
     }
     if (p.hall !== this.opts.hall) return fail('bad-credentials', `credentials are for hall ${p.hall}, not this hub's`, RC.notAuthorized)
-    if (p.role === 'board' && client.id !== p.username) return fail('client-id-mismatch', 'a board must use its username as client id', RC.identifierRejected)
+    // Checked here, before Aedes registers the client: refused now, the session holding this id is untouched.
+    const idCheck = this.clientIdDecision(client, p)
+    if (!idCheck.ok) return fail('client-id-mismatch', idCheck.reason, RC.identifierRejected)
     if (meta?.clientCert && meta.clientCert.cn !== p.username) {
       return fail('cert-mismatch', `client certificate is for "${meta.clientCert.cn ?? '(no CN)'}", not this username`, RC.notAuthorized)
     }
@@ -237,6 +253,10 @@ export class HubBroker {
     return null
   }
 
+  private clientIdDecision(client: Client, p: Principal): ReturnType<typeof authorizeClientId> {
+    return authorizeClientId(p, client.id, this.opts.credentials.clientIdOwner(client.id), this.connects.get(client)?.assignedId ?? false)
+  }
+
   private authorizePublish(client: Client | null, packet: PublishPacket, cb: (err?: Error | null) => void): void {
     if (!client) {
       // Only wills of sessions from before a restart come here; they were checked when their client connected.
@@ -246,6 +266,20 @@ export class HubBroker {
     }
     const p = this.principals.get(client)
     if (!p) return cb(refusal('not authenticated'))
+    if (packet.qos === 2 && packet.messageId !== undefined) {
+      return this.receipts.once(
+        client.id,
+        packet.messageId,
+        () => this.persistence.incomingGetPacket(client, packet).then(() => true, () => false),
+        (done) => this.authorizeFirstCopy(client, p, packet, done),
+        cb,
+        () => this.opts.log.debug({ client: client.id, messageId: packet.messageId, topic: packet.topic.slice(0, 200) }, 'a QoS 2 copy before PUBREL: acknowledged again, not passed on again'),
+      )
+    }
+    this.authorizeFirstCopy(client, p, packet, cb)
+  }
+
+  private authorizeFirstCopy(client: Client, p: Principal, packet: PublishPacket, cb: (err?: Error | null) => void): void {
     const { limits } = this.opts
     const at = { client: client.id, topic: packet.topic.slice(0, 200) }
     const own = isOwnMessage(p, packet)
@@ -276,6 +310,7 @@ export class HubBroker {
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload
     const a = this.opts.uplink?.admit(p, { topic: packet.topic, payload, qos: packet.qos, retain: packet.retain })
     if (!a || a.kind === 'pass') return cb(null)
+    if (a.kind === 'invalid' && packet.qos === 0) return this.dropQos0(client, packet, `${a.code}: ${a.message}`, cb)
     if (a.kind === 'invalid') return this.toQuarantine(client, p, packet, 'invalid-payload', `${a.code}: ${a.message}`, cb)
     a.written.then(
       () => cb(null),
@@ -284,6 +319,19 @@ export class HubBroker {
         cb(Object.assign(err, { [REFUSED]: true }))
       },
     )
+  }
+
+  /**
+   * A board's QoS 0 message that breaks the contract: there is no acknowledgement to give and no
+   * journal to unblock, so it is not kept, only logged and counted; it goes on where no one can read
+   * it and is never retained (a junk retained state would otherwise replace the window's state).
+   * The connection stays: a board's telemetry is no breach.
+   */
+  private dropQos0(client: string, packet: PublishPacket, reason: string, cb: (err?: Error | null) => void): void {
+    this.refuse('invalid-qos0', { client, topic: packet.topic.slice(0, 200), retain: packet.retain, reason }, 'dropped a QoS 0 message that breaks the contract')
+    packet.topic = `${QUARANTINED_PREFIX}${packet.topic}`
+    packet.retain = false
+    cb(null)
   }
 
   /**
@@ -315,6 +363,11 @@ export class HubBroker {
     const code = (err as NodeJS.ErrnoException).code ?? err.message
     const who = { client: client?.id ?? null, address: client ? this.meta(client)?.address : undefined, err: err.message }
     if (TRANSPORT_ERROR.test(code) || TRANSPORT_ERROR.test(err.message)) return void this.opts.log.debug(who, 'connection error')
+    // Aedes answered CONNACK 1 itself: a protocol it does not speak (MQTT 5) is no malformed packet.
+    if ((err as Error & { errorCode?: number }).errorCode === 1) {
+      const protocolVersion = client ? this.connects.get(client)?.protocolVersion : undefined
+      return this.refuse('unsupported-protocol', { ...who, protocolVersion }, 'refused connect: only MQTT 3.1 and 3.1.1 are spoken here (CONNACK 1)')
+    }
     // The WebSocket layer measures its own frames before the frame guard sees a byte.
     if (code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') return this.refuse('payload-too-large', who, 'closed a WebSocket client sending an oversized frame')
     // Anything else is the client's packets failing to parse or breaking the protocol: only it is closed.
@@ -326,8 +379,8 @@ export class HubBroker {
     const clients = (this.aedes as unknown as { clients: Record<string, Client> }).clients
     for (const client of Object.values(clients)) {
       const p = this.principals.get(client)
-      // Revoked, moved, or given a new password: the live session goes at once.
-      if (p && (!this.opts.credentials.stillValid(p) || this.opts.credentials.credentialVersion(p.username) !== this.versions.get(client))) {
+      // Revoked, moved, given a new password, or its client id now another account's: the live session goes at once.
+      if (p && (!this.opts.credentials.stillValid(p) || this.opts.credentials.credentialVersion(p.username) !== this.versions.get(client) || !this.clientIdDecision(client, p).ok)) {
         this.refuse('revoked-session', { client: client.id, username: p.username }, 'closed the session of a revoked client')
         client.close()
       }

@@ -26,6 +26,11 @@ export const hubConfigSchema = z.strictObject({
   host: z.string().default('127.0.0.1'),
   /** 0 picks a free port (tests). */
   port,
+  /**
+   * false: no plain TCP listener, MQTT over TLS (and WebSocket, if configured) only. With client
+   * certificates required on TLS, a plain listener would let the same password in without one.
+   */
+  plainTcp: z.boolean().default(true).describe('false: TLS only (needs tls); the plain MQTT port is not opened'),
   credentialsFile: z.string(),
   /**
    * Where sessions (LevelDB) and the custody log live. Without it both are in

@@ -166,6 +166,22 @@ export class CredentialStore {
     return this.entries.size
   }
 
+  /**
+   * The account a client id belongs to: the one whose username is the id, or,
+   * failing that, the longest username the id starts with followed by "-".
+   * Revoked entries keep their namespace. `h1-dash-2` belongs to `h1-dash`
+   * unless an account `h1-dash-2` exists, so no account can reach into
+   * another's ids (hub/acl.ts authorizeClientId).
+   */
+  clientIdOwner(clientId: string): string | null {
+    if (this.entries.has(clientId)) return clientId
+    for (let i = clientId.lastIndexOf('-'); i > 0; i = clientId.lastIndexOf('-', i - 1)) {
+      const prefix = clientId.slice(0, i)
+      if (this.entries.has(prefix)) return prefix
+    }
+    return null
+  }
+
   async verify(username: string | undefined, password: Buffer | string | undefined): Promise<Principal | null> {
     if (!username || password === undefined) return null
     const entry = this.entries.get(username)

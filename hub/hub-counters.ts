@@ -5,7 +5,7 @@
 export const REFUSAL_KINDS = [
   'empty-client-id', // CONNECT with no client id and clean session off (MQTT-3.1.3-8)
   'bad-credentials', // unknown user, wrong or revoked password, no password
-  'client-id-mismatch', // a board not using its username as client id
+  'client-id-mismatch', // a client id outside the account's own (a board: its username; others: username or username-suffix)
   'cert-mismatch', // TLS client certificate CN differs from the username
   'login-backoff', // the address failed too often and is in backoff
   'stale-login', // the password check outlasted the client's CONNACK wait; answered "server unavailable"
@@ -20,9 +20,11 @@ export const REFUSAL_KINDS = [
   'topic-too-deep',
   'offline-queue-full', // a message dropped for a client whose queue is at its cap
   'malformed-packet', // a packet that does not parse; only that client is closed
+  'unsupported-protocol', // a CONNECT of a protocol version the hub does not speak (MQTT 5): CONNACK 1
   'revoked-session', // a connected client whose credentials were revoked or changed
   'custody-write-failed', // the custody log could not make a message durable: no PUBACK, the board retries
   'quarantine-failed', // a board's own message for the quarantine could not be kept there (file full, disk error): refused, the board keeps it
+  'invalid-qos0', // a board's QoS 0 message that breaks its schema: dropped where no one reads it, never retained (QoS 0 has no acknowledgement to keep it for)
 ] as const
 
 export type RefusalKind = (typeof REFUSAL_KINDS)[number]

@@ -53,6 +53,18 @@ export interface HubLimits {
    * technician moves the file away.
    */
   maxQuarantineBytes: number
+  /**
+   * What one board's messages may take of the quarantine file. One board sending what the hub cannot
+   * take (16 KiB at a time, as fast as it can) filled the whole file in seconds, and from then on every
+   * other board's first such message was refused on every retry and its journal stalled. Past its
+   * share a board's such messages are refused (it keeps them); the others' are still kept.
+   */
+  maxQuarantineBytesPerBoard: number
+  /**
+   * A TLS handshake not finished within this is closed. Node's own timeout (120 s) only reported
+   * it and left the socket open, so connections that never finish held their slots for ever.
+   */
+  tlsHandshakeTimeoutMs: number
 }
 
 export const DEFAULT_LIMITS: Readonly<HubLimits> = {
@@ -67,6 +79,8 @@ export const DEFAULT_LIMITS: Readonly<HubLimits> = {
   staleLoginMs: 0,
   maxQueuedPerClient: 1_000,
   maxQuarantineBytes: 64 * 1024 * 1024,
+  maxQuarantineBytesPerBoard: 1024 * 1024,
+  tlsHandshakeTimeoutMs: 10_000,
 }
 
 export function resolveLimits(partial: Partial<HubLimits> | undefined): HubLimits {

@@ -25,7 +25,8 @@ export interface TlsListenerConfig {
 }
 
 export interface ListenerConfig {
-  tcp: { host: string; port: number }
+  /** port null: no plain listener (TLS only); host is the other listeners' default too. */
+  tcp: { host: string; port: number | null }
   tls?: TlsListenerConfig
   /** MQTT over WebSocket for the dashboard (browsers cannot speak raw TCP). */
   ws?: { host?: string; port: number; path?: string }
@@ -47,6 +48,8 @@ export interface ListenersOptions {
   guard: ConnectionGuard
   /** Largest MQTT packet a client may announce. */
   maxPacketBytes: number
+  /** A TLS handshake not finished within this is closed. */
+  tlsHandshakeTimeoutMs: number
   refuse: (kind: RefusalKind, fields: Record<string, unknown>, message: string) => void
   log: Logger
 }
@@ -60,11 +63,13 @@ export interface ListenersOptions {
 export class HubListeners {
   private readonly meta = new WeakMap<Duplex, ConnectionMeta>()
   private readonly sockets = new Set<Socket>()
+  /** The address of each accepted TLS socket, read at accept: a handshake that ends in a reset has lost it by the time it fails. */
+  private readonly tlsAddresses = new WeakMap<Socket, string>()
   private tcp: Server | null = null
   private tls: TlsServer | null = null
   private http: HttpServer | null = null
   private wss: WebSocketServer | null = null
-  readonly ports: { tcp: number; tls: number | null; ws: number | null } = { tcp: 0, tls: null, ws: null }
+  readonly ports: { tcp: number | null; tls: number | null; ws: number | null } = { tcp: null, tls: null, ws: null }
 
   constructor(private readonly opts: ListenersOptions) {}
 
@@ -101,20 +106,33 @@ export class HubListeners {
 
   async start(): Promise<void> {
     const { config } = this.opts
-    this.tcp = createTcpServer({ noDelay: true }, (sock) => {
-      const address = this.accept(sock, 'tcp')
-      if (address) this.hand(sock, { address, transport: 'tcp', clientCert: null })
-    })
-    this.ports.tcp = await listen(this.tcp, config.tcp.port, config.tcp.host)
-    this.opts.log.info({ host: config.tcp.host, port: this.ports.tcp }, 'hub listening (MQTT over TCP)')
+    const host = config.tcp.host
+    if (config.tcp.port !== null) {
+      this.tcp = createTcpServer({ noDelay: true }, (sock) => {
+        const address = this.accept(sock, 'tcp')
+        if (address) this.hand(sock, { address, transport: 'tcp', clientCert: null })
+      })
+      this.ports.tcp = await listen(this.tcp, config.tcp.port, config.tcp.host)
+      this.opts.log.info({ host: config.tcp.host, port: this.ports.tcp }, 'hub listening (MQTT over TCP)')
+    } else {
+      this.opts.log.info('no plain MQTT listener (plainTcp: false): TLS only')
+    }
 
     if (config.tls) {
       const t = config.tls
       if (t.requestCert && !t.ca) throw new Error('the TLS listener needs a ca to verify client certificates with')
-      this.tls = new TlsServer({ cert: t.cert, key: t.key, ...(t.ca ? { ca: t.ca } : {}), requestCert: Boolean(t.requestCert), rejectUnauthorized: Boolean(t.requestCert) })
+      this.tls = new TlsServer({
+        cert: t.cert,
+        key: t.key,
+        ...(t.ca ? { ca: t.ca } : {}),
+        requestCert: Boolean(t.requestCert),
+        rejectUnauthorized: Boolean(t.requestCert),
+        handshakeTimeout: this.opts.tlsHandshakeTimeoutMs,
+      })
       this.tls.on('connection', (sock: Socket) => {
         // Admission before the handshake, so a flood of handshakes costs the hub nothing.
-        if (!this.accept(sock, 'tls')) return
+        const address = this.accept(sock, 'tls')
+        if (address) this.tlsAddresses.set(sock, address)
       })
       this.tls.on('secureConnection', (sock: TLSSocket) => {
         const address = normalizeAddress(sock.remoteAddress)
@@ -122,9 +140,15 @@ export class HubListeners {
         this.hand(sock, { address, transport: 'tls', clientCert: t.requestCert ? { cn: typeof cn === 'string' ? cn : null } : null })
       })
       this.tls.on('tlsClientError', (err, sock) => {
-        this.opts.refuse('tls-handshake', { address: normalizeAddress(sock.remoteAddress), err: err.message }, 'TLS handshake failed')
+        // Node keeps the socket it wraps as _parent (lib/_tls_wrap.js); after a reset the TLS socket has no address left.
+        const raw = (sock as TLSSocket & { _parent?: Socket })._parent
+        const address = sock.remoteAddress ? normalizeAddress(sock.remoteAddress) : ((raw && this.tlsAddresses.get(raw)) ?? 'unknown')
+        const code = (err as NodeJS.ErrnoException).code
+        this.opts.refuse('tls-handshake', { address, transport: 'tls', ...(code ? { code } : {}), err: err.message }, 'TLS handshake failed; connection closed')
+        // Node reports a handshake timeout here and leaves the socket open; every failed handshake ends here.
+        sock.destroy()
       })
-      this.ports.tls = await listen(this.tls, t.port, t.host ?? config.tcp.host)
+      this.ports.tls = await listen(this.tls, t.port, t.host ?? host)
       this.opts.log.info({ port: this.ports.tls, clientCerts: Boolean(t.requestCert) }, 'hub listening (MQTT over TLS)')
     }
 
@@ -142,7 +166,7 @@ export class HubListeners {
         ws.on('error', () => {})
         this.hand(createWebSocketStream(ws), { address, transport: 'ws', clientCert: null }, req)
       })
-      this.ports.ws = await listen(this.http, w.port, w.host ?? config.tcp.host)
+      this.ports.ws = await listen(this.http, w.port, w.host ?? host)
       this.opts.log.info({ port: this.ports.ws, path: w.path ?? '/mqtt' }, 'hub listening (MQTT over WebSocket)')
     }
   }

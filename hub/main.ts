@@ -24,6 +24,7 @@ import { hubConfigSchema, type HubConfig, type ResolvedHubConfig } from './confi
 export type { HubConfig } from './config.ts'
 
 export interface RunningHub {
+  /** The plain MQTT port; 0 when it is off (plainTcp: false). */
   readonly port: number
   readonly tlsPort: number | null
   readonly wsPort: number | null
@@ -44,6 +45,7 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
   const config = hubConfigSchema.parse(input)
   const boot = randomBytes(6).toString('hex')
   if (config.redis && config.dataDir) throw new Error('redis and dataDir exclude each other: in a hub cluster, sessions and custody live in Redis')
+  if (!config.plainTcp && !config.tls) throw new Error('plainTcp: false needs a tls listener: the hub would have no MQTT port at all')
   const node = config.redis ? nodeName(config.node ?? hostname()) : null
   const hubId = node ? `hub-${config.hall}-${node}` : `hub-${config.hall}`
   // Aedes's Redis persistence splits keys on ':' to find the broker id: keep it out.
@@ -82,6 +84,7 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
       new Quarantine({
         file: config.dataDir ? join(config.dataDir, 'quarantine.jsonl') : null,
         maxBytes: limits.maxQuarantineBytes,
+        maxBytesPerClient: limits.maxQuarantineBytesPerBoard,
         log: log.child({ module: 'quarantine' }),
       }),
     )
@@ -93,7 +96,7 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
       ...(cluster ? { mq: cluster.mq, countQueued: (id: string) => cluster.countQueued(id) } : {}),
       ...(config.heartbeatMs ? { heartbeatMs: config.heartbeatMs } : {}),
       listeners: {
-        tcp: { host: config.host, port: config.port },
+        tcp: { host: config.host, port: config.plainTcp ? config.port : null },
         ...(config.tls ? { tls: await loadTls(config.tls) } : {}),
         ...(config.ws ? { ws: config.ws } : {}),
       },
@@ -192,7 +195,7 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
 
     let stopping: Promise<void> | null = null
     return {
-      port: broker.listeners.ports.tcp,
+      port: broker.listeners.ports.tcp ?? 0,
       tlsPort: broker.listeners.ports.tls,
       wsPort: broker.listeners.ports.ws,
       httpPort: http?.port ?? null,

@@ -1,4 +1,6 @@
 import { open, stat, type FileHandle } from 'node:fs/promises'
+import { createReadStream } from 'node:fs'
+import { createInterface } from 'node:readline'
 import type { Logger } from '../edge/shared/logger.ts'
 import { SerialQueue } from '../edge/shared/serial-queue.ts'
 import type { QuarantineKind } from './hub-counters.ts'
@@ -47,6 +49,8 @@ export class QuarantineFullError extends Error {
 export class Quarantine {
   private handle: FileHandle | null = null
   private bytes = 0
+  /** Bytes in the file by client id, so one board's share is bounded (maxBytesPerClient). */
+  private readonly byClient = new Map<string, number>()
   /** A write failed part-way (a full disk): the next line starts on a line of its own. */
   private torn = false
   /** Appends one after another, so lines never interleave and the size stays exact. */
@@ -58,6 +62,12 @@ export class Quarantine {
       file: string | null
       /** Past this size the file takes nothing more: the hub then refuses (closes) as before, and says why. */
       maxBytes: number
+      /**
+       * What one client's (board's) lines may take of the file. A board that keeps sending what the hub
+       * cannot accept (broken, or hostile) fills only its own share: the rest stays for the other
+       * boards, whose journals would otherwise stall behind a refused message. Absent: no share.
+       */
+      maxBytesPerClient?: number
       log: Logger
       now?: () => Date
     },
@@ -69,7 +79,27 @@ export class Quarantine {
       (s) => s.size,
       () => 0,
     )
+    if (this.bytes > 0) await this.countByClient(this.opts.file)
     this.handle = await open(this.opts.file, 'a', 0o600)
+  }
+
+  /** What each client's lines already take in a file an earlier run wrote (a torn or foreign line counts to no one). */
+  private async countByClient(file: string): Promise<void> {
+    const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity })
+    for await (const line of lines) {
+      let client: unknown
+      try {
+        client = (JSON.parse(line) as { client?: unknown }).client
+      } catch {
+        continue
+      }
+      if (typeof client === 'string') this.byClient.set(client, (this.byClient.get(client) ?? 0) + Buffer.byteLength(line) + 1)
+    }
+  }
+
+  /** Bytes a client's lines take in the file (for tests and metrics). */
+  bytesOf(client: string): number {
+    return this.byClient.get(client) ?? 0
   }
 
   /** Resolves once the message is on disk (fsynced), or logged when there is no file; rejects when it could not be kept. */
@@ -101,12 +131,18 @@ export class Quarantine {
     if (this.bytes + line.length > this.opts.maxBytes) {
       throw new QuarantineFullError(`the quarantine file ${this.opts.file} has reached its limit of ${this.opts.maxBytes} bytes; move it away to make room`)
     }
+    const share = this.opts.maxBytesPerClient
+    const used = this.byClient.get(entry.client) ?? 0
+    if (share !== undefined && used + line.length > share) {
+      throw new QuarantineFullError(`client ${entry.client} has reached its share of the quarantine file ${this.opts.file} (${share} bytes); move the file away to make room`)
+    }
     this.torn = true
     const { bytesWritten } = await this.handle.write(line)
     if (bytesWritten !== line.length) throw new Error(`the quarantine file took ${bytesWritten} of ${line.length} bytes`)
     await this.handle.sync()
     this.torn = false
     this.bytes += line.length
+    this.byClient.set(entry.client, used + line.length)
   }
 
   async stop(): Promise<void> {

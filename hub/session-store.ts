@@ -60,6 +60,17 @@ export async function openSessionPersistence(dataDir: string | undefined): Promi
   return new LevelPersistence(db)
 }
 
+/** What QueueCappedPersistence tells about inbound QoS 2 packets (Qos2Receipts listens). */
+export interface IncomingWatcher {
+  stored(clientId: string, messageId: number): void
+  release(clientId: string, messageId: number): void
+  forget(clientId: string): void
+}
+
+function messageIdOf(packet: unknown): number {
+  return (packet as { messageId?: number }).messageId ?? -1
+}
+
 /**
  * Aedes's queueLimit bounds only packets read before CONNECT is handled; a
  * persistent session's queue (aedes#1087) is unbounded. This counts, per
@@ -81,6 +92,8 @@ export class QueueCappedPersistence implements AsyncPersistence {
     private readonly onError: (operation: string, err: Error) => void = () => {},
     /** Counts in a store shared by several brokers (a cluster): then nothing is kept here, every check asks. */
     private readonly shared?: (clientId: string) => Promise<number>,
+    /** Told of inbound QoS 2 packets stored, released (PUBREL) and wiped (hub/qos2-receipts.ts). */
+    private readonly incoming?: IncomingWatcher,
   ) {}
 
   async setup(broker: unknown): Promise<void> {
@@ -166,10 +179,21 @@ export class QueueCappedPersistence implements AsyncPersistence {
   subscriptionsByTopic(pattern: string) { return this.inner.subscriptionsByTopic(pattern) }
   outgoingUpdate(client: ClientRef, packet: unknown) { return this.inner.outgoingUpdate(client, packet) }
   outgoingStream(client: ClientRef) { return this.inner.outgoingStream(client) }
-  incomingStorePacket(client: ClientRef, packet: unknown) { return this.inner.incomingStorePacket(client, packet) }
   incomingGetPacket(client: ClientRef, packet: unknown) { return this.inner.incomingGetPacket(client, packet) }
-  incomingDelPacket(client: ClientRef, packet: unknown) { return this.inner.incomingDelPacket(client, packet) }
-  cleanIncoming(client: ClientRef) { return this.inner.cleanIncoming(client) }
+
+  incomingStorePacket(client: ClientRef, packet: unknown): Promise<void> {
+    return this.inner.incomingStorePacket(client, packet).finally(() => this.incoming?.stored(client.id, messageIdOf(packet)))
+  }
+
+  async incomingDelPacket(client: ClientRef, packet: unknown): Promise<void> {
+    await this.inner.incomingDelPacket(client, packet)
+    this.incoming?.release(client.id, messageIdOf(packet))
+  }
+
+  async cleanIncoming(client: ClientRef): Promise<void> {
+    await this.inner.cleanIncoming(client)
+    this.incoming?.forget(client.id)
+  }
   putWill(client: ClientRef, packet: unknown) { return this.inner.putWill(client, packet) }
   getWill(client: ClientRef) { return this.inner.getWill(client) }
   /**

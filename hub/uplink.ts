@@ -24,18 +24,21 @@ export interface UplinkPacket {
  * in quarantine and acknowledges it (hub/quarantine.ts), since the board would
  * otherwise resend it from its journal for ever; it is never forwarded
  * (docs/architecture.md §3: a log line and a counter, never a crash).
- * QoS 0 (telemetry) is not kept: the bridge forwards it live or not at all.
+ * QoS 0 (telemetry) is checked the same way but not kept: the bridge forwards
+ * it live or not at all, and one that breaks its schema is dropped.
  */
 export class Uplink {
   constructor(private readonly opts: { hall: string; custody: Custody; counters: HubCounters }) {}
 
   /** What to do before acknowledging: nothing to keep, wait for the custody write, or quarantine. */
   admit(principal: Principal | null, packet: UplinkPacket): Admission {
-    if (principal?.role !== 'board' || packet.qos === 0) return PASS
+    if (principal?.role !== 'board') return PASS
     const t = parseTopic(packet.topic)
     if (!t || t.kind === 'cmd' || t.hall !== this.opts.hall) return PASS
+    // QoS 0 is held to the contract too (a junk retained state would replace the window's state), only not kept.
     const parsed = parseMessage(packet.topic, packet.payload)
     if (!parsed.ok) return { kind: 'invalid', code: parsed.code, message: parsed.message }
+    if (packet.qos === 0) return PASS
     const written = this.opts.custody.append({ topic: packet.topic, payload: Buffer.from(packet.payload), qos: packet.qos, retain: packet.retain }).then(() => {
       this.opts.counters.custodyAppended++
     })

@@ -41,6 +41,7 @@ describe('every board profile through the edge runtime and a hub', () => {
     await writeCredentialFile(credentialsFile, entries)
     hub = await startHub({ hall: HALL, port: 0, credentialsFile }, silentLogger())
     central = await Probe.connect(`mqtt://127.0.0.1:${hub.port}`, [`hall/${HALL}/counter/+/reply`], {
+      clientId: 'central',
       username: 'central',
       password: 'bridge-password',
     })

@@ -80,7 +80,7 @@ describe('bridge to a real Mosquitto central', () => {
     expect(atBoard.find((m) => m.body.id === 'retained-by-mistake')!.retain).toBe(false)
 
     // A window that subscribes later does not get a stale command replayed.
-    const dashboard = await connectAs(t.hub.port, dash, { clientId: 'dash-late' })
+    const dashboard = await connectAs(t.hub.port, dash, { clientId: `${dash.username}-late` })
     open.push(dashboard)
     const atDash = record(dashboard)
     await dashboard.subscribeAsync(`${base}/cmd/+`, { qos: 1 })
@@ -135,7 +135,7 @@ describe('bridge to a real Mosquitto central', () => {
   it("brings central's status down retained", async () => {
     await probe.publishAsync(`hall/${H}/central/status`, JSON.stringify({ online: true, ts: new Date().toISOString() }), { qos: 1, retain: true })
     await eventually(() => t.hub.hallView.snapshot().central?.online === true, 3000, 'central status in the hall view')
-    const dashboard = await connectAs(t.hub.port, dash, { clientId: 'dash-central' })
+    const dashboard = await connectAs(t.hub.port, dash, { clientId: `${dash.username}-central` })
     open.push(dashboard)
     const atDash = record(dashboard)
     await dashboard.subscribeAsync(`hall/${H}/central/status`, { qos: 1 })

@@ -126,7 +126,7 @@ describe('hub cluster: two nodes on Redis, one SIGKILLed', () => {
 
   it('a command sent through one node reaches a board on the other', async () => {
     // A technician on node b asks w01, which is on node a.
-    const t = await connectAs(nodes.b.port, tech, { clientId: 'tech-b' })
+    const t = await connectAs(nodes.b.port, tech, { clientId: `${tech.username}-b` })
     const viaB = command({ seconds: 1 }, { id: 'via-node-b' })
     await t.publishAsync(`hall/${H}/counter/w01/cmd/identify`, JSON.stringify(viaB), { qos: 1 })
     await t.endAsync()

@@ -139,7 +139,7 @@ describe('custody chain: hub killed mid-stream, central away for a while', () =>
   }, 45_000)
 
   it('central stopped for a while: the backlog builds up at the hub and drains in order when central returns', async () => {
-    const dashboard = await connectAs(hubPort, dash, { clientId: 'dash-custody' })
+    const dashboard = await connectAs(hubPort, dash, { clientId: `${dash.username}-custody` })
     const bridgeStates: Array<{ state: string; backlog: number }> = []
     dashboard.on('message', (_t, payload) => bridgeStates.push(JSON.parse(payload.toString())))
     await dashboard.subscribeAsync(`hall/${H}/hub/bridge`, { qos: 1 })

@@ -128,7 +128,7 @@ describe('hub hardening', () => {
     const board = await connectAs(t.hub.port, w02, { from, clean: false })
     expect(await subscribeOutcome(board, `hall/${H}/counter/w02/cmd/+`)).toBe('granted')
     await board.endAsync()
-    const technician = await connectAs(t.hub.port, tech, { from, clientId: 'tech-q' })
+    const technician = await connectAs(t.hub.port, tech, { from, clientId: `${tech.username}-q` })
     open.push(technician)
     const ids = Array.from({ length: 8 }, (_, i) => `q-${i}`)
     for (const id of ids) expect(await publishOutcome(technician, `hall/${H}/counter/w02/cmd/identify`, JSON.stringify(command({ seconds: 5 }, { id })))).toBe('acked')
@@ -150,7 +150,7 @@ describe('hub hardening', () => {
 
   it("an oversized payload: quarantined at QoS 1 under the board's own window, refused at QoS 0; an oversized packet refused before it is buffered", async () => {
     const from = '127.0.0.17'
-    const dashboard = await connectAs(t.hub.port, dash, { from, clientId: 'dash-17' })
+    const dashboard = await connectAs(t.hub.port, dash, { from, clientId: `${dash.username}-17` })
     open.push(dashboard)
     const board = await connectAs(t.hub.port, w01, { from, reconnectPeriod: 0 })
     // At QoS 1 under its own window, the board's journal would send it again for ever: kept in the quarantine, acknowledged.
@@ -169,7 +169,7 @@ describe('hub hardening', () => {
 
   it('a malformed packet closes only that client; garbage before CONNECT too; the hub keeps serving', async () => {
     const from = '127.0.0.18'
-    const dashboard = await connectAs(t.hub.port, dash, { from, clientId: 'dash-18' })
+    const dashboard = await connectAs(t.hub.port, dash, { from, clientId: `${dash.username}-18` })
     open.push(dashboard)
     const seen: string[] = []
     dashboard.on('message', (topic) => seen.push(topic))

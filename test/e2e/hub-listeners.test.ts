@@ -70,7 +70,7 @@ describe('hub listeners: TLS with client certificates, WebSocket for the dashboa
   it('serves the dashboard over WebSocket, with the same authentication and ACL', async () => {
     const url = `ws://127.0.0.1:${t.hub.wsPort}/mqtt`
     await expect(mqtt.connectAsync(url, { username: dash.username, password: 'wrong', reconnectPeriod: 0 })).rejects.toThrow(/Bad username or password/)
-    const d = await mqtt.connectAsync(url, { clientId: 'dash-ws', username: dash.username, password: dash.password, reconnectPeriod: 0 })
+    const d = await mqtt.connectAsync(url, { clientId: `${dash.username}-ws`, username: dash.username, password: dash.password, reconnectPeriod: 0 })
     open.push(d)
     const got: string[] = []
     d.on('message', (topic) => got.push(topic))
@@ -78,7 +78,7 @@ describe('hub listeners: TLS with client certificates, WebSocket for the dashboa
     expect(await subscribeOutcome(d, 'hall/h2/#')).toBe('denied')
     expect(await publishOutcome(d, `hall/${H}/counter/w02/cmd/identify`, '{}')).toBe('closed') // read-only role
 
-    const d2 = await mqtt.connectAsync(url, { clientId: 'dash-ws2', username: dash.username, password: dash.password, reconnectPeriod: 0 })
+    const d2 = await mqtt.connectAsync(url, { clientId: `${dash.username}-ws2`, username: dash.username, password: dash.password, reconnectPeriod: 0 })
     open.push(d2)
     const seen: string[] = []
     d2.on('message', (topic) => seen.push(topic))
@@ -91,7 +91,7 @@ describe('hub listeners: TLS with client certificates, WebSocket for the dashboa
   })
 
   it('cuts a WebSocket client that sends an oversized packet', async () => {
-    const d = await mqtt.connectAsync(`ws://127.0.0.1:${t.hub.wsPort}/mqtt`, { clientId: 'dash-big', username: dash.username, password: dash.password, reconnectPeriod: 0 })
+    const d = await mqtt.connectAsync(`ws://127.0.0.1:${t.hub.wsPort}/mqtt`, { clientId: `${dash.username}-big`, username: dash.username, password: dash.password, reconnectPeriod: 0 })
     open.push(d)
     expect(await publishOutcome(d, `hall/${H}/counter/w02/telemetry`, 'x'.repeat(40_000))).toBe('closed')
     await eventually(() => t.log.refusals('payload-too-large').length > 0, 2000, 'a payload-too-large refusal')

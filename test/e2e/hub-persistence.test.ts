@@ -38,7 +38,7 @@ describe('hub restart on the same data directory', () => {
     expect(await publishOutcome(board, `hall/${H}/counter/w01/status`, JSON.stringify(statusMessage('r1', 0, true)), { retain: true })).toBe('acked')
     expect(await publishOutcome(board, `hall/${H}/counter/w01/state`, JSON.stringify(state), { retain: true })).toBe('acked')
     await board.endAsync() // a clean disconnect: no will
-    const technician = await connectAs(first.port, tech, { clientId: 'tech-r' })
+    const technician = await connectAs(first.port, tech, { clientId: `${tech.username}-r` })
     expect(await publishOutcome(technician, `hall/${H}/counter/w01/cmd/identify`, JSON.stringify(command({ seconds: 5 }, { id: 'while-away' })))).toBe('acked')
     await technician.endAsync()
     await first.stop()

@@ -38,7 +38,7 @@ describe("the hub's quarantine", () => {
     probe.on('message', (topic, payload) => atCentral.push({ topic, body: payload.toString() }))
     await probe.subscribeAsync(`hall/${H}/counter/#`, { qos: 1 })
     t = await startTestHub([w01, dash], { hall: H, dataDir, upstream: { url: central.url }, bridge: { reconnectMinMs: 100 }, http: { port: 0 } })
-    const reader = await connectAs(t.hub.port, dash, { clientId: 'hall-reader' })
+    const reader = await connectAs(t.hub.port, dash, { clientId: `${dash.username}-reader` })
     open.push(reader)
     atReader = []
     reader.on('message', (topic, payload) => atReader.push({ topic, body: payload.toString() }))

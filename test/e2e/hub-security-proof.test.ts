@@ -165,9 +165,9 @@ describe('a real board runtime trying to act as another window, through its own 
     await eventually(() => sim.running?.link.connected, 10_000, 'w01 back again')
     expect(t.log.refusals('acl-publish').filter((l) => l.client === w01.username && String(l.topic).includes('/w02/')).length).toBeGreaterThanOrEqual(2)
 
-    const bridge = await connectAs(t.hub.port, bridgeUser, { clientId: 'sec-bridge' })
+    const bridge = await connectAs(t.hub.port, bridgeUser, { clientId: `${bridgeUser.username}-sec` })
     const replies: string[] = []
-    const dashboard = await connectAs(t.hub.port, dash, { clientId: 'sec-dash' })
+    const dashboard = await connectAs(t.hub.port, dash, { clientId: `${dash.username}-sec` })
     dashboard.on('message', (_t, p) => replies.push(JSON.parse(p.toString()).cmd))
     await dashboard.subscribeAsync(`hall/${H}/counter/w01/reply`, { qos: 1 })
     expect(await publishOutcome(bridge, `hall/${H}/counter/w01/cmd/sync`, JSON.stringify(command({}, { id: 'after-forgery' })))).toBe('acked')

@@ -132,7 +132,7 @@ describe('raw MQTT into the hub, fuzzed', () => {
     central.on('message', (topic, payload) => atCentral.push({ topic, payload }))
     await central.subscribeAsync('#', { qos: 1 })
     t = await startTestHub([w01, bridge, dash], { hall: H, upstream: { url: mosquitto.url }, limits: LIMITS, bridge: { reconnectMinMs: 100 } })
-    sentinel = await connectAs(t.hub.port, dash, { clientId: 'sentinel' })
+    sentinel = await connectAs(t.hub.port, dash, { clientId: `${dash.username}-sentinel` })
     await eventually(() => t.hub.bridge?.linkState === 'connected', 10_000, 'the bridge up')
   })
   afterAll(async () => {
@@ -233,7 +233,7 @@ describe('raw commands into a real board behind a real hub, fuzzed', () => {
   beforeAll(async () => {
     mosquitto = await startMosquitto()
     t = await startTestHub([w01, bridge, dash], { hall: H, upstream: { url: mosquitto.url }, limits: LIMITS })
-    listener = await connectAs(t.hub.port, dash, { clientId: 'reply-listener' })
+    listener = await connectAs(t.hub.port, dash, { clientId: `${dash.username}-replies` })
     listener.on('message', (topic, payload) => {
       const m = parseMessage(topic, payload)
       if (m.ok && m.kind === 'event') timed++
@@ -251,7 +251,7 @@ describe('raw commands into a real board behind a real hub, fuzzed', () => {
     await births.waitFor((m) => m.payload.online === true, 10_000, 'the board\'s birth')
     await births.detach()
     // An officer signed in, so that more of the valid commands act (and more modes are reached).
-    const c = await RawClient.connect(t.hub.port, { clientId: 'fuzz-setup', username: bridge.username, password: bridge.password })
+    const c = await RawClient.connect(t.hub.port, { clientId: `${bridge.username}-setup`, username: bridge.username, password: bridge.password })
     await c.publish({ topic: `${own}/cmd/officer`, payload: JSON.stringify({ id: 'setup-1', expires: new Date(Date.now() + 60_000).toISOString(), action: 'sign-in', officer: 'P10482' }), qos: 1 })
     await eventually(() => replies.find((r) => r.cmd === 'setup-1'), 5_000, 'the sign-in reply')
     c.close()
@@ -281,7 +281,7 @@ describe('raw commands into a real board behind a real hub, fuzzed', () => {
           await eventually(() => edge.window.current.mode !== 'evaluating', 5_000, 'the evaluation closed')
         }
         await eventually(() => Object.keys(edge.window.current.captures).length === 0, 8_000, 'captures finished')
-        if (!client || client.isClosed) client = await RawClient.connect(t.hub.port, { clientId: 'fuzz-central', username: bridge.username, password: bridge.password })
+        if (!client || client.isClosed) client = await RawClient.connect(t.hub.port, { clientId: `${bridge.username}-central`, username: bridge.username, password: bridge.password })
         const before = edge.window.current
         const timedBefore = timed
         const count = replies.length
@@ -337,7 +337,7 @@ describe('raw commands into a real board behind a real hub, fuzzed', () => {
     expect(seen.refused).toBeGreaterThan(10)
     expect(seen.acted).toBeGreaterThan(0)
     // The board is still at work: a valid command is acted on.
-    const sync = await RawClient.connect(t.hub.port, { clientId: 'fuzz-central-2', username: bridge.username, password: bridge.password })
+    const sync = await RawClient.connect(t.hub.port, { clientId: `${bridge.username}-central-2`, username: bridge.username, password: bridge.password })
     const count = replies.length
     expect(await sync.publish({ topic: `${own}/cmd/sync`, payload: JSON.stringify({ id: 'after-fuzz', expires: new Date(Date.now() + 60_000).toISOString() }), qos: 1 })).toBe('acked')
     await eventually(() => replies.slice(count).find((r) => r.cmd === 'after-fuzz' && r.ok), 5_000, 'the board answering after the fuzz')

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest'
-import { authorizePublish, authorizeSubscribe } from '../../hub/acl.ts'
+import { authorizeClientId, authorizePublish, authorizeSubscribe } from '../../hub/acl.ts'
 import type { Principal } from '../../hub/credentials.ts'
 
 const board: Principal = { username: 'hall-1-w01', role: 'board', hall: 'hall-1', counter: 'w01' }
@@ -64,5 +64,25 @@ describe('ACL: other roles', () => {
   it('a technician may identify, self-test and sync, but not call', () => {
     expect(authorizePublish(tech, 'hall/hall-1/counter/w01/cmd/identify', false).ok).toBe(true)
     expect(authorizePublish(tech, 'hall/hall-1/counter/w01/cmd/call', false).ok).toBe(false)
+  })
+})
+
+describe('ACL: client ids are bound to their account', () => {
+  it('a board uses exactly its username', () => {
+    expect(authorizeClientId(board, 'hall-1-w01', 'hall-1-w01', false).ok).toBe(true)
+    expect(authorizeClientId(board, 'hall-1-w01-x', 'hall-1-w01', false).ok).toBe(false)
+    expect(authorizeClientId(board, 'hall-1-w02', 'hall-1-w02', false).ok).toBe(false)
+  })
+
+  it("other roles use their username or username-suffix, never an id another account owns, never none they own", () => {
+    for (const p of [bridge, dashboard, tech]) {
+      expect(authorizeClientId(p, p.username, p.username, false).ok).toBe(true)
+      expect(authorizeClientId(p, `${p.username}-status-42`, p.username, false).ok).toBe(true)
+      expect(authorizeClientId(p, 'hall-1-w01', 'hall-1-w01', false).ok).toBe(false)
+      expect(authorizeClientId(p, 'hall-1-w01-x', 'hall-1-w01', false).ok).toBe(false)
+      expect(authorizeClientId(p, 'mqttjs_1234', null, false).ok).toBe(false)
+      // The hub made this one up itself (the client sent none): random, no one's.
+      expect(authorizeClientId(p, 'aedes_5f0c', null, true).ok).toBe(true)
+    }
   })
 })

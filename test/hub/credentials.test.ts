@@ -91,6 +91,23 @@ describe('credentials', () => {
     expect(await store.verify('hall-1-w01', 'pw-1')).not.toBeNull()
   })
 
+  it('names the account a client id belongs to: the username itself, else the longest username it starts with before a "-"', async () => {
+    const path = await fileWith(
+      await makeEntry({ username: 'hall-1', role: 'dashboard', hall: 'hall-1', counter: null, password: 'pw-d' }),
+      await makeEntry({ username: 'hall-1-w01', role: 'board', hall: 'hall-1', counter: 'w01', password: 'pw-1' }),
+    )
+    const store = new CredentialStore({ path, log: silentLogger(), watch: false })
+    stores.push(store)
+    await store.start()
+    expect(store.clientIdOwner('hall-1')).toBe('hall-1')
+    expect(store.clientIdOwner('hall-1-cli-7')).toBe('hall-1')
+    // A board's id and its namespace are the board's, even though they start with the dashboard's username.
+    expect(store.clientIdOwner('hall-1-w01')).toBe('hall-1-w01')
+    expect(store.clientIdOwner('hall-1-w01-x')).toBe('hall-1-w01')
+    expect(store.clientIdOwner('hall-10')).toBeNull()
+    expect(store.clientIdOwner('mqttjs_99')).toBeNull()
+  })
+
   it('a missing file says how to create one', async () => {
     await expect(readCredentialFile('/nonexistent/creds.json')).rejects.toThrow(/counter-edge provision/)
   })

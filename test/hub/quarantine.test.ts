@@ -62,6 +62,21 @@ describe('Quarantine', () => {
     expect(raw.split('\n').filter(Boolean)).toHaveLength(2)
   })
 
+  it("bounds each client's share of the file, counting what an earlier run wrote; a full share leaves the others room", async () => {
+    const file = await tempFile()
+    const first = new Quarantine({ file, maxBytes: 4096, maxBytesPerClient: 1024, log: silentLogger() })
+    await first.start()
+    await first.keep(message(Buffer.from('a'.repeat(500))))
+    await first.stop()
+    const q = new Quarantine({ file, maxBytes: 4096, maxBytesPerClient: 1024, log: silentLogger() })
+    await q.start()
+    expect(q.bytesOf('h1-w01')).toBeGreaterThan(500)
+    await expect(q.keep(message(Buffer.from('b'.repeat(500))))).rejects.toThrow(/h1-w01 has reached its share/)
+    await q.keep({ ...message(Buffer.from('c'.repeat(500))), client: 'h1-w02', counter: 'w02' })
+    await q.stop()
+    expect((await lines(file)).map((l) => l.client)).toEqual(['h1-w01', 'h1-w02'])
+  })
+
   it('without a file logs each message in full, its only record', async () => {
     const log = new CapturedLog()
     const q = new Quarantine({ file: null, maxBytes: 0, log: log.logger })
