@@ -118,6 +118,7 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps): Promise<Run
       },
       link,
       now: () => clock.now(),
+      mono: () => (clock.monotonic ? clock.monotonic() : clock.now()),
       log: log.child({ module: 'window' }),
       setLogLevel: (level) => {
         log.level = level

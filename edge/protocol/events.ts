@@ -51,6 +51,7 @@ const causedBy = messageIdSchema.optional().describe('id of the command that cau
 const requiredCause = messageIdSchema.describe('id of the capture command')
 const officerOrNull = officerIdSchema.nullable().describe('the officer signed in, if any')
 const ticketOrNull = ticketSchema.nullable()
+const missReasonSchema = z.enum(['timeout', 'evaluator-fault'])
 const ms = (description: string) => z.number().int().min(0).describe(description)
 
 const evaluatedSchema = eventSchema('evaluated', {
@@ -58,7 +59,11 @@ const evaluatedSchema = eventSchema('evaluated', {
   officer: officerIdSchema.nullable().describe('the officer rated'),
   score: scoreSchema.describe('with scale 3 only "satisfied", "neutral" or "dissatisfied"'),
   scale: scaleSchema,
-  latencyMs: ms('from the evaluator opening to the key press'),
+  latencyMs: ms('from the evaluator opening to the key press, on the board\'s monotonic clock'),
+  early: z
+    .boolean()
+    .default(false)
+    .describe('the press came sooner after the evaluator opened than the window\'s dwell (evaluationDwellMs): still the rating, flagged for audit (was it the applicant?); absent from older boards, read as false'),
 }).superRefine((event, ctx) => {
   // A three-key evaluator cannot produce the extreme values; seeing one means a mapping bug, not a rating.
   if (event.scale === 3 && !(THREE_KEY_SCORES as readonly string[]).includes(event.score)) {
@@ -97,7 +102,11 @@ export const eventSchemas = {
   'evaluation-missed': eventSchema('evaluation-missed', {
     ticket: ticketSchema,
     officer: officerOrNull,
-    afterMs: ms('how long the evaluator stayed open without a press'),
+    afterMs: ms('how long the evaluator stayed open without a press (0 when it never opened)'),
+    reason: missReasonSchema
+      .default('timeout')
+      .describe('"timeout": the applicant did not press in time; "evaluator-fault": an evaluator key was in fault, so the evaluator did not open or closed at once (see detail); absent from older boards, read as "timeout"'),
+    detail: z.string().max(200).optional().describe('for evaluator-fault: the faulted keys, e.g. "key-dissatisfied: stuck"'),
   }),
   'capture-done': eventSchema('capture-done', {
     kind: captureKindSchema,

@@ -42,7 +42,7 @@ const TABLE: Array<[string, Record<string, unknown>, string[]]> = [
   ['no-show', {}, ['calling']],
   ['start', {}, ['calling']],
   ['finish', { outcome: 'served' }, ['serving']],
-  ['evaluate', { ticket: 'B2' }, ['idle']],
+  ['evaluate', {}, ['evaluating']],
   ['pause', { reason: 'meal' }, ['idle']],
   ['resume', {}, ['paused']],
   ['capture', { kind: 'photo' }, ['calling', 'serving']],

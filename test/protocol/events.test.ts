@@ -24,6 +24,9 @@ const optional: { [T in EventType]?: readonly string[] } = {
   'no-show': ['cmd'],
   'service-started': ['cmd'],
   'service-finished': ['cmd'],
+  // Defaulted so events from boards before these fields stay readable.
+  evaluated: ['early'],
+  'evaluation-missed': ['reason'],
   'capture-failed': ['message'],
   paused: ['cmd'],
   resumed: ['cmd'],
