@@ -2,7 +2,7 @@ import { parseCommand, type CaptureKind, type EvaluationScore, type EventType, t
 import type { CaptureOutcome } from './hardware/capture-trigger.ts'
 import type { Logger } from './shared/logger.ts'
 import { step } from './counter/machine.ts'
-import { nextDeadline, rebaseMono } from './counter/time-rules.ts'
+import { nextDeadline, resumeOnNewClock } from './counter/time-rules.ts'
 import { displayFor, evaluatorOpen, stateFields, statusLampFor } from './counter/view.ts'
 import { CommandLedger } from './counter/command-ledger.ts'
 import type { CounterState, Effect, Input, ReplyEffect } from './counter/state.ts'
@@ -78,7 +78,7 @@ export class Window {
     this.mono = opts.mono ?? opts.now
     // The last run's monotonic readings are on its clock's origin; carried onto ours by the wall time that passed (none if the clock stepped back).
     const saved = opts.stateFile?.savedClock
-    this.state = saved ? rebaseMono(opts.state, this.mono() - Math.max(0, opts.now() - saved.wall) - saved.mono) : opts.state
+    this.state = saved ? resumeOnNewClock(opts.state, saved, { wall: opts.now(), mono: this.mono() }) : opts.state
     this.ledger.restore((opts.stateFile?.takeLedger() ?? []) as Array<[string, ReplyEffect]>)
   }
 

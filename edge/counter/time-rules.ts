@@ -69,6 +69,15 @@ export function rebaseMono(state: CounterState, delta: Millis): CounterState {
   }
 }
 
+/**
+ * A saved state onto this run's monotonic clock: the readings saved at
+ * `saved` move so that the time since then is the wall time that passed
+ * (none if the wall clock went back), and every window keeps what was left of it.
+ */
+export function resumeOnNewClock(state: CounterState, saved: { wall: Millis; mono: Millis }, now: { wall: Millis; mono: Millis }): CounterState {
+  return rebaseMono(state, now.mono - Math.max(0, now.wall - saved.wall) - saved.mono)
+}
+
 /** The call's per-service thresholds win over the window's settings. */
 export function thresholds(state: CounterState): { overtimeWarnS: number; overtimeLimitS: number } {
   return {
