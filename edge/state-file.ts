@@ -31,13 +31,16 @@ const savedSchema = z.object({
       attentionMono: z.number().optional(),
       startedMono: z.number().nullable().optional(),
       servedBy: z.string().nullable().optional(),
+      record: z.string().optional(),
+      caseNo: z.string().nullable().optional(),
+      item: z.string().nullable().optional(),
       overtimeWarnS: z.number().nullable().default(null),
       overtimeLimitS: z.number().nullable().default(null),
     })
     .nullable(),
   officer: z.object({ id: z.string(), name: z.string().nullable() }).nullable(),
   evaluation: z
-    .object({ ticket: ticketSchema, officer: z.string().nullable(), openedAt: z.number(), closesAt: z.number(), openedMono: z.number().optional(), closesMono: z.number().optional() })
+    .object({ ticket: ticketSchema, officer: z.string().nullable(), openedAt: z.number(), closesAt: z.number(), openedMono: z.number().optional(), closesMono: z.number().optional(), record: z.string().optional(), caseNo: z.string().nullable().optional(), item: z.string().nullable().optional() })
     .nullable(),
   pause: z.object({ reason: z.string(), since: z.number(), sinceMono: z.number().optional() }).nullable(),
   // Both clocks when the state was saved: a restart moves the monotonic fields onto its own clock's origin.
@@ -55,7 +58,7 @@ const savedSchema = z.object({
   }),
   ignoredPresses: z.number().int(),
   // Saved so a capture cut short by a restart is reported as failed, not left hanging at central.
-  captures: z.partialRecord(captureKindSchema, z.object({ cmd: z.string(), ticket: z.string().nullable() })).default({}),
+  captures: z.partialRecord(captureKindSchema, z.object({ cmd: z.string(), ticket: z.string().nullable(), record: z.string().nullable().default(null) })).default({}),
   // The events and replies of the transition that produced this state, until the journal has them.
   outbox: z.array(z.object({ id: z.string(), cls: z.enum(['event', 'reply']), topic: z.string(), body: z.string() })).default([]),
   // The newest command replies, so a command central sends again after the board restarted is answered, not acted on twice.
@@ -111,9 +114,21 @@ export class StateFile {
     const saved = {
       ...raw,
       ticket: t
-        ? { ...t, calledMono: t.calledMono ?? t.calledAt, attentionMono: t.attentionMono ?? t.attentionAt, startedMono: t.startedMono ?? t.startedAt, servedBy: t.servedBy ?? raw.officer?.id ?? null }
+        ? {
+            ...t,
+            calledMono: t.calledMono ?? t.calledAt,
+            attentionMono: t.attentionMono ?? t.attentionAt,
+            startedMono: t.startedMono ?? t.startedAt,
+            servedBy: t.servedBy ?? raw.officer?.id ?? null,
+            // A service saved before records had none: it gets one from its call time, stable across further restarts.
+            record: t.record ?? `${t.number}-${t.calledAt}`,
+            caseNo: t.caseNo ?? null,
+            item: t.item ?? null,
+          }
         : null,
-      evaluation: ev ? { ...ev, openedMono: ev.openedMono ?? ev.openedAt, closesMono: ev.closesMono ?? ev.closesAt } : null,
+      evaluation: ev
+        ? { ...ev, openedMono: ev.openedMono ?? ev.openedAt, closesMono: ev.closesMono ?? ev.closesAt, record: ev.record ?? `${ev.ticket}-${ev.openedAt}`, caseNo: ev.caseNo ?? null, item: ev.item ?? null }
+        : null,
       pause: raw.pause ? { ...raw.pause, sinceMono: raw.pause.sinceMono ?? raw.pause.since } : null,
     }
     this.recovered = outbox

@@ -1,5 +1,5 @@
 import { commandExpired, type Command, type CommandName, type ErrorCode, type EvaluationScore, type OfficerKey } from '../protocol/index.ts'
-import type { CounterState, Effect, Input, Millis, Step, Settings } from './state.ts'
+import type { CounterState, Effect, Evaluation, Input, Millis, Step, Settings } from './state.ts'
 import { elapsed, stepTime } from './time-rules.ts'
 
 const FIVE_ONLY: ReadonlySet<EvaluationScore> = new Set<EvaluationScore>(['very-satisfied', 'very-dissatisfied'])
@@ -38,7 +38,7 @@ export function step(state: CounterState, input: Input, now: Millis, mono: Milli
       // A key that fails mid-evaluation takes the choice away: the service ends missed, with the reason, not rated by a broken key.
       const ev = state.evaluation
       if (state.mode === 'evaluating' && ev && EVALUATOR_KEY.test(input.device)) {
-        const missed = missedForFault(ev.ticket, ev.officer, elapsed(ev.openedMono, mono), [fault])
+        const missed = missedForFault(ev, elapsed(ev.openedMono, mono), [fault])
         return { state: enter(faulted.state, 'idle', now, { evaluation: null, ticket: null }), effects: [...faulted.effects, missed] }
       }
       return faulted
@@ -93,9 +93,14 @@ function enter(state: CounterState, mode: CounterState['mode'], now: Millis, pat
   return { ...state, ...patch, mode, since: mode === state.mode ? state.since : now }
 }
 
-function missedForFault(ticket: string, officer: string | null, afterMs: number, faults: CounterState['faults']): Effect {
+/** What ties an event to its service record. */
+export function serviceOf(s: { record: string; caseNo: string | null; item: string | null }): { record: string; caseNo: string | null; item: string | null } {
+  return { record: s.record, caseNo: s.caseNo, item: s.item }
+}
+
+function missedForFault(ev: Pick<Evaluation, 'ticket' | 'officer' | 'record' | 'caseNo' | 'item'>, afterMs: number, faults: CounterState['faults']): Effect {
   const detail = faults.map((f) => `${f.device}: ${f.code}`).join(', ').slice(0, 200)
-  return { kind: 'event', event: { type: 'evaluation-missed', ticket, officer, afterMs, reason: 'evaluator-fault', detail } }
+  return { kind: 'event', event: { type: 'evaluation-missed', ticket: ev.ticket, officer: ev.officer, afterMs, reason: 'evaluator-fault', detail, ...serviceOf(ev) } }
 }
 
 function onCommand(state: CounterState, cmd: Command, now: Millis, mono: Millis): Step {
@@ -112,6 +117,9 @@ function onCommand(state: CounterState, cmd: Command, now: Millis, mono: Millis)
       }
       const ticket = {
         number: cmd.ticket,
+        record: `${state.records.prefix}-${state.records.next}`,
+        caseNo: cmd.caseNo ?? null,
+        item: cmd.item ?? null,
         service: cmd.service ?? null,
         green: cmd.green,
         appointment: cmd.appointment,
@@ -127,9 +135,9 @@ function onCommand(state: CounterState, cmd: Command, now: Millis, mono: Millis)
         overtimeLimitS: cmd.overtimeLimitS ?? null,
       }
       return {
-        state: enter(state, 'calling', now, { ticket, overtime: 'none' }),
+        state: enter(state, 'calling', now, { ticket, overtime: 'none', records: { ...state.records, next: state.records.next + 1 } }),
         effects: [
-          { kind: 'event', event: { type: 'called', ticket: cmd.ticket, service: ticket.service, green: ticket.green, appointment: ticket.appointment, cmd: cmd.id } },
+          { kind: 'event', event: { type: 'called', ticket: cmd.ticket, service: ticket.service, green: ticket.green, appointment: ticket.appointment, cmd: cmd.id, record: ticket.record, caseNo: ticket.caseNo, item: ticket.item } },
           ok(cmd),
         ],
       }
@@ -141,7 +149,7 @@ function onCommand(state: CounterState, cmd: Command, now: Millis, mono: Millis)
       const ticket = { ...state.ticket, recalls: state.ticket.recalls + 1, attentionAt: now, attentionMono: mono }
       return {
         state: { ...state, ticket },
-        effects: [{ kind: 'event', event: { type: 'recalled', ticket: ticket.number, count: ticket.recalls, cmd: cmd.id } }, ok(cmd)],
+        effects: [{ kind: 'event', event: { type: 'recalled', ticket: ticket.number, count: ticket.recalls, cmd: cmd.id, record: ticket.record } }, ok(cmd)],
       }
     }
     case 'no-show': {
@@ -150,7 +158,7 @@ function onCommand(state: CounterState, cmd: Command, now: Millis, mono: Millis)
       if (bad) return bad
       return {
         state: enter(state, 'idle', now, { ticket: null }),
-        effects: [{ kind: 'event', event: { type: 'no-show', ticket: state.ticket.number, cmd: cmd.id } }, ok(cmd)],
+        effects: [{ kind: 'event', event: { type: 'no-show', ticket: state.ticket.number, cmd: cmd.id, record: state.ticket.record } }, ok(cmd)],
       }
     }
     case 'start': {
@@ -160,7 +168,7 @@ function onCommand(state: CounterState, cmd: Command, now: Millis, mono: Millis)
       const ticket = { ...state.ticket, startedAt: now, startedMono: mono, servedBy: officerId }
       return {
         state: enter(state, 'serving', now, { ticket }),
-        effects: [{ kind: 'event', event: { type: 'service-started', ticket: ticket.number, officer: officerId, waitedMs: elapsed(ticket.calledMono, mono), cmd: cmd.id } }, ok(cmd)],
+        effects: [{ kind: 'event', event: { type: 'service-started', ticket: ticket.number, officer: officerId, waitedMs: elapsed(ticket.calledMono, mono), cmd: cmd.id, record: ticket.record } }, ok(cmd)],
       }
     }
     case 'finish': {
@@ -169,7 +177,7 @@ function onCommand(state: CounterState, cmd: Command, now: Millis, mono: Millis)
       if (bad) return bad
       const t = state.ticket
       const servedBy = t.servedBy ?? officerId
-      const finished: Effect = { kind: 'event', event: { type: 'service-finished', ticket: t.number, officer: servedBy, outcome: cmd.outcome, durationMs: elapsed(t.startedMono ?? mono, mono), cmd: cmd.id } }
+      const finished: Effect = { kind: 'event', event: { type: 'service-finished', ticket: t.number, officer: servedBy, outcome: cmd.outcome, durationMs: elapsed(t.startedMono ?? mono, mono), cmd: cmd.id, ...serviceOf(t) } }
       // Only a served applicant rates the service; a transfer is rated at the window that finishes it.
       if (cmd.outcome !== 'served') return { state: enter(state, 'idle', now, { ticket: null, overtime: 'none' }), effects: [finished, ok(cmd)] }
       // With a key in fault the applicant cannot choose freely (a stuck key, a chattering one): the evaluator stays dark and the service ends missed, saying why.
@@ -177,11 +185,11 @@ function onCommand(state: CounterState, cmd: Command, now: Millis, mono: Millis)
       if (keyFaults.length > 0) {
         return {
           state: enter(state, 'idle', now, { ticket: null, overtime: 'none' }),
-          effects: [finished, missedForFault(t.number, servedBy, 0, keyFaults), ok(cmd, { evaluation: 'missed', reason: 'evaluator-fault' })],
+          effects: [finished, missedForFault({ ticket: t.number, officer: servedBy, ...serviceOf(t) }, 0, keyFaults), ok(cmd, { evaluation: 'missed', reason: 'evaluator-fault' })],
         }
       }
       const timeoutMs = state.settings.evaluationTimeoutS * 1000
-      const evaluation = { ticket: t.number, officer: servedBy, openedAt: now, closesAt: now + timeoutMs, openedMono: mono, closesMono: mono + timeoutMs }
+      const evaluation = { ticket: t.number, officer: servedBy, ...serviceOf(t), openedAt: now, closesAt: now + timeoutMs, openedMono: mono, closesMono: mono + timeoutMs }
       return { state: enter(state, 'evaluating', now, { evaluation, overtime: 'none' }), effects: [finished, ok(cmd, { evaluation: 'open' })] }
     }
     case 'evaluate': {
@@ -239,11 +247,12 @@ function onCapture(state: CounterState, cmd: Extract<Command, { name: 'capture' 
   const bad = ticketMismatch(state, cmd)
   if (bad) return bad
   const ticket = state.ticket?.number ?? null
+  const record = state.ticket?.record ?? null
   if (state.captures[device]) {
     return {
       state,
       effects: [
-        { kind: 'event', event: { type: 'capture-failed', kind: device, ticket, reason: 'busy', message: `a ${device} capture is already running`, cmd: cmd.id } },
+        { kind: 'event', event: { type: 'capture-failed', kind: device, ticket, reason: 'busy', message: `a ${device} capture is already running`, cmd: cmd.id, ...(record ? { record } : {}) } },
         { kind: 'reply', cmd: cmd.id, name: cmd.name, ok: false, code: 'busy', message: `a ${device} capture is already running` },
       ],
     }
@@ -254,9 +263,9 @@ function onCapture(state: CounterState, cmd: Extract<Command, { name: 'capture' 
   if (state.mode === 'calling' && state.ticket) {
     const t = { ...state.ticket, startedAt: now, startedMono: mono, servedBy: state.officer?.id ?? null }
     next = enter(state, 'serving', now, { ticket: t })
-    effects.push({ kind: 'event', event: { type: 'service-started', ticket: t.number, officer: t.servedBy, waitedMs: elapsed(t.calledMono, mono), cmd: cmd.id } })
+    effects.push({ kind: 'event', event: { type: 'service-started', ticket: t.number, officer: t.servedBy, waitedMs: elapsed(t.calledMono, mono), cmd: cmd.id, record: t.record } })
   }
-  next = { ...next, captures: { ...next.captures, [device]: { cmd: cmd.id, ticket } } }
+  next = { ...next, captures: { ...next.captures, [device]: { cmd: cmd.id, ticket, record } } }
   effects.push({ kind: 'capture', device, cmd: cmd.id }, ok(cmd, { capture: 'started' }))
   return { state: next, effects }
 }
@@ -268,8 +277,8 @@ function onCaptureResult(state: CounterState, input: Extract<Input, { kind: 'cap
   const next = { ...state, captures: rest }
   const o = input.outcome
   const effect: Effect = o.ok
-    ? { kind: 'event', event: { type: 'capture-done', kind: input.device, ticket: running.ticket, latencyMs: o.latencyMs, cmd: input.cmd } }
-    : { kind: 'event', event: { type: 'capture-failed', kind: input.device, ticket: running.ticket, reason: o.reason, message: o.message.slice(0, 200), cmd: input.cmd } }
+    ? { kind: 'event', event: { type: 'capture-done', kind: input.device, ticket: running.ticket, latencyMs: o.latencyMs, cmd: input.cmd, ...(running.record ? { record: running.record } : {}) } }
+    : { kind: 'event', event: { type: 'capture-failed', kind: input.device, ticket: running.ticket, reason: o.reason, message: o.message.slice(0, 200), cmd: input.cmd, ...(running.record ? { record: running.record } : {}) } }
   return { state: next, effects: [effect] }
 }
 
@@ -282,7 +291,7 @@ function onOfficerKey(state: CounterState, key: OfficerKey, now: Millis, mono: M
   if (key === 'recall' && state.mode === 'calling' && state.ticket) {
     const t = { ...state.ticket, recalls: state.ticket.recalls + 1, attentionAt: now, attentionMono: mono }
     next = { ...state, ticket: t }
-    effects.push({ kind: 'event', event: { type: 'recalled', ticket: t.number, count: t.recalls } })
+    effects.push({ kind: 'event', event: { type: 'recalled', ticket: t.number, count: t.recalls, record: t.record } })
   }
   if (key === 'help') effects.push({ kind: 'event', event: { type: 'help-requested', ticket, officer } })
   return { state: next, effects }
@@ -325,6 +334,6 @@ function onKey(state: CounterState, score: EvaluationScore, now: Millis, mono: M
   const latencyMs = elapsed(ev.openedMono, mono)
   return {
     state: enter(state, 'idle', now, { evaluation: null, ticket: null }),
-    effects: [{ kind: 'event', event: { type: 'evaluated', ticket: ev.ticket, officer: ev.officer, score, scale: state.settings.scale, latencyMs, early: latencyMs < state.settings.evaluationDwellMs } }],
+    effects: [{ kind: 'event', event: { type: 'evaluated', ticket: ev.ticket, officer: ev.officer, score, scale: state.settings.scale, latencyMs, early: latencyMs < state.settings.evaluationDwellMs, ...serviceOf(ev) } }],
   }
 }

@@ -36,6 +36,11 @@ export const DEFAULT_SETTINGS: Settings = {
 
 export interface Ticket {
   number: string
+  /** The service record every event of this service carries: `<counter>-<boot>-<n>`, unique across boards and restarts. */
+  record: string
+  /** Case number and service item from central's call, travelling with the record. */
+  caseNo: string | null
+  item: string | null
   service: string | null
   green: boolean
   appointment: boolean
@@ -61,6 +66,9 @@ export interface Officer {
 
 export interface Evaluation {
   ticket: string
+  record: string
+  caseNo: string | null
+  item: string | null
   officer: string | null
   openedAt: Millis
   closesAt: Millis
@@ -92,7 +100,9 @@ export interface CounterState {
   /** Capture devices this board has (from its profile). */
   captureDevices: CaptureKind[]
   /** Captures running now, one per device at most: the command and ticket they belong to. */
-  captures: Partial<Record<CaptureKind, { cmd: string; ticket: string | null }>>
+  captures: Partial<Record<CaptureKind, { cmd: string; ticket: string | null; record: string | null }>>
+  /** Where the next service record id comes from: the runtime sets the prefix to `<counter>-<boot>` at each start. Not saved. */
+  records: { prefix: string; next: number }
 }
 
 export interface DisplayLimits {
@@ -116,6 +126,7 @@ export function initialState(now: Millis, display: DisplayLimits, settings: Part
     display,
     captureDevices,
     captures: {},
+    records: { prefix: 'svc', next: 1 },
   }
 }
 

@@ -16,7 +16,7 @@ export function stepTime(state: CounterState, now: Millis, mono: Millis = now): 
   if (state.mode === 'evaluating' && ev && mono >= ev.closesMono) {
     return {
       state: { ...state, mode: 'idle', since: now, evaluation: null, ticket: null },
-      effects: [{ kind: 'event', event: { type: 'evaluation-missed', ticket: ev.ticket, officer: ev.officer, afterMs: elapsed(ev.openedMono, mono), reason: 'timeout' } }],
+      effects: [{ kind: 'event', event: { type: 'evaluation-missed', ticket: ev.ticket, officer: ev.officer, afterMs: elapsed(ev.openedMono, mono), reason: 'timeout', record: ev.record, caseNo: ev.caseNo, item: ev.item } }],
     }
   }
   const t = state.ticket
@@ -27,7 +27,7 @@ export function stepTime(state: CounterState, now: Millis, mono: Millis = now): 
     if (level !== 'none' && level !== state.overtime) {
       const effect: Effect = {
         kind: 'event',
-        event: { type: 'overtime', ticket: t.number, officer: t.servedBy, level, elapsedMs: ms, limitMs: (level === 'over' ? overtimeLimitS : overtimeWarnS) * 1000 },
+        event: { type: 'overtime', ticket: t.number, record: t.record, officer: t.servedBy, level, elapsedMs: ms, limitMs: (level === 'over' ? overtimeLimitS : overtimeWarnS) * 1000 },
       }
       return { state: { ...state, overtime: level }, effects: [effect] }
     }

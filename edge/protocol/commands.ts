@@ -49,6 +49,8 @@ const callSchema = commandSchema({
   service: z.string().min(1).max(32).optional().describe('service type, e.g. "passport"'),
   green: z.boolean().default(false).describe('green channel (urgent cases)'),
   appointment: z.boolean().default(false).describe('the applicant booked online'),
+  caseNo: z.string().min(1).max(64).optional().describe('case number (办件编号): carried by the service\'s events and its rating'),
+  item: z.string().min(1).max(128).optional().describe('service item (事项): carried by the service\'s events and its rating'),
   overtimeWarnS: z.number().int().min(30).max(7200).optional().describe('overtime warning for this service type, overriding the window setting'),
   overtimeLimitS: z.number().int().min(60).max(14400).optional().describe('overtime limit for this service type, overriding the window setting'),
 }).superRefine((cmd, ctx) => {

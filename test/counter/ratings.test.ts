@@ -149,7 +149,7 @@ describe('case 5: a faulted key never decides', () => {
     expect(r.state.mode).toBe('idle')
     expect(r.state.evaluation).toBeNull()
     expect(drafts(r.effects).filter((e) => e.type === 'evaluation-missed')).toEqual([
-      { type: 'evaluation-missed', ticket: 'A012', officer: 'li-na', afterMs: 0, reason: 'evaluator-fault', detail: 'key-dissatisfied: stuck' },
+      { type: 'evaluation-missed', ticket: 'A012', officer: 'li-na', afterMs: 0, reason: 'evaluator-fault', detail: 'key-dissatisfied: stuck', record: 'svc-1', caseNo: null, item: null },
     ])
     expect(replies(r.effects).at(-1)).toMatchObject({ ok: true, result: { evaluation: 'missed', reason: 'evaluator-fault' } })
     const after = run(r.state, [[key('satisfied'), T0 + 62_000]])
@@ -203,7 +203,7 @@ describe('case 6: a clock step loses no rating and makes no event invalid', () =
     expect(r.effects).toEqual([])
     expect(nextDeadline(r.state, T0 + 65_000)).toBe(T0 + 90_000)
     const missed = run(s, [[{ kind: 'tick' }, [T0 - 86_400_000, T0 + 90_000]]])
-    expect(drafts(missed.effects)).toEqual([{ type: 'evaluation-missed', ticket: 'A012', officer: 'li-na', afterMs: 30_000, reason: 'timeout' }])
+    expect(drafts(missed.effects)).toEqual([{ type: 'evaluation-missed', ticket: 'A012', officer: 'li-na', afterMs: 30_000, reason: 'timeout', record: 'svc-1', caseNo: null, item: null }])
   })
 })
 
@@ -211,7 +211,7 @@ describe('case 7: a press after the evaluator closed is not a rating', () => {
   it('a press handled 90 s into a 30 s window, before the timer ran: the evaluation is missed, the press ignored', () => {
     const r = run(served().state, [[key('satisfied'), T0 + 150_000]])
     expect(ratings(r.effects)).toEqual([])
-    expect(drafts(r.effects)).toEqual([{ type: 'evaluation-missed', ticket: 'A012', officer: 'li-na', afterMs: 90_000, reason: 'timeout' }])
+    expect(drafts(r.effects)).toEqual([{ type: 'evaluation-missed', ticket: 'A012', officer: 'li-na', afterMs: 90_000, reason: 'timeout', record: 'svc-1', caseNo: null, item: null }])
     expect(r.state.mode).toBe('idle')
     expect(r.state.ignoredPresses).toBe(1)
   })
@@ -219,5 +219,36 @@ describe('case 7: a press after the evaluator closed is not a rating', () => {
   it('a press just before closesAt still counts', () => {
     const r = run(served().state, [[key('neutral'), T0 + 89_999]])
     expect(ratings(r.effects)).toEqual([expect.objectContaining({ latencyMs: 29_999 })])
+  })
+})
+
+describe('the service record', () => {
+  it('every event of one service carries its record, with the case number and item from the call; the next service has another', () => {
+    const s = run(signedIn(), [[cmd('config', { settings: { overtimeWarnS: 30, overtimeLimitS: 60 } }), T0]]).state
+    const r = run(s, [
+      [cmd('call', { ticket: 'A012', caseNo: 'CJ20261122001', item: 'passport-first-issue' }), T0 + 1000],
+      [cmd('recall', {}), T0 + 5000],
+      [cmd('start'), T0 + 10_000],
+      [{ kind: 'tick' }, T0 + 45_000],
+      [cmd('finish', { outcome: 'served' }), T0 + 80_000],
+      [key('satisfied'), T0 + 85_000],
+      [cmd('call', { ticket: 'A013' }), T0 + 90_000],
+      [cmd('start'), T0 + 95_000],
+      [cmd('finish', { outcome: 'served' }), T0 + 100_000],
+      [{ kind: 'tick' }, T0 + 130_000],
+    ])
+    const events = drafts(r.effects) as Array<EventDraft & { record?: string; caseNo?: string | null; item?: string | null }>
+    const first = events.slice(0, 5)
+    expect(first.map((e) => e.type)).toEqual(['called', 'recalled', 'service-started', 'overtime', 'service-finished'])
+    expect(new Set(events.slice(0, 6).map((e) => e.record))).toEqual(new Set(['svc-1']))
+    expect(events[5]).toMatchObject({ type: 'evaluated', record: 'svc-1', caseNo: 'CJ20261122001', item: 'passport-first-issue' })
+    expect(events.slice(6).map((e) => [e.type, e.record])).toEqual([
+      ['called', 'svc-2'],
+      ['service-started', 'svc-2'],
+      ['service-finished', 'svc-2'],
+      ['evaluation-missed', 'svc-2'],
+    ])
+    expect(events.at(-1)).toMatchObject({ caseNo: null, item: null })
+    expectValid(r.effects)
   })
 })

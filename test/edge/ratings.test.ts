@@ -118,3 +118,25 @@ describe('ratings on the runtime', () => {
     expect(ratings(h)).toEqual([expect.objectContaining({ ticket: 'A005', latencyMs: 10_000 + HOLD_MS })])
   })
 })
+
+describe('service records on the runtime', () => {
+  it('the record is <counter>-<boot>-<n>: one per service, on every event of it', async () => {
+    h = await openWindow()
+    const from = h.publishes.length
+    await serve(h, 'A006')
+    await h.advance(2_000)
+    await h.press('satisfied')
+    await serve(h, 'A007')
+    await h.sync()
+    const events = h.publishes.slice(from).filter((p) => p.parsed.kind === 'event').map((p) => [p.message.type, p.message.record])
+    expect(events).toEqual([
+      ['called', `w01-${h.edge.boot}-1`],
+      ['service-started', `w01-${h.edge.boot}-1`],
+      ['service-finished', `w01-${h.edge.boot}-1`],
+      ['evaluated', `w01-${h.edge.boot}-1`],
+      ['called', `w01-${h.edge.boot}-2`],
+      ['service-started', `w01-${h.edge.boot}-2`],
+      ['service-finished', `w01-${h.edge.boot}-2`],
+    ])
+  })
+})

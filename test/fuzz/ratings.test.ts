@@ -105,6 +105,9 @@ async function live(actions: Action[], run: number): Promise<{ events: EventDraf
   const events: EventDraft[] = []
   // The served service awaiting its one outcome at this window (one window: at most one at a time).
   let pending: string | null = null
+  let pendingRecord: string | undefined
+  const records = new Set<string>()
+  let boots = 0
 
   const feed = async (input: Input) => {
     const before = state
@@ -116,12 +119,18 @@ async function live(actions: Action[], run: number): Promise<{ events: EventDraf
       events.push(ev)
       const parsed = eventSchemas[ev.type].safeParse({ ...ENVELOPE, ...ev })
       expect(parsed.success, `${ev.type} fails its schema: ${JSON.stringify(ev)}`).toBe(true)
+      if (ev.type === 'called') {
+        expect(records.has(ev.record!), `record ${ev.record} given twice`).toBe(false)
+        records.add(ev.record!)
+      }
       if (ev.type === 'service-finished' && ev.outcome === 'served') {
         expect(pending, `service ${ev.ticket} finished while ${pending} still awaits its outcome`).toBeNull()
         pending = ev.ticket
+        pendingRecord = ev.record
       }
       if (ev.type === 'evaluated' || ev.type === 'evaluation-missed') {
         expect(pending, `${ev.type} for ${ev.ticket} with no served service awaiting one`).toBe(ev.ticket)
+        expect(ev.record).toBe(pendingRecord)
         pending = null
       }
       if (ev.type === 'evaluated') {
@@ -169,6 +178,8 @@ async function live(actions: Action[], run: number): Promise<{ events: EventDraf
         const loaded = await stateFile.load(wall, DISPLAY, {})
         expect(loaded.mode).toBe(saved.mode)
         state = stateFile.savedClock ? resumeOnNewClock(loaded, stateFile.savedClock, { wall, mono }) : loaded
+        // As the composition root does: this boot's records get their own prefix.
+        state = { ...state, records: { prefix: `w01-boot${++boots}`, next: 1 } }
         // Devices still broken report themselves again at start.
         for (const device of faulted) await feed({ kind: 'fault', device, code: 'stuck', message: 'held down' })
         break
