@@ -94,7 +94,9 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps): Promise<Run
     const stateFile = config.dataDir ? new StateFile({ dir: config.dataDir, log: log.child({ module: 'state-file' }) }) : undefined
     const settings = { scale: scale as 3 | 5, ...config.settings }
     const captureDevices = Object.keys(devices.captures) as CaptureKind[]
-    const state = stateFile ? await stateFile.load(clock.now(), limits, settings, captureDevices) : initialState(clock.now(), limits, settings, captureDevices)
+    const loaded = stateFile ? await stateFile.load(clock.now(), limits, settings, captureDevices) : initialState(clock.now(), limits, settings, captureDevices)
+    // Service records of this run: the counter and the boot make them unique across boards and restarts.
+    const state = { ...loaded, records: { prefix: `${config.counter}-${boot}`, next: 1 } }
     const hooks = config.video
       ? new VideoHooks({
           counter: config.counter,
@@ -118,6 +120,7 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps): Promise<Run
       },
       link,
       now: () => clock.now(),
+      mono: () => (clock.monotonic ? clock.monotonic() : clock.now()),
       log: log.child({ module: 'window' }),
       setLogLevel: (level) => {
         log.level = level

@@ -26,13 +26,25 @@ const savedSchema = z.object({
       attentionAt: z.number(),
       recalls: z.number().int(),
       startedAt: z.number().nullable(),
+      // Absent in files written before the monotonic clock: filled from the wall fields on load.
+      calledMono: z.number().optional(),
+      attentionMono: z.number().optional(),
+      startedMono: z.number().nullable().optional(),
+      servedBy: z.string().nullable().optional(),
+      record: z.string().optional(),
+      caseNo: z.string().nullable().optional(),
+      item: z.string().nullable().optional(),
       overtimeWarnS: z.number().nullable().default(null),
       overtimeLimitS: z.number().nullable().default(null),
     })
     .nullable(),
   officer: z.object({ id: z.string(), name: z.string().nullable() }).nullable(),
-  evaluation: z.object({ ticket: ticketSchema, officer: z.string().nullable(), openedAt: z.number(), closesAt: z.number() }).nullable(),
-  pause: z.object({ reason: z.string(), since: z.number() }).nullable(),
+  evaluation: z
+    .object({ ticket: ticketSchema, officer: z.string().nullable(), openedAt: z.number(), closesAt: z.number(), openedMono: z.number().optional(), closesMono: z.number().optional(), record: z.string().optional(), caseNo: z.string().nullable().optional(), item: z.string().nullable().optional() })
+    .nullable(),
+  pause: z.object({ reason: z.string(), since: z.number(), sinceMono: z.number().optional() }).nullable(),
+  // Both clocks when the state was saved: a restart moves the monotonic fields onto its own clock's origin.
+  clock: z.object({ wall: z.number(), mono: z.number() }).optional(),
   overtime: overtimeLevelSchema,
   settings: z.object({
     evaluationTimeoutS: z.number(),
@@ -42,10 +54,11 @@ const savedSchema = z.object({
     brightness: z.number(),
     scale: scaleSchema,
     attentionS: z.number(),
+    evaluationDwellMs: z.number().optional(),
   }),
   ignoredPresses: z.number().int(),
   // Saved so a capture cut short by a restart is reported as failed, not left hanging at central.
-  captures: z.partialRecord(captureKindSchema, z.object({ cmd: z.string(), ticket: z.string().nullable() })).default({}),
+  captures: z.partialRecord(captureKindSchema, z.object({ cmd: z.string(), ticket: z.string().nullable(), record: z.string().nullable().default(null) })).default({}),
   // The events and replies of the transition that produced this state, until the journal has them.
   outbox: z.array(z.object({ id: z.string(), cls: z.enum(['event', 'reply']), topic: z.string(), body: z.string() })).default([]),
   // The newest command replies, so a command central sends again after the board restarted is answered, not acted on twice.
@@ -67,6 +80,7 @@ export class StateFile {
   private recovered: OutboxRecord[] = []
   private ledger: Array<[string, SavedReply]> = []
   private outboxSaved = false
+  private clockAtSave: { wall: number; mono: number } | undefined
 
   constructor(private readonly opts: { dir: string; log: Logger }) {
     this.path = join(opts.dir, FILE)
@@ -92,7 +106,31 @@ export class StateFile {
       this.opts.log.warn({ path: this.path }, 'saved window state is damaged; starting closed rather than guessing')
       return fresh
     }
-    const { version: _v, outbox, ledger, ...saved } = parsed.data
+    const { version: _v, outbox, ledger, clock, ...raw } = parsed.data
+    // Old files have wall times only: their monotonic fields are those, on a clock that read wall time when it was saved.
+    this.clockAtSave = clock ?? { wall: now, mono: now }
+    const t = raw.ticket
+    const ev = raw.evaluation
+    const saved = {
+      ...raw,
+      ticket: t
+        ? {
+            ...t,
+            calledMono: t.calledMono ?? t.calledAt,
+            attentionMono: t.attentionMono ?? t.attentionAt,
+            startedMono: t.startedMono ?? t.startedAt,
+            servedBy: t.servedBy ?? raw.officer?.id ?? null,
+            // A service saved before records had none: it gets one from its call time, stable across further restarts.
+            record: t.record ?? `${t.number}-${t.calledAt}`,
+            caseNo: t.caseNo ?? null,
+            item: t.item ?? null,
+          }
+        : null,
+      evaluation: ev
+        ? { ...ev, openedMono: ev.openedMono ?? ev.openedAt, closesMono: ev.closesMono ?? ev.closesAt, record: ev.record ?? `${ev.ticket}-${ev.openedAt}`, caseNo: ev.caseNo ?? null, item: ev.item ?? null }
+        : null,
+      pause: raw.pause ? { ...raw.pause, sinceMono: raw.pause.sinceMono ?? raw.pause.since } : null,
+    }
     this.recovered = outbox
     this.ledger = ledger
     this.outboxSaved = outbox.length > 0
@@ -117,6 +155,11 @@ export class StateFile {
     return r
   }
 
+  /** Both clocks as the last run saved its state (undefined when nothing was restored). */
+  get savedClock(): { wall: number; mono: number } | undefined {
+    return this.clockAtSave
+  }
+
   /** The command replies the last run remembered. */
   takeLedger(): Array<[string, SavedReply]> {
     const l = this.ledger
@@ -135,12 +178,14 @@ export class StateFile {
    * on disk with the state before any of it reaches the journal. `ledger`
    * is the newest command replies.
    */
-  save(state: CounterState, outbox: readonly OutboxRecord[] = [], ledger: ReadonlyArray<readonly [string, unknown]> = []): Promise<void> {
+  save(state: CounterState, outbox: readonly OutboxRecord[] = [], ledger: ReadonlyArray<readonly [string, unknown]> = [], clock?: { wall: number; mono: number }): Promise<void> {
     const { faults: _f, display: _d, captureDevices: _c, ...rest } = state
-    const json = JSON.stringify({ version: 1, ...rest, outbox, ledger })
+    const same = JSON.stringify({ version: 1, ...rest, outbox, ledger })
     this.outboxSaved = outbox.length > 0
-    if (json === this.lastJson) return this.writes.drain()
-    this.lastJson = json
+    // The clock reading alone is no reason to write.
+    if (same === this.lastJson) return this.writes.drain()
+    this.lastJson = same
+    const json = clock ? JSON.stringify({ version: 1, ...rest, outbox, ledger, clock }) : same
     return this.writes.run(() => this.write(json)).catch((err: Error) => this.opts.log.error({ err: err.message }, 'could not save window state'))
   }
 

@@ -2,7 +2,7 @@ import { parseCommand, type CaptureKind, type EvaluationScore, type EventType, t
 import type { CaptureOutcome } from './hardware/capture-trigger.ts'
 import type { Logger } from './shared/logger.ts'
 import { step } from './counter/machine.ts'
-import { nextDeadline } from './counter/time-rules.ts'
+import { nextDeadline, resumeOnNewClock } from './counter/time-rules.ts'
 import { displayFor, evaluatorOpen, stateFields, statusLampFor } from './counter/view.ts'
 import { CommandLedger } from './counter/command-ledger.ts'
 import type { CounterState, Effect, Input, ReplyEffect } from './counter/state.ts'
@@ -37,6 +37,8 @@ export interface WindowOptions {
   devices: WindowDevices
   link: BoardLink
   now: () => number
+  /** Monotonic readings for every duration, window and timeout (default: `now`); see edge/counter/state.ts. */
+  mono?: () => number
   log: Logger
   setLogLevel?: (level: string) => void
   /** Told after a `config` command changed settings (e.g. the telemetry period). */
@@ -70,8 +72,13 @@ export class Window {
   private readonly inputs = new SerialQueue()
   private stopped = false
 
+  private readonly mono: () => number
+
   constructor(private readonly opts: WindowOptions) {
-    this.state = opts.state
+    this.mono = opts.mono ?? opts.now
+    // The last run's monotonic readings are on its clock's origin; carried onto ours by the wall time that passed (none if the clock stepped back).
+    const saved = opts.stateFile?.savedClock
+    this.state = saved ? resumeOnNewClock(opts.state, saved, { wall: opts.now(), mono: this.mono() }) : opts.state
     this.ledger.restore((opts.stateFile?.takeLedger() ?? []) as Array<[string, ReplyEffect]>)
   }
 
@@ -143,7 +150,9 @@ export class Window {
   private async apply(input: Input): Promise<void> {
     if (this.stopped) return
     const before = this.state
-    const result = step(before, input, this.opts.now())
+    const wall = this.opts.now()
+    const mono = this.mono()
+    const result = step(before, input, wall, mono)
     this.state = result.state
     const changed = this.state !== before
     // Stamped now and saved with the state in one atomic write: the journal commits a few
@@ -156,7 +165,7 @@ export class Window {
       else if (e.kind === 'reply') prepared.set(e, this.opts.link.prepare('reply', replyFields(e)))
     }
     // On disk before anyone is told: a crash after `called` went out must not restart to a dark display.
-    if (changed) await this.opts.stateFile?.save(this.state, [...prepared.values()], this.ledger.recent(LEDGER_SAVED))
+    if (changed) await this.opts.stateFile?.save(this.state, [...prepared.values()], this.ledger.recent(LEDGER_SAVED), { wall, mono })
     for (const e of result.effects) await this.perform(e, prepared.get(e))
     if (this.state !== before) this.opts.link.publish('state', stateFields(this.state))
     await this.render()
@@ -219,7 +228,7 @@ export class Window {
 
   /** Pushes the state's view to the display and lamp, touching the hardware only on change. */
   private async render(): Promise<void> {
-    const want = displayFor(this.state, this.opts.now())
+    const want = displayFor(this.state, this.mono())
     if (!this.shown || want.text !== this.shown.text || want.attention !== this.shown.attention) {
       const ok = await this.guard('display', async () => {
         await this.opts.devices.display.show(want.text)
@@ -259,7 +268,7 @@ export class Window {
     if (this.timer) clearTimeout(this.timer)
     this.timer = null
     if (this.stopped) return
-    const now = this.opts.now()
+    const now = this.mono()
     const at = nextDeadline(this.state, now)
     if (at === null) return
     this.timer = setTimeout(() => this.enqueue(() => this.apply({ kind: 'tick' })), Math.max(0, at - now) + 5)
@@ -275,7 +284,7 @@ export class Window {
       // A clean stop: once the journal has the outbox, the next start need not send it again.
       try {
         await this.opts.link.flush()
-        await file.save(this.state, [], this.ledger.recent(LEDGER_SAVED))
+        await file.save(this.state, [], this.ledger.recent(LEDGER_SAVED), { wall: this.opts.now(), mono: this.mono() })
         await file.flush()
       } catch (err) {
         this.opts.log.warn({ err: (err as Error).message }, 'could not clear the saved outbox; the next start sends it again')

@@ -1,30 +1,47 @@
 import { commandExpired, type Command, type CommandName, type ErrorCode, type EvaluationScore, type OfficerKey } from '../protocol/index.ts'
-import type { CounterState, Effect, Input, Millis, Step, Settings } from './state.ts'
-import { stepTime } from './time-rules.ts'
+import type { CounterState, Effect, Evaluation, Input, Millis, Step, Settings } from './state.ts'
+import { elapsed, stepTime } from './time-rules.ts'
 
 const FIVE_ONLY: ReadonlySet<EvaluationScore> = new Set<EvaluationScore>(['very-satisfied', 'very-dissatisfied'])
 
+/** Evaluator keys report their health as `key-<score>` (officer keys as `officer-<key>`). */
+const EVALUATOR_KEY = /^key-/
+
+/** The evaluator keys in fault now: while any is, no rating can be a free choice between all of them. */
+export function evaluatorKeyFaults(state: CounterState): CounterState['faults'] {
+  return state.faults.filter((f) => EVALUATOR_KEY.test(f.device))
+}
+
 /**
- * The window's behaviour: (state, input, now) → (state, effects). Pure: no I/O,
- * no clock, so every rule here is testable with plain values and fake time.
+ * The window's behaviour: (state, input, now, mono) → (state, effects). Pure:
+ * no I/O, no clock, so every rule here is testable with plain values and fake
+ * time. `now` is wall time (timestamps, command expiry); `mono` a monotonic
+ * reading that every duration, window and timeout is measured on (see state.ts).
  */
-export function step(state: CounterState, input: Input, now: Millis): Step {
+export function step(state: CounterState, input: Input, now: Millis, mono: Millis = now): Step {
   switch (input.kind) {
     case 'command':
-      return onCommand(state, input.command, now)
+      return onCommand(state, input.command, now, mono)
     case 'key':
-      return onKey(state, input.score, now)
+      return onKey(state, input.score, now, mono)
     case 'ambiguous-press':
       return { state: { ...state, ignoredPresses: state.ignoredPresses + 1 }, effects: [] }
     case 'tick':
-      return stepTime(state, now)
+      return stepTime(state, now, mono)
     case 'fault': {
       if (state.faults.some((f) => f.device === input.device && f.code === input.code)) return { state, effects: [] }
       const fault = { device: input.device, code: input.code, message: input.message, since: now }
-      return {
+      const faulted: Step = {
         state: { ...state, faults: [...state.faults, fault] },
         effects: [{ kind: 'event', event: { type: 'fault', device: input.device, code: input.code, message: input.message } }],
       }
+      // A key that fails mid-evaluation takes the choice away: the service ends missed, with the reason, not rated by a broken key.
+      const ev = state.evaluation
+      if (state.mode === 'evaluating' && ev && EVALUATOR_KEY.test(input.device)) {
+        const missed = missedForFault(ev, elapsed(ev.openedMono, mono), [fault])
+        return { state: enter(faulted.state, 'idle', now, { evaluation: null, ticket: null }), effects: [...faulted.effects, missed] }
+      }
+      return faulted
     }
     case 'fault-cleared': {
       const faults = state.faults.filter((f) => !(f.device === input.device && f.code === input.code))
@@ -32,7 +49,7 @@ export function step(state: CounterState, input: Input, now: Millis): Step {
       return { state: { ...state, faults }, effects: [{ kind: 'event', event: { type: 'fault-cleared', device: input.device, code: input.code } }] }
     }
     case 'officer-key':
-      return onOfficerKey(state, input.key, now)
+      return onOfficerKey(state, input.key, now, mono)
     case 'capture-result':
       return onCaptureResult(state, input)
   }
@@ -76,7 +93,17 @@ function enter(state: CounterState, mode: CounterState['mode'], now: Millis, pat
   return { ...state, ...patch, mode, since: mode === state.mode ? state.since : now }
 }
 
-function onCommand(state: CounterState, cmd: Command, now: Millis): Step {
+/** What ties an event to its service record. */
+export function serviceOf(s: { record: string; caseNo: string | null; item: string | null }): { record: string; caseNo: string | null; item: string | null } {
+  return { record: s.record, caseNo: s.caseNo, item: s.item }
+}
+
+function missedForFault(ev: Pick<Evaluation, 'ticket' | 'officer' | 'record' | 'caseNo' | 'item'>, afterMs: number, faults: CounterState['faults']): Effect {
+  const detail = faults.map((f) => `${f.device}: ${f.code}`).join(', ').slice(0, 200)
+  return { kind: 'event', event: { type: 'evaluation-missed', ticket: ev.ticket, officer: ev.officer, afterMs, reason: 'evaluator-fault', detail, ...serviceOf(ev) } }
+}
+
+function onCommand(state: CounterState, cmd: Command, now: Millis, mono: Millis): Step {
   // A late command must never act: a call delivered after its expiry would put a stale number up.
   if (commandExpired(cmd, now)) return refuse(state, cmd, 'expired', `expired at ${cmd.expires}, received ${new Date(now).toISOString()}`)
   const officerId = state.officer?.id ?? null
@@ -90,6 +117,9 @@ function onCommand(state: CounterState, cmd: Command, now: Millis): Step {
       }
       const ticket = {
         number: cmd.ticket,
+        record: `${state.records.prefix}-${state.records.next}`,
+        caseNo: cmd.caseNo ?? null,
+        item: cmd.item ?? null,
         service: cmd.service ?? null,
         green: cmd.green,
         appointment: cmd.appointment,
@@ -97,13 +127,17 @@ function onCommand(state: CounterState, cmd: Command, now: Millis): Step {
         attentionAt: now,
         recalls: 0,
         startedAt: null,
+        calledMono: mono,
+        attentionMono: mono,
+        startedMono: null,
+        servedBy: null,
         overtimeWarnS: cmd.overtimeWarnS ?? null,
         overtimeLimitS: cmd.overtimeLimitS ?? null,
       }
       return {
-        state: enter(state, 'calling', now, { ticket, overtime: 'none' }),
+        state: enter(state, 'calling', now, { ticket, overtime: 'none', records: { ...state.records, next: state.records.next + 1 } }),
         effects: [
-          { kind: 'event', event: { type: 'called', ticket: cmd.ticket, service: ticket.service, green: ticket.green, appointment: ticket.appointment, cmd: cmd.id } },
+          { kind: 'event', event: { type: 'called', ticket: cmd.ticket, service: ticket.service, green: ticket.green, appointment: ticket.appointment, cmd: cmd.id, record: ticket.record, caseNo: ticket.caseNo, item: ticket.item } },
           ok(cmd),
         ],
       }
@@ -112,10 +146,10 @@ function onCommand(state: CounterState, cmd: Command, now: Millis): Step {
       if (state.mode !== 'calling' || !state.ticket) return wrongMode(state, cmd, 'calling')
       const bad = ticketMismatch(state, cmd)
       if (bad) return bad
-      const ticket = { ...state.ticket, recalls: state.ticket.recalls + 1, attentionAt: now }
+      const ticket = { ...state.ticket, recalls: state.ticket.recalls + 1, attentionAt: now, attentionMono: mono }
       return {
         state: { ...state, ticket },
-        effects: [{ kind: 'event', event: { type: 'recalled', ticket: ticket.number, count: ticket.recalls, cmd: cmd.id } }, ok(cmd)],
+        effects: [{ kind: 'event', event: { type: 'recalled', ticket: ticket.number, count: ticket.recalls, cmd: cmd.id, record: ticket.record } }, ok(cmd)],
       }
     }
     case 'no-show': {
@@ -124,17 +158,17 @@ function onCommand(state: CounterState, cmd: Command, now: Millis): Step {
       if (bad) return bad
       return {
         state: enter(state, 'idle', now, { ticket: null }),
-        effects: [{ kind: 'event', event: { type: 'no-show', ticket: state.ticket.number, cmd: cmd.id } }, ok(cmd)],
+        effects: [{ kind: 'event', event: { type: 'no-show', ticket: state.ticket.number, cmd: cmd.id, record: state.ticket.record } }, ok(cmd)],
       }
     }
     case 'start': {
       if (state.mode !== 'calling' || !state.ticket) return wrongMode(state, cmd, 'calling')
       const bad = ticketMismatch(state, cmd)
       if (bad) return bad
-      const ticket = { ...state.ticket, startedAt: now }
+      const ticket = { ...state.ticket, startedAt: now, startedMono: mono, servedBy: officerId }
       return {
         state: enter(state, 'serving', now, { ticket }),
-        effects: [{ kind: 'event', event: { type: 'service-started', ticket: ticket.number, officer: officerId, waitedMs: now - ticket.calledAt, cmd: cmd.id } }, ok(cmd)],
+        effects: [{ kind: 'event', event: { type: 'service-started', ticket: ticket.number, officer: officerId, waitedMs: elapsed(ticket.calledMono, mono), cmd: cmd.id, record: ticket.record } }, ok(cmd)],
       }
     }
     case 'finish': {
@@ -142,21 +176,37 @@ function onCommand(state: CounterState, cmd: Command, now: Millis): Step {
       const bad = ticketMismatch(state, cmd)
       if (bad) return bad
       const t = state.ticket
-      const finished: Effect = { kind: 'event', event: { type: 'service-finished', ticket: t.number, officer: officerId, outcome: cmd.outcome, durationMs: now - (t.startedAt ?? now), cmd: cmd.id } }
+      const servedBy = t.servedBy ?? officerId
+      const finished: Effect = { kind: 'event', event: { type: 'service-finished', ticket: t.number, officer: servedBy, outcome: cmd.outcome, durationMs: elapsed(t.startedMono ?? mono, mono), cmd: cmd.id, ...serviceOf(t) } }
       // Only a served applicant rates the service; a transfer is rated at the window that finishes it.
       if (cmd.outcome !== 'served') return { state: enter(state, 'idle', now, { ticket: null, overtime: 'none' }), effects: [finished, ok(cmd)] }
-      const evaluation = { ticket: t.number, officer: officerId, openedAt: now, closesAt: now + state.settings.evaluationTimeoutS * 1000 }
+      // With a key in fault the applicant cannot choose freely (a stuck key, a chattering one): the evaluator stays dark and the service ends missed, saying why.
+      const keyFaults = evaluatorKeyFaults(state)
+      if (keyFaults.length > 0) {
+        return {
+          state: enter(state, 'idle', now, { ticket: null, overtime: 'none' }),
+          effects: [finished, missedForFault({ ticket: t.number, officer: servedBy, ...serviceOf(t) }, 0, keyFaults), ok(cmd, { evaluation: 'missed', reason: 'evaluator-fault' })],
+        }
+      }
+      const timeoutMs = state.settings.evaluationTimeoutS * 1000
+      const evaluation = { ticket: t.number, officer: servedBy, ...serviceOf(t), openedAt: now, closesAt: now + timeoutMs, openedMono: mono, closesMono: mono + timeoutMs }
       return { state: enter(state, 'evaluating', now, { evaluation, overtime: 'none' }), effects: [finished, ok(cmd, { evaluation: 'open' })] }
     }
     case 'evaluate': {
-      if (state.mode !== 'idle') return wrongMode(state, cmd, 'idle')
-      const evaluation = { ticket: cmd.ticket, officer: cmd.officer ?? officerId, openedAt: now, closesAt: now + state.settings.evaluationTimeoutS * 1000 }
-      return { state: enter(state, 'evaluating', now, { evaluation }), effects: [ok(cmd, { evaluation: 'open' })] }
+      // Never opens an evaluation of its own: only the service that just finished here, served and not yet rated or missed, has one, and it is already open.
+      const ev = state.evaluation
+      if (state.mode !== 'evaluating' || !ev) {
+        return refuse(state, cmd, 'wrong-mode', `evaluate needs a service that finished here and awaits its rating; the window is ${describeMode(state)}`)
+      }
+      if (cmd.ticket !== undefined && cmd.ticket !== ev.ticket) {
+        return refuse(state, cmd, 'wrong-ticket', `ticket: ${cmd.ticket} is not the service awaiting its rating here (${ev.ticket})`)
+      }
+      return { state, effects: [ok(cmd, { evaluation: 'open', ticket: ev.ticket })] }
     }
     case 'pause': {
       if (state.mode !== 'idle') return wrongMode(state, cmd, 'idle')
       return {
-        state: enter(state, 'paused', now, { pause: { reason: cmd.reason, since: now } }),
+        state: enter(state, 'paused', now, { pause: { reason: cmd.reason, since: now, sinceMono: mono } }),
         effects: [{ kind: 'event', event: { type: 'paused', reason: cmd.reason, cmd: cmd.id } }, ok(cmd)],
       }
     }
@@ -164,7 +214,7 @@ function onCommand(state: CounterState, cmd: Command, now: Millis): Step {
       if (state.mode !== 'paused' || !state.pause) return wrongMode(state, cmd, 'paused')
       return {
         state: enter(state, 'idle', now, { pause: null }),
-        effects: [{ kind: 'event', event: { type: 'resumed', pausedMs: now - state.pause.since, cmd: cmd.id } }, ok(cmd)],
+        effects: [{ kind: 'event', event: { type: 'resumed', pausedMs: elapsed(state.pause.sinceMono, mono), cmd: cmd.id } }, ok(cmd)],
       }
     }
     case 'officer': {
@@ -184,24 +234,25 @@ function onCommand(state: CounterState, cmd: Command, now: Millis): Step {
     case 'config':
       return applyConfig(state, cmd)
     case 'capture':
-      return onCapture(state, cmd, now)
+      return onCapture(state, cmd, now, mono)
     case 'self-test':
       return { state, effects: [{ kind: 'self-test', cmd: cmd.id, tests: cmd.tests ?? ['display', 'keys', 'triggers'] }] }
   }
 }
 
-function onCapture(state: CounterState, cmd: Extract<Command, { name: 'capture' }>, now: Millis): Step {
+function onCapture(state: CounterState, cmd: Extract<Command, { name: 'capture' }>, now: Millis, mono: Millis): Step {
   const device = cmd.kind
   if (!state.captureDevices.includes(device)) return refuse(state, cmd, 'unsupported', `kind: this window has no ${device} device`)
   if (state.mode !== 'calling' && state.mode !== 'serving') return wrongMode(state, cmd, 'calling or serving')
   const bad = ticketMismatch(state, cmd)
   if (bad) return bad
   const ticket = state.ticket?.number ?? null
+  const record = state.ticket?.record ?? null
   if (state.captures[device]) {
     return {
       state,
       effects: [
-        { kind: 'event', event: { type: 'capture-failed', kind: device, ticket, reason: 'busy', message: `a ${device} capture is already running`, cmd: cmd.id } },
+        { kind: 'event', event: { type: 'capture-failed', kind: device, ticket, reason: 'busy', message: `a ${device} capture is already running`, cmd: cmd.id, ...(record ? { record } : {}) } },
         { kind: 'reply', cmd: cmd.id, name: cmd.name, ok: false, code: 'busy', message: `a ${device} capture is already running` },
       ],
     }
@@ -210,11 +261,11 @@ function onCapture(state: CounterState, cmd: Extract<Command, { name: 'capture' 
   let next = state
   // The first capture starts the service: the applicant is at the window.
   if (state.mode === 'calling' && state.ticket) {
-    const t = { ...state.ticket, startedAt: now }
+    const t = { ...state.ticket, startedAt: now, startedMono: mono, servedBy: state.officer?.id ?? null }
     next = enter(state, 'serving', now, { ticket: t })
-    effects.push({ kind: 'event', event: { type: 'service-started', ticket: t.number, officer: state.officer?.id ?? null, waitedMs: now - t.calledAt, cmd: cmd.id } })
+    effects.push({ kind: 'event', event: { type: 'service-started', ticket: t.number, officer: t.servedBy, waitedMs: elapsed(t.calledMono, mono), cmd: cmd.id, record: t.record } })
   }
-  next = { ...next, captures: { ...next.captures, [device]: { cmd: cmd.id, ticket } } }
+  next = { ...next, captures: { ...next.captures, [device]: { cmd: cmd.id, ticket, record } } }
   effects.push({ kind: 'capture', device, cmd: cmd.id }, ok(cmd, { capture: 'started' }))
   return { state: next, effects }
 }
@@ -226,21 +277,21 @@ function onCaptureResult(state: CounterState, input: Extract<Input, { kind: 'cap
   const next = { ...state, captures: rest }
   const o = input.outcome
   const effect: Effect = o.ok
-    ? { kind: 'event', event: { type: 'capture-done', kind: input.device, ticket: running.ticket, latencyMs: o.latencyMs, cmd: input.cmd } }
-    : { kind: 'event', event: { type: 'capture-failed', kind: input.device, ticket: running.ticket, reason: o.reason, message: o.message.slice(0, 200), cmd: input.cmd } }
+    ? { kind: 'event', event: { type: 'capture-done', kind: input.device, ticket: running.ticket, latencyMs: o.latencyMs, cmd: input.cmd, ...(running.record ? { record: running.record } : {}) } }
+    : { kind: 'event', event: { type: 'capture-failed', kind: input.device, ticket: running.ticket, reason: o.reason, message: o.message.slice(0, 200), cmd: input.cmd, ...(running.record ? { record: running.record } : {}) } }
   return { state: next, effects: [effect] }
 }
 
 /** Officer keys ask central for things; only recall and help act at the window. They can never rate. */
-function onOfficerKey(state: CounterState, key: OfficerKey, now: Millis): Step {
+function onOfficerKey(state: CounterState, key: OfficerKey, now: Millis, mono: Millis): Step {
   const ticket = state.ticket?.number ?? null
   const officer = state.officer?.id ?? null
   const effects: Effect[] = [{ kind: 'event', event: { type: 'officer-key', key, ticket } }]
   let next = state
   if (key === 'recall' && state.mode === 'calling' && state.ticket) {
-    const t = { ...state.ticket, recalls: state.ticket.recalls + 1, attentionAt: now }
+    const t = { ...state.ticket, recalls: state.ticket.recalls + 1, attentionAt: now, attentionMono: mono }
     next = { ...state, ticket: t }
-    effects.push({ kind: 'event', event: { type: 'recalled', ticket: t.number, count: t.recalls } })
+    effects.push({ kind: 'event', event: { type: 'recalled', ticket: t.number, count: t.recalls, record: t.record } })
   }
   if (key === 'help') effects.push({ kind: 'event', event: { type: 'help-requested', ticket, officer } })
   return { state: next, effects }
@@ -266,14 +317,23 @@ function applyConfig(state: CounterState, cmd: Extract<Command, { name: 'config'
   return { state: { ...state, settings: next }, effects: [effect, ok(cmd, { applied: changed, restartRequired: [] })] }
 }
 
-function onKey(state: CounterState, score: EvaluationScore, now: Millis): Step {
+function onKey(state: CounterState, score: EvaluationScore, now: Millis, mono: Millis): Step {
   const ev = state.evaluation
+  const ignored = (s: CounterState): CounterState => ({ ...s, ignoredPresses: s.ignoredPresses + 1 })
   // Presses with no evaluation open (an officer testing, a child playing) must never become ratings.
   if (state.mode !== 'evaluating' || !ev || (state.settings.scale === 3 && FIVE_ONLY.has(score))) {
-    return { state: { ...state, ignoredPresses: state.ignoredPresses + 1 }, effects: [] }
+    return { state: ignored(state), effects: [] }
   }
+  // Decided by the press's own time, not by whether the closing timer has run yet (a busy event loop runs it late).
+  if (mono >= ev.closesMono) {
+    const closed = stepTime(state, now, mono)
+    return { state: ignored(closed.state), effects: closed.effects }
+  }
+  // A key in fault never decides a rating (its fault closes the evaluation; this holds if a press was already queued behind it).
+  if (evaluatorKeyFaults(state).length > 0) return { state: ignored(state), effects: [] }
+  const latencyMs = elapsed(ev.openedMono, mono)
   return {
     state: enter(state, 'idle', now, { evaluation: null, ticket: null }),
-    effects: [{ kind: 'event', event: { type: 'evaluated', ticket: ev.ticket, officer: ev.officer, score, scale: state.settings.scale, latencyMs: now - ev.openedAt } }],
+    effects: [{ kind: 'event', event: { type: 'evaluated', ticket: ev.ticket, officer: ev.officer, score, scale: state.settings.scale, latencyMs, early: latencyMs < state.settings.evaluationDwellMs, ...serviceOf(ev) } }],
   }
 }

@@ -1,6 +1,12 @@
 import type { EvaluationScale, EvaluationScore, OvertimeLevel, WindowMode, ErrorCode, Command, EventDraft, CommandName, CaptureKind, CaptureFailure, OfficerKey, SelfTest } from '../protocol/index.ts'
 
-/** Times are milliseconds since the epoch, always passed in: the machine never reads a clock. */
+/**
+ * Times are milliseconds, always passed in: the machine never reads a clock.
+ * Two clocks: wall time (since the epoch) for timestamps and command expiry,
+ * and a monotonic reading (the `…Mono` fields) for every duration, window and
+ * timeout, so a clock step (NTP, a board without a real-time clock after a
+ * power cut) can neither make a duration negative nor close an evaluation early.
+ */
 export type Millis = number
 
 export interface Settings {
@@ -12,6 +18,8 @@ export interface Settings {
   scale: EvaluationScale
   /** How long a fresh call or recall blinks on the display to draw the applicant's eye. */
   attentionS: number
+  /** A press sooner than this after the evaluator opened is still a rating but flagged `early` for audit (who was at the keys). */
+  evaluationDwellMs: number
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -23,10 +31,16 @@ export const DEFAULT_SETTINGS: Settings = {
   brightness: 15,
   scale: 3,
   attentionS: 10,
+  evaluationDwellMs: 1000,
 }
 
 export interface Ticket {
   number: string
+  /** The service record every event of this service carries: `<counter>-<boot>-<n>`, unique across boards and restarts. */
+  record: string
+  /** Case number and service item from central's call, travelling with the record. */
+  caseNo: string | null
+  item: string | null
   service: string | null
   green: boolean
   appointment: boolean
@@ -35,6 +49,11 @@ export interface Ticket {
   attentionAt: Millis
   recalls: number
   startedAt: Millis | null
+  calledMono: Millis
+  attentionMono: Millis
+  startedMono: Millis | null
+  /** The officer who started the service: the one a rating of it is charged to. */
+  servedBy: string | null
   /** Per-service-type overtime thresholds from the call; null: the window's settings. */
   overtimeWarnS: number | null
   overtimeLimitS: number | null
@@ -47,9 +66,14 @@ export interface Officer {
 
 export interface Evaluation {
   ticket: string
+  record: string
+  caseNo: string | null
+  item: string | null
   officer: string | null
   openedAt: Millis
   closesAt: Millis
+  openedMono: Millis
+  closesMono: Millis
 }
 
 export interface Fault {
@@ -65,7 +89,7 @@ export interface CounterState {
   ticket: Ticket | null
   officer: Officer | null
   evaluation: Evaluation | null
-  pause: { reason: string; since: Millis } | null
+  pause: { reason: string; since: Millis; sinceMono: Millis } | null
   overtime: OvertimeLevel
   faults: Fault[]
   settings: Settings
@@ -76,7 +100,9 @@ export interface CounterState {
   /** Capture devices this board has (from its profile). */
   captureDevices: CaptureKind[]
   /** Captures running now, one per device at most: the command and ticket they belong to. */
-  captures: Partial<Record<CaptureKind, { cmd: string; ticket: string | null }>>
+  captures: Partial<Record<CaptureKind, { cmd: string; ticket: string | null; record: string | null }>>
+  /** Where the next service record id comes from: the runtime sets the prefix to `<counter>-<boot>` at each start. Not saved. */
+  records: { prefix: string; next: number }
 }
 
 export interface DisplayLimits {
@@ -100,6 +126,7 @@ export function initialState(now: Millis, display: DisplayLimits, settings: Part
     display,
     captureDevices,
     captures: {},
+    records: { prefix: 'svc', next: 1 },
   }
 }
 

@@ -1,27 +1,33 @@
 import type { CounterState, Effect, Millis, Step } from './state.ts'
 
+/** A duration between two monotonic readings; never negative, even across a restart's rebase. */
+export function elapsed(from: Millis, to: Millis): Millis {
+  return Math.max(0, Math.round(to - from))
+}
+
 /**
  * What the passing of time does to a window: an evaluation nobody answered
  * closes as missed, a long service crosses the overtime thresholds. Each
- * threshold is reported once.
+ * threshold is reported once. `mono` is the monotonic reading every window
+ * and duration is measured on; `now` (wall) only stamps `since`.
  */
-export function stepTime(state: CounterState, now: Millis): Step {
+export function stepTime(state: CounterState, now: Millis, mono: Millis = now): Step {
   const ev = state.evaluation
-  if (state.mode === 'evaluating' && ev && now >= ev.closesAt) {
+  if (state.mode === 'evaluating' && ev && mono >= ev.closesMono) {
     return {
       state: { ...state, mode: 'idle', since: now, evaluation: null, ticket: null },
-      effects: [{ kind: 'event', event: { type: 'evaluation-missed', ticket: ev.ticket, officer: ev.officer, afterMs: now - ev.openedAt } }],
+      effects: [{ kind: 'event', event: { type: 'evaluation-missed', ticket: ev.ticket, officer: ev.officer, afterMs: elapsed(ev.openedMono, mono), reason: 'timeout', record: ev.record, caseNo: ev.caseNo, item: ev.item } }],
     }
   }
   const t = state.ticket
-  if (state.mode === 'serving' && t?.startedAt != null) {
-    const elapsed = now - t.startedAt
+  if (state.mode === 'serving' && t?.startedMono != null) {
+    const ms = elapsed(t.startedMono, mono)
     const { overtimeWarnS, overtimeLimitS } = thresholds(state)
-    const level = elapsed >= overtimeLimitS * 1000 ? 'over' : elapsed >= overtimeWarnS * 1000 ? 'warning' : 'none'
+    const level = ms >= overtimeLimitS * 1000 ? 'over' : ms >= overtimeWarnS * 1000 ? 'warning' : 'none'
     if (level !== 'none' && level !== state.overtime) {
       const effect: Effect = {
         kind: 'event',
-        event: { type: 'overtime', ticket: t.number, officer: state.officer?.id ?? null, level, elapsedMs: elapsed, limitMs: (level === 'over' ? overtimeLimitS : overtimeWarnS) * 1000 },
+        event: { type: 'overtime', ticket: t.number, record: t.record, officer: t.servedBy, level, elapsedMs: ms, limitMs: (level === 'over' ? overtimeLimitS : overtimeWarnS) * 1000 },
       }
       return { state: { ...state, overtime: level }, effects: [effect] }
     }
@@ -29,21 +35,47 @@ export function stepTime(state: CounterState, now: Millis): Step {
   return { state, effects: [] }
 }
 
-/** The next instant at which time alone changes something, so the runtime can sleep until then. */
-export function nextDeadline(state: CounterState, now: Millis): Millis | null {
+/** The next monotonic instant at which time alone changes something, so the runtime can sleep until then. */
+export function nextDeadline(state: CounterState, mono: Millis): Millis | null {
   const candidates: Millis[] = []
-  if (state.mode === 'evaluating' && state.evaluation) candidates.push(state.evaluation.closesAt)
+  if (state.mode === 'evaluating' && state.evaluation) candidates.push(state.evaluation.closesMono)
   const t = state.ticket
-  if (state.mode === 'serving' && t?.startedAt != null) {
+  if (state.mode === 'serving' && t?.startedMono != null) {
     const { overtimeWarnS, overtimeLimitS } = thresholds(state)
-    if (state.overtime === 'none') candidates.push(t.startedAt + overtimeWarnS * 1000)
-    if (state.overtime !== 'over') candidates.push(t.startedAt + overtimeLimitS * 1000)
+    if (state.overtime === 'none') candidates.push(t.startedMono + overtimeWarnS * 1000)
+    if (state.overtime !== 'over') candidates.push(t.startedMono + overtimeLimitS * 1000)
   }
   if (state.mode === 'calling' && t) {
-    const end = t.attentionAt + state.settings.attentionS * 1000
-    if (end > now) candidates.push(end)
+    const end = t.attentionMono + state.settings.attentionS * 1000
+    if (end > mono) candidates.push(end)
   }
-  return candidates.length ? Math.max(now, Math.min(...candidates)) : null
+  return candidates.length ? Math.max(mono, Math.min(...candidates)) : null
+}
+
+/**
+ * Moves every monotonic reading in a state by `delta`: a restarted board's
+ * monotonic clock has a new origin, and the saved windows and timeouts must
+ * keep their remaining length on it.
+ */
+export function rebaseMono(state: CounterState, delta: Millis): CounterState {
+  if (delta === 0) return state
+  const t = state.ticket
+  const ev = state.evaluation
+  return {
+    ...state,
+    ticket: t ? { ...t, calledMono: t.calledMono + delta, attentionMono: t.attentionMono + delta, startedMono: t.startedMono === null ? null : t.startedMono + delta } : null,
+    evaluation: ev ? { ...ev, openedMono: ev.openedMono + delta, closesMono: ev.closesMono + delta } : null,
+    pause: state.pause ? { ...state.pause, sinceMono: state.pause.sinceMono + delta } : null,
+  }
+}
+
+/**
+ * A saved state onto this run's monotonic clock: the readings saved at
+ * `saved` move so that the time since then is the wall time that passed
+ * (none if the wall clock went back), and every window keeps what was left of it.
+ */
+export function resumeOnNewClock(state: CounterState, saved: { wall: Millis; mono: Millis }, now: { wall: Millis; mono: Millis }): CounterState {
+  return rebaseMono(state, now.mono - Math.max(0, now.wall - saved.wall) - saved.mono)
 }
 
 /** The call's per-service thresholds win over the window's settings. */

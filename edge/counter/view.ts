@@ -11,10 +11,10 @@ export interface DisplayContent {
  * What the call display shows follows from the state alone, so after any step
  * or a restart the display cannot hold a number the window was not told to call.
  */
-export function displayFor(s: CounterState, now: Millis): DisplayContent {
+export function displayFor(s: CounterState, mono: Millis): DisplayContent {
   switch (s.mode) {
     case 'calling':
-      return { text: s.ticket!.number, attention: now < s.ticket!.attentionAt + s.settings.attentionS * 1000 }
+      return { text: s.ticket!.number, attention: mono < s.ticket!.attentionMono + s.settings.attentionS * 1000 }
     case 'serving':
     case 'evaluating':
       return { text: s.ticket?.number ?? s.evaluation?.ticket ?? null, attention: false }

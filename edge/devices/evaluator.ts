@@ -127,6 +127,13 @@ export class EvaluatorKeys {
     if (pending === undefined) return
     const [first] = pending.scores
     if (first === undefined) return
+    // The press that began a chatter burst is noise: the key reported its fault within the hold, so it is never a rating.
+    const own = this.keys.find(([s]) => s === first)?.[1]
+    if (own !== undefined && own.faults.length > 0) {
+      this.log?.info({ score: first, faults: own.faults }, 'press from a key in fault; no rating taken')
+      for (const cb of [...this.ambiguousListeners]) cb([first], pending.at)
+      return
+    }
     // A second key that went down unarmed emits no press but is down all the same.
     const down = new Set([...pending.scores, ...this.othersDown(first)])
     if (down.size > 1) {
@@ -136,9 +143,15 @@ export class EvaluatorKeys {
     for (const cb of [...this.pressListeners]) cb(first, pending.at)
   }
 
-  /** Other keys held down now; a key in fault (stuck) does not count, or it would block every vote. */
+  /**
+   * Other keys held down now. A stuck key does not count, or it would block
+   * every vote; a key muted for chatter still does, by its raw line: muting
+   * stops it from voting, not from showing that a hand is on it.
+   */
   private othersDown(score: Score): Score[] {
-    return this.keys.filter(([s, key]) => s !== score && key.isDown && key.faults.length === 0).map(([s]) => s)
+    return this.keys
+      .filter(([s, key]) => s !== score && !key.faults.includes('stuck') && (key.faults.includes('chatter') ? key.lineDown || key.isDown : key.isDown))
+      .map(([s]) => s)
   }
 
   private rejectAmbiguous(scores: Score[], at: number): void {

@@ -118,6 +118,11 @@ export class KeyInput extends EventEmitter<KeyInputEvents> {
     return this.level === 1
   }
 
+  /** The raw line, debounced or not: a key muted for chatter keeps following it here. */
+  get lineDown(): boolean {
+    return this.raw === 1
+  }
+
   get faults(): readonly KeyFaultCode[] {
     return [...this.activeFaults]
   }

@@ -81,6 +81,11 @@ export class SyncedClock implements Clock {
     return this.state
   }
 
+  /** Durations and timeouts on the board run on this, which no wall-clock step moves. */
+  monotonic(): number {
+    return performance.now()
+  }
+
   /** Takes a first reading before returning, so the birth message already says the truth. */
   async start(): Promise<void> {
     await this.check()

@@ -5,9 +5,15 @@ export interface Clock {
   now(): number
   /** Whether the wall clock is trustworthy (NTP synced); a Pi without RTC boots in 1970 or at its last shutdown. */
   synced(): boolean
+  /**
+   * A monotonic reading (ms, arbitrary origin) for durations, windows and
+   * timeouts, which a step of the wall clock must not move; default
+   * performance.now().
+   */
+  monotonic?(): number
 }
 
-export const systemClock: Clock = { now: () => Date.now(), synced: () => true }
+export const systemClock: Clock = { now: () => Date.now(), synced: () => true, monotonic: () => performance.now() }
 
 export function newBootId(): string {
   return randomBytes(6).toString('hex')

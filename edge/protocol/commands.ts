@@ -49,6 +49,8 @@ const callSchema = commandSchema({
   service: z.string().min(1).max(32).optional().describe('service type, e.g. "passport"'),
   green: z.boolean().default(false).describe('green channel (urgent cases)'),
   appointment: z.boolean().default(false).describe('the applicant booked online'),
+  caseNo: z.string().min(1).max(64).optional().describe('case number (办件编号): carried by the service\'s events and its rating'),
+  item: z.string().min(1).max(128).optional().describe('service item (事项): carried by the service\'s events and its rating'),
   overtimeWarnS: z.number().int().min(30).max(7200).optional().describe('overtime warning for this service type, overriding the window setting'),
   overtimeLimitS: z.number().int().min(60).max(14400).optional().describe('overtime limit for this service type, overriding the window setting'),
 }).superRefine((cmd, ctx) => {
@@ -77,6 +79,7 @@ const settingsSchema = z
     telemetryPeriodS: z.number().int().min(5).max(3600).optional().describe('seconds between telemetry messages'),
     brightness: z.number().int().min(0).max(15).optional().describe('call display brightness'),
     scale: z.literal([3, 5]).optional().describe('number of evaluator keys in use'),
+    evaluationDwellMs: z.number().int().min(0).max(10_000).optional().describe('a press sooner than this after the evaluator opened is flagged `early` on `evaluated`'),
     logLevel: logLevelSchema.optional(),
   })
   .describe('at least one setting; overtimeWarnS must be less than overtimeLimitS when both are given')
@@ -95,9 +98,9 @@ export const commandSchemas = {
   'no-show': commandSchema({ ticket: optionalTicket }),
   start: commandSchema({ ticket: optionalTicket }),
   finish: commandSchema({ outcome: outcomeSchema, ticket: optionalTicket }),
+  // No `officer`: a rating is charged to the officer who served, never to one central names; the strict schema refuses the field by name.
   evaluate: commandSchema({
-    ticket: ticketSchema.describe('the ticket the rating will be recorded for'),
-    officer: officerIdSchema.optional().describe('the officer being rated; defaults to the one signed in'),
+    ticket: ticketSchema.optional().describe('the service awaiting its rating; refused with `wrong-ticket` if the window holds another'),
   }),
   pause: commandSchema({ reason: z.string().min(1).max(64).describe('shown on the window, e.g. "break"') }),
   resume: commandSchema({}),
@@ -127,7 +130,7 @@ export const commandDescriptions: Record<CommandName, string> = {
   'no-show': 'Give up on the current ticket: the applicant did not come.',
   start: 'The applicant has arrived; start timing the service.',
   finish: 'The service ended; opens the evaluator when it was served.',
-  evaluate: 'Open the evaluator for a ticket explicitly (e.g. after a transfer back).',
+  evaluate: 'Confirm the evaluation of the service that just finished here (served, not yet rated or missed); refused otherwise. It never opens one for another ticket or names the officer: `finish` with outcome "served" opens it.',
   pause: 'Pause the window (break); the display shows that it is paused.',
   resume: 'Reopen a paused window.',
   capture: 'Trigger the document-photo camera or the fingerprint scanner; the outcome comes as an event.',

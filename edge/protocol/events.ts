@@ -51,6 +51,11 @@ const causedBy = messageIdSchema.optional().describe('id of the command that cau
 const requiredCause = messageIdSchema.describe('id of the capture command')
 const officerOrNull = officerIdSchema.nullable().describe('the officer signed in, if any')
 const ticketOrNull = ticketSchema.nullable()
+// Optional on reading only: boards before service records did not send them; this one always does.
+const recordId = z.string().min(1).max(80).optional().describe('the service record: one id for every event of one service, unique across boards and restarts (`<counter>-<boot>-<n>`)')
+const caseNo = z.string().min(1).max(64).nullable().default(null).describe('case number (办件编号) from the call, if central gave one')
+const item = z.string().min(1).max(128).nullable().default(null).describe('service item (事项) from the call, if central gave one')
+const missReasonSchema = z.enum(['timeout', 'evaluator-fault'])
 const ms = (description: string) => z.number().int().min(0).describe(description)
 
 const evaluatedSchema = eventSchema('evaluated', {
@@ -58,7 +63,14 @@ const evaluatedSchema = eventSchema('evaluated', {
   officer: officerIdSchema.nullable().describe('the officer rated'),
   score: scoreSchema.describe('with scale 3 only "satisfied", "neutral" or "dissatisfied"'),
   scale: scaleSchema,
-  latencyMs: ms('from the evaluator opening to the key press'),
+  latencyMs: ms('from the evaluator opening to the key press, on the board\'s monotonic clock'),
+  record: recordId,
+  caseNo,
+  item,
+  early: z
+    .boolean()
+    .default(false)
+    .describe('the press came sooner after the evaluator opened than the window\'s dwell (evaluationDwellMs): still the rating, flagged for audit (was it the applicant?); absent from older boards, read as false'),
 }).superRefine((event, ctx) => {
   // A three-key evaluator cannot produce the extreme values; seeing one means a mapping bug, not a rating.
   if (event.scale === 3 && !(THREE_KEY_SCORES as readonly string[]).includes(event.score)) {
@@ -73,18 +85,23 @@ export const eventSchemas = {
     green: z.boolean(),
     appointment: z.boolean(),
     cmd: causedBy,
+    record: recordId,
+    caseNo,
+    item,
   }),
   recalled: eventSchema('recalled', {
     ticket: ticketSchema,
     count: z.number().int().min(1).describe('how many times this ticket has been recalled'),
     cmd: causedBy,
+    record: recordId,
   }),
-  'no-show': eventSchema('no-show', { ticket: ticketSchema, cmd: causedBy }),
+  'no-show': eventSchema('no-show', { ticket: ticketSchema, cmd: causedBy, record: recordId }),
   'service-started': eventSchema('service-started', {
     ticket: ticketSchema,
     officer: officerOrNull,
     waitedMs: ms('from the call to the start of service'),
     cmd: causedBy,
+    record: recordId,
   }),
   'service-finished': eventSchema('service-finished', {
     ticket: ticketSchema,
@@ -92,18 +109,29 @@ export const eventSchemas = {
     outcome: outcomeSchema,
     durationMs: ms('from the start of service to its end'),
     cmd: causedBy,
+    record: recordId,
+    caseNo,
+    item,
   }),
   evaluated: evaluatedSchema,
   'evaluation-missed': eventSchema('evaluation-missed', {
     ticket: ticketSchema,
     officer: officerOrNull,
-    afterMs: ms('how long the evaluator stayed open without a press'),
+    afterMs: ms('how long the evaluator stayed open without a press (0 when it never opened)'),
+    reason: missReasonSchema
+      .default('timeout')
+      .describe('"timeout": the applicant did not press in time; "evaluator-fault": an evaluator key was in fault, so the evaluator did not open or closed at once (see detail); absent from older boards, read as "timeout"'),
+    detail: z.string().max(200).optional().describe('for evaluator-fault: the faulted keys, e.g. "key-dissatisfied: stuck"'),
+    record: recordId,
+    caseNo,
+    item,
   }),
   'capture-done': eventSchema('capture-done', {
     kind: captureKindSchema,
     ticket: ticketOrNull,
     latencyMs: ms('from the trigger to the device reporting done'),
     cmd: requiredCause,
+    record: recordId,
   }),
   'capture-failed': eventSchema('capture-failed', {
     kind: captureKindSchema,
@@ -111,9 +139,11 @@ export const eventSchemas = {
     reason: captureFailureSchema,
     message: z.string().max(200).optional().describe('detail for the technician'),
     cmd: requiredCause,
+    record: recordId,
   }),
   overtime: eventSchema('overtime', {
     ticket: ticketSchema,
+    record: recordId,
     officer: officerOrNull,
     level: z.enum(['warning', 'over']),
     elapsedMs: ms('service time so far'),

@@ -17,12 +17,12 @@ function envelope(seq: number): Envelope {
 }
 
 export const commandExamples: { readonly [N in CommandName]: CommandInput<N> } = {
-  call: { id: 'q-881203', expires: EXPIRES, issued: '2025-03-04T09:15:00.000Z', ticket: 'A023', service: 'passport', green: false, appointment: true },
+  call: { id: 'q-881203', expires: EXPIRES, issued: '2025-03-04T09:15:00.000Z', ticket: 'A023', service: 'passport', green: false, appointment: true, caseNo: 'CJ2025030400187', item: 'passport-first-issue' },
   recall: { id: 'q-881250', expires: EXPIRES, ticket: 'A023' },
   'no-show': { id: 'q-881290', expires: EXPIRES, ticket: 'A023' },
   start: { id: 'q-881204', expires: EXPIRES, ticket: 'A023' },
   finish: { id: 'q-881320', expires: EXPIRES, outcome: 'served', ticket: 'A023' },
-  evaluate: { id: 'q-881321', expires: EXPIRES, ticket: 'A023', officer: 'P10482' },
+  evaluate: { id: 'q-881321', expires: EXPIRES, ticket: 'A023' },
   pause: { id: 'q-881400', expires: EXPIRES, reason: 'break' },
   resume: { id: 'q-881401', expires: EXPIRES },
   capture: { id: 'q-881310', expires: EXPIRES, kind: 'photo', ticket: 'A023' },
@@ -34,16 +34,16 @@ export const commandExamples: { readonly [N in CommandName]: CommandInput<N> } =
 }
 
 export const eventExamples: { readonly [T in EventType]: EventOf<T> } = {
-  called: { ...envelope(41), type: 'called', ticket: 'A023', service: 'passport', green: false, appointment: true, cmd: 'q-881203' },
-  recalled: { ...envelope(42), type: 'recalled', ticket: 'A023', count: 1, cmd: 'q-881250' },
-  'no-show': { ...envelope(43), type: 'no-show', ticket: 'A023', cmd: 'q-881290' },
-  'service-started': { ...envelope(44), type: 'service-started', ticket: 'A023', officer: 'P10482', waitedMs: 48_200, cmd: 'q-881204' },
-  'service-finished': { ...envelope(45), type: 'service-finished', ticket: 'A023', officer: 'P10482', outcome: 'served', durationMs: 252_000 },
-  evaluated: { ...envelope(46), type: 'evaluated', ticket: 'A023', officer: 'P10482', score: 'satisfied', scale: 3, latencyMs: 3_400 },
-  'evaluation-missed': { ...envelope(47), type: 'evaluation-missed', ticket: 'A024', officer: 'P10482', afterMs: 30_000 },
-  'capture-done': { ...envelope(48), type: 'capture-done', kind: 'photo', ticket: 'A023', latencyMs: 2_150, cmd: 'q-881310' },
-  'capture-failed': { ...envelope(49), type: 'capture-failed', kind: 'fingerprint', ticket: 'A023', reason: 'timeout', message: 'no done signal within 20 s', cmd: 'q-881311' },
-  overtime: { ...envelope(50), type: 'overtime', ticket: 'A023', officer: 'P10482', level: 'warning', elapsedMs: 300_000, limitMs: 300_000 },
+  called: { ...envelope(41), type: 'called', ticket: 'A023', service: 'passport', green: false, appointment: true, cmd: 'q-881203', record: 'w05-7f3k2m-12', caseNo: 'CJ2025030400187', item: 'passport-first-issue' },
+  recalled: { ...envelope(42), type: 'recalled', ticket: 'A023', count: 1, cmd: 'q-881250', record: 'w05-7f3k2m-12' },
+  'no-show': { ...envelope(43), type: 'no-show', ticket: 'A023', cmd: 'q-881290', record: 'w05-7f3k2m-12' },
+  'service-started': { ...envelope(44), type: 'service-started', ticket: 'A023', officer: 'P10482', waitedMs: 48_200, cmd: 'q-881204', record: 'w05-7f3k2m-12' },
+  'service-finished': { ...envelope(45), type: 'service-finished', ticket: 'A023', officer: 'P10482', outcome: 'served', durationMs: 252_000, record: 'w05-7f3k2m-12', caseNo: 'CJ2025030400187', item: 'passport-first-issue' },
+  evaluated: { ...envelope(46), type: 'evaluated', ticket: 'A023', officer: 'P10482', score: 'satisfied', scale: 3, latencyMs: 3_400, early: false, record: 'w05-7f3k2m-12', caseNo: 'CJ2025030400187', item: 'passport-first-issue' },
+  'evaluation-missed': { ...envelope(47), type: 'evaluation-missed', ticket: 'A024', officer: 'P10482', afterMs: 30_000, reason: 'timeout', record: 'w05-7f3k2m-13', caseNo: null, item: null },
+  'capture-done': { ...envelope(48), type: 'capture-done', kind: 'photo', ticket: 'A023', latencyMs: 2_150, cmd: 'q-881310', record: 'w05-7f3k2m-12' },
+  'capture-failed': { ...envelope(49), type: 'capture-failed', kind: 'fingerprint', ticket: 'A023', reason: 'timeout', message: 'no done signal within 20 s', cmd: 'q-881311', record: 'w05-7f3k2m-12' },
+  overtime: { ...envelope(50), type: 'overtime', ticket: 'A023', officer: 'P10482', level: 'warning', elapsedMs: 300_000, limitMs: 300_000, record: 'w05-7f3k2m-12' },
   'help-requested': { ...envelope(51), type: 'help-requested', ticket: 'A023', officer: 'P10482' },
   'officer-key': { ...envelope(52), type: 'officer-key', key: 'call-next', ticket: null },
   paused: { ...envelope(53), type: 'paused', reason: 'break', cmd: 'q-881400' },

@@ -53,7 +53,7 @@ describe('counter machine: calling and serving', () => {
     ])
     expect(events(r.effects)).toEqual(['called', 'service-started', 'service-finished', 'evaluated'])
     expect(drafts(r.effects).find((e) => e.type === 'service-started')).toMatchObject({ waitedMs: 30_000 })
-    expect(drafts(r.effects).find((e) => e.type === 'evaluated')).toEqual({ type: 'evaluated', ticket: 'A023', officer: 'li-na', score: 'neutral', scale: 3, latencyMs: 4000 })
+    expect(drafts(r.effects).find((e) => e.type === 'evaluated')).toEqual({ type: 'evaluated', ticket: 'A023', officer: 'li-na', score: 'neutral', scale: 3, latencyMs: 4000, early: false, record: 'svc-1', caseNo: null, item: null })
     expect(r.state.mode).toBe('idle')
     expect(displayFor(r.state, T0 + 335_000).text).toBeNull()
   })

@@ -42,7 +42,7 @@ const TABLE: Array<[string, Record<string, unknown>, string[]]> = [
   ['no-show', {}, ['calling']],
   ['start', {}, ['calling']],
   ['finish', { outcome: 'served' }, ['serving']],
-  ['evaluate', { ticket: 'B2' }, ['idle']],
+  ['evaluate', {}, ['evaluating']],
   ['pause', { reason: 'meal' }, ['idle']],
   ['resume', {}, ['paused']],
   ['capture', { kind: 'photo' }, ['calling', 'serving']],
@@ -82,7 +82,7 @@ describe('capture, officer keys and overtime rules', () => {
     const id = (r.effects.find((e) => e.kind === 'capture') as { cmd: string }).cmd
     const done = step(r.state, { kind: 'capture-result', device: 'photo', cmd: id, outcome: { ok: true, latencyMs: 140 } }, T0 + 6000)
     expect(done.state.captures.photo).toBeUndefined()
-    expect(done.effects).toEqual([{ kind: 'event', event: { type: 'capture-done', kind: 'photo', ticket: 'A1', latencyMs: 140, cmd: id } }])
+    expect(done.effects).toEqual([{ kind: 'event', event: { type: 'capture-done', kind: 'photo', ticket: 'A1', latencyMs: 140, cmd: id, record: 'svc-1' } }])
     // A late result for a capture that is no longer running changes nothing.
     expect(step(done.state, { kind: 'capture-result', device: 'photo', cmd: id, outcome: { ok: true, latencyMs: 1 } }, T0).effects).toEqual([])
   })

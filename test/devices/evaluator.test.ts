@@ -122,3 +122,39 @@ describe('EvaluatorKeys', () => {
     expect(events).toEqual([])
   })
 })
+
+describe('EvaluatorKeys: a faulty key never decides (issue 16, case 5)', () => {
+  beforeEach(() => {
+    vi.useFakeTimers()
+  })
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+
+  /** A 30-edge burst in 30 ms, as a floating input or EMI makes one. */
+  function burst(gpio: SimGpio, name: string, edges = 30): void {
+    for (let i = 0; i < edges; i++) setTimeout(() => gpio.setActive(name, i % 2 === 0), i)
+  }
+
+  it('a chatter burst is a chatter fault, never a press', async () => {
+    const { gpio, evaluator, events } = await rig()
+    burst(gpio, 'dissatisfied')
+    await settle()
+    expect(events.filter((e) => /@/.test(e) && !e.startsWith('ambiguous'))).toEqual([])
+    expect(events).toContain('fault:key-dissatisfied:chatter')
+    expect(events).toContain('ambiguous:dissatisfied@0')
+    await evaluator.stop()
+  })
+
+  it('a key muted for chatter, held down, still makes a second key ambiguous', async () => {
+    const { gpio, evaluator, events } = await rig()
+    burst(gpio, 'dissatisfied', 31) // ends down
+    await settle()
+    expect(evaluator.faults()).toEqual([{ score: 'dissatisfied', code: 'chatter' }])
+    events.length = 0
+    void gpio.press('satisfied')
+    await settle()
+    expect(events).toEqual([expect.stringMatching(/^ambiguous:dissatisfied\+satisfied@/)])
+    await evaluator.stop()
+  })
+})

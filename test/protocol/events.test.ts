@@ -19,12 +19,18 @@ const topicFor = (type: EventType) => topics.event('h1', 'w05', type)
 
 /** Fields that may be left out; every other field of the example is required. */
 const optional: { [T in EventType]?: readonly string[] } = {
-  called: ['cmd'],
-  recalled: ['cmd'],
-  'no-show': ['cmd'],
-  'service-started': ['cmd'],
-  'service-finished': ['cmd'],
-  'capture-failed': ['message'],
+  // record, caseNo and item: absent from events of boards before service records.
+  called: ['cmd', 'record', 'caseNo', 'item'],
+  recalled: ['cmd', 'record'],
+  'no-show': ['cmd', 'record'],
+  'service-started': ['cmd', 'record'],
+  'service-finished': ['cmd', 'record', 'caseNo', 'item'],
+  // Defaulted so events from boards before these fields stay readable.
+  evaluated: ['early', 'record', 'caseNo', 'item'],
+  'evaluation-missed': ['reason', 'record', 'caseNo', 'item'],
+  'capture-done': ['record'],
+  overtime: ['record'],
+  'capture-failed': ['message', 'record'],
   paused: ['cmd'],
   resumed: ['cmd'],
 }
@@ -151,7 +157,7 @@ describe('event rules', () => {
 describe('event types', () => {
   it('derives fields, drafts and the union from the schemas', () => {
     expectTypeOf<EventOf<'evaluated'>['score']>().toEqualTypeOf<'very-satisfied' | 'satisfied' | 'neutral' | 'dissatisfied' | 'very-dissatisfied'>()
-    expectTypeOf<EventFields<'called'>>().toEqualTypeOf<{ ticket: string; service: string | null; green: boolean; appointment: boolean; cmd?: string | undefined }>()
+    expectTypeOf<EventFields<'called'>>().toEqualTypeOf<{ ticket: string; service: string | null; green: boolean; appointment: boolean; cmd?: string | undefined; record?: string | undefined; caseNo: string | null; item: string | null }>()
     expectTypeOf<Extract<BoardEvent, { type: 'fault' }>['device']>().toEqualTypeOf<string>()
     expectTypeOf<Extract<EventDraft, { type: 'resumed' }>>().toHaveProperty('pausedMs')
     expectTypeOf<EventFields<'called'>>().not.toHaveProperty('boot')

@@ -206,6 +206,18 @@ export interface EdgeHarnessOptions {
 /** Long enough for a key's hold (80 ms), its lockout and the evaluator's ambiguity window (40 ms each). */
 const KEY_SETTLE_MS = 250
 
+/**
+ * The board's two clocks over the faked time: the monotonic one follows it,
+ * the wall clock follows it plus whatever steps the test made (NTP, a board
+ * without a real-time clock after a power cut).
+ */
+class SteppableClock {
+  wallOffsetMs = 0
+  now = (): number => Date.now() + this.wallOffsetMs
+  synced = (): boolean => true
+  monotonic = (): number => Date.now()
+}
+
 export class EdgeHarness {
   private commandSeq = 0
 
@@ -215,6 +227,7 @@ export class EdgeHarness {
     readonly network: RecordingNetwork,
     readonly hardware: SimWindowHardware,
     readonly edge: RunningEdge,
+    private readonly clock: SteppableClock,
   ) {}
 
   /** Starts the runtime and waits until it has said its birth. Call vi.useFakeTimers() first. */
@@ -225,6 +238,7 @@ export class EdgeHarness {
     const profile = await loadBoardProfile('sim-window', BOARDS_DIR)
     const hardware = new SimWindowHardware(profile, { now: () => Date.now() })
     const network = new RecordingNetwork()
+    const clock = new SteppableClock()
     const edge = await startEdge(
       {
         hall,
@@ -239,11 +253,11 @@ export class EdgeHarness {
         gpio: hardware.gpio,
         bus: hardware.bus,
         log: silentLogger(),
-        clock: { now: () => Date.now(), synced: () => true },
+        clock,
         session: network.factory,
       },
     )
-    const h = new EdgeHarness(hall, counter, network, hardware, edge)
+    const h = new EdgeHarness(hall, counter, network, hardware, edge, clock)
     await h.until(() => h.network.publishes.some((p) => p.parsed.kind === 'status'), 'the birth')
     return h
   }
@@ -297,6 +311,11 @@ export class EdgeHarness {
     const done = this.hardware.press(key)
     await vi.advanceTimersByTimeAsync(KEY_SETTLE_MS)
     await done
+  }
+
+  /** The board's wall clock jumps by `ms` (negative: back); its monotonic clock and the timers do not. */
+  stepWallClock(ms: number): void {
+    this.clock.wallOffsetMs += ms
   }
 
   /** Moves the faked clock; timers due in that time run, with their promises settled in between. */

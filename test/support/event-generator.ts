@@ -68,7 +68,7 @@ while (!stopping && (config.limit === undefined || produced < config.limit)) {
     // Ratings and officer keys: what a hall must never lose.
     ids.push(
       produced % 2 === 0
-        ? edge.link.publish('event', { type: 'evaluated', ticket: `A${String(produced % 1000).padStart(3, '0')}`, officer: null, score: scores[produced % 3]!, scale: 3, latencyMs: produced % 5000 })
+        ? edge.link.publish('event', { type: 'evaluated', ticket: `A${String(produced % 1000).padStart(3, '0')}`, officer: null, score: scores[produced % 3]!, scale: 3, latencyMs: produced % 5000, early: false, caseNo: null, item: null })
         : edge.link.publish('event', { type: 'officer-key', key: 'help', ticket: null }),
     )
   }

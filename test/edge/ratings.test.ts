@@ -1,0 +1,142 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { EdgeHarness } from '../support/edge-harness.ts'
+
+/**
+ * One service, one rating, by the applicant, on the real runtime over the
+ * simulated window: what central receives for the cases of issue 16 that need
+ * the devices, the timers or the clocks.
+ */
+let h: EdgeHarness | null = null
+
+beforeEach(() => {
+  vi.useFakeTimers({ now: new Date('2025-03-04T09:00:00.000Z') })
+})
+
+afterEach(async () => {
+  if (h) {
+    // Every message the board sent passed its own schema (a negative duration would land here).
+    expect(h.network.violations).toEqual([])
+    await h.stop()
+  }
+  h = null
+  vi.useRealTimers()
+})
+
+async function openWindow(): Promise<EdgeHarness> {
+  const harness = await EdgeHarness.start()
+  await harness.reply(harness.command('officer', { action: 'sign-in', officer: 'li-na' }))
+  return harness
+}
+
+async function serve(harness: EdgeHarness, ticket: string): Promise<void> {
+  await harness.reply(harness.command('call', { ticket }))
+  await harness.advance(5_000)
+  await harness.reply(harness.command('start', {}))
+  await harness.advance(60_000)
+  await harness.reply(harness.command('finish', { outcome: 'served' }))
+}
+
+/** A press reaches the window after the evaluator's 40 ms hold for a second key. */
+const HOLD_MS = 40
+
+const ratings = (harness: EdgeHarness, from = 0) => harness.of('event', 'evaluated', from).map((p) => p.message)
+
+describe('ratings on the runtime', () => {
+  it('case 1: evaluate for a ticket never called is refused, and a press after it reaches central as nothing', async () => {
+    h = await openWindow()
+    const from = h.publishes.length
+    const reply = await h.reply(h.command('evaluate', { ticket: 'Z999' }))
+    expect(reply).toMatchObject({ ok: false, code: 'wrong-mode' })
+    await h.press('satisfied')
+    await h.sync()
+    expect(ratings(h, from)).toEqual([])
+    expect(h.hardware.output('evaluatorLamp')).toBe(false)
+  })
+
+  it('case 3: evaluate naming an officer is refused, naming the field', async () => {
+    h = await openWindow()
+    await serve(h, 'A001')
+    const id = 'ev-officer'
+    h.raw(`hall/h1/counter/w01/cmd/evaluate`, JSON.stringify({ id, expires: new Date(Date.now() + 60_000).toISOString(), ticket: 'A001', officer: 'X999' }))
+    expect(await h.reply(id)).toMatchObject({ ok: false, code: 'bad-payload', message: expect.stringMatching(/officer: unknown field/) })
+    await h.advance(2_000)
+    await h.press('neutral')
+    await h.sync()
+    expect(ratings(h)).toEqual([expect.objectContaining({ ticket: 'A001', officer: 'li-na' })])
+  })
+
+  it('case 4: a press right after the finish reply is the rating, flagged early', async () => {
+    h = await openWindow()
+    await serve(h, 'A002')
+    await h.press('satisfied')
+    await h.sync()
+    expect(ratings(h)).toEqual([expect.objectContaining({ ticket: 'A002', early: true })])
+  })
+
+  it('case 5: with a key stuck the evaluator stays dark; central gets evaluation-missed with the reason', async () => {
+    h = await openWindow()
+    h.hardware.setKey('dissatisfied', true)
+    await h.advance(15_000)
+    await h.sync()
+    expect(h.of('event', 'fault').map((p) => p.message)).toEqual([expect.objectContaining({ device: 'key-dissatisfied', code: 'stuck' })])
+    const from = h.publishes.length
+    await serve(h, 'A003')
+    expect(h.hardware.output('evaluatorLamp')).toBe(false)
+    await h.press('satisfied')
+    await h.sync()
+    expect(ratings(h, from)).toEqual([])
+    expect(h.of('event', 'evaluation-missed', from).map((p) => p.message)).toEqual([
+      expect.objectContaining({ ticket: 'A003', reason: 'evaluator-fault', detail: 'key-dissatisfied: stuck', afterMs: 0 }),
+    ])
+    h.hardware.setKey('dissatisfied', false)
+  })
+
+  it('case 6: the wall clock stepping back an hour mid-service and mid-evaluation loses nothing', async () => {
+    h = await openWindow()
+    await h.reply(h.command('call', { ticket: 'A004' }))
+    await h.advance(5_000)
+    await h.reply(h.command('start', {}))
+    await h.advance(60_000)
+    h.stepWallClock(-3_600_000)
+    await h.reply(h.command('finish', { outcome: 'served' }))
+    await h.advance(3_000)
+    h.stepWallClock(-3_600_000)
+    await h.press('neutral')
+    await h.sync()
+    expect(h.of('event', 'service-finished').map((p) => p.message)).toEqual([expect.objectContaining({ durationMs: 60_000 })])
+    expect(ratings(h)).toEqual([expect.objectContaining({ ticket: 'A004', latencyMs: 3_000 + HOLD_MS, early: false })])
+  })
+
+  it('case 6: the wall clock stepping forward a day does not close the evaluation early', async () => {
+    h = await openWindow()
+    await serve(h, 'A005')
+    h.stepWallClock(86_400_000)
+    await h.advance(10_000)
+    await h.press('satisfied')
+    await h.sync()
+    expect(h.of('event', 'evaluation-missed')).toEqual([])
+    expect(ratings(h)).toEqual([expect.objectContaining({ ticket: 'A005', latencyMs: 10_000 + HOLD_MS })])
+  })
+})
+
+describe('service records on the runtime', () => {
+  it('the record is <counter>-<boot>-<n>: one per service, on every event of it', async () => {
+    h = await openWindow()
+    const from = h.publishes.length
+    await serve(h, 'A006')
+    await h.advance(2_000)
+    await h.press('satisfied')
+    await serve(h, 'A007')
+    await h.sync()
+    const events = h.publishes.slice(from).filter((p) => p.parsed.kind === 'event').map((p) => [p.message.type, p.message.record])
+    expect(events).toEqual([
+      ['called', `w01-${h.edge.boot}-1`],
+      ['service-started', `w01-${h.edge.boot}-1`],
+      ['service-finished', `w01-${h.edge.boot}-1`],
+      ['evaluated', `w01-${h.edge.boot}-1`],
+      ['called', `w01-${h.edge.boot}-2`],
+      ['service-started', `w01-${h.edge.boot}-2`],
+      ['service-finished', `w01-${h.edge.boot}-2`],
+    ])
+  })
+})
