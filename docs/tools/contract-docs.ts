@@ -4,6 +4,8 @@ import {
   CONTRACT_VERSION,
   ENVELOPE_KEYS,
   ERROR_CODES,
+  EVALUATION_SCORES,
+  SCORE_LABELS,
   EVENT_TYPES,
   MAX_PAYLOAD_BYTES,
   TOPIC_TABLE,
@@ -225,6 +227,22 @@ function messagesSection(): string {
   return parts.join('\n')
 }
 
+function scalesSection(): string {
+  return [
+    '## Rating scales',
+    '',
+    `\`evaluated.score\` is one of five values. A board with a five-key evaluator (\`scale: 5\`) uses all five, the national 政务服务"好差评" levels; one with three keys (\`scale: 3\`) uses the middle three, whose keys read 满意 / 一般 / 不满意. Central reporting on the national scale counts a three-key 一般 as 基本满意. The dissatisfied levels are the ones to follow up.`,
+    '',
+    markdownTable(
+      ['score', 'national level', 'three-key evaluator', 'English', 'follow up'],
+      EVALUATION_SCORES.map((score) => {
+        const l = SCORE_LABELS[score]
+        return [`\`${score}\``, l.national, l.threeKey ?? '—', l.en, l.followUp ? 'yes' : '']
+      }),
+    ),
+  ].join('\n')
+}
+
 function errorsSection(): string {
   return [
     '## Error codes',
@@ -258,6 +276,8 @@ function renderContractMarkdown(): string {
     eventsSection(),
     '',
     messagesSection(),
+    '',
+    scalesSection(),
     '',
     errorsSection(),
     '',

@@ -26,6 +26,21 @@ export const THREE_KEY_SCORES = ['satisfied', 'neutral', 'dissatisfied'] as cons
 export const scoreSchema = z.enum(EVALUATION_SCORES)
 export type EvaluationScore = z.infer<typeof scoreSchema>
 
+/**
+ * What each score means to the people who read it. The national 政务服务"好差评"
+ * rules have five levels; a hall with a three-key evaluator labels its keys
+ * 满意 / 一般 / 不满意, which are the national 满意 / 基本满意 / 不满意 (a three-key
+ * board never sends the two outer levels). The two dissatisfied levels are the
+ * ones the rules say must be followed up.
+ */
+export const SCORE_LABELS = {
+  'very-satisfied': { national: '非常满意', threeKey: null, en: 'very satisfied', followUp: false },
+  satisfied: { national: '满意', threeKey: '满意', en: 'satisfied', followUp: false },
+  neutral: { national: '基本满意', threeKey: '一般', en: 'basically satisfied (three keys: neutral)', followUp: false },
+  dissatisfied: { national: '不满意', threeKey: '不满意', en: 'dissatisfied', followUp: true },
+  'very-dissatisfied': { national: '非常不满意', threeKey: null, en: 'very dissatisfied', followUp: true },
+} as const satisfies Record<(typeof EVALUATION_SCORES)[number], { national: string; threeKey: string | null; en: string; followUp: boolean }>
+
 export const EVALUATION_SCALES = [3, 5] as const
 export const scaleSchema = z.literal(EVALUATION_SCALES).describe('number of keys on the evaluator')
 export type EvaluationScale = z.infer<typeof scaleSchema>
