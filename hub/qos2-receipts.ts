@@ -97,11 +97,6 @@ export class Qos2Receipts {
     this.byClient.delete(clientId)
   }
 
-  /** Packet ids held for a client (for tests and metrics). */
-  heldFor(clientId: string): number {
-    return this.byClient.get(clientId)?.size ?? 0
-  }
-
   private drop(clientId: string, messageId: number, receipt: Receipt): void {
     receipt.markStored()
     if (this.byClient.get(clientId)?.get(messageId) === receipt) this.release(clientId, messageId)

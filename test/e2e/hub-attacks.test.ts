@@ -7,7 +7,7 @@ import mqtt, { type MqttClient } from 'mqtt'
 import mqttPacket, { type Packet } from 'mqtt-packet'
 import { messageExamples, topics } from '../../edge/protocol/index.ts'
 import { startTestHub, user, connectAs, publishOutcome, subscribeOutcome, closeAll, boardEvent, statusMessage, type TestHub } from '../hub/support/hub-fixture.ts'
-import { command, eventually, type Received } from '../support/probe.ts'
+import { Recorder, command, eventually, type Received } from '../support/probe.ts'
 import { markerBarrier, polledSubscriber } from '../support/barrier.ts'
 import { Central } from '../hub/support/central.ts'
 import { startHub } from '../../hub/main.ts'
@@ -28,19 +28,7 @@ const tech = user('technician', H)
 const w02 = user('board', H, 'w02')
 
 /** Collects what a client receives, as Received, for barriers and assertions. */
-function record(client: MqttClient): Received[] {
-  const got: Received[] = []
-  client.on('message', (topic, payload, packet) => {
-    let body: Record<string, unknown>
-    try {
-      body = JSON.parse(payload.toString()) as Record<string, unknown>
-    } catch {
-      body = { raw: payload.toString() }
-    }
-    got.push({ topic, payload: body, retain: packet.retain })
-  })
-  return got
-}
+const record = (client: MqttClient): Received[] => Recorder.of(client).messages
 
 describe("A. session takeover: a non-board account connecting under a board's client id", () => {
   let t: TestHub

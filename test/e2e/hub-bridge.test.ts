@@ -7,7 +7,7 @@ import { messageExamples } from '../../edge/protocol/index.ts'
 import { startTestHub, user, connectAs, publishOutcome, subscribeOutcome, closeAll, boardEvent, type TestHub } from '../hub/support/hub-fixture.ts'
 import { Central } from '../hub/support/central.ts'
 import { makeTestPki } from '../hub/support/certs.ts'
-import { eventually, command } from '../support/probe.ts'
+import { Recorder, eventually, command, type Received } from '../support/probe.ts'
 import { markerBarrier, polledSubscriber } from '../support/barrier.ts'
 import { HubTap, retainedAtHub } from '../support/hub-tap.ts'
 
@@ -16,34 +16,17 @@ const w01 = user('board', H, 'w01')
 const dash = user('dashboard', H)
 const base = `hall/${H}/counter/w01`
 
-interface Msg {
-  topic: string
-  retain: boolean
-  body: Record<string, unknown>
-}
-
-function record(client: MqttClient): Msg[] {
-  const out: Msg[] = []
-  client.on('message', (topic, payload, packet) => {
-    let body: Record<string, unknown>
-    try {
-      body = JSON.parse(payload.toString()) as Record<string, unknown>
-    } catch {
-      body = { raw: payload.toString() }
-    }
-    out.push({ topic, retain: packet.retain, body })
-  })
-  return out
-}
+/** Collects what a client receives, for barriers and assertions. */
+const record = (client: MqttClient): Received[] => Recorder.of(client).messages
 
 /** The barriers' view of a recorded list. */
-const waitIn = (list: Msg[]) => polledSubscriber(() => list.map((m) => ({ topic: m.topic, payload: m.body, retain: m.retain })))
+const waitIn = (list: Received[]) => polledSubscriber(() => list)
 
 describe('bridge to a real Mosquitto central', () => {
   let central: Central
   let t: TestHub
   let probe: MqttClient
-  let atCentral: Msg[]
+  let atCentral: Received[]
   const open: MqttClient[] = []
 
   beforeAll(async () => {
@@ -60,8 +43,8 @@ describe('bridge to a real Mosquitto central', () => {
   })
 
   it('announces the hub and the bridge state at central, retained', async () => {
-    await eventually(() => atCentral.find((m) => m.topic === `hall/${H}/hub/status` && m.body.online === true), 5000, 'hub birth')
-    await eventually(() => atCentral.find((m) => m.topic === `hall/${H}/hub/bridge` && m.body.state === 'connected'), 5000, 'bridge state')
+    await eventually(() => atCentral.find((m) => m.topic === `hall/${H}/hub/status` && m.payload.online === true), 5000, 'hub birth')
+    await eventually(() => atCentral.find((m) => m.topic === `hall/${H}/hub/bridge` && m.payload.state === 'connected'), 5000, 'bridge state')
     const late = await mqtt.connectAsync(central.url, { reconnectPeriod: 0 })
     open.push(late)
     const seen = record(late)
@@ -76,8 +59,8 @@ describe('bridge to a real Mosquitto central', () => {
     expect(await subscribeOutcome(board, `${base}/cmd/+`)).toBe('granted')
     const cmd = command({ seconds: 3 }, { id: 'retained-by-mistake' })
     await probe.publishAsync(`${base}/cmd/identify`, JSON.stringify(cmd), { qos: 1, retain: true })
-    await eventually(() => atBoard.find((m) => m.body.id === 'retained-by-mistake'), 5000, 'the command at the board')
-    expect(atBoard.find((m) => m.body.id === 'retained-by-mistake')!.retain).toBe(false)
+    await eventually(() => atBoard.find((m) => m.payload.id === 'retained-by-mistake'), 5000, 'the command at the board')
+    expect(atBoard.find((m) => m.payload.id === 'retained-by-mistake')!.retain).toBe(false)
 
     // A window that subscribes later does not get a stale command replayed.
     const dashboard = await connectAs(t.hub.port, dash, { clientId: `${dash.username}-late` })
@@ -91,12 +74,12 @@ describe('bridge to a real Mosquitto central', () => {
     const tap = await HubTap.attach(t.hub, `${base}/cmd/+`)
     await markerBarrier(tap, waitIn(atDash), `${base}/cmd/identify`)
     await tap.detach()
-    expect(atDash.filter((m) => !m.body.barrier)).toEqual([])
+    expect(atDash.filter((m) => !m.payload.barrier)).toEqual([])
     // Central saw its own command once (its subscription), not a second time from the hub. Barrier:
     // a board event sent after the command reached the board goes up the same bridge, in order.
     expect(await publishOutcome(board, `${base}/event/called`, JSON.stringify(boardEvent('called', 'barrier', 1)))).toBe('acked')
-    await eventually(() => atCentral.find((m) => m.body.id === 'barrier-1'), 5000, 'the board event at central (barrier)')
-    expect(atCentral.filter((m) => m.body.id === 'retained-by-mistake')).toHaveLength(1)
+    await eventually(() => atCentral.find((m) => m.payload.id === 'barrier-1'), 5000, 'the board event at central (barrier)')
+    expect(atCentral.filter((m) => m.payload.id === 'retained-by-mistake')).toHaveLength(1)
     await probe.publishAsync(`${base}/cmd/identify`, '', { qos: 1, retain: true }) // clear central's retained copy
   })
 
@@ -111,13 +94,13 @@ describe('bridge to a real Mosquitto central', () => {
     expect(await publishOutcome(board, `${base}/state`, JSON.stringify(state), { retain: true })).toBe('acked')
     board.publish(`${base}/telemetry`, JSON.stringify(tele), { qos: 0 })
     expect(await publishOutcome(board, `${base}/reply`, JSON.stringify(reply))).toBe('acked')
-    await eventually(() => ['bb1-1', 'bb1-2', 'bb1-3', 'bb1-4'].every((id) => atCentral.some((m) => m.body.id === id)), 5000, 'all four at central')
-    expect(atCentral.find((m) => m.body.id === 'bb1-2')!.retain).toBe(false) // live delivery to an existing subscriber
+    await eventually(() => ['bb1-1', 'bb1-2', 'bb1-3', 'bb1-4'].every((id) => atCentral.some((m) => m.payload.id === id)), 5000, 'all four at central')
+    expect(atCentral.find((m) => m.payload.id === 'bb1-2')!.retain).toBe(false) // live delivery to an existing subscriber
     const late = await mqtt.connectAsync(central.url, { reconnectPeriod: 0 })
     open.push(late)
     const seen = record(late)
     await late.subscribeAsync(`${base}/state`, { qos: 1 })
-    await eventually(() => seen.find((m) => m.retain && m.body.id === 'bb1-2'), 3000, 'the state retained at central')
+    await eventually(() => seen.find((m) => m.retain && m.payload.id === 'bb1-2'), 3000, 'the state retained at central')
   })
 
   it('acknowledges a board message that breaks the contract into the quarantine and does not forward it (logged and counted)', async () => {
@@ -128,8 +111,8 @@ describe('bridge to a real Mosquitto central', () => {
     expect(t.hub.counters.quarantined['invalid-payload']).toBe(1)
     // Barrier: a valid event sent after it goes up the same bridge, in order; once it is at central, the broken one would be too.
     expect(await publishOutcome(board, `${base}/event/called`, JSON.stringify(boardEvent('called', 'barrier', 2)))).toBe('acked')
-    await eventually(() => atCentral.find((m) => m.body.id === 'barrier-2'), 5000, 'the valid event at central (barrier)')
-    expect(atCentral.some((m) => m.body.id === 'broken-1')).toBe(false)
+    await eventually(() => atCentral.find((m) => m.payload.id === 'barrier-2'), 5000, 'the valid event at central (barrier)')
+    expect(atCentral.some((m) => m.payload.id === 'broken-1')).toBe(false)
   })
 
   it("brings central's status down retained", async () => {
@@ -139,7 +122,7 @@ describe('bridge to a real Mosquitto central', () => {
     open.push(dashboard)
     const atDash = record(dashboard)
     await dashboard.subscribeAsync(`hall/${H}/central/status`, { qos: 1 })
-    await eventually(() => atDash.find((m) => m.retain && m.body.online === true), 3000, 'central status retained at the hub')
+    await eventually(() => atDash.find((m) => m.retain && m.payload.online === true), 3000, 'central status retained at the hub')
   })
 })
 
@@ -156,10 +139,10 @@ describe('bridge over TLS to central', () => {
     await probe.subscribeAsync(`hall/${H}/#`, { qos: 1 })
     const t = await startTestHub([w01], { hall: H, upstream: { url: central.url, caFile: pki.ca }, bridge: { reconnectMinMs: 100 } })
     try {
-      await eventually(() => atCentral.find((m) => m.topic === `hall/${H}/hub/status` && m.body.online === true), 5000, 'hub birth over TLS')
+      await eventually(() => atCentral.find((m) => m.topic === `hall/${H}/hub/status` && m.payload.online === true), 5000, 'hub birth over TLS')
       const board = await connectAs(t.hub.port, w01)
       expect(await publishOutcome(board, `${base}/event/no-show`, JSON.stringify(boardEvent('no-show', 'tls', 1)))).toBe('acked')
-      await eventually(() => atCentral.find((m) => m.body.id === 'tls-1'), 5000, 'the event over TLS')
+      await eventually(() => atCentral.find((m) => m.payload.id === 'tls-1'), 5000, 'the event over TLS')
       await board.endAsync()
     } finally {
       await probe.endAsync()

@@ -1,29 +1,16 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { EdgeHarness } from '../support/edge-harness.ts'
+import { describe, expect, it } from 'vitest'
+import { harnessPerTest, type EdgeHarness } from '../support/edge-harness.ts'
 
 /**
  * One service, one rating, by the applicant, on the real runtime over the
  * simulated window: what central receives for the cases of issue 16 that need
  * the devices, the timers or the clocks.
  */
-let h: EdgeHarness | null = null
-
-beforeEach(() => {
-  vi.useFakeTimers({ now: new Date('2025-03-04T09:00:00.000Z') })
-})
-
-afterEach(async () => {
-  if (h) {
-    // Every message the board sent passed its own schema (a negative duration would land here).
-    expect(h.network.violations).toEqual([])
-    await h.stop()
-  }
-  h = null
-  vi.useRealTimers()
-})
+const perTest = harnessPerTest()
+let h: EdgeHarness
 
 async function openWindow(): Promise<EdgeHarness> {
-  const harness = await EdgeHarness.start()
+  const harness = await perTest.start()
   await harness.reply(harness.command('officer', { action: 'sign-in', officer: 'li-na' }))
   return harness
 }

@@ -1,33 +1,21 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { EdgeHarness } from '../support/edge-harness.ts'
+import { describe, expect, it } from 'vitest'
+import { harnessPerTest, type EdgeHarness } from '../support/edge-harness.ts'
 
 // Literal topics on purpose: the test is the contract's independent oracle, not a user of its builders.
 const BASE = 'hall/h1/counter/w01'
 
-let h: EdgeHarness | null = null
-
-beforeEach(() => {
-  vi.useFakeTimers({ now: new Date('2025-03-04T09:00:00.000Z') })
-})
-
-afterEach(async () => {
-  if (h) {
-    expect(h.network.violations).toEqual([])
-    await h.stop()
-  }
-  h = null
-  vi.useRealTimers()
-})
+const perTest = harnessPerTest()
+let h: EdgeHarness
 
 async function openWindow(): Promise<EdgeHarness> {
-  const harness = await EdgeHarness.start()
+  const harness = await perTest.start()
   await harness.reply(harness.command('officer', { action: 'sign-in', officer: 'li-na', officerName: 'Li Na' }))
   return harness
 }
 
 describe('edge runtime, in process', () => {
   it('announces itself with a retained birth and its state, subscribed to its own commands first', async () => {
-    h = await EdgeHarness.start()
+    h = await perTest.start()
     await h.sync()
     expect(h.network.session.filters).toEqual(new Set([`${BASE}/cmd/+`]))
     const [birth, state] = h.publishes

@@ -14,7 +14,7 @@
  */
 import { EventEmitter } from 'node:events'
 import { Store, type IStore } from 'mqtt'
-import { vi } from 'vitest'
+import { afterEach, beforeEach, expect, vi } from 'vitest'
 import {
   parseMessage,
   topics,
@@ -354,4 +354,27 @@ export class EdgeHarness {
     for (const p of this.publishes) if (p.parsed.kind === 'reply' && p.parsed.message.cmd === id) return p.parsed.message
     return undefined
   }
+}
+
+/**
+ * Hooks every harness test file wants: fake timers from a fixed morning, and
+ * after each test, that every message the board sent passed its own schema
+ * and that the runtime stopped. `start()` gives the test its harness.
+ */
+export function harnessPerTest(): { start(): Promise<EdgeHarness> } {
+  let current: EdgeHarness | null = null
+  beforeEach(() => {
+    vi.useFakeTimers({ now: new Date('2025-03-04T09:00:00.000Z') })
+  })
+  afterEach(async () => {
+    const h = current
+    current = null
+    if (h) {
+      // A negative duration or any other schema break would land here.
+      expect(h.network.violations).toEqual([])
+      await h.stop()
+    }
+    vi.useRealTimers()
+  })
+  return { start: async () => (current = await EdgeHarness.start()) }
 }

@@ -44,6 +44,13 @@ export class MessageLog {
 
 /** A MessageLog fed by hand, for a subscription a test reads itself (a raw mqtt.js client's `message` handler). */
 export class Recorder extends MessageLog {
+  /** A recorder of everything `client` receives from now on. */
+  static of(client: MqttClient): Recorder {
+    const r = new Recorder()
+    client.on('message', (topic, payload, packet) => r.add(topic, payload, packet.retain))
+    return r
+  }
+
   add(topic: string, payload: Buffer, retain = false): void {
     this.record(topic, payload, retain)
   }
