@@ -1,6 +1,6 @@
 /**
  * Per-address protection of the listeners: how many connections one address
- * may hold and open, and how quickly it may fail to log in. Keyed by the
+ * may hold and open (failed logins are hub/login-limiter.ts's). Keyed by the
  * remote address only, so one noisy device never slows another; boards behind
  * one NAT address share their allowance (documented in the operations guide).
  */
@@ -58,55 +58,6 @@ export class ConnectionGuard {
 
   openFrom(addr: string): number {
     return this.open.get(addr) ?? 0
-  }
-}
-
-interface Failures {
-  count: number
-  until: number
-  last: number
-}
-
-/**
- * Failed logins with exponential backoff. During backoff the hub refuses the
- * address before checking any password, so guessing costs the attacker time
- * and costs the hub no scrypt work.
- */
-export class LoginGuard {
-  private readonly failures = new Map<string, Failures>()
-
-  constructor(
-    private readonly opts: { freeFailures: number; baseMs: number; maxMs: number },
-    private readonly now: () => number = Date.now,
-  ) {}
-
-  check(addr: string): { ok: true } | { ok: false; retryInMs: number } {
-    const f = this.failures.get(addr)
-    if (!f) return { ok: true }
-    const t = this.now()
-    if (t < f.until) return { ok: false, retryInMs: f.until - t }
-    // Forget an address that stayed quiet for a full maximum backoff.
-    if (t - f.last > this.opts.maxMs) this.failures.delete(addr)
-    return { ok: true }
-  }
-
-  /** Records a failure; returns the backoff now in force (0 while failures are still free). */
-  failed(addr: string): number {
-    const t = this.now()
-    const f = this.failures.get(addr) ?? { count: 0, until: 0, last: t }
-    f.count++
-    f.last = t
-    const over = f.count - this.opts.freeFailures
-    const backoff = over > 0 ? Math.min(this.opts.maxMs, this.opts.baseMs * 2 ** Math.min(over - 1, 30)) : 0
-    f.until = t + backoff
-    this.failures.delete(addr)
-    this.failures.set(addr, f)
-    trim(this.failures)
-    return backoff
-  }
-
-  succeeded(addr: string): void {
-    this.failures.delete(addr)
   }
 }
 

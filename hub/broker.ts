@@ -4,7 +4,8 @@ import { parseTopic, topics } from '../edge/protocol/index.ts'
 import type { Logger } from '../edge/shared/logger.ts'
 import type { CredentialStore, Principal } from './credentials.ts'
 import { authorizeClientId, authorizePublish, authorizeSubscribe } from './acl.ts'
-import { ConnectionGuard, LoginGuard } from './address-guards.ts'
+import { ConnectionGuard } from './address-guards.ts'
+import type { LoginLimiter } from './login-limiter.ts'
 import type { HubCounters, RefusalKind } from './hub-counters.ts'
 import type { HubLimits } from './limits.ts'
 import { HubListeners, type ListenerConfig, type ConnectionMeta } from './listeners.ts'
@@ -22,6 +23,8 @@ export interface BrokerOptions {
   heartbeatMs?: number
   listeners: ListenerConfig
   credentials: CredentialStore
+  /** Shared with the dashboard's login: one set of failure buckets and password-check slots per hub. */
+  logins: LoginLimiter
   counters: HubCounters
   limits: HubLimits
   persistence: AsyncPersistence
@@ -96,14 +99,12 @@ export class HubBroker {
   /** The credential version each client logged in under (see CredentialStore.credentialVersion). */
   private readonly versions = new WeakMap<Client, string | null>()
   private readonly connects = new WeakMap<Client, ConnectInfo>()
-  private readonly logins: LoginGuard
   /** Inbound QoS 2 packet ids whose first copy passed the authorisation, until PUBREL (exactly once to custody). */
   private readonly receipts = new Qos2Receipts()
   private unlistenReload: (() => void) | null = null
 
   constructor(private readonly opts: BrokerOptions) {
     const { limits, log } = opts
-    this.logins = new LoginGuard({ freeFailures: limits.freeLoginFailures, baseMs: limits.loginBackoffBaseMs, maxMs: limits.loginBackoffMaxMs })
     this.persistence = new QueueCappedPersistence(
       opts.persistence,
       limits.maxQueuedPerClient,
@@ -210,44 +211,55 @@ export class HubBroker {
       this.refuse('empty-client-id', who, 'refused connect: empty client id with clean session off')
       return connackError('empty client id with clean session off', RC.identifierRejected)
     }
-    const gate = this.logins.check(address)
-    if (!gate.ok) {
-      this.refuse('login-backoff', { ...who, retryInMs: gate.retryInMs }, 'refused connect: too many failed logins from this address')
-      return connackError('too many failed logins; retry later', RC.notAuthorized)
-    }
-    const fail = (kind: RefusalKind, message: string, rc: number) => {
-      const backoffMs = this.logins.failed(address)
-      this.refuse(kind, { ...who, ...(backoffMs ? { backoffMs } : {}) }, `refused connect: ${message}`)
-      return connackError(message, rc)
-    }
     // Taken before the (slow) check, so a password changed meanwhile cannot leave a session logged in under the old one.
     const version = username ? this.opts.credentials.credentialVersion(username) : null
-    const checkStarted = Date.now()
-    const p = await this.opts.credentials.verify(username, password)
-    if (!p) return fail('bad-credentials', 'wrong credentials', RC.badCredentials)
-    const checkMs = Date.now() - checkStarted
-    if (this.opts.limits.staleLoginMs > 0 && checkMs > this.opts.limits.staleLoginMs) {
+    const cn = meta?.clientCert ? (meta.clientCert.cn ?? null) : undefined
+    const r = await this.opts.logins.login({
+      address,
+      username,
+      password,
+      // Asked before the password: a right password on such an account answers as a wrong one would.
+      screen: (p) => (p.hall !== this.opts.hall ? 'other-hall' : cn !== undefined && cn !== p.username ? 'cert-mismatch' : null),
+    })
+    // Every refusal of a login gets the same CONNACK, so none can confirm a password or an account.
+    const refused = () => connackError('login refused', RC.badCredentials)
+    if (!r.ok) {
+      if (r.kind === 'login-backoff') this.refuse('login-backoff', { ...who, bucket: r.bucket, retryInMs: r.retryInMs }, 'refused connect: too many failed logins; no password checked')
+      else if (r.kind === 'login-busy') this.refuse('login-busy', { ...who, why: r.why }, 'refused connect: no room for another password check now')
+      else if (r.screened === 'cert-mismatch') this.refuse('cert-mismatch', { ...who, cn: cn ?? null }, 'refused connect: the client certificate is for another name')
+      else this.refuse('bad-credentials', { ...who, why: r.screened ?? r.why }, 'refused connect: wrong credentials')
+      return refused()
+    }
+    const p = r.principal
+    const fail = (kind: RefusalKind, message: string, rc: number) => {
+      r.settle('failed')
+      this.refuse(kind, who, `refused connect: ${message}`)
+      return connackError(message, rc)
+    }
+    if (this.opts.limits.staleLoginMs > 0 && r.checkMs > this.opts.limits.staleLoginMs) {
       // Not a failed login: the password was right, only late. The retry finds it remembered.
-      this.refuse('stale-login', { ...who, checkMs }, 'refused connect: the password check took longer than the client waits')
+      r.settle('released')
+      this.refuse('stale-login', { ...who, checkMs: r.checkMs }, 'refused connect: the password check took longer than the client waits')
       return connackError('server busy; retry', RC.serverUnavailable)
     }
-    if (p.hall !== this.opts.hall) return fail('bad-credentials', `credentials are for hall ${p.hall}, not this hub's`, RC.notAuthorized)
     // Checked here, before Aedes registers the client: refused now, the session holding this id is untouched.
     const idCheck = this.clientIdDecision(client, p)
     if (!idCheck.ok) return fail('client-id-mismatch', idCheck.reason, RC.identifierRejected)
-    if (meta?.clientCert && meta.clientCert.cn !== p.username) {
-      return fail('cert-mismatch', `client certificate is for "${meta.clientCert.cn ?? '(no CN)'}", not this username`, RC.notAuthorized)
-    }
     if (info?.will) {
       const w = info.will
       const d = w.bytes > this.opts.limits.maxPayloadBytes ? { ok: false as const, reason: 'will payload too large' } : authorizePublish(p, w.topic, w.retain)
       if (!d.ok) {
+        r.settle('released')
         this.refuse('will-denied', { ...who, topic: w.topic, reason: d.reason }, 'refused connect: last will on a topic this client may not publish')
         return connackError('will not allowed', RC.notAuthorized)
       }
     }
-    if (this.opts.credentials.credentialVersion(p.username) !== version) return fail('bad-credentials', 'credentials changed during the login', RC.badCredentials)
-    this.logins.succeeded(address)
+    if (this.opts.credentials.credentialVersion(p.username) !== version) {
+      r.settle('failed')
+      this.refuse('bad-credentials', { ...who, why: 'credentials changed during the login' }, 'refused connect: wrong credentials')
+      return refused()
+    }
+    r.settle('succeeded')
     this.principals.set(client, p)
     this.versions.set(client, version)
     return null

@@ -1,12 +1,13 @@
 import { z } from 'zod'
 import { idSchema } from '../edge/protocol/index.ts'
-import { DEFAULT_LIMITS, type HubLimits } from './limits.ts'
+import { DEFAULT_LIMITS, LEGACY_LOGIN_LIMITS, type HubLimits, type LegacyLoginLimits } from './limits.ts'
 
 const port = z.number().int().min(0).max(65535)
 
 // One optional number per limit, keyed by DEFAULT_LIMITS so a new limit is configurable the day it exists.
-const limitsShape = Object.fromEntries(Object.keys(DEFAULT_LIMITS).map((k) => [k, z.number().min(0).optional()])) as {
-  [K in keyof HubLimits]: z.ZodOptional<z.ZodNumber>
+// The names the login backoff had before the token buckets are still read (hub/limits.ts resolveLimits says as what).
+const limitsShape = Object.fromEntries([...Object.keys(DEFAULT_LIMITS), ...LEGACY_LOGIN_LIMITS].map((k) => [k, z.number().min(0).optional()])) as {
+  [K in keyof HubLimits | keyof LegacyLoginLimits]: z.ZodOptional<z.ZodNumber>
 }
 
 export const redisSchema = z.strictObject({

@@ -186,16 +186,10 @@ export class CredentialStore {
     if (!username || password === undefined) return null
     const entry = this.entries.get(username)
     const pw = typeof password === 'string' ? password : password.toString('utf8')
-    if (!entry) {
-      // Spend the same time as a real check so a prober cannot list usernames by timing.
-      await hashPassword(pw)
-      return null
-    }
-    const mac = createHmac('sha256', this.macKey).update(username).update('\0').update(pw).digest()
-    const known = this.verified.get(username)
-    if (known && known.salt === entry.salt && known.hash === entry.hash && timingSafeEqual(known.mac, mac)) {
-      return entry.revoked ? null : { username: entry.username, role: entry.role, hall: entry.hall, counter: entry.counter }
-    }
+    if (!entry) return this.decoy(pw)
+    const mac = this.macOf(username, pw)
+    const known = this.rememberedEntry(entry, mac)
+    if (known) return known
     const inFlight = `${username}\0${mac.toString('base64')}`
     let check = this.checking.get(inFlight)
     if (!check) {
@@ -203,6 +197,33 @@ export class CredentialStore {
       this.checking.set(inFlight, check)
     }
     return check
+  }
+
+  /**
+   * The principal, if this password passed scrypt before for this entry (and the entry did not
+   * change since): a microsecond, no scrypt. Null says nothing about the password.
+   */
+  remembered(username: string | undefined, password: Buffer | string | undefined): Principal | null {
+    if (!username || password === undefined) return null
+    const entry = this.entries.get(username)
+    if (!entry) return null
+    return this.rememberedEntry(entry, this.macOf(username, typeof password === 'string' ? password : password.toString('utf8')))
+  }
+
+  /** Spends the time of a real check and finds nothing: for names that may not log in, so a prober cannot list them by timing. */
+  async decoy(password: Buffer | string): Promise<null> {
+    await hashPassword(typeof password === 'string' ? password : password.toString('utf8'))
+    return null
+  }
+
+  private macOf(username: string, pw: string): Buffer {
+    return createHmac('sha256', this.macKey).update(username).update('\0').update(pw).digest()
+  }
+
+  private rememberedEntry(entry: CredentialEntry, mac: Buffer): Principal | null {
+    const known = this.verified.get(entry.username)
+    if (!known || known.salt !== entry.salt || known.hash !== entry.hash || !timingSafeEqual(known.mac, mac)) return null
+    return entry.revoked ? null : { username: entry.username, role: entry.role, hall: entry.hall, counter: entry.counter }
   }
 
   private async slowCheck(entry: CredentialEntry, pw: string, mac: Buffer): Promise<Principal | null> {

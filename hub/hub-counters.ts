@@ -7,7 +7,8 @@ export const REFUSAL_KINDS = [
   'bad-credentials', // unknown user, wrong or revoked password, no password
   'client-id-mismatch', // a client id outside the account's own (a board: its username; others: username or username-suffix)
   'cert-mismatch', // TLS client certificate CN differs from the username
-  'login-backoff', // the address failed too often and is in backoff
+  'login-backoff', // a failure bucket (of the address, the account, or all unknown names) is empty: refused before any password check
+  'login-busy', // no room for another password check now (the account's one queue place taken, or the queue full): refused without hashing
   'stale-login', // the password check outlasted the client's CONNACK wait; answered "server unavailable"
   'connection-cap', // too many open connections from one address
   'connection-rate', // connections opened too fast from one address
@@ -41,6 +42,8 @@ export type QuarantineKind = (typeof QUARANTINE_KINDS)[number]
 export class HubCounters {
   /** Failed logins of any kind (wrong password, identity mismatch, backoff). */
   authFailures = 0
+  /** Password checks run (scrypt, or its decoy for an unknown name), MQTT and dashboard together. */
+  passwordChecks = 0
   /** Publishes and subscriptions refused by the ACL. */
   aclDenials = 0
   /** Messages made durable in the custody log. */
@@ -73,7 +76,7 @@ export class HubCounters {
 
   refuse(kind: RefusalKind): void {
     this.refusals[kind]++
-    if (kind === 'bad-credentials' || kind === 'client-id-mismatch' || kind === 'cert-mismatch' || kind === 'login-backoff') this.authFailures++
+    if (kind === 'bad-credentials' || kind === 'client-id-mismatch' || kind === 'cert-mismatch' || kind === 'login-backoff' || kind === 'login-busy') this.authFailures++
     if (kind === 'acl-publish' || kind === 'acl-subscribe' || kind === 'retained-command') this.aclDenials++
   }
 }

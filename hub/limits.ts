@@ -20,11 +20,44 @@ export interface HubLimits {
   /** New connections from one address: a burst, then a steady rate (token bucket). */
   connectBurstPerAddress: number
   connectsPerSecondPerAddress: number
-  /** Failed logins an address may make before backoff starts: room for a mistyped password. */
-  freeLoginFailures: number
-  /** First backoff after the free failures; it doubles with every further failure. */
-  loginBackoffBaseMs: number
-  loginBackoffMaxMs: number
+  /**
+   * Failed logins are held by token buckets (hub/login-limiter.ts): every login attempt takes a
+   * token from its address's bucket and from its account's (or, for a username the hub does not
+   * know, from one bucket all unknown names share) before its password is checked; a failure keeps
+   * the token, a success gives back only its own, so a valid login between guesses resets nothing.
+   * With a bucket empty the attempt is refused before any password check, with the same CONNACK
+   * as a wrong password. An empty bucket gets one token back per refill interval.
+   *
+   * Per address: room for a mistyped password, and for the boards behind one NAT address, which
+   * share it. Replaces `freeLoginFailures` (read as this when given) and the doubling backoff.
+   */
+  loginFailuresPerAddress: number
+  /** One failure back per this long for an address. Replaces `loginBackoffBaseMs` (read as this when given). */
+  loginFailureRefillMsPerAddress: number
+  /**
+   * Per account, whatever address the guesses come from (rotating addresses share it). An address
+   * the account logged in from within the last day is exempt, so guessers cannot lock a board out
+   * of the address it normally uses; a board's first login from a new address can be held while
+   * its account is being guessed.
+   */
+  loginFailuresPerAccount: number
+  loginFailureRefillMsPerAccount: number
+  /** One bucket for every username the hub does not know (and accounts that may not log in there). */
+  loginFailuresUnknownUsers: number
+  loginFailureRefillMsUnknownUsers: number
+  /**
+   * Password checks (scrypt, ~40 ms of one core each) running at once; the rest wait in a queue.
+   * A password that passed before is recognised without scrypt and never waits here.
+   */
+  maxConcurrentPasswordChecks: number
+  /**
+   * Checks that may wait for a free slot; past it an attempt is refused at once without hashing.
+   * Each account (and all unknown names together) holds at most one place, so guessing one
+   * account cannot crowd out another's login: a board waits at most one check per other account.
+   */
+  maxQueuedPasswordChecks: number
+  /** Addresses tracked by the login limiter (buckets, addresses known per account); the least recently seen go first. */
+  maxTrackedLogins: number
   /**
    * A login whose password check took longer than this (a storm of first
    * logins queued for scrypt) is answered CONNACK 3, server unavailable,
@@ -73,9 +106,15 @@ export const DEFAULT_LIMITS: Readonly<HubLimits> = {
   maxConnectionsPerAddress: 256,
   connectBurstPerAddress: 300,
   connectsPerSecondPerAddress: 30,
-  freeLoginFailures: 5,
-  loginBackoffBaseMs: 2_000,
-  loginBackoffMaxMs: 5 * 60_000,
+  loginFailuresPerAddress: 10,
+  loginFailureRefillMsPerAddress: 30_000,
+  loginFailuresPerAccount: 10,
+  loginFailureRefillMsPerAccount: 60_000,
+  loginFailuresUnknownUsers: 20,
+  loginFailureRefillMsUnknownUsers: 5_000,
+  maxConcurrentPasswordChecks: 2,
+  maxQueuedPasswordChecks: 64,
+  maxTrackedLogins: 10_000,
   staleLoginMs: 0,
   maxQueuedPerClient: 1_000,
   maxQuarantineBytes: 64 * 1024 * 1024,
@@ -83,8 +122,26 @@ export const DEFAULT_LIMITS: Readonly<HubLimits> = {
   tlsHandshakeTimeoutMs: 10_000,
 }
 
-export function resolveLimits(partial: Partial<HubLimits> | undefined): HubLimits {
-  const out = { ...DEFAULT_LIMITS, ...(partial ?? {}) }
+/**
+ * Names of the login backoff before the token buckets (issue 20 D), still read: `freeLoginFailures`
+ * as `loginFailuresPerAddress`, `loginBackoffBaseMs` as `loginFailureRefillMsPerAddress`;
+ * `loginBackoffMaxMs` is accepted and has no effect (no wait is longer than one refill interval).
+ */
+export interface LegacyLoginLimits {
+  freeLoginFailures?: number
+  loginBackoffBaseMs?: number
+  loginBackoffMaxMs?: number
+}
+export const LEGACY_LOGIN_LIMITS = ['freeLoginFailures', 'loginBackoffBaseMs', 'loginBackoffMaxMs'] as const
+
+export function resolveLimits(partial: (Partial<HubLimits> & LegacyLoginLimits) | undefined): HubLimits {
+  const { freeLoginFailures, loginBackoffBaseMs, loginBackoffMaxMs: _noEffect, ...given } = partial ?? {}
+  const out: HubLimits = {
+    ...DEFAULT_LIMITS,
+    ...(freeLoginFailures !== undefined ? { loginFailuresPerAddress: freeLoginFailures } : {}),
+    ...(loginBackoffBaseMs !== undefined ? { loginFailureRefillMsPerAddress: loginBackoffBaseMs } : {}),
+    ...given,
+  }
   for (const [k, v] of Object.entries(out)) {
     if (!Number.isFinite(v) || v < 0) throw new RangeError(`hub limit ${k} must be a number ≥ 0, not ${String(v)}`)
   }

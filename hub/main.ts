@@ -18,6 +18,7 @@ import { Uplink } from './uplink.ts'
 import { openSessionPersistence } from './session-store.ts'
 import { resolveLimits } from './limits.ts'
 import { HubHttp } from './dashboard/http-server.ts'
+import { LoginLimiter } from './login-limiter.ts'
 import { Lifecycle } from '../edge/shared/lifecycle.ts'
 import { hubConfigSchema, type HubConfig, type ResolvedHubConfig } from './config.ts'
 
@@ -89,6 +90,8 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
       }),
     )
 
+    // One limiter for every password login of this hub, MQTT and the dashboard: guesses on either drain the same buckets.
+    const logins = new LoginLimiter({ limits, credentials, counters })
     let hallView: HallView | null = null
     const broker = new HubBroker({
       id: brokerId,
@@ -101,6 +104,7 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
         ...(config.ws ? { ws: config.ws } : {}),
       },
       credentials,
+      logins,
       counters,
       limits,
       persistence,
@@ -182,7 +186,7 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
         port: config.http.port,
         aedes: broker.aedes,
         hallView: view,
-        credentials,
+        logins,
         counters,
         backlog: () => custody?.size ?? 0,
         log: log.child({ module: 'http' }),

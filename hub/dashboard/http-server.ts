@@ -3,13 +3,14 @@ import { randomBytes } from 'node:crypto'
 import type { Aedes, AedesPublishPacket } from 'aedes'
 import { isId, parseMessage, topics, type CommandName } from '../../edge/protocol/index.ts'
 import type { Logger } from '../../edge/shared/logger.ts'
-import type { CredentialStore } from '../credentials.ts'
 import type { HallView, WindowView } from '../hall-view.ts'
 import type { HubCounters } from '../hub-counters.ts'
 import { dashboardPage } from './page.ts'
 import { renderMetrics } from './metrics.ts'
 import { ServiceStats } from './service-stats.ts'
 import { HttpError, readJsonBody } from '../http/json-body.ts'
+import { normalizeAddress } from '../address-guards.ts'
+import type { LoginLimiter } from '../login-limiter.ts'
 import { listenOn } from '../http/listen.ts'
 
 export interface HubHttpOptions {
@@ -18,7 +19,8 @@ export interface HubHttpOptions {
   port: number
   aedes: Aedes
   hallView: HallView
-  credentials: CredentialStore
+  /** The hub's one login limiter, shared with MQTT. */
+  logins: LoginLimiter
   counters: HubCounters
   backlog: () => number
   log: Logger
@@ -30,6 +32,15 @@ const ACTIONS: Record<string, { command: CommandName; args: Record<string, unkno
   sync: { command: 'sync', args: {}, waitMs: 10_000 },
 }
 const SESSION_MS = 8 * 3600_000
+/** Sessions kept at most; past it the oldest go (each login trims the expired ones first). */
+const MAX_SESSIONS = 1_000
+/**
+ * The one answer to a refused password: a wrong password, an unknown name, and a right password
+ * on an account that may not act (not a technician of this hall) cannot be told apart.
+ */
+const REFUSED_LOGIN = '用户名或密码错误，或该账号无权操作窗口 / wrong username or password, or this account may not act on windows'
+/** Refused before any password was checked: visible, but the same whatever password was sent. */
+const LIMITED_LOGIN = '登录尝试过多，请稍后再试 / too many login attempts; try again later'
 
 /**
  * The hub's HTTP side: the hall dashboard (a page, a snapshot, a live
@@ -40,7 +51,6 @@ export class HubHttp {
   private server: Server | null = null
   private readonly stats: ServiceStats
   private readonly sessions = new Map<string, { username: string; expires: number }>()
-  private readonly failures = new Map<string, { count: number; until: number }>()
   private readonly streams = new Set<ServerResponse>()
   private messagesIn = 0
   private readonly countIn = (_p: AedesPublishPacket, client: unknown) => {
@@ -154,25 +164,44 @@ export class HubHttp {
   }
 
   private async login(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const addr = req.socket.remoteAddress ?? 'unknown'
-    const f = this.failures.get(addr)
-    if (f && f.until > Date.now()) throw new HttpError(429, `too many failed logins from ${addr}; try again in ${Math.ceil((f.until - Date.now()) / 1000)} s`)
-    const body = await readJsonBody(req, 8192)
-    const principal = await this.opts.credentials.verify(String(body.username ?? ''), String(body.password ?? ''))
-    if (!principal || principal.role !== 'technician' || principal.hall !== this.opts.hall) {
-      const count = (f?.count ?? 0) + 1
-      // Backoff doubles from 1 s to 5 min per address, so guessing is slow and other addresses are unaffected.
-      this.failures.set(addr, { count, until: Date.now() + Math.min(2 ** (count - 1) * 1000, 300_000) })
+    const addr = normalizeAddress(req.socket.remoteAddress)
+    const body = await readJsonBody(req, 8192, { requireJsonType: true })
+    const username = typeof body.username === 'string' ? body.username : undefined
+    const password = typeof body.password === 'string' ? body.password : undefined
+    const r = await this.opts.logins.login({
+      address: addr,
+      username,
+      password,
+      // Asked before the password, so a board's right password here costs and answers as a wrong one.
+      screen: (p) => (p.role !== 'technician' || p.hall !== this.opts.hall ? 'no-dashboard-rights' : null),
+    })
+    if (!r.ok) {
       this.opts.counters.authFailures++
-      this.opts.log.warn({ username: body.username ?? null, addr }, 'dashboard login refused')
-      throw new HttpError(401, principal ? 'this account may not act on windows (technician accounts only)' : 'wrong username or password')
+      const why = r.kind === 'bad-credentials' ? (r.screened ?? r.why) : r.kind === 'login-backoff' ? `${r.bucket} bucket empty` : r.why
+      this.opts.log.warn({ username: username ?? null, addr, refusal: r.kind, why }, 'dashboard login refused')
+      if (r.kind === 'bad-credentials') throw new HttpError(401, REFUSED_LOGIN)
+      const retryS = r.kind === 'login-backoff' ? Math.max(1, Math.ceil(Math.min(r.retryInMs, 3600_000) / 1000)) : 1
+      res.setHeader('retry-after', String(retryS))
+      throw new HttpError(429, LIMITED_LOGIN)
     }
-    this.failures.delete(addr)
+    r.settle('succeeded')
+    this.trimSessions()
     const token = randomBytes(24).toString('base64url')
-    this.sessions.set(token, { username: principal.username, expires: Date.now() + SESSION_MS })
+    this.sessions.set(token, { username: r.principal.username, expires: Date.now() + SESSION_MS })
     res.setHeader('set-cookie', `ce_session=${token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${SESSION_MS / 1000}`)
-    this.opts.log.info({ username: principal.username, addr }, 'technician logged in to the dashboard')
-    json(res, 200, { username: principal.username })
+    this.opts.log.info({ username: r.principal.username, addr }, 'technician logged in to the dashboard')
+    json(res, 200, { username: r.principal.username })
+  }
+
+  /** Expired sessions go; past the cap the oldest too, so logging in again and again cannot grow the table. */
+  private trimSessions(): void {
+    const t = Date.now()
+    for (const [token, s] of this.sessions) if (s.expires < t) this.sessions.delete(token)
+    while (this.sessions.size >= MAX_SESSIONS) {
+      const oldest = this.sessions.keys().next().value
+      if (oldest === undefined) break
+      this.sessions.delete(oldest)
+    }
   }
 
   private async act(req: IncomingMessage, res: ServerResponse, counter: string, name: string): Promise<void> {

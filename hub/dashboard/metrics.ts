@@ -40,6 +40,7 @@ export function renderMetrics(src: MetricsSources): string {
   const state = snap.bridge?.state ?? 'disconnected'
   metric('counter_edge_bridge_connected', 'gauge', '1 while the bridge to central is connected.', [[{}, state === 'connected' ? 1 : 0]])
   metric('counter_edge_auth_failures_total', 'counter', 'Refused logins (wrong or revoked credentials).', [[{}, c.authFailures ?? 0]])
+  metric('counter_edge_password_checks_total', 'counter', 'Password checks run (scrypt, or the same work for an unknown username); logins refused by the limiter cost none.', [[{}, c.passwordChecks ?? 0]])
   metric('counter_edge_acl_denials_total', 'counter', 'Publishes and subscriptions refused by the ACL or limits.', [[{}, c.aclDenials ?? 0]])
   metric('counter_edge_invalid_payloads_total', 'counter', 'Board messages that broke the contract and were not bridged.', [[{}, src.counters.quarantined['invalid-payload']]])
   const quarantined = src.counters.quarantined

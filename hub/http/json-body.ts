@@ -11,8 +11,21 @@ export class HttpError extends Error {
   }
 }
 
-/** A request body that must be a JSON object (an empty body is `{}`); a bound on its size keeps a client from filling memory. */
-export async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<Record<string, unknown>> {
+/** Is the request's Content-Type application/json (any parameters, such as a charset, allowed)? */
+export function isJsonContentType(req: IncomingMessage): boolean {
+  return /^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? '')
+}
+
+/**
+ * A request body that must be a JSON object (an empty body is `{}`); a bound on its size keeps a client from filling memory.
+ * With `requireJsonType`, only `Content-Type: application/json` is read (415 otherwise): a page of another site can
+ * send a form or `text/plain` without asking, but not that type, so a cross-site form cannot pass for the dashboard.
+ */
+export async function readJsonBody(req: IncomingMessage, maxBytes: number, opts: { requireJsonType?: boolean } = {}): Promise<Record<string, unknown>> {
+  if (opts.requireJsonType && !isJsonContentType(req)) {
+    req.resume()
+    throw new HttpError(415, `请求必须以 Content-Type: application/json 发送 JSON / the body must be JSON sent with Content-Type: application/json (got ${JSON.stringify(req.headers['content-type'] ?? 'none')})`)
+  }
   const chunks: Buffer[] = []
   let size = 0
   for await (const c of req) {
