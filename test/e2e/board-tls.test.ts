@@ -67,12 +67,12 @@ describe('a board on the hub over TLS with a client certificate', () => {
     const other = await run('other-cert', { ca: pki.ca, cert: pki.clients[`${HALL}-w09`]!.cert, key: pki.clients[`${HALL}-w09`]!.key })
     const noCa = await run('no-ca', undefined)
     // Each was turned away (its own words): a connection refused never announces the board.
-    await eventually(() => /Not authorized|not authori[sz]ed|refused/i.test(other.output()), 20_000, 'the other-cert board refused')
+    await eventually(() => /Not authorized|not authori[sz]ed|Bad username or password|refused/i.test(other.output()), 20_000, 'the other-cert board refused')
     await eventually(() => /self[- ]signed|unable to verify|certificate/i.test(noCa.output()), 20_000, 'the no-CA board refused')
     for (const p of [other, noCa]) p.child.kill('SIGTERM')
     await Promise.all([other.exited, noCa.exited])
     expect(tap.messages.filter((m) => m.payload.online === true)).toHaveLength(0)
-    expect(other.output()).toMatch(/Not authorized|not authori[sz]ed|refused/i)
+    expect(other.output()).toMatch(/Not authorized|not authori[sz]ed|Bad username or password|refused/i)
     expect(noCa.output()).toMatch(/self[- ]signed|unable to verify|certificate/i)
   })
 
