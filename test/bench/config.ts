@@ -86,7 +86,7 @@ export const FULL: BenchConfig = {
     warmupMs: 8_000,
     measureMs: 20_000,
   },
-  loginStorm: { sizes: [50, 200, 400], budgetMs: 60_000 },
+  loginStorm: { sizes: [50, 200, 400], budgetMs: 60_000, guessStorm: { attempts: 400, logins: 15 } },
   callDiagnosis: {
     boards: 200,
     variants: HUB_VARIANTS,
@@ -139,7 +139,7 @@ export const QUICK: BenchConfig = {
     warmupMs: 1_000,
     measureMs: 2_000,
   },
-  loginStorm: { sizes: [5], budgetMs: 10_000 },
+  loginStorm: { sizes: [5], budgetMs: 10_000, guessStorm: { attempts: 40, logins: 3 } },
   callDiagnosis: {
     boards: 3,
     variants: HUB_VARIANTS,

@@ -238,7 +238,20 @@ function stormSection(s: LoginStormResult): string {
       'A login the board has given up on is still checked: once the checks queued exceed what the hub finishes within the connect timeout, every retry adds a check for a login that will be abandoned too, so how large a storm settles depends on the CPU the hub gets at that moment. ' +
       'What would remove it (hub/ and edge/link/, not changed here): skip the check when the client\'s socket has already closed; bound the checks in flight and answer CONNACK 3 (server unavailable) beyond them, so boards back off instead of piling on; remember a verified password for the life of the process (a fast keyed hash of it), so a reconnect costs no scrypt; and give boards a longer, jittered connect timeout.',
     '',
+    ...(s.guessStorm ? guessStormLines(s.guessStorm) : []),
   ].join('\n')
+}
+
+function guessStormLines(g: NonNullable<LoginStormResult['guessStorm']>): string[] {
+  return [
+    `#### Valid login time under a ${g.inFlight}-attempt storm`,
+    '',
+    `${g.inFlight} guessing logins kept in flight at once from 200 loopback addresses (other accounts of the hall and unknown names; ${g.attempts} attempts in all, every one refused) while one board logs in ${g.logins} times from its own address, CONNECT → CONNACK. Before the login limiter (issue 20 D) 400 such attempts made a board's login take 9 s.`,
+    '',
+    head(['attempts in flight', 'first login (password not yet remembered)', 'median', 'worst', 'board logins refused']),
+    row([g.inFlight, `${g.firstMs} ms`, `${g.medianMs} ms`, `${g.worstMs} ms`, g.refused]),
+    '',
+  ]
 }
 
 function centralSection(c: CentralScaleResult): string {
