@@ -113,7 +113,7 @@ export const DEFAULT_LIMITS: Readonly<HubLimits> = {
   loginFailuresUnknownUsers: 20,
   loginFailureRefillMsUnknownUsers: 5_000,
   maxConcurrentPasswordChecks: 2,
-  maxQueuedPasswordChecks: 64,
+  maxQueuedPasswordChecks: 200,
   maxTrackedLogins: 10_000,
   staleLoginMs: 0,
   maxQueuedPerClient: 1_000,
