@@ -69,18 +69,28 @@ const triggerDoneSchema = z.strictObject({
 
 const brightnessSchema = z.number().int().min(0).max(15).default(15)
 
+/**
+ * An HT16K33 that resets while the bus is quiet comes back in standby and
+ * still acknowledges every write (docs/hardware.md §4.2): its setup and RAM
+ * are written again every this many ms (0 = only on changes), so an idle
+ * display is dark for at most this long.
+ */
+const ht16k33RefreshSchema = z.number().int().min(0).default(5_000)
+
 /** HT16K33 backpacks on I2C: the 4-digit 7-segment one, and the 4-character 14-segment one that shows every letter. */
 const ht16k33DisplaySchema = z.strictObject({
   driver: z.literal('ht16k33'),
   address: i2cAddressSchema,
   digits: z.literal(4),
   brightness: brightnessSchema,
+  refreshMs: ht16k33RefreshSchema,
 })
 const ht16k33AlphaDisplaySchema = z.strictObject({
   driver: z.literal('ht16k33-alpha'),
   address: i2cAddressSchema,
   digits: z.literal(4),
   brightness: brightnessSchema,
+  refreshMs: ht16k33RefreshSchema,
 })
 /** MAX7219 on three GPIO lines (bit-banged by us, or by johnny-five over Firmata). */
 const max7219DisplaySchema = z.strictObject({
