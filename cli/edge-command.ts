@@ -54,6 +54,11 @@ export const edgeCommand: Subcommand = {
         ;({ gpio, bus } = backends)
         life.add('hardware', () => backends.stop())
       }
+      // Before anything else: a relay or trigger left driven by a crashed run is released now, even if
+      // this start fails later (edge/hardware/outputs-off.ts). A line that fails here is reported again
+      // by its device.
+      const { driveOutputsInactive } = await import('../edge/hardware/outputs-off.ts')
+      await driveOutputsInactive(profile, gpio, log.child({ module: 'outputs-off' }))
       const dataDir = c.dataDir ?? process.env.STATE_DIRECTORY?.split(':')[0]
       if (!dataDir) log.warn('no dataDir in the config and no $STATE_DIRECTORY: events wait in memory only and a restart loses what the hub has not acknowledged')
       const clock = await life.start('clock', new SyncedClock({ log: log.child({ module: 'clock' }), fallback: defaultSyncFallback(process.platform, existsSync('/run/systemd/system')) }))

@@ -125,7 +125,7 @@ class J5Line implements GpioLine {
     this.watchers.clear()
     if (this.spec.direction === 'in') this.io.removeListener(`digital-read-${this.pin}`, this.handler)
     else {
-      this.io.digitalWrite(this.pin, this.invert)
+      this.io.digitalWrite(this.pin, (this.spec.initial ?? 0) ^ this.invert)
       await flushIo(this.io).catch(() => undefined)
     }
     this.onClose()
