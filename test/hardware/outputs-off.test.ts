@@ -97,7 +97,7 @@ describe('outputs-off: every output inactive and released after a run that did n
     const start = unit.split('\n').find((l) => l.startsWith('ExecStart='))!
     const post = unit.split('\n').find((l) => l.startsWith('ExecStopPost='))
     expect(post).toBeDefined()
-    const config = /--config (\S+)/.exec(start)![1]
+    const config = /--config (\S+)/.exec(start)![1]!
     expect(post).toMatch(new RegExp(`/dist/counter-edge\\.js outputs-off --config ${config.replaceAll('.', '\\.')}$`))
     expect(unit).toMatch(/^Restart=always$/m)
   })
