@@ -26,6 +26,9 @@ async function readTls(configPath: string, tls: BoardFile['tls']): Promise<EdgeC
   return out
 }
 
+/** Long enough for the keys' re-read (1 s) and the display to report their faults to the hub before the exit. */
+const BOARD_LOST_GRACE_MS = 2_500
+
 export const edgeCommand: Subcommand = {
   name: 'edge',
   summary: 'run the runtime of one counter board',
@@ -53,6 +56,15 @@ export const edgeCommand: Subcommand = {
         const backends = await openBoardBackends(profile, log.child({ module: 'hardware' }))
         ;({ gpio, bus } = backends)
         life.add('hardware', () => backends.stop())
+        // A Firmata board unplugged from USB leaves display, keys and relay dead: the devices report
+        // their faults as their lines fail (ENODEV), then the process exits non-zero for systemd to
+        // restart it, which waits for the board to come back.
+        backends.onLost?.((err) => {
+          log.fatal({ err: err.message }, `控制板已断开，${BOARD_LOST_GRACE_MS} ms 后退出以便重启 / board lost; exiting in ${BOARD_LOST_GRACE_MS} ms for a restart`)
+          setTimeout(() => {
+            life.stop().finally(() => process.exit(1))
+          }, BOARD_LOST_GRACE_MS)
+        })
       }
       // Before anything else: a relay or trigger left driven by a crashed run is released now, even if
       // this start fails later (edge/hardware/outputs-off.ts). A line that fails here is reported again
