@@ -13,6 +13,13 @@ export const lineRefSchema = z.strictObject({
   activeLow: z.boolean().default(false),
   /** Pull wanted on an input; documents config.txt for onoff, requested directly by chardev. */
   bias: z.enum(['pull-up', 'pull-down', 'none']).optional(),
+  /**
+   * What holds the pin while the board boots, before any program drives it:
+   * the SoC's reset pull ('up', 'down') or nothing ('none', floating). An
+   * output whose inactive level is the other one is switched on during every
+   * boot (a relay closing, a camera firing); the profile schema refuses that.
+   */
+  bootPull: z.enum(['up', 'down', 'none']).optional(),
 })
 export type LineRef = z.infer<typeof lineRefSchema>
 

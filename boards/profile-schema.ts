@@ -12,7 +12,7 @@
 import { readFile } from 'node:fs/promises'
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path'
 import { z } from 'zod'
-import { findSharedLines } from './profile-lines.ts'
+import { findSharedLines, profileLines } from './profile-lines.ts'
 import { lineRefSchema, type OfficerKey, type Score } from './line-ref.ts'
 import { EVALUATION_SCORES, ID_PATTERN, OFFICER_KEYS, THREE_KEY_SCORES } from '../edge/protocol/index.ts'
 
@@ -69,18 +69,28 @@ const triggerDoneSchema = z.strictObject({
 
 const brightnessSchema = z.number().int().min(0).max(15).default(15)
 
+/**
+ * An HT16K33 that resets while the bus is quiet comes back in standby and
+ * still acknowledges every write (docs/hardware.md §4.2): its setup and RAM
+ * are written again every this many ms (0 = only on changes), so an idle
+ * display is dark for at most this long.
+ */
+const ht16k33RefreshSchema = z.number().int().min(0).default(5_000)
+
 /** HT16K33 backpacks on I2C: the 4-digit 7-segment one, and the 4-character 14-segment one that shows every letter. */
 const ht16k33DisplaySchema = z.strictObject({
   driver: z.literal('ht16k33'),
   address: i2cAddressSchema,
   digits: z.literal(4),
   brightness: brightnessSchema,
+  refreshMs: ht16k33RefreshSchema,
 })
 const ht16k33AlphaDisplaySchema = z.strictObject({
   driver: z.literal('ht16k33-alpha'),
   address: i2cAddressSchema,
   digits: z.literal(4),
   brightness: brightnessSchema,
+  refreshMs: ht16k33RefreshSchema,
 })
 /** MAX7219 on three GPIO lines (bit-banged by us, or by johnny-five over Firmata). */
 const max7219DisplaySchema = z.strictObject({
@@ -93,6 +103,12 @@ const max7219DisplaySchema = z.strictObject({
    * back dark unless its state is written again: every this many ms (0 = never).
    */
   refreshMs: z.number().int().min(0).default(10_000),
+  /**
+   * The level shifter between a 3.3 V board and the 5 V MAX7219, whose
+   * input-high level is 3.5 V (0.7 × V+): '74AHCT125 at 5 V', or 'none' for a
+   * 5 V host such as an Arduino. Required for an 'onoff' board (3.3 V GPIO).
+   */
+  levelShifter: z.string().min(1).optional(),
 })
 
 export const DISPLAY_DRIVERS = ['ht16k33', 'ht16k33-alpha', 'max7219'] as const
@@ -156,6 +172,25 @@ export const boardProfileSchema = z
         code: 'custom',
         path: ['display', 'driver'],
         message: "the johnny-five adapter drives a MAX7219 (Firmata has no I2C error reporting, so an HT16K33 there could fail unseen); use 'onoff' for HT16K33 boards",
+      })
+    }
+    if (profile.adapter === 'onoff' && profile.display.driver === 'max7219' && (profile.display.levelShifter ?? 'none') === 'none') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['display', 'levelShifter'],
+        message:
+          "a 3.3 V GPIO is below the MAX7219's 3.5 V input-high level at 5 V: name the level shifter on DIN, CLK and LOAD (e.g. \"74AHCT125 at 5 V\")",
+      })
+    }
+    for (const line of profileLines(profile)) {
+      if (line.direction !== 'out' || line.ref.bootPull === undefined || line.ref.bootPull === 'none') continue
+      const idleRaw = (line.initial ?? 0) ^ (line.ref.activeLow ? 1 : 0)
+      const bootRaw = line.ref.bootPull === 'up' ? 1 : 0
+      if (idleRaw === bootRaw) continue
+      ctx.addIssue({
+        code: 'custom',
+        path: [...line.path.split('.'), 'bootPull'],
+        message: `${line.ref.chip}:${line.ref.offset} is pulled ${line.ref.bootPull} while the board boots, which is this ${line.ref.activeLow ? 'active-low' : 'active-high'} output's active level: it switches on at every boot. Choose a pin pulled ${idleRaw === 1 ? 'up' : 'down'} at reset, or wire the output ${line.ref.activeLow ? 'active high' : 'active low'}`,
       })
     }
     for (const clash of findSharedLines(profile)) {

@@ -26,6 +26,9 @@ async function readTls(configPath: string, tls: BoardFile['tls']): Promise<EdgeC
   return out
 }
 
+/** Long enough for the keys' re-read (1 s) and the display to report their faults to the hub before the exit. */
+const BOARD_LOST_GRACE_MS = 2_500
+
 export const edgeCommand: Subcommand = {
   name: 'edge',
   summary: 'run the runtime of one counter board',
@@ -53,7 +56,21 @@ export const edgeCommand: Subcommand = {
         const backends = await openBoardBackends(profile, log.child({ module: 'hardware' }))
         ;({ gpio, bus } = backends)
         life.add('hardware', () => backends.stop())
+        // A Firmata board unplugged from USB leaves display, keys and relay dead: the devices report
+        // their faults as their lines fail (ENODEV), then the process exits non-zero for systemd to
+        // restart it, which waits for the board to come back.
+        backends.onLost?.((err) => {
+          log.fatal({ err: err.message }, `控制板已断开，${BOARD_LOST_GRACE_MS} ms 后退出以便重启 / board lost; exiting in ${BOARD_LOST_GRACE_MS} ms for a restart`)
+          setTimeout(() => {
+            life.stop().finally(() => process.exit(1))
+          }, BOARD_LOST_GRACE_MS)
+        })
       }
+      // Before anything else: a relay or trigger left driven by a crashed run is released now, even if
+      // this start fails later (edge/hardware/outputs-off.ts). A line that fails here is reported again
+      // by its device.
+      const { driveOutputsInactive } = await import('../edge/hardware/outputs-off.ts')
+      await driveOutputsInactive(profile, gpio, log.child({ module: 'outputs-off' }))
       const dataDir = c.dataDir ?? process.env.STATE_DIRECTORY?.split(':')[0]
       if (!dataDir) log.warn('no dataDir in the config and no $STATE_DIRECTORY: events wait in memory only and a restart loses what the hub has not acknowledged')
       const clock = await life.start('clock', new SyncedClock({ log: log.child({ module: 'clock' }), fallback: defaultSyncFallback(process.platform, existsSync('/run/systemd/system')) }))

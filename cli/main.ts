@@ -12,6 +12,7 @@ const COMMANDS: Record<string, () => Promise<Subcommand>> = {
   status: async () => (await import('./status-command.ts')).statusCommand,
   identify: async () => (await import('./identify-command.ts')).identifyCommand,
   selftest: async () => (await import('./selftest-command.ts')).selftestCommand,
+  'outputs-off': async () => (await import('./outputs-off-command.ts')).outputsOffCommand,
 }
 
 const SUMMARIES: Record<string, string> = {
@@ -22,6 +23,7 @@ const SUMMARIES: Record<string, string> = {
   status: 'one line per window of the hall: online, mode, ticket, officer, faults',
   identify: "blink a window's display so a technician can find it in the hall",
   selftest: 'test a window: display lamp test, keys, capture trigger loopback',
+  'outputs-off': 'drive every output of a board profile inactive and release it (the unit runs it after every stop)',
 }
 
 function mainHelp(): string {

@@ -200,7 +200,11 @@ export class Max7219Model implements SimDisplayModel {
     if (register >= 0x01 && register <= 0x08) this.digits[register - 1] = data
     else if (register === 0x09) this.decodeMode = data
     else if (register === 0x0a) this.intensity = data & 0x0f
-    else if (register === 0x0b) this.scanLimit = data & 0x07
+    else if (register === 0x0b) {
+      this.scanLimit = data & 0x07
+      // Datasheet: scanning 3 digits or fewer overdrives the digit drivers with the usual RSET.
+      if (this.scanLimit < 3) this.warn(`scan limit ${this.scanLimit} scans ${this.scanLimit + 1} digit(s): overdrives the digit drivers with the usual RSET`)
+    }
     else if (register === 0x0c) this.shutdown = (data & 1) === 0
     else if (register === 0x0f) this.displayTest = (data & 1) === 1
     else if (register !== 0x00) this.warn(`write to undefined register 0x${register.toString(16)}`)

@@ -237,7 +237,7 @@ async function buildDisplayDriver(
     case 'ht16k33-alpha': {
       const Driver = display.driver === 'ht16k33' ? Ht16k33Seg7 : Ht16k33Alpha
       const name = `display (${display.driver}@0x${display.address.toString(16)}, i2c-${profile.i2c?.bus ?? '?'})`
-      return new Driver({ bus, address: display.address, name, log })
+      return new Driver({ bus, address: display.address, name, log, refreshMs: display.refreshMs })
     }
     case 'max7219': {
       const { pins } = display

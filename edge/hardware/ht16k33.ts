@@ -9,6 +9,12 @@
  * at a time: i2c-bus runs async calls on the libuv pool, where two in flight
  * may complete out of order and leave the older number on the glass.
  * NACKs are retried once in I2cDevice (i2c-device.ts), nowhere else.
+ *
+ * A backpack that resets while the bus is quiet (cable reseated, a 5 V dip
+ * when a relay coil switches) comes back in standby and acknowledges every
+ * write, so no error ever says it happened (docs/hardware.md §4.2). Hence
+ * every show() writes the setup as well as the RAM, and `refreshMs` rewrites
+ * both periodically, so an idle display is dark for at most one period.
  */
 import type { Logger } from 'pino'
 import { DeviceFault } from './device-fault.ts'
@@ -61,6 +67,8 @@ export interface Ht16k33Options {
   /** Name used in faults and logs; default `ht16k33@0x70`. */
   name?: string
   log?: Logger
+  /** Rewrite setup and RAM this often (ms); 0 = only on changes. Default 0; profiles default to a few seconds. */
+  refreshMs?: number
 }
 
 export class Ht16k33Display implements TextDisplay {
@@ -71,6 +79,8 @@ export class Ht16k33Display implements TextDisplay {
   private readonly device: I2cDevice
   private readonly log: Logger | undefined
   private readonly queue = new SerialQueue()
+  private readonly refreshMs: number
+  private refreshTimer: NodeJS.Timeout | undefined
   // Desired state, replayed in full after a fault: a device that NACKed may
   // have browned out and come back with random RAM and the oscillator off.
   private ram: Uint8Array = new Uint8Array(HT16K33_RAM_SIZE)
@@ -89,6 +99,8 @@ export class Ht16k33Display implements TextDisplay {
     this.charset = layout.charset
     this.name = opts.name ?? `ht16k33@0x${opts.address.toString(16)}`
     this.log = opts.log
+    this.refreshMs = opts.refreshMs ?? 0
+    if (!Number.isInteger(this.refreshMs) || this.refreshMs < 0) throw new RangeError(`refreshMs must be a whole number of ms ≥ 0, got ${opts.refreshMs}`)
     this.device = new I2cDevice({ bus: opts.bus, address: opts.address, name: this.name, log: opts.log })
   }
 
@@ -99,19 +111,29 @@ export class Ht16k33Display implements TextDisplay {
   /** Oscillator on, RAM cleared, display on, brightness (Adafruit's order: clear before lighting). */
   start(): Promise<void> {
     this.stopped = false
-    return this.enqueue('start', () => {
+    const done = this.enqueue('start', () => {
       this.ram = new Uint8Array(HT16K33_RAM_SIZE)
       return this.init()
     })
+    if (this.refreshMs > 0 && this.refreshTimer === undefined) {
+      this.refreshTimer = setInterval(() => {
+        // A failure is a DeviceFault noted by enqueue (needsInit); the next show() reports it to the window.
+        this.enqueue('refresh', () => this.init()).catch((err: unknown) => this.log?.debug({ device: this.name, err }, 'refresh failed'))
+      }, this.refreshMs)
+    }
+    return done
   }
 
-  /** Shows `text` right-aligned in the backpack's positions; '' blanks the display. */
+  /**
+   * Shows `text` right-aligned in the backpack's positions; '' blanks the
+   * display. Setup and RAM both: the chip may have reset into standby since
+   * the last write without any NACK to say so.
+   */
   show(text: string): Promise<void> {
     const ram = this.layout.encode(text)
     return this.enqueue('show', async () => {
       this.ram = ram
-      if (this.needsInit) return this.init()
-      await this.writeFrame()
+      await this.init()
     })
   }
 
@@ -143,20 +165,36 @@ export class Ht16k33Display implements TextDisplay {
   }
 
   /**
-   * Reads the display RAM back and compares it with what was last written.
-   * False after a brown-out (RAM comes back random) or a write that was lost.
+   * Reads the display RAM back and compares it with what was last written:
+   * false after a brown-out (RAM comes back random) or a write that was lost.
+   *
+   * The chip cannot report its setup (oscillator, display on, blink,
+   * dimming): a chip in standby acknowledges and reads back its RAM exactly
+   * as a lit one does. So when the RAM is right the setup is written again
+   * before answering (never before the check: that would light a random RAM),
+   * and true means the chip acknowledged the setup and holds the right RAM. A
+   * wrong RAM marks the chip for a full rewrite at the next show or refresh.
+   * What no read can tell is a chip that acknowledges but does not act, or a
+   * dead LED.
    */
   verify(): Promise<boolean> {
     return this.enqueue('verify', async () => {
       if (this.needsInit) return false
       const buf = Buffer.alloc(HT16K33_RAM_SIZE)
       await this.device.transfer((bus, a) => bus.readI2cBlock(a, CMD_RAM, HT16K33_RAM_SIZE, buf))
-      return Buffer.from(this.ram).equals(buf)
+      if (!Buffer.from(this.ram).equals(buf)) {
+        this.needsInit = true
+        return false
+      }
+      await this.writeSetup()
+      return true
     })
   }
 
   /** Blanks the RAM and puts the chip in standby, so a stopped runtime never leaves a number lit. */
   stop(): Promise<void> {
+    clearInterval(this.refreshTimer)
+    this.refreshTimer = undefined
     const done = this.enqueue('stop', async () => {
       this.ram = new Uint8Array(HT16K33_RAM_SIZE)
       await this.writeFrame()
@@ -168,12 +206,19 @@ export class Ht16k33Display implements TextDisplay {
     return done
   }
 
+  /** The whole state, in the order that never lights garbage: oscillator, RAM, then display on and dimming. */
   private async init(): Promise<void> {
     await this.command(CMD_SYSTEM | 1)
     await this.writeFrame()
     await this.command(this.displaySetup())
     await this.command(CMD_DIMMING | this.brightness)
     this.needsInit = false
+  }
+
+  private async writeSetup(): Promise<void> {
+    await this.command(CMD_SYSTEM | 1)
+    await this.command(this.displaySetup())
+    await this.command(CMD_DIMMING | this.brightness)
   }
 
   private displaySetup(): number {

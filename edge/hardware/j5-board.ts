@@ -4,7 +4,14 @@
  * calls process.reallyExit, skipping our own clean stop, docs/hardware.md §3.3).
  *
  * The board talks either to a Firmata board on a serial port (the portable
- * window) or to any IO object, such as our J5IoPlugin over the ports. The
+ * window) or to any IO object, such as our J5IoPlugin over the ports.
+ *
+ * A Firmata board unplugged from USB says so with 'close' (serialport closes
+ * the port on a disconnect) or 'disconnect', not 'error': after any of the
+ * three, the context is lost for good. Its lines then fail every read and
+ * write with ENODEV, so each device reports a fault, and whoever opened the
+ * board (the edge command) hears it through onLost() and exits for systemd
+ * to start it again on a board that is back (docs/hardware.md §3.3). The
  * module is loaded on first use, so runtimes that never use johnny-five do
  * not load it (and its unpinned `temporal` dependency).
  */
@@ -27,8 +34,20 @@ export interface J5Context {
   readonly io: Io
   /** Where the board is, for messages: the serial port or the IO object's name. */
   readonly where: string
+  /** Why the board is gone (unplugged, port closed under us); undefined while it answers. */
+  readonly lost: Error | undefined
+  /** Called once when the board is lost (not on our own close()); returns the unsubscribe. */
+  onLost(cb: (err: Error) => void): () => void
   /** Closes what this context opened: the plugin's lines, or the Firmata serial port. */
   close(): Promise<void>
+}
+
+/** The error a lost board's lines fail with: ENODEV, as a vanished device node gives. */
+function boardLostError(where: string, cause?: Error): Error & { code: string } {
+  return Object.assign(
+    new Error(`ENODEV: johnny-five board (${where}) is gone: ${cause?.message ?? 'disconnected'} / 控制板已断开`, cause ? { cause } : {}),
+    { code: 'ENODEV' },
+  )
 }
 
 export interface OpenJ5BoardOptions {
@@ -68,8 +87,23 @@ export async function openJ5Board(opts: OpenJ5BoardOptions): Promise<J5Context> 
       reject(new Error(`johnny-five board (${where}): ${describeJ5Error(err)}`, { cause: err }))
     })
   })
-  // After 'ready', a lost serial port arrives as 'error'; without a listener it would throw from an event.
-  board.on('error', (err: unknown) => opts.log?.error({ board: where, err: describeJ5Error(err) }, 'johnny-five board error'))
+  let closing = false
+  let lost: Error | undefined
+  const lostListeners = new Set<(err: Error) => void>()
+  const loseBoard = (what: string, detail?: unknown) => {
+    if (closing || lost !== undefined) return
+    lost = boardLostError(where, new Error(detail === undefined ? what : `${what}: ${describeJ5Error(detail)}`))
+    opts.log?.error({ board: where, err: lost.message }, 'johnny-five board lost')
+    for (const cb of [...lostListeners]) cb(lost)
+  }
+  // After 'ready' johnny-five passes the IO's 'close', 'disconnect' and 'error' on. An unplugged Firmata board
+  // arrives as 'close' (with serialport's DisconnectedError) or 'disconnect'; an error without a listener would throw.
+  board.on('error', (err: unknown) => {
+    opts.log?.error({ board: where, err: describeJ5Error(err) }, 'johnny-five board error')
+    loseBoard('serial port error', err)
+  })
+  board.on('close', (detail: unknown) => loseBoard('serial port closed (USB unplugged?)', detail ?? undefined))
+  board.on('disconnect', () => loseBoard('board disconnected (USB unplugged?)'))
   try {
     if (opts.io instanceof J5IoPlugin) await opts.io.connect()
     await ready
@@ -82,7 +116,19 @@ export async function openJ5Board(opts: OpenJ5BoardOptions): Promise<J5Context> 
     board,
     io: board.io,
     where,
-    close: () => closeIo(board.io),
+    get lost() {
+      return lost
+    },
+    onLost(cb) {
+      lostListeners.add(cb)
+      return () => lostListeners.delete(cb)
+    },
+    close: () => {
+      closing = true
+      lostListeners.clear()
+      // A lost board's port may already be closed under us: nothing left to report then.
+      return lost !== undefined ? closeIo(board.io).catch(() => undefined) : closeIo(board.io)
+    },
   }
 }
 

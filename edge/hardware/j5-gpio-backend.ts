@@ -11,6 +11,11 @@
  * StandardFirmata drives a pin LOW when it becomes an output, so an
  * active-low output glitches active for a moment at start: the open logs a
  * warning, and the kit's profile keeps its outputs active high.
+ *
+ * An input is open only once the board has reported its level: until then
+ * Firmata's pin value is a 0 nobody measured, which an idle active-low key
+ * would read as held. A board that is lost (j5-board.ts) fails every read
+ * and write with ENODEV, so every device on it reports a fault.
  */
 import type { Io } from 'johnny-five'
 import type { Logger } from 'pino'
@@ -21,16 +26,20 @@ import { flushIo, type J5Context } from './j5-board.ts'
 export interface J5GpioBackendOptions {
   j5: J5Context
   log?: Logger
+  /** How long an input may take to report its first level before the open fails; default 3 s. */
+  firstReportMs?: number
 }
 
 export class J5GpioBackend implements GpioBackend {
   readonly j5: J5Context
   private readonly log: Logger | undefined
+  private readonly firstReportMs: number
   private readonly lines = new Map<number, J5Line>()
 
   constructor(opts: J5GpioBackendOptions) {
     this.j5 = opts.j5
     this.log = opts.log
+    this.firstReportMs = opts.firstReportMs ?? 3_000
   }
 
   async open(spec: LineSpec): Promise<GpioLine> {
@@ -42,8 +51,9 @@ export class J5GpioBackend implements GpioBackend {
     }
     if (this.lines.has(pin)) throw gpioError('EBUSY', `line '${spec.name}': pin ${pin} is already open`)
     if (spec.initial !== undefined && !isLevel(spec.initial)) throw gpioError('EINVAL', `line '${spec.name}': initial level must be 0 or 1`)
+    if (this.j5.lost !== undefined) throw this.j5.lost
     const activeLow = spec.activeLow ?? false
-    const line = new J5Line(spec, io, () => this.lines.delete(pin))
+    const line = new J5Line(spec, this.j5, () => this.lines.delete(pin))
     if (spec.direction === 'out') {
       if (!info.supportedModes.includes(io.MODES.OUTPUT!)) throw gpioError('EINVAL', `line '${spec.name}': pin ${pin} cannot be an output`)
       if (activeLow && io.name === 'Firmata') {
@@ -56,6 +66,7 @@ export class J5GpioBackend implements GpioBackend {
       const mode = spec.bias === 'pull-up' && pullup !== undefined && info.supportedModes.includes(pullup) ? pullup : io.MODES.INPUT!
       io.pinMode(pin, mode)
       line.listen()
+      await line.firstReport(this.firstReportMs)
     }
     await flushIo(io)
     this.lines.set(pin, line)
@@ -74,6 +85,7 @@ function gpioError(code: string, message: string): Error & { code: string } {
 class J5Line implements GpioLine {
   readonly name: string
   private readonly spec: LineSpec
+  private readonly j5: J5Context
   private readonly io: Io
   private readonly pin: number
   private readonly invert: 0 | 1
@@ -81,12 +93,17 @@ class J5Line implements GpioLine {
   private readonly watchers = new Set<(v: Level) => void>()
   private readonly handler = (raw: number) => this.onRaw(raw)
   private last: Level | undefined
+  private reported: (() => void) | undefined
+  private readonly reportedOnce = new Promise<void>((resolve) => {
+    this.reported = resolve
+  })
   private closed = false
 
-  constructor(spec: LineSpec, io: Io, onClose: () => void) {
+  constructor(spec: LineSpec, j5: J5Context, onClose: () => void) {
     this.name = spec.name
     this.spec = spec
-    this.io = io
+    this.j5 = j5
+    this.io = j5.io
     this.pin = spec.offset
     this.invert = spec.activeLow ? 1 : 0
     this.onClose = onClose
@@ -94,6 +111,22 @@ class J5Line implements GpioLine {
 
   listen(): void {
     this.io.digitalRead(this.pin, this.handler)
+  }
+
+  /** Resolves once the board has reported the pin's level; rejects (EIO) when it does not within `ms`. */
+  async firstReport(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(gpioError('EIO', `line '${this.name}': ${this.j5.where} did not report pin ${this.pin} within ${ms} ms / 控制板未报告引脚电平`)),
+        ms,
+      )
+    })
+    try {
+      await Promise.race([this.reportedOnce, late])
+    } finally {
+      clearTimeout(timer)
+    }
   }
 
   async read(): Promise<Level> {
@@ -124,8 +157,8 @@ class J5Line implements GpioLine {
     this.closed = true
     this.watchers.clear()
     if (this.spec.direction === 'in') this.io.removeListener(`digital-read-${this.pin}`, this.handler)
-    else {
-      this.io.digitalWrite(this.pin, this.invert)
+    else if (this.j5.lost === undefined) {
+      this.io.digitalWrite(this.pin, (this.spec.initial ?? 0) ^ this.invert)
       await flushIo(this.io).catch(() => undefined)
     }
     this.onClose()
@@ -138,7 +171,10 @@ class J5Line implements GpioLine {
     if (v === this.last) return
     const first = this.last === undefined
     this.last = v
-    if (first) return
+    if (first) {
+      this.reported?.()
+      return
+    }
     const edge = this.spec.edge ?? 'none'
     if (edge === 'both' || (edge === 'rising' && v === 1) || (edge === 'falling' && v === 0)) {
       for (const cb of [...this.watchers]) cb(v)
@@ -147,6 +183,7 @@ class J5Line implements GpioLine {
 
   private check(op: string): void {
     if (this.closed) throw gpioError('EBADF', `line '${this.name}' is closed (${op})`)
+    if (this.j5.lost !== undefined) throw this.j5.lost
   }
 }
 

@@ -158,9 +158,9 @@ export class J5IoPlugin extends EventEmitter {
         this.emit(event, v)
       })
     }
-    // Like Firmata, which reports the port once reporting is turned on.
+    // Like Firmata, which reports the port once reporting is turned on: after this call returns, not inside it.
     const current = this.pins[number]!.value
-    setImmediate(() => handler(current))
+    queueMicrotask(() => handler(current))
   }
 
   reportDigitalPin(): void {

@@ -52,6 +52,8 @@ export class J5Max7219Transport implements Max7219Transport {
   }
 
   async writeRegister(register: number, data: number): Promise<void> {
+    // A lost board takes the frame without a word (Firmata writes to a closed port): fail, so the display reports it.
+    if (this.j5.lost !== undefined) throw this.j5.lost
     this.led.send(0, register, data)
     await flushIo(this.j5.io)
   }

@@ -28,7 +28,8 @@ import type { Logger } from 'pino'
 import type { GpioLine, Level } from './gpio-port.ts'
 import type { DeviceHealthSink } from '../devices/device-health.ts'
 
-export type KeyFaultCode = 'stuck' | 'chatter'
+/** 'io': the line cannot be read (a Firmata board unplugged, a sysfs file gone). */
+export type KeyFaultCode = 'stuck' | 'chatter' | 'io'
 
 export interface KeyPress {
   key: string
@@ -262,12 +263,17 @@ export class KeyInput extends EventEmitter<KeyInputEvents> {
   private reconcile(): void {
     this.line.read().then(
       (v) => {
-        if (this.running && v !== this.raw) {
+        if (!this.running) return
+        this.clear('io')
+        if (v !== this.raw) {
           this.log?.debug({ key: this.key, level: v }, 'missed edge found by re-read')
           this.onEdge(v, this.now())
         }
       },
-      (err: unknown) => this.log?.warn({ key: this.key, err }, 'key re-read failed'),
+      (err: unknown) => {
+        this.log?.warn({ key: this.key, err }, 'key re-read failed')
+        if (this.running && !this.activeFaults.has('io')) this.raise('io', `${this.device}: the line cannot be read: ${(err as Error).message ?? String(err)}`)
+      },
     )
   }
 }

@@ -20,7 +20,11 @@
  *   periodically;
  * - the font is the 7-segment one of the HT16K33 backpack (B as b, D as d)
  *   and a text it cannot show is refused, not mangled;
- * - the chip has no blink: blinking switches the shutdown register on a timer.
+ * - the chip has no blink: blinking switches the shutdown register on a timer;
+ * - the scan limit never covers fewer than 4 digits, whatever the module has:
+ *   with the usual RSET the datasheet's limit for 3 digits or fewer
+ *   overdrives the digit drivers; the digits scanned but not wired are
+ *   written blank (docs/hardware.md §4.3).
  */
 import type { Logger } from 'pino'
 import { DeviceFault } from './device-fault.ts'
@@ -34,6 +38,9 @@ import {
   type BlinkRate,
   type TextDisplay,
 } from './text-display.ts'
+
+/** Fewest digits the chip may scan with the RSET a module is built with (datasheet: scan limit). */
+export const MAX7219_MIN_SCANNED_DIGITS = 4
 
 export const MAX7219_REG = {
   NOOP: 0x00,
@@ -99,7 +106,7 @@ export function seg7ToMax7219(glyph: number): number {
 
 export interface Max7219Options {
   transport: Max7219Transport
-  /** Digits wired to the chip, 1..8; also the scan limit. */
+  /** Digits wired to the chip, 1..8; the chip scans at least 4 (MAX7219_MIN_SCANNED_DIGITS). */
   digits: number
   name?: string
   log?: Logger
@@ -203,10 +210,15 @@ export class Max7219Display implements TextDisplay {
   private async writeAll(): Promise<void> {
     await this.transport.writeRegister(MAX7219_REG.DISPLAY_TEST, 0)
     await this.transport.writeRegister(MAX7219_REG.DECODE_MODE, 0)
-    await this.transport.writeRegister(MAX7219_REG.SCAN_LIMIT, this.width - 1)
+    await this.transport.writeRegister(MAX7219_REG.SCAN_LIMIT, this.scanned - 1)
     await this.transport.writeRegister(MAX7219_REG.INTENSITY, this.brightness)
     await this.writeDigits()
     await this.writeShutdown()
+  }
+
+  /** Digits the chip scans: the wired ones, and never fewer than the drivers can take. */
+  private get scanned(): number {
+    return Math.max(this.width, MAX7219_MIN_SCANNED_DIGITS)
   }
 
   private async writeDigits(): Promise<void> {
@@ -214,6 +226,8 @@ export class Max7219Display implements TextDisplay {
       // Leftmost character → highest digit register (DIGIT0 is the rightmost digit).
       await this.transport.writeRegister(MAX7219_REG.DIGIT0 + (this.width - 1 - i), this.digitBytes[i] ?? 0)
     }
+    // Scanned but not wired: blank, so a module wired to more positions than declared never shows garbage.
+    for (let d = this.width; d < this.scanned; d++) await this.transport.writeRegister(MAX7219_REG.DIGIT0 + d, 0)
   }
 
   private async writeShutdown(): Promise<void> {

@@ -249,7 +249,8 @@ class OnoffLine implements GpioLine {
     this.watchers.clear()
     this.disarm()
     try {
-      if (this.spec.direction === 'out') this.gpio.writeSync(0)
+      // Its inactive level, which for a MAX7219's LOAD is high (gpio-port.ts: LineSpec.initial).
+      if (this.spec.direction === 'out') this.gpio.writeSync(this.spec.initial ?? 0)
     } finally {
       this.gpio.unexport()
       this.opts.onClose()

@@ -22,6 +22,11 @@ import { OnoffBackend } from './onoff-backend.ts'
 export interface BoardBackends {
   gpio: GpioBackend
   bus: I2cBus
+  /**
+   * For a board that can vanish while the runtime runs (a Firmata board on
+   * USB): called once when it is lost; returns the unsubscribe.
+   */
+  onLost?(cb: (err: Error) => void): () => void
   /** Closes the lines, the bus and the Firmata port. */
   stop(): Promise<void>
 }
@@ -46,6 +51,7 @@ export async function openBoardBackends(profile: BoardProfile, log: Logger): Pro
       return {
         gpio,
         bus: noI2cBus(profile.id),
+        onLost: (cb) => j5.onLost(cb),
         async stop() {
           await gpio.stop()
           await j5.close()

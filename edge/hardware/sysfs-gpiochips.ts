@@ -9,11 +9,18 @@
  *   6.6.45, and its base has been 571, 399 and others;
  * - Allwinner and AM335x chips have their own labels and bases.
  *
- * So: read every /sys/class/gpio/gpiochipN/{label,base,ngpio}, pick the chip
- * by label (never by index or N), and add the offset.
+ * - some drivers' labels name no bank at all: gpio-omap (the BeagleBone's
+ *   AM335x) labels its banks 'gpio' on older kernels and 'gpio-0-31',
+ *   'gpio-32-63', … counted in probe order on newer ones, while the bank's
+ *   own name ('44e07000.gpio', its register address) is the chip's parent
+ *   device, the target of the gpiochipN/device symlink.
+ *
+ * So: read every /sys/class/gpio/gpiochipN/{label,base,ngpio} and the name of
+ * its parent device, pick the chip whose label or parent device is the one
+ * the profile names (never by index or N), and add the offset.
  */
-import { access, readdir, readFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { access, readdir, readFile, readlink } from 'node:fs/promises'
+import { basename, join } from 'node:path'
 
 export const SYSFS_GPIO_ROOT = '/sys/class/gpio'
 
@@ -21,6 +28,8 @@ export interface SysfsGpioChip {
   /** Directory name, 'gpiochip512'. */
   name: string
   label: string
+  /** Name of the parent device ('44e07000.gpio'), from the `device` symlink; undefined when there is none. */
+  device?: string
   base: number
   ngpio: number
 }
@@ -64,9 +73,14 @@ export async function readSysfsGpioChips(root: string = SYSFS_GPIO_ROOT): Promis
   for (const name of await readdir(root)) {
     if (!/^gpiochip\d+$/.test(name)) continue
     const dir = join(root, name)
+    const device = await readlink(join(dir, 'device')).then(
+      (target) => basename(target),
+      () => undefined,
+    )
     chips.push({
       name,
       label: await readTrimmed(join(dir, 'label')),
+      ...(device !== undefined ? { device } : {}),
       base: parseCount(await readTrimmed(join(dir, 'base')), join(dir, 'base')),
       ngpio: parseCount(await readTrimmed(join(dir, 'ngpio')), join(dir, 'ngpio')),
     })
@@ -76,28 +90,38 @@ export async function readSysfsGpioChips(root: string = SYSFS_GPIO_ROOT): Promis
 
 export function describeChips(chips: readonly SysfsGpioChip[]): string {
   if (chips.length === 0) return 'none'
-  return chips.map((c) => `${c.name} '${c.label}' (lines ${c.base}..${c.base + c.ngpio - 1})`).join(', ')
+  return chips.map((c) => `${c.name} '${c.label}'${c.device !== undefined ? ` on ${c.device}` : ''} (lines ${c.base}..${c.base + c.ngpio - 1})`).join(', ')
 }
 
 export interface SysfsLineRef {
   /** Role name for the error message ('satisfied'). */
   name: string
+  /** The chip's label or its parent device's name. */
   chip: string
   offset: number
 }
 
-/** sysfs number = base of the chip with that label + offset; throws with what it found when it cannot. */
+/**
+ * sysfs number = base of the chip + offset, the chip being the one whose
+ * label, or failing that whose parent device, the line names; throws with
+ * what it found when it cannot.
+ */
 export function resolveSysfsNumber(chips: readonly SysfsGpioChip[], line: SysfsLineRef, root: string = SYSFS_GPIO_ROOT): number {
-  const matches = chips.filter((c) => c.label === line.chip)
+  const byLabel = chips.filter((c) => c.label === line.chip)
+  const matches = byLabel.length > 0 ? byLabel : chips.filter((c) => c.device === line.chip)
   const where = `line '${line.name}' (${line.chip}:${line.offset})`
   if (matches.length === 0) {
     throw new Error(
-      `${where}: no gpiochip labelled '${line.chip}' under ${root}; chips here: ${describeChips(chips)}. ` +
-        `Check the board profile against \`cat ${root}/gpiochip*/label\`.`,
+      `${where}: no gpiochip labelled '${line.chip}' or with that parent device under ${root}; chips here: ${describeChips(chips)}. ` +
+        `Check the board profile against \`cat ${root}/gpiochip*/label\` and \`ls -l ${root}/gpiochip*/device\`.`,
     )
   }
   if (matches.length > 1) {
-    throw new Error(`${where}: ${matches.length} gpiochips are labelled '${line.chip}' (${describeChips(matches)}); the label does not pick one`)
+    const how = byLabel.length > 0 ? 'are labelled' : 'have the parent device'
+    throw new Error(
+      `${where}: ${matches.length} gpiochips ${how} '${line.chip}' (${describeChips(matches)}); that does not pick one` +
+        (byLabel.length > 0 && byLabel.some((c) => c.device !== undefined) ? `: name the chip by its parent device (${byLabel.map((c) => c.device ?? '?').join(', ')})` : ''),
+    )
   }
   const chip = matches[0]!
   if (!Number.isInteger(line.offset) || line.offset < 0 || line.offset >= chip.ngpio) {

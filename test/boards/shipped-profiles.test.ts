@@ -86,11 +86,60 @@ describe('the shipped board profiles', () => {
     expect(p.i2c).toBeUndefined()
   })
 
-  it('puts the BeagleBone lines on gpio-omap banks and says the label must be checked on the target', async () => {
+  it('names the BeagleBone banks by their parent device, and says why not by label', async () => {
     const p = await loadBoardProfile('beaglebone-black-ht16k33', BOARDS_DIR)
     expect(new Set(profileLines(p).map((l) => l.ref.chip))).toEqual(new Set(['44e07000.gpio', '4804c000.gpio', '481ac000.gpio']))
-    expect(p.description).toMatch(/MUST be checked on the target/)
+    expect(p.description).toMatch(/parent device/)
+    expect(p.description).toMatch(/probe order/)
     expect(p.i2c?.bus).toBe(2)
+  })
+
+  it('keeps the BeagleBone outputs off the pins the AM335x pulls up at reset (issue 19.7)', async () => {
+    const p = await loadBoardProfile('beaglebone-black-ht16k33', BOARDS_DIR)
+    // GPIO1_28 (P9_12) and GPIO2_2..2_5 (P8_07..P8_10) come up pulled high while the board boots.
+    const pulledUpAtReset = new Set(['4804c000.gpio:28', '481ac000.gpio:2', '481ac000.gpio:3', '481ac000.gpio:4', '481ac000.gpio:5'])
+    const outputs = profileLines(p).filter((l) => l.direction === 'out')
+    expect(outputs.map((l) => l.name).sort()).toEqual(['evaluator-lamp', 'fingerprint-trigger', 'nvr-relay', 'photo-trigger', 'status-lamp'])
+    for (const out of outputs) {
+      expect(pulledUpAtReset.has(`${out.ref.chip}:${out.ref.offset}`), out.name).toBe(false)
+      expect(out.ref).toMatchObject({ activeLow: false, bootPull: 'down' })
+    }
+  })
+})
+
+describe('profile lint: what a board does while it boots, and the logic levels it drives', () => {
+  it.each(SHIPPED.filter((id) => id !== 'sim-window'))('%s states the boot pull of every output', async (id) => {
+    const p = await loadBoardProfile(id, BOARDS_DIR)
+    const unstated = profileLines(p).filter((l) => l.direction === 'out' && l.ref.bootPull === undefined)
+    expect(unstated.map((l) => l.path)).toEqual([])
+  })
+
+  it.each(SHIPPED.filter((id) => id !== 'sim-window'))('%s names how a MAX7219 display gets its logic levels', async (id) => {
+    const p = await loadBoardProfile(id, BOARDS_DIR)
+    if (p.display.driver !== 'max7219') return
+    expect(p.display.levelShifter).toBeDefined()
+    if (p.adapter === 'onoff') expect(p.display.levelShifter).toMatch(/AHCT|HCT/)
+  })
+
+  it('refuses an active-high output on a pin pulled up while the board boots, and an active-low one pulled down', () => {
+    const board = max7219Board()
+    expect(problems({ ...board, outputs: { nvrRelay: { ...line(21, false), bootPull: 'up' } } })).toEqual([
+      expect.stringMatching(/^outputs\.nvrRelay\.bootPull: sim-gpio:21 is pulled up while the board boots, which is this active-high output's active level.*pulled down at reset/),
+    ])
+    expect(problems({ ...board, outputs: { statusLamp: { ...line(26, true), bootPull: 'down' } } })).toEqual([
+      expect.stringMatching(/^outputs\.statusLamp\.bootPull: .*active-low output's active level/),
+    ])
+    const ok = parseBoardProfile({ ...board, outputs: { nvrRelay: { ...line(21, true), bootPull: 'up' }, statusLamp: { ...line(26, false), bootPull: 'down' } } }, 'x')
+    expect(ok.outputs.nvrRelay).toMatchObject({ activeLow: true, bootPull: 'up' })
+  })
+
+  it('refuses a MAX7219 on 3.3 V GPIO with no level shifter named (issue 19.6)', () => {
+    const board = max7219Board()
+    const onoff = { ...board, adapter: 'onoff' as const }
+    expect(problems(onoff)).toEqual([expect.stringMatching(/^display\.levelShifter: a 3\.3 V GPIO is below the MAX7219's 3\.5 V input-high level/)])
+    expect(problems({ ...onoff, display: { ...board.display, levelShifter: 'none' } })).toHaveLength(1)
+    const shifted = parseBoardProfile({ ...onoff, display: { ...board.display, levelShifter: '74AHCT125 at 5 V' } }, 'x')
+    expect(shifted.display).toMatchObject({ levelShifter: '74AHCT125 at 5 V' })
   })
 })
 

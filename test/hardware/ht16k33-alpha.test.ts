@@ -38,8 +38,12 @@ describe('Ht16k33Alpha on the simulated quad alphanumeric backpack', () => {
     await driver.start()
     bus.clearTransactions()
     await driver.show('K042')
+    // The RAM frame between the setup commands every show() re-sends (a reset chip acknowledges in standby).
     expect(bus.transactions()).toEqual([
+      { address: 0x70, op: 'write', bytes: [0x21] },
       { address: 0x70, op: 'write', bytes: [0x00, 0x70, 0x24, 0x3f, 0x0c, 0xe6, 0x00, 0xdb, 0x00, 0, 0, 0, 0, 0, 0, 0, 0] },
+      { address: 0x70, op: 'write', bytes: [0x81] },
+      { address: 0x70, op: 'write', bytes: [0xef] },
     ])
     expect(model.view().text).toBe('K042')
   })

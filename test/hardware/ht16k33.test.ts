@@ -1,5 +1,5 @@
 import { pino } from 'pino'
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { DeviceFault } from '../../edge/hardware/device-fault.ts'
 import { Ht16k33Seg7 } from '../../edge/hardware/ht16k33.ts'
 import { encodeSeg7 } from '../../edge/hardware/seg7-font.ts'
@@ -8,11 +8,11 @@ import { SimI2cBus } from '../../sim/i2c-bus.ts'
 
 const log = pino({ level: 'silent' })
 
-function rig(random: () => number = Math.random) {
+function rig(random: () => number = Math.random, refreshMs = 0) {
   const bus = new SimI2cBus()
   const model = new Ht16k33Model({ random })
   bus.attach(0x70, model)
-  const driver = new Ht16k33Seg7({ bus, address: 0x70, log })
+  const driver = new Ht16k33Seg7({ bus, address: 0x70, log, refreshMs })
   return { bus, model, driver }
 }
 
@@ -168,5 +168,76 @@ describe('Ht16k33Seg7 on the simulated backpack', () => {
     expect(await driver.verify()).toBe(true)
     model.powerCycle()
     expect(await driver.verify()).toBe(false)
+  })
+})
+
+describe('an HT16K33 backpack that resets with no NACK to say so (issue 19.1)', () => {
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+
+  it('is dark after a power cycle on a quiet bus, and lit with the right number by the next show', async () => {
+    const { bus, model, driver } = rig()
+    await driver.start()
+    await driver.show('A023')
+    model.powerCycle()
+    expect(model.view()).toMatchObject({ lit: false, text: '' })
+    bus.clearTransactions()
+    await driver.show('A024')
+    // Nothing failed on the bus: the setup went out with the RAM because show() always sends both.
+    expect(bus.transactions().map((t) => t.bytes[0])).toEqual([0x21, 0x00, 0x81, 0xef])
+    expect(model.view()).toMatchObject({ lit: true, text: 'A024', blink: 'off', brightness: 15 })
+  })
+
+  it('keeps the blink and brightness it was given across the reset', async () => {
+    const { model, driver } = rig()
+    await driver.start()
+    await driver.setBrightness(4)
+    await driver.setBlink('1hz')
+    model.powerCycle()
+    await driver.show('B045')
+    expect(model.view()).toMatchObject({ lit: true, text: 'B045', blink: '1hz', brightness: 4 })
+  })
+
+  it('lights an idle display again within one refresh period', async () => {
+    vi.useFakeTimers()
+    const { model, driver } = rig(Math.random, 5_000)
+    await driver.start()
+    await driver.show('A023')
+    model.powerCycle()
+    await vi.advanceTimersByTimeAsync(4_999)
+    expect(model.view().lit).toBe(false)
+    await vi.advanceTimersByTimeAsync(1)
+    expect(model.view()).toMatchObject({ lit: true, text: 'A023', ambiguous: false })
+    await driver.stop()
+    const after = model.view()
+    await vi.advanceTimersByTimeAsync(20_000)
+    expect(model.view()).toEqual(after)
+    expect(after.lit).toBe(false)
+  })
+
+  it('never answers verify() true while the glass is dark', async () => {
+    const { bus, model, driver } = rig()
+    await driver.start()
+    await driver.show('A023')
+    // Something else on the bus put the chip in standby (a technician's i2cset, a second program): RAM intact.
+    await bus.sendByte(0x70, 0x20)
+    expect(model.view().lit).toBe(false)
+    expect(await driver.verify()).toBe(true)
+    expect(model.view()).toMatchObject({ lit: true, text: 'A023' })
+  })
+
+  it('answers false after a power cycle without lighting the random RAM, and the next refresh repairs it', async () => {
+    vi.useFakeTimers()
+    const { model, driver } = rig(() => 0.7, 5_000)
+    await driver.start()
+    await driver.show('A023')
+    model.powerCycle()
+    expect(await driver.verify()).toBe(false)
+    expect(model.view().lit).toBe(false)
+    await vi.advanceTimersByTimeAsync(5_000)
+    expect(model.view()).toMatchObject({ lit: true, text: 'A023' })
+    expect(await driver.verify()).toBe(true)
+    await driver.stop()
   })
 })

@@ -62,6 +62,17 @@ describe('Max7219Display bit-banged onto the simulated shift register', () => {
     expect(model.view()).toMatchObject({ lit: true, text: '', brightness: 15, ambiguous: false })
   })
 
+  it.each([1, 2, 3])('scans at least 4 digits on a %i-digit module and blanks the ones not wired (issue 19.6)', async (digits) => {
+    const { model, driver } = await rig({ digits })
+    await driver.start()
+    await driver.show('7'.padStart(digits, '4'))
+    expect(model.scanLimit).toBe(3)
+    // Scanned but not wired: registers above the module's digits are written blank, never left random.
+    for (let d = digits; d < 4; d++) expect(model.digits[d]).toBe(0)
+    expect(model.view()).toMatchObject({ lit: true, text: '7'.padStart(digits, '4') })
+    expect(model.warnings).toEqual([])
+  })
+
   it('shows a call number a person reads as written, B and D apart from 8 and 0', async () => {
     const { model, driver } = await rig()
     await driver.start()

@@ -12,7 +12,7 @@
  * active_low to `value` and edges, turns 'high'/'low'/'out' into raw levels,
  * refuses writes to inputs (EPERM) and delivers edge interrupts, or not.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { BinaryValue, Direction, Edge, Options } from 'onoff'
@@ -20,6 +20,11 @@ import type { GpioCtor, OnoffGpio } from '../../edge/hardware/onoff-backend.ts'
 
 export interface FakeChip {
   label: string
+  /**
+   * The parent device's name ('44e07000.gpio'): gpiochipN/device is made a
+   * symlink to a folder of that name, as the kernel links it.
+   */
+  device?: string
   base: number
   ngpio: number
   /** Offsets whose lines have no `edge` file (no interrupt on that bank). */
@@ -74,6 +79,11 @@ export class FakeSysfs {
       writeFileSync(join(dir, 'label'), `${chip.label}\n`)
       writeFileSync(join(dir, 'base'), `${chip.base}\n`)
       writeFileSync(join(dir, 'ngpio'), `${chip.ngpio}\n`)
+      if (chip.device !== undefined) {
+        const parent = join(this.root, '..', '..', 'devices', 'platform', chip.device)
+        mkdirSync(parent, { recursive: true })
+        symlinkSync(join('..', '..', '..', 'devices', 'platform', chip.device), join(dir, 'device'))
+      }
     }
     this.Gpio = makeGpioClass(this)
   }
