@@ -120,7 +120,8 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps): Promise<Run
       },
       link,
       now: () => clock.now(),
-      mono: () => (clock.monotonic ? clock.monotonic() : clock.now()),
+      // The Clock's documented default: never the wall clock, whose steps would move every window.
+      mono: () => (clock.monotonic ? clock.monotonic() : performance.now()),
       log: log.child({ module: 'window' }),
       setLogLevel: (level) => {
         log.level = level

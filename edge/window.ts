@@ -37,8 +37,8 @@ export interface WindowOptions {
   devices: WindowDevices
   link: BoardLink
   now: () => number
-  /** Monotonic readings for every duration, window and timeout (default: `now`); see edge/counter/state.ts. */
-  mono?: () => number
+  /** Monotonic readings for every duration, window and timeout; required, never `now` by default (see edge/counter/state.ts). */
+  mono: () => number
   log: Logger
   setLogLevel?: (level: string) => void
   /** Told after a `config` command changed settings (e.g. the telemetry period). */
@@ -75,7 +75,7 @@ export class Window {
   private readonly mono: () => number
 
   constructor(private readonly opts: WindowOptions) {
-    this.mono = opts.mono ?? opts.now
+    this.mono = opts.mono
     // The last run's monotonic readings are on its clock's origin; carried onto ours by the wall time that passed (none if the clock stepped back).
     const saved = opts.stateFile?.savedClock
     this.state = saved ? resumeOnNewClock(opts.state, saved, { wall: opts.now(), mono: this.mono() }) : opts.state

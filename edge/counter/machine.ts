@@ -17,8 +17,10 @@ export function evaluatorKeyFaults(state: CounterState): CounterState['faults'] 
  * no I/O, no clock, so every rule here is testable with plain values and fake
  * time. `now` is wall time (timestamps, command expiry); `mono` a monotonic
  * reading that every duration, window and timeout is measured on (see state.ts).
+ * Both are required: a default of one for the other is how a wall-clock step
+ * once closed evaluations early and made durations negative.
  */
-export function step(state: CounterState, input: Input, now: Millis, mono: Millis = now): Step {
+export function step(state: CounterState, input: Input, now: Millis, mono: Millis): Step {
   switch (input.kind) {
     case 'command':
       return onCommand(state, input.command, now, mono)
