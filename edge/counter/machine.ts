@@ -1,4 +1,4 @@
-import { commandExpired, type Command, type CommandName, type ErrorCode, type EvaluationScore, type OfficerKey } from '../protocol/index.ts'
+import { SCORE_LABELS, commandExpired, isFollowUpScore, type Command, type CommandName, type ErrorCode, type EvaluationScore, type OfficerKey } from '../protocol/index.ts'
 import type { CounterState, Effect, Evaluation, Input, Millis, Step, Settings } from './state.ts'
 import { elapsed, stepTime } from './time-rules.ts'
 
@@ -334,8 +334,12 @@ function onKey(state: CounterState, score: EvaluationScore, now: Millis, mono: M
   // A key in fault never decides a rating (its fault closes the evaluation; this holds if a press was already queued behind it).
   if (evaluatorKeyFaults(state).length > 0) return { state: ignored(state), effects: [] }
   const latencyMs = elapsed(ev.openedMono, mono)
-  return {
-    state: enter(state, 'idle', now, { evaluation: null, ticket: null }),
-    effects: [{ kind: 'event', event: { type: 'evaluated', ticket: ev.ticket, officer: ev.officer, score, scale: state.settings.scale, latencyMs, early: latencyMs < state.settings.evaluationDwellMs, ...serviceOf(ev) } }],
+  const scale = state.settings.scale
+  const early = latencyMs < state.settings.evaluationDwellMs
+  const effects: Effect[] = [{ kind: 'event', event: { type: 'evaluated', ticket: ev.ticket, officer: ev.officer, score, scale, latencyMs, early, ...serviceOf(ev) } }]
+  // A bad rating is followed up (好差评): its alert is an effect of the same step, so it is saved and journalled with the rating, never without it.
+  if (isFollowUpScore(score)) {
+    effects.push({ kind: 'event', event: { type: 'rating-alert', ticket: ev.ticket, officer: ev.officer, score, scale, level: SCORE_LABELS[score].national, early, ...serviceOf(ev) } })
   }
+  return { state: enter(state, 'idle', now, { evaluation: null, ticket: null }), effects }
 }
