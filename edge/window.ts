@@ -3,7 +3,7 @@ import type { CaptureOutcome } from './hardware/capture-trigger.ts'
 import type { Logger } from './shared/logger.ts'
 import { step } from './counter/machine.ts'
 import { nextDeadline, resumeOnNewClock } from './counter/time-rules.ts'
-import { displayFor, evaluatorOpen, stateFields, statusLampFor } from './counter/view.ts'
+import { displayFor, evaluatorOpen, stateFields, statusLampFor, videoCovers } from './counter/view.ts'
 import { CommandLedger } from './counter/command-ledger.ts'
 import type { CounterState, Effect, Input, ReplyEffect } from './counter/state.ts'
 import type { BoardLink, OutboxRecord } from './link/board-link.ts'
@@ -29,7 +29,8 @@ export interface WindowDevices {
 /** What else follows the window: video marks today. */
 export interface WindowHooks {
   event(type: EventType, fields: Record<string, unknown>): void
-  serving(active: boolean): void
+  /** True from a call through the end of its evaluation (videoCovers in edge/counter/view.ts). */
+  covering(active: boolean): void
 }
 
 export interface WindowOptions {
@@ -236,7 +237,7 @@ export class Window {
       })
       this.shown = ok ? want : undefined
     }
-    this.opts.hooks?.serving(this.state.mode === 'serving')
+    this.opts.hooks?.covering(videoCovers(this.state))
     const lamp = statusLampFor(this.state)
     if (lamp !== this.lamp && this.opts.devices.statusLamp) {
       const l = this.opts.devices.statusLamp
