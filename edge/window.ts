@@ -19,6 +19,8 @@ export interface WindowDevices {
   }
   evaluator: {
     setOpen(open: boolean): Promise<void>
+    /** While a press is being decided (edge/devices/evaluator.ts): resolves once it has been reported. */
+    deciding?(): Promise<void> | null
   }
   captures?: Partial<Record<CaptureKind, { capture(): Promise<CaptureOutcome> }>>
   statusLamp?: { on(): Promise<void>; off(): Promise<void>; blink(p?: { onMs: number; offMs: number }): Promise<void> }
@@ -102,8 +104,9 @@ export class Window {
     this.schedule()
   }
 
-  press(score: EvaluationScore): void {
-    this.enqueue(() => this.apply({ kind: 'key', score }))
+  /** A decided press; `pressedMono` is when the key went down, on this window's monotonic clock (the evaluator holds a press a while). */
+  press(score: EvaluationScore, pressedMono?: number): void {
+    this.enqueue(() => this.apply(pressedMono === undefined ? { kind: 'key', score } : { kind: 'key', score, pressedMono }))
   }
 
   officerKey(key: OfficerKey): void {
@@ -272,8 +275,22 @@ export class Window {
     const now = this.mono()
     const at = nextDeadline(this.state, now)
     if (at === null) return
-    this.timer = setTimeout(() => this.enqueue(() => this.apply({ kind: 'tick' })), Math.max(0, at - now) + 5)
+    this.timer = setTimeout(() => this.enqueue(() => this.tick()), Math.max(0, at - now) + 5)
     this.timer.unref?.()
+  }
+
+  /**
+   * Time passes. An evaluation does not close while the evaluator is still
+   * deciding a press: the press may have come before the close, and is judged
+   * by its own time once it is queued (ahead of this tick, which is queued again after it).
+   */
+  private async tick(): Promise<void> {
+    const deciding = this.state.mode === 'evaluating' ? this.opts.devices.evaluator.deciding?.() : null
+    if (deciding) {
+      void deciding.then(() => this.enqueue(() => this.apply({ kind: 'tick' })))
+      return
+    }
+    await this.apply({ kind: 'tick' })
   }
 
   async stop(): Promise<void> {

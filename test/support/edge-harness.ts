@@ -206,7 +206,7 @@ export interface EdgeHarnessOptions {
   video?: VideoConfig
 }
 
-/** Long enough for a key's hold (80 ms), its lockout and the evaluator's ambiguity window (40 ms each). */
+/** Long enough for a key's hold (80 ms) and the evaluator's settle after the release (EVALUATOR_SETTLE_MS, 120 ms). */
 const KEY_SETTLE_MS = 250
 
 /**
