@@ -56,11 +56,14 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps): Promise<Run
   return life.build(async () => {
     // First, before any device: what a device reports while the journal and the state load is kept for the window.
     const health = new DeviceHealthTracker({ log: log.child({ module: 'device-health' }) })
+    // The Clock's documented default: never the wall clock, whose steps would move every window and duration.
+    const mono = (): number => (clock.monotonic ? clock.monotonic() : performance.now())
     const devices = await buildWindowDevices({
       profile: deps.profile,
       gpio: deps.gpio,
       bus: deps.bus,
-      now: () => clock.now(),
+      // Devices time durations only (key holds and chatter, capture latency), and a press is compared with the window's evaluation: the window's monotonic clock.
+      now: mono,
       log: log.child({ module: 'devices' }),
       health,
     })
@@ -120,7 +123,7 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps): Promise<Run
       },
       link,
       now: () => clock.now(),
-      mono: () => (clock.monotonic ? clock.monotonic() : clock.now()),
+      mono,
       log: log.child({ module: 'window' }),
       setLogLevel: (level) => {
         log.level = level
@@ -134,7 +137,7 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps): Promise<Run
       log: log.child({ module: 'telemetry' }),
       now: () => clock.now(),
     })
-    devices.evaluator.onPress((score) => window.press(score))
+    devices.evaluator.onPress((score, at) => window.press(score, at))
     devices.evaluator.onAmbiguous(() => window.ambiguousPress())
     for (const key of OFFICER_KEYS) devices.officerKeys[key]?.on('press', () => window.officerKey(key))
     if (hooks) {

@@ -3,7 +3,7 @@ import type { CaptureOutcome } from './hardware/capture-trigger.ts'
 import type { Logger } from './shared/logger.ts'
 import { step } from './counter/machine.ts'
 import { nextDeadline, resumeOnNewClock } from './counter/time-rules.ts'
-import { displayFor, evaluatorOpen, stateFields, statusLampFor } from './counter/view.ts'
+import { displayFor, evaluatorOpen, stateFields, statusLampFor, videoCovers } from './counter/view.ts'
 import { CommandLedger } from './counter/command-ledger.ts'
 import type { CounterState, Effect, Input, ReplyEffect } from './counter/state.ts'
 import type { BoardLink, OutboxRecord } from './link/board-link.ts'
@@ -19,6 +19,8 @@ export interface WindowDevices {
   }
   evaluator: {
     setOpen(open: boolean): Promise<void>
+    /** While a press is being decided (edge/devices/evaluator.ts): resolves once it has been reported. */
+    deciding?(): Promise<void> | null
   }
   captures?: Partial<Record<CaptureKind, { capture(): Promise<CaptureOutcome> }>>
   statusLamp?: { on(): Promise<void>; off(): Promise<void>; blink(p?: { onMs: number; offMs: number }): Promise<void> }
@@ -29,7 +31,8 @@ export interface WindowDevices {
 /** What else follows the window: video marks today. */
 export interface WindowHooks {
   event(type: EventType, fields: Record<string, unknown>): void
-  serving(active: boolean): void
+  /** True from a call through the end of its evaluation (videoCovers in edge/counter/view.ts). */
+  covering(active: boolean): void
 }
 
 export interface WindowOptions {
@@ -37,8 +40,8 @@ export interface WindowOptions {
   devices: WindowDevices
   link: BoardLink
   now: () => number
-  /** Monotonic readings for every duration, window and timeout (default: `now`); see edge/counter/state.ts. */
-  mono?: () => number
+  /** Monotonic readings for every duration, window and timeout; required, never `now` by default (see edge/counter/state.ts). */
+  mono: () => number
   log: Logger
   setLogLevel?: (level: string) => void
   /** Told after a `config` command changed settings (e.g. the telemetry period). */
@@ -75,7 +78,7 @@ export class Window {
   private readonly mono: () => number
 
   constructor(private readonly opts: WindowOptions) {
-    this.mono = opts.mono ?? opts.now
+    this.mono = opts.mono
     // The last run's monotonic readings are on its clock's origin; carried onto ours by the wall time that passed (none if the clock stepped back).
     const saved = opts.stateFile?.savedClock
     this.state = saved ? resumeOnNewClock(opts.state, saved, { wall: opts.now(), mono: this.mono() }) : opts.state
@@ -101,8 +104,9 @@ export class Window {
     this.schedule()
   }
 
-  press(score: EvaluationScore): void {
-    this.enqueue(() => this.apply({ kind: 'key', score }))
+  /** A decided press; `pressedMono` is when the key went down, on this window's monotonic clock (the evaluator holds a press a while). */
+  press(score: EvaluationScore, pressedMono?: number): void {
+    this.enqueue(() => this.apply(pressedMono === undefined ? { kind: 'key', score } : { kind: 'key', score, pressedMono }))
   }
 
   officerKey(key: OfficerKey): void {
@@ -236,7 +240,7 @@ export class Window {
       })
       this.shown = ok ? want : undefined
     }
-    this.opts.hooks?.serving(this.state.mode === 'serving')
+    this.opts.hooks?.covering(videoCovers(this.state))
     const lamp = statusLampFor(this.state)
     if (lamp !== this.lamp && this.opts.devices.statusLamp) {
       const l = this.opts.devices.statusLamp
@@ -271,8 +275,22 @@ export class Window {
     const now = this.mono()
     const at = nextDeadline(this.state, now)
     if (at === null) return
-    this.timer = setTimeout(() => this.enqueue(() => this.apply({ kind: 'tick' })), Math.max(0, at - now) + 5)
+    this.timer = setTimeout(() => this.enqueue(() => this.tick()), Math.max(0, at - now) + 5)
     this.timer.unref?.()
+  }
+
+  /**
+   * Time passes. An evaluation does not close while the evaluator is still
+   * deciding a press: the press may have come before the close, and is judged
+   * by its own time once it is queued (ahead of this tick, which is queued again after it).
+   */
+  private async tick(): Promise<void> {
+    const deciding = this.state.mode === 'evaluating' ? this.opts.devices.evaluator.deciding?.() : null
+    if (deciding) {
+      void deciding.then(() => this.enqueue(() => this.apply({ kind: 'tick' })))
+      return
+    }
+    await this.apply({ kind: 'tick' })
   }
 
   async stop(): Promise<void> {

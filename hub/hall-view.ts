@@ -1,5 +1,5 @@
 import type { Aedes, AedesPublishPacket } from 'aedes'
-import { parseMessage, topics, type BoardEvent, type CentralStatus, type HubBridge, type OfflineReason, type State, type Status, type Telemetry } from '../edge/protocol/index.ts'
+import { SCORE_LABELS, parseMessage, topics, type BoardEvent, type CentralStatus, type EventOf, type HubBridge, type OfflineReason, type State, type Status, type Telemetry } from '../edge/protocol/index.ts'
 import type { Logger } from '../edge/shared/logger.ts'
 import type { HubCounters } from './hub-counters.ts'
 
@@ -8,6 +8,29 @@ export interface EventSummary {
   id: string
   ts: string
   ticket: string | null
+}
+
+/**
+ * A bad rating (不满意 / 非常不满意) to follow up, as the hall sees it: shown
+ * at once and kept on the dashboard for the rest of the hub's day; the
+ * follow-up itself is central's (docs/integration.md).
+ */
+export interface RatingAlertView {
+  id: string
+  counter: string
+  record: string
+  ticket: string
+  officer: string | null
+  score: EventOf<'rating-alert'>['score']
+  /** The national level in Chinese (不满意, 非常不满意) and its English. */
+  level: string
+  levelEn: string
+  caseNo: string | null
+  item: string | null
+  early: boolean
+  /** The board's time of the rating, and when the hub had it. */
+  ts: string
+  receivedAt: string
 }
 
 /** One window as a technician needs to see it: is it there, what is it doing, what went wrong. */
@@ -33,6 +56,8 @@ export interface WindowView {
   lastSeen: string | null
   /** In the credentials file of this hall (a window provisioned but never seen is listed too). */
   provisioned: boolean
+  /** Bad ratings at this window today (hub's local day), newest first. */
+  alerts: RatingAlertView[]
 }
 
 export interface HallSnapshot {
@@ -53,7 +78,12 @@ export interface HallViewOptions {
   /** Counters provisioned for this hall. */
   provisioned?: () => string[]
   recentEvents?: number
+  /** The hub's clock, for the day its alerts belong to; default Date.now. */
+  now?: () => number
 }
+
+/** Enough for the worst day a window could have; what is older than the day goes anyway. */
+const ALERTS_KEPT = 200
 
 /**
  * The live state of every window of the hall, built from what the boards
@@ -93,11 +123,13 @@ export class HallView {
 
   window(counter: string): WindowView | undefined {
     const w = this.windows.get(counter)
+    if (w) this.dropOldAlerts(w)
     return w ? structuredClone(w) : undefined
   }
 
   snapshot(): HallSnapshot {
     for (const c of this.opts.provisioned?.() ?? []) this.get(c).provisioned = true
+    for (const w of this.windows.values()) this.dropOldAlerts(w)
     const windows = [...this.windows.values()].sort((a, b) => a.counter.localeCompare(b.counter)).map((w) => structuredClone(w))
     return { hall: this.opts.hall, at: new Date().toISOString(), bridge: this.bridge, central: this.central, windows }
   }
@@ -142,10 +174,35 @@ export class HallView {
         if (w.recentEvents.some((r) => r.id === e.id)) return // a duplicate from the at-least-once chain
         w.lastEvent = summary
         w.recentEvents = [summary, ...w.recentEvents].slice(0, this.opts.recentEvents ?? 20)
+        if (e.type === 'rating-alert') this.alert(w, e)
         break
       }
     }
     this.changed(w.counter)
+  }
+
+  private alert(w: WindowView, e: EventOf<'rating-alert'>): void {
+    // The recent-events check above is short; an alert is one per service record, however late a copy comes.
+    if (w.alerts.some((a) => a.id === e.id || a.record === e.record)) return
+    const labels = SCORE_LABELS[e.score]
+    const view: RatingAlertView = {
+      id: e.id, counter: w.counter, record: e.record, ticket: e.ticket, officer: e.officer, score: e.score, level: labels.national, levelEn: labels.en,
+      caseNo: e.caseNo, item: e.item, early: e.early, ts: e.ts, receivedAt: new Date(this.now()).toISOString(),
+    }
+    w.alerts = [view, ...w.alerts].slice(0, ALERTS_KEPT)
+    this.opts.log.info({ counter: w.counter, record: e.record, ticket: e.ticket, score: e.score }, 'bad rating at a window')
+  }
+
+  /** An alert stays for the hub's day: from local midnight on, yesterday's are gone. */
+  private dropOldAlerts(w: WindowView): void {
+    const midnight = new Date(this.now())
+    midnight.setHours(0, 0, 0, 0)
+    const since = midnight.toISOString()
+    if (w.alerts.some((a) => a.receivedAt < since)) w.alerts = w.alerts.filter((a) => a.receivedAt >= since)
+  }
+
+  private now(): number {
+    return this.opts.now?.() ?? Date.now()
   }
 
   private status(w: WindowView, s: Status): void {
@@ -190,7 +247,7 @@ export class HallView {
     if (!w) {
       w = {
         counter, online: false, connected: false, boot: null, since: null, offlineReason: null, version: null, board: null, capabilities: [],
-        state: null, telemetry: null, lastEvent: null, recentEvents: [], lastSeen: null, provisioned: false,
+        state: null, telemetry: null, lastEvent: null, recentEvents: [], lastSeen: null, provisioned: false, alerts: [],
       }
       this.windows.set(counter, w)
     }

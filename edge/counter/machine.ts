@@ -1,4 +1,4 @@
-import { commandExpired, type Command, type CommandName, type ErrorCode, type EvaluationScore, type OfficerKey } from '../protocol/index.ts'
+import { SCORE_LABELS, commandExpired, isFollowUpScore, type Command, type CommandName, type ErrorCode, type EvaluationScore, type OfficerKey } from '../protocol/index.ts'
 import type { CounterState, Effect, Evaluation, Input, Millis, Step, Settings } from './state.ts'
 import { elapsed, stepTime } from './time-rules.ts'
 
@@ -17,13 +17,16 @@ export function evaluatorKeyFaults(state: CounterState): CounterState['faults'] 
  * no I/O, no clock, so every rule here is testable with plain values and fake
  * time. `now` is wall time (timestamps, command expiry); `mono` a monotonic
  * reading that every duration, window and timeout is measured on (see state.ts).
+ * Both are required: a default of one for the other is how a wall-clock step
+ * once closed evaluations early and made durations negative.
  */
-export function step(state: CounterState, input: Input, now: Millis, mono: Millis = now): Step {
+export function step(state: CounterState, input: Input, now: Millis, mono: Millis): Step {
   switch (input.kind) {
     case 'command':
       return onCommand(state, input.command, now, mono)
     case 'key':
-      return onKey(state, input.score, now, mono)
+      // Never later than the step itself: a press cannot come from the future.
+      return onKey(state, input.score, now, mono, Math.min(input.pressedMono ?? mono, mono))
     case 'ambiguous-press':
       return { state: { ...state, ignoredPresses: state.ignoredPresses + 1 }, effects: [] }
     case 'tick':
@@ -317,23 +320,29 @@ function applyConfig(state: CounterState, cmd: Extract<Command, { name: 'config'
   return { state: { ...state, settings: next }, effects: [effect, ok(cmd, { applied: changed, restartRequired: [] })] }
 }
 
-function onKey(state: CounterState, score: EvaluationScore, now: Millis, mono: Millis): Step {
+function onKey(state: CounterState, score: EvaluationScore, now: Millis, mono: Millis, pressedMono: Millis): Step {
   const ev = state.evaluation
   const ignored = (s: CounterState): CounterState => ({ ...s, ignoredPresses: s.ignoredPresses + 1 })
   // Presses with no evaluation open (an officer testing, a child playing) must never become ratings.
   if (state.mode !== 'evaluating' || !ev || (state.settings.scale === 3 && FIVE_ONLY.has(score))) {
     return { state: ignored(state), effects: [] }
   }
-  // Decided by the press's own time, not by whether the closing timer has run yet (a busy event loop runs it late).
-  if (mono >= ev.closesMono) {
+  // Decided by the press's own time, not by whether the closing timer has run yet (a busy event loop runs it late, the evaluator decides a press a little after it).
+  if (pressedMono >= ev.closesMono) {
     const closed = stepTime(state, now, mono)
     return { state: ignored(closed.state), effects: closed.effects }
   }
+  // A press made before the evaluator opened (an officer's finger on the key at the finish) is not this service's rating.
+  if (pressedMono < ev.openedMono) return { state: ignored(state), effects: [] }
   // A key in fault never decides a rating (its fault closes the evaluation; this holds if a press was already queued behind it).
   if (evaluatorKeyFaults(state).length > 0) return { state: ignored(state), effects: [] }
-  const latencyMs = elapsed(ev.openedMono, mono)
-  return {
-    state: enter(state, 'idle', now, { evaluation: null, ticket: null }),
-    effects: [{ kind: 'event', event: { type: 'evaluated', ticket: ev.ticket, officer: ev.officer, score, scale: state.settings.scale, latencyMs, early: latencyMs < state.settings.evaluationDwellMs, ...serviceOf(ev) } }],
+  const latencyMs = elapsed(ev.openedMono, pressedMono)
+  const scale = state.settings.scale
+  const early = latencyMs < state.settings.evaluationDwellMs
+  const effects: Effect[] = [{ kind: 'event', event: { type: 'evaluated', ticket: ev.ticket, officer: ev.officer, score, scale, latencyMs, early, ...serviceOf(ev) } }]
+  // A bad rating is followed up (好差评): its alert is an effect of the same step, so it is saved and journalled with the rating, never without it.
+  if (isFollowUpScore(score)) {
+    effects.push({ kind: 'event', event: { type: 'rating-alert', ticket: ev.ticket, officer: ev.officer, score, scale, level: SCORE_LABELS[score].national, early, ...serviceOf(ev) } })
   }
+  return { state: enter(state, 'idle', now, { evaluation: null, ticket: null }), effects }
 }

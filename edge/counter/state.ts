@@ -133,7 +133,8 @@ export function initialState(now: Millis, display: DisplayLimits, settings: Part
 /** What can happen to a window. */
 export type Input =
   | { kind: 'command'; command: Command }
-  | { kind: 'key'; score: EvaluationScore }
+  /** `pressedMono`: when the key went down (the evaluator decides a press a little later); absent, the press is as old as the step. */
+  | { kind: 'key'; score: EvaluationScore; pressedMono?: Millis }
   | { kind: 'ambiguous-press' }
   | { kind: 'tick' }
   | { kind: 'fault'; device: string; code: string; message: string }

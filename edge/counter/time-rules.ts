@@ -11,7 +11,7 @@ export function elapsed(from: Millis, to: Millis): Millis {
  * threshold is reported once. `mono` is the monotonic reading every window
  * and duration is measured on; `now` (wall) only stamps `since`.
  */
-export function stepTime(state: CounterState, now: Millis, mono: Millis = now): Step {
+export function stepTime(state: CounterState, now: Millis, mono: Millis): Step {
   const ev = state.evaluation
   if (state.mode === 'evaluating' && ev && mono >= ev.closesMono) {
     return {

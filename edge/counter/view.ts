@@ -27,6 +27,15 @@ export function displayFor(s: CounterState, mono: Millis): DisplayContent {
 }
 
 /** The evaluator lamp is lit exactly while a rating can be given. */
+/**
+ * Whether the video must cover the window now: from the call through the end
+ * of its evaluation (rated, missed, or the service ended without one), so the
+ * moment of rating is on video, not only the service (issue 16).
+ */
+export function videoCovers(s: CounterState): boolean {
+  return s.mode === 'calling' || s.mode === 'serving' || s.mode === 'evaluating'
+}
+
 export function evaluatorOpen(s: CounterState): boolean {
   return s.mode === 'evaluating' && s.evaluation !== null
 }

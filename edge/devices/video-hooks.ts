@@ -10,13 +10,23 @@ const MARKS: Partial<Record<EventType, string>> = {
   'service-started': 'START',
   'service-finished': 'END',
   evaluated: 'RATING',
+  // A bad rating (不满意 / 非常不满意) to follow up: its own word, so a reviewer can search the recording for it.
+  'rating-alert': 'BAD-RATING',
   'help-requested': 'HELP',
   overtime: 'OVERTIME',
 }
 
+/** A bad rating's closure in pulse mode: well over any NVR's sampling period and a mark's minimum hold (1 s on the shipped boards). */
+export const ALERT_PULSE_MS = 3_000
+
 export const videoConfigSchema = z.strictObject({
-  /** hold: contact closed for the length of each service; pulse: a short closure at each marked moment. */
+  /**
+   * hold: contact closed from each call through the end of its evaluation;
+   * pulse: a short closure at each marked moment, and a long one of its own for a bad rating.
+   */
   relay: z.enum(['hold', 'pulse']).default('hold'),
+  /** Pulse mode: how long the bad-rating closure lasts (default ALERT_PULSE_MS); longer than a mark's, so the NVR's alarm log tells them apart. */
+  alertPulseMs: z.number().int().min(1).max(60_000).optional(),
   textLine: z
     .strictObject({
       host: z.string().min(1),
@@ -52,6 +62,8 @@ export interface VideoHooksOptions {
 export class VideoHooks {
   private readonly text: NvrTextLine | null
   private held = false
+  /** Pulse mode: the last closure asked for; a bad rating's waits for it to end, so it is a closure of its own. */
+  private lastPulse: Promise<void> = Promise.resolve()
 
   constructor(private readonly opts: VideoHooksOptions) {
     const t = opts.config.textLine
@@ -62,20 +74,26 @@ export class VideoHooks {
     this.text?.start()
   }
 
-  /** Hold mode follows the state: closed while a service runs. */
-  serving(active: boolean): void {
+  /** Hold mode follows the window: closed from the call through the end of its evaluation, so the rating is on video too. */
+  covering(active: boolean): void {
     const relay = this.opts.relay
     if (!relay || this.opts.config.relay !== 'hold' || active === this.held) return
     this.held = active
     // The relay has already reported a failed write as its fault; here it only must not go unhandled.
-    ;(active ? relay.close() : relay.open()).catch((err: Error) => this.opts.log.debug({ err: err.message }, 'NVR relay did not follow the service'))
+    ;(active ? relay.close() : relay.open()).catch((err: Error) => this.opts.log.debug({ err: err.message }, 'NVR relay did not follow the window'))
   }
 
   event(type: EventType, fields: Record<string, unknown>): void {
     const action = MARKS[type]
     if (!action) return
-    if (this.opts.relay && this.opts.config.relay === 'pulse') {
-      this.opts.relay.pulse(1).catch((err: Error) => this.opts.log.debug({ err: err.message }, 'NVR relay did not pulse'))
+    const relay = this.opts.relay
+    if (relay && this.opts.config.relay === 'pulse') {
+      const pulse =
+        type === 'rating-alert'
+          ? // After the rating's own closure has opened again (the relay keeps its gap): two closures, the second long.
+            this.lastPulse.then(() => relay.pulse(this.opts.config.alertPulseMs ?? ALERT_PULSE_MS))
+          : relay.pulse(1)
+      this.lastPulse = pulse.catch((err: Error) => this.opts.log.debug({ err: err.message }, 'NVR relay did not pulse'))
     }
     const t = this.opts.config.textLine
     if (this.text && t) this.text.send(render(t.template, { counter: this.opts.counter.toUpperCase(), action, ts: new Date(this.opts.now()).toISOString().replace(/\.\d{3}Z$/, 'Z'), ...fields }))

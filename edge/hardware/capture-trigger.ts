@@ -72,7 +72,8 @@ export class CaptureTrigger {
       }
       const at = await answered
       if (at === null) return { ok: false, reason: 'timeout', message: `the ${name} device did not signal done within ${this.opts.timeoutMs} ms` }
-      const latencyMs = Math.max(0, at - start)
+      // Whole milliseconds, as the contract carries them: a monotonic clock (performance.now) reads fractions.
+      const latencyMs = Math.max(0, Math.round(at - start))
       const released = await this.waitFor(0, this.opts.releaseMs ?? 1000)
       if (released === null) return this.stuck({ ok: false, reason: 'stuck', message: `the ${name} device's done line stayed active after the capture` })
       this.opts.health.report(this.opts.device, null)

@@ -88,6 +88,8 @@ export class KeyInput extends EventEmitter<KeyInputEvents> {
   private lockedUntil = -Infinity
   private readonly activeFaults = new Set<KeyFaultCode>()
   private edges: number[] = []
+  private lastEdge = -Infinity
+  private raised = 0
   private running = false
   private unwatch: (() => void) | undefined
   private lockoutTimer: NodeJS.Timeout | undefined
@@ -128,6 +130,16 @@ export class KeyInput extends EventEmitter<KeyInputEvents> {
     return [...this.activeFaults]
   }
 
+  /** When the raw line last changed, muted or not: a press is only decided once its key has been still (edge/devices/evaluator.ts). */
+  get lastEdgeAt(): number {
+    return this.lastEdge
+  }
+
+  /** How many faults this key has raised so far: a press is void if its key raised one while it was being decided, even one cleared since. */
+  get faultsRaised(): number {
+    return this.raised
+  }
+
   async start(): Promise<void> {
     if (this.running) return
     const initial = await this.line.read()
@@ -159,6 +171,7 @@ export class KeyInput extends EventEmitter<KeyInputEvents> {
   private onEdge(v: Level, at: number): void {
     if (!this.running) return
     this.raw = v
+    this.lastEdge = at
     if (this.countEdge(at)) return
     if (at < this.lockedUntil) return // settle() applies the last level when the lockout ends
     this.apply(v, at)
@@ -250,6 +263,7 @@ export class KeyInput extends EventEmitter<KeyInputEvents> {
   }
 
   private raise(code: KeyFaultCode, message: string): void {
+    this.raised++
     this.activeFaults.add(code)
     this.health.report(this.device, { code, message })
   }

@@ -2,11 +2,14 @@ import { z } from 'zod'
 import { envelopeSchema, type Envelope } from './envelope.ts'
 import { messageIdSchema, officerIdSchema, ticketSchema } from './ids.ts'
 import {
+  FOLLOW_UP_SCORES,
+  SCORE_LABELS,
   THREE_KEY_SCORES,
   captureFailureSchema,
   captureKindSchema,
   deviceNameSchema,
   faultCodeSchema,
+  followUpScoreSchema,
   officerKeySchema,
   outcomeSchema,
   scaleSchema,
@@ -21,6 +24,7 @@ export const EVENT_TYPES = [
   'service-finished',
   'evaluated',
   'evaluation-missed',
+  'rating-alert',
   'capture-done',
   'capture-failed',
   'overtime',
@@ -78,6 +82,33 @@ const evaluatedSchema = eventSchema('evaluated', {
   }
 })
 
+const FOLLOW_UP_LEVELS = FOLLOW_UP_SCORES.map((s) => SCORE_LABELS[s].national) as [string, ...string[]]
+
+/**
+ * A bad rating to follow up (差评), sent with its `evaluated` in the same step
+ * (one atomic save, one journal append), so one never travels without the
+ * other. A separate event, not a field of `evaluated`: a follow-up desk
+ * subscribes to this one topic, and `evaluated` stays the statistic it was.
+ */
+const ratingAlertSchema = eventSchema('rating-alert', {
+  ticket: ticketSchema.describe('the ticket the rating is for'),
+  officer: officerIdSchema.nullable().describe('the officer rated (who served)'),
+  score: followUpScoreSchema.describe('the two dissatisfied levels only; with scale 3 only "dissatisfied"'),
+  scale: scaleSchema,
+  level: z.enum(FOLLOW_UP_LEVELS).describe('the national 好差评 level of `score`, as people read it: 不满意 or 非常不满意'),
+  record: z.string().min(1).max(80).describe('the service record of the rating: the `record` of its `evaluated`'),
+  caseNo,
+  item,
+  early: z.boolean().describe('as on its `evaluated`: the press came sooner than the window\'s dwell (was it the applicant?)'),
+}).superRefine((event, ctx) => {
+  if (event.level !== SCORE_LABELS[event.score].national) {
+    ctx.addIssue({ code: 'custom', path: ['level'], message: `expected "${SCORE_LABELS[event.score].national}" for score "${event.score}"` })
+  }
+  if (event.scale === 3 && !(THREE_KEY_SCORES as readonly string[]).includes(event.score)) {
+    ctx.addIssue({ code: 'custom', path: ['score'], message: 'expected "dissatisfied" on a 3-key evaluator' })
+  }
+})
+
 export const eventSchemas = {
   called: eventSchema('called', {
     ticket: ticketSchema,
@@ -114,6 +145,7 @@ export const eventSchemas = {
     item,
   }),
   evaluated: evaluatedSchema,
+  'rating-alert': ratingAlertSchema,
   'evaluation-missed': eventSchema('evaluation-missed', {
     ticket: ticketSchema,
     officer: officerOrNull,
@@ -182,6 +214,7 @@ export const eventDescriptions: Record<EventType, string> = {
   'service-finished': 'The service ended.',
   evaluated: 'The applicant rated the service on the evaluator.',
   'evaluation-missed': 'The evaluator closed without a rating.',
+  'rating-alert': 'A bad rating (不满意 or 非常不满意) to follow up: sent with its `evaluated`, same record; never counted as a second rating.',
   'capture-done': 'The photo or fingerprint device reported a completed capture (no biometric data is carried).',
   'capture-failed': 'A capture did not complete.',
   overtime: 'A service crossed its warning or limit time.',

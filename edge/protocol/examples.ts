@@ -40,6 +40,7 @@ export const eventExamples: { readonly [T in EventType]: EventOf<T> } = {
   'service-started': { ...envelope(44), type: 'service-started', ticket: 'A023', officer: 'P10482', waitedMs: 48_200, cmd: 'q-881204', record: 'w05-7f3k2m-12' },
   'service-finished': { ...envelope(45), type: 'service-finished', ticket: 'A023', officer: 'P10482', outcome: 'served', durationMs: 252_000, record: 'w05-7f3k2m-12', caseNo: 'CJ2025030400187', item: 'passport-first-issue' },
   evaluated: { ...envelope(46), type: 'evaluated', ticket: 'A023', officer: 'P10482', score: 'satisfied', scale: 3, latencyMs: 3_400, early: false, record: 'w05-7f3k2m-12', caseNo: 'CJ2025030400187', item: 'passport-first-issue' },
+  'rating-alert': { ...envelope(60), type: 'rating-alert', ticket: 'A025', officer: 'P10482', score: 'dissatisfied', scale: 3, level: '不满意', record: 'w05-7f3k2m-14', caseNo: 'CJ2025030400191', item: 'id-card-renewal', early: false },
   'evaluation-missed': { ...envelope(47), type: 'evaluation-missed', ticket: 'A024', officer: 'P10482', afterMs: 30_000, reason: 'timeout', record: 'w05-7f3k2m-13', caseNo: null, item: null },
   'capture-done': { ...envelope(48), type: 'capture-done', kind: 'photo', ticket: 'A023', latencyMs: 2_150, cmd: 'q-881310', record: 'w05-7f3k2m-12' },
   'capture-failed': { ...envelope(49), type: 'capture-failed', kind: 'fingerprint', ticket: 'A023', reason: 'timeout', message: 'no done signal within 20 s', cmd: 'q-881311', record: 'w05-7f3k2m-12' },

@@ -41,6 +41,15 @@ export const SCORE_LABELS = {
   'very-dissatisfied': { national: '非常不满意', threeKey: null, en: 'very dissatisfied', followUp: true },
 } as const satisfies Record<(typeof EVALUATION_SCORES)[number], { national: string; threeKey: string | null; en: string; followUp: boolean }>
 
+/** The scores the rules say must be followed up (差评): a board sends a `rating-alert` beside `evaluated` for each. */
+export const FOLLOW_UP_SCORES = ['dissatisfied', 'very-dissatisfied'] as const satisfies ReadonlyArray<{ [S in EvaluationScore]: (typeof SCORE_LABELS)[S]['followUp'] extends true ? S : never }[EvaluationScore]>
+export const followUpScoreSchema = z.enum(FOLLOW_UP_SCORES)
+export type FollowUpScore = z.infer<typeof followUpScoreSchema>
+
+export function isFollowUpScore(score: EvaluationScore): score is FollowUpScore {
+  return SCORE_LABELS[score].followUp
+}
+
 export const EVALUATION_SCALES = [3, 5] as const
 export const scaleSchema = z.literal(EVALUATION_SCALES).describe('number of keys on the evaluator')
 export type EvaluationScale = z.infer<typeof scaleSchema>

@@ -38,6 +38,13 @@ export function dashboardPage(hall: string): string {
   #feed { list-style: none; margin: 0; padding: 0; font-size: 13px; }
   #feed li { padding: 4px 0; border-bottom: 1px solid #eee; }
   #feed time { color: var(--muted); margin-right: 6px; }
+  #alerts { grid-column: 1 / -1; background: #fdecea; border: 2px solid var(--bad); border-radius: 8px; padding: 10px 14px; }
+  #alerts h2 { margin: 0 0 6px; font-size: 16px; color: var(--bad); }
+  #alert-list { list-style: none; margin: 0; padding: 0; }
+  #alert-list li { padding: 3px 0; }
+  #alert-list time { color: var(--muted); margin-right: 6px; }
+  .tile.alert { box-shadow: 0 0 0 2px var(--bad); }
+  .alerts-row { color: var(--bad); font-size: 13px; font-weight: 600; }
   #toast { position: fixed; bottom: 16px; left: 50%; transform: translateX(-50%); background: #1f2a37; color: #fff; padding: 8px 14px; border-radius: 6px; display: none; }
   @media (max-width: 800px) { main { grid-template-columns: 1fr; } }
 </style>
@@ -58,6 +65,10 @@ export function dashboardPage(hall: string): string {
   </form>
 </header>
 <main>
+  <section id="alerts" hidden aria-live="assertive" aria-label="bad ratings today">
+    <h2>今日差评提醒 Bad ratings today (<span id="alert-count">0</span>) · 待中心跟进 central follows up</h2>
+    <ul id="alert-list"></ul>
+  </section>
   <section id="tiles" aria-label="windows"></section>
   <aside><h2>Live events</h2><ul id="feed"></ul></aside>
 </main>
@@ -93,7 +104,8 @@ function tile(w) {
   const overtime = s ? s.overtime : 'none';
   const last = w.lastRating ? w.lastRating.score + ' (' + esc(w.lastRating.ticket) + ')' : '–';
   const depth = w.telemetry && w.telemetry.journal ? w.telemetry.journal.depth : null;
-  const cls = ['tile', online ? '' : 'offline', faults.length ? 'fault' : ''].join(' ');
+  const alerts = w.alerts || [];
+  const cls = ['tile', online ? '' : 'offline', faults.length ? 'fault' : '', alerts.length ? 'alert' : ''].join(' ');
   return '<article class="' + cls + '" data-counter="' + esc(w.counter) + '">' +
     '<h2><span>' + esc(w.counter) + '</span><span class="pill ' + (online ? 'ok' : 'bad') + '" data-field="online">' + (online ? 'online' : 'offline' + (w.offlineReason ? ' (' + esc(w.offlineReason) + ')' : '')) + '</span></h2>' +
     '<div class="ticket" data-field="ticket">' + esc(s && s.ticket ? s.ticket.number : '') + '</div>' +
@@ -102,14 +114,33 @@ function tile(w) {
     '<div class="row" data-field="officer">officer: ' + esc(s && s.officer ? (s.officer.name || s.officer.id) : '–') + '</div>' +
     '<div class="row" data-field="rating">last rating: ' + esc(last) + '</div>' +
     '<div class="row">journal backlog: ' + (depth === null ? '–' : depth) + '</div>' +
+    (alerts.length ? '<div class="alerts-row" data-field="alerts">今日差评 bad ratings today: ' + alerts.length + '</div>' : '') +
     (faults.length ? '<div class="faults" data-field="faults">' + faults.map((f) => esc(f.device + ': ' + f.code)).join(', ') + '</div>' : '') +
     '<div class="actions">' + ['identify', 'self-test', 'sync'].map((a) => '<button data-action="' + a + '" ' + (loggedIn && online ? '' : 'disabled') + '>' + a + '</button>').join('') + '</div>' +
     '</article>';
 }
 
+/** A bad rating as the hall reads it: Chinese first, English beside. */
+function alertText(a) { return '差评提醒 Bad rating — 窗口 ' + String(a.counter).toUpperCase() + ' · ' + a.ticket + ' · ' + a.level; }
+
+function renderAlerts() {
+  const all = [...windows.values()].flatMap((w) => w.alerts || []).sort((a, b) => b.receivedAt.localeCompare(a.receivedAt));
+  $('alerts').hidden = all.length === 0;
+  $('alert-count').textContent = all.length;
+  $('alert-list').innerHTML = all.map((a) => '<li data-record="' + esc(a.record) + '"><time>' + esc(new Date(a.receivedAt).toTimeString().slice(0, 8)) + '</time><b>' + esc(alertText(a)) + '</b> <span class="row">' +
+    esc(a.levelEn) + (a.officer ? ' · 办理人 officer ' + esc(a.officer) : '') + (a.caseNo ? ' · 办件编号 case ' + esc(a.caseNo) : '') + (a.item ? ' · 事项 item ' + esc(a.item) : '') + (a.early ? ' · 过早按键 early press' : '') + '</span></li>').join('');
+}
+
+/** A window update brought alerts the page had not shown yet: say so at once. */
+function announceNew(before, w) {
+  const known = new Set(((before && before.alerts) || []).map((a) => a.id));
+  for (const a of w.alerts || []) if (!known.has(a.id)) toast(alertText(a));
+}
+
 function render() {
   const list = [...windows.values()].sort((a, b) => a.counter.localeCompare(b.counter));
   $('tiles').innerHTML = list.map(tile).join('');
+  renderAlerts();
   const b = bridge;
   $('bridge-state').textContent = 'central: ' + (b ? b.state : 'unknown');
   $('bridge-state').className = 'pill ' + (b && b.state === 'connected' ? 'ok' : b ? 'bad' : '');
@@ -150,7 +181,7 @@ function connect() {
   const es = new EventSource('api/live');
   es.addEventListener('open', () => { $('hub-state').textContent = 'hub: live'; $('hub-state').className = 'pill ok'; });
   es.addEventListener('error', () => { $('hub-state').textContent = 'hub: reconnecting…'; $('hub-state').className = 'pill bad'; });
-  es.addEventListener('window', (m) => { const w = JSON.parse(m.data); windows.set(w.counter, w); render(); });
+  es.addEventListener('window', (m) => { const w = JSON.parse(m.data); announceNew(windows.get(w.counter), w); windows.set(w.counter, w); render(); });
   es.addEventListener('hall', (m) => { const h = JSON.parse(m.data); bridge = h.bridge; render(); });
   es.addEventListener('event', (m) => addFeed(JSON.parse(m.data)));
   es.addEventListener('quarantine', (m) => showQuarantine(JSON.parse(m.data).total));

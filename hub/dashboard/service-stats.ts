@@ -1,5 +1,5 @@
 import type { Aedes, AedesPublishPacket } from 'aedes'
-import { parseMessage, topics, type BoardEvent } from '../../edge/protocol/index.ts'
+import { SCORE_LABELS, parseMessage, topics, type BoardEvent } from '../../edge/protocol/index.ts'
 
 export interface FeedItem {
   counter: string
@@ -75,7 +75,8 @@ export class ServiceStats {
       s.ratings[e.score] = (s.ratings[e.score] ?? 0) + 1
       s.lastRating = { ticket: e.ticket, score: e.score, ts: e.ts }
       detail = e.score
-    } else if (e.type === 'fault') detail = `${e.device} ${e.code}`
+    } else if (e.type === 'rating-alert') detail = `${e.level} ${SCORE_LABELS[e.score].en}`
+    else if (e.type === 'fault') detail = `${e.device} ${e.code}`
     else if (e.type === 'capture-failed') detail = `${e.kind} ${e.reason}`
     else if (e.type === 'overtime') detail = e.level
     const ticket = 'ticket' in e && typeof e.ticket === 'string' ? e.ticket : null

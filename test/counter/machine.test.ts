@@ -16,10 +16,11 @@ function cmd(name: string, args: Record<string, unknown> = {}, expires = T0 + 3_
   return { kind: 'command', command: parsed.command as Command }
 }
 
+// A board whose clock never steps: the wall and monotonic readings coincide (clock steps: test/counter/ratings.test.ts).
 function run(s: CounterState, inputs: Array<[Input, number]>): { state: CounterState; effects: Effect[] } {
   const effects: Effect[] = []
   for (const [input, at] of inputs) {
-    const r = step(s, input, at)
+    const r = step(s, input, at, at)
     s = r.state
     effects.push(...r.effects)
   }
@@ -38,7 +39,7 @@ describe('counter machine: calling and serving', () => {
   it('starts closed with a dark display; a call before sign-in is refused with the reason', () => {
     const s = initialState(T0, LIMITS)
     expect(displayFor(s, T0).text).toBeNull()
-    const r = step(s, cmd('call', { ticket: 'A001' }), T0)
+    const r = step(s, cmd('call', { ticket: 'A001' }), T0, T0)
     expect(r.state).toBe(s)
     expect(replies(r.effects)[0]).toMatchObject({ ok: false, code: 'wrong-mode' })
     expect((replies(r.effects)[0] as { message: string }).message).toMatch(/closed/)
@@ -69,22 +70,22 @@ describe('counter machine: calling and serving', () => {
 
   it('refuses a call the display cannot show instead of showing something else', () => {
     const s = open()
-    const tooLong = step(s, cmd('call', { ticket: 'A12345' }), T0)
+    const tooLong = step(s, cmd('call', { ticket: 'A12345' }), T0, T0)
     expect(replies(tooLong.effects)[0]).toMatchObject({ ok: false, code: 'unsupported' })
-    const noGlyph = step(s, cmd('call', { ticket: 'M12' }), T0)
+    const noGlyph = step(s, cmd('call', { ticket: 'M12' }), T0, T0)
     expect((replies(noGlyph.effects)[0] as { message: string }).message).toMatch(/M/)
     expect(noGlyph.state).toBe(s)
   })
 
   it('refuses a second call while calling, and a recall naming another ticket', () => {
     const s = run(open(), [[cmd('call', { ticket: 'A1' }), T0]]).state
-    expect(replies(step(s, cmd('call', { ticket: 'A2' }), T0).effects)[0]).toMatchObject({ code: 'wrong-mode' })
-    expect(replies(step(s, cmd('recall', { ticket: 'A2' }), T0).effects)[0]).toMatchObject({ code: 'wrong-ticket' })
+    expect(replies(step(s, cmd('call', { ticket: 'A2' }), T0, T0).effects)[0]).toMatchObject({ code: 'wrong-mode' })
+    expect(replies(step(s, cmd('recall', { ticket: 'A2' }), T0, T0).effects)[0]).toMatchObject({ code: 'wrong-ticket' })
   })
 
   it('refuses an expired command without acting on it', () => {
     const s = open()
-    const r = step(s, cmd('call', { ticket: 'A1' }, T0 - 1), T0)
+    const r = step(s, cmd('call', { ticket: 'A1' }, T0 - 1), T0, T0)
     expect(r.state).toBe(s)
     expect(replies(r.effects)[0]).toMatchObject({ ok: false, code: 'expired' })
   })
@@ -123,8 +124,8 @@ describe('counter machine: the evaluator', () => {
   it('an unanswered evaluation closes as missed at its deadline', () => {
     const s = evaluating()
     expect(nextDeadline(s, T0 + 1000)).toBe(T0 + 31_000)
-    expect(step(s, { kind: 'tick' }, T0 + 30_999).effects).toEqual([])
-    const r = step(s, { kind: 'tick' }, T0 + 31_000)
+    expect(step(s, { kind: 'tick' }, T0 + 30_999, T0 + 30_999).effects).toEqual([])
+    const r = step(s, { kind: 'tick' }, T0 + 31_000, T0 + 31_000)
     expect(events(r.effects)).toEqual(['evaluation-missed'])
     expect(r.state.mode).toBe('idle')
   })
@@ -151,16 +152,16 @@ describe('counter machine: time, config, faults, state message', () => {
 
   it('config applies live and refuses a warning threshold above the limit', () => {
     const s = open()
-    const good = step(s, cmd('config', { settings: { evaluationTimeoutS: 60, brightness: 3 } }), T0)
+    const good = step(s, cmd('config', { settings: { evaluationTimeoutS: 60, brightness: 3 } }), T0, T0)
     expect(good.state.settings.evaluationTimeoutS).toBe(60)
     expect(replies(good.effects)[0]).toMatchObject({ ok: true, result: { applied: ['evaluationTimeoutS', 'brightness'], restartRequired: [] } })
-    const bad = step(s, cmd('config', { settings: { overtimeWarnS: 2000 } }), T0)
+    const bad = step(s, cmd('config', { settings: { overtimeWarnS: 2000 } }), T0, T0)
     expect(bad.state).toBe(s)
     expect(replies(bad.effects)[0]).toMatchObject({ ok: false, code: 'bad-payload' })
   })
 
   it('capture and self-test say plainly that this runtime cannot do them yet', () => {
-    const r = step(open(), cmd('capture', { kind: 'photo' }), T0)
+    const r = step(open(), cmd('capture', { kind: 'photo' }), T0, T0)
     expect(replies(r.effects)[0]).toMatchObject({ ok: false, code: 'unsupported' })
   })
 
@@ -174,10 +175,10 @@ describe('counter machine: time, config, faults, state message', () => {
     const states = [initialState(T0, LIMITS), open()]
     let s = open()
     for (const [input, at] of [[cmd('call', { ticket: 'A1', green: true }), T0], [cmd('start'), T0 + 1], [cmd('finish', { outcome: 'served' }), T0 + 2]] as Array<[Input, number]>) {
-      s = step(s, input, at).state
+      s = step(s, input, at, at).state
       states.push(s)
     }
-    states.push(step(open(), cmd('pause', { reason: 'meal' }), T0).state)
+    states.push(step(open(), cmd('pause', { reason: 'meal' }), T0, T0).state)
     for (const st of states) {
       const msg = { v: 1, id: 'x-1', boot: 'b1', seq: 1, ts: new Date(T0).toISOString(), synced: true, ...stateFields(st) }
       const r = stateSchema.safeParse(msg)

@@ -252,3 +252,39 @@ describe('the service record', () => {
     expectValid(r.effects)
   })
 })
+
+describe('a bad rating is followed up (好差评)', () => {
+  it('不满意 on a three-key evaluator: evaluated, then a rating-alert of the same record, ticket, officer and case, in the same step', () => {
+    const withCase = run(signedIn('wang-li'), [
+      [cmd('call', { ticket: 'A012', caseNo: 'CJ20261122007', item: 'id-card-renewal' }), T0 + 1000],
+      [cmd('start'), T0 + 10_000],
+      [cmd('finish', { outcome: 'served' }), T0 + 60_000],
+    ])
+    expect(withCase.state.mode).toBe('evaluating')
+    const r = step(withCase.state, key('dissatisfied'), T0 + 64_000, T0 + 64_000)
+    expect(drafts(r.effects)).toEqual([
+      expect.objectContaining({ type: 'evaluated', score: 'dissatisfied', record: 'svc-1' }),
+      { type: 'rating-alert', ticket: 'A012', officer: 'wang-li', score: 'dissatisfied', scale: 3, level: '不满意', record: 'svc-1', caseNo: 'CJ20261122007', item: 'id-card-renewal', early: false },
+    ])
+    expectValid(r.effects)
+  })
+
+  it('非常不满意 on a five-key evaluator is an alert too, labelled as the rules name it; an early press keeps its flag', () => {
+    const five = run(signedIn(), [[cmd('config', { settings: { scale: 5 } }), T0]]).state
+    const open = served(five).state
+    const r = step(open, { kind: 'key', score: 'very-dissatisfied' }, T0 + 60_010, T0 + 60_010)
+    expect(drafts(r.effects).find((e) => e.type === 'rating-alert')).toMatchObject({ score: 'very-dissatisfied', scale: 5, level: '非常不满意', early: true })
+    expectValid(r.effects)
+  })
+
+  it('the satisfied levels, a missed evaluation and a press with nothing open raise no alert', () => {
+    const five = run(signedIn(), [[cmd('config', { settings: { scale: 5 } }), T0]]).state
+    for (const score of ['very-satisfied', 'satisfied', 'neutral'] as const) {
+      const r = step(served(five).state, { kind: 'key', score }, T0 + 65_000, T0 + 65_000)
+      expect(drafts(r.effects).map((e) => e.type)).toEqual(['evaluated'])
+    }
+    const missed = run(served().state, [[{ kind: 'tick' }, T0 + 91_000], [key('dissatisfied'), T0 + 92_000]])
+    expect(drafts(missed.effects).map((e) => e.type)).toEqual(['evaluation-missed'])
+    expect(drafts(run(signedIn(), [[key('dissatisfied'), T0 + 1000]]).effects)).toEqual([])
+  })
+})

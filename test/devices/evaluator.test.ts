@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { Score } from '../../boards/profile-schema.ts'
-import { EvaluatorKeys } from '../../edge/devices/evaluator.ts'
+import fc from 'fast-check'
+import { EVALUATOR_MAX_SETTLE_MS, EVALUATOR_SETTLE_MS, EvaluatorKeys } from '../../edge/devices/evaluator.ts'
 import { KeyInput } from '../../edge/hardware/keys.ts'
 import { Lamp } from '../../edge/hardware/output.ts'
 import { DeviceHealthTracker } from '../../edge/devices/device-health.ts'
@@ -157,4 +158,84 @@ describe('EvaluatorKeys: a faulty key never decides (issue 16, case 5)', () => {
     expect(events).toEqual([expect.stringMatching(/^ambiguous:dissatisfied\+satisfied@/)])
     await evaluator.stop()
   })
+})
+
+describe('EvaluatorKeys: a burst slower than the key lockout is still no rating (issue 16)', () => {
+  beforeEach(() => {
+    vi.useFakeTimers()
+  })
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+
+  /** Edges on one key at the given gaps (ms), starting with the key going down. */
+  function edges(gpio: SimGpio, name: string, gaps: number[]): number {
+    let at = 0
+    for (const [i, gap] of gaps.entries()) {
+      at += gap
+      setTimeout(() => gpio.setActive(name, i % 2 === 0), at)
+    }
+    return at
+  }
+
+  const presses = (events: string[]) => events.filter((e) => /@/.test(e) && !e.startsWith('ambiguous'))
+
+  it('edges 45 ms apart: each would pass the 40 ms hold, but the key never settles before it reports chatter', async () => {
+    const { gpio, evaluator, events } = await rig()
+    const end = edges(gpio, 'neutral', Array.from({ length: 30 }, (_, i) => (i === 0 ? 1 : 45)))
+    await vi.advanceTimersByTimeAsync(end + 3_000)
+    expect(presses(events)).toEqual([])
+    expect(events).toContain('fault:key-neutral:chatter')
+    expect(events).toContain('ambiguous:neutral@1')
+    await evaluator.stop()
+  })
+
+  it('a tap is decided once the key has been still for the settle time, reported with the time it went down', async () => {
+    const { gpio, evaluator, events } = await rig()
+    void gpio.press('satisfied', { holdMs: 100, bounce: [1, 2], releaseBounce: [1] })
+    await vi.advanceTimersByTimeAsync(100 + 2 + EVALUATOR_SETTLE_MS - 5)
+    expect(events).toEqual([])
+    expect(evaluator.deciding()).not.toBeNull()
+    await vi.advanceTimersByTimeAsync(10)
+    expect(events).toEqual(['satisfied@0'])
+    expect(evaluator.deciding()).toBeNull()
+    await evaluator.stop()
+  })
+
+  it('a key that will not be still within the longest settle is no rating, even without chatter', async () => {
+    const { gpio, evaluator, events } = await rig()
+    // 100 ms apart: too slow for the chatter detector (10 edges a second), too busy for a deliberate press.
+    const end = edges(gpio, 'dissatisfied', [1, ...Array.from({ length: 15 }, () => 100)])
+    await vi.advanceTimersByTimeAsync(end + 1_000)
+    expect(events.filter((e) => e.startsWith('fault'))).toEqual([])
+    expect(events[0]).toBe('ambiguous:dissatisfied@1')
+    expect(presses(events.slice(0, 1))).toEqual([])
+    expect(end).toBeGreaterThan(EVALUATOR_MAX_SETTLE_MS)
+    await evaluator.stop()
+  })
+
+  it('property: no burst whose edges come closer than the settle time and that trips the chatter detector ever yields a press', async () => {
+    let tripped = 0
+    let slowerThanHold = 0
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom<Score>(...SCORES),
+        fc.array(fc.integer({ min: 1, max: EVALUATOR_SETTLE_MS - 1 }), { minLength: 21, maxLength: 70 }),
+        async (score, gaps) => {
+          const { gpio, evaluator, events } = await rig()
+          const end = edges(gpio, score, gaps)
+          await vi.advanceTimersByTimeAsync(end + 4_000)
+          await evaluator.stop()
+          if (!events.includes(`fault:key-${score}:chatter`)) return
+          tripped++
+          if (gaps.slice(1).some((g) => g > 40)) slowerThanHold++
+          expect(presses(events), `edges at ${JSON.stringify(gaps)}`).toEqual([])
+        },
+      ),
+      { seed: 16_017, numRuns: 300 },
+    )
+    // Not vacuous: many bursts tripped, many of them with gaps the 40 ms hold alone would have let through.
+    expect(tripped).toBeGreaterThan(50)
+    expect(slowerThanHold).toBeGreaterThan(20)
+  }, 60_000)
 })

@@ -125,4 +125,27 @@ describe('hall dashboard in Chromium', () => {
       await board.endAsync(true)
     }
   })
+
+  it('a bad rating shows at once as an alert, in Chinese with English beside, and stays after a reload', async () => {
+    await send('w03', 'officer', { action: 'sign-in', officer: 'sun-yu' })
+    await send('w03', 'call', { ticket: 'A012', caseNo: 'CJ20261122007' })
+    await send('w03', 'start', {})
+    await send('w03', 'finish', { outcome: 'served' })
+    await eventually(() => hall.windows.get('w03')!.running!.window.current.mode === 'evaluating', 5000, 'evaluation open')
+    expect(await page.locator('#alerts').isHidden()).toBe(true)
+    await hall.windows.get('w03')!.hardware.press('dissatisfied')
+    const line = '差评提醒 Bad rating — 窗口 W03 · A012 · 不满意'
+    await page.waitForFunction((text) => document.getElementById('alert-list')?.textContent?.includes(text) ?? false, line, { timeout: 10_000 })
+    expect(await page.locator('#toast').textContent()).toBe(line)
+    expect(await page.locator('#alert-list').textContent()).toContain('CJ20261122007')
+    expect(await page.locator('[data-counter="w03"] [data-field="alerts"]').textContent()).toContain('1')
+    expect(await page.locator('#feed').textContent()).toContain('rating-alert A012 · 不满意 dissatisfied')
+    // Central had it too, beside its rating, with the same record.
+    const alert = await central.waitFor((m) => m.topic === 'hall/hall-5/counter/w03/event/rating-alert', 10_000, 'the alert at central')
+    const rating = await central.waitFor((m) => m.topic === 'hall/hall-5/counter/w03/event/evaluated', 10_000, 'the rating at central')
+    expect(alert.payload).toMatchObject({ ticket: 'A012', score: 'dissatisfied', level: '不满意', officer: 'sun-yu', record: rating.payload.record, caseNo: 'CJ20261122007' })
+    await page.reload()
+    await page.waitForFunction((text) => document.getElementById('alert-list')?.textContent?.includes(text) ?? false, line, { timeout: 10_000 })
+    expect(await page.locator('#alert-list li').count()).toBe(1)
+  })
 })

@@ -80,7 +80,8 @@ describe('a window at work: capture, video hooks, officer keys, timeouts, restar
     expect((await send('officer', { action: 'sign-in', officer: 'wang-li' })).reply.ok).toBe(true)
     expect((await send('call', { ticket: 'A101', service: 'passport' })).reply.ok).toBe(true)
     await eventually(() => window.hardware.view().text === 'A101', 5000, 'A101 on the display')
-    expect(window.hardware.output('nvrRelay')).toBe(false)
+    // Hold mode covers the window from the call through the evaluation's end, so the rating is on video too.
+    await eventually(() => window.hardware.output('nvrRelay'), 5000, 'the NVR relay held from the call')
 
     const photo = await send('capture', { kind: 'photo' })
     expect(photo.reply).toMatchObject({ ok: true, result: { capture: 'started' } })
@@ -89,17 +90,18 @@ describe('a window at work: capture, video hooks, officer keys, timeouts, restar
     expect(done.payload.latencyMs as number).toBeGreaterThanOrEqual(100)
     expect(eventsOf('service-started')).toHaveLength(1)
     expect(window.captures.photo!.triggers).toBe(1)
-    await eventually(() => window.hardware.output('nvrRelay'), 5000, 'the NVR relay held during the service')
+    expect(window.hardware.output('nvrRelay'), 'the NVR relay held during the service').toBe(true)
 
     const fp = await send('capture', { kind: 'fingerprint' })
     await central.waitFor((m) => m.topic === `${base}/event/capture-done` && m.payload.cmd === fp.id, 10_000, 'capture-done fingerprint')
 
     expect((await send('finish', { outcome: 'served' })).reply.ok).toBe(true)
-    await eventually(() => !window.hardware.output('nvrRelay'), 5000, 'the relay released at the end of the service')
     await eventually(() => window.hardware.output('evaluatorLamp'), 5000, 'the evaluator lamp lit')
+    expect(window.hardware.output('nvrRelay'), 'the relay still held while the evaluator is open').toBe(true)
     await window.hardware.press('neutral')
     const rated = await central.waitFor((m) => m.topic === `${base}/event/evaluated`, 10_000, 'evaluated')
     expect(rated.payload).toMatchObject({ ticket: 'A101', score: 'neutral', officer: 'wang-li' })
+    await eventually(() => !window.hardware.output('nvrRelay'), 5000, 'the relay released once the rating is in')
     await eventually(() => !window.hardware.output('evaluatorLamp'), 5000, 'the evaluator lamp off again')
 
     await eventually(() => nvrLines.some((l) => / RATING /.test(l)), 5000, 'the RATING line at the NVR')

@@ -23,8 +23,8 @@ async function serve(harness: EdgeHarness, ticket: string): Promise<void> {
   await harness.reply(harness.command('finish', { outcome: 'served' }))
 }
 
-/** A press reaches the window after the evaluator's 40 ms hold for a second key. */
-const HOLD_MS = 40
+/** The evaluator decides a press a little after it (edge/devices/evaluator.ts), but the rating is timed at the press itself. */
+const HOLD_MS = 0
 
 const ratings = (harness: EdgeHarness, from = 0) => harness.of('event', 'evaluated', from).map((p) => p.message)
 
@@ -125,5 +125,62 @@ describe('service records on the runtime', () => {
       ['service-started', `w01-${h.edge.boot}-2`],
       ['service-finished', `w01-${h.edge.boot}-2`],
     ])
+  })
+})
+
+describe('a press is judged by when it was made, not by when the evaluator decided it', () => {
+  it('a press 50 ms before the evaluator closes is the rating, though decided after the close', async () => {
+    h = await openWindow()
+    await serve(h, 'A010')
+    await h.advance(30_000 - 50)
+    const from = h.publishes.length
+    await h.press('satisfied')
+    await h.sync()
+    expect(h.of('event', 'evaluation-missed', from)).toEqual([])
+    expect(ratings(h, from)).toEqual([expect.objectContaining({ ticket: 'A010', latencyMs: 29_950 })])
+  })
+
+  it('a press as the evaluator closes is no rating: the evaluation closes missed', async () => {
+    h = await openWindow()
+    await serve(h, 'A011')
+    await h.advance(30_000)
+    const from = h.publishes.length
+    await h.press('satisfied')
+    await h.sync()
+    expect(ratings(h, from)).toEqual([])
+    expect(h.of('event', 'evaluation-missed', from).map((p) => p.message)).toEqual([expect.objectContaining({ ticket: 'A011', reason: 'timeout' })])
+  })
+
+  it('a key already going down when the service finished is not its rating', async () => {
+    h = await openWindow()
+    await h.reply(h.command('call', { ticket: 'A012' }))
+    await h.reply(h.command('start', {}))
+    await h.advance(5_000)
+    // The officer's finger on a key as the finish goes in: the press is still being decided when the evaluator opens.
+    const pressing = h.hardware.press('dissatisfied')
+    await h.advance(10)
+    await h.reply(h.command('finish', { outcome: 'served' }))
+    await h.advance(500)
+    await pressing
+    await h.sync()
+    expect(ratings(h)).toEqual([])
+    expect(h.edge.window.current.mode).toBe('evaluating')
+  })
+
+  it('a chatter burst with edges 45 ms apart (slower than the 40 ms hold) on an open evaluator is never a rating', async () => {
+    h = await openWindow()
+    await serve(h, 'A013')
+    await h.advance(3_000)
+    const from = h.publishes.length
+    for (let i = 0; i < 40; i++) {
+      h.hardware.setKey('dissatisfied', i % 2 === 0)
+      await h.advance(45)
+    }
+    await h.advance(3_000)
+    await h.sync()
+    expect(ratings(h, from)).toEqual([])
+    expect(h.of('event', 'rating-alert', from)).toEqual([])
+    expect(h.of('event', 'fault', from).map((p) => p.message)).toEqual([expect.objectContaining({ device: 'key-dissatisfied', code: 'chatter' })])
+    expect(h.of('event', 'evaluation-missed', from).map((p) => p.message)).toEqual([expect.objectContaining({ ticket: 'A013', reason: 'evaluator-fault' })])
   })
 })

@@ -128,7 +128,8 @@ const reachedState: fc.Arbitrary<{ state: CounterState; now: number }> = fc
     let now = T0 - 600_000
     for (const [input, dt] of [...prefix.map((i) => [i, 1_000] as const), ...walk]) {
       now += dt
-      state = step(state, input, now).state
+      // A clock that never steps: wall and monotonic readings coincide (clock steps: test/fuzz/ratings.test.ts).
+      state = step(state, input, now, now).state
     }
     return { state, now }
   })
@@ -147,7 +148,7 @@ describe('counter machine, fuzzed', () => {
       fc.property(reachedState, parsedCommand, fc.integer({ min: -120_000, max: 3_600_000 }), ({ state, now }, command, skew) => {
         const at = Math.max(now, Date.parse(command.expires) - 60_000 + skew)
         const before = structuredClone(state)
-        const r = step(state, { kind: 'command', command }, at)
+        const r = step(state, { kind: 'command', command }, at, at)
         const answers = replies(r.effects)
         const selfTest = r.effects.filter((e) => e.kind === 'self-test')
         // One reply per command (self-test replies later, once its tests ran).
@@ -179,7 +180,7 @@ describe('counter machine, fuzzed', () => {
   it('any input in any reachable state: no throw, the state stays well formed', () => {
     fc.assert(
       fc.property(reachedState, walkInput, fc.integer({ min: 0, max: 3_600_000 }), ({ state, now }, input, dt) => {
-        const r = step(state, input, now + dt)
+        const r = step(state, input, now + dt, now + dt)
         expect(['closed', 'idle', 'calling', 'serving', 'evaluating', 'paused']).toContain(r.state.mode)
         if (r.state.mode === 'evaluating') expect(r.state.evaluation).not.toBeNull()
         if (r.state.mode === 'calling' || r.state.mode === 'serving') expect(r.state.ticket).not.toBeNull()

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { eventSchemas, parseCommand, type CommandName, type EventDraft } from '../../edge/protocol/index.ts'
+import { eventSchemas, isFollowUpScore, parseCommand, type CommandName, type EventDraft } from '../../edge/protocol/index.ts'
 import { step } from '../../edge/counter/machine.ts'
 import { nextDeadline, resumeOnNewClock } from '../../edge/counter/time-rules.ts'
 import { initialState, type CounterState, type Input } from '../../edge/counter/state.ts'
@@ -133,7 +133,14 @@ async function live(actions: Action[], run: number): Promise<{ events: EventDraf
         expect(ev.record).toBe(pendingRecord)
         pending = null
       }
+      if (ev.type === 'rating-alert') {
+        // A bad rating's follow-up: right behind its own rating, same record and score, and never for another.
+        const prior = r.effects[r.effects.indexOf(e) - 1]
+        expect(prior?.kind === 'event' ? prior.event : null).toMatchObject({ type: 'evaluated', record: ev.record, ticket: ev.ticket, officer: ev.officer, score: ev.score })
+      }
       if (ev.type === 'evaluated') {
+        const alerts = r.effects.filter((x) => x.kind === 'event' && x.event.type === 'rating-alert')
+        expect(alerts, `alerts for a ${ev.score} rating`).toHaveLength(isFollowUpScore(ev.score) ? 1 : 0)
         // Only a press makes a rating, while the evaluator is open, before it closes.
         expect(input.kind).toBe('key')
         expect(before.mode).toBe('evaluating')
@@ -197,7 +204,7 @@ async function live(actions: Action[], run: number): Promise<{ events: EventDraf
 describe('ratings, property (issue 16)', () => {
   it('no rating without a served service here; exactly one outcome per served service; every event valid', async () => {
     let run = 0
-    const seen = { evaluated: 0, missedTimeout: 0, missedFault: 0, early: 0 }
+    const seen = { evaluated: 0, missedTimeout: 0, missedFault: 0, early: 0, alerts: 0 }
     await fc.assert(
       fc.asyncProperty(fc.array(action, { minLength: 5, maxLength: 40 }).map((l) => l.flat()), async (actions) => {
         const signIn = { kind: 'input', input: command('officer', { action: 'sign-in', officer: 'P1' }) } as const
@@ -205,6 +212,7 @@ describe('ratings, property (issue 16)', () => {
         expect(pendingAtEnd).toBeNull()
         const served = events.filter((e) => e.type === 'service-finished' && e.outcome === 'served').length
         const outcomes = events.filter((e) => e.type === 'evaluated' || e.type === 'evaluation-missed')
+        seen.alerts += events.filter((e) => e.type === 'rating-alert').length
         expect(outcomes).toHaveLength(served)
         for (const e of outcomes) {
           if (e.type === 'evaluated') {
@@ -220,5 +228,6 @@ describe('ratings, property (issue 16)', () => {
     expect(seen.evaluated, JSON.stringify(seen)).toBeGreaterThan(0)
     expect(seen.missedTimeout, JSON.stringify(seen)).toBeGreaterThan(0)
     expect(seen.missedFault, JSON.stringify(seen)).toBeGreaterThan(0)
+    expect(seen.alerts, JSON.stringify(seen)).toBeGreaterThan(0)
   }, Math.max(120_000, RUNS * 200))
 })

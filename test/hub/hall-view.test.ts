@@ -81,4 +81,31 @@ describe('hall view', () => {
     view.apply('hall/h1/central/status', json({ online: false, ts: new Date().toISOString() }))
     expect(view.snapshot()).toMatchObject({ bridge: { state: 'connected' }, central: { online: false } })
   })
+
+  it('a bad rating is listed at its window at once, once per service record, and stays for the hub\'s day', () => {
+    let clock = new Date(2026, 10, 22, 9, 30).getTime()
+    const alerts = new HallView({ hall: 'h1', aedes: new Aedes(), counters, log: silentLogger(), now: () => clock })
+    const changed: Array<string | null> = []
+    alerts.onChange((c) => changed.push(c))
+    const first = json(boardEvent('rating-alert', 'boot-a', 8, { ticket: 'A012', record: 'w01-boot-a-3' }))
+    alerts.apply(`${base}/event/rating-alert`, first)
+    expect(changed).toEqual(['w01'])
+    expect(alerts.window('w01')!.alerts).toEqual([
+      expect.objectContaining({ id: 'boot-a-8', counter: 'w01', ticket: 'A012', record: 'w01-boot-a-3', score: 'dissatisfied', level: '不满意', levelEn: 'dissatisfied', officer: 'P10482' }),
+    ])
+    // A copy from the at-least-once chain, then (impossible from a board) a second id for the same record: still one alert.
+    alerts.apply(`${base}/event/rating-alert`, first)
+    alerts.apply(`${base}/event/rating-alert`, json(boardEvent('rating-alert', 'boot-a', 9, { ticket: 'A012', record: 'w01-boot-a-3' })))
+    alerts.apply(`${base}/event/rating-alert`, json(boardEvent('rating-alert', 'boot-a', 12, { ticket: 'A015', record: 'w01-boot-a-6', scale: 5, score: 'very-dissatisfied', level: '非常不满意' })))
+    expect(alerts.window('w01')!.alerts.map((a) => [a.ticket, a.level])).toEqual([['A015', '非常不满意'], ['A012', '不满意']])
+    // A good rating is no alert; one that breaks the contract is ignored.
+    alerts.apply(`${base}/event/evaluated`, json(boardEvent('evaluated', 'boot-a', 13)))
+    alerts.apply(`${base}/event/rating-alert`, json(boardEvent('rating-alert', 'boot-a', 14, { score: 'satisfied', level: '满意' })))
+    expect(alerts.snapshot().windows[0]!.alerts).toHaveLength(2)
+    clock = new Date(2026, 10, 22, 23, 59).getTime()
+    expect(alerts.window('w01')!.alerts).toHaveLength(2)
+    clock = new Date(2026, 10, 23, 0, 0).getTime()
+    expect(alerts.window('w01')!.alerts).toEqual([])
+    expect(alerts.snapshot().windows[0]!.alerts).toEqual([])
+  })
 })

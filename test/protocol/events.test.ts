@@ -28,6 +28,7 @@ const optional: { [T in EventType]?: readonly string[] } = {
   // Defaulted so events from boards before these fields stay readable.
   evaluated: ['early', 'record', 'caseNo', 'item'],
   'evaluation-missed': ['reason', 'record', 'caseNo', 'item'],
+  'rating-alert': ['caseNo', 'item'],
   'capture-done': ['record'],
   overtime: ['record'],
   'capture-failed': ['message', 'record'],
@@ -44,6 +45,8 @@ const invalidFields: { [T in EventType]: Array<[field: string, value: unknown]> 
   'service-finished': [['outcome', 'finished'], ['durationMs', 0.5], ['officer', '']],
   evaluated: [['score', 'happy'], ['scale', 4], ['scale', '3'], ['latencyMs', -5], ['officer', 'x'.repeat(33)]],
   'evaluation-missed': [['afterMs', -1], ['ticket', null]],
+  // Only the two dissatisfied levels are alerts, each with its own national label; a three-key board has no 非常不满意.
+  'rating-alert': [['score', 'satisfied'], ['score', 'neutral'], ['level', '非常不满意'], ['level', 'dissatisfied'], ['record', ''], ['early', 'no']],
   'capture-done': [['kind', 'iris'], ['latencyMs', -1], ['cmd', null]],
   'capture-failed': [['reason', 'jammed'], ['kind', 'Fingerprint'], ['message', 'x'.repeat(201)], ['cmd', '']],
   overtime: [['level', 'none'], ['level', 'critical'], ['elapsedMs', -1], ['limitMs', 2.5]],

@@ -28,6 +28,7 @@ import type { HubSession, HubSessionFactory, SessionPublishOptions, SessionWill 
 import type { ConnectOptions } from '../../edge/shared/mqtt-connect.ts'
 import { startEdge, type RunningEdge } from '../../edge/main.ts'
 import type { Settings } from '../../edge/counter/state.ts'
+import type { VideoConfig } from '../../edge/devices/video-hooks.ts'
 import { silentLogger } from '../../edge/shared/logger.ts'
 import { BOARDS_DIR } from '../../edge/shared/package-root.ts'
 import { loadBoardProfile } from '../../boards/profile-schema.ts'
@@ -201,9 +202,11 @@ export interface EdgeHarnessOptions {
   counter?: string
   /** Window settings; telemetry defaults to hourly so it stays out of short sequences. */
   settings?: Partial<Settings>
+  /** The video hooks (NVR relay mode, text line); none by default. */
+  video?: VideoConfig
 }
 
-/** Long enough for a key's hold (80 ms), its lockout and the evaluator's ambiguity window (40 ms each). */
+/** Long enough for a key's hold (80 ms) and the evaluator's settle after the release (EVALUATOR_SETTLE_MS, 120 ms). */
 const KEY_SETTLE_MS = 250
 
 /**
@@ -247,6 +250,7 @@ export class EdgeHarness {
         username: `${hall}-${counter}`,
         password: 'unused',
         settings: { telemetryPeriodS: 3600, ...opts.settings },
+        ...(opts.video ? { video: opts.video } : {}),
       },
       {
         profile,
@@ -361,7 +365,7 @@ export class EdgeHarness {
  * after each test, that every message the board sent passed its own schema
  * and that the runtime stopped. `start()` gives the test its harness.
  */
-export function harnessPerTest(): { start(): Promise<EdgeHarness> } {
+export function harnessPerTest(): { start(opts?: EdgeHarnessOptions): Promise<EdgeHarness> } {
   let current: EdgeHarness | null = null
   beforeEach(() => {
     vi.useFakeTimers({ now: new Date('2025-03-04T09:00:00.000Z') })
@@ -376,5 +380,5 @@ export function harnessPerTest(): { start(): Promise<EdgeHarness> } {
     }
     vi.useRealTimers()
   })
-  return { start: async () => (current = await EdgeHarness.start()) }
+  return { start: async (opts?: EdgeHarnessOptions) => (current = await EdgeHarness.start(opts)) }
 }
