@@ -289,6 +289,11 @@ export class CentralClient {
       case 'event': {
         const { v: _v, id, boot: _b, seq, ts: _t, synced: _s, type, ...fields } = m.message
         this.print(`← event ${type} ${JSON.stringify(fields)} (id ${id}, seq ${seq})`)
+        // A bad rating must be followed up: a real central opens a follow-up case keyed by `record`.
+        if (m.message.type === 'rating-alert') {
+          const a = m.message
+          this.print(`⚠ 差评提醒 bad rating to follow up: ${a.ticket} ${a.level} (${a.score}), officer ${a.officer ?? '—'}, record ${a.record}${a.caseNo ? `, case ${a.caseNo}` : ''}`)
+        }
         break
       }
       case 'reply': {

@@ -129,6 +129,16 @@ describe('central-client bookkeeping (what docs/integration.md asks of every cen
     expect(lines.filter((l) => l.startsWith('← event called'))).toHaveLength(1)
   })
 
+  it('names a bad rating for follow-up, once, by its service record', () => {
+    const { c, lines } = client()
+    send(c, `${base}/event/rating-alert`, eventExamples['rating-alert'])
+    send(c, `${base}/event/rating-alert`, eventExamples['rating-alert'])
+    const alerts = lines.filter((l) => l.includes('差评提醒'))
+    expect(alerts).toHaveLength(1)
+    expect(alerts[0]).toContain(`record ${eventExamples['rating-alert'].record}`)
+    expect(alerts[0]).toContain('不满意')
+  })
+
   it('ignores a late will from an earlier boot, but takes one from the current boot', () => {
     const { c, lines } = client()
     send(c, `${base}/status`, birth)
