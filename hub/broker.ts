@@ -205,10 +205,13 @@ export class HubBroker {
     return this.principals.get(client)
   }
 
-  /** Counted always (for /metrics); logged within the limiter's lines per kind and per address (or client). */
+  /**
+   * Counted always (for /metrics); logged within the limiter's lines per kind and, where the refusal
+   * names one (connections and logins), per address: the storms come from addresses.
+   */
   private refuse(kind: RefusalKind, fields: Record<string, unknown>, message: string): void {
     this.opts.counters.refuse(kind)
-    const key = typeof fields.address === 'string' ? fields.address : typeof fields.client === 'string' ? fields.client : null
+    const key = typeof fields.address === 'string' ? fields.address : null
     this.opts.refusalLines.warn(kind, key, { refusal: kind, ...fields }, message)
   }
 

@@ -83,7 +83,7 @@ export interface HubLimits {
    */
   maxLiveStreamBufferedBytes: number
   /**
-   * Refusal log lines (hub/log-limiter.ts): per kind, and per kind for one address (or client),
+   * Refusal log lines (hub/log-limiter.ts): per kind, and per kind for one address,
    * the first lines of each window are written; the rest are counted into one summary line at the
    * window's end. /metrics counts every refusal regardless.
    */

@@ -1,57 +1,15 @@
 import { describe, it, expect, afterEach } from 'vitest'
 import { createServer, type Server } from 'node:http'
-import { connect, type Socket } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { LiveStreams } from '../../hub/dashboard/live-streams.ts'
 import { LogLimiter } from '../../hub/log-limiter.ts'
 import { CapturedLog } from './support/hub-fixture.ts'
 import { eventually } from '../support/probe.ts'
-
-/** A raw GET /api/live from a chosen loopback address: it reads the answer's head, then reads on or stops reading. */
-class RawReader {
-  /** Latin-1, one character a byte: cheap to scan; utf8() for what a person reads. */
-  text = ''
-  closed = false
-  private constructor(readonly socket: Socket) {
-    socket.setNoDelay(true)
-    socket.on('data', (d: Buffer) => (this.text += d.toString('latin1')))
-    socket.on('close', () => (this.closed = true))
-    socket.on('error', () => {})
-  }
-
-  static async open(port: number, from: string): Promise<RawReader> {
-    const socket = connect({ host: '127.0.0.1', port, localAddress: from })
-    const r = new RawReader(socket)
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', () => resolve())
-      socket.once('error', reject)
-    })
-    socket.write('GET /api/live HTTP/1.1\r\nHost: hub\r\n\r\n')
-    await eventually(() => r.text.includes('\r\n\r\n') || r.closed, 5_000, 'the answer head')
-    return r
-  }
-
-  utf8(): string {
-    return Buffer.from(this.text, 'latin1').toString('utf8')
-  }
-
-  get status(): number {
-    return Number(/^HTTP\/1\.1 (\d+)/.exec(this.text)?.[1] ?? 0)
-  }
-
-  /** From here the reader never reads again: its socket's buffers fill, then the hub's. */
-  stopReading(): void {
-    this.socket.pause()
-  }
-
-  count(marker: string): number {
-    return this.text.split(marker).length - 1
-  }
-}
+import { SseReader } from '../support/sse-reader.ts'
 
 let server: Server | null = null
 let streams: LiveStreams | null = null
-const readers: RawReader[] = []
+const readers: SseReader[] = []
 afterEach(async () => {
   for (const r of readers.splice(0)) r.socket.destroy()
   streams?.stop()
@@ -71,8 +29,8 @@ async function serve(limits: { maxStreams: number; maxPerAddress: number; maxBuf
   return (server.address() as AddressInfo).port
 }
 
-async function reader(port: number, from: string): Promise<RawReader> {
-  const r = await RawReader.open(port, from)
+async function reader(port: number, from: string): Promise<SseReader> {
+  const r = await SseReader.open(port, from)
   readers.push(r)
   return r
 }
