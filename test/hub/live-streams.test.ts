@@ -21,7 +21,7 @@ afterEach(async () => {
 })
 
 async function serve(limits: { maxStreams: number; maxPerAddress: number; maxBufferedBytes: number }, log: CapturedLog): Promise<number> {
-  const s = new LiveStreams({ ...limits, lines: new LogLimiter({ log: log.logger, linesPerKind: 100, linesPerKey: 100, windowMs: 10_000 }) })
+  const s = new LiveStreams({ ...limits, batchMs: 10, lines: new LogLimiter({ log: log.logger, linesPerKind: 100, linesPerKey: 100, windowMs: 10_000 }) })
   streams = s
   server = createServer((req, res) => s.open(req, res))
   server.on('connection', (sock) => sock.setNoDelay(true))
