@@ -82,6 +82,8 @@ export interface HubLimits {
    * pile up is not reading and is dropped, so readers cost at most maxLiveStreams times this.
    */
   maxLiveStreamBufferedBytes: number
+  /** Live-stream frames are gathered this long and written to each stream at once (0: every frame at once). */
+  liveStreamBatchMs: number
   /**
    * Refusal log lines (hub/log-limiter.ts): per kind, and per kind for one address,
    * the first lines of each window are written; the rest are counted into one summary line at the
@@ -110,6 +112,7 @@ export const DEFAULT_LIMITS: Readonly<HubLimits> = {
   maxLiveStreams: 256,
   maxLiveStreamsPerAddress: 16,
   maxLiveStreamBufferedBytes: 64 * 1024,
+  liveStreamBatchMs: 50,
   refusalLogLinesPerKind: 100,
   refusalLogLinesPerAddress: 10,
   refusalLogWindowMs: 10_000,

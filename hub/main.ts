@@ -195,7 +195,7 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
         credentials,
         counters,
         backlog: () => custody?.size ?? 0,
-        liveStreams: { maxStreams: limits.maxLiveStreams, maxPerAddress: limits.maxLiveStreamsPerAddress, maxBufferedBytes: limits.maxLiveStreamBufferedBytes },
+        liveStreams: { maxStreams: limits.maxLiveStreams, maxPerAddress: limits.maxLiveStreamsPerAddress, maxBufferedBytes: limits.maxLiveStreamBufferedBytes, batchMs: limits.liveStreamBatchMs },
         lines: refusalLines,
         log: log.child({ module: 'http' }),
       })

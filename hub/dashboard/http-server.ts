@@ -56,7 +56,7 @@ export class HubHttp {
 
   constructor(private readonly opts: HubHttpOptions) {
     this.stats = new ServiceStats({ hall: opts.hall, aedes: opts.aedes })
-    this.streams = new LiveStreams({ batchMs: 50, ...opts.liveStreams, lines: opts.lines })
+    this.streams = new LiveStreams({ ...opts.liveStreams, lines: opts.lines })
   }
 
   async start(): Promise<void> {

@@ -9,6 +9,13 @@ export interface LiveStreamLimits {
   maxPerAddress: number
   /** Bytes a stream may have waiting in the hub past the socket; past it the reader is dropped. */
   maxBufferedBytes: number
+  /**
+   * Frames are gathered this long, then written to each stream in one write. One write per frame
+   * per stream was two socket writes per board event for every open stream: with 256 open, the
+   * board's QoS 1 acknowledgement went from 0.8 to 15.6 ms median (docs/benchmarks.md). A person
+   * watching the page does not see 50 ms. 0 or absent: each frame at once.
+   */
+  batchMs?: number
 }
 
 export interface LiveStreamStats {
@@ -57,13 +64,6 @@ export class LiveStreams {
     private readonly opts: LiveStreamLimits & {
       /** Lines for refusals and drops; a storm of them writes a bounded number. */
       lines: LogLimiter
-      /**
-       * Frames are gathered this long, then written to each stream in one write. One write per frame
-       * per stream was two socket writes per board event for every open stream: with 256 open, the
-       * board's QoS 1 acknowledgement went from 0.8 to 15.6 ms median (docs/benchmarks.md). A person
-       * watching the page does not see 50 ms. 0: each frame at once.
-       */
-      batchMs?: number
     },
   ) {}
 

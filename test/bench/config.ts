@@ -28,7 +28,7 @@ export interface BenchConfig {
 const LIVE_VARIANTS: LiveStreamsOptions['variants'] = [
   { name: 'as shipped (256 streams, 16 per address, 64 KiB each)' },
   { name: 'caps raised to 3,000 streams: the 64 KiB bound alone', limits: { maxLiveStreams: 3_000, maxLiveStreamsPerAddress: 3_000 } },
-  { name: 'caps raised, no bound: the hub before issue 20', limits: { maxLiveStreams: 3_000, maxLiveStreamsPerAddress: 3_000, maxLiveStreamBufferedBytes: 1e15 } },
+  { name: 'caps raised, no bound, no batching: the hub before issue 20', limits: { maxLiveStreams: 3_000, maxLiveStreamsPerAddress: 3_000, maxLiveStreamBufferedBytes: 1e15, liveStreamBatchMs: 0 } },
 ]
 
 const HUB_VARIANTS: CallDiagnosisOptions['variants'] = [

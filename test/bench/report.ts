@@ -227,9 +227,11 @@ function liveStreamsSection(l: LiveStreamsResult): string {
     '### Hub memory under idle dashboard live streams',
     '',
     `${v0?.streamsAsked ?? '?'} clients open \`GET /api/live\` from many loopback addresses and never read, while a board publishes ${v0?.events ?? '?'} events at QoS 1, one after another (issue 20, C: before the fix 3,000 such streams took the hub from 300 to 859 MB after 270 events). ` +
-      'Resident memory of the hub process (MB) before any stream, with the streams open, and after the events; acknowledgement times of the board (ms, p50 / p99) with no stream open and during.',
+      'Resident memory of the hub process (MB) before any stream, with the streams open, and after the events; acknowledgement times of the board (ms, p50 / p99) with no stream open and during. ' +
+      '"Waiting after" is what the open streams had queued past their sockets, summed per stream as /metrics counts it (a frame queued on many streams is one buffer in memory, so this can exceed the RSS). ' +
+      'A stream is dropped only once the kernel\'s own socket buffers are full; while it has memory to spare the kernel holds megabytes per socket, and with thousands of sockets it gives each less, which is when the bound matters.',
     '',
-    head(['limits', 'open', 'refused (503)', 'dropped', 'held after (KiB)', 'RSS before', 'streams open', 'after events', 'peak', 'QoS 1 ack, no streams', 'QoS 1 ack, during']),
+    head(['limits', 'open', 'refused (503)', 'dropped', 'waiting after (KiB)', 'RSS before', 'streams open', 'after events', 'peak', 'QoS 1 ack, no streams', 'QoS 1 ack, during']),
     ...l.variants.map((v) =>
       row([v.name, v.open, v.refused, v.dropped, v.bufferedKb, v.rssBeforeMb, v.rssStreamsOpenMb, v.rssAfterMb, v.peakRssMb, ms(v.ackIdleMs), ms(v.ackDuringMs)]),
     ),
