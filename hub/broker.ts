@@ -9,7 +9,9 @@ import type { LoginLimiter } from './login-limiter.ts'
 import type { HubCounters, RefusalKind } from './hub-counters.ts'
 import type { HubLimits } from './limits.ts'
 import { HubListeners, type ListenerConfig, type ConnectionMeta } from './listeners.ts'
-import { QueueCappedPersistence, type AsyncPersistence } from './session-store.ts'
+import { QueueCappedPersistence, type SessionPersistence } from './session-store.ts'
+import { SessionQuota } from './session-quota.ts'
+import type { LogLimiter } from './log-limiter.ts'
 import type { Quarantine, QuarantinedMessage } from './quarantine.ts'
 import type { Uplink } from './uplink.ts'
 import { Qos2Receipts } from './qos2-receipts.ts'
@@ -27,7 +29,7 @@ export interface BrokerOptions {
   logins: LoginLimiter
   counters: HubCounters
   limits: HubLimits
-  persistence: AsyncPersistence
+  persistence: SessionPersistence
   /** Messages between the nodes of a hall cluster (mqemitter-redis); absent: in-process. */
   mq?: unknown
   /** In a cluster every node enqueues and any node clears, so the queue cap counts in the shared store. */
@@ -37,6 +39,8 @@ export interface BrokerOptions {
   /** Where a board's own messages the hub cannot accept are kept before they are acknowledged. */
   quarantine: Quarantine
   log: Logger
+  /** Where refusal lines go: a storm of one kind writes a bounded number of them (hub/log-limiter.ts). */
+  refusalLines: LogLimiter
   /** Board sessions coming and going, for the hall view. */
   onBoardSession?: (p: Principal, connected: boolean) => void
 }
@@ -71,6 +75,8 @@ interface ConnectInfo {
   emptyIdWithSession: boolean
   /** The client sent no id (clean session on): Aedes made up a random one. */
   assignedId: boolean
+  /** Clean session on: nothing of the session outlives the connection. */
+  clean: boolean
   protocolVersion: number
   will: { topic: string; retain: boolean; bytes: number } | null
 }
@@ -102,9 +108,12 @@ export class HubBroker {
   /** Inbound QoS 2 packet ids whose first copy passed the authorisation, until PUBREL (exactly once to custody). */
   private readonly receipts = new Qos2Receipts()
   private unlistenReload: (() => void) | null = null
+  /** Persistent sessions held per account (limits.maxPersistentSessionsPerAccount). */
+  readonly sessions: SessionQuota
 
   constructor(private readonly opts: BrokerOptions) {
     const { limits, log } = opts
+    this.sessions = new SessionQuota(limits.maxPersistentSessionsPerAccount)
     this.persistence = new QueueCappedPersistence(
       opts.persistence,
       limits.maxQueuedPerClient,
@@ -128,6 +137,7 @@ export class HubBroker {
         this.connects.set(client, {
           emptyIdWithSession: !packet.clientId && packet.clean === false,
           assignedId: !packet.clientId,
+          clean: packet.clean !== false,
           protocolVersion: packet.protocolVersion ?? 4,
           will: packet.will ? { topic: packet.will.topic, retain: Boolean(packet.will.retain), bytes: packet.will.payload?.length ?? 0 } : null,
         })
@@ -135,7 +145,10 @@ export class HubBroker {
       },
       authenticate: (client, username, password, done) => {
         this.authenticate(client, username, password).then(
-          (err) => (err ? done(err, false) : done(null, true)),
+          (err) => {
+            const refused = err ?? this.sessionDecision(client)
+            return refused ? done(refused, false) : done(null, true)
+          },
           (err: Error) => {
             log.error({ err: err.message }, 'authentication error')
             done(connackError('authentication unavailable', 3), false)
@@ -170,6 +183,7 @@ export class HubBroker {
       // A clean session's inbound QoS 2 state ends with it (unless another connection has taken the id over).
       const current = (this.aedes as unknown as { clients: Record<string, Client | undefined> }).clients[client.id]
       if (client.clean && (!current || current === client)) this.receipts.forget(client.id)
+      if (!client.clean && (!current || current === client)) this.releaseIfNothingStored(client.id)
       if (p?.role === 'board') opts.onBoardSession?.(p, false)
     })
     this.listeners = new HubListeners({
@@ -192,9 +206,50 @@ export class HubBroker {
     return this.principals.get(client)
   }
 
+  /**
+   * Counted always (for /metrics); logged within the limiter's lines per kind and, where the refusal
+   * names one (connections and logins), per address: the storms come from addresses.
+   */
   private refuse(kind: RefusalKind, fields: Record<string, unknown>, message: string): void {
     this.opts.counters.refuse(kind)
-    this.opts.log.warn({ refusal: kind, ...fields }, message)
+    const key = typeof fields.address === 'string' ? fields.address : null
+    this.opts.refusalLines.warn(kind, key, { refusal: kind, ...fields }, message)
+  }
+
+  /**
+   * After a successful login: a persistent session is held against its account's cap (issue 20, G);
+   * a clean one ends whatever session its id held, as Aedes wipes it. Null to accept.
+   */
+  private sessionDecision(client: Client): AuthenticateError | null {
+    const p = this.principals.get(client)
+    const info = this.connects.get(client)
+    if (!p || !info) return null
+    if (info.clean) {
+      this.sessions.release(client.id)
+      return null
+    }
+    const d = this.sessions.admit(p.username, client.id)
+    if (d.ok) return null
+    const cap = this.opts.limits.maxPersistentSessionsPerAccount
+    this.principals.delete(client)
+    this.refuse(
+      'session-cap',
+      { address: this.meta(client)?.address ?? 'unknown', username: p.username, client: client.id, cap, held: d.held.slice(0, 20) },
+      `refused connect: the account already holds ${cap} persistent sessions; reconnect under one of their ids, end one with a clean-session connect, or connect with clean session on`,
+    )
+    return connackError(`account ${p.username} already holds ${cap} persistent sessions`, RC.notAuthorized)
+  }
+
+  /** A persistent client left: if it stored no subscription, nothing of its session stays, and its slot is free. */
+  private releaseIfNothingStored(clientId: string): void {
+    if (!this.sessions.holds(clientId)) return
+    this.persistence.subscriptionsByClient({ id: clientId }).then(
+      (subs) => {
+        const current = (this.aedes as unknown as { clients: Record<string, Client | undefined> }).clients[clientId]
+        if (subs.length === 0 && !current) this.sessions.release(clientId)
+      },
+      () => undefined, // kept held: counting a session too many is the safe side
+    )
   }
 
   private meta(client: Client): ConnectionMeta | undefined {
@@ -302,6 +357,9 @@ export class HubBroker {
       return cb(refusal('payload too large'))
     }
     if (packet.topic.split('/').length > limits.maxTopicLevels) {
+      // A board's own message too deep: quarantined like its other unacceptable messages, or its journal
+      // sends it again on every connection for ever. The frame guard still bounds what it can send at all.
+      if (own) return this.toQuarantine(client.id, p, packet, 'topic-too-deep', `more than ${limits.maxTopicLevels} topic levels`, cb)
       this.refuse('topic-too-deep', at, 'refused publish')
       return cb(refusal('topic too deep'))
     }
@@ -402,6 +460,9 @@ export class HubBroker {
   /** Starts Aedes (and its persistence) without accepting connections yet. */
   async open(): Promise<void> {
     await this.aedes.listen()
+    // Persistent sessions a previous run left in the store still count against their accounts.
+    const ids = (await this.opts.persistence.sessionClientIds?.()) ?? []
+    this.sessions.load(ids.map((clientId) => ({ clientId, account: this.opts.credentials.clientIdOwner(clientId) })))
     this.unlistenReload = this.opts.credentials.onReload(() => this.dropRevoked())
   }
 

@@ -20,6 +20,7 @@ export const REFUSAL_KINDS = [
   'payload-too-large',
   'topic-too-deep',
   'offline-queue-full', // a message dropped for a client whose queue is at its cap
+  'session-cap', // a new persistent session of an account already holding maxPersistentSessionsPerAccount: CONNACK 5
   'malformed-packet', // a packet that does not parse; only that client is closed
   'unsupported-protocol', // a CONNECT of a protocol version the hub does not speak (MQTT 5): CONNACK 1
   'revoked-session', // a connected client whose credentials were revoked or changed
@@ -34,7 +35,7 @@ export type RefusalKind = (typeof REFUSAL_KINDS)[number]
  * Why a board's own message was acknowledged into the quarantine (hub/quarantine.ts) instead of
  * refused: the refusal it would otherwise have been, or a payload that breaks its schema.
  */
-export const QUARANTINE_KINDS = ['acl-publish', 'payload-too-large', 'invalid-payload'] as const
+export const QUARANTINE_KINDS = ['acl-publish', 'payload-too-large', 'topic-too-deep', 'invalid-payload'] as const
 
 export type QuarantineKind = (typeof QUARANTINE_KINDS)[number]
 

@@ -98,6 +98,33 @@ export interface HubLimits {
    * it and left the socket open, so connections that never finish held their slots for ever.
    */
   tlsHandshakeTimeoutMs: number
+  /**
+   * Persistent sessions (clean session off) one account may hold. Each one that subscribes gets its
+   * own queued copy of every matching message while offline: 200 sessions of the read-only account
+   * turned 50 events into 10,000 queued copies (issue 20, G). Past the cap a new persistent session
+   * is refused (CONNACK 5); a reconnect under an id the account already holds is not. A board has
+   * one session anyway (its client id is its username).
+   */
+  maxPersistentSessionsPerAccount: number
+  /** Dashboard live streams (GET /api/live) open at once; past it: 503 (hub/dashboard/live-streams.ts). */
+  maxLiveStreams: number
+  /** Live streams open at once from one address; past it: 503. */
+  maxLiveStreamsPerAddress: number
+  /**
+   * Bytes one live stream may have waiting in the hub beyond its socket. A reader that lets more
+   * pile up is not reading and is dropped, so readers cost at most maxLiveStreams times this.
+   */
+  maxLiveStreamBufferedBytes: number
+  /** Live-stream frames are gathered this long and written to each stream at once (0: every frame at once). */
+  liveStreamBatchMs: number
+  /**
+   * Refusal log lines (hub/log-limiter.ts): per kind, and per kind for one address,
+   * the first lines of each window are written; the rest are counted into one summary line at the
+   * window's end. /metrics counts every refusal regardless.
+   */
+  refusalLogLinesPerKind: number
+  refusalLogLinesPerAddress: number
+  refusalLogWindowMs: number
 }
 
 export const DEFAULT_LIMITS: Readonly<HubLimits> = {
@@ -120,6 +147,14 @@ export const DEFAULT_LIMITS: Readonly<HubLimits> = {
   maxQuarantineBytes: 64 * 1024 * 1024,
   maxQuarantineBytesPerBoard: 1024 * 1024,
   tlsHandshakeTimeoutMs: 10_000,
+  maxPersistentSessionsPerAccount: 8,
+  maxLiveStreams: 256,
+  maxLiveStreamsPerAddress: 16,
+  maxLiveStreamBufferedBytes: 64 * 1024,
+  liveStreamBatchMs: 50,
+  refusalLogLinesPerKind: 100,
+  refusalLogLinesPerAddress: 10,
+  refusalLogWindowMs: 10_000,
 }
 
 /**

@@ -17,6 +17,7 @@ import { Quarantine } from './quarantine.ts'
 import { Uplink } from './uplink.ts'
 import { openSessionPersistence } from './session-store.ts'
 import { resolveLimits } from './limits.ts'
+import { LogLimiter } from './log-limiter.ts'
 import { HubHttp } from './dashboard/http-server.ts'
 import { LoginLimiter } from './login-limiter.ts'
 import { Lifecycle } from '../edge/shared/lifecycle.ts'
@@ -57,6 +58,14 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
   const life = new Lifecycle({ log })
 
   return life.build(async () => {
+    // Stopped last (added first): the summary of lines held back goes out after everything else has refused.
+    const refusalLines = new LogLimiter({
+      log: log.child({ module: 'refusals' }),
+      linesPerKind: limits.refusalLogLinesPerKind,
+      linesPerKey: limits.refusalLogLinesPerAddress,
+      windowMs: limits.refusalLogWindowMs,
+    })
+    life.add('refusal log lines', () => refusalLines.stop())
     const credentials = await life.start('credentials', new CredentialStore({ path: config.credentialsFile, log: log.child({ module: 'credentials' }) }))
 
     let cluster: HallCluster | null = null
@@ -111,6 +120,7 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
       uplink,
       quarantine,
       log: log.child({ module: 'broker' }),
+      refusalLines,
       onBoardSession: (p, connected) => {
         if (p.hall === config.hall && p.counter) hallView?.boardSession(p.counter, connected)
       },
@@ -189,6 +199,8 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
         logins,
         counters,
         backlog: () => custody?.size ?? 0,
+        liveStreams: { maxStreams: limits.maxLiveStreams, maxPerAddress: limits.maxLiveStreamsPerAddress, maxBufferedBytes: limits.maxLiveStreamBufferedBytes, batchMs: limits.liveStreamBatchMs },
+        lines: refusalLines,
         log: log.child({ module: 'http' }),
       })
       await life.start('http', h)

@@ -50,14 +50,38 @@ const require = createRequire(import.meta.url)
 const MemoryPersistence = require('aedes-persistence/asyncPersistence.js') as new () => AsyncPersistence
 const LevelPersistence = require('aedes-persistence-level/asyncPersistence.js') as new (db: Level<string, Buffer>) => AsyncPersistence
 
-/** LevelDB under dataDir/sessions when a data directory is given, memory otherwise. */
-export async function openSessionPersistence(dataDir: string | undefined): Promise<AsyncPersistence> {
-  if (!dataDir) return new MemoryPersistence()
+/** A session persistence that can also tell which client ids hold a session in it. */
+export interface SessionPersistence extends AsyncPersistence {
+  /**
+   * Client ids with stored subscriptions: the persistent sessions a previous run left (the hub's
+   * per-account session cap counts them). Absent where the store cannot list them (a cluster's Redis).
+   */
+  sessionClientIds?(): Promise<string[]>
+}
+
+/**
+ * aedes-persistence-level keeps each subscription under `subscriptions:<encodeURIComponent(clientId)>:<topic>`
+ * (its subByClientKey); ':' never occurs inside the encoded id. test/hub/session-store.test.ts pins this.
+ */
+const SUBSCRIPTION_KEYS = 'subscriptions:'
+
+async function subscribedClientIds(db: Level<string, Buffer>): Promise<string[]> {
+  const ids = new Set<string>()
+  for await (const key of db.keys({ gt: SUBSCRIPTION_KEYS, lt: `${SUBSCRIPTION_KEYS}\uffff` })) {
+    const encoded = key.slice(SUBSCRIPTION_KEYS.length).split(':')[0]!
+    ids.add(decodeURIComponent(encoded))
+  }
+  return [...ids]
+}
+
+/** LevelDB under dataDir/sessions when a data directory is given, memory otherwise (a fresh process: no sessions yet). */
+export async function openSessionPersistence(dataDir: string | undefined): Promise<SessionPersistence> {
+  if (!dataDir) return Object.assign(new MemoryPersistence(), { sessionClientIds: () => Promise.resolve([]) })
   const path = `${dataDir}/sessions`
   await mkdir(path, { recursive: true })
   const db = new Level<string, Buffer>(path, { valueEncoding: 'buffer' })
   await db.open()
-  return new LevelPersistence(db)
+  return Object.assign(new LevelPersistence(db), { sessionClientIds: () => subscribedClientIds(db) })
 }
 
 /** What QueueCappedPersistence tells about inbound QoS 2 packets (Qos2Receipts listens). */

@@ -12,6 +12,8 @@ import { HttpError, readJsonBody } from '../http/json-body.ts'
 import { normalizeAddress } from '../address-guards.ts'
 import type { LoginLimiter } from '../login-limiter.ts'
 import { listenOn } from '../http/listen.ts'
+import { LiveStreams, type LiveStreamLimits } from './live-streams.ts'
+import type { LogLimiter } from '../log-limiter.ts'
 
 export interface HubHttpOptions {
   hall: string
@@ -23,6 +25,9 @@ export interface HubHttpOptions {
   logins: LoginLimiter
   counters: HubCounters
   backlog: () => number
+  liveStreams: LiveStreamLimits
+  /** Lines for live streams refused or dropped, limited like the broker's refusals. */
+  lines: LogLimiter
   log: Logger
 }
 
@@ -51,7 +56,7 @@ export class HubHttp {
   private server: Server | null = null
   private readonly stats: ServiceStats
   private readonly sessions = new Map<string, { username: string; expires: number }>()
-  private readonly streams = new Set<ServerResponse>()
+  private readonly streams: LiveStreams
   private messagesIn = 0
   private readonly countIn = (_p: AedesPublishPacket, client: unknown) => {
     if (client) this.messagesIn++
@@ -61,6 +66,7 @@ export class HubHttp {
 
   constructor(private readonly opts: HubHttpOptions) {
     this.stats = new ServiceStats({ hall: opts.hall, aedes: opts.aedes })
+    this.streams = new LiveStreams({ ...opts.liveStreams, lines: opts.lines })
   }
 
   async start(): Promise<void> {
@@ -126,6 +132,7 @@ export class HubHttp {
         connectedClients: () => this.opts.aedes.connectedClients,
         messagesIn: () => this.messagesIn,
         backlog: this.opts.backlog,
+        liveStreams: this.streams.stats(),
       })
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' })
       return void res.end(text)
@@ -134,7 +141,8 @@ export class HubHttp {
       const snap = this.opts.hallView.snapshot()
       return json(res, 200, { ...snap, windows: snap.windows.map((w) => this.enrich(w)), quarantined: this.opts.counters.quarantinedTotal, session: this.session(req) })
     }
-    if (method === 'GET' && path === '/api/live') return this.live(req, res)
+    // Open like the page itself (the public view reads it), but capped: hub/dashboard/live-streams.ts.
+    if (method === 'GET' && path === '/api/live') return this.streams.open(req, res)
     if (method === 'POST' && path === '/api/login') return this.login(req, res)
     if (method === 'POST' && path === '/api/logout') {
       const token = /(?:^|;\s*)ce_session=([A-Za-z0-9_-]+)/.exec(req.headers.cookie ?? '')?.[1]
@@ -147,20 +155,8 @@ export class HubHttp {
     throw new HttpError(404, `no ${method} ${path}`)
   }
 
-  private live(req: IncomingMessage, res: ServerResponse): void {
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' })
-    res.write('retry: 2000\n\n')
-    this.streams.add(res)
-    const ping = setInterval(() => res.write(': ping\n\n'), 15_000)
-    req.on('close', () => {
-      clearInterval(ping)
-      this.streams.delete(res)
-    })
-  }
-
   private broadcast(event: string, data: unknown): void {
-    const frame = `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`
-    for (const s of this.streams) s.write(frame)
+    this.streams.broadcast(event, data)
   }
 
   private async login(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -247,7 +243,7 @@ export class HubHttp {
     for (const u of this.unsubscribe) u()
     this.opts.aedes.off('publish', this.countIn)
     await this.stats.stop()
-    for (const s of this.streams) s.end()
+    this.streams.stop()
     const server = this.server
     this.server = null
     if (server) {

@@ -1,6 +1,7 @@
 import type { HallSnapshot } from '../hall-view.ts'
 import type { HubCounters } from '../hub-counters.ts'
 import type { WindowStats } from './service-stats.ts'
+import type { LiveStreamStats } from './live-streams.ts'
 
 export interface MetricsSources {
   hall: string
@@ -10,6 +11,7 @@ export interface MetricsSources {
   connectedClients: () => number
   messagesIn: () => number
   backlog: () => number
+  liveStreams: LiveStreamStats
 }
 
 type Sample = [labels: Record<string, string>, value: number]
@@ -43,6 +45,19 @@ export function renderMetrics(src: MetricsSources): string {
   metric('counter_edge_password_checks_total', 'counter', 'Password checks run (scrypt, or the same work for an unknown username); logins refused by the limiter cost none.', [[{}, c.passwordChecks ?? 0]])
   metric('counter_edge_acl_denials_total', 'counter', 'Publishes and subscriptions refused by the ACL or limits.', [[{}, c.aclDenials ?? 0]])
   metric('counter_edge_invalid_payloads_total', 'counter', 'Board messages that broke the contract and were not bridged.', [[{}, src.counters.quarantined['invalid-payload']]])
+  metric(
+    'counter_edge_refusals_total',
+    'counter',
+    'Everything the hub turned away, by kind (every one, also those whose log line the refusal log limiter held back).',
+    Object.entries(src.counters.refusals).map(([kind, n]): Sample => [{ kind }, n]),
+  )
+  const live = src.liveStreams
+  metric('counter_edge_live_streams_open', 'gauge', 'Dashboard live streams (GET /api/live) open now.', [[{}, live.open]])
+  metric('counter_edge_live_streams_dropped_total', 'counter', 'Live streams closed because their reader did not keep up.', [[{}, live.dropped]])
+  metric('counter_edge_live_streams_refused_total', 'counter', 'Live streams answered 503 because a cap was reached.', [[{}, live.refused]])
+  metric('counter_edge_live_streams_buffered_bytes', 'gauge', 'Bytes the hub holds for open live streams, waiting for their sockets.', [[{}, live.bufferedBytes]])
+  metric('counter_edge_live_stream_peak_buffered_bytes', 'gauge', 'The most one live stream had waiting in the hub at once since the start.', [[{}, live.peakStreamBufferedBytes]])
+  metric('process_resident_memory_bytes', 'gauge', "The hub process's resident memory.", [[{}, process.memoryUsage.rss()]])
   const quarantined = src.counters.quarantined
   metric(
     'counter_edge_quarantined_total',

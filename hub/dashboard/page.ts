@@ -180,7 +180,12 @@ function showSession(user) {
 function connect() {
   const es = new EventSource('api/live');
   es.addEventListener('open', () => { $('hub-state').textContent = 'hub: live'; $('hub-state').className = 'pill ok'; });
-  es.addEventListener('error', () => { $('hub-state').textContent = 'hub: reconnecting…'; $('hub-state').className = 'pill bad'; });
+  es.addEventListener('error', () => {
+    $('hub-state').className = 'pill bad';
+    // A refused stream (503: the hub's live streams are full) is not retried by EventSource itself.
+    if (es.readyState === EventSource.CLOSED) { $('hub-state').textContent = '实时推送已满，30 秒后重试 · live view full, retrying in 30 s'; setTimeout(connect, 30000); return; }
+    $('hub-state').textContent = 'hub: reconnecting…';
+  });
   es.addEventListener('window', (m) => { const w = JSON.parse(m.data); announceNew(windows.get(w.counter), w); windows.set(w.counter, w); render(); });
   es.addEventListener('hall', (m) => { const h = JSON.parse(m.data); bridge = h.bridge; render(); });
   es.addEventListener('event', (m) => addFeed(JSON.parse(m.data)));

@@ -9,6 +9,7 @@ import type { ThroughputOptions } from './hub-throughput.bench.ts'
 import type { WritePathOptions } from './write-path.bench.ts'
 import type { LoginStormOptions } from './login-storm.bench.ts'
 import type { CallDiagnosisOptions } from './call-diagnosis.bench.ts'
+import type { LiveStreamsOptions } from './live-streams.bench.ts'
 
 type Sized<T> = Omit<T, 'log'>
 
@@ -21,7 +22,14 @@ export interface BenchConfig {
   centralScale: Sized<CentralScaleOptions>
   loginStorm: Sized<LoginStormOptions>
   callDiagnosis: Sized<CallDiagnosisOptions>
+  liveStreams: Sized<LiveStreamsOptions>
 }
+
+const LIVE_VARIANTS: LiveStreamsOptions['variants'] = [
+  { name: 'as shipped (256 streams, 16 per address, 64 KiB each)' },
+  { name: 'caps raised to 3,000 streams: the 64 KiB bound alone', limits: { maxLiveStreams: 3_000, maxLiveStreamsPerAddress: 3_000 } },
+  { name: 'caps raised, no bound, no batching: the hub before issue 20', limits: { maxLiveStreams: 3_000, maxLiveStreamsPerAddress: 3_000, maxLiveStreamBufferedBytes: 1e15, liveStreamBatchMs: 0 } },
+]
 
 const HUB_VARIANTS: CallDiagnosisOptions['variants'] = [
   { name: 'hub as shipped' },
@@ -87,6 +95,7 @@ export const FULL: BenchConfig = {
     measureMs: 20_000,
   },
   loginStorm: { sizes: [50, 200, 400], budgetMs: 60_000, guessStorm: { attempts: 400, logins: 15 } },
+  liveStreams: { streams: 3_000, addresses: 150, events: 1_000, baselineEvents: 200, variants: LIVE_VARIANTS },
   callDiagnosis: {
     boards: 200,
     variants: HUB_VARIANTS,
@@ -140,6 +149,7 @@ export const QUICK: BenchConfig = {
     measureMs: 2_000,
   },
   loginStorm: { sizes: [5], budgetMs: 10_000, guessStorm: { attempts: 40, logins: 3 } },
+  liveStreams: { streams: 30, addresses: 3, events: 30, baselineEvents: 10, variants: [LIVE_VARIANTS[0]!] },
   callDiagnosis: {
     boards: 3,
     variants: HUB_VARIANTS,

@@ -10,6 +10,7 @@ import type { ThroughputResult } from './hub-throughput.bench.ts'
 import type { WritePathResult } from './write-path.bench.ts'
 import type { LoginStormResult } from './login-storm.bench.ts'
 import type { CallDiagnosisResult } from './call-diagnosis.bench.ts'
+import type { LiveStreamsResult } from './live-streams.bench.ts'
 import type { BenchRun } from './results.ts'
 import type { ProfileSummary } from './support/profile.ts'
 import type { Summary } from './support/stats.ts'
@@ -38,6 +39,7 @@ export function renderMarkdown(run: BenchRun): string {
     r.callDiagnosis ? diagnosisSection(r.callDiagnosis) : '',
     r.callLatency ? scaleSection(r.callLatency) : '',
     r.loginStorm ? stormSection(r.loginStorm) : '',
+    r.liveStreams ? liveStreamsSection(r.liveStreams) : '',
     r.centralScale ? centralSection(r.centralScale) : '',
     r.throughput ? throughputSection(r.throughput, r.writePath) : '',
     r.footprint ? footprintSection(r.footprint) : '',
@@ -215,6 +217,24 @@ function scaleSection(c: CallLatencyResult): string {
     '"online in" is the time for the boards added at that level to connect: the hub checks one scrypt hash (N=16384) per login on its thread pool, so a thousand boards reconnecting after a hub restart queue for it.',
     ...lv.filter((l) => l.firstErrors.length).map((l) => `\nFirst lost steps at ${l.boards} boards: ${l.firstErrors.map((e) => `\`${e}\``).join('; ')}`),
     c.stoppedAt ? `\n**The climb stopped at ${c.stoppedAt.boards} boards:** ${c.stoppedAt.reason}.` : '',
+    '',
+  ].join('\n')
+}
+
+function liveStreamsSection(l: LiveStreamsResult): string {
+  const v0 = l.variants[0]
+  return [
+    '### Hub memory under idle dashboard live streams',
+    '',
+    `${v0?.streamsAsked ?? '?'} clients open \`GET /api/live\` from many loopback addresses and never read, while a board publishes ${v0?.events ?? '?'} events at QoS 1, one after another (issue 20, C: before the fix 3,000 such streams took the hub from 300 to 859 MB after 270 events). ` +
+      'Resident memory of the hub process (MB) before any stream, with the streams open, and after the events; acknowledgement times of the board (ms, p50 / p99) with no stream open and during. ' +
+      '"Waiting after" is what the open streams had queued past their sockets, summed per stream as /metrics counts it (a frame queued on many streams is one buffer in memory, so this can exceed the RSS). ' +
+      'A stream is dropped only once the kernel\'s own socket buffers are full; while it has memory to spare the kernel holds megabytes per socket, and with thousands of sockets it gives each less, which is when the bound matters.',
+    '',
+    head(['limits', 'open', 'refused (503)', 'dropped', 'waiting after (KiB)', 'RSS before', 'streams open', 'after events', 'peak', 'QoS 1 ack, no streams', 'QoS 1 ack, during']),
+    ...l.variants.map((v) =>
+      row([v.name, v.open, v.refused, v.dropped, v.bufferedKb, v.rssBeforeMb, v.rssStreamsOpenMb, v.rssAfterMb, v.peakRssMb, ms(v.ackIdleMs), ms(v.ackDuringMs)]),
+    ),
     '',
   ].join('\n')
 }

@@ -9,6 +9,7 @@ import type { ThroughputResult } from './hub-throughput.bench.ts'
 import type { WritePathResult } from './write-path.bench.ts'
 import type { LoginStormResult } from './login-storm.bench.ts'
 import type { CallDiagnosisResult } from './call-diagnosis.bench.ts'
+import type { LiveStreamsResult } from './live-streams.bench.ts'
 import type { MachineInfo } from './support/machine.ts'
 
 export interface SectionResults {
@@ -19,6 +20,8 @@ export interface SectionResults {
   centralScale?: CentralScaleResult
   loginStorm?: LoginStormResult
   callDiagnosis?: CallDiagnosisResult
+  /** Hub memory under idle dashboard live streams (issue 20, C). */
+  liveStreams?: LiveStreamsResult
   /** Reserved for the journal bench (append rate, 10,000-event backlog drain), written on the journal's branch. */
   journal?: unknown
 }

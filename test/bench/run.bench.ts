@@ -10,7 +10,7 @@
  *   --out <dir>        where benchmarks.md/.json go
  *   --render           only write benchmarks.md again from the existing JSON
  *
- * Sections: writePath, callLatency, callDiagnosis, loginStorm, throughput, footprint, centralScale.
+ * Sections: writePath, callLatency, callDiagnosis, loginStorm, liveStreams, throughput, footprint, centralScale.
  * A figure never fails the run; a section that throws does (exit code 1),
  * after everything else has run and been written.
  */
@@ -25,6 +25,7 @@ import { runThroughput } from './hub-throughput.bench.ts'
 import { runWritePath } from './write-path.bench.ts'
 import { runLoginStorm } from './login-storm.bench.ts'
 import { runCallDiagnosis } from './call-diagnosis.bench.ts'
+import { runLiveStreams } from './live-streams.bench.ts'
 import { renderMarkdown, spliceReport } from './report.ts'
 import type { BenchRun, SectionName, SectionResults } from './results.ts'
 import { benchDataRoot, REPO } from './support/bench-hub.ts'
@@ -39,7 +40,7 @@ const { values } = parseArgs({
 const mode = values.quick ? 'quick' : 'full'
 const config: BenchConfig = values.quick ? QUICK : FULL
 const outDir = values.out ?? (values.quick ? join(REPO, '.tmp/bench/quick') : join(REPO, 'docs'))
-const ALL: SectionName[] = ['writePath', 'callLatency', 'callDiagnosis', 'loginStorm', 'throughput', 'footprint', 'centralScale']
+const ALL: SectionName[] = ['writePath', 'callLatency', 'callDiagnosis', 'loginStorm', 'liveStreams', 'throughput', 'footprint', 'centralScale']
 const only = values.only ? (values.only.split(',').map((s) => s.trim()) as SectionName[]) : ALL
 for (const s of only) if (!ALL.includes(s)) throw new Error(`unknown section "${s}"; sections: ${ALL.join(', ')}`)
 
@@ -76,6 +77,7 @@ const runners: Record<SectionName, () => Promise<unknown>> = {
   centralScale: () => runCentralScale({ ...config.centralScale, log }),
   loginStorm: () => runLoginStorm({ ...config.loginStorm, log }),
   callDiagnosis: () => runCallDiagnosis({ ...config.callDiagnosis, log }),
+  liveStreams: () => runLiveStreams({ ...config.liveStreams, log }),
   journal: async () => undefined,
 }
 for (const section of only) {

@@ -61,7 +61,7 @@ const PUBLISH: PublishCase[] = [
   { name: 'another hall', topic: 'hall/h2/counter/w01/event/called', allow: [] },
   { name: '$SYS', topic: `$SYS/hub-${H}/new/clients`, allow: [] },
   { name: 'outside the contract', topic: 'lobby/display', allow: [] },
-  { name: 'too deep', topic: `${own}/event/called/a/b/c`, allow: [], kind: 'topic-too-deep' },
+  { name: 'too deep', topic: `${own}/event/called/a/b/c`, allow: [], kind: 'topic-too-deep', quarantined: true },
 ]
 
 interface SubscribeCase {
@@ -126,8 +126,10 @@ describe('ACL matrix through a real hub', () => {
 
     // What the board had acknowledged into the quarantine was kept there and logged, not refused.
     const kept = results.filter(quarantines)
-    expect(t.hub.counters.quarantined['acl-publish']).toBe(kept.length)
-    for (const r of kept) expect(t.log.lines.find((l) => l.quarantined === 'acl-publish' && l.topic === r.c.topic), `quarantine line for ${r.c.name}`).toBeDefined()
+    const keptAs = (kind: string) => kept.filter((r) => (r.c.kind ?? 'acl-publish') === kind).length
+    expect(t.hub.counters.quarantined['acl-publish']).toBe(keptAs('acl-publish'))
+    expect(t.hub.counters.quarantined['topic-too-deep']).toBe(keptAs('topic-too-deep'))
+    for (const r of kept) expect(t.log.lines.find((l) => l.quarantined === (r.c.kind ?? 'acl-publish') && l.topic === r.c.topic), `quarantine line for ${r.c.name}`).toBeDefined()
 
     // Each refusal was logged, with its kind, the client and the topic.
     const denied = results.filter((r) => !r.c.allow.includes(r.role) && !quarantines(r))

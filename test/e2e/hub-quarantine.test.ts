@@ -87,7 +87,7 @@ describe("the hub's quarantine", () => {
     ])
     expect(kept[0]).toMatchObject({ payload: newer, client: w01.username, counter: 'w01', reason: 'unknown event type "queue-rebalanced"' })
     expect(kept[1]!.retain).toBe(true)
-    expect(t.hub.counters.quarantined).toEqual({ 'acl-publish': 3, 'invalid-payload': 1, 'payload-too-large': 1 })
+    expect(t.hub.counters.quarantined).toEqual({ 'acl-publish': 3, 'invalid-payload': 1, 'payload-too-large': 1, 'topic-too-deep': 0 })
 
     // None of it reached the hall's readers or central; the good rating reached both.
     await eventually(() => atReader.some((m) => m.body.includes(rating.id)), 5_000, 'the good rating at the hall reader')

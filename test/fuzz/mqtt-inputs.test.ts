@@ -179,6 +179,7 @@ describe('raw MQTT into the hub, fuzzed', () => {
           const parsed = parseMessage(topic, payload)
           const expected =
             payload.length > MAX_PAYLOAD_BYTES ? 'payload-too-large'
+            : topic.split('/').length > 8 ? 'topic-too-deep'
             : retainRefused(topic, retain) || (!parsed.ok && parsed.code === 'bad-topic') ? 'acl-publish'
             : !parsed.ok ? 'invalid-payload'
             : 'custody'

@@ -71,3 +71,28 @@ describe('session store failures', () => {
     expect(await p.queuedFor('h1-w01')).toBe(0)
   })
 })
+
+describe('persistent sessions a previous run left', () => {
+  it('are listed from LevelDB by the client ids holding subscriptions, also ids with ":" or "%" in them', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sessions-'))
+    dirs.push(dir)
+    const first = await openSessionPersistence(dir)
+    await first.setup(fakeBroker)
+    const sub = { topic: 'hall/h1/#', qos: 1 }
+    for (const id of ['h1-dashboard-1', 'h1-dashboard:2', 'h1-dash%3A', 'h1-dashboard-10']) await first.addSubscriptions({ id }, [sub])
+    await first.addSubscriptions({ id: 'h1-dashboard-1' }, [{ topic: 'hall/h1/counter/+/state', qos: 1 }])
+    await first.addSubscriptions({ id: 'gone' }, [sub])
+    await first.cleanSubscriptions({ id: 'gone' })
+    await first.destroy()
+
+    const second = await openSessionPersistence(dir)
+    await second.setup(fakeBroker)
+    expect((await second.sessionClientIds!()).sort()).toEqual(['h1-dash%3A', 'h1-dashboard-1', 'h1-dashboard-10', 'h1-dashboard:2'].sort())
+    await second.destroy()
+  })
+
+  it('none in memory: a fresh process has no sessions', async () => {
+    const p = await openSessionPersistence(undefined)
+    expect(await p.sessionClientIds!()).toEqual([])
+  })
+})

@@ -76,6 +76,10 @@ export interface HubProcessOptions {
   memory?: boolean
   /** Extra environment for the hub process (what a systemd unit's Environment= could set). */
   env?: Record<string, string>
+  /** Open the dashboard and /metrics on a port of their own. */
+  http?: boolean
+  /** Limits beside LOOPBACK_LIMITS (hub/limits.ts). */
+  limits?: Record<string, number>
 }
 
 export interface BenchHubProcess {
@@ -83,6 +87,8 @@ export interface BenchHubProcess {
   readonly url: string
   readonly pid: number
   readonly dataDir: string
+  /** The dashboard's port (with the http option), else null. */
+  readonly httpPort: number | null
   /** SIGTERM, then wait for the clean stop. */
   stop(): Promise<void>
 }
@@ -93,6 +99,7 @@ export async function startHubProcess(o: HubProcessOptions): Promise<BenchHubPro
   await writeAccounts(credentialsFile, o.accounts)
   const port = await freePort()
   const dataDir = join(dir, 'data')
+  const httpPort = o.http ? await freePort() : null
   const config = {
     hall: o.hall,
     host: '127.0.0.1',
@@ -100,7 +107,8 @@ export async function startHubProcess(o: HubProcessOptions): Promise<BenchHubPro
     credentialsFile,
     ...(o.memory ? {} : { dataDir }),
     ...(o.upstreamUrl ? { upstream: { url: o.upstreamUrl, clientId: `bench-hub-${o.hall}-${process.pid}` } } : {}),
-    limits: LOOPBACK_LIMITS,
+    limits: { ...LOOPBACK_LIMITS, ...o.limits },
+    ...(httpPort ? { http: { port: httpPort } } : {}),
   }
   const configFile = join(dir, 'hub.json')
   await writeFile(configFile, JSON.stringify(config, null, 2))
@@ -129,6 +137,7 @@ export async function startHubProcess(o: HubProcessOptions): Promise<BenchHubPro
     url: `mqtt://127.0.0.1:${port}`,
     pid: child.pid!,
     dataDir,
+    httpPort,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM')
