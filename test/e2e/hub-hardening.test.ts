@@ -25,7 +25,8 @@ const LIMITS = {
   connectBurstPerAddress: 20,
   connectsPerSecondPerAddress: 1,
   loginFailuresPerAddress: 2,
-  loginFailureRefillMsPerAddress: 400,
+  // Long enough that the guesses below (scrypt each, on a loaded machine) all land before a token comes back.
+  loginFailureRefillMsPerAddress: 3_000,
   maxQueuedPerClient: 5,
   maxPayloadBytes: 1024,
 }
@@ -96,7 +97,7 @@ describe('hub hardening', () => {
     expect(t.log.refusals('bad-credentials').filter((l) => l.address === '127.0.0.11')).toHaveLength(2)
 
     open.push(await connectAs(t.hub.port, w02, { from: '127.0.0.12' }))
-    await letTimePass(450, "wait out the address's 400 ms refill on the hub's real clock")
+    await letTimePass(3_050, "wait out the address's 3 s refill on the hub's real clock")
     open.push(await connectAs(t.hub.port, w01, { from: '127.0.0.11' })) // one token back, and the right password spends none
     expect(t.log.text()).not.toContain('guess')
     expect(t.log.text()).not.toContain(w01.password)

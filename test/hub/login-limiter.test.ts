@@ -123,13 +123,13 @@ describe('login limiter', () => {
     expect(kinds([await l.login({ address: '10.0.3.9', username: 'nobody-9', password: 'guess' })])).toEqual(['bad-credentials'])
   })
 
-  it('bounds the password checks: one queue place per account, a full queue refused at once, a remembered password never waits', async () => {
+  it('bounds the password checks: one check at a time per account, a full queue refused at once, a remembered password never waits', async () => {
     const { l, counters } = limiter({ maxConcurrentPasswordChecks: 1, maxQueuedPasswordChecks: 2 })
     await ok(l, '10.0.4.100', boards[10]!) // remembered from here on
     const checksBefore = counters.passwordChecks
     const attempts = [2, 3, 4, 5, 6].map((i) => l.login({ address: `10.0.4.${i}`, username: boards[i]!.username, password: 'guess' }))
-    const sameAccount = await l.login({ address: '10.0.4.20', username: boards[2]!.username, password: 'other-guess' })
-    expect(kinds([sameAccount])).toEqual(['busy:account-check-pending'])
+    // Another attempt on an account with a check under way waits for its turn instead of taking a second place.
+    const sameAccount = l.login({ address: '10.0.4.20', username: boards[2]!.username, password: 'other-guess' })
     // While the queue is full, the remembered board is let in without waiting for anything.
     expect(l.tables().queued).toBe(2)
     const quick = await ok(l, '10.0.4.100', boards[10]!)
@@ -137,9 +137,38 @@ describe('login limiter', () => {
     expect(l.tables().queued).toBeGreaterThan(0)
     const rs = await Promise.all(attempts)
     expect(kinds(rs)).toEqual(['bad-credentials', 'bad-credentials', 'bad-credentials', 'busy:queue-full', 'busy:queue-full'])
-    expect(counters.passwordChecks - checksBefore).toBe(3)
+    expect(kinds([await sameAccount])).toEqual(['bad-credentials'])
+    // Three checks for the five accounts, and the one that waited for its account's turn.
+    expect(counters.passwordChecks - checksBefore).toBe(4)
     // A refusal for want of room spent no token: the same address tries again and is checked.
     expect(kinds([await l.login({ address: '10.0.4.5', username: boards[5]!.username, password: 'guess' })])).toEqual(['bad-credentials'])
+  })
+
+  it('many clients of one account, and from one address, logging in together all get in: they wait for the tokens the others hold', async () => {
+    const { l, counters } = limiter({ loginFailuresPerAddress: 3, loginFailuresPerAccount: 3 })
+    // Each login settled as it is let in, as the broker does.
+    const rs = await Promise.all(
+      Array.from({ length: 12 }, () =>
+        l.login({ address: '10.0.9.1', username: boards[14]!.username, password: boards[14]!.password }).then((r) => {
+          if (r.ok) r.settle('succeeded')
+          return r
+        }),
+      ),
+    )
+    expect(rs.map((r) => r.ok)).toEqual(Array(12).fill(true))
+    // One scrypt check; the others waited their turn and found the password remembered.
+    expect(counters.passwordChecks).toBe(1)
+    // Guesses do not get that far: failures keep their tokens, so the waiting ones are refused without a check.
+    const guesses = await Promise.all(Array.from({ length: 12 }, (_, i) => l.login({ address: '10.0.9.2', username: boards[15]!.username, password: `guess-${i}` })))
+    expect(kinds(guesses).filter((k) => k === 'bad-credentials')).toHaveLength(3)
+    expect(counters.passwordChecks).toBe(4)
+  })
+
+  it('at most 16 attempts wait for one account\'s turn; the next is refused at once', async () => {
+    const { l } = limiter({ loginFailuresPerAddress: 100, loginFailuresPerAccount: 100 })
+    const rs = Array.from({ length: 17 }, (_, i) => l.login({ address: `10.0.10.${i + 1}`, username: boards[16]!.username, password: `guess-${i}` }))
+    expect(kinds([await rs[16]!])).toEqual(['busy:account-check-pending'])
+    expect(kinds(await Promise.all(rs.slice(0, 16)))).toEqual(Array(16).fill('bad-credentials'))
   })
 
   it('an account screened out answers as an unknown name, costs the same check, and its right password is not remembered', async () => {
