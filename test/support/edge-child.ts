@@ -9,7 +9,8 @@
  *   once the link says it is durable (`link.flush()` where the link has one,
  *   i.e. with the on-disk journal; at once with the in-memory outbox), so the
  *   parent counts an event as made only when the board has promised it;
- * - replies to { op: 'mode' }, { op: 'press', score } and { op: 'officer-key', key } requests.
+ * - replies to { op: 'mode' }, { op: 'clock' } (its wall clock, which a test may step
+ *   with libfaketime), { op: 'press', score } and { op: 'officer-key', key } requests.
  */
 import { SimWindow } from '../../sim/sim-window.ts'
 import { loadBoardProfile } from '../../boards/profile-schema.ts'
@@ -28,7 +29,7 @@ interface ChildConfig {
   dataDir: string
 }
 
-type Request = { n: number; op: 'mode' } | { n: number; op: 'press'; score: EvaluationScore } | { n: number; op: 'officer-key'; key: 'call-next' | 'help' }
+type Request = { n: number; op: 'mode' } | { n: number; op: 'clock' } | { n: number; op: 'press'; score: EvaluationScore } | { n: number; op: 'officer-key'; key: 'call-next' | 'help' }
 
 const cfg = JSON.parse(process.env.EDGE_CHILD ?? '{}') as ChildConfig
 const send = (m: unknown) => {
@@ -63,6 +64,7 @@ const mode = () => edge.window.current.mode
 
 process.on('message', (m: Request) => {
   if (m.op === 'mode') return send({ kind: 'reply', n: m.n, mode: mode() })
+  if (m.op === 'clock') return send({ kind: 'reply', n: m.n, wall: Date.now() })
   if (m.op === 'officer-key') {
     // Officer keys make events without central: they pile up in the board while the hub is unreachable.
     void sim.hardware.press(m.key).then(() => send({ kind: 'reply', n: m.n, pressed: true }))
