@@ -218,9 +218,11 @@ class Hall {
           }
           // An early press comes within the evaluator's dwell (1 s) and is flagged `early`; the rest take a while.
           await letTimePass(b.plan === 'press-early' ? this.between(0, 300) : this.between(1_200, 3_000), 'the applicant reads the evaluator')
-          if ((await b.proc.press(SCORES[Math.floor(this.rand() * SCORES.length)]!)) || (await b.proc.mode()) !== 'evaluating') this.presses++
-          // One press per service from this applicant; a second service's plan comes with its call.
-          b.plan = 'lapse'
+          // Pressed once the evaluator closed; a board killed under the press did not take it, so the applicant presses again once it is back.
+          if (await b.proc.press(SCORES[Math.floor(this.rand() * SCORES.length)]!)) {
+            this.presses++
+            b.plan = 'lapse'
+          }
           break
         case 'paused':
           await this.command(b, 'resume', {})
@@ -324,7 +326,9 @@ class Hall {
 
   /** Steps a board's wall clock to `to` (default: by minutes to hours either way) and checks the board sees it. */
   async stepClock(b: Board, mode: WindowMode | null, to?: number): Promise<void> {
-    const by = (this.rand() < 0.5 ? -1 : 1) * [2 * 60_000, 7 * 60_000, 40 * 60_000, 3 * 3_600_000][Math.floor(this.rand() * 4)]!
+    // Forwards and back in turn, by minutes to hours in turn, so even a short run has both directions and both sizes.
+    const n = this.clockSteps.forward + this.clockSteps.backward
+    const by = (this.clockSteps.forward <= this.clockSteps.backward ? 1 : -1) * [40 * 60_000, 3 * 3_600_000, 2 * 60_000, 7 * 60_000][n % 4]!
     const target = Math.max(-6 * 3_600_000, Math.min(6 * 3_600_000, to ?? b.clock.offsetMs + by))
     const before = b.clock.offsetMs
     b.clock.stepTo(target)
@@ -410,7 +414,7 @@ describe('ratings at central (issue 16), real processes', () => {
     const c = hall.clockSteps
     const restarts = r.edgeKill + r.edgeClean + r.hubKill + r.hubClean
     console.log(
-      `[ratings-e2e] seed ${SEED}, ${Math.round((Date.now() - started) / 1000)} s, ${WINDOWS} boards: ${t.services} services, ${t.served} served, ${t.rated} rated (${t.early} early), ${t.missed} missed ${JSON.stringify(t.missedBy)}, ${t.notServed} not served; ` +
+      `[ratings-e2e] seed ${SEED}, ${Math.round((Date.now() - started) / 1000)} s, ${WINDOWS} boards: ${t.services} services (${hall.presses} key presses), ${t.served} served, ${t.rated} rated (${t.early} early), ${t.missed} missed ${JSON.stringify(t.missedBy)}, ${t.notServed} not served; ` +
         `transport duplicates ${t.transportDuplicates}; doubled ${t.doubled.length}, missing ${t.missing.length}, unserved rated ${t.unserved.length}; ` +
         `restarts ${restarts} (board SIGKILL ${r.edgeKill}, ${r.edgeKillMidEvaluation} mid-evaluation; board clean ${r.edgeClean}, ${r.edgeCleanMidEvaluation} mid-evaluation; hub SIGKILL ${r.hubKill}, clean ${r.hubClean}); ` +
         `clock steps ${c.forward + c.backward} (${c.forward} forward, ${c.backward} back, largest ${Math.round(c.largestMs / 60_000)} min; ${c.whileEvaluating} with an evaluation open, ${c.whileServing} while serving, ${c.whileDown} while off); refusals ${JSON.stringify(hall.refusals)}`,
@@ -419,6 +423,10 @@ describe('ratings at central (issue 16), real processes', () => {
     if (Object.values(failures).some((l) => l.length > 0)) console.log(`[ratings-e2e] seed ${SEED}: ${JSON.stringify(failures).slice(0, 4_000)}`)
 
     expect(failures, `seed ${SEED}`).toEqual({ problems: [], doubled: [], missing: [], unserved: [], finishLost: [] })
+    // Windows and durations on the monotonic clock: no wall-clock step shortens or stretches the evaluator's 5 s.
+    const outcomes = [...hall.ratings.events.values()]
+    expect(outcomes.filter((e) => e.type === 'evaluated' && !(Number(e.fields.latencyMs) <= 5_000)).map((e) => e.fields)).toEqual([])
+    expect(outcomes.filter((e) => e.type === 'evaluation-missed' && !(Number(e.fields.afterMs) >= 5_000)).map((e) => e.fields)).toEqual([])
     // Every served finish central had acknowledged is a served record at central, and no other.
     expect(t.served, `seed ${SEED}`).toBe(hall.servedCmds.size)
     expect(t.rated + t.missed, `seed ${SEED}`).toBe(t.served)
@@ -435,6 +443,7 @@ describe('ratings at central (issue 16), real processes', () => {
     expect(r.hubKill + r.hubClean).toBeGreaterThanOrEqual(1)
     expect(c.forward).toBeGreaterThanOrEqual(1)
     expect(c.backward).toBeGreaterThanOrEqual(1)
+    expect(c.largestMs).toBeGreaterThanOrEqual(3_600_000)
     expect(c.whileEvaluating + c.whileServing).toBeGreaterThanOrEqual(1)
   }, RUN_MS + 240_000)
 })
