@@ -77,6 +77,8 @@ class Hall {
   readonly rand: () => number
   readonly boards: Board[] = []
   readonly servedCmds = new Set<string>()
+  /** Outcomes each board reported durable (journalled), by id → record: each must be at central under that id. */
+  readonly outcomesMade = new Map<string, string>()
   readonly refusals: Record<string, number> = {}
   readonly problems: string[] = []
   readonly restarts = { edgeKill: 0, edgeKillMidEvaluation: 0, edgeClean: 0, edgeCleanMidEvaluation: 0, hubKill: 0, hubClean: 0 }
@@ -140,7 +142,9 @@ class Hall {
       const clock = SteppedWallClock.in(boardDir)
       const proc = new EdgeProcess(
         { hall: HALL, counter: u.counter!, host: '127.0.0.1', port: this.hubPort, username: u.username, password: u.password, dataDir: join(boardDir, 'sd') },
-        () => {},
+        (e) => {
+          if (e.type === 'evaluated' || e.type === 'evaluation-missed') this.outcomesMade.set(e.id, String(e.fields.record))
+        },
         clock.env(),
       )
       await proc.start()
@@ -433,15 +437,18 @@ describe('ratings at central (issue 16), real processes', () => {
     const c = hall.clockSteps
     const restarts = r.edgeKill + r.edgeClean + r.hubKill + r.hubClean
     console.log(
-      `[ratings-e2e] seed ${SEED}, ${Math.round((Date.now() - started) / 1000)} s, ${WINDOWS} boards: ${t.services} services (${hall.presses} key presses), ${t.served} served, ${t.rated} rated (${t.early} early), ${t.missed} missed ${JSON.stringify(t.missedBy)}, ${t.notServed} not served; ` +
+      `[ratings-e2e] seed ${SEED}, ${Math.round((Date.now() - started) / 1000)} s, ${WINDOWS} boards: ${t.services} services (${hall.presses} key presses), ${t.served} served, ${t.rated} rated (${t.early} early), ${t.missed} missed ${JSON.stringify(t.missedBy)}, ${t.notServed} not served; ${hall.outcomesMade.size} outcomes reported durable by the boards; ` +
         `transport duplicates ${t.transportDuplicates}; doubled ${t.doubled.length}, missing ${t.missing.length}, unserved rated ${t.unserved.length}; ` +
         `restarts ${restarts} (board SIGKILL ${r.edgeKill}, ${r.edgeKillMidEvaluation} mid-evaluation; board clean ${r.edgeClean}, ${r.edgeCleanMidEvaluation} mid-evaluation; hub SIGKILL ${r.hubKill}, clean ${r.hubClean}); ` +
         `clock steps ${c.forward + c.backward} (${c.forward} forward, ${c.backward} back, largest ${Math.round(c.largestMs / 60_000)} min; ${c.whileEvaluating} with an evaluation open, ${c.whileServing} while serving, ${c.whileDown} while off); refusals ${JSON.stringify(hall.refusals)}`,
     )
-    const failures = { problems: [...hall.problems, ...t.problems], doubled: t.doubled, missing: t.missing, unserved: t.unserved, finishLost: t.finishLost }
+    // What a board promised (reported durable) is at central with the same id: the outcome counted is the one the board made.
+    const madeLost = [...hall.outcomesMade].filter(([id, record]) => hall.ratings.events.get(id)?.fields.record !== record).map(([id]) => id)
+    const failures = { problems: [...hall.problems, ...t.problems], doubled: t.doubled, missing: t.missing, unserved: t.unserved, finishLost: t.finishLost, madeLost }
     if (Object.values(failures).some((l) => l.length > 0)) console.log(`[ratings-e2e] seed ${SEED}: ${JSON.stringify(failures).slice(0, 4_000)}`)
 
-    expect(failures, `seed ${SEED}`).toEqual({ problems: [], doubled: [], missing: [], unserved: [], finishLost: [] })
+    expect(failures, `seed ${SEED}`).toEqual({ problems: [], doubled: [], missing: [], unserved: [], finishLost: [], madeLost: [] })
+    expect(hall.outcomesMade.size).toBeGreaterThanOrEqual(t.served - hall.restarts.edgeKill)
     // Windows and durations on the monotonic clock: no wall-clock step shortens or stretches the evaluator's 5 s.
     const outcomes = [...hall.ratings.events.values()]
     expect(outcomes.filter((e) => e.type === 'evaluated' && !(Number(e.fields.latencyMs) <= 5_000)).map((e) => e.fields)).toEqual([])
