@@ -60,7 +60,9 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps): Promise<Run
       profile: deps.profile,
       gpio: deps.gpio,
       bus: deps.bus,
-      now: () => clock.now(),
+      // Devices time intervals only (key lockout, chatter window, stuck hold, capture latency): on the monotonic
+      // clock, or a wall-clock step back keeps old edges "in the last second" and mutes a good key as chattering.
+      now: () => (clock.monotonic ? clock.monotonic() : clock.now()),
       log: log.child({ module: 'devices' }),
       health,
     })

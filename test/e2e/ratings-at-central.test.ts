@@ -452,7 +452,9 @@ describe('ratings at central (issue 16), real processes', () => {
     // Windows and durations on the monotonic clock: no wall-clock step shortens or stretches the evaluator's 5 s.
     const outcomes = [...hall.ratings.events.values()]
     expect(outcomes.filter((e) => e.type === 'evaluated' && !(Number(e.fields.latencyMs) <= 5_000)).map((e) => e.fields)).toEqual([])
-    expect(outcomes.filter((e) => e.type === 'evaluation-missed' && !(Number(e.fields.afterMs) >= 5_000)).map((e) => e.fields)).toEqual([])
+    expect(outcomes.filter((e) => e.type === 'evaluation-missed' && e.fields.reason === 'timeout' && !(Number(e.fields.afterMs) >= 5_000)).map((e) => e.fields)).toEqual([])
+    // No key fault was staged, so none may be reported: a wall-clock step once made a good key look chattering.
+    expect(outcomes.filter((e) => e.type === 'fault' || (e.type === 'evaluation-missed' && e.fields.reason !== 'timeout')).map((e) => e.fields)).toEqual([])
     // Every served finish central had acknowledged is a served record at central, and no other.
     expect(t.served, `seed ${SEED}`).toBe(hall.servedCmds.size)
     expect(t.rated + t.missed, `seed ${SEED}`).toBe(t.served)
