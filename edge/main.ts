@@ -62,7 +62,9 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps): Promise<Run
       profile: deps.profile,
       gpio: deps.gpio,
       bus: deps.bus,
-      // Devices time durations only (key holds and chatter, capture latency), and a press is compared with the window's evaluation: the window's monotonic clock.
+      // Devices time intervals only (key lockout, chatter window, stuck hold, capture latency), and a press is
+      // compared with the window's evaluation: on the window's monotonic clock, or a wall-clock step back keeps
+      // old edges "in the last second" and mutes a good key as chattering.
       now: mono,
       log: log.child({ module: 'devices' }),
       health,

@@ -94,6 +94,28 @@ describe('ratings on the runtime', () => {
     expect(ratings(h)).toEqual([expect.objectContaining({ ticket: 'A004', latencyMs: 3_000 + HOLD_MS, early: false })])
   })
 
+  it('case 6: after the wall clock steps back an hour, every applicant\'s press is still a rating (the keys time their edges on the monotonic clock)', async () => {
+    // Found by test/e2e/ratings-at-central.test.ts: the keys timed their chatter window on the wall clock, so after a
+    // step back the edges of the press before it looked an hour in the future, were never dropped from the window,
+    // and held every edge after them in it: the eleventh press on that key muted it as chattering, and the service
+    // ended evaluation-missed (evaluator-fault) instead of rated.
+    h = await openWindow()
+    const tickets = Array.from({ length: 12 }, (_, i) => `B${String(i).padStart(3, '0')}`)
+    await serve(h, 'A000')
+    await h.advance(2_000)
+    await h.press('satisfied')
+    h.stepWallClock(-3_600_000)
+    for (const ticket of tickets) {
+      await serve(h, ticket)
+      await h.advance(2_000)
+      await h.press('satisfied')
+    }
+    await h.sync()
+    expect(h.of('event', 'fault').map((p) => p.message)).toEqual([])
+    expect(h.of('event', 'evaluation-missed').map((p) => p.message)).toEqual([])
+    expect(ratings(h).map((r) => r.ticket)).toEqual(['A000', ...tickets])
+  })
+
   it('case 6: the wall clock stepping forward a day does not close the evaluation early', async () => {
     h = await openWindow()
     await serve(h, 'A005')

@@ -6,10 +6,10 @@
  * Config comes in EDGE_CHILD (JSON). The process tells its parent:
  * - { kind: 'ready', boot } once the runtime runs;
  * - { kind: 'event', id, type, fields } for every event the window made, sent
- *   once the link says it is durable (`link.flush()` where the link has one,
- *   i.e. with the on-disk journal; at once with the in-memory outbox), so the
+ *   once the link says it is on disk in the journal (`link.flush()`), so the
  *   parent counts an event as made only when the board has promised it;
- * - replies to { op: 'mode' }, { op: 'press', score } and { op: 'officer-key', key } requests.
+ * - replies to { op: 'mode' }, { op: 'clock' } (its wall clock, which a test may step
+ *   with libfaketime), { op: 'press', score } and { op: 'officer-key', key } requests.
  */
 import { SimWindow } from '../../sim/sim-window.ts'
 import { loadBoardProfile } from '../../boards/profile-schema.ts'
@@ -28,7 +28,7 @@ interface ChildConfig {
   dataDir: string
 }
 
-type Request = { n: number; op: 'mode' } | { n: number; op: 'press'; score: EvaluationScore } | { n: number; op: 'officer-key'; key: 'call-next' | 'help' }
+type Request = { n: number; op: 'mode' } | { n: number; op: 'clock' } | { n: number; op: 'press'; score: EvaluationScore } | { n: number; op: 'officer-key'; key: 'call-next' | 'help' }
 
 const cfg = JSON.parse(process.env.EDGE_CHILD ?? '{}') as ChildConfig
 const send = (m: unknown) => {
@@ -47,14 +47,15 @@ const sim = new SimWindow({
 })
 await sim.start()
 const edge = sim.running!
-const link = edge.link as typeof edge.link & { flush?: () => Promise<void> }
-const publish = link.publish.bind(link)
-link.publish = (kind, fields) => {
-  const id = publish(kind, fields)
-  if (kind !== 'event') return id
-  const { type, ...rest } = fields as EventDraft
-  const durable = link.flush ? link.flush() : Promise.resolve()
-  void durable.then(() => send({ kind: 'event', id, type, fields: rest }))
+const link = edge.link
+// Every event reaches the journal through append(): the window's own (stamped first and saved with its state,
+// docs/architecture.md §4) and what publish() stamps, recovered ones again with their ids after a restart.
+const append = link.append.bind(link)
+link.append = (record) => {
+  const id = append(record)
+  if (record.cls !== 'event') return id
+  const { type, ...rest } = JSON.parse(record.body) as EventDraft
+  void link.flush().then(() => send({ kind: 'event', id, type, fields: rest }))
   return id
 }
 send({ kind: 'ready', boot: edge.boot })
@@ -63,6 +64,7 @@ const mode = () => edge.window.current.mode
 
 process.on('message', (m: Request) => {
   if (m.op === 'mode') return send({ kind: 'reply', n: m.n, mode: mode() })
+  if (m.op === 'clock') return send({ kind: 'reply', n: m.n, wall: Date.now() })
   if (m.op === 'officer-key') {
     // Officer keys make events without central: they pile up in the board while the hub is unreachable.
     void sim.hardware.press(m.key).then(() => send({ kind: 'reply', n: m.n, pressed: true }))

@@ -21,7 +21,7 @@ export interface ChildEvent {
   fields: Record<string, unknown>
 }
 
-type Message = { kind: 'ready'; boot: string } | ({ kind: 'event' } & ChildEvent) | { kind: 'reply'; n: number; mode?: WindowMode; pressed?: boolean }
+type Message = { kind: 'ready'; boot: string } | ({ kind: 'event' } & ChildEvent) | { kind: 'reply'; n: number; mode?: WindowMode; pressed?: boolean; wall?: number }
 
 /**
  * A window's edge runtime in a child process (test/support/edge-child.ts):
@@ -40,6 +40,8 @@ export class EdgeProcess {
   constructor(
     readonly config: EdgeProcessConfig,
     private readonly onEvent: (e: ChildEvent, boot: string) => void,
+    /** Added to the child's environment, e.g. libfaketime's (test/support/faketime.ts), so the board's own clock can step. */
+    private readonly env: NodeJS.ProcessEnv = {},
   ) {}
 
   get alive(): boolean {
@@ -48,7 +50,7 @@ export class EdgeProcess {
 
   async start(timeoutMs = 20_000): Promise<void> {
     const child = spawn(process.execPath, ['--import', 'tsx', SCRIPT], {
-      env: { ...process.env, EDGE_CHILD: JSON.stringify(this.config) },
+      env: { ...process.env, ...this.env, EDGE_CHILD: JSON.stringify(this.config) },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     })
     this.child = child
@@ -79,7 +81,7 @@ export class EdgeProcess {
     await ready
   }
 
-  private request(m: { op: 'mode' } | { op: 'press'; score: EvaluationScore } | { op: 'officer-key'; key: 'call-next' | 'help' }, timeoutMs: number): Promise<Message | null> {
+  private request(m: { op: 'mode' } | { op: 'clock' } | { op: 'press'; score: EvaluationScore } | { op: 'officer-key'; key: 'call-next' | 'help' }, timeoutMs: number): Promise<Message | null> {
     const child = this.child
     if (!child || !this.alive || !child.connected) return Promise.resolve(null)
     const n = this.n++
@@ -106,6 +108,12 @@ export class EdgeProcess {
   async mode(): Promise<WindowMode | null> {
     const r = await this.request({ op: 'mode' }, 5_000)
     return r && r.kind === 'reply' ? (r.mode ?? null) : null
+  }
+
+  /** The wall clock as the board process reads it (Date.now() there), or null while it is down. */
+  async wallClock(): Promise<number | null> {
+    const r = await this.request({ op: 'clock' }, 5_000)
+    return r && r.kind === 'reply' ? (r.wall ?? null) : null
   }
 
   /** Presses a key of an open evaluation; true once the window closed it. */
