@@ -32,6 +32,7 @@ import { silentLogger } from '../../edge/shared/logger.ts'
 import { BOARDS_DIR } from '../../edge/shared/package-root.ts'
 import { loadBoardProfile } from '../../boards/profile-schema.ts'
 import { SimWindowHardware, type SimKeyName } from '../../sim/window-hardware.ts'
+import type { VideoConfig } from '../../edge/devices/video-hooks.ts'
 
 export type Parsed = Extract<MessageParse, { ok: true }>
 
@@ -201,6 +202,25 @@ export interface EdgeHarnessOptions {
   counter?: string
   /** Window settings; telemetry defaults to hourly so it stays out of short sequences. */
   settings?: Partial<Settings>
+  /** The board profile (boards/<id>.json); default 'sim-window'. */
+  profile?: string
+  /** Video hooks (the NVR relay); default none. */
+  video?: VideoConfig
+}
+
+/**
+ * Awaits a start that may wait on timers (a Modbus module's first poll takes
+ * a few ms of line time): promise chains first, then the faked clock in 1 ms
+ * steps, so a start that needs no time takes none.
+ */
+async function whileTimeRuns<T>(p: Promise<T>): Promise<T> {
+  let done = false
+  const settled = p.finally(() => {
+    done = true
+  })
+  for (let i = 0; !done && i < 20; i++) await vi.advanceTimersByTimeAsync(0)
+  for (let ms = 0; !done && ms < 10_000; ms++) await vi.advanceTimersByTimeAsync(1)
+  return settled
 }
 
 /** Long enough for a key's hold (80 ms), its lockout and the evaluator's ambiguity window (40 ms each). */
@@ -235,11 +255,11 @@ export class EdgeHarness {
     if (!vi.isFakeTimers()) throw new Error('EdgeHarness needs vi.useFakeTimers(): the runtime and the test share the faked clock')
     const hall = opts.hall ?? 'h1'
     const counter = opts.counter ?? 'w01'
-    const profile = await loadBoardProfile('sim-window', BOARDS_DIR)
+    const profile = await loadBoardProfile(opts.profile ?? 'sim-window', BOARDS_DIR)
     const hardware = new SimWindowHardware(profile, { now: () => Date.now() })
     const network = new RecordingNetwork()
     const clock = new SteppableClock()
-    const edge = await startEdge(
+    const starting = startEdge(
       {
         hall,
         counter,
@@ -247,16 +267,18 @@ export class EdgeHarness {
         username: `${hall}-${counter}`,
         password: 'unused',
         settings: { telemetryPeriodS: 3600, ...opts.settings },
+        ...(opts.video ? { video: opts.video } : {}),
       },
       {
         profile,
-        gpio: hardware.gpio,
+        gpio: hardware.backend,
         bus: hardware.bus,
         log: silentLogger(),
         clock,
         session: network.factory,
       },
     )
+    const edge = await whileTimeRuns(starting)
     const h = new EdgeHarness(hall, counter, network, hardware, edge, clock)
     await h.until(() => h.network.publishes.some((p) => p.parsed.kind === 'status'), 'the birth')
     return h
@@ -346,8 +368,9 @@ export class EdgeHarness {
   }
 
   async stop(): Promise<void> {
-    await this.edge.stop()
-    await this.hardware.stop()
+    // Outputs on a Modbus module go off by frames on the line, which take faked time.
+    await whileTimeRuns(this.edge.stop())
+    await whileTimeRuns(this.hardware.stop())
   }
 
   private findReply(id: string): Reply | undefined {
@@ -361,7 +384,7 @@ export class EdgeHarness {
  * after each test, that every message the board sent passed its own schema
  * and that the runtime stopped. `start()` gives the test its harness.
  */
-export function harnessPerTest(): { start(): Promise<EdgeHarness> } {
+export function harnessPerTest(): { start(opts?: EdgeHarnessOptions): Promise<EdgeHarness> } {
   let current: EdgeHarness | null = null
   beforeEach(() => {
     vi.useFakeTimers({ now: new Date('2025-03-04T09:00:00.000Z') })
@@ -376,5 +399,5 @@ export function harnessPerTest(): { start(): Promise<EdgeHarness> } {
     }
     vi.useRealTimers()
   })
-  return { start: async () => (current = await EdgeHarness.start()) }
+  return { start: async (opts?: EdgeHarnessOptions) => (current = await EdgeHarness.start(opts)) }
 }
