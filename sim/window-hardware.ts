@@ -38,6 +38,8 @@ import { SimRs485Line } from './serial-line.ts'
 export type SimKeyName = Score | OfficerKey
 export type SimOutputName = keyof typeof OUTPUT_LINE_NAMES
 export type SimDisplayFault = 'absent' | 'nack-once' | 'none'
+/** 'unplugged': the module loses power and stops answering; 'bad-crc': its next 3 answers are garbled; 'none': plugged back, answering. */
+export type SimModbusFault = 'unplugged' | 'bad-crc' | 'none'
 /** 'write-fails': every write to the output fails (EIO), as a dead driver stage would; 'none': healthy again. */
 export type SimOutputFault = 'write-fails' | 'none'
 
@@ -230,6 +232,15 @@ export class SimWindowHardware {
     const m = this.modbus.get(slave)
     if (m === undefined) throw new Error(`board '${this.profile.id}' has no Modbus module ${slave}`)
     return m
+  }
+
+  /** Unplugs, garbles or heals a Modbus module (the control API's faults on device 'modbus-<slave>'). */
+  async modbusFault(slave: number, fault: SimModbusFault): Promise<void> {
+    const m = this.modbusModule(slave)
+    if (fault === 'unplugged') await m.unplug()
+    // More than one try of the master's: the answer fails as a whole.
+    else if (fault === 'bad-crc') m.corruptCrc(3)
+    else await m.plug()
   }
 
   /** Whether the profile wires a line of this name, on the board or on a Modbus module. */
