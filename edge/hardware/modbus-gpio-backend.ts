@@ -19,9 +19,10 @@
  * Health: each module is a device of its own, `modbus-<slave>`: 'absent'
  * (never answered), 'unreachable' (answered before, now does not), 'crc'
  * (garbled answers), 'exception' (the module refused a request), 'io' (the
- * serial port failed); cleared when it answers again. While a module fails,
- * reads of its inputs and writes of its coils fail too, so its keys, lamps
- * and relay report 'io' as on any line. The first read of an input whose
+ * serial port failed); cleared when it answers again. While its inputs
+ * cannot be read, reads of them fail, and a coil write that fails fails its
+ * line, so its keys, lamps and relay report 'io' as on any line (a coil the
+ * module refuses leaves its inputs readable). The first read of an input whose
  * module has not answered yet reads idle, so the board comes up without it,
  * as it does without its display.
  */
@@ -73,6 +74,8 @@ class ModuleState {
   readonly coilLines = new Set<ModbusLine>()
   answered = false
   failure: ModbusError | undefined
+  /** Why the last read of the inputs failed; a coil refused (exception 04) leaves the inputs readable. */
+  inputFailure: ModbusError | undefined
   /** The whole coil image goes out at the next poll: at the first answer, after a failure, after a lost readback. */
   rewrite = true
   lastVerify = -Infinity
@@ -215,9 +218,13 @@ export class ModbusGpioBackend implements GpioBackend {
     if (m.inputLines.size === 0 && !m.rewrite && !verifyDue && m.failure === undefined) return
     const opts = m.failure !== undefined ? { retries: 0 } : {}
     const slave = m.spec.slave
+    let readingInputs = false
     try {
       if (m.spec.inputs > 0 && (m.inputLines.size > 0 || m.coilLines.size === 0)) {
+        readingInputs = true
         const inputs = await this.master.readDiscreteInputs(slave, 0, m.spec.inputs, opts)
+        readingInputs = false
+        m.inputFailure = undefined
         this.sampled(m, inputs)
       }
       if (m.coilLines.size > 0 && !m.rewrite && verifyDue) {
@@ -237,6 +244,7 @@ export class ModbusGpioBackend implements GpioBackend {
       this.answered(m)
     } catch (err) {
       if (!(err instanceof ModbusError)) throw err
+      if (readingInputs) m.inputFailure = err
       this.failed(m, err)
     } finally {
       m.settleFirstPoll()
@@ -268,9 +276,9 @@ export class ModbusGpioBackend implements GpioBackend {
     this.health?.report(m.device, { code, message: `${err.message} on ${this.master.line.path}`.slice(0, 200) })
   }
 
-  /** @internal whether a line's module is answering now. */
+  /** @internal why a line's inputs cannot be read now, if they cannot. */
   readable(m: ModuleState): ModbusError | undefined {
-    return m.failure
+    return m.inputFailure
   }
 }
 

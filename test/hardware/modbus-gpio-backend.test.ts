@@ -117,12 +117,17 @@ describe('lines on a Modbus DI/DO module', () => {
     await run(backend.stop())
   })
 
-  it('a coil whose driver failed: the module answers exception 04, the module and the lamp report it', async () => {
+  it('a coil whose driver failed: the module answers exception 04, the module and the lamp report it, its inputs stay readable', async () => {
     const { module, backend, health } = rig()
+    const keyLine = await run(backend.open(KEY))
     const lamp = new Lamp({ line: await run(backend.open(LAMP)), device: 'evaluator-lamp', health })
     module.terminals.failWrites('evaluator-lamp')
     await expect(run(lamp.on())).rejects.toMatchObject({ code: 'EIO', message: expect.stringMatching(/slave device failure \(exception 4\)/) })
     expect(health.faults().map((f) => `${f.device}:${f.code}`)).toEqual(['modbus-1:exception', 'evaluator-lamp:io'])
+    await keyLine.read()
+    module.terminals.setActive('satisfied', true)
+    await vi.advanceTimersByTimeAsync(100)
+    expect(await keyLine.read()).toBe(1)
     module.terminals.failWrites('evaluator-lamp', null)
     await vi.advanceTimersByTimeAsync(1_000)
     await run(lamp.on())
