@@ -13,7 +13,7 @@ import { readFile } from 'node:fs/promises'
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path'
 import { z } from 'zod'
 import { findSharedLines, profileLines } from './profile-lines.ts'
-import { lineRefSchema, type OfficerKey, type Score } from './line-ref.ts'
+import { lineRefSchema, lineRefWith, modbusChip, type OfficerKey, type Score } from './line-ref.ts'
 import { EVALUATION_SCORES, ID_PATTERN, OFFICER_KEYS, THREE_KEY_SCORES } from '../edge/protocol/index.ts'
 
 export { lineRefSchema, type LineRef, type OfficerKey, type Score } from './line-ref.ts'
@@ -121,10 +121,45 @@ const displaySchema = z.discriminatedUnion(
 )
 
 /** The NVR samples its alarm input, so the contact must stay closed long enough to be seen. */
-const relaySchema = z.strictObject({
-  ...lineRefSchema.shape,
+const relaySchema = lineRefWith({
   minHoldMs: z.number().int().min(0).default(1_000),
 })
+
+/**
+ * Modbus RTU DI/DO modules on one RS-485 line (docs/hardware.md §7). Keys
+ * are discrete inputs sampled every `pollMs`; lamps and the relay are coils.
+ */
+const modbusModuleSchema = z.strictObject({
+  slave: z.number().int().min(1, 'Modbus slave addresses are 1..247').max(247, 'Modbus slave addresses are 1..247'),
+  /** Discrete inputs the module has (read from 0 on every poll). */
+  inputs: z.number().int().min(0).max(2000).default(8),
+  /** Coils (relay outputs) the module has. */
+  coils: z.number().int().min(0).max(1968).default(8),
+  /** What it is, for people: 'Waveshare Modbus RTU IO 8CH under the desk'. */
+  description: z.string().min(1).optional(),
+})
+export const modbusSchema = z.strictObject({
+  /** The RS-485 serial device: '/dev/ttyUSB0' (a USB adapter), '/dev/ttyS1' (a UART in RS-485 mode); 'sim' in the simulator. */
+  port: z.string().min(1),
+  baudRate: z.number().int().min(1_200).max(115_200).default(9_600),
+  parity: z.enum(['none', 'even', 'odd']).default('none'),
+  stopBits: z.union([z.literal(1), z.literal(2)]).default(1),
+  /**
+   * Every this many ms the discrete inputs are read. A key is a sample of
+   * the line, so at most 1000 / pollMs edges a second can be seen: the
+   * schema keeps that above keyTiming.chatterEdges, or a chattering key
+   * could never be told.
+   */
+  pollMs: z.number().int().min(10).max(200).default(40),
+  /** How long a module has to answer one request. */
+  timeoutMs: z.number().int().min(10).max(2_000).default(100),
+  /** Further tries after a timeout or a bad frame, before the module is at fault. */
+  retries: z.number().int().min(0).max(5).default(1),
+  /** Every this many ms the coils are read back and written again if a module lost them (a reset between two polls). */
+  verifyMs: z.number().int().min(100).default(1_000),
+  modules: z.array(modbusModuleSchema).min(1),
+})
+export type ModbusConfig = z.infer<typeof modbusSchema>
 
 export const boardProfileSchema = z
   .strictObject({
@@ -139,6 +174,8 @@ export const boardProfileSchema = z
     i2c: z.strictObject({ bus: z.number().int().min(0) }).optional(),
     /** The Firmata board's serial port, for the johnny-five adapter ('/dev/ttyACM0', '/dev/serial/by-id/…'). */
     serialPort: z.string().min(1).optional(),
+    /** Modbus RTU modules on RS-485 holding keys, lamps or the relay (lines `modbus:<slave>/<di|coil>`). */
+    modbus: modbusSchema.optional(),
     display: displaySchema,
     keys: keysSchema,
     keyTiming: keyTimingSchema,
@@ -182,7 +219,9 @@ export const boardProfileSchema = z
           "a 3.3 V GPIO is below the MAX7219's 3.5 V input-high level at 5 V: name the level shifter on DIN, CLK and LOAD (e.g. \"74AHCT125 at 5 V\")",
       })
     }
+    checkModbusLines(profile, ctx)
     for (const line of profileLines(profile)) {
+      if (modbusChip(line.ref.chip) !== undefined) continue
       if (line.direction !== 'out' || line.ref.bootPull === undefined || line.ref.bootPull === 'none') continue
       const idleRaw = (line.initial ?? 0) ^ (line.ref.activeLow ? 1 : 0)
       const bootRaw = line.ref.bootPull === 'up' ? 1 : 0
@@ -201,6 +240,69 @@ export const boardProfileSchema = z
       })
     }
   })
+
+/**
+ * Modbus lines: on a declared module, within its inputs or coils, inputs for
+ * keys and coils for lamps and the relay; never the display's clocked pins or
+ * a capture device's trigger and done (their timing is milliseconds, a poll's
+ * is tens of them).
+ */
+function checkModbusLines(
+  profile: { adapter: string; modbus?: ModbusConfig | undefined; keyTiming: { chatterEdges: number } } & Parameters<typeof profileLines>[0],
+  ctx: z.RefinementCtx,
+): void {
+  const modules = new Map((profile.modbus?.modules ?? []).map((m) => [m.slave, m]))
+  if (profile.modbus !== undefined && modules.size !== profile.modbus.modules.length) {
+    ctx.addIssue({ code: 'custom', path: ['modbus', 'modules'], message: 'a slave address is declared twice' })
+  }
+  let any = false
+  let inputs = false
+  for (const line of profileLines(profile)) {
+    const chip = modbusChip(line.ref.chip)
+    if (chip === undefined) {
+      if (line.ref.chip.startsWith('modbus')) {
+        ctx.addIssue({ code: 'custom', path: line.path.split('.'), message: `'${line.ref.chip}' is not a Modbus line: use 'modbus:<slave>/di' or 'modbus:<slave>/coil'` })
+      }
+      continue
+    }
+    any = true
+    const path = line.path.split('.')
+    if (!line.path.startsWith('keys.') && !line.path.startsWith('officerKeys.') && !line.path.startsWith('outputs.')) {
+      ctx.addIssue({ code: 'custom', path, message: 'only keys, lamps and the relay can be on a Modbus module: a poll every tens of ms is too slow for the display and capture lines' })
+      continue
+    }
+    const want = line.direction === 'in' ? 'di' : 'coil'
+    if (chip.kind !== want) {
+      ctx.addIssue({ code: 'custom', path, message: `an ${line.direction === 'in' ? 'input' : 'output'} on Modbus is a ${want === 'di' ? 'discrete input' : 'coil'}: 'modbus:${chip.slave}/${want}'` })
+      continue
+    }
+    if (line.direction === 'in') inputs = true
+    const module = modules.get(chip.slave)
+    if (module === undefined) {
+      // Without a modbus section at all, the one issue below says so.
+      if (profile.modbus !== undefined) ctx.addIssue({ code: 'custom', path, message: `no Modbus module ${chip.slave} in "modbus.modules"` })
+      continue
+    }
+    const count = chip.kind === 'di' ? module.inputs : module.coils
+    if (line.ref.offset >= count) {
+      ctx.addIssue({ code: 'custom', path, message: `module ${chip.slave} has ${count} ${chip.kind === 'di' ? 'inputs' : 'coils'} (0..${count - 1}), not ${line.ref.offset}` })
+    }
+  }
+  if (any && profile.modbus === undefined) ctx.addIssue({ code: 'custom', path: ['modbus'], message: 'the profile has Modbus lines: say on which port, "modbus": { "port": "/dev/ttyUSB0", "modules": [ … ] }' })
+  if (any && profile.adapter === 'johnny-five') {
+    ctx.addIssue({ code: 'custom', path: ['modbus'], message: "Modbus lines need the 'onoff' or 'sim' adapter: johnny-five owns every line it is given" })
+  }
+  if (profile.modbus !== undefined && profile.adapter === 'johnny-five' && profile.modbus.port === (profile as { serialPort?: string }).serialPort) {
+    ctx.addIssue({ code: 'custom', path: ['modbus', 'port'], message: 'the Modbus line and the Firmata board cannot share one serial port' })
+  }
+  if (inputs && profile.modbus !== undefined && profile.keyTiming.chatterEdges >= 1000 / profile.modbus.pollMs) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['modbus', 'pollMs'],
+      message: `keys sampled every ${profile.modbus.pollMs} ms show at most ${Math.floor(1000 / profile.modbus.pollMs)} edges a second, not more than keyTiming.chatterEdges (${profile.keyTiming.chatterEdges}): a chattering key would never be told; poll faster`,
+    })
+  }
+}
 
 export type BoardProfile = z.infer<typeof boardProfileSchema>
 export type DisplayConfig = BoardProfile['display']

@@ -16,6 +16,7 @@ export interface ControlApiOptions {
 
 const FAULTS = ['absent', 'nack-once', 'none'] as const
 const CAPTURE_FAULTS = ['never', 'stuck', 'early', 'bounce', 'none'] as const
+const MODBUS_FAULTS = ['unplugged', 'bad-crc', 'none'] as const
 
 /**
  * The simulated hall's control API (HTTP JSON): what a person at a window would
@@ -82,7 +83,16 @@ export class ControlApi {
         model.setFault(fault)
         return send(res, 200, { device: body.device, fault: body.fault })
       }
-      if (body.device !== 'display') throw new HttpError(400, 'device must be "display", "photo" or "fingerprint"')
+      const modbus = typeof body.device === 'string' ? /^modbus-([0-9]{1,3})$/.exec(body.device) : null
+      if (modbus) {
+        const slave = Number(modbus[1])
+        if (!w.hardware.modbus.has(slave)) throw new HttpError(400, `window ${w.counter} has no Modbus module ${slave}`)
+        const fault = MODBUS_FAULTS.find((f) => f === body.fault)
+        if (!fault) throw new HttpError(400, `fault must be one of ${MODBUS_FAULTS.join(', ')}`)
+        await w.hardware.modbusFault(slave, fault)
+        return send(res, 200, { device: body.device, fault })
+      }
+      if (body.device !== 'display') throw new HttpError(400, 'device must be "display", "photo", "fingerprint" or "modbus-<slave>"')
       const fault = FAULTS.find((f) => f === body.fault)
       if (!fault) throw new HttpError(400, `fault must be one of ${FAULTS.join(', ')}`)
       w.injectDisplayFault(fault)
@@ -110,6 +120,7 @@ const ENDPOINTS = [
   'POST /api/windows/{counter}/keys/{key}/press   also officer keys: call-next, recall, no-show, pause, help',
   'POST /api/windows/{counter}/faults         body {"device":"display","fault":"absent"|"nack-once"|"none"}',
   '                                           or {"device":"photo"|"fingerprint","fault":"never"|"stuck"|"early"|"bounce"|"none"}',
+  '                                           or {"device":"modbus-<slave>","fault":"unplugged"|"bad-crc"|"none"}',
   'GET  /api/ratings                          ratings central has received (deduplicated by id)',
 ]
 

@@ -61,7 +61,7 @@ export class SimWindow {
         ...(this.opts.dataDir ? { dataDir: this.opts.dataDir } : {}),
         ...(this.opts.video ? { video: this.opts.video } : {}),
       },
-      { profile: this.opts.profile, gpio: this.hardware.gpio, bus: this.hardware.bus, log: this.opts.log },
+      { profile: this.opts.profile, gpio: this.hardware.backend, bus: this.hardware.bus, log: this.opts.log },
     )
   }
 
@@ -82,9 +82,9 @@ export class SimWindow {
       display: this.hardware.view(),
       keys: this.keyNames(),
       outputs: {
-        statusLamp: this.hardware.gpio.lineNames().includes('status-lamp') ? this.hardware.output('statusLamp') : null,
-        evaluatorLamp: this.hardware.gpio.lineNames().includes('evaluator-lamp') ? this.hardware.output('evaluatorLamp') : null,
-        nvrRelay: this.hardware.gpio.lineNames().includes('nvr-relay') ? this.hardware.output('nvrRelay') : null,
+        statusLamp: this.hardware.hasLine('status-lamp') ? this.hardware.output('statusLamp') : null,
+        evaluatorLamp: this.hardware.hasLine('evaluator-lamp') ? this.hardware.output('evaluatorLamp') : null,
+        nvrRelay: this.hardware.hasLine('nvr-relay') ? this.hardware.output('nvrRelay') : null,
       },
       captures: Object.fromEntries(Object.entries(this.captures).map(([k, m]) => [k, { fault: m.fault, triggers: m.triggers }])),
     }

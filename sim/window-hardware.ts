@@ -3,9 +3,13 @@
  * with every line the profile declares (wired as the profile says), a
  * SimI2cBus, the display model the profile's driver needs (HT16K33 7- or
  * 14-segment at its I2C address, or a MAX7219 clocked by the display pins),
- * and a relay model on the NVR relay line when there is one.
+ * and a relay model on the NVR relay line when there is one. Lines the
+ * profile puts on Modbus modules are terminals of simulated DI/DO modules
+ * (sim/modbus-dio-model.ts) on a simulated RS-485 line, and the runtime
+ * reaches them through its real Modbus master.
  *
- * The edge runtime gets `gpio` and `bus` as its backends; tests and the
+ * The edge runtime gets `backend` (the board's pins and, when the profile
+ * has Modbus lines, the Modbus master's) and `bus` as its backends; tests and the
  * control API use press() and view() to act and look as a person would, and
  * the fault methods to unplug things.
  */
@@ -22,10 +26,20 @@ import { Ht16k33Model } from './ht16k33-model.ts'
 import { SimI2cBus } from './i2c-bus.ts'
 import { Max7219Model } from './max7219-model.ts'
 import { NvrSampler, RelayModel } from './relay-model.ts'
+import { modbusChip } from '../boards/line-ref.ts'
+import type { GpioBackend } from '../edge/hardware/gpio-port.ts'
+import { ModbusGpioBackend } from '../edge/hardware/modbus-gpio-backend.ts'
+import { ModbusRtuMaster } from '../edge/hardware/modbus-master.ts'
+import { RoutedGpioBackend } from '../edge/hardware/routed-gpio-backend.ts'
+import type { SerialSettings } from '../edge/hardware/serial-line.ts'
+import { ModbusDioModel } from './modbus-dio-model.ts'
+import { SimRs485Line } from './serial-line.ts'
 
 export type SimKeyName = Score | OfficerKey
 export type SimOutputName = keyof typeof OUTPUT_LINE_NAMES
 export type SimDisplayFault = 'absent' | 'nack-once' | 'none'
+/** 'unplugged': the module loses power and stops answering; 'bad-crc': its next 3 answers are garbled; 'none': plugged back, answering. */
+export type SimModbusFault = 'unplugged' | 'bad-crc' | 'none'
 /** 'write-fails': every write to the output fails (EIO), as a dead driver stage would; 'none': healthy again. */
 export type SimOutputFault = 'write-fails' | 'none'
 
@@ -37,7 +51,15 @@ export interface SimWindowHardwareOptions {
 
 export class SimWindowHardware {
   readonly profile: BoardProfile
+  /** The board's own pins (not those on Modbus modules: see `modbus`). */
   readonly gpio: SimGpio
+  /** What the runtime opens its lines on: `gpio`, routed with the Modbus master when the profile has Modbus lines. */
+  readonly backend: GpioBackend
+  /** The RS-485 line, when the profile has Modbus modules. */
+  readonly rs485: SimRs485Line | undefined
+  /** The simulated DI/DO modules by slave address. */
+  readonly modbus: ReadonlyMap<number, ModbusDioModel>
+  private readonly modbusBackend: ModbusGpioBackend | undefined
   /** The I2C bus (bus 1 when the profile has none: nothing is attached then). */
   readonly bus: SimI2cBus
   /** Whichever display model the profile's driver needs. */
@@ -53,8 +75,9 @@ export class SimWindowHardware {
 
   constructor(profile: BoardProfile, opts: SimWindowHardwareOptions = {}) {
     this.profile = profile
+    const lines = profileLines(profile)
     this.gpio = new SimGpio({
-      lines: profileLines(profile).map((l) => ({
+      lines: lines.filter((l) => modbusChip(l.ref.chip) === undefined).map((l) => ({
         name: l.name,
         chip: l.ref.chip,
         offset: l.ref.offset,
@@ -63,6 +86,27 @@ export class SimWindowHardware {
       })),
       ...(opts.now !== undefined ? { now: opts.now } : {}),
     })
+    const modules = new Map<number, ModbusDioModel>()
+    this.modbus = modules
+    const mb = profile.modbus
+    if (mb !== undefined) {
+      const settings: SerialSettings = { baudRate: mb.baudRate, parity: mb.parity, stopBits: mb.stopBits }
+      this.rs485 = new SimRs485Line({ path: mb.port, settings })
+      for (const m of mb.modules) {
+        const named = lines.flatMap((l) => {
+          const chip = modbusChip(l.ref.chip)
+          return chip?.slave === m.slave ? [{ name: l.name, kind: chip.kind, offset: l.ref.offset, activeLow: l.ref.activeLow }] : []
+        })
+        const model = new ModbusDioModel({ slave: m.slave, inputs: m.inputs, coils: m.coils, settings, named, ...(opts.now !== undefined ? { now: opts.now } : {}) })
+        modules.set(m.slave, model)
+        this.rs485.attach(model)
+      }
+      const master = new ModbusRtuMaster({ line: this.rs485.master, settings, timeoutMs: mb.timeoutMs, retries: mb.retries, ...(opts.now !== undefined ? { now: opts.now } : {}) })
+      this.modbusBackend = new ModbusGpioBackend({ master, modules: mb.modules, pollMs: mb.pollMs, verifyMs: mb.verifyMs, ...(opts.now !== undefined ? { now: opts.now } : {}) })
+      this.backend = new RoutedGpioBackend(this.gpio, this.modbusBackend)
+    } else {
+      this.backend = this.gpio
+    }
     this.bus = new SimI2cBus({ bus: profile.i2c?.bus ?? 1 })
     const random = opts.random !== undefined ? { random: opts.random } : {}
     const display = profile.display
@@ -82,31 +126,35 @@ export class SimWindowHardware {
       this.display = this.ht16k33
     }
     if (profile.outputs.nvrRelay !== undefined) {
-      this.relay = new RelayModel({ gpio: this.gpio, line: OUTPUT_LINE_NAMES.nvrRelay })
+      this.relay = new RelayModel({ gpio: this.pinsOf(OUTPUT_LINE_NAMES.nvrRelay), line: OUTPUT_LINE_NAMES.nvrRelay })
     }
   }
 
   /** Presses a key (evaluator score or officer key) once; resolves after the release. */
   press(key: SimKeyName, opts?: PressOptions): Promise<void> {
-    return this.gpio.press(this.keyLine(key), opts)
+    const line = this.keyLine(key)
+    return this.pinsOf(line).press(line, opts)
   }
 
   /** Holds a key down or lets it go, for stuck-key scenarios. */
   setKey(key: SimKeyName, down: boolean): void {
-    this.gpio.setActive(this.keyLine(key), down)
+    const line = this.keyLine(key)
+    this.pinsOf(line).setActive(line, down)
   }
 
   /** Whether an output (lamp, relay) is active as wired. */
   output(name: SimOutputName): boolean {
-    return this.gpio.isActive(OUTPUT_LINE_NAMES[name])
+    const line = OUTPUT_LINE_NAMES[name]
+    return this.pinsOf(line).isActive(line)
   }
 
   /** Breaks or heals an output (lamp, relay): the runtime's writes to its line fail while broken. */
   outputFault(name: SimOutputName, fault: SimOutputFault): void {
     const line = OUTPUT_LINE_NAMES[name]
-    if (!this.gpio.lineNames().includes(line)) throw new Error(`board '${this.profile.id}' has no output '${name}'`)
-    if (fault === 'write-fails') this.gpio.failWrites(line)
-    else this.gpio.failWrites(line, null)
+    if (!this.hasLine(line)) throw new Error(`board '${this.profile.id}' has no output '${name}'`)
+    // On a Modbus module the coil's driver fails: the module answers the write with exception 04.
+    if (fault === 'write-fails') this.pinsOf(line).failWrites(line)
+    else this.pinsOf(line).failWrites(line, null)
   }
 
   view(): DisplayView {
@@ -179,14 +227,44 @@ export class SimWindowHardware {
     return sampler
   }
 
+  /** A simulated Modbus module, by slave address. */
+  modbusModule(slave: number): ModbusDioModel {
+    const m = this.modbus.get(slave)
+    if (m === undefined) throw new Error(`board '${this.profile.id}' has no Modbus module ${slave}`)
+    return m
+  }
+
+  /** Unplugs, garbles or heals a Modbus module (the control API's faults on device 'modbus-<slave>'). */
+  async modbusFault(slave: number, fault: SimModbusFault): Promise<void> {
+    const m = this.modbusModule(slave)
+    if (fault === 'unplugged') await m.unplug()
+    // More than one try of the master's: the answer fails as a whole.
+    else if (fault === 'bad-crc') m.corruptCrc(3)
+    else await m.plug()
+  }
+
+  /** Whether the profile wires a line of this name, on the board or on a Modbus module. */
+  hasLine(name: string): boolean {
+    return this.gpio.lineNames().includes(name) || [...this.modbus.values()].some((m) => m.terminals.lineNames().includes(name))
+  }
+
+  /** The pins a line is on: the board's, or the terminals of the Modbus module that holds it. */
+  pinsOf(name: string): SimGpio {
+    if (this.gpio.lineNames().includes(name)) return this.gpio
+    for (const m of this.modbus.values()) if (m.terminals.lineNames().includes(name)) return m.terminals
+    throw new Error(`board '${this.profile.id}' has no line '${name}'`)
+  }
+
   async stop(): Promise<void> {
+    await this.modbusBackend?.stop()
+    for (const m of this.modbus.values()) await m.stop()
     await this.gpio.stop()
     await this.bus.close()
   }
 
   private keyLine(key: SimKeyName): string {
     const line = (OFFICER_KEYS as readonly string[]).includes(key) ? officerLineName(key as OfficerKey) : key
-    if (!this.gpio.lineNames().includes(line)) {
+    if (!this.hasLine(line)) {
       throw new Error(`board '${this.profile.id}' has no key '${key}'`)
     }
     return line

@@ -67,6 +67,8 @@ export interface WindowDevices {
 
 export async function buildWindowDevices(opts: BuildWindowDevicesOptions): Promise<WindowDevices> {
   const { profile, bus, now, log, health } = opts
+  // Modbus modules are devices of their own: registered before any line on them opens.
+  opts.gpio.attachHealth?.(health)
   const opened = new Map<string, GpioLine>()
   // The johnny-five adapter runs the devices on johnny-five's pins. Handed a
   // J5GpioBackend (a Firmata board, see open-board.ts) it uses that board;

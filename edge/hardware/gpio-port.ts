@@ -9,6 +9,8 @@
  * in every backend alike.
  */
 
+import type { DeviceHealthSink } from '../devices/device-health.ts'
+
 export type Level = 0 | 1
 
 export type Edge = 'none' | 'rising' | 'falling' | 'both'
@@ -51,6 +53,11 @@ export interface GpioLine {
 }
 
 export interface GpioBackend {
+  /**
+   * For a backend with devices of its own (Modbus modules on RS-485): they
+   * register with the window's device-health sink and report through it.
+   */
+  attachHealth?(health: DeviceHealthSink): void
   /** Rejects with an error naming the line when it is unknown, busy or misdeclared. */
   open(spec: LineSpec): Promise<GpioLine>
   /** Closes every line still open. */

@@ -7,8 +7,12 @@
  *   the GPIO backend (buildWindowDevices then drives the MAX7219 through
  *   johnny-five's LedControl on the same board).
  *
+ * Lines on Modbus modules (profile.modbus) are routed to a Modbus RTU master
+ * on the profile's RS-485 port, whatever the adapter.
+ *
  * Nothing touches the hardware until the devices open their lines (and
- * i2c-bus opens lazily), except johnny-five, which has to connect to Firmata.
+ * i2c-bus and the RS-485 port open lazily), except johnny-five, which has to
+ * connect to Firmata.
  */
 import type { Logger } from 'pino'
 import type { BoardProfile } from '../../boards/profile-schema.ts'
@@ -18,6 +22,10 @@ import type { I2cBus } from './i2c-port.ts'
 import { openJ5Board } from './j5-board.ts'
 import { J5GpioBackend } from './j5-gpio-backend.ts'
 import { OnoffBackend } from './onoff-backend.ts'
+import { ModbusGpioBackend } from './modbus-gpio-backend.ts'
+import { ModbusRtuMaster } from './modbus-master.ts'
+import { RoutedGpioBackend } from './routed-gpio-backend.ts'
+import { SerialportLine } from './serialport-line.ts'
 
 export interface BoardBackends {
   gpio: GpioBackend
@@ -32,6 +40,24 @@ export interface BoardBackends {
 }
 
 export async function openBoardBackends(profile: BoardProfile, log: Logger): Promise<BoardBackends> {
+  const board = await openAdapter(profile, log)
+  const mb = profile.modbus
+  if (mb === undefined) return board
+  const settings = { baudRate: mb.baudRate, parity: mb.parity, stopBits: mb.stopBits }
+  const mlog = log.child({ adapter: 'modbus', port: mb.port })
+  const master = new ModbusRtuMaster({ line: new SerialportLine({ path: mb.port, settings, log: mlog }), settings, timeoutMs: mb.timeoutMs, retries: mb.retries, log: mlog })
+  const modbus = new ModbusGpioBackend({ master, modules: mb.modules, pollMs: mb.pollMs, verifyMs: mb.verifyMs, log: mlog })
+  return {
+    ...board,
+    gpio: new RoutedGpioBackend(board.gpio, modbus),
+    async stop() {
+      await modbus.stop()
+      await board.stop()
+    },
+  }
+}
+
+async function openAdapter(profile: BoardProfile, log: Logger): Promise<BoardBackends> {
   switch (profile.adapter) {
     case 'onoff': {
       const gpio = new OnoffBackend({ log: log.child({ adapter: 'onoff' }) })

@@ -152,14 +152,17 @@ export class Relay {
   private async reconcile(): Promise<void> {
     clearTimeout(this.timer)
     this.timer = undefined
-    const now = this.now()
+    let now = this.now()
     if (this.contact === 'open') {
       if (!this.latched && this.pendingPulseMs === 0) return this.settle()
       const gapEnds = this.openedAt + this.minGapMs
       if (now < gapEnds) return this.wake(gapEnds - now)
       await this.write(1)
       this.contact = 'closed'
-      this.closedAt = now
+      // Timed from when the write is done, not asked for: a relay on a Modbus
+      // module closes only when its frame gets through, after a poll in
+      // flight, so the hold the NVR sees still lasts minHoldMs.
+      this.closedAt = now = this.now()
       this.settle(undefined, 'close')
       this.pulseUntil = this.pendingPulseMs > 0 ? now + this.pendingPulseMs : -Infinity
       this.pendingPulseMs = 0
@@ -169,7 +172,7 @@ export class Relay {
     if (now < releaseAt) return this.wake(releaseAt - now)
     await this.write(0)
     this.contact = 'open'
-    this.openedAt = now
+    this.openedAt = this.now()
     this.pulseUntil = -Infinity
     if (this.pendingPulseMs > 0) return this.wake(this.minGapMs)
     this.settle()

@@ -48,11 +48,12 @@ describe('the shipped board profiles', () => {
         'beaglebone-black-ht16k33',
         'firmata-uno-max7219',
         'sim-window',
+        'sim-window-modbus',
       ]),
     )
   })
 
-  it.each(SHIPPED.filter((id) => id !== 'sim-window'))(
+  it.each(SHIPPED.filter((id) => !id.startsWith('sim-')))(
     '%s names its adapter, display, 3 or 5 evaluator keys, officer keys, both capture devices, the NVR relay and the status light',
     async (id) => {
       const p = await loadBoardProfile(id, BOARDS_DIR)
@@ -108,13 +109,13 @@ describe('the shipped board profiles', () => {
 })
 
 describe('profile lint: what a board does while it boots, and the logic levels it drives', () => {
-  it.each(SHIPPED.filter((id) => id !== 'sim-window'))('%s states the boot pull of every output', async (id) => {
+  it.each(SHIPPED.filter((id) => !id.startsWith('sim-')))('%s states the boot pull of every output', async (id) => {
     const p = await loadBoardProfile(id, BOARDS_DIR)
     const unstated = profileLines(p).filter((l) => l.direction === 'out' && l.ref.bootPull === undefined)
     expect(unstated.map((l) => l.path)).toEqual([])
   })
 
-  it.each(SHIPPED.filter((id) => id !== 'sim-window'))('%s names how a MAX7219 display gets its logic levels', async (id) => {
+  it.each(SHIPPED.filter((id) => !id.startsWith('sim-')))('%s names how a MAX7219 display gets its logic levels', async (id) => {
     const p = await loadBoardProfile(id, BOARDS_DIR)
     if (p.display.driver !== 'max7219') return
     expect(p.display.levelShifter).toBeDefined()

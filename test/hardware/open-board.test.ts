@@ -1,6 +1,10 @@
 import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
-import { loadBoardProfile } from '../../boards/profile-schema.ts'
+import { loadBoardProfile, parseBoardProfile } from '../../boards/profile-schema.ts'
+import { profileLines } from '../../boards/profile-lines.ts'
+import { DeviceHealthTracker } from '../../edge/devices/device-health.ts'
+import { lineSpecFor } from '../../edge/hardware/profile-line-spec.ts'
+import { RoutedGpioBackend } from '../../edge/hardware/routed-gpio-backend.ts'
 import { I2cBusBackend } from '../../edge/hardware/i2c-bus-backend.ts'
 import { OnoffBackend } from '../../edge/hardware/onoff-backend.ts'
 import { openBoardBackends } from '../../edge/hardware/open-board.ts'
@@ -31,5 +35,30 @@ describe('openBoardBackends', () => {
 
   it('leaves simulated profiles to the simulator', async () => {
     await expect(openBoardBackends(await loadBoardProfile('sim-window', BOARDS_DIR), log)).rejects.toThrow(/simulated/)
+  })
+})
+
+describe('openBoardBackends with Modbus modules', () => {
+  it('routes modbus: lines to an RTU master on the profile port; a port that is not there is the module fault io, and the board still comes up', async () => {
+    const base = await loadBoardProfile('rpi4-ht16k33', BOARDS_DIR)
+    const profile = parseBoardProfile(
+      {
+        ...base,
+        modbus: { port: '/dev/ttyNOPE9', modules: [{ slave: 1 }] },
+        keys: { ...base.keys, satisfied: 'modbus:1/di/0' },
+      },
+      'x',
+    )
+    const b = await openBoardBackends(profile, log)
+    expect(b.gpio).toBeInstanceOf(RoutedGpioBackend)
+    const health = new DeviceHealthTracker()
+    b.gpio.attachHealth?.(health)
+    const key = await b.gpio.open(lineSpecFor(profileLines(profile).find((l) => l.name === 'satisfied')!))
+    // The module never answered: its first read is idle, the next ones fail; the fault names the port.
+    expect(await key.read()).toBe(0)
+    await expect(key.read()).rejects.toMatchObject({ code: 'EIO', message: expect.stringMatching(/\/dev\/ttyNOPE9/) })
+    expect(health.faults()).toEqual([{ device: 'modbus-1', code: 'io', message: expect.stringMatching(/^serial line \/dev\/ttyNOPE9: .*on \/dev\/ttyNOPE9$/) }])
+    await key.close()
+    await b.stop()
   })
 })

@@ -202,8 +202,27 @@ export interface EdgeHarnessOptions {
   counter?: string
   /** Window settings; telemetry defaults to hourly so it stays out of short sequences. */
   settings?: Partial<Settings>
-  /** The video hooks (NVR relay mode, text line); none by default. */
+  /** The board profile (boards/<id>.json); default 'sim-window'. */
+  profile?: string
+  /** Video hooks (the NVR relay); default none. */
   video?: VideoConfig
+}
+
+/**
+ * Awaits a start that may wait on timers (a Modbus module's first poll takes
+ * a few ms of line time): promise chains first, then the faked clock in 1 ms
+ * steps, so a start that needs no time takes none.
+ */
+async function whileTimeRuns<T>(p: Promise<T>): Promise<T> {
+  let done = false
+  const settled = p.finally(() => {
+    done = true
+  })
+  // Handled by the caller once the clock has run; not an unhandled rejection meanwhile.
+  settled.catch(() => undefined)
+  for (let i = 0; !done && i < 20; i++) await vi.advanceTimersByTimeAsync(0)
+  for (let ms = 0; !done && ms < 10_000; ms++) await vi.advanceTimersByTimeAsync(1)
+  return settled
 }
 
 /** Long enough for a key's hold (80 ms) and the evaluator's settle after the release (EVALUATOR_SETTLE_MS, 120 ms). */
@@ -238,11 +257,11 @@ export class EdgeHarness {
     if (!vi.isFakeTimers()) throw new Error('EdgeHarness needs vi.useFakeTimers(): the runtime and the test share the faked clock')
     const hall = opts.hall ?? 'h1'
     const counter = opts.counter ?? 'w01'
-    const profile = await loadBoardProfile('sim-window', BOARDS_DIR)
+    const profile = await loadBoardProfile(opts.profile ?? 'sim-window', BOARDS_DIR)
     const hardware = new SimWindowHardware(profile, { now: () => Date.now() })
     const network = new RecordingNetwork()
     const clock = new SteppableClock()
-    const edge = await startEdge(
+    const starting = startEdge(
       {
         hall,
         counter,
@@ -254,13 +273,14 @@ export class EdgeHarness {
       },
       {
         profile,
-        gpio: hardware.gpio,
+        gpio: hardware.backend,
         bus: hardware.bus,
         log: silentLogger(),
         clock,
         session: network.factory,
       },
     )
+    const edge = await whileTimeRuns(starting)
     const h = new EdgeHarness(hall, counter, network, hardware, edge, clock)
     await h.until(() => h.network.publishes.some((p) => p.parsed.kind === 'status'), 'the birth')
     return h
@@ -350,8 +370,9 @@ export class EdgeHarness {
   }
 
   async stop(): Promise<void> {
-    await this.edge.stop()
-    await this.hardware.stop()
+    // Outputs on a Modbus module go off by frames on the line, which take faked time.
+    await whileTimeRuns(this.edge.stop())
+    await whileTimeRuns(this.hardware.stop())
   }
 
   private findReply(id: string): Reply | undefined {
