@@ -72,6 +72,8 @@ class ModuleState {
   readonly coils: Array<0 | 1>
   readonly inputLines = new Set<ModbusLine>()
   readonly coilLines = new Set<ModbusLine>()
+  /** Single-coil writes asked for and not yet answered: offset → level. */
+  readonly writing = new Map<number, 0 | 1>()
   answered = false
   failure: ModbusError | undefined
   /** Why the last read of the inputs failed; a coil refused (exception 04) leaves the inputs readable. */
@@ -161,12 +163,15 @@ export class ModbusGpioBackend implements GpioBackend {
 
   /** @internal the line's write: one write single coil, fast-failing while the module is gone. */
   async writeCoil(module: ModuleState, line: ModbusLine, raw: Level): Promise<void> {
+    module.writing.set(line.offset, raw)
     try {
       await this.master.writeSingleCoil(module.spec.slave, line.offset, raw === 1, module.failure ? { retries: 0 } : {})
     } catch (err) {
       if (!(err instanceof ModbusError)) throw err
       this.failed(module, err)
       throw lineError(`line '${line.name}' (module ${module.spec.slave} coil ${line.offset}): ${err.message}`, err)
+    } finally {
+      if (module.writing.get(line.offset) === raw) module.writing.delete(line.offset)
     }
     module.coils[line.offset] = raw
   }
@@ -237,7 +242,9 @@ export class ModbusGpioBackend implements GpioBackend {
         }
       }
       if (m.coilLines.size > 0 && m.rewrite) {
-        await this.master.writeMultipleCoils(slave, 0, m.coils, opts)
+        // Queued behind any single-coil write already asked for: the image carries those levels, or
+        // it would undo them (a relay closed at start would open again for a moment).
+        await this.master.writeMultipleCoils(slave, 0, m.coils.map((v, i) => m.writing.get(i) ?? v), opts)
         m.rewrite = false
         m.lastVerify = this.now()
       }

@@ -72,7 +72,9 @@ describe('every board profile boots in the simulator', () => {
     devices.evaluator.onPress((score) => presses.push(score))
     const first = Object.keys(profile.keys)[0] as Score
     void hw.press(first, { bounce: [1, 2] })
-    await vi.advanceTimersByTimeAsync(200)
+    // The press (80 ms), its release seen (up to a poll and a transaction late on a Modbus module), and
+    // the evaluator's settle after the release before it decides.
+    await vi.advanceTimersByTimeAsync(400)
     expect(presses).toEqual([first])
 
     if (profile.outputs.statusLamp !== undefined) {
