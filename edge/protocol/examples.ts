@@ -74,7 +74,7 @@ const state: State = {
   overtime: 'none',
   evaluation: null,
   pause: null,
-  pauseAfter: { reason: 'meal', since: '2025-03-04T09:14:40.000Z' },
+  pauseAfter: null,
   faults: [],
 }
 
