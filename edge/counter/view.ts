@@ -18,6 +18,8 @@ export interface DisplayContent {
   attention: boolean
   /** While paused: the reason, for screens that can show more than the code in `text`. */
   pause?: PauseView
+  /** During a service with a pause asked for after it: screens can say so (本次服务后暂停); segments show the ticket. */
+  pauseAfter?: PauseView
 }
 
 /**
@@ -55,6 +57,11 @@ function pauseText(reason: string, display: CounterState['display']): string {
  * or a restart the display cannot hold a number the window was not told to call.
  */
 export function displayFor(s: CounterState, mono: Millis): DisplayContent {
+  const shown = displayOf(s, mono)
+  return s.pauseAfter && s.mode !== 'paused' ? { ...shown, pauseAfter: pauseView(s.pauseAfter.reason) } : shown
+}
+
+function displayOf(s: CounterState, mono: Millis): DisplayContent {
   switch (s.mode) {
     case 'calling':
       return { text: s.ticket!.number, attention: mono < s.ticket!.attentionMono + s.settings.attentionS * 1000 }

@@ -152,6 +152,7 @@ describe('pause after this service', () => {
     expect(replies(asked.effects)[0]).toMatchObject({ ok: true, result: { pause: 'after-service', ticket: 'A012' } })
     expect(types(asked.effects)).toEqual([])
     expect(asked.state.mode).toBe('serving')
+    expect(displayFor(asked.state, T0 + 20_000)).toMatchObject({ text: 'A012', pauseAfter: { reason: 'break', code: 'P-BR' } })
     expect(stateFields(asked.state).pauseAfter).toEqual({ reason: 'break', since: new Date(T0 + 20_000).toISOString() })
     expectStateValid(asked.state)
     const r = run(asked.state, [[cmd('finish', { outcome: 'served' }), T0 + 60_000], [{ kind: 'key', score: 'satisfied' }, T0 + 63_000]])
