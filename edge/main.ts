@@ -6,6 +6,7 @@ import type { I2cBus } from './hardware/i2c-port.ts'
 import { buildWindowDevices } from './devices/build-devices.ts'
 import { initialState } from './counter/state.ts'
 import { Window } from './window.ts'
+import { staffingFigures } from './counter/view.ts'
 import { BoardLink } from './link/board-link.ts'
 import { EnvelopeStamper, newBootId, systemClock, type Clock } from './link/envelope-stamper.ts'
 import { VERSION } from './shared/version.ts'
@@ -134,7 +135,7 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps): Promise<Run
     })
     const telemetry = new Telemetry({
       link,
-      window: () => ({ ignoredPresses: window.current.ignoredPresses, telemetryPeriodS: window.current.settings.telemetryPeriodS }),
+      window: () => ({ ignoredPresses: window.current.ignoredPresses, telemetryPeriodS: window.current.settings.telemetryPeriodS, staffing: staffingFigures(window.current, mono()) }),
       devices: () => health.snapshot(),
       log: log.child({ module: 'telemetry' }),
       now: () => clock.now(),

@@ -1,7 +1,7 @@
 import { open, readFile, rename, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { z } from 'zod'
-import { captureKindSchema, modeSchema, overtimeLevelSchema, scaleSchema, ticketSchema } from './protocol/index.ts'
+import { captureKindSchema, continuesSchema, modeSchema, overtimeLevelSchema, scaleSchema, ticketSchema } from './protocol/index.ts'
 import type { CounterState, DisplayLimits } from './counter/state.ts'
 import { initialState } from './counter/state.ts'
 import type { Logger } from './shared/logger.ts'
@@ -36,13 +36,29 @@ const savedSchema = z.object({
       item: z.string().nullable().optional(),
       overtimeWarnS: z.number().nullable().default(null),
       overtimeLimitS: z.number().nullable().default(null),
+      // Absent in files written before transfers and the no-show prompt.
+      continues: continuesSchema.nullable().default(null),
+      unanswered: z.boolean().default(false),
     })
     .nullable(),
-  officer: z.object({ id: z.string(), name: z.string().nullable() }).nullable(),
+  // since/sinceMono/pausedMs absent in files written before sign-in events: the shift is counted from the restart.
+  officer: z.object({ id: z.string(), name: z.string().nullable(), since: z.number().optional(), sinceMono: z.number().optional(), pausedMs: z.number().default(0) }).nullable(),
   evaluation: z
     .object({ ticket: ticketSchema, officer: z.string().nullable(), openedAt: z.number(), closesAt: z.number(), openedMono: z.number().optional(), closesMono: z.number().optional(), record: z.string().optional(), caseNo: z.string().nullable().optional(), item: z.string().nullable().optional() })
     .nullable(),
-  pause: z.object({ reason: z.string(), since: z.number(), sinceMono: z.number().optional() }).nullable(),
+  pause: z
+    .object({
+      reason: z.string(),
+      since: z.number(),
+      sinceMono: z.number().optional(),
+      limitS: z.number().nullable().default(null),
+      over: z.boolean().default(false),
+      afterService: z.boolean().default(false),
+      cmd: z.string().nullable().default(null),
+    })
+    .nullable(),
+  pauseAfter: z.object({ reason: z.string(), since: z.number(), limitS: z.number().nullable(), cmd: z.string() }).nullable().default(null),
+  closedRecords: z.array(z.string()).default([]),
   // Both clocks when the state was saved: a restart moves the monotonic fields onto its own clock's origin.
   clock: z.object({ wall: z.number(), mono: z.number() }).optional(),
   overtime: overtimeLevelSchema,
@@ -55,6 +71,9 @@ const savedSchema = z.object({
     scale: scaleSchema,
     attentionS: z.number(),
     evaluationDwellMs: z.number().optional(),
+    noShowPromptS: z.number().optional(),
+    pauseLimitS: z.number().optional(),
+    recallLimit: z.number().optional(),
   }),
   ignoredPresses: z.number().int(),
   // Saved so a capture cut short by a restart is reported as failed, not left hanging at central.
@@ -130,6 +149,7 @@ export class StateFile {
         ? { ...ev, openedMono: ev.openedMono ?? ev.openedAt, closesMono: ev.closesMono ?? ev.closesAt, record: ev.record ?? `${ev.ticket}-${ev.openedAt}`, caseNo: ev.caseNo ?? null, item: ev.item ?? null }
         : null,
       pause: raw.pause ? { ...raw.pause, sinceMono: raw.pause.sinceMono ?? raw.pause.since } : null,
+      officer: raw.officer ? { ...raw.officer, since: raw.officer.since ?? raw.since, sinceMono: raw.officer.sinceMono ?? this.clockAtSave.mono } : null,
     }
     this.recovered = outbox
     this.ledger = ledger

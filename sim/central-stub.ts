@@ -1,5 +1,5 @@
 import type { MqttClient } from 'mqtt'
-import { parseMessage, topics, type CommandInput, type CommandName, type State } from '../edge/protocol/index.ts'
+import { parseMessage, topics, type CommandInput, type CommandName, type Continuation, type EventType, type State } from '../edge/protocol/index.ts'
 import type { Logger } from '../edge/shared/logger.ts'
 import { connectMqtt, parseBrokerUrl } from '../edge/shared/mqtt-connect.ts'
 
@@ -18,6 +18,28 @@ export interface CentralStubOptions {
   random?: () => number
   /** Called with each human-readable line (what is called where, ratings as they come). */
   onLine?: (line: string) => void
+  /** Share of services transferred (转移) part way, to another window or back to the queue; default 0.05. */
+  transferRate?: number
+  /** Share of services parked (挂起) to wait for a document, called back later; default 0.04. */
+  parkRate?: number
+  /** Share of service ends after which the stub gives the officer a break (pause after this service); default 0.03. */
+  breakRate?: number
+  /** Share of called applicants who do not come (the board's no-show prompt handles them); default 0.03. */
+  absentRate?: number
+}
+
+/** A ticket waiting to be called; `record` and `continues` when it continues a service handed over. */
+interface Waiting {
+  ticket: string
+  service: string
+  green: boolean
+  caseNo: string
+  record?: string
+  continues?: Continuation
+  /** Directed to this window (a transfer to it, or a parked service's own window). */
+  window?: string
+  /** Callable from then on at its window, and at any window a while later. */
+  dueAt?: number
 }
 
 interface WindowView {
@@ -26,6 +48,14 @@ interface WindowView {
   online: boolean
   pending: boolean
   lastAction: number
+  /** Sent this window the hall's waits, scaled to the simulation's speed. */
+  configured: boolean
+  /** The applicant called here will not come: no start, the board's prompt leads to recall or no-show. */
+  absent: boolean
+  /** A break the stub gave: it ends the break itself then. A pause from the officer's key waits for the resume key. */
+  resumeAt: number | null
+  /** Serving: how this service ends, decided at its start. */
+  ending: 'finish' | 'transfer' | 'park'
 }
 
 const SERVICES = [
@@ -36,14 +66,22 @@ const SERVICES = [
 
 /**
  * A stand-in for the central queue system: issues tickets, signs officers in,
- * calls the next ticket to each idle window, starts and finishes services.
- * It integrates exactly as a real central system would: over MQTT, with the
- * contract's schemas, deduplicating events by id.
+ * calls the next ticket to each idle window, starts and finishes services,
+ * transfers and parks some and calls them back under their record, gives
+ * breaks, and does what the officers' keys ask (pause, resume, call-next,
+ * no-show, finish) and what the no-show prompt suggests. It integrates exactly
+ * as a real central system would: over MQTT, with the contract's schemas,
+ * deduplicating events by id.
  */
 export class CentralStub {
   private client: MqttClient | null = null
   private readonly windows = new Map<string, WindowView>()
-  private readonly queue: Array<{ ticket: string; service: string; green: boolean }> = []
+  private readonly queue: Waiting[] = []
+  /** Transferred to a window, or parked: called before the general queue where they may be. */
+  private readonly held: Waiting[] = []
+  /** The service of each ticket in the hall today, for the tickets that come back. */
+  private readonly services = new Map<string, string>()
+  private caseSeq = 0
   private readonly seen = new Set<string>()
   private readonly counters = { A: 0, B: 0, C: 0 } as Record<string, number>
   private cmdSeq = 0
@@ -51,6 +89,8 @@ export class CentralStub {
   private nextArrival = 0
   readonly ratings: Array<{ counter: string; ticket: string; score: string; id: string }> = []
   readonly replies: Array<{ counter: string; ok: boolean; name: string; code?: string }> = []
+  /** What the service flow did, for tests and the control API: one entry per event it acted on. */
+  readonly flow: Array<{ counter: string; type: EventType; ticket: string | null; record?: string }> = []
 
   constructor(private readonly opts: CentralStubOptions) {}
 
@@ -94,13 +134,16 @@ export class CentralStub {
     } else if (t.kind === 'reply') {
       const r = m.message as { ok: boolean; name: string; code?: string; message?: string }
       this.replies.push({ counter: t.counter, ok: r.ok, name: r.name, ...(r.code ? { code: r.code } : {}) })
+      // A config changes no state, so no state message would end the wait for it.
+      if (r.ok && r.name === 'config') w.pending = false
       if (!r.ok) {
         w.pending = false
         this.opts.log.warn({ counter: t.counter, command: r.name, code: r.code, reason: r.message }, 'central: command refused')
       }
     } else if (t.kind === 'event') {
       const e = m.message as unknown as Record<string, unknown>
-      if (t.type === 'called') this.line(`${e.ticket} → window ${t.counter}${e.green ? ' (green channel)' : ''}`)
+      this.onFlowEvent(w, t.type as EventType, e)
+      if (t.type === 'called') this.line(`${e.ticket} → window ${t.counter}${e.green ? ' (green channel)' : ''}${e.continues ? ` (${e.continues === 'park' ? 'called back' : 'transferred'}, record ${e.record})` : ''}`)
       if (t.type === 'evaluated') {
         this.ratings.push({ counter: t.counter, ticket: String(e.ticket), score: String(e.score), id: String(msg.id) })
         this.line(`window ${t.counter}: ${e.ticket} rated ${e.score}`)
@@ -111,10 +154,101 @@ export class CentralStub {
     }
   }
 
+  /** The service flow: what each event asks of central. */
+  private onFlowEvent(w: WindowView, type: EventType, e: Record<string, unknown>): void {
+    const rnd = this.opts.random ?? Math.random
+    const ticket = typeof e.ticket === 'string' ? e.ticket : null
+    const record = typeof e.record === 'string' ? e.record : undefined
+    const counter = w.counter
+    const note = () => this.flow.push({ counter, type, ticket, ...(record ? { record } : {}) })
+    const s = w.state
+    switch (type) {
+      case 'called':
+        w.absent = rnd() < (this.opts.absentRate ?? 0.03)
+        return
+      case 'service-started': {
+        const r = rnd()
+        const tr = this.opts.transferRate ?? 0.05
+        w.ending = r < tr ? 'transfer' : r < tr + (this.opts.parkRate ?? 0.04) ? 'park' : 'finish'
+        return
+      }
+      case 'service-transferred': {
+        note()
+        const back: Waiting = { ticket: ticket!, service: this.services.get(ticket!) ?? 'passport', green: false, caseNo: String(e.caseNo ?? ''), record: record!, continues: 'transfer' }
+        // Due at once at its window; to any window if that one does not take it (closed, offline).
+        if (typeof e.toWindow === 'string') this.held.push({ ...back, window: e.toWindow, dueAt: Date.now() })
+        // Back to its queue, at the front: the applicant has waited once already.
+        else this.queue.unshift(back)
+        this.line(`window ${counter}: ${ticket} transferred → ${e.toWindow ? `window ${e.toWindow}` : `queue ${e.toQueue}`} (${e.reason})`)
+        return
+      }
+      case 'service-parked': {
+        note()
+        const serviceMs = ((this.opts.serviceS ?? 240) * 1000) / this.speed
+        this.held.push({ ticket: ticket!, service: this.services.get(ticket!) ?? 'passport', green: false, caseNo: String(e.caseNo ?? ''), record: record!, continues: 'park', window: counter, dueAt: Date.now() + serviceMs * 2 })
+        this.line(`window ${counter}: ${ticket} parked (${e.reason}), to be called back`)
+        return
+      }
+      case 'officer-key':
+        note()
+        // The officer's keys ask central; the window acts on what central sends.
+        switch (e.key) {
+          case 'pause':
+            // One pause key on most keypads: pressed while paused (or while a pause waits for the service), it resumes.
+            if (s?.mode === 'paused' || s?.pauseAfter) this.send(w, 'resume', {})
+            else if (s && s.mode !== 'closed') this.send(w, 'pause', { reason: 'break' })
+            w.resumeAt = null
+            return
+          case 'resume':
+            if (s?.mode === 'paused' || s?.pauseAfter) this.send(w, 'resume', {})
+            return
+          case 'call-next':
+            if (s?.mode === 'idle') this.callNext(w, Date.now())
+            return
+          case 'no-show':
+            if (s?.mode === 'calling') this.send(w, 'no-show', {})
+            return
+          case 'finish':
+            if (s?.mode === 'serving') this.send(w, 'finish', { outcome: 'served' })
+            return
+          default:
+            return
+        }
+      case 'call-unanswered':
+        note()
+        if (e.suggest === 'no-show') this.send(w, 'no-show', {})
+        else {
+          // Half of those recalled come after all.
+          w.absent = rnd() < 0.5
+          this.send(w, 'recall', {})
+        }
+        return
+      case 'paused':
+        note()
+        this.line(`window ${counter}: paused (${e.reason})${e.afterService ? ' after the service' : ''}`)
+        return
+      case 'resumed':
+        note()
+        return
+      case 'pause-overtime':
+        note()
+        this.line(`window ${counter}: paused for ${Math.round(Number(e.pausedMs) / 60_000)} min (${e.reason}), over its limit: duty supervisor`)
+        return
+      case 'signed-in':
+        this.line(`window ${counter}: ${e.officerName ?? e.officer} signed in`)
+        return
+      case 'signed-out':
+        this.line(`window ${counter}: ${e.officerName ?? e.officer} signed out after ${Math.round(Number(e.staffedMs) / 60_000)} min`)
+        return
+      default:
+        return
+    }
+  }
+
   private window(counter: string): WindowView {
     let w = this.windows.get(counter)
     if (!w) {
-      w = { counter, state: null, online: false, pending: false, lastAction: 0 }
+      w = { counter, state: null, online: false, pending: false, lastAction: 0, configured: false, absent: false, resumeAt: null, ending: 'finish' }
       this.windows.set(counter, w)
     }
     return w
@@ -131,7 +265,9 @@ export class CentralStub {
     while (now >= this.nextArrival && this.queue.length < 200) {
       const kind = SERVICES[Math.floor(rnd() * SERVICES.length)]!
       const n = (this.counters[kind.prefix] = ((this.counters[kind.prefix] ?? 0) % 999) + 1)
-      this.queue.push({ ticket: `${kind.prefix}${String(n).padStart(3, '0')}`, service: kind.service, green: rnd() < 0.05 })
+      const ticket = `${kind.prefix}${String(n).padStart(3, '0')}`
+      this.services.set(ticket, kind.service)
+      this.queue.push({ ticket, service: kind.service, green: rnd() < 0.05, caseNo: `SIM${String(++this.caseSeq).padStart(8, '0')}` })
       this.nextArrival += (-Math.log(1 - rnd()) * 60_000) / perMin
     }
   }
@@ -149,28 +285,76 @@ export class CentralStub {
       if (!w.online || !s || w.pending || now - w.lastAction < 500) continue
       const before = this.cmdSeq
       const inMode = now - Date.parse(s.since)
+      const rnd = this.opts.random ?? Math.random
       switch (s.mode) {
         case 'closed':
           this.send(w, 'officer', { action: 'sign-in', officer: `officer-${w.counter}`, officerName: `Officer ${w.counter}` })
           break
-        case 'idle': {
-          const next = this.queue.find((q) => q.green) ?? this.queue[0]
-          if (!next) break
-          this.queue.splice(this.queue.indexOf(next), 1)
-          this.send(w, 'call', { ticket: next.ticket, service: next.service, green: next.green })
+        case 'idle':
+          if (!w.configured) {
+            // The hall's two-minute no-show prompt, at the simulation's speed.
+            w.configured = true
+            this.send(w, 'config', { settings: { noShowPromptS: Math.min(3600, Math.max(10, Math.round(120 / this.speed))) } })
+            break
+          }
+          this.callNext(w, now)
+          break
+        case 'calling':
+          if (inMode > 3000 && !w.absent) this.send(w, 'start', {})
+          break
+        case 'serving': {
+          if (inMode <= serviceMs * (0.5 + ((now / 997) % 1))) break
+          if (w.ending === 'park') this.send(w, 'park', { reason: 'document' })
+          else if (w.ending === 'transfer') {
+            const others = [...this.windows.values()].filter((o) => o !== w && o.online && o.state && o.state.mode !== 'closed')
+            const to = others.length && rnd() < 0.6 ? others[Math.floor(rnd() * others.length)]! : null
+            this.send(w, 'transfer', to ? { toWindow: to.counter, reason: 'needs-approval' } : { toQueue: this.services.get(s.ticket?.number ?? '') ?? 'passport', reason: 'wrong-queue' })
+          } else {
+            this.send(w, 'finish', { outcome: 'served' })
+            if (rnd() < (this.opts.breakRate ?? 0.03) && !s.pauseAfter) {
+              // A break after this service: the window finishes, rates, then pauses; the stub ends the break.
+              this.send(w, 'pause', { reason: rnd() < 0.5 ? 'break' : 'meal' })
+              w.resumeAt = now + (((this.opts.serviceS ?? 240) * 1000) / this.speed) * 2
+            }
+          }
           break
         }
-        case 'calling':
-          if (inMode > 3000) this.send(w, 'start', {})
-          break
-        case 'serving':
-          if (inMode > serviceMs * (0.5 + ((now / 997) % 1))) this.send(w, 'finish', { outcome: 'served' })
+        case 'paused':
+          if (w.resumeAt !== null && now >= w.resumeAt) {
+            w.resumeAt = null
+            this.send(w, 'resume', {})
+          }
           break
         default:
           break
       }
       if (this.cmdSeq !== before) budget--
     }
+  }
+
+  /** The next ticket for an idle window: one directed to it, a parked one due, then the queue (green channel first). */
+  private callNext(w: WindowView, now: number): void {
+    const serviceMs = ((this.opts.serviceS ?? 240) * 1000) / this.speed
+    const mine = this.held.find((h) => h.window === w.counter && (h.dueAt === undefined || now >= h.dueAt))
+    // A parked service whose window has not taken it back a while after it was due goes to any window.
+    const stale = this.held.find((h) => h.dueAt !== undefined && now >= h.dueAt + serviceMs * 3)
+    const held = mine ?? stale
+    let next: Waiting | undefined
+    if (held) {
+      this.held.splice(this.held.indexOf(held), 1)
+      next = held
+    } else {
+      next = this.queue.find((q) => q.green) ?? this.queue[0]
+      if (next) this.queue.splice(this.queue.indexOf(next), 1)
+    }
+    if (!next) return
+    this.send(w, 'call', {
+      ticket: next.ticket,
+      service: next.service,
+      green: next.green,
+      ...(next.caseNo ? { caseNo: next.caseNo } : {}),
+      ...(next.record && next.continues ? { record: next.record, continues: next.continues } : {}),
+    })
   }
 
   /** Sends a command with a fresh id and a short expiry, as the contract asks of central. */
@@ -185,7 +369,7 @@ export class CentralStub {
   }
 
   get waiting(): number {
-    return this.queue.length
+    return this.queue.length + this.held.length
   }
 
   async stop(): Promise<void> {

@@ -147,6 +147,7 @@ export const REFUSAL_HINTS: Record<ErrorCode, string> = {
   'not-ready': 'the board is starting or a device has not come up; retry later',
   'device-fault': 'a device the command needs is faulty (see state.faults): call a hall technician',
   unsupported: 'this board has no device or capability for the command',
+  'limit-reached': "the window's limit for this command is used up (recalls): do what the message says (send no-show)",
   'too-large': 'the payload is larger than the contract allows: a bug in this client',
   internal: 'an unexpected error on the board; the command may not have been acted on: check the state before retrying',
 }

@@ -1,6 +1,11 @@
 import { SCORE_LABELS, commandExpired, isFollowUpScore, type Command, type CommandName, type ErrorCode, type EvaluationScore, type OfficerKey } from '../protocol/index.ts'
 import type { CounterState, Effect, Evaluation, Input, Millis, Step, Settings } from './state.ts'
 import { elapsed, stepTime } from './time-rules.ts'
+import { describeMode, enter, ok, refuse, serviceOf, ticketMismatch, wrongMode } from './replies.ts'
+import { closedRecordsAfter, leaveService } from './service-flow.ts'
+import { beginPendingPause, onOfficer, onPause, onResume } from './staffing.ts'
+
+export { serviceOf } from './replies.ts'
 
 const FIVE_ONLY: ReadonlySet<EvaluationScore> = new Set<EvaluationScore>(['very-satisfied', 'very-dissatisfied'])
 
@@ -21,6 +26,15 @@ export function evaluatorKeyFaults(state: CounterState): CounterState['faults'] 
  * once closed evaluations early and made durations negative.
  */
 export function step(state: CounterState, input: Input, now: Millis, mono: Millis): Step {
+  const r = stepOnce(state, input, now, mono)
+  if (r.state === state) return r
+  // Whatever ended a service, the same two consequences: its record is closed here, and a pause waiting for it begins.
+  const closedRecords = closedRecordsAfter(r.state, r.effects)
+  const settled = closedRecords === r.state.closedRecords ? r : { ...r, state: { ...r.state, closedRecords } }
+  return beginPendingPause(settled, now, mono)
+}
+
+function stepOnce(state: CounterState, input: Input, now: Millis, mono: Millis): Step {
   switch (input.kind) {
     case 'command':
       return onCommand(state, input.command, now, mono)
@@ -58,49 +72,6 @@ export function step(state: CounterState, input: Input, now: Millis, mono: Milli
   }
 }
 
-function ok(cmd: Command, result?: Record<string, unknown>): Effect {
-  return result ? { kind: 'reply', cmd: cmd.id, name: cmd.name, ok: true, result } : { kind: 'reply', cmd: cmd.id, name: cmd.name, ok: true }
-}
-
-function refuse(state: CounterState, cmd: Command, code: ErrorCode, message: string): Step {
-  return { state, effects: [{ kind: 'reply', cmd: cmd.id, name: cmd.name, ok: false, code, message }] }
-}
-
-function wrongMode(state: CounterState, cmd: Command, allowed: string): Step {
-  return refuse(state, cmd, 'wrong-mode', `${cmd.name} needs the window ${allowed}; it is ${describeMode(state)}`)
-}
-
-function describeMode(s: CounterState): string {
-  switch (s.mode) {
-    case 'calling':
-      return `calling ${s.ticket?.number}`
-    case 'serving':
-      return `serving ${s.ticket?.number}`
-    case 'evaluating':
-      return `waiting for the rating of ${s.evaluation?.ticket}`
-    case 'paused':
-      return `paused (${s.pause?.reason})`
-    default:
-      return s.mode
-  }
-}
-
-function ticketMismatch(state: CounterState, cmd: Command & { ticket?: string }): Step | null {
-  if (cmd.ticket !== undefined && state.ticket && cmd.ticket !== state.ticket.number) {
-    return refuse(state, cmd, 'wrong-ticket', `ticket: ${cmd.ticket} is not the ticket at this window (${state.ticket.number})`)
-  }
-  return null
-}
-
-function enter(state: CounterState, mode: CounterState['mode'], now: Millis, patch: Partial<CounterState> = {}): CounterState {
-  return { ...state, ...patch, mode, since: mode === state.mode ? state.since : now }
-}
-
-/** What ties an event to its service record. */
-export function serviceOf(s: { record: string; caseNo: string | null; item: string | null }): { record: string; caseNo: string | null; item: string | null } {
-  return { record: s.record, caseNo: s.caseNo, item: s.item }
-}
-
 function missedForFault(ev: Pick<Evaluation, 'ticket' | 'officer' | 'record' | 'caseNo' | 'item'>, afterMs: number, faults: CounterState['faults']): Effect {
   const detail = faults.map((f) => `${f.device}: ${f.code}`).join(', ').slice(0, 200)
   return { kind: 'event', event: { type: 'evaluation-missed', ticket: ev.ticket, officer: ev.officer, afterMs, reason: 'evaluator-fault', detail, ...serviceOf(ev) } }
@@ -118,9 +89,12 @@ function onCommand(state: CounterState, cmd: Command, now: Millis, mono: Millis)
         const why = unshowable.length ? `has ${unshowable.join(', ')}, which it cannot show` : `shows ${state.display.digits} characters`
         return refuse(state, cmd, 'unsupported', `ticket: ${cmd.ticket} cannot be shown: this window's display ${why}`)
       }
+      if (cmd.record !== undefined && state.closedRecords.includes(cmd.record)) {
+        return refuse(state, cmd, 'wrong-ticket', `record: ${cmd.record} already ended at this window; a service record has one outcome`)
+      }
       const ticket = {
         number: cmd.ticket,
-        record: `${state.records.prefix}-${state.records.next}`,
+        record: cmd.record ?? `${state.records.prefix}-${state.records.next}`,
         caseNo: cmd.caseNo ?? null,
         item: cmd.item ?? null,
         service: cmd.service ?? null,
@@ -136,11 +110,15 @@ function onCommand(state: CounterState, cmd: Command, now: Millis, mono: Millis)
         servedBy: null,
         overtimeWarnS: cmd.overtimeWarnS ?? null,
         overtimeLimitS: cmd.overtimeLimitS ?? null,
+        continues: cmd.continues ?? null,
+        unanswered: false,
       }
+      // A continued service keeps its record: this board's own numbering moves on only for new ones.
+      const records = cmd.record === undefined ? { ...state.records, next: state.records.next + 1 } : state.records
       return {
-        state: enter(state, 'calling', now, { ticket, overtime: 'none', records: { ...state.records, next: state.records.next + 1 } }),
+        state: enter(state, 'calling', now, { ticket, overtime: 'none', records }),
         effects: [
-          { kind: 'event', event: { type: 'called', ticket: cmd.ticket, service: ticket.service, green: ticket.green, appointment: ticket.appointment, cmd: cmd.id, record: ticket.record, caseNo: ticket.caseNo, item: ticket.item } },
+          { kind: 'event', event: { type: 'called', ticket: cmd.ticket, service: ticket.service, green: ticket.green, appointment: ticket.appointment, cmd: cmd.id, record: ticket.record, caseNo: ticket.caseNo, item: ticket.item, continues: ticket.continues } },
           ok(cmd),
         ],
       }
@@ -149,10 +127,18 @@ function onCommand(state: CounterState, cmd: Command, now: Millis, mono: Millis)
       if (state.mode !== 'calling' || !state.ticket) return wrongMode(state, cmd, 'calling')
       const bad = ticketMismatch(state, cmd)
       if (bad) return bad
-      const ticket = { ...state.ticket, recalls: state.ticket.recalls + 1, attentionAt: now, attentionMono: mono }
+      const limit = state.settings.recallLimit
+      if (state.ticket.recalls >= limit) {
+        return refuse(state, cmd, 'limit-reached', `recall: ${state.ticket.number} was recalled ${limit} times, the window's limit; send no-show`)
+      }
+      const ticket = { ...state.ticket, recalls: state.ticket.recalls + 1, attentionAt: now, attentionMono: mono, unanswered: false }
+      const left = limit - ticket.recalls
       return {
         state: { ...state, ticket },
-        effects: [{ kind: 'event', event: { type: 'recalled', ticket: ticket.number, count: ticket.recalls, cmd: cmd.id, record: ticket.record } }, ok(cmd)],
+        effects: [
+          { kind: 'event', event: { type: 'recalled', ticket: ticket.number, count: ticket.recalls, cmd: cmd.id, record: ticket.record } },
+          ok(cmd, { count: ticket.recalls, left, ...(left === 0 ? { suggest: 'no-show' } : {}) }),
+        ],
       }
     }
     case 'no-show': {
@@ -206,30 +192,15 @@ function onCommand(state: CounterState, cmd: Command, now: Millis, mono: Millis)
       }
       return { state, effects: [ok(cmd, { evaluation: 'open', ticket: ev.ticket })] }
     }
-    case 'pause': {
-      if (state.mode !== 'idle') return wrongMode(state, cmd, 'idle')
-      return {
-        state: enter(state, 'paused', now, { pause: { reason: cmd.reason, since: now, sinceMono: mono } }),
-        effects: [{ kind: 'event', event: { type: 'paused', reason: cmd.reason, cmd: cmd.id } }, ok(cmd)],
-      }
-    }
-    case 'resume': {
-      if (state.mode !== 'paused' || !state.pause) return wrongMode(state, cmd, 'paused')
-      return {
-        state: enter(state, 'idle', now, { pause: null }),
-        effects: [{ kind: 'event', event: { type: 'resumed', pausedMs: elapsed(state.pause.sinceMono, mono), cmd: cmd.id } }, ok(cmd)],
-      }
-    }
-    case 'officer': {
-      if (cmd.action === 'sign-in') {
-        if (state.mode !== 'closed' && state.mode !== 'idle' && state.mode !== 'paused') return wrongMode(state, cmd, 'closed, idle or paused')
-        const officer = { id: cmd.officer!, name: cmd.officerName ?? null }
-        const mode = state.mode === 'closed' ? 'idle' : state.mode
-        return { state: enter(state, mode, now, { officer }), effects: [ok(cmd)] }
-      }
-      if (state.mode !== 'idle' && state.mode !== 'paused') return wrongMode(state, cmd, 'idle or paused')
-      return { state: enter(state, 'closed', now, { officer: null, pause: null }), effects: [ok(cmd)] }
-    }
+    case 'pause':
+      return onPause(state, cmd, now, mono)
+    case 'resume':
+      return onResume(state, cmd, now, mono)
+    case 'officer':
+      return onOfficer(state, cmd, now, mono)
+    case 'transfer':
+    case 'park':
+      return leaveService(state, cmd, now, mono)
     case 'identify':
       return { state, effects: [{ kind: 'identify', seconds: cmd.seconds }, ok(cmd)] }
     case 'sync':
@@ -291,8 +262,9 @@ function onOfficerKey(state: CounterState, key: OfficerKey, now: Millis, mono: M
   const officer = state.officer?.id ?? null
   const effects: Effect[] = [{ kind: 'event', event: { type: 'officer-key', key, ticket } }]
   let next = state
-  if (key === 'recall' && state.mode === 'calling' && state.ticket) {
-    const t = { ...state.ticket, recalls: state.ticket.recalls + 1, attentionAt: now, attentionMono: mono }
+  // The recall key obeys the recall limit like the command: past it, only central hears the key (and sends no-show).
+  if (key === 'recall' && state.mode === 'calling' && state.ticket && state.ticket.recalls < state.settings.recallLimit) {
+    const t = { ...state.ticket, recalls: state.ticket.recalls + 1, attentionAt: now, attentionMono: mono, unanswered: false }
     next = { ...state, ticket: t }
     effects.push({ kind: 'event', event: { type: 'recalled', ticket: t.number, count: t.recalls, record: t.record } })
   }

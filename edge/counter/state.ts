@@ -1,4 +1,4 @@
-import type { EvaluationScale, EvaluationScore, OvertimeLevel, WindowMode, ErrorCode, Command, EventDraft, CommandName, CaptureKind, CaptureFailure, OfficerKey, SelfTest } from '../protocol/index.ts'
+import type { EvaluationScale, EvaluationScore, OvertimeLevel, WindowMode, ErrorCode, Command, EventDraft, CommandName, CaptureKind, CaptureFailure, Continuation, OfficerKey, SelfTest } from '../protocol/index.ts'
 
 /**
  * Times are milliseconds, always passed in: the machine never reads a clock.
@@ -20,6 +20,12 @@ export interface Settings {
   attentionS: number
   /** A press sooner than this after the evaluator opened is still a rating but flagged `early` for audit (who was at the keys). */
   evaluationDwellMs: number
+  /** A call not started this long after the last call or recall raises the no-show prompt (`call-unanswered`). */
+  noShowPromptS: number
+  /** A pause longer than this (unless the pause set its own) raises `pause-overtime` for the duty supervisor. */
+  pauseLimitS: number
+  /** Recalls allowed per call: halls allow two or three before they give a ticket up. */
+  recallLimit: number
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -32,6 +38,9 @@ export const DEFAULT_SETTINGS: Settings = {
   scale: 3,
   attentionS: 10,
   evaluationDwellMs: 1000,
+  noShowPromptS: 120,
+  pauseLimitS: 1800,
+  recallLimit: 3,
 }
 
 export interface Ticket {
@@ -57,11 +66,41 @@ export interface Ticket {
   /** Per-service-type overtime thresholds from the call; null: the window's settings. */
   overtimeWarnS: number | null
   overtimeLimitS: number | null
+  /** Set when the call continues a transferred or parked service (its record came with the call). */
+  continues: Continuation | null
+  /** The no-show prompt was raised for the current call (cleared by a recall). */
+  unanswered: boolean
 }
 
 export interface Officer {
   id: string
   name: string | null
+  /** When this officer signed in, on both clocks: staffed time is measured on the monotonic one. */
+  since: Millis
+  sinceMono: Millis
+  /** Paused time of this sign-in from pauses already ended (the current pause is added when read). */
+  pausedMs: number
+}
+
+export interface Pause {
+  reason: string
+  since: Millis
+  sinceMono: Millis
+  /** This pause's own limit from its command; null: the window's pauseLimitS. */
+  limitS: number | null
+  /** `pause-overtime` was raised. */
+  over: boolean
+  /** Began when the service it waited for ended. */
+  afterService: boolean
+  cmd: string | null
+}
+
+/** A pause asked for during a service: it begins when the window next becomes idle. */
+export interface PendingPause {
+  reason: string
+  since: Millis
+  limitS: number | null
+  cmd: string
 }
 
 export interface Evaluation {
@@ -89,7 +128,8 @@ export interface CounterState {
   ticket: Ticket | null
   officer: Officer | null
   evaluation: Evaluation | null
-  pause: { reason: string; since: Millis; sinceMono: Millis } | null
+  pause: Pause | null
+  pauseAfter: PendingPause | null
   overtime: OvertimeLevel
   faults: Fault[]
   settings: Settings
@@ -103,6 +143,8 @@ export interface CounterState {
   captures: Partial<Record<CaptureKind, { cmd: string; ticket: string | null; record: string | null }>>
   /** Where the next service record id comes from: the runtime sets the prefix to `<counter>-<boot>` at each start. Not saved. */
   records: { prefix: string; next: number }
+  /** Records that reached their outcome here (rated, missed, finished, no-show), newest last: a call continuing one is refused. */
+  closedRecords: string[]
 }
 
 export interface DisplayLimits {
@@ -119,6 +161,7 @@ export function initialState(now: Millis, display: DisplayLimits, settings: Part
     officer: null,
     evaluation: null,
     pause: null,
+    pauseAfter: null,
     overtime: 'none',
     faults: [],
     settings: { ...DEFAULT_SETTINGS, ...settings },
@@ -127,6 +170,7 @@ export function initialState(now: Millis, display: DisplayLimits, settings: Part
     captureDevices,
     captures: {},
     records: { prefix: 'svc', next: 1 },
+    closedRecords: [],
   }
 }
 

@@ -20,6 +20,29 @@ export function stepTime(state: CounterState, now: Millis, mono: Millis): Step {
     }
   }
   const t = state.ticket
+  // Nobody came to the window: prompt the officer (status lamp) and central, once per call or recall.
+  if (state.mode === 'calling' && t && !t.unanswered) {
+    const limitMs = state.settings.noShowPromptS * 1000
+    const waitedMs = elapsed(t.attentionMono, mono)
+    if (waitedMs >= limitMs) {
+      const suggest = t.recalls >= state.settings.recallLimit ? 'no-show' : 'recall'
+      return {
+        state: { ...state, ticket: { ...t, unanswered: true } },
+        effects: [{ kind: 'event', event: { type: 'call-unanswered', ticket: t.number, record: t.record, waitedMs, limitMs, recalls: t.recalls, suggest } }],
+      }
+    }
+  }
+  const p = state.pause
+  if (state.mode === 'paused' && p && !p.over) {
+    const limitMs = pauseLimitMs(state)
+    const pausedMs = elapsed(p.sinceMono, mono)
+    if (pausedMs >= limitMs) {
+      return {
+        state: { ...state, pause: { ...p, over: true } },
+        effects: [{ kind: 'event', event: { type: 'pause-overtime', reason: p.reason, officer: state.officer?.id ?? null, pausedMs, limitMs } }],
+      }
+    }
+  }
   if (state.mode === 'serving' && t?.startedMono != null) {
     const ms = elapsed(t.startedMono, mono)
     const { overtimeWarnS, overtimeLimitS } = thresholds(state)
@@ -48,7 +71,9 @@ export function nextDeadline(state: CounterState, mono: Millis): Millis | null {
   if (state.mode === 'calling' && t) {
     const end = t.attentionMono + state.settings.attentionS * 1000
     if (end > mono) candidates.push(end)
+    if (!t.unanswered) candidates.push(t.attentionMono + state.settings.noShowPromptS * 1000)
   }
+  if (state.mode === 'paused' && state.pause && !state.pause.over) candidates.push(state.pause.sinceMono + pauseLimitMs(state))
   return candidates.length ? Math.max(mono, Math.min(...candidates)) : null
 }
 
@@ -66,6 +91,7 @@ export function rebaseMono(state: CounterState, delta: Millis): CounterState {
     ticket: t ? { ...t, calledMono: t.calledMono + delta, attentionMono: t.attentionMono + delta, startedMono: t.startedMono === null ? null : t.startedMono + delta } : null,
     evaluation: ev ? { ...ev, openedMono: ev.openedMono + delta, closesMono: ev.closesMono + delta } : null,
     pause: state.pause ? { ...state.pause, sinceMono: state.pause.sinceMono + delta } : null,
+    officer: state.officer ? { ...state.officer, sinceMono: state.officer.sinceMono + delta } : null,
   }
 }
 
@@ -76,6 +102,11 @@ export function rebaseMono(state: CounterState, delta: Millis): CounterState {
  */
 export function resumeOnNewClock(state: CounterState, saved: { wall: Millis; mono: Millis }, now: { wall: Millis; mono: Millis }): CounterState {
   return rebaseMono(state, now.mono - Math.max(0, now.wall - saved.wall) - saved.mono)
+}
+
+/** The pause's limit in milliseconds: its own, or the window's. */
+export function pauseLimitMs(state: CounterState): number {
+  return (state.pause?.limitS ?? state.settings.pauseLimitS) * 1000
 }
 
 /** The call's per-service thresholds win over the window's settings. */

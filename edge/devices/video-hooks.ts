@@ -4,17 +4,36 @@ import type { EventType } from '../protocol/index.ts'
 import type { Relay } from '../hardware/relay.ts'
 import { NvrTextLine } from './nvr-text-line.ts'
 import type { DeviceHealthSink } from './device-health.ts'
+import { formatLocal, isTimeZone } from './local-time.ts'
 
-/** The moments a video reviewer looks for, and the word each gets on the NVR text line. */
-const MARKS: Partial<Record<EventType, string>> = {
+/**
+ * The moments a video supervisor looks for, and the word each gets on the NVR
+ * text line: every step of a service, every way one ends without a rating,
+ * and the waits and pauses a supervisor is asked about.
+ */
+export const MARKS: Partial<Record<EventType, string>> = {
+  called: 'CALL',
   'service-started': 'START',
   'service-finished': 'END',
   evaluated: 'RATING',
   // A bad rating (不满意 / 非常不满意) to follow up: its own word, so a reviewer can search the recording for it.
   'rating-alert': 'BAD-RATING',
+  'evaluation-missed': 'NO-RATING',
+  'no-show': 'NO-SHOW',
+  'call-unanswered': 'NO-SHOW-PROMPT',
+  'service-transferred': 'TRANSFER',
+  'service-parked': 'PARK',
+  paused: 'PAUSE',
+  resumed: 'RESUME',
+  'pause-overtime': 'PAUSE-OVER',
+  'signed-in': 'SIGN-IN',
+  'signed-out': 'SIGN-OUT',
   'help-requested': 'HELP',
   overtime: 'OVERTIME',
 }
+
+/** The hall's zone when the board file names none: the halls this runs in read China Standard Time. */
+export const DEFAULT_HALL_TIME_ZONE = 'Asia/Shanghai'
 
 /** A bad rating's closure in pulse mode: well over any NVR's sampling period and a mark's minimum hold (1 s on the shipped boards). */
 export const ALERT_PULSE_MS = 3_000
@@ -27,6 +46,8 @@ export const videoConfigSchema = z.strictObject({
   relay: z.enum(['hold', 'pulse']).default('hold'),
   /** Pulse mode: how long the bad-rating closure lasts (default ALERT_PULSE_MS); longer than a mark's, so the NVR's alarm log tells them apart. */
   alertPulseMs: z.number().int().min(1).max(60_000).optional(),
+  /** The hall's IANA time zone (default DEFAULT_HALL_TIME_ZONE): the text line's `{ts}` is its local time with the offset written (e.g. 2026-11-22T16:00:05+08:00). */
+  timeZone: z.string().refine(isTimeZone, { message: 'expected an IANA time zone such as "Asia/Shanghai"' }).optional(),
   textLine: z
     .strictObject({
       host: z.string().min(1),
@@ -96,7 +117,7 @@ export class VideoHooks {
       this.lastPulse = pulse.catch((err: Error) => this.opts.log.debug({ err: err.message }, 'NVR relay did not pulse'))
     }
     const t = this.opts.config.textLine
-    if (this.text && t) this.text.send(render(t.template, { counter: this.opts.counter.toUpperCase(), action, ts: new Date(this.opts.now()).toISOString().replace(/\.\d{3}Z$/, 'Z'), ...fields }))
+    if (this.text && t) this.text.send(render(t.template, { counter: this.opts.counter.toUpperCase(), action, ts: formatLocal(this.opts.now(), this.opts.config.timeZone ?? DEFAULT_HALL_TIME_ZONE), ...fields }))
   }
 
   async stop(): Promise<void> {

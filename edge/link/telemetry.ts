@@ -10,6 +10,8 @@ export const SOC_THERMAL_ZONE = '/sys/class/thermal/thermal_zone0/temp'
 export interface WindowReadings {
   ignoredPresses: number
   telemetryPeriodS: number
+  /** Staffed and paused time (edge/counter/view.ts staffingFigures); absent where the caller has no window. */
+  staffing?: { staffedMs: number | null; shiftPausedMs: number | null; pauseMs: number | null }
 }
 
 export interface TelemetryOptions {
@@ -87,6 +89,7 @@ export class Telemetry {
       rttMs: rtt === null ? null : Math.round(rtt * 100) / 100,
       devices: this.opts.devices(),
       ignoredPresses: window.ignoredPresses,
+      ...(window.staffing ?? {}),
     }
   }
 

@@ -1,8 +1,8 @@
 import { z } from 'zod'
 import type { ErrorCode } from './errors.ts'
-import { datetimeSchema, isMessageId, messageIdSchema, officerIdSchema, ticketSchema } from './ids.ts'
+import { datetimeSchema, idSchema, isMessageId, messageIdSchema, officerIdSchema, ticketSchema } from './ids.ts'
 import { decodeJsonObject, validate } from './payload.ts'
-import { captureKindSchema, logLevelSchema, outcomeSchema, selfTestSchema } from './vocabulary.ts'
+import { captureKindSchema, continuesSchema, logLevelSchema, outcomeSchema, selfTestSchema } from './vocabulary.ts'
 
 export const COMMAND_NAMES = [
   'call',
@@ -19,6 +19,8 @@ export const COMMAND_NAMES = [
   'self-test',
   'sync',
   'config',
+  'transfer',
+  'park',
 ] as const
 
 export type CommandName = (typeof COMMAND_NAMES)[number]
@@ -53,9 +55,32 @@ const callSchema = commandSchema({
   item: z.string().min(1).max(128).optional().describe('service item (事项): carried by the service\'s events and its rating'),
   overtimeWarnS: z.number().int().min(30).max(7200).optional().describe('overtime warning for this service type, overriding the window setting'),
   overtimeLimitS: z.number().int().min(60).max(14400).optional().describe('overtime limit for this service type, overriding the window setting'),
+  record: z
+    .string()
+    .min(1)
+    .max(80)
+    .optional()
+    .describe('continue this service record (from a `service-transferred` or `service-parked` event) instead of starting a new one; requires `continues`'),
+  continues: continuesSchema.optional().describe('why the service record goes on here: "transfer" (转移) or "park" (回呼, a parked service called back); requires `record`'),
 }).superRefine((cmd, ctx) => {
   if (cmd.overtimeWarnS !== undefined && cmd.overtimeLimitS !== undefined && cmd.overtimeWarnS >= cmd.overtimeLimitS) {
     ctx.addIssue({ code: 'custom', path: ['overtimeWarnS'], message: 'must be less than overtimeLimitS' })
+  }
+  if ((cmd.record === undefined) !== (cmd.continues === undefined)) {
+    ctx.addIssue({ code: 'custom', path: [cmd.record === undefined ? 'record' : 'continues'], message: 'record and continues go together' })
+  }
+})
+
+const transferSchema = commandSchema({
+  ticket: ticketSchema.optional().describe('the ticket being served; refused with `wrong-ticket` if the window holds another'),
+  toWindow: idSchema.optional().describe('the counter id of the window that takes the service over'),
+  toQueue: z.string().min(1).max(32).optional().describe('the queue (service type) the ticket goes back to, to be called at any window serving it'),
+  reason: z.string().min(1).max(64).describe('why, e.g. "needs-approval", "wrong-window"'),
+}).superRefine((cmd, ctx) => {
+  if (cmd.toWindow === undefined && cmd.toQueue === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['toWindow'], message: 'required: one of toWindow and toQueue' })
+  } else if (cmd.toWindow !== undefined && cmd.toQueue !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['toQueue'], message: 'only one of toWindow and toQueue' })
   }
 })
 
@@ -80,6 +105,9 @@ const settingsSchema = z
     brightness: z.number().int().min(0).max(15).optional().describe('call display brightness'),
     scale: z.literal([3, 5]).optional().describe('number of evaluator keys in use'),
     evaluationDwellMs: z.number().int().min(0).max(10_000).optional().describe('a press sooner than this after the evaluator opened is flagged `early` on `evaluated`'),
+    noShowPromptS: z.number().int().min(10).max(3600).optional().describe('a call not started within this time (since the last call or recall) raises `call-unanswered`'),
+    pauseLimitS: z.number().int().min(60).max(14400).optional().describe('a pause longer than this raises `pause-overtime` (a `pause` may set its own)'),
+    recallLimit: z.number().int().min(1).max(10).optional().describe('recalls allowed per call; past it a recall is refused (`limit-reached`) and no-show is suggested'),
     logLevel: logLevelSchema.optional(),
   })
   .describe('at least one setting; overtimeWarnS must be less than overtimeLimitS when both are given')
@@ -102,7 +130,10 @@ export const commandSchemas = {
   evaluate: commandSchema({
     ticket: ticketSchema.optional().describe('the service awaiting its rating; refused with `wrong-ticket` if the window holds another'),
   }),
-  pause: commandSchema({ reason: z.string().min(1).max(64).describe('shown on the window, e.g. "break"') }),
+  pause: commandSchema({
+    reason: z.string().min(1).max(64).describe('shown on the window, e.g. "break", "meal", "meeting", "training", "business", "handover"'),
+    limitS: z.number().int().min(60).max(14400).optional().describe('how long this pause may last before `pause-overtime`, overriding the window setting'),
+  }),
   resume: commandSchema({}),
   capture: commandSchema({ kind: captureKindSchema.describe('which capture device to start'), ticket: optionalTicket }),
   officer: officerSchema,
@@ -114,6 +145,11 @@ export const commandSchemas = {
   }),
   sync: commandSchema({}),
   config: commandSchema({ settings: settingsSchema }),
+  transfer: transferSchema,
+  park: commandSchema({
+    ticket: ticketSchema.optional().describe('the ticket being served; refused with `wrong-ticket` if the window holds another'),
+    reason: z.string().min(1).max(64).describe('what the service waits for, e.g. "document"'),
+  }),
 } as const satisfies { [N in CommandName]: z.ZodType }
 
 /** What the board acts on: defaults applied, `name` taken from the topic. */
@@ -125,20 +161,22 @@ export type Command = { [N in CommandName]: CommandOf<N> }[CommandName]
 export type CommandInput<N extends CommandName> = z.input<(typeof commandSchemas)[N]>
 
 export const commandDescriptions: Record<CommandName, string> = {
-  call: 'Call a ticket to this window: show it on the call display and announce it.',
-  recall: 'Call the current ticket again (the applicant did not come).',
+  call: 'Call a ticket to this window: show it on the call display and announce it. With `record` and `continues`, a transferred or parked service goes on here under its own record (the rating, if any, is given here).',
+  recall: 'Call the current ticket again (the applicant did not come); past the window\'s `recallLimit` refused with `limit-reached`, and the reply that reaches it suggests no-show.',
   'no-show': 'Give up on the current ticket: the applicant did not come.',
   start: 'The applicant has arrived; start timing the service.',
   finish: 'The service ended; opens the evaluator when it was served.',
   evaluate: 'Confirm the evaluation of the service that just finished here (served, not yet rated or missed); refused otherwise. It never opens one for another ticket or names the officer: `finish` with outcome "served" opens it.',
-  pause: 'Pause the window (break); the display shows that it is paused.',
-  resume: 'Reopen a paused window.',
+  pause: 'Pause the window (break): at once when idle, otherwise after the service at the window ends ("pause after this service"); the display shows the reason\'s code.',
+  resume: 'Reopen a paused window, or cancel a pause still waiting for the service to end.',
   capture: 'Trigger the document-photo camera or the fingerprint scanner; the outcome comes as an event.',
   officer: 'Sign an officer in or out of the window.',
   identify: 'Flash the display and status light so a technician can find the board.',
   'self-test': 'Run device self-tests; the result is in the reply.',
   sync: 'Republish status and state (e.g. after central restarted).',
   config: 'Change runtime settings; unknown settings are refused.',
+  transfer: 'Transfer the service being served to another window or back to a queue (转移): this window\'s part ends with `service-transferred` and no evaluation; the service is rated where it finishes.',
+  park: 'Park the service being served while it waits for something (挂起, e.g. a document): it ends here with `service-parked` and no evaluation, to be called back later (`call` with its record) here or at another window.',
 }
 
 export type CommandParse =

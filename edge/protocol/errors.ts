@@ -16,6 +16,7 @@ export const ERROR_CODES = [
   'unsupported',
   'too-large',
   'internal',
+  'limit-reached',
 ] as const
 
 export type ErrorCode = (typeof ERROR_CODES)[number]
@@ -38,5 +39,6 @@ export const errorCodeDescriptions: Record<ErrorCode, string> = {
   'unsupported': 'This board has no device or capability for the command (e.g. no fingerprint scanner).',
   'too-large': 'The payload exceeds the contract size limit (16 KiB).',
   'internal': 'An unexpected error on the board; the command may not have been acted on.',
+  'limit-reached': 'The window\'s limit for the command is used up (e.g. `recallLimit` recalls of one call); the message says what to do instead (e.g. send no-show).',
 }
 

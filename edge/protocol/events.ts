@@ -1,12 +1,13 @@
 import { z } from 'zod'
 import { envelopeSchema, type Envelope } from './envelope.ts'
-import { messageIdSchema, officerIdSchema, ticketSchema } from './ids.ts'
+import { idSchema, messageIdSchema, officerIdSchema, ticketSchema } from './ids.ts'
 import {
   FOLLOW_UP_SCORES,
   SCORE_LABELS,
   THREE_KEY_SCORES,
   captureFailureSchema,
   captureKindSchema,
+  continuesSchema,
   deviceNameSchema,
   faultCodeSchema,
   followUpScoreSchema,
@@ -34,6 +35,12 @@ export const EVENT_TYPES = [
   'resumed',
   'fault',
   'fault-cleared',
+  'service-transferred',
+  'service-parked',
+  'signed-in',
+  'signed-out',
+  'call-unanswered',
+  'pause-overtime',
 ] as const
 
 export type EventType = (typeof EVENT_TYPES)[number]
@@ -119,6 +126,10 @@ export const eventSchemas = {
     record: recordId,
     caseNo,
     item,
+    continues: continuesSchema
+      .nullable()
+      .default(null)
+      .describe('"transfer" or "park" when the call continues a service record that began elsewhere (or earlier here): `record` is that record; null for a new service'),
   }),
   recalled: eventSchema('recalled', {
     ticket: ticketSchema,
@@ -186,7 +197,12 @@ export const eventSchemas = {
     key: officerKeySchema,
     ticket: ticketOrNull.describe('the ticket at the window when the key was pressed'),
   }),
-  paused: eventSchema('paused', { reason: z.string().min(1).max(64), cmd: causedBy }),
+  paused: eventSchema('paused', {
+    reason: z.string().min(1).max(64),
+    cmd: causedBy,
+    afterService: z.boolean().default(false).describe('the pause was asked for during a service and began when it ended (`cmd` is the pause command)'),
+    limitMs: ms('how long the pause may last before `pause-overtime`').optional(),
+  }),
   resumed: eventSchema('resumed', { pausedMs: ms('how long the window was paused'), cmd: causedBy }),
   fault: eventSchema('fault', {
     device: deviceNameSchema.describe('e.g. "display", "evaluator", "camera"'),
@@ -194,6 +210,54 @@ export const eventSchemas = {
     message: z.string().max(200),
   }),
   'fault-cleared': eventSchema('fault-cleared', { device: deviceNameSchema, code: faultCodeSchema }),
+  'service-transferred': eventSchema('service-transferred', {
+    ticket: ticketSchema,
+    officer: officerOrNull.describe('the officer who served this part'),
+    toWindow: idSchema.nullable().describe('the window that takes the service over, or null'),
+    toQueue: z.string().min(1).max(32).nullable().describe('the queue the ticket goes back to, or null'),
+    reason: z.string().min(1).max(64),
+    durationMs: ms('from the start of this part of the service to the transfer'),
+    cmd: causedBy,
+    record: z.string().min(1).max(80).describe('the service record: the receiving window\'s `called` carries it (its `call` gives it back with `continues: "transfer"`)'),
+    caseNo,
+    item,
+  }),
+  'service-parked': eventSchema('service-parked', {
+    ticket: ticketSchema,
+    officer: officerOrNull.describe('the officer who served this part'),
+    reason: z.string().min(1).max(64).describe('what the service waits for'),
+    durationMs: ms('from the start of this part of the service to the park'),
+    cmd: causedBy,
+    record: z.string().min(1).max(80).describe('the service record, to be called back with `call {record, continues: "park"}`'),
+    caseNo,
+    item,
+  }),
+  'signed-in': eventSchema('signed-in', {
+    officer: officerIdSchema,
+    officerName: z.string().min(1).max(64).nullable().describe('display name, if central gave one'),
+    cmd: causedBy,
+  }),
+  'signed-out': eventSchema('signed-out', {
+    officer: officerIdSchema,
+    officerName: z.string().min(1).max(64).nullable(),
+    staffedMs: ms('how long this officer was signed in at the window'),
+    pausedMs: ms('of that, how long the window was paused'),
+    cmd: causedBy.describe('the sign-out, or the sign-in of the officer who took over'),
+  }),
+  'call-unanswered': eventSchema('call-unanswered', {
+    ticket: ticketSchema,
+    record: recordId,
+    waitedMs: ms('since the last call or recall'),
+    limitMs: ms('the window\'s noShowPromptS'),
+    recalls: z.number().int().min(0),
+    suggest: z.enum(['recall', 'no-show']).describe('"no-show" once the recall limit is used up'),
+  }),
+  'pause-overtime': eventSchema('pause-overtime', {
+    reason: z.string().min(1).max(64),
+    officer: officerOrNull,
+    pausedMs: ms('how long the window has been paused'),
+    limitMs: ms('the limit that was crossed'),
+  }),
 } as const satisfies { [T in EventType]: z.ZodType }
 
 export type EventOf<T extends EventType> = z.output<(typeof eventSchemas)[T]>
@@ -224,4 +288,10 @@ export const eventDescriptions: Record<EventType, string> = {
   resumed: 'The window reopened.',
   fault: 'A device developed a fault.',
   'fault-cleared': 'A device fault went away.',
+  'service-transferred': 'This window\'s part of a service ended by a transfer (转移) to another window or a queue; no evaluation here: the service is rated where it finishes.',
+  'service-parked': 'The service was parked (挂起) to wait for something; no evaluation here: it is rated where it finishes after being called back.',
+  'signed-in': 'An officer signed in at the window.',
+  'signed-out': 'An officer signed out (or was replaced by another sign-in), with the time staffed.',
+  'call-unanswered': 'A called ticket was not started within noShowPromptS: the no-show prompt (the status lamp blinks fast until the call moves on).',
+  'pause-overtime': 'The window has been paused longer than its limit: for the duty supervisor.',
 }

@@ -23,7 +23,7 @@ export const commandExamples: { readonly [N in CommandName]: CommandInput<N> } =
   start: { id: 'q-881204', expires: EXPIRES, ticket: 'A023' },
   finish: { id: 'q-881320', expires: EXPIRES, outcome: 'served', ticket: 'A023' },
   evaluate: { id: 'q-881321', expires: EXPIRES, ticket: 'A023' },
-  pause: { id: 'q-881400', expires: EXPIRES, reason: 'break' },
+  pause: { id: 'q-881400', expires: EXPIRES, reason: 'break', limitS: 900 },
   resume: { id: 'q-881401', expires: EXPIRES },
   capture: { id: 'q-881310', expires: EXPIRES, kind: 'photo', ticket: 'A023' },
   officer: { id: 'q-881100', expires: EXPIRES, action: 'sign-in', officer: 'P10482', officerName: 'Li Wei' },
@@ -31,10 +31,12 @@ export const commandExamples: { readonly [N in CommandName]: CommandInput<N> } =
   'self-test': { id: 't-0193', expires: EXPIRES, tests: ['display', 'keys'] },
   sync: { id: 'q-881000', expires: EXPIRES },
   config: { id: 'q-881001', expires: EXPIRES, settings: { overtimeWarnS: 300, overtimeLimitS: 1800, scale: 3 } },
+  transfer: { id: 'q-881330', expires: EXPIRES, ticket: 'A023', toWindow: 'w07', reason: 'needs-approval' },
+  park: { id: 'q-881340', expires: EXPIRES, ticket: 'A023', reason: 'document' },
 }
 
 export const eventExamples: { readonly [T in EventType]: EventOf<T> } = {
-  called: { ...envelope(41), type: 'called', ticket: 'A023', service: 'passport', green: false, appointment: true, cmd: 'q-881203', record: 'w05-7f3k2m-12', caseNo: 'CJ2025030400187', item: 'passport-first-issue' },
+  called: { ...envelope(41), type: 'called', ticket: 'A023', service: 'passport', green: false, appointment: true, cmd: 'q-881203', record: 'w05-7f3k2m-12', caseNo: 'CJ2025030400187', item: 'passport-first-issue', continues: null },
   recalled: { ...envelope(42), type: 'recalled', ticket: 'A023', count: 1, cmd: 'q-881250', record: 'w05-7f3k2m-12' },
   'no-show': { ...envelope(43), type: 'no-show', ticket: 'A023', cmd: 'q-881290', record: 'w05-7f3k2m-12' },
   'service-started': { ...envelope(44), type: 'service-started', ticket: 'A023', officer: 'P10482', waitedMs: 48_200, cmd: 'q-881204', record: 'w05-7f3k2m-12' },
@@ -47,10 +49,16 @@ export const eventExamples: { readonly [T in EventType]: EventOf<T> } = {
   overtime: { ...envelope(50), type: 'overtime', ticket: 'A023', officer: 'P10482', level: 'warning', elapsedMs: 300_000, limitMs: 300_000, record: 'w05-7f3k2m-12' },
   'help-requested': { ...envelope(51), type: 'help-requested', ticket: 'A023', officer: 'P10482' },
   'officer-key': { ...envelope(52), type: 'officer-key', key: 'call-next', ticket: null },
-  paused: { ...envelope(53), type: 'paused', reason: 'break', cmd: 'q-881400' },
+  paused: { ...envelope(53), type: 'paused', reason: 'break', cmd: 'q-881400', afterService: true, limitMs: 900_000 },
   resumed: { ...envelope(54), type: 'resumed', pausedMs: 600_000, cmd: 'q-881401' },
   fault: { ...envelope(55), type: 'fault', device: 'display', code: 'nack', message: 'HT16K33 at 0x70 did not acknowledge' },
   'fault-cleared': { ...envelope(56), type: 'fault-cleared', device: 'display', code: 'nack' },
+  'service-transferred': { ...envelope(61), type: 'service-transferred', ticket: 'A023', officer: 'P10482', toWindow: 'w07', toQueue: null, reason: 'needs-approval', durationMs: 184_000, cmd: 'q-881330', record: 'w05-7f3k2m-12', caseNo: 'CJ2025030400187', item: 'passport-first-issue' },
+  'service-parked': { ...envelope(62), type: 'service-parked', ticket: 'A023', officer: 'P10482', reason: 'document', durationMs: 95_000, cmd: 'q-881340', record: 'w05-7f3k2m-12', caseNo: 'CJ2025030400187', item: 'passport-first-issue' },
+  'signed-in': { ...envelope(63), type: 'signed-in', officer: 'P10482', officerName: 'Li Wei', cmd: 'q-881100' },
+  'signed-out': { ...envelope(64), type: 'signed-out', officer: 'P10482', officerName: 'Li Wei', staffedMs: 14_400_000, pausedMs: 1_500_000, cmd: 'q-881990' },
+  'call-unanswered': { ...envelope(65), type: 'call-unanswered', ticket: 'A024', record: 'w05-7f3k2m-13', waitedMs: 120_000, limitMs: 120_000, recalls: 3, suggest: 'no-show' },
+  'pause-overtime': { ...envelope(66), type: 'pause-overtime', reason: 'break', officer: 'P10482', pausedMs: 900_000, limitMs: 900_000 },
 }
 
 const statusOnline: Status = {
@@ -60,18 +68,20 @@ const statusOnline: Status = {
 const state: State = {
   ...envelope(40),
   mode: 'serving',
-  ticket: { number: 'A023', service: 'passport', green: false, appointment: true, calledAt: '2025-03-04T09:10:12.000Z', recalls: 0, startedAt: '2025-03-04T09:11:00.200Z' },
-  officer: { id: 'P10482', name: 'Li Wei' },
+  ticket: { number: 'A023', service: 'passport', green: false, appointment: true, calledAt: '2025-03-04T09:10:12.000Z', recalls: 0, startedAt: '2025-03-04T09:11:00.200Z', record: 'w05-7f3k2m-12', continues: null, unanswered: false },
+  officer: { id: 'P10482', name: 'Li Wei', since: '2025-03-04T07:58:12.000Z' },
   since: '2025-03-04T09:11:00.200Z',
   overtime: 'none',
   evaluation: null,
   pause: null,
+  pauseAfter: null,
   faults: [],
 }
 
 const telemetry: Telemetry = {
   ...envelope(57), uptimeS: 8_640, rssBytes: 61_440_000, heapUsedBytes: 18_350_000, cpuPct: 3.2, tempC: 51.5,
   journal: { depth: 0, oldestAgeMs: null }, rttMs: 4.1, devices: { display: 'ok', evaluator: 'ok', camera: 'ok', fingerprint: 'absent' }, ignoredPresses: 2,
+  staffedMs: 4_370_000, shiftPausedMs: 600_000, pauseMs: null,
 }
 
 const reply: Reply = { ...envelope(58), cmd: 'q-881203', name: 'call', ok: true }

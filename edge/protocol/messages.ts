@@ -41,6 +41,9 @@ const ticketStateSchema = z.strictObject({
   calledAt: datetimeSchema,
   recalls: z.number().int().min(0),
   startedAt: datetimeSchema.nullable().describe('null until the service starts'),
+  record: z.string().min(1).max(80).optional().describe('the service record'),
+  continues: z.enum(['transfer', 'park']).nullable().optional().describe('set when the call continues a transferred or parked service'),
+  unanswered: z.boolean().optional().describe('the call was not started within noShowPromptS (`call-unanswered` was sent)'),
 })
 
 /**
@@ -50,11 +53,29 @@ const ticketStateSchema = z.strictObject({
 export const stateSchema = envelopeSchema.extend({
   mode: modeSchema,
   ticket: ticketStateSchema.nullable().describe('the ticket at the window'),
-  officer: z.strictObject({ id: officerIdSchema, name: z.string().min(1).max(64).nullable() }).nullable().describe('who is on duty (public information)'),
+  officer: z
+    .strictObject({ id: officerIdSchema, name: z.string().min(1).max(64).nullable(), since: datetimeSchema.optional().describe('when this officer signed in') })
+    .nullable()
+    .describe('who is on duty (public information)'),
   since: datetimeSchema.describe('when the window entered this mode'),
   overtime: overtimeLevelSchema,
   evaluation: z.strictObject({ ticket: ticketSchema, openedAt: datetimeSchema, closesAt: datetimeSchema }).nullable().describe('the open evaluation, if any'),
-  pause: z.strictObject({ reason: z.string().min(1).max(64), since: datetimeSchema }).nullable(),
+  pause: z
+    .strictObject({
+      reason: z.string().min(1).max(64),
+      since: datetimeSchema,
+      code: z.string().min(1).max(8).optional().describe('what a segment display shows for the reason, e.g. "P-BR" for a break'),
+      label: z.string().min(1).max(16).optional().describe('the reason as the window screen shows it, e.g. 休息'),
+      limitAt: datetimeSchema.optional().describe('when the pause runs over its limit (`pause-overtime`)'),
+      over: z.boolean().optional().describe('the pause has run over its limit'),
+      afterService: z.boolean().optional().describe('the pause began when the service it waited for ended'),
+    })
+    .nullable(),
+  pauseAfter: z
+    .strictObject({ reason: z.string().min(1).max(64), since: datetimeSchema.describe('when it was asked for') })
+    .nullable()
+    .optional()
+    .describe('a pause asked for during a service: it begins when the service at the window ends'),
   faults: z
     .array(z.strictObject({ device: deviceNameSchema, code: faultCodeSchema, message: z.string().max(200), since: datetimeSchema }))
     .max(64)
@@ -77,6 +98,9 @@ export const telemetrySchema = envelopeSchema.extend({
   rttMs: nonNegative.nullable().describe('last round trip to the hub'),
   devices: z.record(z.string().min(1).max(32), deviceHealthSchema),
   ignoredPresses: count.describe('evaluator or officer key presses dropped since start (outside a window, repeats)'),
+  staffedMs: count.nullable().optional().describe('how long the officer on duty has been signed in; null while nobody is'),
+  shiftPausedMs: count.nullable().optional().describe('of that, how long the window was paused (the current pause included)'),
+  pauseMs: count.nullable().optional().describe('how long the current pause has lasted; null when the window is not paused'),
 })
 
 export const replySchema = envelopeSchema

@@ -9,6 +9,11 @@ export const SERVICE_OUTCOMES = ['served', 'transferred', 'abandoned'] as const
 export const outcomeSchema = z.enum(SERVICE_OUTCOMES).describe('how the service ended')
 export type ServiceOutcome = z.infer<typeof outcomeSchema>
 
+/** How a service record goes on at a window after it left another (or the same) one. */
+export const CONTINUATIONS = ['transfer', 'park'] as const
+export const continuesSchema = z.enum(CONTINUATIONS)
+export type Continuation = z.infer<typeof continuesSchema>
+
 export const CAPTURE_KINDS = ['photo', 'fingerprint'] as const
 export const captureKindSchema = z.enum(CAPTURE_KINDS)
 export type CaptureKind = z.infer<typeof captureKindSchema>

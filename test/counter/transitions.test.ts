@@ -44,8 +44,12 @@ const TABLE: Array<[string, Record<string, unknown>, string[]]> = [
   ['start', {}, ['calling']],
   ['finish', { outcome: 'served' }, ['serving']],
   ['evaluate', {}, ['evaluating']],
-  ['pause', { reason: 'meal' }, ['idle']],
+  // In a service, pause waits for it to end (pause after this service); resume is refused without a pause, begun or waiting.
+  ['pause', { reason: 'meal' }, ['idle', 'calling', 'serving', 'evaluating']],
   ['resume', {}, ['paused']],
+  ['transfer', { toWindow: 'w02', reason: 'approval' }, ['serving']],
+  ['transfer', { toQueue: 'permit', reason: 'wrong-queue' }, ['serving']],
+  ['park', { reason: 'document' }, ['serving']],
   ['capture', { kind: 'photo' }, ['calling', 'serving']],
   ['officer', { action: 'sign-in', officer: 'o2' }, ['closed', 'idle', 'paused']],
   ['officer', { action: 'sign-out' }, ['idle', 'paused']],

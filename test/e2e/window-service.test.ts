@@ -106,8 +106,9 @@ describe('a window at work: capture, video hooks, officer keys, timeouts, restar
 
     await eventually(() => nvrLines.some((l) => / RATING /.test(l)), 5000, 'the RATING line at the NVR')
     const actions = nvrLines.map((l) => l.split(' ')[2])
-    expect(actions).toEqual(['START', 'END', 'RATING'])
-    expect(nvrLines[0]).toMatch(/^W07 A101 START \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)
+    expect(actions).toEqual(['SIGN-IN', 'CALL', 'START', 'END', 'RATING'])
+    // In the hall's time (Asia/Shanghai by default), with the offset written.
+    expect(nvrLines[1]).toMatch(/^W07 A101 CALL \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00$/)
     expect(nvrLines.join('\n')).not.toMatch(/wang-li/)
   })
 
@@ -151,12 +152,12 @@ describe('a window at work: capture, video hooks, officer keys, timeouts, restar
     expect(missed.payload.afterMs as number).toBeGreaterThanOrEqual(5000)
   })
 
-  it('no-show and pause/resume: the display goes dark, then shows dashes while paused', async () => {
+  it('no-show and pause/resume: the display goes dark, then shows the reason\'s code while paused', async () => {
     await send('call', { ticket: 'B200' })
     expect((await send('no-show', { ticket: 'B200' })).reply.ok).toBe(true)
     await eventually(() => window.hardware.view().text === '', 5000, 'dark display after no-show')
     expect((await send('pause', { reason: 'lunch' })).reply.ok).toBe(true)
-    await eventually(() => window.hardware.view().text === '----', 5000, 'dashes while paused')
+    await eventually(() => window.hardware.view().text === 'P-LU', 5000, 'the meal code while paused')
     const refused = await send('call', { ticket: 'B201' })
     expect(refused.reply).toMatchObject({ ok: false, code: 'wrong-mode' })
     expect(String(refused.reply.message)).toMatch(/paused \(lunch\)/)

@@ -89,6 +89,10 @@ const walkInput: fc.Arbitrary<Input> = fc.oneof(
     { kind: 'command', command: walkCommand('pause', { reason: 'break' }) },
     { kind: 'command', command: walkCommand('resume', {}) },
     { kind: 'command', command: walkCommand('capture', { kind: 'photo' }) },
+    { kind: 'command', command: walkCommand('transfer', { toWindow: 'w02', reason: 'approval' }) },
+    { kind: 'command', command: walkCommand('park', { reason: 'document' }) },
+    { kind: 'command', command: walkCommand('call', { ticket: 'A023', record: 'w02-b-1', continues: 'transfer' }) },
+    { kind: 'command', command: walkCommand('recall', {}) },
     { kind: 'command', command: walkCommand('evaluate', { ticket: 'B101' }) },
     { kind: 'key', score: 'satisfied' },
     { kind: 'key', score: 'very-satisfied' },
@@ -114,6 +118,8 @@ const PREFIXES: Input[][] = [
   [signIn, command('call', { ticket: 'A023' }), command('capture', { kind: 'photo' })],
   [signIn, command('call', { ticket: 'A023' }), command('start', {}), command('finish', { outcome: 'served' })],
   [signIn, command('pause', { reason: 'lunch' })],
+  // The recalls of one call used up (recallLimit 3): a fourth is refused limit-reached.
+  [signIn, command('call', { ticket: 'A023' }), command('recall', {}), command('recall', {}), command('recall', {})],
 ]
 
 /** A state reached from a fresh window by a random walk of inputs at increasing times. */
@@ -174,7 +180,7 @@ describe('counter machine, fuzzed', () => {
     )
     // Not vacuous: commands were acted on, and refused for many reasons.
     expect(seen.acted).toBeGreaterThan(0)
-    for (const code of ['expired', 'wrong-mode', 'wrong-ticket', 'unsupported']) expect(seen.codes, `refusals seen: ${[...seen.codes].join(', ')}`).toContain(code)
+    for (const code of ['expired', 'wrong-mode', 'wrong-ticket', 'unsupported', 'limit-reached']) expect(seen.codes, `refusals seen: ${[...seen.codes].join(', ')}`).toContain(code)
   })
 
   it('any input in any reachable state: no throw, the state stays well formed', () => {

@@ -32,6 +32,8 @@ const minimal: { [N in CommandName]: Payload } = {
   'self-test': { id: 'c-1', expires: EXPIRES },
   sync: { id: 'c-1', expires: EXPIRES },
   config: { id: 'c-1', expires: EXPIRES, settings: { brightness: 0 } },
+  transfer: { id: 'c-1', expires: EXPIRES, toWindow: 'w02', reason: 'approval' },
+  park: { id: 'c-1', expires: EXPIRES, reason: 'document' },
 }
 
 /** Values each argument must refuse, beyond missing / wrong type / unknown key: field → bad value. */
@@ -42,7 +44,9 @@ const invalidArgs: { [N in CommandName]: Array<[field: string, value: unknown]> 
   start: [['ticket', 'A_23']],
   finish: [['outcome', 'done'], ['outcome', 'Served'], ['ticket', 'a']],
   evaluate: [['ticket', 'a023'], ['officer', 'P10482']],
-  pause: [['reason', ''], ['reason', 'x'.repeat(65)]],
+  pause: [['reason', ''], ['reason', 'x'.repeat(65)], ['limitS', 59], ['limitS', 14401]],
+  transfer: [['toWindow', 'W02'], ['toWindow', ''], ['reason', ''], ['toQueue', 'passport'], ['ticket', 'a1']],
+  park: [['reason', ''], ['reason', 'x'.repeat(65)], ['ticket', 'A-1']],
   resume: [],
   capture: [['kind', 'iris'], ['kind', 'Photo']],
   officer: [['action', 'login'], ['officer', 'p 1'], ['officerName', ''], ['officerName', 'x'.repeat(65)]],
@@ -63,6 +67,9 @@ const invalidArgs: { [N in CommandName]: Array<[field: string, value: unknown]> 
     ['settings', { telemetryPeriodS: 30.5 }],
     ['settings', { volume: 3 }],
     ['settings', { overtimeWarnS: 600, overtimeLimitS: 300 }],
+    ['settings', { recallLimit: 0 }],
+    ['settings', { noShowPromptS: 5 }],
+    ['settings', { pauseLimitS: 30 }],
   ],
 }
 
@@ -158,6 +165,16 @@ describe('command semantics', () => {
     const signIn = parseCommand('officer', json({ id: 'c-9', expires: EXPIRES, action: 'sign-in' }))
     expect(signIn).toEqual({ ok: false, code: 'bad-payload', message: 'officer: required for sign-in', id: 'c-9' })
     expect(parseCommand('officer', json({ id: 'c-9', expires: EXPIRES, action: 'sign-out' })).ok).toBe(true)
+  })
+
+  it('a call continues a record only with the reason why, and a transfer names one destination', () => {
+    const half = parseCommand('call', json({ id: 'c-2', expires: EXPIRES, ticket: 'A1', record: 'w01-b-3' }))
+    expect(half.ok || half.message).toBe('continues: record and continues go together')
+    expect(parseCommand('call', json({ id: 'c-2', expires: EXPIRES, ticket: 'A1', record: 'w01-b-3', continues: 'transfer' })).ok).toBe(true)
+    const none = parseCommand('transfer', json({ id: 'c-3', expires: EXPIRES, reason: 'x' }))
+    expect(none.ok || none.message).toBe('toWindow: required: one of toWindow and toQueue')
+    const both = parseCommand('transfer', json({ id: 'c-3', expires: EXPIRES, reason: 'x', toWindow: 'w02', toQueue: 'passport' }))
+    expect(both.ok || both.message).toBe('toQueue: only one of toWindow and toQueue, got "passport"')
   })
 
   it('refuses a config whose warning is not before its limit', () => {

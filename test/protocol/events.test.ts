@@ -20,7 +20,7 @@ const topicFor = (type: EventType) => topics.event('h1', 'w05', type)
 /** Fields that may be left out; every other field of the example is required. */
 const optional: { [T in EventType]?: readonly string[] } = {
   // record, caseNo and item: absent from events of boards before service records.
-  called: ['cmd', 'record', 'caseNo', 'item'],
+  called: ['cmd', 'record', 'caseNo', 'item', 'continues'],
   recalled: ['cmd', 'record'],
   'no-show': ['cmd', 'record'],
   'service-started': ['cmd', 'record'],
@@ -32,8 +32,13 @@ const optional: { [T in EventType]?: readonly string[] } = {
   'capture-done': ['record'],
   overtime: ['record'],
   'capture-failed': ['message', 'record'],
-  paused: ['cmd'],
+  paused: ['cmd', 'afterService', 'limitMs'],
   resumed: ['cmd'],
+  'service-transferred': ['cmd', 'caseNo', 'item'],
+  'service-parked': ['cmd', 'caseNo', 'item'],
+  'signed-in': ['cmd'],
+  'signed-out': ['cmd'],
+  'call-unanswered': ['record'],
 }
 
 /** Values each event must refuse beyond missing / wrong type / unknown key: field → bad value. */
@@ -56,6 +61,12 @@ const invalidFields: { [T in EventType]: Array<[field: string, value: unknown]> 
   resumed: [['pausedMs', -1], ['pausedMs', '10']],
   fault: [['device', ''], ['device', 'x'.repeat(33)], ['code', ''], ['message', 'x'.repeat(201)]],
   'fault-cleared': [['device', ''], ['code', 'x'.repeat(33)]],
+  'service-transferred': [['toWindow', 'W07'], ['reason', ''], ['durationMs', -1], ['record', '']],
+  'service-parked': [['reason', ''], ['durationMs', 1.5], ['record', '']],
+  'signed-in': [['officer', 'a b'], ['officerName', '']],
+  'signed-out': [['staffedMs', -1], ['pausedMs', 0.5]],
+  'call-unanswered': [['suggest', 'wait'], ['recalls', -1], ['waitedMs', -1]],
+  'pause-overtime': [['pausedMs', -1], ['reason', '']],
 }
 
 /** Envelope fields every event shares: field → bad values. */
@@ -160,7 +171,7 @@ describe('event rules', () => {
 describe('event types', () => {
   it('derives fields, drafts and the union from the schemas', () => {
     expectTypeOf<EventOf<'evaluated'>['score']>().toEqualTypeOf<'very-satisfied' | 'satisfied' | 'neutral' | 'dissatisfied' | 'very-dissatisfied'>()
-    expectTypeOf<EventFields<'called'>>().toEqualTypeOf<{ ticket: string; service: string | null; green: boolean; appointment: boolean; cmd?: string | undefined; record?: string | undefined; caseNo: string | null; item: string | null }>()
+    expectTypeOf<EventFields<'called'>>().toEqualTypeOf<{ ticket: string; service: string | null; green: boolean; appointment: boolean; cmd?: string | undefined; record?: string | undefined; caseNo: string | null; item: string | null; continues: 'transfer' | 'park' | null }>()
     expectTypeOf<Extract<BoardEvent, { type: 'fault' }>['device']>().toEqualTypeOf<string>()
     expectTypeOf<Extract<EventDraft, { type: 'resumed' }>>().toHaveProperty('pausedMs')
     expectTypeOf<EventFields<'called'>>().not.toHaveProperty('boot')
