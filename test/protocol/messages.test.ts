@@ -38,6 +38,8 @@ const BOARD_KINDS = new Set<MessageKind>(['status', 'state', 'telemetry', 'reply
 /** Fields of each example that may be left out. */
 const optional: { [K in MessageKind]?: readonly string[] } = {
   reply: ['code', 'message', 'result'],
+  // Absent from boards before the public window.
+  state: ['window'],
   'hub-status': ['version', 'reason'],
 }
 
