@@ -38,7 +38,7 @@ export class VoicePack {
         for (const file of await wavFiles(sub)) {
           const name = file.slice(0, -4).normalize('NFC')
           try {
-            loaded[lang].set(lang === 'en' ? name.toLowerCase() : name, decodeWav(await readFile(join(sub, file)), join(sub, file)))
+            loaded[lang].set(key(lang, name), decodeWav(await readFile(join(sub, file)), join(sub, file)))
           } catch (err) {
             problems.push({ lang, file: join(sub, file), message: (err as Error).message })
           }
@@ -64,17 +64,22 @@ export class VoicePack {
   }
 
   has(lang: Language, name: string): boolean {
-    return this.clips[lang].has(name)
+    return this.clips[lang].has(key(lang, name))
   }
 
   clip(lang: Language, name: string): Int16Array | undefined {
-    return this.clips[lang].get(name)
+    return this.clips[lang].get(key(lang, name))
   }
 
   /** What the tokeniser may cut literal text into: the default phrases (so a missing one is reported by its name) and every clip the hall added. */
   phrases(lang: Language): ReadonlySet<string> {
     return new Set([...DEFAULT_PHRASES[lang], ...this.clips[lang].keys()])
   }
+}
+
+/** English clip names are matched without case ("Number.wav" says "number", "A.wav" the letter). */
+function key(lang: Language, name: string): string {
+  return lang === 'en' ? name.toLowerCase() : name
 }
 
 async function wavFiles(dir: string): Promise<string[]> {

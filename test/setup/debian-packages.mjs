@@ -9,6 +9,7 @@ const NEEDED = [
   { pkg: 'mosquitto', binary: '/usr/sbin/mosquitto', why: 'the central broker in the end-to-end tests' },
   { pkg: 'redis-server', binary: '/usr/bin/redis-server', why: 'the shared store and message bus of the hub cluster tests' },
   { pkg: 'openssl', binary: '/usr/bin/openssl', why: 'throwaway certificates for the TLS tests' },
+  { pkg: 'espeak-ng', binary: '/usr/bin/espeak-ng', why: "the announcer's default voice pack" },
   { pkg: 'chromium', binary: '/usr/bin/chromium', why: 'the browser the dashboard tests drive with playwright-core' },
 ]
 
