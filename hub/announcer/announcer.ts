@@ -4,10 +4,11 @@ import type { Logger } from '../../edge/shared/logger.ts'
 import { SerialQueue } from '../../edge/shared/serial-queue.ts'
 import type { ResolvedAnnouncerConfig } from './announcer-config.ts'
 import { HallClock } from './hall-clock.ts'
-import { DEFAULT_TEMPLATES, fillTemplate, tokenize, type Language } from './script.ts'
+import { DEFAULT_TEMPLATES, fillTemplate } from './script.ts'
+import { speechFor } from './speech.ts'
 import type { Speaker } from './speakers.ts'
 import type { VoicePack } from './voice-pack.ts'
-import { joinParts, type Part } from './wav.ts'
+import type { Pcm } from './wav.ts'
 
 /**
  * One announcement as the dashboard lists it. `status`: queued (waiting for
@@ -137,9 +138,8 @@ export class Announcer {
     // A board older than the public window does not send it: the same default it would have used.
     const window = e.window ?? defaultPublicWindow(counter)
     const values = { ticket: e.ticket, window: window.number }
-    const clips = tokenize(config.template, values, pack.phrases('zh'), 'zh').map((name) => ({ lang: 'zh' as Language, name }))
-    if (this.english) clips.push(...tokenize(this.english, values, pack.phrases('en'), 'en').map((name) => ({ lang: 'en' as Language, name })))
-    const missing = clips.filter((c) => !pack.has(c.lang, c.name)).map((c) => (c.lang === 'en' ? `en:${c.name}` : c.name))
+    const times = config.repeat[e.type]
+    const speech = speechFor(pack, { ...config, english: this.english }, values, times)
     const now = this.opts.now?.() ?? Date.now()
     const a: AnnouncementView = {
       id: e.id,
@@ -149,46 +149,33 @@ export class Announcer {
       window,
       text: fillTemplate(config.template, values),
       textEn: this.english ? fillTemplate(this.english, values) : null,
-      clips: clips.map((c) => (c.lang === 'en' ? `en:${c.name}` : c.name)),
-      missing,
-      times: config.repeat[e.type],
+      clips: speech.clips,
+      missing: speech.missing,
+      times,
       status: 'queued',
       error: null,
       at: new Date(now).toISOString(),
       localTime: this.clock.time(now),
     }
-    if (missing.length) this.opts.log.warn({ counter, ticket: e.ticket, missing }, 'voice pack lacks clips: said without them')
+    if (speech.missing.length) this.opts.log.warn({ counter, ticket: e.ticket, missing: speech.missing }, 'voice pack lacks clips: said without them')
     if (config.quietHours && this.clock.within(now, config.quietHours)) {
       a.status = 'quiet'
       this.opts.log.info({ counter, ticket: e.ticket, quietHours: config.quietHours }, 'quiet hours: announcement not said')
       return this.publish(a, true)
     }
     this.publish(a, true)
-    void this.queue.run(() => this.say(a, clips))
+    void this.queue.run(() => this.say(a, speech.audio))
   }
 
-  private async say(a: AnnouncementView, clips: Array<{ lang: Language; name: string }>): Promise<void> {
+  private async say(a: AnnouncementView, audio: Pcm | null): Promise<void> {
     if (this.stopped) return
-    const { config, pack, speaker } = this.opts
-    const ms = (n: number) => Math.round((pack.rate * n) / 1000)
-    const once: Part[] = []
-    let lang: Language | null = null
-    for (const c of clips) {
-      const samples = pack.clip(c.lang, c.name)
-      if (!samples) continue
-      if (once.length) once.push(ms(c.lang === lang ? config.clipGapMs : config.languageGapMs))
-      once.push(samples)
-      lang = c.lang
-    }
-    if (once.length === 0) {
+    if (!audio) {
       a.status = 'silent'
       this.opts.log.warn({ counter: a.counter, ticket: a.ticket }, 'nothing to say: the voice pack has none of the clips')
       return this.publish(a)
     }
-    const parts: Part[] = []
-    for (let i = 0; i < a.times; i++) parts.push(...(i ? [ms(config.repeatGapMs)] : []), ...once)
     try {
-      await speaker.play({ rate: pack.rate, samples: joinParts(parts, config.volume) }, `${a.counter}-${a.ticket}`)
+      await this.opts.speaker.play(audio, `${a.counter}-${a.ticket}`)
       a.status = 'said'
       this.lastError = null
       this.opts.log.info({ counter: a.counter, ticket: a.ticket, text: a.text, times: a.times }, 'announced')
