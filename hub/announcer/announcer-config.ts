@@ -38,6 +38,10 @@ export const announcerConfigSchema = z.strictObject({
   quietHours: z.strictObject({ from: clock, to: clock }).nullable().default(null),
   /** The hall's time zone, for quiet hours and the times the dashboard shows. */
   timeZone: z.string().refine(validTimeZone, { error: 'an IANA time zone such as "Asia/Shanghai"' }).default('Asia/Shanghai'),
+  /** An announcement still waiting after this long is dropped, not said: a call said minutes late sends people to the wrong window. */
+  maxDelayS: z.number().min(1).max(3600).default(60),
+  /** The espeak-ng binary that makes the default pack. */
+  espeak: z.string().min(1).default('/usr/bin/espeak-ng'),
   /** Silences, in milliseconds: between clips, between the languages, between repeats. */
   clipGapMs: z.number().int().min(0).max(2000).default(60),
   languageGapMs: z.number().int().min(0).max(5000).default(500),

@@ -8,7 +8,6 @@ import { DEFAULT_TEMPLATES, fillTemplate } from './script.ts'
 import { speechFor } from './speech.ts'
 import type { Speaker } from './speakers.ts'
 import type { VoicePack } from './voice-pack.ts'
-import type { Pcm } from './wav.ts'
 
 /**
  * One announcement as the dashboard lists it. `status`: queued (waiting for
@@ -29,7 +28,7 @@ export interface AnnouncementView {
   clips: string[]
   missing: string[]
   times: number
-  status: 'queued' | 'said' | 'quiet' | 'silent' | 'failed'
+  status: 'queued' | 'said' | 'quiet' | 'silent' | 'late' | 'failed'
   error: string | null
   /** When the hub had the event, and that time on the hall's clock ("HH:MM:SS"). */
   at: string
@@ -47,6 +46,8 @@ export interface AnnouncerOptions {
   now?: () => number
   /** Announcements the dashboard lists. */
   recent?: number
+  /** Why the pack is empty, when its maker knows (espeak-ng missing): said at start and on the dashboard. */
+  noVoiceWhy?: string
 }
 
 /** Event ids remembered against at-least-once copies: far more than the calls of a busy hour. */
@@ -83,7 +84,7 @@ export class Announcer {
     if (aedes) await new Promise<void>((r) => aedes.subscribe(this.filter, this.deliver, () => r()))
     const h = this.health()
     if (h.working) this.opts.log.info({ voice: this.opts.pack.dir, clips: this.opts.pack.size, rate: this.opts.pack.rate, output: this.opts.speaker.describe }, 'announcer started')
-    else this.opts.log.warn({ voice: this.opts.pack.dir, problem: h.problem }, 'announcer started without a voice: announcements are listed, not said')
+    else this.opts.log.warn(`${h.problem} — 播报仅列出，不发声 / announcements are listed, not said`)
   }
 
   async stop(): Promise<void> {
@@ -97,7 +98,7 @@ export class Announcer {
 
   /** Whether the announcer can speak, and if not, why (the dashboard shows it). */
   health(): { working: boolean; problem: string | null } {
-    if (this.opts.pack.size === 0) return { working: false, problem: `no voice pack in ${this.opts.pack.dir} (counter-edge announcer make-voice-pack --dir ${this.opts.pack.dir})` }
+    if (this.opts.pack.size === 0) return { working: false, problem: this.opts.noVoiceWhy ?? `no voice pack in ${this.opts.pack.dir} (counter-edge announcer make-voice-pack --dir ${this.opts.pack.dir})` }
     if (this.lastError) return { working: false, problem: this.lastError }
     return { working: true, problem: null }
   }
@@ -139,7 +140,7 @@ export class Announcer {
     const window = e.window ?? defaultPublicWindow(counter)
     const values = { ticket: e.ticket, window: window.number }
     const times = config.repeat[e.type]
-    const speech = speechFor(pack, { ...config, english: this.english }, values, times)
+    const speech = speechFor(pack, this.speechSettings(), values, times)
     const now = this.opts.now?.() ?? Date.now()
     const a: AnnouncementView = {
       id: e.id,
@@ -164,11 +165,23 @@ export class Announcer {
       return this.publish(a, true)
     }
     this.publish(a, true)
-    void this.queue.run(() => this.say(a, speech.audio))
+    // The audio is made when its turn comes: a long queue holds announcements, not their samples.
+    void this.queue.run(() => this.say(a, now))
   }
 
-  private async say(a: AnnouncementView, audio: Pcm | null): Promise<void> {
+  private speechSettings() {
+    return { ...this.opts.config, english: this.english }
+  }
+
+  private async say(a: AnnouncementView, queuedAt: number): Promise<void> {
     if (this.stopped) return
+    const waited = (this.opts.now?.() ?? Date.now()) - queuedAt
+    if (waited > this.opts.config.maxDelayS * 1000) {
+      a.status = 'late'
+      this.opts.log.warn({ counter: a.counter, ticket: a.ticket, waitedMs: waited }, 'announcement dropped: it waited too long behind others')
+      return this.publish(a)
+    }
+    const { audio } = speechFor(this.opts.pack, this.speechSettings(), { ticket: a.ticket, window: a.window.number }, a.times)
     if (!audio) {
       a.status = 'silent'
       this.opts.log.warn({ counter: a.counter, ticket: a.ticket }, 'nothing to say: the voice pack has none of the clips')

@@ -21,12 +21,13 @@ export const NO_ESPEAK_LINE = `语音播报未启用：未安装 espeak-ng，请
 export async function startAnnouncerPart(o: { hall: string; config: ResolvedAnnouncerConfig; aedes: Aedes; log: Logger }): Promise<Announcer> {
   const { config, log } = o
   const languages: Language[] = config.english === false ? ['zh'] : ['zh', 'en']
+  let noVoiceWhy: string | undefined
   if (config.makeVoicePack && (await lacksGenerated(config.voiceDir, languages))) {
-    if (espeakAvailable()) {
-      const { written } = await makeVoicePack(config.voiceDir, languages)
+    if (espeakAvailable(config.espeak)) {
+      const { written } = await makeVoicePack(config.voiceDir, languages, config.espeak)
       log.info({ dir: config.voiceDir, clips: written }, 'made the default voice pack with espeak-ng')
     } else {
-      log.warn({ dir: config.voiceDir }, NO_ESPEAK_LINE)
+      noVoiceWhy = NO_ESPEAK_LINE
     }
   }
   const pack = await VoicePack.load(config.voiceDir, log)
@@ -34,7 +35,7 @@ export async function startAnnouncerPart(o: { hall: string; config: ResolvedAnno
     'aplay' in config.output
       ? new AplaySpeaker(config.output.aplay.device)
       : new FileSpeaker({ dir: config.output.dir, ...(config.output.keep ? { keep: config.output.keep } : {}), ...(config.output.line ? { line: config.output.line } : {}), realtime: true })
-  const announcer = new Announcer({ hall: o.hall, config, pack, speaker, aedes: o.aedes, log })
+  const announcer = new Announcer({ hall: o.hall, config, pack, speaker, aedes: o.aedes, log, ...(noVoiceWhy && pack.size === 0 ? { noVoiceWhy } : {}) })
   await announcer.start()
   return announcer
 }

@@ -169,7 +169,7 @@ function addFeed(e) {
 
 /** The voice caller's last announcements, newest first; its status in Chinese with English beside. */
 let announcements = [];
-const SAID = { queued: '排队 queued', said: '已播报 said', quiet: '静音时段 quiet hours', silent: '无语音 no voice', failed: '播放失败 failed' };
+const SAID = { queued: '排队 queued', said: '已播报 said', quiet: '静音时段 quiet hours', silent: '无语音 no voice', late: '等待过久未播 too late, dropped', failed: '播放失败 failed' };
 function renderAnnouncer(a) {
   $('announcer').hidden = a === null;
   if (a === null) return;
