@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -66,7 +66,9 @@ export async function makeVoicePack(dir: string, languages: readonly Language[],
       const pcm = trimSilence(decodeWav(await readFile(raw), `espeak-ng output for ${c.name}`))
       const out = join(dir, GENERATED, c.lang)
       await mkdir(out, { recursive: true })
-      await writeFile(join(out, `${c.name}.wav`), encodeWav(pcm))
+      // Renamed into place: a hub loading the pack meanwhile never reads half a clip.
+      await writeFile(join(out, `${c.name}.wav.part`), encodeWav(pcm))
+      await rename(join(out, `${c.name}.wav.part`), join(out, `${c.name}.wav`))
       written++
     }
     return { written }

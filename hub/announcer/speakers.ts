@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { mkdir, open, readdir, rm, writeFile } from 'node:fs/promises'
+import { mkdir, open, readdir, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { encodeWav, type Pcm } from './wav.ts'
 
@@ -70,7 +70,10 @@ export class FileSpeaker implements Speaker {
     // Numbering goes on from what an earlier run left, so the newest file always sorts last.
     if (this.n === 0) this.n = Math.max(0, ...(await readdir(this.opts.dir)).map((f) => Number(/^(\d{6})-/.exec(f)?.[1] ?? 0)))
     this.n++
-    await writeFile(join(this.opts.dir, `${String(this.n).padStart(6, '0')}-${label.replace(/[^\p{L}\p{N}-]+/gu, '_')}.wav`), encodeWav(audio))
+    const file = join(this.opts.dir, `${String(this.n).padStart(6, '0')}-${label.replace(/[^\p{L}\p{N}-]+/gu, '_')}.wav`)
+    // Renamed into place: whoever watches the directory never reads half an announcement.
+    await writeFile(`${file}.part`, encodeWav(audio))
+    await rename(`${file}.part`, file)
     if (this.opts.line) await this.appendToLine(audio)
     await this.prune()
     if (this.opts.realtime) await new Promise((r) => setTimeout(r, (audio.samples.length / audio.rate) * 1000))

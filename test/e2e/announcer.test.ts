@@ -14,6 +14,7 @@ import { BOARDS_DIR } from '../../edge/shared/package-root.ts'
 import { VoicePack } from '../../hub/announcer/voice-pack.ts'
 import { clipSequence, wavSamples } from '../support/clip-sequence.ts'
 import type { AnnouncementView } from '../../hub/announcer/announcer.ts'
+import { startSimHall } from '../../sim/hall.ts'
 
 const HALL = 'hall-9'
 const COUNTERS = ['w03', 'w05', 'w07'] as const
@@ -116,5 +117,37 @@ describe('the hall announcer end to end: central → hub → board → called �
     const order = hub.announcer!.recent().reverse().map((a) => said(a.ticket, a.window.number))
     expect(line).toEqual(order.flat())
     expect(order[0]).toEqual(A012_TO_3)
+  }, 60_000)
+})
+
+describe('a simulated hall without espeak-ng (npm start on a machine without it)', () => {
+  it('runs anyway; the announcer reports it cannot speak, with the exact install command, and lists the calls it would say', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'e2e-no-espeak-'))
+    const sim = await startSimHall({
+      hall: 'hall-8', windows: 1, host: '127.0.0.1', hubPort: 0, centralPort: 0, controlPort: 0, speed: 20, board: 'sim-window', traffic: false,
+      announcer: { dir, espeak: join(dir, 'no-such-espeak-ng') },
+      log: silentLogger(),
+    })
+    try {
+      const snap = (await (await fetch(`http://127.0.0.1:${sim.hub.httpPort}/api/hall`)).json()) as { announcer: { working: boolean; problem: string } }
+      expect(snap.announcer).toMatchObject({ working: false, problem: expect.stringContaining('sudo apt-get install -y espeak-ng') })
+      expect(snap.announcer.problem).toMatch(/未安装 espeak-ng.*espeak-ng is not installed/)
+      const central = await Probe.connect(sim.central.url, ['hall/hall-8/#'])
+      try {
+        await central.waitFor((m) => m.topic === topics.status('hall-8', 'w01') && m.payload.online === true, 20_000, 'the birth of w01')
+        await central.waitFor((m) => m.topic === topics.hubBridge('hall-8') && m.payload.state === 'connected', 20_000, 'the bridge connected')
+        const sign = command({ action: 'sign-in', officer: 'p1' })
+        await central.publish(topics.cmd('hall-8', 'w01', 'officer'), sign)
+        await central.waitFor((m) => m.topic === topics.reply('hall-8', 'w01') && m.payload.cmd === sign.id, 10_000, 'the sign-in reply')
+        await central.publish(topics.cmd('hall-8', 'w01', 'call'), command({ ticket: 'A001' }))
+        await eventually(() => sim.hub.announcer!.recent()[0]?.status === 'silent', 10_000, 'the call listed as silent')
+        expect(sim.hub.announcer!.recent()[0]).toMatchObject({ text: '请A001号到1号窗口办理', missing: ['请', 'A', '0', '0', '1', '号', '到', '1', '号窗口', '办理'] })
+      } finally {
+        await central.close()
+      }
+    } finally {
+      await sim.stop()
+      await rm(dir, { recursive: true, force: true })
+    }
   }, 60_000)
 })
