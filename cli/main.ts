@@ -13,6 +13,7 @@ const COMMANDS: Record<string, () => Promise<Subcommand>> = {
   identify: async () => (await import('./identify-command.ts')).identifyCommand,
   selftest: async () => (await import('./selftest-command.ts')).selftestCommand,
   'outputs-off': async () => (await import('./outputs-off-command.ts')).outputsOffCommand,
+  announcer: async () => (await import('./announcer-command.ts')).announcerCommand,
 }
 
 const SUMMARIES: Record<string, string> = {
@@ -24,6 +25,7 @@ const SUMMARIES: Record<string, string> = {
   identify: "blink a window's display so a technician can find it in the hall",
   selftest: 'test a window: display lamp test, keys, capture trigger loopback',
   'outputs-off': 'drive every output of a board profile inactive and release it (the unit runs it after every stop)',
+  announcer: "the hall's voice caller: make the default voice pack, try a call on the speakers",
 }
 
 function mainHelp(): string {

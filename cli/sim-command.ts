@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createLogger } from '../edge/shared/logger.ts'
 import { LOG_LEVELS, idSchema } from '../edge/protocol/index.ts'
 
@@ -26,6 +28,8 @@ export const simCommand: Subcommand = {
     speed: { type: 'string', default: '20', description: 'simulated seconds per real second for the queue' },
     board: { type: 'string', default: 'sim-window', description: 'board profile of every window' },
     'no-traffic': { type: 'boolean', default: false, description: 'no central queue stub or applicants: drive the hall yourself' },
+    'announcer-dir': { type: 'string', default: join(tmpdir(), 'counter-edge-sim-announcer'), description: "the voice caller's voice pack (voice/) and the announcements it writes as WAV files (announcements/)" },
+    'no-announcer': { type: 'boolean', default: false, description: 'no voice caller' },
     'log-level': { type: 'string', default: 'warn', description: 'log level of the components (the call/rating lines always show)' },
   },
   async run(v) {
@@ -51,6 +55,7 @@ export const simCommand: Subcommand = {
       speed,
       board: v.board as string,
       traffic: !v['no-traffic'],
+      ...(v['no-announcer'] ? {} : { announcer: { dir: v['announcer-dir'] as string } }),
       log,
       onLine: (line) => console.log(`${stamp()}  ${line}`),
     }).catch((err: NodeJS.ErrnoException) => {
@@ -65,6 +70,9 @@ export const simCommand: Subcommand = {
         `  central stand-in broker (MQTT):   ${sim.central.url}   ← integrate here: hall/${hall.data}/counter/+/…`,
         `  hall dashboard and /metrics:      http://${v.host}:${sim.hub.httpPort}/`,
         `  control API (HTTP JSON):          ${sim.control.url}/api`,
+        ...(sim.hub.announcer
+          ? [`  hall announcer (voice, as WAV):    ${join(v['announcer-dir'] as string, 'announcements')}   (${sim.hub.announcer.health().working ? '语音播报 working' : '未工作，见上 not working, see above'})`]
+          : []),
         `  e.g. curl ${sim.control.url}/api/windows/w01/display`,
         `       curl -X POST ${sim.control.url}/api/windows/w01/keys/satisfied/press`,
         `  technician CLI:                    npx counter-edge status --hub mqtt://${v.host}:${sim.hub.port} --hall ${hall.data} --username ${sim.technician.username} --password-file ${sim.technician.passwordFile}`,

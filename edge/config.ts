@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { idSchema } from './protocol/index.ts'
+import { defaultPublicWindow, idSchema, publicWindowSchema, windowNameFor, type PublicWindow } from './protocol/index.ts'
 import { parseBrokerUrl } from './shared/mqtt-connect.ts'
 import type { Settings } from './counter/state.ts'
 import type { VideoConfig } from './devices/video-hooks.ts'
@@ -18,6 +18,12 @@ const hubAddress = z.string().transform((url, ctx) => {
 export const boardFileSchema = z.strictObject({
   hall: idSchema,
   counter: idSchema,
+  /**
+   * The window as the public knows it, e.g. `{ "number": "3", "name": "3号窗口" }`;
+   * the name defaults to "<number>号窗口", the whole to the counter id's digits
+   * (w03 → "3"). It goes out in `state` and every call event.
+   */
+  window: z.strictObject({ number: publicWindowSchema.shape.number, name: publicWindowSchema.shape.name.optional() }).optional(),
   /** The board profile (boards/) this window's hardware follows. */
   board: z.string().min(1),
   /** Tried in turn on each reconnect: a board fails over between hubs. */
@@ -52,4 +58,10 @@ export type EdgeConfig = Omit<BoardFile, 'board' | 'tls'> & {
   backlogRate?: number
   /** NVR relay mode and text line; absent: no video hooks. */
   video?: VideoConfig
+}
+
+/** The public window a board announces: its config's, completed, or the counter id's default (edge/protocol/public-window.ts). */
+export function publicWindowOf(counter: string, given?: BoardFile['window']): PublicWindow {
+  if (!given) return defaultPublicWindow(counter)
+  return { number: given.number, name: given.name ?? windowNameFor(given.number) }
 }

@@ -19,7 +19,7 @@ import { Lifecycle } from './shared/lifecycle.ts'
 import { Journal, MemoryStorage } from './link/journal.ts'
 import { SegmentStorage } from './link/journal-segments.ts'
 import { Telemetry } from './link/telemetry.ts'
-import type { EdgeConfig } from './config.ts'
+import { publicWindowOf, type EdgeConfig } from './config.ts'
 import type { HubSessionFactory } from './link/hub-session.ts'
 
 export type { EdgeConfig } from './config.ts'
@@ -115,6 +115,7 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps): Promise<Run
       : undefined
     const window = new Window({
       state,
+      publicWindow: publicWindowOf(config.counter, config.window),
       ...(hooks ? { hooks } : {}),
       ...(stateFile ? { stateFile } : {}),
       devices: {

@@ -1,4 +1,4 @@
-import { parseCommand, type CaptureKind, type EvaluationScore, type EventType, type OfficerKey, type ReplyFields, type SelfTest } from './protocol/index.ts'
+import { parseCommand, type CaptureKind, type EventDraft, type PublicWindow, type EvaluationScore, type EventType, type OfficerKey, type ReplyFields, type SelfTest } from './protocol/index.ts'
 import type { CaptureOutcome } from './hardware/capture-trigger.ts'
 import type { Logger } from './shared/logger.ts'
 import { step } from './counter/machine.ts'
@@ -37,6 +37,8 @@ export interface WindowHooks {
 
 export interface WindowOptions {
   state: CounterState
+  /** The window as the public knows it: in every `state` and call event (edge/protocol/public-window.ts). */
+  publicWindow: PublicWindow
   devices: WindowDevices
   link: BoardLink
   now: () => number
@@ -100,7 +102,7 @@ export class Window {
     }
     await this.render()
     this.opts.link.handleCommands((name, payload) => this.enqueue(() => this.onCommand(name, payload)))
-    this.opts.link.whenConnected(() => this.opts.link.publish('state', stateFields(this.state)))
+    this.opts.link.whenConnected(() => this.opts.link.publish('state', this.stateMessage()))
     this.schedule()
   }
 
@@ -157,6 +159,8 @@ export class Window {
     const wall = this.opts.now()
     const mono = this.mono()
     const result = step(before, input, wall, mono)
+    // The machine knows the counter, not the sign above it: the public window is added to the call events here.
+    for (const e of result.effects) if (e.kind === 'event') e.event = this.withPublicWindow(e.event)
     this.state = result.state
     const changed = this.state !== before
     // Stamped now and saved with the state in one atomic write: the journal commits a few
@@ -171,7 +175,7 @@ export class Window {
     // On disk before anyone is told: a crash after `called` went out must not restart to a dark display.
     if (changed) await this.opts.stateFile?.save(this.state, [...prepared.values()], this.ledger.recent(LEDGER_SAVED), { wall, mono })
     for (const e of result.effects) await this.perform(e, prepared.get(e))
-    if (this.state !== before) this.opts.link.publish('state', stateFields(this.state))
+    if (this.state !== before) this.opts.link.publish('state', this.stateMessage())
     await this.render()
     this.schedule()
   }
@@ -217,13 +221,22 @@ export class Window {
         return
       case 'sync':
         this.opts.link.republishBirth()
-        this.opts.link.publish('state', stateFields(this.state))
+        this.opts.link.publish('state', this.stateMessage())
         return
       case 'apply-settings':
         if (e.logLevel) this.opts.setLogLevel?.(e.logLevel)
         this.opts.onSettings?.()
         return
     }
+  }
+
+  private stateMessage() {
+    return { ...stateFields(this.state), window: this.opts.publicWindow }
+  }
+
+  private withPublicWindow(event: EventDraft): EventDraft {
+    if (event.type === 'called' || event.type === 'recalled') return { ...event, window: this.opts.publicWindow }
+    return event
   }
 
   private sendReply(e: ReplyEffect): void {

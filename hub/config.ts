@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { idSchema } from '../edge/protocol/index.ts'
+import { announcerConfigSchema } from './announcer/announcer-config.ts'
 import { DEFAULT_LIMITS, LEGACY_LOGIN_LIMITS, type HubLimits, type LegacyLoginLimits } from './limits.ts'
 
 const port = z.number().int().min(0).max(65535)
@@ -76,6 +77,8 @@ export const hubConfigSchema = z.strictObject({
    * Excludes dataDir: nothing of the hall is kept on the node's own disk.
    */
   redis: redisSchema.optional().describe('run as a node of a hall cluster on this Redis (excludes dataDir)'),
+  /** The hall's voice caller (hub/announcer/, docs/operations.md): absent, the hub says nothing. */
+  announcer: announcerConfigSchema.optional().describe('the voice caller: voice pack, output (aplay or a directory of WAV files), template, quiet hours'),
   /** This node's name in a cluster (default: the host name); logs and hub/status carry it. */
   node: idSchema.optional().describe("this node's name in the cluster (default: host name)"),
 })

@@ -21,6 +21,8 @@ import { LogLimiter } from './log-limiter.ts'
 import { HubHttp } from './dashboard/http-server.ts'
 import { LoginLimiter } from './login-limiter.ts'
 import { Lifecycle } from '../edge/shared/lifecycle.ts'
+import { startAnnouncerPart } from './announcer/hub-part.ts'
+import type { Announcer } from './announcer/announcer.ts'
 import { hubConfigSchema, type HubConfig, type ResolvedHubConfig } from './config.ts'
 
 export type { HubConfig } from './config.ts'
@@ -39,6 +41,8 @@ export interface RunningHub {
   readonly brokerId: string
   readonly hallView: HallView
   readonly counters: HubCounters
+  /** The voice caller, when the config has one. */
+  readonly announcer: Announcer | null
   stop(): Promise<void>
 }
 
@@ -139,6 +143,13 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
     await life.start('hall view', view)
     hallView = view
 
+    let announcer: Announcer | null = null
+    if (config.announcer) {
+      const a = await startAnnouncerPart({ hall: config.hall, config: config.announcer, aedes: broker.aedes, log: log.child({ module: 'announcer' }) })
+      life.add('announcer', () => a.stop())
+      announcer = a
+    }
+
     const publishLocal = (online: boolean, reason?: string) =>
       new Promise<void>((r) => {
         const payload = { online, hub: hubId, boot, version: VERSION, ts: new Date().toISOString(), ...(reason ? { reason } : {}) }
@@ -196,6 +207,7 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
         port: config.http.port,
         aedes: broker.aedes,
         hallView: view,
+        ...(announcer ? { announcer } : {}),
         logins,
         counters,
         backlog: () => custody?.size ?? 0,
@@ -223,6 +235,7 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
       brokerId,
       hallView: view,
       counters,
+      announcer,
       stop() {
         stopping ??= life.stop().then(() => log.info('hub stopped'))
         return stopping

@@ -12,6 +12,7 @@ import { Applicants } from './applicants.ts'
 import { ControlApi } from './control-api.ts'
 import { BOARDS_DIR } from '../edge/shared/package-root.ts'
 import { Lifecycle } from '../edge/shared/lifecycle.ts'
+import { ESPEAK_BINARY } from '../hub/announcer/espeak-pack.ts'
 
 export interface SimHallOptions {
   hall: string
@@ -27,6 +28,12 @@ export interface SimHallOptions {
   board: string
   /** Run the central queue stub and simulated applicants (off in tests that drive the hall themselves). */
   traffic: boolean
+  /**
+   * The hall's voice caller in the hub, writing each announcement as a WAV
+   * into `dir`/announcements (no sound card needed), its voice pack in
+   * `dir`/voice, made once with espeak-ng. Absent: no announcer.
+   */
+  announcer?: { dir: string; espeak?: string }
   log: Logger
   onLine?: (line: string) => void
 }
@@ -42,6 +49,10 @@ export interface SimHall {
   /** The hub's credentials file: `counter-edge provision` adds a window of one's own to it, and the hub takes it without a restart. */
   readonly credentialsFile: string
   stop(): Promise<void>
+}
+
+function announcerConfig(a: NonNullable<SimHallOptions['announcer']>) {
+  return { voiceDir: join(a.dir, 'voice'), output: { dir: join(a.dir, 'announcements') }, makeVoicePack: true, espeak: a.espeak ?? ESPEAK_BINARY }
 }
 
 export function counterId(i: number): string {
@@ -74,7 +85,12 @@ export async function startSimHall(o: SimHallOptions): Promise<SimHall> {
 
     const central = await life.start('central stand-in', new CentralBroker({ host: o.host, port: o.centralPort, log: o.log.child({ module: 'central-standin' }) }))
 
-    const hub = await startHub({ hall: o.hall, host: o.host, port: o.hubPort, credentialsFile, upstream: { url: central.url }, http: { host: o.host, port: o.dashboardPort ?? 0 } }, o.log.child({ module: 'hub' }))
+    // Without espeak-ng the hall still runs: the announcer says why it has no voice, with the install command (hub/announcer/hub-part.ts).
+    const announcer = o.announcer ? announcerConfig(o.announcer) : null
+    const hub = await startHub(
+      { hall: o.hall, host: o.host, port: o.hubPort, credentialsFile, upstream: { url: central.url }, http: { host: o.host, port: o.dashboardPort ?? 0 }, ...(announcer ? { announcer } : {}) },
+      o.log.child({ module: 'hub' }),
+    )
     life.add('hub', () => hub.stop())
 
     const windows = new Map<string, SimWindow>()

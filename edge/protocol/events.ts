@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { envelopeSchema, type Envelope } from './envelope.ts'
 import { idSchema, messageIdSchema, officerIdSchema, ticketSchema } from './ids.ts'
+import { publicWindowSchema } from './public-window.ts'
 import {
   FOLLOW_UP_SCORES,
   SCORE_LABELS,
@@ -45,6 +46,18 @@ export const EVENT_TYPES = [
 
 export type EventType = (typeof EVENT_TYPES)[number]
 
+/**
+ * The events that call an applicant to a window: each carries the public
+ * window (`window`), so a voice caller, a hall screen and central can say
+ * where to go without a table of counter ids.
+ */
+export const CALL_EVENT_TYPES = ['called', 'recalled'] as const satisfies readonly EventType[]
+export type CallEventType = (typeof CALL_EVENT_TYPES)[number]
+
+export function isCallEventType(type: EventType): type is CallEventType {
+  return (CALL_EVENT_TYPES as readonly string[]).includes(type)
+}
+
 export function isEventType(value: unknown): value is EventType {
   return typeof value === 'string' && (EVENT_TYPES as readonly string[]).includes(value)
 }
@@ -66,6 +79,8 @@ const ticketOrNull = ticketSchema.nullable()
 const recordId = z.string().min(1).max(80).optional().describe('the service record: one id for every event of one service, unique across boards and restarts (`<counter>-<boot>-<n>`)')
 const caseNo = z.string().min(1).max(64).nullable().default(null).describe('case number (办件编号) from the call, if central gave one')
 const item = z.string().min(1).max(128).nullable().default(null).describe('service item (事项) from the call, if central gave one')
+// Optional on reading only, like `record`: boards before the public window did not send it; this one always does.
+const publicWindow = publicWindowSchema.optional().describe('the window the applicant is called to, as the public knows it (number and name); always sent by this version, absent only from older boards (then derive it from the counter id: w03 → "3", "3号窗口")')
 const missReasonSchema = z.enum(['timeout', 'evaluator-fault'])
 const ms = (description: string) => z.number().int().min(0).describe(description)
 
@@ -130,12 +145,14 @@ export const eventSchemas = {
       .nullable()
       .default(null)
       .describe('"transfer" or "park" when the call continues a service record that began elsewhere (or earlier here): `record` is that record; null for a new service'),
+    window: publicWindow,
   }),
   recalled: eventSchema('recalled', {
     ticket: ticketSchema,
     count: z.number().int().min(1).describe('how many times this ticket has been recalled'),
     cmd: causedBy,
     record: recordId,
+    window: publicWindow,
   }),
   'no-show': eventSchema('no-show', { ticket: ticketSchema, cmd: causedBy, record: recordId }),
   'service-started': eventSchema('service-started', {

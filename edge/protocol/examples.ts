@@ -11,6 +11,8 @@ import type { CentralStatus, HubBridge, HubStatus, MessageKind, Reply, State, St
 
 const EXPIRES = '2025-03-04T09:16:00.000Z'
 const TS = '2025-03-04T09:15:02.120Z'
+/** The examples' board is counter w05: by default the public window 5. */
+const WINDOW = { number: '5', name: '5号窗口' }
 
 function envelope(seq: number): Envelope {
   return { v: 1, id: `w05-7f3k-${seq}`, boot: '7f3k2m', seq, ts: TS, synced: true }
@@ -36,8 +38,8 @@ export const commandExamples: { readonly [N in CommandName]: CommandInput<N> } =
 }
 
 export const eventExamples: { readonly [T in EventType]: EventOf<T> } = {
-  called: { ...envelope(41), type: 'called', ticket: 'A023', service: 'passport', green: false, appointment: true, cmd: 'q-881203', record: 'w05-7f3k2m-12', caseNo: 'CJ2025030400187', item: 'passport-first-issue', continues: null },
-  recalled: { ...envelope(42), type: 'recalled', ticket: 'A023', count: 1, cmd: 'q-881250', record: 'w05-7f3k2m-12' },
+  called: { ...envelope(41), type: 'called', ticket: 'A023', service: 'passport', green: false, appointment: true, cmd: 'q-881203', record: 'w05-7f3k2m-12', caseNo: 'CJ2025030400187', item: 'passport-first-issue', continues: null, window: WINDOW },
+  recalled: { ...envelope(42), type: 'recalled', ticket: 'A023', count: 1, cmd: 'q-881250', record: 'w05-7f3k2m-12', window: WINDOW },
   'no-show': { ...envelope(43), type: 'no-show', ticket: 'A023', cmd: 'q-881290', record: 'w05-7f3k2m-12' },
   'service-started': { ...envelope(44), type: 'service-started', ticket: 'A023', officer: 'P10482', waitedMs: 48_200, cmd: 'q-881204', record: 'w05-7f3k2m-12' },
   'service-finished': { ...envelope(45), type: 'service-finished', ticket: 'A023', officer: 'P10482', outcome: 'served', durationMs: 252_000, record: 'w05-7f3k2m-12', caseNo: 'CJ2025030400187', item: 'passport-first-issue' },
@@ -76,6 +78,7 @@ const state: State = {
   pause: null,
   pauseAfter: null,
   faults: [],
+  window: WINDOW,
 }
 
 const telemetry: Telemetry = {

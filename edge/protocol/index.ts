@@ -5,6 +5,7 @@
 export * from './ids.ts'
 export * from './errors.ts'
 export * from './vocabulary.ts'
+export * from './public-window.ts'
 export * from './envelope.ts'
 export * from './payload.ts'
 export * from './commands.ts'

@@ -5,6 +5,7 @@ import { ERROR_CODES } from './errors.ts'
 import { eventDescriptions, eventSchemas, isEventType, type BoardEvent } from './events.ts'
 import { datetimeSchema, messageIdSchema, officerIdSchema, ticketSchema } from './ids.ts'
 import { decodeJsonObject, validate } from './payload.ts'
+import { publicWindowSchema } from './public-window.ts'
 import { parseTopic, type ParsedTopic, type TopicKind } from './topics.ts'
 import {
   bridgeStateSchema,
@@ -80,6 +81,7 @@ export const stateSchema = envelopeSchema.extend({
     .array(z.strictObject({ device: deviceNameSchema, code: faultCodeSchema, message: z.string().max(200), since: datetimeSchema }))
     .max(64)
     .describe('current device faults'),
+  window: publicWindowSchema.optional().describe('the public window (number and name, e.g. "3", "3号窗口"); always sent by this version, absent only from older boards'),
 })
 
 const nonNegative = z.number().min(0)

@@ -11,6 +11,7 @@ import { ServiceStats } from './service-stats.ts'
 import { HttpError, readJsonBody } from '../http/json-body.ts'
 import { normalizeAddress } from '../address-guards.ts'
 import type { LoginLimiter } from '../login-limiter.ts'
+import type { Announcer } from '../announcer/announcer.ts'
 import { listenOn } from '../http/listen.ts'
 import { LiveStreams, type LiveStreamLimits } from './live-streams.ts'
 import type { LogLimiter } from '../log-limiter.ts'
@@ -21,6 +22,8 @@ export interface HubHttpOptions {
   port: number
   aedes: Aedes
   hallView: HallView
+  /** The voice caller, when the hub runs one: the dashboard lists its last announcements. */
+  announcer?: Announcer
   /** The hub's one login limiter, shared with MQTT. */
   logins: LoginLimiter
   counters: HubCounters
@@ -78,6 +81,7 @@ export class HubHttp {
         const w = this.opts.hallView.window(counter)
         if (w) this.broadcast('window', this.enrich(w))
       }),
+      ...(this.opts.announcer ? [this.opts.announcer.onAnnouncement((a) => this.broadcast('announcement', { announcement: a, health: this.opts.announcer!.health() }))] : []),
       this.opts.counters.onQuarantine(() => this.broadcast('quarantine', { total: this.opts.counters.quarantinedTotal })),
       this.stats.onEvent((item) => {
         this.broadcast('event', item)
@@ -105,6 +109,12 @@ export class HubHttp {
 
   private enrich(w: WindowView) {
     return { ...w, lastRating: this.stats.of(w.counter).lastRating }
+  }
+
+  /** null: the hub runs no announcer; else whether it can speak and what it said last. */
+  private announcerView() {
+    const a = this.opts.announcer
+    return a ? { ...a.health(), recent: a.recent() } : null
   }
 
   private session(req: IncomingMessage): string | null {
@@ -139,7 +149,7 @@ export class HubHttp {
     }
     if (method === 'GET' && path === '/api/hall') {
       const snap = this.opts.hallView.snapshot()
-      return json(res, 200, { ...snap, windows: snap.windows.map((w) => this.enrich(w)), quarantined: this.opts.counters.quarantinedTotal, session: this.session(req) })
+      return json(res, 200, { ...snap, windows: snap.windows.map((w) => this.enrich(w)), quarantined: this.opts.counters.quarantinedTotal, session: this.session(req), announcer: this.announcerView() })
     }
     // Open like the page itself (the public view reads it), but capped: hub/dashboard/live-streams.ts.
     if (method === 'GET' && path === '/api/live') return this.streams.open(req, res)

@@ -45,6 +45,12 @@ export function dashboardPage(hall: string): string {
   #alert-list time { color: var(--muted); margin-right: 6px; }
   .tile.alert { box-shadow: 0 0 0 2px var(--bad); }
   .alerts-row { color: var(--bad); font-size: 13px; font-weight: 600; }
+  #announcer h2 { font-size: 15px; margin: 0 0 6px; }
+  #announcements { list-style: none; margin: 0 0 12px; padding: 0; font-size: 13px; }
+  #announcements li { padding: 3px 0; border-bottom: 1px solid #eee; }
+  #announcements time { color: var(--muted); margin-right: 6px; }
+  #announcements .en { color: var(--muted); }
+  #announcer-problem { color: var(--bad); font-size: 13px; font-weight: 600; }
   #toast { position: fixed; bottom: 16px; left: 50%; transform: translateX(-50%); background: #1f2a37; color: #fff; padding: 8px 14px; border-radius: 6px; display: none; }
   @media (max-width: 800px) { main { grid-template-columns: 1fr; } }
 </style>
@@ -70,7 +76,14 @@ export function dashboardPage(hall: string): string {
     <ul id="alert-list"></ul>
   </section>
   <section id="tiles" aria-label="windows"></section>
-  <aside><h2>Live events</h2><ul id="feed"></ul></aside>
+  <aside>
+    <section id="announcer" hidden aria-label="last announcements">
+      <h2>最近播报 Last announcements</h2>
+      <div id="announcer-problem" hidden></div>
+      <ul id="announcements"></ul>
+    </section>
+    <h2>Live events</h2><ul id="feed"></ul>
+  </aside>
 </main>
 <div id="toast" role="status"></div>
 <script>
@@ -154,6 +167,25 @@ function addFeed(e) {
   while ($('feed').children.length > 200) $('feed').lastChild.remove();
 }
 
+/** The voice caller's last announcements, newest first; its status in Chinese with English beside. */
+let announcements = [];
+const SAID = { queued: '排队 queued', said: '已播报 said', quiet: '静音时段 quiet hours', silent: '无语音 no voice', late: '等待过久未播 too late, dropped', failed: '播放失败 failed' };
+function renderAnnouncer(a) {
+  $('announcer').hidden = a === null;
+  if (a === null) return;
+  $('announcer-problem').hidden = a.working;
+  $('announcer-problem').textContent = a.working ? '' : '播报器不可用 announcer not working: ' + (a.problem || '');
+  $('announcements').innerHTML = announcements.map((x) => '<li data-id="' + esc(x.id) + '"><time>' + esc(x.localTime) + '</time><b>' + esc(x.text) + '</b>' +
+    (x.textEn ? ' <span class="en">' + esc(x.textEn) + '</span>' : '') + ' <span class="row">' + esc(SAID[x.status] || x.status) + (x.type === 'recalled' ? ' · 重呼 recall' : '') +
+    (x.missing.length ? ' · 缺少语音 missing clips: ' + esc(x.missing.join(' ')) : '') + (x.error ? ' · ' + esc(x.error) : '') + '</span></li>').join('');
+}
+function addAnnouncement(m) {
+  const a = m.announcement;
+  const i = announcements.findIndex((x) => x.id === a.id);
+  if (i >= 0) announcements[i] = a; else announcements = [a, ...announcements].slice(0, 20);
+  renderAnnouncer({ working: m.health.working, problem: m.health.problem });
+}
+
 async function load() {
   const r = await fetch('api/hall');
   const snap = await r.json();
@@ -163,6 +195,8 @@ async function load() {
   showQuarantine(snap.quarantined);
   loggedIn = snap.session !== null;
   showSession(snap.session);
+  announcements = snap.announcer ? snap.announcer.recent : [];
+  renderAnnouncer(snap.announcer);
   render();
 }
 
@@ -189,6 +223,7 @@ function connect() {
   es.addEventListener('window', (m) => { const w = JSON.parse(m.data); announceNew(windows.get(w.counter), w); windows.set(w.counter, w); render(); });
   es.addEventListener('hall', (m) => { const h = JSON.parse(m.data); bridge = h.bridge; render(); });
   es.addEventListener('event', (m) => addFeed(JSON.parse(m.data)));
+  es.addEventListener('announcement', (m) => addAnnouncement(JSON.parse(m.data)));
   es.addEventListener('quarantine', (m) => showQuarantine(JSON.parse(m.data).total));
   es.addEventListener('snapshot', () => load());
 }

@@ -1,6 +1,6 @@
 import { describe, it, expect, afterAll } from 'vitest'
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -17,8 +17,10 @@ describe('the simulated hall (npm start)', () => {
   let out = ''
   let err = ''
   let dir = ''
+  let announcerDir = ''
 
   afterAll(async () => {
+    if (announcerDir) await rm(announcerDir, { recursive: true, force: true })
     if (child && child.exitCode === null) child.kill('SIGKILL')
     if (ownWindow && ownWindow.exitCode === null) ownWindow.kill('SIGKILL')
     if (dir) await rm(dir, { recursive: true, force: true })
@@ -28,7 +30,8 @@ describe('the simulated hall (npm start)', () => {
   const asPasted = (line: string) => line.trim().replace(/^npx counter-edge /, `exec "${process.execPath}" "${CLI}" `)
 
   it('runs windows that get calls and ratings, answers the control API, takes a window provisioned by its printed recipe, and stops on Ctrl-C', async () => {
-    child = spawn(process.execPath, [CLI, 'sim', '--windows', '3', '--hub-port', '0', '--central-port', '0', '--control-port', '0', '--dashboard-port', '0', '--speed', '400'], {
+    announcerDir = await mkdtemp(join(tmpdir(), 'sim-announcer-'))
+    child = spawn(process.execPath, [CLI, 'sim', '--windows', '3', '--hub-port', '0', '--central-port', '0', '--control-port', '0', '--dashboard-port', '0', '--speed', '400', '--announcer-dir', announcerDir], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, LOG_FORMAT: 'json' },
     })
@@ -42,6 +45,9 @@ describe('the simulated hall (npm start)', () => {
     // The central stub calls tickets and simulated applicants rate them: both show in the output.
     await eventually(() => /[ABC]\d{3} → window w0\d/.test(out), 30_000, 'a call line')
     await eventually(() => /window w0\d: [ABC]\d{3} rated (satisfied|neutral|dissatisfied)/.test(out), 60_000, 'a rating line')
+    // The hall's voice caller says the calls into WAV files, where the banner says (issue 17).
+    expect(out).toContain(`hall announcer (voice, as WAV):    ${join(announcerDir, 'announcements')}   (语音播报 working)`)
+    await eventually(async () => (await readdir(join(announcerDir, 'announcements')).catch(() => [])).some((f) => /^\d{6}-w0\d-[ABC]\d{3}\.wav$/.test(f)), 30_000, 'an announcement WAV')
 
     // What a display shows is readable, and a bad request is told what exists.
     const view = (await (await fetch(`${api}/windows/w01/display`)).json()) as { text: string; lit: boolean }

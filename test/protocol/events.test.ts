@@ -20,8 +20,9 @@ const topicFor = (type: EventType) => topics.event('h1', 'w05', type)
 /** Fields that may be left out; every other field of the example is required. */
 const optional: { [T in EventType]?: readonly string[] } = {
   // record, caseNo and item: absent from events of boards before service records.
-  called: ['cmd', 'record', 'caseNo', 'item', 'continues'],
-  recalled: ['cmd', 'record'],
+  // window: absent from events of boards before the public window.
+  called: ['cmd', 'record', 'caseNo', 'item', 'continues', 'window'],
+  recalled: ['cmd', 'record', 'window'],
   'no-show': ['cmd', 'record'],
   'service-started': ['cmd', 'record'],
   'service-finished': ['cmd', 'record', 'caseNo', 'item'],
@@ -43,8 +44,8 @@ const optional: { [T in EventType]?: readonly string[] } = {
 
 /** Values each event must refuse beyond missing / wrong type / unknown key: field → bad value. */
 const invalidFields: { [T in EventType]: Array<[field: string, value: unknown]> } = {
-  called: [['ticket', 'a023'], ['service', ''], ['green', null], ['cmd', '']],
-  recalled: [['count', 0], ['count', 1.5], ['ticket', null]],
+  called: [['ticket', 'a023'], ['service', ''], ['green', null], ['cmd', ''], ['window', { number: '3' }], ['window', { number: '3号', name: '3号窗口' }]],
+  recalled: [['count', 0], ['count', 1.5], ['ticket', null], ['window', { number: '', name: '3号窗口' }]],
   'no-show': [['ticket', 'A-23'], ['cmd', 'has space']],
   'service-started': [['waitedMs', -1], ['officer', 'bad officer'], ['ticket', 'A0234567X']],
   'service-finished': [['outcome', 'finished'], ['durationMs', 0.5], ['officer', '']],
@@ -171,7 +172,7 @@ describe('event rules', () => {
 describe('event types', () => {
   it('derives fields, drafts and the union from the schemas', () => {
     expectTypeOf<EventOf<'evaluated'>['score']>().toEqualTypeOf<'very-satisfied' | 'satisfied' | 'neutral' | 'dissatisfied' | 'very-dissatisfied'>()
-    expectTypeOf<EventFields<'called'>>().toEqualTypeOf<{ ticket: string; service: string | null; green: boolean; appointment: boolean; cmd?: string | undefined; record?: string | undefined; caseNo: string | null; item: string | null; continues: 'transfer' | 'park' | null }>()
+    expectTypeOf<EventFields<'called'>>().toEqualTypeOf<{ ticket: string; service: string | null; green: boolean; appointment: boolean; cmd?: string | undefined; record?: string | undefined; caseNo: string | null; item: string | null; continues: 'transfer' | 'park' | null; window?: { number: string; name: string } | undefined }>()
     expectTypeOf<Extract<BoardEvent, { type: 'fault' }>['device']>().toEqualTypeOf<string>()
     expectTypeOf<Extract<EventDraft, { type: 'resumed' }>>().toHaveProperty('pausedMs')
     expectTypeOf<EventFields<'called'>>().not.toHaveProperty('boot')

@@ -39,8 +39,8 @@ const BOARD_KINDS = new Set<MessageKind>(['status', 'state', 'telemetry', 'reply
 const optional: { [K in MessageKind]?: readonly string[] } = {
   reply: ['code', 'message', 'result'],
   'hub-status': ['version', 'reason'],
-  // Absent from boards before pause-after-service (issue 18).
-  state: ['pauseAfter'],
+  // Absent from boards before the public window, and before pause-after-service (issue 18).
+  state: ['window', 'pauseAfter'],
   // Absent from boards before staffed time (issue 18).
   telemetry: ['staffedMs', 'shiftPausedMs', 'pauseMs'],
 }

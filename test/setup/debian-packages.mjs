@@ -10,6 +10,7 @@ const NEEDED = [
   { pkg: 'redis-server', binary: '/usr/bin/redis-server', why: 'the shared store and message bus of the hub cluster tests' },
   { pkg: 'openssl', binary: '/usr/bin/openssl', why: 'throwaway certificates for the TLS tests' },
   { pkg: 'faketime', binary: '/usr/bin/faketime', why: "libfaketime, which steps a board process's wall clock in the ratings end-to-end test" },
+  { pkg: 'espeak-ng', binary: '/usr/bin/espeak-ng', why: "the announcer's default voice pack" },
   { pkg: 'chromium', binary: '/usr/bin/chromium', why: 'the browser the dashboard tests drive with playwright-core' },
 ]
 

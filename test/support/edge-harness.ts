@@ -26,7 +26,7 @@ import {
 } from '../../edge/protocol/index.ts'
 import type { HubSession, HubSessionFactory, SessionPublishOptions, SessionWill } from '../../edge/link/hub-session.ts'
 import type { ConnectOptions } from '../../edge/shared/mqtt-connect.ts'
-import { startEdge, type RunningEdge } from '../../edge/main.ts'
+import { startEdge, type EdgeConfig, type RunningEdge } from '../../edge/main.ts'
 import type { Settings } from '../../edge/counter/state.ts'
 import type { VideoConfig } from '../../edge/devices/video-hooks.ts'
 import { silentLogger } from '../../edge/shared/logger.ts'
@@ -206,6 +206,8 @@ export interface EdgeHarnessOptions {
   profile?: string
   /** Video hooks (the NVR relay); default none. */
   video?: VideoConfig
+  /** The public window from the board file; by default the counter id's. */
+  window?: EdgeConfig['window']
 }
 
 /**
@@ -270,6 +272,7 @@ export class EdgeHarness {
         password: 'unused',
         settings: { telemetryPeriodS: 3600, ...opts.settings },
         ...(opts.video ? { video: opts.video } : {}),
+        ...(opts.window ? { window: opts.window } : {}),
       },
       {
         profile,

@@ -1,0 +1,77 @@
+import { writeFile } from 'node:fs/promises'
+import { TICKET_PATTERN, WINDOW_NUMBER_PATTERN } from '../edge/protocol/index.ts'
+import { createLogger } from '../edge/shared/logger.ts'
+import { announcerConfigSchema } from '../hub/announcer/announcer-config.ts'
+import { ESPEAK_INSTALL, espeakAvailable, makeVoicePack } from '../hub/announcer/espeak-pack.ts'
+import { DEFAULT_TEMPLATES, fillTemplate } from '../hub/announcer/script.ts'
+import { AplaySpeaker } from '../hub/announcer/speakers.ts'
+import { speechFor } from '../hub/announcer/speech.ts'
+import { VoicePack } from '../hub/announcer/voice-pack.ts'
+import { encodeWav } from '../hub/announcer/wav.ts'
+import { UsageError, type Subcommand } from './subcommand.ts'
+
+const ACTIONS = ['make-voice-pack', 'say'] as const
+
+/**
+ * The voice caller's tools on the hub host. The announcer itself runs inside
+ * the hub (the `announcer` section of its config, docs/operations.md); here a
+ * technician makes the default voice pack and tries the speakers.
+ */
+export const announcerCommand: Subcommand = {
+  name: 'announcer',
+  summary: "the hall's voice caller: make the default voice pack, try a call on the speakers",
+  usage: [
+    'counter-edge announcer make-voice-pack --dir /var/lib/counter-edge/voice [--english]',
+    '       counter-edge announcer say --dir /var/lib/counter-edge/voice --ticket A012 --window 3 [--device plughw:1,0 | --out call.wav] [--english] [--volume 0.8]',
+  ].join('\n'),
+  options: {
+    dir: { type: 'string', description: 'the voice pack directory (generated/<lang>/ from espeak-ng; the hall\'s own clips in zh/ and en/ win)' },
+    english: { type: 'boolean', default: false, description: 'English clips too (make-voice-pack), or say it in English after the Chinese (say)' },
+    ticket: { type: 'string', description: 'say: the ticket, e.g. A012' },
+    window: { type: 'string', description: 'say: the window number, e.g. 3' },
+    template: { type: 'string', default: DEFAULT_TEMPLATES.zh, description: 'say: the template' },
+    device: { type: 'string', default: 'default', description: 'say: the ALSA device for aplay (aplay -L lists them)' },
+    out: { type: 'string', description: 'say: write the WAV to this file instead of playing it' },
+    volume: { type: 'string', default: '1', description: 'say: 0–2' },
+  },
+  async run(v, positionals) {
+    const action = ACTIONS.find((a) => a === positionals[0])
+    if (!action) throw new UsageError(`say what to do: ${ACTIONS.join(' or ')}${positionals[0] ? `, not "${positionals[0]}"` : ''}`)
+    if (typeof v.dir !== 'string') throw new UsageError('--dir: required (the voice pack directory)')
+    const dir = v.dir
+    if (action === 'make-voice-pack') {
+      if (!espeakAvailable()) {
+        console.error(`未安装 espeak-ng，请运行：${ESPEAK_INSTALL} / espeak-ng is not installed; run: ${ESPEAK_INSTALL}`)
+        return 1
+      }
+      const { written } = await makeVoicePack(dir, v.english ? ['zh', 'en'] : ['zh'])
+      console.log(`已生成 ${written} 个语音片段 / wrote ${written} clips to ${dir}/generated; a hall's own recordings go in ${dir}/zh/ (and en/), named as there, and win`)
+      return 0
+    }
+    const ticket = String(v.ticket ?? '')
+    const window = String(v.window ?? '')
+    if (!TICKET_PATTERN.test(ticket)) throw new UsageError(`--ticket must be 1–8 characters A–Z, 0–9, not "${ticket}"`)
+    if (!WINDOW_NUMBER_PATTERN.test(window)) throw new UsageError(`--window must be 1–8 characters A–Z, 0–9, not "${window}"`)
+    const settings = announcerConfigSchema.safeParse({ voiceDir: dir, output: { dir }, template: v.template, english: Boolean(v.english), volume: Number(v.volume) })
+    if (!settings.success) throw new UsageError(settings.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '))
+    const config = settings.data
+    const pack = await VoicePack.load(dir, createLogger({ name: 'announcer', level: 'warn' }))
+    for (const p of pack.problems) console.error(`语音片段无法使用 / clip refused: ${p.message}`)
+    const english = config.english === true ? DEFAULT_TEMPLATES.en : config.english === false ? null : config.english
+    const speech = speechFor(pack, { ...config, english }, { ticket, window }, 1)
+    console.log(`${fillTemplate(config.template, { ticket, window })}: ${speech.clips.join(' / ')}`)
+    if (speech.missing.length) console.error(`缺少语音片段 / missing clips: ${speech.missing.join(' ')} (said without them)`)
+    if (!speech.audio) {
+      console.error(`语音包为空 / the voice pack in ${dir} has none of these clips: counter-edge announcer make-voice-pack --dir ${dir}`)
+      return 1
+    }
+    if (typeof v.out === 'string') {
+      await writeFile(v.out, encodeWav(speech.audio))
+      console.log(`已写入 / written: ${v.out}`)
+    } else {
+      await new AplaySpeaker(v.device as string).play(speech.audio)
+      console.log(`已播放 / played on ${v.device as string}`)
+    }
+    return speech.missing.length ? 1 : 0
+  },
+}
