@@ -32,7 +32,7 @@ const PAUSE_REASONS: Readonly<Record<string, string>> = {
   'officer-key': '暂离',
 }
 
-const NEUTRAL_NAME = '本窗口 This window'
+const NEUTRAL_NAME = '窗口 Window'
 
 export function pauseReasonText(reason: string | null): string {
   if (reason === null) return ''
@@ -63,7 +63,7 @@ function windowParts(v: ScreenView): Parts {
       return { head: name, main: '请评价', foot: 'Please rate our service', strip: '请评价 Please rate' }
     case 'paused': {
       const why = pauseReasonText(v.pauseReason)
-      return { head: name, main: '暂停服务', foot: `Paused ${why}`.trim(), strip: `暂停服务 ${why} Paused`.replace(/\s+/g, ' ') }
+      return { head: name, main: '暂停服务', foot: why === '' ? 'Paused' : why, strip: `暂停服务 ${why} Paused`.replace(/\s+/g, ' ') }
     }
     case 'closed':
       return { head: name, main: '窗口关闭', foot: 'Window closed', strip: '窗口关闭 Closed' }
@@ -84,14 +84,12 @@ const MODE_FOR_OFFICER: Readonly<Record<ScreenView['mode'], string>> = {
 }
 
 function officerLines(v: ScreenView, height: number): string[] {
-  const status = `${MODE_FOR_OFFICER[v.mode]}${v.ticket ? ` ${v.ticket}` : ''}${v.mode === 'paused' && v.pauseReason ? ` ${pauseReasonText(v.pauseReason)}` : ''}`
-  const who = v.officer
-    ? [`姓名 ${v.officer.name ?? '—'}`, `警号 ${v.officer.id}`]
-    : ['未签到', 'Not signed in']
-  const all = [v.windowName ?? NEUTRAL_NAME, ...who, status]
-  if (height < 32) return [v.officer ? `${v.officer.name ?? ''} 警号 ${v.officer.id} ${status}` : `未签到 Not signed in ${status}`]
-  if (height < 64) return [who.join(' '), status]
-  return all
+  const status = v.mode === 'paused' && v.pauseReason ? `${MODE_FOR_OFFICER.paused} ${pauseReasonText(v.pauseReason)}` : MODE_FOR_OFFICER[v.mode]
+  const head = `${v.windowName ?? NEUTRAL_NAME}${v.ticket ? ` ${v.ticket}` : ''}`
+  const who = v.officer ? [`姓名 ${v.officer.name ?? '—'}`, `警号 ${v.officer.id}`] : ['未签到', 'Not signed in']
+  if (height < 32) return [v.officer ? `${v.officer.name ?? ''} 警号 ${v.officer.id} ${status}${v.ticket ? ` ${v.ticket}` : ''}` : `未签到 Not signed in ${status}`]
+  if (height < 64) return [who.join(' '), `${status}${v.ticket ? ` ${v.ticket}` : ''}`]
+  return [head, ...who, status]
 }
 
 /** The lines of `role`'s layout for `view` on a screen of this size. */

@@ -10,6 +10,7 @@ const NEEDED = [
   { pkg: 'redis-server', binary: '/usr/bin/redis-server', why: 'the shared store and message bus of the hub cluster tests' },
   { pkg: 'openssl', binary: '/usr/bin/openssl', why: 'throwaway certificates for the TLS tests' },
   { pkg: 'chromium', binary: '/usr/bin/chromium', why: 'the browser the dashboard tests drive with playwright-core' },
+  { pkg: 'unifont', binary: '/usr/share/unifont/unifont.hex', why: "GNU Unifont's own glyph file, the reference the pixel-screen tests compare the shipped font and the screens' pixels with" },
 ]
 
 const missing = NEEDED.filter((n) => !existsSync(n.binary))
