@@ -3,6 +3,7 @@ import type { Logger } from '../edge/shared/logger.ts'
 import type { SimWindow } from './sim-window.ts'
 import { HttpError, readJsonBody } from '../hub/http/json-body.ts'
 import { listenOn } from '../hub/http/listen.ts'
+import { encodePng } from './png.ts'
 
 export interface ControlApiOptions {
   host: string
@@ -62,6 +63,18 @@ export class ControlApi {
     const w = this.window(parts[2]!)
     if (parts.length === 3 && method === 'GET') return send(res, 200, w.describe())
     if (parts.length === 4 && parts[3] === 'display' && method === 'GET') return send(res, 200, w.hardware.view())
+    if (parts.length === 4 && (parts[3] === 'screen.png' || parts[3] === 'panel.png') && method === 'GET') {
+      const frame = parts[3] === 'screen.png' ? w.hardware.screenPixels() : w.hardware.panel()?.pixels
+      if (frame === undefined) {
+        throw new HttpError(404, parts[3] === 'screen.png' ? `window ${w.counter}'s display (${w.hardware.profile.display.driver}) is not a pixel screen; GET /api/windows/${w.counter}/display reads it` : `window ${w.counter} has no officer panel`)
+      }
+      const scale = url.searchParams.has('scale') ? Number(url.searchParams.get('scale')) : 4
+      if (!Number.isInteger(scale) || scale < 1 || scale > 16) throw new HttpError(400, 'scale must be a whole number from 1 to 16')
+      const png = encodePng(frame, { scale })
+      res.writeHead(200, { 'content-type': 'image/png', 'content-length': png.length, 'cache-control': 'no-store' })
+      res.end(png)
+      return
+    }
     if (parts.length === 6 && parts[3] === 'keys' && parts[5] === 'press' && method === 'POST') {
       const keys = w.keyNames()
       const key = keys.find((k) => k === parts[4])
@@ -106,6 +119,8 @@ const ENDPOINTS = [
   'GET  /api/windows                          every window: online, mode, ticket, what its display shows',
   'GET  /api/windows/{counter}                one window',
   'GET  /api/windows/{counter}/display        what the call display shows (text, lit, blink, brightness)',
+  'GET  /api/windows/{counter}/screen.png     a pixel screen\'s picture as its chips hold it (?scale=4)',
+  'GET  /api/windows/{counter}/panel.png      the officer panel\'s picture (?scale=4)',
   'POST /api/windows/{counter}/keys/{key}/press   press an evaluator key, body {"holdMs": 80} optional',
   'POST /api/windows/{counter}/keys/{key}/press   also officer keys: call-next, recall, no-show, pause, help',
   'POST /api/windows/{counter}/faults         body {"device":"display","fault":"absent"|"nack-once"|"none"}',

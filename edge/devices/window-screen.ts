@@ -137,7 +137,12 @@ export class WindowScreen {
     this.updateScroll()
     if (this.identifyTimer !== undefined) return // shown when identify ends
     await this.track(this.render())
-    await this.track(this.setAttention(view.attention))
+    await this.track(this.setAttention(this.wantsBlink(view)))
+  }
+
+  /** Only the public sign blinks for a fresh call: the officer's panel is read up close, and a blinking panel is a nuisance. */
+  private wantsBlink(view: ScreenView | null): boolean {
+    return this.role === 'window' && (view?.attention ?? false)
   }
 
   /** For callers that only know a number (the CallDisplay interface): a call, or the idle picture for null. */
@@ -152,7 +157,7 @@ export class WindowScreen {
   async attention(on: boolean): Promise<void> {
     if (this.view) this.view = { ...this.view, attention: on && this.view.ticket !== null }
     if (this.identifyTimer !== undefined) return
-    await this.track(this.setAttention(this.view?.attention ?? false))
+    await this.track(this.setAttention(this.wantsBlink(this.view)))
   }
 
   /** Lights every pixel, blinking, for `seconds` so a technician finds this window; then the picture returns. */
@@ -181,7 +186,7 @@ export class WindowScreen {
 
   private async restore(): Promise<void> {
     await this.track(this.render())
-    await this.track(this.setAttention(this.view?.attention ?? false))
+    await this.track(this.setAttention(this.wantsBlink(this.view)))
   }
 
   private render(): Promise<void> {
