@@ -52,7 +52,7 @@ describe('a simulated hall with pixel screens', () => {
       const d = (await (await fetch(`${api}/w02`)).json()) as { display: { text: string }; officerPanel: { lines: string[] } }
       return d.display.text === '请A012号' ? d : null
     }, 5_000, 'the control API to describe w02 showing 请A012号')
-    expect(described.officerPanel.lines[1]).toBe('姓名 李娜')
+    expect(described!.officerPanel.lines[1]).toBe('姓名 李娜')
 
     // The PNG holds the screen's pixels: decoded, block by block, it is the reference (fetched in a lit moment of the call's blink).
     await eventually(async () => {
