@@ -95,9 +95,14 @@ export class ControlApi {
         model.setFault(fault)
         return send(res, 200, { device: body.device, fault: body.fault })
       }
-      if (body.device !== 'display') throw new HttpError(400, 'device must be "display", "photo" or "fingerprint"')
+      if (body.device !== 'display' && body.device !== 'officer-panel') throw new HttpError(400, 'device must be "display", "officer-panel", "photo" or "fingerprint"')
       const fault = FAULTS.find((f) => f === body.fault)
       if (!fault) throw new HttpError(400, `fault must be one of ${FAULTS.join(', ')}`)
+      if (body.device === 'officer-panel') {
+        if (!w.hardware.officerPanel) throw new HttpError(400, `window ${w.counter} has no officer panel`)
+        w.hardware.panelFault(fault)
+        return send(res, 200, { device: 'officer-panel', fault: body.fault })
+      }
       w.injectDisplayFault(fault)
       return send(res, 200, { device: 'display', fault: body.fault })
     }
@@ -123,7 +128,7 @@ const ENDPOINTS = [
   'GET  /api/windows/{counter}/panel.png      the officer panel\'s picture (?scale=4)',
   'POST /api/windows/{counter}/keys/{key}/press   press an evaluator key, body {"holdMs": 80} optional',
   'POST /api/windows/{counter}/keys/{key}/press   also officer keys: call-next, recall, no-show, pause, help',
-  'POST /api/windows/{counter}/faults         body {"device":"display","fault":"absent"|"nack-once"|"none"}',
+  'POST /api/windows/{counter}/faults         body {"device":"display"|"officer-panel","fault":"absent"|"nack-once"|"none"}',
   '                                           or {"device":"photo"|"fingerprint","fault":"never"|"stuck"|"early"|"bounce"|"none"}',
   'GET  /api/ratings                          ratings central has received (deduplicated by id)',
 ]

@@ -195,6 +195,14 @@ export class SimWindowHardware {
     this.bus.attach(this.displayAddress!, model)
   }
 
+  /** The officer panel stops answering ('absent'), misses one transfer ('nack-once'), or is healthy again ('none': it powers up cold). */
+  panelFault(fault: SimDisplayFault): void {
+    const panel = this.profile.officerPanel
+    if (panel === undefined || this.officerPanel === undefined) throw new Error(`board '${this.profile.id}' has no officer panel`)
+    if (fault === 'none') this.officerPanel.powerCycle()
+    this.bus.injectFault(panel.address, fault)
+  }
+
   /** /dev/i2c-N disappears (I2C not enabled) or comes back. */
   setI2cBusMissing(missing: boolean): void {
     this.bus.setBusMissing(missing)

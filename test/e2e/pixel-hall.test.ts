@@ -67,6 +67,20 @@ describe('a simulated hall with pixel screens', () => {
       return rows.join('\n') === reference.join('\n')
     }, 5_000, 'screen.png to show 请A012号')
     expect((await fetch(`${api}/w02/panel.png`)).status).toBe(200)
+
+    // The officer panel unplugged: a fault in the window's state; plugged back (cold), it recovers on its own and shows the officer again.
+    const fault = (body: Record<string, unknown>) => fetch(`${api}/w02/faults`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } })
+    expect((await fault({ device: 'officer-panel', fault: 'absent' })).status).toBe(200)
+    // A panel that is only refreshed cannot say it is gone (like the HT16K33, §4.2); the next picture it is sent does.
+    expect(await send('w02', 'start', {})).toMatchObject({ ok: true })
+    await eventually(() => w02.running?.window.current.faults.some((f) => f.device === 'officer-panel' && f.code === 'nack'), 5_000, 'the officer panel fault in w02\'s state')
+    await fault({ device: 'officer-panel', fault: 'none' })
+    expect(w02.hardware.panel()!.view.lit).toBe(false)
+    await eventually(() => w02.running?.window.current.faults.length === 0, 10_000, 'the fault to clear')
+    expect(w02.hardware.panel()!.view.lines).toEqual(['窗口 Window A012', '姓名 李娜', '警号 031245', '办理 Serving'])
+    const noPanel = await fetch(`${api}/w01/faults`, { method: 'POST', body: JSON.stringify({ device: 'officer-panel', fault: 'absent' }), headers: { 'content-type': 'application/json' } })
+    expect(noPanel.status).toBe(400)
+    expect(((await noPanel.json()) as { error: string }).error).toMatch(/w01 has no officer panel/)
     const none = await fetch(`${api}/w01/screen.png`)
     expect(none.status).toBe(404)
     expect(((await none.json()) as { error: string }).error).toMatch(/not a pixel screen/)
