@@ -5,7 +5,7 @@ import { step } from './counter/machine.ts'
 import { nextDeadline, resumeOnNewClock } from './counter/time-rules.ts'
 import { displayFor, evaluatorOpen, stateFields, statusLampFor, videoCovers } from './counter/view.ts'
 import { CommandLedger } from './counter/command-ledger.ts'
-import { screenViewFor, type ScreenView } from './counter/screen-view.ts'
+import { screenViewFor, type ScreenInfo, type ScreenView } from './counter/screen-view.ts'
 import type { CounterState, Effect, Input, ReplyEffect } from './counter/state.ts'
 import type { BoardLink, OutboxRecord } from './link/board-link.ts'
 import type { StateFile } from './state-file.ts'
@@ -54,6 +54,8 @@ export interface WindowOptions {
   /** Where the state survives a restart; absent in tests that want a fresh window each time. */
   stateFile?: StateFile
   hooks?: WindowHooks
+  /** The window's public name and services for its pixel screens, from the board config once it carries them; absent: the screens show a neutral text. */
+  screenInfo?: ScreenInfo
 }
 
 /** Replies kept in the state file: central resends within seconds, and commands expire within minutes. */
@@ -242,7 +244,7 @@ export class Window {
     const want = displayFor(this.state, this.mono())
     const { display, officerPanel } = this.opts.devices
     if (display.screen || officerPanel) {
-      const view = screenViewFor(this.state, this.mono())
+      const view = screenViewFor(this.state, this.mono(), this.opts.screenInfo)
       const key = JSON.stringify(view)
       if (key !== this.shownScreen) {
         let ok = true

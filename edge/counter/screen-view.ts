@@ -24,7 +24,11 @@ export interface ScreenView {
   services: string[]
 }
 
-/** Window facts from outside the counter's state (the board config): the seam for the window's name and services. */
+/**
+ * Window facts from outside the counter's state: the seam for the window's
+ * name and services. The window takes them as WindowOptions.screenInfo
+ * (edge/window.ts); edge/main.ts is to fill it from the board config.
+ */
 export interface ScreenInfo {
   windowName?: string | null
   services?: readonly string[]
