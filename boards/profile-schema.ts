@@ -14,6 +14,7 @@ import { basename, dirname, isAbsolute, join, resolve } from 'node:path'
 import { z } from 'zod'
 import { findSharedLines, profileLines } from './profile-lines.ts'
 import { lineRefSchema, lineRefWith, modbusChip, type OfficerKey, type Score } from './line-ref.ts'
+import { max7219MatrixDisplaySchema, officerPanelSchema, oledDisplaySchema } from './screen-schema.ts'
 import { EVALUATION_SCORES, ID_PATTERN, OFFICER_KEYS, THREE_KEY_SCORES } from '../edge/protocol/index.ts'
 
 export { lineRefSchema, type LineRef, type OfficerKey, type Score } from './line-ref.ts'
@@ -111,12 +112,12 @@ const max7219DisplaySchema = z.strictObject({
   levelShifter: z.string().min(1).optional(),
 })
 
-export const DISPLAY_DRIVERS = ['ht16k33', 'ht16k33-alpha', 'max7219'] as const
+export const DISPLAY_DRIVERS = ['ht16k33', 'ht16k33-alpha', 'max7219', 'max7219-matrix', 'ssd1306', 'sh1106'] as const
 export type DisplayDriver = (typeof DISPLAY_DRIVERS)[number]
 
 const displaySchema = z.discriminatedUnion(
   'driver',
-  [ht16k33DisplaySchema, ht16k33AlphaDisplaySchema, max7219DisplaySchema],
+  [ht16k33DisplaySchema, ht16k33AlphaDisplaySchema, max7219DisplaySchema, max7219MatrixDisplaySchema, oledDisplaySchema],
   { error: () => `display.driver must be one of ${DISPLAY_DRIVERS.map((d) => `'${d}'`).join(', ')}` },
 )
 
@@ -177,6 +178,8 @@ export const boardProfileSchema = z
     /** Modbus RTU modules on RS-485 holding keys, lamps or the relay (lines `modbus:<slave>/<di|coil>`). */
     modbus: modbusSchema.optional(),
     display: displaySchema,
+    /** An OLED officer panel on the I2C bus (boards/screen-schema.ts). */
+    officerPanel: officerPanelSchema.optional(),
     keys: keysSchema,
     keyTiming: keyTimingSchema,
     officerKeys: officerKeysSchema.optional(),
@@ -195,8 +198,14 @@ export const boardProfileSchema = z
       .optional(),
   })
   .superRefine((profile, ctx) => {
-    if (profile.display.driver !== 'max7219' && profile.i2c === undefined) {
+    if (profile.display.driver !== 'max7219' && profile.display.driver !== 'max7219-matrix' && profile.i2c === undefined) {
       ctx.addIssue({ code: 'custom', path: ['i2c'], message: `an ${profile.display.driver} display needs the I2C bus: "i2c": { "bus": 1 }` })
+    }
+    if (profile.officerPanel !== undefined && profile.i2c === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['i2c'], message: `the ${profile.officerPanel.driver} officer panel needs the I2C bus: "i2c": { "bus": 1 }` })
+    }
+    if (profile.officerPanel !== undefined && 'address' in profile.display && profile.display.address === profile.officerPanel.address) {
+      ctx.addIssue({ code: 'custom', path: ['officerPanel', 'address'], message: `the display already answers at 0x${profile.officerPanel.address.toString(16)}: set the panel's address jumper to the other address` })
     }
     if (profile.adapter === 'johnny-five' && profile.serialPort === undefined) {
       ctx.addIssue({ code: 'custom', path: ['serialPort'], message: 'the johnny-five adapter needs the serial port of its Firmata board' })
@@ -211,7 +220,7 @@ export const boardProfileSchema = z
         message: "the johnny-five adapter drives a MAX7219 (Firmata has no I2C error reporting, so an HT16K33 there could fail unseen); use 'onoff' for HT16K33 boards",
       })
     }
-    if (profile.adapter === 'onoff' && profile.display.driver === 'max7219' && (profile.display.levelShifter ?? 'none') === 'none') {
+    if (profile.adapter === 'onoff' && (profile.display.driver === 'max7219' || profile.display.driver === 'max7219-matrix') && (profile.display.levelShifter ?? 'none') === 'none') {
       ctx.addIssue({
         code: 'custom',
         path: ['display', 'levelShifter'],
@@ -309,7 +318,7 @@ export type DisplayConfig = BoardProfile['display']
 
 /** The display's I2C address, for the drivers that have one. */
 export function displayI2cAddress(profile: Pick<BoardProfile, 'display'>): number | undefined {
-  return profile.display.driver === 'max7219' ? undefined : profile.display.address
+  return 'address' in profile.display ? profile.display.address : undefined
 }
 /** What a profile file may contain (defaults not yet applied). */
 export type BoardProfileInput = z.input<typeof boardProfileSchema>

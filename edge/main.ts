@@ -120,6 +120,7 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps): Promise<Run
       ...(stateFile ? { stateFile } : {}),
       devices: {
         display: devices.display,
+        ...(devices.officerPanel ? { officerPanel: devices.officerPanel } : {}),
         evaluator: devices.evaluator,
         captures: devices.captures,
         ...(devices.lamps.status ? { statusLamp: devices.lamps.status } : {}),

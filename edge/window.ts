@@ -5,6 +5,7 @@ import { step } from './counter/machine.ts'
 import { nextDeadline, resumeOnNewClock } from './counter/time-rules.ts'
 import { displayFor, evaluatorOpen, stateFields, statusLampFor, videoCovers } from './counter/view.ts'
 import { CommandLedger } from './counter/command-ledger.ts'
+import { screenViewFor, type ScreenInfo, type ScreenView } from './counter/screen-view.ts'
 import type { CounterState, Effect, Input, ReplyEffect } from './counter/state.ts'
 import type { BoardLink, OutboxRecord } from './link/board-link.ts'
 import type { StateFile } from './state-file.ts'
@@ -16,7 +17,11 @@ export interface WindowDevices {
     show(text: string | null): Promise<void>
     attention(on: boolean): Promise<void>
     identify(seconds: number): Promise<void>
+    /** A pixel screen shows the whole view (mode, officer, pause reason), not only the number; given it, show/attention are not used. */
+    screen?(view: ScreenView): Promise<void>
   }
+  /** The officer's panel (a pixel screen): who is signed in and what the window is doing. */
+  officerPanel?: { screen(view: ScreenView): Promise<void> }
   evaluator: {
     setOpen(open: boolean): Promise<void>
     /** While a press is being decided (edge/devices/evaluator.ts): resolves once it has been reported. */
@@ -51,6 +56,8 @@ export interface WindowOptions {
   /** Where the state survives a restart; absent in tests that want a fresh window each time. */
   stateFile?: StateFile
   hooks?: WindowHooks
+  /** The window's public name and services for its pixel screens, from the board config once it carries them; absent: the screens show a neutral text. */
+  screenInfo?: ScreenInfo
 }
 
 /** Replies kept in the state file: central resends within seconds, and commands expire within minutes. */
@@ -71,6 +78,8 @@ export class Window {
   private readonly ledger = new CommandLedger<ReplyEffect>()
   private timer: NodeJS.Timeout | null = null
   private shown: { text: string | null; attention: boolean } | undefined
+  /** The pixel screens' last view (JSON), undefined until one was shown or after one failed. */
+  private shownScreen: string | undefined
   private lampOpen: boolean | undefined
   private lamp: ReturnType<typeof statusLampFor> | undefined
   /** Inputs are handled one at a time, in arrival order: the machine sees one input's whole effect before the next. */
@@ -246,7 +255,18 @@ export class Window {
   /** Pushes the state's view to the display and lamp, touching the hardware only on change. */
   private async render(): Promise<void> {
     const want = displayFor(this.state, this.mono())
-    if (!this.shown || want.text !== this.shown.text || want.attention !== this.shown.attention) {
+    const { display, officerPanel } = this.opts.devices
+    if (display.screen || officerPanel) {
+      const view = screenViewFor(this.state, this.mono(), this.opts.screenInfo)
+      const key = JSON.stringify(view)
+      if (key !== this.shownScreen) {
+        let ok = true
+        if (display.screen) ok = (await this.guard('display', () => display.screen!(view))) && ok
+        if (officerPanel) ok = (await this.guard('officer-panel', () => officerPanel.screen(view))) && ok
+        this.shownScreen = ok ? key : undefined
+      }
+    }
+    if (!display.screen && (!this.shown || want.text !== this.shown.text || want.attention !== this.shown.attention)) {
       const ok = await this.guard('display', async () => {
         await this.opts.devices.display.show(want.text)
         await this.opts.devices.display.attention(want.attention)

@@ -3,6 +3,7 @@ import type { Logger } from '../edge/shared/logger.ts'
 import type { SimWindow } from './sim-window.ts'
 import { HttpError, readJsonBody } from '../hub/http/json-body.ts'
 import { listenOn } from '../hub/http/listen.ts'
+import { encodePng } from './png.ts'
 
 export interface ControlApiOptions {
   host: string
@@ -63,6 +64,18 @@ export class ControlApi {
     const w = this.window(parts[2]!)
     if (parts.length === 3 && method === 'GET') return send(res, 200, w.describe())
     if (parts.length === 4 && parts[3] === 'display' && method === 'GET') return send(res, 200, w.hardware.view())
+    if (parts.length === 4 && (parts[3] === 'screen.png' || parts[3] === 'panel.png') && method === 'GET') {
+      const frame = parts[3] === 'screen.png' ? w.hardware.screenPixels() : w.hardware.panel()?.pixels
+      if (frame === undefined) {
+        throw new HttpError(404, parts[3] === 'screen.png' ? `window ${w.counter}'s display (${w.hardware.profile.display.driver}) is not a pixel screen; GET /api/windows/${w.counter}/display reads it` : `window ${w.counter} has no officer panel`)
+      }
+      const scale = url.searchParams.has('scale') ? Number(url.searchParams.get('scale')) : 4
+      if (!Number.isInteger(scale) || scale < 1 || scale > 16) throw new HttpError(400, 'scale must be a whole number from 1 to 16')
+      const png = encodePng(frame, { scale })
+      res.writeHead(200, { 'content-type': 'image/png', 'content-length': png.length, 'cache-control': 'no-store' })
+      res.end(png)
+      return
+    }
     if (parts.length === 6 && parts[3] === 'keys' && parts[5] === 'press' && method === 'POST') {
       const keys = w.keyNames()
       const key = keys.find((k) => k === parts[4])
@@ -92,9 +105,14 @@ export class ControlApi {
         await w.hardware.modbusFault(slave, fault)
         return send(res, 200, { device: body.device, fault })
       }
-      if (body.device !== 'display') throw new HttpError(400, 'device must be "display", "photo", "fingerprint" or "modbus-<slave>"')
+      if (body.device !== 'display' && body.device !== 'officer-panel') throw new HttpError(400, 'device must be "display", "officer-panel", "photo", "fingerprint" or "modbus-<slave>"')
       const fault = FAULTS.find((f) => f === body.fault)
       if (!fault) throw new HttpError(400, `fault must be one of ${FAULTS.join(', ')}`)
+      if (body.device === 'officer-panel') {
+        if (!w.hardware.officerPanel) throw new HttpError(400, `window ${w.counter} has no officer panel`)
+        w.hardware.panelFault(fault)
+        return send(res, 200, { device: 'officer-panel', fault: body.fault })
+      }
       w.injectDisplayFault(fault)
       return send(res, 200, { device: 'display', fault: body.fault })
     }
@@ -116,9 +134,11 @@ const ENDPOINTS = [
   'GET  /api/windows                          every window: online, mode, ticket, what its display shows',
   'GET  /api/windows/{counter}                one window',
   'GET  /api/windows/{counter}/display        what the call display shows (text, lit, blink, brightness)',
+  'GET  /api/windows/{counter}/screen.png     a pixel screen\'s picture as its chips hold it (?scale=4)',
+  'GET  /api/windows/{counter}/panel.png      the officer panel\'s picture (?scale=4)',
   'POST /api/windows/{counter}/keys/{key}/press   press an evaluator key, body {"holdMs": 80} optional',
   'POST /api/windows/{counter}/keys/{key}/press   also officer keys: call-next, recall, no-show, pause, help',
-  'POST /api/windows/{counter}/faults         body {"device":"display","fault":"absent"|"nack-once"|"none"}',
+  'POST /api/windows/{counter}/faults         body {"device":"display"|"officer-panel","fault":"absent"|"nack-once"|"none"}',
   '                                           or {"device":"photo"|"fingerprint","fault":"never"|"stuck"|"early"|"bounce"|"none"}',
   '                                           or {"device":"modbus-<slave>","fault":"unplugged"|"bad-crc"|"none"}',
   'GET  /api/ratings                          ratings central has received (deduplicated by id)',

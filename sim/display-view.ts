@@ -26,6 +26,8 @@ export interface DisplayView {
   brightness: number
   /** Some position reads as two different characters (5/S on 7 segments). */
   ambiguous: boolean
+  /** A pixel screen's text lines, top first, read off its pixels by the font (sim/screen-reader.ts); `text` joins them. */
+  lines?: string[]
 }
 
 /** A display model the simulated window can hold: it shows something and can lose power. */

@@ -13,6 +13,8 @@ import { ControlApi } from './control-api.ts'
 import { BOARDS_DIR } from '../edge/shared/package-root.ts'
 import { Lifecycle } from '../edge/shared/lifecycle.ts'
 import { ESPEAK_BINARY } from '../hub/announcer/espeak-pack.ts'
+import { isPixelDisplay } from '../boards/screen-schema.ts'
+import { loadHexFont } from '../edge/hardware/bitmap-font.ts'
 
 export interface SimHallOptions {
   hall: string
@@ -26,6 +28,12 @@ export interface SimHallOptions {
   /** Simulated seconds per real second for the central queue. */
   speed: number
   board: string
+  /**
+   * The board profile of every second window (w02, w04, …): pixel screens by
+   * default in `npm start` (sim-window-matrix), so a hall shows both kinds.
+   * Absent: every window has `board`.
+   */
+  screenBoard?: string
   /** Run the central queue stub and simulated applicants (off in tests that drive the hall themselves). */
   traffic: boolean
   /**
@@ -66,6 +74,10 @@ export async function startSimHall(o: SimHallOptions): Promise<SimHall> {
     const dir = await mkdtemp(join(tmpdir(), 'counter-edge-hall-'))
     life.add('temporary directory', () => rm(dir, { recursive: true, force: true }))
     const profile = await loadBoardProfile(o.board, BOARDS_DIR)
+    const screenProfile = o.screenBoard !== undefined ? await loadBoardProfile(o.screenBoard, BOARDS_DIR) : profile
+    const pixels = [profile, screenProfile].some((p) => isPixelDisplay(p.display.driver) || p.officerPanel !== undefined)
+    // One font for every window's simulated screens: the models read their pixels back with it.
+    const font = pixels ? await loadHexFont() : undefined
     const passwords = new Map<string, string>()
     const entries = await Promise.all(
       Array.from({ length: o.windows }, (_, i) => {
@@ -94,11 +106,12 @@ export async function startSimHall(o: SimHallOptions): Promise<SimHall> {
     life.add('hub', () => hub.stop())
 
     const windows = new Map<string, SimWindow>()
-    for (const [counter, password] of passwords) {
+    for (const [i, [counter, password]] of [...passwords].entries()) {
       const w = new SimWindow({
         hall: o.hall,
         counter,
-        profile,
+        profile: i % 2 === 1 ? screenProfile : profile,
+        ...(font ? { font } : {}),
         hub: [{ host: o.host, port: hub.port }],
         username: `${o.hall}-${counter}`,
         password,

@@ -5,6 +5,7 @@ import type { BrokerAddress } from '../edge/shared/mqtt-connect.ts'
 import { SimWindowHardware, type SimKeyName } from './window-hardware.ts'
 import { CaptureModel } from './capture-model.ts'
 import type { VideoConfig } from '../edge/devices/video-hooks.ts'
+import type { BitmapFont } from '../edge/hardware/bitmap-font.ts'
 
 export interface SimWindowOptions {
   hall: string
@@ -17,6 +18,8 @@ export interface SimWindowOptions {
   /** Where the window's state survives a restart (a simulated SD card); absent: fresh each start. */
   dataDir?: string
   video?: VideoConfig
+  /** The font the simulated pixel screens are read back with; shared across a hall's windows. */
+  font?: BitmapFont
 }
 
 /**
@@ -30,7 +33,7 @@ export class SimWindow {
   private edge: RunningEdge | null = null
 
   constructor(private readonly opts: SimWindowOptions) {
-    this.hardware = new SimWindowHardware(opts.profile)
+    this.hardware = new SimWindowHardware(opts.profile, opts.font ? { font: opts.font } : {})
     for (const kind of ['photo', 'fingerprint'] as const) {
       if (opts.profile.capture?.[kind]) this.captures[kind] = new CaptureModel({ gpio: this.hardware.gpio, kind })
     }
@@ -80,6 +83,7 @@ export class SimWindow {
       evaluationOpen: s?.mode === 'evaluating',
       faults: s?.faults.map((f) => `${f.device}:${f.code}`) ?? [],
       display: this.hardware.view(),
+      ...(this.hardware.officerPanel ? { officerPanel: this.hardware.officerPanel.view() } : {}),
       keys: this.keyNames(),
       outputs: {
         statusLamp: this.hardware.hasLine('status-lamp') ? this.hardware.output('statusLamp') : null,

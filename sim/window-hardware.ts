@@ -25,6 +25,10 @@ import { SimGpio, type PressOptions } from './gpio.ts'
 import { Ht16k33Model } from './ht16k33-model.ts'
 import { SimI2cBus } from './i2c-bus.ts'
 import { Max7219Model } from './max7219-model.ts'
+import { Max7219ChainModel } from './max7219-chain-model.ts'
+import { Ssd1306Model } from './ssd1306-model.ts'
+import { loadHexFontSync, type BitmapFont } from '../edge/hardware/bitmap-font.ts'
+import type { PixelFrame } from '../edge/hardware/pixel-frame.ts'
 import { NvrSampler, RelayModel } from './relay-model.ts'
 import { modbusChip } from '../boards/line-ref.ts'
 import type { GpioBackend } from '../edge/hardware/gpio-port.ts'
@@ -47,6 +51,8 @@ export interface SimWindowHardwareOptions {
   now?: () => number
   /** Power-on RAM contents of the display; default Math.random. */
   random?: () => number
+  /** The font pixel screens are read back with (view().text); default the shipped one. Share one across windows. */
+  font?: BitmapFont
 }
 
 export class SimWindowHardware {
@@ -68,6 +74,12 @@ export class SimWindowHardware {
   readonly ht16k33: Ht16k33Model | undefined
   /** The display model when it is a MAX7219. */
   readonly max7219: Max7219Model | undefined
+  /** The display model when it is a chain of MAX7219 matrix modules. */
+  readonly matrix: Max7219ChainModel | undefined
+  /** The display model when it is an SSD1306 / SH1106 OLED. */
+  readonly oled: Ssd1306Model | undefined
+  /** The officer panel's OLED, when the profile has one. */
+  readonly officerPanel: Ssd1306Model | undefined
   /** The NVR relay's contact, when the profile has one. */
   readonly relay: RelayModel | undefined
   private readonly displayAddress: number | undefined
@@ -110,7 +122,23 @@ export class SimWindowHardware {
     this.bus = new SimI2cBus({ bus: profile.i2c?.bus ?? 1 })
     const random = opts.random !== undefined ? { random: opts.random } : {}
     const display = profile.display
-    if (display.driver === 'max7219') {
+    const font = (): BitmapFont => (opts.font ??= loadHexFontSync())
+    if (display.driver === 'max7219-matrix') {
+      this.matrix = new Max7219ChainModel({
+        gpio: this.gpio,
+        pins: DISPLAY_LINE_NAMES,
+        modulesWide: display.modulesWide,
+        modulesHigh: display.modulesHigh,
+        font: font(),
+        ...random,
+      })
+      this.display = this.matrix
+    } else if (display.driver === 'ssd1306' || display.driver === 'sh1106') {
+      this.oled = new Ssd1306Model({ controller: display.driver, role: 'window', font: font(), ...random })
+      this.displayAddress = display.address
+      this.bus.attach(display.address, this.oled)
+      this.display = this.oled
+    } else if (display.driver === 'max7219') {
       this.max7219 = new Max7219Model({
         gpio: this.gpio,
         pins: DISPLAY_LINE_NAMES,
@@ -124,6 +152,10 @@ export class SimWindowHardware {
       this.displayAddress = display.address
       this.bus.attach(display.address, this.ht16k33)
       this.display = this.ht16k33
+    }
+    if (profile.officerPanel !== undefined) {
+      this.officerPanel = new Ssd1306Model({ controller: profile.officerPanel.driver, role: 'officer', font: font(), ...random })
+      this.bus.attach(profile.officerPanel.address, this.officerPanel)
     }
     if (profile.outputs.nvrRelay !== undefined) {
       this.relay = new RelayModel({ gpio: this.pinsOf(OUTPUT_LINE_NAMES.nvrRelay), line: OUTPUT_LINE_NAMES.nvrRelay })
@@ -161,6 +193,16 @@ export class SimWindowHardware {
     return this.display.view()
   }
 
+  /** A pixel display's picture as decoded from its chips, or undefined for a segment display. */
+  screenPixels(): PixelFrame | undefined {
+    return (this.matrix ?? this.oled)?.pixels()
+  }
+
+  /** The officer panel: what it reads and its picture. */
+  panel(): { view: DisplayView; pixels: PixelFrame } | undefined {
+    return this.officerPanel ? { view: this.officerPanel.view(), pixels: this.officerPanel.pixels() } : undefined
+  }
+
   /**
    * 'absent': the display stops answering (an I2C device NACKs everything; a
    * MAX7219 loses its clock, so it is unplugged); 'nack-once': the next
@@ -168,9 +210,10 @@ export class SimWindowHardware {
    * again (a MAX7219 that was unplugged comes back as a cold chip).
    */
   displayFault(fault: SimDisplayFault): void {
-    if (this.max7219 !== undefined) {
+    const clocked = this.max7219 ?? this.matrix
+    if (clocked !== undefined) {
       if (fault === 'absent') this.unplugDisplay()
-      else if (fault === 'nack-once') this.max7219.glitchNextFrame()
+      else if (fault === 'nack-once') clocked.glitchNextFrame()
       else if (this.unplugged) this.replugDisplay()
       return
     }
@@ -181,7 +224,8 @@ export class SimWindowHardware {
   unplugDisplay(): void {
     if (this.unplugged) return
     this.unplugged = true
-    if (this.max7219 !== undefined) this.max7219.unplug()
+    const clocked = this.max7219 ?? this.matrix
+    if (clocked !== undefined) clocked.unplug()
     else this.bus.detach(this.displayAddress!)
   }
 
@@ -189,12 +233,22 @@ export class SimWindowHardware {
   replugDisplay(): void {
     if (!this.unplugged) return
     this.unplugged = false
-    if (this.max7219 !== undefined) {
-      this.max7219.replug()
+    const clocked = this.max7219 ?? this.matrix
+    if (clocked !== undefined) {
+      clocked.replug()
       return
     }
-    this.ht16k33!.powerCycle()
-    this.bus.attach(this.displayAddress!, this.ht16k33!)
+    const model = this.ht16k33 ?? this.oled!
+    model.powerCycle()
+    this.bus.attach(this.displayAddress!, model)
+  }
+
+  /** The officer panel stops answering ('absent'), misses one transfer ('nack-once'), or is healthy again ('none': it powers up cold). */
+  panelFault(fault: SimDisplayFault): void {
+    const panel = this.profile.officerPanel
+    if (panel === undefined || this.officerPanel === undefined) throw new Error(`board '${this.profile.id}' has no officer panel`)
+    if (fault === 'none') this.officerPanel.powerCycle()
+    this.bus.injectFault(panel.address, fault)
   }
 
   /** /dev/i2c-N disappears (I2C not enabled) or comes back. */

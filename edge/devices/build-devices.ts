@@ -33,6 +33,11 @@ import type { CaptureKind, OfficerKey } from '../protocol/index.ts'
 import { GpioMax7219Transport, Max7219Display, type Max7219Transport } from '../hardware/max7219.ts'
 import type { TextDisplay } from '../hardware/text-display.ts'
 import { CallDisplay } from './call-display.ts'
+import { loadHexFont } from '../hardware/bitmap-font.ts'
+import { GpioMax7219ChainTransport, Max7219Matrix } from '../hardware/max7219-matrix.ts'
+import type { PixelScreen } from '../hardware/pixel-screen.ts'
+import { Ssd1306Display } from '../hardware/ssd1306.ts'
+import { WindowScreen } from './window-screen.ts'
 import { EvaluatorKeys } from './evaluator.ts'
 
 export interface BuildWindowDevicesOptions {
@@ -46,7 +51,10 @@ export interface BuildWindowDevicesOptions {
 }
 
 export interface WindowDevices {
-  display: CallDisplay
+  /** A segment display's number, or a pixel screen's whole picture (window-screen.ts). */
+  display: CallDisplay | WindowScreen
+  /** The officer's OLED panel, when the profile has one. */
+  officerPanel?: WindowScreen
   evaluator: EvaluatorKeys
   lamps: { status?: Lamp; evaluator?: Lamp }
   /** Camera and fingerprint triggers the profile wires. */
@@ -175,7 +183,31 @@ export async function buildWindowDevices(opts: BuildWindowDevicesOptions): Promi
     }
 
     const driver = await buildDisplayDriver(profile, bus, j5, (name) => open(byName(name)!), log.child({ device: 'display' }))
-    const display = new CallDisplay({ driver, device: 'display', health, log: log.child({ device: 'call-display' }) })
+    const font = isPixelScreen(driver) || profile.officerPanel !== undefined ? await loadHexFont() : undefined
+    const display =
+      isPixelScreen(driver)
+        ? new WindowScreen({ driver, font: font!, role: 'window', ticketChars: profile.display.digits, device: 'display', health, log: log.child({ device: 'window-screen' }) })
+        : new CallDisplay({ driver, device: 'display', health, log: log.child({ device: 'call-display' }) })
+    const panel = profile.officerPanel
+    const officerPanel =
+      panel === undefined
+        ? undefined
+        : new WindowScreen({
+            driver: new Ssd1306Display({
+              bus,
+              address: panel.address,
+              controller: panel.driver,
+              refreshMs: panel.refreshMs,
+              name: `officer panel (${panel.driver}@0x${panel.address.toString(16)}, i2c-${profile.i2c?.bus ?? '?'})`,
+              log: log.child({ device: 'officer-panel' }),
+            }),
+            font: font!,
+            role: 'officer',
+            ticketChars: profile.display.digits,
+            device: 'officer-panel',
+            health,
+            log: log.child({ device: 'officer-panel' }),
+          })
     evaluator = new EvaluatorKeys({
       keys,
       ...(lamps.evaluator !== undefined ? { lamp: lamps.evaluator } : {}),
@@ -193,6 +225,14 @@ export async function buildWindowDevices(opts: BuildWindowDevicesOptions): Promi
       if (!(err instanceof DeviceFault)) throw err
       log.warn({ code: err.code }, 'the display is not ready at start; it retries on its own')
     }
+    if (officerPanel !== undefined) {
+      try {
+        await officerPanel.start()
+      } catch (err) {
+        if (!(err instanceof DeviceFault)) throw err
+        log.warn({ code: err.code }, 'the officer panel is not ready at start; it retries on its own')
+      }
+    }
 
     let stopped = false
     const started = evaluator
@@ -203,6 +243,7 @@ export async function buildWindowDevices(opts: BuildWindowDevicesOptions): Promi
       captures,
       officerKeys,
       ...(nvrRelay ? { nvrRelay } : {}),
+      ...(officerPanel ? { officerPanel } : {}),
       gpio,
       async stop() {
         if (stopped) return
@@ -212,6 +253,7 @@ export async function buildWindowDevices(opts: BuildWindowDevicesOptions): Promi
         for (const c of Object.values(captures)) await c.stop()
         await nvrRelay?.stop().catch(() => undefined)
         await display.stop()
+        await officerPanel?.stop()
         for (const lamp of Object.values(lamps)) {
           await lamp.stop().catch((err: unknown) => log.warn({ err }, 'lamp did not go off on stop'))
         }
@@ -232,7 +274,7 @@ async function buildDisplayDriver(
   j5: J5Context | undefined,
   openLine: (name: string) => Promise<GpioLine>,
   log: Logger,
-): Promise<TextDisplay> {
+): Promise<TextDisplay | PixelScreen> {
   const display = profile.display
   switch (display.driver) {
     case 'ht16k33':
@@ -260,5 +302,34 @@ async function buildDisplayDriver(
         log,
       })
     }
+    case 'max7219-matrix': {
+      const transport = new GpioMax7219ChainTransport({
+        din: await openLine(DISPLAY_LINE_NAMES.din),
+        clk: await openLine(DISPLAY_LINE_NAMES.clk),
+        cs: await openLine(DISPLAY_LINE_NAMES.cs),
+      })
+      return new Max7219Matrix({
+        transport,
+        modulesWide: display.modulesWide,
+        modulesHigh: display.modulesHigh,
+        refreshMs: display.refreshMs,
+        name: `display (max7219 matrix ${display.modulesWide * 8}×${display.modulesHigh * 8}, ${transport.description})`,
+        log,
+      })
+    }
+    case 'ssd1306':
+    case 'sh1106':
+      return new Ssd1306Display({
+        bus,
+        address: display.address,
+        controller: display.driver,
+        refreshMs: display.refreshMs,
+        name: `display (${display.driver}@0x${display.address.toString(16)}, i2c-${profile.i2c?.bus ?? '?'})`,
+        log,
+      })
   }
+}
+
+function isPixelScreen(driver: TextDisplay | PixelScreen): driver is PixelScreen {
+  return 'draw' in driver
 }

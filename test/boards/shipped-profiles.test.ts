@@ -49,6 +49,8 @@ describe('the shipped board profiles', () => {
         'firmata-uno-max7219',
         'sim-window',
         'sim-window-modbus',
+        'rpi4-max7219-matrix',
+        'sim-window-matrix',
       ]),
     )
   })
@@ -66,7 +68,7 @@ describe('the shipped board profiles', () => {
       expect(p.capture?.fingerprint?.done).toBeDefined()
       expect(p.outputs.nvrRelay?.minHoldMs).toBeGreaterThanOrEqual(500)
       expect(p.outputs.statusLamp).toBeDefined()
-      if (p.display.driver === 'max7219') expect(p.display.pins).toBeDefined()
+      if (p.display.driver === 'max7219' || p.display.driver === 'max7219-matrix') expect(p.display.pins).toBeDefined()
       else expect(p.i2c?.bus).toBeGreaterThanOrEqual(0)
     },
   )
@@ -117,7 +119,7 @@ describe('profile lint: what a board does while it boots, and the logic levels i
 
   it.each(SHIPPED.filter((id) => !id.startsWith('sim-')))('%s names how a MAX7219 display gets its logic levels', async (id) => {
     const p = await loadBoardProfile(id, BOARDS_DIR)
-    if (p.display.driver !== 'max7219') return
+    if (p.display.driver !== 'max7219' && p.display.driver !== 'max7219-matrix') return
     expect(p.display.levelShifter).toBeDefined()
     if (p.adapter === 'onoff') expect(p.display.levelShifter).toMatch(/AHCT|HCT/)
   })
@@ -141,6 +143,36 @@ describe('profile lint: what a board does while it boots, and the logic levels i
     expect(problems({ ...onoff, display: { ...board.display, levelShifter: 'none' } })).toHaveLength(1)
     const shifted = parseBoardProfile({ ...onoff, display: { ...board.display, levelShifter: '74AHCT125 at 5 V' } }, 'x')
     expect(shifted.display).toMatchObject({ levelShifter: '74AHCT125 at 5 V' })
+  })
+})
+
+describe('pixel screens in a profile (issue 17)', () => {
+  const matrix = () => ({ ...max7219Board(), display: { driver: 'max7219-matrix', modulesWide: 8, modulesHigh: 2, pins: { din: line(10, false), clk: line(11, false), cs: line(8, false) } } })
+
+  it('the Pi 4 window strip: a 64×16 MAX7219 chain on the SPI0 pins as GPIO, shifted to 5 V, and an SSD1306 officer panel at 0x3C', async () => {
+    const p = await loadBoardProfile('rpi4-max7219-matrix', BOARDS_DIR)
+    expect(p.display).toMatchObject({ driver: 'max7219-matrix', modulesWide: 8, modulesHigh: 2, pins: { din: { offset: 10 }, clk: { offset: 11 }, cs: { offset: 8, bootPull: 'up' } } })
+    expect(p.officerPanel).toEqual({ driver: 'ssd1306', address: 0x3c, brightness: 15, refreshMs: 5_000 })
+    expect(p.i2c).toEqual({ bus: 1 })
+  })
+
+  it('takes a matrix chain with defaults, and refuses it on 3.3 V GPIO without a level shifter', () => {
+    expect(parseBoardProfile(matrix(), 'x').display).toMatchObject({ digits: 6, refreshMs: 10_000, brightness: 15 })
+    expect(problems({ ...matrix(), adapter: 'onoff' })).toEqual([expect.stringMatching(/^display\.levelShifter: a 3\.3 V GPIO/)])
+    expect(problems({ ...matrix(), display: { ...matrix().display, modulesHigh: 5 } })[0]).toMatch(/^display\.modulesHigh: /)
+  })
+
+  it('puts an OLED at 0x3C or 0x3D on the I2C bus, and an officer panel at the other address', () => {
+    const { display: _, ...rest } = max7219Board()
+    const oled = parseBoardProfile({ ...rest, i2c: { bus: 1 }, display: { driver: 'sh1106', address: '0x3D' } }, 'x')
+    expect(oled.display).toMatchObject({ driver: 'sh1106', address: 0x3d, digits: 8 })
+    expect(displayI2cAddress(oled)).toBe(0x3d)
+    expect(problems({ ...rest, i2c: { bus: 1 }, display: { driver: 'ssd1306', address: '0x70' } })).toEqual(['display.address: an SSD1306/SH1106 module answers at 0x3C or 0x3D'])
+    expect(problems({ ...rest, display: { driver: 'ssd1306', address: '0x3C' } })).toEqual(['i2c: an ssd1306 display needs the I2C bus: "i2c": { "bus": 1 }'])
+    expect(problems({ ...matrix(), officerPanel: { driver: 'ssd1306', address: '0x3C' } })).toEqual(['i2c: the ssd1306 officer panel needs the I2C bus: "i2c": { "bus": 1 }'])
+    expect(problems({ ...rest, i2c: { bus: 1 }, display: { driver: 'ssd1306', address: '0x3C' }, officerPanel: { driver: 'sh1106', address: '0x3C' } })).toEqual([
+      expect.stringMatching(/^officerPanel\.address: the display already answers at 0x3c/),
+    ])
   })
 })
 
@@ -171,7 +203,7 @@ describe('display drivers in a profile', () => {
 
   it('names the field for a driver it does not know, a missing pin, or too many digits', () => {
     expect(problems({ ...max7219Board(), display: { driver: 'tm1637', digits: 4 } })).toEqual([
-      "display.driver: display.driver must be one of 'ht16k33', 'ht16k33-alpha', 'max7219'",
+      "display.driver: display.driver must be one of 'ht16k33', 'ht16k33-alpha', 'max7219', 'max7219-matrix', 'ssd1306', 'sh1106'",
     ])
     const { cs: _, ...twoPins } = { din: line(10, false), clk: line(11, false), cs: line(8, false) }
     expect(problems({ ...max7219Board(), display: { driver: 'max7219', digits: 8, pins: twoPins } })[0]).toMatch(/^display.pins.cs: /)

@@ -1,6 +1,8 @@
 import { pino } from 'pino'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { loadBoardProfile } from '../../boards/profile-schema.ts'
+import { loadBoardProfile, parseBoardProfile } from '../../boards/profile-schema.ts'
+import { WindowScreen } from '../../edge/devices/window-screen.ts'
+import { referenceRows } from '../support/unifont-reference.ts'
 import { buildWindowDevices } from '../../edge/devices/build-devices.ts'
 import { DeviceHealthTracker } from '../../edge/devices/device-health.ts'
 import { SimWindowHardware } from '../../sim/window-hardware.ts'
@@ -98,5 +100,44 @@ describe('buildWindowDevices on a simulated window', () => {
     const wrong = { ...profile, outputs: { ...profile.outputs, statusLamp: { chip: 'sim-gpio', offset: 27, activeLow: false } } }
     await expect(buildWindowDevices({ profile: wrong, gpio: hw.gpio, bus: hw.bus, now, log, health: new DeviceHealthTracker() })).rejects.toThrow(/'status-lamp'.*offset 27/)
     expect(hw.gpio.lineNames().some((n) => hw.gpio.isOpen(n))).toBe(false)
+  })
+})
+
+describe('buildWindowDevices with pixel screens', () => {
+  beforeEach(() => {
+    vi.useFakeTimers()
+  })
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+
+  it('an SH1106 OLED as the window sign: the call twice the size, as Debian\'s Unifont draws it; the officer panel registered as its own device', async () => {
+    const base = await loadBoardProfile('sim-window-matrix', BOARDS_DIR)
+    const profile = parseBoardProfile(
+      { ...base, display: { driver: 'sh1106', address: '0x3D' }, officerPanel: { driver: 'ssd1306', address: '0x3C' } },
+      'sim-window-oled',
+    )
+    const hw = new SimWindowHardware(profile)
+    const health = new DeviceHealthTracker()
+    const devices = await buildWindowDevices({ profile, gpio: hw.gpio, bus: hw.bus, now, log, health })
+    expect(health.snapshot()).toMatchObject({ display: 'ok', 'officer-panel': 'ok' })
+    expect(devices.display).toBeInstanceOf(WindowScreen)
+    expect(devices.display.width).toBe(8)
+    await devices.display.show('A012')
+    expect(hw.oled!.view().lines).toEqual(['窗口 Window', '请A012号', 'Now calling A012'])
+    expect(hw.screenPixels()!.toRows()).toEqual(
+      referenceRows(
+        [
+          { text: '窗口 Window', y: 0, scale: 1 },
+          { text: '请A012号', y: 16, scale: 2 },
+          { text: 'Now calling A012', y: 48, scale: 1 },
+        ],
+        128,
+        64,
+      ),
+    )
+    await devices.stop()
+    expect(hw.view().lit).toBe(false)
+    expect(hw.panel()!.view.lit).toBe(false)
   })
 })

@@ -52,6 +52,12 @@ describe('the simulated hall (npm start)', () => {
     // What a display shows is readable, and a bad request is told what exists.
     const view = (await (await fetch(`${api}/windows/w01/display`)).json()) as { text: string; lit: boolean }
     expect(typeof view.text).toBe('string')
+    // The even windows have pixel screens: their picture is served as a PNG, and the banner says where.
+    expect(out).toMatch(/windows\/w02\/screen\.png/)
+    const png = await fetch(`${api}/windows/w02/screen.png`)
+    expect(png.status).toBe(200)
+    expect(png.headers.get('content-type')).toBe('image/png')
+    expect(Buffer.from(await png.arrayBuffer()).readUInt32BE(16)).toBe(64 * 4)
     const missing = await fetch(`${api}/windows/w99/display`)
     expect(missing.status).toBe(404)
     expect(((await missing.json()) as { error: string }).error).toMatch(/w01, w02, w03/)

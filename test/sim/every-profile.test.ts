@@ -11,6 +11,7 @@ import { encodeSeg14 } from '../../edge/hardware/seg14-font.ts'
 import { encodeSeg7 } from '../../edge/hardware/seg7-font.ts'
 import { SimWindowHardware } from '../../sim/window-hardware.ts'
 import { BOARDS_DIR } from '../../edge/shared/package-root.ts'
+import { referenceRows } from '../support/unifont-reference.ts'
 
 const log = pino({ level: 'silent' })
 const now = () => Date.now()
@@ -50,19 +51,30 @@ describe('every board profile boots in the simulator', () => {
 
     await devices.display.show('A023')
     const view = hw.view()
-    expect(view.text).toBe('A023')
-    expect(view.ambiguous).toBe(false)
-    const expected =
-      profile.display.driver === 'ht16k33-alpha'
-        ? [...encodeSeg14('A023', 4)]
-        : [...encodeSeg7('A023', profile.display.digits)]
-    expect(view.glyphs).toEqual(expected)
+    const pixels = hw.screenPixels()
+    if (pixels !== undefined) {
+      // A pixel screen shows the call as 请A023号, read off the pixels the chips hold, as Debian's Unifont draws it.
+      expect(view.text).toBe('请A023号')
+      const big = pixels.height >= 64
+      const line = { text: '请A023号', y: big ? 16 : 0, scale: big ? 2 : 1 }
+      const lines = big ? [{ text: '窗口 Window', y: 0, scale: 1 }, line, { text: 'Now calling A023', y: 48, scale: 1 }] : [line]
+      expect(pixels.toRows()).toEqual(referenceRows(lines, pixels.width, pixels.height))
+    } else {
+      expect(view.text).toBe('A023')
+      expect(view.ambiguous).toBe(false)
+      const expected =
+        profile.display.driver === 'ht16k33-alpha'
+          ? [...encodeSeg14('A023', 4)]
+          : [...encodeSeg7('A023', profile.display.digits)]
+      expect(view.glyphs).toEqual(expected)
+    }
+    if (profile.officerPanel !== undefined) expect(hw.panel()?.view.lit).toBe(true)
 
-    // Only the 14-segment backpack has a K; the others refuse it rather than show something else.
-    expect(devices.display.canShow('K042')).toBe(profile.display.driver === 'ht16k33-alpha')
+    // Only the 14-segment backpack and the pixel screens have a K; the others refuse it rather than show something else.
+    expect(devices.display.canShow('K042')).toBe(profile.display.driver === 'ht16k33-alpha' || pixels !== undefined)
     if (devices.display.canShow('K042')) {
       await devices.display.show('K042')
-      expect(hw.view().text).toBe('K042')
+      expect(hw.view().text).toBe(pixels !== undefined ? '请K042号' : 'K042')
     } else {
       await expect(devices.display.show('K042')).rejects.toThrow(RangeError)
       expect(hw.view().text).toBe('A023')
@@ -109,6 +121,7 @@ describe('every board profile boots in the simulator', () => {
     await vi.advanceTimersByTimeAsync(1_000)
     await stopping
     expect(hw.view()).toMatchObject({ lit: false, text: '' })
+    if (profile.officerPanel !== undefined) expect(hw.panel()?.view.lit).toBe(false)
     expect(hw.gpio.lineNames().filter((n) => hw.gpio.isOpen(n))).toEqual([])
     for (const m of hw.modbus.values()) expect([0, 1, 2, 3, 4, 5, 6, 7].map((i) => m.coil(i))).toEqual([false, false, false, false, false, false, false, false])
     await hw.stop()
