@@ -113,9 +113,12 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps): Promise<Run
           health,
         })
       : undefined
+    const publicWindow = publicWindowOf(config.counter, config.window)
     const window = new Window({
       state,
-      publicWindow: publicWindowOf(config.counter, config.window),
+      publicWindow,
+      // The window's name heads its screens (idle, officer panel).
+      screenInfo: { windowName: publicWindow.name },
       ...(hooks ? { hooks } : {}),
       ...(stateFile ? { stateFile } : {}),
       devices: {

@@ -36,6 +36,7 @@ export const PAUSE_REASONS: Readonly<Record<string, { code: string; zh: string; 
   business: { code: 'P-GO', zh: '公务外出', en: 'official business' },
   handover: { code: 'P-JJ', zh: '交接', en: 'handover' },
   document: { code: 'P-DC', zh: '等待材料', en: 'waiting for documents' },
+  'officer-key': { code: 'P-OF', zh: '暂离', en: 'stepped away' },
 }
 
 const PAUSED_ZH = '暂停服务'

@@ -10,6 +10,7 @@
  * scrolls; one that fits is centred.
  */
 import type { ScreenView } from '../counter/screen-view.ts'
+import { PAUSE_REASONS } from '../counter/view.ts'
 import type { BitmapFont } from '../hardware/bitmap-font.ts'
 import { PixelFrame } from '../hardware/pixel-frame.ts'
 import { drawText, measureText, type MissingGlyphSink } from '../hardware/pixel-text.ts'
@@ -23,21 +24,13 @@ export interface ScreenLine {
   scale: number
 }
 
-/** Pause reasons the officer keys and central send, in Chinese; any other reason is shown as sent. */
-const PAUSE_REASONS: Readonly<Record<string, string>> = {
-  break: '休息',
-  lunch: '午休',
-  meeting: '会议',
-  training: '培训',
-  'officer-key': '暂离',
-}
-
 const NEUTRAL_NAME = '窗口 Window'
 
 export function pauseReasonText(reason: string | null): string {
   if (reason === null) return ''
-  const zh = PAUSE_REASONS[reason]
-  return zh ? `${zh} ${reason}` : reason
+  // One table of reasons for every display (edge/counter/view.ts), so the strip and the segments agree.
+  const known = PAUSE_REASONS[reason.toLowerCase()]
+  return known ? `${known.zh} ${known.en}` : reason
 }
 
 interface Parts {

@@ -100,6 +100,6 @@ describe('every board profile through the edge runtime and a hub', () => {
     }, 5_000, `${id} to show ${shown}`)
     if (!pixel) expect(view?.glyphs).toHaveLength(digits)
     // The officer panel shows who signed in, by name and staff number.
-    if (w.hardware.officerPanel) expect(w.hardware.panel()?.view.lines).toEqual(['窗口 Window K042', '姓名 Li Na', '警号 li-na', '叫号 Calling'])
+    if (w.hardware.officerPanel) expect(w.hardware.panel()?.view.lines).toEqual([`${Number(w.counter.slice(1))}号窗口 K042`, '姓名 Li Na', '警号 li-na', '叫号 Calling'])
   })
 })
