@@ -176,7 +176,9 @@ export function seeded(seed: number): () => number {
 
 const SCORES: EvaluationScore[] = ['satisfied', 'neutral', 'dissatisfied']
 /** Events a command's own action produces (each carries the command's id in `cmd`). */
-const EFFECTS_OF: Partial<Record<CommandName, number>> = { call: 1, start: 1, finish: 1, officer: 0 }
+// No count for `officer`: a sign-in gives signed-in (and signed-out of the officer it replaces), or
+// nothing when that officer is already signed in, as after a resend acted on before a restart.
+const EFFECTS_OF: Partial<Record<CommandName, number>> = { call: 1, start: 1, finish: 1 }
 
 /** Central's consumer: a persistent session on Mosquitto that records every event and reply, by id. */
 class Consumer {
