@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { defaultPublicWindow, idSchema, publicWindowSchema, windowNameFor, type PublicWindow } from './protocol/index.ts'
 import { parseBrokerUrl } from './shared/mqtt-connect.ts'
 import type { Settings } from './counter/state.ts'
-import type { VideoConfig } from './devices/video-hooks.ts'
+import { videoConfigSchema } from './devices/video-hooks.ts'
 
 /** A hub address as the board file writes it (`mqtt://host:1883`, `mqtts://…`, or bare `host:port`), parsed. */
 const hubAddress = z.string().transform((url, ctx) => {
@@ -41,6 +41,11 @@ export const boardFileSchema = z.strictObject({
     .strictObject({ ca: z.string().min(1).optional(), cert: z.string().min(1).optional(), key: z.string().min(1).optional() })
     .refine((t) => Boolean(t.cert) === Boolean(t.key), { message: 'cert and key go together' })
     .optional(),
+  /**
+   * The video monitoring hooks: the NVR alarm relay's mode (the profile names its line) and the
+   * NVR's text line, in the hall's time zone. Absent: no video hooks.
+   */
+  video: videoConfigSchema.optional(),
 })
 
 export type BoardFile = z.output<typeof boardFileSchema>
@@ -56,8 +61,6 @@ export type EdgeConfig = Omit<BoardFile, 'board' | 'tls'> & {
   settings?: Partial<Settings>
   /** Backlog entries the link sends per second at most after an outage (default 1000); live traffic is not paced. */
   backlogRate?: number
-  /** NVR relay mode and text line; absent: no video hooks. */
-  video?: VideoConfig
 }
 
 /** The public window a board announces: its config's, completed, or the counter id's default (edge/protocol/public-window.ts). */

@@ -52,6 +52,13 @@ describe('the board config file', () => {
     await expect(readConfigFile(await file('board.json', { ...board, hub: ['mqtt://ok:1883', 'http://hub'] }), boardFileSchema)).rejects.toThrow(/board\.json: hub\.1: .*scheme must be mqtt:\/\/ or mqtts:\/\//)
   })
 
+  it('takes the video hooks from the board file (relay mode, NVR text line, hall time zone), and names a wrong one', async () => {
+    const c = await readConfigFile(await file('board.json', { ...board, hub: ['mqtt://hub'], video: { timeZone: 'Asia/Shanghai', textLine: { host: '10.1.0.20', port: 9000 } } }), boardFileSchema)
+    expect(c.video).toMatchObject({ relay: 'hold', timeZone: 'Asia/Shanghai', textLine: { host: '10.1.0.20', port: 9000, template: '{counter} {ticket} {action} {ts}' } })
+    await expect(readConfigFile(await file('board.json', { ...board, hub: ['mqtt://hub'], video: { timeZone: 'Beijing' } }), boardFileSchema)).rejects.toThrow(/board\.json: video\.timeZone: expected an IANA time zone/)
+    await expect(readConfigFile(await file('board.json', { ...board, hub: ['mqtt://hub'], video: { textLine: { host: 'nvr', port: 9000, template: '{officer} {ticket}' } } }), boardFileSchema)).rejects.toThrow(/officer names are never sent/)
+  })
+
   it('wants a TLS certificate and its key together', async () => {
     await expect(readConfigFile(await file('board.json', { ...board, hub: ['mqtts://hub'], tls: { cert: '/c.pem' } }), boardFileSchema)).rejects.toThrow(/tls: cert and key go together/)
   })
