@@ -18,6 +18,7 @@ import { topics, type CentralWaiting, type CommandName } from '../../edge/protoc
 import { freePort } from '../support/ports.ts'
 import { command, eventually } from '../support/probe.ts'
 import { HubTap } from '../support/hub-tap.ts'
+import { FaultProxy } from '../support/fault-proxy.ts'
 
 // The committed screenshots in docs/screenshots/ are refreshed only on request (UPDATE_DOCS=1), so a test run leaves the tree clean.
 const SHOTS = process.env.UPDATE_DOCS ? fileURLToPath(new URL('../../docs/screenshots/', import.meta.url)) : join(tmpdir(), `hall-screen-${process.pid}`)
@@ -212,6 +213,25 @@ describe('hall screen in Chromium', () => {
     await landscape.screenshot({ path: join(SHOTS, 'hall-screen-landscape.png') })
     await portrait.screenshot({ path: join(SHOTS, 'hall-screen-portrait.png') })
   })
+
+  it('a link that goes silent (no close, as a pulled cable) shows "重新连接中 reconnecting" once the stream is stale, and recovers when the link returns', async () => {
+    const proxy = await FaultProxy.start({ target: { host: '127.0.0.1', port: hubConfig.http!.port }, name: 'tv-link' })
+    const tv = await context.newPage()
+    try {
+      await tv.goto(`http://127.0.0.1:${proxy.port}/screen`)
+      await eventually(() => isLive(tv), 10_000, 'the screen behind the proxy to go live')
+      proxy.stall()
+      // Nothing closes: only the missing ticks (every 5 s) tell the page its stream is dead.
+      await tv.waitForFunction(() => document.body.dataset.live === 'no' && !document.getElementById('conn')!.hidden, null, { timeout: 30_000 })
+      expect(await tv.locator('#conn').textContent()).toContain('重新连接中 reconnecting')
+      proxy.resume()
+      await tv.waitForFunction(() => document.body.dataset.live === 'yes' && document.getElementById('conn')!.hidden, null, { timeout: 20_000 })
+      expect(await latestText(tv)).toBe('请 A012 号 到 3号窗口')
+    } finally {
+      await tv.close()
+      await proxy.close()
+    }
+  }, 60_000)
 
   it('a hub restart shows "重新连接中 reconnecting", then the screen recovers by itself and follows calls again', async () => {
     await hub!.stop()
