@@ -90,6 +90,7 @@ describe('hall screen in Chromium', () => {
     for (const h of hardware) await h.stop()
     await hub?.stop()
     if (dir) await rm(dir, { recursive: true, force: true })
+    if (!process.env.UPDATE_DOCS) await rm(SHOTS, { recursive: true, force: true })
   })
 
   async function send(counter: string, name: CommandName, args: Record<string, unknown>) {
