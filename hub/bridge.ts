@@ -135,7 +135,7 @@ export class Bridge {
       log.info({ upstream: this.redactedUrl() }, 'bridge connected to central')
       const birth = { online: true, hub: this.opts.hubId, boot: this.opts.boot, version: this.opts.version, ts: new Date().toISOString() }
       client.publish(topics.hubStatus(hall), JSON.stringify(birth), { qos: 1, retain: true })
-      client.subscribe({ [topics.hallCommands(hall)]: { qos: 1 }, [topics.centralStatus(hall)]: { qos: 1 } }, (err) => {
+      client.subscribe({ [topics.hallCommands(hall)]: { qos: 1 }, [topics.centralStatus(hall)]: { qos: 1 }, [topics.centralWaiting(hall)]: { qos: 1 } }, (err) => {
         if (err && gen === this.gen) log.error({ err: err.message }, 'bridge could not subscribe upstream')
       })
       this.setState('connected')
@@ -231,14 +231,14 @@ export class Bridge {
     const topic = packet.topic
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload)
     const t = parseTopic(topic)
-    if (!t || t.hall !== this.opts.hall || (t.kind !== 'cmd' && t.kind !== 'central-status')) {
+    if (!t || t.hall !== this.opts.hall || (t.kind !== 'cmd' && t.kind !== 'central-status' && t.kind !== 'central-waiting')) {
       this.opts.counters.refusedDown++
       this.opts.log.warn({ topic }, "ignored a message from central outside this hall's command topics")
       return cb()
     }
     // Commands are never retained, even if central got that wrong: a retained call would replay a stale number.
-    // Central status always is: a broker clears the retain flag when it delivers live, and the contract retains it.
-    const retain = t.kind === 'central-status'
+    // Central status and waiting counts always are: a broker clears the retain flag when it delivers live, and the contract retains them.
+    const retain = t.kind === 'central-status' || t.kind === 'central-waiting'
     this.opts.aedes.publish({ cmd: 'publish', topic, payload, qos: 1, retain, dup: false }, (err) => {
       if (err) {
         this.opts.log.error({ topic, err: err.message }, 'could not deliver a message from central into the hall')

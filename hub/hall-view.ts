@@ -152,6 +152,7 @@ export class HallView {
         this.central = m.message
         return this.changed(null)
       case 'hub-status':
+      case 'central-waiting':
       case 'cmd':
       case 'reply':
         return

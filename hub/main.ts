@@ -19,6 +19,7 @@ import { openSessionPersistence } from './session-store.ts'
 import { resolveLimits } from './limits.ts'
 import { LogLimiter } from './log-limiter.ts'
 import { HubHttp } from './dashboard/http-server.ts'
+import { HallScreenFeed } from './dashboard/hall-screen-feed.ts'
 import { LoginLimiter } from './login-limiter.ts'
 import { Lifecycle } from '../edge/shared/lifecycle.ts'
 import { startAnnouncerPart } from './announcer/hub-part.ts'
@@ -201,6 +202,21 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
 
     let http: HubHttp | null = null
     if (config.http) {
+      const liveStreams = { maxStreams: limits.maxLiveStreams, maxPerAddress: limits.maxLiveStreamsPerAddress, maxBufferedBytes: limits.maxLiveStreamBufferedBytes, batchMs: limits.liveStreamBatchMs }
+      const screen = await life.start(
+        'hall screen',
+        new HallScreenFeed({
+          hall: config.hall,
+          aedes: broker.aedes,
+          hallView: view,
+          config: config.screen,
+          ...(config.announcer ? { fallbackTimeZone: config.announcer.timeZone } : {}),
+          retained: (pattern) => broker.persistence.createRetainedStream(pattern) as AsyncIterable<{ topic: string; payload: Buffer }>,
+          liveStreams,
+          lines: refusalLines,
+          log: log.child({ module: 'hall-screen' }),
+        }),
+      )
       const h = new HubHttp({
         hall: config.hall,
         host: config.http.host ?? config.host,
@@ -211,8 +227,9 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
         logins,
         counters,
         backlog: () => custody?.size ?? 0,
-        liveStreams: { maxStreams: limits.maxLiveStreams, maxPerAddress: limits.maxLiveStreamsPerAddress, maxBufferedBytes: limits.maxLiveStreamBufferedBytes, batchMs: limits.liveStreamBatchMs },
+        liveStreams,
         lines: refusalLines,
+        screen,
         log: log.child({ module: 'http' }),
       })
       await life.start('http', h)

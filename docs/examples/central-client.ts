@@ -240,7 +240,7 @@ export class CentralClient {
       return
     }
     // Our own commands come back to us through the wildcard; hall topics carry no envelope.
-    if (m.kind === 'cmd' || m.kind === 'hub-status' || m.kind === 'hub-bridge' || m.kind === 'central-status') {
+    if (m.kind === 'cmd' || m.kind === 'hub-status' || m.kind === 'hub-bridge' || m.kind === 'central-status' || m.kind === 'central-waiting') {
       if (this.o.verbose && m.kind !== 'cmd') this.print(`  ${m.kind}: ${JSON.stringify(m.message)}`)
       return
     }

@@ -49,6 +49,7 @@ const MESSAGE_TITLES: Record<MessageKind, string> = {
   'hub-status': 'Hub status',
   'hub-bridge': 'Hub bridge',
   'central-status': 'Central status',
+  'central-waiting': 'Waiting counts',
 }
 
 const DIRECTION_LABELS: Record<TopicDirection, string> = {

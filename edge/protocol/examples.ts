@@ -1,7 +1,7 @@
 import type { CommandInput, CommandName } from './commands.ts'
 import type { Envelope } from './envelope.ts'
 import type { EventOf, EventType } from './events.ts'
-import type { CentralStatus, HubBridge, HubStatus, MessageKind, Reply, State, Status, Telemetry } from './messages.ts'
+import type { CentralStatus, CentralWaiting, HubBridge, HubStatus, MessageKind, Reply, State, Status, Telemetry } from './messages.ts'
 
 /**
  * One valid payload per command, event and message. The reference docs show
@@ -95,6 +95,14 @@ const hubBridge: HubBridge = { state: 'connected', backlog: 0, since: '2025-03-0
 
 const centralStatus: CentralStatus = { online: true, ts: TS }
 
+const centralWaiting: CentralWaiting = {
+  services: [
+    { service: 'social-security', name: '社保业务', waiting: 12 },
+    { service: 'household', name: '户政业务', waiting: 3 },
+  ],
+  ts: TS,
+}
+
 export const messageExamples = {
   status: statusOnline,
   state,
@@ -103,6 +111,7 @@ export const messageExamples = {
   'hub-status': hubStatus,
   'hub-bridge': hubBridge,
   'central-status': centralStatus,
+  'central-waiting': centralWaiting,
 } satisfies { readonly [K in MessageKind]: unknown }
 
 /** Further examples the docs show next to the main ones: the will, and a refused command. */

@@ -138,6 +138,24 @@ export const hubBridgeSchema = z.strictObject({
 
 export const centralStatusSchema = z.strictObject({ online: z.boolean(), ts: datetimeSchema })
 
+/**
+ * How many wait per service, as central's queue counts them: the hall's
+ * screens show it; a hall whose central publishes none shows none.
+ */
+export const centralWaitingSchema = z.strictObject({
+  services: z
+    .array(
+      z.strictObject({
+        service: z.string().min(1).max(32).describe('the service type, as in a call\'s `service`'),
+        name: z.string().min(1).max(32).describe('what the hall calls the service, e.g. "社保业务"'),
+        waiting: count.describe('tickets issued and not yet called'),
+      }),
+    )
+    .max(64)
+    .describe('one entry per service the hall offers now; empty when none'),
+  ts: datetimeSchema.describe('when central counted'),
+})
+
 export type Status = z.infer<typeof statusSchema>
 export type State = z.infer<typeof stateSchema>
 export type Telemetry = z.infer<typeof telemetrySchema>
@@ -145,6 +163,7 @@ export type Reply = z.infer<typeof replySchema>
 export type HubStatus = z.infer<typeof hubStatusSchema>
 export type HubBridge = z.infer<typeof hubBridgeSchema>
 export type CentralStatus = z.infer<typeof centralStatusSchema>
+export type CentralWaiting = z.infer<typeof centralWaitingSchema>
 export type StatusFields = WithoutEnvelope<Status>
 export type StateFields = WithoutEnvelope<State>
 export type TelemetryFields = WithoutEnvelope<Telemetry>
@@ -159,6 +178,7 @@ export const messageSchemas = {
   'hub-status': hubStatusSchema,
   'hub-bridge': hubBridgeSchema,
   'central-status': centralStatusSchema,
+  'central-waiting': centralWaitingSchema,
 } as const satisfies { [K in Exclude<TopicKind, 'event' | 'cmd'>]: z.ZodType }
 
 export type MessageKind = keyof typeof messageSchemas
@@ -227,6 +247,11 @@ export const TOPIC_TABLE: { readonly [K in TopicKind]: TopicSpec & { readonly ki
     schema: centralStatusSchema, variants: null,
     description: 'Central online/offline, published by central (or its bridge endpoint).',
   },
+  'central-waiting': {
+    kind: 'central-waiting', pattern: 'hall/{hall}/central/waiting', direction: 'from-central', qos: 1, retain: true,
+    schema: centralWaitingSchema, variants: null,
+    description: 'Waiting counts per service, from central\'s queue, for the hall\'s screens (the hub\'s `/screen`); optional: a hall without it shows no counts.',
+  },
 }
 
 type TopicOf<K extends TopicKind> = ParsedTopic & { kind: K }
@@ -241,6 +266,7 @@ interface MessageByKind {
   'hub-status': HubStatus
   'hub-bridge': HubBridge
   'central-status': CentralStatus
+  'central-waiting': CentralWaiting
 }
 
 export type ContractMessage = MessageByKind[TopicKind]

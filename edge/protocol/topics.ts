@@ -9,7 +9,7 @@ import { ID_PATTERN } from './ids.ts'
  */
 
 export type CounterTopicKind = 'status' | 'state' | 'telemetry' | 'reply'
-export type HallTopicKind = 'hub-status' | 'hub-bridge' | 'central-status'
+export type HallTopicKind = 'hub-status' | 'hub-bridge' | 'central-status' | 'central-waiting'
 export type TopicKind = CounterTopicKind | 'event' | 'cmd' | HallTopicKind
 
 /** One member per kind (not `kind: A | B`), so excluding kinds one by one narrows. */
@@ -53,6 +53,8 @@ export const topics = {
   hubStatus: (hall: string): string => `${hallBase(hall)}/hub/status`,
   hubBridge: (hall: string): string => `${hallBase(hall)}/hub/bridge`,
   centralStatus: (hall: string): string => `${hallBase(hall)}/central/status`,
+  /** Central's waiting counts per service, for the hall's screens. */
+  centralWaiting: (hall: string): string => `${hallBase(hall)}/central/waiting`,
 
   /** What a board subscribes to: its own commands and nothing else. */
   counterCommands: (hall: string, counter: string): string => `${counterBase(hall, counter)}/cmd/+`,
@@ -98,6 +100,7 @@ export function parseTopic(topic: string): ParsedTopic | null {
     if (section === 'hub' && counter === 'status') return { kind: 'hub-status', hall }
     if (section === 'hub' && counter === 'bridge') return { kind: 'hub-bridge', hall }
     if (section === 'central' && counter === 'status') return { kind: 'central-status', hall }
+    if (section === 'central' && counter === 'waiting') return { kind: 'central-waiting', hall }
     return null
   }
 

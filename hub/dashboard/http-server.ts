@@ -15,6 +15,7 @@ import type { Announcer } from '../announcer/announcer.ts'
 import { listenOn } from '../http/listen.ts'
 import { LiveStreams, type LiveStreamLimits } from './live-streams.ts'
 import type { LogLimiter } from '../log-limiter.ts'
+import type { HallScreenFeed } from './hall-screen-feed.ts'
 
 export interface HubHttpOptions {
   hall: string
@@ -31,6 +32,8 @@ export interface HubHttpOptions {
   liveStreams: LiveStreamLimits
   /** Lines for live streams refused or dropped, limited like the broker's refusals. */
   lines: LogLimiter
+  /** The hall screen (/screen), open like the page: hub/dashboard/hall-screen-feed.ts. */
+  screen?: HallScreenFeed
   log: Logger
 }
 
@@ -133,6 +136,7 @@ export class HubHttp {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-security-policy': "default-src 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'" })
       return void res.end(page)
     }
+    if (method === 'GET' && this.opts.screen?.serves(path)) return this.opts.screen.respond(req, res, path)
     if (method === 'GET' && path === '/metrics') {
       const text = renderMetrics({
         hall: this.opts.hall,

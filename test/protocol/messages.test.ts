@@ -30,6 +30,7 @@ const topicOf: { [K in MessageKind]: string } = {
   'hub-status': topics.hubStatus(HALL),
   'hub-bridge': topics.hubBridge(HALL),
   'central-status': topics.centralStatus(HALL),
+  'central-waiting': topics.centralWaiting(HALL),
 }
 
 const MESSAGE_KINDS = Object.keys(messageSchemas) as MessageKind[]
@@ -79,6 +80,7 @@ const invalidFields: { [K in MessageKind]: Array<[field: string, value: unknown]
   'hub-status': [['hub', ''], ['boot', ''], ['ts', 'yesterday'], ['online', 1]],
   'hub-bridge': [['state', 'up'], ['backlog', -1], ['backlog', 0.5], ['since', 'now'], ['upstream', '']],
   'central-status': [['online', 'true'], ['ts', '2025-03-04 09:15:02']],
+  'central-waiting': [['services', [{ service: 'x', name: 'X', waiting: -1 }]], ['services', [{ service: '', name: 'X', waiting: 1 }]], ['services', [{ service: 'x', waiting: 1 }]], ['services', 'none'], ['ts', 'now']],
 }
 
 function expectRejected(kind: MessageKind, payload: Payload, field: string) {
@@ -230,7 +232,7 @@ describe('TOPIC_TABLE', () => {
   const kinds = Object.keys(TOPIC_TABLE) as TopicKind[]
 
   it('describes every topic kind under its own key', () => {
-    expect(kinds.sort()).toEqual(['central-status', 'cmd', 'event', 'hub-bridge', 'hub-status', 'reply', 'state', 'status', 'telemetry'])
+    expect(kinds.sort()).toEqual(['central-status', 'central-waiting', 'cmd', 'event', 'hub-bridge', 'hub-status', 'reply', 'state', 'status', 'telemetry'])
     for (const kind of kinds) expect(TOPIC_TABLE[kind].kind).toBe(kind)
   })
 
@@ -243,7 +245,7 @@ describe('TOPIC_TABLE', () => {
 
   it('retains state, never commands, events or replies', () => {
     const retained = kinds.filter((k) => TOPIC_TABLE[k].retain).sort()
-    expect(retained).toEqual(['central-status', 'hub-bridge', 'hub-status', 'state', 'status'])
+    expect(retained).toEqual(['central-status', 'central-waiting', 'hub-bridge', 'hub-status', 'state', 'status'])
     for (const kind of kinds) expect(TOPIC_TABLE[kind].qos).toBe(kind === 'telemetry' ? 0 : 1)
   })
 
