@@ -158,7 +158,7 @@ export class ControlApi {
 }
 
 const ENDPOINTS = [
-  'GET  /api                                  hall, hub and central addresses',
+  'GET  /api                                  hall, hub and central addresses (process per window: each process\'s pid)',
   'GET  /api/windows                          every window: online, mode, ticket, what its display shows',
   'GET  /api/windows/{counter}                one window',
   'GET  /api/windows/{counter}/display        what the call display shows (text, lit, blink, brightness)',
