@@ -25,7 +25,7 @@ describe('hall dashboard: the last announcements', () => {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: npm test installs it as root, or run: sudo apt-get install -y chromium`)
     dir = await mkdtemp(join(tmpdir(), 'dashboard-announcer-'))
     hall = await startSimHall({ hall: HALL, windows: 3, host: '127.0.0.1', hubPort: 0, centralPort: 0, controlPort: 0, dashboardPort: 0, speed: 20, board: 'sim-window', traffic: false, announcer: { dir }, log: silentLogger() })
-    central = await Probe.connect(hall.central.url, [`hall/${HALL}/#`])
+    central = await Probe.connect(hall.centralUrl, [`hall/${HALL}/#`])
     browser = await chromium.launchPersistentContext(join(dir, 'profile'), {
       executablePath: CHROMIUM,
       headless: true,

@@ -30,7 +30,7 @@ describe('hall dashboard in Chromium', () => {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: npm test installs it as root, or run: sudo apt-get install -y chromium`)
     hall = await startSimHall({ hall: 'hall-5', windows: 3, host: '127.0.0.1', hubPort: 0, centralPort: 0, controlPort: 0, dashboardPort: 0, speed: 20, board: 'sim-window', traffic: false, log: silentLogger() })
     url = `http://127.0.0.1:${hall.hub.httpPort}/`
-    central = await Probe.connect(hall.central.url, ['hall/hall-5/#'])
+    central = await Probe.connect(hall.centralUrl, ['hall/hall-5/#'])
     profileDir = await mkdtemp(join(tmpdir(), 'chromium-profile-'))
     // A fresh, empty profile for every run: launchPersistentContext is how playwright takes one.
     const context = await chromium.launchPersistentContext(profileDir, {
