@@ -216,6 +216,7 @@ int main(void) {
   }, 60_000)
 
   it('the addon npm install builds passes ioctl through and throws the errno by its code', () => {
+    // The package npm install links as @counter-edge/gpio-ioctl and compiles in place (packages/gpio-ioctl/build).
     const require = createRequire(import.meta.url)
     const addon = require('../../packages/gpio-ioctl/index.cjs') as { ioctl(fd: number, req: number, arg: Buffer): number }
     const fd = openSync('/dev/null', 'r')
