@@ -1,6 +1,10 @@
 import { connect as netConnect } from 'node:net'
-import { connect as tlsConnect, type ConnectionOptions } from 'node:tls'
-import { MqttClient, type IClientOptions } from 'mqtt'
+import type { ConnectionOptions } from 'node:tls'
+import type { IClientOptions, MqttClient } from 'mqtt'
+// The client alone, not mqtt's index: that one loads the WebSocket and SOCKS transports (ws, socks and
+// what they import), which connectMqtt never uses since it builds the socket itself; a board would
+// parse and hold them at every start (docs/benchmarks.md, "Edge footprint").
+import mqttClient from 'mqtt/lib/client'
 
 export interface BrokerAddress {
   host: string
@@ -41,11 +45,13 @@ export function connectMqtt(opts: ConnectOptions): MqttClient {
   const build = () => {
     const a = addresses[next % addresses.length]!
     next++
+    // node:tls is loaded at the first mqtts:// connection, not at import: a board's V8 startup snapshot
+    // (cli/build/board-snapshot.ts) cannot hold its native bindings, and a plain mqtt:// board never needs it.
     const sock = a.tls
-      ? tlsConnect({ host: a.host, port: a.port, servername: a.host, ...tls })
+      ? process.getBuiltinModule('node:tls').connect({ host: a.host, port: a.port, servername: a.host, ...tls })
       : netConnect({ host: a.host, port: a.port })
     sock.setNoDelay(true)
     return sock
   }
-  return new MqttClient(build, { protocolVersion: 4, reconnectPeriod: 1000, connectTimeout: 10_000, keepalive: 30, ...clientOpts })
+  return new mqttClient.default(build, { protocolVersion: 4, reconnectPeriod: 1000, connectTimeout: 10_000, keepalive: 30, ...clientOpts })
 }
