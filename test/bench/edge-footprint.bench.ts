@@ -49,6 +49,11 @@ export interface StartFigures {
   /** spawn → birth routed by the hub (for the bare baseline: spawn → TCP connect), ms; median, and the best start. */
   startMs: number
   startBestMs: number
+  /**
+   * CPU the process had used (its threads included) when it came online, ms; median. Unlike the wall-clock start,
+   * it barely moves with the load of a shared machine, so it compares variants measured at different times.
+   */
+  startCpuMs: number
   /** RSS when it came online, and after settling. */
   rssOnlineMb: number
   rssSettledMb: number
@@ -206,7 +211,7 @@ export async function runFootprint(o: FootprintOptions): Promise<FootprintResult
       const shown = v.args.map((a) => a.replace(REPO, '').replace(`${dir}/`, '.tmp/')).join(' ')
       starts.push({ variant: v.name, command: `node ${shown}`, ...f, runs: runs.length, ...(heap ? { heap } : {}) })
       o.log(
-        `${v.name}: start ${f.startMs} ms (runtime up ${f.runtimeStartedMs}, CONNACK ${f.connectedMs}), RSS online ${f.rssOnlineMb} MB, settled ${f.rssSettledMb} MB, ` +
+        `${v.name}: start ${f.startMs} ms, ${f.startCpuMs} ms CPU (runtime up ${f.runtimeStartedMs}, CONNACK ${f.connectedMs}), RSS online ${f.rssOnlineMb} MB, settled ${f.rssSettledMb} MB, ` +
           `idle CPU ${f.idleCpuPct} %, ${f.cpuMsPerCommand} ms CPU/command, reply ${f.commandReplyMs} ms`,
       )
     }
@@ -279,6 +284,7 @@ async function startOnce(
       new Promise((_, reject) => child.once('exit', (code) => reject(new Error(`edge exited (${code}) before coming online: ${stderr.slice(-1000)}`)))),
     ])
     const startMs = performance.now() - t0
+    const startCpuMs = cpuSeconds(child.pid!) * 1000
     const rssOnlineMb = memory(child.pid!).rssMb
     await sleep(settleMs)
     const c0 = cpuSeconds(child.pid!)
@@ -304,6 +310,7 @@ async function startOnce(
     }
     return {
       startMs: round(startMs, 0),
+      startCpuMs: round(startCpuMs, 0),
       rssOnlineMb: round(rssOnlineMb, 1),
       rssSettledMb: round(rssSettledMb, 1),
       idleCpuPct: round(idleCpuPct, 2),
@@ -330,6 +337,7 @@ async function bare(listener: { port: number; connected: Array<() => void> }, o:
     try {
       await connected
       const startMs = performance.now() - t0
+      const startCpuMs = cpuSeconds(child.pid!) * 1000
       const rssOnlineMb = memory(child.pid!).rssMb
       await sleep(o.settleMs)
       const c0 = cpuSeconds(child.pid!)
@@ -338,6 +346,7 @@ async function bare(listener: { port: number; connected: Array<() => void> }, o:
       const idleCpuPct = o.idleMs > 0 ? ((cpuSeconds(child.pid!) - c0) / ((performance.now() - i0) / 1000)) * 100 : Number.NaN
       runs.push({
         startMs: round(startMs, 0),
+        startCpuMs: round(startCpuMs, 0),
         rssOnlineMb: round(rssOnlineMb, 1),
         rssSettledMb: round(memory(child.pid!).rssMb, 1),
         idleCpuPct: round(idleCpuPct, 2),
