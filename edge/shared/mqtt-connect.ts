@@ -4,7 +4,12 @@ import type { IClientOptions, MqttClient } from 'mqtt'
 // The client alone, not mqtt's index: that one loads the WebSocket and SOCKS transports (ws, socks and
 // what they import), which connectMqtt never uses since it builds the socket itself; a board would
 // parse and hold them at every start (docs/benchmarks.md, "Edge footprint").
-import mqttClient from 'mqtt/lib/client'
+import mqttClientModule from 'mqtt/lib/client'
+
+type MqttClientClass = typeof mqttClientModule.default
+// A CommonJS module with exports.default: Node's import gives its module.exports (tsx, dist/), while
+// vite's interop (the tests) gives exports.default itself.
+const MqttClientClass: MqttClientClass = 'default' in mqttClientModule ? mqttClientModule.default : (mqttClientModule as unknown as MqttClientClass)
 
 export interface BrokerAddress {
   host: string
@@ -53,5 +58,5 @@ export function connectMqtt(opts: ConnectOptions): MqttClient {
     sock.setNoDelay(true)
     return sock
   }
-  return new mqttClient.default(build, { protocolVersion: 4, reconnectPeriod: 1000, connectTimeout: 10_000, keepalive: 30, ...clientOpts })
+  return new MqttClientClass(build, { protocolVersion: 4, reconnectPeriod: 1000, connectTimeout: 10_000, keepalive: 30, ...clientOpts })
 }
