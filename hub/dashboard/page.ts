@@ -32,6 +32,11 @@ export function dashboardPage(hall: string): string {
   .row { color: var(--muted); font-size: 13px; }
   .elapsed.warning { color: var(--warn); font-weight: 600; } .elapsed.over { color: var(--bad); font-weight: 700; }
   .faults { color: var(--bad); font-size: 13px; font-weight: 600; }
+  .screen { background: #111; border-radius: 4px; padding: 4px; margin: 6px 0; }
+  .screen canvas { display: block; width: 100%; height: auto; image-rendering: pixelated; image-rendering: crisp-edges; }
+  .screen-text { color: #ffb000; font: 600 15px/1.3 system-ui, "Noto Sans CJK SC", sans-serif; white-space: pre-line; }
+  .ticket.display-fault { color: var(--bad); font-size: 22px; letter-spacing: 0; }
+  .mismatch { color: var(--bad); font-size: 13px; font-weight: 600; }
   .actions { margin-top: 8px; display: flex; gap: 6px; }
   aside { background: var(--card); border-radius: 8px; padding: 12px; max-height: calc(100vh - 110px); overflow: auto; }
   aside h2 { font-size: 15px; margin: 0 0 8px; }
@@ -121,7 +126,7 @@ function tile(w) {
   const cls = ['tile', online ? '' : 'offline', faults.length ? 'fault' : '', alerts.length ? 'alert' : ''].join(' ');
   return '<article class="' + cls + '" data-counter="' + esc(w.counter) + '">' +
     '<h2><span>' + esc(w.counter) + '</span><span class="pill ' + (online ? 'ok' : 'bad') + '" data-field="online">' + (online ? 'online' : 'offline' + (w.offlineReason ? ' (' + esc(w.offlineReason) + ')' : '')) + '</span></h2>' +
-    '<div class="ticket" data-field="ticket">' + esc(s && s.ticket ? s.ticket.number : '') + '</div>' +
+    screenPart(w) +
     '<div class="row" data-field="mode">' + esc(s ? s.mode : 'unknown') + (s && s.ticket && s.ticket.green ? ' · green channel' : '') + (s && s.pause ? ' · ' + esc(s.pause.reason) : '') + '</div>' +
     '<div class="row">service time: <span class="elapsed ' + esc(overtime) + '" data-started="' + (started || '') + '" data-field="elapsed">' + (started ? fmtMs(Date.now() - started) : '–') + '</span>' + (overtime !== 'none' ? ' · overtime ' + esc(overtime) : '') + '</div>' +
     '<div class="row" data-field="officer">officer: ' + esc(s && s.officer ? (s.officer.name || s.officer.id) : '–') + '</div>' +
@@ -131,6 +136,45 @@ function tile(w) {
     (faults.length ? '<div class="faults" data-field="faults">' + faults.map((f) => esc(f.device + ': ' + f.code)).join(', ') + '</div>' : '') +
     '<div class="actions">' + ['identify', 'self-test', 'sync'].map((a) => '<button data-action="' + a + '" ' + (loggedIn && online ? '' : 'disabled') + '>' + a + '</button>').join('') + '</div>' +
     '</article>';
+}
+
+/**
+ * What the window's display shows, from the board's own report of it (the
+ * screen topic), never from the state: a dead display must look dead here,
+ * or a technician believes applicants see a number they do not.
+ */
+function screenPart(w) {
+  const sc = w.screen;
+  const wanted = w.state && w.state.ticket ? w.state.ticket.number : null;
+  if (!sc) return '<div class="ticket" data-field="ticket"></div><div class="row" data-field="screen-unknown">显示内容未知 the board has not said what its display shows</div>';
+  if (sc.fault || sc.text === null) {
+    return '<div class="ticket display-fault" data-field="ticket" data-display="fault">显示屏故障 Display fault</div>' +
+      '<div class="faults" data-field="display-fault">' + esc(sc.fault ? sc.fault.code + ': ' + sc.fault.message : '显示屏无内容 shows nothing') + '</div>' +
+      (wanted ? '<div class="mismatch" data-field="mismatch">应显示 should show ' + esc(wanted) + ' · 申请人看不到 applicants cannot see it</div>' : '');
+  }
+  const pic = sc.picture
+    ? '<canvas data-field="screen" data-bits="' + esc(sc.picture.bits) + '" width="' + sc.picture.width + '" height="' + sc.picture.height + '" role="img" aria-label="' + esc('窗口屏 screen: ' + sc.text.replace(/
+/g, ' / ')) + '"></canvas>'
+    : '<div class="screen-text" data-field="screen">' + esc(sc.text || ' ') + '</div>';
+  return '<div class="ticket" data-field="ticket" data-display="ok">' + esc(sc.ticket || '') + '</div>' +
+    '<div class="screen" title="' + esc(sc.text) + '">' + pic + '</div>' +
+    (wanted && sc.ticket !== wanted ? '<div class="mismatch" data-field="mismatch">应显示 should show ' + esc(wanted) + '</div>' : '');
+}
+
+/** Draws each screen picture from its packed rows (1 bit a pixel, MSB leftmost), lit pixels amber on black like the LED strip. */
+function drawScreens(root) {
+  for (const c of root.querySelectorAll('canvas[data-bits]')) {
+    const w = c.width, h = c.height, stride = Math.ceil(w / 8);
+    const bytes = Uint8Array.from(atob(c.dataset.bits), (ch) => ch.charCodeAt(0));
+    const ctx = c.getContext('2d');
+    const img = ctx.createImageData(w, h);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+      const on = (bytes[y * stride + (x >> 3)] >> (7 - (x & 7))) & 1;
+      const i = (y * w + x) * 4;
+      img.data[i] = on ? 255 : 17; img.data[i + 1] = on ? 176 : 17; img.data[i + 2] = on ? 0 : 17; img.data[i + 3] = 255;
+    }
+    ctx.putImageData(img, 0, 0);
+  }
 }
 
 /** A bad rating as the hall reads it: Chinese first, English beside. */
@@ -153,6 +197,7 @@ function announceNew(before, w) {
 function render() {
   const list = [...windows.values()].sort((a, b) => a.counter.localeCompare(b.counter));
   $('tiles').innerHTML = list.map(tile).join('');
+  drawScreens($('tiles'));
   renderAlerts();
   const b = bridge;
   $('bridge-state').textContent = 'central: ' + (b ? b.state : 'unknown');
