@@ -153,8 +153,7 @@ function screenPart(w) {
       (wanted ? '<div class="mismatch" data-field="mismatch">应显示 should show ' + esc(wanted) + ' · 申请人看不到 applicants cannot see it</div>' : '');
   }
   const pic = sc.picture
-    ? '<canvas data-field="screen" data-bits="' + esc(sc.picture.bits) + '" width="' + sc.picture.width + '" height="' + sc.picture.height + '" role="img" aria-label="' + esc('窗口屏 screen: ' + sc.text.replace(/
-/g, ' / ')) + '"></canvas>'
+    ? '<canvas data-field="screen" data-bits="' + esc(sc.picture.bits) + '" width="' + sc.picture.width + '" height="' + sc.picture.height + '" role="img" aria-label="' + esc('窗口屏 screen: ' + sc.text.replace(/\n/g, ' / ')) + '"></canvas>'
     : '<div class="screen-text" data-field="screen">' + esc(sc.text || ' ') + '</div>';
   return '<div class="ticket" data-field="ticket" data-display="ok">' + esc(sc.ticket || '') + '</div>' +
     '<div class="screen" title="' + esc(sc.text) + '">' + pic + '</div>' +
@@ -258,7 +257,8 @@ function showSession(user) {
 
 function connect() {
   const es = new EventSource('api/live');
-  es.addEventListener('open', () => { $('hub-state').textContent = 'hub: live'; $('hub-state').className = 'pill ok'; });
+  // The snapshot is read once the stream is open (and again after each reconnect): a change between a snapshot read first and the stream opening would be lost.
+  es.addEventListener('open', () => { $('hub-state').textContent = 'hub: live'; $('hub-state').className = 'pill ok'; load().catch((e) => toast('cannot reach the hub: ' + e.message)); });
   es.addEventListener('error', () => {
     $('hub-state').className = 'pill bad';
     // A refused stream (503: the hub's live streams are full) is not retried by EventSource itself.
@@ -296,5 +296,5 @@ $('tiles').addEventListener('click', async (ev) => {
 setInterval(() => {
   for (const el of document.querySelectorAll('[data-started]')) { const t = Number(el.dataset.started); if (t) el.textContent = fmtMs(Date.now() - t); }
 }, 1000);
-load().then(connect, (e) => toast('cannot reach the hub: ' + e.message));
+connect();
 `

@@ -148,4 +148,24 @@ describe('hall dashboard in Chromium', () => {
     await page.waitForFunction((text) => document.getElementById('alert-list')?.textContent?.includes(text) ?? false, line, { timeout: 10_000 })
     expect(await page.locator('#alert-list li').count()).toBe(1)
   })
+
+  it('a display that stops answering: the tile says 显示屏故障 Display fault and what applicants cannot see, not the called number; plugged back, the number', async () => {
+    const fault = (f: string) => fetch(`${hall.control.url}/api/windows/w02/faults`, { method: 'POST', body: JSON.stringify({ device: 'display', fault: f }), headers: { 'content-type': 'application/json' } })
+    expect((await fault('absent')).status).toBe(200)
+    await send('w02', 'officer', { action: 'sign-in', officer: 'qian-li' })
+    await send('w02', 'call', { ticket: 'B039' })
+    const tile = page.locator('[data-counter="w02"]')
+    await page.waitForFunction(() => document.querySelector('[data-counter="w02"] [data-field="ticket"]')?.getAttribute('data-display') === 'fault', null, { timeout: 10_000 })
+    expect(await tile.locator('[data-field="ticket"]').textContent()).toBe('显示屏故障 Display fault')
+    expect(await tile.locator('[data-field="mismatch"]').textContent()).toBe('应显示 should show B039 · 申请人看不到 applicants cannot see it')
+    expect(await tile.locator('[data-field="display-fault"]').textContent()).toMatch(/^(absent|nack): /)
+    expect(await tile.textContent()).not.toContain('B039号')
+    // The window's state still holds the call: the tile's number comes from the glass, not from it.
+    expect(hall.windows.get('w02')!.running!.window.current.ticket?.number).toBe('B039')
+    expect((await fault('none')).status).toBe(200)
+    // The display re-sends its picture on its own while faulted; once it answers, the tile shows what it shows.
+    await page.waitForFunction(() => document.querySelector('[data-counter="w02"] [data-field="ticket"]')?.textContent === 'B039', null, { timeout: 20_000 })
+    expect(await tile.locator('[data-field="mismatch"]').count()).toBe(0)
+    expect(hall.windows.get('w02')!.hardware.view().text).toBe('B039')
+  }, 40_000)
 })
