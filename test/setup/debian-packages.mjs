@@ -12,6 +12,7 @@ const NEEDED = [
   { pkg: 'faketime', binary: '/usr/bin/faketime', why: "libfaketime, which steps a board process's wall clock in the ratings end-to-end test" },
   { pkg: 'espeak-ng', binary: '/usr/bin/espeak-ng', why: "the announcer's default voice pack" },
   { pkg: 'chromium', binary: '/usr/bin/chromium', why: 'the browser the dashboard tests drive with playwright-core' },
+  { pkg: 'fonts-noto-cjk', binary: '/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc', why: 'a CJK font, so the dashboard tests and their screenshots render Chinese text rather than boxes' },
   { pkg: 'unifont', binary: '/usr/share/unifont/unifont.hex', why: "GNU Unifont's own glyph file, the reference the pixel-screen tests compare the shipped font and the screens' pixels with" },
 ]
 
