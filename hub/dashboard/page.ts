@@ -5,7 +5,7 @@
  */
 export function dashboardPage(hall: string): string {
   return `<!doctype html>
-<html lang="en">
+<html lang="zh-CN">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -38,6 +38,7 @@ export function dashboardPage(hall: string): string {
   .offline-since { color: var(--bad); font-weight: 600; font-size: 13px; }
   .screen { background: #111; border-radius: 4px; padding: 4px; margin: 6px 0; }
   .screen canvas { display: block; width: 100%; height: auto; image-rendering: pixelated; image-rendering: crisp-edges; }
+  .screen-text.blank { color: #9a9a9a; font-weight: 400; }
   .screen-text { color: #ffb000; font: 600 15px/1.3 system-ui, "Noto Sans CJK SC", sans-serif; white-space: pre-line; }
   .ticket.display-fault { color: var(--bad); font-size: 22px; letter-spacing: 0; }
   .mismatch { color: var(--bad); font-size: 13px; font-weight: 600; }
@@ -182,7 +183,8 @@ function screenPart(w) {
   }
   const pic = sc.picture
     ? '<canvas data-field="screen" data-bits="' + esc(sc.picture.bits) + '" width="' + sc.picture.width + '" height="' + sc.picture.height + '" role="img" aria-label="' + esc('窗口屏 screen: ' + sc.text.replace(/\n/g, ' / ')) + '"></canvas>'
-    : '<div class="screen-text" data-field="screen">' + esc(sc.text || ' ') + '</div>';
+    : sc.text === '' ? '<div class="screen-text blank" data-field="screen">（空白 blank）</div>'
+    : '<div class="screen-text" data-field="screen">' + esc(sc.text) + '</div>';
   return '<div class="ticket" data-field="ticket" data-display="ok">' + esc(sc.ticket || '') + '</div>' +
     '<div class="screen" title="' + esc(sc.text) + '">' + pic + '</div>' +
     (wanted && sc.ticket !== wanted ? '<div class="mismatch" data-field="mismatch">应显示 should show ' + esc(wanted) + '</div>' : '');

@@ -4,6 +4,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
 import { silentLogger } from '../../edge/shared/logger.ts'
 import { topics } from '../../edge/protocol/index.ts'
@@ -140,5 +141,7 @@ describe('one call, seen, heard and on the dashboard', () => {
     })
     expect(drawn).toBe(reference)
     expect(await tile.locator('canvas[data-field="screen"]').getAttribute('aria-label')).toBe('窗口屏 screen: 请A012号')
+    // The committed screenshot in docs/ is refreshed only on request (UPDATE_DOCS=1), so a test run leaves the tree clean.
+    await page.screenshot({ path: process.env.UPDATE_DOCS ? fileURLToPath(new URL('../../docs/screenshots/dashboard-pixel-screen.png', import.meta.url)) : join(tmpdir(), `dashboard-pixel-screen-${process.pid}.png`) })
   }, 90_000)
 })
