@@ -53,6 +53,7 @@ const ACTION: Record<TopicDirection, 'send' | 'receive'> = {
 const MESSAGE_TITLES: Record<MessageKind, string> = {
   status: 'Board status (birth / will)',
   state: 'Window state',
+  screen: 'What the display shows',
   telemetry: 'Telemetry',
   reply: 'Command reply',
   'hub-status': 'Hub status',

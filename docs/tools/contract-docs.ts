@@ -44,6 +44,7 @@ const ENVELOPE_ONLY: ReadonlySet<string> = new Set(ENVELOPE_KEYS)
 const MESSAGE_TITLES: Record<MessageKind, string> = {
   status: 'Board status (birth / will)',
   state: 'Window state',
+  screen: 'What the display shows',
   telemetry: 'Telemetry',
   reply: 'Command reply',
   'hub-status': 'Hub status',

@@ -84,6 +84,35 @@ export const stateSchema = envelopeSchema.extend({
   window: publicWindowSchema.optional().describe('the public window (number and name, e.g. "3", "3号窗口"); always sent by this version, absent only from older boards'),
 })
 
+/** Packed 1-bit rows, most significant bit leftmost, each row padded to whole bytes. */
+const SCREEN_PICTURE_MAX_BYTES = 8192
+
+/**
+ * What the window's display shows, as the board last wrote it and the chip
+ * took it: not what the window wants shown. A display that is absent or
+ * failing shows nothing (`text: null`, `fault` set), and a hall's dashboard
+ * must say so rather than show the number the state holds
+ * (docs/architecture.md §7). Retained, and sent only when it changes.
+ */
+export const screenSchema = envelopeSchema.extend({
+  device: deviceNameSchema.describe('the display it describes ("display")'),
+  text: z.string().max(400).nullable().describe('what the display shows, one line per screen line (\\n between), "" when it is blank; null when it shows nothing the board knows of (faulted, never written)'),
+  ticket: ticketSchema.nullable().describe('the call number among what it shows; null when it shows none'),
+  fault: z.strictObject({ code: faultCodeSchema, message: z.string().max(200) }).nullable().describe('the display\'s fault, while it has one'),
+  picture: z
+    .strictObject({
+      width: z.number().int().min(1).max(512),
+      height: z.number().int().min(1).max(256),
+      bits: z.string().max(Math.ceil(SCREEN_PICTURE_MAX_BYTES / 3) * 4).regex(/^[A-Za-z0-9+/]*={0,2}$/).describe('base64 of the rows packed 1 bit a pixel (1 lit), most significant bit leftmost, each row padded to whole bytes'),
+    })
+    .superRefine((p, ctx) => {
+      const bytes = Math.ceil(p.width / 8) * p.height
+      if (p.bits.length !== Math.ceil(bytes / 3) * 4) ctx.addIssue({ code: 'custom', path: ['bits'], message: `${p.width}×${p.height} packs into ${bytes} bytes (${Math.ceil(bytes / 3) * 4} base64 characters), got ${p.bits.length} characters` })
+    })
+    .nullable()
+    .describe('a pixel screen\'s picture, unscrolled; null for a segment display or when it shows nothing'),
+})
+
 const nonNegative = z.number().min(0)
 const count = z.number().int().min(0)
 
@@ -158,6 +187,7 @@ export const centralWaitingSchema = z.strictObject({
 
 export type Status = z.infer<typeof statusSchema>
 export type State = z.infer<typeof stateSchema>
+export type Screen = z.infer<typeof screenSchema>
 export type Telemetry = z.infer<typeof telemetrySchema>
 export type Reply = z.infer<typeof replySchema>
 export type HubStatus = z.infer<typeof hubStatusSchema>
@@ -166,6 +196,7 @@ export type CentralStatus = z.infer<typeof centralStatusSchema>
 export type CentralWaiting = z.infer<typeof centralWaitingSchema>
 export type StatusFields = WithoutEnvelope<Status>
 export type StateFields = WithoutEnvelope<State>
+export type ScreenFields = WithoutEnvelope<Screen>
 export type TelemetryFields = WithoutEnvelope<Telemetry>
 export type ReplyFields = WithoutEnvelope<Reply>
 
@@ -173,6 +204,7 @@ export type ReplyFields = WithoutEnvelope<Reply>
 export const messageSchemas = {
   status: statusSchema,
   state: stateSchema,
+  screen: screenSchema,
   telemetry: telemetrySchema,
   reply: replySchema,
   'hub-status': hubStatusSchema,
@@ -211,6 +243,11 @@ export const TOPIC_TABLE: { readonly [K in TopicKind]: TopicSpec & { readonly ki
     kind: 'state', pattern: 'hall/{hall}/counter/{counter}/state', direction: 'from-board', qos: 1, retain: true,
     schema: stateSchema, variants: null,
     description: 'What the window is doing now: mode, ticket, officer, overtime, evaluation, pause, faults.',
+  },
+  screen: {
+    kind: 'screen', pattern: 'hall/{hall}/counter/{counter}/screen', direction: 'from-board', qos: 1, retain: true,
+    schema: screenSchema, variants: null,
+    description: 'What the window\'s display shows now (its text, a pixel screen\'s picture, or its fault), sent when it changes.',
   },
   event: {
     kind: 'event', pattern: 'hall/{hall}/counter/{counter}/event/{type}', direction: 'from-board', qos: 1, retain: false,
@@ -259,6 +296,7 @@ type TopicOf<K extends TopicKind> = ParsedTopic & { kind: K }
 interface MessageByKind {
   status: Status
   state: State
+  screen: Screen
   telemetry: Telemetry
   reply: Reply
   event: BoardEvent

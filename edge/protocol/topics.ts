@@ -8,7 +8,7 @@ import { ID_PATTERN } from './ids.ts'
  * escape the board's ACL or be silently dropped by it.
  */
 
-export type CounterTopicKind = 'status' | 'state' | 'telemetry' | 'reply'
+export type CounterTopicKind = 'status' | 'state' | 'screen' | 'telemetry' | 'reply'
 export type HallTopicKind = 'hub-status' | 'hub-bridge' | 'central-status' | 'central-waiting'
 export type TopicKind = CounterTopicKind | 'event' | 'cmd' | HallTopicKind
 
@@ -40,6 +40,7 @@ function hallBase(hall: string): string {
 export const topics = {
   status: (hall: string, counter: string): string => `${counterBase(hall, counter)}/status`,
   state: (hall: string, counter: string): string => `${counterBase(hall, counter)}/state`,
+  screen: (hall: string, counter: string): string => `${counterBase(hall, counter)}/screen`,
   event: (hall: string, counter: string, type: EventType): string => {
     if (!isEventType(type)) throw new TypeError(`unknown event type ${JSON.stringify(type)}`)
     return `${counterBase(hall, counter)}/event/${type}`
@@ -64,6 +65,7 @@ export const topics = {
   hallTree: (hall: string): string => `${hallBase(hall)}/#`,
   hallStatuses: (hall: string): string => `${hallBase(hall)}/counter/+/status`,
   hallStates: (hall: string): string => `${hallBase(hall)}/counter/+/state`,
+  hallScreens: (hall: string): string => `${hallBase(hall)}/counter/+/screen`,
   hallEvents: (hall: string): string => `${hallBase(hall)}/counter/+/event/+`,
   hallTelemetry: (hall: string): string => `${hallBase(hall)}/counter/+/telemetry`,
   hallReplies: (hall: string): string => `${hallBase(hall)}/counter/+/reply`,
@@ -80,7 +82,7 @@ export const topics = {
   allBoard: 'hall/+/counter/#',
 } as const
 
-const COUNTER_LEAVES: ReadonlySet<string> = new Set<CounterTopicKind>(['status', 'state', 'telemetry', 'reply'])
+const COUNTER_LEAVES: ReadonlySet<string> = new Set<CounterTopicKind>(['status', 'state', 'screen', 'telemetry', 'reply'])
 
 function isNameLevel(level: string): boolean {
   return level.length > 0 && level.length <= MAX_NAME_LEVEL && !/[+#\u0000]/.test(level)

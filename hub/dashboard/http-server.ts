@@ -58,6 +58,9 @@ const LIMITED_LOGIN = '登录尝试过多，请稍后再试 / too many login att
  * Server-Sent Events stream), technician actions behind a login, and
  * Prometheus metrics. Viewing is open on the hall network; acting is not.
  */
+/** The time zone the dashboard shows times in when the hub has no announcer section to name the hall's (its default there too). */
+const DEFAULT_HALL_TIME_ZONE = 'Asia/Shanghai'
+
 export class HubHttp {
   private server: Server | null = null
   private readonly stats: ServiceStats
@@ -153,7 +156,7 @@ export class HubHttp {
     }
     if (method === 'GET' && path === '/api/hall') {
       const snap = this.opts.hallView.snapshot()
-      return json(res, 200, { ...snap, windows: snap.windows.map((w) => this.enrich(w)), quarantined: this.opts.counters.quarantinedTotal, session: this.session(req), announcer: this.announcerView() })
+      return json(res, 200, { ...snap, windows: snap.windows.map((w) => this.enrich(w)), quarantined: this.opts.counters.quarantinedTotal, session: this.session(req), announcer: this.announcerView(), timeZone: this.opts.announcer?.timeZone ?? DEFAULT_HALL_TIME_ZONE })
     }
     // Open like the page itself (the public view reads it), but capped: hub/dashboard/live-streams.ts.
     if (method === 'GET' && path === '/api/live') return this.streams.open(req, res)

@@ -25,6 +25,7 @@ const COUNTER = 'w12'
 const topicOf: { [K in MessageKind]: string } = {
   status: topics.status(HALL, COUNTER),
   state: topics.state(HALL, COUNTER),
+  screen: topics.screen(HALL, COUNTER),
   telemetry: topics.telemetry(HALL, COUNTER),
   reply: topics.reply(HALL, COUNTER),
   'hub-status': topics.hubStatus(HALL),
@@ -34,7 +35,7 @@ const topicOf: { [K in MessageKind]: string } = {
 }
 
 const MESSAGE_KINDS = Object.keys(messageSchemas) as MessageKind[]
-const BOARD_KINDS = new Set<MessageKind>(['status', 'state', 'telemetry', 'reply'])
+const BOARD_KINDS = new Set<MessageKind>(['status', 'state', 'screen', 'telemetry', 'reply'])
 
 /** Fields of each example that may be left out. */
 const optional: { [K in MessageKind]?: readonly string[] } = {
@@ -64,6 +65,15 @@ const invalidFields: { [K in MessageKind]: Array<[field: string, value: unknown]
     ['pause', { reason: '', since: '2025-03-04T09:00:00Z' }],
     ['faults', [{ device: 'display', code: 'nack', message: 'x' }]],
     ['faults', [{ device: '', code: 'nack', message: 'x', since: '2025-03-04T09:00:00Z' }]],
+  ],
+  screen: [
+    ['device', ''],
+    ['text', 3],
+    ['ticket', 'a023'],
+    ['fault', { code: 'absent' }],
+    ['picture', { width: 64, height: 16, bits: 'AAAA' }],
+    ['picture', { width: 0, height: 16, bits: '' }],
+    ['picture', { width: 8, height: 1, bits: 'A*==' }],
   ],
   telemetry: [
     ['uptimeS', -1],
@@ -232,7 +242,7 @@ describe('TOPIC_TABLE', () => {
   const kinds = Object.keys(TOPIC_TABLE) as TopicKind[]
 
   it('describes every topic kind under its own key', () => {
-    expect(kinds.sort()).toEqual(['central-status', 'central-waiting', 'cmd', 'event', 'hub-bridge', 'hub-status', 'reply', 'state', 'status', 'telemetry'])
+    expect(kinds.sort()).toEqual(['central-status', 'central-waiting', 'cmd', 'event', 'hub-bridge', 'hub-status', 'reply', 'screen', 'state', 'status', 'telemetry'])
     for (const kind of kinds) expect(TOPIC_TABLE[kind].kind).toBe(kind)
   })
 
@@ -245,7 +255,7 @@ describe('TOPIC_TABLE', () => {
 
   it('retains state, never commands, events or replies', () => {
     const retained = kinds.filter((k) => TOPIC_TABLE[k].retain).sort()
-    expect(retained).toEqual(['central-status', 'central-waiting', 'hub-bridge', 'hub-status', 'state', 'status'])
+    expect(retained).toEqual(['central-status', 'central-waiting', 'hub-bridge', 'hub-status', 'screen', 'state', 'status'])
     for (const kind of kinds) expect(TOPIC_TABLE[kind].qos).toBe(kind === 'telemetry' ? 0 : 1)
   })
 
