@@ -80,7 +80,7 @@ export const simCommand: Subcommand = {
         ...(windows >= 2 && v['screen-board'] !== 'same' ? [`       ${sim.control.url}/api/windows/w02/screen.png   (a pixel window's screen; panel.png its officer panel)`] : []),
         `  technician CLI:                    npx counter-edge status --hub mqtt://${v.host}:${sim.hub.port} --hall ${hall.data} --username ${sim.technician.username} --password-file ${sim.technician.passwordFile}`,
         `  dashboard login:                   ${sim.technician.username}, the password in ${sim.technician.passwordFile}`,
-        `  add a window of your own:          npx counter-edge provision --credentials ${sim.credentialsFile} --hall ${hall.data} --counter ${nextCounter} --hub mqtt://${v.host}:${sim.hub.port} > ${nextCounter}.json`,
+        `  add a window of your own:          npx counter-edge provision --credentials ${sim.credentialsFile} --hall ${hall.data} --counter ${nextCounter} --hub mqtt://${v.host}:${sim.hub.port} --out ${nextCounter}.json`,
         `                                     npx counter-edge edge --config ${nextCounter}.json`,
         '',
         'Calls and ratings follow. Ctrl-C stops everything.',
