@@ -37,10 +37,12 @@ export async function windowPresence(client: MqttClient, hall: string, counter: 
   }
   client.on('message', onMessage)
   try {
-    const granted = await client.subscribeAsync([statusTopic, stateTopic], { qos: 1 })
-    if (granted.some((g) => g.qos === 128)) {
-      throw new PresenceError(`集线器不让此账号读取 ${hall} 厅：--hall 是否正确？/ the hub refused to let this account read hall ${hall}: is --hall right?`)
-    }
+    // A refused filter comes back as SUBACK 128, which mqtt.js turns into "Subscribe error".
+    const refused = () => new PresenceError(`集线器不让此账号读取 ${hall} 厅：--hall 是否正确？/ the hub refused to let this account read hall ${hall}: is --hall right?`)
+    const granted = await client.subscribeAsync([statusTopic, stateTopic], { qos: 1 }).catch((err: Error) => {
+      throw /subscribe/i.test(err.message) ? refused() : err
+    })
+    if (granted.some((g) => g.qos === 128)) throw refused()
     restartQuiet()
     await settled
   } finally {

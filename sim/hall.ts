@@ -10,6 +10,7 @@ import { CentralStub } from './central-stub.ts'
 import { SimWindow } from './sim-window.ts'
 import { Applicants } from './applicants.ts'
 import { ControlApi } from './control-api.ts'
+import { DeviceFaultLog } from './device-fault-log.ts'
 import { BOARDS_DIR } from '../edge/shared/package-root.ts'
 import { Lifecycle } from '../edge/shared/lifecycle.ts'
 import { ESPEAK_BINARY } from '../hub/announcer/espeak-pack.ts'
@@ -105,6 +106,9 @@ export async function startSimHall(o: SimHallOptions): Promise<SimHall> {
     )
     life.add('hub', () => hub.stop())
 
+    // One faulty display must not bury the call and rating lines (sim/device-fault-log.ts).
+    const faultLog = new DeviceFaultLog({ log: o.log.child({ module: 'device-faults' }), windowMs: 60_000 })
+    life.add('device fault log', async () => faultLog.stop())
     const windows = new Map<string, SimWindow>()
     for (const [i, [counter, password]] of [...passwords].entries()) {
       const w = new SimWindow({
@@ -115,7 +119,7 @@ export async function startSimHall(o: SimHallOptions): Promise<SimHall> {
         hub: [{ host: o.host, port: hub.port }],
         username: `${o.hall}-${counter}`,
         password,
-        log: o.log.child({ module: 'edge', counter }),
+        log: faultLog.forWindow(counter, o.log.child({ module: 'edge', counter })),
       })
       await w.start()
       windows.set(counter, w)
