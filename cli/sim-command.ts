@@ -57,6 +57,8 @@ export const simCommand: Subcommand = {
       board: v.board as string,
       ...(v['screen-board'] !== 'same' ? { screenBoard: v['screen-board'] as string } : {}),
       traffic: !v['no-traffic'],
+      // One service in ten runs long, so overtime shows on the dashboard and in these lines.
+      longServiceRate: 0.1,
       ...(v['no-announcer'] ? {} : { announcer: { dir: v['announcer-dir'] as string } }),
       log,
       onLine: (line) => console.log(`${stamp()}  ${line}`),
@@ -88,10 +90,10 @@ export const simCommand: Subcommand = {
       ].join('\n'),
     )
     return async () => {
-      console.log('\ncounter-edge: stopping the hall…')
+      console.log('\ncounter-edge: 正在停止大厅… / stopping the hall…')
       await sim.stop()
-      const ratings = sim.stub?.ratings.length ?? 0
-      console.log(`counter-edge: stopped cleanly (${ratings} ratings received by central).`)
+      const ratings = sim.ratings.total
+      console.log(`counter-edge: 已正常停止（中心共收到 ${ratings} 个评价）/ stopped cleanly (${ratings} ratings received by central).`)
     }
   },
 }

@@ -11,7 +11,8 @@ export interface ControlApiOptions {
   hall: string
   windows: Map<string, SimWindow>
   info: () => Record<string, unknown>
-  ratings: () => unknown[]
+  /** Bounded by its owner (sim/central-ratings.ts): a hall left running for days must not grow this. */
+  ratings: () => readonly unknown[]
   log: Logger
 }
 
@@ -57,6 +58,11 @@ export class ControlApi {
     const parts = url.pathname.split('/').filter(Boolean)
     const method = req.method ?? 'GET'
     if (parts[0] !== 'api') throw new HttpError(404, `unknown path ${url.pathname}; the API lives under /api (GET /api for the list)`)
+    const allow = allowedMethods(parts)
+    if (allow && !allow.includes(method)) {
+      res.setHeader('allow', allow.join(', '))
+      throw new HttpError(405, `${url.pathname} takes ${allow.join(' or ')}, not ${method}; GET /api lists the endpoints`)
+    }
     if (parts.length === 1 && method === 'GET') return send(res, 200, { ...this.opts.info(), endpoints: ENDPOINTS })
     if (parts[1] === 'ratings' && parts.length === 2 && method === 'GET') return send(res, 200, this.opts.ratings())
     if (parts[1] !== 'windows') throw new HttpError(404, `unknown path ${url.pathname}`)
@@ -129,6 +135,18 @@ export class ControlApi {
   }
 }
 
+/** The methods a known path takes; null for a path the API does not have (404 then). */
+function allowedMethods(parts: string[]): string[] | null {
+  if (parts.length === 1) return ['GET']
+  if (parts[1] === 'ratings' && parts.length === 2) return ['GET']
+  if (parts[1] !== 'windows') return null
+  if (parts.length === 2 || parts.length === 3) return ['GET']
+  if (parts.length === 4 && ['display', 'screen.png', 'panel.png'].includes(parts[3]!)) return ['GET']
+  if (parts.length === 4 && parts[3] === 'faults') return ['POST']
+  if (parts.length === 6 && parts[3] === 'keys' && parts[5] === 'press') return ['POST']
+  return null
+}
+
 const ENDPOINTS = [
   'GET  /api                                  hall, hub and central addresses',
   'GET  /api/windows                          every window: online, mode, ticket, what its display shows',
@@ -141,7 +159,7 @@ const ENDPOINTS = [
   'POST /api/windows/{counter}/faults         body {"device":"display"|"officer-panel","fault":"absent"|"nack-once"|"none"}',
   '                                           or {"device":"photo"|"fingerprint","fault":"never"|"stuck"|"early"|"bounce"|"none"}',
   '                                           or {"device":"modbus-<slave>","fault":"unplugged"|"bad-crc"|"none"}',
-  'GET  /api/ratings                          ratings central has received (deduplicated by id)',
+  'GET  /api/ratings                          ratings central has received (deduplicated by id; the last 1000)',
 ]
 
 function send(res: ServerResponse, status: number, body: unknown): void {

@@ -11,6 +11,7 @@ import { SimWindow } from './sim-window.ts'
 import { Applicants } from './applicants.ts'
 import { ControlApi } from './control-api.ts'
 import { DeviceFaultLog } from './device-fault-log.ts'
+import { CentralRatings } from './central-ratings.ts'
 import { BOARDS_DIR } from '../edge/shared/package-root.ts'
 import { Lifecycle } from '../edge/shared/lifecycle.ts'
 import { ESPEAK_BINARY } from '../hub/announcer/espeak-pack.ts'
@@ -37,6 +38,8 @@ export interface SimHallOptions {
   screenBoard?: string
   /** Run the central queue stub and simulated applicants (off in tests that drive the hall themselves). */
   traffic: boolean
+  /** Share of the stub's services that run past the overtime limit, so overtime is seen (sim/central-stub.ts); default 0. */
+  longServiceRate?: number
   /**
    * The hall's voice caller in the hub, writing each announcement as a WAV
    * into `dir`/announcements (no sound card needed), its voice pack in
@@ -51,6 +54,8 @@ export interface SimHall {
   readonly hub: RunningHub
   readonly central: CentralBroker
   readonly stub: CentralStub | null
+  /** The ratings central received, with or without the stub (GET /api/ratings). */
+  readonly ratings: CentralRatings
   readonly windows: Map<string, SimWindow>
   readonly control: ControlApi
   /** A technician account for the CLI (status, identify, selftest) against this hall. */
@@ -126,9 +131,11 @@ export async function startSimHall(o: SimHallOptions): Promise<SimHall> {
       life.add(`window ${counter}`, () => w.shutdown())
     }
 
+    const ratings = await life.start('central ratings', new CentralRatings({ hall: o.hall, url: central.url, keep: 1000, log: o.log.child({ module: 'central-ratings' }) }))
+
     let stub: CentralStub | null = null
     if (o.traffic) {
-      stub = await life.start('central stub', new CentralStub({ hall: o.hall, url: central.url, speed: o.speed, log: o.log.child({ module: 'central-stub' }), ...(o.onLine ? { onLine: o.onLine } : {}) }))
+      stub = await life.start('central stub', new CentralStub({ hall: o.hall, url: central.url, speed: o.speed, ...(o.longServiceRate ? { longServiceRate: o.longServiceRate } : {}), log: o.log.child({ module: 'central-stub' }), ...(o.onLine ? { onLine: o.onLine } : {}) }))
       await life.start('applicants', new Applicants(windows, { thinkMs: [800, 4000] }))
     }
 
@@ -139,10 +146,10 @@ export async function startSimHall(o: SimHallOptions): Promise<SimHall> {
       windows,
       log: o.log.child({ module: 'control-api' }),
       info: () => ({ hall: o.hall, hub: `mqtt://${o.host}:${hub.port}`, dashboard: `http://${o.host}:${hub.httpPort}/`, central: central.url, windows: windows.size, waiting: stub?.waiting ?? null }),
-      ratings: () => stub?.ratings ?? [],
+      ratings: () => ratings.ratings,
     })
     await life.start('control API', control)
 
-    return { hub, central, stub, windows, control, technician, credentialsFile, stop: () => life.stop() }
+    return { hub, central, stub, ratings, windows, control, technician, credentialsFile, stop: () => life.stop() }
   })
 }
