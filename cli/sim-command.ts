@@ -69,6 +69,8 @@ export const simCommand: Subcommand = {
       board: v.board as string,
       ...(v['screen-board'] !== 'same' ? { screenBoard: v['screen-board'] as string } : {}),
       traffic: !v['no-traffic'],
+      // One service in ten runs long, so overtime shows on the dashboard and in these lines.
+      longServiceRate: 0.1,
       ...(v['no-announcer'] ? {} : { announcer: { dir: v['announcer-dir'] as string } }),
       ...(upstream ? { upstream } : {}),
       ...(dataDir ? { dataDir } : {}),
@@ -96,7 +98,7 @@ export const simCommand: Subcommand = {
         ...(windows >= 2 && v['screen-board'] !== 'same' ? [`       ${sim.control.url}/api/windows/w02/screen.png   (a pixel window's screen; panel.png its officer panel)`] : []),
         `  technician CLI:                    npx counter-edge status --hub mqtt://${v.host}:${sim.hub.port} --hall ${hall.data} --username ${sim.technician.username} --password-file ${sim.technician.passwordFile}`,
         `  dashboard login:                   ${sim.technician.username}, the password in ${sim.technician.passwordFile}`,
-        `  add a window of your own:          npx counter-edge provision --credentials ${sim.credentialsFile} --hall ${hall.data} --counter ${nextCounter} --hub mqtt://${v.host}:${sim.hub.port} > ${nextCounter}.json`,
+        `  add a window of your own:          npx counter-edge provision --credentials ${sim.credentialsFile} --hall ${hall.data} --counter ${nextCounter} --hub mqtt://${v.host}:${sim.hub.port} --out ${nextCounter}.json`,
         `                                     npx counter-edge edge --config ${nextCounter}.json`,
         '',
         'Calls and ratings follow. Ctrl-C stops everything.',
@@ -104,10 +106,11 @@ export const simCommand: Subcommand = {
       ].join('\n'),
     )
     return async () => {
-      console.log('\ncounter-edge: stopping the hall…')
+      console.log('\ncounter-edge: 正在停止大厅… / stopping the hall…')
       await sim.stop()
-      if (sim.central) console.log(`counter-edge: stopped cleanly (${sim.stub?.ratings.length ?? 0} ratings received by central).`)
-      else console.log('counter-edge: stopped cleanly.')
+      const ratings = sim.ratings?.total
+      if (ratings !== undefined) console.log(`counter-edge: 已正常停止（中心共收到 ${ratings} 个评价）/ stopped cleanly (${ratings} ratings received by central).`)
+      else console.log('counter-edge: 已正常停止 / stopped cleanly.')
     }
   },
 }

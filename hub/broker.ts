@@ -87,8 +87,12 @@ interface ConnectInfo {
  */
 const QUARANTINED_PREFIX = '$quarantined/'
 
-/** Errors a socket raises on its own (a reset, a timeout) rather than a client sending garbage. */
-const TRANSPORT_ERROR = /^(ECONNRESET|EPIPE|ETIMEDOUT|ERR_STREAM_PREMATURE_CLOSE)$|connection closed|keep alive timeout|drain timeout|did not arrive in time|over the limit|^ABORT_ERR$|operation was aborted/
+/**
+ * Errors a socket raises on its own (a reset, a timeout, a write to a socket whose
+ * peer has just ended it, as every board of a simulated hall does on Ctrl-C)
+ * rather than a client sending garbage.
+ */
+const TRANSPORT_ERROR = /^(ECONNRESET|EPIPE|ETIMEDOUT|ERR_STREAM_PREMATURE_CLOSE|ERR_STREAM_WRITE_AFTER_END|ERR_STREAM_DESTROYED)$|write after end|connection closed|keep alive timeout|drain timeout|did not arrive in time|over the limit|^ABORT_ERR$|operation was aborted/
 
 /**
  * The hall's Aedes broker: every client authenticates, every publish and

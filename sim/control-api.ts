@@ -17,8 +17,8 @@ export interface ControlApiOptions {
   /** Windows running in processes of their own: /api/windows/{counter}/… is forwarded to the API each serves. */
   remote?: RemoteWindows
   info: () => Record<string, unknown>
-  /** Absent where no central stand-in counts them (a board's own API, a hall on the integrator's broker). */
-  ratings?: () => unknown[]
+  /** Absent where no central stand-in counts them (a board's own API, a hall on the integrator's broker); bounded by its owner (sim/central-ratings.ts). */
+  ratings?: () => readonly unknown[]
   log: Logger
 }
 
@@ -77,6 +77,11 @@ export class ControlApi {
     const parts = url.pathname.split('/').filter(Boolean)
     const method = req.method ?? 'GET'
     if (parts[0] !== 'api') throw new HttpError(404, `unknown path ${url.pathname}; the API lives under /api (GET /api for the list)`)
+    const allow = allowedMethods(parts)
+    if (allow && !allow.includes(method)) {
+      res.setHeader('allow', allow.join(', '))
+      throw new HttpError(405, `${url.pathname} takes ${allow.join(' or ')}, not ${method}; GET /api lists the endpoints`)
+    }
     if (parts.length === 1 && method === 'GET') return send(res, 200, { ...this.opts.info(), endpoints: ENDPOINTS })
     if (parts[1] === 'ratings' && parts.length === 2 && method === 'GET') {
       if (!this.opts.ratings) throw new HttpError(404, 'no central stand-in here counts ratings: count them at your central broker')
@@ -157,6 +162,18 @@ export class ControlApi {
   }
 }
 
+/** The methods a known path takes; null for a path the API does not have (404 then). */
+function allowedMethods(parts: string[]): string[] | null {
+  if (parts.length === 1) return ['GET']
+  if (parts[1] === 'ratings' && parts.length === 2) return ['GET']
+  if (parts[1] !== 'windows') return null
+  if (parts.length === 2 || parts.length === 3) return ['GET']
+  if (parts.length === 4 && ['display', 'screen.png', 'panel.png'].includes(parts[3]!)) return ['GET']
+  if (parts.length === 4 && parts[3] === 'faults') return ['POST']
+  if (parts.length === 6 && parts[3] === 'keys' && parts[5] === 'press') return ['POST']
+  return null
+}
+
 const ENDPOINTS = [
   'GET  /api                                  hall, hub and central addresses (process per window: each process\'s pid)',
   'GET  /api/windows                          every window: online, mode, ticket, what its display shows',
@@ -169,7 +186,7 @@ const ENDPOINTS = [
   'POST /api/windows/{counter}/faults         body {"device":"display"|"officer-panel","fault":"absent"|"nack-once"|"none"}',
   '                                           or {"device":"photo"|"fingerprint","fault":"never"|"stuck"|"early"|"bounce"|"none"}',
   '                                           or {"device":"modbus-<slave>","fault":"unplugged"|"bad-crc"|"none"}',
-  'GET  /api/ratings                          ratings central has received (deduplicated by id)',
+  'GET  /api/ratings                          ratings central has received (deduplicated by id; the last 1000)',
 ]
 
 function send(res: ServerResponse, status: number, body: unknown): void {

@@ -11,6 +11,8 @@ import { SimWindow } from './sim-window.ts'
 import { counterId, writeHallCredentials } from './hall-credentials.ts'
 import { Applicants } from './applicants.ts'
 import { ControlApi } from './control-api.ts'
+import { DeviceFaultLog } from './device-fault-log.ts'
+import { CentralRatings } from './central-ratings.ts'
 import { BOARDS_DIR } from '../edge/shared/package-root.ts'
 import { Lifecycle } from '../edge/shared/lifecycle.ts'
 import { ESPEAK_BINARY } from '../hub/announcer/espeak-pack.ts'
@@ -37,6 +39,8 @@ export interface SimHallOptions {
   screenBoard?: string
   /** Run the central queue stub and simulated applicants (off in tests that drive the hall themselves). */
   traffic: boolean
+  /** Share of the stub's services that run past the overtime limit, so overtime is seen (sim/central-stub.ts); default 0. */
+  longServiceRate?: number
   /**
    * The hall's voice caller in the hub, writing each announcement as a WAV
    * into `dir`/announcements (no sound card needed), its voice pack in
@@ -65,6 +69,8 @@ export interface SimHall {
   /** Where the hub bridges to: the stand-in's URL or the given upstream's. */
   readonly centralUrl: string
   readonly stub: CentralStub | null
+  /** The ratings the central stand-in received, with or without the stub (GET /api/ratings); null on the integrator's broker. */
+  readonly ratings: CentralRatings | null
   readonly windows: Map<string, SimWindow>
   readonly control: ControlApi
   /** A technician account for the CLI (status, identify, selftest) against this hall. */
@@ -106,6 +112,9 @@ export async function startSimHall(o: SimHallOptions): Promise<SimHall> {
     )
     life.add('hub', () => hub.stop())
 
+    // One faulty display must not bury the call and rating lines (sim/device-fault-log.ts).
+    const faultLog = new DeviceFaultLog({ log: o.log.child({ module: 'device-faults' }), windowMs: 60_000 })
+    life.add('device fault log', async () => faultLog.stop())
     const windows = new Map<string, SimWindow>()
     for (const [i, [counter, password]] of [...passwords].entries()) {
       const w = new SimWindow({
@@ -116,17 +125,20 @@ export async function startSimHall(o: SimHallOptions): Promise<SimHall> {
         hub: [{ host: o.host, port: hub.port }],
         username: `${o.hall}-${counter}`,
         password,
-        log: o.log.child({ module: 'edge', counter }),
+        log: faultLog.forWindow(counter, o.log.child({ module: 'edge', counter })),
       })
       await w.start()
       windows.set(counter, w)
       life.add(`window ${counter}`, () => w.shutdown())
     }
 
+    // Counted at the stand-in only: on the integrator's broker, central is theirs to count at.
+    const ratings = central ? await life.start('central ratings', new CentralRatings({ hall: o.hall, url: central.url, keep: 1000, log: o.log.child({ module: 'central-ratings' }) })) : null
+
     let stub: CentralStub | null = null
     // On the integrator's broker the queue is the integrator's central's: the stub would be a second one.
     if (o.traffic && central) {
-      stub = await life.start('central stub', new CentralStub({ hall: o.hall, url: central.url, speed: o.speed, log: o.log.child({ module: 'central-stub' }), ...(o.onLine ? { onLine: o.onLine } : {}) }))
+      stub = await life.start('central stub', new CentralStub({ hall: o.hall, url: central.url, speed: o.speed, ...(o.longServiceRate ? { longServiceRate: o.longServiceRate } : {}), log: o.log.child({ module: 'central-stub' }), ...(o.onLine ? { onLine: o.onLine } : {}) }))
       await life.start('applicants', new Applicants(windows, { thinkMs: [800, 4000] }))
     }
 
@@ -137,10 +149,10 @@ export async function startSimHall(o: SimHallOptions): Promise<SimHall> {
       windows,
       log: o.log.child({ module: 'control-api' }),
       info: () => ({ hall: o.hall, hub: `mqtt://${o.host}:${hub.port}`, dashboard: `http://${o.host}:${hub.httpPort}/`, central: upstream.url, windows: windows.size, waiting: stub?.waiting ?? null }),
-      ...(central ? { ratings: () => stub?.ratings ?? [] } : {}),
+      ...(ratings ? { ratings: () => ratings.ratings } : {}),
     })
     await life.start('control API', control)
 
-    return { hub, central, centralUrl: upstream.url, stub, windows, control, technician, credentialsFile, stop: () => life.stop() }
+    return { hub, central, centralUrl: upstream.url, stub, ratings, windows, control, technician, credentialsFile, stop: () => life.stop() }
   })
 }

@@ -230,7 +230,22 @@ export class BoardLink {
       client.options.will = this.will()
       this.scheduleReconnect()
     })
-    client.on('error', (err) => log.warn({ err: err.message }, 'hub link error'))
+    let refusedLogins = 0
+    client.on('connect', () => (refusedLogins = 0))
+    client.on('error', (err) => {
+      // CONNACK 4/5: the hub no longer takes this board's password (revoked, or replaced by a new provision).
+      // Retrying cannot fix that; a person must, so it is said plainly, at once and then every tenth try.
+      if (/Not authorized|Bad username or password/i.test(err.message)) {
+        if (refusedLogins++ % 10 === 0) {
+          log.error(
+            { err: err.message, refused: refusedLogins },
+            '集线器拒绝了本板的凭据（已吊销或已重新发放）：请用 counter-edge provision --replace 重新发放并换上新配置 / the hub refuses this board\'s credentials (revoked or replaced): re-provision it (counter-edge provision --replace) and install the new config; retrying meanwhile',
+          )
+        }
+        return
+      }
+      log.warn({ err: err.message }, 'hub link error')
+    })
     client.on('packetsend', (p) => {
       if (p.cmd === 'pingreq') this.pingSentAt = performance.now()
     })

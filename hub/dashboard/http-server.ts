@@ -8,6 +8,8 @@ import type { HubCounters } from '../hub-counters.ts'
 import { dashboardPage } from './page.ts'
 import { renderMetrics } from './metrics.ts'
 import { ServiceStats } from './service-stats.ts'
+import { ServiceHistograms } from './service-histograms.ts'
+import { RuntimeMetrics } from './runtime-metrics.ts'
 import { HttpError, readJsonBody } from '../http/json-body.ts'
 import { normalizeAddress } from '../address-guards.ts'
 import type { LoginLimiter } from '../login-limiter.ts'
@@ -64,6 +66,8 @@ const DEFAULT_HALL_TIME_ZONE = 'Asia/Shanghai'
 export class HubHttp {
   private server: Server | null = null
   private readonly stats: ServiceStats
+  private readonly histograms: ServiceHistograms
+  private readonly runtime = new RuntimeMetrics()
   private readonly sessions = new Map<string, { username: string; expires: number }>()
   private readonly streams: LiveStreams
   private messagesIn = 0
@@ -75,11 +79,14 @@ export class HubHttp {
 
   constructor(private readonly opts: HubHttpOptions) {
     this.stats = new ServiceStats({ hall: opts.hall, aedes: opts.aedes })
+    this.histograms = new ServiceHistograms({ hall: opts.hall, aedes: opts.aedes })
     this.streams = new LiveStreams({ ...opts.liveStreams, lines: opts.lines })
   }
 
   async start(): Promise<void> {
     await this.stats.start()
+    await this.histograms.start()
+    this.runtime.start()
     this.opts.aedes.on('publish', this.countIn)
     this.unsubscribe.push(
       this.opts.hallView.onChange((counter) => {
@@ -150,6 +157,8 @@ export class HubHttp {
         messagesIn: () => this.messagesIn,
         backlog: this.opts.backlog,
         liveStreams: this.streams.stats(),
+        histograms: this.histograms,
+        runtime: this.runtime.sample(),
       })
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' })
       return void res.end(text)
@@ -260,6 +269,8 @@ export class HubHttp {
     for (const u of this.unsubscribe) u()
     this.opts.aedes.off('publish', this.countIn)
     await this.stats.stop()
+    await this.histograms.stop()
+    this.runtime.stop()
     this.streams.stop()
     const server = this.server
     this.server = null
