@@ -100,6 +100,7 @@ export const hubConfigSchema = z.strictObject({
       window: z.number().int().min(1).optional(),
       reconnectMinMs: z.number().int().min(0).optional(),
       reconnectMaxMs: z.number().int().min(0).optional(),
+      returnProbeMs: z.number().int().min(0).optional(),
       stateIntervalMs: z.number().int().min(0).optional(),
     })
     .optional(),

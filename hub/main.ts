@@ -109,6 +109,8 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
     let hallView: HallView | null = null
     const broker = new HubBroker({
       id: brokerId,
+      hubId,
+      boot,
       hall: config.hall,
       ...(cluster ? { mq: cluster.mq, countQueued: (id: string) => cluster.countQueued(id) } : {}),
       ...(config.heartbeatMs ? { heartbeatMs: config.heartbeatMs } : {}),
@@ -123,6 +125,7 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
       limits,
       persistence,
       uplink,
+      custody,
       quarantine,
       log: log.child({ module: 'broker' }),
       refusalLines,
@@ -178,6 +181,7 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
           custody: c,
           upstream: { url: u.url, username: u.username, password: u.password, clientId: u.clientId, ...(tls ? { tls } : {}) },
           counters,
+          commands: broker.commands,
           log: log.child({ module: 'bridge' }),
           ...config.bridge,
         })
