@@ -44,11 +44,15 @@ export class EdgeProcess {
     private readonly env: NodeJS.ProcessEnv = {},
   ) {}
 
+  /** Processes started so far: a change tells a caller the board restarted (from its last durable state) meanwhile. */
+  starts = 0
+
   get alive(): boolean {
     return this.child !== null && this.child.exitCode === null && this.child.signalCode === null
   }
 
   async start(timeoutMs = 20_000): Promise<void> {
+    this.starts++
     const child = spawn(process.execPath, ['--import', 'tsx', SCRIPT], {
       env: { ...process.env, ...this.env, EDGE_CHILD: JSON.stringify(this.config) },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

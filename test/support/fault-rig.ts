@@ -114,6 +114,12 @@ interface SentCommand {
   /** What the driver expected: acted on, or refused with this code. */
   expect: 'act' | string
   retries: number
+  /**
+   * The window's process started again between the driver reading its mode and the reply: it came
+   * back in its last durable state, which may be behind the mode read (a key press it had taken but
+   * not yet saved when it was killed), so a command meant for that mode may be refused wrong-mode.
+   */
+  restartedDuring?: boolean
 }
 
 interface Arrived {
@@ -140,6 +146,8 @@ export interface Figures {
     acted: number
     refused: number
     refusedAsExpected: number
+    /** Meant for the mode the driver read, refused wrong-mode because the window restarted meanwhile from an older durable state. */
+    refusedAfterRestart: number
     unanswered: number
     actedTwice: number
     effectWithoutAct: number
@@ -268,6 +276,8 @@ class Consumer {
 /** What the driver needs of a window, whether its runtime runs here or in a child process. */
 interface WindowHandle {
   readonly counter: string
+  /** Times its runtime was started: a change means it restarted from its last durable state. */
+  readonly starts: number
   mode(): Promise<WindowMode | null>
   /** Presses a key while an evaluation is open; true once the window closed the evaluation. */
   press(score: EvaluationScore): Promise<boolean>
@@ -280,11 +290,14 @@ class InProcessWindow implements WindowHandle {
     private readonly onEvent: (id: string, counter: string, type: EventType, fields: Record<string, unknown>) => void,
   ) {}
 
+  starts = 0
+
   get counter(): string {
     return this.sim.counter
   }
 
   async start(): Promise<void> {
+    this.starts++
     await this.sim.start()
     // Every event the runtime makes goes through its link: note the id it stamped, where it is made.
     const link = this.sim.running!.link
@@ -324,6 +337,10 @@ class ChildWindow implements WindowHandle {
 
   get counter(): string {
     return this.proc.config.counter
+  }
+
+  get starts(): number {
+    return this.proc.starts
   }
 
   mode(): Promise<WindowMode | null> {
@@ -607,33 +624,38 @@ export class FaultRig {
     const counter = h.counter
     const refusal = this.o.refusalRate ?? 0.1
     while (!done()) {
+      const gen = h.starts
       const mode = await h.mode()
       if (done()) break
+      const command = async (name: CommandName, args: Record<string, unknown>, expect: 'act' | string, expiresInMs?: number) => {
+        const sent = await this.command(counter, name, args, expect, expiresInMs)
+        if (h.starts !== gen) sent.restartedDuring = true
+      }
       if (mode === null) {
         await letTimePass(100, 'the window is down (killed, or its link cut); ask again in a moment')
         continue
       }
       switch (mode) {
         case 'closed':
-          await this.command(counter, 'officer', { action: 'sign-in', officer: `officer-${counter}` }, 'act')
+          await command('officer', { action: 'sign-in', officer: `officer-${counter}` }, 'act')
           break
         case 'idle':
-          if (this.rand() < refusal) await this.command(counter, 'call', { ticket: '9999' }, 'expired', -5_000)
-          await this.command(counter, 'call', { ticket: String(ticketNo++ % 10_000).padStart(4, '0') }, 'act')
+          if (this.rand() < refusal) await command('call', { ticket: '9999' }, 'expired', -5_000)
+          await command('call', { ticket: String(ticketNo++ % 10_000).padStart(4, '0') }, 'act')
           break
         case 'calling':
-          if (this.rand() < refusal) await this.command(counter, 'start', { ticket: 'ZZZZ' }, 'wrong-ticket')
-          await this.command(counter, 'start', {}, 'act')
+          if (this.rand() < refusal) await command('start', { ticket: 'ZZZZ' }, 'wrong-ticket')
+          await command('start', {}, 'act')
           break
         case 'serving':
-          if (this.rand() < refusal) await this.command(counter, 'call', { ticket: '8888' }, 'wrong-mode')
-          await this.command(counter, 'finish', { outcome: 'served' }, 'act')
+          if (this.rand() < refusal) await command('call', { ticket: '8888' }, 'wrong-mode')
+          await command('finish', { outcome: 'served' }, 'act')
           break
         case 'evaluating':
           await h.press(SCORES[Math.floor(this.rand() * SCORES.length)]!)
           break
         case 'paused':
-          await this.command(counter, 'resume', {}, 'act')
+          await command('resume', {}, 'act')
           break
       }
     }
@@ -648,7 +670,7 @@ export class FaultRig {
   }
 
   /** Sends a command as central does: one id, resent with that id until a reply comes. */
-  private async command(counter: string, name: CommandName, args: Record<string, unknown>, expect: 'act' | string, expiresInMs = 120_000): Promise<void> {
+  private async command(counter: string, name: CommandName, args: Record<string, unknown>, expect: 'act' | string, expiresInMs = 120_000): Promise<SentCommand> {
     const id = `${counter}-${name}-${this.commands.size}`
     const payload = JSON.stringify({ id, expires: new Date(Date.now() + expiresInMs).toISOString(), ...args })
     const sent: SentCommand = { id, counter, name, expect, retries: 0 }
@@ -657,8 +679,8 @@ export class FaultRig {
     const giveUp = Date.now() + 90_000
     for (;;) {
       this.driver.publish(topic, payload, { qos: 1 }, () => {})
-      if (await this.consumer.waitReply(id, 3_000)) return
-      if (Date.now() > giveUp) return
+      if (await this.consumer.waitReply(id, 3_000)) return sent
+      if (Date.now() > giveUp) return sent
       sent.retries++
     }
   }
@@ -895,7 +917,7 @@ export class FaultRig {
       const made = this.made.get(id)!.cmd
       if (made) effectsLostByCentral.set(made, (effectsLostByCentral.get(made) ?? 0) + 1)
     }
-    const cmd: Figures['commands'] = { sent: this.commands.size, acted: 0, refused: 0, refusedAsExpected: 0, unanswered: 0, actedTwice: 0, effectWithoutAct: 0, inconsistentReplies: 0, unexpectedOutcome: 0, resends: 0 }
+    const cmd: Figures['commands'] = { sent: this.commands.size, acted: 0, refused: 0, refusedAsExpected: 0, refusedAfterRestart: 0, unanswered: 0, actedTwice: 0, effectWithoutAct: 0, inconsistentReplies: 0, unexpectedOutcome: 0, resends: 0 }
     for (const s of this.commands.values()) {
       cmd.resends += s.retries
       const replies = c.replies.get(s.id) ?? []
@@ -920,6 +942,7 @@ export class FaultRig {
         cmd.refused++
         if (effects > 0) cmd.effectWithoutAct++
         if (s.expect === first.code) cmd.refusedAsExpected++
+        else if (s.expect === 'act' && first.code === 'wrong-mode' && s.restartedDuring) cmd.refusedAfterRestart++
         else {
           cmd.unexpectedOutcome++
           found.push(`command ${s.id} (${s.name}) expected ${s.expect}, was refused ${first.code}`)
