@@ -5,6 +5,7 @@ import type { Logger } from '../edge/shared/logger.ts'
 import type { AsyncPersistence } from './session-store.ts'
 import { RedisCustodyLog } from './redis-custody.ts'
 import { BridgeLease } from './bridge-lease.ts'
+import { judgeRedisDurability } from './redis-durability.ts'
 import type { z } from 'zod'
 import type { redisSchema } from './config.ts'
 
@@ -104,6 +105,40 @@ export async function openHallCluster(config: RedisConfig, hall: string, brokerI
     for (const r of opened) r.disconnect()
     throw new Error(`cannot reach Redis at ${redactUrl(config.url)}: ${(err as Error).message}`)
   }
+  // Refused before anything is acknowledged into it: a Redis that would lose what the hub acknowledges.
+  const verdict = await judgeRedisDurability(commands, config).catch((err: Error) => ({ ok: false as const, reason: `cannot read the Redis persistence settings: ${err.message}` }))
+  if (!verdict.ok) {
+    for (const r of opened) r.disconnect()
+    throw new Error(verdict.reason)
+  }
+  if (verdict.warning) log.warn({ settings: verdict.settings }, `Redis 可能丢失已确认的消息（已允许）/ ${verdict.warning}`)
+  else log.info({ settings: verdict.settings, how: verdict.how }, 'Redis keeps what the hub acknowledges')
+  // A Redis that comes back may be another one, or the same restarted with other settings: judged again
+  // on every reconnect, and until it passes no custody write is acknowledged (the boards keep their messages).
+  let notDurable: string | null = null
+  commands.on('close', () => {
+    notDurable ??= 'Redis 连接中断，重连后需重新检查持久化 / Redis connection lost; its persistence is checked again on reconnect'
+  })
+  let stopped = false
+  const recheck = (): void => {
+    if (stopped) return
+    judgeRedisDurability(commands, config).then(
+      (v) => {
+        if (v.ok) {
+          if (notDurable) log.info({ settings: v.settings }, 'Redis back and durable: custody writes resume')
+          notDurable = null
+        } else {
+          notDurable = v.reason
+          log.error({ reason: v.reason }, 'Redis came back without the persistence the hub needs: board messages are refused until it has it')
+        }
+      },
+      (err: Error) => {
+        log.warn({ err: err.message }, 'could not check the Redis persistence after a reconnect; trying again in a second')
+        setTimeout(recheck, 1_000).unref()
+      },
+    )
+  }
+  commands.on('ready', recheck)
   const mq = new MQEmitterRedisPrefix(prefix, { subConn: busSub, pubConn: busPub })
   mq.state.on('error', (err) => log.warn({ err: err.message }, 'Redis message bus error'))
   const persistence = willOwnership(streamsForAedes(new RedisPersistence({ conn: sessions })), sessions, () => brokerId)
@@ -119,6 +154,7 @@ export async function openHallCluster(config: RedisConfig, hall: string, brokerI
         subscriber: notices,
         channel: `${prefix}custody`,
         log: custodyLog,
+        refusal: () => notDurable,
         ...(config.minReplicas ? { minReplicas: config.minReplicas } : {}),
       })
       return custody
@@ -127,6 +163,7 @@ export async function openHallCluster(config: RedisConfig, hall: string, brokerI
       return new BridgeLease({ ...opts, redis: commands, key: 'bridge-lease', ttlMs: config.leaseMs ?? 10_000 })
     },
     async stop() {
+      stopped = true
       // Aedes has closed the message bus and the persistence its connection by now, unless Redis is
       // gone and they could not: then every connection is cut here, so the process can exit.
       await Promise.race([Promise.all([commands, notices].map((r) => r.quit().catch(() => {}))), new Promise((r) => setTimeout(r, 1_000))])
