@@ -88,6 +88,8 @@ interface ConnectInfo {
 const QUARANTINED_PREFIX = '$quarantined/'
 
 /** Errors a socket raises on its own (a reset, a timeout) rather than a client sending garbage. */
+/** ioredis's errors: a refused or queued-too-long command, a closed connection. */
+const STORE_ERROR = /^(ReplyError|MaxRetriesPerRequestError|AbortError)$|Connection is closed|max retries per request|enableOfflineQueue/
 const TRANSPORT_ERROR = /^(ECONNRESET|EPIPE|ETIMEDOUT|ERR_STREAM_PREMATURE_CLOSE)$|connection closed|keep alive timeout|drain timeout|did not arrive in time|over the limit|^ABORT_ERR$|operation was aborted/
 
 /**
@@ -440,6 +442,8 @@ export class HubBroker {
     }
     // The WebSocket layer measures its own frames before the frame guard sees a byte.
     if (code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') return this.refuse('payload-too-large', who, 'closed a WebSocket client sending an oversized frame')
+    // A cluster's Redis failing under the session store is the hub's trouble, not a misbehaving client (issue 26).
+    if (STORE_ERROR.test(err.name) || STORE_ERROR.test(err.message)) return this.refuse('store-unavailable', who, 'closed a client whose session the Redis store could not serve')
     // Anything else is the client's packets failing to parse or breaking the protocol: only it is closed.
     this.refuse('malformed-packet', who, 'closed a client that sent a malformed packet')
   }

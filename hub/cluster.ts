@@ -6,6 +6,9 @@ import type { AsyncPersistence } from './session-store.ts'
 import { RedisCustodyLog } from './redis-custody.ts'
 import { BridgeLease } from './bridge-lease.ts'
 import { judgeRedisDurability } from './redis-durability.ts'
+import { HallTotals } from './hall-totals.ts'
+import { ClusterHealth } from './cluster-health.ts'
+import type { Aedes } from 'aedes'
 import type { z } from 'zod'
 import type { redisSchema } from './config.ts'
 
@@ -61,6 +64,8 @@ function streamsForAedes(persistence: AsyncPersistence): AsyncPersistence {
   return persistence
 }
 
+const LEASE_KEY = 'bridge-lease'
+
 export interface HallCluster {
   readonly prefix: string
   /** Messages between the nodes (mqemitter-redis), for Aedes's `mq`. */
@@ -73,6 +78,10 @@ export interface HallCluster {
   custody(log: Logger): RedisCustodyLog
   /** The hall's bridge lease, held by the given holder. */
   lease(opts: Omit<ConstructorParameters<typeof BridgeLease>[0], 'redis' | 'key' | 'ttlMs'>): BridgeLease
+  /** The hall's ratings and services, counted in Redis. */
+  totals(aedes: Aedes, log: Logger): HallTotals
+  /** This node's probe of Redis, the lease holder and the totals, for /metrics. */
+  health(opts: { leaseHeld: () => boolean; totals: HallTotals; log: Logger }): ClusterHealth
   stop(): Promise<void>
 }
 
@@ -160,7 +169,13 @@ export async function openHallCluster(config: RedisConfig, hall: string, brokerI
       return custody
     },
     lease(opts) {
-      return new BridgeLease({ ...opts, redis: commands, key: 'bridge-lease', ttlMs: config.leaseMs ?? 10_000 })
+      return new BridgeLease({ ...opts, redis: commands, key: LEASE_KEY, ttlMs: config.leaseMs ?? 10_000 })
+    },
+    totals(aedes, totalsLog) {
+      return new HallTotals({ hall, aedes, redis: commands, log: totalsLog })
+    },
+    health(opts) {
+      return new ClusterHealth({ ...opts, redis: commands, leaseKey: LEASE_KEY })
     },
     async stop() {
       stopped = true

@@ -8,6 +8,8 @@ import { VERSION } from '../edge/shared/version.ts'
 import { CredentialStore } from './credentials.ts'
 import { HubBroker } from './broker.ts'
 import { Bridge } from './bridge.ts'
+import type { BridgeLease } from './bridge-lease.ts'
+import type { ClusterHealth } from './cluster-health.ts'
 import { HubCounters } from './hub-counters.ts'
 import { HallView } from './hall-view.ts'
 import { CustodyLog, type Custody } from './custody-log.ts'
@@ -163,6 +165,12 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
     })
 
     let bridge: Bridge | null = null
+    let lease: BridgeLease | null = null
+    let health: ClusterHealth | null = null
+    if (cluster) {
+      const totals = await life.start('hall totals', cluster.totals(broker.aedes, log.child({ module: 'hall-totals' })))
+      health = await life.start('cluster health', cluster.health({ leaseHeld: () => lease?.held ?? false, totals, log: log.child({ module: 'cluster-health' }) }))
+    }
     if (config.upstream && custody) {
       const u = config.upstream
       const c = custody
@@ -190,9 +198,10 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
       }
       if (cluster) {
         // One bridge per hall: the node holding the lease runs it, the others stand by.
-        const lease = cluster.lease({ holder: brokerId, log: log.child({ module: 'bridge-lease' }), onAcquired: startBridge, onLost: stopBridge })
-        lease.start()
-        life.add('bridge lease', () => lease.stop())
+        const l = cluster.lease({ holder: brokerId, log: log.child({ module: 'bridge-lease' }), onAcquired: startBridge, onLost: stopBridge })
+        lease = l
+        l.start()
+        life.add('bridge lease', () => l.stop())
       } else {
         await startBridge()
         life.add('bridge', stopBridge)
@@ -200,6 +209,7 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
     }
 
     let http: HubHttp | null = null
+    const probe = health
     if (config.http) {
       const h = new HubHttp({
         hall: config.hall,
@@ -211,6 +221,7 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
         logins,
         counters,
         backlog: () => custody?.size ?? 0,
+        live: { node, bridgeState: () => bridge?.linkState ?? null, cluster: probe ? () => probe.sample : null },
         liveStreams: { maxStreams: limits.maxLiveStreams, maxPerAddress: limits.maxLiveStreamsPerAddress, maxBufferedBytes: limits.maxLiveStreamBufferedBytes, batchMs: limits.liveStreamBatchMs },
         lines: refusalLines,
         log: log.child({ module: 'http' }),

@@ -2,6 +2,17 @@ import type { HallSnapshot } from '../hall-view.ts'
 import type { HubCounters } from '../hub-counters.ts'
 import type { WindowStats } from './service-stats.ts'
 import type { LiveStreamStats } from './live-streams.ts'
+import type { BridgeState } from '../../edge/protocol/index.ts'
+import type { ClusterSample } from '../cluster-health.ts'
+
+/** This node's live view (issue 26): its name in a cluster, its own bridge connection, and the cluster probe. */
+export interface NodeMetrics {
+  /** The node's name in a cluster: every sample gets a `node` label; null on a single hub. */
+  node: string | null
+  /** The bridge's connection as this process holds it; null while this node runs no bridge (a standby). */
+  bridgeState: () => BridgeState | null
+  cluster: (() => ClusterSample) | null
+}
 
 export interface MetricsSources {
   hall: string
@@ -12,6 +23,8 @@ export interface MetricsSources {
   messagesIn: () => number
   backlog: () => number
   liveStreams: LiveStreamStats
+  /** Absent: bridge_connected is read from the hall view (the retained hub/bridge message). */
+  live?: NodeMetrics
 }
 
 type Sample = [labels: Record<string, string>, value: number]
@@ -22,7 +35,7 @@ export function renderMetrics(src: MetricsSources): string {
   const metric = (name: string, type: 'gauge' | 'counter', help: string, samples: Sample[]) => {
     out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`)
     for (const [labels, value] of samples) {
-      const l = Object.entries({ hall: src.hall, ...labels })
+      const l = Object.entries({ hall: src.hall, ...(src.live?.node ? { node: src.live.node } : {}), ...labels })
         .map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`)
         .join(',')
       out.push(`${name}{${l}} ${Number.isFinite(value) ? value : 0}`)
@@ -39,8 +52,9 @@ export function renderMetrics(src: MetricsSources): string {
     [{ direction: 'down' }, c.bridgedDown ?? 0],
   ])
   metric('counter_edge_custody_backlog', 'gauge', 'Board messages held by the hub and not yet acknowledged by central.', [[{}, src.backlog()]])
-  const state = snap.bridge?.state ?? 'disconnected'
-  metric('counter_edge_bridge_connected', 'gauge', '1 while the bridge to central is connected.', [[{}, state === 'connected' ? 1 : 0]])
+  // The retained hub/bridge message says what the bridge last said, which a dead node or a frozen Redis leaves standing.
+  const state = src.live ? src.live.bridgeState() : (snap.bridge?.state ?? 'disconnected')
+  metric('counter_edge_bridge_connected', 'gauge', "1 while this node's bridge to central is connected (its own connection, not the retained hub/bridge message).", [[{}, state === 'connected' ? 1 : 0]])
   metric('counter_edge_auth_failures_total', 'counter', 'Refused logins (wrong or revoked credentials).', [[{}, c.authFailures ?? 0]])
   metric('counter_edge_password_checks_total', 'counter', 'Password checks run (scrypt, or the same work for an unknown username); logins refused by the limiter cost none.', [[{}, c.passwordChecks ?? 0]])
   metric('counter_edge_acl_denials_total', 'counter', 'Publishes and subscriptions refused by the ACL or limits.', [[{}, c.aclDenials ?? 0]])
@@ -75,5 +89,25 @@ export function renderMetrics(src: MetricsSources): string {
   metric('counter_edge_ratings_total', 'counter', 'Evaluator ratings per window, by score (since the hub started).', ratings)
   const faults: Sample[] = snap.windows.map((w) => [{ counter: w.counter }, w.state?.faults.length ?? 0])
   metric('counter_edge_window_faults', 'gauge', 'Open device faults per window.', faults)
+  const cluster = src.live?.cluster?.()
+  if (cluster) renderCluster(metric, cluster)
   return out.join('\n') + '\n'
+}
+
+type MetricFn = (name: string, type: 'gauge' | 'counter', help: string, samples: Sample[]) => void
+
+/** A cluster node's own view: Redis, the bridge lease, and the hall totals kept in Redis. */
+function renderCluster(metric: MetricFn, c: ClusterSample): void {
+  metric('counter_edge_redis_up', 'gauge', "1 while this node's Redis answers its probe in time (PING every second).", [[{}, c.redisUp ? 1 : 0]])
+  metric('counter_edge_redis_latency_seconds', 'gauge', 'Round trip of the last answered Redis probe; absent while Redis is away.', c.redisLatencyMs === null ? [] : [[{}, c.redisLatencyMs / 1000]])
+  metric('counter_edge_bridge_lease_held', 'gauge', 'This node holds the bridge lease (it runs the bridge to central).', [[{}, c.leaseHeld ? 1 : 0]])
+  metric('counter_edge_bridge_lease_holder', 'gauge', 'The bridge lease holder as read from Redis (its broker id); absent when nobody holds it or Redis is away.', c.leaseHolder ? [[{ holder: c.leaseHolder }, 1]] : [])
+  metric('counter_edge_hall_totals_unwritten', 'gauge', 'Ratings and services this node saw and has not yet counted in Redis (Redis away).', [[{}, c.totalsUnwritten]])
+  if (!c.totals) return
+  const sorted = (o: Record<string, Record<string, number>>, label: string): Sample[] =>
+    Object.entries(o)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .flatMap(([counter, by]) => Object.entries(by).map(([k, n]): Sample => [{ counter, [label]: k }, n]))
+  metric('counter_edge_hall_services_total', 'counter', 'Services finished per window, by outcome, for the hall (kept in Redis: survives node restarts and failovers).', sorted(c.totals.served, 'outcome'))
+  metric('counter_edge_hall_ratings_total', 'counter', 'Evaluator ratings per window, by score, for the hall (kept in Redis: survives node restarts and failovers).', sorted(c.totals.ratings, 'score'))
 }
