@@ -37,6 +37,12 @@ export interface BridgeOptions {
   /** Most often the backlog count on hall/{hall}/hub/bridge is refreshed while it changes. */
   stateIntervalMs?: number
   random?: () => number
+  /**
+   * Whether the hall's store (a cluster's Redis) can take a message now. While it cannot, a command
+   * from central is held, unacknowledged, and handed into the hall once it can: never acknowledged and
+   * lost. Absent: always (a single hub's broker is in process).
+   */
+  storeReady?: () => boolean
 }
 
 /**
@@ -69,6 +75,8 @@ export class Bridge {
   private reading = false
   private drained = false
   private appends = 0
+  /** A message from central held until the hall can take it (its topic); null when none is. */
+  private pendingDown: string | null = null
   private unlistenAppends: (() => void) | null = null
   private readonly window: number
   private readonly liveTopic: string
@@ -95,6 +103,11 @@ export class Bridge {
 
   get inFlight(): number {
     return this.inflight.size
+  }
+
+  /** Whether a message from central waits for the hall's store to come back. */
+  get holdingDown(): boolean {
+    return this.pendingDown !== null
   }
 
   async start(): Promise<void> {
@@ -239,11 +252,31 @@ export class Bridge {
     // Commands are never retained, even if central got that wrong: a retained call would replay a stale number.
     // Central status always is: a broker clears the retain flag when it delivers live, and the contract retains it.
     const retain = t.kind === 'central-status'
+    this.intoHall(topic, payload, retain, this.gen, 0, cb)
+  }
+
+  /**
+   * Hands a message from central into the hall, and only then acknowledges it. While the store is
+   * away (or the publish fails) it is tried again every half second; mqtt.js reads nothing more from
+   * central meanwhile, so commands keep their order. If this connection ends first, it is not
+   * acknowledged at all and central sends it again to the next bridge (same client id, persistent
+   * session): delivered once the hall can take it, or refused by the board as expired; never silence.
+   */
+  private intoHall(topic: string, payload: Buffer, retain: boolean, gen: number, attempt: number, cb: (err?: Error) => void): void {
+    if (gen !== this.gen || this.stopped) {
+      this.opts.log.warn({ topic }, 'a message from central was not handed into the hall before its connection ended: central sends it again to the next bridge')
+      return
+    }
+    const retry = (why: string) => {
+      if (attempt === 0) this.opts.log.warn({ topic, why }, '中央下发的消息暂存，待存储恢复后送达 / holding a message from central until the hall can take it')
+      this.pendingDown = topic
+      setTimeout(() => this.intoHall(topic, payload, retain, gen, attempt + 1, cb), 500).unref()
+    }
+    if (this.opts.storeReady && !this.opts.storeReady()) return retry('the hall store (Redis) is unreachable')
     this.opts.aedes.publish({ cmd: 'publish', topic, payload, qos: 1, retain, dup: false }, (err) => {
-      if (err) {
-        this.opts.log.error({ topic, err: err.message }, 'could not deliver a message from central into the hall')
-        return cb(err) // no PUBACK: central keeps it for the next session
-      }
+      if (err) return retry(err.message)
+      if (attempt > 0) this.opts.log.info({ topic, attempts: attempt + 1 }, 'held message from central handed into the hall')
+      this.pendingDown = null
       this.opts.counters.bridgedDown++
       cb()
     })

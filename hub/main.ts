@@ -171,6 +171,7 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
       const totals = await life.start('hall totals', cluster.totals(broker.aedes, log.child({ module: 'hall-totals' })))
       health = await life.start('cluster health', cluster.health({ leaseHeld: () => lease?.held ?? false, totals, log: log.child({ module: 'cluster-health' }) }))
     }
+    const probe = health
     if (config.upstream && custody) {
       const u = config.upstream
       const c = custody
@@ -186,6 +187,7 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
           upstream: { url: u.url, username: u.username, password: u.password, clientId: u.clientId, ...(tls ? { tls } : {}) },
           counters,
           log: log.child({ module: 'bridge' }),
+          ...(probe ? { storeReady: () => probe.redisUp } : {}),
           ...config.bridge,
         })
         await b.start()
@@ -209,7 +211,6 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
     }
 
     let http: HubHttp | null = null
-    const probe = health
     if (config.http) {
       const h = new HubHttp({
         hall: config.hall,
