@@ -43,6 +43,12 @@ export interface BridgeOptions {
    * lost. Absent: always (a single hub's broker is in process).
    */
   storeReady?: () => boolean
+  /**
+   * In a cluster: whether another node runs and will take the bridge at once. Then a clean stop says
+   * nothing offline at central (the hall's hub is still there; the next node's birth replaces this
+   * one's) and disconnects cleanly, so central does not publish the will either.
+   */
+  handover?: () => boolean
 }
 
 /**
@@ -127,7 +133,8 @@ export class Bridge {
     const { hall, upstream, log } = this.opts
     const gen = ++this.gen
     this.setState('connecting')
-    const will = { online: false, hub: this.opts.hubId, boot: this.opts.boot, ts: new Date().toISOString(), reason: 'will' }
+    // No ts: central sends the will whenever the link drops, minutes or days after it was written here.
+    const will = { online: false, hub: this.opts.hubId, boot: this.opts.boot, reason: 'will' }
     const client = connectMqtt({
       addresses: [parseBrokerUrl(upstream.url)],
       ...(upstream.tls ? { tls: upstream.tls } : {}),
@@ -146,9 +153,10 @@ export class Bridge {
       this.backoff.connected()
       this.failuresLogged = 0
       log.info({ upstream: this.redactedUrl() }, 'bridge connected to central')
-      const birth = { online: true, hub: this.opts.hubId, boot: this.opts.boot, version: this.opts.version, ts: new Date().toISOString() }
-      client.publish(topics.hubStatus(hall), JSON.stringify(birth), { qos: 1, retain: true })
-      client.subscribe({ [topics.hallCommands(hall)]: { qos: 1 }, [topics.centralStatus(hall)]: { qos: 1 } }, (err) => {
+      this.announce(client)
+      // The hall's hub status at central too: an offline status of another node (its will, sent late after a
+      // network cut, or its clean stop before it knew of this node) must not stand while this node bridges.
+      client.subscribe({ [topics.hallCommands(hall)]: { qos: 1 }, [topics.centralStatus(hall)]: { qos: 1 }, [topics.hubStatus(hall)]: { qos: 1 } }, (err) => {
         if (err && gen === this.gen) log.error({ err: err.message }, 'bridge could not subscribe upstream')
       })
       this.setState('connected')
@@ -240,10 +248,25 @@ export class Bridge {
     this.opts.counters.bridgedUp++
   }
 
+  /** The hall's hub is online, through this node: retained at central. */
+  private announce(client: MqttClient): void {
+    const birth = { online: true, hub: this.opts.hubId, boot: this.opts.boot, version: this.opts.version, ts: new Date().toISOString() }
+    client.publish(topics.hubStatus(this.opts.hall), JSON.stringify(birth), { qos: 1, retain: true })
+  }
+
   private fromCentral(packet: IPublishPacket, cb: (err?: Error) => void): void {
     const topic = packet.topic
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload)
     const t = parseTopic(topic)
+    if (t?.kind === 'hub-status' && t.hall === this.opts.hall) {
+      const m = parseMessage(topic, payload)
+      const other = m.ok && m.kind === 'hub-status' && (m.message.hub !== this.opts.hubId || m.message.boot !== this.opts.boot)
+      if (other && !m.message.online && this.client && this.state === 'connected') {
+        this.opts.log.info({ hub: m.message.hub, reason: m.message.reason }, "another node's offline status at central while this node bridges: announcing the hall's hub online again")
+        this.announce(this.client)
+      }
+      return cb()
+    }
     if (!t || t.hall !== this.opts.hall || (t.kind !== 'cmd' && t.kind !== 'central-status')) {
       this.opts.counters.refusedDown++
       this.opts.log.warn({ topic }, "ignored a message from central outside this hall's command topics")
@@ -326,12 +349,17 @@ export class Bridge {
     const client = this.client
     this.client = null
     this.gen++
-    if (client?.connected) {
+    const handover = this.opts.handover?.() ?? false
+    if (client?.connected && !handover) {
       const bye = { online: false, hub: this.opts.hubId, boot: this.opts.boot, ts: new Date().toISOString(), reason: 'stop' }
       await Promise.race([
         client.publishAsync(topics.hubStatus(this.opts.hall), JSON.stringify(bye), { qos: 1, retain: true }).catch(() => {}),
         new Promise((r) => setTimeout(r, 1_000)),
       ])
+    }
+    if (client?.connected) {
+      // A clean DISCONNECT, so central discards the will (a forced close would have it published).
+      await Promise.race([client.endAsync(false).catch(() => {}), new Promise((r) => setTimeout(r, 1_000).unref())])
     }
     await client?.endAsync(true).catch(() => {})
     this.state = 'disconnected'

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { topics } from '../edge/protocol/index.ts'
+import { parseMessage, topics } from '../edge/protocol/index.ts'
 import type { Logger } from '../edge/shared/logger.ts'
 import { VERSION } from '../edge/shared/version.ts'
 import { CredentialStore } from './credentials.ts'
@@ -152,13 +152,28 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
       announcer = a
     }
 
+    let stoppingStatus = false
     const publishLocal = (online: boolean, reason?: string) =>
       new Promise<void>((r) => {
         const payload = { online, hub: hubId, boot, version: VERSION, ts: new Date().toISOString(), ...(reason ? { reason } : {}) }
         broker.aedes.publish({ cmd: 'publish', topic: topics.hubStatus(config.hall), payload: Buffer.from(JSON.stringify(payload)), qos: 1, retain: true, dup: false }, () => r())
       })
     await publishLocal(true)
+    if (cluster) {
+      // Known to the other nodes now, not one heartbeat from now: a node stopping in between would
+      // otherwise believe itself the last and leave the hall's hub/status offline while this one runs.
+      broker.aedes.publish({ cmd: 'publish', topic: `$SYS/${brokerId}/heartbeat`, payload: Buffer.from(brokerId), qos: 0, retain: false, dup: false }, () => {})
+      // And should another node still say offline (it stopped before it heard of this one), this one says online again.
+      const reannounce = (packet: { payload: Buffer | string }, done: () => void) => {
+        done()
+        const m = parseMessage(topics.hubStatus(config.hall), packet.payload)
+        if (m.ok && m.kind === 'hub-status' && !m.message.online && m.message.boot !== boot && !stoppingStatus) void publishLocal(true)
+      }
+      await new Promise<void>((r) => broker.aedes.subscribe(topics.hubStatus(config.hall), reannounce, () => r()))
+      life.add('hub status watch', () => new Promise<void>((r) => broker.aedes.unsubscribe(topics.hubStatus(config.hall), reannounce, () => r())))
+    }
     life.add('hub status', () => {
+      stoppingStatus = true
       // In a cluster the hall's hub is still there while another node is: only the last one says offline.
       if (cluster && otherNodesAlive(broker.aedes, brokerId, config.heartbeatMs ?? 15_000)) return
       return publishLocal(false, 'stop')
@@ -187,7 +202,7 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
           upstream: { url: u.url, username: u.username, password: u.password, clientId: u.clientId, ...(tls ? { tls } : {}) },
           counters,
           log: log.child({ module: 'bridge' }),
-          ...(probe ? { storeReady: () => probe.redisUp } : {}),
+          ...(probe ? { storeReady: () => probe.redisUp, handover: () => otherNodesAlive(broker.aedes, brokerId, config.heartbeatMs ?? 15_000) } : {}),
           ...config.bridge,
         })
         await b.start()
