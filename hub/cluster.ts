@@ -66,6 +66,25 @@ function streamsForAedes(persistence: AsyncPersistence): AsyncPersistence {
 
 const LEASE_KEY = 'bridge-lease'
 
+/**
+ * aedes-persistence-redis 12 sends some list updates without awaiting them (LREM and RPUSH of the
+ * will list in putWill and delWill, LREM of a stale key): with Redis away their rejection went
+ * unhandled and ended the node (seen when Redis was killed under traffic, issue 26). The promise is
+ * still returned, so a caller that awaits it sees the error; the unawaited ones only leave a stale
+ * list entry, which the library skips when it reads the key.
+ */
+function noUnhandledListUpdates(r: Redis): Redis {
+  for (const name of ['lrem', 'rpush'] as const) {
+    const original = (r[name] as (...args: unknown[]) => Promise<unknown>).bind(r)
+    ;(r as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
+      const p = original(...args)
+      p.catch(() => {})
+      return p
+    }
+  }
+  return r
+}
+
 export interface HallCluster {
   readonly prefix: string
   /** Messages between the nodes (mqemitter-redis), for Aedes's `mq`. */
@@ -150,7 +169,7 @@ export async function openHallCluster(config: RedisConfig, hall: string, brokerI
   commands.on('ready', recheck)
   const mq = new MQEmitterRedisPrefix(prefix, { subConn: busSub, pubConn: busPub })
   mq.state.on('error', (err) => log.warn({ err: err.message }, 'Redis message bus error'))
-  const persistence = willOwnership(streamsForAedes(new RedisPersistence({ conn: sessions })), sessions, () => brokerId)
+  const persistence = willOwnership(streamsForAedes(new RedisPersistence({ conn: noUnhandledListUpdates(sessions) })), sessions, () => brokerId)
   let custody: RedisCustodyLog | null = null
   return {
     prefix,

@@ -191,6 +191,7 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
       const u = config.upstream
       const c = custody
       const tls = u.caFile || u.certFile || u.keyFile ? await loadUpstreamTls(u) : undefined
+      let bridgeReign = 0
       const startBridge = async () => {
         const b = new Bridge({
           hall: config.hall,
@@ -205,10 +206,15 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
           ...(probe ? { storeReady: () => probe.redisUp, handover: () => otherNodesAlive(broker.aedes, brokerId, config.heartbeatMs ?? 15_000) } : {}),
           ...config.bridge,
         })
+        const reign = ++bridgeReign
         await b.start()
+        // The lease was lost while the bridge started (its subscription waits for a Redis that went away):
+        // it must not run without the lease, beside the next holder's bridge.
+        if (reign !== bridgeReign) return void (await b.stop())
         bridge = b
       }
       const stopBridge = async () => {
+        bridgeReign++
         const b = bridge
         bridge = null
         await b?.stop()
