@@ -81,8 +81,6 @@ export class Bridge {
   private reading = false
   private drained = false
   private appends = 0
-  /** A message from central held until the hall can take it (its topic); null when none is. */
-  private pendingDown: string | null = null
   private unlistenAppends: (() => void) | null = null
   private readonly window: number
   private readonly liveTopic: string
@@ -111,10 +109,6 @@ export class Bridge {
     return this.inflight.size
   }
 
-  /** Whether a message from central waits for the hall's store to come back. */
-  get holdingDown(): boolean {
-    return this.pendingDown !== null
-  }
 
   async start(): Promise<void> {
     await new Promise<void>((r) => this.opts.aedes.subscribe(this.liveTopic, this.deliverLive, () => r()))
@@ -292,14 +286,12 @@ export class Bridge {
     }
     const retry = (why: string) => {
       if (attempt === 0) this.opts.log.warn({ topic, why }, '中央下发的消息暂存，待存储恢复后送达 / holding a message from central until the hall can take it')
-      this.pendingDown = topic
       setTimeout(() => this.intoHall(topic, payload, retain, gen, attempt + 1, cb), 500).unref()
     }
     if (this.opts.storeReady && !this.opts.storeReady()) return retry('the hall store (Redis) is unreachable')
     this.opts.aedes.publish({ cmd: 'publish', topic, payload, qos: 1, retain, dup: false }, (err) => {
       if (err) return retry(err.message)
       if (attempt > 0) this.opts.log.info({ topic, attempts: attempt + 1 }, 'held message from central handed into the hall')
-      this.pendingDown = null
       this.opts.counters.bridgedDown++
       cb()
     })

@@ -216,7 +216,9 @@ describe('hub cluster: the lease holder, then Redis, killed under traffic', () =
         },
         20_000,
         'Redis, the lease and the bridge back on the survivor',
-      ),
+      ).catch((err: Error) => {
+        throw new Error(`${err.message}; survivor alive ${nodes[survivor].proc!.alive}: ${nodes[survivor].proc!.output.slice(-4000)}`)
+      }),
     )
     expect(back).toMatch(new RegExp(`^counter_edge_bridge_lease_holder\\{[^}]*holder="hub-h1-${survivor}-`, 'm'))
     await letTimePass(3_000, 'traffic goes on after Redis is back')
