@@ -331,7 +331,15 @@ export class HubBroker {
       // Only wills of sessions from before a restart come here; they were checked when their client connected.
       const owner = (packet as PublishPacket & { clientId?: string }).clientId
       const p = owner ? this.opts.credentials.lookup(owner) : null
-      return this.admit(p, packet, cb, 'restored-will')
+      // Aedes publishes restored wills in batches whose rejections it leaves unhandled (a failed one ended
+      // the node when Redis went away, issue 26): one that cannot be kept yet is tried again, never failed.
+      const retry = (): void =>
+        this.admit(p, packet, (err) => {
+          if (!err) return cb(null)
+          if (this.aedes.closed) return
+          setTimeout(retry, 1_000).unref()
+        }, 'restored-will')
+      return retry()
     }
     const p = this.principals.get(client)
     if (!p) return cb(refusal('not authenticated'))

@@ -39,6 +39,10 @@ interface MqEmitter {
  * will removes the one at any other broker first.
  */
 function willOwnership(persistence: AsyncPersistence, db: Redis, brokerId: () => string): AsyncPersistence {
+  // Aedes awaits delWill inside will batches whose rejections it leaves unhandled: a failure here leaves
+  // the will stored (published again on the next round, a duplicate status consumers drop by id).
+  const delWill = persistence.delWill.bind(persistence)
+  persistence.delWill = async (client: ClientRef) => delWill(client).catch(() => null)
   const putWill = persistence.putWill.bind(persistence)
   persistence.putWill = async (client: ClientRef, packet: unknown) => {
     const previous = await db.set(`willowner:${encodeURIComponent(client.id)}`, brokerId(), 'GET')
