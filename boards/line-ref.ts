@@ -36,8 +36,14 @@ const lineRefShape = {
   chip: z.string().min(1),
   offset: z.number().int().min(0).max(9999),
   activeLow: z.boolean().default(false),
-  /** Pull wanted on an input; documents config.txt for onoff, requested directly by chardev. */
+  /** Pull wanted on an input; documents config.txt for sysfs (onoff), requested from the kernel by the chardev backend. */
   bias: z.enum(['pull-up', 'pull-down', 'none']).optional(),
+  /**
+   * Kernel debounce of an input, in µs (gpio.backend 'chardev' only): edges
+   * shorter than this never reach the runtime. Leave it off evaluator keys,
+   * whose driver judges bounce and chatter itself from the raw edges.
+   */
+  debounceUs: z.number().int().min(1).max(1_000_000).optional(),
   /**
    * What holds the pin while the board boots, before any program drives it:
    * the SoC's reset pull ('up', 'down') or nothing ('none', floating). An

@@ -167,10 +167,18 @@ export const boardProfileSchema = z
     id: z.string().regex(ID_PATTERN, 'ids are [a-z0-9][a-z0-9-]{0,31}'),
     description: z.string().min(1),
     /**
-     * 'onoff': sysfs GPIO + i2c-bus on the board itself; 'johnny-five': a
-     * Firmata board on `serialPort` (the portable window); 'sim': simulated.
+     * 'onoff': the Linux board's own GPIO (sysfs through onoff, or the
+     * character device: `gpio.backend`) + i2c-bus; 'johnny-five': a Firmata
+     * board on `serialPort` (the portable window); 'sim': simulated.
      */
     adapter: z.enum(['sim', 'onoff', 'johnny-five']),
+    /**
+     * How a Linux board's GPIO is driven: 'sysfs' (onoff; the default, for
+     * kernels that still have /sys/class/gpio) or 'chardev' (/dev/gpiochipN,
+     * uAPI v2: bias and debounce requested, lines released by the kernel
+     * when the runtime dies; docs/operations.md). The simulator takes either.
+     */
+    gpio: z.strictObject({ backend: z.enum(['sysfs', 'chardev']) }).optional(),
     /** The I2C bus (/dev/i2c-N) of an HT16K33 display; not needed for a MAX7219. */
     i2c: z.strictObject({ bus: z.number().int().min(0) }).optional(),
     /** The Firmata board's serial port, for the johnny-five adapter ('/dev/ttyACM0', '/dev/serial/by-id/…'). */
@@ -229,6 +237,7 @@ export const boardProfileSchema = z
       })
     }
     checkModbusLines(profile, ctx)
+    checkGpioBackend(profile, ctx)
     for (const line of profileLines(profile)) {
       if (modbusChip(line.ref.chip) !== undefined) continue
       if (line.direction !== 'out' || line.ref.bootPull === undefined || line.ref.bootPull === 'none') continue
@@ -249,6 +258,21 @@ export const boardProfileSchema = z
       })
     }
   })
+
+/** The GPIO backend section, and what only the chardev backend can give (kernel debounce). */
+function checkGpioBackend(profile: { adapter: string; gpio?: { backend: 'sysfs' | 'chardev' } | undefined } & Parameters<typeof profileLines>[0], ctx: z.RefinementCtx): void {
+  if (profile.gpio !== undefined && profile.adapter === 'johnny-five') {
+    ctx.addIssue({ code: 'custom', path: ['gpio'], message: "gpio.backend picks how a Linux board drives its own pins; the johnny-five adapter's pins are the Firmata board's" })
+  }
+  const backend = profile.gpio?.backend ?? 'sysfs'
+  for (const line of profileLines(profile)) {
+    if (line.ref.debounceUs === undefined) continue
+    const path = [...line.path.split('.'), 'debounceUs']
+    if (modbusChip(line.ref.chip) !== undefined) ctx.addIssue({ code: 'custom', path, message: 'a Modbus line is polled, not debounced by the kernel' })
+    else if (line.direction !== 'in') ctx.addIssue({ code: 'custom', path, message: 'only inputs are debounced' })
+    else if (backend !== 'chardev') ctx.addIssue({ code: 'custom', path, message: `kernel debounce needs "gpio": { "backend": "chardev" } (sysfs cannot ask for it)` })
+  }
+}
 
 /**
  * Modbus lines: on a declared module, within its inputs or coils, inputs for

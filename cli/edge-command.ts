@@ -11,6 +11,7 @@ import { Supervisor } from '../edge/supervision/supervisor.ts'
 import { UsageError, type Subcommand } from './subcommand.ts'
 import { readConfigFile } from './config-file.ts'
 import { BOARDS_DIR } from '../edge/shared/package-root.ts'
+import type { SimWindow } from '../sim/sim-window.ts'
 
 /** Reads the PEM files a board config names, with the file and the field in any error. */
 async function readTls(configPath: string, tls: BoardFile['tls']): Promise<EdgeConfig['tls']> {
@@ -26,31 +27,57 @@ async function readTls(configPath: string, tls: BoardFile['tls']): Promise<EdgeC
   return out
 }
 
+/** `--control`: a port (on loopback), host:port, or a unix socket path. */
+function controlAddress(v: string): { host: string; port: number; socketPath?: string } {
+  if (v.includes('/')) return { host: '127.0.0.1', port: 0, socketPath: v }
+  const m = /^(?:(.+):)?([0-9]{1,5})$/.exec(v)
+  const port = m ? Number(m[2]) : NaN
+  if (!m || port > 65535) throw new UsageError(`--control must be a port, host:port or a unix socket path (with a /), not "${v}"`)
+  return { host: m[1] ?? '127.0.0.1', port }
+}
+
 /** Long enough for the keys' re-read (1 s) and the display to report their faults to the hub before the exit. */
 const BOARD_LOST_GRACE_MS = 2_500
 
 export const edgeCommand: Subcommand = {
   name: 'edge',
   summary: 'run the runtime of one counter board',
-  usage: 'counter-edge edge --config /etc/counter-edge/board.json',
+  usage: 'counter-edge edge --config /etc/counter-edge/board.json [--control 8090 | --control /run/w01.sock]',
   options: {
     config: { type: 'string', description: 'board config as printed by `counter-edge provision`' },
+    control: {
+      type: 'string',
+      description: 'simulated hardware only (a board profile of adapter "sim"): serve the control API (keys, display, faults, camera, fingerprint) on this port, host:port or unix socket path',
+    },
   },
   async run(v) {
     if (!v.config) throw new UsageError('--config is required')
     const c = await readConfigFile(v.config as string, boardFileSchema)
     const tls = await readTls(v.config as string, c.tls)
     const profile = await loadBoardProfile(c.board, BOARDS_DIR)
+    const control = v.control === undefined ? null : controlAddress(String(v.control))
+    if (control && profile.adapter !== 'sim') {
+      throw new UsageError(`--control is for simulated hardware; board profile "${c.board}" has adapter "${profile.adapter}", a real board's keys are pressed by hand`)
+    }
     const log = createLogger({ name: 'edge' }).child({ counter: c.counter })
     const life = new Lifecycle({ log })
     return life.build(async () => {
       let gpio, bus
+      let simWindow: SimWindow | null = null
       if (profile.adapter === 'sim') {
-        // A board profile of adapter "sim" runs the real runtime on simulated buses: a laptop demo window.
-        const { SimWindowHardware } = await import('../sim/window-hardware.ts')
-        const hw = new SimWindowHardware(profile)
-        gpio = hw.gpio
-        bus = hw.bus
+        // A board profile of adapter "sim" runs the real runtime on simulated buses: a laptop demo window,
+        // or one window of `counter-edge sim --process-per-window`. Its device models (the camera and the
+        // fingerprint device behind the capture lines included) are the simulator's, so the control API
+        // drives this process as it drives a window of the simulated hall.
+        const { SimWindow } = await import('../sim/sim-window.ts')
+        const { isPixelDisplay } = await import('../boards/screen-schema.ts')
+        const pixels = isPixelDisplay(profile.display.driver) || profile.officerPanel !== undefined
+        const font = pixels ? await (await import('../edge/hardware/bitmap-font.ts')).loadHexFont() : undefined
+        const w = new SimWindow({ hall: c.hall, counter: c.counter, profile, hub: c.hub, username: c.username, password: c.password, log, ...(font ? { font } : {}) })
+        life.add('simulated capture devices', () => w.release())
+        simWindow = w
+        gpio = w.hardware.backend
+        bus = w.hardware.bus
       } else {
         const { openBoardBackends } = await import('../edge/hardware/open-board.ts')
         const backends = await openBoardBackends(profile, log.child({ module: 'hardware' }))
@@ -77,6 +104,23 @@ export const edgeCommand: Subcommand = {
       const { board: _board, tls: _tls, dataDir: _dataDir, ...file } = c
       const edge = await startEdge({ ...file, ...(dataDir ? { dataDir } : {}), ...(tls ? { tls } : {}) }, { profile, gpio, bus, log, clock })
       life.add('edge runtime', () => edge.stop())
+      if (simWindow) {
+        simWindow.attach(edge)
+        if (control) {
+          const { ControlApi } = await import('../sim/control-api.ts')
+          const api = await life.start(
+            'control API',
+            new ControlApi({
+              ...control,
+              hall: c.hall,
+              windows: new Map([[c.counter, simWindow]]),
+              info: () => ({ hall: c.hall, counter: c.counter, windows: 1 }),
+              log: log.child({ module: 'control-api' }),
+            }),
+          )
+          log.info({ control: api.url }, `控制接口 control API: ${api.url}/api/windows/${c.counter}`)
+        }
+      }
       const supervisor = new Supervisor({
         notifier: SystemdNotifier.fromEnv({ log: log.child({ module: 'sd-notify' }) }),
         watchdogMs: watchdogIntervalMs(),

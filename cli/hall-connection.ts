@@ -15,8 +15,16 @@ export const HUB_OPTIONS: Record<string, OptionSpec> = {
 export async function connectToHub(v: Record<string, string | boolean | undefined>, clientSuffix: string): Promise<MqttClient> {
   if (!v.username) throw new UsageError('--username is required (a technician or dashboard account)')
   let password = process.env.COUNTER_EDGE_PASSWORD
-  if (v['password-file']) password = (await readFile(v['password-file'] as string, 'utf8')).trim()
-  if (!password) throw new UsageError('no password: give --password-file or set COUNTER_EDGE_PASSWORD')
+  const file = v['password-file'] as string | undefined
+  if (file) {
+    password = (
+      await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
+        throw new UsageError(`无法读取密码文件 ${file} / cannot read --password-file ${file}: ${e.code === 'ENOENT' ? 'no such file' : e.code === 'EACCES' ? 'permission denied' : e.message}`)
+      })
+    ).trim()
+    if (!password) throw new UsageError(`密码文件 ${file} 是空的 / --password-file ${file} is empty`)
+  }
+  if (!password) throw new UsageError('没有密码：请给出 --password-file 或设置 COUNTER_EDGE_PASSWORD / no password: give --password-file or set COUNTER_EDGE_PASSWORD')
   const client = connectMqtt({
     addresses: [parseBrokerUrl(v.hub as string)],
     clientId: `${v.username}-${clientSuffix}-${process.pid}`,

@@ -1,8 +1,10 @@
-import { idSchema } from '../edge/protocol/index.ts'
+import type { MqttClient } from 'mqtt'
+import { idSchema, parseMessage, topics, type State } from '../edge/protocol/index.ts'
 import { connectToHub, HUB_OPTIONS } from './hall-connection.ts'
 import { commandWindow } from './window-command.ts'
 import { UsageError, type Subcommand } from './subcommand.ts'
 import { waitMs } from './window-command.ts'
+import { whyUnreachable, windowPresence } from './window-presence.ts'
 
 export const identifyCommand: Subcommand = {
   name: 'identify',
@@ -14,17 +16,62 @@ export const identifyCommand: Subcommand = {
     if (!counter.success) throw new UsageError(`--counter: ${v.counter === undefined ? 'required' : counter.error.issues[0]!.message}`)
     const seconds = Number(v.seconds)
     if (!Number.isInteger(seconds) || seconds < 1 || seconds > 300) throw new UsageError(`--seconds must be a whole number from 1 to 300, not "${v.seconds}"`)
+    const wait = waitMs(v.wait)
+    const hall = v.hall as string
     const client = await connectToHub(v, 'identify')
     try {
-      const r = await commandWindow(client, v.hall as string, counter.data, 'identify', { seconds }, waitMs(v.wait))
-      if (!r.ok) {
-        console.error(`window ${counter.data} refused: ${r.code}: ${r.message}`)
+      const presence = await windowPresence(client, hall, counter.data)
+      const why = whyUnreachable(presence, hall, counter.data)
+      if (why) {
+        console.error(why)
         return 1
       }
-      console.log(`window ${counter.data} is blinking "----" for ${seconds} s`)
-      return 0
+      const latest = new LatestState(client, hall, counter.data, presence.state)
+      await latest.start()
+      try {
+        const r = await commandWindow(client, hall, counter.data, 'identify', { seconds }, wait)
+        if (!r.ok) {
+          console.error(`窗口 ${counter.data} 拒绝了识别命令 / window ${counter.data} refused identify: ${r.code}: ${r.message}`)
+          return 1
+        }
+        // The board answers identify after trying the display; a display that failed reports its fault in
+        // the window's state. A sync, answered after the state it republishes, is the barrier for that.
+        await commandWindow(client, hall, counter.data, 'sync', {}, wait)
+        const fault = latest.state?.faults.find((f) => f.device === 'display')
+        if (fault) {
+          console.error(`窗口 ${counter.data} 的显示屏有故障，没有闪烁（${fault.code}）/ window ${counter.data}: the display is NOT blinking, it has a fault: ${fault.code}: ${fault.message}. Check its cable and power; counter-edge selftest --counter ${counter.data} tests it again.`)
+          return 1
+        }
+        console.log(`窗口 ${counter.data} 的显示屏正在闪烁 "----"，持续 ${seconds} 秒 / window ${counter.data} is blinking "----" for ${seconds} s`)
+        return 0
+      } finally {
+        latest.stop()
+      }
     } finally {
       await client.endAsync()
     }
   },
+}
+
+/** The window's state as the hub last passed it on, kept current while a command runs. */
+class LatestState {
+  private readonly topic: string
+  private readonly onMessage = (topic: string, payload: Buffer) => {
+    if (topic !== this.topic) return
+    const m = parseMessage(topic, payload)
+    if (m.ok) this.state = m.message as State
+  }
+
+  constructor(private readonly client: MqttClient, hall: string, counter: string, public state: State | null) {
+    this.topic = topics.state(hall, counter)
+  }
+
+  async start(): Promise<void> {
+    this.client.on('message', this.onMessage)
+    await this.client.subscribeAsync(this.topic, { qos: 1 })
+  }
+
+  stop(): void {
+    this.client.off('message', this.onMessage)
+  }
 }

@@ -88,7 +88,7 @@ async function main(argv: string[]): Promise<number> {
     const options = Object.fromEntries(Object.entries(cmd.options).map(([k, { description: _d, ...v }]) => [k, v]))
     parsed = parseArgs({ args: rest, options, allowPositionals: true, strict: true })
   } catch (err) {
-    console.error(`counter-edge ${name}: ${(err as Error).message}\nRun \`counter-edge ${name} --help\` for the options.`)
+    console.error(`counter-edge ${name}: ${parseArgsProblem(err as Error & { code?: string }, rest, cmd)}\n\n${commandHelp(cmd)}`)
     return 2
   }
   try {
@@ -103,6 +103,32 @@ async function main(argv: string[]): Promise<number> {
     console.error(`counter-edge ${name}: ${withCauses(err)}`)
     if (process.env.DEBUG) console.error((err as Error).stack)
     return 1
+  }
+}
+
+/**
+ * parseArgs's own text ("Unknown option '--x'. To specify a positional argument starting with a '-'…")
+ * speaks of its API, not of our command; this says which flag and what the command takes.
+ */
+function parseArgsProblem(err: Error & { code?: string }, args: string[], cmd: Subcommand): string {
+  const quoted = /'(-{1,2}[^']+)'/.exec(err.message)?.[1] ?? args.find((a) => a.startsWith('-')) ?? ''
+  const bare = quoted.replace(/^-+/, '').split(/[= ]/)[0]!
+  const flag = quoted.split(/[= ]/)[0]!
+  switch (err.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION': {
+      const near = Object.keys(cmd.options).find((o) => o.startsWith(bare.slice(0, 3)) && bare.length > 0)
+      return `未知选项 ${flag} / unknown option ${flag}${near ? ` (did you mean --${near}?)` : ''}`
+    }
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE': {
+      const spec = cmd.options[bare]
+      return spec?.type === 'boolean'
+        ? `选项 --${bare} 不带值 / option --${bare} takes no value`
+        : `选项 --${bare} 需要一个值 / option --${bare} needs a value: --${bare} <value>`
+    }
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return `多余的参数 / unexpected argument: ${err.message}`
+    default:
+      return err.message
   }
 }
 

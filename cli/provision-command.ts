@@ -1,4 +1,9 @@
-import { existsSync } from 'node:fs'
+import { existsSync, statSync } from 'node:fs'
+import { readdir, writeFile } from 'node:fs/promises'
+import { dirname, resolve } from 'node:path'
+import { parseBrokerUrl } from '../edge/shared/mqtt-connect.ts'
+import { BOARDS_DIR } from '../edge/shared/package-root.ts'
+import { BoardProfileError, loadBoardProfile } from '../boards/profile-schema.ts'
 import { idSchema } from '../edge/protocol/index.ts'
 import { ROLES, generatePassword, makeEntry, readCredentialFile, writeCredentialFile, type Role } from '../hub/credentials.ts'
 import { UsageError, type Subcommand } from './subcommand.ts'
@@ -16,6 +21,7 @@ export const provisionCommand: Subcommand = {
     hub: { type: 'string', default: 'mqtt://127.0.0.1:1883', description: 'hub address written into the printed board config; for a hub cluster, every node, comma-separated' },
     board: { type: 'string', default: 'sim-window', description: 'board profile written into the printed board config' },
     replace: { type: 'boolean', default: false, description: 'replace an existing entry (a replaced board gets a new password)' },
+    out: { type: 'string', description: 'write the config to this new file, readable by its owner only (mode 600), instead of printing it' },
     revoke: { type: 'boolean', default: false, description: 'revoke the entry instead of adding one; the hub drops it on reload' },
   },
   async run(v) {
@@ -32,16 +38,41 @@ export const provisionCommand: Subcommand = {
       counter = c.data
     }
     const username = (v.username as string | undefined) ?? (counter ? `${hall.data}-${counter}` : `${hall.data}-${role}`)
+    const out = v.out as string | undefined
+    if (out !== undefined) {
+      if (existsSync(out)) throw new UsageError(`--out ${out} 已存在，不覆盖 / --out ${out} already exists; not overwriting a board's config`)
+      if (!isDirectory(dirname(resolve(out)))) throw new UsageError(`--out ${out} 的文件夹不存在 / the folder of --out ${out} does not exist: ${dirname(resolve(out))}`)
+    }
+    const folder = dirname(resolve(path))
+    if (!isDirectory(folder)) throw new UsageError(`凭据文件所在的文件夹不存在 / the folder of --credentials ${path} does not exist: ${folder}`)
     const entries = existsSync(path) ? await readCredentialFile(path) : []
+    // A credentials file belongs to one hub, and a hub to one hall: a board of another hall would
+    // be let in and then refused every topic it publishes.
+    const halls = [...new Set(entries.map((e) => e.hall))]
+    if (halls.length > 0 && !halls.includes(hall.data)) {
+      throw new UsageError(`--hall ${hall.data} 与凭据文件的大厅 ${halls.join(', ')} 不符 / --hall ${hall.data} differs from the hall of ${path} (${halls.join(', ')}): a hub serves one hall`)
+    }
     const existing = entries.findIndex((e) => e.username === username)
     if (v.revoke) {
-      if (existing < 0) throw new UsageError(`no entry "${username}" in ${path}`)
+      if (existing < 0) throw new UsageError(`${path} 中没有 "${username}" / no entry "${username}" in ${path}`)
+      if (entries[existing]!.revoked) {
+        console.log(`${username} 早已吊销，无需再做 / ${username} was already revoked; nothing changed`)
+        return 0
+      }
       entries[existing] = { ...entries[existing]!, revoked: true }
       await writeCredentialFile(path, entries)
       console.log(`revoked ${username}; a running hub refuses it from its next reload (within a second)`)
       return 0
     }
-    if (existing >= 0 && !v.replace) throw new UsageError(`"${username}" is already in ${path}; pass --replace to issue new credentials`)
+    if (existing >= 0 && !v.replace) {
+      const revoked = entries[existing]!.revoked
+      throw new UsageError(
+        revoked
+          ? `"${username}" 在 ${path} 中已被吊销；加 --replace 发放新凭据 / "${username}" is in ${path} and REVOKED; pass --replace to issue new credentials`
+          : `"${username}" 已在 ${path} 中；加 --replace 发放新凭据 / "${username}" is already in ${path}; pass --replace to issue new credentials`,
+      )
+    }
+    if (role === 'board') await checkBoardConfig(v.hub as string, v.board as string)
     const password = generatePassword()
     const entry = await makeEntry({ username, role, hall: hall.data, counter, password })
     if (existing >= 0) entries[existing] = entry
@@ -50,8 +81,42 @@ export const provisionCommand: Subcommand = {
     const config = role === 'board'
       ? { hall: hall.data, counter, board: v.board, hub: String(v.hub).split(',').map((h) => h.trim()).filter(Boolean), username, password }
       : { hall: hall.data, role, username, password }
-    console.error(`added ${username} (${role}) to ${path}. The password is shown only now; keep this config on the board (mode 600):`)
+    if (out !== undefined) {
+      // 'wx': created here with mode 600 from the first byte, never a file someone else made.
+      await writeFile(out, JSON.stringify(config, null, 2) + '\n', { mode: 0o600, flag: 'wx' })
+      console.error(`已将 ${username}（${role}）加入 ${path}，配置写入 ${out}（仅属主可读）/ added ${username} (${role}) to ${path}; its config is in ${out} (mode 600)`)
+      return 0
+    }
+    console.error(`已将 ${username}（${role}）加入 ${path}。密码只显示这一次 / added ${username} (${role}) to ${path}. The password is shown only now; keep this config on the board (mode 600), or use --out <file>:`)
     console.log(JSON.stringify(config, null, 2))
     return 0
   },
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory()
+  } catch {
+    return false
+  }
+}
+
+/** The printed config must start a board: an address a board can dial and a profile that exists. */
+async function checkBoardConfig(hub: string, board: string): Promise<void> {
+  const addresses = hub.split(',').map((h) => h.trim()).filter(Boolean)
+  if (addresses.length === 0) throw new UsageError('--hub 为空 / --hub is empty: give mqtt://host:1883 or mqtts://host:8883')
+  for (const a of addresses) {
+    try {
+      parseBrokerUrl(a)
+    } catch {
+      throw new UsageError(`--hub ${a}：集线器地址须以 mqtt:// 或 mqtts:// 开头 / --hub ${a}: a hub address is mqtt://host:1883 or mqtts://host:8883, not ${/^[a-z]+:/i.exec(a)?.[0] ?? 'this'}`)
+    }
+  }
+  try {
+    await loadBoardProfile(board, BOARDS_DIR)
+  } catch (err) {
+    if (!(err instanceof BoardProfileError)) throw err
+    const known = (await readdir(BOARDS_DIR)).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort()
+    throw new UsageError(`没有板型 "${board}" / no board profile "${board}"; the profiles are: ${known.join(', ')}`)
+  }
 }

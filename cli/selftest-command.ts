@@ -1,16 +1,22 @@
 import { idSchema, SELF_TESTS, type SelfTest } from '../edge/protocol/index.ts'
 import { connectToHub, HUB_OPTIONS } from './hall-connection.ts'
 import { commandWindow } from './window-command.ts'
+import { selfTestReport } from './selftest-report.ts'
 import { UsageError, type Subcommand } from './subcommand.ts'
+import { whyUnreachable, windowPresence } from './window-presence.ts'
+
+/** A self-test lights the display for 2 s and fires every capture trigger; a minute covers a slow camera. */
+const SELF_TEST_WAIT_MS = 60_000
 
 export const selftestCommand: Subcommand = {
   name: 'selftest',
   summary: 'test a window: display lamp test, keys, capture trigger loopback',
-  usage: 'COUNTER_EDGE_PASSWORD=… counter-edge selftest --counter w05 [--tests display,keys,triggers] --username hall-1-tech',
+  usage: 'COUNTER_EDGE_PASSWORD=… counter-edge selftest --counter w05 [--tests display,keys,triggers] [--json] --username hall-1-tech',
   options: {
     ...HUB_OPTIONS,
     counter: { type: 'string', description: 'the window' },
     tests: { type: 'string', default: SELF_TESTS.join(','), description: `comma-separated: ${SELF_TESTS.join(', ')}` },
+    json: { type: 'boolean', default: false, description: "print the board's reply as JSON instead of the report" },
   },
   async run(v) {
     const counter = idSchema.safeParse(v.counter)
@@ -18,17 +24,28 @@ export const selftestCommand: Subcommand = {
     const tests = String(v.tests).split(',').map((t) => t.trim()).filter(Boolean)
     const unknown = tests.filter((t) => !(SELF_TESTS as readonly string[]).includes(t))
     if (unknown.length || tests.length === 0) throw new UsageError(`--tests: unknown ${unknown.join(', ') || '(none given)'}; choose from ${SELF_TESTS.join(', ')}`)
+    const hall = v.hall as string
     const client = await connectToHub(v, 'selftest')
     try {
-      console.log(`testing window ${counter.data}: ${tests.join(', ')} (the display blinks "----"; captures fire their triggers)…`)
-      const r = await commandWindow(client, v.hall as string, counter.data, 'self-test', { tests: tests as SelfTest[] }, 60_000)
-      if (r.ok) {
-        for (const [k, val] of Object.entries(r.result ?? {})) console.log(`  ${k.padEnd(9)} ${typeof val === 'string' ? val : JSON.stringify(val)}`)
-        console.log('all tests passed')
-        return 0
+      const why = whyUnreachable(await windowPresence(client, hall, counter.data), hall, counter.data)
+      if (why) {
+        console.error(why)
+        return 1
       }
-      console.error(`self-test failed: ${r.code}: ${r.message}`)
-      return 1
+      if (!v.json) console.log(`正在测试窗口 ${counter.data}（显示屏会闪烁 "----"，采集设备会触发）/ testing window ${counter.data}: ${tests.join(', ')} (the display blinks "----"; captures fire their triggers)…`)
+      const r = await commandWindow(client, hall, counter.data, 'self-test', { tests: tests as SelfTest[] }, SELF_TEST_WAIT_MS)
+      if (v.json) {
+        console.log(JSON.stringify(r, null, 2))
+        return r.ok ? 0 : 1
+      }
+      if (!r.ok && r.code !== 'device-fault') {
+        console.error(`窗口 ${counter.data} 拒绝了自检 / window ${counter.data} refused the self-test: ${r.code}: ${r.message}`)
+        return 1
+      }
+      const lines = selfTestReport(counter.data, r.ok, r.result, r.message)
+      if (r.ok) console.log(lines.join('\n'))
+      else console.error(lines.join('\n'))
+      return r.ok ? 0 : 1
     } finally {
       await client.endAsync()
     }

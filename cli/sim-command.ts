@@ -1,11 +1,13 @@
+import { readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { createLogger } from '../edge/shared/logger.ts'
 import { LOG_LEVELS, idSchema } from '../edge/protocol/index.ts'
 
 const LOG_LEVELS_WITH_SILENT = [...LOG_LEVELS, 'silent'] as const
-import { counterId, startSimHall } from '../sim/hall.ts'
+import { counterId, startSimHall, type HubUpstream } from '../sim/hall.ts'
 import { UsageError, type Subcommand } from './subcommand.ts'
+import { ESPEAK_BINARY } from '../hub/announcer/espeak-pack.ts'
 
 function port(v: unknown, flag: string): number {
   const n = Number(v)
@@ -16,7 +18,9 @@ function port(v: unknown, flag: string): number {
 export const simCommand: Subcommand = {
   name: 'sim',
   summary: 'run a whole simulated hall: hub, central stand-in, central queue stub, simulated windows',
-  usage: 'counter-edge sim [--windows 12] [--hub-port 1883] [--central-port 1884] [--control-port 8080]',
+  usage:
+    'counter-edge sim [--windows 12] [--hub-port 1883] [--central-port 1884] [--control-port 8080]\n' +
+    '       counter-edge sim --upstream mqtt://central:1883 [--upstream-username u --upstream-password-file f] [--data-dir dir] [--process-per-window]',
   options: {
     hall: { type: 'string', default: 'hall-1', description: 'hall id' },
     windows: { type: 'string', default: '12', description: 'number of simulated windows (1–200)' },
@@ -32,6 +36,12 @@ export const simCommand: Subcommand = {
     'announcer-dir': { type: 'string', default: join(tmpdir(), 'counter-edge-sim-announcer'), description: "the voice caller's voice pack (voice/) and the announcements it writes as WAV files (announcements/)" },
     'no-announcer': { type: 'boolean', default: false, description: 'no voice caller' },
     'log-level': { type: 'string', default: 'warn', description: 'log level of the components (the call/rating lines always show)' },
+    upstream: { type: 'string', description: "your central broker, e.g. mqtt://central:1883 or mqtts://…: the hub bridges there; no stand-in, no queue stub (your central calls)" },
+    'upstream-username': { type: 'string', description: 'username at your central broker' },
+    'upstream-password-file': { type: 'string', description: 'file holding the password at your central broker (or COUNTER_EDGE_UPSTREAM_PASSWORD)' },
+    'upstream-ca': { type: 'string', description: 'PEM CA of an mqtts:// central broker' },
+    'data-dir': { type: 'string', description: "the hub's custody log and sessions on disk here (and, with --process-per-window, each window's journal, configs, logs), so they survive a kill" },
+    'process-per-window': { type: 'boolean', default: false, description: 'the hub and each window as a process of its own, started again when killed (kill -9 one; GET /api lists their pids)' },
   },
   async run(v) {
     const windows = Number(v.windows)
@@ -43,7 +53,9 @@ export const simCommand: Subcommand = {
     const level = LOG_LEVELS_WITH_SILENT.find((l) => l === v['log-level'])
     if (!level) throw new UsageError(`--log-level must be one of ${LOG_LEVELS_WITH_SILENT.join(', ')}, not "${String(v['log-level'])}"`)
     const log = createLogger({ name: 'sim', level })
-    const stamp = () => new Date().toTimeString().slice(0, 8)
+    const upstream = await upstreamOf(v)
+    const dataDir = v['data-dir'] === undefined ? undefined : resolve(String(v['data-dir']))
+    if (v['process-per-window']) return runProcessHall(v, { hall: hall.data, windows, speed, level, log, upstream, dataDir })
     console.log(`counter-edge: starting a simulated hall "${hall.data}" with ${windows} windows…`)
     const sim = await startSimHall({
       hall: hall.data,
@@ -57,7 +69,11 @@ export const simCommand: Subcommand = {
       board: v.board as string,
       ...(v['screen-board'] !== 'same' ? { screenBoard: v['screen-board'] as string } : {}),
       traffic: !v['no-traffic'],
+      // One service in ten runs long, so overtime shows on the dashboard and in these lines.
+      longServiceRate: 0.1,
       ...(v['no-announcer'] ? {} : { announcer: { dir: v['announcer-dir'] as string } }),
+      ...(upstream ? { upstream } : {}),
+      ...(dataDir ? { dataDir } : {}),
       log,
       onLine: (line) => console.log(`${stamp()}  ${line}`),
     }).catch((err: NodeJS.ErrnoException) => {
@@ -69,7 +85,9 @@ export const simCommand: Subcommand = {
       [
         '',
         `  hall hub (MQTT, authenticated):   mqtt://${v.host}:${sim.hub.port}`,
-        `  central stand-in broker (MQTT):   ${sim.central.url}   ← integrate here: hall/${hall.data}/counter/+/…`,
+        sim.central
+          ? `  central stand-in broker (MQTT):   ${sim.central.url}   ← integrate here: hall/${hall.data}/counter/+/…`
+          : `  your central broker (bridged to): ${sim.centralUrl}   hall/${hall.data}/counter/+/…  (your central calls; the keys are pressed through the control API)`,
         `  hall dashboard and /metrics:      http://${v.host}:${sim.hub.httpPort}/`,
         `  control API (HTTP JSON):          ${sim.control.url}/api`,
         ...(sim.hub.announcer
@@ -80,7 +98,7 @@ export const simCommand: Subcommand = {
         ...(windows >= 2 && v['screen-board'] !== 'same' ? [`       ${sim.control.url}/api/windows/w02/screen.png   (a pixel window's screen; panel.png its officer panel)`] : []),
         `  technician CLI:                    npx counter-edge status --hub mqtt://${v.host}:${sim.hub.port} --hall ${hall.data} --username ${sim.technician.username} --password-file ${sim.technician.passwordFile}`,
         `  dashboard login:                   ${sim.technician.username}, the password in ${sim.technician.passwordFile}`,
-        `  add a window of your own:          npx counter-edge provision --credentials ${sim.credentialsFile} --hall ${hall.data} --counter ${nextCounter} --hub mqtt://${v.host}:${sim.hub.port} > ${nextCounter}.json`,
+        `  add a window of your own:          npx counter-edge provision --credentials ${sim.credentialsFile} --hall ${hall.data} --counter ${nextCounter} --hub mqtt://${v.host}:${sim.hub.port} --out ${nextCounter}.json`,
         `                                     npx counter-edge edge --config ${nextCounter}.json`,
         '',
         'Calls and ratings follow. Ctrl-C stops everything.',
@@ -88,10 +106,99 @@ export const simCommand: Subcommand = {
       ].join('\n'),
     )
     return async () => {
-      console.log('\ncounter-edge: stopping the hall…')
+      console.log('\ncounter-edge: 正在停止大厅… / stopping the hall…')
       await sim.stop()
-      const ratings = sim.stub?.ratings.length ?? 0
-      console.log(`counter-edge: stopped cleanly (${ratings} ratings received by central).`)
+      const ratings = sim.ratings?.total
+      if (ratings !== undefined) console.log(`counter-edge: 已正常停止（中心共收到 ${ratings} 个评价）/ stopped cleanly (${ratings} ratings received by central).`)
+      else console.log('counter-edge: 已正常停止 / stopped cleanly.')
     }
   },
+}
+
+const stamp = () => new Date().toTimeString().slice(0, 8)
+
+/** --upstream and its credentials as the hub's config takes them; the password from a file or the environment, never a flag (it would show in ps). */
+async function upstreamOf(v: Record<string, unknown>): Promise<HubUpstream | undefined> {
+  if (v.upstream === undefined) {
+    for (const f of ['upstream-username', 'upstream-password-file', 'upstream-ca']) if (v[f] !== undefined) throw new UsageError(`--${f} goes with --upstream`)
+    return undefined
+  }
+  const url = String(v.upstream)
+  if (!/^mqtts?:\/\/[^/]+/.test(url)) throw new UsageError(`--upstream must be an mqtt:// or mqtts:// URL such as mqtt://central:1883, not "${url}"`)
+  let password = process.env.COUNTER_EDGE_UPSTREAM_PASSWORD
+  if (v['upstream-password-file'] !== undefined) {
+    const file = String(v['upstream-password-file'])
+    password = (
+      await readFile(file, 'utf8').catch((e: Error) => {
+        throw new UsageError(`--upstream-password-file: cannot read ${file}: ${e.message}`)
+      })
+    ).trim()
+  }
+  return {
+    url,
+    ...(v['upstream-username'] !== undefined ? { username: String(v['upstream-username']) } : {}),
+    ...(password ? { password } : {}),
+    ...(v['upstream-ca'] !== undefined ? { caFile: resolve(String(v['upstream-ca'])) } : {}),
+  }
+}
+
+/** `sim --process-per-window`: the hub and every window as processes of their own (sim/process-hall.ts). */
+async function runProcessHall(
+  v: Record<string, unknown>,
+  a: { hall: string; windows: number; speed: number; level: string; log: ReturnType<typeof createLogger>; upstream: HubUpstream | undefined; dataDir: string | undefined },
+): Promise<() => Promise<void>> {
+  const { startProcessHall } = await import('../sim/process-hall.ts')
+  console.log(`counter-edge: starting a simulated hall "${a.hall}" with ${a.windows} windows, each a process of its own…`)
+  const announcerDir = v['announcer-dir'] as string
+  const sim = await startProcessHall({
+    hall: a.hall,
+    windows: a.windows,
+    host: v.host as string,
+    hubPort: port(v['hub-port'], 'hub-port'),
+    centralPort: port(v['central-port'], 'central-port'),
+    controlPort: port(v['control-port'], 'control-port'),
+    dashboardPort: port(v['dashboard-port'], 'dashboard-port'),
+    speed: a.speed,
+    board: v.board as string,
+    ...(v['screen-board'] !== 'same' ? { screenBoard: v['screen-board'] as string } : {}),
+    traffic: !v['no-traffic'],
+    ...(a.upstream ? { upstream: a.upstream } : {}),
+    ...(a.dataDir ? { dataDir: a.dataDir } : {}),
+    ...(v['no-announcer']
+      ? {}
+      : { announcer: { voiceDir: join(announcerDir, 'voice'), output: { dir: join(announcerDir, 'announcements') }, makeVoicePack: true, espeak: ESPEAK_BINARY } }),
+    // The same program this process runs as, so a checkout, an npm install and a bundle each start their own.
+    cli: [process.execPath, ...process.execArgv, process.argv[1]!],
+    childLogLevel: a.level === 'silent' ? 'warn' : a.level,
+    log: a.log,
+    onLine: (line) => console.log(`${stamp()}  ${line}`),
+  }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'EADDRINUSE') throw new Error(`a port is already in use (${err.message}); pick others with --hub-port, --central-port, --control-port, --dashboard-port`)
+    throw err
+  })
+  const api = `${sim.control.url}/api`
+  console.log(
+    [
+      '',
+      `  hall hub (MQTT, authenticated):   ${sim.hubUrl}   (process ${sim.hub.pid})`,
+      sim.central
+        ? `  central stand-in broker (MQTT):   ${sim.central.url}   ← integrate here: hall/${a.hall}/counter/+/…`
+        : `  your central broker (bridged to): ${sim.centralUrl}   hall/${a.hall}/counter/+/…  (your central calls; the keys are pressed through the control API)`,
+      `  hall dashboard and /metrics:      ${sim.dashboardUrl}`,
+      `  control API (HTTP JSON):          ${api}   (GET ${api} lists each process's pid)`,
+      `  hub data, window journals, logs:  ${sim.dir}   (logs/hub.log, logs/w01.log, …)`,
+      `  e.g. curl -X POST ${api}/windows/w01/keys/satisfied/press`,
+      `       kill -9 ${sim.windows.get('w01')?.pid ?? '<pid of w01>'}   (window w01; started again within a second, its journal kept)`,
+      `       kill -9 ${sim.hub.pid ?? '<pid of the hub>'}   (the hub; started again, its custody log kept${a.dataDir ? '' : ' until the hall stops: give --data-dir to keep it longer'})`,
+      `  technician CLI:                    npx counter-edge status --hub ${sim.hubUrl} --hall ${a.hall} --username ${sim.technician.username} --password-file ${sim.technician.passwordFile}`,
+      '',
+      'Ctrl-C stops everything.',
+      '',
+    ].join('\n'),
+  )
+  return async () => {
+    console.log('\ncounter-edge: stopping the hall…')
+    await sim.stop()
+    console.log('counter-edge: stopped cleanly.')
+  }
 }

@@ -11,7 +11,7 @@ interface Row {
 /** One line per window, from the retained status and state the hub holds. */
 export const statusCommand: Subcommand = {
   name: 'status',
-  summary: 'one line per window of the hall: online, mode, ticket, officer, faults',
+  summary: 'one line per window of the hall: online, mode, ticket, officer, faults; exit 0 when every window is online without a fault, 1 otherwise',
   usage: 'COUNTER_EDGE_PASSWORD=… counter-edge status --hub mqtt://hub:1883 --hall hall-1 --username hall-1-tech',
   options: { ...HUB_OPTIONS, json: { type: 'boolean', default: false, description: 'print JSON instead of lines' } },
   async run(v) {
@@ -36,21 +36,42 @@ export const statusCommand: Subcommand = {
       return 0
     }
     if (list.length === 0) {
-      console.log(`no windows have reported to the hub for hall ${hall} (topic ${topics.hallCounters(hall)})`)
+      console.log(`${hall} 厅还没有窗口向集线器报到 / no windows have reported to the hub for hall ${hall} (topic ${topics.hallCounters(hall)})`)
       return 1
     }
+    console.log(HEADER)
     for (const r of list) console.log(formatRow(r))
-    return list.every((r) => r.status?.online && !r.state?.faults.length) ? 0 : 1
+    const unhealthy = list.filter((r) => !r.status?.online || r.state?.faults.length).length
+    // The exit code is for scripts and monitoring (documented in --help): 1 when any window needs a look.
+    console.log(unhealthy === 0 ? `全部 ${list.length} 个窗口在线且无故障 / all ${list.length} windows online, no faults` : `${unhealthy} 个窗口需要查看 / ${unhealthy} of ${list.length} windows need a look (exit code 1)`)
+    return unhealthy === 0 ? 0 : 1
   },
 }
 
+const COLUMNS = [7, 22, 11, 9] as const
+
+const HEADER = [
+  pad('窗口', COLUMNS[0]) + pad('连接', COLUMNS[1]) + pad('状态', COLUMNS[2]) + pad('票号', COLUMNS[3]) + '工作人员 / 提示',
+  pad('window', COLUMNS[0]) + pad('link', COLUMNS[1]) + pad('mode', COLUMNS[2]) + pad('ticket', COLUMNS[3]) + 'officer / notes',
+].join('\n')
+
+const OFFLINE_WORDS: Record<string, string> = { will: 'lost', stop: 'stopped', restart: 'restarting', upgrade: 'upgrading', fault: 'fault stop' }
+
+/** One window in fixed columns; an offline row keeps the columns (its reason is in the link column). */
 export function formatRow(r: Row): string {
-  const online = r.status?.online ? 'online ' : r.status ? `OFFLINE (${r.status.reason})` : 'unknown'
+  const link = r.status?.online ? 'online' : r.status ? `OFFLINE (${OFFLINE_WORDS[r.status.reason] ?? r.status.reason})` : 'unknown'
   const s = r.state
-  const mode = s ? s.mode.padEnd(10) : '-'.padEnd(10)
+  const mode = s ? s.mode : '-'
   const ticket = s?.ticket?.number ?? '-'
-  const officer = s?.officer ? `officer ${s.officer.id}` : 'no officer'
-  const faults = s?.faults.length ? `  FAULTS: ${s.faults.map((f) => `${f.device} ${f.code}`).join(', ')}` : ''
+  const officer = s?.officer ? (s.officer.name ? `${s.officer.name} (${s.officer.id})` : s.officer.id) : 'no officer'
   const overtime = s && s.overtime !== 'none' ? `  overtime ${s.overtime}` : ''
-  return `${r.counter.padEnd(6)} ${online.padEnd(8)} ${mode} ${ticket.padEnd(8)} ${officer}${overtime}${faults}`
+  const faults = s?.faults.length ? `  FAULTS: ${s.faults.map((f) => `${f.device} ${f.code}`).join(', ')}` : ''
+  return pad(r.counter, COLUMNS[0]) + pad(link, COLUMNS[1]) + pad(mode, COLUMNS[2]) + pad(ticket, COLUMNS[3]) + officer + overtime + faults
+}
+
+/** Pads to a display width: a CJK character takes two columns in a terminal. */
+function pad(text: string, width: number): string {
+  let w = 0
+  for (const ch of text) w += /[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]/.test(ch) ? 2 : 1
+  return text + ' '.repeat(Math.max(1, width - w))
 }

@@ -10,6 +10,7 @@ import type { CounterState, Effect, Input, ReplyEffect } from './counter/state.t
 import type { BoardLink, OutboxRecord } from './link/board-link.ts'
 import type { StateFile } from './state-file.ts'
 import { SerialQueue } from './shared/serial-queue.ts'
+import type { DisplayShows, ShowsListener } from './devices/display-shows.ts'
 
 /** The devices the window drives, as the counter sees them. */
 export interface WindowDevices {
@@ -19,6 +20,9 @@ export interface WindowDevices {
     identify(seconds: number): Promise<void>
     /** A pixel screen shows the whole view (mode, officer, pause reason), not only the number; given it, show/attention are not used. */
     screen?(view: ScreenView): Promise<void>
+    /** What the glass shows (edge/devices/display-shows.ts): published on `screen` when it changes. */
+    shows?(): DisplayShows
+    watchShows?(listener: ShowsListener): void
   }
   /** The officer's panel (a pixel screen): who is signed in and what the window is doing. */
   officerPanel?: { screen(view: ScreenView): Promise<void> }
@@ -85,6 +89,8 @@ export class Window {
   /** Inputs are handled one at a time, in arrival order: the machine sees one input's whole effect before the next. */
   private readonly inputs = new SerialQueue()
   private stopped = false
+  /** The last `screen` fields published (JSON): only a change is sent. */
+  private screenSent: string | undefined
 
   private readonly mono: () => number
 
@@ -109,7 +115,9 @@ export class Window {
     for (const [device, c] of Object.entries(this.state.captures) as Array<[CaptureKind, { cmd: string }]>) {
       this.enqueue(() => this.apply({ kind: 'capture-result', device, cmd: c.cmd, outcome: { ok: false, reason: 'timeout', message: 'the board restarted during the capture' } }))
     }
+    this.opts.devices.display.watchShows?.(() => this.publishScreen())
     await this.render()
+    this.publishScreen()
     this.opts.link.handleCommands((name, payload) => this.enqueue(() => this.onCommand(name, payload)))
     this.opts.link.whenConnected(() => this.opts.link.publish('state', this.stateMessage()))
     this.schedule()
@@ -241,6 +249,28 @@ export class Window {
 
   private stateMessage() {
     return { ...stateFields(this.state), window: this.opts.publicWindow }
+  }
+
+  /**
+   * What the display shows, when it changed: the dashboard draws this, not the
+   * state, so a dead display is seen as dead (issue 21). The number is named
+   * only when the glass carries it.
+   */
+  private publishScreen(): void {
+    const shows = this.opts.devices.display.shows?.()
+    if (!shows || this.stopped) return
+    const number = this.state.ticket?.number ?? null
+    const fields = {
+      device: 'display',
+      text: shows.text === null ? null : shows.text.slice(0, 400),
+      ticket: number !== null && shows.text !== null && shows.text.includes(number) ? number : null,
+      fault: shows.fault,
+      picture: shows.picture ? { width: shows.picture.width, height: shows.picture.height, bits: Buffer.from(shows.picture.packRows()).toString('base64') } : null,
+    }
+    const key = JSON.stringify(fields)
+    if (key === this.screenSent) return
+    this.screenSent = key
+    this.opts.link.publish('screen', fields)
   }
 
   private withPublicWindow(event: EventDraft): EventDraft {

@@ -20,7 +20,7 @@ export function authorizePublish(p: Principal, topic: string, retain: boolean): 
   if (t.hall !== p.hall) return deny(`principal of hall ${p.hall} may not publish to hall ${t.hall}`)
   switch (p.role) {
     case 'board': {
-      if (t.kind === 'hub-status' || t.kind === 'hub-bridge' || t.kind === 'central-status' || t.kind === 'cmd') {
+      if (t.kind === 'hub-status' || t.kind === 'hub-bridge' || t.kind === 'central-status' || t.kind === 'central-waiting' || t.kind === 'cmd') {
         return deny(`a board may not publish ${t.kind} topics`)
       }
       if (t.counter !== p.counter) return deny(`board of counter ${p.counter} may not publish as counter ${t.counter}`)
@@ -31,12 +31,12 @@ export function authorizePublish(p: Principal, topic: string, retain: boolean): 
       return allow
     }
     case 'bridge':
-      if (t.kind === 'cmd' || t.kind === 'central-status') {
+      if (t.kind === 'cmd' || t.kind === 'central-status' || t.kind === 'central-waiting') {
         if (retain && t.kind === 'cmd') return deny('commands are never retained')
         if (t.kind === 'cmd' && !isCommandName(t.name)) return deny(`unknown command "${t.name}"`)
         return allow
       }
-      return deny(`the bridge role may publish only commands and central status, not ${t.kind}`)
+      return deny(`the bridge role may publish only commands, central status and waiting counts, not ${t.kind}`)
     case 'technician':
       if (t.kind === 'cmd' && isCommandName(t.name) && TECHNICIAN_COMMANDS.has(t.name)) {
         return retain ? deny('commands are never retained') : allow

@@ -7,6 +7,8 @@ import { connectMqtt, parseBrokerUrl } from '../edge/shared/mqtt-connect.ts'
 import { Backoff } from '../edge/shared/backoff.ts'
 import type { Custody, CustodyRecord } from './custody-log.ts'
 import type { HubCounters } from './hub-counters.ts'
+import type { CommandGate, CommandRefusal } from './command-gate.ts'
+import { CentralReturnWatch, UNANSWERED_CONNECT_ERRORS } from './central-return-watch.ts'
 
 export type { BridgeState } from '../edge/protocol/index.ts'
 
@@ -28,12 +30,19 @@ export interface BridgeOptions {
   custody: Custody
   upstream: UpstreamOptions
   counters: HubCounters
+  /** Answers central's commands that no board will act on (unknown counter, QoS 0, retained). */
+  commands: CommandGate
   log: Logger
   /** QoS 1 publishes in flight to central at once. */
   window?: number
   /** Reconnect delays: jittered, doubling from min up to max (see backoffDelay). */
   reconnectMinMs?: number
   reconnectMaxMs?: number
+  /**
+   * While waiting out the backoff after central's port refused a connect, knock on it this often
+   * (jittered) and reconnect the moment it answers (hub/central-return-watch.ts); 0: never knock.
+   */
+  returnProbeMs?: number
   /** Most often the backlog count on hall/{hall}/hub/bridge is refreshed while it changes. */
   stateIntervalMs?: number
   random?: () => number
@@ -74,6 +83,9 @@ export class Bridge {
   private stateTimer: NodeJS.Timeout | null = null
   private stopped = false
   private failuresLogged = 0
+  /** The error code of the last failed attempt: whether central's port answered at all. */
+  private lastErrorCode: string | null = null
+  private returnWatch: CentralReturnWatch | null = null
   /** Highest seq read from the custody log; everything up to it is in flight, ready, or acknowledged. */
   private cursor = 0
   private ready: CustodyRecord[] = []
@@ -126,6 +138,8 @@ export class Bridge {
     if (this.stopped) return
     const { hall, upstream, log } = this.opts
     const gen = ++this.gen
+    this.stopReturnWatch()
+    this.lastErrorCode = null
     this.setState('connecting')
     // No ts: central sends the will whenever the link drops, minutes or days after it was written here.
     const will = { online: false, hub: this.opts.hubId, boot: this.opts.boot, reason: 'will' }
@@ -150,16 +164,25 @@ export class Bridge {
       this.announce(client)
       // The hall's hub status at central too: an offline status of another node (its will, sent late after a
       // network cut, or its clean stop before it knew of this node) must not stand while this node bridges.
-      client.subscribe({ [topics.hallCommands(hall)]: { qos: 1 }, [topics.centralStatus(hall)]: { qos: 1 }, [topics.hubStatus(hall)]: { qos: 1 } }, (err) => {
+      client.subscribe({ [topics.hallCommands(hall)]: { qos: 1 }, [topics.centralStatus(hall)]: { qos: 1 }, [topics.centralWaiting(hall)]: { qos: 1 }, [topics.hubStatus(hall)]: { qos: 1 } }, (err) => {
         if (err && gen === this.gen) log.error({ err: err.message }, 'bridge could not subscribe upstream')
       })
       this.setState('connected')
       this.pump()
     })
+    let attemptError: string | null = null
     client.on('close', () => {
-      if (gen === this.gen) this.lost()
+      if (gen !== this.gen) return
+      this.lastErrorCode = attemptError
+      this.lost()
     })
     client.on('error', (err) => {
+      attemptError = (err as NodeJS.ErrnoException).code ?? null
+      // An error reported after the close: this attempt is still the last one lost (lost() bumped gen once).
+      if (gen === this.gen - 1 && this.client === null) {
+        this.lastErrorCode = attemptError
+        this.watchForReturn()
+      }
       // A central that stays away would fill the log with the same line every few seconds.
       if (this.failuresLogged++ < 3) log.warn({ err: err.message }, 'bridge upstream error')
       else log.debug({ err: err.message }, 'bridge upstream error')
@@ -185,6 +208,38 @@ export class Bridge {
       this.reconnectTimer = null
       this.connect()
     }, delay)
+    this.watchForReturn()
+  }
+
+  /**
+   * Armed while the bridge waits to reconnect after central's port refused it: the backoff is for a
+   * broker that is there and failing, not for one that is gone; the first answer ends the wait.
+   */
+  private watchForReturn(): void {
+    const every = this.opts.returnProbeMs ?? 1_000
+    if (this.stopped || every <= 0 || !this.reconnectTimer || this.returnWatch) return
+    if (!this.lastErrorCode || !UNANSWERED_CONNECT_ERRORS.has(this.lastErrorCode)) return
+    const watch = new CentralReturnWatch({
+      address: parseBrokerUrl(this.opts.upstream.url),
+      everyMs: every,
+      random: this.opts.random ?? Math.random,
+      onAnswer: () => {
+        if (this.returnWatch !== watch || this.stopped) return
+        this.returnWatch = null
+        if (this.reconnectTimer) clearTimeout(this.reconnectTimer)
+        this.reconnectTimer = null
+        this.backoff.reset()
+        this.opts.log.info({ upstream: this.redactedUrl() }, 'central answers again: reconnecting now')
+        this.connect()
+      },
+    })
+    this.returnWatch = watch
+    watch.start()
+  }
+
+  private stopReturnWatch(): void {
+    this.returnWatch?.stop()
+    this.returnWatch = null
   }
 
   /** Keeps the window full: an acknowledgement frees one slot, and the next record takes it at once. */
@@ -261,15 +316,63 @@ export class Bridge {
       }
       return cb()
     }
-    if (!t || t.hall !== this.opts.hall || (t.kind !== 'cmd' && t.kind !== 'central-status')) {
+    if (!t || t.hall !== this.opts.hall || (t.kind !== 'cmd' && t.kind !== 'central-status' && t.kind !== 'central-waiting')) {
       this.opts.counters.refusedDown++
       this.opts.log.warn({ topic }, "ignored a message from central outside this hall's command topics")
       return cb()
     }
-    // Commands are never retained, even if central got that wrong: a retained call would replay a stale number.
-    // Central status always is: a broker clears the retain flag when it delivers live, and the contract retains it.
-    const retain = t.kind === 'central-status'
-    this.intoHall(topic, payload, retain, this.gen, 0, cb)
+    if (t.kind === 'cmd') return this.commandFromCentral(topic, payload, packet, cb, this.gen, 0)
+    // Central status and waiting counts always are retained: a broker clears the retain flag when it delivers live, and the contract retains them.
+    this.intoHall(topic, payload, true, this.gen, 0, cb)
+  }
+
+  /**
+   * A command from central reaches the hall only at QoS 1, not retained, and for a counter a board
+   * of this hall will take; anything else is answered with a refusal instead of vanishing
+   * (hub/command-gate.ts, docs/integration.md "Commands the hub answers").
+   */
+  private commandFromCentral(topic: string, payload: Buffer, packet: IPublishPacket, cb: (err?: Error) => void, gen: number, attempt: number): void {
+    if (gen !== this.gen || this.stopped) {
+      this.opts.log.warn({ topic }, 'a command from central was not judged before its connection ended: central sends it again to the next bridge')
+      return
+    }
+    // An empty payload is the clearing of a retained command (ours, below, or central's own): there is no command in it.
+    if (payload.length === 0) {
+      this.opts.counters.refusedDown++
+      this.opts.log.debug({ topic }, 'ignored an empty command from central (the clearing of a retained one)')
+      return cb()
+    }
+    const hold = (why: string) => {
+      // The sessions or custody live in the store (Redis in a cluster): held unacknowledged and judged again, as intoHall holds.
+      if (attempt === 0) this.opts.log.warn({ topic, why }, '中央下发的命令暂存，待存储恢复后处理 / holding a command from central until the hall store answers')
+      setTimeout(() => this.commandFromCentral(topic, payload, packet, cb, gen, attempt + 1), 500).unref()
+    }
+    if (this.opts.storeReady && !this.opts.storeReady()) return hold('the hall store (Redis) is unreachable')
+    const judged: Promise<CommandRefusal | null> = packet.retain
+      ? Promise.resolve({ code: 'retained-refused', message: 'commands are never retained: this one was retained at the central broker; not delivered, and the retained copy was cleared' })
+      : packet.qos === 0
+        ? Promise.resolve({ code: 'qos-required', message: 'commands are QoS 1: this one came at QoS 0 and was not delivered' })
+        : this.opts.commands.unknownCounter(topic)
+    judged
+      .then(async (refusal) => {
+        if (!refusal) return this.intoHall(topic, payload, false, gen, 0, cb)
+        if (packet.retain) this.clearRetained(topic)
+        await this.opts.commands.answer(topic, payload, refusal)
+        cb()
+      })
+      .catch((err: Error) => hold(err.message))
+  }
+
+  /**
+   * A retained command would be handed to the hub again on every reconnect, and to anyone who
+   * subscribes: an empty retained message on its topic removes it from central's broker. (The
+   * empty message comes back to the bridge too, and is ignored above.)
+   */
+  private clearRetained(topic: string): void {
+    const client = this.client
+    if (!client || this.state !== 'connected') return
+    this.opts.log.info({ topic }, 'cleared a retained command at central')
+    client.publish(topic, Buffer.alloc(0), { qos: 1, retain: true })
   }
 
   /**
@@ -334,6 +437,7 @@ export class Bridge {
   async stop(): Promise<void> {
     if (this.stopped) return
     this.stopped = true
+    this.stopReturnWatch()
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer)
     if (this.stateTimer) clearTimeout(this.stateTimer)
     this.unlistenAppends?.()

@@ -15,10 +15,15 @@ import type { LogLimiter } from './log-limiter.ts'
 import type { Quarantine, QuarantinedMessage } from './quarantine.ts'
 import type { Uplink } from './uplink.ts'
 import { Qos2Receipts } from './qos2-receipts.ts'
+import { CommandGate, type CommandRefusal } from './command-gate.ts'
+import type { Custody } from './custody-log.ts'
 
 export interface BrokerOptions {
   /** Unique per run: wills a crashed run left in the persistence belong to its id, so Aedes publishes them. */
   id: string
+  /** The hub's name and boot, as on hall/{hall}/hub/status: the replies the hub gives commands itself carry them. */
+  hubId: string
+  boot: string
   /** The hall this hub serves: credentials issued for another hall are refused. */
   hall: string
   /** Aedes heartbeat; wills of a previous run are published within four of these. */
@@ -36,6 +41,8 @@ export interface BrokerOptions {
   countQueued?: (clientId: string) => Promise<number>
   /** Custody for central; absent when the hub has no upstream. */
   uplink?: Uplink | null
+  /** The custody log the uplink writes, for the replies the hub gives commands itself; absent without upstream. */
+  custody?: Custody | null
   /** Where a board's own messages the hub cannot accept are kept before they are acknowledged. */
   quarantine: Quarantine
   log: Logger
@@ -87,10 +94,14 @@ interface ConnectInfo {
  */
 const QUARANTINED_PREFIX = '$quarantined/'
 
-/** Errors a socket raises on its own (a reset, a timeout) rather than a client sending garbage. */
 /** ioredis's errors: a refused or queued-too-long command, a closed connection. */
 const STORE_ERROR = /^(ReplyError|MaxRetriesPerRequestError|AbortError)$|Connection is closed|max retries per request|enableOfflineQueue/
-const TRANSPORT_ERROR = /^(ECONNRESET|EPIPE|ETIMEDOUT|ERR_STREAM_PREMATURE_CLOSE)$|connection closed|keep alive timeout|drain timeout|did not arrive in time|over the limit|^ABORT_ERR$|operation was aborted/
+/**
+ * Errors a socket raises on its own (a reset, a timeout, a write to a socket whose
+ * peer has just ended it, as every board of a simulated hall does on Ctrl-C)
+ * rather than a client sending garbage.
+ */
+const TRANSPORT_ERROR = /^(ECONNRESET|EPIPE|ETIMEDOUT|ERR_STREAM_PREMATURE_CLOSE|ERR_STREAM_WRITE_AFTER_END|ERR_STREAM_DESTROYED)$|write after end|connection closed|keep alive timeout|drain timeout|did not arrive in time|over the limit|^ABORT_ERR$|operation was aborted/
 
 /**
  * The hall's Aedes broker: every client authenticates, every publish and
@@ -112,6 +123,8 @@ export class HubBroker {
   private unlistenReload: (() => void) | null = null
   /** Persistent sessions held per account (limits.maxPersistentSessionsPerAccount). */
   readonly sessions: SessionQuota
+  /** Answers commands no board will act on; the bridge uses it for central's (hub/command-gate.ts). */
+  readonly commands: CommandGate
 
   constructor(private readonly opts: BrokerOptions) {
     const { limits, log } = opts
@@ -169,6 +182,17 @@ export class HubBroker {
         }
         cb(null, sub)
       },
+    })
+    this.commands = new CommandGate({
+      hall: opts.hall,
+      hubId: opts.hubId,
+      boot: opts.boot,
+      aedes: this.aedes,
+      sessions: this.persistence,
+      principals: () => opts.credentials.principals(),
+      custody: opts.custody ?? null,
+      counters: opts.counters,
+      log: log.child({ module: 'commands' }),
     })
     this.aedes.on('clientError', (client, err) => this.clientError(client, err))
     this.aedes.on('connectionError', (client, err) => this.clientError(client, err))
@@ -383,7 +407,32 @@ export class HubBroker {
       this.refuse('acl-publish', { ...at, reason: d.reason }, 'refused publish')
       return cb(refusal(d.reason))
     }
+    if (p.role !== 'board' && parseTopic(packet.topic)?.kind === 'cmd') return this.gateCommand(client.id, p, packet, cb)
     this.admit(p, packet, cb, client.id)
+  }
+
+  /**
+   * A command published here directly (a technician's tool, a central connected to the hall as the
+   * bridge role) is held to the same rules as central's through the bridge: at QoS 0, or for a
+   * counter no board will take, it is answered with a refusal and goes where no one reads it. (A
+   * retained one was refused before, like any other ACL breach.)
+   */
+  private gateCommand(client: string, p: Principal, packet: PublishPacket, cb: (err?: Error | null) => void): void {
+    const topic = packet.topic
+    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload
+    const judged: Promise<CommandRefusal | null> =
+      packet.qos === 0 ? Promise.resolve({ code: 'qos-required', message: 'commands are QoS 1: this one came at QoS 0 and was not delivered' }) : this.commands.unknownCounter(topic)
+    judged
+      .then(async (r) => {
+        if (!r) return this.admit(p, packet, cb, client)
+        await this.commands.answer(topic, payload, r)
+        packet.topic = `${QUARANTINED_PREFIX}${topic}`
+        cb(null)
+      })
+      .catch((err: Error) => {
+        this.opts.log.error({ client, topic: topic.slice(0, 200), err: err.message }, 'could not judge or answer a command')
+        cb(refusal('command not judged'))
+      })
   }
 
   private admit(p: Principal | null, packet: PublishPacket, cb: (err?: Error | null) => void, client: string): void {

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { idSchema } from '../edge/protocol/index.ts'
 import { announcerConfigSchema } from './announcer/announcer-config.ts'
+import { HallClock } from './announcer/hall-clock.ts'
 import { DEFAULT_LIMITS, LEGACY_LOGIN_LIMITS, type HubLimits, type LegacyLoginLimits } from './limits.ts'
 
 const port = z.number().int().min(0).max(65535)
@@ -24,6 +25,37 @@ export const redisSchema = z.strictObject({
   /** For a Redis that refuses CONFIG (so the hub cannot read its persistence): the operator states it is durable. */
   declaredDurable: z.boolean().optional().describe('the Redis refuses CONFIG: state that it runs appendonly yes and appendfsync always'),
 })
+
+function validTimeZone(zone: string): boolean {
+  try {
+    new HallClock(zone)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * The hall screen (综合屏) at `/screen` (hub/dashboard/hall-screen-feed.ts): open
+ * to anyone on the hall network like the dashboard, so it shows nothing
+ * personal unless the hall says so here.
+ */
+export const hallScreenConfigSchema = z.strictObject({
+  /** The heading, e.g. the hall's name. */
+  title: z.string().min(1).max(40).default('政务服务大厅'),
+  /** Show the officer's name on each window (their state says it): off unless the hall publishes who serves where. */
+  officerNames: z.boolean().default(false),
+  /** English beside the Chinese; a screen's `?en=0` or `?en=1` overrides it. */
+  english: z.boolean().default(true),
+  /** Calls listed below the latest one. */
+  recentCalls: z.number().int().min(1).max(20).default(8),
+  /** The line of hall notices along the bottom, one entry per notice. */
+  notices: z.array(z.string().min(1).max(200)).max(20).default([]),
+  /** The hall's time zone for the clock; default the announcer's, else Asia/Shanghai. */
+  timeZone: z.string().refine(validTimeZone, { error: 'an IANA time zone such as "Asia/Shanghai"' }).optional(),
+})
+
+export type HallScreenConfig = z.output<typeof hallScreenConfigSchema>
 
 /** What startHub takes: the hub config file, or the same built from flags or by a test. */
 export const hubConfigSchema = z.strictObject({
@@ -72,6 +104,7 @@ export const hubConfigSchema = z.strictObject({
       window: z.number().int().min(1).optional(),
       reconnectMinMs: z.number().int().min(0).optional(),
       reconnectMaxMs: z.number().int().min(0).optional(),
+      returnProbeMs: z.number().int().min(0).optional(),
       stateIntervalMs: z.number().int().min(0).optional(),
     })
     .optional(),
@@ -83,6 +116,8 @@ export const hubConfigSchema = z.strictObject({
   redis: redisSchema.optional().describe('run as a node of a hall cluster on this Redis (excludes dataDir)'),
   /** The hall's voice caller (hub/announcer/, docs/operations.md): absent, the hub says nothing. */
   announcer: announcerConfigSchema.optional().describe('the voice caller: voice pack, output (aplay or a directory of WAV files), template, quiet hours'),
+  /** The hall screen at /screen (served with the dashboard, so only when http is set). */
+  screen: hallScreenConfigSchema.prefault({}).describe('the hall screen (综合屏) at /screen: title, notices, officer names (off), English, recent calls, time zone'),
   /** This node's name in a cluster (default: the host name); logs and hub/status carry it. */
   node: idSchema.optional().describe("this node's name in the cluster (default: host name)"),
 })

@@ -1,5 +1,5 @@
 import type { Aedes, AedesPublishPacket } from 'aedes'
-import { SCORE_LABELS, parseMessage, topics, type BoardEvent, type CentralStatus, type EventOf, type HubBridge, type OfflineReason, type State, type Status, type Telemetry } from '../edge/protocol/index.ts'
+import { SCORE_LABELS, parseMessage, topics, type BoardEvent, type CentralStatus, type EventOf, type HubBridge, type OfflineReason, type Screen, type State, type Status, type Telemetry } from '../edge/protocol/index.ts'
 import type { Logger } from '../edge/shared/logger.ts'
 import type { HubCounters } from './hub-counters.ts'
 
@@ -49,6 +49,8 @@ export interface WindowView {
   capabilities: string[]
   /** The window's retained state, only ever from the current boot. */
   state: State | null
+  /** What the window's display shows (its `screen` message), only ever from the current boot: the tile draws this, not the state. */
+  screen: Screen | null
   telemetry: Telemetry | null
   lastEvent: EventSummary | null
   recentEvents: EventSummary[]
@@ -152,6 +154,7 @@ export class HallView {
         this.central = m.message
         return this.changed(null)
       case 'hub-status':
+      case 'central-waiting':
       case 'cmd':
       case 'reply':
         return
@@ -164,6 +167,9 @@ export class HallView {
         break
       case 'state':
         this.state(w, m.message)
+        break
+      case 'screen':
+        if ((w.boot === null || m.message.boot === w.boot) && !(w.screen && w.screen.boot === m.message.boot && m.message.seq < w.screen.seq)) w.screen = m.message
         break
       case 'telemetry':
         if (w.boot === null || m.message.boot === w.boot) w.telemetry = m.message
@@ -215,6 +221,7 @@ export class HallView {
       w.board = s.board
       w.capabilities = s.capabilities
       if (w.state && w.state.boot !== s.boot) w.state = null
+      if (w.screen && w.screen.boot !== s.boot) w.screen = null
       const early = this.earlyStates.get(w.counter)
       if (early?.boot === s.boot) w.state = early
       this.earlyStates.delete(w.counter)
@@ -247,7 +254,7 @@ export class HallView {
     if (!w) {
       w = {
         counter, online: false, connected: false, boot: null, since: null, offlineReason: null, version: null, board: null, capabilities: [],
-        state: null, telemetry: null, lastEvent: null, recentEvents: [], lastSeen: null, provisioned: false, alerts: [],
+        state: null, screen: null, telemetry: null, lastEvent: null, recentEvents: [], lastSeen: null, provisioned: false, alerts: [],
       }
       this.windows.set(counter, w)
     }

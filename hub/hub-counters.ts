@@ -53,6 +53,8 @@ export class HubCounters {
   bridgedUp = 0
   bridgedDown = 0
   refusedDown = 0
+  /** Commands the hub answered itself instead of passing them to a board (hub/command-gate.ts), by the reply's code. */
+  readonly commandsRefused: Record<string, number> = {}
   /** Offline statuses ignored by the hall view because a newer boot is already online. */
   staleWills = 0
   /** Board messages acknowledged into the quarantine, by why they could not be accepted. */
@@ -60,6 +62,10 @@ export class HubCounters {
   readonly refusals: Record<RefusalKind, number> = Object.fromEntries(REFUSAL_KINDS.map((k) => [k, 0])) as Record<RefusalKind, number>
 
   private readonly quarantineListeners = new Set<() => void>()
+
+  commandRefused(code: string): void {
+    this.commandsRefused[code] = (this.commandsRefused[code] ?? 0) + 1
+  }
 
   /** A board message went into the quarantine (the dashboard shows how many). */
   quarantine(kind: QuarantineKind): void {

@@ -21,6 +21,7 @@ import { openSessionPersistence } from './session-store.ts'
 import { resolveLimits } from './limits.ts'
 import { LogLimiter } from './log-limiter.ts'
 import { HubHttp } from './dashboard/http-server.ts'
+import { HallScreenFeed } from './dashboard/hall-screen-feed.ts'
 import { LoginLimiter } from './login-limiter.ts'
 import { Lifecycle } from '../edge/shared/lifecycle.ts'
 import { startAnnouncerPart } from './announcer/hub-part.ts'
@@ -110,6 +111,8 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
     let hallView: HallView | null = null
     const broker = new HubBroker({
       id: brokerId,
+      hubId,
+      boot,
       hall: config.hall,
       ...(cluster ? { mq: cluster.mq, countQueued: (id: string) => cluster.countQueued(id) } : {}),
       ...(config.heartbeatMs ? { heartbeatMs: config.heartbeatMs } : {}),
@@ -124,6 +127,7 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
       limits,
       persistence,
       uplink,
+      custody,
       quarantine,
       log: log.child({ module: 'broker' }),
       refusalLines,
@@ -202,6 +206,7 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
           custody: c,
           upstream: { url: u.url, username: u.username, password: u.password, clientId: u.clientId, ...(tls ? { tls } : {}) },
           counters,
+          commands: broker.commands,
           log: log.child({ module: 'bridge' }),
           ...(probe ? { storeReady: () => probe.redisUp, handover: () => otherNodesAlive(broker.aedes, brokerId, config.heartbeatMs ?? 15_000) } : {}),
           ...config.bridge,
@@ -233,6 +238,21 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
 
     let http: HubHttp | null = null
     if (config.http) {
+      const liveStreams = { maxStreams: limits.maxLiveStreams, maxPerAddress: limits.maxLiveStreamsPerAddress, maxBufferedBytes: limits.maxLiveStreamBufferedBytes, batchMs: limits.liveStreamBatchMs }
+      const screen = await life.start(
+        'hall screen',
+        new HallScreenFeed({
+          hall: config.hall,
+          aedes: broker.aedes,
+          hallView: view,
+          config: config.screen,
+          ...(config.announcer ? { fallbackTimeZone: config.announcer.timeZone } : {}),
+          retained: (pattern) => broker.persistence.createRetainedStream(pattern) as AsyncIterable<{ topic: string; payload: Buffer }>,
+          liveStreams,
+          lines: refusalLines,
+          log: log.child({ module: 'hall-screen' }),
+        }),
+      )
       const h = new HubHttp({
         hall: config.hall,
         host: config.http.host ?? config.host,
@@ -244,8 +264,9 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
         counters,
         backlog: () => custody?.size ?? 0,
         live: { node, bridgeState: () => bridge?.linkState ?? null, cluster: probe ? () => probe.sample : null },
-        liveStreams: { maxStreams: limits.maxLiveStreams, maxPerAddress: limits.maxLiveStreamsPerAddress, maxBufferedBytes: limits.maxLiveStreamBufferedBytes, batchMs: limits.liveStreamBatchMs },
+        liveStreams,
         lines: refusalLines,
+        screen,
         log: log.child({ module: 'http' }),
       })
       await life.start('http', h)

@@ -26,7 +26,17 @@ export interface CentralStubOptions {
   breakRate?: number
   /** Share of called applicants who do not come (the board's no-show prompt handles them); default 0.03. */
   absentRate?: number
+  /**
+   * Share of services that run long, past the window's overtime limit, so a
+   * simulated hall shows overtime at all (its services take seconds, a real
+   * hall's limits are minutes); default 0. With it, each window is given the
+   * hall's 5 and 15 minute thresholds at the simulation's speed, held to the
+   * least the contract allows.
+   */
+  longServiceRate?: number
 }
+
+const SCORE_ZH: Record<string, string> = { 'very-satisfied': '非常满意', satisfied: '满意', neutral: '基本满意', dissatisfied: '不满意', 'very-dissatisfied': '非常不满意' }
 
 /** A ticket waiting to be called; `record` and `continues` when it continues a service handed over. */
 interface Waiting {
@@ -56,6 +66,8 @@ interface WindowView {
   resumeAt: number | null
   /** Serving: how this service ends, decided at its start. */
   ending: 'finish' | 'transfer' | 'park'
+  /** Serving: this service runs past the overtime limit. */
+  long: boolean
 }
 
 const SERVICES = [
@@ -143,14 +155,14 @@ export class CentralStub {
     } else if (t.kind === 'event') {
       const e = m.message as unknown as Record<string, unknown>
       this.onFlowEvent(w, t.type as EventType, e)
-      if (t.type === 'called') this.line(`${e.ticket} → window ${t.counter}${e.green ? ' (green channel)' : ''}${e.continues ? ` (${e.continues === 'park' ? 'called back' : 'transferred'}, record ${e.record})` : ''}`)
+      if (t.type === 'called') this.line(`${e.ticket} → ${t.counter} 窗口 / window ${t.counter}${e.green ? '（绿色通道 / green channel）' : ''}${e.continues ? ` (${e.continues === 'park' ? '回叫 / called back' : '转入 / transferred'}, record ${e.record})` : ''}`)
       if (t.type === 'evaluated') {
         this.ratings.push({ counter: t.counter, ticket: String(e.ticket), score: String(e.score), id: String(msg.id) })
-        this.line(`window ${t.counter}: ${e.ticket} rated ${e.score}`)
+        this.line(`${t.counter} 窗口 / window ${t.counter}: ${e.ticket} 评价 ${SCORE_ZH[String(e.score)] ?? e.score} / rated ${e.score}`)
       }
-      if (t.type === 'evaluation-missed') this.line(`window ${t.counter}: ${e.ticket} left without rating`)
-      if (t.type === 'no-show') this.line(`window ${t.counter}: ${e.ticket} did not come`)
-      if (t.type === 'fault') this.line(`window ${t.counter}: FAULT ${e.device} ${e.code}: ${e.message}`)
+      if (t.type === 'evaluation-missed') this.line(`${t.counter} 窗口 / window ${t.counter}: ${e.ticket} 未评价离开 / left without rating`)
+      if (t.type === 'no-show') this.line(`${t.counter} 窗口 / window ${t.counter}: ${e.ticket} 未到 / did not come`)
+      if (t.type === 'fault') this.line(`${t.counter} 窗口 / window ${t.counter}: 设备故障 / FAULT ${e.device} ${e.code}: ${e.message}`)
     }
   }
 
@@ -170,6 +182,8 @@ export class CentralStub {
         const r = rnd()
         const tr = this.opts.transferRate ?? 0.05
         w.ending = r < tr ? 'transfer' : r < tr + (this.opts.parkRate ?? 0.04) ? 'park' : 'finish'
+        // Drawn only when asked for, so a seeded run without long services keeps its sequence.
+        w.long = w.ending === 'finish' && (this.opts.longServiceRate ?? 0) > 0 && rnd() < this.opts.longServiceRate!
         return
       }
       case 'service-transferred': {
@@ -179,14 +193,14 @@ export class CentralStub {
         if (typeof e.toWindow === 'string') this.held.push({ ...back, window: e.toWindow, dueAt: Date.now() })
         // Back to its queue, at the front: the applicant has waited once already.
         else this.queue.unshift(back)
-        this.line(`window ${counter}: ${ticket} transferred → ${e.toWindow ? `window ${e.toWindow}` : `queue ${e.toQueue}`} (${e.reason})`)
+        this.line(`${counter} 窗口 / window ${counter}: ${ticket} 转移 / transferred → ${e.toWindow ? `window ${e.toWindow}` : `queue ${e.toQueue}`} (${e.reason})`)
         return
       }
       case 'service-parked': {
         note()
         const serviceMs = ((this.opts.serviceS ?? 240) * 1000) / this.speed
         this.held.push({ ticket: ticket!, service: this.services.get(ticket!) ?? 'passport', green: false, caseNo: String(e.caseNo ?? ''), record: record!, continues: 'park', window: counter, dueAt: Date.now() + serviceMs * 2 })
-        this.line(`window ${counter}: ${ticket} parked (${e.reason}), to be called back`)
+        this.line(`${counter} 窗口 / window ${counter}: ${ticket} 挂起待回叫 / parked (${e.reason}), to be called back`)
         return
       }
       case 'officer-key':
@@ -225,20 +239,27 @@ export class CentralStub {
         return
       case 'paused':
         note()
-        this.line(`window ${counter}: paused (${e.reason})${e.afterService ? ' after the service' : ''}`)
+        this.line(`${counter} 窗口 / window ${counter}: 暂停 / paused (${e.reason})${e.afterService ? ' after the service' : ''}`)
         return
       case 'resumed':
         note()
         return
+      case 'overtime':
+        this.line(
+          e.level === 'over'
+            ? `${counter} 窗口 / window ${counter}: ${ticket} 办理超时 ${Math.round(Number(e.elapsedMs) / 1000)} 秒 / service OVERTIME, ${Math.round(Number(e.elapsedMs) / 1000)} s (limit ${Math.round(Number(e.limitMs) / 1000)} s)`
+            : `${counter} 窗口 / window ${counter}: ${ticket} 办理即将超时 / service overtime warning at ${Math.round(Number(e.elapsedMs) / 1000)} s`,
+        )
+        return
       case 'pause-overtime':
         note()
-        this.line(`window ${counter}: paused for ${Math.round(Number(e.pausedMs) / 60_000)} min (${e.reason}), over its limit: duty supervisor`)
+        this.line(`${counter} 窗口 / window ${counter}: 暂停超时，请值班主管处理 / paused for ${Math.round(Number(e.pausedMs) / 60_000)} min (${e.reason}), over its limit: duty supervisor`)
         return
       case 'signed-in':
-        this.line(`window ${counter}: ${e.officerName ?? e.officer} signed in`)
+        this.line(`${counter} 窗口 / window ${counter}: ${e.officerName ?? e.officer} 签到 / signed in`)
         return
       case 'signed-out':
-        this.line(`window ${counter}: ${e.officerName ?? e.officer} signed out after ${Math.round(Number(e.staffedMs) / 60_000)} min`)
+        this.line(`${counter} 窗口 / window ${counter}: ${e.officerName ?? e.officer} 签退 / signed out after ${Math.round(Number(e.staffedMs) / 60_000)} min`)
         return
       default:
         return
@@ -248,7 +269,7 @@ export class CentralStub {
   private window(counter: string): WindowView {
     let w = this.windows.get(counter)
     if (!w) {
-      w = { counter, state: null, online: false, pending: false, lastAction: 0, configured: false, absent: false, resumeAt: null, ending: 'finish' }
+      w = { counter, state: null, online: false, pending: false, lastAction: 0, configured: false, absent: false, resumeAt: null, ending: 'finish', long: false }
       this.windows.set(counter, w)
     }
     return w
@@ -294,7 +315,10 @@ export class CentralStub {
           if (!w.configured) {
             // The hall's two-minute no-show prompt, at the simulation's speed.
             w.configured = true
-            this.send(w, 'config', { settings: { noShowPromptS: Math.min(3600, Math.max(10, Math.round(120 / this.speed))) } })
+            const noShowPromptS = Math.min(3600, Math.max(10, Math.round(120 / this.speed)))
+            // The hall's 5 and 15 minutes at this speed, but never under the contract's 30 and 60 s.
+            const overtime = this.opts.longServiceRate ? { overtimeWarnS: Math.max(30, Math.round(300 / this.speed)), overtimeLimitS: Math.max(60, Math.round(900 / this.speed)) } : {}
+            this.send(w, 'config', { settings: { noShowPromptS, ...overtime } })
             break
           }
           this.callNext(w, now)
@@ -303,7 +327,9 @@ export class CentralStub {
           if (inMode > 3000 && !w.absent) this.send(w, 'start', {})
           break
         case 'serving': {
-          if (inMode <= serviceMs * (0.5 + ((now / 997) % 1))) break
+          // A long service runs past the overtime limit the window was given (the config above).
+          const lasts = w.long ? (Math.max(60, Math.round(900 / this.speed)) + 10) * 1000 : serviceMs * (0.5 + ((now / 997) % 1))
+          if (inMode <= lasts) break
           if (w.ending === 'park') this.send(w, 'park', { reason: 'document' })
           else if (w.ending === 'transfer') {
             const others = [...this.windows.values()].filter((o) => o !== w && o.online && o.state && o.state.mode !== 'closed')

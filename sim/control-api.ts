@@ -1,17 +1,24 @@
+import { rm } from 'node:fs/promises'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { Logger } from '../edge/shared/logger.ts'
 import type { SimWindow } from './sim-window.ts'
 import { HttpError, readJsonBody } from '../hub/http/json-body.ts'
 import { listenOn } from '../hub/http/listen.ts'
 import { encodePng } from './png.ts'
+import type { RemoteWindows } from './remote-windows.ts'
 
 export interface ControlApiOptions {
   host: string
   port: number
+  /** Listen on this unix socket instead of host:port (a board process's API, `counter-edge edge --control /path.sock`). */
+  socketPath?: string
   hall: string
   windows: Map<string, SimWindow>
+  /** Windows running in processes of their own: /api/windows/{counter}/… is forwarded to the API each serves. */
+  remote?: RemoteWindows
   info: () => Record<string, unknown>
-  ratings: () => unknown[]
+  /** Absent where no central stand-in counts them (a board's own API, a hall on the integrator's broker); bounded by its owner (sim/central-ratings.ts). */
+  ratings?: () => readonly unknown[]
   log: Logger
 }
 
@@ -30,7 +37,7 @@ export class ControlApi {
   constructor(private readonly opts: ControlApiOptions) {}
 
   get url(): string {
-    return `http://${this.opts.host}:${this.port}`
+    return this.opts.socketPath ? `http://localhost (unix socket ${this.opts.socketPath})` : `http://${this.opts.host}:${this.port}`
   }
 
   async start(): Promise<void> {
@@ -43,12 +50,25 @@ export class ControlApi {
     })
     server.on('connection', (s) => s.setNoDelay(true))
     this.server = server
+    if (this.opts.socketPath) {
+      // A socket file left by a process that was killed would refuse the bind.
+      await rm(this.opts.socketPath, { force: true })
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject)
+        server.listen(this.opts.socketPath, () => {
+          server.off('error', reject)
+          resolve()
+        })
+      })
+      return
+    }
     this.port = await listenOn(server, this.opts.port, this.opts.host)
   }
 
   private window(counter: string): SimWindow {
     const w = this.opts.windows.get(counter)
-    if (!w) throw new HttpError(404, `no window "${counter}" in hall ${this.opts.hall}; windows: ${[...this.opts.windows.keys()].join(', ')}`)
+    const all = [...this.opts.windows.keys(), ...(this.opts.remote?.counters() ?? [])]
+    if (!w) throw new HttpError(404, `no window "${counter}" in hall ${this.opts.hall}; windows: ${all.join(', ')}`)
     return w
   }
 
@@ -57,10 +77,23 @@ export class ControlApi {
     const parts = url.pathname.split('/').filter(Boolean)
     const method = req.method ?? 'GET'
     if (parts[0] !== 'api') throw new HttpError(404, `unknown path ${url.pathname}; the API lives under /api (GET /api for the list)`)
+    const allow = allowedMethods(parts)
+    if (allow && !allow.includes(method)) {
+      res.setHeader('allow', allow.join(', '))
+      throw new HttpError(405, `${url.pathname} takes ${allow.join(' or ')}, not ${method}; GET /api lists the endpoints`)
+    }
     if (parts.length === 1 && method === 'GET') return send(res, 200, { ...this.opts.info(), endpoints: ENDPOINTS })
-    if (parts[1] === 'ratings' && parts.length === 2 && method === 'GET') return send(res, 200, this.opts.ratings())
+    if (parts[1] === 'ratings' && parts.length === 2 && method === 'GET') {
+      if (!this.opts.ratings) throw new HttpError(404, 'no central stand-in here counts ratings: count them at your central broker')
+      return send(res, 200, this.opts.ratings())
+    }
     if (parts[1] !== 'windows') throw new HttpError(404, `unknown path ${url.pathname}`)
-    if (parts.length === 2 && method === 'GET') return send(res, 200, [...this.opts.windows.values()].map((w) => w.describe()))
+    const remote = this.opts.remote
+    if (parts.length === 2 && method === 'GET') {
+      const here = [...this.opts.windows.values()].map((w) => w.describe())
+      return send(res, 200, remote ? [...here, ...(await remote.describeAll())] : here)
+    }
+    if (remote?.has(parts[2]!)) return remote.forward(parts[2]!, req, res)
     const w = this.window(parts[2]!)
     if (parts.length === 3 && method === 'GET') return send(res, 200, w.describe())
     if (parts.length === 4 && parts[3] === 'display' && method === 'GET') return send(res, 200, w.hardware.view())
@@ -129,8 +162,20 @@ export class ControlApi {
   }
 }
 
+/** The methods a known path takes; null for a path the API does not have (404 then). */
+function allowedMethods(parts: string[]): string[] | null {
+  if (parts.length === 1) return ['GET']
+  if (parts[1] === 'ratings' && parts.length === 2) return ['GET']
+  if (parts[1] !== 'windows') return null
+  if (parts.length === 2 || parts.length === 3) return ['GET']
+  if (parts.length === 4 && ['display', 'screen.png', 'panel.png'].includes(parts[3]!)) return ['GET']
+  if (parts.length === 4 && parts[3] === 'faults') return ['POST']
+  if (parts.length === 6 && parts[3] === 'keys' && parts[5] === 'press') return ['POST']
+  return null
+}
+
 const ENDPOINTS = [
-  'GET  /api                                  hall, hub and central addresses',
+  'GET  /api                                  hall, hub and central addresses (process per window: each process\'s pid)',
   'GET  /api/windows                          every window: online, mode, ticket, what its display shows',
   'GET  /api/windows/{counter}                one window',
   'GET  /api/windows/{counter}/display        what the call display shows (text, lit, blink, brightness)',
@@ -141,7 +186,7 @@ const ENDPOINTS = [
   'POST /api/windows/{counter}/faults         body {"device":"display"|"officer-panel","fault":"absent"|"nack-once"|"none"}',
   '                                           or {"device":"photo"|"fingerprint","fault":"never"|"stuck"|"early"|"bounce"|"none"}',
   '                                           or {"device":"modbus-<slave>","fault":"unplugged"|"bad-crc"|"none"}',
-  'GET  /api/ratings                          ratings central has received (deduplicated by id)',
+  'GET  /api/ratings                          ratings central has received (deduplicated by id; the last 1000)',
 ]
 
 function send(res: ServerResponse, status: number, body: unknown): void {

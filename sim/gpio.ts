@@ -7,9 +7,14 @@
  * board's wiring, the port side sees LOGICAL levels through the activeLow the
  * runtime asked for. A profile that declares a key's activeLow wrongly thus
  * inverts the key here exactly as it would on the board.
+ *
+ * It serves both Linux GPIO adapters as the profile picks them
+ * (`gpio.backend`): as the character device it debounces an input in the
+ * "kernel" when the line asks for it and stamps each edge with the time it
+ * happened; as sysfs it refuses kernel debounce, as onoff does.
  */
 import { EventEmitter } from 'node:events'
-import type { GpioBackend, GpioLine, Level, LineSpec } from '../edge/hardware/gpio-port.ts'
+import type { EdgeStamp, GpioBackend, GpioLine, Level, LineSpec } from '../edge/hardware/gpio-port.ts'
 import { isLevel } from '../edge/hardware/gpio-port.ts'
 
 /** A pin as wired on the simulated board. */
@@ -54,6 +59,8 @@ export interface SimGpioOptions {
   now?: () => number
   /** Transitions kept per pin; default 500. */
   keepHistory?: number
+  /** Which Linux GPIO interface the board's lines behave as (the profile's gpio.backend); default 'sysfs'. */
+  backend?: 'sysfs' | 'chardev'
 }
 
 interface Pin {
@@ -69,10 +76,12 @@ export class SimGpio extends EventEmitter<SimGpioEvents> implements GpioBackend 
   private readonly pins = new Map<string, Pin>()
   private readonly now: () => number
   private readonly keepHistory: number
+  readonly linuxBackend: 'sysfs' | 'chardev'
 
   constructor(opts: SimGpioOptions) {
     super()
     this.now = opts.now ?? (() => Date.now())
+    this.linuxBackend = opts.backend ?? 'sysfs'
     this.keepHistory = opts.keepHistory ?? 500
     for (const def of opts.lines) {
       if (this.pins.has(def.name)) throw new Error(`simulated board declares line '${def.name}' twice`)
@@ -108,7 +117,12 @@ export class SimGpio extends EventEmitter<SimGpioEvents> implements GpioBackend 
     if (spec.initial !== undefined && !isLevel(spec.initial)) {
       throw gpioError('EINVAL', `line '${spec.name}': initial level must be 0 or 1`)
     }
+    if ((spec.debounceUs ?? 0) > 0 && (this.linuxBackend !== 'chardev' || spec.direction !== 'in')) {
+      throw gpioError('EINVAL', `line '${spec.name}' asks for kernel debounce, which only a chardev input has`)
+    }
     const line = new SimLine(spec, {
+      chardev: this.linuxBackend === 'chardev',
+      now: this.now,
       read: () => pin.level,
       writeFault: () => pin.writeFault,
       drive: (level) => this.drive(pin, level),
@@ -236,6 +250,9 @@ function gpioError(code: string, message: string): Error & { code: string } {
 }
 
 interface PinAccess {
+  /** Edges carry a kernel timestamp and may be debounced, as on the character device. */
+  chardev: boolean
+  now(): number
   read(): Level
   writeFault(): Error | undefined
   drive(level: Level): void
@@ -247,8 +264,9 @@ class SimLine implements GpioLine {
   readonly direction: 'in' | 'out'
   private readonly spec: LineSpec
   private readonly pin: PinAccess
-  private readonly watchers = new Set<(v: Level) => void>()
+  private readonly watchers = new Set<(v: Level, stamp?: EdgeStamp) => void>()
   private last: Level
+  private debounce: NodeJS.Timeout | undefined
   private closed = false
 
   constructor(spec: LineSpec, pin: PinAccess) {
@@ -273,7 +291,7 @@ class SimLine implements GpioLine {
     this.pin.drive(toElectrical(v, this.spec.activeLow))
   }
 
-  watch(cb: (v: Level) => void): () => void {
+  watch(cb: (v: Level, stamp?: EdgeStamp) => void): () => void {
     this.check('watch')
     const edge = this.spec.edge ?? 'none'
     if (this.direction !== 'in' || edge === 'none') {
@@ -287,11 +305,23 @@ class SimLine implements GpioLine {
     if (this.closed) return
     this.closed = true
     this.watchers.clear()
+    clearTimeout(this.debounce)
     this.pin.release()
   }
 
   /** Called by the board on every electrical change of an input pin. */
   edge(electrical: Level): void {
+    const debounceUs = this.spec.debounceUs ?? 0
+    if (this.pin.chardev && debounceUs > 0) {
+      // The kernel reports the level once it has been still for the period.
+      clearTimeout(this.debounce)
+      this.debounce = setTimeout(() => this.settled(this.pin.read()), Math.max(1, Math.ceil(debounceUs / 1000)))
+      return
+    }
+    this.settled(electrical)
+  }
+
+  private settled(electrical: Level): void {
     const v = toElectrical(electrical, this.spec.activeLow)
     const prev = this.last
     this.last = v
@@ -299,7 +329,8 @@ class SimLine implements GpioLine {
     const edge = this.spec.edge ?? 'none'
     const wanted = edge === 'both' || (edge === 'rising' && v === 1) || (edge === 'falling' && v === 0)
     if (!wanted) return
-    for (const cb of [...this.watchers]) cb(v)
+    const stamp = this.pin.chardev ? { kernelNs: BigInt(Math.round(this.pin.now() * 1e6)) } : undefined
+    for (const cb of [...this.watchers]) cb(v, stamp)
   }
 
   private logical(): Level {

@@ -19,8 +19,8 @@ import { matrixModuleAt, MATRIX_MODULE_SIZE, type MatrixGeometry } from '../edge
 import { PixelFrame } from '../edge/hardware/pixel-frame.ts'
 import type { BitmapFont } from '../edge/hardware/bitmap-font.ts'
 import type { DisplayView, SimDisplayModel } from './display-view.ts'
-import type { PinChange, SimGpio } from './gpio.ts'
-import type { Max7219Pins } from './max7219-model.ts'
+import type { SimGpio } from './gpio.ts'
+import { Max7219Wire, type Max7219Pins } from './max7219-wire.ts'
 import { ScreenReader, screenBands } from './screen-reader.ts'
 
 export interface Max7219ChainModelOptions extends MatrixGeometry {
@@ -54,12 +54,7 @@ export class Max7219ChainModel implements SimDisplayModel {
   readonly width: number
   readonly height: number
   connected = true
-  private readonly shift: Uint16Array
-  private bits = 0
-  private readonly pins: Max7219Pins
-  private readonly level: Record<keyof Max7219Pins, 0 | 1>
-  private readonly gpio: SimGpio
-  private readonly listener: (c: PinChange) => void
+  private readonly wire: Max7219Wire
   private readonly random: () => number
   private readonly font: BitmapFont | undefined
   private reader: ScreenReader | undefined
@@ -75,16 +70,11 @@ export class Max7219ChainModel implements SimDisplayModel {
     this.width = opts.modulesWide * MATRIX_MODULE_SIZE
     this.height = opts.modulesHigh * MATRIX_MODULE_SIZE
     this.chips = Array.from({ length: n }, () => ({ rows: new Uint8Array(8), decodeMode: 0, intensity: 0, scanLimit: 0, shutdown: true, displayTest: false }))
-    this.shift = new Uint16Array(n)
-    this.gpio = opts.gpio
-    this.pins = opts.pins
     this.random = opts.random ?? Math.random
     this.font = opts.font
     this.keepWarnings = opts.keepWarnings ?? 100
     this.keepLatches = opts.keepLatches ?? 2000
-    this.level = { din: opts.gpio.level(opts.pins.din), clk: opts.gpio.level(opts.pins.clk), cs: opts.gpio.level(opts.pins.cs) }
-    this.listener = (c) => this.onPin(c)
-    opts.gpio.on('change', this.listener)
+    this.wire = new Max7219Wire({ gpio: opts.gpio, pins: opts.pins, chips: n, connected: () => this.connected, onLatch: (words, bits) => this.latch(words, bits) })
     this.powerCycle()
   }
 
@@ -93,8 +83,7 @@ export class Max7219ChainModel implements SimDisplayModel {
       Object.assign(chip, { decodeMode: 0, intensity: 0, scanLimit: 0, shutdown: true, displayTest: false })
       for (let r = 0; r < 8; r++) chip.rows[r] = Math.floor(this.random() * 256) & 0xff
     }
-    this.shift.fill(0)
-    this.bits = 0
+    this.wire.reset()
   }
 
   unplug(): void {
@@ -111,7 +100,7 @@ export class Max7219ChainModel implements SimDisplayModel {
   }
 
   detach(): void {
-    this.gpio.off('change', this.listener)
+    this.wire.detach()
   }
 
   get warnings(): readonly string[] {
@@ -162,37 +151,12 @@ export class Max7219ChainModel implements SimDisplayModel {
     }
   }
 
-  private onPin(c: PinChange): void {
-    const pin = (Object.keys(this.pins) as Array<keyof Max7219Pins>).find((k) => this.pins[k] === c.name)
-    if (pin === undefined) return
-    const prev = this.level[pin]
-    this.level[pin] = c.level
-    if (!this.connected || prev === c.level) return
-    if (pin === 'clk' && c.level === 1) {
-      let carry: number = this.level.din
-      for (let k = 0; k < this.shift.length; k++) {
-        const out = (this.shift[k]! >> 15) & 1
-        this.shift[k] = ((this.shift[k]! << 1) | carry) & 0xffff
-        carry = out
-      }
-      this.bits++
-    } else if (pin === 'cs' && c.level === 0) {
-      this.bits = 0
-    } else if (pin === 'cs' && c.level === 1) {
-      this.latch()
-    }
-  }
-
-  private latch(): void {
-    const bits = this.bits
-    this.bits = 0
-    if (bits === 0) return
+  private latch(words: number[], bits: number): void {
     if (bits !== 16 * this.chips.length) this.warn(`chain latched after ${bits} clock(s), expected ${16 * this.chips.length} (16 per chip)`)
     if (this.dropNext) {
       this.dropNext = false
       return
     }
-    const words = Array.from(this.shift)
     this.latchLog.push({ words, bits })
     if (this.latchLog.length > this.keepLatches) this.latchLog.shift()
     words.forEach((word, k) => this.apply(this.chips[k]!, k, (word >> 8) & 0x0f, word & 0xff))

@@ -14,14 +14,11 @@
  * shows is read with the Code B table or the 7-segment oracle per digit.
  */
 import type { DisplayView, SimDisplayModel } from './display-view.ts'
-import type { PinChange, SimGpio } from './gpio.ts'
+import type { SimGpio } from './gpio.ts'
 import { decodeMax7219Digit } from './max7219-decoder.ts'
+import { Max7219Wire, type Max7219Pins } from './max7219-wire.ts'
 
-export interface Max7219Pins {
-  din: string
-  clk: string
-  cs: string
-}
+export type { Max7219Pins } from './max7219-wire.ts'
 
 export interface Max7219ModelOptions {
   gpio: SimGpio
@@ -61,9 +58,7 @@ export class Max7219Model implements SimDisplayModel {
   shutdown = true
   displayTest = false
   connected = true
-  private shift = 0
-  private bits = 0
-  private readonly level: Record<keyof Max7219Pins, 0 | 1>
+  private readonly wire: Max7219Wire
   private dropNext = false
   private readonly random: () => number
   private readonly keepWarnings: number
@@ -71,12 +66,9 @@ export class Max7219Model implements SimDisplayModel {
   private readonly warningLog: string[] = []
   private readonly frameLog: Max7219Frame[] = []
   private readonly litLog: LitChange[] = []
-  private readonly gpio: SimGpio
   private readonly now: () => number
-  private readonly listener: (c: PinChange) => void
 
   constructor(opts: Max7219ModelOptions) {
-    this.gpio = opts.gpio
     this.pins = opts.pins
     this.digitCount = opts.digits ?? 8
     if (!Number.isInteger(this.digitCount) || this.digitCount < 1 || this.digitCount > 8) {
@@ -86,9 +78,7 @@ export class Max7219Model implements SimDisplayModel {
     this.now = opts.now ?? (() => Date.now())
     this.keepWarnings = opts.keepWarnings ?? 100
     this.keepFrames = opts.keepFrames ?? 1000
-    this.level = { din: opts.gpio.level(opts.pins.din), clk: opts.gpio.level(opts.pins.clk), cs: opts.gpio.level(opts.pins.cs) }
-    this.listener = (c) => this.onPin(c)
-    opts.gpio.on('change', this.listener)
+    this.wire = new Max7219Wire({ gpio: opts.gpio, pins: opts.pins, chips: 1, connected: () => this.connected, onLatch: (words, bits, at) => this.latch(words[0]!, bits, at) })
     this.powerCycle()
   }
 
@@ -100,8 +90,7 @@ export class Max7219Model implements SimDisplayModel {
     this.scanLimit = 0
     this.shutdown = true
     this.displayTest = false
-    this.shift = 0
-    this.bits = 0
+    this.wire.reset()
     for (let i = 0; i < this.digits.length; i++) this.digits[i] = Math.floor(this.random() * 256) & 0xff
     this.noteLit(wasLit, this.now())
   }
@@ -126,7 +115,7 @@ export class Max7219Model implements SimDisplayModel {
 
   /** Stops listening to the pins. */
   detach(): void {
-    this.gpio.off('change', this.listener)
+    this.wire.detach()
   }
 
   get warnings(): readonly string[] {
@@ -167,29 +156,10 @@ export class Max7219Model implements SimDisplayModel {
     }
   }
 
-  private onPin(c: PinChange): void {
-    const pin = (Object.keys(this.pins) as Array<keyof Max7219Pins>).find((k) => this.pins[k] === c.name)
-    if (pin === undefined) return
-    const prev = this.level[pin]
-    this.level[pin] = c.level
-    if (!this.connected || prev === c.level) return
-    if (pin === 'clk' && c.level === 1) {
-      this.shift = ((this.shift << 1) | this.level.din) & 0xffff
-      this.bits++
-    } else if (pin === 'cs' && c.level === 0) {
-      this.bits = 0
-    } else if (pin === 'cs' && c.level === 1) {
-      this.latch(c.at)
-    }
-  }
-
-  private latch(at: number): void {
-    const bits = this.bits
-    this.bits = 0
-    if (bits === 0) return // LOAD toggled with no clocks: nothing new in the register
+  private latch(word: number, bits: number, at: number): void {
     if (bits !== 16) this.warn(`frame latched after ${bits} clock(s), expected 16`)
-    const register = (this.shift >> 8) & 0x0f
-    const data = this.shift & 0xff
+    const register = (word >> 8) & 0x0f
+    const data = word & 0xff
     if (this.dropNext) {
       this.dropNext = false
       return

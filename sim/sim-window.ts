@@ -68,6 +68,15 @@ export class SimWindow {
     )
   }
 
+  /**
+   * Takes an edge runtime started elsewhere on this window's hardware
+   * (`counter-edge edge` on a board profile of adapter "sim", cli/edge-command.ts),
+   * so the control API reads and drives it as it does a window the simulator started.
+   */
+  attach(edge: RunningEdge): void {
+    this.edge = edge
+  }
+
   injectDisplayFault(fault: 'absent' | 'nack-once' | 'none'): void {
     this.hardware.displayFault(fault)
   }
@@ -103,6 +112,11 @@ export class SimWindow {
   /** Stops the edge runtime and the simulated hardware for good. */
   async shutdown(): Promise<void> {
     await this.stop()
+    this.release()
+  }
+
+  /** Stops the simulated camera and fingerprint device; the edge runtime is its starter's to stop. */
+  release(): void {
     for (const m of Object.values(this.captures)) m.stop()
   }
 }

@@ -97,6 +97,7 @@ export class SimWindowHardware {
         direction: l.direction,
       })),
       ...(opts.now !== undefined ? { now: opts.now } : {}),
+      backend: profile.gpio?.backend ?? 'sysfs',
     })
     const modules = new Map<number, ModbusDioModel>()
     this.modbus = modules

@@ -150,6 +150,9 @@ export const REFUSAL_HINTS: Record<ErrorCode, string> = {
   'limit-reached': "the window's limit for this command is used up (recalls): do what the message says (send no-show)",
   'too-large': 'the payload is larger than the contract allows: a bug in this client',
   internal: 'an unexpected error on the board; the command may not have been acted on: check the state before retrying',
+  'unknown-counter': "the hall's hub has no board for this counter (not provisioned, or never connected): check the counter id",
+  'qos-required': 'the command was sent at QoS 0 and not delivered: send commands at QoS 1',
+  'retained-refused': 'the command was retained at the central broker and not delivered (the hub cleared it): never retain a command',
 }
 
 type Received = Extract<MessageParse, { ok: true }>
@@ -240,7 +243,7 @@ export class CentralClient {
       return
     }
     // Our own commands come back to us through the wildcard; hall topics carry no envelope.
-    if (m.kind === 'cmd' || m.kind === 'hub-status' || m.kind === 'hub-bridge' || m.kind === 'central-status') {
+    if (m.kind === 'cmd' || m.kind === 'hub-status' || m.kind === 'hub-bridge' || m.kind === 'central-status' || m.kind === 'central-waiting') {
       if (this.o.verbose && m.kind !== 'cmd') this.print(`  ${m.kind}: ${JSON.stringify(m.message)}`)
       return
     }
@@ -419,7 +422,7 @@ export async function serveOne(o: ClientOptions, c: CentralClient, print: (line:
     const { reply } = await c.command('sync', {}).catch(() => {
       throw new Failure(`window ${o.counter} of hall ${o.hall} does not answer: is it provisioned and online, and is the hall's hub bridged to ${o.url}?`, 3)
     })
-    if (!reply.ok) throw new Failure(c.refused(reply))
+    if (!reply.ok) throw new Failure(c.refused(reply), reply.code === 'unknown-counter' ? 3 : 1)
     await c.waitFor(0, known, 5_000, `state of window ${o.counter}`)
   }
   if (!w.online) throw new Failure(`window ${o.counter} is offline (${w.status && !w.status.online ? w.status.reason : 'no birth seen'})`, 3)

@@ -53,11 +53,13 @@ const ACTION: Record<TopicDirection, 'send' | 'receive'> = {
 const MESSAGE_TITLES: Record<MessageKind, string> = {
   status: 'Board status (birth / will)',
   state: 'Window state',
+  screen: 'What the display shows',
   telemetry: 'Telemetry',
   reply: 'Command reply',
   'hub-status': 'Hub status',
   'hub-bridge': 'Hub bridge',
   'central-status': 'Central status',
+  'central-waiting': 'Waiting counts',
 }
 
 const TAGS = {
@@ -205,6 +207,7 @@ function operationSummary(plan: ChannelPlan): string {
   const action = ACTION[plan.spec.direction]
   if (plan.spec.kind === 'cmd') return `Send the ${plan.key.slice('cmd.'.length)} command to a window; the board answers on reply.`
   if (plan.spec.kind === 'central-status') return 'Publish central online/offline (retained) for the hall.'
+  if (plan.spec.kind === 'central-waiting') return 'Publish the waiting counts per service (retained) for the hall\'s screens.'
   return action === 'receive' ? `Receive ${plan.title.charAt(0).toLowerCase()}${plan.title.slice(1)}.` : plan.title
 }
 

@@ -44,11 +44,13 @@ const ENVELOPE_ONLY: ReadonlySet<string> = new Set(ENVELOPE_KEYS)
 const MESSAGE_TITLES: Record<MessageKind, string> = {
   status: 'Board status (birth / will)',
   state: 'Window state',
+  screen: 'What the display shows',
   telemetry: 'Telemetry',
   reply: 'Command reply',
   'hub-status': 'Hub status',
   'hub-bridge': 'Hub bridge',
   'central-status': 'Central status',
+  'central-waiting': 'Waiting counts',
 }
 
 const DIRECTION_LABELS: Record<TopicDirection, string> = {

@@ -222,15 +222,8 @@ function onCapture(state: CounterState, cmd: Extract<Command, { name: 'capture' 
   if (bad) return bad
   const ticket = state.ticket?.number ?? null
   const record = state.ticket?.record ?? null
-  if (state.captures[device]) {
-    return {
-      state,
-      effects: [
-        { kind: 'event', event: { type: 'capture-failed', kind: device, ticket, reason: 'busy', message: `a ${device} capture is already running`, cmd: cmd.id, ...(record ? { record } : {}) } },
-        { kind: 'reply', cmd: cmd.id, name: cmd.name, ok: false, code: 'busy', message: `a ${device} capture is already running` },
-      ],
-    }
-  }
+  // One outcome per command: a refused capture never started, so its refusal is its only outcome, no capture-failed besides.
+  if (state.captures[device]) return refuse(state, cmd, 'busy', `a ${device} capture is already running`)
   const effects: Effect[] = []
   let next = state
   // The first capture starts the service: the applicant is at the window.

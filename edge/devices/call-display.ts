@@ -14,6 +14,7 @@ import type { Logger } from 'pino'
 import { DeviceFault } from '../hardware/device-fault.ts'
 import type { BlinkRate, TextDisplay } from '../hardware/text-display.ts'
 import type { DeviceHealthSink } from './device-health.ts'
+import type { DisplayShows, ShowsListener } from './display-shows.ts'
 
 const IDENTIFY_BLINK: BlinkRate = '2hz'
 const ATTENTION_BLINK: BlinkRate = '1hz'
@@ -54,6 +55,9 @@ export class CallDisplay {
   private readonly retryMs: number
   private retryTimer: NodeJS.Timeout | undefined
   private stopped = false
+  /** The text the driver last took without an error; null after a fault or a stop. */
+  private glass: string | null = null
+  private readonly showsListeners = new Set<ShowsListener>()
 
   constructor(opts: CallDisplayOptions) {
     this.driver = opts.driver
@@ -72,6 +76,17 @@ export class CallDisplay {
       identifying: this.identifyTimer !== undefined,
       fault: this.fault,
     }
+  }
+
+  /** What the glass shows, as far as the writes the chip took tell. */
+  shows(): DisplayShows {
+    const fault = this.fault ? { code: this.fault.code, message: this.fault.message.slice(0, 200) } : null
+    return { text: fault ? null : this.glass, fault, picture: null }
+  }
+
+  /** Called after every change of what shows() may answer. */
+  watchShows(listener: ShowsListener): void {
+    this.showsListeners.add(listener)
   }
 
   /** Starts the display blank. Rejects with a DeviceFault when it does not answer. */
@@ -126,7 +141,13 @@ export class CallDisplay {
       this.identifyTimer = undefined
       this.track(this.render()).catch((err: unknown) => this.log.warn({ err }, 'could not restore the display after identify'))
     }, seconds * 1000)
-    await this.track(this.driver.show(this.identifyText).then(() => this.driver.setBlink(IDENTIFY_BLINK)))
+    await this.track(this.showIdentify())
+  }
+
+  private async showIdentify(): Promise<void> {
+    await this.driver.show(this.identifyText)
+    this.glass = this.identifyText
+    await this.driver.setBlink(IDENTIFY_BLINK)
   }
 
   async stop(): Promise<void> {
@@ -139,10 +160,13 @@ export class CallDisplay {
     } catch (err) {
       this.log.warn({ err }, 'display did not blank on stop')
     }
+    this.glass = null
+    this.changed()
   }
 
   private async render(): Promise<void> {
     await this.driver.show(this.ticket ?? '')
+    this.glass = this.ticket ?? ''
     await this.driver.setBlink(this.attentionOn ? ATTENTION_BLINK : 'off')
   }
 
@@ -158,8 +182,10 @@ export class CallDisplay {
           this.log.error({ device: err.device, code: err.code }, err.message)
           this.health.report(this.device, { code: err.code, message: err.message })
         }
+        this.glass = null
         this.scheduleRetry()
       }
+      this.changed()
       throw err
     }
     if (this.fault !== null) {
@@ -167,6 +193,11 @@ export class CallDisplay {
       this.fault = null
       this.health.report(this.device, null)
     }
+    this.changed()
+  }
+
+  private changed(): void {
+    for (const l of this.showsListeners) l()
   }
 
   private scheduleRetry(): void {
@@ -175,7 +206,7 @@ export class CallDisplay {
       this.retryTimer = undefined
       if (this.fault === null || this.stopped) return
       const restore = this.identifyTimer !== undefined
-        ? this.driver.show(this.identifyText).then(() => this.driver.setBlink(IDENTIFY_BLINK))
+        ? this.showIdentify()
         : this.render()
       // A failure lands in track(), which schedules the next attempt.
       this.track(restore).catch(() => undefined)

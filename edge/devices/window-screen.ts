@@ -21,6 +21,7 @@ import { DeviceFault } from '../hardware/device-fault.ts'
 import type { PixelFrame } from '../hardware/pixel-frame.ts'
 import type { PixelScreen } from '../hardware/pixel-screen.ts'
 import type { DeviceHealthSink } from './device-health.ts'
+import type { DisplayShows, ShowsListener } from './display-shows.ts'
 import { identifyFrame, linesScroll, renderLines, screenLines, type ScreenRole } from './screen-layouts.ts'
 
 /** Characters a ticket number may hold on a pixel screen: what the counter checks a `call` against. */
@@ -77,6 +78,9 @@ export class WindowScreen {
   private fault: DeviceFault | null = null
   private readonly missing = new Set<string>()
   private stopped = false
+  /** What the driver last took without an error: a view's lines, the identify picture, or nothing (after a fault or a stop). */
+  private glass: { kind: 'view'; view: ScreenView } | { kind: 'identify' } | null = null
+  private readonly showsListeners = new Set<ShowsListener>()
 
   constructor(opts: WindowScreenOptions) {
     this.driver = opts.driver
@@ -115,6 +119,22 @@ export class WindowScreen {
   /** Characters drawn as a box because the font lacks them, in the order first met. */
   missingGlyphs(): string[] {
     return [...this.missing]
+  }
+
+  /** What the glass shows, unscrolled, as far as the frames the chip took tell. */
+  shows(): DisplayShows {
+    const fault = this.fault ? { code: this.fault.code, message: this.fault.message.slice(0, 200) } : null
+    const glass = this.glass
+    if (fault || glass === null) return { text: null, fault, picture: null }
+    if (glass.kind === 'identify') return { text: '', fault: null, picture: identifyFrame(this.driver.width, this.driver.height) }
+    const lines = screenLines(glass.view, this.role, this.driver.height)
+    const picture = renderLines(this.font, lines, this.driver.width, this.driver.height, 0, (ch) => this.noteMissing(ch))
+    return { text: lines.map((l) => l.text).join('\n'), fault: null, picture }
+  }
+
+  /** Called after every change of what shows() may answer (not on scroll steps: the picture is reported unscrolled). */
+  watchShows(listener: ShowsListener): void {
+    this.showsListeners.add(listener)
   }
 
   /** The picture the screen should show now (what render() sends). */
@@ -182,6 +202,8 @@ export class WindowScreen {
     } catch (err) {
       this.log.warn({ err }, 'screen did not blank on stop')
     }
+    this.glass = null
+    this.changed()
   }
 
   private async restore(): Promise<void> {
@@ -189,8 +211,17 @@ export class WindowScreen {
     await this.track(this.setAttention(this.wantsBlink(this.view)))
   }
 
-  private render(): Promise<void> {
-    return this.driver.draw(this.frame())
+  private async render(): Promise<void> {
+    const identifying = this.identifyTimer !== undefined
+    const view = this.view ?? IDLE_VIEW
+    await this.driver.draw(this.frame())
+    const before = this.glass
+    this.glass = identifying ? { kind: 'identify' } : { kind: 'view', view }
+    if (before === null || before.kind !== this.glass.kind || (before.kind === 'view' && before.view !== view)) this.changed()
+  }
+
+  private changed(): void {
+    for (const l of this.showsListeners) l()
   }
 
   private async setAttention(on: boolean): Promise<void> {
@@ -246,6 +277,8 @@ export class WindowScreen {
         if (isNew) {
           this.log.error({ device: err.device, code: err.code }, err.message)
           this.health.report(this.device, { code: err.code, message: err.message })
+          this.glass = null
+          this.changed()
         }
         this.scheduleRetry()
       }
@@ -255,6 +288,7 @@ export class WindowScreen {
       this.log.info({ device: this.fault.device }, 'screen works again')
       this.fault = null
       this.health.report(this.device, null)
+      this.changed()
     }
   }
 

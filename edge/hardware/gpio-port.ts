@@ -1,8 +1,8 @@
 /**
  * The GPIO port: what drivers and devices see of a board's digital lines.
  *
- * Adapters (onoff over sysfs, a chardev backend later, johnny-five through our
- * IO plugin, and sim/gpio.ts) implement GpioBackend. Levels crossing this port
+ * Adapters (onoff over sysfs, the GPIO character device in chardev-backend.ts,
+ * johnny-five through our IO plugin, and sim/gpio.ts) implement GpioBackend. Levels crossing this port
  * are LOGICAL: 1 means active (key pressed, lamp lit, relay energised). The
  * adapter applies `activeLow`, so no driver ever has to know how a key is
  * wired, and a profile that gets the wiring wrong shows up as inverted logic
@@ -15,7 +15,7 @@ export type Level = 0 | 1
 
 export type Edge = 'none' | 'rising' | 'falling' | 'both'
 
-/** Pull resistor wanted on an input. onoff cannot set it (config.txt does); chardev can. */
+/** Pull resistor wanted on an input. onoff cannot set it (config.txt or an overlay does); chardev requests it from the kernel. */
 export type Bias = 'pull-up' | 'pull-down' | 'none'
 
 export interface LineSpec {
@@ -39,6 +39,16 @@ export interface LineSpec {
   /** Edges (of the logical level) that reach watch(); inputs only. */
   edge?: Edge
   bias?: Bias
+  /**
+   * Kernel debounce period of an input, in µs; 0 or unset: none. Only the
+   * chardev adapter can ask for it (onoff refuses a line that wants it).
+   */
+  debounceUs?: number
+}
+
+/** Where an adapter knows it: when the kernel saw the edge (CLOCK_MONOTONIC, ns). */
+export interface EdgeStamp {
+  kernelNs: bigint
 }
 
 export interface GpioLine {
@@ -46,8 +56,11 @@ export interface GpioLine {
   read(): Promise<Level>
   /** Rejects for an input line (onoff gives EPERM). */
   write(v: Level): Promise<void>
-  /** Calls back with the logical level after each enabled edge; returns unwatch. */
-  watch(cb: (v: Level) => void): () => void
+  /**
+   * Calls back with the logical level after each enabled edge, and the
+   * kernel's timestamp of it where the adapter has one (chardev); returns unwatch.
+   */
+  watch(cb: (v: Level, stamp?: EdgeStamp) => void): () => void
   /** Releases the line; an output goes back to the board's idle state. */
   close(): Promise<void>
 }

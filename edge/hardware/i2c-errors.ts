@@ -34,11 +34,19 @@ export function isBusMissing(err: unknown): boolean {
   return field(err, 'code') === 'ENOENT' || errnoOf(err) === -2
 }
 
-/** A short description for logs: the code (or errno when the code is empty) and the message. */
+/** Names for the errnos an I2C transfer gives, for the SMBus shape whose code is empty. */
+const ERRNO_NAMES: Record<number, string> = { 5: 'EIO', 6: 'ENXIO', 16: 'EBUSY', 110: 'ETIMEDOUT', 121: 'EREMOTEIO' }
+
+/**
+ * A short description for logs: the code and the message. The SMBus shape has
+ * an empty code and a message starting ", " (Nan::ErrnoException with no
+ * syscall name): the code is filled from the errno, so a log never shows "(, …)".
+ */
 export function describeI2cError(err: unknown): string {
   const code = field(err, 'code')
   const errno = errnoOf(err)
-  const message = err instanceof Error ? err.message : String(err)
-  const tag = typeof code === 'string' && code !== '' ? code : errno !== undefined ? `errno ${errno}` : 'error'
+  const message = (err instanceof Error ? err.message : String(err)).replace(/^,\s*/, '')
+  const named = errno !== undefined ? ERRNO_NAMES[Math.abs(errno)] : undefined
+  const tag = typeof code === 'string' && code !== '' ? code : errno !== undefined ? (named ? `${named} (errno ${errno})` : `errno ${errno}`) : 'error'
   return `${tag} (${message})`
 }

@@ -22,10 +22,9 @@
  * MAX7219 can be neither read back nor NACK.
  */
 import type { Logger } from 'pino'
-import { DeviceFault } from './device-fault.ts'
 import { SerialQueue } from '../shared/serial-queue.ts'
 import type { Level } from './gpio-port.ts'
-import { MAX7219_REG, type Max7219Lines } from './max7219.ts'
+import { MAX7219_REG, max7219LineFault, type Max7219Lines } from './max7219.ts'
 import type { PixelFrame } from './pixel-frame.ts'
 import { checkFrameSize, type PixelScreen } from './pixel-screen.ts'
 import { checkBrightness } from './text-display.ts'
@@ -224,17 +223,8 @@ export class Max7219Matrix implements PixelScreen {
         return await op()
       } catch (err) {
         this.sent = null
-        if (err instanceof DeviceFault || !isSystemError(err)) throw err
-        this.log?.error({ device: this.name, err }, `${what} failed`)
-        throw new DeviceFault(this.name, 'io', `${this.name}: ${what} failed (io): ${(err as Error).message ?? String(err)}`, { cause: err })
+        throw max7219LineFault(this.name, what, err, this.log)
       }
     })
   }
 }
-
-function isSystemError(err: unknown): boolean {
-  if (typeof err !== 'object' || err === null) return false
-  const { code, errno } = err as { code?: unknown; errno?: unknown }
-  return (typeof code === 'string' && code !== '') || typeof errno === 'number'
-}
-

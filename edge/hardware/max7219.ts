@@ -240,15 +240,22 @@ export class Max7219Display implements TextDisplay {
       try {
         return await op()
       } catch (err) {
-        if (err instanceof DeviceFault || !isSystemError(err)) throw err
-        // No ACK on this bus: the only failures are the lines themselves (closed, EIO, EPERM).
-        this.log?.error({ device: this.name, err }, `${what} failed`)
-        throw new DeviceFault(this.name, 'io', `${this.name}: ${what} failed (io): ${(err as Error).message ?? String(err)}`, {
-          cause: err,
-        })
+        throw max7219LineFault(this.name, what, err, this.log)
       }
     })
   }
+}
+
+/**
+ * What a failed write to a MAX7219's lines means, for the digit display and
+ * the matrix chain alike. There is no ACK on these wires: the only failures
+ * are the lines themselves (closed, EIO, EPERM), reported as an `io` fault;
+ * anything that is not a system error is a bug and goes up unchanged.
+ */
+export function max7219LineFault(name: string, what: string, err: unknown, log: Logger | undefined): unknown {
+  if (err instanceof DeviceFault || !isSystemError(err)) return err
+  log?.error({ device: name, err }, `${what} failed`)
+  return new DeviceFault(name, 'io', `${name}: ${what} failed (io): ${(err as Error).message ?? String(err)}`, { cause: err })
 }
 
 function isSystemError(err: unknown): boolean {

@@ -77,6 +77,7 @@ export class OnoffBackend implements GpioBackend {
     if (this.open_.has(spec.name)) throw lineError(spec, 'EBUSY', 'is already open')
     if (spec.chip === undefined) throw lineError(spec, 'EINVAL', 'names no gpiochip label; sysfs numbers are never configured directly')
     if (spec.initial !== undefined && !isLevel(spec.initial)) throw lineError(spec, 'EINVAL', 'initial level must be 0 or 1')
+    if ((spec.debounceUs ?? 0) > 0) throw lineError(spec, 'EINVAL', "asks for kernel debounce, which sysfs cannot give (gpio.backend 'chardev' can)")
     const chips = await this.readChips()
     const number = resolveSysfsNumber(chips, { name: spec.name, chip: spec.chip, offset: spec.offset }, this.sysfsRoot)
     const Gpio = await this.gpioClass()

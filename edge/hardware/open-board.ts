@@ -2,7 +2,9 @@
  * The real backends a board profile's adapter names, for the `edge` command
  * on a board (the simulator builds its own, sim/window-hardware.ts):
  *
- * - 'onoff': sysfs GPIO found by chip label, and i2c-bus on the profile's bus;
+ * - 'onoff': the board's GPIO found by chip label, through sysfs (onoff) or,
+ *   with `gpio.backend` 'chardev', the character device (chardev-backend.ts);
+ *   and i2c-bus on the profile's bus;
  * - 'johnny-five': a Firmata board on the profile's serial port, its pins as
  *   the GPIO backend (buildWindowDevices then drives the MAX7219 through
  *   johnny-five's LedControl on the same board).
@@ -21,6 +23,7 @@ import { I2cBusBackend } from './i2c-bus-backend.ts'
 import type { I2cBus } from './i2c-port.ts'
 import { openJ5Board } from './j5-board.ts'
 import { J5GpioBackend } from './j5-gpio-backend.ts'
+import { ChardevBackend } from './chardev-backend.ts'
 import { OnoffBackend } from './onoff-backend.ts'
 import { ModbusGpioBackend } from './modbus-gpio-backend.ts'
 import { ModbusRtuMaster } from './modbus-master.ts'
@@ -60,7 +63,8 @@ export async function openBoardBackends(profile: BoardProfile, log: Logger): Pro
 async function openAdapter(profile: BoardProfile, log: Logger): Promise<BoardBackends> {
   switch (profile.adapter) {
     case 'onoff': {
-      const gpio = new OnoffBackend({ log: log.child({ adapter: 'onoff' }) })
+      const gpio =
+        profile.gpio?.backend === 'chardev' ? new ChardevBackend({ log: log.child({ adapter: 'chardev' }) }) : new OnoffBackend({ log: log.child({ adapter: 'onoff' }) })
       const bus = profile.i2c !== undefined ? new I2cBusBackend({ bus: profile.i2c.bus, log }) : noI2cBus(profile.id)
       return {
         gpio,

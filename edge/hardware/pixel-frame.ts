@@ -59,4 +59,22 @@ export class PixelFrame {
     }
     return rows
   }
+
+  /** Rows packed 1 bit a pixel, leftmost pixel in the most significant bit, each row padded to whole bytes: the `screen` topic's picture. */
+  packRows(): Uint8Array {
+    const stride = Math.ceil(this.width / 8)
+    const out = new Uint8Array(stride * this.height)
+    for (let y = 0; y < this.height; y++) {
+      for (let x = 0; x < this.width; x++) if (this.pixels[y * this.width + x]) out[y * stride + (x >> 3)]! |= 0x80 >> (x & 7)
+    }
+    return out
+  }
+
+  static unpackRows(width: number, height: number, packed: Uint8Array): PixelFrame {
+    const stride = Math.ceil(width / 8)
+    if (packed.length !== stride * height) throw new RangeError(`${width}×${height} packs into ${stride * height} bytes, got ${packed.length}`)
+    const f = new PixelFrame(width, height)
+    for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) f.pixels[y * width + x] = (packed[y * stride + (x >> 3)]! >> (7 - (x & 7))) & 1
+    return f
+  }
 }

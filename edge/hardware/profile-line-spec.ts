@@ -11,6 +11,7 @@ export function lineSpecFor(line: ProfileLine): LineSpec {
     direction: line.direction,
     activeLow: line.ref.activeLow,
     ...(line.ref.bias !== undefined ? { bias: line.ref.bias } : {}),
+    ...(line.ref.debounceUs !== undefined ? { debounceUs: line.ref.debounceUs } : {}),
     ...(edge !== undefined ? { edge } : { initial: line.initial ?? 0 }),
   }
 }

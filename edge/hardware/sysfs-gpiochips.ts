@@ -44,8 +44,8 @@ export class SysfsGpioUnavailableError extends Error {
     super(
       `${root} does not exist: this kernel has no sysfs GPIO (CONFIG_GPIO_SYSFS is off, as on Debian/Raspberry Pi OS ` +
         `Trixie with kernel 6.12 and on some Armbian builds), so the onoff adapter cannot drive any line. Either boot ` +
-        `a kernel built with CONFIG_GPIO_SYSFS=y, or use the GPIO character-device (/dev/gpiochipN) backend once it ` +
-        `exists: the GpioBackend port is designed for it, but it is not built yet.`,
+        `a kernel built with CONFIG_GPIO_SYSFS=y, or use the GPIO character-device backend (/dev/gpiochipN): put ` +
+        `"gpio": { "backend": "chardev" } in the board file (docs/operations.md).`,
       options,
     )
     this.root = root

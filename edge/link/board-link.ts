@@ -135,6 +135,10 @@ export class BoardLink {
   private connectedAt: number | null = null
   private latestState: Stamped | null = null
   private stateSent = false
+  /** What the display shows, last stamped: retained at the hub, so sent again after each connect (after the state). */
+  private latestScreen: Stamped | null = null
+  /** What the display shows, told while no hub was there: stamped when one is, so nothing is stamped that is not sent. */
+  private pendingScreen: BoardFields['screen'] | null = null
   private pingSentAt: number | null = null
   private readonly health: LinkHealth
   private readonly now: () => number
@@ -201,6 +205,11 @@ export class BoardLink {
         this.stateSent = false
         this.onConnected()
         if (!this.stateSent && this.latestState) this.sendLive(client, this.latestState)
+        if (this.pendingScreen) {
+          this.latestScreen = this.stamp('screen', this.pendingScreen)
+          this.pendingScreen = null
+        }
+        if (this.latestScreen) this.sendLive(client, this.latestScreen)
         // What waited before this point is the backlog; anything appended from now on is live.
         const journal = this.opts.journal
         this.backlogEnd = journal.lastN
@@ -221,7 +230,22 @@ export class BoardLink {
       client.options.will = this.will()
       this.scheduleReconnect()
     })
-    client.on('error', (err) => log.warn({ err: err.message }, 'hub link error'))
+    let refusedLogins = 0
+    client.on('connect', () => (refusedLogins = 0))
+    client.on('error', (err) => {
+      // CONNACK 4/5: the hub no longer takes this board's password (revoked, or replaced by a new provision).
+      // Retrying cannot fix that; a person must, so it is said plainly, at once and then every tenth try.
+      if (/Not authorized|Bad username or password/i.test(err.message)) {
+        if (refusedLogins++ % 10 === 0) {
+          log.error(
+            { err: err.message, refused: refusedLogins },
+            '集线器拒绝了本板的凭据（已吊销或已重新发放）：请用 counter-edge provision --replace 重新发放并换上新配置 / the hub refuses this board\'s credentials (revoked or replaced): re-provision it (counter-edge provision --replace) and install the new config; retrying meanwhile',
+          )
+        }
+        return
+      }
+      log.warn({ err: err.message }, 'hub link error')
+    })
     client.on('packetsend', (p) => {
       if (p.cmd === 'pingreq') this.pingSentAt = performance.now()
     })
@@ -278,7 +302,9 @@ export class BoardLink {
    * Publishes one message; returns its id. Events and replies are journalled
    * and sent once committed (see prepare). State is retained and only the
    * newest matters: it is not journalled, and every connect sends the current
-   * one. Telemetry goes out at QoS 0 when connected; while offline it is
+   * one. The screen (what the display shows) likewise, but stamped only when
+   * it goes out: told while no hub is there, it waits unstamped and its id is
+   * '' until the next connect sends it. Telemetry goes out at QoS 0 when connected; while offline it is
    * journalled as the lowest class, so the hub later sees what the board went
    * through, and it is what the journal sheds first when full.
    */
@@ -294,6 +320,16 @@ export class BoardLink {
       this.latestState = m
       this.stateSent = true
       if (this.client?.connected) this.sendLive(this.client, m)
+      return m.id
+    },
+    screen: (fields) => {
+      if (!this.client?.connected || !this.sending) {
+        this.pendingScreen = fields
+        return ''
+      }
+      const m = this.stamp('screen', fields)
+      this.latestScreen = m
+      this.sendLive(this.client, m)
       return m.id
     },
     telemetry: (fields) => {

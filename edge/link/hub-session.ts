@@ -45,5 +45,10 @@ export interface HubSession {
 /** Opens a session to the hub with these options; it connects on its own and reports through `on`. */
 export type HubSessionFactory = (opts: ConnectOptions) => HubSession
 
-/** The real one: mqtt.js over TCP (or TLS) with TCP_NODELAY. */
-export const connectHubSession: HubSessionFactory = (opts) => connectMqtt(opts)
+/**
+ * The real one: mqtt.js over TCP (or TLS) with TCP_NODELAY. writeCache off: mqtt-packet would otherwise
+ * build a 2-byte Buffer for each of the 65,536 possible packet ids at the first packet: some 50 ms of a
+ * board's start and 7 MB of heap, kept for good. A board sends a few packets a minute and writes each
+ * number as it goes (docs/benchmarks.md, "Edge footprint").
+ */
+export const connectHubSession: HubSessionFactory = (opts) => connectMqtt({ writeCache: false, ...opts })

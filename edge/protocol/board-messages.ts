@@ -1,5 +1,5 @@
 import type { EventDraft } from './events.ts'
-import { TOPIC_TABLE, type ReplyFields, type StateFields, type StatusFields, type TelemetryFields } from './messages.ts'
+import { TOPIC_TABLE, type ReplyFields, type ScreenFields, type StateFields, type StatusFields, type TelemetryFields } from './messages.ts'
 import { topics, type TopicKind } from './topics.ts'
 
 /**
@@ -10,6 +10,7 @@ import { topics, type TopicKind } from './topics.ts'
 export interface BoardFields {
   status: StatusFields
   state: StateFields
+  screen: ScreenFields
   telemetry: TelemetryFields
   reply: ReplyFields
   event: EventDraft
@@ -18,11 +19,12 @@ export interface BoardFields {
 export type BoardTopicKind = keyof BoardFields
 
 /** The kinds a board publishes, in table order; a test holds them equal to the `from-board` rows of TOPIC_TABLE. */
-export const BOARD_TOPIC_KINDS = ['status', 'state', 'event', 'telemetry', 'reply'] as const satisfies readonly (BoardTopicKind & TopicKind)[]
+export const BOARD_TOPIC_KINDS = ['status', 'state', 'screen', 'event', 'telemetry', 'reply'] as const satisfies readonly (BoardTopicKind & TopicKind)[]
 
 const TOPIC_OF: { readonly [K in BoardTopicKind]: (hall: string, counter: string, fields: BoardFields[K]) => string } = {
   status: (hall, counter) => topics.status(hall, counter),
   state: (hall, counter) => topics.state(hall, counter),
+  screen: (hall, counter) => topics.screen(hall, counter),
   event: (hall, counter, fields) => topics.event(hall, counter, fields.type),
   telemetry: (hall, counter) => topics.telemetry(hall, counter),
   reply: (hall, counter) => topics.reply(hall, counter),

@@ -17,6 +17,9 @@ export const ERROR_CODES = [
   'too-large',
   'internal',
   'limit-reached',
+  'unknown-counter',
+  'qos-required',
+  'retained-refused',
 ] as const
 
 export type ErrorCode = (typeof ERROR_CODES)[number]
@@ -40,5 +43,8 @@ export const errorCodeDescriptions: Record<ErrorCode, string> = {
   'too-large': 'The payload exceeds the contract size limit (16 KiB).',
   'internal': 'An unexpected error on the board; the command may not have been acted on.',
   'limit-reached': 'The window\'s limit for the command is used up (e.g. `recallLimit` recalls of one call); the message says what to do instead (e.g. send no-show).',
+  'unknown-counter': 'Sent by the hall\'s hub: no board of this hall holds a session for the counter in the topic (never provisioned, or never connected), so the command would reach no one; it was not delivered.',
+  'qos-required': 'Sent by the hall\'s hub: the command came at QoS 0; commands are QoS 1. It was not delivered; send it again at QoS 1.',
+  'retained-refused': 'Sent by the hall\'s hub: the command came with the retain flag (a retained copy at the central broker); it was not delivered, and the hub cleared the retained copy.',
 }
 

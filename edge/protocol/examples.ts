@@ -1,7 +1,7 @@
 import type { CommandInput, CommandName } from './commands.ts'
 import type { Envelope } from './envelope.ts'
 import type { EventOf, EventType } from './events.ts'
-import type { CentralStatus, HubBridge, HubStatus, MessageKind, Reply, State, Status, Telemetry } from './messages.ts'
+import type { CentralStatus, CentralWaiting, HubBridge, HubStatus, MessageKind, Reply, Screen, State, Status, Telemetry } from './messages.ts'
 
 /**
  * One valid payload per command, event and message. The reference docs show
@@ -81,6 +81,19 @@ const state: State = {
   window: WINDOW,
 }
 
+const screen: Screen = {
+  ...envelope(41),
+  device: 'display',
+  text: '请A023号',
+  ticket: 'A023',
+  fault: null,
+  picture: {
+    width: 64,
+    height: 16,
+    bits: 'AEAAAAAAAABAQAAAAAAf8Cf8AAAAABAQIEAAAAAAEBAD+BgYPDwQEABAJCRCQh/w5/4kQkJCAAAgAEJGAgL//iP4QkoMHAgAIgh+UhACEAAj+EJiIAIf8CIIQkJAQgAQK/hCJEBCABAyCEIYfjwAECIoAAAAAACgAhAAAAAAAEA=',
+  },
+}
+
 const telemetry: Telemetry = {
   ...envelope(57), uptimeS: 8_640, rssBytes: 61_440_000, heapUsedBytes: 18_350_000, cpuPct: 3.2, tempC: 51.5,
   journal: { depth: 0, oldestAgeMs: null }, rttMs: 4.1, devices: { display: 'ok', evaluator: 'ok', camera: 'ok', fingerprint: 'absent' }, ignoredPresses: 2,
@@ -95,18 +108,29 @@ const hubBridge: HubBridge = { state: 'connected', backlog: 0, since: '2025-03-0
 
 const centralStatus: CentralStatus = { online: true, ts: TS }
 
+const centralWaiting: CentralWaiting = {
+  services: [
+    { service: 'social-security', name: '社保业务', waiting: 12 },
+    { service: 'household', name: '户政业务', waiting: 3 },
+  ],
+  ts: TS,
+}
+
 export const messageExamples = {
   status: statusOnline,
   state,
+  screen,
   telemetry,
   reply,
   'hub-status': hubStatus,
   'hub-bridge': hubBridge,
   'central-status': centralStatus,
+  'central-waiting': centralWaiting,
 } satisfies { readonly [K in MessageKind]: unknown }
 
 /** Further examples the docs show next to the main ones: the will, and a refused command. */
 export const extraExamples = {
   statusOffline: { ...envelope(1), online: false, reason: 'will' } satisfies Status,
+  screenFault: { ...envelope(42), device: 'display', text: null, ticket: null, fault: { code: 'absent', message: 'ht16k33@0x70 did not answer' }, picture: null } satisfies Screen,
   replyRefused: { ...envelope(59), cmd: 'q-881190', name: 'call', ok: false, code: 'expired', message: 'expired at 2025-03-04T09:14:00.000Z' } satisfies Reply,
 }

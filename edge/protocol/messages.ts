@@ -84,6 +84,35 @@ export const stateSchema = envelopeSchema.extend({
   window: publicWindowSchema.optional().describe('the public window (number and name, e.g. "3", "3号窗口"); always sent by this version, absent only from older boards'),
 })
 
+/** Packed 1-bit rows, most significant bit leftmost, each row padded to whole bytes. */
+const SCREEN_PICTURE_MAX_BYTES = 8192
+
+/**
+ * What the window's display shows, as the board last wrote it and the chip
+ * took it: not what the window wants shown. A display that is absent or
+ * failing shows nothing (`text: null`, `fault` set), and a hall's dashboard
+ * must say so rather than show the number the state holds
+ * (docs/architecture.md §7). Retained, and sent only when it changes.
+ */
+export const screenSchema = envelopeSchema.extend({
+  device: deviceNameSchema.describe('the display it describes ("display")'),
+  text: z.string().max(400).nullable().describe('what the display shows, one line per screen line (\\n between), "" when it is blank; null when it shows nothing the board knows of (faulted, never written)'),
+  ticket: ticketSchema.nullable().describe('the call number among what it shows; null when it shows none'),
+  fault: z.strictObject({ code: faultCodeSchema, message: z.string().max(200) }).nullable().describe('the display\'s fault, while it has one'),
+  picture: z
+    .strictObject({
+      width: z.number().int().min(1).max(512),
+      height: z.number().int().min(1).max(256),
+      bits: z.string().max(Math.ceil(SCREEN_PICTURE_MAX_BYTES / 3) * 4).regex(/^[A-Za-z0-9+/]*={0,2}$/).describe('base64 of the rows packed 1 bit a pixel (1 lit), most significant bit leftmost, each row padded to whole bytes'),
+    })
+    .superRefine((p, ctx) => {
+      const bytes = Math.ceil(p.width / 8) * p.height
+      if (p.bits.length !== Math.ceil(bytes / 3) * 4) ctx.addIssue({ code: 'custom', path: ['bits'], message: `${p.width}×${p.height} packs into ${bytes} bytes (${Math.ceil(bytes / 3) * 4} base64 characters), got ${p.bits.length} characters` })
+    })
+    .nullable()
+    .describe('a pixel screen\'s picture, unscrolled; null for a segment display or when it shows nothing'),
+})
+
 const nonNegative = z.number().min(0)
 const count = z.number().int().min(0)
 
@@ -144,15 +173,36 @@ export const hubBridgeSchema = z.strictObject({
 
 export const centralStatusSchema = z.strictObject({ online: z.boolean(), ts: datetimeSchema })
 
+/**
+ * How many wait per service, as central's queue counts them: the hall's
+ * screens show it; a hall whose central publishes none shows none.
+ */
+export const centralWaitingSchema = z.strictObject({
+  services: z
+    .array(
+      z.strictObject({
+        service: z.string().min(1).max(32).describe('the service type, as in a call\'s `service`'),
+        name: z.string().min(1).max(32).describe('what the hall calls the service, e.g. "社保业务"'),
+        waiting: count.describe('tickets issued and not yet called'),
+      }),
+    )
+    .max(64)
+    .describe('one entry per service the hall offers now; empty when none'),
+  ts: datetimeSchema.describe('when central counted'),
+})
+
 export type Status = z.infer<typeof statusSchema>
 export type State = z.infer<typeof stateSchema>
+export type Screen = z.infer<typeof screenSchema>
 export type Telemetry = z.infer<typeof telemetrySchema>
 export type Reply = z.infer<typeof replySchema>
 export type HubStatus = z.infer<typeof hubStatusSchema>
 export type HubBridge = z.infer<typeof hubBridgeSchema>
 export type CentralStatus = z.infer<typeof centralStatusSchema>
+export type CentralWaiting = z.infer<typeof centralWaitingSchema>
 export type StatusFields = WithoutEnvelope<Status>
 export type StateFields = WithoutEnvelope<State>
+export type ScreenFields = WithoutEnvelope<Screen>
 export type TelemetryFields = WithoutEnvelope<Telemetry>
 export type ReplyFields = WithoutEnvelope<Reply>
 
@@ -160,11 +210,13 @@ export type ReplyFields = WithoutEnvelope<Reply>
 export const messageSchemas = {
   status: statusSchema,
   state: stateSchema,
+  screen: screenSchema,
   telemetry: telemetrySchema,
   reply: replySchema,
   'hub-status': hubStatusSchema,
   'hub-bridge': hubBridgeSchema,
   'central-status': centralStatusSchema,
+  'central-waiting': centralWaitingSchema,
 } as const satisfies { [K in Exclude<TopicKind, 'event' | 'cmd'>]: z.ZodType }
 
 export type MessageKind = keyof typeof messageSchemas
@@ -197,6 +249,11 @@ export const TOPIC_TABLE: { readonly [K in TopicKind]: TopicSpec & { readonly ki
     kind: 'state', pattern: 'hall/{hall}/counter/{counter}/state', direction: 'from-board', qos: 1, retain: true,
     schema: stateSchema, variants: null,
     description: 'What the window is doing now: mode, ticket, officer, overtime, evaluation, pause, faults.',
+  },
+  screen: {
+    kind: 'screen', pattern: 'hall/{hall}/counter/{counter}/screen', direction: 'from-board', qos: 1, retain: true,
+    schema: screenSchema, variants: null,
+    description: 'What the window\'s display shows now (its text, a pixel screen\'s picture, or its fault), sent when it changes.',
   },
   event: {
     kind: 'event', pattern: 'hall/{hall}/counter/{counter}/event/{type}', direction: 'from-board', qos: 1, retain: false,
@@ -233,6 +290,11 @@ export const TOPIC_TABLE: { readonly [K in TopicKind]: TopicSpec & { readonly ki
     schema: centralStatusSchema, variants: null,
     description: 'Central online/offline, published by central (or its bridge endpoint).',
   },
+  'central-waiting': {
+    kind: 'central-waiting', pattern: 'hall/{hall}/central/waiting', direction: 'from-central', qos: 1, retain: true,
+    schema: centralWaitingSchema, variants: null,
+    description: 'Waiting counts per service, from central\'s queue, for the hall\'s screens (the hub\'s `/screen`); optional: a hall without it shows no counts.',
+  },
 }
 
 type TopicOf<K extends TopicKind> = ParsedTopic & { kind: K }
@@ -240,6 +302,7 @@ type TopicOf<K extends TopicKind> = ParsedTopic & { kind: K }
 interface MessageByKind {
   status: Status
   state: State
+  screen: Screen
   telemetry: Telemetry
   reply: Reply
   event: BoardEvent
@@ -247,6 +310,7 @@ interface MessageByKind {
   'hub-status': HubStatus
   'hub-bridge': HubBridge
   'central-status': CentralStatus
+  'central-waiting': CentralWaiting
 }
 
 export type ContractMessage = MessageByKind[TopicKind]

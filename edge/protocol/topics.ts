@@ -8,8 +8,8 @@ import { ID_PATTERN } from './ids.ts'
  * escape the board's ACL or be silently dropped by it.
  */
 
-export type CounterTopicKind = 'status' | 'state' | 'telemetry' | 'reply'
-export type HallTopicKind = 'hub-status' | 'hub-bridge' | 'central-status'
+export type CounterTopicKind = 'status' | 'state' | 'screen' | 'telemetry' | 'reply'
+export type HallTopicKind = 'hub-status' | 'hub-bridge' | 'central-status' | 'central-waiting'
 export type TopicKind = CounterTopicKind | 'event' | 'cmd' | HallTopicKind
 
 /** One member per kind (not `kind: A | B`), so excluding kinds one by one narrows. */
@@ -40,6 +40,7 @@ function hallBase(hall: string): string {
 export const topics = {
   status: (hall: string, counter: string): string => `${counterBase(hall, counter)}/status`,
   state: (hall: string, counter: string): string => `${counterBase(hall, counter)}/state`,
+  screen: (hall: string, counter: string): string => `${counterBase(hall, counter)}/screen`,
   event: (hall: string, counter: string, type: EventType): string => {
     if (!isEventType(type)) throw new TypeError(`unknown event type ${JSON.stringify(type)}`)
     return `${counterBase(hall, counter)}/event/${type}`
@@ -53,6 +54,8 @@ export const topics = {
   hubStatus: (hall: string): string => `${hallBase(hall)}/hub/status`,
   hubBridge: (hall: string): string => `${hallBase(hall)}/hub/bridge`,
   centralStatus: (hall: string): string => `${hallBase(hall)}/central/status`,
+  /** Central's waiting counts per service, for the hall's screens. */
+  centralWaiting: (hall: string): string => `${hallBase(hall)}/central/waiting`,
 
   /** What a board subscribes to: its own commands and nothing else. */
   counterCommands: (hall: string, counter: string): string => `${counterBase(hall, counter)}/cmd/+`,
@@ -62,6 +65,7 @@ export const topics = {
   hallTree: (hall: string): string => `${hallBase(hall)}/#`,
   hallStatuses: (hall: string): string => `${hallBase(hall)}/counter/+/status`,
   hallStates: (hall: string): string => `${hallBase(hall)}/counter/+/state`,
+  hallScreens: (hall: string): string => `${hallBase(hall)}/counter/+/screen`,
   hallEvents: (hall: string): string => `${hallBase(hall)}/counter/+/event/+`,
   hallTelemetry: (hall: string): string => `${hallBase(hall)}/counter/+/telemetry`,
   hallReplies: (hall: string): string => `${hallBase(hall)}/counter/+/reply`,
@@ -78,7 +82,7 @@ export const topics = {
   allBoard: 'hall/+/counter/#',
 } as const
 
-const COUNTER_LEAVES: ReadonlySet<string> = new Set<CounterTopicKind>(['status', 'state', 'telemetry', 'reply'])
+const COUNTER_LEAVES: ReadonlySet<string> = new Set<CounterTopicKind>(['status', 'state', 'screen', 'telemetry', 'reply'])
 
 function isNameLevel(level: string): boolean {
   return level.length > 0 && level.length <= MAX_NAME_LEVEL && !/[+#\u0000]/.test(level)
@@ -98,6 +102,7 @@ export function parseTopic(topic: string): ParsedTopic | null {
     if (section === 'hub' && counter === 'status') return { kind: 'hub-status', hall }
     if (section === 'hub' && counter === 'bridge') return { kind: 'hub-bridge', hall }
     if (section === 'central' && counter === 'status') return { kind: 'central-status', hall }
+    if (section === 'central' && counter === 'waiting') return { kind: 'central-waiting', hall }
     return null
   }
 

@@ -1,6 +1,15 @@
 import { connect as netConnect } from 'node:net'
-import { connect as tlsConnect, type ConnectionOptions } from 'node:tls'
-import { MqttClient, type IClientOptions } from 'mqtt'
+import type { ConnectionOptions } from 'node:tls'
+import type { IClientOptions, MqttClient } from 'mqtt'
+// The client alone, not mqtt's index: that one loads the WebSocket and SOCKS transports (ws, socks and
+// what they import), which connectMqtt never uses since it builds the socket itself; a board would
+// parse and hold them at every start (docs/benchmarks.md, "Edge footprint").
+import mqttClientModule from 'mqtt/lib/client'
+
+type MqttClientClass = typeof mqttClientModule.default
+// A CommonJS module with exports.default: Node's import gives its module.exports (tsx, dist/), while
+// vite's interop (the tests) gives exports.default itself.
+const MqttClientClass: MqttClientClass = 'default' in mqttClientModule ? mqttClientModule.default : (mqttClientModule as unknown as MqttClientClass)
 
 export interface BrokerAddress {
   host: string
@@ -41,11 +50,13 @@ export function connectMqtt(opts: ConnectOptions): MqttClient {
   const build = () => {
     const a = addresses[next % addresses.length]!
     next++
+    // node:tls is loaded at the first mqtts:// connection, not at import: a board's V8 startup snapshot
+    // (cli/build/board-snapshot.ts) cannot hold its native bindings, and a plain mqtt:// board never needs it.
     const sock = a.tls
-      ? tlsConnect({ host: a.host, port: a.port, servername: a.host, ...tls })
+      ? process.getBuiltinModule('node:tls').connect({ host: a.host, port: a.port, servername: a.host, ...tls })
       : netConnect({ host: a.host, port: a.port })
     sock.setNoDelay(true)
     return sock
   }
-  return new MqttClient(build, { protocolVersion: 4, reconnectPeriod: 1000, connectTimeout: 10_000, keepalive: 30, ...clientOpts })
+  return new MqttClientClass(build, { protocolVersion: 4, reconnectPeriod: 1000, connectTimeout: 10_000, keepalive: 30, ...clientOpts })
 }

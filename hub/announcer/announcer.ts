@@ -78,6 +78,11 @@ export class Announcer {
     this.english = opts.config.english === true ? DEFAULT_TEMPLATES.en : opts.config.english === false ? null : opts.config.english
     this.filter = topics.hallEvents(opts.hall)
   }
+  /** The hall's time zone (IANA), as its clock reads: the dashboard shows every time in it. */
+  get timeZone(): string {
+    return this.clock.timeZone
+  }
+
 
   async start(): Promise<void> {
     const { aedes } = this.opts

@@ -8,6 +8,8 @@ import type { HubCounters } from '../hub-counters.ts'
 import { dashboardPage } from './page.ts'
 import { renderMetrics, type NodeMetrics } from './metrics.ts'
 import { ServiceStats } from './service-stats.ts'
+import { ServiceHistograms } from './service-histograms.ts'
+import { RuntimeMetrics } from './runtime-metrics.ts'
 import { HttpError, readJsonBody } from '../http/json-body.ts'
 import { normalizeAddress } from '../address-guards.ts'
 import type { LoginLimiter } from '../login-limiter.ts'
@@ -15,6 +17,7 @@ import type { Announcer } from '../announcer/announcer.ts'
 import { listenOn } from '../http/listen.ts'
 import { LiveStreams, type LiveStreamLimits } from './live-streams.ts'
 import type { LogLimiter } from '../log-limiter.ts'
+import type { HallScreenFeed } from './hall-screen-feed.ts'
 
 export interface HubHttpOptions {
   hall: string
@@ -33,6 +36,8 @@ export interface HubHttpOptions {
   liveStreams: LiveStreamLimits
   /** Lines for live streams refused or dropped, limited like the broker's refusals. */
   lines: LogLimiter
+  /** The hall screen (/screen), open like the page: hub/dashboard/hall-screen-feed.ts. */
+  screen?: HallScreenFeed
   log: Logger
 }
 
@@ -57,9 +62,14 @@ const LIMITED_LOGIN = '登录尝试过多，请稍后再试 / too many login att
  * Server-Sent Events stream), technician actions behind a login, and
  * Prometheus metrics. Viewing is open on the hall network; acting is not.
  */
+/** The time zone the dashboard shows times in when the hub has no announcer section to name the hall's (its default there too). */
+const DEFAULT_HALL_TIME_ZONE = 'Asia/Shanghai'
+
 export class HubHttp {
   private server: Server | null = null
   private readonly stats: ServiceStats
+  private readonly histograms: ServiceHistograms
+  private readonly runtime = new RuntimeMetrics()
   private readonly sessions = new Map<string, { username: string; expires: number }>()
   private readonly streams: LiveStreams
   private messagesIn = 0
@@ -71,11 +81,14 @@ export class HubHttp {
 
   constructor(private readonly opts: HubHttpOptions) {
     this.stats = new ServiceStats({ hall: opts.hall, aedes: opts.aedes })
+    this.histograms = new ServiceHistograms({ hall: opts.hall, aedes: opts.aedes })
     this.streams = new LiveStreams({ ...opts.liveStreams, lines: opts.lines })
   }
 
   async start(): Promise<void> {
     await this.stats.start()
+    await this.histograms.start()
+    this.runtime.start()
     this.opts.aedes.on('publish', this.countIn)
     this.unsubscribe.push(
       this.opts.hallView.onChange((counter) => {
@@ -135,6 +148,7 @@ export class HubHttp {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-security-policy': "default-src 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'" })
       return void res.end(page)
     }
+    if (method === 'GET' && this.opts.screen?.serves(path)) return this.opts.screen.respond(req, res, path)
     if (method === 'GET' && path === '/metrics') {
       const text = renderMetrics({
         hall: this.opts.hall,
@@ -146,13 +160,15 @@ export class HubHttp {
         backlog: this.opts.backlog,
         liveStreams: this.streams.stats(),
         ...(this.opts.live ? { live: this.opts.live } : {}),
+        histograms: this.histograms,
+        runtime: this.runtime.sample(),
       })
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' })
       return void res.end(text)
     }
     if (method === 'GET' && path === '/api/hall') {
       const snap = this.opts.hallView.snapshot()
-      return json(res, 200, { ...snap, windows: snap.windows.map((w) => this.enrich(w)), quarantined: this.opts.counters.quarantinedTotal, session: this.session(req), announcer: this.announcerView() })
+      return json(res, 200, { ...snap, windows: snap.windows.map((w) => this.enrich(w)), quarantined: this.opts.counters.quarantinedTotal, session: this.session(req), announcer: this.announcerView(), timeZone: this.opts.announcer?.timeZone ?? DEFAULT_HALL_TIME_ZONE })
     }
     // Open like the page itself (the public view reads it), but capped: hub/dashboard/live-streams.ts.
     if (method === 'GET' && path === '/api/live') return this.streams.open(req, res)
@@ -256,6 +272,8 @@ export class HubHttp {
     for (const u of this.unsubscribe) u()
     this.opts.aedes.off('publish', this.countIn)
     await this.stats.stop()
+    await this.histograms.stop()
+    this.runtime.stop()
     this.streams.stop()
     const server = this.server
     this.server = null

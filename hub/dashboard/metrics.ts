@@ -13,6 +13,10 @@ export interface NodeMetrics {
   bridgeState: () => BridgeState | null
   cluster: (() => ClusterSample) | null
 }
+import type { Histogram, ServiceHistograms } from './service-histograms.ts'
+import type { RuntimeSample } from './runtime-metrics.ts'
+import { EVALUATION_SCORES, SERVICE_OUTCOMES } from '../../edge/protocol/index.ts'
+import { VERSION } from '../../edge/shared/version.ts'
 
 export interface MetricsSources {
   hall: string
@@ -25,24 +29,59 @@ export interface MetricsSources {
   liveStreams: LiveStreamStats
   /** Absent: bridge_connected is read from the hall view (the retained hub/bridge message). */
   live?: NodeMetrics
+  /** Per-window service, wait and command round-trip histograms (hub/dashboard/service-histograms.ts). */
+  histograms?: ServiceHistograms
+  /** Process and Node runtime figures (hub/dashboard/runtime-metrics.ts); without it only the resident memory. */
+  runtime?: RuntimeSample
 }
 
 type Sample = [labels: Record<string, string>, value: number]
 
+function labelText(labels: Record<string, string>): string {
+  return Object.entries(labels)
+    .map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`)
+    .join(',')
+}
+
 /** Prometheus text exposition format 0.0.4: what a hall's monitoring scrapes from /metrics. */
 export function renderMetrics(src: MetricsSources): string {
   const out: string[] = []
+  // In a cluster every sample names its node, so two nodes' series never merge in a scrape.
+  const nodeLabel: Record<string, string> = src.live?.node ? { node: src.live.node } : {}
   const metric = (name: string, type: 'gauge' | 'counter', help: string, samples: Sample[]) => {
     out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`)
     for (const [labels, value] of samples) {
-      const l = Object.entries({ hall: src.hall, ...(src.live?.node ? { node: src.live.node } : {}), ...labels })
-        .map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`)
-        .join(',')
-      out.push(`${name}{${l}} ${Number.isFinite(value) ? value : 0}`)
+      out.push(`${name}{${labelText({ hall: src.hall, ...nodeLabel, ...labels })}} ${Number.isFinite(value) ? value : 0}`)
+    }
+  }
+  const histogram = (name: string, help: string, series: Array<[labels: Record<string, string>, h: Histogram]>) => {
+    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} histogram`)
+    for (const [labels, h] of series) {
+      const l = (extra: Record<string, string>) => labelText({ hall: src.hall, ...nodeLabel, ...labels, ...extra })
+      h.bounds.forEach((b, i) => out.push(`${name}_bucket{${l({ le: String(b) })}} ${h.counts[i]}`))
+      out.push(`${name}_bucket{${l({ le: '+Inf' })}} ${h.count}`, `${name}_sum{${l({})}} ${h.sum}`, `${name}_count{${l({})}} ${h.count}`)
     }
   }
   const snap = src.snapshot()
+  // Every window the hub knows (heard from or provisioned) has every per-window series from the start, at 0:
+  // an alert on a series that appears only after its first count cannot fire on the first one.
+  const known = [...new Set([...snap.windows.map((w) => w.counter), ...src.stats.keys()])].sort((a, b) => a.localeCompare(b))
   const c = src.counters as unknown as Record<string, number>
+  metric('counter_edge_build_info', 'gauge', 'Always 1; the labels say which build of the hub runs, on which Node.js (label nodejs: in a cluster, `node` names the hub node).', [[{ version: VERSION, nodejs: process.version }, 1]])
+  metric('counter_edge_window_online', 'gauge', 'Per window: 1 while its board is online (birth seen, no will or stop since), else 0.', snap.windows.map((w): Sample => [{ counter: w.counter }, w.online ? 1 : 0]))
+  metric('counter_edge_window_connected', 'gauge', 'Per window: 1 while its board holds an MQTT session at this hub.', snap.windows.map((w): Sample => [{ counter: w.counter }, w.connected ? 1 : 0]))
+  metric(
+    'counter_edge_window_journal_depth',
+    'gauge',
+    "Per window: records in the board's journal not yet acknowledged by the hub, as the board last reported (0 until it reports).",
+    snap.windows.map((w): Sample => [{ counter: w.counter }, w.telemetry?.journal.depth ?? 0]),
+  )
+  metric(
+    'counter_edge_window_journal_oldest_age_seconds',
+    'gauge',
+    "Per window: age of the oldest record waiting in the board's journal, as last reported (0 when none waits).",
+    snap.windows.map((w): Sample => [{ counter: w.counter }, (w.telemetry?.journal.oldestAgeMs ?? 0) / 1000]),
+  )
   metric('counter_edge_boards_online', 'gauge', 'Windows whose board is online (birth seen, no will since).', [[{}, snap.windows.filter((w) => w.online).length]])
   metric('counter_edge_boards_known', 'gauge', 'Windows the hub has heard of or has credentials for.', [[{}, snap.windows.length]])
   metric('counter_edge_clients_connected', 'gauge', 'MQTT clients connected to the hub.', [[{}, src.connectedClients()]])
@@ -71,7 +110,22 @@ export function renderMetrics(src: MetricsSources): string {
   metric('counter_edge_live_streams_refused_total', 'counter', 'Live streams answered 503 because a cap was reached.', [[{}, live.refused]])
   metric('counter_edge_live_streams_buffered_bytes', 'gauge', 'Bytes the hub holds for open live streams, waiting for their sockets.', [[{}, live.bufferedBytes]])
   metric('counter_edge_live_stream_peak_buffered_bytes', 'gauge', 'The most one live stream had waiting in the hub at once since the start.', [[{}, live.peakStreamBufferedBytes]])
-  metric('process_resident_memory_bytes', 'gauge', "The hub process's resident memory.", [[{}, process.memoryUsage.rss()]])
+  const rt = src.runtime
+  metric('process_resident_memory_bytes', 'gauge', "The hub process's resident memory.", [[{}, rt?.residentBytes ?? process.memoryUsage.rss()]])
+  if (rt) {
+    metric('process_cpu_user_seconds_total', 'counter', 'User CPU time spent by the hub process, in seconds.', [[{}, rt.cpuUserSeconds]])
+    metric('process_cpu_system_seconds_total', 'counter', 'System CPU time spent by the hub process, in seconds.', [[{}, rt.cpuSystemSeconds]])
+    metric('process_cpu_seconds_total', 'counter', 'User and system CPU time spent by the hub process, in seconds.', [[{}, rt.cpuUserSeconds + rt.cpuSystemSeconds]])
+    metric('process_start_time_seconds', 'gauge', 'When the hub process started, in seconds since the Unix epoch.', [[{}, rt.startTimeSeconds]])
+    if (rt.openFds !== null) metric('process_open_fds', 'gauge', 'Open file descriptors of the hub process.', [[{}, rt.openFds]])
+    metric('nodejs_heap_size_total_bytes', 'gauge', 'V8 heap size, in bytes.', [[{}, rt.heapTotalBytes]])
+    metric('nodejs_heap_size_used_bytes', 'gauge', 'V8 heap used, in bytes.', [[{}, rt.heapUsedBytes]])
+    metric('nodejs_external_memory_bytes', 'gauge', 'Memory of C++ objects bound to JavaScript objects, in bytes.', [[{}, rt.externalBytes]])
+    metric('nodejs_active_resources_total', 'gauge', 'Handles and requests keeping the event loop alive.', [[{}, rt.activeResources]])
+    metric('nodejs_eventloop_lag_seconds', 'gauge', 'Mean event loop delay since the hub started, in seconds.', [[{}, rt.eventLoopLagSeconds]])
+    metric('nodejs_eventloop_lag_p99_seconds', 'gauge', '99th percentile of the event loop delay since the hub started, in seconds.', [[{}, rt.eventLoopLagP99Seconds]])
+    metric('nodejs_version_info', 'gauge', 'Always 1; the label is the Node version.', [[{ version: rt.nodeVersion }, 1]])
+  }
   const quarantined = src.counters.quarantined
   metric(
     'counter_edge_quarantined_total',
@@ -81,14 +135,22 @@ export function renderMetrics(src: MetricsSources): string {
   )
   const served: Sample[] = []
   const ratings: Sample[] = []
-  for (const [counter, s] of [...src.stats.entries()].sort(([a], [b]) => a.localeCompare(b))) {
-    for (const [outcome, n] of Object.entries(s.served)) served.push([{ counter, outcome }, n])
-    for (const [score, n] of Object.entries(s.ratings)) ratings.push([{ counter, score }, n])
+  for (const counter of known) {
+    const s = src.stats.get(counter)
+    for (const outcome of SERVICE_OUTCOMES) served.push([{ counter, outcome }, s?.served[outcome] ?? 0])
+    for (const score of EVALUATION_SCORES) ratings.push([{ counter, score }, s?.ratings[score] ?? 0])
   }
   metric('counter_edge_services_total', 'counter', 'Services finished per window, by outcome (since the hub started).', served)
   metric('counter_edge_ratings_total', 'counter', 'Evaluator ratings per window, by score (since the hub started).', ratings)
   const faults: Sample[] = snap.windows.map((w) => [{ counter: w.counter }, w.state?.faults.length ?? 0])
   metric('counter_edge_window_faults', 'gauge', 'Open device faults per window.', faults)
+  const h = src.histograms
+  if (h) {
+    const per = (pick: (w: ReturnType<ServiceHistograms['of']>) => Histogram) => [...new Set([...known, ...h.counters()])].sort((a, b) => a.localeCompare(b)).map((counter): [Record<string, string>, Histogram] => [{ counter }, pick(h.of(counter))])
+    histogram('counter_edge_service_duration_seconds', 'Per window: service time, from its start to its end, as the board reports it.', per((w) => w.service))
+    histogram('counter_edge_call_wait_seconds', 'Per window: from the call to the start of service (the walk to the window, recalls), as the board reports it.', per((w) => w.wait))
+    histogram('counter_edge_command_round_trip_seconds', "Per window: from a command's arrival at the hub to the window's reply passing through it.", per((w) => w.roundTrip))
+  }
   const cluster = src.live?.cluster?.()
   if (cluster) renderCluster(metric, cluster)
   return out.join('\n') + '\n'

@@ -5,7 +5,7 @@
  */
 export function dashboardPage(hall: string): string {
   return `<!doctype html>
-<html lang="en">
+<html lang="zh-CN">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -32,6 +32,16 @@ export function dashboardPage(hall: string): string {
   .row { color: var(--muted); font-size: 13px; }
   .elapsed.warning { color: var(--warn); font-weight: 600; } .elapsed.over { color: var(--bad); font-weight: 700; }
   .faults { color: var(--bad); font-size: 13px; font-weight: 600; }
+  #summary { grid-column: 1 / -1; display: flex; gap: 8px; flex-wrap: wrap; font-size: 14px; }
+  #summary span { background: var(--card); border-radius: 999px; padding: 3px 12px; box-shadow: 0 1px 2px rgba(0,0,0,.08); }
+  #summary .bad { color: #fff; background: var(--bad); } #summary .warn { color: #fff; background: #8a5200; }
+  .offline-since { color: var(--bad); font-weight: 600; font-size: 13px; }
+  .screen { background: #111; border-radius: 4px; padding: 4px; margin: 6px 0; }
+  .screen canvas { display: block; width: 100%; height: auto; image-rendering: pixelated; image-rendering: crisp-edges; }
+  .screen-text.blank { color: #9a9a9a; font-weight: 400; }
+  .screen-text { color: #ffb000; font: 600 15px/1.3 system-ui, "Noto Sans CJK SC", sans-serif; white-space: pre-line; }
+  .ticket.display-fault { color: var(--bad); font-size: 22px; letter-spacing: 0; }
+  .mismatch { color: var(--bad); font-size: 13px; font-weight: 600; }
   .actions { margin-top: 8px; display: flex; gap: 6px; }
   aside { background: var(--card); border-radius: 8px; padding: 12px; max-height: calc(100vh - 110px); overflow: auto; }
   aside h2 { font-size: 15px; margin: 0 0 8px; }
@@ -75,6 +85,7 @@ export function dashboardPage(hall: string): string {
     <h2>今日差评提醒 Bad ratings today (<span id="alert-count">0</span>) · 待中心跟进 central follows up</h2>
     <ul id="alert-list"></ul>
   </section>
+  <div id="summary" role="status" aria-live="polite"></div>
   <section id="tiles" aria-label="windows"></section>
   <aside>
     <section id="announcer" hidden aria-label="last announcements">
@@ -107,22 +118,45 @@ let bridge = null;
 
 function esc(s) { return String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]); }
 function fmtMs(ms) { const s = Math.max(0, Math.floor(ms / 1000)); return Math.floor(s / 60) + ':' + String(s % 60).padStart(2, '0'); }
+/** The hall's time zone (from the hub): every time on the page is hall-local, whatever zone the browser is in. */
+let hallZone = 'Asia/Shanghai';
+let timeFmt = null;
+function hallTime(iso) {
+  const t = Date.parse(iso || '');
+  if (!Number.isFinite(t)) return '';
+  if (!timeFmt || timeFmt.resolvedOptions().timeZone !== hallZone) timeFmt = new Intl.DateTimeFormat('en-GB', { timeZone: hallZone, hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
+  return timeFmt.format(new Date(t));
+}
+/** How long ago, in words a technician reads at a glance. */
+function ago(iso) {
+  const s = Math.max(0, Math.floor((Date.now() - Date.parse(iso)) / 1000));
+  if (s < 60) return s + ' 秒 s';
+  if (s < 3600) return Math.floor(s / 60) + ' 分钟 min';
+  return Math.floor(s / 3600) + ' 小时 h ' + Math.floor((s % 3600) / 60) + ' 分钟 min';
+}
+const OFFLINE_WORDS = { will: '连接中断 connection lost', stop: '已关机 shut down', restart: '重启中 restarting', upgrade: '升级中 upgrading', fault: '故障停机 stopped on a fault' };
+function offlineText(w) {
+  if (w.online && w.connected === false) return '未连接 not connected';
+  return OFFLINE_WORDS[w.offlineReason] || '离线 offline';
+}
 function toast(text) { const t = $('toast'); t.textContent = text; t.style.display = 'block'; clearTimeout(toast.t); toast.t = setTimeout(() => (t.style.display = 'none'), 3500); }
 
 function tile(w) {
   const s = w.state;
   const online = w.online && w.connected !== false;
   const faults = (s && s.faults) || [];
-  const started = s && s.ticket && s.ticket.startedAt ? Date.parse(s.ticket.startedAt) : null;
+  // An offline window's timer is not running: nobody knows what happens there now.
+  const started = online && s && s.ticket && s.ticket.startedAt ? Date.parse(s.ticket.startedAt) : null;
   const overtime = s ? s.overtime : 'none';
   const last = w.lastRating ? w.lastRating.score + ' (' + esc(w.lastRating.ticket) + ')' : '–';
   const depth = w.telemetry && w.telemetry.journal ? w.telemetry.journal.depth : null;
   const alerts = w.alerts || [];
   const cls = ['tile', online ? '' : 'offline', faults.length ? 'fault' : '', alerts.length ? 'alert' : ''].join(' ');
   return '<article class="' + cls + '" data-counter="' + esc(w.counter) + '">' +
-    '<h2><span>' + esc(w.counter) + '</span><span class="pill ' + (online ? 'ok' : 'bad') + '" data-field="online">' + (online ? 'online' : 'offline' + (w.offlineReason ? ' (' + esc(w.offlineReason) + ')' : '')) + '</span></h2>' +
-    '<div class="ticket" data-field="ticket">' + esc(s && s.ticket ? s.ticket.number : '') + '</div>' +
-    '<div class="row" data-field="mode">' + esc(s ? s.mode : 'unknown') + (s && s.ticket && s.ticket.green ? ' · green channel' : '') + (s && s.pause ? ' · ' + esc(s.pause.reason) : '') + '</div>' +
+    '<h2><span>' + esc(w.counter) + '</span><span class="pill ' + (online ? 'ok' : 'bad') + '" data-field="online">' + (online ? '在线 online' : '离线 offline') + '</span></h2>' +
+    (online ? '' : '<div class="offline-since" data-field="offline">' + esc(offlineText(w)) + (w.since ? ' · 自 since ' + esc(hallTime(w.since)) + ' · <span data-since="' + esc(w.since) + '">' + esc(ago(w.since)) + '</span>' : '') + '</div>') +
+    screenPart(w) +
+    '<div class="row" data-field="mode">' + (online ? '' : '最后已知 last known: ') + esc(s ? s.mode : 'unknown') + (s && s.ticket && s.ticket.green ? ' · green channel' : '') + (s && s.pause ? ' · ' + esc(s.pause.reason) : '') + '</div>' +
     '<div class="row">service time: <span class="elapsed ' + esc(overtime) + '" data-started="' + (started || '') + '" data-field="elapsed">' + (started ? fmtMs(Date.now() - started) : '–') + '</span>' + (overtime !== 'none' ? ' · overtime ' + esc(overtime) : '') + '</div>' +
     '<div class="row" data-field="officer">officer: ' + esc(s && s.officer ? (s.officer.name || s.officer.id) : '–') + '</div>' +
     '<div class="row" data-field="rating">last rating: ' + esc(last) + '</div>' +
@@ -133,6 +167,45 @@ function tile(w) {
     '</article>';
 }
 
+/**
+ * What the window's display shows, from the board's own report of it (the
+ * screen topic), never from the state: a dead display must look dead here,
+ * or a technician believes applicants see a number they do not.
+ */
+function screenPart(w) {
+  const sc = w.screen;
+  const wanted = w.state && w.state.ticket ? w.state.ticket.number : null;
+  if (!sc) return '<div class="ticket" data-field="ticket"></div><div class="row" data-field="screen-unknown">显示内容未知 the board has not said what its display shows</div>';
+  if (sc.fault || sc.text === null) {
+    return '<div class="ticket display-fault" data-field="ticket" data-display="fault">显示屏故障 Display fault</div>' +
+      '<div class="faults" data-field="display-fault">' + esc(sc.fault ? sc.fault.code + ': ' + sc.fault.message : '显示屏无内容 shows nothing') + '</div>' +
+      (wanted ? '<div class="mismatch" data-field="mismatch">应显示 should show ' + esc(wanted) + ' · 申请人看不到 applicants cannot see it</div>' : '');
+  }
+  const pic = sc.picture
+    ? '<canvas data-field="screen" data-bits="' + esc(sc.picture.bits) + '" width="' + sc.picture.width + '" height="' + sc.picture.height + '" role="img" aria-label="' + esc('窗口屏 screen: ' + sc.text.replace(/\n/g, ' / ')) + '"></canvas>'
+    : sc.text === '' ? '<div class="screen-text blank" data-field="screen">（空白 blank）</div>'
+    : '<div class="screen-text" data-field="screen">' + esc(sc.text) + '</div>';
+  return '<div class="ticket" data-field="ticket" data-display="ok">' + esc(sc.ticket || '') + '</div>' +
+    '<div class="screen" title="' + esc(sc.text) + '">' + pic + '</div>' +
+    (wanted && sc.ticket !== wanted ? '<div class="mismatch" data-field="mismatch">应显示 should show ' + esc(wanted) + '</div>' : '');
+}
+
+/** Draws each screen picture from its packed rows (1 bit a pixel, MSB leftmost), lit pixels amber on black like the LED strip. */
+function drawScreens(root) {
+  for (const c of root.querySelectorAll('canvas[data-bits]')) {
+    const w = c.width, h = c.height, stride = Math.ceil(w / 8);
+    const bytes = Uint8Array.from(atob(c.dataset.bits), (ch) => ch.charCodeAt(0));
+    const ctx = c.getContext('2d');
+    const img = ctx.createImageData(w, h);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+      const on = (bytes[y * stride + (x >> 3)] >> (7 - (x & 7))) & 1;
+      const i = (y * w + x) * 4;
+      img.data[i] = on ? 255 : 17; img.data[i + 1] = on ? 176 : 17; img.data[i + 2] = on ? 0 : 17; img.data[i + 3] = 255;
+    }
+    ctx.putImageData(img, 0, 0);
+  }
+}
+
 /** A bad rating as the hall reads it: Chinese first, English beside. */
 function alertText(a) { return '差评提醒 Bad rating — 窗口 ' + String(a.counter).toUpperCase() + ' · ' + a.ticket + ' · ' + a.level; }
 
@@ -140,7 +213,7 @@ function renderAlerts() {
   const all = [...windows.values()].flatMap((w) => w.alerts || []).sort((a, b) => b.receivedAt.localeCompare(a.receivedAt));
   $('alerts').hidden = all.length === 0;
   $('alert-count').textContent = all.length;
-  $('alert-list').innerHTML = all.map((a) => '<li data-record="' + esc(a.record) + '"><time>' + esc(new Date(a.receivedAt).toTimeString().slice(0, 8)) + '</time><b>' + esc(alertText(a)) + '</b> <span class="row">' +
+  $('alert-list').innerHTML = all.map((a) => '<li data-record="' + esc(a.record) + '"><time>' + esc(hallTime(a.receivedAt)) + '</time><b>' + esc(alertText(a)) + '</b> <span class="row">' +
     esc(a.levelEn) + (a.officer ? ' · 办理人 officer ' + esc(a.officer) : '') + (a.caseNo ? ' · 办件编号 case ' + esc(a.caseNo) : '') + (a.item ? ' · 事项 item ' + esc(a.item) : '') + (a.early ? ' · 过早按键 early press' : '') + '</span></li>').join('');
 }
 
@@ -150,10 +223,76 @@ function announceNew(before, w) {
   for (const a of w.alerts || []) if (!known.has(a.id)) toast(alertText(a));
 }
 
-function render() {
-  const list = [...windows.values()].sort((a, b) => a.counter.localeCompare(b.counter));
-  $('tiles').innerHTML = list.map(tile).join('');
+/** How badly a window needs a technician: offline first, then a dead display, other faults, overtime, bad ratings. */
+function severity(w) {
+  const s = w.state;
+  if (!(w.online && w.connected !== false)) return 0;
+  if (w.screen && (w.screen.fault || w.screen.text === null)) return 1;
+  if (s && s.faults && s.faults.length) return 2;
+  if (s && s.overtime === 'over') return 3;
+  if (s && s.overtime === 'warning') return 4;
+  if (w.alerts && w.alerts.length) return 5;
+  return 6;
+}
+function ordered() { return [...windows.values()].sort((a, b) => severity(a) - severity(b) || a.counter.localeCompare(b.counter)); }
+
+function renderSummary() {
+  const list = [...windows.values()];
+  const offline = list.filter((w) => severity(w) === 0).length;
+  const faulty = list.filter((w) => severity(w) === 1 || severity(w) === 2).length;
+  const over = list.filter((w) => severity(w) === 3 || severity(w) === 4).length;
+  $('summary').innerHTML = '<span data-field="online-count">在线 online ' + (list.length - offline) + '</span>' +
+    '<span data-field="offline-count" class="' + (offline ? 'bad' : '') + '">离线 offline ' + offline + '</span>' +
+    '<span data-field="fault-count" class="' + (faulty ? 'bad' : '') + '">故障 fault ' + faulty + '</span>' +
+    '<span data-field="overtime-count" class="' + (over ? 'warn' : '') + '">超时 overtime ' + over + '</span>';
+}
+
+/** Where the keyboard focus was (a tile's button), so a redraw can put it back. */
+function focusKey() {
+  const a = document.activeElement;
+  const t = a && a.closest ? a.closest('[data-counter]') : null;
+  return t && a.dataset.action ? { counter: t.dataset.counter, action: a.dataset.action } : null;
+}
+function restoreFocus(k) {
+  if (!k) return;
+  const b = document.querySelector('[data-counter="' + CSS.escape(k.counter) + '"] button[data-action="' + k.action + '"]');
+  if (b && document.activeElement !== b) b.focus();
+}
+
+/** One window changed: only its tile is redrawn, and only if what it shows changed; the order is redone only if it moved. */
+function renderWindow(counter) {
+  const order = ordered().map((w) => w.counter);
+  const shown = [...$('tiles').children].map((el) => el.dataset.counter);
+  if (order.join() !== shown.join()) return render();
+  const el = $('tiles').querySelector('[data-counter="' + CSS.escape(counter) + '"]');
+  const html = tile(windows.get(counter));
+  if (el && el.dataset.html !== html) {
+    const k = focusKey();
+    const tmp = document.createElement('div');
+    tmp.innerHTML = html;
+    const next = tmp.firstElementChild;
+    next.dataset.html = html;
+    el.replaceWith(next);
+    drawScreens(next);
+    restoreFocus(k);
+  }
+  renderSummary();
   renderAlerts();
+}
+
+function render() {
+  const k = focusKey();
+  const list = ordered();
+  $('tiles').innerHTML = list.map(tile).join('');
+  for (const el of $('tiles').children) el.dataset.html = tile(windows.get(el.dataset.counter));
+  drawScreens($('tiles'));
+  restoreFocus(k);
+  renderSummary();
+  renderAlerts();
+  renderBridge();
+}
+
+function renderBridge() {
   const b = bridge;
   $('bridge-state').textContent = 'central: ' + (b ? b.state : 'unknown');
   $('bridge-state').className = 'pill ' + (b && b.state === 'connected' ? 'ok' : b ? 'bad' : '');
@@ -162,7 +301,7 @@ function render() {
 
 function addFeed(e) {
   const li = document.createElement('li');
-  li.innerHTML = '<time>' + esc((e.ts || '').slice(11, 19)) + '</time><b>' + esc(e.counter) + '</b> ' + esc(e.type) + (e.ticket ? ' ' + esc(e.ticket) : '') + (e.detail ? ' · ' + esc(e.detail) : '');
+  li.innerHTML = '<time datetime="' + esc(e.ts) + '">' + esc(hallTime(e.ts)) + '</time><b>' + esc(e.counter) + '</b> ' + esc(e.type) + (e.ticket ? ' ' + esc(e.ticket) : '') + (e.detail ? ' · ' + esc(e.detail) : '');
   $('feed').prepend(li);
   while ($('feed').children.length > 200) $('feed').lastChild.remove();
 }
@@ -192,6 +331,7 @@ async function load() {
   windows.clear();
   for (const w of snap.windows) windows.set(w.counter, w);
   bridge = snap.bridge;
+  if (snap.timeZone) hallZone = snap.timeZone;
   showQuarantine(snap.quarantined);
   loggedIn = snap.session !== null;
   showSession(snap.session);
@@ -213,15 +353,16 @@ function showSession(user) {
 
 function connect() {
   const es = new EventSource('api/live');
-  es.addEventListener('open', () => { $('hub-state').textContent = 'hub: live'; $('hub-state').className = 'pill ok'; });
+  // The snapshot is read once the stream is open (and again after each reconnect): a change between a snapshot read first and the stream opening would be lost.
+  es.addEventListener('open', () => { $('hub-state').textContent = 'hub: live'; $('hub-state').className = 'pill ok'; load().catch((e) => toast('cannot reach the hub: ' + e.message)); });
   es.addEventListener('error', () => {
     $('hub-state').className = 'pill bad';
     // A refused stream (503: the hub's live streams are full) is not retried by EventSource itself.
     if (es.readyState === EventSource.CLOSED) { $('hub-state').textContent = '实时推送已满，30 秒后重试 · live view full, retrying in 30 s'; setTimeout(connect, 30000); return; }
     $('hub-state').textContent = 'hub: reconnecting…';
   });
-  es.addEventListener('window', (m) => { const w = JSON.parse(m.data); announceNew(windows.get(w.counter), w); windows.set(w.counter, w); render(); });
-  es.addEventListener('hall', (m) => { const h = JSON.parse(m.data); bridge = h.bridge; render(); });
+  es.addEventListener('window', (m) => { const w = JSON.parse(m.data); announceNew(windows.get(w.counter), w); windows.set(w.counter, w); renderWindow(w.counter); });
+  es.addEventListener('hall', (m) => { const h = JSON.parse(m.data); bridge = h.bridge; renderBridge(); });
   es.addEventListener('event', (m) => addFeed(JSON.parse(m.data)));
   es.addEventListener('announcement', (m) => addAnnouncement(JSON.parse(m.data)));
   es.addEventListener('quarantine', (m) => showQuarantine(JSON.parse(m.data).total));
@@ -250,6 +391,7 @@ $('tiles').addEventListener('click', async (ev) => {
 });
 setInterval(() => {
   for (const el of document.querySelectorAll('[data-started]')) { const t = Number(el.dataset.started); if (t) el.textContent = fmtMs(Date.now() - t); }
+  for (const el of document.querySelectorAll('[data-since]')) el.textContent = ago(el.dataset.since);
 }, 1000);
-load().then(connect, (e) => toast('cannot reach the hub: ' + e.message));
+connect();
 `

@@ -57,8 +57,10 @@ function loadedFrom(name, dir) {
 }
 
 const ADDONS = {
-  // onoff's interrupt-driven GPIO
+  // onoff's interrupt-driven GPIO, and the chardev adapter's wait for edge events
   epoll: (m) => typeof m.Epoll === 'function',
+  // the chardev adapter's bare ioctl (packages/gpio-ioctl), compiled on install
+  '@counter-edge/gpio-ioctl': (m) => typeof m.ioctl === 'function',
   'i2c-bus': (m) => typeof m.openSync === 'function',
   // LevelDB, the hub's sessions and custody log (installed with the hub's dependencies)
   'classic-level': (m) => typeof m.ClassicLevel === 'function',

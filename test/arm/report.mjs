@@ -98,6 +98,7 @@ function rows(results) {
     r('… needed only by the hub and simulator', (x) => groupCell(x, 'hub')),
     r('epoll (onoff)', (x) => addonCell(x.addons?.epoll)),
     r('i2c-bus', (x) => addonCell(x.addons?.['i2c-bus'])),
+    r('@counter-edge/gpio-ioctl (chardev GPIO)', (x) => addonCell(x.addons?.['@counter-edge/gpio-ioctl'])),
     r('classic-level (LevelDB)', (x) => addonCell(x.addons?.['classic-level'])),
     r('@serialport/bindings (johnny-five)', (x) => addonCell(x.addons?.['@serialport/bindings'])),
     r('esbuild (tsx, loads the sources)', (x) => addonCell(x.addons?.esbuild)),

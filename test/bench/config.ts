@@ -47,6 +47,7 @@ const LEVERS: FootprintOptions['variants'] = [
   { name: 'trimmed bundle (minified; no ws, socks, pino-pretty)', bundle: 'trimmed', flags: [] },
   { name: 'trimmed bundle + --max-semi-space-size=1', bundle: 'trimmed', flags: ['--max-semi-space-size=1'] },
   { name: 'trimmed bundle + --lite-mode', bundle: 'trimmed', flags: ['--lite-mode'] },
+  { name: 'V8 startup snapshot of the edge command, under the board unit\'s flags', bundle: 'snapshot', flags: [] },
 ]
 
 export const FULL: BenchConfig = {

@@ -19,6 +19,7 @@ import type { MqttClient } from 'mqtt'
 import { boardAccount, benchDataRoot, CLI, REPO, startHubProcess } from './support/bench-hub.ts'
 import { buildEdgeBundle, type EdgeBundle } from './support/bundle.ts'
 import { buildDist } from '../../cli/build/bundle.ts'
+import { buildBoardSnapshot, type BoardSnapshot } from './support/board-snapshot.ts'
 import { boardUnitNodeFlags } from '../support/board-unit.ts'
 import { connectPlain } from './support/net.ts'
 import { cpuSeconds, memory } from './support/proc.ts'
@@ -29,8 +30,11 @@ export interface FootprintOptions {
   repeats: number
   settleMs: number
   idleMs: number
-  /** Levers to try beyond what ships (the board unit, and the launcher a checkout runs): which bundle and which node flags. */
-  variants: Array<{ name: string; bundle: 'plain' | 'trimmed' | 'dist'; flags: string[] }>
+  /**
+   * Levers to try beyond what ships (the board unit, and the launcher a checkout runs): which bundle and which node flags.
+   * 'snapshot': a V8 startup snapshot of the edge command, built and run under the board unit's flags (plus these).
+   */
+  variants: Array<{ name: string; bundle: 'plain' | 'trimmed' | 'dist' | 'snapshot'; flags: string[] }>
   /** Commands in the burst after the idle measurement (0: none). */
   burst: number
   modules: string[]
@@ -45,6 +49,11 @@ export interface StartFigures {
   /** spawn → birth routed by the hub (for the bare baseline: spawn → TCP connect), ms; median, and the best start. */
   startMs: number
   startBestMs: number
+  /**
+   * CPU the process had used (its threads included) when it came online, ms; median. Unlike the wall-clock start,
+   * it barely moves with the load of a shared machine, so it compares variants measured at different times.
+   */
+  startCpuMs: number
   /** RSS when it came online, and after settling. */
   rssOnlineMb: number
   rssSettledMb: number
@@ -87,6 +96,8 @@ export interface FootprintResult {
   bareRssMb: number
   bundle: EdgeBundle
   trimmedBundle: EdgeBundle
+  /** The startup snapshot's blob, when a variant runs one. */
+  snapshot?: { blobMb: number; buildMs: number }
   /** CONNECT → CONNACK at the hub for a board account (one scrypt check), ms: part of every start-to-online. */
   hubLoginMs: number
 }
@@ -131,6 +142,9 @@ export async function runFootprint(o: FootprintOptions): Promise<FootprintResult
     // What `npm run build` ships for boards (packages stay in node_modules); built below the repository so it finds package.json.
     const dist = await buildDist(join(REPO, '.tmp', 'bench', `dist-${process.pid}`))
     const unitFlags = await boardUnitNodeFlags()
+    const snapshotFlags = o.variants.find((v) => v.bundle === 'snapshot')?.flags
+    const snapshot: BoardSnapshot | null = snapshotFlags ? await buildBoardSnapshot(join(REPO, '.tmp', 'bench', `snapshot-${process.pid}`), [...unitFlags, ...snapshotFlags]) : null
+    if (snapshot) o.log(`startup snapshot built in ${snapshot.buildMs} ms: ${snapshot.blobMb} MB blob`)
     o.log(`bundles built: the edge command loads ${bundle.edgeKb} kB of bundled code, ${trimmedBundle.edgeKb} kB trimmed and minified`)
     const probe = join(dir, 'heap-probe.mjs')
     await writeFile(probe, HEAP_PROBE)
@@ -160,7 +174,8 @@ export async function runFootprint(o: FootprintOptions): Promise<FootprintResult
     const cmd = await Commander.connect(hub.port, commander)
 
     const coldTmp = join(dir, 'cold')
-    const variants: Array<{ name: string; args: string[]; fresh?: () => Promise<Record<string, string>> }> = [
+    // noProbe: a snapshot's start runs no --import, and the heap probe's SIGUSR2 would kill it.
+    const variants: Array<{ name: string; args: string[]; fresh?: () => Promise<Record<string, string>>; noProbe?: boolean }> = [
       { name: `${AS_SHIPPED} (dist under node ${unitFlags.join(' ')})`, args: [...unitFlags, dist.entry, 'edge', '--config', config] },
       { name: LAUNCHER_WARM, args: [CLI, 'edge', '--config', config] },
       {
@@ -168,7 +183,14 @@ export async function runFootprint(o: FootprintOptions): Promise<FootprintResult
         args: [CLI, 'edge', '--config', config],
         fresh: async () => ({ TMPDIR: await mkdtemp(coldTmp) }),
       },
-      ...o.variants.map((v) => ({ name: v.name, args: [...v.flags, (v.bundle === 'dist' ? dist : v.bundle === 'plain' ? bundle : trimmedBundle).entry, 'edge', '--config', config] })),
+      ...o.variants.map((v) => ({
+        name: v.name,
+        noProbe: v.bundle === 'snapshot',
+        args:
+          v.bundle === 'snapshot'
+            ? [...unitFlags, ...v.flags, '--snapshot-blob', snapshot!.blob, 'edge', '--config', config]
+            : [...v.flags, (v.bundle === 'dist' ? dist : v.bundle === 'plain' ? bundle : trimmedBundle).entry, 'edge', '--config', config],
+      })),
     ]
     // Warm tsx's cache once so "warm" means warm.
     await startOnce([CLI, 'edge', '--config', config], {}, births, { settleMs: 0, idleMs: 0, probe: null, burst: 0, cmd })
@@ -180,7 +202,7 @@ export async function runFootprint(o: FootprintOptions): Promise<FootprintResult
       const runs: Array<Omit<StartFigures, 'variant' | 'command' | 'runs' | 'heap' | 'startBestMs'>> = []
       let heap: HeapStats | undefined
       for (let i = 0; i < o.repeats; i++) {
-        const r = await startOnce(v.args, v.fresh ? await v.fresh() : {}, births, { settleMs: o.settleMs, idleMs: o.idleMs, probe, burst: o.burst, cmd })
+        const r = await startOnce(v.args, v.fresh ? await v.fresh() : {}, births, { settleMs: o.settleMs, idleMs: o.idleMs, probe: v.noProbe ? null : probe, burst: o.burst, cmd })
         heap = r.heap ?? heap
         delete r.heap
         runs.push(r)
@@ -189,7 +211,7 @@ export async function runFootprint(o: FootprintOptions): Promise<FootprintResult
       const shown = v.args.map((a) => a.replace(REPO, '').replace(`${dir}/`, '.tmp/')).join(' ')
       starts.push({ variant: v.name, command: `node ${shown}`, ...f, runs: runs.length, ...(heap ? { heap } : {}) })
       o.log(
-        `${v.name}: start ${f.startMs} ms (runtime up ${f.runtimeStartedMs}, CONNACK ${f.connectedMs}), RSS online ${f.rssOnlineMb} MB, settled ${f.rssSettledMb} MB, ` +
+        `${v.name}: start ${f.startMs} ms, ${f.startCpuMs} ms CPU (runtime up ${f.runtimeStartedMs}, CONNACK ${f.connectedMs}), RSS online ${f.rssOnlineMb} MB, settled ${f.rssSettledMb} MB, ` +
           `idle CPU ${f.idleCpuPct} %, ${f.cpuMsPerCommand} ms CPU/command, reply ${f.commandReplyMs} ms`,
       )
     }
@@ -209,12 +231,13 @@ export async function runFootprint(o: FootprintOptions): Promise<FootprintResult
       modules.push({ module: m, base: 'tsx', rssMb: round(c.rss - tsxBase.rss, 1), heapMb: round(c.heap - tsxBase.heap, 1) })
     }
     o.log(`import costs: ${modules.map((m) => `${m.module} +${m.rssMb} MB`).join(', ')}`)
-    return { starts, modules, bareRssMb: round(base.rss, 1), bundle, trimmedBundle, hubLoginMs }
+    return { starts, modules, bareRssMb: round(base.rss, 1), bundle, trimmedBundle, ...(snapshot ? { snapshot: { blobMb: snapshot.blobMb, buildMs: snapshot.buildMs } } : {}), hubLoginMs }
   } finally {
     listener.close()
     await hub.stop()
     await rm(dir, { recursive: true, force: true })
     await rm(join(REPO, '.tmp', 'bench', `dist-${process.pid}`), { recursive: true, force: true })
+    await rm(join(REPO, '.tmp', 'bench', `snapshot-${process.pid}`), { recursive: true, force: true })
   }
 }
 
@@ -261,6 +284,7 @@ async function startOnce(
       new Promise((_, reject) => child.once('exit', (code) => reject(new Error(`edge exited (${code}) before coming online: ${stderr.slice(-1000)}`)))),
     ])
     const startMs = performance.now() - t0
+    const startCpuMs = cpuSeconds(child.pid!) * 1000
     const rssOnlineMb = memory(child.pid!).rssMb
     await sleep(settleMs)
     const c0 = cpuSeconds(child.pid!)
@@ -286,6 +310,7 @@ async function startOnce(
     }
     return {
       startMs: round(startMs, 0),
+      startCpuMs: round(startCpuMs, 0),
       rssOnlineMb: round(rssOnlineMb, 1),
       rssSettledMb: round(rssSettledMb, 1),
       idleCpuPct: round(idleCpuPct, 2),
@@ -312,6 +337,7 @@ async function bare(listener: { port: number; connected: Array<() => void> }, o:
     try {
       await connected
       const startMs = performance.now() - t0
+      const startCpuMs = cpuSeconds(child.pid!) * 1000
       const rssOnlineMb = memory(child.pid!).rssMb
       await sleep(o.settleMs)
       const c0 = cpuSeconds(child.pid!)
@@ -320,6 +346,7 @@ async function bare(listener: { port: number; connected: Array<() => void> }, o:
       const idleCpuPct = o.idleMs > 0 ? ((cpuSeconds(child.pid!) - c0) / ((performance.now() - i0) / 1000)) * 100 : Number.NaN
       runs.push({
         startMs: round(startMs, 0),
+        startCpuMs: round(startCpuMs, 0),
         rssOnlineMb: round(rssOnlineMb, 1),
         rssSettledMb: round(memory(child.pid!).rssMb, 1),
         idleCpuPct: round(idleCpuPct, 2),

@@ -73,7 +73,8 @@ export function obstacles(run: BenchRun): string {
             (trimmed ? `; stubbing what a board never uses (mqtt.js's WebSocket and SOCKS transports) gives ${trimmed.rssSettledMb} MB with ${trimmed.variant}. ` : '. ')
           : '') +
         (shipped.startMs > EDGE_START_MS
-          ? `The start is what lite mode costs: V8 runs every module's top-level code in its interpreter` +
+          ? `What the start is made of is in "Edge footprint": Node's built-in modules compiled from source (any V8 flag makes V8 reject the code cache Node ships for them), the bundled code's parse and top level in the interpreter, garbage collection` +
+            (Number.isFinite(shipped.startCpuMs) ? `; ${shipped.startCpuMs} ms of CPU to online as shipped, ${bare.startCpuMs} ms for a bare node process` : '') +
             (plainDist ? ` (dist without node flags: ${plainDist.startMs} ms, ${plainDist.rssSettledMb} MB)` : '') +
             `; the best of the shipped starts was ${shipped.startBestMs} ms, and starts on this shared machine vary by a hundred milliseconds or more between runs. A board starts once per boot, so the unit keeps lite mode for the memory. `
           : '') +

@@ -244,3 +244,32 @@ describe('adapters in a profile', () => {
     ).toEqual([expect.stringMatching(/^display.driver: the johnny-five adapter drives a MAX7219/)])
   })
 })
+
+describe('the GPIO backend in a profile (gpio.backend)', () => {
+  it('takes sysfs or chardev for a Linux board or the simulator, and refuses it for johnny-five', () => {
+    expect(parseBoardProfile({ ...max7219Board(), gpio: { backend: 'chardev' } }, 'x').gpio).toEqual({ backend: 'chardev' })
+    expect(parseBoardProfile(max7219Board(), 'x').gpio).toBeUndefined()
+    expect(problems({ ...max7219Board(), gpio: { backend: 'libgpiod' } })).toEqual([expect.stringMatching(/^gpio\.backend: /)])
+    expect(problems({ ...max7219Board(), adapter: 'johnny-five', serialPort: '/dev/ttyACM0', gpio: { backend: 'chardev' } })).toEqual([
+      expect.stringMatching(/^gpio: gpio\.backend picks how a Linux board drives its own pins/),
+    ])
+  })
+
+  it('takes kernel debounce on an input of a chardev board only, and hands it to the line', () => {
+    const board = max7219Board()
+    const debounced = { ...board, keys: { ...board.keys, satisfied: { ...line(5), debounceUs: 2000 } } }
+    const p = parseBoardProfile({ ...debounced, gpio: { backend: 'chardev' } }, 'x')
+    expect(lineSpecFor(profileLines(p).find((l) => l.name === 'satisfied')!)).toMatchObject({ name: 'satisfied', debounceUs: 2000 })
+    expect(problems(debounced)).toEqual(['keys.satisfied.debounceUs: kernel debounce needs "gpio": { "backend": "chardev" } (sysfs cannot ask for it)'])
+    const onOutput = { ...board, gpio: { backend: 'chardev' }, outputs: { statusLamp: { ...line(19, false), debounceUs: 2000 } } }
+    expect(problems(onOutput)).toEqual(['outputs.statusLamp.debounceUs: only inputs are debounced'])
+  })
+
+  it('the Orange Pi uses the character device and asks the kernel for the pull-ups of its keys and done lines', async () => {
+    const p = await loadBoardProfile('orangepi-zero2-max7219', BOARDS_DIR)
+    expect(p.gpio).toEqual({ backend: 'chardev' })
+    const inputs = profileLines(p).filter((l) => l.direction === 'in')
+    expect(inputs.length).toBeGreaterThan(0)
+    for (const l of inputs) expect([l.name, lineSpecFor(l).bias]).toEqual([l.name, 'pull-up'])
+  })
+})

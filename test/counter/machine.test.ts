@@ -3,33 +3,10 @@ import { step } from '../../edge/counter/machine.ts'
 import { nextDeadline } from '../../edge/counter/time-rules.ts'
 import { displayFor, evaluatorOpen, stateFields } from '../../edge/counter/view.ts'
 import { initialState, type CounterState, type Effect, type Input } from '../../edge/counter/state.ts'
-import { parseCommand, stateSchema, type Command } from '../../edge/protocol/index.ts'
+import { stateSchema } from '../../edge/protocol/index.ts'
+import { T0, cmd, drafts, replies, run, types as events } from '../support/counter-steps.ts'
 
-const T0 = Date.parse('2026-11-22T08:00:00Z')
 const LIMITS = { digits: 4, charset: '0123456789ABCDEFGHIJLNOPQRSTUY-' }
-let n = 0
-
-/** Builds a command the way the board receives one: through the contract's parser. */
-function cmd(name: string, args: Record<string, unknown> = {}, expires = T0 + 3_600_000): Input {
-  const parsed = parseCommand(name, JSON.stringify({ id: `c${n++}`, expires: new Date(expires).toISOString(), ...args }))
-  if (!parsed.ok) throw new Error(`test built a bad command: ${parsed.message}`)
-  return { kind: 'command', command: parsed.command as Command }
-}
-
-// A board whose clock never steps: the wall and monotonic readings coincide (clock steps: test/counter/ratings.test.ts).
-function run(s: CounterState, inputs: Array<[Input, number]>): { state: CounterState; effects: Effect[] } {
-  const effects: Effect[] = []
-  for (const [input, at] of inputs) {
-    const r = step(s, input, at, at)
-    s = r.state
-    effects.push(...r.effects)
-  }
-  return { state: s, effects }
-}
-
-const drafts = (effects: Effect[]) => effects.flatMap((e) => (e.kind === 'event' ? [e.event] : []))
-const events = (effects: Effect[]) => drafts(effects).map((e) => e.type)
-const replies = (effects: Effect[]) => effects.filter((e) => e.kind === 'reply') as Array<Extract<Effect, { kind: 'reply' }>>
 
 function open(): CounterState {
   return run(initialState(T0, LIMITS), [[cmd('officer', { action: 'sign-in', officer: 'li-na' }), T0]]).state

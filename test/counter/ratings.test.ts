@@ -2,49 +2,18 @@ import { describe, it, expect } from 'vitest'
 import { step } from '../../edge/counter/machine.ts'
 import { nextDeadline } from '../../edge/counter/time-rules.ts'
 import { initialState, type CounterState, type Effect, type Input } from '../../edge/counter/state.ts'
-import { eventSchemas, parseCommand, type Command, type EventDraft } from '../../edge/protocol/index.ts'
+import { parseCommand, type EventDraft } from '../../edge/protocol/index.ts'
+import { T0, cmd, drafts, expectValid, replies, run } from '../support/counter-steps.ts'
 
 /**
  * One service, one rating, by the applicant: the seven ways ratings went wrong,
  * each held by the pure machine. Times are [wall, mono] pairs where the two
  * clocks differ; a plain number means both read the same.
  */
-const T0 = Date.parse('2026-11-22T08:00:00Z')
 const LIMITS = { digits: 4, charset: '0123456789ABCDEFGHIJLNOPQRSTUVXYZ-' }
-let n = 0
 
-function cmd(name: string, args: Record<string, unknown> = {}): Input {
-  const parsed = parseCommand(name, JSON.stringify({ id: `r${n++}`, expires: new Date(T0 + 86_400_000).toISOString(), ...args }))
-  if (!parsed.ok) throw new Error(`test built a bad command: ${parsed.message}`)
-  return { kind: 'command', command: parsed.command as Command }
-}
-
-type At = number | [wall: number, mono: number]
-
-function run(s: CounterState, inputs: Array<[Input, At]>): { state: CounterState; effects: Effect[] } {
-  const effects: Effect[] = []
-  for (const [input, at] of inputs) {
-    const [wall, mono] = typeof at === 'number' ? [at, at] : at
-    const r = step(s, input, wall, mono)
-    s = r.state
-    effects.push(...r.effects)
-  }
-  return { state: s, effects }
-}
-
-const drafts = (effects: Effect[]): EventDraft[] => effects.flatMap((e) => (e.kind === 'event' ? [e.event] : []))
 const ratings = (effects: Effect[]) => drafts(effects).filter((e) => e.type === 'evaluated')
-const replies = (effects: Effect[]) => effects.filter((e) => e.kind === 'reply') as Array<Extract<Effect, { kind: 'reply' }>>
 const key = (score: 'satisfied' | 'neutral' | 'dissatisfied'): Input => ({ kind: 'key', score })
-
-/** Every event a board would send, completed with an envelope, must pass its own schema. */
-function expectValid(effects: Effect[]): void {
-  for (const e of drafts(effects)) {
-    const envelope = { v: 1, id: 'w01-abc-1', boot: 'abc123', seq: 1, ts: new Date(T0).toISOString(), synced: true }
-    const r = eventSchemas[e.type].safeParse({ ...envelope, ...e })
-    expect(r.success, `${e.type} ${JSON.stringify(e)}: ${r.success ? '' : r.error.message}`).toBe(true)
-  }
-}
 
 function signedIn(officer = 'li-na'): CounterState {
   return run(initialState(T0, LIMITS), [[cmd('officer', { action: 'sign-in', officer }), T0]]).state

@@ -3,49 +3,14 @@ import { step } from '../../edge/counter/machine.ts'
 import { nextDeadline } from '../../edge/counter/time-rules.ts'
 import { displayFor, stateFields, staffingFigures, statusLampFor } from '../../edge/counter/view.ts'
 import { initialState, type CounterState, type Effect, type Input } from '../../edge/counter/state.ts'
-import { eventSchemas, parseCommand, stateSchema, type Command, type EventDraft } from '../../edge/protocol/index.ts'
+import { T0, cmd, drafts, eventOf, expectStateValid, expectValid, replies, run, types } from '../support/counter-steps.ts'
 
 /**
  * The service flow of a real hall (issue 18): transfer and park, a service
  * continued under its record, pause after this service, officers signing in
  * and out, the recall limit, and the waits that run over.
  */
-const T0 = Date.parse('2026-11-22T08:00:00Z')
 const LIMITS = { digits: 4, charset: '0123456789ABCDEFGHIJLNOPQRSTUY-' }
-let n = 0
-
-function cmd(name: string, args: Record<string, unknown> = {}): Input {
-  const parsed = parseCommand(name, JSON.stringify({ id: `f${n++}`, expires: new Date(T0 + 86_400_000).toISOString(), ...args }))
-  if (!parsed.ok) throw new Error(`test built a bad command: ${parsed.message}`)
-  return { kind: 'command', command: parsed.command as Command }
-}
-
-function run(s: CounterState, inputs: Array<[Input, number]>): { state: CounterState; effects: Effect[] } {
-  const effects: Effect[] = []
-  for (const [input, at] of inputs) {
-    const r = step(s, input, at, at)
-    s = r.state
-    effects.push(...r.effects)
-  }
-  return { state: s, effects }
-}
-
-const drafts = (effects: Effect[]): EventDraft[] => effects.flatMap((e) => (e.kind === 'event' ? [e.event] : []))
-const types = (effects: Effect[]) => drafts(effects).map((e) => e.type)
-const replies = (effects: Effect[]) => effects.filter((e) => e.kind === 'reply') as Array<Extract<Effect, { kind: 'reply' }>>
-const eventOf = <T extends EventDraft['type']>(effects: Effect[], type: T) => drafts(effects).find((e) => e.type === type) as Extract<EventDraft, { type: T }> | undefined
-
-function expectValid(effects: Effect[]): void {
-  for (const e of drafts(effects)) {
-    const r = eventSchemas[e.type].safeParse({ v: 1, id: 'w01-abc-1', boot: 'abc123', seq: 1, ts: new Date(T0).toISOString(), synced: true, ...e })
-    expect(r.success, `${e.type} ${JSON.stringify(e)}: ${r.success ? '' : r.error.message}`).toBe(true)
-  }
-}
-
-function expectStateValid(s: CounterState): void {
-  const r = stateSchema.safeParse({ v: 1, id: 'x-1', boot: 'b1', seq: 1, ts: new Date(T0).toISOString(), synced: true, ...stateFields(s) })
-  expect(r.success, JSON.stringify(r.error?.issues)).toBe(true)
-}
 
 function signedIn(officer = 'li-na', prefix = 'w01-b1'): CounterState {
   const s = initialState(T0, LIMITS)

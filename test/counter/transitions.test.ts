@@ -92,6 +92,15 @@ describe('capture, officer keys and overtime rules', () => {
     expect(step(done.state, { kind: 'capture-result', device: 'photo', cmd: id, outcome: { ok: true, latencyMs: 1 } }, T0, T0).effects).toEqual([])
   })
 
+  it('a second capture while one runs is refused busy, and that reply is its one outcome (no capture-failed beside it)', () => {
+    const started = step(run(MODES.serving!).state, cmd('capture', { kind: 'photo' }), T0, T0)
+    const second = cmd('capture', { kind: 'photo' })
+    const id = second.kind === 'command' ? second.command.id : ''
+    const r = step(started.state, second, T0 + 100, T0 + 100)
+    expect(r.state).toBe(started.state)
+    expect(r.effects).toEqual([{ kind: 'reply', cmd: id, name: 'capture', ok: false, code: 'busy', message: 'a photo capture is already running' }])
+  })
+
   it('a board without the device refuses the capture as unsupported', () => {
     const noDevices = run(MODES.serving!, initialState(T0, LIMITS)).state
     const r = step(noDevices, cmd('capture', { kind: 'fingerprint' }), T0, T0)

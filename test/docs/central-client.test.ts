@@ -65,7 +65,7 @@ describe('docs/examples/central-client.ts against a simulated hall without traff
   })
 
   function args(counter: string, extra: Partial<Record<keyof ClientOptions, string>> = {}): string[] {
-    const all: Record<string, string | undefined> = { url: sim.central.url, control: sim.control.url, hall: HALL, counter, ...extra }
+    const all: Record<string, string | undefined> = { url: sim.centralUrl, control: sim.control.url, hall: HALL, counter, ...extra }
     return Object.entries(all).flatMap(([k, v]) => (v === undefined ? [] : [`--${k}`, v]))
   }
 

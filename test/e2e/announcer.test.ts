@@ -132,7 +132,7 @@ describe('a simulated hall without espeak-ng (npm start on a machine without it)
       const snap = (await (await fetch(`http://127.0.0.1:${sim.hub.httpPort}/api/hall`)).json()) as { announcer: { working: boolean; problem: string } }
       expect(snap.announcer).toMatchObject({ working: false, problem: expect.stringContaining('sudo apt-get install -y espeak-ng') })
       expect(snap.announcer.problem).toMatch(/未安装 espeak-ng.*espeak-ng is not installed/)
-      const central = await Probe.connect(sim.central.url, ['hall/hall-8/#'])
+      const central = await Probe.connect(sim.centralUrl, ['hall/hall-8/#'])
       try {
         await central.waitFor((m) => m.topic === topics.status('hall-8', 'w01') && m.payload.online === true, 20_000, 'the birth of w01')
         await central.waitFor((m) => m.topic === topics.hubBridge('hall-8') && m.payload.state === 'connected', 20_000, 'the bridge connected')

@@ -47,8 +47,13 @@ describe('counter-edge status, identify, selftest', () => {
     const r = await cli(['status', ...auth])
     expect(r.err).toBe('')
     const lines = r.out.trim().split('\n')
-    expect(lines).toHaveLength(3)
-    expect(lines[0]).toMatch(/^w01\s+online\s+closed/)
+    // Two header lines (Chinese, English), one line per window, one summary line.
+    expect(lines).toHaveLength(6)
+    expect(lines[0]).toMatch(/^窗口\s+连接\s+状态/)
+    expect(lines[1]).toMatch(/^window\s+link\s+mode\s+ticket\s+officer/)
+    expect(lines[2]).toMatch(/^w01\s+online\s+closed/)
+    expect(lines[5]).toMatch(/all 3 windows online, no faults/)
+    expect(r.code).toBe(0)
   })
 
   it('identify blinks the window so a technician can find it', async () => {
@@ -62,9 +67,13 @@ describe('counter-edge status, identify, selftest', () => {
   it('selftest reports the display, keys and trigger loopback', async () => {
     const r = await cli(['selftest', ...auth, '--counter', 'w03'])
     expect(r.code, r.err).toBe(0)
-    expect(r.out).toMatch(/display\s+ok/)
-    expect(r.out).toMatch(/triggers\s+\{"photo":"ok/)
-    expect(r.out).toMatch(/all tests passed/)
+    expect(r.out).toMatch(/✓ 显示屏 \/ display: 正常 \/ ok/)
+    expect(r.out).toMatch(/✓ 采集触发回环 \/ capture trigger loopback\n\s+✓ photo\s+正常 \/ ok \(\d+ ms\)/)
+    expect(r.out).toMatch(/window w03: all tests passed/)
+    expect(r.out.split('\n').slice(1).join('\n')).not.toMatch(/[{}"]/)
+    const json = await cli(['selftest', ...auth, '--counter', 'w03', '--tests', 'display', '--json'])
+    expect(json.code, json.err).toBe(0)
+    expect(JSON.parse(json.out)).toMatchObject({ ok: true, result: { display: 'ok' } })
   })
 
   it('says what is wrong: a bad counter id, a wrong password, a window that does not exist', async () => {
@@ -79,8 +88,62 @@ describe('counter-edge status, identify, selftest', () => {
     const wrong = await cli(['status', ...auth.slice(0, -1), wrongFile])
     expect(wrong.code).toBe(1)
     expect(wrong.err).toMatch(/refused the connection.*check the username and password/)
-    const ghost = await cli(['identify', ...auth, '--counter', 'w42', '--seconds', '1', '--wait', '2'])
+  }, 30_000)
+
+  it('an unknown window fails at once from what the hub holds, not after the command timeout', async () => {
+    // --wait 600: only the hub's answer (no such window) can end this before the test's own timeout.
+    const ghost = await cli(['identify', ...auth, '--counter', 'w42', '--seconds', '1', '--wait', '600'])
     expect(ghost.code).toBe(1)
-    expect(ghost.err).toMatch(/did not reply/)
+    expect(ghost.err).toMatch(/窗口 w42 从未向 hall-9 厅的集线器报到：编号是否正确？\/ window w42 has never reported to the hub of hall hall-9: is the id right\?/)
+    const test = await cli(['selftest', ...auth, '--counter', 'w42'])
+    expect(test.code).toBe(1)
+    expect(test.err).toMatch(/window w42 has never reported/)
+  }, 20_000)
+
+  it('a --hall the account does not belong to is named, not waited on', async () => {
+    const other = [...auth]
+    other[other.indexOf('hall-9')] = 'hall-8'
+    const r = await cli(['identify', ...other, '--counter', 'w01', '--wait', '600'])
+    expect(r.code).toBe(1)
+    expect(r.err).toMatch(/the hub refused to let this account read hall hall-8: is --hall right\?/)
+  }, 20_000)
+
+  it('identify on a dead display says it is NOT blinking and exits 1; selftest reports the fault readably', async () => {
+    const w = hall.windows.get('w01')!
+    w.injectDisplayFault('absent')
+    try {
+      const r = await cli(['identify', ...auth, '--counter', 'w01', '--seconds', '1'])
+      expect(r.code).toBe(1)
+      expect(r.out).toBe('')
+      expect(r.err).toMatch(/窗口 w01 的显示屏有故障，没有闪烁（(absent|nack)）\/ window w01: the display is NOT blinking, it has a fault: (absent|nack): .*EREMOTEIO/)
+      expect(r.err).not.toMatch(/\(, /)
+      const t = await cli(['selftest', ...auth, '--counter', 'w01', '--tests', 'display'])
+      expect(t.code).toBe(1)
+      expect(t.err).toMatch(/✗ 显示屏 \/ display: 故障 \/ fault: (absent|nack)/)
+      expect(t.err).toMatch(/window w01: self-test FAILED/)
+      const s = await cli(['status', ...auth])
+      expect(s.code).toBe(1)
+      expect(s.out).toMatch(/^w01\s+online\s+.*FAULTS: display (absent|nack)/m)
+      expect(s.out).toMatch(/1 of 3 windows need a look \(exit code 1\)/)
+    } finally {
+      w.injectDisplayFault('none')
+    }
+  }, 40_000)
+
+  it('an offline window fails at once with its reason; status keeps its columns', async () => {
+    const w = hall.windows.get('w03')!
+    await w.shutdown()
+    const r = await cli(['selftest', ...auth, '--counter', 'w03'])
+    expect(r.code).toBe(1)
+    expect(r.err).toMatch(/窗口 w03 离线（已正常停止，\d+ s ago）\/ window w03 is offline \(stopped cleanly, \d+ s ago\)/)
+    const s = await cli(['status', ...auth])
+    expect(s.code).toBe(1)
+    const row = s.out.split('\n').find((l) => l.startsWith('w03'))!
+    const header = s.out.split('\n')[1]!
+    // The mode column starts where the header says, offline or not.
+    const at = header.indexOf('mode')
+    expect(row[at - 1]).toBe(' ')
+    expect(row[at]).not.toBe(' ')
+    expect(row).toMatch(/OFFLINE \(stopped\)/)
   }, 30_000)
 })

@@ -30,7 +30,7 @@ describe('hall dashboard in Chromium', () => {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: npm test installs it as root, or run: sudo apt-get install -y chromium`)
     hall = await startSimHall({ hall: 'hall-5', windows: 3, host: '127.0.0.1', hubPort: 0, centralPort: 0, controlPort: 0, dashboardPort: 0, speed: 20, board: 'sim-window', traffic: false, log: silentLogger() })
     url = `http://127.0.0.1:${hall.hub.httpPort}/`
-    central = await Probe.connect(hall.central.url, ['hall/hall-5/#'])
+    central = await Probe.connect(hall.centralUrl, ['hall/hall-5/#'])
     profileDir = await mkdtemp(join(tmpdir(), 'chromium-profile-'))
     // A fresh, empty profile for every run: launchPersistentContext is how playwright takes one.
     const context = await chromium.launchPersistentContext(profileDir, {
@@ -39,6 +39,8 @@ describe('hall dashboard in Chromium', () => {
       // The hall network is closed: background networking would only fail loudly.
       args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
       viewport: { width: 1280, height: 760 },
+      // Far from the hall's zone (Asia/Shanghai, the default), so a time shown in the browser's zone or in UTC is caught.
+      timezoneId: 'America/New_York',
     })
     browser = context
     page = await context.newPage()
@@ -147,5 +149,76 @@ describe('hall dashboard in Chromium', () => {
     await page.reload()
     await page.waitForFunction((text) => document.getElementById('alert-list')?.textContent?.includes(text) ?? false, line, { timeout: 10_000 })
     expect(await page.locator('#alert-list li').count()).toBe(1)
+  })
+
+  it('a display that stops answering: the tile says 显示屏故障 Display fault and what applicants cannot see, not the called number; plugged back, the number', async () => {
+    const fault = (f: string) => fetch(`${hall.control.url}/api/windows/w02/faults`, { method: 'POST', body: JSON.stringify({ device: 'display', fault: f }), headers: { 'content-type': 'application/json' } })
+    expect((await fault('absent')).status).toBe(200)
+    await send('w02', 'officer', { action: 'sign-in', officer: 'qian-li' })
+    await send('w02', 'call', { ticket: 'B039' })
+    const tile = page.locator('[data-counter="w02"]')
+    await page.waitForFunction(() => document.querySelector('[data-counter="w02"] [data-field="ticket"]')?.getAttribute('data-display') === 'fault', null, { timeout: 10_000 })
+    expect(await tile.locator('[data-field="ticket"]').textContent()).toBe('显示屏故障 Display fault')
+    expect(await tile.locator('[data-field="mismatch"]').textContent()).toBe('应显示 should show B039 · 申请人看不到 applicants cannot see it')
+    expect(await tile.locator('[data-field="display-fault"]').textContent()).toMatch(/^(absent|nack): /)
+    expect(await tile.textContent()).not.toContain('B039号')
+    await page.screenshot({ path: process.env.UPDATE_DOCS ? fileURLToPath(new URL('../../docs/screenshots/dashboard-display-fault.png', import.meta.url)) : join(tmpdir(), `dashboard-display-fault-${process.pid}.png`) })
+    // The window's state still holds the call: the tile's number comes from the glass, not from it.
+    expect(hall.windows.get('w02')!.running!.window.current.ticket?.number).toBe('B039')
+    expect((await fault('none')).status).toBe(200)
+    // The display re-sends its picture on its own while faulted; once it answers, the tile shows what it shows.
+    await page.waitForFunction(() => document.querySelector('[data-counter="w02"] [data-field="ticket"]')?.textContent === 'B039', null, { timeout: 20_000 })
+    expect(await tile.locator('[data-field="mismatch"]').count()).toBe(0)
+    expect(hall.windows.get('w02')!.hardware.view().text).toBe('B039')
+  }, 40_000)
+
+  it('feed times are hall-local (Asia/Shanghai), not UTC nor the browser\'s zone', async () => {
+    const first = page.locator('#feed li time').first()
+    const iso = (await first.getAttribute('datetime'))!
+    const shanghai = new Intl.DateTimeFormat('en-GB', { timeZone: 'Asia/Shanghai', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }).format(new Date(iso))
+    expect(await first.textContent()).toBe(shanghai)
+    expect(shanghai).not.toBe(iso.slice(11, 19))
+  })
+
+  it('a live event redraws only its window\'s tile: the other tiles stay the same nodes and the keyboard focus stays where it was', async () => {
+    const sync = page.locator('[data-counter="w01"] button[data-action="sync"]')
+    await sync.focus()
+    await page.evaluate(() => {
+      for (const el of Array.from(document.querySelectorAll<HTMLElement>('#tiles article'))) (el as HTMLElement & { mark?: string }).mark = el.dataset.counter
+      ;(document.activeElement as HTMLElement & { mark?: string }).mark = 'focused'
+    })
+    await send('w03', 'call', { ticket: 'C101' })
+    await page.waitForFunction(() => document.querySelector('[data-counter="w03"] [data-field="ticket"]')?.textContent === 'C101', null, { timeout: 10_000 })
+    const kept = await page.evaluate(() => ({
+      focus: (document.activeElement as HTMLElement & { mark?: string }).mark ?? null,
+      w01: (document.querySelector('[data-counter="w01"]') as HTMLElement & { mark?: string }).mark ?? null,
+      w03: (document.querySelector('[data-counter="w03"]') as HTMLElement & { mark?: string }).mark ?? null,
+    }))
+    expect(kept).toEqual({ focus: 'focused', w01: 'w01', w03: null })
+    // The keyboard goes on from where it was: the next tile's first button.
+    await page.keyboard.press('Tab')
+    expect(await page.evaluate(() => {
+      const a = document.activeElement as HTMLElement
+      return a.closest('[data-counter]') === document.querySelector('[data-counter="w01"]')!.nextElementSibling && a.dataset.action === 'identify'
+    })).toBe(true)
+  })
+
+  it('an offline window: first in the list, its timer stopped, offline in words with the time since; the summary counts it', async () => {
+    await send('w01', 'call', { ticket: 'A050' })
+    await send('w01', 'start', {})
+    await page.waitForFunction(() => /\d+:\d\d/.test(document.querySelector('[data-counter="w01"] [data-field="elapsed"]')?.textContent ?? ''), null, { timeout: 10_000 })
+    // w09 of the quarantine test is offline already.
+    expect(await page.locator('[data-field="offline-count"]').textContent()).toBe('离线 offline 1')
+    await hall.windows.get('w01')!.stop()
+    await page.waitForFunction(() => document.querySelector('[data-counter="w01"] [data-field="offline"]') !== null, null, { timeout: 10_000 })
+    const tile = page.locator('[data-counter="w01"]')
+    expect(await tile.locator('[data-field="online"]').textContent()).toBe('离线 offline')
+    expect(await tile.locator('[data-field="offline"]').textContent()).toMatch(/^已关机 shut down · 自 since \d\d:\d\d:\d\d · \d+ 秒 s$/)
+    expect(await tile.locator('[data-field="elapsed"]').textContent()).toBe('–')
+    expect(await tile.locator('[data-field="mode"]').textContent()).toMatch(/^最后已知 last known: serving/)
+    expect(await page.locator('#tiles article').first().getAttribute('data-counter')).toBe('w01')
+    expect(await page.locator('[data-field="offline-count"]').textContent()).toBe('离线 offline 2')
+    expect(await page.locator('[data-field="online-count"]').textContent()).toBe('在线 online 2')
+    await page.screenshot({ path: process.env.UPDATE_DOCS ? fileURLToPath(new URL('../../docs/screenshots/dashboard-offline.png', import.meta.url)) : join(tmpdir(), `dashboard-offline-${process.pid}.png`) })
   })
 })

@@ -3,7 +3,7 @@ import { mkdtemp, rm, readFile, chmod } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import mqtt, { type MqttClient } from 'mqtt'
-import { messageExamples } from '../../edge/protocol/index.ts'
+import { messageExamples, topics } from '../../edge/protocol/index.ts'
 import { startTestHub, user, connectAs, publishOutcome, subscribeOutcome, closeAll, boardEvent, type TestHub } from '../hub/support/hub-fixture.ts'
 import { Central } from '../hub/support/central.ts'
 import { makeTestPki } from '../hub/support/certs.ts'
@@ -123,6 +123,13 @@ describe('bridge to a real Mosquitto central', () => {
     const atDash = record(dashboard)
     await dashboard.subscribeAsync(`hall/${H}/central/status`, { qos: 1 })
     await eventually(() => atDash.find((m) => m.retain && m.payload.online === true), 3000, 'central status retained at the hub')
+  })
+
+  it("brings central's waiting counts down retained, for the hall screen", async () => {
+    const waiting = { services: [{ service: 'household', name: '户政业务', waiting: 4 }], ts: new Date().toISOString() }
+    await probe.publishAsync(topics.centralWaiting(H), JSON.stringify(waiting), { qos: 1, retain: true })
+    const held = await eventually(async () => (await retainedAtHub(t.hub, topics.centralWaiting(H)))[0], 3000, 'the waiting counts retained at the hub')
+    expect(JSON.parse(held!.payload)).toEqual(waiting)
   })
 })
 

@@ -1,5 +1,8 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { promisify } from 'node:util'
 import mqtt, { type MqttClient } from 'mqtt'
 import { startTestHub, user, publishOutcome, subscribeOutcome, closeAll, statusMessage, type TestHub } from '../hub/support/hub-fixture.ts'
@@ -13,6 +16,7 @@ const H = 'h1'
 describe('provisioning a window into a running hub', () => {
   let t: TestHub
   const open: MqttClient[] = []
+  let revokedConfig: Record<string, unknown> | null = null
 
   beforeAll(async () => {
     // Attempts before the reload are failed logins; they must not put loopback into backoff here.
@@ -50,5 +54,28 @@ describe('provisioning a window into a running hub', () => {
     await expect(mqtt.connectAsync(config.hub[0]!, { clientId: config.username, username: config.username, password: config.password, reconnectPeriod: 0 })).rejects.toThrow(
       /Bad username or password/,
     )
+    revokedConfig = config
   })
+
+  it('a board running with revoked credentials says to re-provision it, instead of only retrying', async () => {
+    expect(revokedConfig).not.toBeNull()
+    const dir = await mkdtemp(join(tmpdir(), 'revoked-board-'))
+    const file = join(dir, 'w09.json')
+    await writeFile(file, JSON.stringify(revokedConfig), { mode: 0o600 })
+    const child = spawn(process.execPath, [CLI, 'edge', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_FORMAT: 'json' } })
+    let out = ''
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()))
+    try {
+      await eventually(() => out.includes('re-provision it (counter-edge provision --replace)'), 20_000, `the re-provision hint (output: ${out.slice(-1500)})`)
+      const line = JSON.parse(out.split('\n').find((l) => l.includes('re-provision it'))!) as { level: number; msg: string }
+      expect(line.level).toBe(50)
+      expect(line.msg).toMatch(/^集线器拒绝了本板的凭据.* \/ the hub refuses this board's credentials \(revoked or replaced\)/)
+    } finally {
+      const exited = new Promise<void>((r) => child.once('exit', () => r()))
+      child.kill('SIGTERM')
+      await exited
+      await rm(dir, { recursive: true, force: true })
+    }
+  }, 40_000)
 })

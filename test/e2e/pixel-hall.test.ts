@@ -21,7 +21,7 @@ describe('a simulated hall with pixel screens', () => {
   beforeAll(async () => {
     hall = await startSimHall({ hall: HALL, windows: 2, host: '127.0.0.1', hubPort: 0, centralPort: 0, controlPort: 0, speed: 20, board: 'sim-window', screenBoard: 'sim-window-matrix', traffic: false, log: silentLogger() })
     await eventually(() => [...hall.windows.values()].every((w) => w.running?.link.connected), 10_000, 'both windows online')
-    central = await Probe.connect(hall.central.url, [`hall/${HALL}/counter/+/reply`])
+    central = await Probe.connect(hall.centralUrl, [`hall/${HALL}/counter/+/reply`])
   })
 
   afterAll(async () => {

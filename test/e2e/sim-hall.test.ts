@@ -43,8 +43,9 @@ describe('the simulated hall (npm start)', () => {
     expect(windows.map((w) => w.counter)).toEqual(['w01', 'w02', 'w03'])
 
     // The central stub calls tickets and simulated applicants rate them: both show in the output.
-    await eventually(() => /[ABC]\d{3} → window w0\d/.test(out), 30_000, 'a call line')
-    await eventually(() => /window w0\d: [ABC]\d{3} rated (satisfied|neutral|dissatisfied)/.test(out), 60_000, 'a rating line')
+    // Lines for a person: Chinese with English beside.
+    await eventually(() => /[ABC]\d{3} → w0\d 窗口 \/ window w0\d/.test(out), 30_000, 'a call line')
+    await eventually(() => /w0\d 窗口 \/ window w0\d: [ABC]\d{3} 评价 (满意|基本满意|不满意) \/ rated (satisfied|neutral|dissatisfied)/.test(out), 60_000, 'a rating line')
     // The hall's voice caller says the calls into WAV files, where the banner says (issue 17).
     expect(out).toContain(`hall announcer (voice, as WAV):    ${join(announcerDir, 'announcements')}   (语音播报 working)`)
     await eventually(async () => (await readdir(join(announcerDir, 'announcements')).catch(() => [])).some((f) => /^\d{6}-w0\d-[ABC]\d{3}\.wav$/.test(f)), 30_000, 'an announcement WAV')
@@ -92,5 +93,7 @@ describe('the simulated hall (npm start)', () => {
     const code = (await settlesWithin(exited, 15_000)) ? await exited : 'timeout'
     expect(code, `stdout: ${out.slice(-2000)}\nstderr: ${err.slice(-2000)}`).toBe(0)
     expect(out).toMatch(/stopped cleanly/)
+    // Every board's link ends at once: the hub's writes to them are no malformed packets (issue 21).
+    expect(out + err).not.toMatch(/write after end|malformed packet/)
   }, 120_000)
 })

@@ -43,16 +43,17 @@ describe('edge runtime, in process', () => {
     const end = await h.sync()
 
     expect(h.topicsSince(from)).toEqual([
-      'state', 'event/called', 'reply',
+      // what the display shows follows each change of the glass, after the step that made it
+      'state', 'event/called', 'reply', 'screen',
       'state', 'event/service-started', 'reply',
       'state', 'event/service-finished', 'reply',
-      'state', 'event/evaluated',
+      'state', 'event/evaluated', 'screen',
       // the barrier's own: birth and state again, then its reply
       'status', 'state', 'reply',
     ])
     const sent = h.publishes.slice(from, end)
     // Events and replies at QoS 1, never retained; state retained.
-    for (const p of sent) expect([p.topic, p.qos, p.retain]).toEqual([p.topic, 1, p.topic.endsWith('/state') || p.topic.endsWith('/status')])
+    for (const p of sent) expect([p.topic, p.qos, p.retain]).toEqual([p.topic, 1, p.topic.endsWith('/state') || p.topic.endsWith('/status') || p.topic.endsWith('/screen')])
     // One sequence per boot, without gaps: every message the board stamped was published. Not in
     // seq order: state goes out at once, while events and replies (stamped first) wait for the journal.
     const seqs = sent.map((p) => p.message.seq as number).sort((a, b) => a - b)
@@ -71,6 +72,11 @@ describe('edge runtime, in process', () => {
     expect(await h.reply(finish)).toMatchObject({ ok: true, result: { evaluation: 'open' } })
     expect(h.of('state', undefined, from).map((p) => p.message.mode)).toEqual(['calling', 'serving', 'evaluating', 'idle', 'idle'])
     expect(h.hardware.output('evaluatorLamp')).toBe(false)
+    // The glass, as the display device last wrote it: the number through the service and evaluation, blank once idle.
+    expect(h.of('screen', undefined, from).map((p) => [p.message.text, p.message.ticket, p.message.fault, p.message.picture])).toEqual([
+      ['A023', 'A023', null, null],
+      ['', null, null, null],
+    ])
   })
 
   it('a second key press after the rating makes no second rating (checked behind a sync barrier)', async () => {
@@ -132,7 +138,7 @@ describe('edge runtime, in process', () => {
     h.command('call', { ticket: 'D4' }, { id: 'dup-1' })
     h.command('call', { ticket: 'D4' }, { id: 'dup-1' })
     await h.sync()
-    expect(h.topicsSince(from)).toEqual(['state', 'event/called', 'reply', 'reply', 'status', 'state', 'reply'])
+    expect(h.topicsSince(from)).toEqual(['state', 'event/called', 'reply', 'screen', 'reply', 'status', 'state', 'reply'])
     const [first, again] = h.of('reply', undefined, from).map((p) => p.message)
     expect(first).toMatchObject({ cmd: 'dup-1', name: 'call', ok: true })
     // The same answer (a new envelope: it is a new message), not "wrong-mode" for a second call.
@@ -156,7 +162,7 @@ describe('edge runtime, in process', () => {
     // The link retries with a backoff capped at 30 s.
     await h.advance(30_000)
     await h.until(() => h!.edge.link.backlog === 0, 'the backlog drained')
-    expect(h.topicsSince(from)).toEqual(['status', 'state', 'event/officer-key', 'event/help-requested'])
+    expect(h.topicsSince(from)).toEqual(['status', 'state', 'screen', 'event/officer-key', 'event/help-requested'])
     expect(h.of('event', 'officer-key', from)[0]!.message).toMatchObject({ key: 'help', ticket: null })
     // Each reconnect carries a will stamped after everything sent before it.
     const wills = h.network.willsAtConnect

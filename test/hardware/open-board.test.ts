@@ -6,6 +6,7 @@ import { DeviceHealthTracker } from '../../edge/devices/device-health.ts'
 import { lineSpecFor } from '../../edge/hardware/profile-line-spec.ts'
 import { RoutedGpioBackend } from '../../edge/hardware/routed-gpio-backend.ts'
 import { I2cBusBackend } from '../../edge/hardware/i2c-bus-backend.ts'
+import { ChardevBackend } from '../../edge/hardware/chardev-backend.ts'
 import { OnoffBackend } from '../../edge/hardware/onoff-backend.ts'
 import { openBoardBackends } from '../../edge/hardware/open-board.ts'
 import { BOARDS_DIR } from '../../edge/shared/package-root.ts'
@@ -19,6 +20,16 @@ describe('openBoardBackends', () => {
     expect(b.bus).toBeInstanceOf(I2cBusBackend)
     expect((b.bus as I2cBusBackend).devicePath).toBe('/dev/i2c-2')
     await b.stop()
+  })
+
+  it('gives a board whose profile asks for the character device the chardev backend', async () => {
+    const profile = await loadBoardProfile('orangepi-zero2-max7219', BOARDS_DIR)
+    const b = await openBoardBackends(profile, log)
+    expect(b.gpio).toBeInstanceOf(ChardevBackend)
+    await b.stop()
+    const sysfs = await openBoardBackends(parseBoardProfile({ ...profile, gpio: { backend: 'sysfs' } }, 'x'), log)
+    expect(sysfs.gpio).toBeInstanceOf(OnoffBackend)
+    await sysfs.stop()
   })
 
   it('gives a board without I2C a bus that fails as missing, naming the profile', async () => {

@@ -9,6 +9,8 @@ import { OnoffBackend } from '../../edge/hardware/onoff-backend.ts'
 import { driveOutputsInactive } from '../../edge/hardware/outputs-off.ts'
 import { lineSpecFor } from '../../edge/hardware/profile-line-spec.ts'
 import { BOARDS_DIR } from '../../edge/shared/package-root.ts'
+import { ChardevBackend } from '../../edge/hardware/chardev-backend.ts'
+import { FakeGpioCdev } from '../support/fake-gpio-cdev.ts'
 import { FakeSysfs } from '../support/fake-sysfs.ts'
 
 const log = pino({ level: 'silent' })
@@ -90,6 +92,24 @@ describe('outputs-off: every output inactive and released after a run that did n
     expect(reports.find((r) => r.name === 'display-cs')).toMatchObject({ level: 1 })
     const cs = profile.display.driver === 'max7219' ? profile.display.pins.cs.offset : -1
     expect(sysfs.level(cs)).toBe(1)
+  })
+
+  it('on the character device: the kernel released the dead run\'s lines, outputs-off drives them inactive', async () => {
+    const profile = await loadBoardProfile('orangepi-zero2-max7219', BOARDS_DIR)
+    expect(profile.gpio?.backend).toBe('chardev')
+    const kernel = new FakeGpioCdev([{ label: '300b000.pinctrl', device: '300b000.pinctrl', lines: 288 }])
+    const dead = new ChardevBackend({ sys: kernel, log })
+    for (const line of profileLines(profile).filter((l) => ['nvr-relay', 'photo-trigger'].includes(l.name))) await (await dead.open(lineSpecFor(line))).write(1)
+    const relay = profile.outputs.nvrRelay!.offset
+    const trigger = profile.capture!.photo!.trigger.offset
+    kernel.processDies()
+    // Released, nobody holds them; the pins keep the level last driven until someone drives them.
+    expect([kernel.holder(0, relay), kernel.level(0, relay), kernel.level(0, trigger)]).toEqual([undefined, 1, 1])
+    const reports = await driveOutputsInactive(profile, new ChardevBackend({ sys: kernel, log }), log)
+    expect(reports.filter((r) => r.error !== undefined)).toEqual([])
+    for (const out of profileLines(profile).filter((l) => l.direction === 'out')) {
+      expect([out.name, kernel.level(0, out.ref.offset), kernel.holder(0, out.ref.offset)]).toEqual([out.name, out.initial ?? 0, undefined])
+    }
   })
 
   it('is what the systemd unit runs after every stop, on the board config the runtime starts with', async () => {

@@ -24,6 +24,7 @@ describe('ACL: a board acts only as its own window', () => {
     ['hall/hall-1/counter/w01/cmd/call', 'cmd'],
     ['hall/hall-1/hub/status', 'hub-status'],
     ['hall/hall-1/central/status', 'central-status'],
+    ['hall/hall-1/central/waiting', 'central-waiting'],
     ['hall/hall-1/counter/w01/event/made-up', 'unknown event'],
     ['$SYS/broker/x', '$'],
     ['hall/hall-1/counter/w01/extra/level', 'contract'],
@@ -53,6 +54,8 @@ describe('ACL: other roles', () => {
     expect(authorizePublish(bridge, 'hall/hall-2/counter/w01/cmd/call', false).ok).toBe(false)
     expect(authorizePublish(bridge, 'hall/hall-1/counter/w01/event/called', false).ok).toBe(false)
     expect(authorizePublish(bridge, 'hall/hall-1/central/status', true).ok).toBe(true)
+    expect(authorizePublish(bridge, 'hall/hall-1/central/waiting', true).ok).toBe(true)
+    expect(authorizePublish(bridge, 'hall/hall-2/central/waiting', true).ok).toBe(false)
   })
 
   it('the dashboard reads its hall and writes nothing', () => {

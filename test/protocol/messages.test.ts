@@ -25,15 +25,17 @@ const COUNTER = 'w12'
 const topicOf: { [K in MessageKind]: string } = {
   status: topics.status(HALL, COUNTER),
   state: topics.state(HALL, COUNTER),
+  screen: topics.screen(HALL, COUNTER),
   telemetry: topics.telemetry(HALL, COUNTER),
   reply: topics.reply(HALL, COUNTER),
   'hub-status': topics.hubStatus(HALL),
   'hub-bridge': topics.hubBridge(HALL),
   'central-status': topics.centralStatus(HALL),
+  'central-waiting': topics.centralWaiting(HALL),
 }
 
 const MESSAGE_KINDS = Object.keys(messageSchemas) as MessageKind[]
-const BOARD_KINDS = new Set<MessageKind>(['status', 'state', 'telemetry', 'reply'])
+const BOARD_KINDS = new Set<MessageKind>(['status', 'state', 'screen', 'telemetry', 'reply'])
 
 /** Fields of each example that may be left out. */
 const optional: { [K in MessageKind]?: readonly string[] } = {
@@ -64,6 +66,15 @@ const invalidFields: { [K in MessageKind]: Array<[field: string, value: unknown]
     ['faults', [{ device: 'display', code: 'nack', message: 'x' }]],
     ['faults', [{ device: '', code: 'nack', message: 'x', since: '2025-03-04T09:00:00Z' }]],
   ],
+  screen: [
+    ['device', ''],
+    ['text', 3],
+    ['ticket', 'a023'],
+    ['fault', { code: 'absent' }],
+    ['picture', { width: 64, height: 16, bits: 'AAAA' }],
+    ['picture', { width: 0, height: 16, bits: '' }],
+    ['picture', { width: 8, height: 1, bits: 'A*==' }],
+  ],
   telemetry: [
     ['uptimeS', -1],
     ['rssBytes', 1.5],
@@ -79,6 +90,7 @@ const invalidFields: { [K in MessageKind]: Array<[field: string, value: unknown]
   'hub-status': [['hub', ''], ['boot', ''], ['ts', 'yesterday'], ['online', 1]],
   'hub-bridge': [['state', 'up'], ['backlog', -1], ['backlog', 0.5], ['since', 'now'], ['upstream', '']],
   'central-status': [['online', 'true'], ['ts', '2025-03-04 09:15:02']],
+  'central-waiting': [['services', [{ service: 'x', name: 'X', waiting: -1 }]], ['services', [{ service: '', name: 'X', waiting: 1 }]], ['services', [{ service: 'x', waiting: 1 }]], ['services', 'none'], ['ts', 'now']],
 }
 
 function expectRejected(kind: MessageKind, payload: Payload, field: string) {
@@ -241,7 +253,7 @@ describe('TOPIC_TABLE', () => {
   const kinds = Object.keys(TOPIC_TABLE) as TopicKind[]
 
   it('describes every topic kind under its own key', () => {
-    expect(kinds.sort()).toEqual(['central-status', 'cmd', 'event', 'hub-bridge', 'hub-status', 'reply', 'state', 'status', 'telemetry'])
+    expect(kinds.sort()).toEqual(['central-status', 'central-waiting', 'cmd', 'event', 'hub-bridge', 'hub-status', 'reply', 'screen', 'state', 'status', 'telemetry'])
     for (const kind of kinds) expect(TOPIC_TABLE[kind].kind).toBe(kind)
   })
 
@@ -254,7 +266,7 @@ describe('TOPIC_TABLE', () => {
 
   it('retains state, never commands, events or replies', () => {
     const retained = kinds.filter((k) => TOPIC_TABLE[k].retain).sort()
-    expect(retained).toEqual(['central-status', 'hub-bridge', 'hub-status', 'state', 'status'])
+    expect(retained).toEqual(['central-status', 'central-waiting', 'hub-bridge', 'hub-status', 'screen', 'state', 'status'])
     for (const kind of kinds) expect(TOPIC_TABLE[kind].qos).toBe(kind === 'telemetry' ? 0 : 1)
   })
 

@@ -15,6 +15,7 @@ describe('topic builders', () => {
     expect(topics.hubStatus('h1')).toBe('hall/h1/hub/status')
     expect(topics.hubBridge('h1')).toBe('hall/h1/hub/bridge')
     expect(topics.centralStatus('h1')).toBe('hall/h1/central/status')
+    expect(topics.centralWaiting('h1')).toBe('hall/h1/central/waiting')
   })
 
   it('build the subscription filters', () => {
@@ -73,6 +74,7 @@ describe('parseTopic', () => {
       [topics.hubStatus('h1'), { kind: 'hub-status', hall: 'h1' }],
       [topics.hubBridge('h1'), { kind: 'hub-bridge', hall: 'h1' }],
       [topics.centralStatus('h1'), { kind: 'central-status', hall: 'h1' }],
+      [topics.centralWaiting('h1'), { kind: 'central-waiting', hall: 'h1' }],
       ...EVENT_TYPES.map((type): [string, ParsedTopic] => [topics.event('h1', 'w05', type), { kind: 'event', hall: 'h1', counter: 'w05', type }]),
       ...COMMAND_NAMES.map((name): [string, ParsedTopic] => [topics.cmd('h1', 'w05', name), { kind: 'cmd', hall: 'h1', counter: 'w05', name }]),
     ]

@@ -12,6 +12,9 @@ const NEEDED = [
   { pkg: 'faketime', binary: '/usr/bin/faketime', why: "libfaketime, which steps a board process's wall clock in the ratings end-to-end test" },
   { pkg: 'espeak-ng', binary: '/usr/bin/espeak-ng', why: "the announcer's default voice pack" },
   { pkg: 'chromium', binary: '/usr/bin/chromium', why: 'the browser the dashboard tests drive with playwright-core' },
+  { pkg: 'fonts-noto-cjk', binary: '/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc', why: 'Chinese glyphs for the pages the browser tests render (the dashboard and the hall screen, and their screenshots in docs/screenshots/)' },
+  { pkg: 'linux-libc-dev', binary: '/usr/include/linux/gpio.h', why: "the kernel's GPIO uAPI v2 header, which the chardev adapter's struct layout is checked against (compiled with cc, as the native addons are)" },
+  { pkg: 'python3-paho-mqtt', binary: '/usr/lib/python3/dist-packages/paho/mqtt/client.py', why: "the Python example central client (docs/examples/central_client.py), run against a simulated hall" },
   { pkg: 'unifont', binary: '/usr/share/unifont/unifont.hex', why: "GNU Unifont's own glyph file, the reference the pixel-screen tests compare the shipped font and the screens' pixels with" },
 ]
 

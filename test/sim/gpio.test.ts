@@ -145,3 +145,48 @@ describe('SimGpio', () => {
     expect(gpio.isActive('relay')).toBe(false)
   })
 })
+
+describe('SimGpio as either Linux GPIO interface (the profile gpio.backend)', () => {
+  beforeEach(() => {
+    vi.useFakeTimers()
+  })
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+  const lines = [{ name: 'key', chip: 'sim', offset: 5, activeLow: true, direction: 'in' as const }]
+
+  it('as the character device: debounces in the "kernel" when asked and stamps each edge', async () => {
+    const gpio = new SimGpio({ lines, backend: 'chardev' })
+    const line = await gpio.open({ ...keySpec, debounceUs: 5000 })
+    const seen: Array<[Level, bigint | undefined]> = []
+    line.watch((v, stamp) => seen.push([v, stamp?.kernelNs]))
+    const t0 = Date.now()
+    const pressed = gpio.press('key', { holdMs: 40, bounce: [1, 2, 3] })
+    await vi.advanceTimersByTimeAsync(60)
+    await pressed
+    // One edge each way, each stamped when the contact had been still for 5 ms.
+    expect(seen).toEqual([
+      [1, BigInt((t0 + 4 + 5) * 1e6)],
+      [0, BigInt((t0 + 40 + 5) * 1e6)],
+    ])
+  })
+
+  it('as sysfs: every edge, no stamp, and kernel debounce refused as onoff refuses it', async () => {
+    const gpio = new SimGpio({ lines })
+    await expect(gpio.open({ ...keySpec, debounceUs: 5000 })).rejects.toMatchObject({ code: 'EINVAL', message: /'key'.*debounce/ })
+    const line = await gpio.open(keySpec)
+    const seen: Array<[Level, unknown]> = []
+    line.watch((v, stamp) => seen.push([v, stamp]))
+    const pressed = gpio.press('key', { holdMs: 40, bounce: [1, 2, 3] })
+    await vi.advanceTimersByTimeAsync(60)
+    await pressed
+    expect(seen).toEqual([
+      [1, undefined],
+      [0, undefined],
+      [1, undefined],
+      [0, undefined],
+      [1, undefined],
+      [0, undefined],
+    ])
+  })
+})

@@ -912,12 +912,18 @@ export class FaultRig {
         const want = EFFECTS_OF[s.name]
         if (want !== undefined && effects > want) cmd.actedTwice++
         if (want !== undefined && effects + (effectsLostByCentral.get(s.id) ?? 0) < want) found.push(`command ${s.id} acted on (ok) but ${effects} of its ${want} events arrived`)
-        if (s.expect !== 'act') cmd.unexpectedOutcome++
+        if (s.expect !== 'act') {
+          cmd.unexpectedOutcome++
+          found.push(`command ${s.id} (${s.name}) expected ${s.expect}, was acted on`)
+        }
       } else {
         cmd.refused++
         if (effects > 0) cmd.effectWithoutAct++
         if (s.expect === first.code) cmd.refusedAsExpected++
-        else cmd.unexpectedOutcome++
+        else {
+          cmd.unexpectedOutcome++
+          found.push(`command ${s.id} (${s.name}) expected ${s.expect}, was refused ${first.code}`)
+        }
       }
     }
     return {

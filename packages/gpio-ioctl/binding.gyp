@@ -1,0 +1,8 @@
+{
+  "targets": [
+    {
+      "target_name": "gpio_ioctl",
+      "sources": ["gpio_ioctl.c"]
+    }
+  ]
+}

@@ -1,0 +1,113 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest'
+import { execFile } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+const CLI = fileURLToPath(new URL('../../cli/counter-edge.mjs', import.meta.url))
+
+function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, COUNTER_EDGE_PASSWORD: '', ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0
+      resolve({ code, out: stdout, err: stderr })
+    })
+  })
+}
+
+let dir: string
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'cli-usage-'))
+})
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true })
+})
+
+/** Wrong input to the command itself: each says what is wrong in our words, with the usage, and exits 2. */
+describe('counter-edge on wrong flags and files', () => {
+  it('an unknown flag gets our bilingual message and the command usage, not parseArgs text', async () => {
+    const r = await cli(['status', '--frobnicate'])
+    expect(r.code).toBe(2)
+    expect(r.err).toMatch(/^counter-edge status: 未知选项 --frobnicate \/ unknown option --frobnicate\n/)
+    expect(r.err).toMatch(/Usage: COUNTER_EDGE_PASSWORD=… counter-edge status/)
+    expect(r.err).toMatch(/--password-file <value>/)
+    expect(r.err).not.toMatch(/To specify a positional argument|parseArgs|ERR_PARSE_ARGS/)
+    const near = await cli(['identify', '--count', 'w01'])
+    expect(near.code).toBe(2)
+    expect(near.err).toMatch(/unknown option --count \(did you mean --counter\?\)/)
+  })
+
+  it('a flag without its value says which one needs a value', async () => {
+    const r = await cli(['identify', '--counter'])
+    expect(r.code).toBe(2)
+    expect(r.err).toMatch(/选项 --counter 需要一个值 \/ option --counter needs a value: --counter <value>/)
+  })
+
+  it('a missing --password-file names the path the user gave', async () => {
+    const missing = join(dir, 'no-such-password')
+    const r = await cli(['status', '--username', 'hall-1-tech', '--password-file', missing])
+    expect(r.code).toBe(2)
+    expect(r.err).toContain(`无法读取密码文件 ${missing} / cannot read --password-file ${missing}: no such file`)
+    expect(r.err).not.toMatch(/ENOENT/)
+  })
+
+  it('no password at all says how to give one', async () => {
+    const r = await cli(['status', '--username', 'hall-1-tech'])
+    expect(r.code).toBe(2)
+    expect(r.err).toMatch(/没有密码.*\/ no password: give --password-file or set COUNTER_EDGE_PASSWORD/)
+  })
+})
+
+describe('counter-edge provision refuses what would not work', () => {
+  const creds = () => join(dir, 'credentials.json')
+
+  it('a credentials folder that does not exist is named, not a temp file', async () => {
+    const path = join(dir, 'no-such-folder', 'credentials.json')
+    const r = await cli(['provision', '--credentials', path, '--hall', 'hall-1', '--counter', 'w01'])
+    expect(r.code).toBe(2)
+    expect(r.err).toContain(`the folder of --credentials ${path} does not exist: ${join(dir, 'no-such-folder')}`)
+    expect(r.err).not.toMatch(/\.tmp|ENOENT/)
+  })
+
+  it('--hub with a scheme a board cannot dial', async () => {
+    const r = await cli(['provision', '--credentials', creds(), '--hall', 'hall-1', '--counter', 'w01', '--hub', 'http://hub:1883'])
+    expect(r.code).toBe(2)
+    expect(r.err).toMatch(/--hub http:\/\/hub:1883：集线器地址须以 mqtt:\/\/ 或 mqtts:\/\/ 开头 \/ --hub http:\/\/hub:1883: a hub address is mqtt:\/\/host:1883 or mqtts:\/\/host:8883, not http:/)
+    await expect(stat(creds())).rejects.toThrow(/ENOENT/)
+  })
+
+  it('a board profile that does not exist, listing those that do', async () => {
+    const r = await cli(['provision', '--credentials', creds(), '--hall', 'hall-1', '--counter', 'w01', '--board', 'rpi9-nonexistent'])
+    expect(r.code).toBe(2)
+    expect(r.err).toMatch(/没有板型 "rpi9-nonexistent" \/ no board profile "rpi9-nonexistent"; the profiles are: .*rpi4-ht16k33.*sim-window/)
+    await expect(stat(creds())).rejects.toThrow(/ENOENT/)
+  })
+
+  it('writes the config to --out with mode 600, then refuses a --hall other than the file\'s', async () => {
+    const out = join(dir, 'w01.json')
+    const r = await cli(['provision', '--credentials', creds(), '--hall', 'hall-1', '--counter', 'w01', '--out', out])
+    expect(r.code, r.err).toBe(0)
+    expect(r.out).toBe('')
+    expect((await stat(out)).mode & 0o777).toBe(0o600)
+    expect(JSON.parse(await readFile(out, 'utf8'))).toMatchObject({ hall: 'hall-1', counter: 'w01', username: 'hall-1-w01' })
+    const again = await cli(['provision', '--credentials', creds(), '--hall', 'hall-1', '--counter', 'w02', '--out', out])
+    expect(again.code).toBe(2)
+    expect(again.err).toContain(`--out ${out} already exists; not overwriting`)
+    const other = await cli(['provision', '--credentials', creds(), '--hall', 'hall-2', '--counter', 'w02'])
+    expect(other.code).toBe(2)
+    expect(other.err).toMatch(/--hall hall-2 与凭据文件的大厅 hall-1 不符 \/ --hall hall-2 differs from the hall of .* \(hall-1\): a hub serves one hall/)
+  })
+
+  it('revoking twice says it was already revoked; provisioning a revoked board says revoked', async () => {
+    const first = await cli(['provision', '--credentials', creds(), '--hall', 'hall-1', '--counter', 'w01', '--revoke'])
+    expect(first.code, first.err).toBe(0)
+    expect(first.out).toMatch(/^revoked hall-1-w01/)
+    const second = await cli(['provision', '--credentials', creds(), '--hall', 'hall-1', '--counter', 'w01', '--revoke'])
+    expect(second.code).toBe(0)
+    expect(second.out).toMatch(/hall-1-w01 早已吊销，无需再做 \/ hall-1-w01 was already revoked; nothing changed/)
+    const add = await cli(['provision', '--credentials', creds(), '--hall', 'hall-1', '--counter', 'w01'])
+    expect(add.code).toBe(2)
+    expect(add.err).toMatch(/"hall-1-w01" is in .* and REVOKED; pass --replace to issue new credentials/)
+  })
+})

@@ -1,0 +1,111 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest'
+import { silentLogger } from '../../edge/shared/logger.ts'
+import { VERSION } from '../../edge/shared/version.ts'
+import { startSimHall, type SimHall } from '../../sim/hall.ts'
+import { Probe, command, eventually } from '../support/probe.ts'
+
+/** The simulated hall's control API, driven by hand (--no-traffic): what central got shows, a wrong method is told so. */
+describe('the simulated hall without traffic', () => {
+  let hall: SimHall
+  let central: Probe
+
+  beforeAll(async () => {
+    hall = await startSimHall({ hall: 'hall-7', windows: 2, host: '127.0.0.1', hubPort: 0, centralPort: 0, controlPort: 0, dashboardPort: 0, speed: 20, board: 'sim-window', traffic: false, log: silentLogger() })
+    central = await Probe.connect(hall.centralUrl, ['hall/hall-7/#'])
+    await eventually(() => [...hall.windows.values()].every((w) => w.running?.link.connected), 10_000, 'windows online')
+  }, 60_000)
+
+  afterAll(async () => {
+    await central?.close()
+    await hall?.stop()
+  })
+
+  async function send(counter: string, name: string, args: Record<string, unknown>) {
+    const p = command(args)
+    await central.publish(`hall/hall-7/counter/${counter}/cmd/${name}`, p)
+    await central.waitFor((m) => m.topic === `hall/hall-7/counter/${counter}/reply` && m.payload.cmd === p.id, 10_000, `reply to ${name}`)
+  }
+
+  const metrics = async () => (await fetch(`http://127.0.0.1:${hall.hub.httpPort}/metrics`)).text()
+  const value = (text: string, series: string) => {
+    const line = text.split('\n').find((l) => l.startsWith(`${series} `))
+    if (line === undefined) throw new Error(`no series ${series} in /metrics`)
+    return Number(line.slice(series.length + 1))
+  }
+
+  it('/metrics has every series from the start, at 0, with build info and process and Node runtime figures', async () => {
+    const text = await metrics()
+    expect(value(text, `counter_edge_build_info{hall="hall-7",version="${VERSION}",nodejs="${process.version}"}`)).toBe(1)
+    for (const counter of ['w01', 'w02']) {
+      const l = `hall="hall-7",counter="${counter}"`
+      expect(value(text, `counter_edge_window_online{${l}}`)).toBe(1)
+      expect(value(text, `counter_edge_window_connected{${l}}`)).toBe(1)
+      expect(value(text, `counter_edge_window_journal_depth{${l}}`)).toBe(0)
+      expect(value(text, `counter_edge_services_total{${l},outcome="served"}`)).toBe(0)
+      expect(value(text, `counter_edge_ratings_total{${l},score="very-dissatisfied"}`)).toBe(0)
+      for (const h of ['service_duration_seconds', 'call_wait_seconds', 'command_round_trip_seconds']) {
+        expect(value(text, `counter_edge_${h}_count{${l}}`)).toBe(0)
+        expect(value(text, `counter_edge_${h}_bucket{${l},le="+Inf"}`)).toBe(0)
+      }
+    }
+    expect(text).toMatch(/^# TYPE counter_edge_service_duration_seconds histogram$/m)
+    for (const name of ['process_resident_memory_bytes', 'process_cpu_seconds_total', 'process_start_time_seconds', 'process_open_fds', 'nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_eventloop_lag_p99_seconds']) {
+      expect(value(text, `${name}{hall="hall-7"}`)).toBeGreaterThanOrEqual(0)
+    }
+    expect(value(text, 'process_resident_memory_bytes{hall="hall-7"}')).toBeGreaterThan(0)
+  })
+
+  it('GET /api/ratings lists the rating central got, though no central stub runs', async () => {
+    expect(hall.stub).toBeNull()
+    await send('w01', 'officer', { action: 'sign-in', officer: 'li-na', officerName: 'Li Na' })
+    await send('w01', 'call', { ticket: 'A007' })
+    await send('w01', 'start', {})
+    await send('w01', 'finish', { outcome: 'served' })
+    await eventually(() => hall.windows.get('w01')!.running!.window.current.mode === 'evaluating', 5000, 'evaluation open')
+    await hall.windows.get('w01')!.hardware.press('satisfied')
+    const atCentral = await central.waitFor((m) => m.topic === 'hall/hall-7/counter/w01/event/evaluated', 10_000, 'the rating at central')
+    const ratings = await eventually(
+      async () => {
+        const list = (await (await fetch(`${hall.control.url}/api/ratings`)).json()) as Array<{ counter: string; ticket: string; score: string; id: string }>
+        return list.length > 0 ? list : undefined
+      },
+      10_000,
+      'the rating in /api/ratings',
+    )
+    expect(ratings).toEqual([{ counter: 'w01', ticket: 'A007', score: 'satisfied', id: atCentral.payload.id }])
+  })
+
+  it('/metrics has the service, the wait and the command round trips of that service, per window', async () => {
+    const text = await metrics()
+    const l = 'hall="hall-7",counter="w01"'
+    expect(value(text, `counter_edge_service_duration_seconds_count{${l}}`)).toBe(1)
+    expect(value(text, `counter_edge_call_wait_seconds_count{${l}}`)).toBe(1)
+    // sign-in, call, start, finish: four commands from central, each answered.
+    expect(value(text, `counter_edge_command_round_trip_seconds_count{${l}}`)).toBe(4)
+    expect(value(text, `counter_edge_command_round_trip_seconds_bucket{${l},le="+Inf"}`)).toBe(4)
+    expect(value(text, `counter_edge_ratings_total{${l},score="satisfied"}`)).toBe(1)
+    expect(value(text, `counter_edge_command_round_trip_seconds_count{hall="hall-7",counter="w02"}`)).toBe(0)
+  })
+
+  it('/metrics says which window is offline', async () => {
+    await hall.windows.get('w02')!.stop()
+    await eventually(async () => value(await metrics(), 'counter_edge_window_online{hall="hall-7",counter="w02"}') === 0, 10_000, 'w02 offline in /metrics')
+    const text = await metrics()
+    expect(value(text, 'counter_edge_window_online{hall="hall-7",counter="w01"}')).toBe(1)
+    expect(value(text, 'counter_edge_window_connected{hall="hall-7",counter="w02"}')).toBe(0)
+  })
+
+  it('a wrong method is 405 with the methods the path takes; an unknown path stays 404', async () => {
+    const post = await fetch(`${hall.control.url}/api/ratings`, { method: 'POST' })
+    expect(post.status).toBe(405)
+    expect(post.headers.get('allow')).toBe('GET')
+    expect(((await post.json()) as { error: string }).error).toBe('/api/ratings takes GET, not POST; GET /api lists the endpoints')
+    const getFaults = await fetch(`${hall.control.url}/api/windows/w01/faults`)
+    expect(getFaults.status).toBe(405)
+    expect(getFaults.headers.get('allow')).toBe('POST')
+    const press = await fetch(`${hall.control.url}/api/windows/w01/keys/satisfied/press`, { method: 'DELETE' })
+    expect(press.status).toBe(405)
+    const unknown = await fetch(`${hall.control.url}/api/nothing`, { method: 'POST' })
+    expect(unknown.status).toBe(404)
+  })
+})
