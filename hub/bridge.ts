@@ -46,6 +46,18 @@ export interface BridgeOptions {
   /** Most often the backlog count on hall/{hall}/hub/bridge is refreshed while it changes. */
   stateIntervalMs?: number
   random?: () => number
+  /**
+   * Whether the hall's store (a cluster's Redis) can take a message now. While it cannot, a command
+   * from central is held, unacknowledged, and handed into the hall once it can: never acknowledged and
+   * lost. Absent: always (a single hub's broker is in process).
+   */
+  storeReady?: () => boolean
+  /**
+   * In a cluster: whether another node runs and will take the bridge at once. Then a clean stop says
+   * nothing offline at central (the hall's hub is still there; the next node's birth replaces this
+   * one's) and disconnects cleanly, so central does not publish the will either.
+   */
+  handover?: () => boolean
 }
 
 /**
@@ -109,6 +121,7 @@ export class Bridge {
     return this.inflight.size
   }
 
+
   async start(): Promise<void> {
     await new Promise<void>((r) => this.opts.aedes.subscribe(this.liveTopic, this.deliverLive, () => r()))
     this.unlistenAppends = this.opts.custody.onAppended(() => {
@@ -128,7 +141,8 @@ export class Bridge {
     this.stopReturnWatch()
     this.lastErrorCode = null
     this.setState('connecting')
-    const will = { online: false, hub: this.opts.hubId, boot: this.opts.boot, ts: new Date().toISOString(), reason: 'will' }
+    // No ts: central sends the will whenever the link drops, minutes or days after it was written here.
+    const will = { online: false, hub: this.opts.hubId, boot: this.opts.boot, reason: 'will' }
     const client = connectMqtt({
       addresses: [parseBrokerUrl(upstream.url)],
       ...(upstream.tls ? { tls: upstream.tls } : {}),
@@ -147,9 +161,10 @@ export class Bridge {
       this.backoff.connected()
       this.failuresLogged = 0
       log.info({ upstream: this.redactedUrl() }, 'bridge connected to central')
-      const birth = { online: true, hub: this.opts.hubId, boot: this.opts.boot, version: this.opts.version, ts: new Date().toISOString() }
-      client.publish(topics.hubStatus(hall), JSON.stringify(birth), { qos: 1, retain: true })
-      client.subscribe({ [topics.hallCommands(hall)]: { qos: 1 }, [topics.centralStatus(hall)]: { qos: 1 }, [topics.centralWaiting(hall)]: { qos: 1 } }, (err) => {
+      this.announce(client)
+      // The hall's hub status at central too: an offline status of another node (its will, sent late after a
+      // network cut, or its clean stop before it knew of this node) must not stand while this node bridges.
+      client.subscribe({ [topics.hallCommands(hall)]: { qos: 1 }, [topics.centralStatus(hall)]: { qos: 1 }, [topics.centralWaiting(hall)]: { qos: 1 }, [topics.hubStatus(hall)]: { qos: 1 } }, (err) => {
         if (err && gen === this.gen) log.error({ err: err.message }, 'bridge could not subscribe upstream')
       })
       this.setState('connected')
@@ -282,18 +297,33 @@ export class Bridge {
     this.opts.counters.bridgedUp++
   }
 
+  /** The hall's hub is online, through this node: retained at central. */
+  private announce(client: MqttClient): void {
+    const birth = { online: true, hub: this.opts.hubId, boot: this.opts.boot, version: this.opts.version, ts: new Date().toISOString() }
+    client.publish(topics.hubStatus(this.opts.hall), JSON.stringify(birth), { qos: 1, retain: true })
+  }
+
   private fromCentral(packet: IPublishPacket, cb: (err?: Error) => void): void {
     const topic = packet.topic
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload)
     const t = parseTopic(topic)
+    if (t?.kind === 'hub-status' && t.hall === this.opts.hall) {
+      const m = parseMessage(topic, payload)
+      const other = m.ok && m.kind === 'hub-status' && (m.message.hub !== this.opts.hubId || m.message.boot !== this.opts.boot)
+      if (other && !m.message.online && this.client && this.state === 'connected') {
+        this.opts.log.info({ hub: m.message.hub, reason: m.message.reason }, "another node's offline status at central while this node bridges: announcing the hall's hub online again")
+        this.announce(this.client)
+      }
+      return cb()
+    }
     if (!t || t.hall !== this.opts.hall || (t.kind !== 'cmd' && t.kind !== 'central-status' && t.kind !== 'central-waiting')) {
       this.opts.counters.refusedDown++
       this.opts.log.warn({ topic }, "ignored a message from central outside this hall's command topics")
       return cb()
     }
-    if (t.kind === 'cmd') return this.commandFromCentral(topic, payload, packet, cb)
+    if (t.kind === 'cmd') return this.commandFromCentral(topic, payload, packet, cb, this.gen, 0)
     // Central status and waiting counts always are retained: a broker clears the retain flag when it delivers live, and the contract retains them.
-    this.inject(topic, payload, true, cb)
+    this.intoHall(topic, payload, true, this.gen, 0, cb)
   }
 
   /**
@@ -301,13 +331,23 @@ export class Bridge {
    * of this hall will take; anything else is answered with a refusal instead of vanishing
    * (hub/command-gate.ts, docs/integration.md "Commands the hub answers").
    */
-  private commandFromCentral(topic: string, payload: Buffer, packet: IPublishPacket, cb: (err?: Error) => void): void {
+  private commandFromCentral(topic: string, payload: Buffer, packet: IPublishPacket, cb: (err?: Error) => void, gen: number, attempt: number): void {
+    if (gen !== this.gen || this.stopped) {
+      this.opts.log.warn({ topic }, 'a command from central was not judged before its connection ended: central sends it again to the next bridge')
+      return
+    }
     // An empty payload is the clearing of a retained command (ours, below, or central's own): there is no command in it.
     if (payload.length === 0) {
       this.opts.counters.refusedDown++
       this.opts.log.debug({ topic }, 'ignored an empty command from central (the clearing of a retained one)')
       return cb()
     }
+    const hold = (why: string) => {
+      // The sessions or custody live in the store (Redis in a cluster): held unacknowledged and judged again, as intoHall holds.
+      if (attempt === 0) this.opts.log.warn({ topic, why }, '中央下发的命令暂存，待存储恢复后处理 / holding a command from central until the hall store answers')
+      setTimeout(() => this.commandFromCentral(topic, payload, packet, cb, gen, attempt + 1), 500).unref()
+    }
+    if (this.opts.storeReady && !this.opts.storeReady()) return hold('the hall store (Redis) is unreachable')
     const judged: Promise<CommandRefusal | null> = packet.retain
       ? Promise.resolve({ code: 'retained-refused', message: 'commands are never retained: this one was retained at the central broker; not delivered, and the retained copy was cleared' })
       : packet.qos === 0
@@ -315,15 +355,12 @@ export class Bridge {
         : this.opts.commands.unknownCounter(topic)
     judged
       .then(async (refusal) => {
-        if (!refusal) return this.inject(topic, payload, false, cb)
+        if (!refusal) return this.intoHall(topic, payload, false, gen, 0, cb)
         if (packet.retain) this.clearRetained(topic)
         await this.opts.commands.answer(topic, payload, refusal)
         cb()
       })
-      .catch((err: Error) => {
-        this.opts.log.error({ topic, err: err.message }, 'could not judge or answer a command from central')
-        cb(err) // no PUBACK: central keeps it for the next session
-      })
+      .catch((err: Error) => hold(err.message))
   }
 
   /**
@@ -338,13 +375,26 @@ export class Bridge {
     client.publish(topic, Buffer.alloc(0), { qos: 1, retain: true })
   }
 
-  /** Commands go into the hall never retained, even if central got that wrong: a retained call would replay a stale number. */
-  private inject(topic: string, payload: Buffer, retain: boolean, cb: (err?: Error) => void): void {
+  /**
+   * Hands a message from central into the hall, and only then acknowledges it. While the store is
+   * away (or the publish fails) it is tried again every half second; mqtt.js reads nothing more from
+   * central meanwhile, so commands keep their order. If this connection ends first, it is not
+   * acknowledged at all and central sends it again to the next bridge (same client id, persistent
+   * session): delivered once the hall can take it, or refused by the board as expired; never silence.
+   */
+  private intoHall(topic: string, payload: Buffer, retain: boolean, gen: number, attempt: number, cb: (err?: Error) => void): void {
+    if (gen !== this.gen || this.stopped) {
+      this.opts.log.warn({ topic }, 'a message from central was not handed into the hall before its connection ended: central sends it again to the next bridge')
+      return
+    }
+    const retry = (why: string) => {
+      if (attempt === 0) this.opts.log.warn({ topic, why }, '中央下发的消息暂存，待存储恢复后送达 / holding a message from central until the hall can take it')
+      setTimeout(() => this.intoHall(topic, payload, retain, gen, attempt + 1, cb), 500).unref()
+    }
+    if (this.opts.storeReady && !this.opts.storeReady()) return retry('the hall store (Redis) is unreachable')
     this.opts.aedes.publish({ cmd: 'publish', topic, payload, qos: 1, retain, dup: false }, (err) => {
-      if (err) {
-        this.opts.log.error({ topic, err: err.message }, 'could not deliver a message from central into the hall')
-        return cb(err) // no PUBACK: central keeps it for the next session
-      }
+      if (err) return retry(err.message)
+      if (attempt > 0) this.opts.log.info({ topic, attempts: attempt + 1 }, 'held message from central handed into the hall')
       this.opts.counters.bridgedDown++
       cb()
     })
@@ -395,12 +445,17 @@ export class Bridge {
     const client = this.client
     this.client = null
     this.gen++
-    if (client?.connected) {
+    const handover = this.opts.handover?.() ?? false
+    if (client?.connected && !handover) {
       const bye = { online: false, hub: this.opts.hubId, boot: this.opts.boot, ts: new Date().toISOString(), reason: 'stop' }
       await Promise.race([
         client.publishAsync(topics.hubStatus(this.opts.hall), JSON.stringify(bye), { qos: 1, retain: true }).catch(() => {}),
         new Promise((r) => setTimeout(r, 1_000)),
       ])
+    }
+    if (client?.connected) {
+      // A clean DISCONNECT, so central discards the will (a forced close would have it published).
+      await Promise.race([client.endAsync(false).catch(() => {}), new Promise((r) => setTimeout(r, 1_000).unref())])
     }
     await client?.endAsync(true).catch(() => {})
     this.state = 'disconnected'

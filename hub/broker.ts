@@ -94,6 +94,8 @@ interface ConnectInfo {
  */
 const QUARANTINED_PREFIX = '$quarantined/'
 
+/** ioredis's errors: a refused or queued-too-long command, a closed connection. */
+const STORE_ERROR = /^(ReplyError|MaxRetriesPerRequestError|AbortError)$|Connection is closed|max retries per request|enableOfflineQueue/
 /**
  * Errors a socket raises on its own (a reset, a timeout, a write to a socket whose
  * peer has just ended it, as every board of a simulated hall does on Ctrl-C)
@@ -353,7 +355,15 @@ export class HubBroker {
       // Only wills of sessions from before a restart come here; they were checked when their client connected.
       const owner = (packet as PublishPacket & { clientId?: string }).clientId
       const p = owner ? this.opts.credentials.lookup(owner) : null
-      return this.admit(p, packet, cb, 'restored-will')
+      // Aedes publishes restored wills in batches whose rejections it leaves unhandled (a failed one ended
+      // the node when Redis went away, issue 26): one that cannot be kept yet is tried again, never failed.
+      const retry = (): void =>
+        this.admit(p, packet, (err) => {
+          if (!err) return cb(null)
+          if (this.aedes.closed) return
+          setTimeout(retry, 1_000).unref()
+        }, 'restored-will')
+      return retry()
     }
     const p = this.principals.get(client)
     if (!p) return cb(refusal('not authenticated'))
@@ -489,6 +499,8 @@ export class HubBroker {
     }
     // The WebSocket layer measures its own frames before the frame guard sees a byte.
     if (code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') return this.refuse('payload-too-large', who, 'closed a WebSocket client sending an oversized frame')
+    // A cluster's Redis failing under the session store is the hub's trouble, not a misbehaving client (issue 26).
+    if (STORE_ERROR.test(err.name) || STORE_ERROR.test(err.message)) return this.refuse('store-unavailable', who, 'closed a client whose session the Redis store could not serve')
     // Anything else is the client's packets failing to parse or breaking the protocol: only it is closed.
     this.refuse('malformed-packet', who, 'closed a client that sent a malformed packet')
   }

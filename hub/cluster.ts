@@ -5,6 +5,10 @@ import type { Logger } from '../edge/shared/logger.ts'
 import type { AsyncPersistence } from './session-store.ts'
 import { RedisCustodyLog } from './redis-custody.ts'
 import { BridgeLease } from './bridge-lease.ts'
+import { judgeRedisDurability } from './redis-durability.ts'
+import { HallTotals } from './hall-totals.ts'
+import { ClusterHealth } from './cluster-health.ts'
+import type { Aedes } from 'aedes'
 import type { z } from 'zod'
 import type { redisSchema } from './config.ts'
 
@@ -35,6 +39,10 @@ interface MqEmitter {
  * will removes the one at any other broker first.
  */
 function willOwnership(persistence: AsyncPersistence, db: Redis, brokerId: () => string): AsyncPersistence {
+  // Aedes awaits delWill inside will batches whose rejections it leaves unhandled: a failure here leaves
+  // the will stored (published again on the next round, a duplicate status consumers drop by id).
+  const delWill = persistence.delWill.bind(persistence)
+  persistence.delWill = async (client: ClientRef) => delWill(client).catch(() => null)
   const putWill = persistence.putWill.bind(persistence)
   persistence.putWill = async (client: ClientRef, packet: unknown) => {
     const previous = await db.set(`willowner:${encodeURIComponent(client.id)}`, brokerId(), 'GET')
@@ -60,6 +68,27 @@ function streamsForAedes(persistence: AsyncPersistence): AsyncPersistence {
   return persistence
 }
 
+const LEASE_KEY = 'bridge-lease'
+
+/**
+ * aedes-persistence-redis 12 sends some list updates without awaiting them (LREM and RPUSH of the
+ * will list in putWill and delWill, LREM of a stale key): with Redis away their rejection went
+ * unhandled and ended the node (seen when Redis was killed under traffic, issue 26). The promise is
+ * still returned, so a caller that awaits it sees the error; the unawaited ones only leave a stale
+ * list entry, which the library skips when it reads the key.
+ */
+function noUnhandledListUpdates(r: Redis): Redis {
+  for (const name of ['lrem', 'rpush'] as const) {
+    const original = (r[name] as (...args: unknown[]) => Promise<unknown>).bind(r)
+    ;(r as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
+      const p = original(...args)
+      p.catch(() => {})
+      return p
+    }
+  }
+  return r
+}
+
 export interface HallCluster {
   readonly prefix: string
   /** Messages between the nodes (mqemitter-redis), for Aedes's `mq`. */
@@ -72,6 +101,10 @@ export interface HallCluster {
   custody(log: Logger): RedisCustodyLog
   /** The hall's bridge lease, held by the given holder. */
   lease(opts: Omit<ConstructorParameters<typeof BridgeLease>[0], 'redis' | 'key' | 'ttlMs'>): BridgeLease
+  /** The hall's ratings and services, counted in Redis. */
+  totals(aedes: Aedes, log: Logger): HallTotals
+  /** This node's probe of Redis, the lease holder and the totals, for /metrics. */
+  health(opts: { leaseHeld: () => boolean; totals: HallTotals; log: Logger }): ClusterHealth
   stop(): Promise<void>
 }
 
@@ -104,9 +137,43 @@ export async function openHallCluster(config: RedisConfig, hall: string, brokerI
     for (const r of opened) r.disconnect()
     throw new Error(`cannot reach Redis at ${redactUrl(config.url)}: ${(err as Error).message}`)
   }
+  // Refused before anything is acknowledged into it: a Redis that would lose what the hub acknowledges.
+  const verdict = await judgeRedisDurability(commands, config).catch((err: Error) => ({ ok: false as const, reason: `cannot read the Redis persistence settings: ${err.message}` }))
+  if (!verdict.ok) {
+    for (const r of opened) r.disconnect()
+    throw new Error(verdict.reason)
+  }
+  if (verdict.warning) log.warn({ settings: verdict.settings }, `Redis 可能丢失已确认的消息（已允许）/ ${verdict.warning}`)
+  else log.info({ settings: verdict.settings, how: verdict.how }, 'Redis keeps what the hub acknowledges')
+  // A Redis that comes back may be another one, or the same restarted with other settings: judged again
+  // on every reconnect, and until it passes no custody write is acknowledged (the boards keep their messages).
+  let notDurable: string | null = null
+  commands.on('close', () => {
+    notDurable ??= 'Redis 连接中断，重连后需重新检查持久化 / Redis connection lost; its persistence is checked again on reconnect'
+  })
+  let stopped = false
+  const recheck = (): void => {
+    if (stopped) return
+    judgeRedisDurability(commands, config).then(
+      (v) => {
+        if (v.ok) {
+          if (notDurable) log.info({ settings: v.settings }, 'Redis back and durable: custody writes resume')
+          notDurable = null
+        } else {
+          notDurable = v.reason
+          log.error({ reason: v.reason }, 'Redis came back without the persistence the hub needs: board messages are refused until it has it')
+        }
+      },
+      (err: Error) => {
+        log.warn({ err: err.message }, 'could not check the Redis persistence after a reconnect; trying again in a second')
+        setTimeout(recheck, 1_000).unref()
+      },
+    )
+  }
+  commands.on('ready', recheck)
   const mq = new MQEmitterRedisPrefix(prefix, { subConn: busSub, pubConn: busPub })
   mq.state.on('error', (err) => log.warn({ err: err.message }, 'Redis message bus error'))
-  const persistence = willOwnership(streamsForAedes(new RedisPersistence({ conn: sessions })), sessions, () => brokerId)
+  const persistence = willOwnership(streamsForAedes(new RedisPersistence({ conn: noUnhandledListUpdates(sessions) })), sessions, () => brokerId)
   let custody: RedisCustodyLog | null = null
   return {
     prefix,
@@ -119,14 +186,22 @@ export async function openHallCluster(config: RedisConfig, hall: string, brokerI
         subscriber: notices,
         channel: `${prefix}custody`,
         log: custodyLog,
+        refusal: () => notDurable,
         ...(config.minReplicas ? { minReplicas: config.minReplicas } : {}),
       })
       return custody
     },
     lease(opts) {
-      return new BridgeLease({ ...opts, redis: commands, key: 'bridge-lease', ttlMs: config.leaseMs ?? 10_000 })
+      return new BridgeLease({ ...opts, redis: commands, key: LEASE_KEY, ttlMs: config.leaseMs ?? 10_000 })
+    },
+    totals(aedes, totalsLog) {
+      return new HallTotals({ hall, aedes, redis: commands, log: totalsLog })
+    },
+    health(opts) {
+      return new ClusterHealth({ ...opts, redis: commands, leaseKey: LEASE_KEY })
     },
     async stop() {
+      stopped = true
       // Aedes has closed the message bus and the persistence its connection by now, unless Redis is
       // gone and they could not: then every connection is cut here, so the process can exit.
       await Promise.race([Promise.all([commands, notices].map((r) => r.quit().catch(() => {}))), new Promise((r) => setTimeout(r, 1_000))])

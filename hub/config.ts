@@ -20,6 +20,10 @@ export const redisSchema = z.strictObject({
   /** Without renewal the lease lapses after this long: central's longest gap in bridging after a node dies. */
   leaseMs: z.number().int().min(500).optional().describe('bridge lease lifetime (default 10000)'),
   minReplicas: z.number().int().min(0).optional().describe('Redis replicas that must confirm a custody write (WAIT)'),
+  /** A node refuses a Redis that would lose acknowledged messages (hub/redis-durability.ts) unless this says the loss is accepted. */
+  allowVolatileRedis: z.boolean().optional().describe('start on a Redis without appendonly yes / appendfsync always, accepting the loss of acknowledged messages'),
+  /** For a Redis that refuses CONFIG (so the hub cannot read its persistence): the operator states it is durable. */
+  declaredDurable: z.boolean().optional().describe('the Redis refuses CONFIG: state that it runs appendonly yes and appendfsync always'),
 })
 
 function validTimeZone(zone: string): boolean {

@@ -24,6 +24,7 @@ export const REFUSAL_KINDS = [
   'malformed-packet', // a packet that does not parse; only that client is closed
   'unsupported-protocol', // a CONNECT of a protocol version the hub does not speak (MQTT 5): CONNACK 1
   'revoked-session', // a connected client whose credentials were revoked or changed
+  'store-unavailable', // a cluster's Redis failed or was away while handling a client's packet (its session, subscriptions, queue): not the client's fault
   'custody-write-failed', // the custody log could not make a message durable: no PUBACK, the board retries
   'quarantine-failed', // a board's own message for the quarantine could not be kept there (file full, disk error): refused, the board keeps it
   'invalid-qos0', // a board's QoS 0 message that breaks its schema: dropped where no one reads it, never retained (QoS 0 has no acknowledgement to keep it for)

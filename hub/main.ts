@@ -2,12 +2,14 @@ import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { topics } from '../edge/protocol/index.ts'
+import { parseMessage, topics } from '../edge/protocol/index.ts'
 import type { Logger } from '../edge/shared/logger.ts'
 import { VERSION } from '../edge/shared/version.ts'
 import { CredentialStore } from './credentials.ts'
 import { HubBroker } from './broker.ts'
 import { Bridge } from './bridge.ts'
+import type { BridgeLease } from './bridge-lease.ts'
+import type { ClusterHealth } from './cluster-health.ts'
 import { HubCounters } from './hub-counters.ts'
 import { HallView } from './hall-view.ts'
 import { CustodyLog, type Custody } from './custody-log.ts'
@@ -154,23 +156,46 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
       announcer = a
     }
 
+    let stoppingStatus = false
     const publishLocal = (online: boolean, reason?: string) =>
       new Promise<void>((r) => {
         const payload = { online, hub: hubId, boot, version: VERSION, ts: new Date().toISOString(), ...(reason ? { reason } : {}) }
         broker.aedes.publish({ cmd: 'publish', topic: topics.hubStatus(config.hall), payload: Buffer.from(JSON.stringify(payload)), qos: 1, retain: true, dup: false }, () => r())
       })
     await publishLocal(true)
+    if (cluster) {
+      // Known to the other nodes now, not one heartbeat from now: a node stopping in between would
+      // otherwise believe itself the last and leave the hall's hub/status offline while this one runs.
+      broker.aedes.publish({ cmd: 'publish', topic: `$SYS/${brokerId}/heartbeat`, payload: Buffer.from(brokerId), qos: 0, retain: false, dup: false }, () => {})
+      // And should another node still say offline (it stopped before it heard of this one), this one says online again.
+      const reannounce = (packet: { payload: Buffer | string }, done: () => void) => {
+        done()
+        const m = parseMessage(topics.hubStatus(config.hall), packet.payload)
+        if (m.ok && m.kind === 'hub-status' && !m.message.online && m.message.boot !== boot && !stoppingStatus) void publishLocal(true)
+      }
+      await new Promise<void>((r) => broker.aedes.subscribe(topics.hubStatus(config.hall), reannounce, () => r()))
+      life.add('hub status watch', () => new Promise<void>((r) => broker.aedes.unsubscribe(topics.hubStatus(config.hall), reannounce, () => r())))
+    }
     life.add('hub status', () => {
+      stoppingStatus = true
       // In a cluster the hall's hub is still there while another node is: only the last one says offline.
       if (cluster && otherNodesAlive(broker.aedes, brokerId, config.heartbeatMs ?? 15_000)) return
       return publishLocal(false, 'stop')
     })
 
     let bridge: Bridge | null = null
+    let lease: BridgeLease | null = null
+    let health: ClusterHealth | null = null
+    if (cluster) {
+      const totals = await life.start('hall totals', cluster.totals(broker.aedes, log.child({ module: 'hall-totals' })))
+      health = await life.start('cluster health', cluster.health({ leaseHeld: () => lease?.held ?? false, totals, log: log.child({ module: 'cluster-health' }) }))
+    }
+    const probe = health
     if (config.upstream && custody) {
       const u = config.upstream
       const c = custody
       const tls = u.caFile || u.certFile || u.keyFile ? await loadUpstreamTls(u) : undefined
+      let bridgeReign = 0
       const startBridge = async () => {
         const b = new Bridge({
           hall: config.hall,
@@ -183,21 +208,28 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
           counters,
           commands: broker.commands,
           log: log.child({ module: 'bridge' }),
+          ...(probe ? { storeReady: () => probe.redisUp, handover: () => otherNodesAlive(broker.aedes, brokerId, config.heartbeatMs ?? 15_000) } : {}),
           ...config.bridge,
         })
+        const reign = ++bridgeReign
         await b.start()
+        // The lease was lost while the bridge started (its subscription waits for a Redis that went away):
+        // it must not run without the lease, beside the next holder's bridge.
+        if (reign !== bridgeReign) return void (await b.stop())
         bridge = b
       }
       const stopBridge = async () => {
+        bridgeReign++
         const b = bridge
         bridge = null
         await b?.stop()
       }
       if (cluster) {
         // One bridge per hall: the node holding the lease runs it, the others stand by.
-        const lease = cluster.lease({ holder: brokerId, log: log.child({ module: 'bridge-lease' }), onAcquired: startBridge, onLost: stopBridge })
-        lease.start()
-        life.add('bridge lease', () => lease.stop())
+        const l = cluster.lease({ holder: brokerId, log: log.child({ module: 'bridge-lease' }), onAcquired: startBridge, onLost: stopBridge })
+        lease = l
+        l.start()
+        life.add('bridge lease', () => l.stop())
       } else {
         await startBridge()
         life.add('bridge', stopBridge)
@@ -231,6 +263,7 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
         logins,
         counters,
         backlog: () => custody?.size ?? 0,
+        live: { node, bridgeState: () => bridge?.linkState ?? null, cluster: probe ? () => probe.sample : null },
         liveStreams,
         lines: refusalLines,
         screen,

@@ -12,6 +12,8 @@ export interface RedisCustodyOptions {
   /** Pub/sub channel of the hall's append notices (channels are not key-prefixed). */
   channel: string
   log: Logger
+  /** Why appends may not be acknowledged now (a Redis not yet checked, or not durable, since a reconnect); null: they may. */
+  refusal?: () => string | null
   /**
    * Replicas that must hold an append before it counts as durable (Redis WAIT).
    * 0: durable as Redis's own persistence makes it (run it with appendfsync always).
@@ -167,6 +169,8 @@ export class RedisCustodyLog implements Custody {
         })
       }
       if (batch.length === 0) return []
+      const refused = this.opts.refusal?.()
+      if (refused) throw new Error(refused)
       const [first, len] = (await redis.eval(APPEND, 2, STREAM, SEQ, batch.length, this.opts.channel, ...batch)) as [number, number]
       const min = this.opts.minReplicas ?? 0
       if (min > 0) {

@@ -125,7 +125,7 @@ async function main(): Promise<void> {
     const credentialsFile = join(dir, 'credentials.json')
     await writeFile(credentialsFile, await readFile(await credentials(BOARDS)))
     const redisPort = await freePort()
-    const redisProc = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
+    const redisProc = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always'], { stdio: 'ignore' })
     children.push(redisProc)
     await waitPort(redisPort, redisProc, 'redis-server')
     const redisUrl = `redis://127.0.0.1:${redisPort}`

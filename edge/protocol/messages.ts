@@ -148,14 +148,20 @@ export const replySchema = envelopeSchema
     if (reply.ok && reply.code !== undefined) ctx.addIssue({ code: 'custom', path: ['code'], message: 'only allowed when ok is false' })
   })
 
-export const hubStatusSchema = z.strictObject({
-  online: z.boolean(),
-  hub: z.string().min(1).max(64).describe('hub name'),
-  boot: z.string().min(1).max(64).describe('new on every hub start'),
-  version: z.string().min(1).max(64).optional(),
-  ts: datetimeSchema,
-  reason: z.string().min(1).max(200).optional().describe('why the hub went offline'),
-})
+export const hubStatusSchema = z
+  .strictObject({
+    online: z.boolean(),
+    hub: z.string().min(1).max(64).describe('hub name'),
+    boot: z.string().min(1).max(64).describe('new on every hub start'),
+    version: z.string().min(1).max(64).optional(),
+    ts: datetimeSchema
+      .optional()
+      .describe("when the hub said it; absent only in the bridge's will (reason `will`), which is written at connect and sent by central whenever the link drops: any time in it would be stale"),
+    reason: z.string().min(1).max(200).optional().describe('why the hub went offline'),
+  })
+  .superRefine((s, ctx) => {
+    if (s.ts === undefined && s.reason !== 'will') ctx.addIssue({ code: 'custom', path: ['ts'], message: "required unless reason is 'will'" })
+  })
 
 export const hubBridgeSchema = z.strictObject({
   state: bridgeStateSchema,

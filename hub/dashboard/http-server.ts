@@ -6,7 +6,7 @@ import type { Logger } from '../../edge/shared/logger.ts'
 import type { HallView, WindowView } from '../hall-view.ts'
 import type { HubCounters } from '../hub-counters.ts'
 import { dashboardPage } from './page.ts'
-import { renderMetrics } from './metrics.ts'
+import { renderMetrics, type NodeMetrics } from './metrics.ts'
 import { ServiceStats } from './service-stats.ts'
 import { ServiceHistograms } from './service-histograms.ts'
 import { RuntimeMetrics } from './runtime-metrics.ts'
@@ -31,6 +31,8 @@ export interface HubHttpOptions {
   logins: LoginLimiter
   counters: HubCounters
   backlog: () => number
+  /** The node's live view for /metrics (its bridge connection, its cluster probe). */
+  live?: NodeMetrics
   liveStreams: LiveStreamLimits
   /** Lines for live streams refused or dropped, limited like the broker's refusals. */
   lines: LogLimiter
@@ -157,6 +159,7 @@ export class HubHttp {
         messagesIn: () => this.messagesIn,
         backlog: this.opts.backlog,
         liveStreams: this.streams.stats(),
+        ...(this.opts.live ? { live: this.opts.live } : {}),
         histograms: this.histograms,
         runtime: this.runtime.sample(),
       })

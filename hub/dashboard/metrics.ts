@@ -2,6 +2,17 @@ import type { HallSnapshot } from '../hall-view.ts'
 import type { HubCounters } from '../hub-counters.ts'
 import type { WindowStats } from './service-stats.ts'
 import type { LiveStreamStats } from './live-streams.ts'
+import type { BridgeState } from '../../edge/protocol/index.ts'
+import type { ClusterSample } from '../cluster-health.ts'
+
+/** This node's live view (issue 26): its name in a cluster, its own bridge connection, and the cluster probe. */
+export interface NodeMetrics {
+  /** The node's name in a cluster: every sample gets a `node` label; null on a single hub. */
+  node: string | null
+  /** The bridge's connection as this process holds it; null while this node runs no bridge (a standby). */
+  bridgeState: () => BridgeState | null
+  cluster: (() => ClusterSample) | null
+}
 import type { Histogram, ServiceHistograms } from './service-histograms.ts'
 import type { RuntimeSample } from './runtime-metrics.ts'
 import { EVALUATION_SCORES, SERVICE_OUTCOMES } from '../../edge/protocol/index.ts'
@@ -16,6 +27,8 @@ export interface MetricsSources {
   messagesIn: () => number
   backlog: () => number
   liveStreams: LiveStreamStats
+  /** Absent: bridge_connected is read from the hall view (the retained hub/bridge message). */
+  live?: NodeMetrics
   /** Per-window service, wait and command round-trip histograms (hub/dashboard/service-histograms.ts). */
   histograms?: ServiceHistograms
   /** Process and Node runtime figures (hub/dashboard/runtime-metrics.ts); without it only the resident memory. */
@@ -33,16 +46,18 @@ function labelText(labels: Record<string, string>): string {
 /** Prometheus text exposition format 0.0.4: what a hall's monitoring scrapes from /metrics. */
 export function renderMetrics(src: MetricsSources): string {
   const out: string[] = []
+  // In a cluster every sample names its node, so two nodes' series never merge in a scrape.
+  const nodeLabel: Record<string, string> = src.live?.node ? { node: src.live.node } : {}
   const metric = (name: string, type: 'gauge' | 'counter', help: string, samples: Sample[]) => {
     out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`)
     for (const [labels, value] of samples) {
-      out.push(`${name}{${labelText({ hall: src.hall, ...labels })}} ${Number.isFinite(value) ? value : 0}`)
+      out.push(`${name}{${labelText({ hall: src.hall, ...nodeLabel, ...labels })}} ${Number.isFinite(value) ? value : 0}`)
     }
   }
   const histogram = (name: string, help: string, series: Array<[labels: Record<string, string>, h: Histogram]>) => {
     out.push(`# HELP ${name} ${help}`, `# TYPE ${name} histogram`)
     for (const [labels, h] of series) {
-      const l = (extra: Record<string, string>) => labelText({ hall: src.hall, ...labels, ...extra })
+      const l = (extra: Record<string, string>) => labelText({ hall: src.hall, ...nodeLabel, ...labels, ...extra })
       h.bounds.forEach((b, i) => out.push(`${name}_bucket{${l({ le: String(b) })}} ${h.counts[i]}`))
       out.push(`${name}_bucket{${l({ le: '+Inf' })}} ${h.count}`, `${name}_sum{${l({})}} ${h.sum}`, `${name}_count{${l({})}} ${h.count}`)
     }
@@ -52,7 +67,7 @@ export function renderMetrics(src: MetricsSources): string {
   // an alert on a series that appears only after its first count cannot fire on the first one.
   const known = [...new Set([...snap.windows.map((w) => w.counter), ...src.stats.keys()])].sort((a, b) => a.localeCompare(b))
   const c = src.counters as unknown as Record<string, number>
-  metric('counter_edge_build_info', 'gauge', 'Always 1; the labels say which build of the hub runs, on which Node.', [[{ version: VERSION, node: process.version }, 1]])
+  metric('counter_edge_build_info', 'gauge', 'Always 1; the labels say which build of the hub runs, on which Node.js (label nodejs: in a cluster, `node` names the hub node).', [[{ version: VERSION, nodejs: process.version }, 1]])
   metric('counter_edge_window_online', 'gauge', 'Per window: 1 while its board is online (birth seen, no will or stop since), else 0.', snap.windows.map((w): Sample => [{ counter: w.counter }, w.online ? 1 : 0]))
   metric('counter_edge_window_connected', 'gauge', 'Per window: 1 while its board holds an MQTT session at this hub.', snap.windows.map((w): Sample => [{ counter: w.counter }, w.connected ? 1 : 0]))
   metric(
@@ -76,8 +91,9 @@ export function renderMetrics(src: MetricsSources): string {
     [{ direction: 'down' }, c.bridgedDown ?? 0],
   ])
   metric('counter_edge_custody_backlog', 'gauge', 'Board messages held by the hub and not yet acknowledged by central.', [[{}, src.backlog()]])
-  const state = snap.bridge?.state ?? 'disconnected'
-  metric('counter_edge_bridge_connected', 'gauge', '1 while the bridge to central is connected.', [[{}, state === 'connected' ? 1 : 0]])
+  // The retained hub/bridge message says what the bridge last said, which a dead node or a frozen Redis leaves standing.
+  const state = src.live ? src.live.bridgeState() : (snap.bridge?.state ?? 'disconnected')
+  metric('counter_edge_bridge_connected', 'gauge', "1 while this node's bridge to central is connected (its own connection, not the retained hub/bridge message).", [[{}, state === 'connected' ? 1 : 0]])
   metric('counter_edge_auth_failures_total', 'counter', 'Refused logins (wrong or revoked credentials).', [[{}, c.authFailures ?? 0]])
   metric('counter_edge_password_checks_total', 'counter', 'Password checks run (scrypt, or the same work for an unknown username); logins refused by the limiter cost none.', [[{}, c.passwordChecks ?? 0]])
   metric('counter_edge_acl_denials_total', 'counter', 'Publishes and subscriptions refused by the ACL or limits.', [[{}, c.aclDenials ?? 0]])
@@ -135,5 +151,25 @@ export function renderMetrics(src: MetricsSources): string {
     histogram('counter_edge_call_wait_seconds', 'Per window: from the call to the start of service (the walk to the window, recalls), as the board reports it.', per((w) => w.wait))
     histogram('counter_edge_command_round_trip_seconds', "Per window: from a command's arrival at the hub to the window's reply passing through it.", per((w) => w.roundTrip))
   }
+  const cluster = src.live?.cluster?.()
+  if (cluster) renderCluster(metric, cluster)
   return out.join('\n') + '\n'
+}
+
+type MetricFn = (name: string, type: 'gauge' | 'counter', help: string, samples: Sample[]) => void
+
+/** A cluster node's own view: Redis, the bridge lease, and the hall totals kept in Redis. */
+function renderCluster(metric: MetricFn, c: ClusterSample): void {
+  metric('counter_edge_redis_up', 'gauge', "1 while this node's Redis answers its probe in time (PING every second).", [[{}, c.redisUp ? 1 : 0]])
+  metric('counter_edge_redis_latency_seconds', 'gauge', 'Round trip of the last answered Redis probe; absent while Redis is away.', c.redisLatencyMs === null ? [] : [[{}, c.redisLatencyMs / 1000]])
+  metric('counter_edge_bridge_lease_held', 'gauge', 'This node holds the bridge lease (it runs the bridge to central).', [[{}, c.leaseHeld ? 1 : 0]])
+  metric('counter_edge_bridge_lease_holder', 'gauge', 'The bridge lease holder as read from Redis (its broker id); absent when nobody holds it or Redis is away.', c.leaseHolder ? [[{ holder: c.leaseHolder }, 1]] : [])
+  metric('counter_edge_hall_totals_unwritten', 'gauge', 'Ratings and services this node saw and has not yet counted in Redis (Redis away).', [[{}, c.totalsUnwritten]])
+  if (!c.totals) return
+  const sorted = (o: Record<string, Record<string, number>>, label: string): Sample[] =>
+    Object.entries(o)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .flatMap(([counter, by]) => Object.entries(by).map(([k, n]): Sample => [{ counter, [label]: k }, n]))
+  metric('counter_edge_hall_services_total', 'counter', 'Services finished per window, by outcome, for the hall (kept in Redis: survives node restarts and failovers).', sorted(c.totals.served, 'outcome'))
+  metric('counter_edge_hall_ratings_total', 'counter', 'Evaluator ratings per window, by score, for the hall (kept in Redis: survives node restarts and failovers).', sorted(c.totals.ratings, 'score'))
 }

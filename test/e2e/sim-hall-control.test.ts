@@ -35,7 +35,7 @@ describe('the simulated hall without traffic', () => {
 
   it('/metrics has every series from the start, at 0, with build info and process and Node runtime figures', async () => {
     const text = await metrics()
-    expect(value(text, `counter_edge_build_info{hall="hall-7",version="${VERSION}",node="${process.version}"}`)).toBe(1)
+    expect(value(text, `counter_edge_build_info{hall="hall-7",version="${VERSION}",nodejs="${process.version}"}`)).toBe(1)
     for (const counter of ['w01', 'w02']) {
       const l = `hall="hall-7",counter="${counter}"`
       expect(value(text, `counter_edge_window_online{${l}}`)).toBe(1)

@@ -4,7 +4,7 @@ import { RedisCustodyLog } from '../../hub/redis-custody.ts'
 import { BridgeLease } from '../../hub/bridge-lease.ts'
 import { startRedis, type RunningRedis } from '../support/redis.ts'
 import { eventually } from '../support/probe.ts'
-import { CapturedLog } from './support/hub-fixture.ts'
+import { CapturedLog, startTestHub, user } from './support/hub-fixture.ts'
 import { letTimePass } from '../support/pace.ts'
 
 /** The cluster's shared pieces against a real redis-server: the custody stream and the bridge lease. */
@@ -158,5 +158,51 @@ describe('bridge lease', () => {
     await eventually(() => !a.held, 1000, 'a to let go')
     expect(events.at(-1)).toContain('another node holds the lease')
     await a.stop()
+  })
+})
+
+describe('a node refuses a Redis that would lose acknowledged messages (issue 26)', () => {
+  const board = user('board', 'h9', 'w01')
+  const node = (url: string, extra: Record<string, unknown> = {}) =>
+    startTestHub([board], { hall: 'h9', node: 'n1', redis: { url, ...extra }, upstream: { url: 'mqtt://127.0.0.1:1' } })
+
+  it('refuses by default, saying why in Chinese and English; starts when told the loss is accepted', async () => {
+    const volatile = await startRedis([], { volatile: true })
+    try {
+      await expect(node(volatile.url)).rejects.toThrow(/Redis 会丢失已确认的数据（appendonly no.*Redis would lose acknowledged data \(appendonly no.*allowVolatileRedis/)
+      const allowed = await node(volatile.url, { allowVolatileRedis: true })
+      try {
+        expect(allowed.log.text()).toMatch(/Redis 可能丢失已确认的消息（已允许）/)
+      } finally {
+        await allowed.stop()
+      }
+    } finally {
+      await volatile.stop()
+    }
+  })
+
+  it('refuses appendfsync everysec: a power cut would lose the last second', async () => {
+    const everysec = await startRedis(['--appendfsync', 'everysec'])
+    try {
+      await expect(node(everysec.url)).rejects.toThrow(/appendfsync everysec.*power cut/)
+    } finally {
+      await everysec.stop()
+    }
+  })
+
+  it('starts on the durable Redis the tests run', async () => {
+    const hub = await node(redis.url, { prefix: 'durable:' })
+    await hub.stop()
+  })
+
+  it('a Redis that refuses CONFIG needs the operator to declare it durable', async () => {
+    const hidden = await startRedis(['--rename-command', 'CONFIG', '""'])
+    try {
+      await expect(node(hidden.url)).rejects.toThrow(/CONFIG 被拒绝.*redis\.declaredDurable: true/)
+      const declared = await node(hidden.url, { declaredDurable: true })
+      await declared.stop()
+    } finally {
+      await hidden.stop()
+    }
   })
 })

@@ -238,6 +238,17 @@ describe('parseMessage', () => {
   })
 })
 
+describe('hub status without ts', () => {
+  const status = (body: Record<string, unknown>) => parseMessage(topics.hubStatus(HALL), JSON.stringify({ online: false, hub: 'hub-h1-a', boot: 'b1', ...body }))
+
+  it("is the bridge's will only: written at connect, any time in it would be stale", () => {
+    expect(status({ reason: 'will' }).ok).toBe(true)
+    const stop = status({ reason: 'stop' })
+    expect(stop.ok).toBe(false)
+    expect(stop.ok ? '' : stop.message).toMatch(/ts.*required unless reason is 'will'/)
+  })
+})
+
 describe('TOPIC_TABLE', () => {
   const kinds = Object.keys(TOPIC_TABLE) as TopicKind[]
 

@@ -26,6 +26,7 @@ interface ChildConfig {
   username: string
   password: string
   dataDir: string
+  hubs?: Array<{ host: string; port: number }>
 }
 
 type Request = { n: number; op: 'mode' } | { n: number; op: 'clock' } | { n: number; op: 'press'; score: EvaluationScore } | { n: number; op: 'officer-key'; key: 'call-next' | 'help' }
@@ -39,7 +40,7 @@ const sim = new SimWindow({
   hall: cfg.hall,
   counter: cfg.counter,
   profile: await loadBoardProfile('sim-window', BOARDS_DIR),
-  hub: [{ host: cfg.host, port: cfg.port }],
+  hub: cfg.hubs ?? [{ host: cfg.host, port: cfg.port }],
   username: cfg.username,
   password: cfg.password,
   dataDir: cfg.dataDir,

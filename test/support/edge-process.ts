@@ -13,6 +13,8 @@ export interface EdgeProcessConfig {
   password: string
   /** The board's SD card: state file (and, with the journal, the journal) live here across kills. */
   dataDir: string
+  /** Every hub the board knows, in its order of preference (a hall cluster's nodes); absent: host and port only. */
+  hubs?: Array<{ host: string; port: number }>
 }
 
 export interface ChildEvent {
