@@ -177,6 +177,9 @@ export class Bridge {
       this.lost()
     })
     client.on('error', (err) => {
+      // Once stop() began, the client's last writes (an acknowledgement, the forced end after the clean
+      // DISCONNECT) may meet a closed socket: that is the stop, not a fault of central's.
+      if (this.stopped) return void log.debug({ err: err.message }, 'bridge upstream error while stopping')
       attemptError = (err as NodeJS.ErrnoException).code ?? null
       // An error reported after the close: this attempt is still the last one lost (lost() bumped gen once).
       if (gen === this.gen - 1 && this.client === null) {

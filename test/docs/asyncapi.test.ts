@@ -172,7 +172,7 @@ describe('docs/asyncapi.json (AsyncAPI 3.0)', () => {
       if (address.includes('/cmd/')) {
         expect(op.action, key).toBe('send')
         expect(op.reply).toEqual({ channel: { $ref: '#/channels/reply' }, messages: [{ $ref: '#/channels/reply/messages/reply' }] })
-      } else if (address.endsWith('/central/status')) {
+      } else if (address.endsWith('/central/status') || address.endsWith('/central/waiting')) {
         expect(op.action, key).toBe('send')
       } else {
         expect(op.action, key).toBe('receive')
