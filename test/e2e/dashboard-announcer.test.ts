@@ -1,11 +1,11 @@
 /// <reference lib="dom" />
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { mkdtemp, readdir, rm } from 'node:fs/promises'
-import { existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { chromium, type BrowserContext, type Page } from 'playwright-core'
+import type { BrowserContext, Page } from 'playwright-core'
+import { launchChromium } from '../support/chromium.ts'
 import { silentLogger } from '../../edge/shared/logger.ts'
 import { topics } from '../../edge/protocol/index.ts'
 import { startSimHall, type SimHall } from '../../sim/hall.ts'
@@ -14,7 +14,6 @@ import { referenceRows } from '../support/unifont-reference.ts'
 import { clipSequence, wavSamples } from '../support/clip-sequence.ts'
 import { VoicePack } from '../../hub/announcer/voice-pack.ts'
 
-const CHROMIUM = '/usr/bin/chromium'
 const HALL = 'hall-6'
 
 /** The dashboard's "最近播报 Last announcements" in a real browser, fed by the simulated hall's announcer (issue 17). */
@@ -26,15 +25,10 @@ describe('hall dashboard: the last announcements', () => {
   let dir: string
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: npm test installs it as root, or run: sudo apt-get install -y chromium`)
     dir = await mkdtemp(join(tmpdir(), 'dashboard-announcer-'))
     hall = await startSimHall({ hall: HALL, windows: 3, host: '127.0.0.1', hubPort: 0, centralPort: 0, controlPort: 0, dashboardPort: 0, speed: 20, board: 'sim-window', traffic: false, announcer: { dir }, log: silentLogger() })
     central = await Probe.connect(hall.centralUrl, [`hall/${HALL}/#`])
-    browser = await chromium.launchPersistentContext(join(dir, 'profile'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    })
+    browser = await launchChromium(join(dir, 'profile'))
     page = await browser.newPage()
   }, 60_000)
 
@@ -81,16 +75,10 @@ describe('one call, seen, heard and on the dashboard', () => {
   let dir: string
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: npm test installs it as root, or run: sudo apt-get install -y chromium`)
     dir = await mkdtemp(join(tmpdir(), 'one-call-'))
     hall = await startSimHall({ hall: 'hall-11', windows: 3, host: '127.0.0.1', hubPort: 0, centralPort: 0, controlPort: 0, dashboardPort: 0, speed: 20, board: 'sim-window-matrix', traffic: false, announcer: { dir }, log: silentLogger() })
     central = await Probe.connect(hall.centralUrl, ['hall/hall-11/#'])
-    browser = await chromium.launchPersistentContext(join(dir, 'profile'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1280, height: 900 },
-    })
+    browser = await launchChromium(join(dir, 'profile'), { viewport: { width: 1280, height: 900 } })
     page = await browser.newPage()
   }, 60_000)
 

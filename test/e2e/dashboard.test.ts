@@ -1,11 +1,11 @@
 /// <reference lib="dom" />
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import { existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { chromium, type BrowserContext, type Page } from 'playwright-core'
+import type { BrowserContext, Page } from 'playwright-core'
+import { launchChromium } from '../support/chromium.ts'
 import { silentLogger } from '../../edge/shared/logger.ts'
 import mqtt from 'mqtt'
 import { generatePassword, makeEntry, readCredentialFile, writeCredentialFile } from '../../hub/credentials.ts'
@@ -15,7 +15,6 @@ import { letTimePass } from '../support/pace.ts'
 
 // The committed screenshot in docs/ is refreshed only on request (UPDATE_DOCS=1), so a test run leaves the tree clean.
 const SCREENSHOT = process.env.UPDATE_DOCS ? fileURLToPath(new URL('../../docs/dashboard.png', import.meta.url)) : join(tmpdir(), `dashboard-${process.pid}.png`)
-const CHROMIUM = '/usr/bin/chromium'
 
 /** The hall dashboard in a real browser (Debian's Chromium), as a hall technician uses it. */
 describe('hall dashboard in Chromium', () => {
@@ -27,21 +26,11 @@ describe('hall dashboard in Chromium', () => {
   let url: string
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: npm test installs it as root, or run: sudo apt-get install -y chromium`)
     hall = await startSimHall({ hall: 'hall-5', windows: 3, host: '127.0.0.1', hubPort: 0, centralPort: 0, controlPort: 0, dashboardPort: 0, speed: 20, board: 'sim-window', traffic: false, log: silentLogger() })
     url = `http://127.0.0.1:${hall.hub.httpPort}/`
     central = await Probe.connect(hall.centralUrl, ['hall/hall-5/#'])
     profileDir = await mkdtemp(join(tmpdir(), 'chromium-profile-'))
-    // A fresh, empty profile for every run: launchPersistentContext is how playwright takes one.
-    const context = await chromium.launchPersistentContext(profileDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      // The hall network is closed: background networking would only fail loudly.
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1280, height: 760 },
-      // Far from the hall's zone (Asia/Shanghai, the default), so a time shown in the browser's zone or in UTC is caught.
-      timezoneId: 'America/New_York',
-    })
+    const context = await launchChromium(profileDir, { viewport: { width: 1280, height: 760 }, timezoneId: 'America/New_York' })
     browser = context
     page = await context.newPage()
   }, 60_000)

@@ -1,11 +1,11 @@
 /// <reference lib="dom" />
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
-import { existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { chromium, type BrowserContext, type Page } from 'playwright-core'
+import type { BrowserContext, Page } from 'playwright-core'
+import { launchChromium } from '../support/chromium.ts'
 import mqtt from 'mqtt'
 import { silentLogger } from '../../edge/shared/logger.ts'
 import { startHub, type HubConfig, type RunningHub } from '../../hub/main.ts'
@@ -22,7 +22,6 @@ import { FaultProxy } from '../support/fault-proxy.ts'
 
 // The committed screenshots in docs/screenshots/ are refreshed only on request (UPDATE_DOCS=1), so a test run leaves the tree clean.
 const SHOTS = process.env.UPDATE_DOCS ? fileURLToPath(new URL('../../docs/screenshots/', import.meta.url)) : join(tmpdir(), `hall-screen-${process.pid}`)
-const CHROMIUM = '/usr/bin/chromium'
 const HALL = 'hall-7'
 const COUNTERS = ['w01', 'w02', 'w03']
 const NOTICE = '请保管好随身物品，办理业务请携带身份证原件 / Please keep your belongings with you and bring your ID card'
@@ -43,7 +42,6 @@ describe('hall screen in Chromium', () => {
   const latencies: string[] = []
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: npm test installs it as root, or run: sudo apt-get install -y chromium`)
     dir = await mkdtemp(join(tmpdir(), 'hall-screen-'))
     await mkdir(SHOTS, { recursive: true })
     const credentialsFile = join(dir, 'credentials.json')
@@ -72,12 +70,7 @@ describe('hall screen in Chromium', () => {
       )
     }
     await eventually(() => edges.every((e) => e.link.connected), 10_000, 'the boards to connect')
-    context = await chromium.launchPersistentContext(join(dir, 'profile'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1920, height: 1080 },
-    })
+    context = await launchChromium(join(dir, 'profile'), { viewport: { width: 1920, height: 1080 } })
     landscape = await context.newPage()
     portrait = await context.newPage()
     await portrait.setViewportSize({ width: 1080, height: 1920 })
