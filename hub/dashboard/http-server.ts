@@ -159,6 +159,7 @@ export class HubHttp {
         messagesIn: () => this.messagesIn,
         backlog: this.opts.backlog,
         liveStreams: this.streams.stats(),
+        ...(this.opts.screen ? { screenStreams: this.opts.screen.streamStats() } : {}),
         ...(this.opts.live ? { live: this.opts.live } : {}),
         histograms: this.histograms,
         runtime: this.runtime.sample(),

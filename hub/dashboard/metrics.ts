@@ -27,6 +27,8 @@ export interface MetricsSources {
   messagesIn: () => number
   backlog: () => number
   liveStreams: LiveStreamStats
+  /** The hall screen's own streams (GET /screen/live), where the hub serves /screen. */
+  screenStreams?: LiveStreamStats
   /** Absent: bridge_connected is read from the hall view (the retained hub/bridge message). */
   live?: NodeMetrics
   /** Per-window service, wait and command round-trip histograms (hub/dashboard/service-histograms.ts). */
@@ -104,12 +106,27 @@ export function renderMetrics(src: MetricsSources): string {
     'Everything the hub turned away, by kind (every one, also those whose log line the refusal log limiter held back).',
     Object.entries(src.counters.refusals).map(([kind, n]): Sample => [{ kind }, n]),
   )
+  // Every code from the start, at 0: an alert on central sending to a counter the hall lacks can fire on the first one.
+  const refusedCommands = { 'unknown-counter': 0, 'qos-required': 0, 'retained-refused': 0, ...src.counters.commandsRefused }
+  metric(
+    'counter_edge_commands_refused_total',
+    'counter',
+    'Commands the hub itself answered with a refusal instead of passing them to a board, by code (docs/integration.md, "Commands the hub answers").',
+    Object.entries(refusedCommands).map(([code, n]): Sample => [{ code }, n]),
+  )
   const live = src.liveStreams
   metric('counter_edge_live_streams_open', 'gauge', 'Dashboard live streams (GET /api/live) open now.', [[{}, live.open]])
   metric('counter_edge_live_streams_dropped_total', 'counter', 'Live streams closed because their reader did not keep up.', [[{}, live.dropped]])
   metric('counter_edge_live_streams_refused_total', 'counter', 'Live streams answered 503 because a cap was reached.', [[{}, live.refused]])
   metric('counter_edge_live_streams_buffered_bytes', 'gauge', 'Bytes the hub holds for open live streams, waiting for their sockets.', [[{}, live.bufferedBytes]])
   metric('counter_edge_live_stream_peak_buffered_bytes', 'gauge', 'The most one live stream had waiting in the hub at once since the start.', [[{}, live.peakStreamBufferedBytes]])
+  const screen = src.screenStreams
+  if (screen) {
+    metric('counter_edge_screen_streams_open', 'gauge', 'Hall screen live streams (the /screen page on the waiting-room TVs) open now.', [[{}, screen.open]])
+    metric('counter_edge_screen_streams_dropped_total', 'counter', 'Hall screen streams closed because their reader did not keep up.', [[{}, screen.dropped]])
+    metric('counter_edge_screen_streams_refused_total', 'counter', 'Hall screen streams answered 503 because a cap was reached.', [[{}, screen.refused]])
+    metric('counter_edge_screen_streams_buffered_bytes', 'gauge', 'Bytes the hub holds for open hall screen streams, waiting for their sockets.', [[{}, screen.bufferedBytes]])
+  }
   const rt = src.runtime
   metric('process_resident_memory_bytes', 'gauge', "The hub process's resident memory.", [[{}, rt?.residentBytes ?? process.memoryUsage.rss()]])
   if (rt) {

@@ -49,6 +49,8 @@ describe('the simulated hall without traffic', () => {
       }
     }
     expect(text).toMatch(/^# TYPE counter_edge_service_duration_seconds histogram$/m)
+    for (const code of ['unknown-counter', 'qos-required', 'retained-refused']) expect(value(text, `counter_edge_commands_refused_total{hall="hall-7",code="${code}"}`)).toBe(0)
+    expect(value(text, 'counter_edge_screen_streams_open{hall="hall-7"}')).toBe(0)
     for (const name of ['process_resident_memory_bytes', 'process_cpu_seconds_total', 'process_start_time_seconds', 'process_open_fds', 'nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_eventloop_lag_p99_seconds']) {
       expect(value(text, `${name}{hall="hall-7"}`)).toBeGreaterThanOrEqual(0)
     }
@@ -107,5 +109,10 @@ describe('the simulated hall without traffic', () => {
     expect(press.status).toBe(405)
     const unknown = await fetch(`${hall.control.url}/api/nothing`, { method: 'POST' })
     expect(unknown.status).toBe(404)
+  })
+
+  it('a command for a counter the hall does not have is answered at central and counted in /metrics by its code', async () => {
+    await send('w42', 'call', { ticket: 'A001' })
+    expect(value(await metrics(), 'counter_edge_commands_refused_total{hall="hall-7",code="unknown-counter"}')).toBe(1)
   })
 })
