@@ -6,12 +6,21 @@
  * argument, errno thrown as a Node error with its code.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <node_api.h>
 
+/*
+ * The errno by its name, as Node's own errors carry it. One this table does not
+ * name gets "ERRNO_<n>", never another error's name: an emulator (qemu-user
+ * answers an ioctl it cannot translate with ENOSYS) or a new kernel must not be
+ * read as an I/O error of the chip.
+ */
 static napi_value throw_errno(napi_env env, int err) {
-  const char *code = "EIO";
+  char unnamed[24];
+  const char *code = unnamed;
+  snprintf(unnamed, sizeof unnamed, "ERRNO_%d", err);
   switch (err) {
     case EBUSY: code = "EBUSY"; break;
     case EINVAL: code = "EINVAL"; break;
@@ -25,6 +34,10 @@ static napi_value throw_errno(napi_env env, int err) {
     case ENOMEM: code = "ENOMEM"; break;
     case EOPNOTSUPP: code = "EOPNOTSUPP"; break;
     case ENXIO: code = "ENXIO"; break;
+    case ENOSYS: code = "ENOSYS"; break;
+    case ENOENT: code = "ENOENT"; break;
+    case EAGAIN: code = "EAGAIN"; break;
+    case EINTR: code = "EINTR"; break;
     default: break;
   }
   napi_throw_error(env, code, strerror(err));
