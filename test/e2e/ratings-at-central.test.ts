@@ -350,8 +350,14 @@ class Hall {
   async stepClock(b: Board, mode: WindowMode | null, to?: number): Promise<void> {
     // Forwards and back in turn, by minutes to hours in turn, so even a short run has both directions and both sizes.
     const n = this.clockSteps.forward + this.clockSteps.backward
-    const by = (this.clockSteps.forward <= this.clockSteps.backward ? 1 : -1) * [40 * 60_000, 3 * 3_600_000, 2 * 60_000, 7 * 60_000][n % 4]!
-    const target = Math.max(-6 * 3_600_000, Math.min(6 * 3_600_000, to ?? b.clock.offsetMs + by))
+    // Steps to a given time (a board restarting behind) can take the turns meant for the hours-long one:
+    // until a step of an hour or more was made, every default step after the first is one, towards
+    // whichever side has the room for it within the ±6 h the clocks stay in.
+    const needHours = to === undefined && n >= 1 && this.clockSteps.largestMs < 3_600_000
+    let direction = this.clockSteps.forward <= this.clockSteps.backward ? 1 : -1
+    if (needHours && Math.abs(direction * 6 * 3_600_000 - b.clock.offsetMs) < 3 * 3_600_000) direction = -direction
+    const size = needHours ? 3 * 3_600_000 : [40 * 60_000, 3 * 3_600_000, 2 * 60_000, 7 * 60_000][n % 4]!
+    const target = Math.max(-6 * 3_600_000, Math.min(6 * 3_600_000, to ?? b.clock.offsetMs + direction * size))
     const before = b.clock.offsetMs
     b.clock.stepTo(target)
     const delta = b.clock.offsetMs - before
