@@ -1,5 +1,5 @@
 import type { Aedes, AedesPublishPacket } from 'aedes'
-import { SCORE_LABELS, parseMessage, topics, type BoardEvent, type CentralStatus, type EventOf, type HubBridge, type OfflineReason, type Screen, type State, type Status, type Telemetry } from '../edge/protocol/index.ts'
+import { SCORE_LABELS, parseMessage, topics, type BoardEvent, type CentralStatus, type EventOf, type HubBridge, type OfflineReason, type Screen, type State, type Status, type Telemetry, type UpdateReport } from '../edge/protocol/index.ts'
 import type { Logger } from '../edge/shared/logger.ts'
 import type { HubCounters } from './hub-counters.ts'
 
@@ -51,6 +51,8 @@ export interface WindowView {
   state: State | null
   /** What the window's display shows (its `screen` message), only ever from the current boot: the tile draws this, not the state. */
   screen: Screen | null
+  /** Where the board stands in taking a release, and its running version (retained `update`). */
+  update: UpdateReport | null
   telemetry: Telemetry | null
   lastEvent: EventSummary | null
   recentEvents: EventSummary[]
@@ -171,6 +173,9 @@ export class HallView {
       case 'screen':
         if ((w.boot === null || m.message.boot === w.boot) && !(w.screen && w.screen.boot === m.message.boot && m.message.seq < w.screen.seq)) w.screen = m.message
         break
+      case 'update':
+        w.update = m.message
+        break
       case 'telemetry':
         if (w.boot === null || m.message.boot === w.boot) w.telemetry = m.message
         break
@@ -254,7 +259,7 @@ export class HallView {
     if (!w) {
       w = {
         counter, online: false, connected: false, boot: null, since: null, offlineReason: null, version: null, board: null, capabilities: [],
-        state: null, screen: null, telemetry: null, lastEvent: null, recentEvents: [], lastSeen: null, provisioned: false, alerts: [],
+        state: null, screen: null, update: null, telemetry: null, lastEvent: null, recentEvents: [], lastSeen: null, provisioned: false, alerts: [],
       }
       this.windows.set(counter, w)
     }

@@ -47,6 +47,7 @@ const MESSAGE_TITLES: Record<MessageKind, string> = {
   screen: 'What the display shows',
   telemetry: 'Telemetry',
   reply: 'Command reply',
+  update: 'Update progress and outcome',
   'hub-status': 'Hub status',
   'hub-bridge': 'Hub bridge',
   'central-status': 'Central status',

@@ -211,6 +211,8 @@ function onCommand(state: CounterState, cmd: Command, now: Millis, mono: Millis)
       return onCapture(state, cmd, now, mono)
     case 'self-test':
       return { state, effects: [{ kind: 'self-test', cmd: cmd.id, tests: cmd.tests ?? ['display', 'keys', 'triggers'] }] }
+    case 'update':
+      return refuse(state, cmd, 'unsupported', 'this board runtime cannot install releases yet')
   }
 }
 

@@ -85,6 +85,10 @@ export type JournalledKind = 'event' | 'reply'
 /** What the window publishes; `status` (birth, will, goodbye) belongs to the link itself. */
 export type PublishKind = Exclude<BoardTopicKind, 'status'>
 
+/** Retained reports of what the board has (its screen, its update), sent when they change and again after each connect. */
+type ReportKind = 'screen' | 'update'
+const REPORT_KINDS: readonly ReportKind[] = ['screen', 'update']
+
 /** One message as it goes on the wire: topic, QoS and retain from the contract, the envelope stamped. */
 interface Stamped {
   id: string
@@ -135,10 +139,13 @@ export class BoardLink {
   private connectedAt: number | null = null
   private latestState: Stamped | null = null
   private stateSent = false
-  /** What the display shows, last stamped: retained at the hub, so sent again after each connect (after the state). */
-  private latestScreen: Stamped | null = null
-  /** What the display shows, told while no hub was there: stamped when one is, so nothing is stamped that is not sent. */
-  private pendingScreen: BoardFields['screen'] | null = null
+  /**
+   * What the display shows and where an update stands, last stamped: retained
+   * at the hub, so sent again after each connect (after the state).
+   */
+  private readonly latestReport = new Map<ReportKind, Stamped>()
+  /** Told while no hub was there: stamped when one is, so nothing is stamped that is not sent. */
+  private readonly pendingReport = new Map<ReportKind, BoardFields[ReportKind]>()
   private pingSentAt: number | null = null
   private readonly health: LinkHealth
   private readonly now: () => number
@@ -205,11 +212,13 @@ export class BoardLink {
         this.stateSent = false
         this.onConnected()
         if (!this.stateSent && this.latestState) this.sendLive(client, this.latestState)
-        if (this.pendingScreen) {
-          this.latestScreen = this.stamp('screen', this.pendingScreen)
-          this.pendingScreen = null
+        for (const kind of REPORT_KINDS) {
+          const pending = this.pendingReport.get(kind)
+          if (pending) this.latestReport.set(kind, this.stamp(kind, pending))
+          this.pendingReport.delete(kind)
+          const latest = this.latestReport.get(kind)
+          if (latest) this.sendLive(client, latest)
         }
-        if (this.latestScreen) this.sendLive(client, this.latestScreen)
         // What waited before this point is the backlog; anything appended from now on is live.
         const journal = this.opts.journal
         this.backlogEnd = journal.lastN
@@ -312,6 +321,17 @@ export class BoardLink {
     return this.publishers[kind](fields)
   }
 
+  private report<K extends ReportKind>(kind: K, fields: BoardFields[K]): string {
+    if (!this.client?.connected || !this.sending) {
+      this.pendingReport.set(kind, fields)
+      return ''
+    }
+    const m = this.stamp(kind, fields)
+    this.latestReport.set(kind, m)
+    this.sendLive(this.client, m)
+    return m.id
+  }
+
   private readonly publishers: { readonly [P in PublishKind]: (fields: BoardFields[P]) => string } = {
     event: (fields) => this.append(this.prepare('event', fields)),
     reply: (fields) => this.append(this.prepare('reply', fields)),
@@ -322,16 +342,8 @@ export class BoardLink {
       if (this.client?.connected) this.sendLive(this.client, m)
       return m.id
     },
-    screen: (fields) => {
-      if (!this.client?.connected || !this.sending) {
-        this.pendingScreen = fields
-        return ''
-      }
-      const m = this.stamp('screen', fields)
-      this.latestScreen = m
-      this.sendLive(this.client, m)
-      return m.id
-    },
+    screen: (fields) => this.report('screen', fields),
+    update: (fields) => this.report('update', fields),
     telemetry: (fields) => {
       const m = this.stamp('telemetry', fields)
       if (this.client?.connected) this.sendLive(this.client, m)

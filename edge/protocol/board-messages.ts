@@ -1,5 +1,5 @@
 import type { EventDraft } from './events.ts'
-import { TOPIC_TABLE, type ReplyFields, type ScreenFields, type StateFields, type StatusFields, type TelemetryFields } from './messages.ts'
+import { TOPIC_TABLE, type ReplyFields, type ScreenFields, type StateFields, type StatusFields, type TelemetryFields, type UpdateFields } from './messages.ts'
 import { topics, type TopicKind } from './topics.ts'
 
 /**
@@ -13,13 +13,14 @@ export interface BoardFields {
   screen: ScreenFields
   telemetry: TelemetryFields
   reply: ReplyFields
+  update: UpdateFields
   event: EventDraft
 }
 
 export type BoardTopicKind = keyof BoardFields
 
 /** The kinds a board publishes, in table order; a test holds them equal to the `from-board` rows of TOPIC_TABLE. */
-export const BOARD_TOPIC_KINDS = ['status', 'state', 'screen', 'event', 'telemetry', 'reply'] as const satisfies readonly (BoardTopicKind & TopicKind)[]
+export const BOARD_TOPIC_KINDS = ['status', 'state', 'screen', 'event', 'telemetry', 'reply', 'update'] as const satisfies readonly (BoardTopicKind & TopicKind)[]
 
 const TOPIC_OF: { readonly [K in BoardTopicKind]: (hall: string, counter: string, fields: BoardFields[K]) => string } = {
   status: (hall, counter) => topics.status(hall, counter),
@@ -28,6 +29,7 @@ const TOPIC_OF: { readonly [K in BoardTopicKind]: (hall: string, counter: string
   event: (hall, counter, fields) => topics.event(hall, counter, fields.type),
   telemetry: (hall, counter) => topics.telemetry(hall, counter),
   reply: (hall, counter) => topics.reply(hall, counter),
+  update: (hall, counter) => topics.update(hall, counter),
 }
 
 /** The topic a board message goes to, built by the contract's own builders (which refuse bad ids). */

@@ -2,6 +2,7 @@ import { z } from 'zod'
 import type { ErrorCode } from './errors.ts'
 import { datetimeSchema, idSchema, isMessageId, messageIdSchema, officerIdSchema, ticketSchema } from './ids.ts'
 import { decodeJsonObject, validate } from './payload.ts'
+import { signedManifestSchema } from './release.ts'
 import { captureKindSchema, continuesSchema, logLevelSchema, outcomeSchema, selfTestSchema } from './vocabulary.ts'
 
 export const COMMAND_NAMES = [
@@ -21,6 +22,7 @@ export const COMMAND_NAMES = [
   'config',
   'transfer',
   'park',
+  'update',
 ] as const
 
 export type CommandName = (typeof COMMAND_NAMES)[number]
@@ -150,6 +152,15 @@ export const commandSchemas = {
     ticket: ticketSchema.optional().describe('the ticket being served; refused with `wrong-ticket` if the window holds another'),
     reason: z.string().min(1).max(64).describe('what the service waits for, e.g. "document"'),
   }),
+  update: commandSchema({
+    release: signedManifestSchema.describe('the signed manifest of the release (the contents of its .release.json)'),
+    url: z
+      .string()
+      .max(500)
+      .regex(/^https?:\/\/[^\s]+$/, 'expected an http:// or https:// URL')
+      .describe("where the board downloads the payload: the hub's HTTP server, authenticated with the board's own MQTT username and password (HTTP Basic)"),
+    confirmWithinS: z.number().int().min(10).max(900).default(120).describe('the new version must be online with its devices answering within this time, or the board goes back to the running one by itself'),
+  }),
 } as const satisfies { [N in CommandName]: z.ZodType }
 
 /** What the board acts on: defaults applied, `name` taken from the topic. */
@@ -177,6 +188,7 @@ export const commandDescriptions: Record<CommandName, string> = {
   config: 'Change runtime settings; unknown settings are refused.',
   transfer: 'Transfer the service being served to another window or back to a queue (转移): this window\'s part ends with `service-transferred` and no evaluation; the service is rated where it finishes.',
   park: 'Park the service being served while it waits for something (挂起, e.g. a document): it ends here with `service-parked` and no evaluation, to be called back later (`call` with its record) here or at another window.',
+  update: 'Install a signed release beside the running version and restart into it (sent by the hub\'s rollout, not by central): refused with `busy` while the window has an applicant. Progress and the outcome (confirmed, or rolled back and why) come on `update`.',
 }
 
 export type CommandParse =

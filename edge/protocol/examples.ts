@@ -1,7 +1,7 @@
 import type { CommandInput, CommandName } from './commands.ts'
 import type { Envelope } from './envelope.ts'
 import type { EventOf, EventType } from './events.ts'
-import type { CentralStatus, CentralWaiting, HubBridge, HubStatus, MessageKind, Reply, Screen, State, Status, Telemetry } from './messages.ts'
+import type { CentralStatus, CentralWaiting, HubBridge, HubStatus, MessageKind, Reply, Screen, State, Status, Telemetry, UpdateReport } from './messages.ts'
 
 /**
  * One valid payload per command, event and message. The reference docs show
@@ -35,6 +35,17 @@ export const commandExamples: { readonly [N in CommandName]: CommandInput<N> } =
   config: { id: 'q-881001', expires: EXPIRES, settings: { overtimeWarnS: 300, overtimeLimitS: 1800, scale: 3 } },
   transfer: { id: 'q-881330', expires: EXPIRES, ticket: 'A023', toWindow: 'w07', reason: 'needs-approval' },
   park: { id: 'q-881340', expires: EXPIRES, ticket: 'A023', reason: 'document' },
+  update: {
+    id: 'u-000120',
+    expires: EXPIRES,
+    release: {
+      manifest: 'eyJmb3JtYXQiOjEsIm5hbWUiOiJjb3VudGVyLWVkZ2UiLCJ2ZXJzaW9uIjoiMC4yLjAiLCJub2RlIjoiPj0yMC4xOSIsInBheWxvYWQiOnsiZmlsZSI6ImNvdW50ZXItZWRnZS0wLjIuMC50YXIuZ3oiLCJzaXplIjoxODQzMjAyLCJzaGEyNTYiOiJhM2YxYzIwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwIn0sIm5hdGl2ZSI6eyJpMmMtYnVzIjoiNS4yLjMiLCJvbm9mZiI6IjYuMC4zIiwiZXBvbGwiOiI0LjAuMiIsIkBjb3VudGVyLWVkZ2UvZ3Bpby1pb2N0bCI6IjAuMS4wIn0sImNyZWF0ZWQiOiIyMDI1LTAzLTAxVDEwOjAwOjAwLjAwMFoiLCJjb21taXQiOiJlY2ZlN2UxIn0=',
+      signature: 'SRNmHnfyF3xkVEAqZffs20do1fAbNt+Y72CtoWi8jTSpJCxVAxFjZt+/BLeTcnvi6WUG+zdT4a8ntIrFUSfMDQ==',
+      key: '324be2dea8bc4446',
+    },
+    url: 'http://10.20.0.2:8080/releases/0.2.0/counter-edge-0.2.0.tar.gz',
+    confirmWithinS: 120,
+  },
 }
 
 export const eventExamples: { readonly [T in EventType]: EventOf<T> } = {
@@ -94,6 +105,17 @@ const screen: Screen = {
   },
 }
 
+const update: UpdateReport = {
+  ...envelope(60),
+  running: '0.2.0',
+  state: 'confirmed',
+  target: null,
+  previous: '0.1.0',
+  cmd: 'u-000120',
+  reason: null,
+  progress: null,
+}
+
 const telemetry: Telemetry = {
   ...envelope(57), uptimeS: 8_640, rssBytes: 61_440_000, heapUsedBytes: 18_350_000, cpuPct: 3.2, tempC: 51.5,
   journal: { depth: 0, oldestAgeMs: null }, rttMs: 4.1, devices: { display: 'ok', evaluator: 'ok', camera: 'ok', fingerprint: 'absent' }, ignoredPresses: 2,
@@ -122,6 +144,7 @@ export const messageExamples = {
   screen,
   telemetry,
   reply,
+  update,
   'hub-status': hubStatus,
   'hub-bridge': hubBridge,
   'central-status': centralStatus,

@@ -6,6 +6,7 @@ import { eventDescriptions, eventSchemas, isEventType, type BoardEvent } from '.
 import { datetimeSchema, messageIdSchema, officerIdSchema, ticketSchema } from './ids.ts'
 import { decodeJsonObject, validate } from './payload.ts'
 import { publicWindowSchema } from './public-window.ts'
+import { releaseVersionSchema, updateStateNameSchema } from './release.ts'
 import { parseTopic, type ParsedTopic, type TopicKind } from './topics.ts'
 import {
   bridgeStateSchema,
@@ -113,6 +114,21 @@ export const screenSchema = envelopeSchema.extend({
     .describe('a pixel screen\'s picture, unscrolled; null for a segment display or when it shows nothing'),
 })
 
+/**
+ * Where the board is in taking a release: retained, so the hub's rollout and
+ * the dashboard see each board's version and update state after a restart of
+ * either. Sent at every step and once after each start.
+ */
+export const updateSchema = envelopeSchema.extend({
+  running: z.string().min(1).max(64).describe('the version running now'),
+  state: updateStateNameSchema,
+  target: releaseVersionSchema.nullable().describe('the version being installed or tried; null when idle'),
+  previous: z.string().min(1).max(64).nullable().describe('the version the board goes back to if the running one is not confirmed'),
+  cmd: messageIdSchema.nullable().describe('the `update` command this is about; null when no update is under way'),
+  reason: z.string().max(500).nullable().describe('why it failed or rolled back, in words; null otherwise'),
+  progress: z.strictObject({ bytes: z.number().int().min(0), total: z.number().int().min(0) }).nullable().describe('download progress while `downloading`'),
+})
+
 const nonNegative = z.number().min(0)
 const count = z.number().int().min(0)
 
@@ -194,6 +210,7 @@ export const centralWaitingSchema = z.strictObject({
 export type Status = z.infer<typeof statusSchema>
 export type State = z.infer<typeof stateSchema>
 export type Screen = z.infer<typeof screenSchema>
+export type UpdateReport = z.infer<typeof updateSchema>
 export type Telemetry = z.infer<typeof telemetrySchema>
 export type Reply = z.infer<typeof replySchema>
 export type HubStatus = z.infer<typeof hubStatusSchema>
@@ -205,6 +222,7 @@ export type StateFields = WithoutEnvelope<State>
 export type ScreenFields = WithoutEnvelope<Screen>
 export type TelemetryFields = WithoutEnvelope<Telemetry>
 export type ReplyFields = WithoutEnvelope<Reply>
+export type UpdateFields = WithoutEnvelope<UpdateReport>
 
 /** Topics with one schema each; events and commands pick theirs by the last topic level. */
 export const messageSchemas = {
@@ -213,6 +231,7 @@ export const messageSchemas = {
   screen: screenSchema,
   telemetry: telemetrySchema,
   reply: replySchema,
+  update: updateSchema,
   'hub-status': hubStatusSchema,
   'hub-bridge': hubBridgeSchema,
   'central-status': centralStatusSchema,
@@ -275,6 +294,11 @@ export const TOPIC_TABLE: { readonly [K in TopicKind]: TopicSpec & { readonly ki
     schema: replySchema, variants: null,
     description: 'The outcome of a command, by its id; journalled like events.',
   },
+  update: {
+    kind: 'update', pattern: 'hall/{hall}/counter/{counter}/update', direction: 'from-board', qos: 1, retain: true,
+    schema: updateSchema, variants: null,
+    description: 'Where the board is in taking a release (downloading, verifying, installing, restarting, confirming) and how it ended (confirmed, rolled back or failed, with the reason); its running version.',
+  },
   'hub-status': {
     kind: 'hub-status', pattern: 'hall/{hall}/hub/status', direction: 'from-hub', qos: 1, retain: true,
     schema: hubStatusSchema, variants: null,
@@ -305,6 +329,7 @@ interface MessageByKind {
   screen: Screen
   telemetry: Telemetry
   reply: Reply
+  update: UpdateReport
   event: BoardEvent
   cmd: Command
   'hub-status': HubStatus

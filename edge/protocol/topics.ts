@@ -8,7 +8,7 @@ import { ID_PATTERN } from './ids.ts'
  * escape the board's ACL or be silently dropped by it.
  */
 
-export type CounterTopicKind = 'status' | 'state' | 'screen' | 'telemetry' | 'reply'
+export type CounterTopicKind = 'status' | 'state' | 'screen' | 'telemetry' | 'reply' | 'update'
 export type HallTopicKind = 'hub-status' | 'hub-bridge' | 'central-status' | 'central-waiting'
 export type TopicKind = CounterTopicKind | 'event' | 'cmd' | HallTopicKind
 
@@ -51,6 +51,8 @@ export const topics = {
     return `${counterBase(hall, counter)}/cmd/${name}`
   },
   reply: (hall: string, counter: string): string => `${counterBase(hall, counter)}/reply`,
+  /** Where the board is in taking a release (the hub's rollout watches it). */
+  update: (hall: string, counter: string): string => `${counterBase(hall, counter)}/update`,
   hubStatus: (hall: string): string => `${hallBase(hall)}/hub/status`,
   hubBridge: (hall: string): string => `${hallBase(hall)}/hub/bridge`,
   centralStatus: (hall: string): string => `${hallBase(hall)}/central/status`,
@@ -69,6 +71,7 @@ export const topics = {
   hallEvents: (hall: string): string => `${hallBase(hall)}/counter/+/event/+`,
   hallTelemetry: (hall: string): string => `${hallBase(hall)}/counter/+/telemetry`,
   hallReplies: (hall: string): string => `${hallBase(hall)}/counter/+/reply`,
+  hallUpdates: (hall: string): string => `${hallBase(hall)}/counter/+/update`,
   /** Central's commands to every window of the hall, as the bridge takes them from upstream. */
   hallCommands: (hall: string): string => `${hallBase(hall)}/counter/+/cmd/+`,
 
@@ -82,7 +85,7 @@ export const topics = {
   allBoard: 'hall/+/counter/#',
 } as const
 
-const COUNTER_LEAVES: ReadonlySet<string> = new Set<CounterTopicKind>(['status', 'state', 'screen', 'telemetry', 'reply'])
+const COUNTER_LEAVES: ReadonlySet<string> = new Set<CounterTopicKind>(['status', 'state', 'screen', 'telemetry', 'reply', 'update'])
 
 function isNameLevel(level: string): boolean {
   return level.length > 0 && level.length <= MAX_NAME_LEVEL && !/[+#\u0000]/.test(level)

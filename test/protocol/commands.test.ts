@@ -34,6 +34,7 @@ const minimal: { [N in CommandName]: Payload } = {
   config: { id: 'c-1', expires: EXPIRES, settings: { brightness: 0 } },
   transfer: { id: 'c-1', expires: EXPIRES, toWindow: 'w02', reason: 'approval' },
   park: { id: 'c-1', expires: EXPIRES, reason: 'document' },
+  update: { id: 'c-1', expires: EXPIRES, release: commandExamples.update.release, url: 'http://10.0.0.2:8080/releases/0.2.0/counter-edge-0.2.0.tar.gz' },
 }
 
 /** Values each argument must refuse, beyond missing / wrong type / unknown key: field → bad value. */
@@ -47,6 +48,14 @@ const invalidArgs: { [N in CommandName]: Array<[field: string, value: unknown]> 
   pause: [['reason', ''], ['reason', 'x'.repeat(65)], ['limitS', 59], ['limitS', 14401]],
   transfer: [['toWindow', 'W02'], ['toWindow', ''], ['reason', ''], ['toQueue', 'passport'], ['ticket', 'a1']],
   park: [['reason', ''], ['reason', 'x'.repeat(65)], ['ticket', 'A-1']],
+  update: [
+    ['url', 'ftp://10.0.0.2/x.tar.gz'],
+    ['url', 'http://has space/x'],
+    ['confirmWithinS', 9],
+    ['confirmWithinS', 901],
+    ['release', { manifest: 'AAAA', signature: 'short' }],
+    ['release', { ...commandExamples.update.release, extra: 1 }],
+  ],
   resume: [],
   capture: [['kind', 'iris'], ['kind', 'Photo']],
   officer: [['action', 'login'], ['officer', 'p 1'], ['officerName', ''], ['officerName', 'x'.repeat(65)]],

@@ -28,6 +28,7 @@ const topicOf: { [K in MessageKind]: string } = {
   screen: topics.screen(HALL, COUNTER),
   telemetry: topics.telemetry(HALL, COUNTER),
   reply: topics.reply(HALL, COUNTER),
+  update: topics.update(HALL, COUNTER),
   'hub-status': topics.hubStatus(HALL),
   'hub-bridge': topics.hubBridge(HALL),
   'central-status': topics.centralStatus(HALL),
@@ -35,7 +36,7 @@ const topicOf: { [K in MessageKind]: string } = {
 }
 
 const MESSAGE_KINDS = Object.keys(messageSchemas) as MessageKind[]
-const BOARD_KINDS = new Set<MessageKind>(['status', 'state', 'screen', 'telemetry', 'reply'])
+const BOARD_KINDS = new Set<MessageKind>(['status', 'state', 'screen', 'telemetry', 'reply', 'update'])
 
 /** Fields of each example that may be left out. */
 const optional: { [K in MessageKind]?: readonly string[] } = {
@@ -86,6 +87,7 @@ const invalidFields: { [K in MessageKind]: Array<[field: string, value: unknown]
     ['ignoredPresses', -1],
     ['rttMs', '4'],
   ],
+  update: [['running', ''], ['state', 'done'], ['target', 'v2'], ['target', '1.2'], ['cmd', 'has space'], ['reason', 'x'.repeat(501)], ['progress', { bytes: -1, total: 10 }]],
   reply: [['cmd', 'has space'], ['name', ''], ['ok', 'true'], ['code', 'nope'], ['result', 'done'], ['result', [1]]],
   'hub-status': [['hub', ''], ['boot', ''], ['ts', 'yesterday'], ['online', 1]],
   'hub-bridge': [['state', 'up'], ['backlog', -1], ['backlog', 0.5], ['since', 'now'], ['upstream', '']],
@@ -253,7 +255,7 @@ describe('TOPIC_TABLE', () => {
   const kinds = Object.keys(TOPIC_TABLE) as TopicKind[]
 
   it('describes every topic kind under its own key', () => {
-    expect(kinds.sort()).toEqual(['central-status', 'central-waiting', 'cmd', 'event', 'hub-bridge', 'hub-status', 'reply', 'screen', 'state', 'status', 'telemetry'])
+    expect(kinds.sort()).toEqual(['central-status', 'central-waiting', 'cmd', 'event', 'hub-bridge', 'hub-status', 'reply', 'screen', 'state', 'status', 'telemetry', 'update'])
     for (const kind of kinds) expect(TOPIC_TABLE[kind].kind).toBe(kind)
   })
 
@@ -266,7 +268,7 @@ describe('TOPIC_TABLE', () => {
 
   it('retains state, never commands, events or replies', () => {
     const retained = kinds.filter((k) => TOPIC_TABLE[k].retain).sort()
-    expect(retained).toEqual(['central-status', 'central-waiting', 'hub-bridge', 'hub-status', 'screen', 'state', 'status'])
+    expect(retained).toEqual(['central-status', 'central-waiting', 'hub-bridge', 'hub-status', 'screen', 'state', 'status', 'update'])
     for (const kind of kinds) expect(TOPIC_TABLE[kind].qos).toBe(kind === 'telemetry' ? 0 : 1)
   })
 
