@@ -14,6 +14,7 @@ import type { Logger } from 'pino'
 import { DeviceFault } from '../hardware/device-fault.ts'
 import type { BlinkRate, TextDisplay } from '../hardware/text-display.ts'
 import type { DeviceHealthSink } from './device-health.ts'
+import { DisplayFaultWatch } from './display-fault-watch.ts'
 import type { DisplayShows, ShowsListener } from './display-shows.ts'
 
 const IDENTIFY_BLINK: BlinkRate = '2hz'
@@ -46,15 +47,10 @@ export class CallDisplay {
   /** Dashes across the display cannot be mistaken for a ticket number, unlike an '8888' segment test. */
   private readonly identifyText: string
   private readonly log: Logger
-  private readonly device: string
-  private readonly health: DeviceHealthSink
+  private readonly watch: DisplayFaultWatch
   private ticket: string | null = null
   private attentionOn = false
   private identifyTimer: NodeJS.Timeout | undefined
-  private fault: DeviceFault | null = null
-  private readonly retryMs: number
-  private retryTimer: NodeJS.Timeout | undefined
-  private stopped = false
   /** The text the driver last took without an error; null after a fault or a stop. */
   private glass: string | null = null
   private readonly showsListeners = new Set<ShowsListener>()
@@ -63,10 +59,19 @@ export class CallDisplay {
     this.driver = opts.driver
     this.identifyText = '-'.repeat(opts.driver.width)
     this.log = opts.log
-    this.device = opts.device
-    this.health = opts.health
-    this.health.register(opts.device)
-    this.retryMs = opts.retryMs ?? 5_000
+    opts.health.register(opts.device)
+    this.watch = new DisplayFaultWatch({
+      device: opts.device,
+      noun: 'display',
+      health: opts.health,
+      log: opts.log,
+      retryMs: opts.retryMs ?? 5_000,
+      restore: () => this.track(this.identifyTimer !== undefined ? this.showIdentify() : this.render()),
+      onFault: () => {
+        this.glass = null
+      },
+      onRecovered: () => undefined,
+    })
   }
 
   status(): CallDisplayStatus {
@@ -74,13 +79,13 @@ export class CallDisplay {
       ticket: this.ticket,
       attention: this.attentionOn,
       identifying: this.identifyTimer !== undefined,
-      fault: this.fault,
+      fault: this.watch.fault,
     }
   }
 
   /** What the glass shows, as far as the writes the chip took tell. */
   shows(): DisplayShows {
-    const fault = this.fault ? { code: this.fault.code, message: this.fault.message.slice(0, 200) } : null
+    const fault = this.watch.wireFault
     return { text: fault ? null : this.glass, fault, picture: null }
   }
 
@@ -91,7 +96,7 @@ export class CallDisplay {
 
   /** Starts the display blank. Rejects with a DeviceFault when it does not answer. */
   start(): Promise<void> {
-    this.stopped = false
+    this.watch.start()
     return this.track(this.driver.start())
   }
 
@@ -151,10 +156,9 @@ export class CallDisplay {
   }
 
   async stop(): Promise<void> {
-    this.stopped = true
+    this.watch.stop()
     clearTimeout(this.identifyTimer)
-    clearTimeout(this.retryTimer)
-    this.identifyTimer = this.retryTimer = undefined
+    this.identifyTimer = undefined
     try {
       await this.driver.stop()
     } catch (err) {
@@ -170,46 +174,16 @@ export class CallDisplay {
     await this.driver.setBlink(this.attentionOn ? ATTENTION_BLINK : 'off')
   }
 
-  /** Records the device's health from each operation's outcome and reports changes. */
+  /** Every driver operation goes through the fault watch; whatever its outcome, what shows() answers may have changed. */
   private async track(op: Promise<void>): Promise<void> {
     try {
-      await op
-    } catch (err) {
-      if (err instanceof DeviceFault) {
-        const isNew = this.fault?.code !== err.code
-        this.fault = err
-        if (isNew) {
-          this.log.error({ device: err.device, code: err.code }, err.message)
-          this.health.report(this.device, { code: err.code, message: err.message })
-        }
-        this.glass = null
-        this.scheduleRetry()
-      }
+      await this.watch.track(op)
+    } finally {
       this.changed()
-      throw err
     }
-    if (this.fault !== null) {
-      this.log.info({ device: this.fault.device }, 'display works again')
-      this.fault = null
-      this.health.report(this.device, null)
-    }
-    this.changed()
   }
 
   private changed(): void {
     for (const l of this.showsListeners) l()
-  }
-
-  private scheduleRetry(): void {
-    if (this.retryMs <= 0 || this.retryTimer !== undefined || this.stopped) return
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined
-      if (this.fault === null || this.stopped) return
-      const restore = this.identifyTimer !== undefined
-        ? this.showIdentify()
-        : this.render()
-      // A failure lands in track(), which schedules the next attempt.
-      this.track(restore).catch(() => undefined)
-    }, this.retryMs)
   }
 }

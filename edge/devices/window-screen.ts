@@ -6,9 +6,9 @@
  * shows the technician's identify picture.
  *
  * Scrolling and blinking run on the runtime's timers (setInterval), so fake
- * timers drive them in tests. Health is reported exactly as the call display
- * does (edge/devices/call-display.ts): a fault when a driver call fails with
- * a new code, null when one succeeds again, and while faulted the whole
+ * timers drive them in tests. Health is watched as the call display's is
+ * (edge/devices/display-fault-watch.ts): a fault when a driver call fails
+ * with a new code, null when one succeeds again, and while faulted the whole
  * picture is re-sent every `retryMs`, so a reseated cable comes back on its own.
  *
  * A character the font lacks is drawn as a box and reported once per
@@ -21,6 +21,7 @@ import { DeviceFault } from '../hardware/device-fault.ts'
 import type { PixelFrame } from '../hardware/pixel-frame.ts'
 import type { PixelScreen } from '../hardware/pixel-screen.ts'
 import type { DeviceHealthSink } from './device-health.ts'
+import { DisplayFaultWatch } from './display-fault-watch.ts'
 import type { DisplayShows, ShowsListener } from './display-shows.ts'
 import { identifyFrame, linesScroll, renderLines, screenLines, type ScreenRole } from './screen-layouts.ts'
 
@@ -63,19 +64,16 @@ export class WindowScreen {
   private readonly font: BitmapFont
   private readonly log: Logger
   private readonly device: string
-  private readonly health: DeviceHealthSink
+  private readonly watch: DisplayFaultWatch
   private readonly ticketChars: number
   private readonly scrollMs: number
   private readonly scrollStepPx: number
-  private readonly retryMs: number
   private view: ScreenView | null = null
   private scrollPx = 0
   private scrollTimer: NodeJS.Timeout | undefined
   private blinkTimer: NodeJS.Timeout | undefined
   private lit = true
   private identifyTimer: NodeJS.Timeout | undefined
-  private retryTimer: NodeJS.Timeout | undefined
-  private fault: DeviceFault | null = null
   private readonly missing = new Set<string>()
   private stopped = false
   /** What the driver last took without an error: a view's lines, the identify picture, or nothing (after a fault or a stop). */
@@ -88,12 +86,24 @@ export class WindowScreen {
     this.role = opts.role
     this.log = opts.log
     this.device = opts.device
-    this.health = opts.health
     this.ticketChars = opts.ticketChars
     this.scrollMs = opts.scrollMs ?? 100
     this.scrollStepPx = opts.scrollStepPx ?? 2
-    this.retryMs = opts.retryMs ?? 5_000
-    this.health.register(opts.device)
+    opts.health.register(opts.device)
+    this.watch = new DisplayFaultWatch({
+      device: opts.device,
+      noun: 'screen',
+      health: opts.health,
+      log: opts.log,
+      retryMs: opts.retryMs ?? 5_000,
+      restore: () => this.restore(),
+      onFault: (isNew) => {
+        if (!isNew) return
+        this.glass = null
+        this.changed()
+      },
+      onRecovered: () => this.changed(),
+    })
   }
 
   get width(): number {
@@ -113,7 +123,7 @@ export class WindowScreen {
   }
 
   status(): WindowScreenStatus {
-    return { view: this.view, identifying: this.identifyTimer !== undefined, scrolling: this.scrollTimer !== undefined, fault: this.fault }
+    return { view: this.view, identifying: this.identifyTimer !== undefined, scrolling: this.scrollTimer !== undefined, fault: this.watch.fault }
   }
 
   /** Characters drawn as a box because the font lacks them, in the order first met. */
@@ -123,7 +133,7 @@ export class WindowScreen {
 
   /** What the glass shows, unscrolled, as far as the frames the chip took tell. */
   shows(): DisplayShows {
-    const fault = this.fault ? { code: this.fault.code, message: this.fault.message.slice(0, 200) } : null
+    const fault = this.watch.wireFault
     const glass = this.glass
     if (fault || glass === null) return { text: null, fault, picture: null }
     if (glass.kind === 'identify') return { text: '', fault: null, picture: identifyFrame(this.driver.width, this.driver.height) }
@@ -146,6 +156,7 @@ export class WindowScreen {
 
   start(): Promise<void> {
     this.stopped = false
+    this.watch.start()
     return this.track(this.driver.start())
   }
 
@@ -194,9 +205,10 @@ export class WindowScreen {
 
   async stop(): Promise<void> {
     this.stopped = true
-    for (const t of [this.identifyTimer, this.retryTimer]) clearTimeout(t)
+    this.watch.stop()
+    clearTimeout(this.identifyTimer)
     for (const t of [this.scrollTimer, this.blinkTimer]) clearInterval(t)
-    this.identifyTimer = this.retryTimer = this.scrollTimer = this.blinkTimer = undefined
+    this.identifyTimer = this.scrollTimer = this.blinkTimer = undefined
     try {
       await this.driver.stop()
     } catch (err) {
@@ -250,7 +262,7 @@ export class WindowScreen {
     const moving = this.view !== null && linesScroll(this.font, screenLines(this.view, this.role, this.driver.height), this.driver.width)
     if (moving && this.scrollTimer === undefined && !this.stopped) {
       this.scrollTimer = setInterval(() => {
-        if (this.identifyTimer !== undefined || this.fault !== null) return
+        if (this.identifyTimer !== undefined || this.watch.fault !== null) return
         this.scrollPx += this.scrollStepPx
         this.track(this.render()).catch(() => undefined)
       }, this.scrollMs)
@@ -267,38 +279,8 @@ export class WindowScreen {
     this.log.warn({ device: this.device, char: ch, codePoint, font: this.font.name }, `the screen font has no glyph for ${codePoint}; it is shown as a box`)
   }
 
-  private async track(op: Promise<void>): Promise<void> {
-    try {
-      await op
-    } catch (err) {
-      if (err instanceof DeviceFault) {
-        const isNew = this.fault?.code !== err.code
-        this.fault = err
-        if (isNew) {
-          this.log.error({ device: err.device, code: err.code }, err.message)
-          this.health.report(this.device, { code: err.code, message: err.message })
-          this.glass = null
-          this.changed()
-        }
-        this.scheduleRetry()
-      }
-      throw err
-    }
-    if (this.fault !== null) {
-      this.log.info({ device: this.fault.device }, 'screen works again')
-      this.fault = null
-      this.health.report(this.device, null)
-      this.changed()
-    }
-  }
-
-  private scheduleRetry(): void {
-    if (this.retryMs <= 0 || this.retryTimer !== undefined || this.stopped) return
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined
-      if (this.fault === null || this.stopped) return
-      this.restore().catch(() => undefined)
-    }, this.retryMs)
+  private track(op: Promise<void>): Promise<void> {
+    return this.watch.track(op)
   }
 }
 
