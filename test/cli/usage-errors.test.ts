@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url'
 import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createServer, type AddressInfo } from 'node:net'
 
 const CLI = fileURLToPath(new URL('../../cli/counter-edge.mjs', import.meta.url))
 
@@ -56,6 +57,19 @@ describe('counter-edge on wrong flags and files', () => {
     const r = await cli(['status', '--username', 'hall-1-tech'])
     expect(r.code).toBe(2)
     expect(r.err).toMatch(/没有密码.*\/ no password: give --password-file or set COUNTER_EDGE_PASSWORD/)
+  })
+})
+
+describe('counter-edge without a hub to ask', () => {
+  it('a hub address where nothing listens is named as unreachable, exit 1', async () => {
+    // A port that was just free: nothing listens there once the server is closed.
+    const server = createServer()
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
+    const port = (server.address() as AddressInfo).port
+    await new Promise<void>((r) => server.close(() => r()))
+    const r = await cli(['status', '--hub', `mqtt://127.0.0.1:${port}`, '--hall', 'hall-1', '--username', 'hall-1-tech'], { COUNTER_EDGE_PASSWORD: 'x' })
+    expect(r.code).toBe(1)
+    expect(r.err).toContain(`无法连接集线器 mqtt://127.0.0.1:${port}（ECONNREFUSED）：它是否在运行、地址是否正确？/ cannot reach the hub at mqtt://127.0.0.1:${port} (ECONNREFUSED): is it running, and is --hub right?`)
   })
 })
 

@@ -91,7 +91,7 @@ describe('counter-edge status, identify, selftest', () => {
     await writeFile(wrongFile, 'not-the-password')
     const wrong = await cli(['status', ...auth.slice(0, -1), wrongFile])
     expect(wrong.code).toBe(1)
-    expect(wrong.err).toMatch(/refused the connection.*check the username and password/)
+    expect(wrong.err).toMatch(/集线器 mqtt:\/\/127\.0\.0\.1:\d+ 拒绝了登录：请检查用户名和密码 \/ the hub at .* refused the connection: .*\(check the username and password\)/)
   }, 30_000)
 
   it('an unknown window fails at once from what the hub holds, not after the command timeout', async () => {
