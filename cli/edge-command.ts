@@ -36,6 +36,13 @@ function controlAddress(v: string): { host: string; port: number; socketPath?: s
   return { host: m[1] ?? '127.0.0.1', port }
 }
 
+/**
+ * Refusals of the board's credentials in a row after which the command, run at a terminal, stops. Not the
+ * first: the hub answers a login limiter's backoff with the same CONNACK as a revoked password (hub/broker.ts,
+ * so a refusal confirms nothing), and three tries across the link's backoff outlast a passing burst.
+ */
+export const REFUSALS_AT_TERMINAL = 3
+
 /** Long enough for the keys' re-read (1 s) and the display to report their faults to the hub before the exit. */
 const BOARD_LOST_GRACE_MS = 2_500
 
@@ -104,6 +111,19 @@ export const edgeCommand: Subcommand = {
       const { board: _board, tls: _tls, dataDir: _dataDir, ...file } = c
       const edge = await startEdge({ ...file, ...(dataDir ? { dataDir } : {}), ...(tls ? { tls } : {}) }, { profile, gpio, bus, log, clock })
       life.add('edge runtime', () => edge.stop())
+      // A person running the board by hand is told to re-provision and gets the prompt back; under systemd
+      // (no terminal) the link keeps retrying, so a board in a hall comes back by itself after a login storm.
+      if (process.stdout.isTTY) {
+        const off = edge.link.onCredentialsRefused((inARow) => {
+          if (inARow < REFUSALS_AT_TERMINAL) return
+          off()
+          log.fatal(
+            { refused: inARow, username: c.username },
+            `集线器连续 ${inARow} 次拒绝本板的凭据，已停止重试：请用 counter-edge provision --replace 为 ${c.counter} 重新发放，并用新配置再运行 / the hub refused this board's credentials ${inARow} times in a row (revoked or replaced); stopped retrying: re-provision ${c.counter} (counter-edge provision --replace) and run again with the new config`,
+          )
+          life.stop().finally(() => process.exit(1))
+        })
+      }
       if (simWindow) {
         simWindow.attach(edge)
         if (control) {

@@ -36,7 +36,7 @@ export async function connectToHub(v: Record<string, string | boolean | undefine
   return await new Promise<MqttClient>((resolve, reject) => {
     const t = setTimeout(() => {
       client.end(true)
-      reject(new Error(`no answer from the hub at ${v.hub} within 5 s: is it running and reachable?`))
+      reject(new Error(`集线器 ${v.hub} 在 5 秒内没有应答：它是否在运行、网络是否可达？/ no answer from the hub at ${v.hub} within 5 s: is it running and reachable?`))
     }, 5000)
     client.once('connect', () => {
       clearTimeout(t)
@@ -45,8 +45,18 @@ export async function connectToHub(v: Record<string, string | boolean | undefine
     client.once('error', (err) => {
       clearTimeout(t)
       client.end(true)
-      const hint = /Bad username|Not authorized/i.test(err.message) ? ' (check the username and password)' : ''
-      reject(new Error(`the hub at ${v.hub} refused the connection: ${err.message}${hint}`))
+      const code = (err as NodeJS.ErrnoException).code
+      if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') {
+        return reject(new Error(`无法连接集线器 ${v.hub}（${code}）：它是否在运行、地址是否正确？/ cannot reach the hub at ${v.hub} (${code}): is it running, and is --hub right?`))
+      }
+      const refusedLogin = /Bad username|Not authorized/i.test(err.message)
+      reject(
+        new Error(
+          refusedLogin
+            ? `集线器 ${v.hub} 拒绝了登录：请检查用户名和密码 / the hub at ${v.hub} refused the connection: ${err.message} (check the username and password)`
+            : `集线器 ${v.hub} 拒绝了连接 / the hub at ${v.hub} refused the connection: ${err.message}`,
+        ),
+      )
     })
   })
 }

@@ -21,7 +21,7 @@ const SUMMARIES: Record<string, string> = {
   hub: 'run the in-hall hub (MQTT broker with authentication, ACL and bridge to central)',
   edge: 'run the runtime of one counter board',
   provision: 'add a board (or another client) to a hub credentials file and print its config once',
-  status: 'one line per window of the hall: online, mode, ticket, officer, faults',
+  status: 'one line per window of the hall: online, mode, ticket, officer, faults; exit code 1 when any window needs a look',
   identify: "blink a window's display so a technician can find it in the hall",
   selftest: 'test a window: display lamp test, keys, capture trigger loopback',
   'outputs-off': 'drive every output of a board profile inactive and release it (the unit runs it after every stop)',

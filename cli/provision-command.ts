@@ -61,7 +61,7 @@ export const provisionCommand: Subcommand = {
       }
       entries[existing] = { ...entries[existing]!, revoked: true }
       await writeCredentialFile(path, entries)
-      console.log(`revoked ${username}; a running hub refuses it from its next reload (within a second)`)
+      console.log(`已吊销 ${username}：运行中的集线器在下次重新加载凭据时（一秒内）断开并拒绝它 / revoked ${username}; a running hub drops and refuses it from its next reload (within a second)`)
       return 0
     }
     if (existing >= 0 && !v.replace) {

@@ -11,7 +11,8 @@ interface Row {
 /** One line per window, from the retained status and state the hub holds. */
 export const statusCommand: Subcommand = {
   name: 'status',
-  summary: 'one line per window of the hall: online, mode, ticket, officer, faults; exit 0 when every window is online without a fault, 1 otherwise',
+  summary:
+    '每个窗口一行（连接、状态、票号、工作人员、故障）。退出码 0：全部在线且无故障；1：有窗口离线或有故障、没有窗口报到或连不上集线器；2：用法错误 / one line per window of the hall: online, mode, ticket, officer, faults. Exit code 0: every window online without a fault; 1: a window is offline or has a fault, none has reported, or the hub could not be asked; 2: wrong usage',
   usage: 'COUNTER_EDGE_PASSWORD=… counter-edge status --hub mqtt://hub:1883 --hall hall-1 --username hall-1-tech',
   options: { ...HUB_OPTIONS, json: { type: 'boolean', default: false, description: 'print JSON instead of lines' } },
   async run(v) {
@@ -31,9 +32,12 @@ export const statusCommand: Subcommand = {
     await new Promise((r) => setTimeout(r, 500))
     await client.endAsync()
     const list = [...rows.values()].sort((a, b) => a.counter.localeCompare(b.counter))
+    const unhealthy = list.filter((r) => !r.status?.online || r.state?.faults.length).length
+    // The exit code is for scripts and monitoring (documented in --help): 1 when any window needs a look.
+    const code = list.length > 0 && unhealthy === 0 ? 0 : 1
     if (v.json) {
       console.log(JSON.stringify(list, null, 2))
-      return 0
+      return code
     }
     if (list.length === 0) {
       console.log(`${hall} 厅还没有窗口向集线器报到 / no windows have reported to the hub for hall ${hall} (topic ${topics.hallCounters(hall)})`)
@@ -41,10 +45,8 @@ export const statusCommand: Subcommand = {
     }
     console.log(HEADER)
     for (const r of list) console.log(formatRow(r))
-    const unhealthy = list.filter((r) => !r.status?.online || r.state?.faults.length).length
-    // The exit code is for scripts and monitoring (documented in --help): 1 when any window needs a look.
     console.log(unhealthy === 0 ? `全部 ${list.length} 个窗口在线且无故障 / all ${list.length} windows online, no faults` : `${unhealthy} 个窗口需要查看 / ${unhealthy} of ${list.length} windows need a look (exit code 1)`)
-    return unhealthy === 0 ? 0 : 1
+    return code
   },
 }
 

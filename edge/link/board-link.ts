@@ -148,6 +148,7 @@ export class BoardLink {
   private readonly pendingReport = new Map<ReportKind, BoardFields[ReportKind]>()
   private pingSentAt: number | null = null
   private readonly health: LinkHealth
+  private readonly refusalListeners = new Set<(inARow: number) => void>()
   private readonly now: () => number
 
   constructor(private readonly opts: BoardLinkOptions) {
@@ -178,6 +179,16 @@ export class BoardLink {
 
   handleCommands(handler: CommandHandler): void {
     this.onCommand = handler
+  }
+
+  /**
+   * Told each time the hub refuses this board's credentials (CONNACK 4/5), with the refusals since the
+   * last accepted login: the composition root decides whether retrying still makes sense (a person at a
+   * terminal is better told to re-provision than left to watch retries).
+   */
+  onCredentialsRefused(listener: (inARow: number) => void): () => void {
+    this.refusalListeners.add(listener)
+    return () => this.refusalListeners.delete(listener)
   }
 
   /** Called after every (re)connect and birth, so the window can republish its state. */
@@ -251,6 +262,7 @@ export class BoardLink {
             '集线器拒绝了本板的凭据（已吊销或已重新发放）：请用 counter-edge provision --replace 重新发放并换上新配置 / the hub refuses this board\'s credentials (revoked or replaced): re-provision it (counter-edge provision --replace) and install the new config; retrying meanwhile',
           )
         }
+        for (const l of this.refusalListeners) l(refusedLogins)
         return
       }
       log.warn({ err: err.message }, 'hub link error')

@@ -6,10 +6,8 @@ import type { Logger } from '../../edge/shared/logger.ts'
 import type { HallView, WindowView } from '../hall-view.ts'
 import type { HubCounters } from '../hub-counters.ts'
 import { dashboardPage } from './page.ts'
-import { renderMetrics, type NodeMetrics } from './metrics.ts'
+import { HubMetrics, type NodeMetrics } from './metrics.ts'
 import { ServiceStats } from './service-stats.ts'
-import { ServiceHistograms } from './service-histograms.ts'
-import { RuntimeMetrics } from './runtime-metrics.ts'
 import { HttpError, readJsonBody } from '../http/json-body.ts'
 import { normalizeAddress } from '../address-guards.ts'
 import type { LoginLimiter } from '../login-limiter.ts'
@@ -68,8 +66,7 @@ const DEFAULT_HALL_TIME_ZONE = 'Asia/Shanghai'
 export class HubHttp {
   private server: Server | null = null
   private readonly stats: ServiceStats
-  private readonly histograms: ServiceHistograms
-  private readonly runtime = new RuntimeMetrics()
+  private readonly metrics: HubMetrics
   private readonly sessions = new Map<string, { username: string; expires: number }>()
   private readonly streams: LiveStreams
   private messagesIn = 0
@@ -81,14 +78,26 @@ export class HubHttp {
 
   constructor(private readonly opts: HubHttpOptions) {
     this.stats = new ServiceStats({ hall: opts.hall, aedes: opts.aedes })
-    this.histograms = new ServiceHistograms({ hall: opts.hall, aedes: opts.aedes })
     this.streams = new LiveStreams({ ...opts.liveStreams, lines: opts.lines })
+    const screen = opts.screen
+    this.metrics = new HubMetrics({
+      hall: opts.hall,
+      aedes: opts.aedes,
+      snapshot: () => opts.hallView.snapshot(),
+      counters: opts.counters,
+      stats: () => this.stats.all(),
+      connectedClients: () => opts.aedes.connectedClients,
+      messagesIn: () => this.messagesIn,
+      backlog: opts.backlog,
+      liveStreams: () => this.streams.stats(),
+      ...(screen ? { screenStreams: () => screen.streamStats() } : {}),
+      ...(opts.live ? { live: opts.live } : {}),
+    })
   }
 
   async start(): Promise<void> {
     await this.stats.start()
-    await this.histograms.start()
-    this.runtime.start()
+    await this.metrics.start()
     this.opts.aedes.on('publish', this.countIn)
     this.unsubscribe.push(
       this.opts.hallView.onChange((counter) => {
@@ -150,21 +159,8 @@ export class HubHttp {
     }
     if (method === 'GET' && this.opts.screen?.serves(path)) return this.opts.screen.respond(req, res, path)
     if (method === 'GET' && path === '/metrics') {
-      const text = renderMetrics({
-        hall: this.opts.hall,
-        snapshot: () => this.opts.hallView.snapshot(),
-        counters: this.opts.counters,
-        stats: this.stats.all(),
-        connectedClients: () => this.opts.aedes.connectedClients,
-        messagesIn: () => this.messagesIn,
-        backlog: this.opts.backlog,
-        liveStreams: this.streams.stats(),
-        ...(this.opts.screen ? { screenStreams: this.opts.screen.streamStats() } : {}),
-        ...(this.opts.live ? { live: this.opts.live } : {}),
-        histograms: this.histograms,
-        runtime: this.runtime.sample(),
-      })
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' })
+      const text = await this.metrics.render()
+      res.writeHead(200, { 'content-type': this.metrics.contentType })
       return void res.end(text)
     }
     if (method === 'GET' && path === '/api/hall') {
@@ -273,8 +269,7 @@ export class HubHttp {
     for (const u of this.unsubscribe) u()
     this.opts.aedes.off('publish', this.countIn)
     await this.stats.stop()
-    await this.histograms.stop()
-    this.runtime.stop()
+    await this.metrics.stop()
     this.streams.stop()
     const server = this.server
     this.server = null

@@ -1,23 +1,6 @@
 import type { Aedes, AedesPublishPacket } from 'aedes'
+import { Histogram, type Registry } from 'prom-client'
 import { parseMessage, topics } from '../../edge/protocol/index.ts'
-
-/** Cumulative Prometheus histogram counts for one label set: `counts[i]` observations ≤ `bounds[i]`. */
-export interface Histogram {
-  bounds: readonly number[]
-  counts: number[]
-  sum: number
-  count: number
-}
-
-export function emptyHistogram(bounds: readonly number[]): Histogram {
-  return { bounds, counts: bounds.map(() => 0), sum: 0, count: 0 }
-}
-
-function observe(h: Histogram, value: number): void {
-  for (let i = 0; i < h.bounds.length; i++) if (value <= h.bounds[i]!) h.counts[i]!++
-  h.sum += value
-  h.count++
-}
 
 /** A hall's services take minutes; its limits are 5 and 15 minutes by default. */
 export const SERVICE_SECONDS = [30, 60, 120, 300, 600, 900, 1800, 3600] as const
@@ -31,21 +14,23 @@ const MAX_PENDING = 10_000
 /** A reply later than this is not a round trip worth measuring (the board was offline; central's expiry). */
 const PENDING_MS = 10 * 60_000
 
-export interface WindowHistograms {
-  service: Histogram
-  wait: Histogram
-  roundTrip: Histogram
-}
+/** The labels every series of a hub carries: `hall`, and `node` in a cluster. */
+export type BaseLabels = Record<string, string>
 
 /**
  * Per-window histograms for /metrics, from what passes through the hub: the
  * service time and the wait the board reports in its events, and the command
  * round trip the hub itself sees, from a command published to a window to that
  * window's reply naming the command's id. A replayed event (journal after a
- * reconnect) is counted once, by its id.
+ * reconnect) is counted once, by its id. Every window in known() has its
+ * series at 0 from the first scrape on.
  */
 export class ServiceHistograms {
-  private readonly windows = new Map<string, WindowHistograms>()
+  private readonly service: Histogram<string>
+  private readonly wait: Histogram<string>
+  private readonly roundTrip: Histogram<string>
+  /** Windows whose series exist (zeroed once: zero() again would wipe what they counted). */
+  private readonly windows = new Set<string>()
   private readonly pending = new Map<string, { counter: string; at: number }>()
   private readonly seen = new Set<string>()
   private readonly seenOrder: string[] = []
@@ -55,8 +40,23 @@ export class ServiceHistograms {
     done()
   }
 
-  constructor(private readonly opts: { hall: string; aedes: Aedes; now?: () => number }) {
+  constructor(
+    private readonly opts: {
+      hall: string
+      aedes: Aedes
+      registry: Registry
+      labels: BaseLabels
+      /** The windows the hub knows at scrape time. */
+      known: () => Iterable<string>
+      now?: () => number
+    },
+  ) {
     this.filters = [topics.hallEvents(opts.hall), topics.hallCommands(opts.hall), topics.hallReplies(opts.hall)]
+    const histogram = (name: string, help: string, buckets: readonly number[]) =>
+      new Histogram({ name, help, buckets: [...buckets], labelNames: [...Object.keys(opts.labels), 'counter'], registers: [opts.registry], collect: () => this.ensureKnown() })
+    this.service = histogram('counter_edge_service_duration_seconds', 'Per window: service time, from its start to its end, as the board reports it.', SERVICE_SECONDS)
+    this.wait = histogram('counter_edge_call_wait_seconds', 'Per window: from the call to the start of service (the walk to the window, recalls), as the board reports it.', WAIT_SECONDS)
+    this.roundTrip = histogram('counter_edge_command_round_trip_seconds', "Per window: from a command's arrival at the hub to the window's reply passing through it.", ROUND_TRIP_SECONDS)
   }
 
   async start(): Promise<void> {
@@ -68,18 +68,17 @@ export class ServiceHistograms {
     this.pending.clear()
   }
 
-  /** A window's histograms, made empty on first ask so every known window has its series from the start. */
-  of(counter: string): WindowHistograms {
-    let h = this.windows.get(counter)
-    if (!h) {
-      h = { service: emptyHistogram(SERVICE_SECONDS), wait: emptyHistogram(WAIT_SECONDS), roundTrip: emptyHistogram(ROUND_TRIP_SECONDS) }
-      this.windows.set(counter, h)
-    }
-    return h
+  private ensureKnown(): void {
+    for (const counter of this.opts.known()) this.ensure(counter)
   }
 
-  counters(): string[] {
-    return [...this.windows.keys()]
+  private ensure(counter: string): Record<string, string> {
+    const labels = { ...this.opts.labels, counter }
+    if (!this.windows.has(counter)) {
+      this.windows.add(counter)
+      for (const h of [this.service, this.wait, this.roundTrip]) h.zero(labels)
+    }
+    return labels
   }
 
   private now(): number {
@@ -104,7 +103,7 @@ export class ServiceHistograms {
       if (!p || p.counter !== counter) return
       this.pending.delete(cmd)
       const ms = this.now() - p.at
-      if (ms >= 0 && ms <= PENDING_MS) observe(this.of(counter).roundTrip, ms / 1000)
+      if (ms >= 0 && ms <= PENDING_MS) this.roundTrip.observe(this.ensure(counter), ms / 1000)
       return
     }
     if (m.topic.kind !== 'event') return
@@ -114,7 +113,7 @@ export class ServiceHistograms {
     this.seen.add(e.id)
     this.seenOrder.push(e.id)
     if (this.seenOrder.length > 20_000) this.seen.delete(this.seenOrder.shift()!)
-    if (e.type === 'service-finished' && typeof e.durationMs === 'number') observe(this.of(counter).service, e.durationMs / 1000)
-    if (e.type === 'service-started' && typeof e.waitedMs === 'number') observe(this.of(counter).wait, e.waitedMs / 1000)
+    if (e.type === 'service-finished' && typeof e.durationMs === 'number') this.service.observe(this.ensure(counter), e.durationMs / 1000)
+    if (e.type === 'service-started' && typeof e.waitedMs === 'number') this.wait.observe(this.ensure(counter), e.waitedMs / 1000)
   }
 }

@@ -1,9 +1,10 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
+import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createServer, type AddressInfo } from 'node:net'
 
 const CLI = fileURLToPath(new URL('../../cli/counter-edge.mjs', import.meta.url))
 
@@ -59,6 +60,19 @@ describe('counter-edge on wrong flags and files', () => {
   })
 })
 
+describe('counter-edge without a hub to ask', () => {
+  it('a hub address where nothing listens is named as unreachable, exit 1', async () => {
+    // A port that was just free: nothing listens there once the server is closed.
+    const server = createServer()
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
+    const port = (server.address() as AddressInfo).port
+    await new Promise<void>((r) => server.close(() => r()))
+    const r = await cli(['status', '--hub', `mqtt://127.0.0.1:${port}`, '--hall', 'hall-1', '--username', 'hall-1-tech'], { COUNTER_EDGE_PASSWORD: 'x' })
+    expect(r.code).toBe(1)
+    expect(r.err).toContain(`无法连接集线器 mqtt://127.0.0.1:${port}（ECONNREFUSED）：它是否在运行、地址是否正确？/ cannot reach the hub at mqtt://127.0.0.1:${port} (ECONNREFUSED): is it running, and is --hub right?`)
+  })
+})
+
 describe('counter-edge provision refuses what would not work', () => {
   const creds = () => join(dir, 'credentials.json')
 
@@ -66,7 +80,7 @@ describe('counter-edge provision refuses what would not work', () => {
     const path = join(dir, 'no-such-folder', 'credentials.json')
     const r = await cli(['provision', '--credentials', path, '--hall', 'hall-1', '--counter', 'w01'])
     expect(r.code).toBe(2)
-    expect(r.err).toContain(`the folder of --credentials ${path} does not exist: ${join(dir, 'no-such-folder')}`)
+    expect(r.err).toContain(`凭据文件所在的文件夹不存在 / the folder of --credentials ${path} does not exist: ${join(dir, 'no-such-folder')}`)
     expect(r.err).not.toMatch(/\.tmp|ENOENT/)
   })
 
@@ -102,12 +116,46 @@ describe('counter-edge provision refuses what would not work', () => {
   it('revoking twice says it was already revoked; provisioning a revoked board says revoked', async () => {
     const first = await cli(['provision', '--credentials', creds(), '--hall', 'hall-1', '--counter', 'w01', '--revoke'])
     expect(first.code, first.err).toBe(0)
-    expect(first.out).toMatch(/^revoked hall-1-w01/)
+    expect(first.out).toMatch(/^已吊销 hall-1-w01：运行中的集线器在下次重新加载凭据时（一秒内）断开并拒绝它 \/ revoked hall-1-w01; a running hub drops and refuses it/)
     const second = await cli(['provision', '--credentials', creds(), '--hall', 'hall-1', '--counter', 'w01', '--revoke'])
     expect(second.code).toBe(0)
     expect(second.out).toMatch(/hall-1-w01 早已吊销，无需再做 \/ hall-1-w01 was already revoked; nothing changed/)
     const add = await cli(['provision', '--credentials', creds(), '--hall', 'hall-1', '--counter', 'w01'])
     expect(add.code).toBe(2)
-    expect(add.err).toMatch(/"hall-1-w01" is in .* and REVOKED; pass --replace to issue new credentials/)
+    expect(add.err).toMatch(/"hall-1-w01" 在 .* 中已被吊销；加 --replace 发放新凭据 \/ "hall-1-w01" is in .* and REVOKED; pass --replace to issue new credentials/)
+    expect(add.err).not.toMatch(/already in/)
+    // --replace is the way back: new credentials, printed once.
+    const back = await cli(['provision', '--credentials', creds(), '--hall', 'hall-1', '--counter', 'w01', '--replace'])
+    expect(back.code, back.err).toBe(0)
+    expect(JSON.parse(back.out)).toMatchObject({ counter: 'w01', username: 'hall-1-w01' })
+  })
+})
+
+describe('counter-edge tells how to keep a board password private', () => {
+  it('no README, guide or banner line sends provision output into a file with a shell redirect (created 0644); they use --out', async () => {
+    const root = fileURLToPath(new URL('../../', import.meta.url))
+    const files = ['README.md', ...(await readdir(join(root, 'docs'))).filter((f) => f.endsWith('.md')).map((f) => join('docs', f)), 'cli/sim-command.ts']
+    const redirects: string[] = []
+    let outAdvice = 0
+    for (const f of files) {
+      for (const line of (await readFile(join(root, f), 'utf8')).split('\n')) {
+        if (!/counter-edge provision\b/.test(line)) continue
+        if (/(^|[^2&=-])>\s*\S/.test(line.replace(/<[^>]*>/g, ''))) redirects.push(`${f}: ${line.trim()}`)
+        if (/--out \S+\.json/.test(line)) outAdvice++
+      }
+    }
+    expect(redirects).toEqual([])
+    expect(outAdvice).toBeGreaterThanOrEqual(3)
+  })
+})
+
+describe('counter-edge status documents its exit code', () => {
+  it('--help says 0, 1 and 2 and when, in Chinese and English', async () => {
+    const r = await cli(['status', '--help'])
+    expect(r.code).toBe(0)
+    expect(r.out).toContain('退出码 0：全部在线且无故障；1：有窗口离线或有故障、没有窗口报到或连不上集线器；2：用法错误')
+    expect(r.out).toContain('Exit code 0: every window online without a fault; 1: a window is offline or has a fault, none has reported, or the hub could not be asked; 2: wrong usage')
+    const main = await cli(['--help'])
+    expect(main.out).toMatch(/status\s+one line per window.*exit code 1 when any window needs a look/)
   })
 })

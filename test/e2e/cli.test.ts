@@ -52,13 +52,17 @@ describe('counter-edge status, identify, selftest', () => {
     expect(lines[0]).toMatch(/^窗口\s+连接\s+状态/)
     expect(lines[1]).toMatch(/^window\s+link\s+mode\s+ticket\s+officer/)
     expect(lines[2]).toMatch(/^w01\s+online\s+closed/)
-    expect(lines[5]).toMatch(/all 3 windows online, no faults/)
+    expect(lines[5]).toBe('全部 3 个窗口在线且无故障 / all 3 windows online, no faults')
     expect(r.code).toBe(0)
+    const json = await cli(['status', ...auth, '--json'])
+    expect(json.code, json.err).toBe(0)
+    expect((JSON.parse(json.out) as unknown[]).length).toBe(3)
   })
 
   it('identify blinks the window so a technician can find it', async () => {
     const r = await cli(['identify', ...auth, '--counter', 'w02', '--seconds', '2'])
     expect(r.code, r.err).toBe(0)
+    expect(r.out).toBe('窗口 w02 的显示屏正在闪烁 "----"，持续 2 秒 / window w02 is blinking "----" for 2 s\n')
     const view = hall.windows.get('w02')!.hardware.view()
     expect(view.text).toBe('----')
     expect(view.blink).not.toBe('off')
@@ -87,7 +91,7 @@ describe('counter-edge status, identify, selftest', () => {
     await writeFile(wrongFile, 'not-the-password')
     const wrong = await cli(['status', ...auth.slice(0, -1), wrongFile])
     expect(wrong.code).toBe(1)
-    expect(wrong.err).toMatch(/refused the connection.*check the username and password/)
+    expect(wrong.err).toMatch(/集线器 mqtt:\/\/127\.0\.0\.1:\d+ 拒绝了登录：请检查用户名和密码 \/ the hub at .* refused the connection: .*\(check the username and password\)/)
   }, 30_000)
 
   it('an unknown window fails at once from what the hub holds, not after the command timeout', async () => {
@@ -124,7 +128,11 @@ describe('counter-edge status, identify, selftest', () => {
       const s = await cli(['status', ...auth])
       expect(s.code).toBe(1)
       expect(s.out).toMatch(/^w01\s+online\s+.*FAULTS: display (absent|nack)/m)
-      expect(s.out).toMatch(/1 of 3 windows need a look \(exit code 1\)/)
+      expect(s.out).toMatch(/1 个窗口需要查看 \/ 1 of 3 windows need a look \(exit code 1\)/)
+      // --json is for scripts: the same exit code as the lines.
+      const j = await cli(['status', ...auth, '--json'])
+      expect(j.code).toBe(1)
+      expect(JSON.parse(j.out)).toEqual(expect.arrayContaining([expect.objectContaining({ counter: 'w01' })]))
     } finally {
       w.injectDisplayFault('none')
     }

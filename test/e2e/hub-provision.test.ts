@@ -78,4 +78,31 @@ describe('provisioning a window into a running hub', () => {
       await rm(dir, { recursive: true, force: true })
     }
   }, 40_000)
+
+  it('at a terminal, a board with revoked credentials prints readable lines, stops retrying and says to re-provision', async () => {
+    expect(revokedConfig).not.toBeNull()
+    const dir = await mkdtemp(join(tmpdir(), 'revoked-tty-'))
+    const file = join(dir, 'w09.json')
+    await writeFile(file, JSON.stringify(revokedConfig), { mode: 0o600 })
+    // script(1) runs the command on a pseudo-terminal, as a technician's shell would; -e: its exit code.
+    const env: Record<string, string | undefined> = { ...process.env }
+    delete env.LOG_FORMAT
+    const child = spawn('script', ['-qefc', `'${process.execPath}' '${CLI}' edge --config '${file}'`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env })
+    let out = ''
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()))
+    try {
+      const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)))
+      const text = out.replace(/\x1b\[[0-9;]*m/g, '')
+      expect(code, text.slice(-2000)).toBe(1)
+      expect(text).toMatch(/集线器连续 3 次拒绝本板的凭据，已停止重试：请用 counter-edge provision --replace 为 w09 重新发放，并用新配置再运行 \/ the hub refused this board's credentials 3 times in a row \(revoked or replaced\); stopped retrying: re-provision w09/)
+      // pino-pretty's lines (time, level in words), not JSON.
+      expect(text).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] FATAL/m)
+      expect(text).not.toMatch(/\{"level":/)
+      expect(text).not.toContain(String(revokedConfig!.password))
+    } finally {
+      if (child.exitCode === null) child.kill('SIGTERM')
+      await rm(dir, { recursive: true, force: true })
+    }
+  }, 60_000)
 })

@@ -3,6 +3,7 @@ import { silentLogger } from '../../edge/shared/logger.ts'
 import { VERSION } from '../../edge/shared/version.ts'
 import { startSimHall, type SimHall } from '../../sim/hall.ts'
 import { Probe, command, eventually } from '../support/probe.ts'
+import { parsePromText } from '../support/prometheus-text.ts'
 
 /** The simulated hall's control API, driven by hand (--no-traffic): what central got shows, a wrong method is told so. */
 describe('the simulated hall without traffic', () => {
@@ -26,35 +27,41 @@ describe('the simulated hall without traffic', () => {
     await central.waitFor((m) => m.topic === `hall/hall-7/counter/${counter}/reply` && m.payload.cmd === p.id, 10_000, `reply to ${name}`)
   }
 
-  const metrics = async () => (await fetch(`http://127.0.0.1:${hall.hub.httpPort}/metrics`)).text()
-  const value = (text: string, series: string) => {
-    const line = text.split('\n').find((l) => l.startsWith(`${series} `))
-    if (line === undefined) throw new Error(`no series ${series} in /metrics`)
-    return Number(line.slice(series.length + 1))
+  const metrics = async () => {
+    const res = await fetch(`http://127.0.0.1:${hall.hub.httpPort}/metrics`)
+    expect(res.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8')
+    return parsePromText(await res.text())
   }
+  const hall7 = { hall: 'hall-7' }
 
   it('/metrics has every series from the start, at 0, with build info and process and Node runtime figures', async () => {
-    const text = await metrics()
-    expect(value(text, `counter_edge_build_info{hall="hall-7",version="${VERSION}",nodejs="${process.version}"}`)).toBe(1)
+    const m = await metrics()
+    expect(m.value('counter_edge_build_info', { ...hall7, version: VERSION, nodejs: process.version })).toBe(1)
     for (const counter of ['w01', 'w02']) {
-      const l = `hall="hall-7",counter="${counter}"`
-      expect(value(text, `counter_edge_window_online{${l}}`)).toBe(1)
-      expect(value(text, `counter_edge_window_connected{${l}}`)).toBe(1)
-      expect(value(text, `counter_edge_window_journal_depth{${l}}`)).toBe(0)
-      expect(value(text, `counter_edge_services_total{${l},outcome="served"}`)).toBe(0)
-      expect(value(text, `counter_edge_ratings_total{${l},score="very-dissatisfied"}`)).toBe(0)
+      const l = { ...hall7, counter }
+      expect(m.value('counter_edge_window_online', l)).toBe(1)
+      expect(m.value('counter_edge_window_connected', l)).toBe(1)
+      expect(m.value('counter_edge_window_journal_depth', l)).toBe(0)
+      expect(m.value('counter_edge_services_total', { ...l, outcome: 'served' })).toBe(0)
+      expect(m.value('counter_edge_ratings_total', { ...l, score: 'very-dissatisfied' })).toBe(0)
       for (const h of ['service_duration_seconds', 'call_wait_seconds', 'command_round_trip_seconds']) {
-        expect(value(text, `counter_edge_${h}_count{${l}}`)).toBe(0)
-        expect(value(text, `counter_edge_${h}_bucket{${l},le="+Inf"}`)).toBe(0)
+        expect(m.value(`counter_edge_${h}_count`, l)).toBe(0)
+        expect(m.value(`counter_edge_${h}_bucket`, { ...l, le: '+Inf' })).toBe(0)
       }
     }
-    expect(text).toMatch(/^# TYPE counter_edge_service_duration_seconds histogram$/m)
-    for (const code of ['unknown-counter', 'qos-required', 'retained-refused']) expect(value(text, `counter_edge_commands_refused_total{hall="hall-7",code="${code}"}`)).toBe(0)
-    expect(value(text, 'counter_edge_screen_streams_open{hall="hall-7"}')).toBe(0)
-    for (const name of ['process_resident_memory_bytes', 'process_cpu_seconds_total', 'process_start_time_seconds', 'process_open_fds', 'nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_eventloop_lag_p99_seconds']) {
-      expect(value(text, `${name}{hall="hall-7"}`)).toBeGreaterThanOrEqual(0)
+    expect(m.types.get('counter_edge_service_duration_seconds')).toBe('histogram')
+    expect(m.help.get('counter_edge_window_online')).toBe('Per window: 1 while its board is online (birth seen, no will or stop since), else 0.')
+    for (const code of ['unknown-counter', 'qos-required', 'retained-refused']) expect(m.value('counter_edge_commands_refused_total', { ...hall7, code })).toBe(0)
+    expect(m.value('counter_edge_screen_streams_open', hall7)).toBe(0)
+    // prom-client's default process and Node collectors, in this hub's own registry with its labels.
+    for (const name of ['process_resident_memory_bytes', 'process_cpu_seconds_total', 'process_start_time_seconds', 'process_open_fds', 'nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_eventloop_lag_p99_seconds', 'nodejs_active_resources_total']) {
+      expect(m.value(name, hall7)).toBeGreaterThanOrEqual(0)
     }
-    expect(value(text, 'process_resident_memory_bytes{hall="hall-7"}')).toBeGreaterThan(0)
+    expect(m.types.get('nodejs_gc_duration_seconds')).toBe('histogram')
+    expect(m.has('nodejs_version_info', { ...hall7, version: process.version })).toBe(true)
+    expect(m.value('process_resident_memory_bytes', hall7)).toBeGreaterThan(0)
+    // Every sample names its hall, the default collectors' too.
+    expect(m.samples.filter((s) => s.labels.hall !== 'hall-7')).toEqual([])
   })
 
   it('GET /api/ratings lists the rating central got, though no central stub runs', async () => {
@@ -78,23 +85,26 @@ describe('the simulated hall without traffic', () => {
   })
 
   it('/metrics has the service, the wait and the command round trips of that service, per window', async () => {
-    const text = await metrics()
-    const l = 'hall="hall-7",counter="w01"'
-    expect(value(text, `counter_edge_service_duration_seconds_count{${l}}`)).toBe(1)
-    expect(value(text, `counter_edge_call_wait_seconds_count{${l}}`)).toBe(1)
+    const m = await metrics()
+    const l = { ...hall7, counter: 'w01' }
+    expect(m.value('counter_edge_service_duration_seconds_count', l)).toBe(1)
+    expect(m.value('counter_edge_call_wait_seconds_count', l)).toBe(1)
     // sign-in, call, start, finish: four commands from central, each answered.
-    expect(value(text, `counter_edge_command_round_trip_seconds_count{${l}}`)).toBe(4)
-    expect(value(text, `counter_edge_command_round_trip_seconds_bucket{${l},le="+Inf"}`)).toBe(4)
-    expect(value(text, `counter_edge_ratings_total{${l},score="satisfied"}`)).toBe(1)
-    expect(value(text, `counter_edge_command_round_trip_seconds_count{hall="hall-7",counter="w02"}`)).toBe(0)
+    expect(m.value('counter_edge_command_round_trip_seconds_count', l)).toBe(4)
+    expect(m.value('counter_edge_command_round_trip_seconds_bucket', { ...l, le: '+Inf' })).toBe(4)
+    // Cumulative buckets: none holds more than +Inf, and each holds at least the one below it.
+    const buckets = m.samples.filter((s) => s.name === 'counter_edge_command_round_trip_seconds_bucket' && s.labels.counter === 'w01').map((s) => s.value)
+    expect(buckets).toEqual([...buckets].sort((a, b) => a - b))
+    expect(m.value('counter_edge_ratings_total', { ...l, score: 'satisfied' })).toBe(1)
+    expect(m.value('counter_edge_command_round_trip_seconds_count', { ...hall7, counter: 'w02' })).toBe(0)
   })
 
   it('/metrics says which window is offline', async () => {
     await hall.windows.get('w02')!.stop()
-    await eventually(async () => value(await metrics(), 'counter_edge_window_online{hall="hall-7",counter="w02"}') === 0, 10_000, 'w02 offline in /metrics')
-    const text = await metrics()
-    expect(value(text, 'counter_edge_window_online{hall="hall-7",counter="w01"}')).toBe(1)
-    expect(value(text, 'counter_edge_window_connected{hall="hall-7",counter="w02"}')).toBe(0)
+    await eventually(async () => (await metrics()).value('counter_edge_window_online', { ...hall7, counter: 'w02' }) === 0, 10_000, 'w02 offline in /metrics')
+    const m = await metrics()
+    expect(m.value('counter_edge_window_online', { ...hall7, counter: 'w01' })).toBe(1)
+    expect(m.value('counter_edge_window_connected', { ...hall7, counter: 'w02' })).toBe(0)
   })
 
   it('a wrong method is 405 with the methods the path takes; an unknown path stays 404', async () => {
@@ -113,6 +123,6 @@ describe('the simulated hall without traffic', () => {
 
   it('a command for a counter the hall does not have is answered at central and counted in /metrics by its code', async () => {
     await send('w42', 'call', { ticket: 'A001' })
-    expect(value(await metrics(), 'counter_edge_commands_refused_total{hall="hall-7",code="unknown-counter"}')).toBe(1)
+    expect((await metrics()).value('counter_edge_commands_refused_total', { ...hall7, code: 'unknown-counter' })).toBe(1)
   })
 })

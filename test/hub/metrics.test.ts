@@ -1,0 +1,103 @@
+import { describe, it, expect, afterEach } from 'vitest'
+import { Aedes } from 'aedes'
+import { register as globalRegistry } from 'prom-client'
+import { HallView } from '../../hub/hall-view.ts'
+import { HubCounters } from '../../hub/hub-counters.ts'
+import { LogLimiter } from '../../hub/log-limiter.ts'
+import { HubMetrics } from '../../hub/dashboard/metrics.ts'
+import { ServiceStats } from '../../hub/dashboard/service-stats.ts'
+import { LiveStreams } from '../../hub/dashboard/live-streams.ts'
+import { silentLogger } from '../../edge/shared/logger.ts'
+import { topics } from '../../edge/protocol/index.ts'
+import { parsePromText } from '../support/prometheus-text.ts'
+import { boardEvent } from './support/hub-fixture.ts'
+
+/** One hub's metrics, built from the real parts the hub builds them from (no broker listener: aedes in process). */
+async function metricsFor(hall: string, node: string | null = null) {
+  const aedes = new Aedes()
+  await aedes.listen()
+  const counters = new HubCounters()
+  const view = new HallView({ hall, aedes, counters, log: silentLogger(), provisioned: () => ['w01', 'w02'] })
+  const stats = new ServiceStats({ hall, aedes })
+  const streams = new LiveStreams({ maxStreams: 4, maxPerAddress: 2, maxBufferedBytes: 65_536, lines: new LogLimiter({ log: silentLogger(), linesPerKind: 10, linesPerKey: 5, windowMs: 10_000 }) })
+  const metrics = new HubMetrics({
+    hall,
+    aedes,
+    snapshot: () => view.snapshot(),
+    counters,
+    stats: () => stats.all(),
+    connectedClients: () => aedes.connectedClients,
+    messagesIn: () => 0,
+    backlog: () => 0,
+    liveStreams: () => streams.stats(),
+    live: { node, bridgeState: () => null, cluster: null },
+  })
+  await view.start()
+  await stats.start()
+  await metrics.start()
+  const publish = (topic: string, payload: unknown) =>
+    new Promise<void>((r) => aedes.publish({ cmd: 'publish', topic, payload: Buffer.from(JSON.stringify(payload)), qos: 1, retain: false, dup: false }, () => r()))
+  const stop = async () => {
+    await metrics.stop()
+    await stats.stop()
+    await view.stop()
+    await new Promise<void>((r) => aedes.close(() => r()))
+  }
+  return { aedes, metrics, publish, stop, scrape: async () => parsePromText(await metrics.render()) }
+}
+
+describe('hub metrics (prom-client)', () => {
+  const running: Array<{ stop: () => Promise<void> }> = []
+  afterEach(async () => {
+    for (const r of running.splice(0)) await r.stop()
+  })
+
+  it('two hubs in one process: each its own registry with the default collectors under its labels, the global registry untouched', async () => {
+    const a = await metricsFor('hall-a')
+    const b = await metricsFor('hall-b', 'n2')
+    running.push(a, b)
+    const [ma, mb] = [await a.scrape(), await b.scrape()]
+    expect(ma.value('process_cpu_seconds_total', { hall: 'hall-a' })).toBeGreaterThan(0)
+    expect(mb.value('process_cpu_seconds_total', { hall: 'hall-b', node: 'n2' })).toBeGreaterThan(0)
+    expect(ma.value('counter_edge_window_online', { hall: 'hall-a', counter: 'w01' })).toBe(0)
+    expect(mb.value('counter_edge_window_online', { hall: 'hall-b', node: 'n2', counter: 'w01' })).toBe(0)
+    expect(ma.samples.filter((s) => s.labels.hall !== 'hall-a')).toEqual([])
+    expect(mb.samples.filter((s) => s.labels.node !== 'n2')).toEqual([])
+    expect(globalRegistry.getMetricsAsArray()).toEqual([])
+  })
+
+  it("stop() ends the default collectors' event loop monitor and GC observer; start() again brings them back", async () => {
+    const a = await metricsFor('hall-a')
+    running.push(a)
+    expect(a.metrics.collectorsRunning).toBeGreaterThanOrEqual(2)
+    await a.metrics.stop()
+    expect(a.metrics.collectorsRunning).toBe(0)
+    expect((await a.scrape()).has('nodejs_eventloop_lag_seconds')).toBe(false)
+    await a.metrics.start()
+    expect(a.metrics.collectorsRunning).toBeGreaterThanOrEqual(2)
+    expect((await a.scrape()).value('nodejs_eventloop_lag_seconds', { hall: 'hall-a' })).toBeGreaterThanOrEqual(0)
+  })
+
+  it('every provisioned window has its histograms at 0 from the first scrape; a replayed service event counts once', async () => {
+    const a = await metricsFor('hall-a')
+    running.push(a)
+    const before = await a.scrape()
+    for (const counter of ['w01', 'w02']) {
+      for (const h of ['service_duration_seconds', 'call_wait_seconds', 'command_round_trip_seconds']) {
+        expect(before.value(`counter_edge_${h}_count`, { hall: 'hall-a', counter })).toBe(0)
+        expect(before.value(`counter_edge_${h}_bucket`, { hall: 'hall-a', counter, le: '+Inf' })).toBe(0)
+      }
+    }
+    const finished = boardEvent('service-finished', 'boot-a', 7, { durationMs: 252_000 })
+    await a.publish(topics.event('hall-a', 'w01', 'service-finished'), finished)
+    await a.publish(topics.event('hall-a', 'w01', 'service-finished'), finished)
+    const after = await a.scrape()
+    const l = { hall: 'hall-a', counter: 'w01' }
+    expect(after.value('counter_edge_service_duration_seconds_count', l)).toBe(1)
+    expect(after.value('counter_edge_service_duration_seconds_sum', l)).toBe(252)
+    expect(after.value('counter_edge_service_duration_seconds_bucket', { ...l, le: '300' })).toBe(1)
+    expect(after.value('counter_edge_service_duration_seconds_bucket', { ...l, le: '120' })).toBe(0)
+    expect(after.value('counter_edge_services_total', { ...l, outcome: 'served' })).toBe(1)
+    expect(after.value('counter_edge_service_duration_seconds_count', { hall: 'hall-a', counter: 'w02' })).toBe(0)
+  })
+})
