@@ -119,7 +119,7 @@ export function dashboardPage(hall: string): string {
     <ul id="alert-list"></ul>
   </section>
   <section id="tiles" data-t-label="windows"></section>
-  <aside>
+  <aside tabindex="0" aria-labelledby="feed-title">
     <section id="announcer" hidden aria-labelledby="announcer-title">
       <h2 id="announcer-title" data-t="announcer.title"></h2>
       <div id="announcer-problem" hidden></div>
@@ -701,12 +701,18 @@ $('login').addEventListener('submit', async (ev) => {
   $('logout-btn').focus();
 });
 $('logout-btn').addEventListener('click', async () => { await fetch('api/logout', { method: 'POST' }); loggedIn = false; showSession(null); render(); $('user').focus(); });
+/** The window actions under way, each at most once at a time. */
+const acting = new Set();
 $('tiles').addEventListener('click', async (ev) => {
   const b = ev.target.closest('button[data-action]');
   if (!b) return;
   const counter = b.closest('[data-counter]').dataset.counter;
   const action = b.dataset.action;
-  b.disabled = true;
+  // Not disabled while it runs: a disabled button drops the keyboard focus to the page's top.
+  const key = counter + ' ' + action;
+  if (acting.has(key)) return;
+  acting.add(key);
+  b.setAttribute('aria-busy', 'true');
   try {
     const r = await fetch('api/windows/' + encodeURIComponent(counter) + '/' + action, { method: 'POST' });
     const body = await r.json();
@@ -718,7 +724,7 @@ $('tiles').addEventListener('click', async (ev) => {
       const why = has('err.' + body.code) ? tr('err.' + body.code) : same(body.message || body.code);
       toast(bi({ zh: fill(TEXT['act.refused'].zh, { w: w.zh, a: lower.zh, why: why.zh }), en: fill(TEXT['act.refused'].en, { w: w.en, a: lower.en, why: why.en }) }));
     }
-  } finally { b.disabled = false; }
+  } finally { acting.delete(key); b.removeAttribute('aria-busy'); }
 });
 setInterval(() => {
   for (const el of document.querySelectorAll('[data-started]')) { const t = Number(el.dataset.started); if (t) el.textContent = fmtMs(Date.now() - t); }
