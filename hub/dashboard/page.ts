@@ -394,6 +394,8 @@ function tile(w) {
   const s = w.state;
   const online = w.online && w.connected !== false;
   const faults = (s && s.faults) || [];
+  // The display's own fault is said once, where its number would be (screenPart).
+  const shown = faults.filter((f) => !(w.screen && w.screen.fault && f.device === (w.screen.device || 'display') && f.code === w.screen.fault.code));
   // An offline window's timer is not running: nobody knows what happens there now.
   const started = online && s && s.ticket && s.ticket.startedAt ? Date.parse(s.ticket.startedAt) : null;
   const overtime = s ? s.overtime : 'none';
@@ -413,7 +415,7 @@ function tile(w) {
     '<div class="row" data-field="rating">' + T('lastRating') + ': ' + last + '</div>' +
     '<div class="row">' + T('journal') + ': ' + (depth === null ? '–' : depth) + '</div>' +
     (alerts.length ? '<div class="alerts-row" data-field="alerts">' + T('alertsToday') + ': ' + alerts.length + '</div>' : '') +
-    (faults.length ? '<div class="faults" data-field="faults">' + faults.map(faultItem).join('') + '</div>' : '') +
+    (shown.length ? '<div class="faults" data-field="faults">' + shown.map(faultItem).join('') + '</div>' : '') +
     '<div class="actions">' + ACTIONS.map((a) => '<button type="button" data-action="' + a + '" ' + (loggedIn && online ? '' : 'disabled') + '>' + actionLabel(a, name) + '</button>').join('') + '</div>' +
     '</article>';
 }
@@ -428,10 +430,9 @@ function screenPart(w) {
   const wanted = w.state && w.state.ticket ? w.state.ticket.number : null;
   if (!sc) return '<div class="ticket" data-field="ticket"></div><div class="row" data-field="screen-unknown">' + T('screen.unknown') + '</div>';
   if (sc.fault || sc.text === null) {
-    const info = sc.fault ? faultInfo(sc.fault.code) : null;
     return '<div class="ticket display-fault" data-field="ticket" data-display="fault">' + T('display.fault') + '</div>' +
       '<div class="faults" data-field="display-fault"' + (sc.fault ? ' data-code="' + esc(sc.fault.code) + '" title="' + esc(sc.fault.message) + '"' : '') + '>' +
-      (info ? bi(info.words) + '<div class="hint">' + T('whatToDo') + ': ' + bi(info.hint) + '</div>' : T('display.nothing')) + '</div>' +
+      (sc.fault ? faultItem({ device: sc.device || 'display', code: sc.fault.code }) : T('display.nothing')) + '</div>' +
       (wanted ? '<div class="mismatch" data-field="mismatch">' + T('shouldShow') + ' ' + esc(wanted) + ' · ' + T('cannotSee') + '</div>' : '');
   }
   const label = tr('screen');
