@@ -54,7 +54,7 @@ export function dashboardPage(hall: string): string {
   .fault-item { margin-top: 4px; }
   .hint { color: #1d1d1f; font-weight: 400; }
   .hint .alt { color: var(--muted); }
-  #summary { display: flex; gap: 8px; flex-wrap: wrap; font-size: 14px; }
+  #summary { grid-column: 1 / -1; display: flex; gap: 8px; flex-wrap: wrap; font-size: 14px; }
   #summary span[data-field] { background: var(--card); border-radius: 999px; padding: 3px 12px; box-shadow: 0 1px 2px rgba(0,0,0,.08); }
   #summary .bad { color: #fff; background: var(--bad) !important; } #summary .warn { color: #fff; background: var(--warn) !important; }
   .offline-since { color: var(--bad); font-weight: 600; font-size: 13px; }
@@ -71,7 +71,7 @@ export function dashboardPage(hall: string): string {
   #feed { list-style: none; margin: 0; padding: 0; font-size: 13px; }
   #feed li { padding: 4px 0; border-bottom: 1px solid #eee; }
   #feed time { color: var(--muted); margin-right: 6px; }
-  #alerts { background: #fdecea; border: 2px solid var(--bad); border-radius: 8px; padding: 10px 14px; }
+  #alerts { grid-column: 1 / -1; background: #fdecea; border: 2px solid var(--bad); border-radius: 8px; padding: 10px 14px; }
   #alerts h2 { margin: 0 0 6px; font-size: 16px; color: var(--bad); }
   #alerts .row, #alerts .alt { color: #4a4a4a; }
   #alert-list { list-style: none; margin: 0; padding: 0; }

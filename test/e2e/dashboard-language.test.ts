@@ -67,15 +67,20 @@ describe('hall dashboard: language, words and access', () => {
   /** axe-core's WCAG 2 A and AA rules (labels, names, ARIA, contrast) on the page as it is now: zero violations, else each with its targets. */
   async function axe(where: string) {
     if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ content: axeSource })
-    const violations = await page.evaluate(async () => {
-      const r = await (window as unknown as { axe: { run: (c: Document, o: unknown) => Promise<{ violations: { id: string; help: string; nodes: { target: string[]; failureSummary?: string }[] }[] }> } }).axe.run(document, {
+    const { ran, violations } = await page.evaluate(async () => {
+      const r = await (window as unknown as { axe: { run: (c: Document, o: unknown) => Promise<{ passes: { id: string }[]; violations: { id: string; help: string; nodes: { target: string[]; failureSummary?: string }[] }[] }> } }).axe.run(document, {
         runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa'] },
         resultTypes: ['violations'],
       })
-      return r.violations.map((v) => ({ id: v.id, help: v.help, nodes: v.nodes.map((n) => `${n.target.join(' ')}: ${n.failureSummary ?? ''}`) }))
+      return {
+        ran: r.passes.map((p) => p.id),
+        violations: r.violations.map((v) => ({ id: v.id, help: v.help, nodes: v.nodes.map((n) => `${n.target.join(' ')}: ${n.failureSummary ?? ''}`) })),
+      }
     })
     if (violations.length) console.log(`axe at ${where}:\n` + violations.map((v) => `  ${v.id} (${v.help})\n` + v.nodes.map((n) => `    ${n}`).join('\n')).join('\n'))
     expect(violations.map((v) => `${v.id}: ${v.nodes.join(' | ')}`), where).toEqual([])
+    // The rules that matter here did run and found something to check.
+    expect(ran, where).toEqual(expect.arrayContaining(['color-contrast', 'button-name', 'aria-allowed-attr', 'html-has-lang', 'valid-lang']))
   }
 
   beforeAll(async () => {
