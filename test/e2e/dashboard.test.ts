@@ -155,7 +155,7 @@ describe('hall dashboard in Chromium', () => {
     const code = (await tile.locator('[data-field="display-fault"]').getAttribute('data-code'))!
     expect(code).toMatch(/^(absent|nack)$/)
     const words = faultWords(code)
-    expect(await tile.locator('[data-field="display-fault"]').textContent()).toBe(`${words.zh} ${words.en}处理 what to do: ${words.hintZh} ${words.hintEn}`)
+    expect(await tile.locator('[data-field="display-fault"]').textContent()).toBe(`显示屏 display: ${words.zh} ${words.en}处理 what to do: ${words.hintZh} ${words.hintEn}`)
     expect(await tile.textContent()).not.toContain('B039号')
     await page.screenshot({ path: process.env.UPDATE_DOCS ? fileURLToPath(new URL('../../docs/screenshots/dashboard-display-fault.png', import.meta.url)) : join(tmpdir(), `dashboard-display-fault-${process.pid}.png`) })
     // The window's state still holds the call: the tile's number comes from the glass, not from it.
