@@ -375,7 +375,8 @@ function offlineWords(w) {
   if (w.provisioned === false) return tr('offline.revoked');
   return has('offline.' + w.offlineReason) ? tr('offline.' + w.offlineReason) : tr('offline.other');
 }
-function toast(html) { const t = $('toast'); t.innerHTML = html; t.style.display = 'block'; clearTimeout(toast.t); toast.t = setTimeout(() => (t.style.display = 'none'), 3500); }
+/** A short message at the foot of the page; one that asks the technician to do something stays longer. */
+function toast(html, ms = 3500) { const t = $('toast'); t.innerHTML = html; t.style.display = 'block'; clearTimeout(toast.t); toast.t = setTimeout(() => (t.style.display = 'none'), ms); }
 
 const ACTIONS = ['identify', 'self-test', 'sync'];
 /** "识别 3号窗口 Identify window 3": the window is in each button's name (for a screen reader), hidden from the eye. */
@@ -602,10 +603,10 @@ function renderAnnouncer(a) {
   $('announcer').hidden = a === null;
   if (a === null) return;
   $('announcer-problem').hidden = a.working;
-  $('announcer-problem').innerHTML = a.working ? '' : T('announcer.broken') + ': ' + esc(a.problem || '');
+  $('announcer-problem').innerHTML = a.working ? '' : T('announcer.broken') + ': ' + bi(splitPair(a.problem || ''));
   $('announcements').innerHTML = announcements.map((x) => '<li data-id="' + esc(x.id) + '"><time>' + esc(x.localTime) + '</time><b>' + bi({ zh: x.text, en: x.textEn || x.text }) + '</b>' +
     ' <span class="row">' + bi(trOr('said.' + x.status, x.status)) + (x.type === 'recalled' ? ' · ' + T('recall') : '') +
-    (x.missing.length ? ' · ' + T('missingClips') + ': ' + esc(x.missing.join(' ')) : '') + (x.error ? ' · ' + esc(x.error) : '') + '</span></li>').join('');
+    (x.missing.length ? ' · ' + T('missingClips') + ': ' + esc(x.missing.join(' ')) : '') + (x.error ? ' · ' + bi(splitPair(x.error)) : '') + '</span></li>').join('');
 }
 function addAnnouncement(m) {
   const a = m.announcement;
@@ -719,11 +720,11 @@ $('tiles').addEventListener('click', async (ev) => {
     const body = await r.json();
     const w = winName(counter), a = tr('act.' + action);
     const lower = { zh: a.zh, en: a.en.toLowerCase() };
-    if (!r.ok) toast(bi(splitPair(body.error)));
+    if (!r.ok) toast(bi(splitPair(body.error)), 8000);
     else if (body.ok) toast(bi({ zh: fill(TEXT['act.done'].zh, { w: w.zh, a: lower.zh }), en: fill(TEXT['act.done'].en, { w: w.en, a: lower.en }) }));
     else {
       const why = has('err.' + body.code) ? tr('err.' + body.code) : same(body.message || body.code);
-      toast(bi({ zh: fill(TEXT['act.refused'].zh, { w: w.zh, a: lower.zh, why: why.zh }), en: fill(TEXT['act.refused'].en, { w: w.en, a: lower.en, why: why.en }) }));
+      toast(bi({ zh: fill(TEXT['act.refused'].zh, { w: w.zh, a: lower.zh, why: why.zh }), en: fill(TEXT['act.refused'].en, { w: w.en, a: lower.en, why: why.en }) }), 8000);
     }
   } finally { acting.delete(key); b.removeAttribute('aria-busy'); }
 });
