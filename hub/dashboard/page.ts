@@ -1,48 +1,71 @@
+import { SCORE_LABELS } from '../../edge/protocol/index.ts'
+import { faultWordTable } from './fault-words.ts'
+
 /**
  * The hall dashboard: one self-contained page (no build step, no CDN: the
  * hall network often has no internet). It loads the hall snapshot, then
  * applies live updates from an EventSource, so nothing needs a reload.
+ *
+ * Every word a person reads comes from one table in the client script (TEXT),
+ * in Chinese and English: the language switch picks which is first and full
+ * size (and the document's lang); the other stays beside it, small, in a span
+ * with its own lang, as the hall's rule asks.
  */
 export function dashboardPage(hall: string): string {
+  const scores = Object.fromEntries(Object.entries(SCORE_LABELS).map(([k, v]) => [k, { zh: v.national, en: v.en }]))
   return `<!doctype html>
 <html lang="zh-CN">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Hall ${escapeHtml(hall)} · counter-edge</title>
+<title>大厅 ${escapeHtml(hall)} · counter-edge</title>
 <style>
-  :root { --ok: #1b7f3b; --warn: #b86e00; --bad: #b3261e; --muted: #666; --bg: #f5f6f8; --card: #fff; }
+  /* Every text colour here is at least 4.5:1 on what it stands on (test/e2e/dashboard-language.test.ts runs axe's contrast rule). */
+  :root { --ok: #1b7f3b; --warn: #8a5200; --bad: #b3261e; --muted: #595959; --bg: #f5f6f8; --card: #fff; --focus: #1a5fb4; }
   * { box-sizing: border-box; }
-  body { margin: 0; font: 15px/1.4 system-ui, -apple-system, "Segoe UI", "Noto Sans CJK SC", sans-serif; background: var(--bg); color: #1d1d1f; }
-  header { display: flex; align-items: center; gap: 16px; padding: 12px 20px; background: #1f2a37; color: #fff; flex-wrap: wrap; }
+  body { margin: 0; font: 15px/1.4 system-ui, -apple-system, "Segoe UI", "Noto Sans CJK SC", sans-serif; background: var(--bg); color: #1d1d1f; overflow-wrap: anywhere; }
+  .alt { font-size: .8em; font-weight: 400; color: var(--muted); }
+  header .alt, .pill .alt, button .alt, .badge .alt, #summary .alt, #toast .alt, .faults .alt, .offline-since .alt, .mismatch .alt, .alerts-row .alt, #alerts h2 .alt, .ticket .alt { color: inherit; }
+  .sr { position: absolute; width: 1px; height: 1px; padding: 0; margin: -1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
+  :focus-visible { outline: 3px solid var(--focus); outline-offset: 2px; box-shadow: 0 0 0 5px #fff; }
+  header { display: flex; align-items: center; gap: 10px 16px; padding: 12px 20px; background: #1f2a37; color: #fff; flex-wrap: wrap; }
   header h1 { font-size: 18px; margin: 0 12px 0 0; }
-  .pill { padding: 3px 10px; border-radius: 999px; font-size: 13px; background: #394656; }
-  .pill { color: #fff; } .pill.ok { background: var(--ok); } .pill.warn { background: var(--warn); } .pill.bad { background: var(--bad); }
-  #login { margin-left: auto; display: flex; gap: 6px; align-items: center; }
-  #login input { padding: 4px 6px; border-radius: 4px; border: 1px solid #999; width: 130px; }
-  button { padding: 4px 10px; border-radius: 4px; border: 1px solid #888; background: #fff; cursor: pointer; }
+  .pill { padding: 3px 10px; border-radius: 999px; font-size: 13px; background: #394656; color: #fff; }
+  .pill.ok { background: var(--ok); } .pill.warn { background: var(--warn); } .pill.bad { background: var(--bad); }
+  #login { margin-left: auto; display: flex; gap: 6px; align-items: center; flex-wrap: wrap; }
+  #login input { padding: 4px 6px; border-radius: 4px; border: 1px solid #767676; width: 130px; min-height: 40px; }
+  button { padding: 4px 10px; border-radius: 4px; border: 1px solid #767676; background: #fff; color: #1d1d1f; cursor: pointer; min-height: 40px; min-width: 40px; font: inherit; font-size: 14px; }
   button:disabled { opacity: .5; cursor: default; }
+  #lang-btn { background: #fff; }
   main { display: grid; grid-template-columns: 1fr 320px; gap: 16px; padding: 16px 20px; }
+  main > * { min-width: 0; }
   #tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(230px, 1fr)); gap: 12px; align-content: start; }
   .tile { background: var(--card); border-radius: 8px; padding: 12px; border-left: 6px solid var(--ok); box-shadow: 0 1px 2px rgba(0,0,0,.08); }
-  .tile.offline { border-left-color: var(--bad); opacity: .85; }
+  .tile.offline { border-left-color: var(--bad); background: #fff7f6; }
   .tile.fault { border-left-color: var(--warn); }
-  .tile h2 { margin: 0; font-size: 16px; display: flex; justify-content: space-between; }
+  .tile h2 { margin: 0; font-size: 16px; display: flex; justify-content: space-between; gap: 6px; align-items: baseline; }
+  .tile h2 code { font-size: 12px; color: var(--muted); }
   .ticket { font: 700 34px/1.1 ui-monospace, "DejaVu Sans Mono", monospace; letter-spacing: 2px; margin: 6px 0; min-height: 38px; }
   .row { color: var(--muted); font-size: 13px; }
   .elapsed.warning { color: var(--warn); font-weight: 600; } .elapsed.over { color: var(--bad); font-weight: 700; }
+  .badge { display: inline-block; padding: 0 6px; border-radius: 4px; color: #fff; font-weight: 600; }
+  .badge.warning { background: var(--warn); } .badge.over { background: var(--bad); }
   .faults { color: var(--bad); font-size: 13px; font-weight: 600; }
+  .fault-item { margin-top: 4px; }
+  .hint { color: #1d1d1f; font-weight: 400; }
+  .hint .alt { color: var(--muted); }
   #summary { grid-column: 1 / -1; display: flex; gap: 8px; flex-wrap: wrap; font-size: 14px; }
-  #summary span { background: var(--card); border-radius: 999px; padding: 3px 12px; box-shadow: 0 1px 2px rgba(0,0,0,.08); }
-  #summary .bad { color: #fff; background: var(--bad); } #summary .warn { color: #fff; background: #8a5200; }
+  #summary span[data-field] { background: var(--card); border-radius: 999px; padding: 3px 12px; box-shadow: 0 1px 2px rgba(0,0,0,.08); }
+  #summary .bad { color: #fff; background: var(--bad) !important; } #summary .warn { color: #fff; background: var(--warn) !important; }
   .offline-since { color: var(--bad); font-weight: 600; font-size: 13px; }
   .screen { background: #111; border-radius: 4px; padding: 4px; margin: 6px 0; }
   .screen canvas { display: block; width: 100%; height: auto; image-rendering: pixelated; image-rendering: crisp-edges; }
   .screen-text.blank { color: #9a9a9a; font-weight: 400; }
   .screen-text { color: #ffb000; font: 600 15px/1.3 system-ui, "Noto Sans CJK SC", sans-serif; white-space: pre-line; }
+  .screen-text .alt { color: #c8c8c8; }
   .ticket.display-fault { color: var(--bad); font-size: 22px; letter-spacing: 0; }
   .mismatch { color: var(--bad); font-size: 13px; font-weight: 600; }
-  .actions { margin-top: 8px; display: flex; gap: 6px; }
+  .actions { margin-top: 8px; display: flex; gap: 6px; flex-wrap: wrap; }
   aside { background: var(--card); border-radius: 8px; padding: 12px; max-height: calc(100vh - 110px); overflow: auto; }
   aside h2 { font-size: 15px; margin: 0 0 8px; }
   #feed { list-style: none; margin: 0; padding: 0; font-size: 13px; }
@@ -50,54 +73,65 @@ export function dashboardPage(hall: string): string {
   #feed time { color: var(--muted); margin-right: 6px; }
   #alerts { grid-column: 1 / -1; background: #fdecea; border: 2px solid var(--bad); border-radius: 8px; padding: 10px 14px; }
   #alerts h2 { margin: 0 0 6px; font-size: 16px; color: var(--bad); }
+  #alerts .row, #alerts .alt { color: #4a4a4a; }
   #alert-list { list-style: none; margin: 0; padding: 0; }
   #alert-list li { padding: 3px 0; }
-  #alert-list time { color: var(--muted); margin-right: 6px; }
+  #alert-list time { color: #4a4a4a; margin-right: 6px; }
   .tile.alert { box-shadow: 0 0 0 2px var(--bad); }
   .alerts-row { color: var(--bad); font-size: 13px; font-weight: 600; }
   #announcer h2 { font-size: 15px; margin: 0 0 6px; }
   #announcements { list-style: none; margin: 0 0 12px; padding: 0; font-size: 13px; }
   #announcements li { padding: 3px 0; border-bottom: 1px solid #eee; }
   #announcements time { color: var(--muted); margin-right: 6px; }
-  #announcements .en { color: var(--muted); }
   #announcer-problem { color: var(--bad); font-size: 13px; font-weight: 600; }
-  #toast { position: fixed; bottom: 16px; left: 50%; transform: translateX(-50%); background: #1f2a37; color: #fff; padding: 8px 14px; border-radius: 6px; display: none; }
-  @media (max-width: 800px) { main { grid-template-columns: 1fr; } }
+  #toast { position: fixed; bottom: 16px; left: 50%; transform: translateX(-50%); background: #1f2a37; color: #fff; padding: 8px 14px; border-radius: 6px; display: none; max-width: calc(100vw - 24px); }
+  @media (max-width: 800px) {
+    main { grid-template-columns: 1fr; padding: 10px; gap: 10px; }
+    header { padding: 10px; }
+    #login { margin-left: 0; }
+    #login input { width: 120px; }
+    aside { max-height: none; }
+  }
 </style>
 </head>
 <body>
 <header>
-  <h1>Hall <span id="hall">${escapeHtml(hall)}</span></h1>
-  <span class="pill" id="hub-state">hub: connecting…</span>
-  <span class="pill" id="bridge-state">central: –</span>
-  <span class="pill" id="backlog">backlog: –</span>
-  <span class="pill warn" id="quarantine" hidden title="Board messages this hub could not accept, kept in quarantine.jsonl in its data directory (docs/operations.md)">quarantined: 0</span>
+  <h1><span data-t="hall"></span> <span id="hall">${escapeHtml(hall)}</span></h1>
+  <span class="pill" id="hub-state" data-state="connecting"></span>
+  <span class="pill" id="bridge-state"></span>
+  <span class="pill" id="backlog"></span>
+  <span class="pill warn" id="quarantine" hidden></span>
+  <button id="lang-btn" type="button"></button>
   <form id="login" autocomplete="on">
     <span id="who"></span>
-    <input id="user" name="username" placeholder="technician" autocomplete="username">
-    <input id="pass" name="password" type="password" placeholder="password" autocomplete="current-password">
-    <button id="login-btn" type="submit">Log in</button>
-    <button id="logout-btn" type="button" hidden>Log out</button>
+    <label class="sr" for="user" id="user-label"></label>
+    <input id="user" name="username" autocomplete="username">
+    <label class="sr" for="pass" id="pass-label"></label>
+    <input id="pass" name="password" type="password" autocomplete="current-password">
+    <button id="login-btn" type="submit"></button>
+    <button id="logout-btn" type="button" hidden></button>
   </form>
 </header>
 <main>
-  <section id="alerts" hidden aria-live="assertive" aria-label="bad ratings today">
-    <h2>今日差评提醒 Bad ratings today (<span id="alert-count">0</span>) · 待中心跟进 central follows up</h2>
+  <div id="summary" role="status" aria-live="polite"></div>
+  <section id="alerts" hidden aria-live="assertive" aria-labelledby="alerts-title">
+    <h2 id="alerts-title"><span data-t="alerts.title"></span> (<span id="alert-count">0</span>)</h2>
     <ul id="alert-list"></ul>
   </section>
-  <div id="summary" role="status" aria-live="polite"></div>
-  <section id="tiles" aria-label="windows"></section>
-  <aside>
-    <section id="announcer" hidden aria-label="last announcements">
-      <h2>最近播报 Last announcements</h2>
+  <section id="tiles" data-t-label="windows"></section>
+  <aside tabindex="0" aria-labelledby="feed-title">
+    <section id="announcer" hidden aria-labelledby="announcer-title">
+      <h2 id="announcer-title" data-t="announcer.title"></h2>
       <div id="announcer-problem" hidden></div>
       <ul id="announcements"></ul>
     </section>
-    <h2>Live events</h2><ul id="feed"></ul>
+    <h2 id="feed-title" data-t="feed.title"></h2><ul id="feed" aria-live="polite" aria-relevant="additions" aria-labelledby="feed-title"></ul>
   </aside>
 </main>
 <div id="toast" role="status"></div>
 <script>
+const FAULT_WORDS = ${scriptJson(faultWordTable())};
+const SCORE_WORDS = ${scriptJson(scores)};
 ${CLIENT_SCRIPT}
 </script>
 </body>
@@ -109,14 +143,215 @@ function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
 }
 
+/** JSON inside a <script>: a "<" could end the element early. */
+function scriptJson(v: unknown): string {
+  return JSON.stringify(v).replace(/</g, '\\u003c')
+}
+
 // Plain browser JavaScript (no bundler): kept small and dependency-free.
 const CLIENT_SCRIPT = String.raw`
 const $ = (id) => document.getElementById(id);
 const windows = new Map();
 let loggedIn = false;
+let sessionUser = null;
 let bridge = null;
+let hubState = 'connecting';
+let quarantined = 0;
+let announcer = null;
+let announcements = [];
+/** The feed's items, newest first, kept so a language switch can redraw them. */
+const feedItems = [];
+
+/** Every word on the page, Chinese and English. {name} is filled in by tr(). */
+const TEXT = {
+  'hall': { zh: '大厅', en: 'Hall' },
+  'title': { zh: '大厅 {hall} · 窗口设备', en: 'Hall {hall} · counter-edge' },
+  'windows': { zh: '窗口', en: 'windows' },
+  'window.n': { zh: '{n}号窗口', en: 'window {n}' },
+  'window.id': { zh: '窗口 {id}', en: 'window {id}' },
+  'lang.toEn': { zh: '改用英文', en: 'Switch to English' },
+  'lang.toZh': { zh: '改用中文', en: 'Switch to Chinese' },
+  'hub.connecting': { zh: '集线器：连接中…', en: 'hub: connecting…' },
+  'hub.live': { zh: '集线器：实时', en: 'hub: live' },
+  'hub.reconnecting': { zh: '集线器：重新连接中…', en: 'hub: reconnecting…' },
+  'hub.full': { zh: '实时推送已满，30 秒后重试', en: 'live view full, retrying in 30 s' },
+  'hub.unreachable': { zh: '无法连接集线器：{why}', en: 'cannot reach the hub: {why}' },
+  'central': { zh: '中心', en: 'central' },
+  'bridge.connected': { zh: '已连接', en: 'connected' },
+  'bridge.connecting': { zh: '连接中', en: 'connecting' },
+  'bridge.disconnected': { zh: '已断开', en: 'disconnected' },
+  'unknown': { zh: '未知', en: 'unknown' },
+  'backlog': { zh: '待上传', en: 'backlog' },
+  'quarantined': { zh: '已隔离', en: 'quarantined' },
+  'quarantine.title': { zh: '本集线器无法接受的设备消息，保存在数据目录的 quarantine.jsonl（见 docs/operations.md）', en: 'Board messages this hub could not accept, kept in quarantine.jsonl in its data directory (docs/operations.md)' },
+  'user': { zh: '用户名', en: 'User name' },
+  'pass': { zh: '密码', en: 'Password' },
+  'user.placeholder': { zh: '技术员', en: 'technician' },
+  'login': { zh: '登录', en: 'Log in' },
+  'logout': { zh: '退出', en: 'Log out' },
+  'login.failed': { zh: '登录失败', en: 'login failed' },
+  'technician': { zh: '技术员', en: 'technician' },
+  'online': { zh: '在线', en: 'online' },
+  'offline': { zh: '离线', en: 'offline' },
+  'fault': { zh: '故障', en: 'fault' },
+  'overtime': { zh: '超时', en: 'overtime' },
+  'offline.will': { zh: '连接中断', en: 'connection lost' },
+  'offline.stop': { zh: '已关机', en: 'shut down' },
+  'offline.restart': { zh: '重启中', en: 'restarting' },
+  'offline.upgrade': { zh: '升级中', en: 'upgrading' },
+  'offline.fault': { zh: '故障停机', en: 'stopped on a fault' },
+  'offline.revoked': { zh: '已撤销授权，需重新开通', en: 'credentials revoked: provision it again' },
+  'offline.unconnected': { zh: '未连接', en: 'not connected' },
+  'offline.other': { zh: '离线', en: 'offline' },
+  'since': { zh: '自', en: 'since' },
+  'unit.s': { zh: '秒', en: 's' },
+  'unit.min': { zh: '分钟', en: 'min' },
+  'unit.h': { zh: '小时', en: 'h' },
+  'lastKnown': { zh: '最后已知', en: 'last known' },
+  'mode.closed': { zh: '已关闭', en: 'closed' },
+  'mode.idle': { zh: '空闲', en: 'idle' },
+  'mode.calling': { zh: '叫号中', en: 'calling' },
+  'mode.serving': { zh: '办理中', en: 'serving' },
+  'mode.evaluating': { zh: '评价中', en: 'evaluating' },
+  'mode.paused': { zh: '暂停', en: 'paused' },
+  'mode.unknown': { zh: '状态未知', en: 'state unknown' },
+  'green': { zh: '绿色通道', en: 'green channel' },
+  'serviceTime': { zh: '办理时长', en: 'service time' },
+  'overtime.warning': { zh: '即将超时', en: 'nearly overtime' },
+  'overtime.over': { zh: '已超时', en: 'overtime' },
+  'officer': { zh: '办理人', en: 'officer' },
+  'lastRating': { zh: '最近评价', en: 'last rating' },
+  'journal': { zh: '待发送记录', en: 'journal backlog' },
+  'alertsToday': { zh: '今日差评', en: 'bad ratings today' },
+  'whatToDo': { zh: '处理', en: 'what to do' },
+  'fault.unknown': { zh: '故障 {code}', en: 'fault {code}' },
+  'fault.unknown.hint': { zh: '查看窗口详情中的故障信息，并运行自检', en: 'read the fault message in the window detail and run a self-test' },
+  'screen': { zh: '窗口屏', en: 'screen' },
+  'screen.unknown': { zh: '显示内容未知', en: 'the board has not said what its display shows' },
+  'screen.blank': { zh: '空白', en: 'blank' },
+  'display.fault': { zh: '显示屏故障', en: 'Display fault' },
+  'display.nothing': { zh: '显示屏无内容', en: 'shows nothing' },
+  'shouldShow': { zh: '应显示', en: 'should show' },
+  'cannotSee': { zh: '申请人看不到', en: 'applicants cannot see it' },
+  'act.identify': { zh: '识别', en: 'Identify' },
+  'act.self-test': { zh: '自检', en: 'Self-test' },
+  'act.sync': { zh: '同步', en: 'Sync' },
+  'act.done': { zh: '{w}：{a}完成', en: '{w}: {a} done' },
+  'act.refused': { zh: '{w}：{a}被拒绝 — {why}', en: '{w}: {a} refused — {why}' },
+  'err.wrong-mode': { zh: '窗口当前状态不能执行此操作', en: 'the window is not in a mode for this' },
+  'err.busy': { zh: '设备正忙，请稍后再试', en: 'the device is busy; try again shortly' },
+  'err.not-ready': { zh: '设备尚未就绪', en: 'the board or a device is not ready yet' },
+  'err.device-fault': { zh: '设备故障', en: 'a device is faulty' },
+  'err.unsupported': { zh: '此窗口设备不支持', en: 'this board does not support it' },
+  'err.expired': { zh: '命令已过期', en: 'the command expired' },
+  'err.internal': { zh: '设备内部错误', en: 'internal error on the board' },
+  'err.limit-reached': { zh: '已达上限', en: 'a limit was reached' },
+  'err.unknown-counter': { zh: '未知窗口', en: 'unknown window' },
+  'alerts.title': { zh: '今日差评提醒 · 待中心跟进', en: 'Bad ratings today · central follows up' },
+  'alert.line': { zh: '差评提醒 — {w} · {ticket} · {level}', en: 'Bad rating — {w} · {ticket} · {level}' },
+  'caseNo': { zh: '办件编号', en: 'case' },
+  'item': { zh: '事项', en: 'item' },
+  'early': { zh: '过早按键', en: 'early press' },
+  'announcer.title': { zh: '最近播报', en: 'Last announcements' },
+  'announcer.broken': { zh: '播报器不可用', en: 'announcer not working' },
+  'said.queued': { zh: '排队', en: 'queued' },
+  'said.said': { zh: '已播报', en: 'said' },
+  'said.quiet': { zh: '静音时段', en: 'quiet hours' },
+  'said.silent': { zh: '无语音', en: 'no voice' },
+  'said.late': { zh: '等待过久未播', en: 'too late, dropped' },
+  'said.failed': { zh: '播放失败', en: 'failed' },
+  'recall': { zh: '重呼', en: 'recall' },
+  'missingClips': { zh: '缺少语音', en: 'missing clips' },
+  'feed.title': { zh: '实时事件', en: 'Live events' },
+  'ev.called': { zh: '叫号', en: 'called' },
+  'ev.recalled': { zh: '重呼', en: 'recalled' },
+  'ev.no-show': { zh: '过号', en: 'no-show' },
+  'ev.service-started': { zh: '开始办理', en: 'service started' },
+  'ev.service-finished': { zh: '办理结束', en: 'service finished' },
+  'ev.evaluated': { zh: '已评价', en: 'evaluated' },
+  'ev.evaluation-missed': { zh: '未评价', en: 'evaluation missed' },
+  'ev.capture-done': { zh: '采集完成', en: 'capture done' },
+  'ev.capture-failed': { zh: '采集失败', en: 'capture failed' },
+  'ev.overtime': { zh: '超时', en: 'overtime' },
+  'ev.help-requested': { zh: '请求协助', en: 'help requested' },
+  'ev.officer-key': { zh: '办理人按键', en: 'officer key' },
+  'ev.paused': { zh: '暂停', en: 'paused' },
+  'ev.resumed': { zh: '恢复', en: 'resumed' },
+  'ev.fault': { zh: '故障', en: 'fault' },
+  'ev.fault-cleared': { zh: '故障消除', en: 'fault cleared' },
+  'ev.service-transferred': { zh: '转办', en: 'service transferred' },
+  'ev.service-parked': { zh: '挂起', en: 'service parked' },
+  'ev.signed-in': { zh: '签到', en: 'signed in' },
+  'ev.signed-out': { zh: '签退', en: 'signed out' },
+  'ev.call-unanswered': { zh: '叫号无人应答', en: 'call unanswered' },
+  'ev.pause-overtime': { zh: '暂停超时', en: 'pause overtime' },
+  'ev.rating-alert': { zh: '差评提醒', en: 'bad rating' },
+  'outcome.served': { zh: '已办结', en: 'served' },
+  'outcome.transferred': { zh: '已转办', en: 'transferred' },
+  'outcome.abandoned': { zh: '申请人离开', en: 'abandoned' },
+  'capture.photo': { zh: '拍照', en: 'photo' },
+  'capture.fingerprint': { zh: '指纹', en: 'fingerprint' },
+  'capfail.timeout': { zh: '超时', en: 'timed out' },
+  'capfail.busy': { zh: '设备忙', en: 'busy' },
+  'capfail.stuck': { zh: '卡住', en: 'stuck' },
+  'capfail.not-ready': { zh: '未就绪', en: 'not ready' },
+  'capfail.fault': { zh: '故障', en: 'fault' },
+  'dev.display': { zh: '显示屏', en: 'display' },
+  'dev.key-very-satisfied': { zh: '评价键「非常满意」', en: 'evaluator key "very satisfied"' },
+  'dev.key-satisfied': { zh: '评价键「满意」', en: 'evaluator key "satisfied"' },
+  'dev.key-neutral': { zh: '评价键「一般」', en: 'evaluator key "neutral"' },
+  'dev.key-dissatisfied': { zh: '评价键「不满意」', en: 'evaluator key "dissatisfied"' },
+  'dev.key-very-dissatisfied': { zh: '评价键「非常不满意」', en: 'evaluator key "very dissatisfied"' },
+  'dev.officer-call-next': { zh: '办理人键「叫号」', en: 'officer key "call next"' },
+  'dev.officer-recall': { zh: '办理人键「重呼」', en: 'officer key "recall"' },
+  'dev.officer-no-show': { zh: '办理人键「过号」', en: 'officer key "no-show"' },
+  'dev.officer-pause': { zh: '办理人键「暂停」', en: 'officer key "pause"' },
+  'dev.officer-resume': { zh: '办理人键「恢复」', en: 'officer key "resume"' },
+  'dev.officer-help': { zh: '办理人键「求助」', en: 'officer key "help"' },
+  'dev.officer-finish': { zh: '办理人键「办结」', en: 'officer key "finish"' },
+  'dev.status-lamp': { zh: '状态灯', en: 'status lamp' },
+  'dev.evaluator-lamp': { zh: '评价器指示灯', en: 'evaluator lamp' },
+  'dev.photo-capture': { zh: '拍照触发', en: 'photo trigger' },
+  'dev.fingerprint-capture': { zh: '指纹触发', en: 'fingerprint trigger' },
+  'dev.nvr-relay': { zh: '录像继电器', en: 'video recorder relay' },
+};
+
+const LANG_KEY = 'counter-edge.lang';
+function chosenLang() {
+  const q = new URLSearchParams(location.search).get('lang');
+  if (q === 'en' || q === 'zh-CN') return q;
+  try { const s = localStorage.getItem(LANG_KEY); if (s === 'en' || s === 'zh-CN') return s; } catch {}
+  return 'zh-CN';
+}
+let lang = chosenLang();
 
 function esc(s) { return String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]); }
+function fill(s, v) { return v ? s.replace(/\{(\w+)\}/g, (_, k) => String(v[k] ?? '')) : s; }
+function has(key) { return Object.prototype.hasOwnProperty.call(TEXT, key); }
+/** A text of the table as a {zh, en} pair; a key it lacks is shown as itself, never hidden. */
+function tr(key, v) { const t = TEXT[key]; return t ? { zh: fill(t.zh, v), en: fill(t.en, v) } : { zh: key, en: key }; }
+function trOr(key, fallback) { return has(key) ? tr(key) : same(fallback); }
+function same(s) { return { zh: String(s ?? ''), en: String(s ?? '') }; }
+function first(p) { return lang === 'en' ? p.en : p.zh; }
+function second(p) { return lang === 'en' ? p.zh : p.en; }
+function otherLang() { return lang === 'en' ? 'zh-CN' : 'en'; }
+/** The pair as HTML: the chosen language first, the other beside it, small, in its own lang. */
+function bi(p) {
+  const a = first(p), b = second(p);
+  return a === b ? esc(a) : esc(a) + ' <span class="alt" lang="' + otherLang() + '">' + esc(b) + '</span>';
+}
+function T(key, v) { return bi(tr(key, v)); }
+/** The pair as one plain string (attributes, titles). */
+function plain(p) { const a = first(p), b = second(p); return a === b ? a : a + ' / ' + b; }
+/** A message the hub sends as "中文 / English". */
+function splitPair(s) { const i = String(s).indexOf(' / '); return i > 0 ? { zh: s.slice(0, i), en: s.slice(i + 3) } : same(s); }
+function winName(counter) { const m = /^w0*(\d+)$/i.exec(counter); return m ? tr('window.n', { n: m[1] }) : tr('window.id', { id: counter }); }
+function deviceWords(d) { return trOr('dev.' + d, d); }
+function faultInfo(code) {
+  const f = FAULT_WORDS[code];
+  return f ? { words: { zh: f.zh, en: f.en }, hint: { zh: f.hintZh, en: f.hintEn } } : { words: tr('fault.unknown', { code }), hint: tr('fault.unknown.hint') };
+}
+
 function fmtMs(ms) { const s = Math.max(0, Math.floor(ms / 1000)); return Math.floor(s / 60) + ':' + String(s % 60).padStart(2, '0'); }
 /** The hall's time zone (from the hub): every time on the page is hall-local, whatever zone the browser is in. */
 let hallZone = 'Asia/Shanghai';
@@ -127,43 +362,62 @@ function hallTime(iso) {
   if (!timeFmt || timeFmt.resolvedOptions().timeZone !== hallZone) timeFmt = new Intl.DateTimeFormat('en-GB', { timeZone: hallZone, hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
   return timeFmt.format(new Date(t));
 }
-/** How long ago, in words a technician reads at a glance. */
+/** How long ago, in words a technician reads at a glance: each number once, its unit in both languages. */
 function ago(iso) {
   const s = Math.max(0, Math.floor((Date.now() - Date.parse(iso)) / 1000));
-  if (s < 60) return s + ' 秒 s';
-  if (s < 3600) return Math.floor(s / 60) + ' 分钟 min';
-  return Math.floor(s / 3600) + ' 小时 h ' + Math.floor((s % 3600) / 60) + ' 分钟 min';
+  if (s < 60) return s + ' ' + T('unit.s');
+  if (s < 3600) return Math.floor(s / 60) + ' ' + T('unit.min');
+  return Math.floor(s / 3600) + ' ' + T('unit.h') + ' ' + Math.floor((s % 3600) / 60) + ' ' + T('unit.min');
 }
-const OFFLINE_WORDS = { will: '连接中断 connection lost', stop: '已关机 shut down', restart: '重启中 restarting', upgrade: '升级中 upgrading', fault: '故障停机 stopped on a fault' };
-function offlineText(w) {
-  if (w.online && w.connected === false) return '未连接 not connected';
-  return OFFLINE_WORDS[w.offlineReason] || '离线 offline';
+function offlineWords(w) {
+  if (w.online && w.connected === false) return tr('offline.unconnected');
+  // A board taken out of the credentials file says only "will": the hub knows why it cannot come back.
+  if (w.provisioned === false) return tr('offline.revoked');
+  return has('offline.' + w.offlineReason) ? tr('offline.' + w.offlineReason) : tr('offline.other');
 }
-function toast(text) { const t = $('toast'); t.textContent = text; t.style.display = 'block'; clearTimeout(toast.t); toast.t = setTimeout(() => (t.style.display = 'none'), 3500); }
+/** A short message at the foot of the page; one that asks the technician to do something stays longer. */
+function toast(html, ms = 3500) { const t = $('toast'); t.innerHTML = html; t.style.display = 'block'; clearTimeout(toast.t); toast.t = setTimeout(() => (t.style.display = 'none'), ms); }
+
+const ACTIONS = ['identify', 'self-test', 'sync'];
+/** "识别 3号窗口 Identify window 3": the window is in each button's name (for a screen reader), hidden from the eye. */
+function actionLabel(action, name) {
+  const a = tr('act.' + action);
+  return esc(first(a)) + '<span class="sr"> ' + esc(first(name)) + '</span> <span class="alt" lang="' + otherLang() + '">' + esc(second(a)) + '<span class="sr"> ' + esc(second(name)) + '</span></span>';
+}
+
+function faultItem(f) {
+  const info = faultInfo(f.code);
+  return '<div class="fault-item" data-fault="' + esc(f.device + ':' + f.code) + '">' + bi(deviceWords(f.device)) + ': ' + bi(info.words) +
+    '<div class="hint" data-field="hint">' + T('whatToDo') + ': ' + bi(info.hint) + '</div></div>';
+}
 
 function tile(w) {
   const s = w.state;
   const online = w.online && w.connected !== false;
   const faults = (s && s.faults) || [];
+  // The display's own fault is said once, where its number would be (screenPart).
+  const shown = faults.filter((f) => !(w.screen && w.screen.fault && f.device === (w.screen.device || 'display') && f.code === w.screen.fault.code));
   // An offline window's timer is not running: nobody knows what happens there now.
   const started = online && s && s.ticket && s.ticket.startedAt ? Date.parse(s.ticket.startedAt) : null;
   const overtime = s ? s.overtime : 'none';
-  const last = w.lastRating ? w.lastRating.score + ' (' + esc(w.lastRating.ticket) + ')' : '–';
+  const last = w.lastRating ? bi(SCORE_WORDS[w.lastRating.score] || same(w.lastRating.score)) + ' (' + esc(w.lastRating.ticket) + ')' : '–';
   const depth = w.telemetry && w.telemetry.journal ? w.telemetry.journal.depth : null;
   const alerts = w.alerts || [];
+  const name = winName(w.counter);
   const cls = ['tile', online ? '' : 'offline', faults.length ? 'fault' : '', alerts.length ? 'alert' : ''].join(' ');
-  return '<article class="' + cls + '" data-counter="' + esc(w.counter) + '">' +
-    '<h2><span>' + esc(w.counter) + '</span><span class="pill ' + (online ? 'ok' : 'bad') + '" data-field="online">' + (online ? '在线 online' : '离线 offline') + '</span></h2>' +
-    (online ? '' : '<div class="offline-since" data-field="offline">' + esc(offlineText(w)) + (w.since ? ' · 自 since ' + esc(hallTime(w.since)) + ' · <span data-since="' + esc(w.since) + '">' + esc(ago(w.since)) + '</span>' : '') + '</div>') +
+  return '<article class="' + cls + '" data-counter="' + esc(w.counter) + '" aria-label="' + esc(plain(name)) + '">' +
+    '<h2><span>' + bi(name) + ' <code>' + esc(w.counter) + '</code></span><span class="pill ' + (online ? 'ok' : 'bad') + '" data-field="online">' + T(online ? 'online' : 'offline') + '</span></h2>' +
+    (online ? '' : '<div class="offline-since" data-field="offline">' + bi(offlineWords(w)) + (w.since ? ' · ' + T('since') + ' ' + esc(hallTime(w.since)) + ' · <span data-since="' + esc(w.since) + '">' + ago(w.since) + '</span>' : '') + '</div>') +
     screenPart(w) +
-    '<div class="row" data-field="mode">' + (online ? '' : '最后已知 last known: ') + esc(s ? s.mode : 'unknown') + (s && s.ticket && s.ticket.green ? ' · green channel' : '') + (s && s.pause ? ' · ' + esc(s.pause.reason) : '') + '</div>' +
-    '<div class="row">service time: <span class="elapsed ' + esc(overtime) + '" data-started="' + (started || '') + '" data-field="elapsed">' + (started ? fmtMs(Date.now() - started) : '–') + '</span>' + (overtime !== 'none' ? ' · overtime ' + esc(overtime) : '') + '</div>' +
-    '<div class="row" data-field="officer">officer: ' + esc(s && s.officer ? (s.officer.name || s.officer.id) : '–') + '</div>' +
-    '<div class="row" data-field="rating">last rating: ' + esc(last) + '</div>' +
-    '<div class="row">journal backlog: ' + (depth === null ? '–' : depth) + '</div>' +
-    (alerts.length ? '<div class="alerts-row" data-field="alerts">今日差评 bad ratings today: ' + alerts.length + '</div>' : '') +
-    (faults.length ? '<div class="faults" data-field="faults">' + faults.map((f) => esc(f.device + ': ' + f.code)).join(', ') + '</div>' : '') +
-    '<div class="actions">' + ['identify', 'self-test', 'sync'].map((a) => '<button data-action="' + a + '" ' + (loggedIn && online ? '' : 'disabled') + '>' + a + '</button>').join('') + '</div>' +
+    '<div class="row" data-field="mode">' + (online ? '' : T('lastKnown') + ': ') + T(s ? 'mode.' + s.mode : 'mode.unknown') + (s && s.ticket && s.ticket.green ? ' · ' + T('green') : '') + (s && s.pause ? ' · ' + esc(s.pause.reason) : '') + '</div>' +
+    '<div class="row">' + T('serviceTime') + ': <span class="elapsed ' + esc(overtime) + '" data-started="' + (started || '') + '" data-field="elapsed">' + (started ? fmtMs(Date.now() - started) : '–') + '</span>' +
+    (overtime !== 'none' ? ' <span class="badge ' + esc(overtime) + '" data-field="overtime">' + T('overtime.' + overtime) + '</span>' : '') + '</div>' +
+    '<div class="row" data-field="officer">' + T('officer') + ': ' + esc(s && s.officer ? (s.officer.name || s.officer.id) : '–') + '</div>' +
+    '<div class="row" data-field="rating">' + T('lastRating') + ': ' + last + '</div>' +
+    '<div class="row">' + T('journal') + ': ' + (depth === null ? '–' : depth) + '</div>' +
+    (alerts.length ? '<div class="alerts-row" data-field="alerts">' + T('alertsToday') + ': ' + alerts.length + '</div>' : '') +
+    (shown.length ? '<div class="faults" data-field="faults">' + shown.map(faultItem).join('') + '</div>' : '') +
+    '<div class="actions">' + ACTIONS.map((a) => '<button type="button" data-action="' + a + '" ' + (loggedIn && online ? '' : 'disabled') + '>' + actionLabel(a, name) + '</button>').join('') + '</div>' +
     '</article>';
 }
 
@@ -175,19 +429,21 @@ function tile(w) {
 function screenPart(w) {
   const sc = w.screen;
   const wanted = w.state && w.state.ticket ? w.state.ticket.number : null;
-  if (!sc) return '<div class="ticket" data-field="ticket"></div><div class="row" data-field="screen-unknown">显示内容未知 the board has not said what its display shows</div>';
+  if (!sc) return '<div class="ticket" data-field="ticket"></div><div class="row" data-field="screen-unknown">' + T('screen.unknown') + '</div>';
   if (sc.fault || sc.text === null) {
-    return '<div class="ticket display-fault" data-field="ticket" data-display="fault">显示屏故障 Display fault</div>' +
-      '<div class="faults" data-field="display-fault">' + esc(sc.fault ? sc.fault.code + ': ' + sc.fault.message : '显示屏无内容 shows nothing') + '</div>' +
-      (wanted ? '<div class="mismatch" data-field="mismatch">应显示 should show ' + esc(wanted) + ' · 申请人看不到 applicants cannot see it</div>' : '');
+    return '<div class="ticket display-fault" data-field="ticket" data-display="fault">' + T('display.fault') + '</div>' +
+      '<div class="faults" data-field="display-fault"' + (sc.fault ? ' data-code="' + esc(sc.fault.code) + '" title="' + esc(sc.fault.message) + '"' : '') + '>' +
+      (sc.fault ? faultItem({ device: sc.device || 'display', code: sc.fault.code }) : T('display.nothing')) + '</div>' +
+      (wanted ? '<div class="mismatch" data-field="mismatch">' + T('shouldShow') + ' ' + esc(wanted) + ' · ' + T('cannotSee') + '</div>' : '');
   }
+  const label = tr('screen');
   const pic = sc.picture
-    ? '<canvas data-field="screen" data-bits="' + esc(sc.picture.bits) + '" width="' + sc.picture.width + '" height="' + sc.picture.height + '" role="img" aria-label="' + esc('窗口屏 screen: ' + sc.text.replace(/\n/g, ' / ')) + '"></canvas>'
-    : sc.text === '' ? '<div class="screen-text blank" data-field="screen">（空白 blank）</div>'
+    ? '<canvas data-field="screen" data-bits="' + esc(sc.picture.bits) + '" width="' + sc.picture.width + '" height="' + sc.picture.height + '" role="img" aria-label="' + esc(first(label) + ' ' + second(label) + ': ' + sc.text.replace(/\n/g, ' / ')) + '"></canvas>'
+    : sc.text === '' ? '<div class="screen-text blank" data-field="screen">（' + T('screen.blank') + '）</div>'
     : '<div class="screen-text" data-field="screen">' + esc(sc.text) + '</div>';
   return '<div class="ticket" data-field="ticket" data-display="ok">' + esc(sc.ticket || '') + '</div>' +
     '<div class="screen" title="' + esc(sc.text) + '">' + pic + '</div>' +
-    (wanted && sc.ticket !== wanted ? '<div class="mismatch" data-field="mismatch">应显示 should show ' + esc(wanted) + '</div>' : '');
+    (wanted && sc.ticket !== wanted ? '<div class="mismatch" data-field="mismatch">' + T('shouldShow') + ' ' + esc(wanted) + '</div>' : '');
 }
 
 /** Draws each screen picture from its packed rows (1 bit a pixel, MSB leftmost), lit pixels amber on black like the LED strip. */
@@ -206,21 +462,24 @@ function drawScreens(root) {
   }
 }
 
-/** A bad rating as the hall reads it: Chinese first, English beside. */
-function alertText(a) { return '差评提醒 Bad rating — 窗口 ' + String(a.counter).toUpperCase() + ' · ' + a.ticket + ' · ' + a.level; }
+/** A bad rating as the hall reads it. */
+function alertPair(a) {
+  const w = winName(a.counter);
+  return { zh: fill(TEXT['alert.line'].zh, { w: w.zh, ticket: a.ticket, level: a.level }), en: fill(TEXT['alert.line'].en, { w: w.en, ticket: a.ticket, level: a.levelEn || a.level }) };
+}
 
 function renderAlerts() {
   const all = [...windows.values()].flatMap((w) => w.alerts || []).sort((a, b) => b.receivedAt.localeCompare(a.receivedAt));
   $('alerts').hidden = all.length === 0;
   $('alert-count').textContent = all.length;
-  $('alert-list').innerHTML = all.map((a) => '<li data-record="' + esc(a.record) + '"><time>' + esc(hallTime(a.receivedAt)) + '</time><b>' + esc(alertText(a)) + '</b> <span class="row">' +
-    esc(a.levelEn) + (a.officer ? ' · 办理人 officer ' + esc(a.officer) : '') + (a.caseNo ? ' · 办件编号 case ' + esc(a.caseNo) : '') + (a.item ? ' · 事项 item ' + esc(a.item) : '') + (a.early ? ' · 过早按键 early press' : '') + '</span></li>').join('');
+  $('alert-list').innerHTML = all.map((a) => '<li data-record="' + esc(a.record) + '"><time>' + esc(hallTime(a.receivedAt)) + '</time><b>' + bi(alertPair(a)) + '</b> <span class="row">' +
+    (a.officer ? T('officer') + ' ' + esc(a.officer) : '') + (a.caseNo ? ' · ' + T('caseNo') + ' ' + esc(a.caseNo) : '') + (a.item ? ' · ' + T('item') + ' ' + esc(a.item) : '') + (a.early ? ' · ' + T('early') : '') + '</span></li>').join('');
 }
 
 /** A window update brought alerts the page had not shown yet: say so at once. */
 function announceNew(before, w) {
   const known = new Set(((before && before.alerts) || []).map((a) => a.id));
-  for (const a of w.alerts || []) if (!known.has(a.id)) toast(alertText(a));
+  for (const a of w.alerts || []) if (!known.has(a.id)) toast(bi(alertPair(a)));
 }
 
 /** How badly a window needs a technician: offline first, then a dead display, other faults, overtime, bad ratings. */
@@ -241,10 +500,12 @@ function renderSummary() {
   const offline = list.filter((w) => severity(w) === 0).length;
   const faulty = list.filter((w) => severity(w) === 1 || severity(w) === 2).length;
   const over = list.filter((w) => severity(w) === 3 || severity(w) === 4).length;
-  $('summary').innerHTML = '<span data-field="online-count">在线 online ' + (list.length - offline) + '</span>' +
-    '<span data-field="offline-count" class="' + (offline ? 'bad' : '') + '">离线 offline ' + offline + '</span>' +
-    '<span data-field="fault-count" class="' + (faulty ? 'bad' : '') + '">故障 fault ' + faulty + '</span>' +
-    '<span data-field="overtime-count" class="' + (over ? 'warn' : '') + '">超时 overtime ' + over + '</span>';
+  const html = '<span data-field="online-count">' + T('online') + ' ' + (list.length - offline) + '</span>' +
+    '<span data-field="offline-count" class="' + (offline ? 'bad' : '') + '">' + T('offline') + ' ' + offline + '</span>' +
+    '<span data-field="fault-count" class="' + (faulty ? 'bad' : '') + '">' + T('fault') + ' ' + faulty + '</span>' +
+    '<span data-field="overtime-count" class="' + (over ? 'warn' : '') + '">' + T('overtime') + ' ' + over + '</span>';
+  // Rewritten only when it changed: it is a live region, read out on every change.
+  if ($('summary').dataset.html !== html) { $('summary').innerHTML = html; $('summary').dataset.html = html; }
 }
 
 /** Where the keyboard focus was (a tile's button), so a redraw can put it back. */
@@ -294,29 +555,58 @@ function render() {
 
 function renderBridge() {
   const b = bridge;
-  $('bridge-state').textContent = 'central: ' + (b ? b.state : 'unknown');
+  $('bridge-state').innerHTML = T('central') + ': ' + T(b ? 'bridge.' + b.state : 'unknown');
   $('bridge-state').className = 'pill ' + (b && b.state === 'connected' ? 'ok' : b ? 'bad' : '');
-  $('backlog').textContent = 'backlog: ' + (b ? b.backlog : '–');
+  $('bridge-state').dataset.state = b ? b.state : 'unknown';
+  $('backlog').innerHTML = T('backlog') + ': ' + (b ? b.backlog : '–');
 }
 
+function renderHub() {
+  $('hub-state').innerHTML = T('hub.' + hubState);
+  $('hub-state').dataset.state = hubState;
+  $('hub-state').className = 'pill ' + (hubState === 'live' ? 'ok' : hubState === 'connecting' ? '' : 'bad');
+}
+
+/** A feed item's detail (the hub sends the raw values) in words. */
+function detailHtml(e) {
+  const d = e.detail;
+  if (!d) return '';
+  if (e.type === 'service-finished') return bi(trOr('outcome.' + d, d));
+  if (e.type === 'evaluated') return bi(SCORE_WORDS[d] || same(d));
+  if (e.type === 'overtime') return bi(trOr('overtime.' + d, d));
+  if (e.type === 'rating-alert') {
+    const level = d.split(' ')[0];
+    const score = Object.keys(SCORE_WORDS).find((k) => SCORE_WORDS[k].zh === level);
+    return score ? bi(SCORE_WORDS[score]) : esc(d);
+  }
+  const i = d.indexOf(' ');
+  if (i > 0 && (e.type === 'fault' || e.type === 'fault-cleared')) return bi(deviceWords(d.slice(0, i))) + ': ' + bi(faultInfo(d.slice(i + 1)).words);
+  if (i > 0 && e.type === 'capture-failed') return bi(trOr('capture.' + d.slice(0, i), d.slice(0, i))) + ' ' + bi(trOr('capfail.' + d.slice(i + 1), d.slice(i + 1)));
+  return esc(d);
+}
+function feedLine(e) {
+  return '<time datetime="' + esc(e.ts) + '">' + esc(hallTime(e.ts)) + '</time><b>' + esc(e.counter) + '</b> ' + bi(trOr('ev.' + e.type, e.type)) + (e.ticket ? ' ' + esc(e.ticket) : '') + (e.detail ? ' · ' + detailHtml(e) : '');
+}
 function addFeed(e) {
+  feedItems.unshift(e);
+  if (feedItems.length > 200) feedItems.pop();
   const li = document.createElement('li');
-  li.innerHTML = '<time datetime="' + esc(e.ts) + '">' + esc(hallTime(e.ts)) + '</time><b>' + esc(e.counter) + '</b> ' + esc(e.type) + (e.ticket ? ' ' + esc(e.ticket) : '') + (e.detail ? ' · ' + esc(e.detail) : '');
+  li.innerHTML = feedLine(e);
   $('feed').prepend(li);
   while ($('feed').children.length > 200) $('feed').lastChild.remove();
 }
+function renderFeed() { $('feed').innerHTML = feedItems.map((e) => '<li>' + feedLine(e) + '</li>').join(''); }
 
-/** The voice caller's last announcements, newest first; its status in Chinese with English beside. */
-let announcements = [];
-const SAID = { queued: '排队 queued', said: '已播报 said', quiet: '静音时段 quiet hours', silent: '无语音 no voice', late: '等待过久未播 too late, dropped', failed: '播放失败 failed' };
+/** The voice caller's last announcements, newest first. */
 function renderAnnouncer(a) {
+  announcer = a;
   $('announcer').hidden = a === null;
   if (a === null) return;
   $('announcer-problem').hidden = a.working;
-  $('announcer-problem').textContent = a.working ? '' : '播报器不可用 announcer not working: ' + (a.problem || '');
-  $('announcements').innerHTML = announcements.map((x) => '<li data-id="' + esc(x.id) + '"><time>' + esc(x.localTime) + '</time><b>' + esc(x.text) + '</b>' +
-    (x.textEn ? ' <span class="en">' + esc(x.textEn) + '</span>' : '') + ' <span class="row">' + esc(SAID[x.status] || x.status) + (x.type === 'recalled' ? ' · 重呼 recall' : '') +
-    (x.missing.length ? ' · 缺少语音 missing clips: ' + esc(x.missing.join(' ')) : '') + (x.error ? ' · ' + esc(x.error) : '') + '</span></li>').join('');
+  $('announcer-problem').innerHTML = a.working ? '' : T('announcer.broken') + ': ' + bi(splitPair(a.problem || ''));
+  $('announcements').innerHTML = announcements.map((x) => '<li data-id="' + esc(x.id) + '"><time>' + esc(x.localTime) + '</time><b>' + bi({ zh: x.text, en: x.textEn || x.text }) + '</b>' +
+    ' <span class="row">' + bi(trOr('said.' + x.status, x.status)) + (x.type === 'recalled' ? ' · ' + T('recall') : '') +
+    (x.missing.length ? ' · ' + T('missingClips') + ': ' + esc(x.missing.join(' ')) : '') + (x.error ? ' · ' + bi(splitPair(x.error)) : '') + '</span></li>').join('');
 }
 function addAnnouncement(m) {
   const a = m.announcement;
@@ -341,25 +631,58 @@ async function load() {
 }
 
 function showQuarantine(n) {
+  quarantined = n;
   $('quarantine').hidden = !n;
-  $('quarantine').textContent = 'quarantined: ' + n;
+  $('quarantine').innerHTML = T('quarantined') + ': ' + n;
+  $('quarantine').title = plain(tr('quarantine.title'));
 }
 
 function showSession(user) {
-  $('who').textContent = user ? 'technician ' + user : '';
+  sessionUser = user;
+  $('who').innerHTML = user ? T('technician') + ' ' + esc(user) : '';
   $('user').hidden = $('pass').hidden = $('login-btn').hidden = Boolean(user);
   $('logout-btn').hidden = !user;
 }
 
+/** Puts every word on the page in the chosen language; what has focus keeps it. */
+function applyLang() {
+  document.documentElement.lang = lang;
+  document.title = plain(tr('title', { hall: $('hall').textContent }));
+  for (const el of document.querySelectorAll('[data-t]')) el.innerHTML = T(el.dataset.t);
+  for (const el of document.querySelectorAll('[data-t-label]')) el.setAttribute('aria-label', plain(tr(el.dataset.tLabel)));
+  $('lang-btn').innerHTML = T(lang === 'en' ? 'lang.toZh' : 'lang.toEn');
+  $('lang-btn').dataset.lang = lang;
+  $('user-label').innerHTML = T('user');
+  $('pass-label').innerHTML = T('pass');
+  $('user').placeholder = first(tr('user.placeholder'));
+  $('pass').placeholder = first(tr('pass'));
+  $('login-btn').innerHTML = T('login');
+  $('logout-btn').innerHTML = T('logout');
+  renderHub();
+  showQuarantine(quarantined);
+  showSession(sessionUser);
+  renderAnnouncer(announcer);
+  renderFeed();
+  render();
+}
+function setLang(next) {
+  lang = next;
+  try { localStorage.setItem(LANG_KEY, next); } catch {}
+  // A ?lang= in the address would undo the choice on the next reload: it follows the switch.
+  const u = new URL(location.href);
+  if (u.searchParams.has('lang')) { u.searchParams.set('lang', next); history.replaceState(null, '', u); }
+  applyLang();
+}
+$('lang-btn').addEventListener('click', () => setLang(lang === 'en' ? 'zh-CN' : 'en'));
+
 function connect() {
   const es = new EventSource('api/live');
   // The snapshot is read once the stream is open (and again after each reconnect): a change between a snapshot read first and the stream opening would be lost.
-  es.addEventListener('open', () => { $('hub-state').textContent = 'hub: live'; $('hub-state').className = 'pill ok'; load().catch((e) => toast('cannot reach the hub: ' + e.message)); });
+  es.addEventListener('open', () => { hubState = 'live'; renderHub(); load().catch((e) => toast(T('hub.unreachable', { why: e.message }))); });
   es.addEventListener('error', () => {
-    $('hub-state').className = 'pill bad';
     // A refused stream (503: the hub's live streams are full) is not retried by EventSource itself.
-    if (es.readyState === EventSource.CLOSED) { $('hub-state').textContent = '实时推送已满，30 秒后重试 · live view full, retrying in 30 s'; setTimeout(connect, 30000); return; }
-    $('hub-state').textContent = 'hub: reconnecting…';
+    if (es.readyState === EventSource.CLOSED) { hubState = 'full'; renderHub(); setTimeout(connect, 30000); return; }
+    hubState = 'reconnecting'; renderHub();
   });
   es.addEventListener('window', (m) => { const w = JSON.parse(m.data); announceNew(windows.get(w.counter), w); windows.set(w.counter, w); renderWindow(w.counter); });
   es.addEventListener('hall', (m) => { const h = JSON.parse(m.data); bridge = h.bridge; renderBridge(); });
@@ -373,25 +696,42 @@ $('login').addEventListener('submit', async (ev) => {
   ev.preventDefault();
   const r = await fetch('api/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: $('user').value, password: $('pass').value }) });
   const body = await r.json();
-  if (!r.ok) { toast(body.error || 'login failed'); return; }
+  if (!r.ok) { toast(body.error ? bi(splitPair(body.error)) : T('login.failed')); return; }
   $('pass').value = '';
   loggedIn = true; showSession(body.username); render();
+  // The form's fields are gone: the keyboard goes on from the log-out button, not from the top of the page.
+  $('logout-btn').focus();
 });
-$('logout-btn').addEventListener('click', async () => { await fetch('api/logout', { method: 'POST' }); loggedIn = false; showSession(null); render(); });
+$('logout-btn').addEventListener('click', async () => { await fetch('api/logout', { method: 'POST' }); loggedIn = false; showSession(null); render(); $('user').focus(); });
+/** The window actions under way, each at most once at a time. */
+const acting = new Set();
 $('tiles').addEventListener('click', async (ev) => {
   const b = ev.target.closest('button[data-action]');
   if (!b) return;
   const counter = b.closest('[data-counter]').dataset.counter;
-  b.disabled = true;
+  const action = b.dataset.action;
+  // Not disabled while it runs: a disabled button drops the keyboard focus to the page's top.
+  const key = counter + ' ' + action;
+  if (acting.has(key)) return;
+  acting.add(key);
+  b.setAttribute('aria-busy', 'true');
   try {
-    const r = await fetch('api/windows/' + encodeURIComponent(counter) + '/' + b.dataset.action, { method: 'POST' });
+    const r = await fetch('api/windows/' + encodeURIComponent(counter) + '/' + action, { method: 'POST' });
     const body = await r.json();
-    toast(r.ok ? counter + ': ' + b.dataset.action + ' ' + (body.ok ? 'done' : 'refused: ' + body.code + ' ' + (body.message || '')) : body.error);
-  } finally { b.disabled = false; }
+    const w = winName(counter), a = tr('act.' + action);
+    const lower = { zh: a.zh, en: a.en.toLowerCase() };
+    if (!r.ok) toast(bi(splitPair(body.error)), 8000);
+    else if (body.ok) toast(bi({ zh: fill(TEXT['act.done'].zh, { w: w.zh, a: lower.zh }), en: fill(TEXT['act.done'].en, { w: w.en, a: lower.en }) }));
+    else {
+      const why = has('err.' + body.code) ? tr('err.' + body.code) : same(body.message || body.code);
+      toast(bi({ zh: fill(TEXT['act.refused'].zh, { w: w.zh, a: lower.zh, why: why.zh }), en: fill(TEXT['act.refused'].en, { w: w.en, a: lower.en, why: why.en }) }), 8000);
+    }
+  } finally { acting.delete(key); b.removeAttribute('aria-busy'); }
 });
 setInterval(() => {
   for (const el of document.querySelectorAll('[data-started]')) { const t = Number(el.dataset.started); if (t) el.textContent = fmtMs(Date.now() - t); }
-  for (const el of document.querySelectorAll('[data-since]')) el.textContent = ago(el.dataset.since);
+  for (const el of document.querySelectorAll('[data-since]')) el.innerHTML = ago(el.dataset.since);
 }, 1000);
+applyLang();
 connect();
 `

@@ -12,6 +12,7 @@ import { generatePassword, makeEntry, readCredentialFile, writeCredentialFile } 
 import { startSimHall, type SimHall } from '../../sim/hall.ts'
 import { Probe, command, eventually } from '../support/probe.ts'
 import { letTimePass } from '../support/pace.ts'
+import { faultWords } from '../../hub/dashboard/fault-words.ts'
 
 // The committed screenshot in docs/ is refreshed only on request (UPDATE_DOCS=1), so a test run leaves the tree clean.
 const SCREENSHOT = process.env.UPDATE_DOCS ? fileURLToPath(new URL('../../docs/dashboard.png', import.meta.url)) : join(tmpdir(), `dashboard-${process.pid}.png`)
@@ -52,7 +53,8 @@ describe('hall dashboard in Chromium', () => {
     await page.goto(url)
     await page.waitForSelector('[data-counter="w03"]')
     expect(await page.locator('article.tile').count()).toBe(3)
-    await eventually(async () => (await page.locator('#hub-state').textContent()) === 'hub: live', 10_000, 'the live stream')
+    await eventually(async () => (await page.locator('#hub-state').getAttribute('data-state')) === 'live', 10_000, 'the live stream')
+    expect(await page.locator('#hub-state').textContent()).toBe('集线器：实时 hub: live')
     await send('w01', 'officer', { action: 'sign-in', officer: 'zhao-min', officerName: 'Zhao Min' })
     await send('w01', 'call', { ticket: 'A042' })
     await page.waitForFunction(() => document.querySelector('[data-counter="w01"] [data-field="ticket"]')?.textContent === 'A042', null, { timeout: 10_000 })
@@ -66,7 +68,7 @@ describe('hall dashboard in Chromium', () => {
     await eventually(() => hall.windows.get('w01')!.running!.window.current.mode === 'evaluating', 5000, 'evaluation open')
     await hall.windows.get('w01')!.hardware.press('satisfied')
     await page.waitForFunction(() => /satisfied \(A042\)/.test(document.querySelector('[data-counter="w01"] [data-field="rating"]')?.textContent ?? ''), null, { timeout: 10_000 })
-    expect(await page.locator('#feed').textContent()).toContain('evaluated A042 · satisfied')
+    expect(await page.locator('#feed').textContent()).toContain('已评价 evaluated A042 · 满意 satisfied')
   })
 
   it('technician actions need a login; identify then blinks the window', async () => {
@@ -82,7 +84,7 @@ describe('hall dashboard in Chromium', () => {
     await page.click('#login-btn')
     await page.waitForFunction(() => document.getElementById('who')?.textContent?.includes('technician'), null, { timeout: 5000 })
     await page.click('[data-counter="w02"] button[data-action="identify"]')
-    await page.waitForFunction(() => document.getElementById('toast')?.textContent?.includes('w02: identify done'), null, { timeout: 10_000 })
+    await page.waitForFunction(() => document.getElementById('toast')?.textContent === '2号窗口：识别完成 window 2: identify done', null, { timeout: 10_000 })
     expect(hall.windows.get('w02')!.hardware.view().text).toBe('----')
     await page.screenshot({ path: SCREENSHOT })
   })
@@ -109,7 +111,7 @@ describe('hall dashboard in Chromium', () => {
     }, 10_000, 'the new board logged in'))!
     try {
       await board.publishAsync('hall/hall-5/counter/w09/event/queue-rebalanced', JSON.stringify({ id: 'w09-1', type: 'queue-rebalanced' }), { qos: 1 })
-      await page.waitForFunction(() => document.getElementById('quarantine')?.textContent === 'quarantined: 1', null, { timeout: 10_000 })
+      await page.waitForFunction(() => document.getElementById('quarantine')?.textContent === '已隔离 quarantined: 1', null, { timeout: 10_000 })
       expect(await page.locator('#quarantine').isVisible()).toBe(true)
       expect(board.connected).toBe(true)
     } finally {
@@ -125,12 +127,12 @@ describe('hall dashboard in Chromium', () => {
     await eventually(() => hall.windows.get('w03')!.running!.window.current.mode === 'evaluating', 5000, 'evaluation open')
     expect(await page.locator('#alerts').isHidden()).toBe(true)
     await hall.windows.get('w03')!.hardware.press('dissatisfied')
-    const line = '差评提醒 Bad rating — 窗口 W03 · A012 · 不满意'
+    const line = '差评提醒 — 3号窗口 · A012 · 不满意 Bad rating — window 3 · A012 · dissatisfied'
     await page.waitForFunction((text) => document.getElementById('alert-list')?.textContent?.includes(text) ?? false, line, { timeout: 10_000 })
     expect(await page.locator('#toast').textContent()).toBe(line)
     expect(await page.locator('#alert-list').textContent()).toContain('CJ20261122007')
     expect(await page.locator('[data-counter="w03"] [data-field="alerts"]').textContent()).toContain('1')
-    expect(await page.locator('#feed').textContent()).toContain('rating-alert A012 · 不满意 dissatisfied')
+    expect(await page.locator('#feed').textContent()).toContain('差评提醒 bad rating A012 · 不满意 dissatisfied')
     // Central had it too, beside its rating, with the same record.
     const alert = await central.waitFor((m) => m.topic === 'hall/hall-5/counter/w03/event/rating-alert', 10_000, 'the alert at central')
     const rating = await central.waitFor((m) => m.topic === 'hall/hall-5/counter/w03/event/evaluated', 10_000, 'the rating at central')
@@ -149,7 +151,11 @@ describe('hall dashboard in Chromium', () => {
     await page.waitForFunction(() => document.querySelector('[data-counter="w02"] [data-field="ticket"]')?.getAttribute('data-display') === 'fault', null, { timeout: 10_000 })
     expect(await tile.locator('[data-field="ticket"]').textContent()).toBe('显示屏故障 Display fault')
     expect(await tile.locator('[data-field="mismatch"]').textContent()).toBe('应显示 should show B039 · 申请人看不到 applicants cannot see it')
-    expect(await tile.locator('[data-field="display-fault"]').textContent()).toMatch(/^(absent|nack): /)
+    // The code in words with what to do first, never the code alone.
+    const code = (await tile.locator('[data-field="display-fault"]').getAttribute('data-code'))!
+    expect(code).toMatch(/^(absent|nack)$/)
+    const words = faultWords(code)
+    expect(await tile.locator('[data-field="display-fault"]').textContent()).toBe(`显示屏 display: ${words.zh} ${words.en}处理 what to do: ${words.hintZh} ${words.hintEn}`)
     expect(await tile.textContent()).not.toContain('B039号')
     await page.screenshot({ path: process.env.UPDATE_DOCS ? fileURLToPath(new URL('../../docs/screenshots/dashboard-display-fault.png', import.meta.url)) : join(tmpdir(), `dashboard-display-fault-${process.pid}.png`) })
     // The window's state still holds the call: the tile's number comes from the glass, not from it.
@@ -204,7 +210,7 @@ describe('hall dashboard in Chromium', () => {
     expect(await tile.locator('[data-field="online"]').textContent()).toBe('离线 offline')
     expect(await tile.locator('[data-field="offline"]').textContent()).toMatch(/^已关机 shut down · 自 since \d\d:\d\d:\d\d · \d+ 秒 s$/)
     expect(await tile.locator('[data-field="elapsed"]').textContent()).toBe('–')
-    expect(await tile.locator('[data-field="mode"]').textContent()).toMatch(/^最后已知 last known: serving/)
+    expect(await tile.locator('[data-field="mode"]').textContent()).toMatch(/^最后已知 last known: 办理中 serving/)
     expect(await page.locator('#tiles article').first().getAttribute('data-counter')).toBe('w01')
     expect(await page.locator('[data-field="offline-count"]').textContent()).toBe('离线 offline 2')
     expect(await page.locator('[data-field="online-count"]').textContent()).toBe('在线 online 2')
