@@ -1,3 +1,5 @@
+import { CONFIRM_DIALOG_HTML, CONFIRM_SCRIPT, CONFIRM_STYLE } from './confirm-dialog.ts'
+
 /**
  * The hall dashboard: one self-contained page (no build step, no CDN: the
  * hall network often has no internet). It loads the hall snapshot, then
@@ -63,6 +65,8 @@ export function dashboardPage(hall: string): string {
   #announcer-problem { color: var(--bad); font-size: 13px; font-weight: 600; }
   #toast { position: fixed; bottom: 16px; left: 50%; transform: translateX(-50%); background: #1f2a37; color: #fff; padding: 8px 14px; border-radius: 6px; display: none; }
   @media (max-width: 800px) { main { grid-template-columns: 1fr; } }
+  .tile h2 a { color: inherit; }
+${CONFIRM_STYLE}
 </style>
 </head>
 <body>
@@ -97,7 +101,9 @@ export function dashboardPage(hall: string): string {
   </aside>
 </main>
 <div id="toast" role="status"></div>
+${CONFIRM_DIALOG_HTML}
 <script>
+${CONFIRM_SCRIPT}
 ${CLIENT_SCRIPT}
 </script>
 </body>
@@ -153,7 +159,7 @@ function tile(w) {
   const alerts = w.alerts || [];
   const cls = ['tile', online ? '' : 'offline', faults.length ? 'fault' : '', alerts.length ? 'alert' : ''].join(' ');
   return '<article class="' + cls + '" data-counter="' + esc(w.counter) + '">' +
-    '<h2><span>' + esc(w.counter) + '</span><span class="pill ' + (online ? 'ok' : 'bad') + '" data-field="online">' + (online ? '在线 online' : '离线 offline') + '</span></h2>' +
+    '<h2><a href="window/' + encodeURIComponent(w.counter) + '" data-field="detail-link">' + esc(w.counter) + '</a><span class="pill ' + (online ? 'ok' : 'bad') + '" data-field="online">' + (online ? '在线 online' : '离线 offline') + '</span></h2>' +
     (online ? '' : '<div class="offline-since" data-field="offline">' + esc(offlineText(w)) + (w.since ? ' · 自 since ' + esc(hallTime(w.since)) + ' · <span data-since="' + esc(w.since) + '">' + esc(ago(w.since)) + '</span>' : '') + '</div>') +
     screenPart(w) +
     '<div class="row" data-field="mode">' + (online ? '' : '最后已知 last known: ') + esc(s ? s.mode : 'unknown') + (s && s.ticket && s.ticket.green ? ' · green channel' : '') + (s && s.pause ? ' · ' + esc(s.pause.reason) : '') + '</div>' +
@@ -299,7 +305,12 @@ function renderBridge() {
   $('backlog').textContent = 'backlog: ' + (b ? b.backlog : '–');
 }
 
+/** What the feed shows, by the hub's seq: history and live items each once, however they cross. */
+const feedItems = [];
 function addFeed(e) {
+  if (feedItems.some((x) => x.seq === e.seq)) return;
+  feedItems.push(e);
+  if (feedItems.length > 200) feedItems.shift();
   const li = document.createElement('li');
   li.innerHTML = '<time datetime="' + esc(e.ts) + '">' + esc(hallTime(e.ts)) + '</time><b>' + esc(e.counter) + '</b> ' + esc(e.type) + (e.ticket ? ' ' + esc(e.ticket) : '') + (e.detail ? ' · ' + esc(e.detail) : '');
   $('feed').prepend(li);
@@ -323,6 +334,16 @@ function addAnnouncement(m) {
   const i = announcements.findIndex((x) => x.id === a.id);
   if (i >= 0) announcements[i] = a; else announcements = [a, ...announcements].slice(0, 20);
   renderAnnouncer({ working: m.health.working, problem: m.health.problem });
+}
+
+/** The hub keeps the feed (hub/dashboard/feed-history.ts): a reload shows what happened before it. */
+async function loadFeed() {
+  const r = await fetch('api/feed?limit=200');
+  if (!r.ok) return;
+  const all = [...(await r.json()).entries, ...feedItems].sort((a, b) => a.seq - b.seq);
+  feedItems.length = 0;
+  $('feed').innerHTML = '';
+  for (const e of all) addFeed(e);
 }
 
 async function load() {
@@ -351,10 +372,13 @@ function showSession(user) {
   $('logout-btn').hidden = !user;
 }
 
+let es = null;
+/** Names come only on a technician's stream: after a login or logout the stream is opened again. */
+function reconnect() { if (es) es.close(); connect(); }
 function connect() {
-  const es = new EventSource('api/live');
+  es = new EventSource('api/live');
   // The snapshot is read once the stream is open (and again after each reconnect): a change between a snapshot read first and the stream opening would be lost.
-  es.addEventListener('open', () => { $('hub-state').textContent = 'hub: live'; $('hub-state').className = 'pill ok'; load().catch((e) => toast('cannot reach the hub: ' + e.message)); });
+  es.addEventListener('open', () => { $('hub-state').textContent = 'hub: live'; $('hub-state').className = 'pill ok'; load().catch((e) => toast('cannot reach the hub: ' + e.message)); loadFeed().catch(() => undefined); });
   es.addEventListener('error', () => {
     $('hub-state').className = 'pill bad';
     // A refused stream (503: the hub's live streams are full) is not retried by EventSource itself.
@@ -375,13 +399,20 @@ $('login').addEventListener('submit', async (ev) => {
   const body = await r.json();
   if (!r.ok) { toast(body.error || 'login failed'); return; }
   $('pass').value = '';
-  loggedIn = true; showSession(body.username); render();
+  loggedIn = true; showSession(body.username); render(); reconnect();
 });
-$('logout-btn').addEventListener('click', async () => { await fetch('api/logout', { method: 'POST' }); loggedIn = false; showSession(null); render(); });
+$('logout-btn').addEventListener('click', async () => { await fetch('api/logout', { method: 'POST' }); loggedIn = false; showSession(null); render(); reconnect(); });
 $('tiles').addEventListener('click', async (ev) => {
   const b = ev.target.closest('button[data-action]');
   if (!b) return;
   const counter = b.closest('[data-counter]').dataset.counter;
+  if (needsConfirm(windows.get(counter), b.dataset.action)) {
+    const yes = await confirmAction(windows.get(counter), b.dataset.action);
+    // Back to the button (the tile may have been redrawn while the dialog was open).
+    const again = document.querySelector('[data-counter="' + CSS.escape(counter) + '"] button[data-action="' + b.dataset.action + '"]');
+    (again || b).focus();
+    if (!yes) return;
+  }
   b.disabled = true;
   try {
     const r = await fetch('api/windows/' + encodeURIComponent(counter) + '/' + b.dataset.action, { method: 'POST' });
