@@ -164,7 +164,7 @@ function tile(w) {
     screenPart(w) +
     '<div class="row" data-field="mode">' + (online ? '' : '最后已知 last known: ') + esc(s ? s.mode : 'unknown') + (s && s.ticket && s.ticket.green ? ' · green channel' : '') + (s && s.pause ? ' · ' + esc(s.pause.reason) : '') + '</div>' +
     '<div class="row">service time: <span class="elapsed ' + esc(overtime) + '" data-started="' + (started || '') + '" data-field="elapsed">' + (started ? fmtMs(Date.now() - started) : '–') + '</span>' + (overtime !== 'none' ? ' · overtime ' + esc(overtime) : '') + '</div>' +
-    '<div class="row" data-field="officer">officer: ' + esc(s && s.officer ? (s.officer.name || s.officer.id) : '–') + '</div>' +
+    '<div class="row" data-field="officer">officer: ' + esc(s && s.officer ? (s.officer.name || s.officer.id) : w.officerHidden ? '已签到 signed in (登录后显示姓名 name after login)' : '–') + '</div>' +
     '<div class="row" data-field="rating">last rating: ' + esc(last) + '</div>' +
     '<div class="row">journal backlog: ' + (depth === null ? '–' : depth) + '</div>' +
     (alerts.length ? '<div class="alerts-row" data-field="alerts">今日差评 bad ratings today: ' + alerts.length + '</div>' : '') +
