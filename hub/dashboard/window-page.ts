@@ -80,7 +80,7 @@ const STYLE = `
   header .alt { color: #d0d7de; } .pill .alt { color: #fff; }
   #lang-switch { margin-left: auto; padding: 4px 12px; border-radius: 4px; border: 1px solid #fff; background: #fff; color: #1f2a37; cursor: pointer; }
   .pill { padding: 3px 10px; border-radius: 999px; font-size: 14px; background: #394656; color: #fff; }
-  .pill.ok { background: var(--ok); } .pill.bad { background: var(--bad); }
+  .pill.ok { background: var(--ok); color: #fff; } .pill.bad { background: var(--bad); color: #fff; }
   main { display: grid; grid-template-columns: repeat(auto-fill, minmax(320px, 1fr)); gap: 16px; padding: 16px 20px; }
   .card { background: var(--card); border-radius: 8px; padding: 14px; box-shadow: 0 1px 2px rgba(0,0,0,.08); }
   .card.wide { grid-column: 1 / -1; }

@@ -108,6 +108,8 @@ describe('window detail page in Chromium', () => {
     // Each heading and the alt-language spans carry their own lang.
     expect(await page.locator('h2').count()).toBeGreaterThanOrEqual(5)
     expect(await page.locator('#h-faults .alt').getAttribute('lang')).toBe('en')
+    expect(await lowContrast(page)).toEqual([])
+    expect(await unnamed(page)).toEqual([])
   })
 
   it('without a technician login no officer name or id reaches the viewer: not the page, not /api/hall, /api/windows, nor the live stream', async () => {
@@ -157,6 +159,7 @@ describe('window detail page in Chromium', () => {
     await page.waitForSelector('[data-field="mode"]')
     expect(await page.evaluate(() => document.documentElement.lang)).toBe('en')
     expect(await text('[data-field="mode"]')).toBe('serving办理中')
+    expect(await lowContrast(page)).toEqual([])
     await page.evaluate(() => localStorage.setItem('counter-edge.lang', 'zh-CN'))
   })
 
@@ -167,6 +170,7 @@ describe('window detail page in Chromium', () => {
     expect(answer!.status()).toBe(404)
     expect(await text('[data-field="not-found"]')).toBe(`大厅 ${HALL} 没有窗口“w77” Hall ${HALL} has no window "w77"`)
     expect(await page.locator('[data-field="not-found"] [lang="en"]').count()).toBe(1)
+    expect(await lowContrast(page)).toEqual([])
     expect((await fetch(`${url}window/%E0%A4%A`)).status).toBe(404)
     const api = await fetch(`${url}api/windows/w77`)
     expect(api.status).toBe(404)
@@ -299,4 +303,45 @@ async function login(url: string, username: string, password: string): Promise<s
   const r = await fetch(`${url}api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) })
   expect(r.status).toBe(200)
   return /^(ce_session=[^;]+)/.exec(r.headers.get('set-cookie') ?? '')![1]!
+}
+
+/**
+ * Every element with text of its own whose colour against the background it sits on is below
+ * 4.5:1 (WCAG AA for body text), as "selector-ish: ratio"; the background is the nearest
+ * ancestor's that is not transparent.
+ */
+function lowContrast(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const parse = (c: string) => (c.match(/[\d.]+/g) ?? []).map(Number)
+    const lum = ([r, g, b]: number[]) => {
+      const f = (v: number) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4)
+      return 0.2126 * f(r!) + 0.7152 * f(g!) + 0.0722 * f(b!)
+    }
+    const background = (el: Element | null): number[] => {
+      for (let e = el; e; e = e.parentElement) {
+        const c = parse(getComputedStyle(e).backgroundColor)
+        if (c.length === 3 || (c.length === 4 && c[3]! > 0)) return c.slice(0, 3)
+      }
+      return [255, 255, 255]
+    }
+    const bad: string[] = []
+    for (const el of Array.from(document.body.querySelectorAll('*'))) {
+      const own = Array.from(el.childNodes).some((n) => n.nodeType === Node.TEXT_NODE && n.textContent!.trim() !== '')
+      if (!own || (el as HTMLElement).offsetParent === null) continue
+      const fg = lum(parse(getComputedStyle(el).color))
+      const bg = lum(background(el))
+      const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05)
+      if (ratio < 4.5) bad.push(`${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}.${el.className} "${el.textContent!.trim().slice(0, 30)}": ${ratio.toFixed(2)}`)
+    }
+    return bad
+  })
+}
+
+/** Buttons, links and pictures without an accessible name. */
+function unnamed(page: Page): Promise<string[]> {
+  return page.evaluate(() =>
+    Array.from(document.querySelectorAll('button, a, canvas, [role="img"]'))
+      .filter((el) => !(el.getAttribute('aria-label') || el.textContent || '').trim())
+      .map((el) => el.outerHTML.slice(0, 80)),
+  )
 }
