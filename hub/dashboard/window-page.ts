@@ -258,7 +258,15 @@ function renderLink() {
   if (!win) { $('link').innerHTML = ''; return; }
   const t = win.telemetry;
   const j = t && t.journal;
-  const devices = t ? Object.entries(t.devices).map(([name, h]) => '<span data-device="' + esc(name) + '" class="' + (h === 'ok' ? '' : 'bad') + '">' + esc(name) + ' ' + words(HEALTH, h) + '</span>').join(' · ') : '–';
+  // Devices that need a look first, each by name; the healthy ones counted, their names small.
+  let devices = '–';
+  if (t) {
+    const all = Object.entries(t.devices);
+    const bad = all.filter(([, h]) => h !== 'ok');
+    const ok = all.filter(([, h]) => h === 'ok').map(([name]) => name);
+    devices = bad.map(([name, h]) => '<span data-device="' + esc(name) + '" class="bad">' + esc(name) + ' ' + words(HEALTH, h) + '</span>').join(' · ') +
+      (ok.length ? (bad.length ? '<br>' : '') + '<span data-field="devices-ok">' + T(ok.length + ' 个正常', ok.length + ' ok') + '</span> <span class="alt">' + esc(ok.join(', ')) + '</span>' : '');
+  }
   $('link').innerHTML =
     row('journal-depth', '待确认记录', 'journal depth', j ? String(j.depth) : '–', j && j.depth > 0 ? 'warn' : '') +
     row('journal-oldest', '最早待确认', 'oldest waiting', j && j.oldestAgeMs !== null ? esc(duration(j.oldestAgeMs)) : '–') +
