@@ -1,3 +1,4 @@
+import { SCORE_LABELS } from '../../edge/protocol/index.ts'
 import { faultWordTable } from './fault-words.ts'
 
 /**
@@ -10,7 +11,8 @@ import { faultWordTable } from './fault-words.ts'
  * stands beside it, small, in a span with its own lang.
  */
 export function windowPage(hall: string, counter: string): string {
-  const config = JSON.stringify({ hall, counter, faults: faultWordTable() }).replace(/</g, '\\u003c')
+  const scores = Object.fromEntries(Object.entries(SCORE_LABELS).map(([k, v]) => [k, [v.national, v.en]]))
+  const config = JSON.stringify({ hall, counter, faults: faultWordTable(), scores }).replace(/</g, '\\u003c')
   return `<!doctype html>
 <html lang="zh-CN">
 <head>
@@ -233,7 +235,7 @@ function renderState() {
     row('officer', '工作人员', 'officer', officer) +
     row('elapsed', '办理时长', 'service time', started ? '<span data-started="' + started + '">' + duration(Date.now() - started) + '</span>' : '–') +
     row('overtime', '超时', 'overtime', overtime, ot !== 'none' ? 'overtime-' + ot : '') +
-    row('rating', '最近评价', 'last rating', win.lastRating ? esc(win.lastRating.score) + ' (' + esc(win.lastRating.ticket) + ')' : '–');
+    row('rating', '最近评价', 'last rating', win.lastRating ? words(CONFIG.scores, win.lastRating.score) + ' (' + esc(win.lastRating.ticket) + ')' : '–');
 }
 
 function faultWords(code) {
