@@ -176,6 +176,19 @@ describe('window detail page in Chromium', () => {
     await page.screenshot({ path: shot('window-detail-en'), fullPage: true })
   }
 
+  it('on a phone (375 px wide) the detail page fits the width: nothing to scroll sideways', async () => {
+    await page.setViewportSize({ width: 375, height: 800 })
+    try {
+      await page.goto(`${url}window/w02`)
+      await page.waitForSelector('[data-field="journal-depth"]')
+      await page.waitForFunction(() => /^\d+$/.test(document.querySelector('[data-field="journal-depth"]')?.textContent ?? ''), null, { timeout: 15_000 })
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375)
+      await page.screenshot({ path: shot('window-detail-phone'), fullPage: true })
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 900 })
+    }
+  })
+
   it('a window the hall does not have: 404, said in Chinese and English', async () => {
     const res = await fetch(`${url}window/w77`)
     expect(res.status).toBe(404)
