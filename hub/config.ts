@@ -92,7 +92,15 @@ export const hubConfigSchema = z.strictObject({
   /** MQTT over WebSocket for the dashboard. */
   ws: z.strictObject({ port, host: z.string().optional(), path: z.string().optional() }).optional(),
   /** The dashboard page, its live stream and /metrics over HTTP. */
-  http: z.strictObject({ port, host: z.string().optional() }).optional().describe('dashboard and /metrics'),
+  http: z
+    .strictObject({
+      port,
+      host: z.string().optional(),
+      /** Officer names and ids to dashboard viewers who have not logged in (docs/operations.md): off unless the hall publishes who serves where. */
+      officerNames: z.boolean().optional().describe('show officer names on the dashboard without a technician login (default false)'),
+    })
+    .optional()
+    .describe('dashboard and /metrics'),
   limits: z.strictObject(limitsShape).optional(),
   /**
    * Broker heartbeat (default 15 s). After a crash, the wills of boards that

@@ -267,6 +267,8 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
         liveStreams,
         lines: refusalLines,
         screen,
+        officerNames: config.http.officerNames ?? false,
+        feedFile: config.dataDir ? join(config.dataDir, 'feed.jsonl') : null,
         log: log.child({ module: 'http' }),
       })
       await life.start('http', h)

@@ -16,6 +16,9 @@ import { listenOn } from '../http/listen.ts'
 import { LiveStreams, type LiveStreamLimits } from './live-streams.ts'
 import type { LogLimiter } from '../log-limiter.ts'
 import type { HallScreenFeed } from './hall-screen-feed.ts'
+import { FeedHistory, FEED_KEPT } from './feed-history.ts'
+import { windowForViewer } from './viewer-redaction.ts'
+import { windowPage, unknownWindowPage } from './window-page.ts'
 
 export interface HubHttpOptions {
   hall: string
@@ -36,6 +39,13 @@ export interface HubHttpOptions {
   lines: LogLimiter
   /** The hall screen (/screen), open like the page: hub/dashboard/hall-screen-feed.ts. */
   screen?: HallScreenFeed
+  /**
+   * Officer names (and ids) to viewers who have not logged in: off unless the hall says so
+   * (hub config `http.officerNames`, docs/operations.md). A logged-in technician always has them.
+   */
+  officerNames?: boolean
+  /** The feed history's jsonl file (in the hub's data dir); absent or null: kept in memory only. */
+  feedFile?: string | null
   log: Logger
 }
 
@@ -69,6 +79,7 @@ export class HubHttp {
   private readonly metrics: HubMetrics
   private readonly sessions = new Map<string, { username: string; expires: number }>()
   private readonly streams: LiveStreams
+  private readonly feed: FeedHistory
   private messagesIn = 0
   private readonly countIn = (_p: AedesPublishPacket, client: unknown) => {
     if (client) this.messagesIn++
@@ -93,9 +104,11 @@ export class HubHttp {
       ...(screen ? { screenStreams: () => screen.streamStats() } : {}),
       ...(opts.live ? { live: opts.live } : {}),
     })
+    this.feed = new FeedHistory({ file: opts.feedFile ?? null, log: opts.log.child({ module: 'feed-history' }) })
   }
 
   async start(): Promise<void> {
+    await this.feed.start()
     await this.stats.start()
     await this.metrics.start()
     this.opts.aedes.on('publish', this.countIn)
@@ -103,17 +116,17 @@ export class HubHttp {
       this.opts.hallView.onChange((counter) => {
         if (counter === null) return this.broadcast('hall', { bridge: this.opts.hallView.snapshot().bridge })
         const w = this.opts.hallView.window(counter)
-        if (w) this.broadcast('window', this.enrich(w))
+        if (w) this.broadcastWindow(w)
       }),
       ...(this.opts.announcer ? [this.opts.announcer.onAnnouncement((a) => this.broadcast('announcement', { announcement: a, health: this.opts.announcer!.health() }))] : []),
       this.opts.counters.onQuarantine(() => this.broadcast('quarantine', { total: this.opts.counters.quarantinedTotal })),
       this.stats.onEvent((item) => {
-        this.broadcast('event', item)
+        this.broadcast('event', this.feed.add(item))
         // The board's state and its events travel on different lanes (events may be held in its
         // journal), so a rating can land after the state that followed it: push the tile again.
         if (item.type === 'evaluated') {
           const w = this.opts.hallView.window(item.counter)
-          if (w) this.broadcast('window', this.enrich(w))
+          if (w) this.broadcastWindow(w)
         }
       }),
     )
@@ -135,6 +148,25 @@ export class HubHttp {
     return { ...w, lastRating: this.stats.of(w.counter).lastRating }
   }
 
+  /** A window to every stream: with officer names to those entitled to them, without to the others. */
+  private broadcastWindow(w: WindowView): void {
+    const e = this.enrich(w)
+    this.streams.broadcast('window', windowForViewer(e, true), this.opts.officerNames ? undefined : windowForViewer(e, false))
+  }
+
+  /** Whether this request may see officer names: a technician's session, or a hall that shows them openly. */
+  private names(req: IncomingMessage): boolean {
+    return this.opts.officerNames === true || this.session(req) !== null
+  }
+
+  private sessionToken(req: IncomingMessage): string | undefined {
+    return /(?:^|;\s*)ce_session=([A-Za-z0-9_-]+)/.exec(req.headers.cookie ?? '')?.[1]
+  }
+
+  private timeZone(): string {
+    return this.opts.announcer?.timeZone ?? DEFAULT_HALL_TIME_ZONE
+  }
+
   /** null: the hub runs no announcer; else whether it can speak and what it said last. */
   private announcerView() {
     const a = this.opts.announcer
@@ -142,7 +174,10 @@ export class HubHttp {
   }
 
   private session(req: IncomingMessage): string | null {
-    const token = /(?:^|;\s*)ce_session=([A-Za-z0-9_-]+)/.exec(req.headers.cookie ?? '')?.[1]
+    return this.sessionOf(this.sessionToken(req))
+  }
+
+  private sessionOf(token: string | undefined): string | null {
     const s = token ? this.sessions.get(token) : undefined
     if (!s || s.expires < Date.now()) return null
     return s.username
@@ -165,13 +200,23 @@ export class HubHttp {
     }
     if (method === 'GET' && path === '/api/hall') {
       const snap = this.opts.hallView.snapshot()
-      return json(res, 200, { ...snap, windows: snap.windows.map((w) => this.enrich(w)), quarantined: this.opts.counters.quarantinedTotal, session: this.session(req), announcer: this.announcerView(), timeZone: this.opts.announcer?.timeZone ?? DEFAULT_HALL_TIME_ZONE })
+      const names = this.names(req)
+      return json(res, 200, { ...snap, windows: snap.windows.map((w) => windowForViewer(this.enrich(w), names)), quarantined: this.opts.counters.quarantinedTotal, session: this.session(req), announcer: this.announcerView(), timeZone: this.timeZone() })
     }
     // Open like the page itself (the public view reads it), but capped: hub/dashboard/live-streams.ts.
-    if (method === 'GET' && path === '/api/live') return this.streams.open(req, res)
+    // Officer names only on a technician's stream, for as long as the session it opened with lasts.
+    if (method === 'GET' && path === '/api/live') {
+      const token = this.sessionToken(req)
+      return this.streams.open(req, res, () => this.opts.officerNames === true || this.sessionOf(token) !== null)
+    }
+    if (method === 'GET' && path === '/api/feed') return this.feedAnswer(url, res)
+    const windowPath = /^\/window\/([^/]+)$/.exec(path)
+    if (method === 'GET' && windowPath) return this.windowPageAnswer(res, windowPath[1]!)
+    const windowApi = /^\/api\/windows\/([^/]+)$/.exec(path)
+    if (method === 'GET' && windowApi) return this.windowAnswer(req, res, windowApi[1]!)
     if (method === 'POST' && path === '/api/login') return this.login(req, res)
     if (method === 'POST' && path === '/api/logout') {
-      const token = /(?:^|;\s*)ce_session=([A-Za-z0-9_-]+)/.exec(req.headers.cookie ?? '')?.[1]
+      const token = this.sessionToken(req)
       if (token) this.sessions.delete(token)
       res.setHeader('set-cookie', 'ce_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0')
       return json(res, 200, { ok: true })
@@ -179,6 +224,47 @@ export class HubHttp {
     const action = /^\/api\/windows\/([^/]+)\/([a-z-]+)$/.exec(path)
     if (method === 'POST' && action) return this.act(req, res, decodeURIComponent(action[1]!), action[2]!)
     throw new HttpError(404, `no ${method} ${path}`)
+  }
+
+  /** `GET /api/feed?counter=w03&limit=100`: the kept feed, newest first; a bad query is a 400 naming what is wrong. */
+  private feedAnswer(url: URL, res: ServerResponse): void {
+    for (const key of url.searchParams.keys()) {
+      if (key !== 'counter' && key !== 'limit') throw new HttpError(400, `unknown query parameter "${key}"; /api/feed takes counter and limit`)
+    }
+    const limitText = url.searchParams.get('limit')
+    let limit = 100
+    if (limitText !== null) {
+      if (!/^\d{1,7}$/.test(limitText) || Number(limitText) < 1 || Number(limitText) > FEED_KEPT) throw new HttpError(400, `limit "${limitText.slice(0, 40)}" is not a whole number from 1 to ${FEED_KEPT}`)
+      limit = Number(limitText)
+    }
+    const counter: string | null = url.searchParams.get('counter')
+    if (counter !== null && !isId(counter)) throw new HttpError(400, `counter "${String(counter).slice(0, 40)}" is not a counter id (lower-case letters, digits and -, e.g. w03)`)
+    json(res, 200, { entries: this.feed.recent(limit, counter ?? undefined), timeZone: this.timeZone() })
+  }
+
+  /** A window the hall knows: seen since the hub started, or provisioned for it. */
+  private known(counter: string): WindowView | undefined {
+    if (!isId(counter)) return undefined
+    return this.opts.hallView.window(counter) ?? this.opts.hallView.snapshot().windows.find((w) => w.counter === counter)
+  }
+
+  private windowPageAnswer(res: ServerResponse, raw: string): void {
+    const counter = decodeSegment(raw)
+    const headers = { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-security-policy': "default-src 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'" }
+    if (!this.known(counter)) {
+      res.writeHead(404, headers)
+      return void res.end(unknownWindowPage(this.opts.hall, counter))
+    }
+    res.writeHead(200, headers)
+    res.end(windowPage(this.opts.hall, counter))
+  }
+
+  /** `GET /api/windows/{counter}`: one window as the detail page needs it. */
+  private windowAnswer(req: IncomingMessage, res: ServerResponse, raw: string): void {
+    const counter = decodeSegment(raw)
+    const w = this.known(counter)
+    if (!w) throw new HttpError(404, `窗口 ${counter.slice(0, 40)} 不存在 / no window "${counter.slice(0, 40)}" in hall ${this.opts.hall}`)
+    json(res, 200, { hall: this.opts.hall, window: windowForViewer(this.enrich(w), this.names(req)), session: this.session(req), timeZone: this.timeZone(), at: new Date().toISOString() })
   }
 
   private broadcast(event: string, data: unknown): void {
@@ -271,12 +357,22 @@ export class HubHttp {
     await this.stats.stop()
     await this.metrics.stop()
     this.streams.stop()
+    await this.feed.stop()
     const server = this.server
     this.server = null
     if (server) {
       server.closeAllConnections()
       await new Promise<void>((r) => server.close(() => r()))
     }
+  }
+}
+
+/** A path segment as sent; one that is not valid percent-encoding stays as it came (and then names no window). */
+function decodeSegment(raw: string): string {
+  try {
+    return decodeURIComponent(raw)
+  } catch {
+    return raw
   }
 }
 

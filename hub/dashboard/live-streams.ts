@@ -50,13 +50,16 @@ const BATCH_BYTES = 16 * 1024
  */
 export class LiveStreams {
   private readonly streams = new Map<ServerResponse, string>()
+  /** Per stream: may it have what only a technician sees (officer names)? Asked at each write, so a logout or an expired session counts at once. */
+  private readonly entitled = new Map<ServerResponse, () => boolean>()
   private readonly perAddress = new Map<string, number>()
   private readonly timers = new Map<ServerResponse, NodeJS.Timeout>()
   private dropped = 0
   private refused = 0
   private peak = 0
-  /** Frames since the last flush, written to every stream together. */
+  /** Frames since the last flush, written to every stream together (the technicians' and the open viewers' versions). */
   private pending: string[] = []
+  private pendingOpen: string[] = []
   private pendingLength = 0
   private flushTimer: NodeJS.Timeout | null = null
 
@@ -67,8 +70,8 @@ export class LiveStreams {
     },
   ) {}
 
-  /** Opens a stream for this request, or answers 503 when a cap is reached. */
-  open(req: IncomingMessage, res: ServerResponse): void {
+  /** Opens a stream for this request, or answers 503 when a cap is reached. `entitled`: whether it gets broadcasts' full version. */
+  open(req: IncomingMessage, res: ServerResponse, entitled: () => boolean = () => false): void {
     const address = normalizeAddress(req.socket.remoteAddress)
     const fromHere = this.perAddress.get(address) ?? 0
     const over = this.streams.size >= this.opts.maxStreams ? { cap: this.opts.maxStreams, scope: 'all' } : fromHere >= this.opts.maxPerAddress ? { cap: this.opts.maxPerAddress, scope: 'address' } : null
@@ -83,6 +86,7 @@ export class LiveStreams {
     }
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' })
     this.streams.set(res, address)
+    this.entitled.set(res, entitled)
     this.perAddress.set(address, fromHere + 1)
     this.timers.set(
       res,
@@ -92,11 +96,16 @@ export class LiveStreams {
     this.write(res, 'retry: 2000\n\n')
   }
 
-  /** One frame to every stream: gathered with the others of the batch, encoded once, the same buffer queued on each socket. */
-  broadcast(event: string, data: unknown): void {
+  /**
+   * One frame to every stream: gathered with the others of the batch, encoded once, the same buffer queued on each socket.
+   * `openData`, when given, is what a stream that is not entitled gets instead of `data`.
+   */
+  broadcast(event: string, data: unknown, openData?: unknown): void {
     if (this.streams.size === 0) return
     const frame = `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`
+    const open = openData === undefined ? frame : `event: ${event}\ndata: ${JSON.stringify(openData)}\n\n`
     this.pending.push(frame)
+    this.pendingOpen.push(open)
     this.pendingLength += frame.length
     const batchMs = this.opts.batchMs ?? 0
     if (batchMs === 0 || this.pendingLength >= BATCH_BYTES) return this.flush()
@@ -107,10 +116,14 @@ export class LiveStreams {
     if (this.flushTimer) clearTimeout(this.flushTimer)
     this.flushTimer = null
     if (this.pending.length === 0) return
-    const frames = Buffer.from(this.pending.join(''))
+    const full = this.pending.join('')
+    const open = this.pendingOpen.join('')
+    const frames = Buffer.from(full)
+    const openFrames = open === full ? frames : Buffer.from(open)
     this.pending = []
+    this.pendingOpen = []
     this.pendingLength = 0
-    for (const res of [...this.streams.keys()]) this.write(res, frames)
+    for (const res of [...this.streams.keys()]) this.write(res, this.entitled.get(res)?.() ? frames : openFrames)
   }
 
   private write(res: ServerResponse, frame: string | Buffer): void {
@@ -134,6 +147,7 @@ export class LiveStreams {
     const address = this.streams.get(res)
     if (address === undefined) return
     this.streams.delete(res)
+    this.entitled.delete(res)
     const n = (this.perAddress.get(address) ?? 1) - 1
     if (n > 0) this.perAddress.set(address, n)
     else this.perAddress.delete(address)

@@ -1,5 +1,6 @@
 import { SCORE_LABELS } from '../../edge/protocol/index.ts'
 import { faultWordTable } from './fault-words.ts'
+import { CONFIRM_DIALOG_HTML, CONFIRM_SCRIPT, CONFIRM_STYLE } from './confirm-dialog.ts'
 
 /**
  * The hall dashboard: one self-contained page (no build step, no CDN: the
@@ -92,6 +93,8 @@ export function dashboardPage(hall: string): string {
     #login input { width: 120px; }
     aside { max-height: none; }
   }
+  .tile h2 a { color: inherit; }
+${CONFIRM_STYLE}
 </style>
 </head>
 <body>
@@ -129,9 +132,11 @@ export function dashboardPage(hall: string): string {
   </aside>
 </main>
 <div id="toast" role="status"></div>
+${CONFIRM_DIALOG_HTML}
 <script>
 const FAULT_WORDS = ${scriptJson(faultWordTable())};
 const SCORE_WORDS = ${scriptJson(scores)};
+${CONFIRM_SCRIPT}
 ${CLIENT_SCRIPT}
 </script>
 </body>
@@ -204,6 +209,7 @@ const TEXT = {
   'offline.unconnected': { zh: '未连接', en: 'not connected' },
   'offline.other': { zh: '离线', en: 'offline' },
   'since': { zh: '自', en: 'since' },
+  'officerHidden': { zh: '已签到（登录后显示姓名）', en: 'signed in (name shown after login)' },
   'unit.s': { zh: '秒', en: 's' },
   'unit.min': { zh: '分钟', en: 'min' },
   'unit.h': { zh: '小时', en: 'h' },
@@ -406,13 +412,13 @@ function tile(w) {
   const name = winName(w.counter);
   const cls = ['tile', online ? '' : 'offline', faults.length ? 'fault' : '', alerts.length ? 'alert' : ''].join(' ');
   return '<article class="' + cls + '" data-counter="' + esc(w.counter) + '" aria-label="' + esc(plain(name)) + '">' +
-    '<h2><span>' + bi(name) + ' <code>' + esc(w.counter) + '</code></span><span class="pill ' + (online ? 'ok' : 'bad') + '" data-field="online">' + T(online ? 'online' : 'offline') + '</span></h2>' +
+    '<h2><span><a href="window/' + encodeURIComponent(w.counter) + '" data-field="detail-link">' + bi(name) + ' <code>' + esc(w.counter) + '</code></a></span><span class="pill ' + (online ? 'ok' : 'bad') + '" data-field="online">' + T(online ? 'online' : 'offline') + '</span></h2>' +
     (online ? '' : '<div class="offline-since" data-field="offline">' + bi(offlineWords(w)) + (w.since ? ' · ' + T('since') + ' ' + esc(hallTime(w.since)) + ' · <span data-since="' + esc(w.since) + '">' + ago(w.since) + '</span>' : '') + '</div>') +
     screenPart(w) +
     '<div class="row" data-field="mode">' + (online ? '' : T('lastKnown') + ': ') + T(s ? 'mode.' + s.mode : 'mode.unknown') + (s && s.ticket && s.ticket.green ? ' · ' + T('green') : '') + (s && s.pause ? ' · ' + esc(s.pause.reason) : '') + '</div>' +
     '<div class="row">' + T('serviceTime') + ': <span class="elapsed ' + esc(overtime) + '" data-started="' + (started || '') + '" data-field="elapsed">' + (started ? fmtMs(Date.now() - started) : '–') + '</span>' +
     (overtime !== 'none' ? ' <span class="badge ' + esc(overtime) + '" data-field="overtime">' + T('overtime.' + overtime) + '</span>' : '') + '</div>' +
-    '<div class="row" data-field="officer">' + T('officer') + ': ' + esc(s && s.officer ? (s.officer.name || s.officer.id) : '–') + '</div>' +
+    '<div class="row" data-field="officer">' + T('officer') + ': ' + (s && s.officer ? esc(s.officer.name || s.officer.id) : w.officerHidden ? T('officerHidden') : '–') + '</div>' +
     '<div class="row" data-field="rating">' + T('lastRating') + ': ' + last + '</div>' +
     '<div class="row">' + T('journal') + ': ' + (depth === null ? '–' : depth) + '</div>' +
     (alerts.length ? '<div class="alerts-row" data-field="alerts">' + T('alertsToday') + ': ' + alerts.length + '</div>' : '') +
@@ -587,7 +593,9 @@ function detailHtml(e) {
 function feedLine(e) {
   return '<time datetime="' + esc(e.ts) + '">' + esc(hallTime(e.ts)) + '</time><b>' + esc(e.counter) + '</b> ' + bi(trOr('ev.' + e.type, e.type)) + (e.ticket ? ' ' + esc(e.ticket) : '') + (e.detail ? ' · ' + detailHtml(e) : '');
 }
+/** Each feed item once, by the hub's seq, however history and live items cross. */
 function addFeed(e) {
+  if (e.seq !== undefined && feedItems.some((x) => x.seq === e.seq)) return;
   feedItems.unshift(e);
   if (feedItems.length > 200) feedItems.pop();
   const li = document.createElement('li');
@@ -613,6 +621,16 @@ function addAnnouncement(m) {
   const i = announcements.findIndex((x) => x.id === a.id);
   if (i >= 0) announcements[i] = a; else announcements = [a, ...announcements].slice(0, 20);
   renderAnnouncer({ working: m.health.working, problem: m.health.problem });
+}
+
+/** The hub keeps the feed (hub/dashboard/feed-history.ts): a reload shows what happened before it. */
+async function loadFeed() {
+  const r = await fetch('api/feed?limit=200');
+  if (!r.ok) return;
+  const all = [...(await r.json()).entries, ...feedItems].sort((a, b) => a.seq - b.seq);
+  feedItems.length = 0;
+  $('feed').innerHTML = '';
+  for (const e of all) addFeed(e);
 }
 
 async function load() {
@@ -675,10 +693,13 @@ function setLang(next) {
 }
 $('lang-btn').addEventListener('click', () => setLang(lang === 'en' ? 'zh-CN' : 'en'));
 
+let es = null;
+/** Names come only on a technician's stream: after a login or logout the stream is opened again. */
+function reconnect() { if (es) es.close(); connect(); }
 function connect() {
-  const es = new EventSource('api/live');
+  es = new EventSource('api/live');
   // The snapshot is read once the stream is open (and again after each reconnect): a change between a snapshot read first and the stream opening would be lost.
-  es.addEventListener('open', () => { hubState = 'live'; renderHub(); load().catch((e) => toast(T('hub.unreachable', { why: e.message }))); });
+  es.addEventListener('open', () => { hubState = 'live'; renderHub(); load().catch((e) => toast(T('hub.unreachable', { why: e.message }))); loadFeed().catch(() => undefined); });
   es.addEventListener('error', () => {
     // A refused stream (503: the hub's live streams are full) is not retried by EventSource itself.
     if (es.readyState === EventSource.CLOSED) { hubState = 'full'; renderHub(); setTimeout(connect, 30000); return; }
@@ -698,11 +719,11 @@ $('login').addEventListener('submit', async (ev) => {
   const body = await r.json();
   if (!r.ok) { toast(body.error ? bi(splitPair(body.error)) : T('login.failed')); return; }
   $('pass').value = '';
-  loggedIn = true; showSession(body.username); render();
+  loggedIn = true; showSession(body.username); render(); reconnect();
   // The form's fields are gone: the keyboard goes on from the log-out button, not from the top of the page.
   $('logout-btn').focus();
 });
-$('logout-btn').addEventListener('click', async () => { await fetch('api/logout', { method: 'POST' }); loggedIn = false; showSession(null); render(); $('user').focus(); });
+$('logout-btn').addEventListener('click', async () => { await fetch('api/logout', { method: 'POST' }); loggedIn = false; showSession(null); render(); reconnect(); $('user').focus(); });
 /** The window actions under way, each at most once at a time. */
 const acting = new Set();
 $('tiles').addEventListener('click', async (ev) => {
@@ -710,6 +731,13 @@ $('tiles').addEventListener('click', async (ev) => {
   if (!b) return;
   const counter = b.closest('[data-counter]').dataset.counter;
   const action = b.dataset.action;
+  if (needsConfirm(windows.get(counter), action)) {
+    const yes = await confirmAction(windows.get(counter), action);
+    // Back to the button (the tile may have been redrawn while the dialog was open).
+    const again = document.querySelector('[data-counter="' + CSS.escape(counter) + '"] button[data-action="' + action + '"]');
+    (again || b).focus();
+    if (!yes) return;
+  }
   // Not disabled while it runs: a disabled button drops the keyboard focus to the page's top.
   const key = counter + ' ' + action;
   if (acting.has(key)) return;

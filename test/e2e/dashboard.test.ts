@@ -58,7 +58,8 @@ describe('hall dashboard in Chromium', () => {
     await send('w01', 'officer', { action: 'sign-in', officer: 'zhao-min', officerName: 'Zhao Min' })
     await send('w01', 'call', { ticket: 'A042' })
     await page.waitForFunction(() => document.querySelector('[data-counter="w01"] [data-field="ticket"]')?.textContent === 'A042', null, { timeout: 10_000 })
-    expect(await page.locator('[data-counter="w01"] [data-field="officer"]').textContent()).toContain('Zhao Min')
+    // Viewing is open, officer names are not: left out until a technician logs in (docs/operations.md).
+    expect(await page.locator('[data-counter="w01"] [data-field="officer"]').textContent()).toBe('officer: 已签到 signed in (登录后显示姓名 name after login)')
     expect(await page.locator('#feed').textContent()).toContain('called')
   })
 
@@ -83,6 +84,7 @@ describe('hall dashboard in Chromium', () => {
     await page.fill('#pass', password)
     await page.click('#login-btn')
     await page.waitForFunction(() => document.getElementById('who')?.textContent?.includes('technician'), null, { timeout: 5000 })
+    await page.waitForFunction(() => document.querySelector('[data-counter="w01"] [data-field="officer"]')?.textContent === 'officer: Zhao Min', null, { timeout: 10_000 })
     await page.click('[data-counter="w02"] button[data-action="identify"]')
     await page.waitForFunction(() => document.getElementById('toast')?.textContent === '2号窗口：识别完成 window 2: identify done', null, { timeout: 10_000 })
     expect(hall.windows.get('w02')!.hardware.view().text).toBe('----')
@@ -190,12 +192,14 @@ describe('hall dashboard in Chromium', () => {
       w03: (document.querySelector('[data-counter="w03"]') as HTMLElement & { mark?: string }).mark ?? null,
     }))
     expect(kept).toEqual({ focus: 'focused', w01: 'w01', w03: null })
-    // The keyboard goes on from where it was: the next tile's first button.
+    // The keyboard goes on from where it was: the next tile's window name (its link to the detail page), then its first button.
     await page.keyboard.press('Tab')
     expect(await page.evaluate(() => {
       const a = document.activeElement as HTMLElement
-      return a.closest('[data-counter]') === document.querySelector('[data-counter="w01"]')!.nextElementSibling && a.dataset.action === 'identify'
+      return a.closest('[data-counter]') === document.querySelector('[data-counter="w01"]')!.nextElementSibling && a.dataset.field === 'detail-link'
     })).toBe(true)
+    await page.keyboard.press('Tab')
+    expect(await page.evaluate(() => (document.activeElement as HTMLElement).dataset.action)).toBe('identify')
   })
 
   it('an offline window: first in the list, its timer stopped, offline in words with the time since; the summary counts it', async () => {
