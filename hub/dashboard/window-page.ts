@@ -126,7 +126,7 @@ function T(zh, en) {
 function Tplain(zh, en) { return lang === 'en' ? en + ' / ' + zh : zh + ' / ' + en; }
 
 const MODES = { closed: ['窗口关闭', 'window closed'], idle: ['空闲', 'idle'], calling: ['叫号中', 'calling'], serving: ['办理中', 'serving'], evaluating: ['评价中', 'rating'], paused: ['暂停', 'paused'] };
-const OVERTIME = { none: ['未超时', 'on time'], warning: ['即将超时', 'overtime warning'], over: ['已超时', 'overtime: past the limit'] };
+const OVERTIME = { none: ['未超时', 'on time'], warning: ['即将超时', 'nearly overtime'], over: ['已超时', 'overtime'] };
 const OFFLINE = { will: ['连接中断', 'connection lost'], stop: ['已关机', 'shut down'], restart: ['重启中', 'restarting'], upgrade: ['升级中', 'upgrading'], fault: ['故障停机', 'stopped on a fault'] };
 const HEALTH = { ok: ['正常', 'ok'], fault: ['故障', 'fault'], absent: ['未连接', 'absent'] };
 const EVENTS = {

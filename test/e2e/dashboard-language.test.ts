@@ -161,7 +161,7 @@ describe('hall dashboard: language, words and access', () => {
       const w05 = page.locator('[data-counter="w05"]')
       expect(await w05.locator('h2 span').first().textContent()).toBe(`${b('5号窗口', 'window 5')} w05`)
       expect(await w05.locator('[data-field="mode"]').textContent()).toBe(b('叫号中', 'calling'))
-      expect(await w05.locator('[data-field="officer"]').textContent()).toBe(`${b('办理人', 'officer')}: Wang Fang`)
+      expect(await w05.locator('[data-field="officer"]').textContent()).toBe(`${b('办理人', 'officer')}: ${b('已签到（登录后显示姓名）', 'signed in (name shown after login)')}`)
       const w04 = page.locator('[data-counter="w04"]')
       expect(await w04.locator('[data-field="mode"]').textContent()).toBe(b('办理中', 'serving'))
       expect(await page.locator('#announcer-title').textContent()).toBe(b('最近播报', 'Last announcements'))

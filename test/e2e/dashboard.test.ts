@@ -59,7 +59,7 @@ describe('hall dashboard in Chromium', () => {
     await send('w01', 'call', { ticket: 'A042' })
     await page.waitForFunction(() => document.querySelector('[data-counter="w01"] [data-field="ticket"]')?.textContent === 'A042', null, { timeout: 10_000 })
     // Viewing is open, officer names are not: left out until a technician logs in (docs/operations.md).
-    expect(await page.locator('[data-counter="w01"] [data-field="officer"]').textContent()).toBe('officer: 已签到 signed in (登录后显示姓名 name after login)')
+    expect(await page.locator('[data-counter="w01"] [data-field="officer"]').textContent()).toBe('办理人 officer: 已签到（登录后显示姓名） signed in (name shown after login)')
     expect(await page.locator('#feed').textContent()).toContain('called')
   })
 
@@ -84,7 +84,7 @@ describe('hall dashboard in Chromium', () => {
     await page.fill('#pass', password)
     await page.click('#login-btn')
     await page.waitForFunction(() => document.getElementById('who')?.textContent?.includes('technician'), null, { timeout: 5000 })
-    await page.waitForFunction(() => document.querySelector('[data-counter="w01"] [data-field="officer"]')?.textContent === 'officer: Zhao Min', null, { timeout: 10_000 })
+    await page.waitForFunction(() => document.querySelector('[data-counter="w01"] [data-field="officer"]')?.textContent === '办理人 officer: Zhao Min', null, { timeout: 10_000 })
     await page.click('[data-counter="w02"] button[data-action="identify"]')
     await page.waitForFunction(() => document.getElementById('toast')?.textContent === '2号窗口：识别完成 window 2: identify done', null, { timeout: 10_000 })
     expect(hall.windows.get('w02')!.hardware.view().text).toBe('----')
