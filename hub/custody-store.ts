@@ -291,7 +291,16 @@ export class LevelCustodyStore implements CustodyStore {
       }
     }
     // The first group that holds a seq past `after`; groups are in seq order and all come after the earlier layout's records.
-    const from = this.groups.find((g) => !g.gone && g.last > after)
+    let lo = 0
+    let hi = this.groups.length
+    // Binary search: a drain after a restart reads a large backlog of small groups a window at a time.
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if (this.groups[mid]!.last > after) hi = mid
+      else lo = mid + 1
+    }
+    while (lo < this.groups.length && this.groups[lo]!.gone) lo++
+    const from = this.groups[lo]
     if (!from || out.length >= limit) return out
     for await (const [key, value] of this.db.iterator({ gte: from.key, lt: GROUP_END })) {
       const g = this.groupOf.get(groupRange(key).first)

@@ -115,3 +115,26 @@ describe('custody store on LevelDB', () => {
     expect((await keysIn(dir)).filter((k) => k.startsWith('g!'))).toHaveLength(2)
   })
 })
+
+describe('custody store backlog', () => {
+  it('drains a backlog of many small groups a window at a time, in order, after a restart', async () => {
+    const dir = join(await tempDir(), 'custody')
+    const store = new LevelCustodyStore(dir)
+    await store.open()
+    for (let seq = 1; seq <= 3_000; seq += 2) await store.write([record(seq), record(seq + 1)], [], false)
+    await store.write([], [10, 11, 12], false)
+    await store.close()
+    const again = new LevelCustodyStore(dir)
+    await again.open()
+    expect(await again.scan()).toEqual({ count: 2_997, lastSeq: 3_000 })
+    const seen: number[] = []
+    for (let after = 0; ; ) {
+      const batch = await again.read(after, 32)
+      if (batch.length === 0) break
+      seen.push(...batch.map((r) => r.seq))
+      after = batch[batch.length - 1]!.seq
+    }
+    await again.close()
+    expect(seen).toEqual(Array.from({ length: 3_000 }, (_, i) => i + 1).filter((s) => s < 10 || s > 12))
+  })
+})
