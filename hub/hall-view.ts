@@ -1,7 +1,8 @@
 import type { Aedes, AedesPublishPacket } from 'aedes'
-import { SCORE_LABELS, parseMessage, topics, type BoardEvent, type CentralStatus, type EventOf, type HubBridge, type OfflineReason, type Screen, type State, type Status, type Telemetry, type UpdateReport } from '../edge/protocol/index.ts'
+import { SCORE_LABELS, topics, type BoardEvent, type CentralStatus, type EventOf, type HubBridge, type OfflineReason, type Screen, type State, type Status, type Telemetry, type UpdateReport } from '../edge/protocol/index.ts'
 import type { Logger } from '../edge/shared/logger.ts'
 import type { HubCounters } from './hub-counters.ts'
+import { MessageParses } from './message-parses.ts'
 
 export interface EventSummary {
   type: BoardEvent['type']
@@ -84,6 +85,8 @@ export interface HallViewOptions {
   recentEvents?: number
   /** The hub's clock, for the day its alerts belong to; default Date.now. */
   now?: () => number
+  /** Shared with the uplink: a board message it validated is not validated again here (hub/message-parses.ts). */
+  parses?: MessageParses
 }
 
 /** Enough for the worst day a window could have; what is older than the day goes anyway. */
@@ -109,8 +112,11 @@ export class HallView {
     done()
   }
 
+  private readonly parses: MessageParses
+
   constructor(private readonly opts: HallViewOptions) {
     this.filter = topics.hallTree(opts.hall)
+    this.parses = opts.parses ?? new MessageParses()
   }
 
   async start(): Promise<void> {
@@ -146,7 +152,7 @@ export class HallView {
 
   /** Takes one message of the hall; anything that is not a valid contract message is ignored. */
   apply(topic: string, payload: Uint8Array | string): void {
-    const m = parseMessage(topic, payload)
+    const m = this.parses.parse(topic, payload)
     if (!m.ok || m.topic.hall !== this.opts.hall) return
     switch (m.kind) {
       case 'hub-bridge':

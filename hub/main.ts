@@ -17,6 +17,7 @@ import { openHallCluster, type HallCluster } from './cluster.ts'
 import { LevelCustodyStore, MemoryCustodyStore } from './custody-store.ts'
 import { Quarantine } from './quarantine.ts'
 import { Uplink } from './uplink.ts'
+import { MessageParses } from './message-parses.ts'
 import { openSessionPersistence } from './session-store.ts'
 import { resolveLimits } from './limits.ts'
 import { LogLimiter } from './log-limiter.ts'
@@ -86,6 +87,8 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
     life.add('session persistence', () => persistence.destroy())
     let custody: Custody | null = null
     let uplink: Uplink | null = null
+    // One contract check per board message, shared by the uplink and the hall view.
+    const parses = new MessageParses()
     if (config.upstream) {
       if (cluster) {
         custody = await life.start('custody', cluster.custody(log.child({ module: 'custody' })))
@@ -93,7 +96,7 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
         const store = config.dataDir ? new LevelCustodyStore(join(config.dataDir, 'custody')) : new MemoryCustodyStore()
         custody = await life.start('custody', new CustodyLog({ store, log: log.child({ module: 'custody' }) }))
       }
-      uplink = new Uplink({ hall: config.hall, custody, counters })
+      uplink = new Uplink({ hall: config.hall, custody, counters, parses })
     }
 
     const quarantine = await life.start(
@@ -142,6 +145,7 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
       hall: config.hall,
       aedes: broker.aedes,
       counters,
+      parses,
       log: log.child({ module: 'hall-view' }),
       retained: (pattern) => broker.persistence.createRetainedStream(pattern) as AsyncIterable<{ topic: string; payload: Buffer }>,
       provisioned: () => credentials.principals().flatMap((p) => (p.role === 'board' && p.hall === config.hall && p.counter ? [p.counter] : [])),

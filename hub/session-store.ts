@@ -179,6 +179,12 @@ export class QueueCappedPersistence implements AsyncPersistence {
   }
 
   async outgoingClearMessageId(client: ClientRef, packet: unknown): Promise<unknown> {
+    // Aedes asks this on every PUBACK, clean clients' too, though it never stores a delivery to a
+    // clean session (client.js writes those straight to the socket, and connect.js clears whatever
+    // an earlier persistent session under that id left before the clean one gets any): for a clean
+    // client's PUBACK the answer is always "nothing", and asking LevelDB for it was a fifth of the
+    // hub's CPU under a reader's acks. The connect-time clearing (packet.cmd 'publish') still runs.
+    if ((client as ClientRef & { clean?: boolean }).clean === true && (packet as { cmd?: string }).cmd === 'puback') return undefined
     const cleared = await this.inner.outgoingClearMessageId(client, packet)
     if (cleared) {
       const n = this.queued.get(client.id)

@@ -1,7 +1,8 @@
-import { parseMessage, parseTopic } from '../edge/protocol/index.ts'
+import { parseTopic } from '../edge/protocol/index.ts'
 import type { Principal } from './credentials.ts'
 import type { Custody } from './custody-log.ts'
 import type { HubCounters } from './hub-counters.ts'
+import { MessageParses } from './message-parses.ts'
 
 /** pass: nothing to keep (QoS 0, not a board's); keep: acknowledge once written; invalid: breaks the contract. */
 export type Admission = { kind: 'pass' } | { kind: 'keep'; written: Promise<void> } | { kind: 'invalid'; code: string; message: string }
@@ -28,7 +29,12 @@ export interface UplinkPacket {
  * it live or not at all, and one that breaks its schema is dropped.
  */
 export class Uplink {
-  constructor(private readonly opts: { hall: string; custody: Custody; counters: HubCounters }) {}
+  private readonly parses: MessageParses
+
+  /** parses: shared with the hall view, so a message is validated once (hub/message-parses.ts). */
+  constructor(private readonly opts: { hall: string; custody: Custody; counters: HubCounters; parses?: MessageParses }) {
+    this.parses = opts.parses ?? new MessageParses()
+  }
 
   /** What to do before acknowledging: nothing to keep, wait for the custody write, or quarantine. */
   admit(principal: Principal | null, packet: UplinkPacket): Admission {
@@ -36,7 +42,7 @@ export class Uplink {
     const t = parseTopic(packet.topic)
     if (!t || t.kind === 'cmd' || t.hall !== this.opts.hall) return PASS
     // QoS 0 is held to the contract too (a junk retained state would replace the window's state), only not kept.
-    const parsed = parseMessage(packet.topic, packet.payload)
+    const parsed = this.parses.parse(packet.topic, packet.payload)
     if (!parsed.ok) return { kind: 'invalid', code: parsed.code, message: parsed.message }
     if (packet.qos === 0) return PASS
     const written = this.opts.custody.append({ topic: packet.topic, payload: Buffer.from(packet.payload), qos: packet.qos, retain: packet.retain }).then(() => {

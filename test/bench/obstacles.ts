@@ -47,8 +47,8 @@ export function obstacles(run: BenchRun): string {
             ? `(1) socket writes — hub/frame-guard.ts \`guardedStream()\` passes mqtt-packet's chunks to the socket uncorked, ${g.writesPerPacket} write syscalls per packet where a corked socket needs ${s.writesPerPacket} (${g.cpuUsPerPacket} vs ${s.cpuUsPerPacket} µs CPU per packet, "Write path"); a writev that hands a corked batch to the socket at once removes it; `
             : `(1) socket writes are no longer one: \`guardedStream()\` hands a corked batch to the socket in one write (${g.writesPerPacket} write syscalls per packet, as the bare socket's ${s.writesPerPacket}; "Write path"); `
           : '') +
-        `(2) LevelDB — the hub with its data in memory spends ${Math.round(memUs)} µs/msg: sessions and custody on disk cost the rest (aedes-persistence-level stores every QoS 1 delivery to a persistent session; the custody log writes and deletes each message); ` +
-        '(3) schema checks — zod and edge/protocol on every board message.',
+        `(2) LevelDB — the hub with its data in memory spends ${Math.round(memUs)} µs/msg: custody on disk costs the rest. Since issue 22 the custody log writes one key per group commit rather than a put and a delete per message, and a clean reader's PUBACK no longer asks LevelDB for a stored delivery Aedes never stores (that read was a fifth of the hub's CPU here); what is left is LevelDB's batch per group and the fsync it waits on. aedes-persistence-level still stores every QoS 1 delivery to a persistent session and deletes it on PUBACK (not in this load, whose reader is clean; on the call path, for commands to boards); ` +
+        '(3) schema checks — zod and edge/protocol once per board message (the hall view reuses the uplink\'s parse); (4) what is left is Aedes and mqtt-packet themselves, the bridge\'s mqtt.js client, socket writes and garbage collection.',
     )
   }
   const fp = r.footprint

@@ -43,6 +43,38 @@ describe('per-client queue cap over the session store', () => {
   })
 })
 
+describe('PUBACKs and the session store', () => {
+  it("a clean client's PUBACK is answered without the store; the clearing at connect and a persistent client's PUBACK still clear what is stored", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sessions-'))
+    dirs.push(dir)
+    const p = new QueueCappedPersistence(await openSessionPersistence(dir), 10, () => {})
+    await p.setup(fakeBroker)
+    const id = 'h1-w01'
+    // What a persistent session under this id left: a delivery stored, then sent as message id 7.
+    const stored = packet('hall/h1/counter/w01/cmd/call')
+    await p.outgoingEnqueueCombi([{ clientId: id }], stored)
+    await p.outgoingUpdate({ id }, { ...stored, messageId: 7 })
+    expect(await p.queuedFor(id)).toBe(1)
+
+    // Aedes never stores a delivery to a clean session, so a clean client's PUBACK has nothing to clear.
+    expect(await p.outgoingClearMessageId({ id, clean: true } as { id: string }, { cmd: 'puback', messageId: 7 })).toBeUndefined()
+    expect(await p.queuedFor(id)).toBe(1)
+
+    // A persistent client's PUBACK clears its stored delivery.
+    const other = 'h1-w02'
+    const second = packet('hall/h1/counter/w02/cmd/call')
+    await p.outgoingEnqueueCombi([{ clientId: other }], second)
+    await p.outgoingUpdate({ id: other }, { ...second, messageId: 3 })
+    expect(await p.outgoingClearMessageId({ id: other, clean: false } as { id: string }, { cmd: 'puback', messageId: 3 })).toMatchObject({ topic: second.topic })
+    expect(await p.queuedFor(other)).toBe(0)
+
+    // A clean connect over the old session clears what it left (aedes connect.js passes the stored packet itself).
+    expect(await p.outgoingClearMessageId({ id, clean: true } as { id: string }, { ...stored, messageId: 7 })).toMatchObject({ topic: stored.topic })
+    expect(await p.queuedFor(id)).toBe(0)
+    await p.destroy()
+  })
+})
+
 describe('session store failures', () => {
   it('a failed will delete is reported, never an unhandled rejection (Aedes chains it with .finally only)', async () => {
     const inner = await openSessionPersistence(undefined)
