@@ -104,7 +104,7 @@ export interface HallCluster {
   /** The hall's ratings and services, counted in Redis. */
   totals(aedes: Aedes, log: Logger): HallTotals
   /** This node's probe of Redis, the lease holder and the totals, for /metrics. */
-  health(opts: { leaseHeld: () => boolean; totals: HallTotals; log: Logger }): ClusterHealth
+  health(opts: { leaseHeld: () => boolean; self: { node: string | null; boards: () => number }; totals: HallTotals; log: Logger }): ClusterHealth
   stop(): Promise<void>
 }
 
@@ -198,7 +198,7 @@ export async function openHallCluster(config: RedisConfig, hall: string, brokerI
       return new HallTotals({ hall, aedes, redis: commands, log: totalsLog })
     },
     health(opts) {
-      return new ClusterHealth({ ...opts, redis: commands, leaseKey: LEASE_KEY })
+      return new ClusterHealth({ ...opts, self: { ...opts.self, id: brokerId }, redis: commands, leaseKey: LEASE_KEY })
     },
     async stop() {
       stopped = true
