@@ -16,6 +16,7 @@ import type { LoginLimiter } from '../login-limiter.ts'
 import type { Announcer } from '../announcer/announcer.ts'
 import { listenOn } from '../http/listen.ts'
 import { LiveStreams, type LiveStreamLimits } from './live-streams.ts'
+import { clusterView, type ClusterView } from './cluster-view.ts'
 import type { LogLimiter } from '../log-limiter.ts'
 import type { HallScreenFeed } from './hall-screen-feed.ts'
 
@@ -126,6 +127,12 @@ export class HubHttp {
     return { ...w, lastRating: this.stats.of(w.counter).lastRating }
   }
 
+  /** null: the hub is no node of a cluster. */
+  private cluster(): ClusterView | null {
+    const sample = this.opts.live?.cluster?.()
+    return sample ? clusterView(sample) : null
+  }
+
   /** null: the hub runs no announcer; else whether it can speak and what it said last. */
   private announcerView() {
     const a = this.opts.announcer
@@ -169,8 +176,10 @@ export class HubHttp {
     }
     if (method === 'GET' && path === '/api/hall') {
       const snap = this.opts.hallView.snapshot()
-      return json(res, 200, { ...snap, windows: snap.windows.map((w) => this.enrich(w)), quarantined: this.opts.counters.quarantinedTotal, session: this.session(req), announcer: this.announcerView(), timeZone: this.opts.announcer?.timeZone ?? DEFAULT_HALL_TIME_ZONE })
+      return json(res, 200, { ...snap, cluster: this.cluster(), windows: snap.windows.map((w) => this.enrich(w)), quarantined: this.opts.counters.quarantinedTotal, session: this.session(req), announcer: this.announcerView(), timeZone: this.opts.announcer?.timeZone ?? DEFAULT_HALL_TIME_ZONE })
     }
+    // The cluster alone, for the dashboard's pill to poll without the whole hall.
+    if (method === 'GET' && path === '/api/cluster') return json(res, 200, { cluster: this.cluster() })
     // Open like the page itself (the public view reads it), but capped: hub/dashboard/live-streams.ts.
     if (method === 'GET' && path === '/api/live') return this.streams.open(req, res)
     if (method === 'POST' && path === '/api/login') return this.login(req, res)

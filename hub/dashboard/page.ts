@@ -1,3 +1,5 @@
+import { CLUSTER_PILL_HTML, CLUSTER_PILL_SCRIPT } from './cluster-view.ts'
+
 /**
  * The hall dashboard: one self-contained page (no build step, no CDN: the
  * hall network often has no internet). It loads the hall snapshot, then
@@ -71,6 +73,7 @@ export function dashboardPage(hall: string): string {
   <span class="pill" id="hub-state">hub: connecting…</span>
   <span class="pill" id="bridge-state">central: –</span>
   <span class="pill" id="backlog">backlog: –</span>
+  ${CLUSTER_PILL_HTML}
   <span class="pill warn" id="quarantine" hidden title="Board messages this hub could not accept, kept in quarantine.jsonl in its data directory (docs/operations.md)">quarantined: 0</span>
   <form id="login" autocomplete="on">
     <span id="who"></span>
@@ -100,6 +103,7 @@ export function dashboardPage(hall: string): string {
 <script>
 ${CLIENT_SCRIPT}
 </script>
+<script>${CLUSTER_PILL_SCRIPT}</script>
 </body>
 </html>
 `
