@@ -45,6 +45,9 @@ export interface ClusterHealthOptions {
   timeoutMs?: number
 }
 
+/** A node's entry lapses after this long without a write (three probes): a dead node counts this long. */
+export const NODE_ENTRY_LAPSE_MS = 3_000
+
 /** Under the hall's prefix: the set of node ids, and each node's entry. */
 const NODE_INDEX = 'nodes'
 const NODE_KEY = 'node:'
@@ -150,7 +153,7 @@ export class ClusterHealth {
    */
   private async exchangeEntries(): Promise<NodeEntry[]> {
     const { redis, self } = this.opts
-    const ttl = Math.max(3_000, 3 * (this.opts.probeMs ?? 1_000))
+    const ttl = Math.max(NODE_ENTRY_LAPSE_MS, 3 * (this.opts.probeMs ?? 1_000))
     const entry: NodeEntry = { id: self.id, node: self.node, boards: self.boards(), redisLatencyMs: this.latency, leaseHeld: this.opts.leaseHeld() }
     await redis.multi().set(`${NODE_KEY}${self.id}`, JSON.stringify(entry), 'PX', ttl).sadd(NODE_INDEX, self.id).exec()
     const ids = await redis.smembers(NODE_INDEX)

@@ -29,8 +29,8 @@ export const redisSchema = z.strictObject({
     .strictObject({
       off: z.boolean().default(false).describe('never let a board go to spread them'),
       everyMs: z.number().int().min(500).default(5_000).describe('one round (at most one board let go by this node) this often'),
-      settleMs: z.number().int().min(0).default(10_000).describe('a board is let go only after its session here lasted this long'),
-      holdMs: z.number().int().min(0).default(600_000).describe('a board back within this long of being let go stays this long'),
+      settleMs: z.number().int().min(0).default(10_000).describe('a board is let go only after its session here lasted this long (at least 4 s)'),
+      holdMs: z.number().int().min(0).default(120_000).describe('a board back within this long of being let go stays this long'),
     })
     .prefault({})
     .describe('spreading the boards back over the nodes when one returns'),

@@ -9,7 +9,7 @@ import { CredentialStore } from './credentials.ts'
 import { HubBroker } from './broker.ts'
 import { Bridge } from './bridge.ts'
 import type { BridgeLease } from './bridge-lease.ts'
-import type { ClusterHealth } from './cluster-health.ts'
+import { NODE_ENTRY_LAPSE_MS, type ClusterHealth } from './cluster-health.ts'
 import { BoardRebalancer } from './board-rebalancer.ts'
 import { HubCounters } from './hub-counters.ts'
 import { HallView } from './hall-view.ts'
@@ -199,6 +199,9 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
       const spread = config.redis!.rebalance
       const r = new BoardRebalancer({
         ...spread,
+        // A board that just arrived may come from a node that just died, whose entry (and boards) still count
+        // until it lapses: let go then, it would be sent to a dead node.
+        settleMs: Math.max(spread.settleMs, NODE_ENTRY_LAPSE_MS + 1_000),
         // Off: boards are still counted for the dashboard and the other nodes, but none is let go.
         others: () => (spread.off ? null : (h.others()?.map((n) => n.boards) ?? null)),
         mode: (counter) => view.window(counter)?.state?.mode ?? null,
