@@ -272,8 +272,18 @@ export class HubHttp {
         reject(new HttpError(504, `window ${counter} did not reply within ${waitMs / 1000} s`))
       }, waitMs)
       aedes.subscribe(replyTopic, deliver, () => {
+        // In a cluster the command is queued in Redis: with Redis away it cannot be, and the technician is told so at once.
+        if (this.opts.live?.cluster && !this.opts.live.cluster().redisUp) {
+          finish()
+          return reject(new HttpError(503, `命令未发送：Redis 不可达 / not sent: the hall's Redis is unreachable, so window ${counter}'s command cannot be queued; try again once it is back`))
+        }
         const payload = { id, expires: new Date(Date.now() + waitMs).toISOString(), ...args }
-        aedes.publish({ cmd: 'publish', topic: topics.cmd(hall, counter, name), payload: Buffer.from(JSON.stringify(payload)), qos: 1, retain: false, dup: false }, () => undefined)
+        aedes.publish({ cmd: 'publish', topic: topics.cmd(hall, counter, name), payload: Buffer.from(JSON.stringify(payload)), qos: 1, retain: false, dup: false }, (err) => {
+          if (!err) return
+          // Redis failed while the command was being queued: it may or may not reach the window; said, never left to the timeout.
+          finish()
+          reject(new HttpError(503, `命令可能未送达：Redis 在排队时出错 / the command may not have been delivered: the hall's store failed while queueing it (${err.message}); check the window and try again`))
+        })
       })
     })
   }

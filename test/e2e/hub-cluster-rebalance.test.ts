@@ -92,9 +92,9 @@ describe('hub cluster: boards spread back when a node returns', () => {
       )
       nodes[n] = { port, http, config, proc: null }
     }
-    nodes.a.proc = await HubProcess.start(nodes.a.config, nodes.a.port)
+    nodes.a.proc = await HubProcess.start(nodes.a.config, nodes.a.port, 40_000)
     await eventually(async () => (await cluster('a'))?.leaseHolder?.node === 'a', 15_000, 'node a holds the lease', 200)
-    nodes.b.proc = await HubProcess.start(nodes.b.config, nodes.b.port)
+    nodes.b.proc = await HubProcess.start(nodes.b.config, nodes.b.port, 40_000)
     for (const [i, u] of boards.entries()) {
       const order: NodeName[] = i % 2 === 0 ? ['a', 'b'] : ['b', 'a']
       const boardDir = join(dir, `edge-${u.counter}`)
@@ -169,7 +169,7 @@ describe('hub cluster: boards spread back when a node returns', () => {
       }
     })
     const returnedAt = Date.now()
-    nodes.b.proc = await HubProcess.start(nodes.b.config, nodes.b.port)
+    nodes.b.proc = await HubProcess.start(nodes.b.config, nodes.b.port, 40_000)
     const spread = await eventually(
       async () => {
         const c = await cluster('b')
