@@ -126,7 +126,7 @@ describe('hub cluster: Redis fails while a command is being queued', () => {
     const reply = await eventually(() => ratings.replies.get(String(cmd.id))?.[0], 40_000, 'the reply at central', 100).catch((err: Error) => {
       throw new Error(`${err.message}; hub: ${hub.output.slice(-4000)}`)
     })
-    expect(reply).toMatchObject({ ok: true, code: null })
+    expect(reply, hub.output.slice(-6000)).toMatchObject({ ok: true, code: null })
   }, 60_000)
 
   it("a technician's action while Redis is away is refused at once, with the reason", async () => {
@@ -144,6 +144,8 @@ describe('hub cluster: Redis fails while a command is being queued', () => {
       proxy.setDown(false)
     }
     // Back: the same action goes through.
-    await eventually(async () => (await fetch(`http://127.0.0.1:${http}/api/windows/w01/identify`, { method: 'POST', headers: { cookie } })).status === 200, 20_000, 'the action to work again', 500)
+    await eventually(async () => (await fetch(`http://127.0.0.1:${http}/api/windows/w01/identify`, { method: 'POST', headers: { cookie } })).status === 200, 20_000, 'the action to work again', 500).catch((err: Error) => {
+      throw new Error(`${err.message}; hub: ${hub.output.slice(-4000)}; board: ${log.text().slice(-2000)}`)
+    })
   }, 60_000)
 })
