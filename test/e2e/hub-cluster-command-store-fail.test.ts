@@ -121,7 +121,7 @@ describe('hub cluster: Redis fails while a command is being queued', () => {
   // An open finding (docs/reliability.md, the cluster section): in about half the runs here the
   // command is neither answered nor delivered, and the board gets no command through this node
   // afterwards (the dashboard action below then times out too). The bus resubscription in
-  // hub/cluster.ts fixed one cause (the run made without it failed, with it three of six passed); the rest is not found yet.
+  // hub/cluster.ts fixed one cause (the run made without it failed, with it two of four passed); the rest is not found yet.
   // Run it with COUNTER_EDGE_OPEN_FINDINGS=1.
   it.runIf(process.env.COUNTER_EDGE_OPEN_FINDINGS === '1')('central sends once, Redis fails as the command is queued: the window still replies once Redis is back', async () => {
     const cmd = command({ seconds: 1 })
