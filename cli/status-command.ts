@@ -1,6 +1,7 @@
 import { parseMessage, topics, type State, type Status } from '../edge/protocol/index.ts'
 import { connectToHub, HUB_OPTIONS } from './hall-connection.ts'
-import type { Subcommand } from './subcommand.ts'
+import { UsageError, type Subcommand } from './subcommand.ts'
+import type { ClusterView } from '../hub/dashboard/cluster-view.ts'
 
 interface Row {
   counter: string
@@ -12,11 +13,17 @@ interface Row {
 export const statusCommand: Subcommand = {
   name: 'status',
   summary:
-    '每个窗口一行（连接、状态、票号、工作人员、故障）。退出码 0：全部在线且无故障；1：有窗口离线或有故障、没有窗口报到或连不上集线器；2：用法错误 / one line per window of the hall: online, mode, ticket, officer, faults. Exit code 0: every window online without a fault; 1: a window is offline or has a fault, none has reported, or the hub could not be asked; 2: wrong usage',
-  usage: 'COUNTER_EDGE_PASSWORD=… counter-edge status --hub mqtt://hub:1883 --hall hall-1 --username hall-1-tech',
-  options: { ...HUB_OPTIONS, json: { type: 'boolean', default: false, description: 'print JSON instead of lines' } },
+    '每个窗口一行（连接、状态、票号、工作人员、故障）；加 --dashboard 时也显示集群（租约持有者、各节点的 Redis 与板数）。退出码 0：全部在线且无故障（集群健康）；1：有窗口离线或有故障、没有窗口报到、集群需要查看或连不上集线器；2：用法错误 / one line per window of the hall: online, mode, ticket, officer, faults; with --dashboard, the cluster too (lease holder, each node\'s Redis and boards). Exit code 0: every window online without a fault (and the cluster healthy); 1: a window is offline or has a fault, none has reported, the cluster needs a look, or the hub could not be asked; 2: wrong usage',
+  usage: 'COUNTER_EDGE_PASSWORD=… counter-edge status --hub mqtt://hub:1883 --hall hall-1 --username hall-1-tech [--dashboard http://hub:8080]',
+  options: {
+    ...HUB_OPTIONS,
+    json: { type: 'boolean', default: false, description: 'print JSON instead of lines (with --dashboard: {cluster, windows})' },
+    dashboard: { type: 'string', description: "the hub's dashboard URL (its http port): shows the cluster's health from the hub's live state" },
+  },
   async run(v) {
     const hall = v.hall as string
+    // Asked first: a hub that does not answer here is said at once, before the MQTT part.
+    const cluster = v.dashboard ? await readCluster(v.dashboard as string) : undefined
     const client = await connectToHub(v, 'status')
     const rows = new Map<string, Row>()
     client.on('message', (topic, payload) => {
@@ -35,10 +42,12 @@ export const statusCommand: Subcommand = {
     const unhealthy = list.filter((r) => !r.status?.online || r.state?.faults.length).length
     // The exit code is for scripts and monitoring (documented in --help): 1 when any window needs a look.
     const code = list.length > 0 && unhealthy === 0 ? 0 : 1
+    const clusterOk = cluster === undefined || cluster === null || clusterHealthy(cluster)
     if (v.json) {
-      console.log(JSON.stringify(list, null, 2))
-      return code
+      console.log(JSON.stringify(cluster === undefined ? list : { cluster, windows: list }, null, 2))
+      return clusterOk ? code : 1
     }
+    if (cluster !== undefined) console.log(formatCluster(cluster))
     if (list.length === 0) {
       console.log(`${hall} 厅还没有窗口向集线器报到 / no windows have reported to the hub for hall ${hall} (topic ${topics.hallCounters(hall)})`)
       return 1
@@ -46,8 +55,41 @@ export const statusCommand: Subcommand = {
     console.log(HEADER)
     for (const r of list) console.log(formatRow(r))
     console.log(unhealthy === 0 ? `全部 ${list.length} 个窗口在线且无故障 / all ${list.length} windows online, no faults` : `${unhealthy} 个窗口需要查看 / ${unhealthy} of ${list.length} windows need a look (exit code 1)`)
-    return code
+    return clusterOk ? code : 1
   },
+}
+
+/** The hub's live view of its cluster (hub/dashboard/cluster-view.ts); null when the hub is no cluster node. */
+async function readCluster(dashboard: string): Promise<ClusterView | null> {
+  let url: URL
+  try {
+    url = new URL('api/cluster', dashboard.endsWith('/') ? dashboard : `${dashboard}/`)
+  } catch {
+    throw new UsageError(`--dashboard ${dashboard} 不是网址 / is not a URL like http://hub:8080`)
+  }
+  const res = await fetch(url, { signal: AbortSignal.timeout(5_000) }).catch((err: Error) => {
+    throw new Error(`无法连接集线器面板 / cannot reach the hub's dashboard at ${url.origin}: ${err.message}`)
+  })
+  if (!res.ok) throw new Error(`集线器面板回答 / the hub's dashboard at ${url.origin} answered ${res.status} for /api/cluster (a hub older than this command?)`)
+  return ((await res.json()) as { cluster: ClusterView | null }).cluster
+}
+
+/** Every node reaches Redis and some node holds the bridge lease. */
+export function clusterHealthy(c: ClusterView): boolean {
+  return c.leaseHolder !== null && c.nodes.every((n) => n.redisUp)
+}
+
+/** The cluster in a few lines: who bridges, and each node's Redis and boards (this node marked *). */
+export function formatCluster(c: ClusterView | null): string {
+  if (!c) return '集线器不是集群节点 / the hub is a single hub, not a cluster node'
+  const holder = c.leaseHolder ? (c.leaseHolder.node ?? c.leaseHolder.id) : '无人持有 nobody (central is not bridged)'
+  const lines = [`集群 cluster: 中心桥接租约 bridge lease held by ${holder}`, pad('  节点', 14) + pad('Redis', 22) + '窗口设备', pad('  node', 14) + pad('Redis', 22) + 'boards']
+  for (const n of c.nodes) {
+    const redis = n.redisUp ? `可达 up${n.redisLatencyMs === null ? '' : ` ${n.redisLatencyMs.toFixed(1)} ms`}` : '不可达 DOWN'
+    lines.push(pad(`  ${n.node ?? n.id}${n.self ? ' *' : ''}${n.leaseHeld ? ' (lease)' : ''}`, 14) + pad(redis, 22) + String(n.boards))
+  }
+  if (!clusterHealthy(c)) lines.push('集群需要查看 / the cluster needs a look (exit code 1)')
+  return lines.join('\n')
 }
 
 const COLUMNS = [7, 22, 11, 9] as const

@@ -518,6 +518,20 @@ export class HubBroker {
     }
   }
 
+  /**
+   * Ends a client's session at this node as if it had disconnected itself: no will is published (its
+   * window is not offline, it moves to another node of the cluster, hub/board-rebalancer.ts) and its
+   * persistent session stays for the next connect. False when the client has no session here.
+   */
+  releaseClient(clientId: string): boolean {
+    const client = (this.aedes as unknown as { clients: Record<string, Client | undefined> }).clients[clientId]
+    if (!client) return false
+    // Aedes publishes the will unless the client sent DISCONNECT, which it records in this flag.
+    ;(client as unknown as { _disconnected: boolean })._disconnected = true
+    client.close()
+    return true
+  }
+
   /** Starts Aedes (and its persistence) without accepting connections yet. */
   async open(): Promise<void> {
     await this.aedes.listen()

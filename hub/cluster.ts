@@ -28,6 +28,27 @@ const { MQEmitterRedisPrefix } = require('mqemitter-redis') as { MQEmitterRedisP
 interface MqEmitter {
   close(cb: () => void): void
   state: { on(event: 'error', cb: (err: Error) => void): void }
+  /** Channel → listeners: mqemitter-redis's own record of what it believes Redis has subscribed. */
+  _topics: Record<string, number>
+}
+
+/**
+ * mqemitter-redis counts a topic as subscribed as soon as it sends SUBSCRIBE and ignores the
+ * answer: one that fails while Redis is away (ioredis gives up after maxRetriesPerRequest) is
+ * never sent again, since ioredis resubscribes only what Redis confirmed and mqemitter-redis
+ * subscribes a topic only once. A board connecting during the outage could then hold a session
+ * whose commands never reached it through the bus: silence until it reconnected (issue 26; one
+ * cause of the open finding in test/e2e/hub-cluster-command-store-fail.test.ts). Each time the connection is ready
+ * again, every topic it counts is subscribed again (SUBSCRIBE of a subscribed channel is a no-op).
+ */
+function resubscribeWhenBack(busSub: Redis, mq: MqEmitter, log: Logger): void {
+  busSub.on('ready', () => {
+    for (const [channel, listeners] of Object.entries(mq._topics)) {
+      if (listeners <= 0) continue
+      const done = channel.includes('*') ? busSub.psubscribe(channel) : busSub.subscribe(channel)
+      done.catch((err: Error) => log.warn({ channel, err: err.message }, 'could not subscribe the message bus again; tried at the next reconnect'))
+    }
+  })
 }
 
 /**
@@ -104,7 +125,7 @@ export interface HallCluster {
   /** The hall's ratings and services, counted in Redis. */
   totals(aedes: Aedes, log: Logger): HallTotals
   /** This node's probe of Redis, the lease holder and the totals, for /metrics. */
-  health(opts: { leaseHeld: () => boolean; totals: HallTotals; log: Logger }): ClusterHealth
+  health(opts: { leaseHeld: () => boolean; self: { node: string | null; boards: () => number }; totals: HallTotals; log: Logger }): ClusterHealth
   stop(): Promise<void>
 }
 
@@ -173,6 +194,7 @@ export async function openHallCluster(config: RedisConfig, hall: string, brokerI
   commands.on('ready', recheck)
   const mq = new MQEmitterRedisPrefix(prefix, { subConn: busSub, pubConn: busPub })
   mq.state.on('error', (err) => log.warn({ err: err.message }, 'Redis message bus error'))
+  resubscribeWhenBack(busSub, mq, log)
   const persistence = willOwnership(streamsForAedes(new RedisPersistence({ conn: noUnhandledListUpdates(sessions) })), sessions, () => brokerId)
   let custody: RedisCustodyLog | null = null
   return {
@@ -198,7 +220,7 @@ export async function openHallCluster(config: RedisConfig, hall: string, brokerI
       return new HallTotals({ hall, aedes, redis: commands, log: totalsLog })
     },
     health(opts) {
-      return new ClusterHealth({ ...opts, redis: commands, leaseKey: LEASE_KEY })
+      return new ClusterHealth({ ...opts, self: { ...opts.self, id: brokerId }, redis: commands, leaseKey: LEASE_KEY })
     },
     async stop() {
       stopped = true

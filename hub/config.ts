@@ -24,6 +24,16 @@ export const redisSchema = z.strictObject({
   allowVolatileRedis: z.boolean().optional().describe('start on a Redis without appendonly yes / appendfsync always, accepting the loss of acknowledged messages'),
   /** For a Redis that refuses CONFIG (so the hub cannot read its persistence): the operator states it is durable. */
   declaredDurable: z.boolean().optional().describe('the Redis refuses CONFIG: state that it runs appendonly yes and appendfsync always'),
+  /** Boards spread back over the nodes when one returns (hub/board-rebalancer.ts): one quiet window per round, per node. */
+  rebalance: z
+    .strictObject({
+      off: z.boolean().default(false).describe('never let a board go to spread them'),
+      everyMs: z.number().int().min(500).default(5_000).describe('one round (at most one board let go by this node) this often'),
+      settleMs: z.number().int().min(0).default(10_000).describe('a board is let go only after its session here lasted this long (at least 4 s)'),
+      holdMs: z.number().int().min(0).default(120_000).describe('a board back within this long of being let go stays this long'),
+    })
+    .prefault({})
+    .describe('spreading the boards back over the nodes when one returns'),
 })
 
 function validTimeZone(zone: string): boolean {

@@ -9,7 +9,8 @@ import { CredentialStore } from './credentials.ts'
 import { HubBroker } from './broker.ts'
 import { Bridge } from './bridge.ts'
 import type { BridgeLease } from './bridge-lease.ts'
-import type { ClusterHealth } from './cluster-health.ts'
+import { NODE_ENTRY_LAPSE_MS, type ClusterHealth } from './cluster-health.ts'
+import { BoardRebalancer } from './board-rebalancer.ts'
 import { HubCounters } from './hub-counters.ts'
 import { HallView } from './hall-view.ts'
 import { CustodyLog, type Custody } from './custody-log.ts'
@@ -112,6 +113,7 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
     // One limiter for every password login of this hub, MQTT and the dashboard: guesses on either drain the same buckets.
     const logins = new LoginLimiter({ limits, credentials, counters })
     let hallView: HallView | null = null
+    let rebalancer: BoardRebalancer | null = null
     const broker = new HubBroker({
       id: brokerId,
       hubId,
@@ -135,7 +137,10 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
       log: log.child({ module: 'broker' }),
       refusalLines,
       onBoardSession: (p, connected) => {
-        if (p.hall === config.hall && p.counter) hallView?.boardSession(p.counter, connected)
+        if (p.hall === config.hall && p.counter) {
+          hallView?.boardSession(p.counter, connected)
+          rebalancer?.boardSession(p.counter, p.username, connected)
+        }
       },
     })
     await broker.open()
@@ -192,7 +197,24 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
     let health: ClusterHealth | null = null
     if (cluster) {
       const totals = await life.start('hall totals', cluster.totals(broker.aedes, log.child({ module: 'hall-totals' })))
-      health = await life.start('cluster health', cluster.health({ leaseHeld: () => lease?.held ?? false, totals, log: log.child({ module: 'cluster-health' }) }))
+      const boardsHere = () => rebalancer?.count ?? 0
+      const h = await life.start('cluster health', cluster.health({ leaseHeld: () => lease?.held ?? false, self: { node, boards: boardsHere }, totals, log: log.child({ module: 'cluster-health' }) }))
+      health = h
+      const spread = config.redis!.rebalance
+      const r = new BoardRebalancer({
+        ...spread,
+        // A board that just arrived may come from a node that just died, whose entry (and boards) still count
+        // until it lapses: let go then, it would be sent to a dead node.
+        settleMs: Math.max(spread.settleMs, NODE_ENTRY_LAPSE_MS + 1_000),
+        // Off: boards are still counted for the dashboard and the other nodes, but none is let go.
+        others: () => (spread.off ? null : (h.others()?.map((n) => n.boards) ?? null)),
+        mode: (counter) => view.window(counter)?.state?.mode ?? null,
+        release: (username) => broker.releaseClient(username),
+        log: log.child({ module: 'rebalance' }),
+      })
+      r.start()
+      life.add('rebalance', () => r.stop())
+      rebalancer = r
     }
     const probe = health
     if (config.upstream && custody) {

@@ -14,6 +14,7 @@ import type { LoginLimiter } from '../login-limiter.ts'
 import type { Announcer } from '../announcer/announcer.ts'
 import { listenOn } from '../http/listen.ts'
 import { LiveStreams, type LiveStreamLimits } from './live-streams.ts'
+import { clusterView, type ClusterView } from './cluster-view.ts'
 import type { LogLimiter } from '../log-limiter.ts'
 import type { HallScreenFeed } from './hall-screen-feed.ts'
 import { FeedHistory, FEED_KEPT } from './feed-history.ts'
@@ -167,6 +168,12 @@ export class HubHttp {
     return this.opts.announcer?.timeZone ?? DEFAULT_HALL_TIME_ZONE
   }
 
+  /** null: the hub is no node of a cluster. */
+  private cluster(): ClusterView | null {
+    const sample = this.opts.live?.cluster?.()
+    return sample ? clusterView(sample) : null
+  }
+
   /** null: the hub runs no announcer; else whether it can speak and what it said last. */
   private announcerView() {
     const a = this.opts.announcer
@@ -201,8 +208,10 @@ export class HubHttp {
     if (method === 'GET' && path === '/api/hall') {
       const snap = this.opts.hallView.snapshot()
       const names = this.names(req)
-      return json(res, 200, { ...snap, windows: snap.windows.map((w) => windowForViewer(this.enrich(w), names)), quarantined: this.opts.counters.quarantinedTotal, session: this.session(req), announcer: this.announcerView(), timeZone: this.timeZone() })
+      return json(res, 200, { ...snap, cluster: this.cluster(), windows: snap.windows.map((w) => windowForViewer(this.enrich(w), names)), quarantined: this.opts.counters.quarantinedTotal, session: this.session(req), announcer: this.announcerView(), timeZone: this.timeZone() })
     }
+    // The cluster alone, for the dashboard's pill to poll without the whole hall.
+    if (method === 'GET' && path === '/api/cluster') return json(res, 200, { cluster: this.cluster() })
     // Open like the page itself (the public view reads it), but capped: hub/dashboard/live-streams.ts.
     // Officer names only on a technician's stream, for as long as the session it opened with lasts.
     if (method === 'GET' && path === '/api/live') {
@@ -345,8 +354,18 @@ export class HubHttp {
         reject(new HttpError(504, `window ${counter} did not reply within ${waitMs / 1000} s`))
       }, waitMs)
       aedes.subscribe(replyTopic, deliver, () => {
+        // In a cluster the command is queued in Redis: with Redis away it cannot be, and the technician is told so at once.
+        if (this.opts.live?.cluster && !this.opts.live.cluster().redisUp) {
+          finish()
+          return reject(new HttpError(503, `命令未发送：Redis 不可达 / not sent: the hall's Redis is unreachable, so window ${counter}'s command cannot be queued; try again once it is back`))
+        }
         const payload = { id, expires: new Date(Date.now() + waitMs).toISOString(), ...args }
-        aedes.publish({ cmd: 'publish', topic: topics.cmd(hall, counter, name), payload: Buffer.from(JSON.stringify(payload)), qos: 1, retain: false, dup: false }, () => undefined)
+        aedes.publish({ cmd: 'publish', topic: topics.cmd(hall, counter, name), payload: Buffer.from(JSON.stringify(payload)), qos: 1, retain: false, dup: false }, (err) => {
+          if (!err) return
+          // Redis failed while the command was being queued: it may or may not reach the window; said, never left to the timeout.
+          finish()
+          reject(new HttpError(503, `命令可能未送达：Redis 在排队时出错 / the command may not have been delivered: the hall's store failed while queueing it (${err.message}); check the window and try again`))
+        })
       })
     })
   }

@@ -1,6 +1,7 @@
 import { SCORE_LABELS } from '../../edge/protocol/index.ts'
 import { faultWordTable } from './fault-words.ts'
 import { CONFIRM_DIALOG_HTML, CONFIRM_SCRIPT, CONFIRM_STYLE } from './confirm-dialog.ts'
+import { CLUSTER_PILL_HTML, CLUSTER_PILL_SCRIPT } from './cluster-view.ts'
 
 /**
  * The hall dashboard: one self-contained page (no build step, no CDN: the
@@ -103,6 +104,7 @@ ${CONFIRM_STYLE}
   <span class="pill" id="hub-state" data-state="connecting"></span>
   <span class="pill" id="bridge-state"></span>
   <span class="pill" id="backlog"></span>
+  ${CLUSTER_PILL_HTML}
   <span class="pill warn" id="quarantine" hidden></span>
   <button id="lang-btn" type="button"></button>
   <form id="login" autocomplete="on">
@@ -139,6 +141,7 @@ const SCORE_WORDS = ${scriptJson(scores)};
 ${CONFIRM_SCRIPT}
 ${CLIENT_SCRIPT}
 </script>
+<script>${CLUSTER_PILL_SCRIPT}</script>
 </body>
 </html>
 `

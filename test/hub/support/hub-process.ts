@@ -13,7 +13,7 @@ export class HubProcess {
     child.stderr!.on('data', (d: Buffer) => (this.output += d.toString()))
   }
 
-  static async start(configPath: string, port: number): Promise<HubProcess> {
+  static async start(configPath: string, port: number, timeoutMs = 15_000): Promise<HubProcess> {
     const child = spawn(process.execPath, [CLI, 'hub', '--config', configPath], {
       env: { ...process.env, LOG_LEVEL: process.env.HUB_LOG_LEVEL ?? 'warn', LOG_FORMAT: 'json' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -25,7 +25,7 @@ export class HubProcess {
           if (child.exitCode !== null) throw new GiveUp(`hub exited at start (code ${child.exitCode}): ${hub.output}`)
           return canConnect(port)
         },
-        15_000,
+        timeoutMs,
         `the hub to listen on ${port}`,
       )
     } catch (err) {
