@@ -26,6 +26,8 @@ import { LoginLimiter } from './login-limiter.ts'
 import { Lifecycle } from '../edge/shared/lifecycle.ts'
 import { startAnnouncerPart } from './announcer/hub-part.ts'
 import type { Announcer } from './announcer/announcer.ts'
+import { ReleaseStore, DEFAULT_MAX_RELEASE_BYTES } from './fleet/release-store.ts'
+import { FleetRoutes } from './fleet/release-routes.ts'
 import { hubConfigSchema, type HubConfig, type ResolvedHubConfig } from './config.ts'
 
 export type { HubConfig } from './config.ts'
@@ -253,6 +255,17 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
           log: log.child({ module: 'hall-screen' }),
         }),
       )
+      const releaseStore = await life.start(
+        'release store',
+        new ReleaseStore({
+          dir: config.releases?.dir ?? (config.dataDir ? join(config.dataDir, 'releases') : null),
+          publicKey: config.releases ? await readReleaseKey(config.releases.publicKey) : null,
+          maxBytes: config.releases?.maxBytes ?? DEFAULT_MAX_RELEASE_BYTES,
+          inUse: () => false,
+          log: log.child({ module: 'releases' }),
+        }),
+      )
+      const fleet = new FleetRoutes({ hall: config.hall, store: releaseStore, rollout: null, logins, counters, log: log.child({ module: 'fleet' }) })
       const h = new HubHttp({
         hall: config.hall,
         host: config.http.host ?? config.host,
@@ -267,6 +280,7 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
         liveStreams,
         lines: refusalLines,
         screen,
+        fleet,
         log: log.child({ module: 'http' }),
       })
       await life.start('http', h)
@@ -308,6 +322,14 @@ function nodeName(name: string): string {
 function otherNodesAlive(aedes: HubBroker['aedes'], self: string, heartbeatMs: number): boolean {
   const brokers = (aedes as unknown as { brokers: Record<string, number> }).brokers
   return Object.entries(brokers).some(([id, at]) => id !== self && at + 3 * heartbeatMs >= Date.now())
+}
+
+async function readReleaseKey(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8')
+  } catch (err) {
+    throw new Error(`cannot read the hall release key releases.publicKey ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`)
+  }
 }
 
 async function loadTls(t: NonNullable<ResolvedHubConfig['tls']>) {

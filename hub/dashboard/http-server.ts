@@ -18,6 +18,7 @@ import { listenOn } from '../http/listen.ts'
 import { LiveStreams, type LiveStreamLimits } from './live-streams.ts'
 import type { LogLimiter } from '../log-limiter.ts'
 import type { HallScreenFeed } from './hall-screen-feed.ts'
+import type { FleetRoutes } from '../fleet/release-routes.ts'
 
 export interface HubHttpOptions {
   hall: string
@@ -38,6 +39,8 @@ export interface HubHttpOptions {
   lines: LogLimiter
   /** The hall screen (/screen), open like the page: hub/dashboard/hall-screen-feed.ts. */
   screen?: HallScreenFeed
+  /** Releases and rollouts (hub/fleet/release-routes.ts), when the hub keeps releases. */
+  fleet?: FleetRoutes
   log: Logger
 }
 
@@ -180,6 +183,7 @@ export class HubHttp {
       res.setHeader('set-cookie', 'ce_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0')
       return json(res, 200, { ok: true })
     }
+    if (this.opts.fleet?.serves(path)) return this.opts.fleet.respond(req, res, path, this.session(req))
     const action = /^\/api\/windows\/([^/]+)\/([a-z-]+)$/.exec(path)
     if (method === 'POST' && action) return this.act(req, res, decodeURIComponent(action[1]!), action[2]!)
     throw new HttpError(404, `no ${method} ${path}`)
