@@ -127,6 +127,7 @@ export const hubConfigSchema = z.strictObject({
       publicKey: z.string().min(1).describe("path to the hall's ed25519 release public key (PEM)"),
       dir: z.string().optional().describe('where uploaded releases are kept (default: <dataDir>/releases)'),
       maxBytes: z.number().int().min(1).optional().describe('largest payload accepted (default 256 MiB)'),
+      confirmMarginS: z.number().int().min(0).optional().describe('seconds past a board\'s confirmWithinS before a silent board counts as failed (default 60): its download and restart'),
     })
     .optional()
     .describe('fleet updates: the hall release key and the release store; without it uploads are refused'),

@@ -28,6 +28,7 @@ import { startAnnouncerPart } from './announcer/hub-part.ts'
 import type { Announcer } from './announcer/announcer.ts'
 import { ReleaseStore, DEFAULT_MAX_RELEASE_BYTES } from './fleet/release-store.ts'
 import { FleetRoutes } from './fleet/release-routes.ts'
+import { RolloutController } from './fleet/rollout.ts'
 import { hubConfigSchema, type HubConfig, type ResolvedHubConfig } from './config.ts'
 
 export type { HubConfig } from './config.ts'
@@ -48,6 +49,8 @@ export interface RunningHub {
   readonly counters: HubCounters
   /** The voice caller, when the config has one. */
   readonly announcer: Announcer | null
+  /** Fleet updates of the hall's boards (hub/fleet/rollout.ts); null without HTTP, where boards would have nowhere to download. */
+  readonly rollout: RolloutController | null
   stop(): Promise<void>
 }
 
@@ -239,6 +242,7 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
     }
 
     let http: HubHttp | null = null
+    let rollouts: RolloutController | null = null
     if (config.http) {
       const liveStreams = { maxStreams: limits.maxLiveStreams, maxPerAddress: limits.maxLiveStreamsPerAddress, maxBufferedBytes: limits.maxLiveStreamBufferedBytes, batchMs: limits.liveStreamBatchMs }
       const screen = await life.start(
@@ -261,11 +265,26 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
           dir: config.releases?.dir ?? (config.dataDir ? join(config.dataDir, 'releases') : null),
           publicKey: config.releases ? await readReleaseKey(config.releases.publicKey) : null,
           maxBytes: config.releases?.maxBytes ?? DEFAULT_MAX_RELEASE_BYTES,
-          inUse: () => false,
+          inUse: (v) => rollout.uses(v),
           log: log.child({ module: 'releases' }),
         }),
       )
-      const fleet = new FleetRoutes({ hall: config.hall, store: releaseStore, rollout: null, logins, counters, log: log.child({ module: 'fleet' }) })
+      const rollout: RolloutController = await life.start(
+        'rollout',
+        new RolloutController({
+          hall: config.hall,
+          aedes: broker.aedes,
+          hallView: view,
+          store: releaseStore,
+          provisioned: () => credentials.principals().flatMap((p) => (p.role === 'board' && p.hall === config.hall && p.counter ? [p.counter] : [])),
+          boardAddress: (counter) => broker.boardLocalAddress(counter),
+          httpPort: () => http?.port ?? null,
+          ...(config.releases?.confirmMarginS !== undefined ? { marginS: config.releases.confirmMarginS } : {}),
+          log: log.child({ module: 'rollout' }),
+        }),
+      )
+      rollouts = rollout
+      const fleet = new FleetRoutes({ hall: config.hall, store: releaseStore, rollout, logins, counters, log: log.child({ module: 'fleet' }) })
       const h = new HubHttp({
         hall: config.hall,
         host: config.http.host ?? config.host,
@@ -304,6 +323,7 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
       hallView: view,
       counters,
       announcer,
+      rollout: rollouts,
       stop() {
         stopping ??= life.stop().then(() => log.info('hub stopped'))
         return stopping

@@ -167,8 +167,9 @@ export class HubHttp {
         histograms: this.histograms,
         runtime: this.runtime.sample(),
       })
+      const fleet = this.opts.fleet?.metrics(this.opts.hallView.snapshot()) ?? ''
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' })
-      return void res.end(text)
+      return void res.end(text + fleet)
     }
     if (method === 'GET' && path === '/api/hall') {
       const snap = this.opts.hallView.snapshot()

@@ -7,6 +7,8 @@ import { HttpError, isJsonContentType, readJsonBody } from '../http/json-body.ts
 import type { LoginLimiter } from '../login-limiter.ts'
 import type { HubCounters } from '../hub-counters.ts'
 import { ReleaseRefusal, type ReleaseStore, type StoredRelease } from './release-store.ts'
+import type { HallSnapshot } from '../hall-view.ts'
+import { renderFleetMetrics } from './fleet-metrics.ts'
 import { RolloutRefusal, type RolloutRequest, type RolloutStatus } from './rollout-status.ts'
 
 /** What the routes need of the rollout controller (hub/fleet/rollout.ts). */
@@ -14,6 +16,7 @@ export interface RolloutControl {
   begin(request: RolloutRequest): RolloutStatus
   status(): RolloutStatus
   cancel(): RolloutStatus
+  resultCounts(): Readonly<Record<'confirmed' | 'rolled-back' | 'failed', number>>
 }
 
 export interface FleetRoutesOptions {
@@ -43,6 +46,12 @@ const REFUSED_BOARD = '用户名或密码错误 / wrong username or password (a 
  */
 export class FleetRoutes {
   constructor(private readonly opts: FleetRoutesOptions) {}
+
+  /** The fleet's lines of /metrics (hub/fleet/fleet-metrics.ts). */
+  metrics(snapshot: HallSnapshot): string {
+    const r = this.opts.rollout
+    return renderFleetMetrics({ hall: this.opts.hall, snapshot, results: r ? r.resultCounts() : null, rollout: r ? r.status() : null })
+  }
 
   serves(path: string): boolean {
     return path === '/api/releases' || path.startsWith('/api/releases/') || path === '/api/rollout' || path.startsWith('/api/rollout/') || path.startsWith('/releases/')

@@ -62,12 +62,12 @@ export interface FleetHub {
 }
 
 /** A real hub with HTTP and a release store checked against `keys.publicKey`. */
-export async function startFleetHub(users: TestUser[], keys: ReleaseKeys, config: Partial<HubConfig> & { hall: string }): Promise<FleetHub> {
+export async function startFleetHub(users: TestUser[], keys: ReleaseKeys, config: Partial<HubConfig> & { hall: string }, releases: { confirmMarginS?: number } = {}): Promise<FleetHub> {
   const dir = await mkdtemp(join(tmpdir(), 'fleet-hub-'))
   const keyFile = join(dir, 'hall-release.pub')
   await writeFile(keyFile, keys.publicKey)
   const releasesDir = join(dir, 'releases')
-  const t = await startTestHub(users, { http: { port: 0 }, releases: { publicKey: keyFile, dir: releasesDir }, ...config })
+  const t = await startTestHub(users, { http: { port: 0 }, releases: { publicKey: keyFile, dir: releasesDir, ...releases }, ...config })
   return {
     t,
     base: `http://127.0.0.1:${t.hub.httpPort}`,
