@@ -1,4 +1,4 @@
-import { parseMessage, topics, type State, type Status } from '../edge/protocol/index.ts'
+import { parseMessage, topics, type State, type Status, type UpdateReport } from '../edge/protocol/index.ts'
 import { connectToHub, HUB_OPTIONS } from './hall-connection.ts'
 import type { Subcommand } from './subcommand.ts'
 
@@ -6,12 +6,14 @@ interface Row {
   counter: string
   status?: Status
   state?: State
+  /** Where the board stands in taking a release (retained `update`). */
+  update?: UpdateReport
 }
 
 /** One line per window, from the retained status and state the hub holds. */
 export const statusCommand: Subcommand = {
   name: 'status',
-  summary: 'one line per window of the hall: online, mode, ticket, officer, faults; exit 0 when every window is online without a fault, 1 otherwise',
+  summary: 'one line per window of the hall: online, mode, ticket, version, officer, faults, updates; exit 0 when every window is online without a fault, 1 otherwise',
   usage: 'COUNTER_EDGE_PASSWORD=… counter-edge status --hub mqtt://hub:1883 --hall hall-1 --username hall-1-tech',
   options: { ...HUB_OPTIONS, json: { type: 'boolean', default: false, description: 'print JSON instead of lines' } },
   async run(v) {
@@ -24,9 +26,10 @@ export const statusCommand: Subcommand = {
       const row = rows.get(m.topic.counter) ?? { counter: m.topic.counter }
       if (m.topic.kind === 'status') row.status = m.message as Status
       if (m.topic.kind === 'state') row.state = m.message as State
+      if (m.topic.kind === 'update') row.update = m.message as UpdateReport
       rows.set(m.topic.counter, row)
     })
-    await client.subscribeAsync([topics.hallStatuses(hall), topics.hallStates(hall)], { qos: 1 })
+    await client.subscribeAsync([topics.hallStatuses(hall), topics.hallStates(hall), topics.hallUpdates(hall)], { qos: 1 })
     // Retained messages arrive right after SUBACK; a short quiet period means we have them all.
     await new Promise((r) => setTimeout(r, 500))
     await client.endAsync()
@@ -48,11 +51,11 @@ export const statusCommand: Subcommand = {
   },
 }
 
-const COLUMNS = [7, 22, 11, 9] as const
+const COLUMNS = [7, 22, 11, 9, 14] as const
 
 const HEADER = [
-  pad('窗口', COLUMNS[0]) + pad('连接', COLUMNS[1]) + pad('状态', COLUMNS[2]) + pad('票号', COLUMNS[3]) + '工作人员 / 提示',
-  pad('window', COLUMNS[0]) + pad('link', COLUMNS[1]) + pad('mode', COLUMNS[2]) + pad('ticket', COLUMNS[3]) + 'officer / notes',
+  pad('窗口', COLUMNS[0]) + pad('连接', COLUMNS[1]) + pad('状态', COLUMNS[2]) + pad('票号', COLUMNS[3]) + pad('版本', COLUMNS[4]) + '工作人员 / 提示',
+  pad('window', COLUMNS[0]) + pad('link', COLUMNS[1]) + pad('mode', COLUMNS[2]) + pad('ticket', COLUMNS[3]) + pad('version', COLUMNS[4]) + 'officer / notes',
 ].join('\n')
 
 const OFFLINE_WORDS: Record<string, string> = { will: 'lost', stop: 'stopped', restart: 'restarting', upgrade: 'upgrading', fault: 'fault stop' }
@@ -66,7 +69,10 @@ export function formatRow(r: Row): string {
   const officer = s?.officer ? (s.officer.name ? `${s.officer.name} (${s.officer.id})` : s.officer.id) : 'no officer'
   const overtime = s && s.overtime !== 'none' ? `  overtime ${s.overtime}` : ''
   const faults = s?.faults.length ? `  FAULTS: ${s.faults.map((f) => `${f.device} ${f.code}`).join(', ')}` : ''
-  return pad(r.counter, COLUMNS[0]) + pad(link, COLUMNS[1]) + pad(mode, COLUMNS[2]) + pad(ticket, COLUMNS[3]) + officer + overtime + faults
+  const version = r.update?.running ?? (r.status?.online ? r.status.version : null) ?? '-'
+  const u = r.update
+  const updating = u && u.state !== 'idle' && u.state !== 'confirmed' ? `  UPDATE ${u.state}${u.target ? ` ${u.target}` : ''}${u.reason ? `: ${u.reason}` : ''}` : ''
+  return pad(r.counter, COLUMNS[0]) + pad(link, COLUMNS[1]) + pad(mode, COLUMNS[2]) + pad(ticket, COLUMNS[3]) + pad(version, COLUMNS[4]) + officer + overtime + faults + updating
 }
 
 /** Pads to a display width: a CJK character takes two columns in a terminal. */

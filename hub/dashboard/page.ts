@@ -163,8 +163,21 @@ function tile(w) {
     '<div class="row">journal backlog: ' + (depth === null ? '–' : depth) + '</div>' +
     (alerts.length ? '<div class="alerts-row" data-field="alerts">今日差评 bad ratings today: ' + alerts.length + '</div>' : '') +
     (faults.length ? '<div class="faults" data-field="faults">' + faults.map((f) => esc(f.device + ': ' + f.code)).join(', ') + '</div>' : '') +
+    versionPart(w) +
     '<div class="actions">' + ['identify', 'self-test', 'sync'].map((a) => '<button data-action="' + a + '" ' + (loggedIn && online ? '' : 'disabled') + '>' + a + '</button>').join('') + '</div>' +
     '</article>';
+}
+
+/** The version the board runs and, while it takes a release or after one failed, where it stands (its retained update report). */
+const UPDATE_WORDS = { idle: '', downloading: '下载中 downloading', verifying: '校验中 verifying', installing: '安装中 installing', restarting: '重启中 restarting', confirming: '确认中 confirming', confirmed: '已确认 confirmed', 'rolled-back': '已回退 rolled back', failed: '升级失败 update failed' };
+function versionPart(w) {
+  const u = w.update;
+  const running = (u && u.running) || w.version;
+  const words = u ? UPDATE_WORDS[u.state] || u.state : '';
+  const target = u && u.target && u.state !== 'idle' && u.state !== 'confirmed' ? ' → ' + u.target : '';
+  const pct = u && u.progress && u.progress.total ? ' ' + Math.floor((100 * u.progress.bytes) / u.progress.total) + '%' : '';
+  const bad = u && (u.state === 'rolled-back' || u.state === 'failed');
+  return '<div class="row' + (bad ? ' faults' : '') + '" data-field="version">版本 version: ' + esc(running || '–') + (words ? ' · <span data-field="update">' + esc(words + target + pct) + '</span>' : '') + (bad && u.reason ? ' · ' + esc(u.reason) : '') + '</div>';
 }
 
 /**
