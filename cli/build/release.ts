@@ -156,6 +156,8 @@ export async function buildRelease(o: BuildReleaseOptions): Promise<BuiltRelease
   const stage = await mkdtemp(join(tmpdir(), 'counter-edge-release-'))
   try {
     await cp(join(repo, 'dist'), join(stage, 'dist'), { recursive: true })
+    // The board's unit, for `counter-edge install` run from the release (cli/install-command.ts).
+    await cp(join(repo, 'edge/systemd/counter-edge.service'), join(stage, 'dist', 'counter-edge.service'))
     await cp(join(repo, 'boards'), join(stage, 'boards'), { recursive: true })
     await writeFile(join(stage, 'package.json'), JSON.stringify(pkg, null, 2) + '\n')
     const commit = await gitCommit(repo)
