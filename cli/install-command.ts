@@ -48,7 +48,7 @@ export const installCommand: Subcommand = {
     etc: { type: 'string', default: '/etc/counter-edge', description: 'where board.json goes' },
     var: { type: 'string', default: '/var/lib/counter-edge', description: 'the window\'s state and journal (dataDir)' },
     'unit-dir': { type: 'string', default: '/etc/systemd/system', description: 'where the systemd unit goes' },
-    'node-modules': { type: 'string', description: 'link <root>/node_modules to this folder instead of installing the packages with npm (a checkout\'s, on a test bench)' },
+    'node-modules': { type: 'string', description: 'the node_modules of a checkout on this board after `npm ci --omit=dev`, linked as <root>/node_modules (required on the first install)' },
     sys: { type: 'string', default: '/sys', description: 'sysfs, for the GPIO chip check' },
     dev: { type: 'string', default: '/dev', description: 'device nodes, for the I2C check' },
     'dry-run': { type: 'boolean', default: false, description: 'write the files but create no user, run no systemctl, probe no bus: for a test in a temp folder, or to see what it would do' },
@@ -86,6 +86,12 @@ export const installCommand: Subcommand = {
     if (bytes.length !== m.payload.size || createHash('sha256').update(bytes).digest('hex') !== m.payload.sha256) {
       throw new UsageError(`${payload}: 与签名清单不符 / does not match the signed manifest (size or SHA-256): copy it again`)
     }
+    // The native packages are built on the board from a checkout (packages/gpio-ioctl is a file: dependency a release does not carry).
+    if (!existsSync(root.nodeModules) && !v['node-modules']) {
+      throw new UsageError(
+        `${root.nodeModules} 不存在 / ${root.nodeModules} does not exist: pass --node-modules <checkout>/node_modules after \`npm ci --omit=dev\` in a checkout on this board (docs/operations.md, "Installing a new board")`,
+      )
+    }
     // 2. The board's config, from the provisioning bundle; its dataDir is --var unless it names one.
     const config = boardFileSchema.parse(JSON.parse(await readFile(v.config as string, 'utf8')))
     const rawConfig = JSON.parse(await readFile(v.config as string, 'utf8')) as Record<string, unknown>
@@ -114,19 +120,11 @@ export const installCommand: Subcommand = {
     await writeFile(boardJson, JSON.stringify({ ...rawConfig, dataDir: config.dataDir ?? varDir }, null, 2) + '\n', { mode: 0o640 })
     await chmod(boardJson, 0o640)
     said.push(`配置 config → ${boardJson} (dataDir ${config.dataDir ?? varDir})`)
-    // 3. The packages every release loads from the root: linked on a bench, installed by npm on a board.
+    // 3. The packages every release loads from the root: a checkout's, built on this board once.
     if (!existsSync(root.nodeModules)) {
       if (v['node-modules']) {
         await symlink(resolve(v['node-modules'] as string), root.nodeModules)
         said.push(`node_modules → ${resolve(v['node-modules'] as string)}`)
-      } else {
-        const npm = ['npm', 'install', '--omit=dev', '--no-audit', '--no-fund', '--prefix', root.dir]
-        await copyFile(join(root.releaseDir(m.version), 'package.json'), join(root.dir, 'package.json'))
-        if (dry) said.push(`would run: ${show(npm)}`)
-        else {
-          await run(npm[0]!, npm.slice(1), { maxBuffer: 1 << 24 })
-          said.push('node_modules installed (npm install --omit=dev)')
-        }
       }
     }
     // 4. The unit.
