@@ -10,6 +10,7 @@ import { SystemdNotifier, watchdogIntervalMs } from '../edge/supervision/sd-noti
 import { Supervisor } from '../edge/supervision/supervisor.ts'
 import { UsageError, type Subcommand } from './subcommand.ts'
 import { readConfigFile } from './config-file.ts'
+import { processChannel } from '../edge/update/health-signal.ts'
 import { BOARDS_DIR } from '../edge/shared/package-root.ts'
 import type { SimWindow } from '../sim/sim-window.ts'
 
@@ -52,6 +53,7 @@ export const edgeCommand: Subcommand = {
   usage: 'counter-edge edge --config /etc/counter-edge/board.json [--control 8090 | --control /run/w01.sock]',
   options: {
     config: { type: 'string', description: 'board config as printed by `counter-edge provision`' },
+    root: { type: 'string', description: 'the installed board root (default: two levels above the running release, when the launcher runs it from <root>/current)' },
     control: {
       type: 'string',
       description: 'simulated hardware only (a board profile of adapter "sim"): serve the control API (keys, display, faults, camera, fingerprint) on this port, host:port or unix socket path',
@@ -109,8 +111,25 @@ export const edgeCommand: Subcommand = {
       if (!dataDir) log.warn('no dataDir in the config and no $STATE_DIRECTORY: events wait in memory only and a restart loses what the hub has not acknowledged')
       const clock = await life.start('clock', new SyncedClock({ log: log.child({ module: 'clock' }), fallback: defaultSyncFallback(process.platform, existsSync('/run/systemd/system')) }))
       const { board: _board, tls: _tls, dataDir: _dataDir, ...file } = c
-      const edge = await startEdge({ ...file, ...(dataDir ? { dataDir } : {}), ...(tls ? { tls } : {}) }, { profile, gpio, bus, log, clock })
-      life.add('edge runtime', () => edge.stop())
+      // Set once an update switched `current`: the runtime's goodbye says `upgrade`, and the exit (code 0) lets the launcher start the new version.
+      let upgrading = false
+      const edge = await startEdge(
+        { ...file, ...(dataDir ? { dataDir } : {}), ...(tls ? { tls } : {}), ...(v.root ? { root: v.root as string } : {}) },
+        {
+          profile,
+          gpio,
+          bus,
+          log,
+          clock,
+          launcher: processChannel(),
+          exitForUpgrade: async () => {
+            upgrading = true
+            await life.stop()
+            process.exit(0)
+          },
+        },
+      )
+      life.add('edge runtime', () => edge.stop(upgrading ? 'upgrade' : 'stop'))
       // A person running the board by hand is told to re-provision and gets the prompt back; under systemd
       // (no terminal) the link keeps retrying, so a board in a hall comes back by itself after a login storm.
       if (process.stdout.isTTY) {

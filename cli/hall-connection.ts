@@ -11,9 +11,8 @@ export const HUB_OPTIONS: Record<string, OptionSpec> = {
   'password-file': { type: 'string', description: 'file holding the password; or set COUNTER_EDGE_PASSWORD' },
 }
 
-/** Connects as a person would: credentials from a file or the environment, never from the command line (shell history). */
-export async function connectToHub(v: Record<string, string | boolean | undefined>, clientSuffix: string): Promise<MqttClient> {
-  if (!v.username) throw new UsageError('--username is required (a technician or dashboard account)')
+/** The password of --username: from --password-file or COUNTER_EDGE_PASSWORD, never from the command line (shell history). */
+export async function readPassword(v: Record<string, string | boolean | undefined>): Promise<string> {
   let password = process.env.COUNTER_EDGE_PASSWORD
   const file = v['password-file'] as string | undefined
   if (file) {
@@ -25,6 +24,13 @@ export async function connectToHub(v: Record<string, string | boolean | undefine
     if (!password) throw new UsageError(`密码文件 ${file} 是空的 / --password-file ${file} is empty`)
   }
   if (!password) throw new UsageError('没有密码：请给出 --password-file 或设置 COUNTER_EDGE_PASSWORD / no password: give --password-file or set COUNTER_EDGE_PASSWORD')
+  return password
+}
+
+/** Connects as a person would: credentials from a file or the environment, never from the command line (shell history). */
+export async function connectToHub(v: Record<string, string | boolean | undefined>, clientSuffix: string): Promise<MqttClient> {
+  if (!v.username) throw new UsageError('--username is required (a technician or dashboard account)')
+  const password = await readPassword(v)
   const client = connectMqtt({
     addresses: [parseBrokerUrl(v.hub as string)],
     clientId: `${v.username}-${clientSuffix}-${process.pid}`,

@@ -14,6 +14,10 @@ const COMMANDS: Record<string, () => Promise<Subcommand>> = {
   selftest: async () => (await import('./selftest-command.ts')).selftestCommand,
   'outputs-off': async () => (await import('./outputs-off-command.ts')).outputsOffCommand,
   announcer: async () => (await import('./announcer-command.ts')).announcerCommand,
+  release: async () => (await import('./release-command.ts')).releaseCommand,
+  launch: async () => (await import('./launch-command.ts')).launchCommand,
+  install: async () => (await import('./install-command.ts')).installCommand,
+  update: async () => (await import('./update-command.ts')).updateCommand,
 }
 
 const SUMMARIES: Record<string, string> = {
@@ -26,6 +30,10 @@ const SUMMARIES: Record<string, string> = {
   selftest: 'test a window: display lamp test, keys, capture trigger loopback',
   'outputs-off': 'drive every output of a board profile inactive and release it (the unit runs it after every stop)',
   announcer: "the hall's voice caller: make the default voice pack, try a call on the speakers",
+  install: 'set up a board: service user, folders, unit, a release, its config and key; check the hardware',
+  launch: 'run the board runtime of an installed board under the launcher that confirms updates and rolls them back',
+  release: "build a signed release of the board runtime (release build), or the hall's release key pair (release keygen)",
+  update: "update the hall's boards through the hub: upload a signed release, start, follow and cancel a rollout",
 }
 
 function mainHelp(): string {

@@ -1,4 +1,4 @@
-import { parseMessage, topics, type State, type Status } from '../edge/protocol/index.ts'
+import { parseMessage, topics, type State, type Status, type UpdateReport } from '../edge/protocol/index.ts'
 import { connectToHub, HUB_OPTIONS } from './hall-connection.ts'
 import { UsageError, type Subcommand } from './subcommand.ts'
 import type { ClusterView } from '../hub/dashboard/cluster-view.ts'
@@ -7,13 +7,15 @@ interface Row {
   counter: string
   status?: Status
   state?: State
+  /** Where the board stands in taking a release (retained `update`). */
+  update?: UpdateReport
 }
 
 /** One line per window, from the retained status and state the hub holds. */
 export const statusCommand: Subcommand = {
   name: 'status',
   summary:
-    '每个窗口一行（连接、状态、票号、工作人员、故障）；加 --dashboard 时也显示集群（租约持有者、各节点的 Redis 与板数）。退出码 0：全部在线且无故障（集群健康）；1：有窗口离线或有故障、没有窗口报到、集群需要查看或连不上集线器；2：用法错误 / one line per window of the hall: online, mode, ticket, officer, faults; with --dashboard, the cluster too (lease holder, each node\'s Redis and boards). Exit code 0: every window online without a fault (and the cluster healthy); 1: a window is offline or has a fault, none has reported, the cluster needs a look, or the hub could not be asked; 2: wrong usage',
+    '每个窗口一行（连接、状态、票号、版本、工作人员、故障、升级）；加 --dashboard 时也显示集群（租约持有者、各节点的 Redis 与板数）。退出码 0：全部在线且无故障（集群健康）；1：有窗口离线或有故障、没有窗口报到、集群需要查看或连不上集线器；2：用法错误 / one line per window of the hall: online, mode, ticket, version, officer, faults, updates; with --dashboard, the cluster too (lease holder, each node\'s Redis and boards). Exit code 0: every window online without a fault (and the cluster healthy); 1: a window is offline or has a fault, none has reported, the cluster needs a look, or the hub could not be asked; 2: wrong usage',
   usage: 'COUNTER_EDGE_PASSWORD=… counter-edge status --hub mqtt://hub:1883 --hall hall-1 --username hall-1-tech [--dashboard http://hub:8080]',
   options: {
     ...HUB_OPTIONS,
@@ -32,9 +34,10 @@ export const statusCommand: Subcommand = {
       const row = rows.get(m.topic.counter) ?? { counter: m.topic.counter }
       if (m.topic.kind === 'status') row.status = m.message as Status
       if (m.topic.kind === 'state') row.state = m.message as State
+      if (m.topic.kind === 'update') row.update = m.message as UpdateReport
       rows.set(m.topic.counter, row)
     })
-    await client.subscribeAsync([topics.hallStatuses(hall), topics.hallStates(hall)], { qos: 1 })
+    await client.subscribeAsync([topics.hallStatuses(hall), topics.hallStates(hall), topics.hallUpdates(hall)], { qos: 1 })
     // Retained messages arrive right after SUBACK; a short quiet period means we have them all.
     await new Promise((r) => setTimeout(r, 500))
     await client.endAsync()
@@ -92,11 +95,11 @@ export function formatCluster(c: ClusterView | null): string {
   return lines.join('\n')
 }
 
-const COLUMNS = [7, 22, 11, 9] as const
+const COLUMNS = [7, 22, 11, 9, 14] as const
 
 const HEADER = [
-  pad('窗口', COLUMNS[0]) + pad('连接', COLUMNS[1]) + pad('状态', COLUMNS[2]) + pad('票号', COLUMNS[3]) + '工作人员 / 提示',
-  pad('window', COLUMNS[0]) + pad('link', COLUMNS[1]) + pad('mode', COLUMNS[2]) + pad('ticket', COLUMNS[3]) + 'officer / notes',
+  pad('窗口', COLUMNS[0]) + pad('连接', COLUMNS[1]) + pad('状态', COLUMNS[2]) + pad('票号', COLUMNS[3]) + pad('版本', COLUMNS[4]) + '工作人员 / 提示',
+  pad('window', COLUMNS[0]) + pad('link', COLUMNS[1]) + pad('mode', COLUMNS[2]) + pad('ticket', COLUMNS[3]) + pad('version', COLUMNS[4]) + 'officer / notes',
 ].join('\n')
 
 const OFFLINE_WORDS: Record<string, string> = { will: 'lost', stop: 'stopped', restart: 'restarting', upgrade: 'upgrading', fault: 'fault stop' }
@@ -110,7 +113,10 @@ export function formatRow(r: Row): string {
   const officer = s?.officer ? (s.officer.name ? `${s.officer.name} (${s.officer.id})` : s.officer.id) : 'no officer'
   const overtime = s && s.overtime !== 'none' ? `  overtime ${s.overtime}` : ''
   const faults = s?.faults.length ? `  FAULTS: ${s.faults.map((f) => `${f.device} ${f.code}`).join(', ')}` : ''
-  return pad(r.counter, COLUMNS[0]) + pad(link, COLUMNS[1]) + pad(mode, COLUMNS[2]) + pad(ticket, COLUMNS[3]) + officer + overtime + faults
+  const version = r.update?.running ?? (r.status?.online ? r.status.version : null) ?? '-'
+  const u = r.update
+  const updating = u && u.state !== 'idle' && u.state !== 'confirmed' ? `  UPDATE ${u.state}${u.target ? ` ${u.target}` : ''}${u.reason ? `: ${u.reason}` : ''}` : ''
+  return pad(r.counter, COLUMNS[0]) + pad(link, COLUMNS[1]) + pad(mode, COLUMNS[2]) + pad(ticket, COLUMNS[3]) + pad(version, COLUMNS[4]) + officer + overtime + faults + updating
 }
 
 /** Pads to a display width: a CJK character takes two columns in a terminal. */

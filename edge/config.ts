@@ -61,6 +61,8 @@ export type EdgeConfig = Omit<BoardFile, 'board' | 'tls'> & {
   settings?: Partial<Settings>
   /** Backlog entries the link sends per second at most after an outage (default 1000); live traffic is not paced. */
   backlogRate?: number
+  /** The installed board root (edge/update/board-root.ts); default: two levels above the running release, when that is one. */
+  root?: string
 }
 
 /** The public window a board announces: its config's, completed, or the counter id's default (edge/protocol/public-window.ts). */

@@ -21,6 +21,10 @@ import { SegmentStorage } from './link/journal-segments.ts'
 import { Telemetry } from './link/telemetry.ts'
 import { publicWindowOf, type EdgeConfig } from './config.ts'
 import type { HubSessionFactory } from './link/hub-session.ts'
+import { PACKAGE_ROOT } from './shared/package-root.ts'
+import { BoardRoot, installedRootOf } from './update/board-root.ts'
+import { Installer } from './update/installer.ts'
+import { HealthSignal, type LauncherChannel } from './update/health-signal.ts'
 
 export type { EdgeConfig } from './config.ts'
 
@@ -32,6 +36,13 @@ export interface EdgeDeps {
   clock?: Clock
   /** Opens the link's MQTT session; default mqtt.js over TCP. Tests record the link's publishes through it. */
   session?: HubSessionFactory
+  /** The launcher's IPC channel (edge/update/health-signal.ts): `healthy` goes there once online with devices answering. */
+  launcher?: LauncherChannel | null
+  /**
+   * After an update switched `current`: stop the whole process cleanly (offline reason `upgrade`) and exit 0
+   * so the launcher starts the new version. Default: stop this runtime with reason `upgrade`.
+   */
+  exitForUpgrade?: () => Promise<void>
 }
 
 export interface RunningEdge {
@@ -113,6 +124,24 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps): Promise<Run
           health,
         })
       : undefined
+    // Updates only where there is somewhere to install them: an installed root (edge/update/board-root.ts).
+    const rootDir = config.root ?? installedRootOf(PACKAGE_ROOT)
+    const root = rootDir ? new BoardRoot(rootDir) : null
+    const installer =
+      root && root.isInstalled()
+        ? new Installer({
+            root,
+            running: VERSION,
+            credentials: { username: config.username, password: config.password },
+            report: (fields) => link.publish('update', fields),
+            restart: async () => {
+              if (deps.exitForUpgrade) await deps.exitForUpgrade()
+              else await running.stop('upgrade')
+            },
+            log: log.child({ module: 'update' }),
+            now: () => clock.now(),
+          })
+        : null
     const publicWindow = publicWindowOf(config.counter, config.window)
     const window = new Window({
       state,
@@ -137,6 +166,7 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps): Promise<Run
         log.level = level
       },
       onSettings: () => telemetry.reschedule(),
+      ...(installer ? { updater: installer } : {}),
     })
     const telemetry = new Telemetry({
       link,
@@ -158,8 +188,20 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps): Promise<Run
     link.start()
     telemetry.start()
     life.add('telemetry', () => telemetry.stop())
-    log.info({ hall: config.hall, counter: config.counter, boot, board: deps.profile.id }, 'edge runtime started')
-    return {
+    if (installer) await installer.reportStart()
+    if (deps.launcher) {
+      const signal = new HealthSignal({
+        channel: deps.launcher,
+        version: VERSION,
+        // Online, and every device answered its first check: none is absent (a stuck key is a fault, not a dead board).
+        isHealthy: () => link.connected && !Object.values(health.snapshot()).includes('absent'),
+        onConfirmed: () => void installer?.confirmed(),
+      })
+      signal.start()
+      life.add('health signal', () => signal.stop())
+    }
+    log.info({ hall: config.hall, counter: config.counter, boot, board: deps.profile.id, root: rootDir, updates: Boolean(installer) }, 'edge runtime started')
+    const running: RunningEdge = {
       window,
       link,
       boot,
@@ -168,6 +210,7 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps): Promise<Run
         return life.stop()
       },
     }
+    return running
   })
 }
 

@@ -1,4 +1,4 @@
-import { parseCommand, type CaptureKind, type EventDraft, type PublicWindow, type EvaluationScore, type EventType, type OfficerKey, type ReplyFields, type SelfTest } from './protocol/index.ts'
+import { parseCommand, type CaptureKind, type EventDraft, type PublicWindow, type EvaluationScore, type EventType, type OfficerKey, type ReplyFields, type SelfTest, type ErrorCode } from './protocol/index.ts'
 import type { CaptureOutcome } from './hardware/capture-trigger.ts'
 import type { Logger } from './shared/logger.ts'
 import { step } from './counter/machine.ts'
@@ -60,9 +60,13 @@ export interface WindowOptions {
   /** Where the state survives a restart; absent in tests that want a fresh window each time. */
   stateFile?: StateFile
   hooks?: WindowHooks
+  /** Takes releases on `update` (edge/update/installer.ts); absent on a board not installed under a root, which refuses them. */
+  updater?: { begin(cmd: Extract<Effect, { kind: 'update' }>['cmd']): Promise<{ ok: true; result: Record<string, unknown> } | { ok: false; code: ErrorCode; message: string }> }
   /** The window's public name and services for its pixel screens, from the board config once it carries them; absent: the screens show a neutral text. */
   screenInfo?: ScreenInfo
 }
+
+const UNINSTALLED = 'not an installed board (no <root>/current): install with counter-edge install'
 
 /** Replies kept in the state file: central resends within seconds, and commands expire within minutes. */
 const LEDGER_SAVED = 64
@@ -225,6 +229,20 @@ export class Window {
               ? { kind: 'reply', cmd: e.cmd, name: 'self-test', ok: true, result }
               : { kind: 'reply', cmd: e.cmd, name: 'self-test', ok: false, code: 'device-fault', message: JSON.stringify(result).slice(0, 480) }
             this.ledger.remember(e.cmd, reply)
+            this.sendReply(reply)
+          })
+        return
+      }
+      case 'update': {
+        const begin = this.opts.updater
+          ? this.opts.updater.begin(e.cmd)
+          : Promise.resolve({ ok: false as const, code: 'unsupported' as const, message: UNINSTALLED })
+        // Not awaited: the checks read files, and the window keeps taking commands meanwhile.
+        void begin
+          .catch((err: Error) => ({ ok: false as const, code: 'device-fault' as const, message: `update: ${err.message}`.slice(0, 480) }))
+          .then((a) => {
+            const reply: ReplyEffect = a.ok ? { kind: 'reply', cmd: e.cmd.id, name: 'update', ok: true, result: a.result } : { kind: 'reply', cmd: e.cmd.id, name: 'update', ok: false, code: a.code, message: a.message }
+            this.ledger.remember(e.cmd.id, reply)
             this.sendReply(reply)
           })
         return

@@ -355,7 +355,7 @@ export class Bridge {
       ? Promise.resolve({ code: 'retained-refused', message: 'commands are never retained: this one was retained at the central broker; not delivered, and the retained copy was cleared' })
       : packet.qos === 0
         ? Promise.resolve({ code: 'qos-required', message: 'commands are QoS 1: this one came at QoS 0 and was not delivered' })
-        : this.opts.commands.unknownCounter(topic)
+        : this.opts.commands.judge(topic)
     judged
       .then(async (refusal) => {
         if (!refusal) return this.intoHall(topic, payload, false, gen, 0, cb)

@@ -228,6 +228,16 @@ export class HubBroker {
     return this.listeners.ports.tcp ?? 0
   }
 
+  /** The hub address the board of `counter` is connected to now (its socket's local address), or null when it is not connected. */
+  boardLocalAddress(counter: string): string | null {
+    const clients = (this.aedes as unknown as { clients: Record<string, Client | undefined> }).clients
+    for (const c of Object.values(clients)) {
+      const p = c && this.principals.get(c)
+      if (c && p?.role === 'board' && p.hall === this.opts.hall && p.counter === counter) return this.meta(c)?.localAddress ?? null
+    }
+    return null
+  }
+
   principalOf(client: Client): Principal | undefined {
     return this.principals.get(client)
   }
@@ -421,7 +431,7 @@ export class HubBroker {
     const topic = packet.topic
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload
     const judged: Promise<CommandRefusal | null> =
-      packet.qos === 0 ? Promise.resolve({ code: 'qos-required', message: 'commands are QoS 1: this one came at QoS 0 and was not delivered' }) : this.commands.unknownCounter(topic)
+      packet.qos === 0 ? Promise.resolve({ code: 'qos-required', message: 'commands are QoS 1: this one came at QoS 0 and was not delivered' }) : this.commands.judge(topic)
     judged
       .then(async (r) => {
         if (!r) return this.admit(p, packet, cb, client)

@@ -6,7 +6,7 @@ import type { Custody } from './custody-log.ts'
 import type { HubCounters } from './hub-counters.ts'
 
 /** The refusals the hub itself gives a command, before any board sees it (docs/integration.md, "Commands the hub answers"). */
-export type HubRefusalCode = Extract<ErrorCode, 'unknown-counter' | 'qos-required' | 'retained-refused'>
+export type HubRefusalCode = Extract<ErrorCode, 'unknown-counter' | 'qos-required' | 'retained-refused' | 'unsupported'>
 
 export interface CommandRefusal {
   code: HubRefusalCode
@@ -47,6 +47,17 @@ export class CommandGate {
   private seq = 0
 
   constructor(private readonly opts: CommandGateOptions) {}
+
+  /**
+   * Null when a board may be given the command on `topic` from outside the hub (central, a technician's
+   * MQTT tool); else the refusal: `update` is the hub's own (hub/fleet/rollout.ts), which paces a hall
+   * and tracks each board, so one sent past it is refused; else as unknownCounter.
+   */
+  async judge(topic: string): Promise<CommandRefusal | null> {
+    const t = parseTopic(topic)
+    if (t && t.kind === 'cmd' && t.name === 'update') return { code: 'unsupported', message: '升级由大厅集线器发起 / updates are started at the hub (counter-edge update start), not sent as a command' }
+    return this.unknownCounter(topic)
+  }
 
   /** Null when a board will get (or is holding a session for) the command on `topic`; else why not. */
   async unknownCounter(topic: string): Promise<CommandRefusal | null> {

@@ -136,6 +136,19 @@ export const hubConfigSchema = z.strictObject({
   announcer: announcerConfigSchema.optional().describe('the voice caller: voice pack, output (aplay or a directory of WAV files), template, quiet hours'),
   /** The hall screen at /screen (served with the dashboard, so only when http is set). */
   screen: hallScreenConfigSchema.prefault({}).describe('the hall screen (综合屏) at /screen: title, notices, officer names (off), English, recent calls, time zone'),
+  /**
+   * Fleet updates (hub/fleet/, docs/operations.md "Updating a hall"): the hall's release public key
+   * that every uploaded release must be signed for, and where releases are kept (default: dataDir/releases).
+   */
+  releases: z
+    .strictObject({
+      publicKey: z.string().min(1).describe("path to the hall's ed25519 release public key (PEM)"),
+      dir: z.string().optional().describe('where uploaded releases are kept (default: <dataDir>/releases)'),
+      maxBytes: z.number().int().min(1).optional().describe('largest payload accepted (default 256 MiB)'),
+      confirmMarginS: z.number().int().min(0).optional().describe('seconds past a board\'s confirmWithinS before a silent board counts as failed (default 60): its download and restart'),
+    })
+    .optional()
+    .describe('fleet updates: the hall release key and the release store; without it uploads are refused'),
   /** This node's name in a cluster (default: the host name); logs and hub/status carry it. */
   node: idSchema.optional().describe("this node's name in the cluster (default: host name)"),
 })

@@ -40,6 +40,8 @@ export interface ConnectionMeta {
   transport: Transport
   /** On TLS with requestCert: the verified client certificate's CN (null if it has none). Absent otherwise. */
   clientCert: { cn: string | null } | null
+  /** The hub's own address this connection reached: the one a board can reach the hub's HTTP side on (hub/fleet/rollout.ts). */
+  localAddress?: string
 }
 
 export interface ListenersOptions {
@@ -110,7 +112,7 @@ export class HubListeners {
     if (config.tcp.port !== null) {
       this.tcp = createTcpServer({ noDelay: true }, (sock) => {
         const address = this.accept(sock, 'tcp')
-        if (address) this.hand(sock, { address, transport: 'tcp', clientCert: null })
+        if (address) this.hand(sock, { address, transport: 'tcp', clientCert: null, localAddress: normalizeAddress(sock.localAddress) })
       })
       this.ports.tcp = await listen(this.tcp, config.tcp.port, config.tcp.host)
       this.opts.log.info({ host: config.tcp.host, port: this.ports.tcp }, 'hub listening (MQTT over TCP)')
@@ -137,7 +139,7 @@ export class HubListeners {
       this.tls.on('secureConnection', (sock: TLSSocket) => {
         const address = normalizeAddress(sock.remoteAddress)
         const cn = t.requestCert ? sock.getPeerCertificate().subject?.CN : undefined
-        this.hand(sock, { address, transport: 'tls', clientCert: t.requestCert ? { cn: typeof cn === 'string' ? cn : null } : null })
+        this.hand(sock, { address, transport: 'tls', clientCert: t.requestCert ? { cn: typeof cn === 'string' ? cn : null } : null, localAddress: normalizeAddress(sock.localAddress) })
       })
       this.tls.on('tlsClientError', (err, sock) => {
         // Node keeps the socket it wraps as _parent (lib/_tls_wrap.js); after a reset the TLS socket has no address left.
@@ -164,7 +166,7 @@ export class HubListeners {
       this.wss.on('connection', (ws, req) => {
         const address = normalizeAddress(req.socket.remoteAddress)
         ws.on('error', () => {})
-        this.hand(createWebSocketStream(ws), { address, transport: 'ws', clientCert: null }, req)
+        this.hand(createWebSocketStream(ws), { address, transport: 'ws', clientCert: null, localAddress: normalizeAddress(req.socket.localAddress) }, req)
       })
       this.ports.ws = await listen(this.http, w.port, w.host ?? host)
       this.opts.log.info({ port: this.ports.ws, path: w.path ?? '/mqtt' }, 'hub listening (MQTT over WebSocket)')

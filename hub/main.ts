@@ -28,6 +28,9 @@ import { LoginLimiter } from './login-limiter.ts'
 import { Lifecycle } from '../edge/shared/lifecycle.ts'
 import { startAnnouncerPart } from './announcer/hub-part.ts'
 import type { Announcer } from './announcer/announcer.ts'
+import { ReleaseStore, DEFAULT_MAX_RELEASE_BYTES } from './fleet/release-store.ts'
+import { FleetRoutes } from './fleet/release-routes.ts'
+import { RolloutController } from './fleet/rollout.ts'
 import { hubConfigSchema, type HubConfig, type ResolvedHubConfig } from './config.ts'
 
 export type { HubConfig } from './config.ts'
@@ -48,6 +51,8 @@ export interface RunningHub {
   readonly counters: HubCounters
   /** The voice caller, when the config has one. */
   readonly announcer: Announcer | null
+  /** Fleet updates of the hall's boards (hub/fleet/rollout.ts); null without HTTP, where boards would have nowhere to download. */
+  readonly rollout: RolloutController | null
   stop(): Promise<void>
 }
 
@@ -263,6 +268,7 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
     }
 
     let http: HubHttp | null = null
+    let rollouts: RolloutController | null = null
     if (config.http) {
       const liveStreams = { maxStreams: limits.maxLiveStreams, maxPerAddress: limits.maxLiveStreamsPerAddress, maxBufferedBytes: limits.maxLiveStreamBufferedBytes, batchMs: limits.liveStreamBatchMs }
       const screen = await life.start(
@@ -279,6 +285,32 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
           log: log.child({ module: 'hall-screen' }),
         }),
       )
+      const releaseStore = await life.start(
+        'release store',
+        new ReleaseStore({
+          dir: config.releases?.dir ?? (config.dataDir ? join(config.dataDir, 'releases') : null),
+          publicKey: config.releases ? await readReleaseKey(config.releases.publicKey) : null,
+          maxBytes: config.releases?.maxBytes ?? DEFAULT_MAX_RELEASE_BYTES,
+          inUse: (v) => rollout.uses(v),
+          log: log.child({ module: 'releases' }),
+        }),
+      )
+      const rollout: RolloutController = await life.start(
+        'rollout',
+        new RolloutController({
+          hall: config.hall,
+          aedes: broker.aedes,
+          hallView: view,
+          store: releaseStore,
+          provisioned: () => credentials.principals().flatMap((p) => (p.role === 'board' && p.hall === config.hall && p.counter ? [p.counter] : [])),
+          boardAddress: (counter) => broker.boardLocalAddress(counter),
+          httpPort: () => http?.port ?? null,
+          ...(config.releases?.confirmMarginS !== undefined ? { marginS: config.releases.confirmMarginS } : {}),
+          log: log.child({ module: 'rollout' }),
+        }),
+      )
+      rollouts = rollout
+      const fleet = new FleetRoutes({ hall: config.hall, store: releaseStore, rollout, logins, counters, log: log.child({ module: 'fleet' }) })
       const h = new HubHttp({
         hall: config.hall,
         host: config.http.host ?? config.host,
@@ -295,6 +327,7 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
         screen,
         officerNames: config.http.officerNames ?? false,
         feedFile: config.dataDir ? join(config.dataDir, 'feed.jsonl') : null,
+        fleet,
         log: log.child({ module: 'http' }),
       })
       await life.start('http', h)
@@ -318,6 +351,7 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
       hallView: view,
       counters,
       announcer,
+      rollout: rollouts,
       stop() {
         stopping ??= life.stop().then(() => log.info('hub stopped'))
         return stopping
@@ -336,6 +370,14 @@ function nodeName(name: string): string {
 function otherNodesAlive(aedes: HubBroker['aedes'], self: string, heartbeatMs: number): boolean {
   const brokers = (aedes as unknown as { brokers: Record<string, number> }).brokers
   return Object.entries(brokers).some(([id, at]) => id !== self && at + 3 * heartbeatMs >= Date.now())
+}
+
+async function readReleaseKey(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8')
+  } catch (err) {
+    throw new Error(`cannot read the hall release key releases.publicKey ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`)
+  }
 }
 
 async function loadTls(t: NonNullable<ResolvedHubConfig['tls']>) {

@@ -9,6 +9,11 @@ export { serviceOf } from './replies.ts'
 
 const FIVE_ONLY: ReadonlySet<EvaluationScore> = new Set<EvaluationScore>(['very-satisfied', 'very-dissatisfied'])
 
+/** Calling, serving or evaluating: someone stands at the window and a restart would cut them off. */
+export function hasApplicant(state: CounterState): boolean {
+  return state.mode === 'calling' || state.mode === 'serving' || state.mode === 'evaluating'
+}
+
 /** Evaluator keys report their health as `key-<score>` (officer keys as `officer-<key>`). */
 const EVALUATOR_KEY = /^key-/
 
@@ -212,7 +217,9 @@ function onCommand(state: CounterState, cmd: Command, now: Millis, mono: Millis)
     case 'self-test':
       return { state, effects: [{ kind: 'self-test', cmd: cmd.id, tests: cmd.tests ?? ['display', 'keys', 'triggers'] }] }
     case 'update':
-      return refuse(state, cmd, 'unsupported', 'this board runtime cannot install releases yet')
+      // Never a restart with an applicant at the window: their call, service or rating would be cut off (issue 24).
+      if (hasApplicant(state)) return refuse(state, cmd, 'busy', `an applicant is at the window (${describeMode(state)}); update once it is idle, paused or closed`)
+      return { state, effects: [{ kind: 'update', cmd }] }
   }
 }
 

@@ -1,4 +1,4 @@
-import type { EvaluationScale, EvaluationScore, OvertimeLevel, WindowMode, ErrorCode, Command, EventDraft, CommandName, CaptureKind, CaptureFailure, Continuation, OfficerKey, SelfTest } from '../protocol/index.ts'
+import type { EvaluationScale, EvaluationScore, OvertimeLevel, WindowMode, ErrorCode, Command, EventDraft, CommandName, CaptureKind, CaptureFailure, Continuation, OfficerKey, SelfTest, CommandOf } from '../protocol/index.ts'
 
 /**
  * Times are milliseconds, always passed in: the machine never reads a clock.
@@ -208,6 +208,8 @@ export type Effect =
   | { kind: 'capture'; device: CaptureKind; cmd: string }
   /** The runtime runs the tests on the devices and sends the reply itself. */
   | { kind: 'self-test'; cmd: string; tests: SelfTest[] }
+  /** No applicant at the window: the runtime checks the release and replies itself (edge/update/installer.ts), then installs it. */
+  | { kind: 'update'; cmd: CommandOf<'update'> }
 
 export interface Step {
   state: CounterState

@@ -20,6 +20,7 @@ import type { HallScreenFeed } from './hall-screen-feed.ts'
 import { FeedHistory, FEED_KEPT } from './feed-history.ts'
 import { windowForViewer } from './viewer-redaction.ts'
 import { windowPage, unknownWindowPage } from './window-page.ts'
+import type { FleetRoutes } from '../fleet/release-routes.ts'
 
 export interface HubHttpOptions {
   hall: string
@@ -47,6 +48,8 @@ export interface HubHttpOptions {
   officerNames?: boolean
   /** The feed history's jsonl file (in the hub's data dir); absent or null: kept in memory only. */
   feedFile?: string | null
+  /** Releases and rollouts (hub/fleet/release-routes.ts), when the hub keeps releases. */
+  fleet?: FleetRoutes
   log: Logger
 }
 
@@ -201,7 +204,7 @@ export class HubHttp {
     }
     if (method === 'GET' && this.opts.screen?.serves(path)) return this.opts.screen.respond(req, res, path)
     if (method === 'GET' && path === '/metrics') {
-      const text = await this.metrics.render()
+      const text = (await this.metrics.render()) + (this.opts.fleet?.metrics(this.opts.hallView.snapshot()) ?? '')
       res.writeHead(200, { 'content-type': this.metrics.contentType })
       return void res.end(text)
     }
@@ -230,6 +233,7 @@ export class HubHttp {
       res.setHeader('set-cookie', 'ce_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0')
       return json(res, 200, { ok: true })
     }
+    if (this.opts.fleet?.serves(path)) return this.opts.fleet.respond(req, res, path, this.session(req))
     const action = /^\/api\/windows\/([^/]+)\/([a-z-]+)$/.exec(path)
     if (method === 'POST' && action) return this.act(req, res, decodeURIComponent(action[1]!), action[2]!)
     throw new HttpError(404, `no ${method} ${path}`)

@@ -212,6 +212,15 @@ const TEXT = {
   'offline.unconnected': { zh: '未连接', en: 'not connected' },
   'offline.other': { zh: '离线', en: 'offline' },
   'since': { zh: '自', en: 'since' },
+  'version': { zh: '版本', en: 'version' },
+  'upd.downloading': { zh: '下载中', en: 'downloading' },
+  'upd.verifying': { zh: '校验中', en: 'verifying' },
+  'upd.installing': { zh: '安装中', en: 'installing' },
+  'upd.restarting': { zh: '重启中', en: 'restarting' },
+  'upd.confirming': { zh: '确认中', en: 'confirming' },
+  'upd.confirmed': { zh: '已确认', en: 'confirmed' },
+  'upd.rolled-back': { zh: '已回退', en: 'rolled back' },
+  'upd.failed': { zh: '升级失败', en: 'update failed' },
   'officerHidden': { zh: '已签到（登录后显示姓名）', en: 'signed in (name shown after login)' },
   'unit.s': { zh: '秒', en: 's' },
   'unit.min': { zh: '分钟', en: 'min' },
@@ -426,8 +435,21 @@ function tile(w) {
     '<div class="row">' + T('journal') + ': ' + (depth === null ? '–' : depth) + '</div>' +
     (alerts.length ? '<div class="alerts-row" data-field="alerts">' + T('alertsToday') + ': ' + alerts.length + '</div>' : '') +
     (shown.length ? '<div class="faults" data-field="faults">' + shown.map(faultItem).join('') + '</div>' : '') +
+    versionPart(w) +
     '<div class="actions">' + ACTIONS.map((a) => '<button type="button" data-action="' + a + '" ' + (loggedIn && online ? '' : 'disabled') + '>' + actionLabel(a, name) + '</button>').join('') + '</div>' +
     '</article>';
+}
+
+/** The version the board runs and, while it takes a release or after one failed, where it stands (its retained update report). */
+function versionPart(w) {
+  const u = w.update;
+  const running = (u && u.running) || w.version;
+  const state = u && u.state !== 'idle' ? u.state : null;
+  const target = u && u.target && state && state !== 'confirmed' ? ' → ' + esc(u.target) : '';
+  const pct = u && u.progress && u.progress.total ? ' ' + Math.floor((100 * u.progress.bytes) / u.progress.total) + '%' : '';
+  const bad = state === 'rolled-back' || state === 'failed';
+  return '<div class="row' + (bad ? ' faults' : '') + '" data-field="version">' + T('version') + ': ' + esc(running || '–') +
+    (state ? ' · <span data-field="update">' + T('upd.' + state) + target + pct + '</span>' : '') + (bad && u.reason ? ' · ' + esc(u.reason) : '') + '</div>';
 }
 
 /**

@@ -208,6 +208,8 @@ export interface EdgeHarnessOptions {
   video?: VideoConfig
   /** The public window from the board file; by default the counter id's. */
   window?: EdgeConfig['window']
+  /** An installed board root (edge/update/board-root.ts): the runtime takes updates there. Default: none, a checkout's runtime. */
+  root?: string
 }
 
 /**
@@ -273,6 +275,7 @@ export class EdgeHarness {
         settings: { telemetryPeriodS: 3600, ...opts.settings },
         ...(opts.video ? { video: opts.video } : {}),
         ...(opts.window ? { window: opts.window } : {}),
+        ...(opts.root ? { root: opts.root } : {}),
       },
       {
         profile,

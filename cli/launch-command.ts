@@ -1,0 +1,32 @@
+import { createLogger } from '../edge/shared/logger.ts'
+import { BoardRoot, DEFAULT_ROOT } from '../edge/update/board-root.ts'
+import { Launcher } from '../edge/update/launcher.ts'
+import { UsageError, type Subcommand } from './subcommand.ts'
+
+/** `counter-edge launch`: what the board's unit runs (edge/systemd/counter-edge.service); see edge/update/launcher.ts. */
+export const launchCommand: Subcommand = {
+  name: 'launch',
+  summary: 'run the board runtime of an installed board under the launcher that confirms updates and rolls them back',
+  usage: 'counter-edge launch --root /opt/counter-edge [--node-flags "--lite-mode"] -- edge --config /etc/counter-edge/board.json',
+  options: {
+    root: { type: 'string', default: DEFAULT_ROOT, description: 'the installed board root (releases/, current, previous, update.json)' },
+    'node-flags': { type: 'string', description: 'Node.js flags for the runtime, space-separated' },
+    crashes: { type: 'string', default: '3', description: 'a tried version that exits this many times before it is online is rolled back' },
+  },
+  async run(v, positionals) {
+    const root = new BoardRoot(v.root as string)
+    if (!root.isInstalled()) throw new UsageError(`${root.current} 不存在 / ${root.current} does not exist: not an installed board; set it up with counter-edge install`)
+    if (positionals.length === 0) throw new UsageError('the runtime\'s arguments go after --, e.g. -- edge --config /etc/counter-edge/board.json')
+    const crashes = Number(v.crashes)
+    if (!Number.isInteger(crashes) || crashes < 1) throw new UsageError(`--crashes must be a whole number of at least 1, not "${String(v.crashes)}"`)
+    const launcher = new Launcher({
+      root,
+      args: positionals,
+      log: createLogger({ name: 'launcher' }),
+      nodeFlags: typeof v['node-flags'] === 'string' ? (v['node-flags'] as string).split(/\s+/).filter(Boolean) : [],
+      crashesBeforeRollback: crashes,
+    })
+    await launcher.start()
+    return () => launcher.stop()
+  },
+}

@@ -1,0 +1,45 @@
+import { readFile } from 'node:fs/promises'
+import { UsageError, type Subcommand } from './subcommand.ts'
+
+/** `counter-edge release build|keygen`: where a hall's releases are made (cli/build/release.ts). */
+export const releaseCommand: Subcommand = {
+  name: 'release',
+  summary: 'build a signed release of the board runtime, or make the hall\'s release key pair',
+  usage: 'counter-edge release build --key hall-release.key --out releases/ [--version 1.2.3]  |  counter-edge release keygen --out keys/',
+  options: {
+    key: { type: 'string', description: 'build: the hall\'s ed25519 private key (PEM), as `release keygen` wrote it' },
+    out: { type: 'string', description: 'the folder the release (or the key pair) is written to' },
+    version: { type: 'string', description: 'build: the release\'s version (default: package.json\'s), stamped into the package.json it carries' },
+  },
+  async run(v, positionals) {
+    const [what, ...extra] = positionals
+    if (extra.length) throw new UsageError(`多余的参数 / unexpected argument: ${extra.join(' ')}`)
+    const out = v.out as string | undefined
+    if (!out) throw new UsageError('--out is required')
+    const { buildRelease, generateReleaseKeys } = await import('./build/release.ts')
+    if (what === 'keygen') {
+      const keys = await generateReleaseKeys(out)
+      console.log(`私钥 private key (mode 600, keep it off the hub and the boards): ${keys.privateKey}`)
+      console.log(`公钥 public key (to the hub's releases.publicKey and each board's <root>/keys/hall-release.pub): ${keys.publicKey}`)
+      return 0
+    }
+    if (what !== 'build') throw new UsageError(`需要 build 或 keygen / expected "build" or "keygen", not ${what === undefined ? 'nothing' : `"${what}"`}`)
+    const keyPath = v.key as string | undefined
+    if (!keyPath) throw new UsageError('--key is required: the hall\'s release private key (counter-edge release keygen)')
+    const privateKeyPem = await readFile(keyPath).catch((e: Error) => {
+      throw new UsageError(`--key ${keyPath}: 无法读取 / cannot read: ${e.message}`)
+    })
+    let built
+    try {
+      built = await buildRelease({ privateKeyPem, out, ...(v.version ? { version: v.version as string } : {}) })
+    } catch (err) {
+      if ((err as Error).name === 'ZodError') throw new UsageError(`--version ${String(v.version)}: 不是版本号 / not a version like 1.2.3 or 1.2.3-rc.1`)
+      throw err
+    }
+    console.log(`发布 release ${built.version} (built in ${built.buildMs} ms):`)
+    console.log(`  ${built.payload}  ${built.manifest.payload.size} bytes  sha256 ${built.manifest.payload.sha256}`)
+    console.log(`  ${built.manifestFile}  signed by key ${built.signed.key}`)
+    console.log(`  native: ${Object.entries(built.manifest.native).map(([k, ver]) => `${k}@${ver}`).join(', ') || 'none'}; node ${built.manifest.node}`)
+    return 0
+  },
+}

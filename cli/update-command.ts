@@ -1,0 +1,178 @@
+import { createReadStream } from 'node:fs'
+import { readFile, stat } from 'node:fs/promises'
+import { request as httpRequest } from 'node:http'
+import { request as httpsRequest } from 'node:https'
+import { readPassword } from './hall-connection.ts'
+import { UsageError, type Subcommand } from './subcommand.ts'
+import type { RolloutStatus } from '../hub/fleet/rollout-status.ts'
+
+const ACTIONS = ['upload', 'start', 'status', 'cancel', 'list'] as const
+
+/**
+ * Fleet updates through the hub's HTTP API (hub/fleet/release-routes.ts;
+ * docs/operations.md, "Updating a hall"). Exit codes: 0 done as asked; 1 the
+ * hub refused, could not be reached, or (status, start --wait) the rollout
+ * halted; 2 wrong usage.
+ */
+export const updateCommand: Subcommand = {
+  name: 'update',
+  summary: 'update the hall\'s boards through the hub: upload a signed release, start a rollout, follow it, cancel it',
+  usage: [
+    'COUNTER_EDGE_PASSWORD=… counter-edge update upload counter-edge-1.2.3.release.json counter-edge-1.2.3.tar.gz --http http://hub:8081 --username hall-1-tech',
+    '       counter-edge update start --version 1.2.3 (--boards w01,w02 | --all) [--at-a-time 5] [--wait] --http … --username …',
+    '       counter-edge update status | cancel | list --http http://hub:8081 [--username …]',
+  ].join('\n'),
+  options: {
+    http: { type: 'string', default: 'http://127.0.0.1:8081', description: "the hub's HTTP address (its dashboard)" },
+    username: { type: 'string', description: 'a technician account of the hall (upload, start, cancel)' },
+    'password-file': { type: 'string', description: 'file holding the password; or set COUNTER_EDGE_PASSWORD' },
+    version: { type: 'string', description: 'start: the release to roll out' },
+    boards: { type: 'string', description: 'start: the boards, comma-separated counter ids (w01,w02)' },
+    all: { type: 'boolean', default: false, description: 'start: every board of the hall' },
+    'at-a-time': { type: 'string', default: '5', description: 'start: boards updated at once (never two neighbouring windows)' },
+    'confirm-within': { type: 'string', default: '120', description: 'start: seconds a board has to come up healthy on the new version before it rolls back' },
+    wait: { type: 'boolean', default: false, description: 'start: follow the rollout until it ends; exit 1 unless every board confirmed' },
+    json: { type: 'boolean', default: false, description: 'print the hub\'s JSON answer' },
+  },
+  async run(v, positionals) {
+    const [action, ...files] = positionals
+    if (!action || !(ACTIONS as readonly string[]).includes(action)) throw new UsageError(`请给出操作 / give an action: ${ACTIONS.join(', ')}`)
+    const base = (v.http as string).replace(/\/+$/, '')
+    if (!/^https?:\/\//.test(base)) throw new UsageError(`--http 须为 http:// 或 https:// 地址 / --http must be an http:// or https:// URL (got ${base})`)
+    const hub = new HubApi(base)
+    if (action === 'status') return printStatus(await hub.get('/api/rollout'), Boolean(v.json))
+    if (action === 'list') {
+      const r = (await hub.get('/api/releases')) as { releases: Array<{ version: string; complete: boolean; payload: { size: number }; key: string | null }> }
+      if (v.json) return console.log(JSON.stringify(r, null, 2)), 0
+      if (r.releases.length === 0) console.log('集线器上没有发布包 / no releases on the hub')
+      for (const x of r.releases) console.log(`${x.version.padEnd(16)} ${x.complete ? '完整 complete  ' : '缺少载荷 no payload'} ${x.payload.size} bytes  key ${x.key ?? '-'}`)
+      return 0
+    }
+    if (!v.username) throw new UsageError('需要 --username（大厅技术员账号）/ --username is required (a technician account of the hall)')
+    await hub.login(v.username as string, await readPassword(v))
+    if (action === 'upload') {
+      if (files.length !== 2) throw new UsageError('用法 / usage: counter-edge update upload <x.release.json> <x.tar.gz>')
+      const [manifestFile, payloadFile] = files as [string, string]
+      const text = await readFile(manifestFile, 'utf8').catch((e: NodeJS.ErrnoException) => {
+        throw new UsageError(`无法读取 ${manifestFile} / cannot read ${manifestFile}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`)
+      })
+      const size = (await stat(payloadFile).catch(() => null))?.size
+      if (size === undefined) throw new UsageError(`无法读取 ${payloadFile} / cannot read ${payloadFile}: no such file`)
+      const version = versionOf(text, manifestFile)
+      await hub.send('PUT', `/api/releases/${encodeURIComponent(version)}/manifest`, text, 'application/json')
+      console.log(`签名清单已通过 / signed manifest accepted: ${version}`)
+      const r = (await hub.upload(`/api/releases/${encodeURIComponent(version)}/payload`, payloadFile, size)) as { payload: { sha256: string } }
+      console.log(`发布包已上传并校验 / release ${version} uploaded and checked (${size} bytes, SHA-256 ${r.payload.sha256})`)
+      return 0
+    }
+    if (action === 'start') {
+      if (!v.version) throw new UsageError('需要 --version / --version is required')
+      if (Boolean(v.all) === Boolean(v.boards)) throw new UsageError('请用 --boards w01,w02 或 --all（二选一）/ choose boards with --boards w01,w02 or --all (one of the two)')
+      const atATime = wholeNumber(v['at-a-time'] as string, 'at-a-time')
+      const confirmWithinS = wholeNumber(v['confirm-within'] as string, 'confirm-within')
+      const boards = v.all ? undefined : (v.boards as string).split(',').map((b) => b.trim()).filter(Boolean)
+      const started = (await hub.send('POST', '/api/rollout', JSON.stringify({ version: v.version, ...(boards ? { boards } : { all: true }), atATime, confirmWithinS }), 'application/json')) as RolloutStatus
+      console.log(`升级已开始 / rollout of ${started.version} started: ${started.boards.length} boards, ${atATime} at a time`)
+      if (!v.wait) return printStatus(started, Boolean(v.json))
+      for (;;) {
+        const s = (await hub.get('/api/rollout')) as RolloutStatus
+        if (s.state !== 'running') return printStatus(s, Boolean(v.json))
+        await new Promise((r) => setTimeout(r, 1000))
+      }
+    }
+    const cancelled = (await hub.send('POST', '/api/rollout/cancel', '{}', 'application/json')) as RolloutStatus
+    console.log('升级已取消；已收到命令的窗口会完成各自的升级 / rollout cancelled; boards already sent the command finish their own update')
+    return printStatus(cancelled, Boolean(v.json))
+  },
+}
+
+const STATE_WORDS: Record<string, string> = { none: '无 none', running: '进行中 running', done: '完成 done', halted: '已中止 halted', cancelled: '已取消 cancelled' }
+const BOARD_WORDS: Record<string, string> = { pending: '等待 pending', sent: '升级中 updating', confirmed: '已确认 confirmed', failed: '失败 failed', 'rolled-back': '已回退 rolled back', skipped: '跳过 skipped' }
+
+/** The rollout, one line per board; exit 1 when it halted. */
+function printStatus(s: unknown, json: boolean): number {
+  const r = s as RolloutStatus
+  if (json) console.log(JSON.stringify(r, null, 2))
+  else {
+    console.log(`升级 / rollout: ${STATE_WORDS[r.state] ?? r.state}${r.version ? `  版本 version ${r.version}` : ''}${r.waves ? `  批次 waves ${r.waves}` : ''}`)
+    if (r.halted) console.log(`中止于 ${r.halted.counter} / halted at ${r.halted.counter}: ${r.halted.reason}`)
+    for (const b of r.boards) console.log(`  ${b.counter.padEnd(8)} ${(BOARD_WORDS[b.state] ?? b.state).padEnd(22)} ${(b.running ?? '-').padEnd(12)} ${b.reason ?? ''}`.trimEnd())
+  }
+  return r.state === 'halted' ? 1 : 0
+}
+
+function versionOf(text: string, file: string): string {
+  try {
+    const signed = JSON.parse(text) as { manifest?: unknown }
+    const m = JSON.parse(Buffer.from(String(signed.manifest), 'base64').toString('utf8')) as { version?: unknown }
+    if (typeof m.version === 'string') return m.version
+  } catch {
+    // fall through to the one message
+  }
+  throw new UsageError(`${file} 不是签名清单 / ${file} is not a signed release manifest (.release.json)`)
+}
+
+function wholeNumber(text: string, flag: string): number {
+  if (!/^\d+$/.test(text)) throw new UsageError(`--${flag} 须为整数 / --${flag} must be a whole number (got ${text})`)
+  return Number(text)
+}
+
+/** The hub's HTTP API with a technician's session cookie; a refusal becomes an error carrying the hub's own words. */
+class HubApi {
+  private cookie = ''
+
+  constructor(private readonly base: string) {}
+
+  async login(username: string, password: string): Promise<void> {
+    await this.send('POST', '/api/login', JSON.stringify({ username, password }), 'application/json')
+  }
+
+  get(path: string): Promise<unknown> {
+    return this.send('GET', path, null, null)
+  }
+
+  async send(method: string, path: string, body: string | null, type: string | null): Promise<unknown> {
+    let res: Response
+    try {
+      res = await fetch(`${this.base}${path}`, { method, headers: { ...(type ? { 'content-type': type } : {}), ...(this.cookie ? { cookie: this.cookie } : {}) }, ...(body !== null ? { body } : {}) })
+    } catch (err) {
+      throw new Error(`无法连接集线器 / cannot reach the hub at ${this.base}: ${((err as Error & { cause?: Error }).cause ?? (err as Error)).message}`)
+    }
+    const cookie = /ce_session=[^;]+/.exec(res.headers.get('set-cookie') ?? '')?.[0]
+    if (cookie) this.cookie = cookie
+    return answer(res.status, await res.text(), `${method} ${path}`)
+  }
+
+  /** Streams a file as the request body: a release can be larger than is comfortable to hold in memory. */
+  upload(path: string, file: string, size: number): Promise<unknown> {
+    const url = new URL(`${this.base}${path}`)
+    const request = url.protocol === 'https:' ? httpsRequest : httpRequest
+    return new Promise((resolve, reject) => {
+      const req = request(url, { method: 'PUT', headers: { 'content-type': 'application/gzip', 'content-length': String(size), cookie: this.cookie } }, (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => {
+          try {
+            resolve(answer(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'), `PUT ${path}`))
+          } catch (err) {
+            reject(err)
+          }
+        })
+      })
+      req.on('socket', (s) => s.setNoDelay(true))
+      req.on('error', (err) => reject(new Error(`上传失败 / upload to ${this.base} failed: ${err.message}`)))
+      createReadStream(file).pipe(req)
+    })
+  }
+}
+
+function answer(status: number, text: string, what: string): unknown {
+  let body: { error?: string } & Record<string, unknown>
+  try {
+    body = JSON.parse(text) as typeof body
+  } catch {
+    body = { error: text.slice(0, 200) }
+  }
+  if (status >= 200 && status < 300) return body
+  throw new Error(`集线器拒绝 / the hub refused ${what} (HTTP ${status}): ${body.error ?? text.slice(0, 200)}`)
+}

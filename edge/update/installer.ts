@@ -1,0 +1,125 @@
+import { mkdir, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { CommandOf, ErrorCode, ReleaseManifest, UpdateReport } from '../protocol/index.ts'
+import type { Logger } from '../shared/logger.ts'
+import type { BoardRoot, UpdateJournal } from './board-root.ts'
+import { download } from './download.ts'
+import { checkRelease } from './release-checks.ts'
+import { unpackRelease } from './unpack.ts'
+
+/** The fields of the retained `update` report, less the envelope the link adds. */
+export type UpdateFields = Pick<UpdateReport, 'running' | 'state' | 'target' | 'previous' | 'cmd' | 'reason' | 'progress'>
+
+export type UpdateAnswer = { ok: true; result: Record<string, unknown> } | { ok: false; code: ErrorCode; message: string }
+
+export interface InstallerOptions {
+  root: BoardRoot
+  /** The version running now (this process's package.json). */
+  running: string
+  /** The board's own MQTT credentials: the hub's download asks for them (HTTP Basic). */
+  credentials: { username: string; password: string }
+  report: (fields: UpdateFields) => void
+  /** A clean stop of the whole runtime (journal flushed, offline reason `upgrade`), then exit 0 for the launcher to start `current`. */
+  restart: () => Promise<void>
+  log: Logger
+  now?: () => number
+  node?: string
+}
+
+/**
+ * Takes a release on an `update` command (issue 24): checks it before any
+ * download (edge/update/release-checks.ts), answers the command, then
+ * downloads, verifies, unpacks beside the running version and restarts into
+ * it, reporting each step on the retained `update` topic. Anything that fails
+ * before the switch of `current` leaves the running version as it was and
+ * reports `failed` with the reason. The launcher (edge/update/launcher.ts)
+ * confirms the new version or goes back.
+ */
+export class Installer {
+  private busy: string | null = null
+  private readonly now: () => number
+
+  constructor(private readonly opts: InstallerOptions) {
+    this.now = opts.now ?? Date.now
+  }
+
+  /** What the last start left in update.json, reported once at start: confirming a trial, or the rollback and why. */
+  async reportStart(): Promise<UpdateJournal> {
+    const j = await this.opts.root.readJournal()
+    const previous = await this.opts.root.versionOf('previous')
+    const base = { running: this.opts.running, previous, cmd: j.cmd, progress: null }
+    if (j.trying === this.opts.running) this.opts.report({ ...base, state: 'confirming', target: j.trying, reason: null })
+    else if (j.rolledBack && j.rolledBack.to === this.opts.running) this.opts.report({ ...base, state: 'rolled-back', target: j.rolledBack.from, reason: j.rolledBack.reason })
+    else this.opts.report({ ...base, state: 'idle', target: null, cmd: null, reason: null })
+    return j
+  }
+
+  /** The launcher confirmed this version (it said `healthy` in time). */
+  async confirmed(): Promise<void> {
+    const j = await this.opts.root.readJournal()
+    this.opts.report({ running: this.opts.running, state: 'confirmed', target: this.opts.running, previous: await this.opts.root.versionOf('previous'), cmd: j.cmd, reason: null, progress: null })
+  }
+
+  /** Checks the release and answers the command; the install runs on after the answer. */
+  async begin(cmd: CommandOf<'update'>): Promise<UpdateAnswer> {
+    if (this.busy) return { ok: false, code: 'busy', message: `update ${this.busy} is already under way` }
+    const checked = await checkRelease({ signed: cmd.release, root: this.opts.root, running: this.opts.running, ...(this.opts.node ? { node: this.opts.node } : {}) })
+    if (!checked.ok) {
+      this.opts.log.warn({ cmd: cmd.id, reason: checked.reason }, 'update refused')
+      return { ok: false, code: checked.code, message: checked.reason }
+    }
+    const m = checked.manifest
+    this.busy = m.version
+    void this.install(cmd, m).finally(() => {
+      this.busy = null
+    })
+    return { ok: true, result: { version: m.version, size: m.payload.size } }
+  }
+
+  private async install(cmd: CommandOf<'update'>, m: ReleaseManifest): Promise<void> {
+    const { root, log } = this.opts
+    const previous = await root.versionOf('current')
+    const base = { running: this.opts.running, target: m.version, previous, cmd: cmd.id, reason: null, progress: null }
+    const part = join(root.releases, `${m.version}.tar.gz.part`)
+    let step: UpdateFields['state'] = 'downloading'
+    try {
+      this.opts.report({ ...base, state: 'downloading', progress: { bytes: 0, total: m.payload.size } })
+      await rm(part, { force: true })
+      await mkdir(root.releases, { recursive: true })
+      const got = await download({
+        url: cmd.url,
+        ...this.opts.credentials,
+        dest: part,
+        size: m.payload.size,
+        onProgress: (bytes, total) => this.opts.report({ ...base, state: 'downloading', progress: { bytes, total } }),
+      })
+      step = 'verifying'
+      this.opts.report({ ...base, state: 'verifying' })
+      if (got.bytes !== m.payload.size) throw new Error(`payload is ${got.bytes} bytes, the signed manifest says ${m.payload.size}`)
+      if (got.sha256 !== m.payload.sha256) throw new Error(`payload SHA-256 ${got.sha256.slice(0, 16)}… differs from the signed manifest's ${m.payload.sha256.slice(0, 16)}…`)
+      step = 'installing'
+      this.opts.report({ ...base, state: 'installing' })
+      await unpackRelease(part, root.releases, m.version)
+      await rm(part, { force: true })
+      step = 'restarting'
+      const deadline = new Date(this.now() + cmd.confirmWithinS * 1000).toISOString()
+      await root.writeJournal({ trying: m.version, previous, cmd: cmd.id, deadline, rolledBack: null })
+      if (previous) await root.point('previous', previous)
+      await root.point('current', m.version)
+    } catch (err) {
+      const reason = `${step}: ${(err as Error).message}`.slice(0, 500)
+      log.error({ cmd: cmd.id, version: m.version, reason }, 'update failed; the running version keeps running')
+      await rm(part, { force: true }).catch(() => undefined)
+      // Failed while switching: the journal must not name a trial the launcher would wait for.
+      if (step === 'restarting') {
+        await root.writeJournal({ trying: null, previous: null, cmd: null, deadline: null, rolledBack: null }).catch(() => undefined)
+        if (previous) await root.point('current', previous).catch(() => undefined)
+      }
+      this.opts.report({ ...base, state: 'failed', reason })
+      return
+    }
+    this.opts.report({ ...base, state: 'restarting' })
+    log.info({ cmd: cmd.id, from: previous, to: m.version }, 'release installed; restarting into it')
+    await this.opts.restart()
+  }
+}

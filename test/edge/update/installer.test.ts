@@ -1,0 +1,174 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { generateKeyPairSync } from 'node:crypto'
+import { createServer, type Server } from 'node:http'
+import { cp, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { AddressInfo } from 'node:net'
+import { nativeVersions, packRelease, type BuiltRelease } from '../../../cli/build/release.ts'
+import { parseCommand, type CommandOf } from '../../../edge/protocol/index.ts'
+import { silentLogger } from '../../../edge/shared/logger.ts'
+import { BoardRoot } from '../../../edge/update/board-root.ts'
+import { Installer, type UpdateFields } from '../../../edge/update/installer.ts'
+import { eventually } from '../../support/probe.ts'
+import { writeFakeRelease } from './fake-releases.ts'
+
+/**
+ * The installer against a small real HTTP server with Basic auth serving a
+ * real signed release (packed and signed by cli/build/release.ts).
+ */
+const REPO = fileURLToPath(new URL('../../..', import.meta.url))
+const USER = 'hall-1-w01'
+const PASS = 'board-secret'
+
+let dir: string
+let server: Server
+let base: string
+let release: BuiltRelease
+let other: BuiltRelease
+let corrupt = false
+const keys = () => {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519')
+  return { priv: privateKey.export({ type: 'pkcs8', format: 'pem' }), pub: publicKey.export({ type: 'spki', format: 'pem' }) }
+}
+const hall = keys()
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'installer-'))
+  const stage = join(dir, 'stage')
+  await writeFakeRelease(new BoardRoot(join(dir, 'stage-root')), '0.2.0', 'healthy')
+  await cp(join(dir, 'stage-root/releases/0.2.0'), stage, { recursive: true })
+  await mkdir(join(stage, 'boards'))
+  await writeFile(join(stage, 'boards', 'sim-window.json'), '{}')
+  release = await packRelease({ stage, version: '0.2.0', node: '>=20.19', native: await nativeVersions(REPO), privateKeyPem: hall.priv, out: join(dir, 'out') })
+  other = await packRelease({ stage, version: '0.2.1', node: '>=20.19', native: await nativeVersions(REPO), privateKeyPem: keys().priv, out: join(dir, 'out') })
+  server = createServer((req, res) => {
+    req.socket.setNoDelay(true)
+    if (req.headers.authorization !== `Basic ${Buffer.from(`${USER}:${PASS}`).toString('base64')}`) {
+      res.writeHead(401).end()
+      return
+    }
+    const file = join(dir, 'out', (req.url ?? '').split('/').pop() ?? '')
+    if (!existsSync(file)) {
+      res.writeHead(404).end()
+      return
+    }
+    void readFile(file).then((bytes) => {
+      if (corrupt) bytes[bytes.length >> 1] = 0xff - bytes[bytes.length >> 1]!
+      res.writeHead(200, { 'content-length': bytes.length }).end(bytes)
+    })
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/releases`
+})
+
+afterAll(async () => {
+  await new Promise((r) => server.close(r))
+  await rm(dir, { recursive: true, force: true })
+})
+
+/** A board root with 0.1.0 installed, the hall key, the checkout's node_modules, and a data folder outside it. */
+async function board(name: string) {
+  const root = new BoardRoot(join(dir, name, 'opt'))
+  await writeFakeRelease(root, '0.1.0', 'healthy')
+  await root.point('current', '0.1.0')
+  await mkdir(join(root.dir, 'keys'))
+  await writeFile(root.publicKey, hall.pub)
+  await symlink(join(REPO, 'node_modules'), root.nodeModules)
+  const data = join(dir, name, 'var')
+  await mkdir(join(data, 'journal'), { recursive: true })
+  await writeFile(join(data, 'state.json'), '{"mode":"idle"}')
+  await writeFile(join(data, 'journal', '000001.seg'), 'records')
+  const reports: UpdateFields[] = []
+  const restarts: number[] = []
+  const installer = new Installer({
+    root,
+    running: '0.1.0',
+    credentials: { username: USER, password: name === 'wrong' ? 'not-the-password' : PASS },
+    report: (f) => reports.push(f),
+    restart: async () => {
+      restarts.push(Date.now())
+    },
+    log: silentLogger(),
+  })
+  const dataFiles = async () => Promise.all(['state.json', 'journal/000001.seg'].map((f) => readFile(join(data, f), 'utf8')))
+  return { root, installer, reports, restarts, dataFiles }
+}
+
+function updateCmd(r: BuiltRelease, url = `${base}/${r.manifest.payload.file}`): CommandOf<'update'> {
+  const parsed = parseCommand('update', JSON.stringify({ id: `u-${r.version}`, expires: new Date(Date.now() + 60_000).toISOString(), release: r.signed, url, confirmWithinS: 30 }))
+  if (!parsed.ok) throw new Error(parsed.message)
+  return parsed.command as CommandOf<'update'>
+}
+
+describe('installer', () => {
+  it('good: downloads with the board\'s credentials, verifies, unpacks beside the running version, swaps current and restarts; data untouched', async () => {
+    const b = await board('good')
+    const before = await b.dataFiles()
+    expect(await b.installer.begin(updateCmd(release))).toEqual({ ok: true, result: { version: '0.2.0', size: release.manifest.payload.size } })
+    await eventually(() => b.restarts.length === 1, 10_000, 'the restart')
+    expect([...new Set(b.reports.map((r) => r.state))]).toEqual(['downloading', 'verifying', 'installing', 'restarting'])
+    expect(b.reports.at(-1)).toMatchObject({ running: '0.1.0', target: '0.2.0', previous: '0.1.0', cmd: 'u-0.2.0', reason: null })
+    expect(b.reports.filter((r) => r.state === 'downloading').at(-1)!.progress).toEqual({ bytes: release.manifest.payload.size, total: release.manifest.payload.size })
+    expect(await b.root.versionOf('current')).toBe('0.2.0')
+    expect(await b.root.versionOf('previous')).toBe('0.1.0')
+    const j = await b.root.readJournal()
+    expect(j).toMatchObject({ trying: '0.2.0', previous: '0.1.0', cmd: 'u-0.2.0', rolledBack: null })
+    expect(Date.parse(j.deadline!)).toBeGreaterThan(Date.now())
+    expect((await readdir(b.root.releases)).sort()).toEqual(['0.1.0', '0.2.0'])
+    expect(await readFile(join(b.root.releaseDir('0.2.0'), 'package.json'), 'utf8')).toMatch(/"version": "0.2.0"/)
+    expect(await b.dataFiles()).toEqual(before)
+  })
+
+  it('wrong password: failed with the reason, the running version stays current, nothing left behind', async () => {
+    const b = await board('wrong')
+    expect((await b.installer.begin(updateCmd(release))).ok).toBe(true)
+    const failed = await eventually(() => b.reports.find((r) => r.state === 'failed'), 10_000, 'failed')
+    expect(failed?.reason).toMatch(/downloading: HTTP 401 .*credentials/)
+    expect(await b.root.versionOf('current')).toBe('0.1.0')
+    expect(await readdir(b.root.releases)).toEqual(['0.1.0'])
+    expect(b.restarts).toEqual([])
+    expect((await b.root.readJournal()).trying).toBeNull()
+  })
+
+  it('bad hash: a payload changed on the way is refused at verifying', async () => {
+    const b = await board('corrupt')
+    corrupt = true
+    try {
+      expect((await b.installer.begin(updateCmd(release))).ok).toBe(true)
+      const failed = await eventually(() => b.reports.find((r) => r.state === 'failed'), 10_000, 'failed')
+      expect(failed?.reason).toMatch(/verifying: payload SHA-256 .* differs from the signed manifest/)
+    } finally {
+      corrupt = false
+    }
+    expect(await b.root.versionOf('current')).toBe('0.1.0')
+    expect(await readdir(b.root.releases)).toEqual(['0.1.0'])
+  })
+
+  it('refused before any download: another key, the running version, native packages that differ, Node range not met, no key', async () => {
+    const b = await board('refusals')
+    expect(await b.installer.begin(updateCmd(other))).toMatchObject({ ok: false, code: 'bad-payload', message: expect.stringMatching(/signature does not match the hall release key/) })
+    const same = await packRelease({ stage: join(dir, 'stage'), version: '0.1.0', node: '>=20.19', native: {}, privateKeyPem: hall.priv, out: join(dir, 'same') })
+    expect(await b.installer.begin(updateCmd(same))).toMatchObject({ ok: false, code: 'bad-payload', message: 'version 0.1.0 is already running' })
+    const native = await packRelease({ stage: join(dir, 'stage'), version: '0.2.2', node: '>=20.19', native: { 'i2c-bus': '0.0.1' }, privateKeyPem: hall.priv, out: join(dir, 'native') })
+    expect(await b.installer.begin(updateCmd(native))).toMatchObject({ ok: false, code: 'unsupported', message: expect.stringMatching(/needs `counter-edge install` of i2c-bus 0\.0\.1 \(board has \d/) })
+    const node = await packRelease({ stage: join(dir, 'stage'), version: '0.2.3', node: '>=99', native: {}, privateKeyPem: hall.priv, out: join(dir, 'node') })
+    expect(await b.installer.begin(updateCmd(node))).toMatchObject({ ok: false, code: 'unsupported', message: expect.stringMatching(/needs Node\.js >=99; this board has 2\d\./) })
+    await rm(b.root.publicKey)
+    expect(await b.installer.begin(updateCmd(release))).toMatchObject({ ok: false, code: 'unsupported', message: expect.stringMatching(/no hall release key on this board/) })
+    expect(b.reports).toEqual([])
+  })
+
+  it('at start, reports what update.json says: confirming a trial, then confirmed; or the rollback and why', async () => {
+    const b = await board('start')
+    await b.root.writeJournal({ trying: '0.1.0', previous: '0.0.9', cmd: 'u-7', deadline: new Date(Date.now() + 60_000).toISOString(), rolledBack: null })
+    await b.installer.reportStart()
+    await b.installer.confirmed()
+    expect(b.reports.map((r) => [r.state, r.target, r.cmd])).toEqual([['confirming', '0.1.0', 'u-7'], ['confirmed', '0.1.0', 'u-7']])
+    await b.root.writeJournal({ trying: null, previous: '0.1.0', cmd: 'u-8', deadline: null, rolledBack: { from: '0.2.0', to: '0.1.0', reason: '0.2.0 exited 3 times before it was online: Error: boom', at: new Date().toISOString() } })
+    await b.installer.reportStart()
+    expect(b.reports.at(-1)).toMatchObject({ running: '0.1.0', state: 'rolled-back', target: '0.2.0', cmd: 'u-8', reason: '0.2.0 exited 3 times before it was online: Error: boom' })
+  })
+})

@@ -1,0 +1,92 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { PassThrough } from 'node:stream'
+import { silentLogger } from '../../../edge/shared/logger.ts'
+import { Launcher } from '../../../edge/update/launcher.ts'
+import type { BoardRoot } from '../../../edge/update/board-root.ts'
+import { eventually } from '../../support/probe.ts'
+import { makeRoot } from './fake-releases.ts'
+
+/** The launcher against real child processes: tiny releases in a temp root (test/edge/update/fake-releases.ts). */
+const dirs: string[] = []
+const launchers: Launcher[] = []
+
+afterEach(async () => {
+  for (const l of launchers.splice(0)) await l.stop()
+  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true })
+})
+
+async function tempDir(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'launcher-'))
+  dirs.push(d)
+  return d
+}
+
+const runs = async (root: BoardRoot) => (await readFile(join(root.dir, 'runs.log'), 'utf8').catch(() => '')).split('\n').filter(Boolean)
+
+function launch(root: BoardRoot): Launcher {
+  const l = new Launcher({ root, args: ['edge', '--config', '/etc/counter-edge/board.json'], log: silentLogger(), backoff: { minMs: 20, maxMs: 200 }, killGraceMs: 2000, stderr: new PassThrough().resume() })
+  launchers.push(l)
+  return l
+}
+
+async function trial(root: BoardRoot, trying: string, previous: string, deadlineMs: number): Promise<void> {
+  await root.point('previous', previous)
+  await root.point('current', trying)
+  await root.writeJournal({ trying, previous, cmd: 'u-1', deadline: new Date(Date.now() + deadlineMs).toISOString(), rolledBack: null })
+}
+
+describe('launcher', () => {
+  it('starts current with the runtime\'s arguments and confirms a tried version that says healthy in time', async () => {
+    const root = await makeRoot(await tempDir(), { '0.1.0': 'healthy', '0.2.0': 'healthy' }, '0.1.0')
+    await trial(root, '0.2.0', '0.1.0', 30_000)
+    await launch(root).start()
+    await eventually(async () => (await runs(root)).includes('confirmed 0.2.0'), 10_000, 'the runtime told it was confirmed')
+    expect((await runs(root))[0]).toBe('start 0.2.0 edge --config /etc/counter-edge/board.json')
+    expect(await root.readJournal()).toMatchObject({ trying: null, deadline: null, previous: '0.1.0', cmd: 'u-1', rolledBack: null })
+    expect(await root.versionOf('current')).toBe('0.2.0')
+  })
+
+  it('rolls back by itself after a tried version crashes at start three times, saying why, and starts the previous one', async () => {
+    const root = await makeRoot(await tempDir(), { '0.1.0': 'healthy', '0.2.0': 'crash' }, '0.1.0')
+    await trial(root, '0.2.0', '0.1.0', 60_000)
+    const l = launch(root)
+    await l.start()
+    await eventually(async () => (await runs(root)).includes('start 0.1.0 edge --config /etc/counter-edge/board.json'), 15_000, 'the previous version started')
+    expect((await runs(root)).filter((r) => r.startsWith('start 0.2.0'))).toHaveLength(3)
+    const j = await root.readJournal()
+    expect(j).toMatchObject({ trying: null, cmd: 'u-1', rolledBack: { from: '0.2.0', to: '0.1.0', reason: expect.stringMatching(/0\.2\.0 exited 3 times before it was online: .*boom at start of 0\.2\.0/) } })
+    expect(await root.versionOf('current')).toBe('0.1.0')
+    // The previous version, not on trial, is not confirmed again, and keeps running.
+    expect(l.starts.map((s) => s.version)).toEqual(['0.2.0', '0.2.0', '0.2.0', '0.1.0'])
+  })
+
+  it('rolls back a tried version that never says healthy once its deadline passes', async () => {
+    const root = await makeRoot(await tempDir(), { '0.1.0': 'healthy', '0.3.0': 'silent' }, '0.1.0')
+    await trial(root, '0.3.0', '0.1.0', 1_500)
+    await launch(root).start()
+    await eventually(async () => (await runs(root)).includes('start 0.1.0 edge --config /etc/counter-edge/board.json'), 15_000, 'the previous version started')
+    expect(await runs(root)).toContain('stopped 0.3.0')
+    expect(await root.readJournal()).toMatchObject({ trying: null, rolledBack: { from: '0.3.0', to: '0.1.0', reason: expect.stringMatching(/0\.3\.0 not online with devices answering by its deadline/) } })
+    expect(await root.versionOf('current')).toBe('0.1.0')
+  })
+
+  it('a launcher started after the deadline already passed (the whole board restarted) rolls back before starting anything', async () => {
+    const root = await makeRoot(await tempDir(), { '0.1.0': 'healthy', '0.3.0': 'silent' }, '0.1.0')
+    await trial(root, '0.3.0', '0.1.0', -1_000)
+    await launch(root).start()
+    await eventually(async () => (await runs(root)).length > 0, 10_000, 'a start')
+    expect((await runs(root))[0]).toMatch(/^start 0\.1\.0/)
+    expect((await root.readJournal()).rolledBack).toMatchObject({ from: '0.3.0', to: '0.1.0' })
+  })
+
+  it('restarts a runtime that crashes when nothing is on trial, without touching current', async () => {
+    const root = await makeRoot(await tempDir(), { '0.2.0': 'crash' }, '0.2.0')
+    await launch(root).start()
+    await eventually(async () => (await runs(root)).length >= 4, 15_000, 'restarts')
+    expect(await root.versionOf('current')).toBe('0.2.0')
+    expect((await root.readJournal()).rolledBack).toBeNull()
+  })
+})
