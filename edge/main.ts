@@ -24,6 +24,7 @@ import type { HubSessionFactory } from './link/hub-session.ts'
 import { PACKAGE_ROOT } from './shared/package-root.ts'
 import { BoardRoot, installedRootOf } from './update/board-root.ts'
 import { Installer } from './update/installer.ts'
+import { hasApplicant } from './counter/machine.ts'
 import { HealthSignal, type LauncherChannel } from './update/health-signal.ts'
 
 export type { EdgeConfig } from './config.ts'
@@ -127,7 +128,7 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps): Promise<Run
     // Updates only where there is somewhere to install them: an installed root (edge/update/board-root.ts).
     const rootDir = config.root ?? installedRootOf(PACKAGE_ROOT)
     const root = rootDir ? new BoardRoot(rootDir) : null
-    const installer =
+    const installer: Installer | null =
       root && root.isInstalled()
         ? new Installer({
             root,
@@ -140,8 +141,10 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps): Promise<Run
             },
             log: log.child({ module: 'update' }),
             now: () => clock.now(),
+            free: (): boolean => !hasApplicant(window.current),
           })
         : null
+    if (installer) life.add('update', () => installer.stop())
     const publicWindow = publicWindowOf(config.counter, config.window)
     const window = new Window({
       state,

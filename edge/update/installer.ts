@@ -24,6 +24,13 @@ export interface InstallerOptions {
   log: Logger
   now?: () => number
   node?: string
+  /**
+   * True while nobody is at the window. The command was only taken with nobody there (edge/counter/machine.ts),
+   * but a call may come while the release downloads: the restart then waits until the window is free again.
+   */
+  free?: () => boolean
+  /** How often `free` is asked while the restart waits (default 1 s). */
+  freeCheckMs?: number
 }
 
 /**
@@ -37,6 +44,8 @@ export interface InstallerOptions {
  */
 export class Installer {
   private busy: string | null = null
+  private stopped = false
+  private wait: NodeJS.Timeout | null = null
   private readonly now: () => number
 
   constructor(private readonly opts: InstallerOptions) {
@@ -58,6 +67,22 @@ export class Installer {
   async confirmed(): Promise<void> {
     const j = await this.opts.root.readJournal()
     this.opts.report({ running: this.opts.running, state: 'confirmed', target: this.opts.running, previous: await this.opts.root.versionOf('previous'), cmd: j.cmd, reason: null, progress: null })
+  }
+
+  private async untilFree(cmd: string): Promise<void> {
+    if (!this.opts.free || this.opts.free()) return
+    this.opts.log.info({ cmd }, 'release installed; the restart waits until nobody is at the window')
+    while (!this.stopped && !this.opts.free()) {
+      await new Promise<void>((resolve) => {
+        this.wait = setTimeout(resolve, this.opts.freeCheckMs ?? 1000)
+      })
+    }
+  }
+
+  /** The runtime stops: an install waiting for the window to be free stops waiting and restarts nothing. */
+  stop(): void {
+    this.stopped = true
+    if (this.wait) clearTimeout(this.wait)
   }
 
   /** Checks the release and answers the command; the install runs on after the answer. */
@@ -102,6 +127,8 @@ export class Installer {
       await unpackRelease(part, root.releases, m.version)
       await rm(part, { force: true })
       step = 'restarting'
+      await this.untilFree(cmd.id)
+      if (this.stopped) return
       const deadline = new Date(this.now() + cmd.confirmWithinS * 1000).toISOString()
       await root.writeJournal({ trying: m.version, previous, cmd: cmd.id, deadline, rolledBack: null })
       if (previous) await root.point('previous', previous)

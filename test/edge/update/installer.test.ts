@@ -70,7 +70,7 @@ afterAll(async () => {
 })
 
 /** A board root with 0.1.0 installed, the hall key, the checkout's node_modules, and a data folder outside it. */
-async function board(name: string) {
+async function board(name: string, free?: () => boolean) {
   const root = new BoardRoot(join(dir, name, 'opt'))
   await writeFakeRelease(root, '0.1.0', 'healthy')
   await root.point('current', '0.1.0')
@@ -92,6 +92,7 @@ async function board(name: string) {
       restarts.push(Date.now())
     },
     log: silentLogger(),
+    ...(free ? { free, freeCheckMs: 20 } : {}),
   })
   const dataFiles = async () => Promise.all(['state.json', 'journal/000001.seg'].map((f) => readFile(join(data, f), 'utf8')))
   return { root, installer, reports, restarts, dataFiles }
@@ -120,6 +121,21 @@ describe('installer', () => {
     expect((await readdir(b.root.releases)).sort()).toEqual(['0.1.0', '0.2.0'])
     expect(await readFile(join(b.root.releaseDir('0.2.0'), 'package.json'), 'utf8')).toMatch(/"version": "0.2.0"/)
     expect(await b.dataFiles()).toEqual(before)
+  })
+
+  it('a call that came while it downloaded: the switch and the restart wait until nobody is at the window', async () => {
+    let applicant = true
+    const b = await board('applicant', () => !applicant)
+    expect((await b.installer.begin(updateCmd(release))).ok).toBe(true)
+    await eventually(() => b.reports.some((r) => r.state === 'installing'), 10_000, 'installed')
+    // Installed beside the running version; current untouched while the applicant is served.
+    await eventually(async () => (await readdir(b.root.releases)).includes('0.2.0'), 10_000, 'unpacked')
+    expect(b.restarts).toEqual([])
+    expect(await b.root.versionOf('current')).toBe('0.1.0')
+    expect((await b.root.readJournal()).trying).toBeNull()
+    applicant = false
+    await eventually(() => b.restarts.length === 1, 10_000, 'the restart once the window is free')
+    expect(await b.root.versionOf('current')).toBe('0.2.0')
   })
 
   it('wrong password: failed with the reason, the running version stays current, nothing left behind', async () => {
