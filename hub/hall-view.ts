@@ -61,6 +61,11 @@ export interface WindowView {
   lastSeen: string | null
   /** In the credentials file of this hall (a window provisioned but never seen is listed too). */
   provisioned: boolean
+  /**
+   * Provisioned once and now taken out of the credentials file (revoked): its
+   * board cannot come back, whatever its last will said.
+   */
+  revoked: boolean
   /** Bad ratings at this window today (hub's local day), newest first. */
   alerts: RatingAlertView[]
 }
@@ -132,16 +137,30 @@ export class HallView {
   }
 
   window(counter: string): WindowView | undefined {
+    this.refreshProvisioned()
     const w = this.windows.get(counter)
     if (w) this.dropOldAlerts(w)
     return w ? structuredClone(w) : undefined
   }
 
   snapshot(): HallSnapshot {
-    for (const c of this.opts.provisioned?.() ?? []) this.get(c).provisioned = true
+    this.refreshProvisioned()
     for (const w of this.windows.values()) this.dropOldAlerts(w)
     const windows = [...this.windows.values()].sort((a, b) => a.counter.localeCompare(b.counter)).map((w) => structuredClone(w))
     return { hall: this.opts.hall, at: new Date().toISOString(), bridge: this.bridge, central: this.central, windows }
+  }
+
+  /** From the credentials file as it is now: a revocation shows at the next look, as the hub enforces it. */
+  private refreshProvisioned(): void {
+    if (!this.opts.provisioned) return
+    const now = new Set(this.opts.provisioned())
+    for (const c of now) this.get(c)
+    for (const w of this.windows.values()) {
+      const is = now.has(w.counter)
+      if (w.provisioned && !is) w.revoked = true
+      if (is) w.revoked = false
+      w.provisioned = is
+    }
   }
 
   /** The broker reports board sessions coming and going. */
@@ -265,7 +284,7 @@ export class HallView {
     if (!w) {
       w = {
         counter, online: false, connected: false, boot: null, since: null, offlineReason: null, version: null, board: null, capabilities: [],
-        state: null, screen: null, update: null, telemetry: null, lastEvent: null, recentEvents: [], lastSeen: null, provisioned: false, alerts: [],
+        state: null, screen: null, update: null, telemetry: null, lastEvent: null, recentEvents: [], lastSeen: null, provisioned: false, revoked: false, alerts: [],
       }
       this.windows.set(counter, w)
     }

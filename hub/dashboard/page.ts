@@ -390,7 +390,7 @@ function ago(iso) {
 function offlineWords(w) {
   if (w.online && w.connected === false) return tr('offline.unconnected');
   // A board taken out of the credentials file says only "will": the hub knows why it cannot come back.
-  if (w.provisioned === false) return tr('offline.revoked');
+  if (w.revoked) return tr('offline.revoked');
   return has('offline.' + w.offlineReason) ? tr('offline.' + w.offlineReason) : tr('offline.other');
 }
 /** A short message at the foot of the page; one that asks the technician to do something stays longer. */

@@ -18,9 +18,28 @@ describe('hall view', () => {
   let view: HallView
   let counters: HubCounters
 
+  let provisioned: string[]
+
   beforeEach(() => {
     counters = new HubCounters()
-    view = new HallView({ hall: 'h1', aedes: new Aedes(), counters, log: silentLogger(), provisioned: () => ['w01', 'w02'] })
+    provisioned = ['w01', 'w02']
+    view = new HallView({ hall: 'h1', aedes: new Aedes(), counters, log: silentLogger(), provisioned: () => provisioned })
+  })
+
+  it('a window taken out of the credentials file is revoked at the next look; provisioned again, it is not', () => {
+    view.apply(`${base}/status`, json(statusMessage('boot-a', 0, true)))
+    expect(view.window('w01')).toMatchObject({ provisioned: true, revoked: false })
+    provisioned = ['w02']
+    view.apply(`${base}/status`, json(statusMessage('boot-a', 1, false)))
+    expect(view.window('w01')).toMatchObject({ provisioned: false, revoked: true, online: false, offlineReason: 'will' })
+    expect(view.snapshot().windows.find((w) => w.counter === 'w01')).toMatchObject({ revoked: true })
+    provisioned = ['w01', 'w02']
+    expect(view.window('w01')).toMatchObject({ provisioned: true, revoked: false })
+  })
+
+  it('a window seen but never provisioned is not called revoked', () => {
+    view.apply('hall/h1/counter/w09/status', json(statusMessage('boot-z', 0, true)))
+    expect(view.window('w09')).toMatchObject({ provisioned: false, revoked: false })
   })
 
   it('follows a window from birth through state and events to its will', () => {
