@@ -50,7 +50,7 @@ describe('counter-edge status, identify, selftest', () => {
     // Two header lines (Chinese, English), one line per window, one summary line.
     expect(lines).toHaveLength(6)
     expect(lines[0]).toMatch(/^窗口\s+连接\s+状态/)
-    expect(lines[1]).toMatch(/^window\s+link\s+mode\s+ticket\s+officer/)
+    expect(lines[1]).toMatch(/^window\s+link\s+mode\s+ticket\s+version\s+officer/)
     expect(lines[2]).toMatch(/^w01\s+online\s+closed/)
     expect(lines[5]).toBe('全部 3 个窗口在线且无故障 / all 3 windows online, no faults')
     expect(r.code).toBe(0)
