@@ -395,7 +395,14 @@ export class Bridge {
       setTimeout(() => this.intoHall(topic, payload, retain, gen, attempt + 1, cb), 500).unref()
     }
     if (this.opts.storeReady && !this.opts.storeReady()) return retry('the hall store (Redis) is unreachable')
+    // A Redis command already sent when the connection drops is neither answered nor failed: ioredis keeps it
+    // and sends it again once Redis is back (maxRetriesPerRequest bounds only unsent ones), so the publish
+    // completes only then, and mqtt.js takes nothing more from central meanwhile. Said, not silent.
+    const stuck = setTimeout(() => this.opts.log.warn({ topic }, '中央下发的消息正等待存储恢复 / a message from central waits for the hall store (Redis) to take it; handed in once Redis is back'), 2_000).unref()
     this.opts.aedes.publish({ cmd: 'publish', topic, payload, qos: 1, retain, dup: false }, (err) => {
+      clearTimeout(stuck)
+      // Handed in after its connection ended (the wait above outlasted the lease): central sends it again to the next bridge, and the board drops the copy by its id.
+      if (gen !== this.gen) return void this.opts.log.info({ topic }, 'a message from central was handed into the hall after its connection ended')
       if (err) return retry(err.message)
       if (attempt > 0) this.opts.log.info({ topic, attempts: attempt + 1 }, 'held message from central handed into the hall')
       this.opts.counters.bridgedDown++

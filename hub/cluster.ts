@@ -37,8 +37,8 @@ interface MqEmitter {
  * answer: one that fails while Redis is away (ioredis gives up after maxRetriesPerRequest) is
  * never sent again, since ioredis resubscribes only what Redis confirmed and mqemitter-redis
  * subscribes a topic only once. A board connecting during the outage could then hold a session
- * whose commands never reached it through the bus: silence until it reconnected (issue 26; one
- * cause of the open finding in test/e2e/hub-cluster-command-store-fail.test.ts). Each time the connection is ready
+ * whose commands never reached it through the bus: silence until it reconnected (issue 26;
+ * test/e2e/hub-cluster-command-store-fail.test.ts). Each time the connection is ready
  * again, every topic it counts is subscribed again (SUBSCRIBE of a subscribed channel is a no-op).
  */
 function resubscribeWhenBack(busSub: Redis, mq: MqEmitter, log: Logger): void {

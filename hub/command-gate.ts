@@ -37,9 +37,9 @@ export interface CommandGateOptions {
  * would; the command itself goes to no board.
  *
  * A counter is known when a board provisioned for it either is connected
- * now or holds a stored subscription to the command (its persistent
- * session): exactly when the broker would deliver the command or hold it
- * until the board is back. A counter in the credential file whose board has
+ * now and subscribed to the command, or holds a stored subscription to it
+ * (its persistent session): exactly when the broker would deliver the
+ * command or hold it until the board is back. A counter in the credential file whose board has
  * never connected is not known: no session would keep the command, and it
  * would be lost in silence.
  */
@@ -64,11 +64,21 @@ export class CommandGate {
     const t = parseTopic(topic)
     if (!t || t.kind !== 'cmd' || t.hall !== this.opts.hall) return null
     const boards = this.opts.principals().filter((p) => p.role === 'board' && p.hall === t.hall && p.counter === t.counter)
-    const clients = (this.opts.aedes as unknown as { clients: Record<string, Client | undefined> }).clients
-    if (boards.some((b) => clients[b.username])) return null
+    // Aedes keeps each client's subscriptions by filter; its types do not declare them.
+    const clients = (this.opts.aedes as unknown as { clients: Record<string, (Client & { subscriptions: Record<string, unknown> }) | undefined> }).clients
+    // Connected is not enough: between its CONNACK and its SUBACK a board (first connection, or a clean
+    // session) subscribes to nothing, and the broker would acknowledge the command and hand it to no one.
+    const filters = [topic, topics.counterCommands(t.hall, t.counter)]
+    const connected = boards.filter((b) => clients[b.username])
+    if (connected.some((b) => filters.some((f) => clients[b.username]?.subscriptions[f]))) return null
     const subs = await this.opts.sessions.subscriptionsByTopic(topic)
     if (subs.some((s) => boards.some((b) => b.username === s.clientId))) return null
-    const why = boards.length === 0 ? 'is not provisioned in this hall' : 'is provisioned, but its board has never connected to this hub, so nothing would hold the command'
+    const why =
+      boards.length === 0
+        ? 'is not provisioned in this hall'
+        : connected.length > 0
+          ? 'is provisioned and its board is connected, but it has not subscribed to its commands yet, so nothing would take the command'
+          : 'is provisioned, but its board has never connected to this hub, so nothing would hold the command'
     return { code: 'unknown-counter', message: `counter ${t.counter} of hall ${t.hall} ${why}; the command was not delivered` }
   }
 

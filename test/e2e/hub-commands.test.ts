@@ -9,6 +9,7 @@ import { markerBarrier, polledSubscriber } from '../support/barrier.ts'
 const H = 'h23'
 const w01 = user('board', H, 'w01')
 const w02 = user('board', H, 'w02') // provisioned, its board never connects
+const w03 = user('board', H, 'w03') // connects, and subscribes only later
 const base = (counter: string) => `hall/${H}/counter/${counter}`
 
 /**
@@ -35,7 +36,7 @@ describe('commands the hub answers itself', () => {
     // A command someone retained at central before the hall's hub ever connected: the hub sees it with its retain flag.
     await app.publishAsync(`${base('w01')}/cmd/identify`, JSON.stringify(command({ seconds: 1 }, { id: retainedId })), { qos: 1, retain: true })
     await app.subscribeAsync(`hall/${H}/#`, { qos: 1 })
-    t = await startTestHub([w01, w02], { hall: H, upstream: { url: central.url }, bridge: { reconnectMinMs: 100, stateIntervalMs: 50 } })
+    t = await startTestHub([w01, w02, w03], { hall: H, upstream: { url: central.url }, bridge: { reconnectMinMs: 100, stateIntervalMs: 50 } })
     await polledSubscriber(() => atCentral).waitFor((m) => m.topic === `hall/${H}/hub/bridge` && m.payload.state === 'connected', 10_000, 'the bridge connected')
   })
   afterAll(async () => {
@@ -97,6 +98,21 @@ describe('commands the hub answers itself', () => {
     // The hub said nothing about it: the reply is the board's to give.
     expect(atCentral.filter((m) => m.topic.endsWith('/reply') && m.payload.cmd === held.id)).toEqual([])
     expect(t.hub.counters.commandsRefused['unknown-counter']).toBe(3)
+  })
+
+  it('answers a command for a board that is connected but not yet subscribed with unknown-counter (it was acknowledged and handed to no one), and delivers once it is', async () => {
+    const early = await connectAs(t.hub.port, w03)
+    open.push(early)
+    const atEarly = Recorder.of(early).messages
+    const before = command({ seconds: 1 })
+    await app.publishAsync(`${base('w03')}/cmd/identify`, JSON.stringify(before), { qos: 1 })
+    const refused = await expectHubRefusal('w03', before.id as string, 'unknown-counter')
+    expect(refused.message).toMatch(/w03.*connected.*not subscribed/)
+    expect(await subscribeOutcome(early, `${base('w03')}/cmd/+`)).toBe('granted')
+    const after = command({ seconds: 1 })
+    await app.publishAsync(`${base('w03')}/cmd/identify`, JSON.stringify(after), { qos: 1 })
+    await polledSubscriber(() => atEarly).waitFor((m) => m.payload.id === after.id, 10_000, 'the command at the subscribed board')
+    expect(atCentral.filter((m) => m.topic.endsWith('/reply') && m.payload.cmd === after.id)).toEqual([])
   })
 
   it('refuses a QoS 0 command with qos-required and never hands it to the board', async () => {
