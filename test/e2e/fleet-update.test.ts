@@ -9,6 +9,7 @@ import mqtt, { type MqttClient } from 'mqtt'
 import { buildRelease, packRelease, type BuiltRelease } from '../../cli/build/release.ts'
 import { topics, type CommandName, type EvaluationScore, type UpdateReport } from '../../edge/protocol/index.ts'
 import { silentLogger } from '../../edge/shared/logger.ts'
+import { manifestFileName } from '../../hub/fleet/release-store.ts'
 import type { RolloutStatus } from '../../hub/fleet/rollout-status.ts'
 import { startProcessHall, type ProcessHall } from '../../sim/process-hall.ts'
 import { CentralRatings, tallyRatings, type CentralReply } from '../support/central-ratings.ts'
@@ -25,7 +26,8 @@ import { eventually } from '../support/probe.ts'
  * signed with a key made here; the hub checks uploads against its public key.
  *
  * 1. A release signed with another key is refused at upload, with the reason,
- *    and no board is sent anything.
+ *    and no board is sent anything; put straight into the hub's store on
+ *    disk, it is not offered after the hub starts again.
  * 2. The next version is uploaded with `counter-edge update upload` and rolled
  *    out two at a time while central calls, serves and rates at every window:
  *    every board ends on the new version, and central counts every served
@@ -164,6 +166,7 @@ describe('fleet updates of a hall of installed boards (issue 24)', () => {
     const up = await updateCli('upload', foreign.manifestFile, foreign.payload)
     expect(up.code, up.out).toBe(1)
     expect(up.out).toMatch(/signature/i)
+    console.log(`upload signed by another key: exit ${up.code}, ${up.out.trim()}`)
     const listed = (await (await fetch(`${http}/api/releases`)).json()) as { releases: Array<{ version: string }> }
     expect(listed.releases.map((r) => r.version)).not.toContain(FOREIGN)
     const start = await updateCli('start', '--version', FOREIGN, '--all')
@@ -172,7 +175,24 @@ describe('fleet updates of a hall of installed boards (issue 24)', () => {
     // Every board still on the base version with the report it had: no `update` command reached one.
     const after = await hubWindows()
     for (const c of COUNTERS) expect(after.get(c), c).toEqual(before.get(c))
-  }, 120_000)
+
+    // Put straight into the hub's store on disk, past the upload: the hub checks it again when it starts, and does not offer it.
+    const stored = join(hall!.dir, 'hub', 'data', 'releases', FOREIGN)
+    await mkdir(stored, { recursive: true })
+    await cp(foreign.manifestFile, join(stored, manifestFileName(FOREIGN)))
+    await cp(foreign.payload, join(stored, foreign.manifest.payload.file))
+    const was = { pid: hall!.hub.pid!, restarts: hall!.hub.restarts }
+    process.kill(was.pid, 'SIGKILL')
+    await eventually(() => hall!.hub.restarts > was.restarts && hall!.hub.pid !== null && hall!.hub.pid !== was.pid, 60_000, `the hub started again; the hall said: ${output}`, 200)
+    await eventually(async () => (await fetch(`${http}/api/releases`).catch(() => null))?.ok === true, 60_000, 'the restarted hub answering', 200)
+    await eventually(allOnline, 90_000, 'every window online through the restarted hub', 250)
+    const relisted = (await (await fetch(`${http}/api/releases`)).json()) as { releases: Array<{ version: string }> }
+    expect(relisted.releases.map((r) => r.version)).not.toContain(FOREIGN)
+    const again = await updateCli('start', '--version', FOREIGN, '--all')
+    expect(again.code, again.out).toBe(1)
+    expect((await rollout()).state).toBe('none')
+    for (const [c, u] of await hubWindows()) expect(u, c).toMatchObject({ running: BASE, cmd: before.get(c)?.cmd ?? null })
+  }, 240_000)
 
   it('uploads the next version and updates every board, two at a time, while central serves at every window: nothing lost, nothing twice', async () => {
     const next = releases.get(NEXT)!
@@ -306,7 +326,7 @@ describe('fleet updates of a hall of installed boards (issue 24)', () => {
     const deliveries = [...ratings!.deliveries.values()].reduce((a, b) => a + b, 0)
     console.log(
       `fleet update: ${WINDOWS} boards ${BASE} → ${NEXT} in ${status.waves} waves; ${tally.served} served, ${tally.rated} rated (${presses} presses); ` +
-        `${ratings!.events.size} events at central (${deliveries - ratings!.events.size} transport duplicates dropped by id) ; traffic ran ${Math.round(rolloutMs / 1000)} s`,
+        `${ratings!.events.size} events at central (${deliveries - ratings!.events.size} transport duplicates dropped by id); traffic ran ${Math.round(rolloutMs / 1000)} s`,
     )
   }, 600_000)
 
