@@ -136,6 +136,8 @@ beforeAll(async () => {
     dashboardPort: 0,
     speed: 1,
     board: 'sim-window',
+    // Pixel screens on the even windows: their font comes from the release too.
+    screenBoard: 'sim-window-matrix',
     traffic: false,
     upstream: { url: mosquitto.url },
     dataDir: join(dir, 'hall'),
