@@ -126,11 +126,11 @@ const stamp = () => new Date().toTimeString().slice(0, 8)
 /** --release and --release-key: the release every window starts installed with, checked against the key before anything is laid out. */
 async function installedOf(v: Record<string, unknown>): Promise<InstalledWindows | undefined> {
   if (v.release === undefined) {
-    if (v['release-key'] !== undefined) throw new UsageError('--release-key goes with --release')
+    if (v['release-key'] !== undefined) throw new UsageError('--release-key 须与 --release 同用 / --release-key goes with --release')
     return undefined
   }
-  if (!v['process-per-window']) throw new UsageError('--release goes with --process-per-window: only window processes run under the launcher')
-  if (v['release-key'] === undefined) throw new UsageError("--release needs --release-key, the hall's release public key (hall-release.pub)")
+  if (!v['process-per-window']) throw new UsageError('--release 须与 --process-per-window 同用 / --release goes with --process-per-window: only window processes run under the launcher')
+  if (v['release-key'] === undefined) throw new UsageError("--release 需要 --release-key / --release needs --release-key, the hall's release public key (hall-release.pub)")
   const manifestFile = resolve(String(v.release))
   const publicKey = resolve(String(v['release-key']))
   const read = async (file: string, flag: string) => {
