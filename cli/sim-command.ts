@@ -1,7 +1,10 @@
 import { readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { createLogger } from '../edge/shared/logger.ts'
+import { PACKAGE_ROOT } from '../edge/shared/package-root.ts'
+import { verifySignedManifest } from '../edge/shared/release-signature.ts'
+import type { InstalledWindows } from '../sim/process-hall.ts'
 import { LOG_LEVELS, idSchema } from '../edge/protocol/index.ts'
 
 const LOG_LEVELS_WITH_SILENT = [...LOG_LEVELS, 'silent'] as const
@@ -20,7 +23,7 @@ export const simCommand: Subcommand = {
   summary: 'run a whole simulated hall: hub, central stand-in, central queue stub, simulated windows',
   usage:
     'counter-edge sim [--windows 12] [--hub-port 1883] [--central-port 1884] [--control-port 8080]\n' +
-    '       counter-edge sim --upstream mqtt://central:1883 [--upstream-username u --upstream-password-file f] [--data-dir dir] [--process-per-window]',
+    '       counter-edge sim --upstream mqtt://central:1883 [--upstream-username u --upstream-password-file f] [--data-dir dir] [--process-per-window [--release x.release.json --release-key hall-release.pub]]',
   options: {
     hall: { type: 'string', default: 'hall-1', description: 'hall id' },
     windows: { type: 'string', default: '12', description: 'number of simulated windows (1–200)' },
@@ -42,6 +45,8 @@ export const simCommand: Subcommand = {
     'upstream-ca': { type: 'string', description: 'PEM CA of an mqtts:// central broker' },
     'data-dir': { type: 'string', description: "the hub's custody log and sessions on disk here (and, with --process-per-window, each window's journal, configs, logs), so they survive a kill" },
     'process-per-window': { type: 'boolean', default: false, description: 'the hub and each window as a process of its own, started again when killed (kill -9 one; GET /api lists their pids)' },
+    release: { type: 'string', description: "with --process-per-window: each window an installed board run by `counter-edge launch` from a root of its own holding this release (x.release.json, its .tar.gz beside it), so `counter-edge update` can update the hall" },
+    'release-key': { type: 'string', description: "with --release: the hall's release public key (hall-release.pub); the hub and every board check releases against it" },
   },
   async run(v) {
     const windows = Number(v.windows)
@@ -55,7 +60,8 @@ export const simCommand: Subcommand = {
     const log = createLogger({ name: 'sim', level })
     const upstream = await upstreamOf(v)
     const dataDir = v['data-dir'] === undefined ? undefined : resolve(String(v['data-dir']))
-    if (v['process-per-window']) return runProcessHall(v, { hall: hall.data, windows, speed, level, log, upstream, dataDir })
+    const installed = await installedOf(v)
+    if (v['process-per-window']) return runProcessHall(v, { hall: hall.data, windows, speed, level, log, upstream, dataDir, installed })
     console.log(`counter-edge: starting a simulated hall "${hall.data}" with ${windows} windows…`)
     const sim = await startSimHall({
       hall: hall.data,
@@ -117,6 +123,35 @@ export const simCommand: Subcommand = {
 
 const stamp = () => new Date().toTimeString().slice(0, 8)
 
+/** --release and --release-key: the release every window starts installed with, checked against the key before anything is laid out. */
+async function installedOf(v: Record<string, unknown>): Promise<InstalledWindows | undefined> {
+  if (v.release === undefined) {
+    if (v['release-key'] !== undefined) throw new UsageError('--release-key 须与 --release 同用 / --release-key goes with --release')
+    return undefined
+  }
+  if (!v['process-per-window']) throw new UsageError('--release 须与 --process-per-window 同用 / --release goes with --process-per-window: only window processes run under the launcher')
+  if (v['release-key'] === undefined) throw new UsageError("--release 需要 --release-key / --release needs --release-key, the hall's release public key (hall-release.pub)")
+  const manifestFile = resolve(String(v.release))
+  const publicKey = resolve(String(v['release-key']))
+  const read = async (file: string, flag: string) => {
+    try {
+      return await readFile(file, 'utf8')
+    } catch (err) {
+      throw new UsageError(`--${flag}: 无法读取 / cannot read ${file}: ${(err as Error).message}`)
+    }
+  }
+  const text = await read(manifestFile, 'release')
+  let signed: unknown
+  try {
+    signed = JSON.parse(text)
+  } catch {
+    throw new UsageError(`--release: ${manifestFile} 不是 JSON / is not JSON: give the .release.json that release build wrote`)
+  }
+  const checked = verifySignedManifest(signed, await read(publicKey, 'release-key'))
+  if (!checked.ok) throw new UsageError(`--release: ${manifestFile} 未通过校验 / does not check out against ${publicKey}: ${checked.reason}`)
+  return { payload: join(dirname(manifestFile), checked.manifest.payload.file), version: checked.manifest.version, publicKey, nodeModules: join(PACKAGE_ROOT, 'node_modules') }
+}
+
 /** --upstream and its credentials as the hub's config takes them; the password from a file or the environment, never a flag (it would show in ps). */
 async function upstreamOf(v: Record<string, unknown>): Promise<HubUpstream | undefined> {
   if (v.upstream === undefined) {
@@ -145,7 +180,7 @@ async function upstreamOf(v: Record<string, unknown>): Promise<HubUpstream | und
 /** `sim --process-per-window`: the hub and every window as processes of their own (sim/process-hall.ts). */
 async function runProcessHall(
   v: Record<string, unknown>,
-  a: { hall: string; windows: number; speed: number; level: string; log: ReturnType<typeof createLogger>; upstream: HubUpstream | undefined; dataDir: string | undefined },
+  a: { hall: string; windows: number; speed: number; level: string; log: ReturnType<typeof createLogger>; upstream: HubUpstream | undefined; dataDir: string | undefined; installed: InstalledWindows | undefined },
 ): Promise<() => Promise<void>> {
   const { startProcessHall } = await import('../sim/process-hall.ts')
   console.log(`counter-edge: starting a simulated hall "${a.hall}" with ${a.windows} windows, each a process of its own…`)
@@ -164,6 +199,7 @@ async function runProcessHall(
     traffic: !v['no-traffic'],
     ...(a.upstream ? { upstream: a.upstream } : {}),
     ...(a.dataDir ? { dataDir: a.dataDir } : {}),
+    ...(a.installed ? { installed: a.installed } : {}),
     ...(v['no-announcer']
       ? {}
       : { announcer: { voiceDir: join(announcerDir, 'voice'), output: { dir: join(announcerDir, 'announcements') }, makeVoicePack: true, espeak: ESPEAK_BINARY } }),

@@ -1,9 +1,11 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { connect, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Logger } from '../edge/shared/logger.ts'
 import { Lifecycle } from '../edge/shared/lifecycle.ts'
+import { BoardRoot } from '../edge/update/board-root.ts'
+import { unpackRelease } from '../edge/update/unpack.ts'
 import type { HubConfig } from '../hub/config.ts'
 import { CentralBroker } from './central-broker.ts'
 import { CentralStub } from './central-stub.ts'
@@ -40,10 +42,31 @@ export interface ProcessHallOptions {
   announcer?: HubConfig['announcer']
   /** How to run `counter-edge`: the program and its first arguments, e.g. [node, …execArgv, cli/counter-edge.mjs]. */
   cli: string[]
+  /**
+   * Each window as an installed board (issue 24, docs/operations.md "Installing a new
+   * board"): run by `counter-edge launch --root <dir>/boards/<counter>` from a root of
+   * its own holding this release unpacked under releases/<version>, `current` at it,
+   * the hall's public key in keys/hall-release.pub and node_modules linked to
+   * `nodeModules`; the hub takes uploads signed for that key. Absent: each window
+   * runs `counter-edge edge` straight from `cli`, and takes no updates.
+   */
+  installed?: InstalledWindows
   /** LOG_LEVEL of the hub and window processes. */
   childLogLevel: string
   log: Logger
   onLine?: (line: string) => void
+}
+
+export interface InstalledWindows {
+  /** The release's .tar.gz (cli/build/release.ts), already checked by whoever built it. */
+  payload: string
+  version: string
+  /** The hall's release public key (PEM), for the hub and every board. */
+  publicKey: string
+  /** The native and external packages the releases resolve (`counter-edge install` puts them under each root). */
+  nodeModules: string
+  /** `launch --crashes`: starts of a tried version that die before it is online before it is rolled back. */
+  crashes?: number
 }
 
 export interface ProcessHall {
@@ -58,6 +81,8 @@ export interface ProcessHall {
   readonly dir: string
   readonly technician: { username: string; passwordFile: string }
   readonly credentialsFile: string
+  /** Each window's installed root, by counter, when `installed` was given. */
+  readonly roots: Map<string, BoardRoot>
   stop(): Promise<void>
 }
 
@@ -97,6 +122,7 @@ export async function startProcessHall(o: ProcessHallOptions): Promise<ProcessHa
       upstream,
       http: { host: o.host, port: httpPort },
       ...(o.announcer ? { announcer: o.announcer } : {}),
+      ...(o.installed ? { releases: { publicKey: o.installed.publicKey } } : {}),
     }
     // It may hold the upstream password: readable by this user only.
     await writeFile(hubFile, JSON.stringify(hubConfig, null, 2) + '\n', { mode: 0o600 })
@@ -107,6 +133,7 @@ export async function startProcessHall(o: ProcessHallOptions): Promise<ProcessHa
 
     const windows = new Map<string, RestartingChild>()
     const sockets = new Map<string, string>()
+    const roots = new Map<string, BoardRoot>()
     for (const [i, [counter, password]] of [...passwords].entries()) {
       const wdir = join(dir, 'windows', counter)
       await mkdir(wdir, { recursive: true })
@@ -118,9 +145,17 @@ export async function startProcessHall(o: ProcessHallOptions): Promise<ProcessHa
         JSON.stringify({ hall: o.hall, counter, board, hub: [`mqtt://${o.host}:${hubPort}`], username: `${o.hall}-${counter}`, password, dataDir: join(wdir, 'data') }, null, 2) + '\n',
         { mode: 0o600 },
       )
+      const edgeArgs = ['edge', '--config', file, '--control', socket]
+      let command = [...o.cli, ...edgeArgs]
+      if (o.installed) {
+        const root = await installRoot(join(dir, 'boards', counter), o.installed)
+        roots.set(counter, root)
+        // The launcher runs from the checkout as the unit runs it from its own copy; the runtime it starts is the root's `current`.
+        command = [...o.cli, 'launch', '--root', root.dir, ...(o.installed.crashes ? ['--crashes', String(o.installed.crashes)] : []), '--', ...edgeArgs]
+      }
       const w = new RestartingChild({
         name: counter,
-        command: [...o.cli, 'edge', '--config', file, '--control', socket],
+        command,
         logFile: join(dir, 'logs', `${counter}.log`),
         env,
         log: o.log,
@@ -160,8 +195,23 @@ export async function startProcessHall(o: ProcessHallOptions): Promise<ProcessHa
     })
     await life.start('control API', control)
 
-    return { hubUrl, dashboardUrl, centralUrl: upstream.url, central, stub, hub, windows, control, dir, technician, credentialsFile, stop: () => life.stop() }
+    return { hubUrl, dashboardUrl, centralUrl: upstream.url, central, stub, hub, windows, control, dir, technician, credentialsFile, roots, stop: () => life.stop() }
   })
+}
+
+/** A board root as `counter-edge install` lays it out, without the system user, unit or /etc (those are the host's). */
+async function installRoot(dir: string, i: InstalledWindows): Promise<BoardRoot> {
+  const root = new BoardRoot(dir)
+  // A hall started again on the same data dir keeps what its boards updated to.
+  if (root.isInstalled()) return root
+  await mkdir(root.releases, { recursive: true })
+  await mkdir(join(dir, 'keys'), { recursive: true })
+  await unpackRelease(i.payload, root.releases, i.version)
+  await root.point('current', i.version)
+  await writeFile(root.publicKey, await readFile(i.publicKey))
+  await rm(root.nodeModules, { force: true })
+  await symlink(i.nodeModules, root.nodeModules)
+  return root
 }
 
 function freePortOn(host: string): Promise<number> {

@@ -2,7 +2,8 @@
  * `npm run release` / `counter-edge release build`: a release a hall's boards
  * can install (edge/protocol/release.ts). The payload is the built runtime as
  * a board runs it: dist/ (cli/build/bundle.ts), package.json with the
- * release's version stamped in, boards/. No node_modules: a board installs
+ * release's version stamped in, boards/, and the pixel screens' font
+ * (edge/hardware/fonts/, read from the package root). No node_modules: a board installs
  * the native packages once under its root (`counter-edge install`) and every
  * release resolves them from there, so the manifest names the versions this
  * build expects and a board with others refuses it before it downloads.
@@ -81,7 +82,7 @@ async function sha256Of(path: string): Promise<string> {
 }
 
 export interface PackOptions {
-  /** A folder holding what the payload carries: dist/ (dist/counter-edge.js at least), package.json, boards/. */
+  /** A folder holding what the payload carries: dist/ (dist/counter-edge.js at least), package.json, boards/, edge/hardware/fonts/. */
   stage: string
   version: string
   node: string
@@ -110,7 +111,7 @@ export async function packRelease(o: PackOptions): Promise<BuiltRelease> {
   await mkdir(o.out, { recursive: true })
   const files = releaseFiles(version)
   const payload = join(o.out, files.payload)
-  const members = ['dist', 'package.json', ...(existsSync(join(o.stage, 'boards')) ? ['boards'] : [])]
+  const members = ['dist', 'package.json', ...['boards', 'edge'].filter((m) => existsSync(join(o.stage, m)))]
   // Owner and mode fixed: the board unpacks as its service user, and nothing of the build machine's users belongs in a release.
   await run('tar', ['-czf', payload, '--owner=0', '--group=0', '--numeric-owner', '--mode=u+rwX,go+rX,go-w', '-C', o.stage, ...members])
   const manifest: ReleaseManifest = releaseManifestSchema.parse({
@@ -159,6 +160,8 @@ export async function buildRelease(o: BuildReleaseOptions): Promise<BuiltRelease
     // The board's unit, for `counter-edge install` run from the release (cli/install-command.ts).
     await cp(join(repo, 'edge/systemd/counter-edge.service'), join(stage, 'dist', 'counter-edge.service'))
     await cp(join(repo, 'boards'), join(stage, 'boards'), { recursive: true })
+    // The pixel screens' font (edge/hardware/bitmap-font.ts reads it from the package root, not from dist/): without it a matrix or OLED board dies at start.
+    await cp(join(repo, 'edge/hardware/fonts'), join(stage, 'edge/hardware/fonts'), { recursive: true })
     await writeFile(join(stage, 'package.json'), JSON.stringify(pkg, null, 2) + '\n')
     const commit = await gitCommit(repo)
     const built = await packRelease({

@@ -40,11 +40,13 @@ describe('counter-edge release: keygen, build, and what a board checks', () => {
     const payload = join(dir, 'out', m.payload.file)
     expect((await stat(payload)).size).toBe(m.payload.size)
 
-    // What the tarball holds: the built runtime, the boards, a package.json carrying the release's version; no node_modules.
+    // What the tarball holds: the built runtime, the boards, the font, a package.json carrying the release's version; no node_modules.
     const { stdout: list } = await run('tar', ['-tzf', payload], { maxBuffer: 1 << 22 })
     const names = list.split('\n')
     expect(names).toContain('dist/counter-edge.js')
     expect(names).toContain('boards/sim-window.json')
+    // The pixel screens' font, which the runtime reads from its package root (edge/hardware/bitmap-font.ts).
+    expect(names).toContain('edge/hardware/fonts/unifont-cjk.hex.gz')
     expect(names.some((n) => n.includes('node_modules'))).toBe(false)
     const { stdout: stamped } = await run('tar', ['-xzOf', payload, 'package.json'])
     expect(JSON.parse(stamped)).toMatchObject({ name: 'counter-edge', version: '9.8.7-test.1' })
