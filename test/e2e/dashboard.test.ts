@@ -220,4 +220,12 @@ describe('hall dashboard in Chromium', () => {
     expect(await page.locator('[data-field="online-count"]').textContent()).toBe('在线 online 2')
     await page.screenshot({ path: process.env.UPDATE_DOCS ? fileURLToPath(new URL('../../docs/screenshots/dashboard-offline.png', import.meta.url)) : join(tmpdir(), `dashboard-offline-${process.pid}.png`) })
   })
+
+  it('a revoked board says so on its tile, in words, not "connection lost"', async () => {
+    const entries = await readCredentialFile(hall.credentialsFile)
+    await writeCredentialFile(hall.credentialsFile, entries.map((e) => (e.counter === 'w02' && e.role === 'board' ? { ...e, revoked: true } : e)))
+    // The hub reloads the file and ends the board's session at once; its tile names the cause.
+    await page.waitForFunction(() => document.querySelector('[data-counter="w02"] [data-field="offline"]')?.textContent?.startsWith('已撤销授权，需重新开通 credentials revoked: provision it again'), null, { timeout: 15_000 })
+    expect(await page.locator('[data-counter="w02"] [data-field="online"]').textContent()).toBe('离线 offline')
+  })
 })
