@@ -2,6 +2,7 @@ import { SCORE_LABELS } from '../../edge/protocol/index.ts'
 import { faultWordTable } from './fault-words.ts'
 import { CONFIRM_DIALOG_HTML, CONFIRM_SCRIPT, CONFIRM_STYLE } from './confirm-dialog.ts'
 import { CLUSTER_PILL_HTML, CLUSTER_PILL_SCRIPT } from './cluster-view.ts'
+import { FLEET_PANEL_HTML, FLEET_PANEL_SCRIPT, FLEET_PANEL_STYLE } from './fleet-panel.ts'
 
 /**
  * The hall dashboard: one self-contained page (no build step, no CDN: the
@@ -96,6 +97,7 @@ export function dashboardPage(hall: string): string {
   }
   .tile h2 a { color: inherit; }
 ${CONFIRM_STYLE}
+${FLEET_PANEL_STYLE}
 </style>
 </head>
 <body>
@@ -125,6 +127,7 @@ ${CONFIRM_STYLE}
   </section>
   <section id="tiles" data-t-label="windows"></section>
   <aside tabindex="0" aria-labelledby="feed-title">
+    ${FLEET_PANEL_HTML}
     <section id="announcer" hidden aria-labelledby="announcer-title">
       <h2 id="announcer-title" data-t="announcer.title"></h2>
       <div id="announcer-problem" hidden></div>
@@ -140,6 +143,7 @@ const FAULT_WORDS = ${scriptJson(faultWordTable())};
 const SCORE_WORDS = ${scriptJson(scores)};
 ${CONFIRM_SCRIPT}
 ${CLIENT_SCRIPT}
+${FLEET_PANEL_SCRIPT}
 </script>
 <script>${CLUSTER_PILL_SCRIPT}</script>
 </body>
