@@ -1,4 +1,5 @@
 import { SCORE_LABELS } from '../../edge/protocol/index.ts'
+import { DRAW_SCREENS_SCRIPT } from './screen-canvas.ts'
 import { faultWordTable } from './fault-words.ts'
 import { CONFIRM_DIALOG_HTML, CONFIRM_SCRIPT, CONFIRM_STYLE } from './confirm-dialog.ts'
 import { CLUSTER_PILL_HTML, CLUSTER_PILL_SCRIPT } from './cluster-view.ts'
@@ -142,6 +143,7 @@ ${CONFIRM_DIALOG_HTML}
 const FAULT_WORDS = ${scriptJson(faultWordTable())};
 const SCORE_WORDS = ${scriptJson(scores)};
 ${CONFIRM_SCRIPT}
+${DRAW_SCREENS_SCRIPT}
 ${CLIENT_SCRIPT}
 ${FLEET_PANEL_SCRIPT}
 </script>
@@ -481,21 +483,6 @@ function screenPart(w) {
     (wanted && sc.ticket !== wanted ? '<div class="mismatch" data-field="mismatch">' + T('shouldShow') + ' ' + esc(wanted) + '</div>' : '');
 }
 
-/** Draws each screen picture from its packed rows (1 bit a pixel, MSB leftmost), lit pixels amber on black like the LED strip. */
-function drawScreens(root) {
-  for (const c of root.querySelectorAll('canvas[data-bits]')) {
-    const w = c.width, h = c.height, stride = Math.ceil(w / 8);
-    const bytes = Uint8Array.from(atob(c.dataset.bits), (ch) => ch.charCodeAt(0));
-    const ctx = c.getContext('2d');
-    const img = ctx.createImageData(w, h);
-    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-      const on = (bytes[y * stride + (x >> 3)] >> (7 - (x & 7))) & 1;
-      const i = (y * w + x) * 4;
-      img.data[i] = on ? 255 : 17; img.data[i + 1] = on ? 176 : 17; img.data[i + 2] = on ? 0 : 17; img.data[i + 3] = 255;
-    }
-    ctx.putImageData(img, 0, 0);
-  }
-}
 
 /** A bad rating as the hall reads it. */
 function alertPair(a) {

@@ -1,4 +1,5 @@
 import { SCORE_LABELS } from '../../edge/protocol/index.ts'
+import { DRAW_SCREENS_SCRIPT } from './screen-canvas.ts'
 import { faultWordTable } from './fault-words.ts'
 
 /**
@@ -37,6 +38,7 @@ export function windowPage(hall: string, counter: string): string {
 </main>
 <script>
 const CONFIG = ${config};
+${DRAW_SCREENS_SCRIPT}
 ${CLIENT_SCRIPT}
 </script>
 </body>
@@ -193,21 +195,6 @@ function renderScreen() {
   drawScreens($('screen'));
 }
 
-/** Packed rows, 1 bit a pixel, MSB leftmost: lit pixels amber on black, as the dashboard's tile draws them. */
-function drawScreens(root) {
-  for (const c of root.querySelectorAll('canvas[data-bits]')) {
-    const w = c.width, h = c.height, stride = Math.ceil(w / 8);
-    const bytes = Uint8Array.from(atob(c.dataset.bits), (ch) => ch.charCodeAt(0));
-    const ctx = c.getContext('2d');
-    const img = ctx.createImageData(w, h);
-    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-      const on = (bytes[y * stride + (x >> 3)] >> (7 - (x & 7))) & 1;
-      const i = (y * w + x) * 4;
-      img.data[i] = on ? 255 : 17; img.data[i + 1] = on ? 176 : 17; img.data[i + 2] = on ? 0 : 17; img.data[i + 3] = 255;
-    }
-    ctx.putImageData(img, 0, 0);
-  }
-}
 
 function online(w) { return w.online && w.connected !== false; }
 
