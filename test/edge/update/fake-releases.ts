@@ -24,9 +24,14 @@ throw new Error('boom at start of ' + VERSION)
 `,
   silent: `
 setInterval(() => {}, 1000)
-process.on('SIGTERM', () => { log('stopped ' + VERSION); process.exit(0) })
 `,
 }
+
+// The silent release can be stopped by its deadline while it is still starting
+// (seconds under emulation): its handler comes before its first line, so a
+// logged start is always followed by a logged clean stop.
+const SIGTERM_FIRST = `process.on('SIGTERM', () => { log('stopped ' + VERSION); process.exit(0) })
+`
 
 export async function writeFakeRelease(root: BoardRoot, version: string, kind: FakeKind): Promise<void> {
   const dir = root.releaseDir(version)
@@ -37,7 +42,7 @@ export async function writeFakeRelease(root: BoardRoot, version: string, kind: F
     `import { appendFileSync, readFileSync } from 'node:fs'
 const VERSION = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version
 const log = (line) => appendFileSync(${JSON.stringify(join(root.dir, 'runs.log'))}, line + '\\n')
-log('start ' + VERSION + ' ' + process.argv.slice(2).join(' '))
+${kind === 'silent' ? SIGTERM_FIRST : ''}log('start ' + VERSION + ' ' + process.argv.slice(2).join(' '))
 ${PROGRAMS[kind]}`,
   )
 }

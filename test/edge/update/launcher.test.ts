@@ -66,10 +66,20 @@ describe('launcher', () => {
   it('rolls back a tried version that never says healthy once its deadline passes', async () => {
     const root = await makeRoot(await tempDir(), { '0.1.0': 'healthy', '0.3.0': 'silent' }, '0.1.0')
     await trial(root, '0.3.0', '0.1.0', 1_500)
-    await launch(root).start()
+    const deadline = Date.parse((await root.readJournal()).deadline!)
+    const l = launch(root)
+    await l.start()
     await eventually(async () => (await runs(root)).includes('start 0.1.0 edge --config /etc/counter-edge/board.json'), 15_000, 'the previous version started')
-    expect(await runs(root)).toContain('stopped 0.3.0')
-    expect(await root.readJournal()).toMatchObject({ trying: null, rolledBack: { from: '0.3.0', to: '0.1.0', reason: expect.stringMatching(/0\.3\.0 not online with devices answering by its deadline/) } })
+    const j = await root.readJournal()
+    expect(j).toMatchObject({ trying: null, rolledBack: { from: '0.3.0', to: '0.1.0', reason: expect.stringMatching(/0\.3\.0 not online with devices answering by its deadline/) } })
+    // Not before its deadline, and the tried version was stopped, not left running beside the previous one.
+    expect(Date.parse(j.rolledBack!.at)).toBeGreaterThanOrEqual(deadline)
+    expect(l.starts.map((s) => s.version)).toEqual(['0.3.0', '0.1.0'])
+    expect(l.starts[0]!.pid).toBeDefined()
+    expect(() => process.kill(l.starts[0]!.pid!, 0)).toThrow()
+    // A slow machine (emulation) may stop it before its first line; once it ran, the stop was its clean SIGTERM.
+    const lines = await runs(root)
+    if (lines.includes('start 0.3.0 edge --config /etc/counter-edge/board.json')) expect(lines).toContain('stopped 0.3.0')
     expect(await root.versionOf('current')).toBe('0.1.0')
   })
 
