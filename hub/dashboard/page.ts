@@ -1,5 +1,6 @@
 import { SCORE_LABELS } from '../../edge/protocol/index.ts'
 import { DRAW_SCREENS_SCRIPT } from './screen-canvas.ts'
+import { HALL_TIME_SCRIPT } from './hall-time.ts'
 import { faultWordTable } from './fault-words.ts'
 import { CONFIRM_DIALOG_HTML, CONFIRM_SCRIPT, CONFIRM_STYLE } from './confirm-dialog.ts'
 import { CLUSTER_PILL_HTML, CLUSTER_PILL_SCRIPT } from './cluster-view.ts'
@@ -144,6 +145,7 @@ const FAULT_WORDS = ${scriptJson(faultWordTable())};
 const SCORE_WORDS = ${scriptJson(scores)};
 ${CONFIRM_SCRIPT}
 ${DRAW_SCREENS_SCRIPT}
+${HALL_TIME_SCRIPT}
 ${CLIENT_SCRIPT}
 ${FLEET_PANEL_SCRIPT}
 </script>
@@ -377,15 +379,6 @@ function faultInfo(code) {
 }
 
 function fmtMs(ms) { const s = Math.max(0, Math.floor(ms / 1000)); return Math.floor(s / 60) + ':' + String(s % 60).padStart(2, '0'); }
-/** The hall's time zone (from the hub): every time on the page is hall-local, whatever zone the browser is in. */
-let hallZone = 'Asia/Shanghai';
-let timeFmt = null;
-function hallTime(iso) {
-  const t = Date.parse(iso || '');
-  if (!Number.isFinite(t)) return '';
-  if (!timeFmt || timeFmt.resolvedOptions().timeZone !== hallZone) timeFmt = new Intl.DateTimeFormat('en-GB', { timeZone: hallZone, hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
-  return timeFmt.format(new Date(t));
-}
 /** How long ago, in words a technician reads at a glance: each number once, its unit in both languages. */
 function ago(iso) {
   const s = Math.max(0, Math.floor((Date.now() - Date.parse(iso)) / 1000));
@@ -655,7 +648,7 @@ async function load() {
   windows.clear();
   for (const w of snap.windows) windows.set(w.counter, w);
   bridge = snap.bridge;
-  if (snap.timeZone) hallZone = snap.timeZone;
+  setHallZone(snap.timeZone);
   showQuarantine(snap.quarantined);
   loggedIn = snap.session !== null;
   showSession(snap.session);

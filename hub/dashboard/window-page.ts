@@ -1,5 +1,6 @@
 import { SCORE_LABELS } from '../../edge/protocol/index.ts'
 import { DRAW_SCREENS_SCRIPT } from './screen-canvas.ts'
+import { HALL_TIME_SCRIPT } from './hall-time.ts'
 import { faultWordTable } from './fault-words.ts'
 
 /**
@@ -39,6 +40,7 @@ export function windowPage(hall: string, counter: string): string {
 <script>
 const CONFIG = ${config};
 ${DRAW_SCREENS_SCRIPT}
+${HALL_TIME_SCRIPT}
 ${CLIENT_SCRIPT}
 </script>
 </body>
@@ -141,14 +143,6 @@ const EVENTS = {
 };
 function words(table, key) { const w = table[key]; return w ? T(w[0], w[1]) : esc(key); }
 
-let hallZone = 'Asia/Shanghai';
-let timeFmt = null;
-function hallTime(iso) {
-  const t = Date.parse(iso || '');
-  if (!Number.isFinite(t)) return '';
-  if (!timeFmt || timeFmt.resolvedOptions().timeZone !== hallZone) timeFmt = new Intl.DateTimeFormat('en-GB', { timeZone: hallZone, hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
-  return timeFmt.format(new Date(t));
-}
 function agoWords(ms) {
   const s = Math.max(0, Math.floor(ms / 1000));
   if (s < 60) return [s + ' 秒前', s + ' s ago'];
@@ -281,7 +275,7 @@ async function load() {
   const fb = await fr.json();
   win = wb.window;
   loggedIn = wb.session !== null;
-  if (wb.timeZone) hallZone = wb.timeZone;
+  setHallZone(wb.timeZone);
   // Events the stream brought while the history was on its way are kept, each once.
   const seen = new Set(fb.entries.map((e) => e.seq));
   events = [...events.filter((e) => !seen.has(e.seq)), ...fb.entries].sort((a, b) => b.seq - a.seq).slice(0, 50);

@@ -108,6 +108,12 @@ describe('window detail page in Chromium', () => {
     await send('w02', 'start', {})
     await page.waitForFunction(() => document.querySelector('[data-field="mode"]')?.textContent === '办理中serving', null, { timeout: 10_000 })
     await page.waitForFunction(() => /开始办理service started A012/.test(document.getElementById('events')?.textContent ?? ''), null, { timeout: 10_000 })
+    // Its time is on the hall's clock (Asia/Shanghai), not the browser's (New York) nor UTC.
+    const at = page.locator('#events li time').first()
+    const iso = (await at.getAttribute('datetime'))!
+    const shanghai = new Intl.DateTimeFormat('en-GB', { timeZone: 'Asia/Shanghai', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }).format(new Date(iso))
+    expect(await at.textContent()).toBe(shanghai)
+    expect(shanghai).not.toBe(iso.slice(11, 19))
     // Each heading and the alt-language spans carry their own lang.
     expect(await page.locator('h2').count()).toBeGreaterThanOrEqual(5)
     expect(await page.locator('#h-faults .alt').getAttribute('lang')).toBe('en')
