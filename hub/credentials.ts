@@ -155,6 +155,14 @@ export class CredentialStore {
     return [...this.entries.values()].filter((e) => !e.revoked).map((e) => ({ username: e.username, role: e.role, hall: e.hall, counter: e.counter }))
   }
 
+  /** A hall's provisioned boards (not revoked), and word after each reload: what the hall view follows. */
+  provisionedBoards(hall: string): { current(): string[]; onReload(listener: () => void): () => void } {
+    return {
+      current: () => this.principals().flatMap((p) => (p.role === 'board' && p.hall === hall && p.counter ? [p.counter] : [])),
+      onReload: (listener) => this.onReload(listener),
+    }
+  }
+
   /** The principal a username stands for, without a password: for wills the broker publishes after a restart. */
   lookup(username: string): Principal | null {
     const e = this.entries.get(username)

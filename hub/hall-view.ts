@@ -78,6 +78,14 @@ export interface HallSnapshot {
   windows: WindowView[]
 }
 
+/** The boards the credentials file provisions for this hall (hub/credentials.ts CredentialStore). */
+export interface ProvisionedBoards {
+  /** The counters provisioned now. */
+  current(): string[]
+  /** Called after every reload of the credentials; returns the unsubscribe. */
+  onReload(listener: () => void): () => void
+}
+
 export interface HallViewOptions {
   hall: string
   aedes: Aedes
@@ -85,8 +93,8 @@ export interface HallViewOptions {
   log: Logger
   /** Retained messages already in the broker, to start from after a restart. */
   retained?: (pattern: string) => AsyncIterable<{ topic: string; payload: Buffer }>
-  /** Counters provisioned for this hall. */
-  provisioned?: () => string[]
+  /** Counters provisioned for this hall, and word when the credentials file reloads. */
+  provisioned?: ProvisionedBoards
   recentEvents?: number
   /** The hub's clock, for the day its alerts belong to; default Date.now. */
   now?: () => number
@@ -118,13 +126,17 @@ export class HallView {
   }
 
   private readonly parses: MessageParses
+  private unlistenReload: (() => void) | null = null
 
   constructor(private readonly opts: HallViewOptions) {
     this.filter = topics.hallTree(opts.hall)
     this.parses = opts.parses ?? new MessageParses()
+    this.refreshProvisioned()
   }
 
   async start(): Promise<void> {
+    // The credentials change only when their file reloads: learn of it then, not at every look.
+    if (this.opts.provisioned) this.unlistenReload = this.opts.provisioned.onReload(() => this.refreshProvisioned())
     await new Promise<void>((r) => this.opts.aedes.subscribe(this.filter, this.deliver, () => r()))
     if (this.opts.retained) {
       for await (const m of this.opts.retained(this.filter)) this.apply(m.topic, m.payload)
@@ -137,30 +149,37 @@ export class HallView {
   }
 
   window(counter: string): WindowView | undefined {
-    this.refreshProvisioned()
     const w = this.windows.get(counter)
     if (w) this.dropOldAlerts(w)
     return w ? structuredClone(w) : undefined
   }
 
   snapshot(): HallSnapshot {
-    this.refreshProvisioned()
     for (const w of this.windows.values()) this.dropOldAlerts(w)
     const windows = [...this.windows.values()].sort((a, b) => a.counter.localeCompare(b.counter)).map((w) => structuredClone(w))
     return { hall: this.opts.hall, at: new Date().toISOString(), bridge: this.bridge, central: this.central, windows }
   }
 
-  /** From the credentials file as it is now: a revocation shows at the next look, as the hub enforces it. */
+  /**
+   * From the credentials as they are now, at start and after each reload: a
+   * revocation shows as the hub enforces it (the broker drops the board's
+   * session on the same reload), and a newly provisioned window gets its tile.
+   * Each window whose standing changed is announced, so live pages redraw it.
+   */
   private refreshProvisioned(): void {
     if (!this.opts.provisioned) return
-    const now = new Set(this.opts.provisioned())
-    for (const c of now) this.get(c)
+    const now = new Set(this.opts.provisioned.current())
+    const changed: string[] = []
+    for (const c of now) if (!this.windows.has(c)) this.get(c)
     for (const w of this.windows.values()) {
       const is = now.has(w.counter)
-      if (w.provisioned && !is) w.revoked = true
-      if (is) w.revoked = false
+      const revoked = is ? false : w.revoked || w.provisioned
+      if (is === w.provisioned && revoked === w.revoked) continue
       w.provisioned = is
+      w.revoked = revoked
+      changed.push(w.counter)
     }
+    for (const c of changed) this.changed(c)
   }
 
   /** The broker reports board sessions coming and going. */
@@ -302,6 +321,8 @@ export class HallView {
   }
 
   async stop(): Promise<void> {
+    this.unlistenReload?.()
+    this.unlistenReload = null
     this.listeners.clear()
     if (this.opts.aedes.closed) return
     await new Promise<void>((r) => this.opts.aedes.unsubscribe(this.filter, this.deliver, () => r()))

@@ -158,7 +158,7 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
       parses,
       log: log.child({ module: 'hall-view' }),
       retained: (pattern) => broker.persistence.createRetainedStream(pattern) as AsyncIterable<{ topic: string; payload: Buffer }>,
-      provisioned: () => credentials.principals().flatMap((p) => (p.role === 'board' && p.hall === config.hall && p.counter ? [p.counter] : [])),
+      provisioned: credentials.provisionedBoards(config.hall),
     })
     await life.start('hall view', view)
     hallView = view

@@ -4,7 +4,7 @@ import { HallView } from '../../hub/hall-view.ts'
 import { HubCounters } from '../../hub/hub-counters.ts'
 import { silentLogger } from '../../edge/shared/logger.ts'
 import { messageExamples } from '../../edge/protocol/index.ts'
-import { boardEvent, statusMessage } from './support/hub-fixture.ts'
+import { boardEvent, credentialStoreOf, statusMessage, user, writeUsers } from './support/hub-fixture.ts'
 
 const base = 'hall/h1/counter/w01'
 const json = (v: unknown) => JSON.stringify(v)
@@ -17,23 +17,56 @@ function stateOf(boot: string, seq: number, ticket: string | null) {
 describe('hall view', () => {
   let view: HallView
   let counters: HubCounters
+  let credentials: Awaited<ReturnType<typeof credentialStoreOf>>
+  const [w01, w02] = [user('board', 'h1', 'w01'), user('board', 'h1', 'w02')]
 
-  let provisioned: string[]
-
-  beforeEach(() => {
+  beforeEach(async () => {
     counters = new HubCounters()
-    provisioned = ['w01', 'w02']
-    view = new HallView({ hall: 'h1', aedes: new Aedes(), counters, log: silentLogger(), provisioned: () => provisioned })
+    credentials = await credentialStoreOf([w01, w02, user('board', 'h2', 'w03'), user('technician', 'h1')])
+    view = new HallView({ hall: 'h1', aedes: new Aedes(), counters, log: silentLogger(), provisioned: credentials.store.provisionedBoards('h1') })
+    await view.start()
+    return async () => {
+      await view.stop()
+      await credentials.stop()
+    }
   })
 
-  it('a window taken out of the credentials file is revoked at the next look; provisioned again, it is not', () => {
+  it('a window taken out of the credentials file is revoked when the file reloads, announced at once; provisioned again, it is not', async () => {
+    const changed: Array<string | null> = []
+    view.onChange((c) => changed.push(c))
     view.apply(`${base}/status`, json(statusMessage('boot-a', 0, true)))
     expect(view.window('w01')).toMatchObject({ provisioned: true, revoked: false })
-    provisioned = ['w02']
+    expect(view.snapshot().windows.map((w) => w.counter)).toEqual(['w01', 'w02'])
+    changed.length = 0
+    await writeUsers(credentials.path, [w02])
+    // Written but not yet reloaded: the hub still lets w01 in, and the view says what the hub enforces.
+    expect(view.window('w01')).toMatchObject({ provisioned: true, revoked: false })
+    await credentials.store.reload()
+    // The tile changes with the reload, before the board's will arrives: no other message is needed.
+    expect(changed).toEqual(['w01'])
+    expect(view.window('w01')).toMatchObject({ provisioned: false, revoked: true })
     view.apply(`${base}/status`, json(statusMessage('boot-a', 1, false)))
     expect(view.window('w01')).toMatchObject({ provisioned: false, revoked: true, online: false, offlineReason: 'will' })
     expect(view.snapshot().windows.find((w) => w.counter === 'w01')).toMatchObject({ revoked: true })
-    provisioned = ['w01', 'w02']
+    changed.length = 0
+    // A reload that changes nothing for this hall announces nothing.
+    await credentials.store.reload()
+    expect(changed).toEqual([])
+    await writeUsers(credentials.path, [w01, w02, user('board', 'h1', 'w05')])
+    await credentials.store.reload()
+    expect(changed.sort()).toEqual(['w01', 'w05'])
+    expect(view.window('w01')).toMatchObject({ provisioned: true, revoked: false })
+    // A window provisioned now has its tile before its board is ever seen.
+    expect(view.window('w05')).toMatchObject({ provisioned: true, revoked: false, online: false, lastSeen: null })
+  })
+
+  it('once stopped, the view no longer follows the credentials', async () => {
+    await view.stop()
+    const changed: Array<string | null> = []
+    view.onChange((c) => changed.push(c))
+    await writeUsers(credentials.path, [w02])
+    await credentials.store.reload()
+    expect(changed).toEqual([])
     expect(view.window('w01')).toMatchObject({ provisioned: true, revoked: false })
   })
 

@@ -10,14 +10,15 @@ import { LiveStreams } from '../../hub/dashboard/live-streams.ts'
 import { silentLogger } from '../../edge/shared/logger.ts'
 import { topics } from '../../edge/protocol/index.ts'
 import { parsePromText } from '../support/prometheus-text.ts'
-import { boardEvent } from './support/hub-fixture.ts'
+import { boardEvent, credentialStoreOf, user } from './support/hub-fixture.ts'
 
 /** One hub's metrics, built from the real parts the hub builds them from (no broker listener: aedes in process). */
 async function metricsFor(hall: string, node: string | null = null) {
   const aedes = new Aedes()
   await aedes.listen()
   const counters = new HubCounters()
-  const view = new HallView({ hall, aedes, counters, log: silentLogger(), provisioned: () => ['w01', 'w02'] })
+  const credentials = await credentialStoreOf([user('board', hall, 'w01'), user('board', hall, 'w02')])
+  const view = new HallView({ hall, aedes, counters, log: silentLogger(), provisioned: credentials.store.provisionedBoards(hall) })
   const stats = new ServiceStats({ hall, aedes })
   const streams = new LiveStreams({ maxStreams: 4, maxPerAddress: 2, maxBufferedBytes: 65_536, lines: new LogLimiter({ log: silentLogger(), linesPerKind: 10, linesPerKey: 5, windowMs: 10_000 }) })
   const metrics = new HubMetrics({
@@ -41,6 +42,7 @@ async function metricsFor(hall: string, node: string | null = null) {
     await metrics.stop()
     await stats.stop()
     await view.stop()
+    await credentials.stop()
     await new Promise<void>((r) => aedes.close(() => r()))
   }
   return { aedes, metrics, publish, stop, scrape: async () => parsePromText(await metrics.render()) }

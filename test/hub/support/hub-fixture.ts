@@ -6,7 +6,8 @@ import { Writable } from 'node:stream'
 import { pino } from 'pino'
 import mqtt, { MqttClient, type IClientOptions } from 'mqtt'
 import type { Logger } from '../../../edge/shared/logger.ts'
-import { makeEntry, writeCredentialFile, type Role } from '../../../hub/credentials.ts'
+import { CredentialStore, makeEntry, writeCredentialFile, type Role } from '../../../hub/credentials.ts'
+import { silentLogger } from '../../../edge/shared/logger.ts'
 import { startHub, type HubConfig, type RunningHub } from '../../../hub/main.ts'
 import { eventExamples, type EventType } from '../../../edge/protocol/index.ts'
 
@@ -27,6 +28,23 @@ export function user(role: Role, hall: string, counter: string | null = null, us
 export async function writeUsers(path: string, users: TestUser[]): Promise<void> {
   const entries = await Promise.all(users.map((u) => makeEntry({ username: u.username, role: u.role, hall: u.hall, counter: u.counter, password: u.password })))
   await writeCredentialFile(path, entries)
+}
+
+/** The hub's credential store over a file of its own holding these users (no watch: a test reloads when it means to). */
+export async function credentialStoreOf(users: TestUser[]): Promise<{ store: CredentialStore; path: string; stop: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'credentials-'))
+  const path = join(dir, 'credentials.json')
+  await writeUsers(path, users)
+  const store = new CredentialStore({ path, log: silentLogger(), watch: false })
+  await store.start()
+  return {
+    store,
+    path,
+    stop: async () => {
+      store.stop()
+      await rm(dir, { recursive: true, force: true })
+    },
+  }
 }
 
 /** Log lines a test can assert on: every refusal must leave one. */
