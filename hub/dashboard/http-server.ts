@@ -107,6 +107,7 @@ export class HubHttp {
       liveStreams: () => this.streams.stats(),
       ...(screen ? { screenStreams: () => screen.streamStats() } : {}),
       ...(opts.live ? { live: opts.live } : {}),
+      ...(opts.fleet?.rolloutControl ? { fleet: opts.fleet.rolloutControl } : {}),
     })
     this.feed = new FeedHistory({ file: opts.feedFile ?? null, log: opts.log.child({ module: 'feed-history' }) })
   }
@@ -204,7 +205,7 @@ export class HubHttp {
     }
     if (method === 'GET' && this.opts.screen?.serves(path)) return this.opts.screen.respond(req, res, path)
     if (method === 'GET' && path === '/metrics') {
-      const text = (await this.metrics.render()) + (this.opts.fleet?.metrics(this.opts.hallView.snapshot()) ?? '')
+      const text = await this.metrics.render()
       res.writeHead(200, { 'content-type': this.metrics.contentType })
       return void res.end(text)
     }

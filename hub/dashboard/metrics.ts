@@ -10,6 +10,7 @@ import { EVALUATION_SCORES, SERVICE_OUTCOMES } from '../../edge/protocol/index.t
 import { VERSION } from '../../edge/shared/version.ts'
 import { ServiceHistograms } from './service-histograms.ts'
 import { DefaultCollectors } from './default-collectors.ts'
+import { FLEET_SERIES, type FleetMetricsSource } from '../fleet/fleet-metrics.ts'
 
 /** This node's live view (issue 26): its name in a cluster, its own bridge connection, and the cluster probe. */
 export interface NodeMetrics {
@@ -36,6 +37,8 @@ export interface MetricsSources {
   screenStreams?: () => LiveStreamStats
   /** Absent: bridge_connected is read from the hall view (the retained hub/bridge message). */
   live?: NodeMetrics
+  /** Fleet updates (hub/fleet/rollout.ts), where the hub keeps releases: their series (hub/fleet/fleet-metrics.ts) are registered only then. */
+  fleet?: FleetMetricsSource
 }
 
 type Labels = Record<string, string>
@@ -203,6 +206,8 @@ export class HubMetrics {
     }
     const cluster = src.live?.cluster
     if (cluster) this.defineCluster(cluster)
+    const fleet = src.fleet
+    if (fleet) for (const f of FLEET_SERIES) this[f.type](f.name, f.help, f.labelNames, () => f.read(fleet, src.snapshot()))
   }
 
   private streams(prefix: string, peakPrefix: string | null, read: () => LiveStreamStats, help: { open: string; dropped: string; refused: string; buffered: string; peak?: string }): void {

@@ -7,8 +7,6 @@ import { HttpError, isJsonContentType, readJsonBody } from '../http/json-body.ts
 import type { LoginLimiter } from '../login-limiter.ts'
 import type { HubCounters } from '../hub-counters.ts'
 import { ReleaseRefusal, type ReleaseStore, type StoredRelease } from './release-store.ts'
-import type { HallSnapshot } from '../hall-view.ts'
-import { renderFleetMetrics } from './fleet-metrics.ts'
 import { RolloutRefusal, type RolloutRequest, type RolloutStatus } from './rollout-status.ts'
 
 /** What the routes need of the rollout controller (hub/fleet/rollout.ts). */
@@ -47,10 +45,9 @@ const REFUSED_BOARD = '用户名或密码错误 / wrong username or password (a 
 export class FleetRoutes {
   constructor(private readonly opts: FleetRoutesOptions) {}
 
-  /** The fleet's lines of /metrics (hub/fleet/fleet-metrics.ts). */
-  metrics(snapshot: HallSnapshot): string {
-    const r = this.opts.rollout
-    return renderFleetMetrics({ hall: this.opts.hall, snapshot, results: r ? r.resultCounts() : null, rollout: r ? r.status() : null })
+  /** The rollout behind these routes, for /metrics (hub/fleet/fleet-metrics.ts); null without one. */
+  get rolloutControl(): RolloutControl | null {
+    return this.opts.rollout
   }
 
   serves(path: string): boolean {

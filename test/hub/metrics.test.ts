@@ -10,16 +10,23 @@ import { LiveStreams } from '../../hub/dashboard/live-streams.ts'
 import { silentLogger } from '../../edge/shared/logger.ts'
 import { topics } from '../../edge/protocol/index.ts'
 import { parsePromText } from '../support/prometheus-text.ts'
-import { boardEvent, credentialStoreOf, user } from './support/hub-fixture.ts'
+import { boardEvent, credentialStoreOf, statusMessage, user } from './support/hub-fixture.ts'
+import { ReleaseStore, DEFAULT_MAX_RELEASE_BYTES } from '../../hub/fleet/release-store.ts'
+import { RolloutController } from '../../hub/fleet/rollout.ts'
 
 /** One hub's metrics, built from the real parts the hub builds them from (no broker listener: aedes in process). */
-async function metricsFor(hall: string, node: string | null = null) {
+async function metricsFor(hall: string, node: string | null = null, opts: { fleet?: boolean } = {}) {
   const aedes = new Aedes()
   await aedes.listen()
   const counters = new HubCounters()
   const credentials = await credentialStoreOf([user('board', hall, 'w01'), user('board', hall, 'w02')])
   const view = new HallView({ hall, aedes, counters, log: silentLogger(), provisioned: credentials.store.provisionedBoards(hall) })
   const stats = new ServiceStats({ hall, aedes })
+  // Fleet updates as the hub has them: a release store (here with nowhere to keep releases) and the rollout controller.
+  const releases: ReleaseStore = new ReleaseStore({ dir: null, publicKey: null, maxBytes: DEFAULT_MAX_RELEASE_BYTES, inUse: (v): boolean => rollout?.uses(v) ?? false, log: silentLogger() })
+  const rollout: RolloutController | null = opts.fleet
+    ? new RolloutController({ hall, aedes, hallView: view, store: releases, provisioned: () => credentials.store.provisionedBoards(hall).current(), boardAddress: () => null, httpPort: () => null, log: silentLogger() })
+    : null
   const streams = new LiveStreams({ maxStreams: 4, maxPerAddress: 2, maxBufferedBytes: 65_536, lines: new LogLimiter({ log: silentLogger(), linesPerKind: 10, linesPerKey: 5, windowMs: 10_000 }) })
   const metrics = new HubMetrics({
     hall,
@@ -32,14 +39,18 @@ async function metricsFor(hall: string, node: string | null = null) {
     backlog: () => 0,
     liveStreams: () => streams.stats(),
     live: { node, bridgeState: () => null, cluster: null },
+    ...(rollout ? { fleet: rollout } : {}),
   })
   await view.start()
   await stats.start()
+  await releases.start()
+  await rollout?.start()
   await metrics.start()
   const publish = (topic: string, payload: unknown) =>
     new Promise<void>((r) => aedes.publish({ cmd: 'publish', topic, payload: Buffer.from(JSON.stringify(payload)), qos: 1, retain: false, dup: false }, () => r()))
   const stop = async () => {
     await metrics.stop()
+    await rollout?.stop()
     await stats.stop()
     await view.stop()
     await credentials.stop()
@@ -66,6 +77,33 @@ describe('hub metrics (prom-client)', () => {
     expect(ma.samples.filter((s) => s.labels.hall !== 'hall-a')).toEqual([])
     expect(mb.samples.filter((s) => s.labels.node !== 'n2')).toEqual([])
     expect(globalRegistry.getMetricsAsArray()).toEqual([])
+  })
+
+  it('fleet updates are series of the registry: each family once with its HELP and TYPE, under the hub\'s labels', async () => {
+    const a = await metricsFor('hall-a', 'n2', { fleet: true })
+    running.push(a)
+    await a.publish(topics.status('hall-a', 'w01'), statusMessage('boot-a', 0, true))
+    const text = await a.metrics.render()
+    const m = parsePromText(text)
+    const families = { counter_edge_updates_total: 'counter', counter_edge_rollout_state: 'gauge', counter_edge_window_version_info: 'gauge' }
+    for (const [name, type] of Object.entries(families)) {
+      expect(text.split('\n').filter((l) => l === `# TYPE ${name} ${type}`), name).toHaveLength(1)
+      expect(text.split('\n').filter((l) => l.startsWith(`# HELP ${name} `)), name).toHaveLength(1)
+      expect(a.metrics.registry.getSingleMetric(name), name).toBeDefined()
+    }
+    const l = { hall: 'hall-a', node: 'n2' }
+    for (const result of ['confirmed', 'rolled-back', 'failed']) expect(m.value('counter_edge_updates_total', { ...l, result })).toBe(0)
+    expect(m.value('counter_edge_rollout_state', { ...l, state: 'none', version: '' })).toBe(1)
+    expect(m.value('counter_edge_rollout_state', { ...l, state: 'running', version: '' })).toBe(0)
+    expect(m.help.get('counter_edge_updates_total')).toBe('Board updates ended since the hub started, by result (rolled-back: the board went back to its previous version by itself)')
+    // w01 has said which version it runs; w02 never has, so it has no version to name.
+    expect(m.value('counter_edge_window_version_info', { ...l, counter: 'w01', version: '0.1.0', update: 'unknown' })).toBe(1)
+    expect(m.has('counter_edge_window_version_info', { counter: 'w02' })).toBe(false)
+    // A hub without fleet updates has none of these series.
+    const b = await metricsFor('hall-b')
+    running.push(b)
+    const none = await b.scrape()
+    for (const name of Object.keys(families)) expect(none.types.has(name), name).toBe(false)
   })
 
   it("stop() ends the default collectors' event loop monitor and GC observer; start() again brings them back", async () => {

@@ -1,6 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { connectAs, user, closeAll } from '../support/hub-fixture.ts'
 import { Recorder, command, eventually } from '../../support/probe.ts'
+import { parsePromText } from '../../support/prometheus-text.ts'
 import { neighbours } from '../../../hub/fleet/rollout-plan.ts'
 import { BoardStandIn, UpdateTimeline } from './board-stand-in.ts'
 import { call, makeRelease, releaseKeys, startFleetHub, technicianCookie, upload, type FleetHub, type TestRelease } from './fleet-fixture.ts'
@@ -99,6 +100,12 @@ describe('rollout controller', () => {
     const metrics = await (await fetch(`${f.base}/metrics`)).text()
     expect(metrics).toMatch(/counter_edge_updates_total\{hall="h24r",result="rolled-back"\} 3/)
     expect(metrics).toMatch(/counter_edge_updates_total\{hall="h24r",result="confirmed"\} 7/)
+    // Served from the hub's one registry: strict exposition text, each family once with its TYPE.
+    const parsed = parsePromText(metrics)
+    expect(parsed.types.get('counter_edge_updates_total')).toBe('counter')
+    expect(metrics.match(/^# TYPE counter_edge_updates_total /gm)).toHaveLength(1)
+    expect(parsed.value('counter_edge_rollout_state', { hall: H, state: 'halted', version: '3.0.0' })).toBe(1)
+    expect(parsed.value('counter_edge_window_version_info', { hall: H, counter: 'w02', version: '2.0.0', update: 'confirmed' })).toBe(1)
   }, 60_000)
 
   it('counts a board that never reports as failed after confirmWithinS + margin, and halts', async () => {
