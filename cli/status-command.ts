@@ -1,9 +1,10 @@
-import { parseMessage, topics, type State, type Status, type UpdateReport } from '../edge/protocol/index.ts'
+import { parseMessage, topics, type OfflineReason, type OvertimeLevel, type State, type Status, type UpdateReport, type UpdateStateName, type WindowMode } from '../edge/protocol/index.ts'
+import { displayWidth, padToWidth } from './display-width.ts'
 import { connectToHub, HUB_OPTIONS } from './hall-connection.ts'
 import { UsageError, type Subcommand } from './subcommand.ts'
 import type { ClusterView } from '../hub/dashboard/cluster-view.ts'
 
-interface Row {
+export interface Row {
   counter: string
   status?: Status
   state?: State
@@ -55,8 +56,7 @@ export const statusCommand: Subcommand = {
       console.log(`${hall} 厅还没有窗口向集线器报到 / no windows have reported to the hub for hall ${hall} (topic ${topics.hallCounters(hall)})`)
       return 1
     }
-    console.log(HEADER)
-    for (const r of list) console.log(formatRow(r))
+    for (const line of statusTable(list)) console.log(line)
     console.log(unhealthy === 0 ? `全部 ${list.length} 个窗口在线且无故障 / all ${list.length} windows online, no faults` : `${unhealthy} 个窗口需要查看 / ${unhealthy} of ${list.length} windows need a look (exit code 1)`)
     return clusterOk ? code : 1
   },
@@ -95,33 +95,60 @@ export function formatCluster(c: ClusterView | null): string {
   return lines.join('\n')
 }
 
-const COLUMNS = [7, 22, 11, 9, 14] as const
+/** Between two columns of the window table. */
+const GAP = 2
 
-const HEADER = [
-  pad('窗口', COLUMNS[0]) + pad('连接', COLUMNS[1]) + pad('状态', COLUMNS[2]) + pad('票号', COLUMNS[3]) + pad('版本', COLUMNS[4]) + '工作人员 / 提示',
-  pad('window', COLUMNS[0]) + pad('link', COLUMNS[1]) + pad('mode', COLUMNS[2]) + pad('ticket', COLUMNS[3]) + pad('version', COLUMNS[4]) + 'officer / notes',
-].join('\n')
+const HEADINGS = ['窗口 window', '连接 link', '状态 mode', '票号 ticket', '版本 version', '工作人员 officer · 提示 notes'] as const
 
-const OFFLINE_WORDS: Record<string, string> = { will: 'lost', stop: 'stopped', restart: 'restarting', upgrade: 'upgrading', fault: 'fault stop' }
-
-/** One window in fixed columns; an offline row keeps the columns (its reason is in the link column). */
-export function formatRow(r: Row): string {
-  const link = r.status?.online ? 'online' : r.status ? `OFFLINE (${OFFLINE_WORDS[r.status.reason] ?? r.status.reason})` : 'unknown'
-  const s = r.state
-  const mode = s ? s.mode : '-'
-  const ticket = s?.ticket?.number ?? '-'
-  const officer = s?.officer ? (s.officer.name ? `${s.officer.name} (${s.officer.id})` : s.officer.id) : 'no officer'
-  const overtime = s && s.overtime !== 'none' ? `  overtime ${s.overtime}` : ''
-  const faults = s?.faults.length ? `  FAULTS: ${s.faults.map((f) => `${f.device} ${f.code}`).join(', ')}` : ''
-  const version = r.update?.running ?? (r.status?.online ? r.status.version : null) ?? '-'
-  const u = r.update
-  const updating = u && u.state !== 'idle' && u.state !== 'confirmed' ? `  UPDATE ${u.state}${u.target ? ` ${u.target}` : ''}${u.reason ? `: ${u.reason}` : ''}` : ''
-  return pad(r.counter, COLUMNS[0]) + pad(link, COLUMNS[1]) + pad(mode, COLUMNS[2]) + pad(ticket, COLUMNS[3]) + pad(version, COLUMNS[4]) + officer + overtime + faults + updating
+const OFFLINE_WORDS: Record<OfflineReason, [zh: string, en: string]> = {
+  will: ['连接中断', 'lost'],
+  stop: ['已停止', 'stopped'],
+  restart: ['重启中', 'restarting'],
+  upgrade: ['升级中', 'upgrading'],
+  fault: ['故障停机', 'fault stop'],
+}
+const MODE_WORDS: Record<WindowMode, string> = { closed: '窗口关闭', idle: '空闲', calling: '叫号中', serving: '办理中', evaluating: '评价中', paused: '暂停' }
+const OVERTIME_WORDS: Record<Exclude<OvertimeLevel, 'none'>, string> = { warning: '即将超时 nearly overtime', over: '已超时 overtime' }
+const UPDATE_WORDS: Record<UpdateStateName, string> = {
+  idle: '空闲',
+  downloading: '下载中',
+  verifying: '校验中',
+  installing: '安装中',
+  restarting: '重启中',
+  confirming: '确认中',
+  confirmed: '已确认',
+  'rolled-back': '已回滚',
+  failed: '失败',
 }
 
-/** Pads to a display width: a CJK character takes two columns in a terminal. */
+/** A window's cells, each in Chinese with English beside it; the last holds the officer and any notes. */
+export function statusCells(r: Row): string[] {
+  const off = r.status && !r.status.online ? OFFLINE_WORDS[r.status.reason] : null
+  const link = r.status?.online ? '在线 online' : r.status ? `离线 OFFLINE (${off ? `${off[0]} ${off[1]}` : (r.status as { reason: string }).reason})` : '未知 unknown'
+  const s = r.state
+  const mode = s ? `${MODE_WORDS[s.mode] ?? ''} ${s.mode}`.trim() : '-'
+  const ticket = s?.ticket?.number ?? '-'
+  const officer = s?.officer ? (s.officer.name ? `${s.officer.name} (${s.officer.id})` : s.officer.id) : '无人签到 no officer'
+  const overtime = s && s.overtime !== 'none' ? `  ${OVERTIME_WORDS[s.overtime]}` : ''
+  const faults = s?.faults.length ? `  故障 FAULTS: ${s.faults.map((f) => `${f.device} ${f.code}`).join(', ')}` : ''
+  const version = r.update?.running ?? (r.status?.online ? r.status.version : null) ?? '-'
+  const u = r.update
+  const updating = u && u.state !== 'idle' && u.state !== 'confirmed' ? `  升级 UPDATE ${UPDATE_WORDS[u.state] ?? ''} ${u.state}${u.target ? ` ${u.target}` : ''}${u.reason ? `: ${u.reason}` : ''}` : ''
+  return [r.counter, link, mode, ticket, version, officer + overtime + faults + updating]
+}
+
+/**
+ * The heading and one line per window, each column as wide as its widest
+ * cell in terminal columns (a Chinese character takes two), so every row,
+ * online or offline, starts each column where the heading does.
+ */
+export function statusTable(rows: Row[]): string[] {
+  const table: string[][] = [[...HEADINGS], ...rows.map(statusCells)]
+  const widths = HEADINGS.slice(0, -1).map((_, i) => Math.max(...table.map((cells) => displayWidth(cells[i]!))))
+  return table.map((cells) => cells.map((c, i) => (i < widths.length ? padToWidth(c, widths[i]! + GAP) : c)).join('').trimEnd())
+}
+
+/** Pads to a display width, at least one space: the cluster's fixed columns. */
 function pad(text: string, width: number): string {
-  let w = 0
-  for (const ch of text) w += /[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]/.test(ch) ? 2 : 1
-  return text + ' '.repeat(Math.max(1, width - w))
+  return padToWidth(text, width - 1) + ' '
 }

@@ -1,4 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
+import { displayWidth } from '../../cli/display-width.ts'
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { writeFile } from 'node:fs/promises'
@@ -47,12 +48,11 @@ describe('counter-edge status, identify, selftest', () => {
     const r = await cli(['status', ...auth])
     expect(r.err).toBe('')
     const lines = r.out.trim().split('\n')
-    // Two header lines (Chinese, English), one line per window, one summary line.
-    expect(lines).toHaveLength(6)
-    expect(lines[0]).toMatch(/^窗口\s+连接\s+状态/)
-    expect(lines[1]).toMatch(/^window\s+link\s+mode\s+ticket\s+version\s+officer/)
-    expect(lines[2]).toMatch(/^w01\s+online\s+closed/)
-    expect(lines[5]).toBe('全部 3 个窗口在线且无故障 / all 3 windows online, no faults')
+    // A heading (each column in Chinese with English beside it), one line per window, one summary line.
+    expect(lines).toHaveLength(5)
+    expect(lines[0]).toMatch(/^窗口 window\s+连接 link\s+状态 mode\s+票号 ticket\s+版本 version\s+工作人员 officer/)
+    expect(lines[1]).toMatch(/^w01\s+在线 online\s+窗口关闭 closed/)
+    expect(lines[4]).toBe('全部 3 个窗口在线且无故障 / all 3 windows online, no faults')
     expect(r.code).toBe(0)
     const json = await cli(['status', ...auth, '--json'])
     expect(json.code, json.err).toBe(0)
@@ -127,7 +127,7 @@ describe('counter-edge status, identify, selftest', () => {
       expect(t.err).toMatch(/window w01: self-test FAILED/)
       const s = await cli(['status', ...auth])
       expect(s.code).toBe(1)
-      expect(s.out).toMatch(/^w01\s+online\s+.*FAULTS: display (absent|nack)/m)
+      expect(s.out).toMatch(/^w01\s+在线 online\s+.*故障 FAULTS: display (absent|nack)/m)
       expect(s.out).toMatch(/1 个窗口需要查看 \/ 1 of 3 windows need a look \(exit code 1\)/)
       // --json is for scripts: the same exit code as the lines.
       const j = await cli(['status', ...auth, '--json'])
@@ -146,12 +146,15 @@ describe('counter-edge status, identify, selftest', () => {
     expect(r.err).toMatch(/窗口 w03 离线（已正常停止，\d+ s ago）\/ window w03 is offline \(stopped cleanly, \d+ s ago\)/)
     const s = await cli(['status', ...auth])
     expect(s.code).toBe(1)
-    const row = s.out.split('\n').find((l) => l.startsWith('w03'))!
-    const header = s.out.split('\n')[1]!
-    // The mode column starts where the header says, offline or not.
-    const at = header.indexOf('mode')
-    expect(row[at - 1]).toBe(' ')
-    expect(row[at]).not.toBe(' ')
-    expect(row).toMatch(/OFFLINE \(stopped\)/)
+    const lines = s.out.split('\n')
+    const row = lines.find((l) => l.startsWith('w03'))!
+    const online = lines.find((l) => l.startsWith('w01'))!
+    const header = lines.find((l) => l.startsWith('窗口 window'))!
+    // The mode column starts where the heading says, offline or not, in terminal columns (a Chinese character takes two).
+    const column = (line: string, at: number) => displayWidth(line.slice(0, at))
+    const at = column(header, header.indexOf('状态 mode'))
+    expect(column(row, row.search(/(窗口关闭|空闲|叫号中|办理中|评价中|暂停) /))).toBe(at)
+    expect(column(online, online.search(/(窗口关闭|空闲|叫号中|办理中|评价中|暂停) /))).toBe(at)
+    expect(row).toMatch(/离线 OFFLINE \(已停止 stopped\)/)
   }, 30_000)
 })
