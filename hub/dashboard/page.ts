@@ -148,8 +148,8 @@ ${DRAW_SCREENS_SCRIPT}
 ${HALL_TIME_SCRIPT}
 ${CLIENT_SCRIPT}
 ${FLEET_PANEL_SCRIPT}
+${CLUSTER_PILL_SCRIPT}
 </script>
-<script>${CLUSTER_PILL_SCRIPT}</script>
 </body>
 </html>
 `

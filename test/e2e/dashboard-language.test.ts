@@ -12,6 +12,9 @@ import { topics } from '../../edge/protocol/index.ts'
 import { startSimHall, type SimHall } from '../../sim/hall.ts'
 import { faultWords } from '../../hub/dashboard/fault-words.ts'
 import { Probe, command, eventually } from '../support/probe.ts'
+import { startRedis } from '../support/redis.ts'
+import { startTestHub, user } from '../hub/support/hub-fixture.ts'
+import type { ClusterView } from '../../hub/dashboard/cluster-view.ts'
 
 const HALL = 'hall-21'
 const DESKTOP = { width: 1280, height: 760 }
@@ -385,4 +388,37 @@ describe('hall dashboard: language, words and access', () => {
       }
     }
   }, 120_000)
+
+  it('the cluster pill of a hub node follows the switch: its words in the chosen language first, the other beside, on the pill and its title', async () => {
+    // A hub node on Redis (durable, as a node requires), its dashboard in a tab of the same browser.
+    const redis = await startRedis()
+    const nodeHall = `${HALL}-cluster`
+    const node = await startTestHub([user('board', nodeHall, 'w01')], { hall: nodeHall, node: 'n1', redis: { url: redis.url }, upstream: { url: 'mqtt://127.0.0.1:1' }, http: { port: 0, host: '127.0.0.1' } })
+    const tab = await browser.newPage()
+    try {
+      const base = `http://127.0.0.1:${node.hub.httpPort}/`
+      const cluster = async () => ((await (await fetch(`${base}api/cluster`)).json()) as { cluster: ClusterView | null }).cluster
+      await eventually(async () => (await cluster())?.leaseHolder?.node === 'n1', 20_000, 'n1 to hold the bridge lease')
+      await tab.goto(`${base}?lang=zh-CN`)
+      const pill = tab.locator('#cluster')
+      await pill.waitFor({ state: 'visible', timeout: 10_000 })
+      expect(await pill.textContent()).toMatch(/^集群 cluster · 租约 lease: n1 · n1\* Redis ✓ [\d.]+ ms · 0 台 boards$/)
+      expect(await pill.locator('.alt').first().getAttribute('lang')).toBe('en')
+      expect(await pill.getAttribute('title')).toMatch(/^集群：哪个节点持有中心桥接租约.* \/ cluster: which node holds the bridge lease/)
+      // The switch redraws the pill at once, not at its next poll.
+      await tab.locator('#lang-btn').click()
+      expect(await tab.evaluate(() => document.documentElement.lang)).toBe('en')
+      expect(await pill.textContent()).toMatch(/^cluster 集群 · lease 租约: n1 · n1\* Redis ✓ [\d.]+ ms · 0 boards 台$/)
+      expect(await pill.locator('.alt').first().getAttribute('lang')).toBe('zh-CN')
+      expect(await pill.getAttribute('title')).toMatch(/^cluster: which node holds the bridge lease.* \/ 集群：/)
+      // After a reload (the address follows the switch) the pill comes up in English first too.
+      await tab.reload()
+      await pill.waitFor({ state: 'visible', timeout: 10_000 })
+      expect(await pill.textContent()).toMatch(/^cluster 集群 · lease 租约: n1 · /)
+    } finally {
+      await tab.close()
+      await node.stop()
+      await redis.stop()
+    }
+  }, 60_000)
 })
