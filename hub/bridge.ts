@@ -410,7 +410,7 @@ export class Bridge {
     const watch = this.opts.deliveries?.watch(payload)
     this.opts.aedes.publish({ cmd: 'publish', topic, payload, qos: 1, retain, dup: false }, (err) => {
       clearTimeout(stuck)
-      if (err) watch?.cancel()
+      if (err || gen !== this.gen) watch?.cancel()
       // Handed in after its connection ended (the wait above outlasted the lease): central sends it again to the next bridge, and the board drops the copy by its id.
       if (gen !== this.gen) return void this.opts.log.info({ topic }, 'a message from central was handed into the hall after its connection ended')
       if (err) return retry(err.message)
