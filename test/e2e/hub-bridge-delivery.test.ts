@@ -84,6 +84,41 @@ describe('commands from central and the memory-first session store', () => {
     await eventually(() => hub.hub.counters.bridgedDown === before + 1, 5_000, 'central acknowledged once the board was')
   }, 40_000)
 
+  it('a clean stop of the hub process writes what a board has not acknowledged; the board gets it from the next run', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hub-delivery-stop-'))
+    cleanups.push(() => rm(dir, { recursive: true, force: true }))
+    const central = await Central.start()
+    cleanups.push(() => central.dispose())
+    const port = await freePort()
+    const credentialsFile = join(dir, 'credentials.json')
+    await writeUsers(credentialsFile, [w01, w02])
+    const configPath = join(dir, 'hub.json')
+    // A deadline far away: at the stop the command is in the hub's memory only.
+    await writeFile(configPath, JSON.stringify({ hall: H, host: '127.0.0.1', port, credentialsFile, dataDir: join(dir, 'data'), upstream: { url: central.url, clientId: `hub-${H}` }, bridge: { reconnectMinMs: 100, reconnectMaxMs: 400, deliveryDeadlineMs: 60_000 } }))
+    let hub = await HubProcess.start(configPath, port)
+    cleanups.push(() => hub.kill('SIGKILL'))
+    const slow = await boardSession(port, w01, true)
+    const quick = await boardSession(port, w02, false)
+    const centralApp = await mqtt.connectAsync(central.url, { clientId: 'central-app' })
+    cleanups.push(() => closeAll([slow.client, quick.client, centralApp]))
+    await eventually(async () => {
+      await centralApp.publishAsync(topics.cmd(H, 'w02', 'sync'), JSON.stringify(command({}, { id: `warm-${Date.now()}` })), { qos: 1 })
+      return eventually(() => quick.received.length > 0, 1_000, 'a warm-up command at w02')
+    }, 15_000, 'the bridge to pass commands')
+    await centralApp.publishAsync(topics.cmd(H, 'w01', 'call'), JSON.stringify(command({ ticket: 'A003' }, { id: 'call-before-stop' })), { qos: 1 })
+    await eventually(() => slow.received.includes('call-before-stop'), 5_000, 'the call at w01, its PUBACK held')
+
+    const how = await hub.kill('SIGTERM')
+    expect(how.code).toBe(0)
+    await closeAll([slow.client, quick.client])
+    // Central was never acknowledged and would send the command again: take it away, so only the hub's disk can deliver it.
+    await central.stopProcess()
+    hub = await HubProcess.start(configPath, port)
+    const back = await boardSession(port, w01, false)
+    cleanups.push(() => closeAll([back.client]))
+    await eventually(() => back.received.includes('call-before-stop'), 10_000, 'the call delivered again after the restart')
+  }, 60_000)
+
   it('kill -9 of the hub after a slow board held its PUBACK past the deadline: the command was on disk, and the board gets it after the restart', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'hub-delivery-kill-'))
     cleanups.push(() => rm(dir, { recursive: true, force: true }))
