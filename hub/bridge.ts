@@ -8,6 +8,7 @@ import { Backoff } from '../edge/shared/backoff.ts'
 import type { Custody, CustodyRecord } from './custody-log.ts'
 import type { HubCounters } from './hub-counters.ts'
 import type { CommandGate, CommandRefusal } from './command-gate.ts'
+import type { DeliveryWatch } from './memory-first-outgoing.ts'
 import { CentralReturnWatch, UNANSWERED_CONNECT_ERRORS } from './central-return-watch.ts'
 
 export type { BridgeState } from '../edge/protocol/index.ts'
@@ -58,6 +59,12 @@ export interface BridgeOptions {
    * one's) and disconnects cleanly, so central does not publish the will either.
    */
   handover?: () => boolean
+  /**
+   * The session store keeping connected boards' queues in memory (hub/memory-first-outgoing.ts): a
+   * message from central is acknowledged only once every memory copy of it is PUBACKed by its board
+   * or written to disk. Absent: Aedes's publish has already written them (a cluster's Redis).
+   */
+  deliveries?: { watch(payload: Buffer): DeliveryWatch }
 }
 
 /**
@@ -399,14 +406,21 @@ export class Bridge {
     // and sends it again once Redis is back (maxRetriesPerRequest bounds only unsent ones), so the publish
     // completes only then, and mqtt.js takes nothing more from central meanwhile. Said, not silent.
     const stuck = setTimeout(() => this.opts.log.warn({ topic }, '中央下发的消息正等待存储恢复 / a message from central waits for the hall store (Redis) to take it; handed in once Redis is back'), 2_000).unref()
+    // Watched by its payload Buffer, which Aedes passes through to the session store untouched (see MemoryFirstOutgoing.watching).
+    const watch = this.opts.deliveries?.watch(payload)
     this.opts.aedes.publish({ cmd: 'publish', topic, payload, qos: 1, retain, dup: false }, (err) => {
       clearTimeout(stuck)
+      if (err || gen !== this.gen) watch?.cancel()
       // Handed in after its connection ended (the wait above outlasted the lease): central sends it again to the next bridge, and the board drops the copy by its id.
       if (gen !== this.gen) return void this.opts.log.info({ topic }, 'a message from central was handed into the hall after its connection ended')
       if (err) return retry(err.message)
-      if (attempt > 0) this.opts.log.info({ topic, attempts: attempt + 1 }, 'held message from central handed into the hall')
-      this.opts.counters.bridgedDown++
-      cb()
+      // Central's PUBACK promises the message survives kill -9: wait until no copy of it lives only in memory.
+      void (watch ? watch.settled() : Promise.resolve()).then(() => {
+        if (gen !== this.gen) return void this.opts.log.info({ topic }, 'a message from central reached its boards after its connection ended')
+        if (attempt > 0) this.opts.log.info({ topic, attempts: attempt + 1 }, 'held message from central handed into the hall')
+        this.opts.counters.bridgedDown++
+        cb()
+      })
     })
   }
 

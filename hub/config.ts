@@ -124,6 +124,8 @@ export const hubConfigSchema = z.strictObject({
       reconnectMaxMs: z.number().int().min(0).optional(),
       returnProbeMs: z.number().int().min(0).optional(),
       stateIntervalMs: z.number().int().min(0).optional(),
+      /** How long a message from central may wait for its boards' PUBACK before the hub writes it to disk and acknowledges it to central (default 50). */
+      deliveryDeadlineMs: z.number().int().min(1).optional(),
     })
     .optional(),
   /**

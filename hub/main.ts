@@ -20,6 +20,7 @@ import { Quarantine } from './quarantine.ts'
 import { Uplink } from './uplink.ts'
 import { MessageParses } from './message-parses.ts'
 import { openSessionPersistence } from './session-store.ts'
+import { MemoryFirstOutgoing } from './memory-first-outgoing.ts'
 import { resolveLimits } from './limits.ts'
 import { LogLimiter } from './log-limiter.ts'
 import { HubHttp } from './dashboard/http-server.ts'
@@ -89,7 +90,10 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
       life.add('cluster', () => c.stop())
       log.info({ node, brokerId, prefix: c.prefix }, 'hub runs as a node of a hall cluster on Redis')
     }
-    const persistence = cluster ? cluster.persistence : await openSessionPersistence(config.dataDir)
+    // A single hub keeps the queues of connected boards in memory (hub/memory-first-outgoing.ts); a cluster's
+    // queues stay in Redis, where every node counts them.
+    const outgoing = cluster ? null : new MemoryFirstOutgoing(await openSessionPersistence(config.dataDir), { log: log.child({ module: 'outgoing' }), ...(config.bridge?.deliveryDeadlineMs ? { watchDeadlineMs: config.bridge.deliveryDeadlineMs } : {}) })
+    const persistence = cluster ? cluster.persistence : outgoing!
     life.add('session persistence', () => persistence.destroy())
     let custody: Custody | null = null
     let uplink: Uplink | null = null
@@ -227,6 +231,7 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
       const c = custody
       const tls = u.caFile || u.certFile || u.keyFile ? await loadUpstreamTls(u) : undefined
       let bridgeReign = 0
+      const { deliveryDeadlineMs: _deadline, ...bridgeTuning } = config.bridge ?? {}
       const startBridge = async () => {
         const b = new Bridge({
           hall: config.hall,
@@ -238,9 +243,10 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
           upstream: { url: u.url, username: u.username, password: u.password, clientId: u.clientId, ...(tls ? { tls } : {}) },
           counters,
           commands: broker.commands,
+          ...(outgoing ? { deliveries: outgoing } : {}),
           log: log.child({ module: 'bridge' }),
           ...(probe ? { storeReady: () => probe.redisUp, handover: () => otherNodesAlive(broker.aedes, brokerId, config.heartbeatMs ?? 15_000) } : {}),
-          ...config.bridge,
+          ...bridgeTuning,
         })
         const reign = ++bridgeReign
         await b.start()

@@ -1,0 +1,169 @@
+import { describe, it, expect, afterEach } from 'vitest'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import mqtt, { type MqttClient, type IPublishPacket } from 'mqtt'
+import { topics } from '../../edge/protocol/index.ts'
+import { user, writeUsers, connectAs, closeAll, startTestHub, type TestHub, type TestUser } from '../hub/support/hub-fixture.ts'
+import { Central } from '../hub/support/central.ts'
+import { HubProcess } from '../hub/support/hub-process.ts'
+import { freePort } from '../support/ports.ts'
+import { eventually, command } from '../support/probe.ts'
+
+/**
+ * Issue 22: the hub delivers central's commands to connected boards from memory
+ * (hub/memory-first-outgoing.ts). Central's PUBACK still promises the command
+ * survives a kill -9 of the hub: the bridge acknowledges it only once the board
+ * has PUBACKed it or the hub has written it to disk, at a short deadline.
+ */
+
+const H = 'h1'
+const w01 = user('board', H, 'w01')
+const w02 = user('board', H, 'w02')
+
+/** A board's persistent session that records its commands and, while `holding`, keeps their PUBACKs back. */
+async function boardSession(port: number, u: TestUser, holding: boolean): Promise<{ client: MqttClient; received: string[]; release(): void }> {
+  const client = await connectAs(port, u, { clean: false })
+  const received: string[] = []
+  const held: Array<() => void> = []
+  let hold = holding
+  client.handleMessage = (packet: IPublishPacket, done) => {
+    received.push(String((JSON.parse(packet.payload.toString()) as { id: string }).id))
+    if (hold) held.push(() => done())
+    else done()
+  }
+  await client.subscribeAsync(topics.counterCommands(H, u.counter!), { qos: 1 })
+  return {
+    client,
+    received,
+    release() {
+      hold = false
+      for (const ack of held.splice(0)) ack()
+    },
+  }
+}
+
+const cleanups: Array<() => Promise<unknown>> = []
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c().catch(() => {})
+})
+
+describe('commands from central and the memory-first session store', () => {
+  it('central is not acknowledged while the board holds its PUBACK and the deadline has not passed; it is once the board acknowledges', async () => {
+    const central = await Central.start()
+    cleanups.push(() => central.dispose())
+    const dataDir = await mkdtemp(join(tmpdir(), 'hub-delivery-'))
+    cleanups.push(() => rm(dataDir, { recursive: true, force: true }))
+    const hub: TestHub = await startTestHub([w01, w02], {
+      hall: H,
+      dataDir,
+      upstream: { url: central.url, clientId: `hub-${H}` },
+      bridge: { reconnectMinMs: 100, reconnectMaxMs: 400, deliveryDeadlineMs: 60_000 },
+    })
+    cleanups.push(() => hub.stop())
+    const slow = await boardSession(hub.hub.port, w01, true)
+    const quick = await boardSession(hub.hub.port, w02, false)
+    const centralApp = await mqtt.connectAsync(central.url, { clientId: 'central-app' })
+    cleanups.push(() => closeAll([slow.client, quick.client, centralApp]))
+
+    // The bridge is subscribed once a command through it arrives.
+    await eventually(async () => {
+      await centralApp.publishAsync(topics.cmd(H, 'w02', 'sync'), JSON.stringify(command({}, { id: `warm-${Date.now()}` })), { qos: 1 })
+      return eventually(() => quick.received.length > 0, 1_000, 'a warm-up command at w02')
+    }, 15_000, 'the bridge to pass commands')
+    const before = hub.hub.counters.bridgedDown
+
+    await centralApp.publishAsync(topics.cmd(H, 'w01', 'call'), JSON.stringify(command({ ticket: 'A001' }, { id: 'held-call' })), { qos: 1 })
+    await eventually(() => slow.received.includes('held-call'), 5_000, 'the call at w01')
+    // Barrier: a publish through the same broker to the other board completes after the call's own publish did.
+    await new Promise<void>((r) => hub.hub.broker.aedes.publish({ cmd: 'publish', topic: topics.cmd(H, 'w02', 'sync'), payload: Buffer.from(JSON.stringify(command({}, { id: 'barrier' }))), qos: 1, retain: false, dup: false }, () => r()))
+    await eventually(() => quick.received.includes('barrier'), 5_000, 'the barrier at w02')
+    expect(hub.hub.counters.bridgedDown).toBe(before)
+
+    slow.release()
+    await eventually(() => hub.hub.counters.bridgedDown === before + 1, 5_000, 'central acknowledged once the board was')
+  }, 40_000)
+
+  it('a clean stop of the hub process writes what a board has not acknowledged; the board gets it from the next run', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hub-delivery-stop-'))
+    cleanups.push(() => rm(dir, { recursive: true, force: true }))
+    const central = await Central.start()
+    cleanups.push(() => central.dispose())
+    const port = await freePort()
+    const credentialsFile = join(dir, 'credentials.json')
+    await writeUsers(credentialsFile, [w01, w02])
+    const configPath = join(dir, 'hub.json')
+    // A deadline far away: at the stop the command is in the hub's memory only.
+    await writeFile(configPath, JSON.stringify({ hall: H, host: '127.0.0.1', port, credentialsFile, dataDir: join(dir, 'data'), upstream: { url: central.url, clientId: `hub-${H}` }, bridge: { reconnectMinMs: 100, reconnectMaxMs: 400, deliveryDeadlineMs: 60_000 } }))
+    let hub = await HubProcess.start(configPath, port)
+    cleanups.push(() => hub.kill('SIGKILL'))
+    const slow = await boardSession(port, w01, true)
+    const quick = await boardSession(port, w02, false)
+    const centralApp = await mqtt.connectAsync(central.url, { clientId: 'central-app' })
+    cleanups.push(() => closeAll([slow.client, quick.client, centralApp]))
+    await eventually(async () => {
+      await centralApp.publishAsync(topics.cmd(H, 'w02', 'sync'), JSON.stringify(command({}, { id: `warm-${Date.now()}` })), { qos: 1 })
+      return eventually(() => quick.received.length > 0, 1_000, 'a warm-up command at w02')
+    }, 15_000, 'the bridge to pass commands')
+    await centralApp.publishAsync(topics.cmd(H, 'w01', 'call'), JSON.stringify(command({ ticket: 'A003' }, { id: 'call-before-stop' })), { qos: 1 })
+    await eventually(() => slow.received.includes('call-before-stop'), 5_000, 'the call at w01, its PUBACK held')
+
+    const how = await hub.kill('SIGTERM')
+    expect(how.code).toBe(0)
+    await closeAll([slow.client, quick.client])
+    // Central was never acknowledged and would send the command again: take it away, so only the hub's disk can deliver it.
+    await central.stopProcess()
+    hub = await HubProcess.start(configPath, port)
+    const back = await boardSession(port, w01, false)
+    cleanups.push(() => closeAll([back.client]))
+    await eventually(() => back.received.includes('call-before-stop'), 10_000, 'the call delivered again after the restart')
+  }, 60_000)
+
+  it('kill -9 of the hub after a slow board held its PUBACK past the deadline: the command was on disk, and the board gets it after the restart', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hub-delivery-kill-'))
+    cleanups.push(() => rm(dir, { recursive: true, force: true }))
+    const central = await Central.start()
+    cleanups.push(() => central.dispose())
+    const port = await freePort()
+    const credentialsFile = join(dir, 'credentials.json')
+    await writeUsers(credentialsFile, [w01, w02])
+    const configPath = join(dir, 'hub.json')
+    await writeFile(
+      configPath,
+      JSON.stringify({
+        hall: H,
+        host: '127.0.0.1',
+        port,
+        credentialsFile,
+        dataDir: join(dir, 'data'),
+        upstream: { url: central.url, clientId: `hub-${H}` },
+        bridge: { reconnectMinMs: 100, reconnectMaxMs: 400, deliveryDeadlineMs: 50 },
+      }),
+    )
+    let hub = await HubProcess.start(configPath, port)
+    cleanups.push(() => hub.kill('SIGKILL'))
+    const slow = await boardSession(port, w01, true)
+    const quick = await boardSession(port, w02, false)
+    const centralApp = await mqtt.connectAsync(central.url, { clientId: 'central-app' })
+    cleanups.push(() => closeAll([slow.client, quick.client, centralApp]))
+    await eventually(async () => {
+      await centralApp.publishAsync(topics.cmd(H, 'w02', 'sync'), JSON.stringify(command({}, { id: `warm-${Date.now()}` })), { qos: 1 })
+      return eventually(() => quick.received.length > 0, 1_000, 'a warm-up command at w02')
+    }, 15_000, 'the bridge to pass commands')
+
+    await centralApp.publishAsync(topics.cmd(H, 'w01', 'call'), JSON.stringify(command({ ticket: 'A002' }, { id: 'call-before-kill' })), { qos: 1 })
+    await centralApp.publishAsync(topics.cmd(H, 'w02', 'sync'), JSON.stringify(command({}, { id: 'after-the-call' })), { qos: 1 })
+    await eventually(() => slow.received.includes('call-before-kill'), 5_000, 'the call at w01, its PUBACK held')
+    // The bridge takes central's messages one at a time: the next one reached w02 only after the call was settled,
+    // and w01 never acknowledged it, so the call had been written to disk.
+    await eventually(() => quick.received.includes('after-the-call'), 10_000, 'the next command at w02')
+
+    const how = await hub.kill('SIGKILL')
+    expect(how.signal).toBe('SIGKILL')
+    await closeAll([slow.client, quick.client])
+    hub = await HubProcess.start(configPath, port)
+    const back = await boardSession(port, w01, false)
+    cleanups.push(() => closeAll([back.client]))
+    await eventually(() => back.received.includes('call-before-kill'), 10_000, 'the call delivered again after the restart')
+  }, 60_000)
+})
