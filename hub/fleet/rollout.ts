@@ -294,7 +294,8 @@ export class RolloutController {
       if (u.cmd === b.cmd) this.follow(counter)
       return
     }
-    if (!w.connected || this.opts.boardAddress(counter) === null) return this.clearGrace(counter)
+    // A rollout cancelled since sends nothing more: the board is only followed, in case it confirms.
+    if (this.current.state !== 'running' || !w.connected || this.opts.boardAddress(counter) === null) return this.clearGrace(counter)
     if (this.graceTimers.has(counter)) return
     this.graceTimers.set(
       counter,
@@ -302,7 +303,7 @@ export class RolloutController {
         this.graceTimers.delete(counter)
         const now = this.opts.hallView.window(counter)
         const nb = this.boards.get(counter)
-        if (!now || !nb || nb.state !== 'sent' || !this.unchecked.has(counter)) return
+        if (!now || !nb || nb.state !== 'sent' || !this.unchecked.has(counter) || this.current.state !== 'running') return
         const nu = now.update
         if (nu?.running === version || (nu && (nu.cmd === nb.cmd || IN_PROGRESS.has(nu.state)))) return this.follow(counter)
         this.resend(counter)
