@@ -32,6 +32,7 @@ import type { Announcer } from './announcer/announcer.ts'
 import { ReleaseStore, DEFAULT_MAX_RELEASE_BYTES } from './fleet/release-store.ts'
 import { FleetRoutes } from './fleet/release-routes.ts'
 import { RolloutController } from './fleet/rollout.ts'
+import { RolloutFile } from './fleet/rollout-file.ts'
 import { hubConfigSchema, type HubConfig, type ResolvedHubConfig } from './config.ts'
 
 export type { HubConfig } from './config.ts'
@@ -312,6 +313,8 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
           boardAddress: (counter) => broker.boardLocalAddress(counter),
           httpPort: () => http?.port ?? null,
           ...(config.releases?.confirmMarginS !== undefined ? { marginS: config.releases.confirmMarginS } : {}),
+          // A cluster has no data directory (its state is in Redis): there the rollout lives in the memory of the node that runs it.
+          file: new RolloutFile(config.dataDir ? join(config.dataDir, 'rollout.json') : null, log.child({ module: 'rollout' })),
           log: log.child({ module: 'rollout' }),
         }),
       )
