@@ -156,6 +156,8 @@ export class Bridge {
       clientId: upstream.clientId ?? `hub-${hall}`,
       clean: false,
       reconnectPeriod: 0,
+      // The drain to central writes a publish per custody record: one write per turn instead.
+      batchWrites: true,
       username: upstream.username,
       password: upstream.password,
       will: { topic: topics.hubStatus(hall), payload: Buffer.from(JSON.stringify(will)), qos: 1, retain: true },

@@ -73,6 +73,13 @@ function isOwnMessage(p: Principal, packet: PublishPacket): boolean {
   return packet.topic.startsWith(prefix) && !packet.topic.startsWith(topics.counterCommandPrefix(p.hall, p.counter)) && packet.topic.length > prefix.length
 }
 
+/** topic.split('/').length > max, without an array of levels for every message. */
+function levelsOver(topic: string, max: number): boolean {
+  let levels = 1
+  for (let i = topic.indexOf('/'); i !== -1; i = topic.indexOf('/', i + 1)) if (++levels > max) return true
+  return false
+}
+
 function connackError(message: string, returnCode: number): AuthenticateError {
   return Object.assign(refusal(message), { returnCode }) as AuthenticateError
 }
@@ -392,29 +399,30 @@ export class HubBroker {
 
   private authorizeFirstCopy(client: Client, p: Principal, packet: PublishPacket, cb: (err?: Error | null) => void): void {
     const { limits } = this.opts
-    const at = { client: client.id, topic: packet.topic.slice(0, 200) }
-    const own = isOwnMessage(p, packet)
+    // Only a refusal needs these: not built for every message (docs/benchmarks.md, issue 22).
+    const at = () => ({ client: client.id, topic: packet.topic.slice(0, 200) })
+    const own = () => isOwnMessage(p, packet)
     if (packet.payload.length > limits.maxPayloadBytes) {
       const reason = `payload of ${packet.payload.length} bytes is over the limit of ${limits.maxPayloadBytes}`
-      if (own) return this.toQuarantine(client.id, p, packet, 'payload-too-large', reason, cb)
-      this.refuse('payload-too-large', { ...at, bytes: packet.payload.length }, 'refused publish')
+      if (own()) return this.toQuarantine(client.id, p, packet, 'payload-too-large', reason, cb)
+      this.refuse('payload-too-large', { ...at(), bytes: packet.payload.length }, 'refused publish')
       return cb(refusal('payload too large'))
     }
-    if (packet.topic.split('/').length > limits.maxTopicLevels) {
+    if (levelsOver(packet.topic, limits.maxTopicLevels)) {
       // A board's own message too deep: quarantined like its other unacceptable messages, or its journal
       // sends it again on every connection for ever. The frame guard still bounds what it can send at all.
-      if (own) return this.toQuarantine(client.id, p, packet, 'topic-too-deep', `more than ${limits.maxTopicLevels} topic levels`, cb)
-      this.refuse('topic-too-deep', at, 'refused publish')
+      if (own()) return this.toQuarantine(client.id, p, packet, 'topic-too-deep', `more than ${limits.maxTopicLevels} topic levels`, cb)
+      this.refuse('topic-too-deep', at(), 'refused publish')
       return cb(refusal('topic too deep'))
     }
     if (packet.retain && parseTopic(packet.topic)?.kind === 'cmd') {
-      this.refuse('retained-command', at, 'refused publish: commands are never retained')
+      this.refuse('retained-command', at(), 'refused publish: commands are never retained')
       return cb(refusal('retained command'))
     }
     const d = authorizePublish(p, packet.topic, packet.retain)
     if (!d.ok) {
-      if (own) return this.toQuarantine(client.id, p, packet, 'acl-publish', d.reason, cb)
-      this.refuse('acl-publish', { ...at, reason: d.reason }, 'refused publish')
+      if (own()) return this.toQuarantine(client.id, p, packet, 'acl-publish', d.reason, cb)
+      this.refuse('acl-publish', { ...at(), reason: d.reason }, 'refused publish')
       return cb(refusal(d.reason))
     }
     if (p.role !== 'board' && parseTopic(packet.topic)?.kind === 'cmd') return this.gateCommand(client.id, p, packet, cb)

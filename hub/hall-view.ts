@@ -154,6 +154,16 @@ export class HallView {
     return w ? structuredClone(w) : undefined
   }
 
+  /**
+   * What a rollout follows of a window (hub/fleet/rollout.ts), read on every change of the hall:
+   * not a structuredClone of the whole window, which at a hall's message rate was a few per cent of
+   * the hub's CPU (docs/benchmarks.md, issue 22). The report is replaced, never changed, by apply().
+   */
+  updateOf(counter: string): { readonly update: Readonly<UpdateReport> | null; readonly version: string | null } | undefined {
+    const w = this.windows.get(counter)
+    return w ? { update: w.update, version: w.version } : undefined
+  }
+
   snapshot(): HallSnapshot {
     for (const w of this.windows.values()) this.dropOldAlerts(w)
     const windows = [...this.windows.values()].sort((a, b) => a.counter.localeCompare(b.counter)).map((w) => structuredClone(w))

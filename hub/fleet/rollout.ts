@@ -338,8 +338,9 @@ export class RolloutController {
   /** Takes in a board's latest update report. */
   private follow(counter: string): void {
     const b = this.boards.get(counter)
-    const w = this.opts.hallView.window(counter)
-    if (!b || !w) return
+    if (!b) return
+    const w = this.opts.hallView.updateOf(counter)
+    if (!w) return
     const u = w.update
     b.running = u?.running ?? w.version
     b.reported = u?.state ?? null

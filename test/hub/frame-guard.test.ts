@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest'
-import { FrameLengthGuard } from '../../hub/frame-guard.ts'
+import { Duplex } from 'node:stream'
+import { FrameLengthGuard, guardedStream } from '../../hub/frame-guard.ts'
 
 /** A PUBLISH-like frame: type byte, variable-length remaining length, body. */
 function frame(bodyLength: number): Buffer {
@@ -44,5 +45,44 @@ describe('frame length guard', () => {
     const { err } = await feed(new FrameLengthGuard(65_536, (n) => (announced = n)), [frame(5), big.subarray(0, 2), big.subarray(2)])
     expect(err?.message).toMatch(/over the limit/)
     expect(announced).toBeGreaterThan(65_536)
+  })
+})
+
+describe('guardedStream writes', () => {
+  /** The socket side as a Duplex that records each write it is handed. */
+  class RecordingSocket extends Duplex {
+    readonly writes: Buffer[] = []
+    override _read(): void {}
+    override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
+      this.writes.push(chunk)
+      cb()
+    }
+  }
+
+  it('hands the socket one write per turn, packets in order, however many ticks wrote them', async () => {
+    const socket = new RecordingSocket()
+    const stream = guardedStream(socket, 1024, () => {})
+    const expected: Buffer[] = []
+    for (let turn = 0; turn < 20; turn++) {
+      for (let i = 0; i < 50; i++) {
+        // As mqtt-packet does: a packet in several chunks, corked, uncorked on the next tick; PUBACKs from promise callbacks.
+        const write = () => {
+          const head = Buffer.from([0x40, 2])
+          const id = Buffer.from([turn, i])
+          expected.push(head, id)
+          stream.cork()
+          stream.write(head)
+          stream.write(id)
+          process.nextTick(() => stream.uncork())
+        }
+        if (i % 2) write()
+        else void Promise.resolve().then(write)
+      }
+      await new Promise((r) => setImmediate(r))
+    }
+    await new Promise((r) => setImmediate(r))
+    expect(Buffer.concat(socket.writes).equals(Buffer.concat(expected))).toBe(true)
+    expect(socket.writes.length).toBe(20)
+    stream.destroy()
   })
 })

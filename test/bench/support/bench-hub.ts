@@ -80,6 +80,8 @@ export interface HubProcessOptions {
   http?: boolean
   /** Limits beside LOOPBACK_LIMITS (hub/limits.ts). */
   limits?: Record<string, number>
+  /** Another checkout's launcher (cli/counter-edge.mjs), to run an earlier hub beside this one (test/bench/hub-cpu-pairs.ts). */
+  cli?: string
 }
 
 export interface BenchHubProcess {
@@ -116,7 +118,7 @@ export async function startHubProcess(o: HubProcessOptions): Promise<BenchHubPro
   const logFile = join(dir, 'hub.log')
   const fd = openSync(logFile, 'a')
   const flags = o.inspectPort ? [`--inspect=127.0.0.1:${o.inspectPort}`] : []
-  const child: ChildProcess = spawn(process.execPath, [...flags, CLI, 'hub', '--config', configFile], {
+  const child: ChildProcess = spawn(process.execPath, [...flags, o.cli ?? CLI, 'hub', '--config', configFile], {
     env: { ...process.env, LOG_LEVEL: o.logLevel ?? 'info', LOG_FORMAT: 'json', ...o.env },
     stdio: ['ignore', fd, fd],
   })
