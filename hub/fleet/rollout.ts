@@ -345,7 +345,11 @@ export class RolloutController {
     b.running = u?.running ?? w.version
     b.reported = u?.state ?? null
     if (b.state !== 'sent') return
-    if (this.unchecked.has(counter)) return this.recheck(counter, b, w)
+    if (this.unchecked.has(counter)) {
+      // Only boards a restarted hub has not heard from since: rare, so the whole window is read here.
+      const whole = this.opts.hallView.window(counter)
+      return whole ? this.recheck(counter, b, whole) : undefined
+    }
     if (!u) return
     const version = this.current.version
     const ours = u.cmd === b.cmd
