@@ -12,9 +12,9 @@
  * still loads from node_modules as in a checkout. `npm pack` builds it
  * (prepack), so a release carries it and a board needs no dev dependencies.
  */
-import { build, type Plugin } from 'esbuild'
+import { build, type BuildOptions, type Plugin } from 'esbuild'
 import { rm } from 'node:fs/promises'
-import { dirname, join, relative, sep } from 'node:path'
+import { basename, dirname, join, relative, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '../..')
@@ -48,30 +48,51 @@ function inlineBoardPackages(): Plugin {
   }
 }
 
-export async function buildDist(outdir = join(REPO, 'dist')): Promise<{ entry: string; ms: number }> {
+/** dist/'s entry: cli/dist-entry.ts, which starts `edge` from the board bundle and every other command from cli/main.ts. */
+export const DIST_ENTRY = 'counter-edge.js'
+
+export async function buildDist(outdir = join(REPO, 'dist')): Promise<{ entry: string; board: string; ms: number }> {
   const t0 = performance.now()
   await rm(outdir, { recursive: true, force: true })
-  await build({
-    entryPoints: { 'counter-edge': join(REPO, 'cli/main.ts') },
+  const common = {
     bundle: true,
     plugins: [inlineBoardPackages()],
     platform: 'node',
-    format: 'esm',
-    splitting: true,
     target: 'node20.19',
     outdir,
-    // Flat, so edge/shared/package-root.ts finds package.json from every chunk.
-    chunkNames: '[name]-[hash]',
     // Minified whole: 1.6 MB less than whitespace and syntax alone, and keeping names would cost 1 MB
     // again. Our error classes name themselves, which the logger reports as an error's type; a stack
     // trace's functions are found through the .map next to each file.
     minify: true,
     sourcemap: 'linked',
     logLevel: 'warning',
+  } satisfies BuildOptions
+  // The board's bundle: `edge` alone, one CommonJS file, which the entry compiles through V8 with a code
+  // cache of its own (cli/bundle-code-cache.ts); its name carries its content hash, which keys the cache.
+  const board = await build({
+    ...common,
+    entryPoints: { board: join(REPO, 'cli/board-main.ts') },
+    entryNames: '[name]-[hash]',
+    format: 'cjs',
+    outExtension: { '.js': '.cjs' },
+    metafile: true,
+    // One file in dist/, like the ESM chunks: import.meta.url is the bundle's own (edge/shared/package-root.ts).
+    define: { 'import.meta.url': '__importMetaUrl' },
+    banner: { js: "var __importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  })
+  const boardFile = Object.keys(board.metafile.outputs).find((f) => f.endsWith('.cjs'))!
+  await build({
+    ...common,
+    entryPoints: { 'counter-edge': join(REPO, 'cli/dist-entry.ts') },
+    format: 'esm',
+    splitting: true,
+    // Flat, so edge/shared/package-root.ts finds package.json from every chunk.
+    chunkNames: '[name]-[hash]',
+    define: { __BOARD_BUNDLE__: JSON.stringify(basename(boardFile)) },
     // The bundled CommonJS packages call require() for Node's builtins, which an ESM file has not got.
     banner: { js: "#!/usr/bin/env node\nimport { createRequire as __distRequire } from 'node:module'; const require = __distRequire(import.meta.url);" },
   })
-  return { entry: join(outdir, 'counter-edge.js'), ms: Math.round(performance.now() - t0) }
+  return { entry: join(outdir, DIST_ENTRY), board: join(outdir, basename(boardFile)), ms: Math.round(performance.now() - t0) }
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
