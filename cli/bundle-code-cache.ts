@@ -38,19 +38,11 @@ export interface CodeCachedBundle<T> {
 }
 
 /**
- * The cache's file for this bundle under this node binary and these flags, in `dir`. A different node or
- * other flags get a file of their own rather than taking turns rewriting one.
+ * The cache's file for this bundle under this node binary, in `dir`. Not keyed by the flags: V8 refuses a
+ * cache made under other V8 flags by itself, and the file is then written again; a board runs one set.
  */
-export function codeCacheFile(dir: string, bundle: string, execArgv: readonly string[] = process.execArgv): string {
-  const key = `${process.version}-${process.arch}-${shortHash(execArgv.join(' '))}`
-  return join(dir, `${basename(bundle, '.cjs')}.${key}.v8cache`)
-}
-
-/** A stable short name for a string (FNV-1a, 32 bits): not a check of anything, just a file name. */
-function shortHash(s: string): string {
-  let h = 0x811c9dc5
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0
-  return h.toString(16).padStart(8, '0')
+export function codeCacheFile(dir: string, bundle: string): string {
+  return join(dir, `${basename(bundle, '.cjs')}.${process.version}-${process.arch}.v8cache`)
 }
 
 /** The payload of a cache file, or why it cannot be used. */
@@ -98,12 +90,11 @@ export function writeCacheFile(file: string, data: Buffer): void {
   }
 }
 
-/** Caches of other bundles (an earlier release's) in the same folder: never used again. */
-function removeOtherCaches(file: string, bundle: string): void {
+/** Caches of other bundles (an earlier release's) or another node in the same folder: never used again. */
+function removeOtherCaches(file: string): void {
   const dir = dirname(file)
-  const own = `${basename(bundle, '.cjs')}.`
   for (const name of readdirSync(dir)) {
-    if (name.endsWith('.v8cache') && !name.startsWith(own)) {
+    if (name.endsWith('.v8cache') && name !== basename(file)) {
       try {
         unlinkSync(join(dir, name))
       } catch {
@@ -145,7 +136,7 @@ export function loadCodeCachedBundle<T>(bundle: string, file: string | null): Co
         const data = script.createCachedData()
         writeCacheFile(file, data)
         saved = true
-        removeOtherCaches(file, bundle)
+        removeOtherCaches(file)
         return { written: file, kb: Math.round(data.length / 1024) }
       } catch (e) {
         return { skipped: `${file}: ${(e as Error).message}` }

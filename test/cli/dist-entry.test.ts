@@ -110,7 +110,7 @@ describe('dist/counter-edge.js edge: the board bundle compiled with its own code
   it('writes the cache once online, and the next start compiles from it (V8 does not reject it)', async () => {
     const dataDir = join(dir, 'data-a')
     const cfg = await config('a', { dataDir })
-    const file = codeCacheFile(join(dataDir, 'code-cache'), boardBundle, flags)
+    const file = codeCacheFile(join(dataDir, 'code-cache'), boardBundle)
 
     const first = await startOnline(cfg)
     const saved = await first.line('code cache of the board bundle saved')
@@ -131,7 +131,7 @@ describe('dist/counter-edge.js edge: the board bundle compiled with its own code
   it('a damaged cache, or one V8 refuses, is ignored: the runtime comes online and the file is written anew', async () => {
     const dataDir = join(dir, 'data-b')
     const cfg = await config('b', { dataDir })
-    const file = codeCacheFile(join(dataDir, 'code-cache'), boardBundle, flags)
+    const file = codeCacheFile(join(dataDir, 'code-cache'), boardBundle)
     await mkdir(join(dataDir, 'code-cache'), { recursive: true })
 
     // Damaged: bytes that are no cache file at all.
