@@ -47,7 +47,8 @@ if (args[0] === 'edge' && process.env.COUNTER_EDGE_CODE_CACHE !== 'off') {
   const bundle = join(dist, __BOARD_BUNDLE__)
   const file = codeCacheFile(codeCacheDir(args, process.env, dist), bundle)
   const loaded = loadCodeCachedBundle<{ runBoard: typeof runBoard }>(bundle, file)
-  await loaded.exports.runBoard(args, loaded)
+  void loaded.exports.runBoard(args, loaded)
 } else {
-  await import('./main.ts')
+  // Built as CommonJS (no top-level await); cli/main.ts reports its own errors and sets the exit code.
+  void import('./main.ts')
 }

@@ -13,7 +13,7 @@
  * (prepack), so a release carries it and a board needs no dev dependencies.
  */
 import { build, type BuildOptions, type Plugin } from 'esbuild'
-import { rm } from 'node:fs/promises'
+import { rm, writeFile } from 'node:fs/promises'
 import { basename, dirname, join, relative, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -51,6 +51,16 @@ function inlineBoardPackages(): Plugin {
 /** dist/'s entry: cli/dist-entry.ts, which starts `edge` from the board bundle and every other command from cli/main.ts. */
 export const DIST_ENTRY = 'counter-edge.js'
 
+/** The entry's import of cli/main.ts is the ESM build's cli.mjs, loaded at run time, not bundled into the entry. */
+function esmCli(): Plugin {
+  return {
+    name: 'esm-cli',
+    setup(b) {
+      b.onResolve({ filter: /^\.\/main\.ts$/ }, () => ({ path: './cli.mjs', external: true }))
+    },
+  }
+}
+
 export async function buildDist(outdir = join(REPO, 'dist')): Promise<{ entry: string; board: string; ms: number }> {
   const t0 = performance.now()
   await rm(outdir, { recursive: true, force: true })
@@ -81,17 +91,31 @@ export async function buildDist(outdir = join(REPO, 'dist')): Promise<{ entry: s
     banner: { js: "var __importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
   })
   const boardFile = Object.keys(board.metafile.outputs).find((f) => f.endsWith('.cjs'))!
+  // Every other command: cli/main.ts as ESM, its commands in lazily loaded chunks (`edge` without its code
+  // cache among them). .mjs, because dist/ is a CommonJS folder (below).
+  await build({
+    ...common,
+    entryPoints: { cli: join(REPO, 'cli/main.ts') },
+    format: 'esm',
+    splitting: true,
+    outExtension: { '.js': '.mjs' },
+    // Flat, so edge/shared/package-root.ts finds package.json from every chunk.
+    chunkNames: '[name]-[hash]',
+    // The bundled CommonJS packages call require() for Node's builtins, which an ESM file has not got.
+    banner: { js: "import { createRequire as __distRequire } from 'node:module'; const require = __distRequire(import.meta.url);" },
+  })
+  // The entry, CommonJS: a board's start then loads none of Node's ESM loader (some 20 ms of CPU under the
+  // unit's flags, which make Node compile it from source) unless a command needs it.
   await build({
     ...common,
     entryPoints: { 'counter-edge': join(REPO, 'cli/dist-entry.ts') },
-    format: 'esm',
-    splitting: true,
-    // Flat, so edge/shared/package-root.ts finds package.json from every chunk.
-    chunkNames: '[name]-[hash]',
-    define: { __BOARD_BUNDLE__: JSON.stringify(basename(boardFile)) },
-    // The bundled CommonJS packages call require() for Node's builtins, which an ESM file has not got.
-    banner: { js: "#!/usr/bin/env node\nimport { createRequire as __distRequire } from 'node:module'; const require = __distRequire(import.meta.url);" },
+    format: 'cjs',
+    plugins: [...common.plugins, esmCli()],
+    define: { __BOARD_BUNDLE__: JSON.stringify(basename(boardFile)), 'import.meta.url': '__importMetaUrl' },
+    banner: { js: "#!/usr/bin/env node\nvar __importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
   })
+  // dist/counter-edge.js is what the units, the launcher and a release name; the package is ESM ("type": "module").
+  await writeFile(join(outdir, 'package.json'), `${JSON.stringify({ type: 'commonjs' })}\n`)
   return { entry: join(outdir, DIST_ENTRY), board: join(outdir, basename(boardFile)), ms: Math.round(performance.now() - t0) }
 }
 
