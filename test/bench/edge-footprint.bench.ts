@@ -21,7 +21,7 @@ import { buildEdgeBundle, type EdgeBundle } from './support/bundle.ts'
 import { buildDist } from '../../cli/build/bundle.ts'
 import { CACHE_SAVE_DELAY_MS } from '../../cli/board-main.ts'
 import { buildBoardSnapshot, type BoardSnapshot } from './support/board-snapshot.ts'
-import { boardUnitNodeFlags } from '../support/board-unit.ts'
+import { boardUnitEnvironment, boardUnitNodeFlags } from '../support/board-unit.ts'
 import { connectPlain } from './support/net.ts'
 import { cpuSeconds, memory } from './support/proc.ts'
 import { round, sleep } from './support/stats.ts'
@@ -155,6 +155,8 @@ export async function runFootprint(o: FootprintOptions): Promise<FootprintResult
     // What `npm run build` ships for boards (packages stay in node_modules); built below the repository so it finds package.json.
     const dist = await buildDist(join(REPO, '.tmp', 'bench', `dist-${process.pid}`))
     const unitFlags = await boardUnitNodeFlags()
+    // The unit's environment too (MALLOC_MMAP_THRESHOLD_): what a board runs with, for every start under the unit's flags.
+    const unitEnv = await boardUnitEnvironment()
     const snapshotFlags = o.variants.find((v) => v.bundle === 'snapshot')?.flags
     const snapshot: BoardSnapshot | null = snapshotFlags ? await buildBoardSnapshot(join(REPO, '.tmp', 'bench', `snapshot-${process.pid}`), [...unitFlags, ...snapshotFlags]) : null
     if (snapshot) o.log(`startup snapshot built in ${snapshot.buildMs} ms: ${snapshot.blobMb} MB blob`)
@@ -196,7 +198,7 @@ export async function runFootprint(o: FootprintOptions): Promise<FootprintResult
     }
     const variants: Array<{ name: string; args: string[]; fresh?: () => Promise<Record<string, string>>; noProbe?: boolean; env?: Record<string, string>; warm?: boolean }> = [
       // A board starts from the code cache its earlier start wrote, at every start but its first (and its first after an update).
-      { name: `${AS_SHIPPED}, code cache of the bundle, second start (dist under node ${unitFlags.join(' ')})`, args: [...unitFlags, dist.entry, 'edge', '--config', config], warm: true },
+      { name: `${AS_SHIPPED}, code cache of the bundle, second start (dist under node ${unitFlags.join(' ')})`, args: [...unitFlags, dist.entry, 'edge', '--config', config], env: unitEnv, warm: true },
       { name: LAUNCHER_WARM, args: [CLI, 'edge', '--config', config] },
       {
         name: `${LAUNCHER}), cold cache (as every start under PrivateTmp=yes)`,
@@ -210,7 +212,7 @@ export async function runFootprint(o: FootprintOptions): Promise<FootprintResult
           v.bundle === 'snapshot'
             ? [...unitFlags, ...v.flags, '--snapshot-blob', snapshot!.blob, 'edge', '--config', config]
             : [...(v.unitFlags ? unitFlags : []), ...v.flags, (v.bundle === 'dist' ? dist : v.bundle === 'plain' ? bundle : trimmedBundle).entry, 'edge', '--config', config],
-        ...(v.bundle === 'dist' && (v.codeCache ?? 'off') === 'off' ? { env: { COUNTER_EDGE_CODE_CACHE: 'off' } } : {}),
+        env: { ...(v.unitFlags || v.bundle === 'snapshot' ? unitEnv : {}), ...(v.bundle === 'dist' && (v.codeCache ?? 'off') === 'off' ? { COUNTER_EDGE_CODE_CACHE: 'off' } : {}) },
         ...(v.bundle === 'dist' && v.codeCache === 'first' ? { fresh: noCodeCache } : {}),
         ...(v.bundle === 'dist' && v.codeCache === 'second' ? { warm: true } : {}),
       })),
