@@ -3,8 +3,10 @@
  * (cli/counter-edge.mjs) compiles TypeScript through tsx at every start,
  * which costs a board about 35 MB (tsx's loader thread) and a few hundred
  * milliseconds (docs/benchmarks.md, "Edge footprint"). dist/counter-edge.js is
- * the same CLI without that: our code in one ESM file plus lazily loaded
- * chunks (`edge` never loads the hub or the simulator). The pure-JavaScript
+ * the same CLI without that: a small CommonJS entry (cli/dist-entry.ts) that
+ * runs `edge` from the board's own bundle with its V8 code cache, and every
+ * other command from cli.mjs, our code as ESM plus lazily loaded chunks
+ * (`edge` never loads the hub or the simulator). The pure-JavaScript
  * packages of the board's path (mqtt, zod, pino and what they import) are
  * bundled in, minified: node then keeps one compact source instead of some
  * two hundred module files, which is about 4 MB of a board's memory. Every
