@@ -149,6 +149,7 @@ export class BoardLink {
   private pingSentAt: number | null = null
   private readonly health: LinkHealth
   private readonly refusalListeners = new Set<(inARow: number) => void>()
+  private readonly onlineListeners = new Set<() => void>()
   private readonly now: () => number
 
   constructor(private readonly opts: BoardLinkOptions) {
@@ -189,6 +190,15 @@ export class BoardLink {
   onCredentialsRefused(listener: (inARow: number) => void): () => void {
     this.refusalListeners.add(listener)
     return () => this.refusalListeners.delete(listener)
+  }
+
+  /**
+   * Told after every (re)connect once the birth and the window's state went out and the journal's sending resumed: the composition root's
+   * own business at that moment (cli/board-main.ts saves the code cache of the board's bundle then).
+   */
+  onOnline(listener: () => void): () => void {
+    this.onlineListeners.add(listener)
+    return () => this.onlineListeners.delete(listener)
   }
 
   /** Called after every (re)connect and birth, so the window can republish its state. */
@@ -237,6 +247,7 @@ export class BoardLink {
         this.liveCursor = this.backlogEnd + 1
         this.sending = true
         this.pump()
+        for (const l of this.onlineListeners) l()
       })
     })
     client.on('close', () => {

@@ -3,7 +3,6 @@ import { join } from 'node:path'
 import type { CommandOf, ErrorCode, ReleaseManifest, UpdateReport } from '../protocol/index.ts'
 import type { Logger } from '../shared/logger.ts'
 import type { BoardRoot, UpdateJournal } from './board-root.ts'
-import { download } from './download.ts'
 import { checkRelease } from './release-checks.ts'
 import { unpackRelease } from './unpack.ts'
 
@@ -111,6 +110,9 @@ export class Installer {
       this.opts.report({ ...base, state: 'downloading', progress: { bytes: 0, total: m.payload.size } })
       await rm(part, { force: true })
       await mkdir(root.releases, { recursive: true })
+      // Loaded here, not at the top: node:http and node:https (with tls) cost every board start some 10 ms of
+      // CPU compiling them, for an update that comes a few times a year (docs/benchmarks.md, "Edge footprint").
+      const { download } = await import('./download.ts')
       const got = await download({
         url: cmd.url,
         ...this.opts.credentials,

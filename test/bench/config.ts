@@ -38,6 +38,8 @@ const HUB_VARIANTS: CallDiagnosisOptions['variants'] = [
 ]
 
 const LEVERS: FootprintOptions['variants'] = [
+  { name: "dist under the board unit's flags, code cache off (COUNTER_EDGE_CODE_CACHE=off: the shipped start before issue 22)", bundle: 'dist', flags: [], unitFlags: true, codeCache: 'off' },
+  { name: "code cache of the bundle, first start (none yet: a board's first start, or its first after an update)", bundle: 'dist', flags: [], unitFlags: true, codeCache: 'first' },
   { name: 'dist (npm run build), no node flags', bundle: 'dist', flags: [] },
   { name: 'dist + --max-semi-space-size=1', bundle: 'dist', flags: ['--max-semi-space-size=1'] },
   { name: 'dist + --lite-mode', bundle: 'dist', flags: ['--lite-mode'] },

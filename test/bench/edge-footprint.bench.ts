@@ -13,14 +13,15 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:net'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { MqttClient } from 'mqtt'
 import { boardAccount, benchDataRoot, CLI, REPO, startHubProcess } from './support/bench-hub.ts'
 import { buildEdgeBundle, type EdgeBundle } from './support/bundle.ts'
 import { buildDist } from '../../cli/build/bundle.ts'
+import { CACHE_SAVE_DELAY_MS } from '../../cli/board-main.ts'
 import { buildBoardSnapshot, type BoardSnapshot } from './support/board-snapshot.ts'
-import { boardUnitNodeFlags } from '../support/board-unit.ts'
+import { boardUnitEnvironment, boardUnitNodeFlags } from '../support/board-unit.ts'
 import { connectPlain } from './support/net.ts'
 import { cpuSeconds, memory } from './support/proc.ts'
 import { round, sleep } from './support/stats.ts'
@@ -34,7 +35,19 @@ export interface FootprintOptions {
    * Levers to try beyond what ships (the board unit, and the launcher a checkout runs): which bundle and which node flags.
    * 'snapshot': a V8 startup snapshot of the edge command, built and run under the board unit's flags (plus these).
    */
-  variants: Array<{ name: string; bundle: 'plain' | 'trimmed' | 'dist' | 'snapshot'; flags: string[] }>
+  variants: Array<{
+    name: string
+    bundle: 'plain' | 'trimmed' | 'dist' | 'snapshot'
+    flags: string[]
+    /** dist only: the board unit's flags before `flags`. */
+    unitFlags?: boolean
+    /**
+     * dist only: the board bundle's code cache (cli/bundle-code-cache.ts). 'off' (the default for dist rows):
+     * COUNTER_EDGE_CODE_CACHE=off, the ESM build as before issue 22; 'first': no cache at any start (each a
+     * board's first); 'second': a cache written by an earlier start, as at every start of a board but its first.
+     */
+    codeCache?: 'off' | 'first' | 'second'
+  }>
   /** Commands in the burst after the idle measurement (0: none). */
   burst: number
   modules: string[]
@@ -142,6 +155,8 @@ export async function runFootprint(o: FootprintOptions): Promise<FootprintResult
     // What `npm run build` ships for boards (packages stay in node_modules); built below the repository so it finds package.json.
     const dist = await buildDist(join(REPO, '.tmp', 'bench', `dist-${process.pid}`))
     const unitFlags = await boardUnitNodeFlags()
+    // The unit's environment too (MALLOC_MMAP_THRESHOLD_): what a board runs with, for every start under the unit's flags.
+    const unitEnv = await boardUnitEnvironment()
     const snapshotFlags = o.variants.find((v) => v.bundle === 'snapshot')?.flags
     const snapshot: BoardSnapshot | null = snapshotFlags ? await buildBoardSnapshot(join(REPO, '.tmp', 'bench', `snapshot-${process.pid}`), [...unitFlags, ...snapshotFlags]) : null
     if (snapshot) o.log(`startup snapshot built in ${snapshot.buildMs} ms: ${snapshot.blobMb} MB blob`)
@@ -175,8 +190,15 @@ export async function runFootprint(o: FootprintOptions): Promise<FootprintResult
 
     const coldTmp = join(dir, 'cold')
     // noProbe: a snapshot's start runs no --import, and the heap probe's SIGUSR2 would kill it.
-    const variants: Array<{ name: string; args: string[]; fresh?: () => Promise<Record<string, string>>; noProbe?: boolean }> = [
-      { name: `${AS_SHIPPED} (dist under node ${unitFlags.join(' ')})`, args: [...unitFlags, dist.entry, 'edge', '--config', config] },
+    // The config has no dataDir, so the board bundle's code cache goes beside it, in the build's own dist/.
+    const codeCacheDir = join(dirname(dist.entry), 'code-cache')
+    const noCodeCache = async () => {
+      await rm(codeCacheDir, { recursive: true, force: true })
+      return {}
+    }
+    const variants: Array<{ name: string; args: string[]; fresh?: () => Promise<Record<string, string>>; noProbe?: boolean; env?: Record<string, string>; warm?: boolean }> = [
+      // A board starts from the code cache its earlier start wrote, at every start but its first (and its first after an update).
+      { name: `${AS_SHIPPED}, code cache of the bundle, second start (dist under node ${unitFlags.join(' ')})`, args: [...unitFlags, dist.entry, 'edge', '--config', config], env: unitEnv, warm: true },
       { name: LAUNCHER_WARM, args: [CLI, 'edge', '--config', config] },
       {
         name: `${LAUNCHER}), cold cache (as every start under PrivateTmp=yes)`,
@@ -189,7 +211,10 @@ export async function runFootprint(o: FootprintOptions): Promise<FootprintResult
         args:
           v.bundle === 'snapshot'
             ? [...unitFlags, ...v.flags, '--snapshot-blob', snapshot!.blob, 'edge', '--config', config]
-            : [...v.flags, (v.bundle === 'dist' ? dist : v.bundle === 'plain' ? bundle : trimmedBundle).entry, 'edge', '--config', config],
+            : [...(v.unitFlags ? unitFlags : []), ...v.flags, (v.bundle === 'dist' ? dist : v.bundle === 'plain' ? bundle : trimmedBundle).entry, 'edge', '--config', config],
+        env: { ...(v.unitFlags || v.bundle === 'snapshot' ? unitEnv : {}), ...(v.bundle === 'dist' && (v.codeCache ?? 'off') === 'off' ? { COUNTER_EDGE_CODE_CACHE: 'off' } : {}) },
+        ...(v.bundle === 'dist' && v.codeCache === 'first' ? { fresh: noCodeCache } : {}),
+        ...(v.bundle === 'dist' && v.codeCache === 'second' ? { warm: true } : {}),
       })),
     ]
     // Warm tsx's cache once so "warm" means warm.
@@ -201,8 +226,10 @@ export async function runFootprint(o: FootprintOptions): Promise<FootprintResult
     for (const v of variants) {
       const runs: Array<Omit<StartFigures, 'variant' | 'command' | 'runs' | 'heap' | 'startBestMs'>> = []
       let heap: HeapStats | undefined
+      // A start that leaves the code cache behind: online, then long enough for the save (cli/board-main.ts).
+      if (v.warm) await startOnce(v.args, { ...v.env }, births, { settleMs: CACHE_SAVE_DELAY_MS + 1_500, idleMs: 0, probe: null, burst: 0, cmd })
       for (let i = 0; i < o.repeats; i++) {
-        const r = await startOnce(v.args, v.fresh ? await v.fresh() : {}, births, { settleMs: o.settleMs, idleMs: o.idleMs, probe: v.noProbe ? null : probe, burst: o.burst, cmd })
+        const r = await startOnce(v.args, { ...v.env, ...(v.fresh ? await v.fresh() : {}) }, births, { settleMs: o.settleMs, idleMs: o.idleMs, probe: v.noProbe ? null : probe, burst: o.burst, cmd })
         heap = r.heap ?? heap
         delete r.heap
         runs.push(r)

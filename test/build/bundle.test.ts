@@ -27,7 +27,7 @@ describe('npm run build: the CLI for boards, without the TypeScript loader', () 
     const flags = await boardUnitNodeFlags()
     expect(flags).toContain('--lite-mode')
     const files = await readdir(out)
-    for (const f of files.filter((f) => f.endsWith('.js'))) expect(await readFile(join(out, f), 'utf8'), f).not.toMatch(/from ["']tsx/)
+    for (const f of files.filter((f) => /\.[mc]?js$/.test(f))) expect(await readFile(join(out, f), 'utf8'), f).not.toMatch(/from ["']tsx/)
 
     dir = await mkdtemp(join(tmpdir(), 'dist-'))
     const creds = await writeBoardCredentials(dir, HALL, 'w01')

@@ -44,6 +44,10 @@ describe('counter-edge release: keygen, build, and what a board checks', () => {
     const { stdout: list } = await run('tar', ['-tzf', payload], { maxBuffer: 1 << 22 })
     const names = list.split('\n')
     expect(names).toContain('dist/counter-edge.js')
+    // The entry is CommonJS beside an ESM package; the board's bundle and the other commands' ESM build with it (cli/build/bundle.ts).
+    expect(names).toContain('dist/package.json')
+    expect(names).toContain('dist/cli.mjs')
+    expect(names.some((n) => /^dist\/board-\w+\.cjs$/.test(n))).toBe(true)
     expect(names).toContain('boards/sim-window.json')
     // The pixel screens' font, which the runtime reads from its package root (edge/hardware/bitmap-font.ts).
     expect(names).toContain('edge/hardware/fonts/unifont-cjk.hex.gz')

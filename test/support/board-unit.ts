@@ -17,3 +17,13 @@ export async function boardUnitNodeFlags(): Promise<string[]> {
   if (script < 0) throw new Error(`the board unit's ExecStart does not run dist/counter-edge.js: ${line}`)
   return words.slice(1, script)
 }
+
+/** The environment the board's systemd unit gives the runtime (its Environment= lines), for the footprint bench. */
+export async function boardUnitEnvironment(): Promise<Record<string, string>> {
+  const unit = await readFile(UNIT, 'utf8')
+  const pairs = unit
+    .split('\n')
+    .filter((l) => l.startsWith('Environment='))
+    .flatMap((l) => l.slice('Environment='.length).trim().split(/\s+/))
+  return Object.fromEntries(pairs.map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)]))
+}

@@ -1,0 +1,143 @@
+import { parseArgs } from 'node:util'
+import { VERSION } from '../edge/shared/version.ts'
+import { UsageError, type Subcommand } from './subcommand.ts'
+import { nodeTooOld } from './node-version.ts'
+
+function mainHelp(summaries: Record<string, string>): string {
+  const width = Math.max(...Object.keys(summaries).map((k) => k.length))
+  return [
+    `counter-edge ${VERSION}: counter-terminal runtime for public service halls`,
+    '',
+    'Usage: counter-edge <command> [options]',
+    '',
+    'Commands:',
+    ...Object.entries(summaries).map(([k, v]) => `  ${k.padEnd(width)}  ${v}`),
+    '',
+    'Run `counter-edge <command> --help` for the options of a command.',
+  ].join('\n')
+}
+
+function commandHelp(c: Subcommand): string {
+  const lines = [`counter-edge ${c.name}: ${c.summary}`, '', `Usage: ${c.usage}`, '', 'Options:']
+  for (const [name, o] of Object.entries(c.options)) {
+    const flag = `--${name}${o.type === 'string' ? ' <value>' : ''}`
+    const desc = o.description
+    const def = o.default !== undefined ? ` (default: ${String(o.default)})` : ''
+    lines.push(`  ${flag.padEnd(28)} ${desc}${def}`)
+  }
+  lines.push(`  ${'--help'.padEnd(28)} show this help`)
+  return lines.join('\n')
+}
+
+/**
+ * Runs one subcommand of the command line: help, version, flags, the command, and for a service its run until
+ * SIGINT or SIGTERM. `commands` are loaded lazily, so a command pays only for its own imports; the board's own
+ * bundle (cli/board-main.ts) passes the edge command alone.
+ */
+export async function runCommandLine(argv: string[], commands: Record<string, () => Promise<Subcommand>>, summaries: Record<string, string>): Promise<number> {
+  const [name, ...rest] = argv
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    if (name === 'help' && rest[0] && commands[rest[0]]) {
+      console.log(commandHelp(await commands[rest[0]]!()))
+      return 0
+    }
+    console.log(mainHelp(summaries))
+    return name ? 0 : 2
+  }
+  if (name === '--version' || name === '-v') {
+    console.log(VERSION)
+    return 0
+  }
+  const load = commands[name]
+  if (!load) {
+    console.error(`counter-edge: unknown command "${name}"\n\n${mainHelp(summaries)}`)
+    return 2
+  }
+  const old = nodeTooOld()
+  if (old) {
+    console.error(old)
+    return 1
+  }
+  const cmd = await load()
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(commandHelp(cmd))
+    return 0
+  }
+  let parsed
+  try {
+    const options = Object.fromEntries(Object.entries(cmd.options).map(([k, { description: _d, ...v }]) => [k, v]))
+    parsed = parseArgs({ args: rest, options, allowPositionals: true, strict: true })
+  } catch (err) {
+    console.error(`counter-edge ${name}: ${parseArgsProblem(err as Error & { code?: string }, rest, cmd)}\n\n${commandHelp(cmd)}`)
+    return 2
+  }
+  try {
+    const result = await cmd.run(parsed.values as Record<string, string | boolean | undefined>, parsed.positionals)
+    if (typeof result === 'number') return result
+    return await runUntilSignalled(result)
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`counter-edge ${name}: ${err.message}\nRun \`counter-edge ${name} --help\` for the options.`)
+      return 2
+    }
+    console.error(`counter-edge ${name}: ${withCauses(err)}`)
+    if (process.env.DEBUG) console.error((err as Error).stack)
+    return 1
+  }
+}
+
+/**
+ * parseArgs's own text ("Unknown option '--x'. To specify a positional argument starting with a '-'…")
+ * speaks of its API, not of our command; this says which flag and what the command takes.
+ */
+function parseArgsProblem(err: Error & { code?: string }, args: string[], cmd: Subcommand): string {
+  const quoted = /'(-{1,2}[^']+)'/.exec(err.message)?.[1] ?? args.find((a) => a.startsWith('-')) ?? ''
+  const bare = quoted.replace(/^-+/, '').split(/[= ]/)[0]!
+  const flag = quoted.split(/[= ]/)[0]!
+  switch (err.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION': {
+      const near = Object.keys(cmd.options).find((o) => o.startsWith(bare.slice(0, 3)) && bare.length > 0)
+      return `未知选项 ${flag} / unknown option ${flag}${near ? ` (did you mean --${near}?)` : ''}`
+    }
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE': {
+      const spec = cmd.options[bare]
+      return spec?.type === 'boolean'
+        ? `选项 --${bare} 不带值 / option --${bare} takes no value`
+        : `选项 --${bare} 需要一个值 / option --${bare} needs a value: --${bare} <value>`
+    }
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return `多余的参数 / unexpected argument: ${err.message}`
+    default:
+      return err.message
+  }
+}
+
+/** An error and what caused it: LevelDB says only "Database failed to open"; its cause says why (e.g. no space left). */
+function withCauses(err: unknown): string {
+  const parts: string[] = []
+  for (let e: unknown = err; e instanceof Error && parts.length < 4; e = (e as Error & { cause?: unknown }).cause) parts.push(e.message)
+  return parts.join(': ') || String(err)
+}
+
+/** Services run until Ctrl-C or SIGTERM, then stop in order; a second Ctrl-C forces the exit. */
+function runUntilSignalled(stop: () => Promise<void>): Promise<number> {
+  return new Promise((resolve) => {
+    let stopping = false
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (stopping) {
+        console.error(`counter-edge: ${sig} again, exiting now`)
+        process.exit(130)
+      }
+      stopping = true
+      stop().then(
+        () => resolve(0),
+        (err: Error) => {
+          console.error(`counter-edge: error while stopping: ${err.message}`)
+          resolve(1)
+        },
+      )
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+  })
+}
