@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream'
 import type { Logger } from '../edge/shared/logger.ts'
+import { ForwardingPersistence } from './forwarding-persistence.ts'
 import type { SessionPersistence } from './session-store.ts'
 
 /**
@@ -78,7 +79,7 @@ function keyOf(p: { brokerId?: unknown; brokerCounter?: unknown }): string {
   return `${String(p.brokerId)}:${String(p.brokerCounter)}`
 }
 
-export class MemoryFirstOutgoing implements SessionPersistence {
+export class MemoryFirstOutgoing extends ForwardingPersistence implements SessionPersistence {
   private broker: BrokerView | null = null
   /** Per client id, its memory entries in enqueue order (a Map keeps insertion order). */
   private readonly queues = new Map<string, Map<string, Entry>>()
@@ -100,9 +101,10 @@ export class MemoryFirstOutgoing implements SessionPersistence {
   private destroyed = false
 
   constructor(
-    private readonly inner: SessionPersistence,
+    inner: SessionPersistence,
     private readonly opts: MemoryFirstOptions,
   ) {
+    super(inner)
     this.watchDeadlineMs = opts.watchDeadlineMs ?? 50
     this.retryMs = opts.retryMs ?? 1_000
     if (inner.sessionClientIds) this.sessionClientIds = () => inner.sessionClientIds!()
@@ -110,7 +112,7 @@ export class MemoryFirstOutgoing implements SessionPersistence {
 
   sessionClientIds?: () => Promise<string[]>
 
-  async setup(broker: unknown): Promise<void> {
+  override async setup(broker: unknown): Promise<void> {
     this.broker = broker as BrokerView
     this.broker.on('clientDisconnect', this.onDisconnect)
     await this.inner.setup(broker)
@@ -149,11 +151,11 @@ export class MemoryFirstOutgoing implements SessionPersistence {
     return Boolean(c && c.connected && !c.closed && c.clean === false) && !this.destroyed
   }
 
-  async outgoingEnqueue(sub: SubRef, packet: unknown): Promise<void> {
+  override async outgoingEnqueue(sub: SubRef, packet: unknown): Promise<void> {
     await this.outgoingEnqueueCombi([sub], packet)
   }
 
-  async outgoingEnqueueCombi(subs: SubRef[], packet: unknown): Promise<void> {
+  override async outgoingEnqueueCombi(subs: SubRef[], packet: unknown): Promise<void> {
     if (!subs || subs.length === 0) return
     const p = packet as QueuedPacket
     const toDisk: SubRef[] = []
@@ -173,7 +175,7 @@ export class MemoryFirstOutgoing implements SessionPersistence {
     if (toDisk.length > 0) await this.inner.outgoingEnqueueCombi(toDisk, packet)
   }
 
-  async outgoingUpdate(client: ClientRef, packet: unknown): Promise<void> {
+  override async outgoingUpdate(client: ClientRef, packet: unknown): Promise<void> {
     const p = packet as QueuedPacket
     const e = p.brokerId !== undefined ? this.queues.get(client.id)?.get(keyOf(p)) : undefined
     if (e && !e.flushing) return this.setMessageId(e, p.messageId)
@@ -196,7 +198,7 @@ export class MemoryFirstOutgoing implements SessionPersistence {
     if (messageId !== undefined) ids.set(messageId, e)
   }
 
-  async outgoingClearMessageId(client: ClientRef, packet: unknown): Promise<unknown> {
+  override async outgoingClearMessageId(client: ClientRef, packet: unknown): Promise<unknown> {
     const messageId = (packet as { messageId?: number }).messageId
     const e = messageId !== undefined ? this.byMessageId.get(client.id)?.get(messageId) : undefined
     if ((e && !e.flushing) || (e?.flushing && !(await e.flushing) && e.messageId === messageId)) {
@@ -209,7 +211,7 @@ export class MemoryFirstOutgoing implements SessionPersistence {
   }
 
   /** Disk entries first, then memory ones, each in enqueue order; waits for a flush the client's disconnect started. */
-  outgoingStream(client: ClientRef): Readable {
+  override outgoingStream(client: ClientRef): Readable {
     const self = this
     async function* entries() {
       await self.flushes.get(client.id)
@@ -227,7 +229,7 @@ export class MemoryFirstOutgoing implements SessionPersistence {
     return Readable.from(entries())
   }
 
-  async cleanSubscriptions(client: ClientRef): Promise<void> {
+  override async cleanSubscriptions(client: ClientRef): Promise<void> {
     await this.flushes.get(client.id)
     await this.inner.cleanSubscriptions(client)
   }
@@ -312,7 +314,7 @@ export class MemoryFirstOutgoing implements SessionPersistence {
     await Promise.all([...this.queues.keys()].map((id) => this.flushClient(id)))
   }
 
-  async destroy(): Promise<void> {
+  override async destroy(): Promise<void> {
     this.destroyed = true
     this.broker?.removeListener('clientDisconnect', this.onDisconnect)
     await this.flushAll()
@@ -321,25 +323,6 @@ export class MemoryFirstOutgoing implements SessionPersistence {
     if (this.inMemory > 0) this.opts.log.error({ entries: this.inMemory }, '关闭时仍有会话消息未能写盘 / queued messages could not be written to disk at shutdown')
     await this.inner.destroy()
   }
-
-  // Everything else passes straight through.
-  storeRetained(packet: unknown) { return this.inner.storeRetained(packet) }
-  createRetainedStream(pattern: string) { return this.inner.createRetainedStream(pattern) }
-  createRetainedStreamCombi(patterns: string[]) { return this.inner.createRetainedStreamCombi(patterns) }
-  addSubscriptions(client: ClientRef, subs: unknown[]) { return this.inner.addSubscriptions(client, subs) }
-  removeSubscriptions(client: ClientRef, topics: string[]) { return this.inner.removeSubscriptions(client, topics) }
-  subscriptionsByClient(client: ClientRef) { return this.inner.subscriptionsByClient(client) }
-  countOffline() { return this.inner.countOffline() }
-  subscriptionsByTopic(pattern: string) { return this.inner.subscriptionsByTopic(pattern) }
-  incomingStorePacket(client: ClientRef, packet: unknown) { return this.inner.incomingStorePacket(client, packet) }
-  incomingGetPacket(client: ClientRef, packet: unknown) { return this.inner.incomingGetPacket(client, packet) }
-  incomingDelPacket(client: ClientRef, packet: unknown) { return this.inner.incomingDelPacket(client, packet) }
-  cleanIncoming(client: ClientRef) { return this.inner.cleanIncoming(client) }
-  putWill(client: ClientRef, packet: unknown) { return this.inner.putWill(client, packet) }
-  getWill(client: ClientRef) { return this.inner.getWill(client) }
-  delWill(client: ClientRef) { return this.inner.delWill(client) }
-  streamWill(brokers: unknown) { return this.inner.streamWill(brokers) }
-  getClientList(topic: string) { return this.inner.getClientList(topic) }
 }
 
 /** One hand-in's memory copies; settled once each is acknowledged or on disk. */

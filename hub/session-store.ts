@@ -2,6 +2,7 @@ import { createRequire } from 'node:module'
 import { mkdir } from 'node:fs/promises'
 import type { Readable } from 'node:stream'
 import { Level } from 'level'
+import { ForwardingPersistence } from './forwarding-persistence.ts'
 
 /**
  * Aedes's session persistence (subscriptions, retained messages, wills, QoS 1
@@ -104,12 +105,12 @@ function messageIdOf(packet: unknown): number {
  * find the dropped packet when delivering it and closes that client, which is
  * the fate of a stuck consumer anyway.
  */
-export class QueueCappedPersistence implements AsyncPersistence {
+export class QueueCappedPersistence extends ForwardingPersistence {
   private readonly queued = new Map<string, number>()
   private readonly counting = new Map<string, Promise<number>>()
 
   constructor(
-    private readonly inner: AsyncPersistence,
+    inner: AsyncPersistence,
     private readonly cap: number,
     private readonly onDrop: (clientId: string, packet: unknown) => void,
     /** Failures this wrapper absorbs instead of passing on (see delWill). */
@@ -118,10 +119,8 @@ export class QueueCappedPersistence implements AsyncPersistence {
     private readonly shared?: (clientId: string) => Promise<number>,
     /** Told of inbound QoS 2 packets stored, released (PUBREL) and wiped (hub/qos2-receipts.ts). */
     private readonly incoming?: IncomingWatcher,
-  ) {}
-
-  async setup(broker: unknown): Promise<void> {
-    await this.inner.setup(broker)
+  ) {
+    super(inner)
   }
 
   /** What is queued for a client now (for tests and metrics). */
@@ -167,18 +166,18 @@ export class QueueCappedPersistence implements AsyncPersistence {
     return kept
   }
 
-  async outgoingEnqueue(sub: SubRef, packet: unknown): Promise<void> {
+  override async outgoingEnqueue(sub: SubRef, packet: unknown): Promise<void> {
     const [kept] = await this.admit([sub], packet)
     if (kept) await this.inner.outgoingEnqueue(kept, packet)
   }
 
-  async outgoingEnqueueCombi(subs: SubRef[], packet: unknown): Promise<void> {
+  override async outgoingEnqueueCombi(subs: SubRef[], packet: unknown): Promise<void> {
     if (!subs || subs.length === 0) return
     const kept = await this.admit(subs, packet)
     if (kept.length > 0) await this.inner.outgoingEnqueueCombi(kept, packet)
   }
 
-  async outgoingClearMessageId(client: ClientRef, packet: unknown): Promise<unknown> {
+  override async outgoingClearMessageId(client: ClientRef, packet: unknown): Promise<unknown> {
     // Aedes asks this on every PUBACK, clean clients' too, though it never stores a delivery to a
     // clean session (client.js writes those straight to the socket, and connect.js clears whatever
     // an earlier persistent session under that id left before the clean one gets any): for a clean
@@ -193,52 +192,35 @@ export class QueueCappedPersistence implements AsyncPersistence {
     return cleared
   }
 
-  async cleanSubscriptions(client: ClientRef): Promise<void> {
+  override async cleanSubscriptions(client: ClientRef): Promise<void> {
     await this.inner.cleanSubscriptions(client)
     this.queued.delete(client.id) // recounted from the store on next use
   }
 
-  // Everything else passes straight through.
-  storeRetained(packet: unknown) { return this.inner.storeRetained(packet) }
-  createRetainedStream(pattern: string) { return this.inner.createRetainedStream(pattern) }
-  createRetainedStreamCombi(patterns: string[]) { return this.inner.createRetainedStreamCombi(patterns) }
-  addSubscriptions(client: ClientRef, subs: unknown[]) { return this.inner.addSubscriptions(client, subs) }
-  removeSubscriptions(client: ClientRef, topics: string[]) { return this.inner.removeSubscriptions(client, topics) }
-  subscriptionsByClient(client: ClientRef) { return this.inner.subscriptionsByClient(client) }
-  countOffline() { return this.inner.countOffline() }
-  subscriptionsByTopic(pattern: string) { return this.inner.subscriptionsByTopic(pattern) }
-  outgoingUpdate(client: ClientRef, packet: unknown) { return this.inner.outgoingUpdate(client, packet) }
-  outgoingStream(client: ClientRef) { return this.inner.outgoingStream(client) }
-  incomingGetPacket(client: ClientRef, packet: unknown) { return this.inner.incomingGetPacket(client, packet) }
-
-  incomingStorePacket(client: ClientRef, packet: unknown): Promise<void> {
+  override incomingStorePacket(client: ClientRef, packet: unknown): Promise<void> {
     return this.inner.incomingStorePacket(client, packet).finally(() => this.incoming?.stored(client.id, messageIdOf(packet)))
   }
 
-  async incomingDelPacket(client: ClientRef, packet: unknown): Promise<void> {
+  override async incomingDelPacket(client: ClientRef, packet: unknown): Promise<void> {
     await this.inner.incomingDelPacket(client, packet)
     this.incoming?.release(client.id, messageIdOf(packet))
   }
 
-  async cleanIncoming(client: ClientRef): Promise<void> {
+  override async cleanIncoming(client: ClientRef): Promise<void> {
     await this.inner.cleanIncoming(client)
     this.incoming?.forget(client.id)
   }
-  putWill(client: ClientRef, packet: unknown) { return this.inner.putWill(client, packet) }
-  getWill(client: ClientRef) { return this.inner.getWill(client) }
+
   /**
    * Never rejects. Aedes's connect handler runs `delWill(client).finally(…)`
    * and handles nothing on the promise that returns, so a failed delete (a full
    * disk) was an unhandled rejection that ended the hub. The putWill that
    * follows fails the same way and refuses that CONNECT, which the board retries.
    */
-  delWill(client: ClientRef) {
+  override delWill(client: ClientRef) {
     return this.inner.delWill(client).catch((err: Error) => {
       this.onError('delWill', err)
       return undefined
     })
   }
-  streamWill(brokers: unknown) { return this.inner.streamWill(brokers) }
-  getClientList(topic: string) { return this.inner.getClientList(topic) }
-  destroy() { return this.inner.destroy() }
 }
