@@ -10,6 +10,7 @@ import type { HubCounters } from './hub-counters.ts'
 import type { CommandGate, CommandRefusal } from './command-gate.ts'
 import type { DeliveryWatch } from './memory-first-outgoing.ts'
 import { CentralReturnWatch, UNANSWERED_CONNECT_ERRORS } from './central-return-watch.ts'
+import { InOrderAcks } from './central-acks.ts'
 
 export type { BridgeState } from '../edge/protocol/index.ts'
 
@@ -163,8 +164,11 @@ export class Bridge {
       will: { topic: topics.hubStatus(hall), payload: Buffer.from(JSON.stringify(will)), qos: 1, retain: true },
     })
     this.client = client
-    // PUBACK to central only once the command is in the hall's broker (mqtt.js acks after this callback).
-    client.handleMessage = (packet, cb) => this.fromCentral(packet as IPublishPacket, cb)
+    // PUBACK to central only once the message is safe in the hall, in the order central sent them (hub/central-acks.ts).
+    const acks = new InOrderAcks((messageId) => {
+      if (gen === this.gen && client.connected) (client as unknown as PubackWriter)._sendPacket({ cmd: 'puback', messageId })
+    })
+    client.handleMessage = (packet, cb) => this.fromCentral(packet as IPublishPacket, handlingOf(packet as IPublishPacket, cb, acks))
     client.on('connect', () => {
       if (gen !== this.gen) return
       this.backoff.connected()
@@ -315,7 +319,7 @@ export class Bridge {
     client.publish(topics.hubStatus(this.opts.hall), JSON.stringify(birth), { qos: 1, retain: true })
   }
 
-  private fromCentral(packet: IPublishPacket, cb: (err?: Error) => void): void {
+  private fromCentral(packet: IPublishPacket, h: Handling): void {
     const topic = packet.topic
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload)
     const t = parseTopic(topic)
@@ -326,16 +330,16 @@ export class Bridge {
         this.opts.log.info({ hub: m.message.hub, reason: m.message.reason }, "another node's offline status at central while this node bridges: announcing the hall's hub online again")
         this.announce(this.client)
       }
-      return cb()
+      return h.safe()
     }
     if (!t || t.hall !== this.opts.hall || (t.kind !== 'cmd' && t.kind !== 'central-status' && t.kind !== 'central-waiting')) {
       this.opts.counters.refusedDown++
       this.opts.log.warn({ topic }, "ignored a message from central outside this hall's command topics")
-      return cb()
+      return h.safe()
     }
-    if (t.kind === 'cmd') return this.commandFromCentral(topic, payload, packet, cb, this.gen, 0)
+    if (t.kind === 'cmd') return this.commandFromCentral(topic, payload, packet, h, this.gen, 0)
     // Central status and waiting counts always are retained: a broker clears the retain flag when it delivers live, and the contract retains them.
-    this.intoHall(topic, payload, true, this.gen, 0, cb)
+    this.intoHall(topic, payload, true, this.gen, 0, h)
   }
 
   /**
@@ -343,7 +347,7 @@ export class Bridge {
    * of this hall will take; anything else is answered with a refusal instead of vanishing
    * (hub/command-gate.ts, docs/integration.md "Commands the hub answers").
    */
-  private commandFromCentral(topic: string, payload: Buffer, packet: IPublishPacket, cb: (err?: Error) => void, gen: number, attempt: number): void {
+  private commandFromCentral(topic: string, payload: Buffer, packet: IPublishPacket, h: Handling, gen: number, attempt: number): void {
     if (gen !== this.gen || this.stopped) {
       this.opts.log.warn({ topic }, 'a command from central was not judged before its connection ended: central sends it again to the next bridge')
       return
@@ -352,12 +356,12 @@ export class Bridge {
     if (payload.length === 0) {
       this.opts.counters.refusedDown++
       this.opts.log.debug({ topic }, 'ignored an empty command from central (the clearing of a retained one)')
-      return cb()
+      return h.safe()
     }
     const hold = (why: string) => {
       // The sessions or custody live in the store (Redis in a cluster): held unacknowledged and judged again, as intoHall holds.
       if (attempt === 0) this.opts.log.warn({ topic, why }, '中央下发的命令暂存，待存储恢复后处理 / holding a command from central until the hall store answers')
-      setTimeout(() => this.commandFromCentral(topic, payload, packet, cb, gen, attempt + 1), 500).unref()
+      setTimeout(() => this.commandFromCentral(topic, payload, packet, h, gen, attempt + 1), 500).unref()
     }
     if (this.opts.storeReady && !this.opts.storeReady()) return hold('the hall store (Redis) is unreachable')
     const judged: Promise<CommandRefusal | null> = packet.retain
@@ -367,10 +371,10 @@ export class Bridge {
         : this.opts.commands.judge(topic)
     judged
       .then(async (refusal) => {
-        if (!refusal) return this.intoHall(topic, payload, false, gen, 0, cb)
+        if (!refusal) return this.intoHall(topic, payload, false, gen, 0, h)
         if (packet.retain) this.clearRetained(topic)
         await this.opts.commands.answer(topic, payload, refusal)
-        cb()
+        h.safe()
       })
       .catch((err: Error) => hold(err.message))
   }
@@ -388,20 +392,20 @@ export class Bridge {
   }
 
   /**
-   * Hands a message from central into the hall, and only then acknowledges it. While the store is
-   * away (or the publish fails) it is tried again every half second; mqtt.js reads nothing more from
-   * central meanwhile, so commands keep their order. If this connection ends first, it is not
+   * Hands a message from central into the hall, and acknowledges it once it is safe there. While the
+   * store is away (or the publish fails) it is tried again every half second; mqtt.js reads nothing more
+   * from central until it is handed in, so commands keep their order. If this connection ends first, it is not
    * acknowledged at all and central sends it again to the next bridge (same client id, persistent
    * session): delivered once the hall can take it, or refused by the board as expired; never silence.
    */
-  private intoHall(topic: string, payload: Buffer, retain: boolean, gen: number, attempt: number, cb: (err?: Error) => void): void {
+  private intoHall(topic: string, payload: Buffer, retain: boolean, gen: number, attempt: number, h: Handling): void {
     if (gen !== this.gen || this.stopped) {
       this.opts.log.warn({ topic }, 'a message from central was not handed into the hall before its connection ended: central sends it again to the next bridge')
       return
     }
     const retry = (why: string) => {
       if (attempt === 0) this.opts.log.warn({ topic, why }, '中央下发的消息暂存，待存储恢复后送达 / holding a message from central until the hall can take it')
-      setTimeout(() => this.intoHall(topic, payload, retain, gen, attempt + 1, cb), 500).unref()
+      setTimeout(() => this.intoHall(topic, payload, retain, gen, attempt + 1, h), 500).unref()
     }
     if (this.opts.storeReady && !this.opts.storeReady()) return retry('the hall store (Redis) is unreachable')
     // A Redis command already sent when the connection drops is neither answered nor failed: ioredis keeps it
@@ -416,12 +420,14 @@ export class Bridge {
       // Handed in after its connection ended (the wait above outlasted the lease): central sends it again to the next bridge, and the board drops the copy by its id.
       if (gen !== this.gen) return void this.opts.log.info({ topic }, 'a message from central was handed into the hall after its connection ended')
       if (err) return retry(err.message)
+      // In the hall's broker, in order: the next message from central may be read while this one's boards acknowledge it.
+      h.readOn()
       // Central's PUBACK promises the message survives kill -9: wait until no copy of it lives only in memory.
       void (watch ? watch.settled() : Promise.resolve()).then(() => {
         if (gen !== this.gen) return void this.opts.log.info({ topic }, 'a message from central reached its boards after its connection ended')
         if (attempt > 0) this.opts.log.info({ topic, attempts: attempt + 1 }, 'held message from central handed into the hall')
         this.opts.counters.bridgedDown++
-        cb()
+        h.safe()
       })
     })
   }
@@ -488,4 +494,41 @@ export class Bridge {
     this.stateSince = new Date().toISOString()
     this.publishState()
   }
+}
+
+/** mqtt.js's own way of writing a packet: the bridge writes its PUBACKs to central itself (hub/central-acks.ts). */
+interface PubackWriter {
+  _sendPacket(packet: { cmd: 'puback'; messageId: number }): void
+}
+
+/** What the bridge does with one message from central as it goes: let mqtt.js read the next, acknowledge this one. */
+interface Handling {
+  /** Handed into the hall in order: mqtt.js may read the next message (no PUBACK yet). */
+  readOn(): void
+  /** Safe in the hall (or answered, or ignored): acknowledged to central, in order. Also reads on. */
+  safe(): void
+}
+
+/** Passed to mqtt.js's callback instead of acknowledging: it then reads on and sends no PUBACK (the queue sends it). */
+const ACK_DEFERRED = new Error('acknowledged in order by the bridge once safe in the hall')
+
+function handlingOf(packet: IPublishPacket, cb: (err?: Error) => void, acks: InOrderAcks): Handling {
+  if (packet.qos === 1 && typeof packet.messageId === 'number') {
+    const ack = acks.take(packet.messageId)
+    let read = false
+    const readOn = () => {
+      if (read) return
+      read = true
+      cb(ACK_DEFERRED)
+    }
+    return { readOn, safe: () => (readOn(), ack()) }
+  }
+  // QoS 0 needs no PUBACK, QoS 2 (never subscribed to) keeps mqtt.js's own handshake: both read on once safe.
+  let done = false
+  const safe = () => {
+    if (done) return
+    done = true
+    cb()
+  }
+  return { readOn: () => {}, safe }
 }

@@ -84,6 +84,39 @@ describe('commands from central and the memory-first session store', () => {
     await eventually(() => hub.hub.counters.bridgedDown === before + 1, 5_000, 'central acknowledged once the board was')
   }, 40_000)
 
+  it("a board holding its PUBACK does not hold back central's next command to another board (the bridge reads on, and acknowledges in order)", async () => {
+    const central = await Central.start()
+    cleanups.push(() => central.dispose())
+    const dataDir = await mkdtemp(join(tmpdir(), 'hub-delivery-'))
+    cleanups.push(() => rm(dataDir, { recursive: true, force: true }))
+    const hub: TestHub = await startTestHub([w01, w02], {
+      hall: H,
+      dataDir,
+      upstream: { url: central.url, clientId: `hub-${H}` },
+      bridge: { reconnectMinMs: 100, reconnectMaxMs: 400, deliveryDeadlineMs: 60_000 },
+    })
+    cleanups.push(() => hub.stop())
+    const slow = await boardSession(hub.hub.port, w01, true)
+    const quick = await boardSession(hub.hub.port, w02, false)
+    const centralApp = await mqtt.connectAsync(central.url, { clientId: 'central-app' })
+    cleanups.push(() => closeAll([slow.client, quick.client, centralApp]))
+    await eventually(async () => {
+      await centralApp.publishAsync(topics.cmd(H, 'w02', 'sync'), JSON.stringify(command({}, { id: `warm-${Date.now()}` })), { qos: 1 })
+      return eventually(() => quick.received.length > 0, 1_000, 'a warm-up command at w02')
+    }, 15_000, 'the bridge to pass commands')
+    await eventually(() => hub.hub.counters.bridgedDown >= 1, 5_000, 'the warm-up acknowledged')
+    const before = hub.hub.counters.bridgedDown
+
+    await centralApp.publishAsync(topics.cmd(H, 'w01', 'call'), JSON.stringify(command({ ticket: 'A001' }, { id: 'held-call' })), { qos: 1 })
+    await centralApp.publishAsync(topics.cmd(H, 'w02', 'call'), JSON.stringify(command({ ticket: 'B001' }, { id: 'next-call' })), { qos: 1 })
+    // Before, the bridge read nothing more from central until w01 acknowledged (or the 60 s deadline): w02 waited with it.
+    await eventually(() => quick.received.includes('next-call'), 5_000, "w02's call while w01 still holds its PUBACK")
+    expect(slow.received).toContain('held-call')
+    await eventually(() => hub.hub.counters.bridgedDown === before + 1, 5_000, "w02's call safe in the hall")
+    slow.release()
+    await eventually(() => hub.hub.counters.bridgedDown === before + 2, 5_000, "w01's call safe once its board acknowledged")
+  }, 40_000)
+
   it('a clean stop of the hub process writes what a board has not acknowledged; the board gets it from the next run', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'hub-delivery-stop-'))
     cleanups.push(() => rm(dir, { recursive: true, force: true }))
