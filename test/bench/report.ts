@@ -120,7 +120,7 @@ function callSection(c: CallLatencyResult): string {
       ]),
     ),
     '',
-    '**Press latency** runs from the key line going active to `event/evaluated` arriving at central. The evaluator holds every press for 40 ms before reporting it (edge/devices/evaluator.ts, `ambiguityMs`: a second key in that time makes the press ambiguous), so about 40 ms of it is by design; ' +
+    '**Press latency** runs from the key line going active to `event/evaluated` arriving at central. The evaluator reports a press only once it is decided (edge/devices/evaluator.ts): at least the 40 ms in which a second key makes it ambiguous, and not before the key\'s line has been still for `EVALUATOR_SETTLE_MS` (120 ms), so a chatter burst is never a rating. The bench holds a key down for the simulator\'s 80 ms, so about 200 ms of the press latency is by design (80 ms held + 120 ms still); ' +
       '"press → hub" is when the hub delivered the event to a local subscriber, after its custody write (fsync) — the rest is the bridge and central.',
     '',
     c.profiles ? profilesBlock(c.profiles.boards, c.profiles.bench, c.profiles.hub) : '',
