@@ -26,7 +26,9 @@ export function obstacles(run: BenchRun): string {
           : `The floor in the same window has p99 ${l200.floor.p99} ms: the runtime itself adds the tail (see the profile). `) +
         `At p50 the runtime adds ${r2(l200.call.p50 - l200.floor.p50)} ms to the floor (${l200.floor.p50} ms), and the hub ${r2(l200.floor.p50 - l200.centralOnly.p50)} ms to central alone (${l200.centralOnly.p50} ms). ` +
         diagnosis(run) +
-        "In the profiles below, the boards' process spends its time on writing log lines (sonic-boom) and MQTT packets; the hub on LevelDB (aedes-persistence-level, msgpack, the custody log) and on socket writes.",
+        (c.profiles
+          ? `In the profiles below, the boards' process spends most on ${topGroups(c.profiles.bench.byGroup)}; the hub on ${topGroups(c.profiles.hub.byGroup)}.`
+          : ''),
     )
   }
   if (l200 && l200.callOverFloor.p99 > CALL_OVER_FLOOR) {
@@ -41,13 +43,15 @@ export function obstacles(run: BenchRun): string {
     const mosUs = mean(t.runs.filter((x) => x.variant === 'mosquitto').map((x) => x.brokerCpuUsPerMsg))
     const memUs = mean(t.runs.filter((x) => x.variant === 'hub-memory').map((x) => x.brokerCpuUsPerMsg))
     out.push(
-      `- **Hub throughput: ${t.hubOverMosquitto}× Mosquitto.** Per message the hub spends ${Math.round(hubUs)} µs of CPU, Mosquitto ${Math.round(mosUs)} µs; one Node thread at that cost cannot reach ${HUB_OVER_MOSQUITTO}× a C broker, so the way there is cutting CPU per message. In order of size, from the hub profile: ` +
+      `- **Hub throughput: ${t.hubOverMosquitto}× Mosquitto.** ` +
+        bridgedLag(t.runs) +
+        `Per message the hub spends ${Math.round(hubUs)} µs of CPU, Mosquitto ${Math.round(mosUs)} µs; one Node thread at that cost cannot reach ${HUB_OVER_MOSQUITTO}× a C broker, so the way there is cutting CPU per message. In order of size, from the hub profile: ` +
         (g && s
           ? g.writesPerPacket > s.writesPerPacket * 1.5
             ? `(1) socket writes — hub/frame-guard.ts \`guardedStream()\` passes mqtt-packet's chunks to the socket uncorked, ${g.writesPerPacket} write syscalls per packet where a corked socket needs ${s.writesPerPacket} (${g.cpuUsPerPacket} vs ${s.cpuUsPerPacket} µs CPU per packet, "Write path"); a writev that hands a corked batch to the socket at once removes it; `
             : `(1) socket writes are no longer one: \`guardedStream()\` hands a corked batch to the socket in one write (${g.writesPerPacket} write syscalls per packet, as the bare socket's ${s.writesPerPacket}; "Write path"); `
           : '') +
-        `(2) LevelDB — the hub with its data in memory spends ${Math.round(memUs)} µs/msg: custody on disk costs the rest. Since issue 22 the custody log writes one key per group commit rather than a put and a delete per message, and a clean reader's PUBACK no longer asks LevelDB for a stored delivery Aedes never stores (that read was a fifth of the hub's CPU here); what is left is LevelDB's batch per group and the fsync it waits on. aedes-persistence-level still stores every QoS 1 delivery to a persistent session and deletes it on PUBACK (not in this load, whose reader is clean; on the call path, for commands to boards); ` +
+        `(2) LevelDB — the hub with its data in memory spends ${Math.round(memUs)} µs/msg: custody on disk costs the rest. Since issue 22 the custody log writes one key per group commit rather than a put and a delete per message, and a clean reader's PUBACK no longer asks LevelDB for a stored delivery Aedes never stores (that read was a fifth of the hub's CPU here); what is left is LevelDB's batch per group and the fsync it waits on. Deliveries to boards' persistent sessions are kept in memory while the board is connected (hub/memory-first-outgoing.ts): aedes-persistence-level stores only what waits for an absent board or outlives its 50 ms deadline; ` +
         '(3) schema checks — zod and edge/protocol once per board message (the hall view reuses the uplink\'s parse); (4) what is left is Aedes and mqtt-packet themselves, the bridge\'s mqtt.js client, socket writes and garbage collection.',
     )
   }
@@ -116,12 +120,12 @@ function diagnosis(run: BenchRun): string {
     (pool ? `with UV_THREADPOOL_SIZE=16, p50 ${pool.call.p50} / p99 ${pool.call.p99} ms; ` : '') +
     `with the hub's data in memory, p50 ${mem.call.p50} / p99 ${mem.call.p99} ms (floor p99 ${mem.floor.p99} ms, central alone ${mem.centralOnly.p99} ms), the hub at ${mem.cores.hub} cores instead of ${shipped.cores.hub}. `
   const remedy =
-    'What would remove it (hub/, not changed yet): deliver to a connected board from memory and write to LevelDB only what waits for an offline one, or keep Aedes\'s session persistence in memory and rely on central\'s QoS 1 plus the board\'s command ledger for calls (an expired call is refused anyway). ' +
+    'Deliveries to connected boards already come from memory (hub/memory-first-outgoing.ts, issue 22); what LevelDB still does on this path is the custody log\'s group commit (a batch and its fsync per group of board messages) and the sessions of boards that are away. ' +
     'The hub now starts with UV_THREADPOOL_SIZE=16 (the launcher sets it for `hub` and `sim` unless the environment does, and the hub\'s unit sets it), so "as shipped" includes that lever. '
   if (helps(mem) && helps(pool)) {
     return (
       figures +
-      'So the tail is the hub\'s LevelDB work waiting its turn on libuv\'s four threads (behind the custody log\'s fsyncs and each other): aedes-persistence-level writes every QoS 1 message for a board\'s persistent session before delivering it and deletes it on PUBACK, on the path of every call. ' +
+      'So the tail is the hub\'s LevelDB work waiting its turn on libuv\'s four threads (behind the custody log\'s fsyncs and each other). ' +
       'More threads shorten that queue; no LevelDB on the call path removes it, and most of the p50 with it. ' +
       remedy
     )
@@ -129,11 +133,33 @@ function diagnosis(run: BenchRun): string {
   if (helps(mem)) {
     return (
       figures +
-      'So what stands between the call path and the target is the hub\'s LevelDB: aedes-persistence-level writes every QoS 1 message for a board\'s persistent session before delivering it and deletes it on PUBACK, on the path of every call. ' +
+      'So what stands between the call path and the target is the hub\'s data on disk. ' +
       remedy
     )
   }
   return figures + 'Neither change moved the tail much in this run: it is the machine\'s. '
+}
+
+/** The three largest groups of a profile, with their shares. */
+function topGroups(groups: ReadonlyArray<{ group: string; share: number }>): string {
+  return groups
+    .slice(0, 3)
+    .map((g) => `${g.group} (${g.share} %)`)
+    .join(', ')
+}
+
+/** The hub acknowledges into custody faster than its bridge drains it to central: said, since the acked rate is then not a sustained one. */
+function bridgedLag(runs: ReadonlyArray<{ variant: string; ackedPerS: number; bridgedPerS: number | null }>): string {
+  const hub = runs.filter((x) => x.variant === 'hub')
+  const acked = mean(hub.map((x) => x.ackedPerS))
+  const bridged = mean(hub.map((x) => x.bridgedPerS ?? Number.NaN))
+  const mb = mean(runs.filter((x) => x.variant === 'mosquitto+bridge').map((x) => x.bridgedPerS ?? Number.NaN))
+  if (!Number.isFinite(acked) || !Number.isFinite(bridged) || bridged >= acked * 0.9) return ''
+  return (
+    `Its bridge forwarded ${Math.round(bridged)} msg/s to central while it acknowledged ${Math.round(acked)}: the rest waited in custody, so over a longer run the acknowledged rate would settle near the forwarded one` +
+    (Number.isFinite(mb) ? ` (Mosquitto with its own bridge forwarded ${Math.round(mb)}; ${r2(bridged / mb)}× that)` : '') +
+    '. '
+  )
 }
 
 function mean(xs: number[]): number {
