@@ -54,9 +54,16 @@ export class CustodyLog implements Custody {
   private readonly commits: GroupCommit<CustodyRecord, number>
   private deleteTimer: NodeJS.Timeout | null = null
   private closed = false
-  /** Durable, unacknowledged records with seq >= cacheFrom are all here, in seq order. */
+  /**
+   * Durable, unacknowledged records with seq >= cacheFrom are all here. Looked up by seq, never
+   * iterated: a Map keeps the holes its deletions leave until it rehashes, so taking its oldest key
+   * walked over every record acknowledged since, once per record trimmed (a tenth of the hub's CPU
+   * while the bridge lagged behind the boards, docs/benchmarks.md).
+   */
   private readonly cache = new Map<number, CustodyRecord>()
   private cacheFrom = 1
+  /** The highest seq written to the cache (seqs are written in order: one group commit at a time). */
+  private cachedTo = 0
   private readonly listeners = new Set<() => void>()
   private readonly cacheLimit: number
   private readonly maxBatch: number
@@ -91,10 +98,9 @@ export class CustodyLog implements Custody {
   async next(after: number, limit: number): Promise<CustodyRecord[]> {
     if (after + 1 >= this.cacheFrom) {
       const out: CustodyRecord[] = []
-      for (const [seq, r] of this.cache) {
-        if (seq <= after) continue
-        out.push(r)
-        if (out.length >= limit) break
+      for (let seq = Math.max(after + 1, this.cacheFrom); seq <= this.cachedTo && out.length < limit; seq++) {
+        const r = this.cache.get(seq)
+        if (r) out.push(r)
       }
       return out
     }
@@ -139,6 +145,7 @@ export class CustodyLog implements Custody {
       this.afterWrite()
     }
     for (const r of batch) this.cache.set(r.seq, r)
+    if (batch.length > 0) this.cachedTo = batch[batch.length - 1]!.seq
     this.count += batch.length
     this.trimCache()
     if (batch.length > 0) for (const l of this.listeners) l()
@@ -153,12 +160,8 @@ export class CustodyLog implements Custody {
   }
 
   private trimCache(): void {
-    while (this.cache.size > this.cacheLimit) {
-      const oldest = this.cache.keys().next().value
-      if (oldest === undefined) break
-      this.cache.delete(oldest)
-      this.cacheFrom = oldest + 1
-    }
+    // Seqs below the oldest cached one are acknowledged or were never written: deleting them is a no-op.
+    while (this.cache.size > this.cacheLimit && this.cacheFrom <= this.cachedTo) this.cache.delete(this.cacheFrom++)
   }
 
   /** Writes what is pending (appends and deletes), then closes the store. */
