@@ -1,11 +1,4 @@
-import type { AsyncPersistence } from './session-store.ts'
-
-interface ClientRef {
-  id: string
-}
-interface SubRef {
-  clientId: string
-}
+import type { AsyncPersistence, ClientRef, SubRef } from './async-persistence.ts'
 
 /**
  * A session persistence that hands every call to the one it wraps. The hub's
