@@ -48,29 +48,42 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c().catch(() => {})
 })
 
+/** The bridge is subscribed once a command through it arrives: warm-up commands to w02 until one does. */
+async function bridgePasses(centralApp: MqttClient, quick: { received: string[] }): Promise<void> {
+  await eventually(async () => {
+    await centralApp.publishAsync(topics.cmd(H, 'w02', 'sync'), JSON.stringify(command({}, { id: `warm-${Date.now()}` })), { qos: 1 })
+    return eventually(() => quick.received.length > 0, 1_000, 'a warm-up command at w02')
+  }, 15_000, 'the bridge to pass commands')
+}
+
+/** A hub on disk bridged to a real Mosquitto, w01 holding its PUBACKs and w02 not; returned once every command so far is acknowledged to central. */
+async function deliveryHall(): Promise<{ hub: TestHub; slow: Awaited<ReturnType<typeof boardSession>>; quick: Awaited<ReturnType<typeof boardSession>>; centralApp: MqttClient }> {
+  const central = await Central.start()
+  cleanups.push(() => central.dispose())
+  const dataDir = await mkdtemp(join(tmpdir(), 'hub-delivery-'))
+  cleanups.push(() => rm(dataDir, { recursive: true, force: true }))
+  const hub: TestHub = await startTestHub([w01, w02], {
+    hall: H,
+    dataDir,
+    upstream: { url: central.url, clientId: `hub-${H}` },
+    bridge: { reconnectMinMs: 100, reconnectMaxMs: 400, deliveryDeadlineMs: 60_000 },
+  })
+  cleanups.push(() => hub.stop())
+  const slow = await boardSession(hub.hub.port, w01, true)
+  const quick = await boardSession(hub.hub.port, w02, false)
+  const centralApp = await mqtt.connectAsync(central.url, { clientId: 'central-app' })
+  cleanups.push(() => closeAll([slow.client, quick.client, centralApp]))
+  await bridgePasses(centralApp, quick)
+  // Barrier: the last command sent comes after every warm-up; once it is in, all are, and each is acknowledged to central.
+  await centralApp.publishAsync(topics.cmd(H, 'w02', 'sync'), JSON.stringify(command({}, { id: 'settled' })), { qos: 1 })
+  await eventually(() => quick.received.includes('settled'), 5_000, 'the last warm-up at w02')
+  await eventually(() => hub.hub.counters.bridgedDown === quick.received.length, 5_000, 'every warm-up acknowledged to central')
+  return { hub, slow, quick, centralApp }
+}
+
 describe('commands from central and the memory-first session store', () => {
   it('central is not acknowledged while the board holds its PUBACK and the deadline has not passed; it is once the board acknowledges', async () => {
-    const central = await Central.start()
-    cleanups.push(() => central.dispose())
-    const dataDir = await mkdtemp(join(tmpdir(), 'hub-delivery-'))
-    cleanups.push(() => rm(dataDir, { recursive: true, force: true }))
-    const hub: TestHub = await startTestHub([w01, w02], {
-      hall: H,
-      dataDir,
-      upstream: { url: central.url, clientId: `hub-${H}` },
-      bridge: { reconnectMinMs: 100, reconnectMaxMs: 400, deliveryDeadlineMs: 60_000 },
-    })
-    cleanups.push(() => hub.stop())
-    const slow = await boardSession(hub.hub.port, w01, true)
-    const quick = await boardSession(hub.hub.port, w02, false)
-    const centralApp = await mqtt.connectAsync(central.url, { clientId: 'central-app' })
-    cleanups.push(() => closeAll([slow.client, quick.client, centralApp]))
-
-    // The bridge is subscribed once a command through it arrives.
-    await eventually(async () => {
-      await centralApp.publishAsync(topics.cmd(H, 'w02', 'sync'), JSON.stringify(command({}, { id: `warm-${Date.now()}` })), { qos: 1 })
-      return eventually(() => quick.received.length > 0, 1_000, 'a warm-up command at w02')
-    }, 15_000, 'the bridge to pass commands')
+    const { hub, slow, quick, centralApp } = await deliveryHall()
     const before = hub.hub.counters.bridgedDown
 
     await centralApp.publishAsync(topics.cmd(H, 'w01', 'call'), JSON.stringify(command({ ticket: 'A001' }, { id: 'held-call' })), { qos: 1 })
@@ -85,26 +98,7 @@ describe('commands from central and the memory-first session store', () => {
   }, 40_000)
 
   it("a board holding its PUBACK does not hold back central's next command to another board (the bridge reads on, and acknowledges in order)", async () => {
-    const central = await Central.start()
-    cleanups.push(() => central.dispose())
-    const dataDir = await mkdtemp(join(tmpdir(), 'hub-delivery-'))
-    cleanups.push(() => rm(dataDir, { recursive: true, force: true }))
-    const hub: TestHub = await startTestHub([w01, w02], {
-      hall: H,
-      dataDir,
-      upstream: { url: central.url, clientId: `hub-${H}` },
-      bridge: { reconnectMinMs: 100, reconnectMaxMs: 400, deliveryDeadlineMs: 60_000 },
-    })
-    cleanups.push(() => hub.stop())
-    const slow = await boardSession(hub.hub.port, w01, true)
-    const quick = await boardSession(hub.hub.port, w02, false)
-    const centralApp = await mqtt.connectAsync(central.url, { clientId: 'central-app' })
-    cleanups.push(() => closeAll([slow.client, quick.client, centralApp]))
-    await eventually(async () => {
-      await centralApp.publishAsync(topics.cmd(H, 'w02', 'sync'), JSON.stringify(command({}, { id: `warm-${Date.now()}` })), { qos: 1 })
-      return eventually(() => quick.received.length > 0, 1_000, 'a warm-up command at w02')
-    }, 15_000, 'the bridge to pass commands')
-    await eventually(() => hub.hub.counters.bridgedDown >= 1, 5_000, 'the warm-up acknowledged')
+    const { hub, slow, quick, centralApp } = await deliveryHall()
     const before = hub.hub.counters.bridgedDown
 
     await centralApp.publishAsync(topics.cmd(H, 'w01', 'call'), JSON.stringify(command({ ticket: 'A001' }, { id: 'held-call' })), { qos: 1 })
@@ -134,10 +128,7 @@ describe('commands from central and the memory-first session store', () => {
     const quick = await boardSession(port, w02, false)
     const centralApp = await mqtt.connectAsync(central.url, { clientId: 'central-app' })
     cleanups.push(() => closeAll([slow.client, quick.client, centralApp]))
-    await eventually(async () => {
-      await centralApp.publishAsync(topics.cmd(H, 'w02', 'sync'), JSON.stringify(command({}, { id: `warm-${Date.now()}` })), { qos: 1 })
-      return eventually(() => quick.received.length > 0, 1_000, 'a warm-up command at w02')
-    }, 15_000, 'the bridge to pass commands')
+    await bridgePasses(centralApp, quick)
     await centralApp.publishAsync(topics.cmd(H, 'w01', 'call'), JSON.stringify(command({ ticket: 'A003' }, { id: 'call-before-stop' })), { qos: 1 })
     await eventually(() => slow.received.includes('call-before-stop'), 5_000, 'the call at w01, its PUBACK held')
 
@@ -179,10 +170,7 @@ describe('commands from central and the memory-first session store', () => {
     const quick = await boardSession(port, w02, false)
     const centralApp = await mqtt.connectAsync(central.url, { clientId: 'central-app' })
     cleanups.push(() => closeAll([slow.client, quick.client, centralApp]))
-    await eventually(async () => {
-      await centralApp.publishAsync(topics.cmd(H, 'w02', 'sync'), JSON.stringify(command({}, { id: `warm-${Date.now()}` })), { qos: 1 })
-      return eventually(() => quick.received.length > 0, 1_000, 'a warm-up command at w02')
-    }, 15_000, 'the bridge to pass commands')
+    await bridgePasses(centralApp, quick)
 
     await centralApp.publishAsync(topics.cmd(H, 'w01', 'call'), JSON.stringify(command({ ticket: 'A002' }, { id: 'call-before-kill' })), { qos: 1 })
     await centralApp.publishAsync(topics.cmd(H, 'w02', 'sync'), JSON.stringify(command({}, { id: 'after-the-call' })), { qos: 1 })
