@@ -35,7 +35,7 @@ export interface BridgeOptions {
   /** Answers central's commands that no board will act on (unknown counter, QoS 0, retained). */
   commands: CommandGate
   log: Logger
-  /** QoS 1 publishes in flight to central at once. */
+  /** QoS 1 publishes in flight to central at once (default 256: with 64 the bridge fell behind a busy hall, docs/benchmarks.md). */
   window?: number
   /** Reconnect delays: jittered, doubling from min up to max (see backoffDelay). */
   reconnectMinMs?: number
@@ -110,7 +110,7 @@ export class Bridge {
   }
 
   constructor(private readonly opts: BridgeOptions) {
-    this.window = Math.max(1, opts.window ?? 64)
+    this.window = Math.max(1, opts.window ?? 256)
     // Any connection resets it (stableMs 0), as the bridge always did: central is one well-run broker, not a hall of flapping boards.
     this.backoff = new Backoff({ minMs: opts.reconnectMinMs ?? 1_000, maxMs: opts.reconnectMaxMs ?? 30_000, stableMs: 0, ...(opts.random ? { random: opts.random } : {}) })
     this.liveTopic = topics.hallTelemetry(opts.hall)
