@@ -1,4 +1,4 @@
-import { open, readFile, rename, mkdir } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { z } from 'zod'
 import { captureKindSchema, continuesSchema, modeSchema, overtimeLevelSchema, scaleSchema, ticketSchema } from './protocol/index.ts'
@@ -7,6 +7,7 @@ import { initialState } from './counter/state.ts'
 import type { Logger } from './shared/logger.ts'
 import type { OutboxRecord } from './link/board-link.ts'
 import { SerialQueue } from './shared/serial-queue.ts'
+import { writeWholeFile } from './shared/whole-file.ts'
 
 const FILE = 'window-state.json'
 
@@ -206,27 +207,7 @@ export class StateFile {
     if (same === this.lastJson) return this.writes.drain()
     this.lastJson = same
     const json = clock ? JSON.stringify({ version: 1, ...rest, outbox, ledger, clock }) : same
-    return this.writes.run(() => this.write(json)).catch((err: Error) => this.opts.log.error({ err: err.message }, 'could not save window state'))
-  }
-
-  private async write(json: string): Promise<void> {
-    await mkdir(this.opts.dir, { recursive: true })
-    const tmp = `${this.path}.tmp`
-    const fh = await open(tmp, 'w', 0o600)
-    try {
-      await fh.writeFile(json)
-      await fh.sync()
-    } finally {
-      await fh.close()
-    }
-    await rename(tmp, this.path)
-    // The rename is durable only once the directory entry is on disk too.
-    const dir = await open(this.opts.dir, 'r')
-    try {
-      await dir.sync()
-    } finally {
-      await dir.close()
-    }
+    return this.writes.run(() => writeWholeFile(this.path, json)).catch((err: Error) => this.opts.log.error({ err: err.message }, 'could not save window state'))
   }
 
   flush(): Promise<void> {

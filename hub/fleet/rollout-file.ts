@@ -1,9 +1,9 @@
-import { mkdir, open, readFile, rename } from 'node:fs/promises'
-import { dirname } from 'node:path'
+import { readFile, rename } from 'node:fs/promises'
 import { z } from 'zod'
 import { updateStateNameSchema } from '../../edge/protocol/index.ts'
 import type { Logger } from '../../edge/shared/logger.ts'
 import { SerialQueue } from '../../edge/shared/serial-queue.ts'
+import { writeWholeFile } from '../../edge/shared/whole-file.ts'
 import type { RolloutStatus } from './rollout-status.ts'
 
 /**
@@ -97,7 +97,7 @@ export class RolloutFile {
     const saving = this.writes
       .run(() => {
         this.queued = null
-        return writeWhole(path, JSON.stringify({ format: 1, ...take() }, null, 1) + '\n')
+        return writeWholeFile(path, JSON.stringify({ format: 1, ...take() }, null, 1) + '\n')
       })
       .catch((err: Error) => this.log.error({ file: path, err: err.message }, '无法保存升级进度，重启后将丢失 / could not save the rollout; a hub restart would lose it'))
     this.queued = saving
@@ -120,25 +120,5 @@ export class RolloutFile {
       `升级进度文件无法读取，已另存为 ${moved ? bad : '(未能改名 / could not rename)'}，集线器以无升级状态启动 / the rollout file could not be read and was set aside; the hub starts with no rollout`,
     )
     return null
-  }
-}
-
-async function writeWhole(path: string, text: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true })
-  const tmp = `${path}.tmp`
-  const fh = await open(tmp, 'w', 0o600)
-  try {
-    await fh.writeFile(text)
-    await fh.sync()
-  } finally {
-    await fh.close()
-  }
-  await rename(tmp, path)
-  // The rename is durable only once the directory entry is on disk too.
-  const dir = await open(dirname(path), 'r')
-  try {
-    await dir.sync()
-  } finally {
-    await dir.close()
   }
 }
