@@ -81,6 +81,38 @@ async function deliveryHall(): Promise<{ hub: TestHub; slow: Awaited<ReturnType<
   return { hub, slow, quick, centralApp }
 }
 
+/**
+ * The hub as its own process (data on disk, /metrics served) bridged to a real Mosquitto; w01 holds its
+ * PUBACKs, w02 does not; returned once the bridge passes commands. `hall.hub` is replaced by a restart.
+ */
+async function processHall(tag: string, deliveryDeadlineMs: number) {
+  const dir = await mkdtemp(join(tmpdir(), `hub-delivery-${tag}-`))
+  cleanups.push(() => rm(dir, { recursive: true, force: true }))
+  const central = await Central.start()
+  cleanups.push(() => central.dispose())
+  const port = await freePort()
+  const httpPort = await freePort()
+  const credentialsFile = join(dir, 'credentials.json')
+  await writeUsers(credentialsFile, [w01, w02])
+  const configPath = join(dir, 'hub.json')
+  const config = { hall: H, host: '127.0.0.1', port, credentialsFile, dataDir: join(dir, 'data'), http: { port: httpPort }, upstream: { url: central.url, clientId: `hub-${H}` }, bridge: { reconnectMinMs: 100, reconnectMaxMs: 400, deliveryDeadlineMs } }
+  await writeFile(configPath, JSON.stringify(config))
+  const hall = { central, port, configPath, hub: await HubProcess.start(configPath, port) }
+  cleanups.push(() => hall.hub.kill('SIGKILL'))
+  const slow = await boardSession(port, w01, true)
+  const quick = await boardSession(port, w02, false)
+  const centralApp = await mqtt.connectAsync(central.url, { clientId: 'central-app' })
+  cleanups.push(() => closeAll([slow.client, quick.client, centralApp]))
+  await bridgePasses(centralApp, quick)
+  /** Messages from central the hub counts as safe in the hall, from its /metrics. */
+  const bridgedDown = async (): Promise<number> => {
+    const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text()
+    const m = /^counter_edge_messages_bridged_total\{[^}]*direction="down"[^}]*\} (\d+)/m.exec(text)
+    return m ? Number(m[1]) : -1
+  }
+  return Object.assign(hall, { slow, quick, centralApp, bridgedDown })
+}
+
 describe('commands from central and the memory-first session store', () => {
   it('central is not acknowledged while the board holds its PUBACK and the deadline has not passed; it is once the board acknowledges', async () => {
     const { hub, slow, quick, centralApp } = await deliveryHall()
@@ -112,78 +144,41 @@ describe('commands from central and the memory-first session store', () => {
   }, 40_000)
 
   it('a clean stop of the hub process writes what a board has not acknowledged; the board gets it from the next run', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'hub-delivery-stop-'))
-    cleanups.push(() => rm(dir, { recursive: true, force: true }))
-    const central = await Central.start()
-    cleanups.push(() => central.dispose())
-    const port = await freePort()
-    const credentialsFile = join(dir, 'credentials.json')
-    await writeUsers(credentialsFile, [w01, w02])
-    const configPath = join(dir, 'hub.json')
     // A deadline far away: at the stop the command is in the hub's memory only.
-    await writeFile(configPath, JSON.stringify({ hall: H, host: '127.0.0.1', port, credentialsFile, dataDir: join(dir, 'data'), upstream: { url: central.url, clientId: `hub-${H}` }, bridge: { reconnectMinMs: 100, reconnectMaxMs: 400, deliveryDeadlineMs: 60_000 } }))
-    let hub = await HubProcess.start(configPath, port)
-    cleanups.push(() => hub.kill('SIGKILL'))
-    const slow = await boardSession(port, w01, true)
-    const quick = await boardSession(port, w02, false)
-    const centralApp = await mqtt.connectAsync(central.url, { clientId: 'central-app' })
-    cleanups.push(() => closeAll([slow.client, quick.client, centralApp]))
-    await bridgePasses(centralApp, quick)
+    const hall = await processHall('stop', 60_000)
+    const { slow, quick, centralApp } = hall
     await centralApp.publishAsync(topics.cmd(H, 'w01', 'call'), JSON.stringify(command({ ticket: 'A003' }, { id: 'call-before-stop' })), { qos: 1 })
     await eventually(() => slow.received.includes('call-before-stop'), 5_000, 'the call at w01, its PUBACK held')
 
-    const how = await hub.kill('SIGTERM')
+    const how = await hall.hub.kill('SIGTERM')
     expect(how.code).toBe(0)
     await closeAll([slow.client, quick.client])
     // Central was never acknowledged and would send the command again: take it away, so only the hub's disk can deliver it.
-    await central.stopProcess()
-    hub = await HubProcess.start(configPath, port)
-    const back = await boardSession(port, w01, false)
+    await hall.central.stopProcess()
+    hall.hub = await HubProcess.start(hall.configPath, hall.port)
+    const back = await boardSession(hall.port, w01, false)
     cleanups.push(() => closeAll([back.client]))
     await eventually(() => back.received.includes('call-before-stop'), 10_000, 'the call delivered again after the restart')
   }, 60_000)
 
   it('kill -9 of the hub after a slow board held its PUBACK past the deadline: the command was on disk, and the board gets it after the restart', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'hub-delivery-kill-'))
-    cleanups.push(() => rm(dir, { recursive: true, force: true }))
-    const central = await Central.start()
-    cleanups.push(() => central.dispose())
-    const port = await freePort()
-    const credentialsFile = join(dir, 'credentials.json')
-    await writeUsers(credentialsFile, [w01, w02])
-    const configPath = join(dir, 'hub.json')
-    await writeFile(
-      configPath,
-      JSON.stringify({
-        hall: H,
-        host: '127.0.0.1',
-        port,
-        credentialsFile,
-        dataDir: join(dir, 'data'),
-        upstream: { url: central.url, clientId: `hub-${H}` },
-        bridge: { reconnectMinMs: 100, reconnectMaxMs: 400, deliveryDeadlineMs: 50 },
-      }),
-    )
-    let hub = await HubProcess.start(configPath, port)
-    cleanups.push(() => hub.kill('SIGKILL'))
-    const slow = await boardSession(port, w01, true)
-    const quick = await boardSession(port, w02, false)
-    const centralApp = await mqtt.connectAsync(central.url, { clientId: 'central-app' })
-    cleanups.push(() => closeAll([slow.client, quick.client, centralApp]))
-    await bridgePasses(centralApp, quick)
-
+    const hall = await processHall('kill', 50)
+    const { slow, quick, centralApp } = hall
     await centralApp.publishAsync(topics.cmd(H, 'w01', 'call'), JSON.stringify(command({ ticket: 'A002' }, { id: 'call-before-kill' })), { qos: 1 })
     await centralApp.publishAsync(topics.cmd(H, 'w02', 'sync'), JSON.stringify(command({}, { id: 'after-the-call' })), { qos: 1 })
     await eventually(() => slow.received.includes('call-before-kill'), 5_000, 'the call at w01, its PUBACK held')
-    // The bridge takes central's messages one at a time: the next one reached w02 only after the call was settled,
-    // and w01 never acknowledged it, so the call had been written to disk.
     await eventually(() => quick.received.includes('after-the-call'), 10_000, 'the next command at w02')
+    // Barrier: the bridge counts a message from central once it is safe in the hall. Every command w02 got, and the
+    // call w01 never acknowledged: the call was written to disk at its deadline.
+    await eventually(async () => (await hall.bridgedDown()) === quick.received.length + 1, 10_000, 'the held call safe (on disk) at the hub')
 
-    const how = await hub.kill('SIGKILL')
+    const how = await hall.hub.kill('SIGKILL')
     expect(how.signal).toBe('SIGKILL')
     await closeAll([slow.client, quick.client])
-    hub = await HubProcess.start(configPath, port)
-    const back = await boardSession(port, w01, false)
+    // Central was never acknowledged for it either way: take it away, so only the hub's disk can deliver the call.
+    await hall.central.stopProcess()
+    hall.hub = await HubProcess.start(hall.configPath, hall.port)
+    const back = await boardSession(hall.port, w01, false)
     cleanups.push(() => closeAll([back.client]))
     await eventually(() => back.received.includes('call-before-kill'), 10_000, 'the call delivered again after the restart')
   }, 60_000)
