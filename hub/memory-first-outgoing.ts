@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream'
 import type { Logger } from '../edge/shared/logger.ts'
+import type { ClientRef, SubRef } from './async-persistence.ts'
 import { ForwardingPersistence } from './forwarding-persistence.ts'
 import type { SessionPersistence } from './session-store.ts'
 
@@ -25,12 +26,6 @@ import type { SessionPersistence } from './session-store.ts'
  * cap counts both. Not used in a cluster: there the queue count is Redis's.
  */
 
-interface ClientRef {
-  id: string
-}
-interface SubRef {
-  clientId: string
-}
 interface QueuedPacket {
   brokerId: string
   brokerCounter: number
