@@ -103,6 +103,7 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps): Promise<Run
       birth: { version: VERSION, board: deps.profile.id, capabilities: capabilitiesOf(deps.profile) },
       log: log.child({ module: 'link' }),
       journal,
+      now: mono,
       ...(config.backlogRate ? { backlogRate: config.backlogRate } : {}),
       ...(deps.session ? { session: deps.session } : {}),
     })

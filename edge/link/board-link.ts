@@ -43,6 +43,11 @@ export interface BoardLinkOptions {
   backlogRate?: number
   reconnect?: { minMs?: number; maxMs?: number; stableMs?: number }
   random?: () => number
+  /**
+   * The link's clock for durations only (progress, reconnect backoff): monotonic by default. Never the
+   * wall clock: a board without a real-time clock starts with an old time and is set days forward
+   * once it syncs, and a step like that must not read as days without progress.
+   */
   now?: () => number
 }
 
@@ -72,8 +77,8 @@ export interface LinkHealth {
   connected: boolean
   /** Last round trip to the hub: a live entry's PUBACK or a keepalive ping. */
   rttMs: number | null
-  /** When the link last made progress: connected with nothing waiting, or an entry acknowledged. */
-  lastProgressAt: number
+  /** How long since the link last made progress (connected with nothing waiting, or an entry acknowledged), on the link's own monotonic clock. */
+  stalledMs: number
   reconnects: number
 }
 
@@ -147,13 +152,13 @@ export class BoardLink {
   /** Told while no hub was there: stamped when one is, so nothing is stamped that is not sent. */
   private readonly pendingReport = new Map<ReportKind, BoardFields[ReportKind]>()
   private pingSentAt: number | null = null
-  private readonly health: LinkHealth
+  private readonly health: Omit<LinkHealth, 'stalledMs'> & { lastProgressAt: number }
   private readonly refusalListeners = new Set<(inARow: number) => void>()
   private readonly onlineListeners = new Set<() => void>()
   private readonly now: () => number
 
   constructor(private readonly opts: BoardLinkOptions) {
-    this.now = opts.now ?? Date.now
+    this.now = opts.now ?? (() => performance.now())
     this.health = { connected: false, rttMs: null, lastProgressAt: this.now(), reconnects: 0 }
     const r = opts.reconnect ?? {}
     this.backoff = new Backoff({ minMs: r.minMs ?? 500, maxMs: r.maxMs ?? 30_000, stableMs: r.stableMs ?? 10_000, ...(opts.random ? { random: opts.random } : {}), now: this.now })
@@ -174,8 +179,10 @@ export class BoardLink {
   }
 
   linkHealth(): LinkHealth {
-    if (this.connected && this.backlog === 0) this.health.lastProgressAt = this.now()
-    return { ...this.health, connected: this.connected }
+    const now = this.now()
+    if (this.connected && this.backlog === 0) this.health.lastProgressAt = now
+    const { lastProgressAt, ...health } = this.health
+    return { ...health, connected: this.connected, stalledMs: Math.max(0, now - lastProgressAt) }
   }
 
   handleCommands(handler: CommandHandler): void {

@@ -15,7 +15,6 @@ export interface SupervisorOptions {
   watchdogMs: number | null
   link: SupervisedLink
   log: Logger
-  now?: () => number
   /** A turn of the event loop this late means the runtime is not keeping up (a blocking call, swapping). */
   loopLagLimitMs?: number
   /**
@@ -50,11 +49,9 @@ export class Supervisor {
   private lagTimer: NodeJS.Timeout | null = null
   private lastBeat = performance.now()
   private maxLagMs = 0
-  private readonly now: () => number
   private lastVerdict: boolean | null = null
 
   constructor(private readonly opts: SupervisorOptions) {
-    this.now = opts.now ?? Date.now
   }
 
   async ready(): Promise<void> {
@@ -81,7 +78,7 @@ export class Supervisor {
     const lagLimit = this.opts.loopLagLimitMs ?? 5000
     if (lagMs > lagLimit) reasons.push(`event loop lagged ${Math.round(lagMs)} ms (limit ${lagLimit} ms)`)
     const h = this.opts.link.linkHealth()
-    const stalledMs = this.now() - h.lastProgressAt
+    const stalledMs = h.stalledMs
     const stallLimit = this.opts.linkStallLimitMs ?? 15 * 60_000
     if (stalledMs > stallLimit) {
       reasons.push(`${h.connected ? 'link not draining' : 'hub unreachable'} for ${Math.round(stalledMs / 1000)} s with ${this.opts.link.backlog} waiting (limit ${Math.round(stallLimit / 1000)} s)`)

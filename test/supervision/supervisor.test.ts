@@ -43,7 +43,7 @@ describe('supervisor', () => {
     // Fake interval timers and loop clock: the watchdog's beats come exactly on time, so the counts are exact.
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'performance'] })
     const manager = new RecordingManager()
-    supervisor = new Supervisor({ notifier: manager, watchdogMs: 20, link, log, now, linkStallLimitMs: 60_000 })
+    supervisor = new Supervisor({ notifier: manager, watchdogMs: 20, link, log, linkStallLimitMs: 60_000 })
     await supervisor.ready()
     expect(manager.sent[0]![0]).toBe('READY=1')
     expect(manager.sent[0]![1]).toMatch(/^STATUS=hub not connected; journal 0 waiting$/)
@@ -60,6 +60,26 @@ describe('supervisor', () => {
     expect(last[0]).toMatch(/^STATUS=unhealthy: hub unreachable for 61 s with 1 waiting/)
     await supervisor.stopping()
     expect(manager.sent[manager.sent.length - 1]).toEqual(['STOPPING=1'])
+  })
+
+  it('a wall-clock step is not a stall: the link times progress on its monotonic clock', async () => {
+    // A board without a real-time clock boots with an old time and is set days forward once it syncs.
+    const journal = new Journal({ storage: new MemoryStorage(), log })
+    await journal.open()
+    let wall = Date.UTC(2020, 0, 1)
+    const stamper = new EnvelopeStamper('w01', 'b00t', { now: () => wall, synced: () => false })
+    const link = new BoardLink({ hall: 'h1', counter: 'w01', addresses: [{ host: '127.0.0.1', port: 1 }], username: 'h1-w01', password: 'x', stamper, birth: { version: '0', board: 'sim', capabilities: [] }, log, journal })
+    const now = vi.spyOn(Date, 'now').mockImplementation(() => wall)
+    try {
+      supervisor = new Supervisor({ notifier: null, watchdogMs: null, link, log, linkStallLimitMs: 60_000 })
+      expect(supervisor.check().healthy).toBe(true)
+      wall += 3 * 24 * 3600_000
+      const verdict = supervisor.check()
+      expect(verdict.reasons).toEqual([])
+      expect(link.linkHealth().stalledMs).toBeLessThan(60_000)
+    } finally {
+      now.mockRestore()
+    }
   })
 
   it('fails the self-check when the event loop was blocked longer than the limit', async () => {
