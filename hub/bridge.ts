@@ -4,6 +4,7 @@ import type { MqttClient, IPublishPacket } from 'mqtt'
 import { parseMessage, parseTopic, topics, type BridgeState } from '../edge/protocol/index.ts'
 import type { Logger } from '../edge/shared/logger.ts'
 import { connectMqtt, parseBrokerUrl } from '../edge/shared/mqtt-connect.ts'
+import { TurnWrites } from '../edge/shared/turn-writes.ts'
 import { Backoff } from '../edge/shared/backoff.ts'
 import type { Custody, CustodyRecord } from './custody-log.ts'
 import type { HubCounters } from './hub-counters.ts'
@@ -35,6 +36,8 @@ export interface BridgeOptions {
   /** Answers central's commands that no board will act on (unknown counter, QoS 0, retained). */
   commands: CommandGate
   log: Logger
+  /** Batches the writes to central of a turn; the process shares one with its broker (default: the bridge's own). */
+  turnWrites?: TurnWrites
   /** QoS 1 publishes in flight to central at once (default 256: with 64 the bridge fell behind a busy hall, docs/benchmarks.md). */
   window?: number
   /** Reconnect delays: jittered, doubling from min up to max (see backoffDelay). */
@@ -104,6 +107,7 @@ export class Bridge {
   private unlistenAppends: (() => void) | null = null
   private readonly window: number
   private readonly liveTopic: string
+  private readonly turnWrites: TurnWrites
   private readonly deliverLive = (packet: AedesPublishPacket, done: () => void) => {
     this.forwardLive(packet)
     done()
@@ -111,6 +115,7 @@ export class Bridge {
 
   constructor(private readonly opts: BridgeOptions) {
     this.window = Math.max(1, opts.window ?? 256)
+    this.turnWrites = opts.turnWrites ?? new TurnWrites()
     // Any connection resets it (stableMs 0), as the bridge always did: central is one well-run broker, not a hall of flapping boards.
     this.backoff = new Backoff({ minMs: opts.reconnectMinMs ?? 1_000, maxMs: opts.reconnectMaxMs ?? 30_000, stableMs: 0, ...(opts.random ? { random: opts.random } : {}) })
     this.liveTopic = topics.hallTelemetry(opts.hall)
@@ -158,7 +163,7 @@ export class Bridge {
       clean: false,
       reconnectPeriod: 0,
       // The drain to central writes a publish per custody record: one write per turn instead.
-      batchWrites: true,
+      batchWrites: this.turnWrites,
       username: upstream.username,
       password: upstream.password,
       will: { topic: topics.hubStatus(hall), payload: Buffer.from(JSON.stringify(will)), qos: 1, retain: true },

@@ -2,6 +2,7 @@ import type { EventEmitter } from 'node:events'
 import { Aedes, type Client, type AuthenticateError, type PublishPacket } from 'aedes'
 import { parseTopic, topics } from '../edge/protocol/index.ts'
 import type { Logger } from '../edge/shared/logger.ts'
+import { TurnWrites } from '../edge/shared/turn-writes.ts'
 import type { CredentialStore, Principal } from './credentials.ts'
 import { authorizeClientId, authorizePublish, authorizeSubscribe } from './acl.ts'
 import { ConnectionGuard } from './address-guards.ts'
@@ -50,6 +51,8 @@ export interface BrokerOptions {
   refusalLines: LogLimiter
   /** Board sessions coming and going, for the hall view. */
   onBoardSession?: (p: Principal, connected: boolean) => void
+  /** Batches each client's writes of a turn; the process shares one with its bridge (default: the broker's own). */
+  turnWrites?: TurnWrites
 }
 
 /** CONNACK return codes of MQTT 3.1.1. */
@@ -224,6 +227,7 @@ export class HubBroker {
       handle: (stream, req) => void this.aedes.handle(stream, req),
       guard,
       maxPacketBytes: limits.maxPayloadBytes + 8 * 1024,
+      turnWrites: opts.turnWrites ?? new TurnWrites(),
       tlsHandshakeTimeoutMs: limits.tlsHandshakeTimeoutMs,
       refuse: (kind, fields, message) => this.refuse(kind, fields, message),
       log,

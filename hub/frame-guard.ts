@@ -1,5 +1,5 @@
 import { Duplex, Transform, type TransformCallback } from 'node:stream'
-import { batchWritesPerTurn } from '../edge/shared/turn-writes.ts'
+import type { TurnWrites } from '../edge/shared/turn-writes.ts'
 
 /**
  * Aedes's parser (mqtt-packet) buffers a whole packet before anyone can look
@@ -103,11 +103,11 @@ class GuardedSocket extends Duplex {
   }
 }
 
-export function guardedStream(socket: Duplex, maxPacketBytes: number, onTooLarge: (announced: number) => void): Duplex {
+export function guardedStream(socket: Duplex, maxPacketBytes: number, onTooLarge: (announced: number) => void, turn: TurnWrites): Duplex {
   const guard = new FrameLengthGuard(maxPacketBytes, onTooLarge)
   socket.pipe(guard)
   // A turn's packets to this client (PUBACKs, deliveries) reach the socket as one write.
-  const duplex = batchWritesPerTurn(new GuardedSocket(guard, socket))
+  const duplex = turn.batch(new GuardedSocket(guard, socket))
   guard.on('error', () => socket.destroy())
   socket.on('error', (err) => duplex.destroy(err))
   duplex.on('close', () => socket.destroy())

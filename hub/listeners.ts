@@ -4,6 +4,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server as 
 import type { Duplex } from 'node:stream'
 import { WebSocketServer, createWebSocketStream } from 'ws'
 import type { Logger } from '../edge/shared/logger.ts'
+import type { TurnWrites } from '../edge/shared/turn-writes.ts'
 import { normalizeAddress, type ConnectionGuard } from './address-guards.ts'
 import { guardedStream } from './frame-guard.ts'
 import type { RefusalKind } from './hub-counters.ts'
@@ -50,6 +51,8 @@ export interface ListenersOptions {
   guard: ConnectionGuard
   /** Largest MQTT packet a client may announce. */
   maxPacketBytes: number
+  /** Batches each client's writes of a turn (edge/shared/turn-writes.ts), shared with the hub's other streams. */
+  turnWrites: TurnWrites
   /** A TLS handshake not finished within this is closed. */
   tlsHandshakeTimeoutMs: number
   refuse: (kind: RefusalKind, fields: Record<string, unknown>, message: string) => void
@@ -101,6 +104,7 @@ export class HubListeners {
   private hand(stream: Duplex, meta: ConnectionMeta, req?: IncomingMessage): void {
     const guarded = guardedStream(stream, this.opts.maxPacketBytes, (announced) =>
       this.opts.refuse('payload-too-large', { address: meta.address, transport: meta.transport, announced }, 'closed a connection announcing an oversized packet'),
+      this.opts.turnWrites,
     )
     this.meta.set(guarded, meta)
     this.opts.handle(guarded, req)

@@ -27,6 +27,7 @@ import { HubHttp } from './dashboard/http-server.ts'
 import { HallScreenFeed } from './dashboard/hall-screen-feed.ts'
 import { LoginLimiter } from './login-limiter.ts'
 import { Lifecycle } from '../edge/shared/lifecycle.ts'
+import { TurnWrites } from '../edge/shared/turn-writes.ts'
 import { startAnnouncerPart } from './announcer/hub-part.ts'
 import type { Announcer } from './announcer/announcer.ts'
 import { ReleaseStore, DEFAULT_MAX_RELEASE_BYTES } from './fleet/release-store.ts'
@@ -124,8 +125,11 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
     const logins = new LoginLimiter({ limits, credentials, counters })
     let hallView: HallView | null = null
     let rebalancer: BoardRebalancer | null = null
+    // The broker's clients and the bridge to central flush their writes of a turn together (edge/shared/turn-writes.ts).
+    const turnWrites = new TurnWrites()
     const broker = new HubBroker({
       id: brokerId,
+      turnWrites,
       hubId,
       boot,
       hall: config.hall,
@@ -246,6 +250,7 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
           commands: broker.commands,
           ...(outgoing ? { deliveries: outgoing } : {}),
           log: log.child({ module: 'bridge' }),
+          turnWrites,
           ...(probe ? { storeReady: () => probe.redisUp, handover: () => otherNodesAlive(broker.aedes, brokerId, config.heartbeatMs ?? 15_000) } : {}),
           ...bridgeTuning,
         })

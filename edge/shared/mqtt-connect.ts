@@ -5,7 +5,7 @@ import type { IClientOptions, MqttClient } from 'mqtt'
 // what they import), which connectMqtt never uses since it builds the socket itself; a board would
 // parse and hold them at every start (docs/benchmarks.md, "Edge footprint").
 import mqttClientModule from 'mqtt/lib/client'
-import { batchWritesPerTurn } from './turn-writes.ts'
+import type { TurnWrites } from './turn-writes.ts'
 
 type MqttClientClass = typeof mqttClientModule.default
 // A CommonJS module with exports.default: Node's import gives its module.exports (tsx, dist/), while
@@ -37,8 +37,8 @@ export interface ConnectOptions extends Omit<IClientOptions, 'host' | 'port' | '
   /** Tried in turn: each reconnect moves to the next address, so a board fails over between hubs. */
   addresses: BrokerAddress[]
   tls?: ConnectionOptions
-  /** Writes of one event-loop turn leave as one (edge/shared/turn-writes.ts): for a client that publishes many messages a second. */
-  batchWrites?: boolean
+  /** Writes of one event-loop turn leave as one, flushed with the process's other batched streams (edge/shared/turn-writes.ts): for a client that publishes many messages a second. */
+  batchWrites?: TurnWrites
 }
 
 /**
@@ -59,7 +59,7 @@ export function connectMqtt(opts: ConnectOptions): MqttClient {
       ? process.getBuiltinModule('node:tls').connect({ host: a.host, port: a.port, servername: a.host, ...tls })
       : netConnect({ host: a.host, port: a.port })
     sock.setNoDelay(true)
-    return batchWrites ? batchWritesPerTurn(sock) : sock
+    return batchWrites ? batchWrites.batch(sock) : sock
   }
   return new MqttClientClass(build, { protocolVersion: 4, reconnectPeriod: 1000, connectTimeout: 10_000, keepalive: 30, ...clientOpts })
 }

@@ -16,6 +16,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import mqttPacket from 'mqtt-packet'
 import { guardedStream } from '../../hub/frame-guard.ts'
+import { TurnWrites } from '../../edge/shared/turn-writes.ts'
 import { round, sleep } from './support/stats.ts'
 
 export interface WritePathOptions {
@@ -64,7 +65,7 @@ async function once(guarded: boolean, perTurn: number, packets: number): Promise
       writes++
       return original(...args)
     }
-    const out: Duplex = guarded ? guardedStream(serverSide, 64 * 1024, () => {}) : serverSide
+    const out: Duplex = guarded ? guardedStream(serverSide, 64 * 1024, () => {}, new TurnWrites()) : serverSide
     await sleep(50)
     reads = 0
     const c0 = process.cpuUsage()

@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest'
 import { Duplex } from 'node:stream'
 import { FrameLengthGuard, guardedStream } from '../../hub/frame-guard.ts'
+import { TurnWrites } from '../../edge/shared/turn-writes.ts'
 
 /** A PUBLISH-like frame: type byte, variable-length remaining length, body. */
 function frame(bodyLength: number): Buffer {
@@ -61,7 +62,7 @@ describe('guardedStream writes', () => {
 
   it('hands the socket one write per turn, packets in order, however many ticks wrote them', async () => {
     const socket = new RecordingSocket()
-    const stream = guardedStream(socket, 1024, () => {})
+    const stream = guardedStream(socket, 1024, () => {}, new TurnWrites())
     const expected: Buffer[] = []
     for (let turn = 0; turn < 20; turn++) {
       for (let i = 0; i < 50; i++) {

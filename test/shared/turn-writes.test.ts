@@ -2,7 +2,7 @@ import { describe, it, expect, afterEach } from 'vitest'
 import { createServer, connect, type Server, type Socket } from 'node:net'
 import { Writable } from 'node:stream'
 import { once } from 'node:events'
-import { batchWritesPerTurn } from '../../edge/shared/turn-writes.ts'
+import { TurnWrites } from '../../edge/shared/turn-writes.ts'
 
 /** A sink that records each write it is handed: a batch is one entry. */
 class RecordingSink extends Writable {
@@ -37,7 +37,8 @@ async function socketPair(): Promise<{ server: Server; writer: Socket; reader: S
   return { server, writer, reader }
 }
 
-describe('batchWritesPerTurn', () => {
+describe('TurnWrites', () => {
+  const turn = new TurnWrites()
   const open: Array<{ server: Server; writer: Socket; reader: Socket }> = []
   afterEach(() => {
     for (const p of open.splice(0)) {
@@ -48,7 +49,7 @@ describe('batchWritesPerTurn', () => {
   })
 
   it('gives the stream everything written in one turn as one write, however the turn wrote it', async () => {
-    const sink = batchWritesPerTurn(new RecordingSink())
+    const sink = turn.batch(new RecordingSink())
     let written = ''
     const write = (s: string) => {
       written += s
@@ -69,8 +70,52 @@ describe('batchWritesPerTurn', () => {
     expect(sink.batches.map((b) => Buffer.concat(b).toString())).toEqual([written.slice(0, 4), 'e'])
   })
 
+  it('flushes every stream written in a turn at its end, each as one write, with one instance for them all', async () => {
+    const sinks = [new RecordingSink(), new RecordingSink(), new RecordingSink()].map((s) => turn.batch(s))
+    const wrote = ['', '', '']
+    const write = (i: number, s: string) => {
+      wrote[i] += s
+      sinks[i]!.write(Buffer.from(s))
+    }
+    write(0, 'a')
+    write(2, 'b')
+    process.nextTick(() => write(1, 'c'))
+    void Promise.resolve().then(() => write(0, 'd'))
+    queueMicrotask(() => process.nextTick(() => write(2, 'e')))
+    await nextTurn()
+    await nextTurn()
+    expect(sinks.map((s) => s.batches.map((b) => Buffer.concat(b).toString()))).toEqual([['ad'], ['c'], ['be']])
+    // The next turn writes to one stream only: the others are not touched.
+    write(1, 'f')
+    await nextTurn()
+    await nextTurn()
+    expect(sinks.map((s) => s.batches.length)).toEqual([1, 2, 1])
+    expect(wrote.join('')).toBe('adcfbe')
+  })
+
+  it('a write made while the turn is being flushed is not lost', async () => {
+    // The first stream's flush writes to the second, as a PUBACK callback that writes again would.
+    const second = turn.batch(new RecordingSink())
+    class Relaying extends RecordingSink {
+      override _writev(chunks: Array<{ chunk: Buffer }>, cb: () => void): void {
+        second.write(Buffer.from('relayed'))
+        super._writev(chunks, cb)
+      }
+    }
+    const first = turn.batch(new Relaying())
+    // The second is written first, so it is flushed before the write that reaches it.
+    second.write(Buffer.from('own'))
+    first.write(Buffer.from('x'))
+    first.write(Buffer.from('y'))
+    await nextTurn()
+    await nextTurn()
+    await nextTurn()
+    expect(first.batches.map((b) => Buffer.concat(b).toString())).toEqual(['xy'])
+    expect(Buffer.concat(second.batches.flat()).toString()).toBe('ownrelayed')
+  })
+
   it('keeps the order of many packets written over many turns and ticks', async () => {
-    const sink = batchWritesPerTurn(new RecordingSink())
+    const sink = turn.batch(new RecordingSink())
     const expected: Buffer[] = []
     let n = 0
     const packet = () => {
@@ -97,7 +142,7 @@ describe('batchWritesPerTurn', () => {
   it('keeps order and every byte over a real socket, 5,000 packets', async () => {
     const pair = await socketPair()
     open.push(pair)
-    batchWritesPerTurn(pair.writer)
+    turn.batch(pair.writer)
     const got: Buffer[] = []
     pair.reader.on('data', (d: Buffer) => got.push(d))
     const expected: Buffer[] = []
@@ -120,7 +165,7 @@ describe('batchWritesPerTurn', () => {
   })
 
   it('still reports backpressure: write() returns false past the high-water mark, and drain follows the flush', async () => {
-    const sink = batchWritesPerTurn(new RecordingSink({ highWaterMark: 64 }))
+    const sink = turn.batch(new RecordingSink({ highWaterMark: 64 }))
     const results: boolean[] = []
     for (let i = 0; i < 10; i++) results.push(sink.write(Buffer.alloc(16, i)))
     // Corked for the turn: the bytes are buffered, and the stream says so.
@@ -134,7 +179,7 @@ describe('batchWritesPerTurn', () => {
     const pair = await socketPair()
     open.push(pair)
     pair.reader.pause()
-    batchWritesPerTurn(pair.writer)
+    turn.batch(pair.writer)
     const chunk = Buffer.alloc(64 * 1024, 1)
     let writes = 0
     let accepted = true
@@ -160,17 +205,17 @@ describe('batchWritesPerTurn', () => {
     const onUncaught = (e: unknown) => errors.push(e)
     process.on('uncaughtException', onUncaught)
     try {
-      const destroyed = batchWritesPerTurn(new RecordingSink())
+      const destroyed = turn.batch(new RecordingSink())
       destroyed.on('error', () => {})
       destroyed.write(Buffer.from('x'))
       destroyed.destroy()
-      const ended = batchWritesPerTurn(new RecordingSink())
+      const ended = turn.batch(new RecordingSink())
       const finished = once(ended, 'finish')
       ended.write(Buffer.from('y'))
       ended.end(Buffer.from('z'))
       const pair = await socketPair()
       open.push(pair)
-      batchWritesPerTurn(pair.writer)
+      turn.batch(pair.writer)
       pair.writer.on('error', () => {})
       pair.writer.write(Buffer.from('gone'))
       pair.writer.destroy()
