@@ -7,6 +7,7 @@
  *
  *   npx tsx test/bench/hub-cpu-pairs.ts --before /tmp/base [--after .] [--pairs 5] [--measure 6000]
  *   npx tsx test/bench/hub-cpu-pairs.ts --profile . --measure 6000   # one V8 profile of that hub, summarised
+ *   npx tsx test/bench/hub-cpu-pairs.ts --alloc . --measure 6000     # where that hub allocates, sampled
  */
 import { loadavg } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -17,7 +18,7 @@ import { startBenchMosquitto } from './support/bench-mosquitto.ts'
 import { boardAccount, counterName, REPO, startHubProcess, type Account } from './support/bench-hub.ts'
 import { runLoad } from './support/load.ts'
 import { CpuMeter } from './support/proc.ts'
-import { RemoteInspector, RemoteProfiler, summarizeProfile } from './support/profile.ts'
+import { RemoteAllocations, RemoteInspector, RemoteProfiler, summarizeAllocations, summarizeProfile } from './support/profile.ts'
 
 const { values } = parseArgs({
   options: {
@@ -29,6 +30,7 @@ const { values } = parseArgs({
     publishers: { type: 'string', default: '50' },
     window: { type: 'string', default: '10' },
     profile: { type: 'string' },
+    alloc: { type: 'string' },
   },
   strict: true,
 })
@@ -47,12 +49,13 @@ interface Run {
   load1: number
 }
 
-async function once(tree: string, profileTo?: string): Promise<Run> {
+async function once(tree: string, profileTo?: string, allocations = false): Promise<Run> {
   const central = await startBenchMosquitto({ nodelay: true })
-  const inspectPort = profileTo ? await freePort() : undefined
+  const inspectPort = profileTo || allocations ? await freePort() : undefined
   const hub = await startHubProcess({ hall: HALL, accounts: [...boards, reader], upstreamUrl: central.url, cli: join(resolve(tree), 'cli/counter-edge.mjs'), ...(inspectPort ? { inspectPort } : {}) })
   const inspector = inspectPort ? new RemoteInspector(inspectPort) : null
-  const profiler = inspector ? new RemoteProfiler(inspector) : null
+  const profiler = inspector && profileTo ? new RemoteProfiler(inspector) : null
+  const sampler = inspector && allocations ? new RemoteAllocations(inspector) : null
   try {
     let meter: CpuMeter | null = null
     let t0 = 0
@@ -70,6 +73,7 @@ async function once(tree: string, profileTo?: string): Promise<Run> {
         onMeasure: async (phase) => {
           if (phase === 'start') {
             if (profiler) await profiler.start()
+            if (sampler) await sampler.start()
             meter = new CpuMeter({ hub: hub.pid, central: central.pid, bench: process.pid })
             t0 = performance.now()
           } else {
@@ -82,6 +86,12 @@ async function once(tree: string, profileTo?: string): Promise<Run> {
               const p = await profiler.stop()
               await writeFile(profileTo, JSON.stringify(p))
               console.log(JSON.stringify(summarizeProfile(p, 40), null, 1))
+            }
+            if (sampler) {
+              const a = await sampler.stop()
+              const to = join(REPO, '.tmp', `hub-${Date.now()}.heapprofile`)
+              await writeFile(to, JSON.stringify(a))
+              console.log(JSON.stringify(summarizeAllocations(a), null, 1), `\nallocation profile written to ${to}`)
             }
             inspector?.close()
           }
@@ -100,7 +110,9 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
 }
 
-if (values.profile) {
+if (values.alloc) {
+  console.log(JSON.stringify(await once(values.alloc, undefined, true)))
+} else if (values.profile) {
   const to = join(REPO, '.tmp', `hub-${Date.now()}.cpuprofile`)
   const r = await once(values.profile, to)
   console.log(`profile written to ${to}; ${JSON.stringify(r)}`)
