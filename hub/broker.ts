@@ -120,6 +120,11 @@ const TRANSPORT_ERROR = /^(ECONNRESET|EPIPE|ETIMEDOUT|ERR_STREAM_PREMATURE_CLOSE
  * the custody log before Aedes sends its PUBACK (Aedes acknowledges right
  * after this authorisation step, before storing anything itself).
  */
+/** Where a refused publish came from, as its refusal line names it. */
+function refusedAt(client: Client, packet: PublishPacket): { client: string; topic: string } {
+  return { client: client.id, topic: packet.topic.slice(0, 200) }
+}
+
 export class HubBroker {
   readonly aedes: Aedes
   readonly listeners: HubListeners
@@ -403,30 +408,29 @@ export class HubBroker {
 
   private authorizeFirstCopy(client: Client, p: Principal, packet: PublishPacket, cb: (err?: Error | null) => void): void {
     const { limits } = this.opts
-    // Only a refusal needs these: not built for every message (docs/benchmarks.md, issue 22).
-    const at = () => ({ client: client.id, topic: packet.topic.slice(0, 200) })
-    const own = () => isOwnMessage(p, packet)
+    // No closures here for the refusal branches: under tsx each one created is also named at run time,
+    // for every message (docs/benchmarks.md, issue 22).
     if (packet.payload.length > limits.maxPayloadBytes) {
       const reason = `payload of ${packet.payload.length} bytes is over the limit of ${limits.maxPayloadBytes}`
-      if (own()) return this.toQuarantine(client.id, p, packet, 'payload-too-large', reason, cb)
-      this.refuse('payload-too-large', { ...at(), bytes: packet.payload.length }, 'refused publish')
+      if (isOwnMessage(p, packet)) return this.toQuarantine(client.id, p, packet, 'payload-too-large', reason, cb)
+      this.refuse('payload-too-large', { ...refusedAt(client, packet), bytes: packet.payload.length }, 'refused publish')
       return cb(refusal('payload too large'))
     }
     if (levelsOver(packet.topic, limits.maxTopicLevels)) {
       // A board's own message too deep: quarantined like its other unacceptable messages, or its journal
       // sends it again on every connection for ever. The frame guard still bounds what it can send at all.
-      if (own()) return this.toQuarantine(client.id, p, packet, 'topic-too-deep', `more than ${limits.maxTopicLevels} topic levels`, cb)
-      this.refuse('topic-too-deep', at(), 'refused publish')
+      if (isOwnMessage(p, packet)) return this.toQuarantine(client.id, p, packet, 'topic-too-deep', `more than ${limits.maxTopicLevels} topic levels`, cb)
+      this.refuse('topic-too-deep', refusedAt(client, packet), 'refused publish')
       return cb(refusal('topic too deep'))
     }
     if (packet.retain && parseTopic(packet.topic)?.kind === 'cmd') {
-      this.refuse('retained-command', at(), 'refused publish: commands are never retained')
+      this.refuse('retained-command', refusedAt(client, packet), 'refused publish: commands are never retained')
       return cb(refusal('retained command'))
     }
     const d = authorizePublish(p, packet.topic, packet.retain)
     if (!d.ok) {
-      if (own()) return this.toQuarantine(client.id, p, packet, 'acl-publish', d.reason, cb)
-      this.refuse('acl-publish', { ...at(), reason: d.reason }, 'refused publish')
+      if (isOwnMessage(p, packet)) return this.toQuarantine(client.id, p, packet, 'acl-publish', d.reason, cb)
+      this.refuse('acl-publish', { ...refusedAt(client, packet), reason: d.reason }, 'refused publish')
       return cb(refusal(d.reason))
     }
     if (p.role !== 'board' && parseTopic(packet.topic)?.kind === 'cmd') return this.gateCommand(client.id, p, packet, cb)
