@@ -76,7 +76,8 @@ export const FULL: BenchConfig = {
     window: 10,
     warmupMs: 3_000,
     measureMs: 10_000,
-    rounds: 2,
+    // Four: a neighbour can move one run by a third, and the ratio is the median over rounds.
+    rounds: 4,
     variants: ['mosquitto', 'mosquitto+bridge', 'hub', 'hub-memory'],
     profileMs: 6_000,
   },

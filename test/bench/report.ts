@@ -321,7 +321,7 @@ function throughputSection(t: ThroughputResult, wp: WritePathResult | undefined)
     `One load generator for every broker: ${'a hall of publishers (board accounts)'}, each keeping a window of QoS 1 publishes in flight (the next goes when a PUBACK frees a slot), contract-valid \`event/evaluated\` payloads of ${t.payloadBytes} bytes, and one QoS 1 subscriber reading the hall. ` +
       `Mosquitto baseline: ${t.mosquittoSecurity}. The hub as shipped: scrypt logins, ACL, schema check, custody log fsynced before PUBACK, bridge to a central Mosquitto. Variants alternate over rounds.`,
     '',
-    `Mean acknowledged msg/s: ${Object.entries(t.mean).map(([k, v]) => `${k} ${v}`).join(', ')}. **Hub ÷ Mosquitto: ${t.hubOverMosquitto}**${t.hubOverBridgedMosquitto !== null ? `; hub ÷ Mosquitto with its own bridge: ${t.hubOverBridgedMosquitto}` : ''}. ` +
+    `Mean acknowledged msg/s: ${Object.entries(t.mean).map(([k, v]) => `${k} ${v}`).join(', ')}. **Hub ÷ Mosquitto: ${t.hubOverMosquitto}**${t.hubOverBridgedMosquitto !== null ? `; hub ÷ Mosquitto with its own bridge: ${t.hubOverBridgedMosquitto}` : ''} (each the median over rounds of the hub's run against the same round's baseline). ` +
       `Per message, Mosquitto spends ${t.cpuEfficiency}× the CPU the hub does (broker CPU µs/msg, mean over rounds): the same comparison, less at the mercy of what other tenants take while it runs.` +
       (t.runs.some((x) => x.variant === 'mosquitto' && (x.cores.bench ?? 0) >= 0.9)
         ? ' Mosquitto\'s msg/s is bounded by the load generator here (it took a whole core while Mosquitto did not), so its true capacity is higher and the hub\'s ratio lower than shown.'
