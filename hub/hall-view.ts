@@ -3,35 +3,15 @@ import { SCORE_LABELS, topics, type BoardEvent, type CentralStatus, type EventOf
 import type { Logger } from '../edge/shared/logger.ts'
 import type { HubCounters } from './hub-counters.ts'
 import { MessageParses } from './message-parses.ts'
+import type { RatingAlertView, RatingAlertsFile } from './rating-alerts.ts'
+
+export type { RatingAlertView } from './rating-alerts.ts'
 
 export interface EventSummary {
   type: BoardEvent['type']
   id: string
   ts: string
   ticket: string | null
-}
-
-/**
- * A bad rating (不满意 / 非常不满意) to follow up, as the hall sees it: shown
- * at once and kept on the dashboard for the rest of the hub's day; the
- * follow-up itself is central's (docs/integration.md).
- */
-export interface RatingAlertView {
-  id: string
-  counter: string
-  record: string
-  ticket: string
-  officer: string | null
-  score: EventOf<'rating-alert'>['score']
-  /** The national level in Chinese (不满意, 非常不满意) and its English. */
-  level: string
-  levelEn: string
-  caseNo: string | null
-  item: string | null
-  early: boolean
-  /** The board's time of the rating, and when the hub had it. */
-  ts: string
-  receivedAt: string
 }
 
 /** One window as a technician needs to see it: is it there, what is it doing, what went wrong. */
@@ -100,6 +80,8 @@ export interface HallViewOptions {
   now?: () => number
   /** Shared with the uplink: a board message it validated is not validated again here (hub/message-parses.ts). */
   parses?: MessageParses
+  /** Where the day's bad ratings are kept across a restart of the hub; absent: in memory only. */
+  alertsFile?: RatingAlertsFile
 }
 
 /** Enough for the worst day a window could have; what is older than the day goes anyway. */
@@ -137,6 +119,14 @@ export class HallView {
   async start(): Promise<void> {
     // The credentials change only when their file reloads: learn of it then, not at every look.
     if (this.opts.provisioned) this.unlistenReload = this.opts.provisioned.onReload(() => this.refreshProvisioned())
+    if (this.opts.alertsFile) {
+      // Oldest first, so each window's list ends newest first as alert() builds it.
+      const saved = (await this.opts.alertsFile.load(this.midnight())).sort((a, b) => (a.receivedAt < b.receivedAt ? -1 : a.receivedAt > b.receivedAt ? 1 : 0))
+      for (const a of saved) {
+        const w = this.get(a.counter)
+        if (!w.alerts.some((x) => x.id === a.id || x.record === a.record)) w.alerts = [a, ...w.alerts].slice(0, ALERTS_KEPT)
+      }
+    }
     await new Promise<void>((r) => this.opts.aedes.subscribe(this.filter, this.deliver, () => r()))
     if (this.opts.retained) {
       for await (const m of this.opts.retained(this.filter)) this.apply(m.topic, m.payload)
@@ -255,15 +245,26 @@ export class HallView {
       caseNo: e.caseNo, item: e.item, early: e.early, ts: e.ts, receivedAt: new Date(this.now()).toISOString(),
     }
     w.alerts = [view, ...w.alerts].slice(0, ALERTS_KEPT)
+    if (this.opts.alertsFile) {
+      const today = this.midnight()
+      const all: RatingAlertView[] = []
+      for (const x of this.windows.values()) for (const a of x.alerts) if (a.receivedAt >= today) all.push(a)
+      void this.opts.alertsFile.save(all)
+    }
     this.opts.log.info({ counter: w.counter, record: e.record, ticket: e.ticket, score: e.score }, 'bad rating at a window')
   }
 
   /** An alert stays for the hub's day: from local midnight on, yesterday's are gone. */
   private dropOldAlerts(w: WindowView): void {
+    const since = this.midnight()
+    if (w.alerts.some((a) => a.receivedAt < since)) w.alerts = w.alerts.filter((a) => a.receivedAt >= since)
+  }
+
+  /** The start of the hub's local day, as an ISO time comparable with `receivedAt`. */
+  private midnight(): string {
     const midnight = new Date(this.now())
     midnight.setHours(0, 0, 0, 0)
-    const since = midnight.toISOString()
-    if (w.alerts.some((a) => a.receivedAt < since)) w.alerts = w.alerts.filter((a) => a.receivedAt >= since)
+    return midnight.toISOString()
   }
 
   private now(): number {
@@ -334,6 +335,7 @@ export class HallView {
     this.unlistenReload?.()
     this.unlistenReload = null
     this.listeners.clear()
+    await this.opts.alertsFile?.drain()
     if (this.opts.aedes.closed) return
     await new Promise<void>((r) => this.opts.aedes.unsubscribe(this.filter, this.deliver, () => r()))
   }

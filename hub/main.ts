@@ -13,6 +13,7 @@ import { NODE_ENTRY_LAPSE_MS, type ClusterHealth } from './cluster-health.ts'
 import { BoardRebalancer } from './board-rebalancer.ts'
 import { HubCounters } from './hub-counters.ts'
 import { HallView } from './hall-view.ts'
+import { RatingAlertsFile } from './rating-alerts.ts'
 import { CustodyLog, type Custody } from './custody-log.ts'
 import { openHallCluster, type HallCluster } from './cluster.ts'
 import { LevelCustodyStore, MemoryCustodyStore } from './custody-store.ts'
@@ -168,6 +169,8 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
       log: log.child({ module: 'hall-view' }),
       retained: (pattern) => broker.persistence.createRetainedStream(pattern) as AsyncIterable<{ topic: string; payload: Buffer }>,
       provisioned: credentials.provisionedBoards(config.hall),
+      // Without a dataDir (a cluster's nodes, a hub run in memory) the day's alerts live in memory only.
+      ...(config.dataDir ? { alertsFile: new RatingAlertsFile(join(config.dataDir, 'rating-alerts.json'), log.child({ module: 'rating-alerts' })) } : {}),
     })
     await life.start('hall view', view)
     hallView = view

@@ -1,8 +1,13 @@
 import { describe, it, expect, beforeEach } from 'vitest'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Writable } from 'node:stream'
 import { Aedes } from 'aedes'
 import { HallView } from '../../hub/hall-view.ts'
 import { HubCounters } from '../../hub/hub-counters.ts'
-import { silentLogger } from '../../edge/shared/logger.ts'
+import { RatingAlertsFile } from '../../hub/rating-alerts.ts'
+import { createLogger, silentLogger } from '../../edge/shared/logger.ts'
 import { messageExamples } from '../../edge/protocol/index.ts'
 import { boardEvent, credentialStoreOf, statusMessage, user, writeUsers } from './support/hub-fixture.ts'
 
@@ -159,5 +164,63 @@ describe('hall view', () => {
     clock = new Date(2026, 10, 23, 0, 0).getTime()
     expect(alerts.window('w01')!.alerts).toEqual([])
     expect(alerts.snapshot().windows[0]!.alerts).toEqual([])
+  })
+
+  it('the day\'s bad ratings survive a restart of the hub; the day before\'s, a damaged file and a replayed copy do not add any', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hall-alerts-'))
+    try {
+      const path = join(dir, 'rating-alerts.json')
+      let clock = new Date(2026, 10, 22, 9, 30).getTime()
+      const start = async () => {
+        const file = new RatingAlertsFile(path, silentLogger())
+        const v = new HallView({ hall: 'h1', aedes: new Aedes(), counters, log: silentLogger(), now: () => clock, alertsFile: file })
+        await v.start()
+        return { v, file }
+      }
+      const alert = (counter: string, seq: number, ticket: string) =>
+        json(boardEvent('rating-alert', 'boot-a', seq, { ticket, record: `${counter}-boot-a-${seq}` }))
+      const first = await start()
+      first.v.apply(`${base}/event/rating-alert`, alert('w01', 8, 'A012'))
+      clock += 60_000
+      first.v.apply(`${base}/event/rating-alert`, alert('w01', 9, 'A013'))
+      first.v.apply('hall/h1/counter/w02/event/rating-alert', alert('w02', 3, 'B001'))
+      await first.v.stop()
+
+      const second = await start()
+      expect(second.v.window('w01')!.alerts.map((a) => a.ticket)).toEqual(['A013', 'A012'])
+      expect(second.v.window('w02')!.alerts.map((a) => a.ticket)).toEqual(['B001'])
+      // The board's journal sends the same alert again after the restart: still one.
+      second.v.apply(`${base}/event/rating-alert`, alert('w01', 8, 'A012'))
+      expect(second.v.window('w01')!.alerts).toHaveLength(2)
+      await second.v.stop()
+
+      // The next day starts with none, and the first alert of that day saves only that day's.
+      clock = new Date(2026, 10, 23, 8, 0).getTime()
+      const third = await start()
+      expect(third.v.snapshot().windows.flatMap((w) => w.alerts)).toEqual([])
+      third.v.apply(`${base}/event/rating-alert`, alert('w01', 20, 'C001'))
+      await third.file.drain()
+      const saved = JSON.parse(await readFile(path, 'utf8')) as { alerts: Array<{ ticket: string }> }
+      expect(saved.alerts.map((a) => a.ticket)).toEqual(['C001'])
+      await third.v.stop()
+
+      // A damaged file: the hub starts (without the saved alerts) and says so in its log.
+      await writeFile(path, '{"v":1,"alerts":[{"id":')
+      const lines: string[] = []
+      const destination = new Writable({
+        write(chunk: Buffer, _enc, cb) {
+          lines.push(chunk.toString())
+          cb()
+        },
+      })
+      const log = createLogger({ name: 'test', level: 'info', pretty: false, destination })
+      const v = new HallView({ hall: 'h1', aedes: new Aedes(), counters, log, now: () => clock, alertsFile: new RatingAlertsFile(path, log) })
+      await v.start()
+      expect(v.snapshot().windows.flatMap((w) => w.alerts)).toEqual([])
+      expect(lines.join('')).toContain('the saved bad-rating alerts are damaged')
+      await v.stop()
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })

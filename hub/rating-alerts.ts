@@ -1,0 +1,95 @@
+import { readFile } from 'node:fs/promises'
+import { z } from 'zod'
+import { followUpScoreSchema } from '../edge/protocol/vocabulary.ts'
+import type { Logger } from '../edge/shared/logger.ts'
+import { SerialQueue } from '../edge/shared/serial-queue.ts'
+import { writeWholeFile } from '../edge/shared/whole-file.ts'
+
+/**
+ * A bad rating (不满意 / 非常不满意) to follow up, as the hall sees it: shown
+ * at once and kept on the dashboard for the rest of the hub's day; the
+ * follow-up itself is central's (docs/integration.md).
+ */
+export const ratingAlertViewSchema = z.object({
+  id: z.string(),
+  counter: z.string(),
+  record: z.string(),
+  ticket: z.string(),
+  officer: z.string().nullable(),
+  score: followUpScoreSchema,
+  /** The national level in Chinese (不满意, 非常不满意) and its English. */
+  level: z.string(),
+  levelEn: z.string(),
+  caseNo: z.string().nullable(),
+  item: z.string().nullable(),
+  early: z.boolean(),
+  /** The board's time of the rating, and when the hub had it. */
+  ts: z.string(),
+  receivedAt: z.string(),
+})
+
+export type RatingAlertView = z.infer<typeof ratingAlertViewSchema>
+
+const FILE_VERSION = 1
+const fileSchema = z.object({ v: z.literal(FILE_VERSION), alerts: z.array(z.unknown()) })
+
+/**
+ * The day's bad ratings on the hub's disk, so a hub restart (an update, a power cut) does not
+ * empty the follow-up list the hall works from. The whole list is written at each new alert:
+ * alerts are a few a day, and a whole-file write leaves the old list or the new one after a
+ * crash, never half of one. A save that fails is logged and the list stays in memory; the
+ * dashboard is never held up by the disk.
+ */
+export class RatingAlertsFile {
+  private readonly writes = new SerialQueue()
+
+  constructor(
+    private readonly path: string,
+    private readonly log: Logger,
+  ) {}
+
+  /** The alerts received at or after `since` (an ISO time); a missing file is an empty list, a damaged one is logged and skipped. */
+  async load(since: string): Promise<RatingAlertView[]> {
+    let text: string
+    try {
+      text = await readFile(this.path, 'utf8')
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
+      this.log.error({ file: this.path, err: (err as Error).message }, '差评提醒文件无法读取 / could not read the saved bad-rating alerts; starting the day without them')
+      return []
+    }
+    let doc: z.infer<typeof fileSchema>
+    try {
+      doc = fileSchema.parse(JSON.parse(text))
+    } catch (err) {
+      this.log.error({ file: this.path, err: (err as Error).message.slice(0, 200) }, '差评提醒文件已损坏 / the saved bad-rating alerts are damaged; starting the day without them')
+      return []
+    }
+    const kept: RatingAlertView[] = []
+    let skipped = 0
+    for (const item of doc.alerts) {
+      const a = ratingAlertViewSchema.safeParse(item)
+      if (!a.success) skipped++
+      else if (a.data.receivedAt >= since) kept.push(a.data)
+    }
+    if (skipped) this.log.warn({ file: this.path, skipped }, '跳过格式不对的差评提醒 / skipped saved bad-rating alerts that are not well formed')
+    return kept
+  }
+
+  /** Saves this list in place of the last; saves land in the order they were asked for. */
+  save(alerts: readonly RatingAlertView[]): Promise<void> {
+    const text = JSON.stringify({ v: FILE_VERSION, alerts })
+    return this.writes.run(async () => {
+      try {
+        await writeWholeFile(this.path, text)
+      } catch (err) {
+        this.log.error({ file: this.path, err: (err as Error).message }, '差评提醒无法保存 / could not save the bad-rating alerts; they stay on the dashboard until the hub restarts')
+      }
+    })
+  }
+
+  /** Resolves once every save asked for so far has landed (or failed and been logged). */
+  drain(): Promise<void> {
+    return this.writes.drain()
+  }
+}
