@@ -2,7 +2,6 @@ import { readFile } from 'node:fs/promises'
 import { z } from 'zod'
 import { followUpScoreSchema } from '../edge/protocol/vocabulary.ts'
 import type { Logger } from '../edge/shared/logger.ts'
-import { SerialQueue } from '../edge/shared/serial-queue.ts'
 import { writeWholeFile } from '../edge/shared/whole-file.ts'
 
 /**
@@ -37,11 +36,15 @@ const fileSchema = z.object({ v: z.literal(FILE_VERSION), alerts: z.array(z.unkn
  * The day's bad ratings on the hub's disk, so a hub restart (an update, a power cut) does not
  * empty the follow-up list the hall works from. The whole list is written at each new alert:
  * alerts are a few a day, and a whole-file write leaves the old list or the new one after a
- * crash, never half of one. A save that fails is logged and the list stays in memory; the
- * dashboard is never held up by the disk.
+ * crash, never half of one. One write at a time, and saves asked for meanwhile fold into one
+ * of the latest list: a board that sends a flood of alerts costs one write after another, not
+ * a queue of them competing with the custody log's fsyncs. A save that fails is logged and the
+ * list stays in memory; the dashboard is never held up by the disk.
  */
 export class RatingAlertsFile {
-  private readonly writes = new SerialQueue()
+  /** The latest list asked for and not yet being written; null when there is none. */
+  private next: readonly RatingAlertView[] | null = null
+  private writing: Promise<void> | null = null
 
   constructor(
     private readonly path: string,
@@ -76,20 +79,27 @@ export class RatingAlertsFile {
     return kept
   }
 
-  /** Saves this list in place of the last; saves land in the order they were asked for. */
+  /** Saves this list in place of the last; resolves once a write holding it (or a later list) has landed or failed and been logged. */
   save(alerts: readonly RatingAlertView[]): Promise<void> {
-    const text = JSON.stringify({ v: FILE_VERSION, alerts })
-    return this.writes.run(async () => {
-      try {
-        await writeWholeFile(this.path, text)
-      } catch (err) {
-        this.log.error({ file: this.path, err: (err as Error).message }, '差评提醒无法保存 / could not save the bad-rating alerts; they stay on the dashboard until the hub restarts')
-      }
-    })
+    this.next = alerts
+    this.writing ??= this.writeAll()
+    return this.writing
   }
 
   /** Resolves once every save asked for so far has landed (or failed and been logged). */
   drain(): Promise<void> {
-    return this.writes.drain()
+    return this.writing ?? Promise.resolve()
+  }
+
+  private async writeAll(): Promise<void> {
+    for (let alerts = this.next; alerts !== null; alerts = this.next) {
+      this.next = null
+      try {
+        await writeWholeFile(this.path, JSON.stringify({ v: FILE_VERSION, alerts }))
+      } catch (err) {
+        this.log.error({ file: this.path, err: (err as Error).message }, '差评提醒无法保存 / could not save the bad-rating alerts; they stay on the dashboard until the hub restarts')
+      }
+    }
+    this.writing = null
   }
 }
