@@ -133,6 +133,26 @@ describe('hall view', () => {
     expect(snap.windows[1]).toMatchObject({ counter: 'w02', provisioned: true, online: false, boot: null, lastSeen: null })
   })
 
+  it('a window handed out stays as it was: later messages do not change it, and changing it does not change the view', () => {
+    view.apply(`${base}/status`, json(statusMessage('boot-a', 0, true)))
+    view.apply(`${base}/event/called`, json(boardEvent('called', 'boot-a', 1)))
+    const copy = view.window('w01')!
+    const snap = view.snapshot().windows.find((w) => w.counter === 'w01')!
+    expect(copy.recentEvents.map((e) => e.id)).toEqual(['boot-a-1'])
+    // The list grows in place inside the view: a copy must hold its own.
+    for (let seq = 2; seq <= 25; seq++) view.apply(`${base}/event/called`, json(boardEvent('called', 'boot-a', seq)))
+    expect(copy.recentEvents.map((e) => e.id)).toEqual(['boot-a-1'])
+    expect(snap.recentEvents.map((e) => e.id)).toEqual(['boot-a-1'])
+    const now = view.window('w01')!
+    expect(now.recentEvents).toHaveLength(20)
+    expect(now.recentEvents[0]!.id).toBe('boot-a-25')
+    now.recentEvents.length = 0
+    now.capabilities.push('tampered')
+    now.online = false
+    expect(view.window('w01')).toMatchObject({ online: true, capabilities: ['display'] })
+    expect(view.window('w01')!.recentEvents).toHaveLength(20)
+  })
+
   it('shows the bridge and central status of the hall', () => {
     view.apply('hall/h1/hub/bridge', json(messageExamples['hub-bridge']))
     view.apply('hall/h1/central/status', json({ online: false, ts: new Date().toISOString() }))
