@@ -42,6 +42,11 @@ export class FeedHistory {
   private entries: FeedEntry[] = []
   private seq = 0
   private linesInFile = 0
+  /** Lines added and not yet appended; one append takes them all. */
+  private unwritten: string[] = []
+  private appendQueued = false
+  /** Grows at each rewrite: an append queued before it has nothing left to write. */
+  private epoch = 0
   /** Writes go one after the other, so a rewrite never races an append. */
   private writing: Promise<void> = Promise.resolve()
   private readonly max: number
@@ -98,18 +103,39 @@ export class FeedHistory {
     const entry: FeedEntry = { seq: ++this.seq, counter: item.counter, type: item.type, ts: item.ts, ticket: item.ticket, detail: item.detail }
     this.entries.push(entry)
     if (this.entries.length > this.max) this.entries.splice(0, this.entries.length - this.max)
-    const file = this.opts.file
-    if (file) {
+    if (this.opts.file) {
       this.linesInFile++
-      const line = `${JSON.stringify(entry)}\n`
       if (this.linesInFile >= 2 * this.max) {
-        // What the file is to hold is taken now: appends queued after this one then follow it in order.
+        // What the file is to hold is taken now: it has every line not appended yet, and an append
+        // already queued for them must not put them in the file the rewrite is about to replace.
         const kept = this.entries.slice()
         this.linesInFile = kept.length
+        this.unwritten = []
+        this.appendQueued = false
+        this.epoch++
         this.queue(() => this.rewrite(kept))
-      } else this.queue(() => appendFile(file, line))
+      } else {
+        this.unwritten.push(`${JSON.stringify(entry)}\n`)
+        if (!this.appendQueued) {
+          this.appendQueued = true
+          const epoch = this.epoch
+          this.queue(() => this.appendUnwritten(epoch))
+        }
+      }
     }
     return entry
+  }
+
+  /**
+   * Every line added since the last append, in one append: a busy hall adds entries faster than a
+   * file can be opened, written and closed for each (docs/benchmarks.md, issue 22, sixth pass).
+   */
+  private async appendUnwritten(epoch: number): Promise<void> {
+    if (epoch !== this.epoch || !this.opts.file) return
+    this.appendQueued = false
+    const text = this.unwritten.join('')
+    this.unwritten = []
+    if (text) await appendFile(this.opts.file, text)
   }
 
   /** Newest first, at most `limit`, of one window or of all. */

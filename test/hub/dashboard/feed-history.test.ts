@@ -1,4 +1,5 @@
 import { describe, it, expect, afterEach } from 'vitest'
+import fc from 'fast-check'
 import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -49,6 +50,32 @@ describe('FeedHistory', () => {
     // Rewritten at least once: 95 entries would be 95 lines otherwise.
     expect((await fileLines(file)).length).toBeLessThan(20)
     await h.stop()
+  })
+
+  it('whatever the order of adds and finished writes, a restart finds the last max entries, and the file never passes twice max lines', async () => {
+    // Adds within one turn share an append; a rewrite can fall between an append queued and its run.
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 6 }), fc.array(fc.oneof(fc.integer({ min: 1, max: 9 }), fc.constant('flush' as const)), { maxLength: 30 }), async (max, steps) => {
+        const file = await tempFile()
+        const h = new FeedHistory({ file, max, log: silentLogger() })
+        await h.start()
+        let n = 0
+        for (const step of steps) {
+          if (step === 'flush') {
+            await h.flushed()
+            expect((n === 0 ? [] : await fileLines(file)).length).toBeLessThan(2 * max)
+          } else for (let i = 0; i < step; i++) h.add(item(++n))
+        }
+        await h.stop()
+        const again = new FeedHistory({ file, max, log: silentLogger() })
+        await again.start()
+        const expected = Array.from({ length: Math.min(n, max) }, (_, i) => n - i)
+        expect(again.recent(100).map((e) => e.seq)).toEqual(expected)
+        expect(again.recent(100).map((e) => e.ticket)).toEqual(expected.map((i) => item(i).ticket))
+        await again.stop()
+      }),
+      { numRuns: 150 },
+    )
   })
 
   it('a restart reloads the last entries from the file and numbers on from the last', async () => {
