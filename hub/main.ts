@@ -100,7 +100,7 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
     life.add('session persistence', () => persistence.destroy())
     let custody: Custody | null = null
     let uplink: Uplink | null = null
-    // One contract check per board message, shared by the uplink and the hall view.
+    // One contract check per board message, shared by the uplink, the hall view and the dashboard's followers.
     const parses = new MessageParses()
     if (config.upstream) {
       if (cluster) {
@@ -297,6 +297,7 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
           retained: (pattern) => broker.persistence.createRetainedStream(pattern) as AsyncIterable<{ topic: string; payload: Buffer }>,
           liveStreams,
           lines: refusalLines,
+          parses,
           log: log.child({ module: 'hall-screen' }),
         }),
       )
@@ -345,6 +346,7 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
         officerNames: config.http.officerNames ?? false,
         feedFile: config.dataDir ? join(config.dataDir, 'feed.jsonl') : null,
         fleet,
+        parses,
         log: log.child({ module: 'http' }),
       })
       await life.start('http', h)

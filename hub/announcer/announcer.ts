@@ -8,6 +8,7 @@ import { DEFAULT_TEMPLATES, fillTemplate } from './script.ts'
 import { speechFor } from './speech.ts'
 import type { Speaker } from './speakers.ts'
 import type { VoicePack } from './voice-pack.ts'
+import { RecentIds } from '../recent-ids.ts'
 
 /**
  * One announcement as the dashboard lists it. `status`: queued (waiting for
@@ -60,7 +61,7 @@ const SEEN_KEPT = 10_000
  */
 export class Announcer {
   private readonly queue = new SerialQueue()
-  private readonly seen = new Set<string>()
+  private readonly seen = new RecentIds(SEEN_KEPT)
   private readonly recentList: AnnouncementView[] = []
   private readonly listeners = new Set<(a: AnnouncementView) => void>()
   private readonly clock: HallClock
@@ -139,7 +140,6 @@ export class Announcer {
 
   private remember(id: string): void {
     this.seen.add(id)
-    if (this.seen.size > SEEN_KEPT) this.seen.delete(this.seen.values().next().value!)
   }
 
   private announce(counter: string, e: EventOf<'called'> | EventOf<'recalled'>): void {

@@ -1,3 +1,4 @@
+import type { MessageParses } from '../message-parses.ts'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Aedes, AedesPublishPacket } from 'aedes'
 import { defaultPublicWindow, parseMessage, parseTopic, topics, type CentralWaiting, type PublicWindow } from '../../edge/protocol/index.ts'
@@ -8,6 +9,7 @@ import type { HallScreenConfig } from '../config.ts'
 import type { LogLimiter } from '../log-limiter.ts'
 import { LiveStreams, type LiveStreamLimits } from './live-streams.ts'
 import { hallScreenPage } from './hall-screen-page.ts'
+import { RecentIds } from '../recent-ids.ts'
 
 /** One call as the waiting room sees it: a ticket and the window it goes to, nothing about who serves there. */
 export interface ScreenCall {
@@ -68,6 +70,8 @@ export interface HallScreenOptions {
   log: Logger
   /** The hub's clock; default Date.now. */
   now?: () => number
+  /** Shared with the uplink and the hall view: a call is validated once on the hub (hub/message-parses.ts). */
+  parses?: MessageParses
 }
 
 const SEEN_KEPT = 2_000
@@ -90,7 +94,7 @@ export class HallScreenFeed {
   private readonly clock: HallClock
   private calls: ScreenCall[] = []
   private readonly tiles = new Map<string, string>()
-  private readonly seen = new Set<string>()
+  private readonly seen = new RecentIds(SEEN_KEPT)
   private waiting: CentralWaiting['services'] | null = null
   private unsubscribe: (() => void) | null = null
   private tick: NodeJS.Timeout | null = null
@@ -205,13 +209,11 @@ export class HallScreenFeed {
   }
 
   private call(topic: string, payload: Uint8Array | string): void {
-    const m = parseMessage(topic, payload)
+    const m = this.opts.parses ? this.opts.parses.parse(topic, payload) : parseMessage(topic, payload)
     if (!m.ok || m.kind !== 'event') return
     const e = m.message
     if (e.type !== 'called' && e.type !== 'recalled') return
-    if (this.seen.has(e.id)) return // a copy from the at-least-once chain
-    this.seen.add(e.id)
-    if (this.seen.size > SEEN_KEPT) this.seen.delete(this.seen.values().next().value!)
+    if (!this.seen.add(e.id)) return // a copy from the at-least-once chain
     const window = e.window ?? defaultPublicWindow(m.topic.counter)
     const recalls = e.type === 'recalled' ? e.count : 0
     // A copy the hub took before a restart comes again under the same id, which the seen set no longer

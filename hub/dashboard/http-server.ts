@@ -1,3 +1,4 @@
+import type { MessageParses } from '../message-parses.ts'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { randomBytes } from 'node:crypto'
 import type { Aedes, AedesPublishPacket } from 'aedes'
@@ -50,6 +51,8 @@ export interface HubHttpOptions {
   feedFile?: string | null
   /** Releases and rollouts (hub/fleet/release-routes.ts), when the hub keeps releases. */
   fleet?: FleetRoutes
+  /** Shared with the uplink and the hall view: a board message is validated once on the hub (hub/message-parses.ts). */
+  parses?: MessageParses
   log: Logger
 }
 
@@ -89,10 +92,12 @@ export class HubHttp {
     if (client) this.messagesIn++
   }
   private unsubscribe: Array<() => void> = []
+  private readonly windowsDue = new Set<string>()
+  private windowsFlush: NodeJS.Immediate | null = null
   port = 0
 
   constructor(private readonly opts: HubHttpOptions) {
-    this.stats = new ServiceStats({ hall: opts.hall, aedes: opts.aedes })
+    this.stats = new ServiceStats({ hall: opts.hall, aedes: opts.aedes, ...(opts.parses ? { parses: opts.parses } : {}) })
     this.streams = new LiveStreams({ ...opts.liveStreams, lines: opts.lines })
     const screen = opts.screen
     this.metrics = new HubMetrics({
@@ -108,6 +113,7 @@ export class HubHttp {
       ...(screen ? { screenStreams: () => screen.streamStats() } : {}),
       ...(opts.live ? { live: opts.live } : {}),
       ...(opts.fleet?.rolloutControl ? { fleet: opts.fleet.rolloutControl } : {}),
+      ...(opts.parses ? { parses: opts.parses } : {}),
     })
     this.feed = new FeedHistory({ file: opts.feedFile ?? null, log: opts.log.child({ module: 'feed-history' }) })
   }
@@ -120,8 +126,7 @@ export class HubHttp {
     this.unsubscribe.push(
       this.opts.hallView.onChange((counter) => {
         if (counter === null) return this.broadcast('hall', { bridge: this.opts.hallView.snapshot().bridge })
-        const w = this.opts.hallView.window(counter)
-        if (w) this.broadcastWindow(w)
+        this.windowChanged(counter)
       }),
       ...(this.opts.announcer ? [this.opts.announcer.onAnnouncement((a) => this.broadcast('announcement', { announcement: a, health: this.opts.announcer!.health() }))] : []),
       this.opts.counters.onQuarantine(() => this.broadcast('quarantine', { total: this.opts.counters.quarantinedTotal })),
@@ -129,10 +134,7 @@ export class HubHttp {
         this.broadcast('event', this.feed.add(item))
         // The board's state and its events travel on different lanes (events may be held in its
         // journal), so a rating can land after the state that followed it: push the tile again.
-        if (item.type === 'evaluated') {
-          const w = this.opts.hallView.window(item.counter)
-          if (w) this.broadcastWindow(w)
-        }
+        if (item.type === 'evaluated') this.windowChanged(item.counter)
       }),
     )
     const server = createServer((req, res) => {
@@ -154,6 +156,28 @@ export class HubHttp {
   }
 
   /** A window to every stream: with officer names to those entitled to them, without to the others. */
+  /**
+   * A window's frame is built once per turn of the event loop, however many of its messages came in
+   * that turn (a rating changes it twice: the hall view's copy, then its stats), and not at all while
+   * no one watches: building one was a copy, two redactions and two JSON encodings per board message.
+   */
+  private windowChanged(counter: string): void {
+    if (this.streams.readers === 0) return
+    this.windowsDue.add(counter)
+    this.windowsFlush ??= setImmediate(() => this.flushWindows())
+  }
+
+  private flushWindows(): void {
+    this.windowsFlush = null
+    const due = [...this.windowsDue]
+    this.windowsDue.clear()
+    if (this.streams.readers === 0) return
+    for (const counter of due) {
+      const w = this.opts.hallView.window(counter)
+      if (w) this.broadcastWindow(w)
+    }
+  }
+
   private broadcastWindow(w: WindowView): void {
     const e = this.enrich(w)
     this.streams.broadcast('window', windowForViewer(e, true), this.opts.officerNames ? undefined : windowForViewer(e, false))
@@ -377,6 +401,9 @@ export class HubHttp {
 
   async stop(): Promise<void> {
     for (const u of this.unsubscribe) u()
+    if (this.windowsFlush) clearImmediate(this.windowsFlush)
+    this.windowsFlush = null
+    this.windowsDue.clear()
     this.opts.aedes.off('publish', this.countIn)
     await this.stats.stop()
     await this.metrics.stop()

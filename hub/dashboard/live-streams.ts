@@ -96,6 +96,11 @@ export class LiveStreams {
     this.write(res, 'retry: 2000\n\n')
   }
 
+  /** Streams open now: with none, a frame need not even be built. */
+  get readers(): number {
+    return this.streams.size
+  }
+
   /**
    * One frame to every stream: gathered with the others of the batch, encoded once, the same buffer queued on each socket.
    * `openData`, when given, is what a stream that is not entitled gets instead of `data`.

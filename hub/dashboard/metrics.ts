@@ -1,3 +1,4 @@
+import type { MessageParses } from '../message-parses.ts'
 import type { Aedes } from 'aedes'
 import { Counter, Gauge, Registry } from 'prom-client'
 import type { HallSnapshot } from '../hall-view.ts'
@@ -37,6 +38,8 @@ export interface MetricsSources {
   screenStreams?: () => LiveStreamStats
   /** Absent: bridge_connected is read from the hall view (the retained hub/bridge message). */
   live?: NodeMetrics
+  /** Shared with the uplink and the hall view: a board message is validated once on the hub (hub/message-parses.ts). */
+  parses?: MessageParses
   /** Fleet updates (hub/fleet/rollout.ts), where the hub keeps releases: their series (hub/fleet/fleet-metrics.ts) are registered only then. */
   fleet?: FleetMetricsSource
 }
@@ -63,7 +66,7 @@ export class HubMetrics {
     // The default collectors' series get the same labels; ours carry them first already.
     this.registry.setDefaultLabels(this.base)
     this.define()
-    this.histograms = new ServiceHistograms({ hall: src.hall, aedes: src.aedes, registry: this.registry, labels: this.base, known: () => this.known() })
+    this.histograms = new ServiceHistograms({ hall: src.hall, aedes: src.aedes, registry: this.registry, labels: this.base, known: () => this.known(), ...(src.parses ? { parses: src.parses } : {}) })
   }
 
   async start(): Promise<void> {

@@ -1,6 +1,8 @@
+import type { MessageParses } from '../message-parses.ts'
 import type { Aedes, AedesPublishPacket } from 'aedes'
 import { Histogram, type Registry } from 'prom-client'
 import { parseMessage, topics } from '../../edge/protocol/index.ts'
+import { RecentIds } from '../recent-ids.ts'
 
 /** A hall's services take minutes; its limits are 5 and 15 minutes by default. */
 export const SERVICE_SECONDS = [30, 60, 120, 300, 600, 900, 1800, 3600] as const
@@ -32,8 +34,7 @@ export class ServiceHistograms {
   /** Windows whose series exist (zeroed once: zero() again would wipe what they counted). */
   private readonly windows = new Set<string>()
   private readonly pending = new Map<string, { counter: string; at: number }>()
-  private readonly seen = new Set<string>()
-  private readonly seenOrder: string[] = []
+  private readonly seen = new RecentIds(20_000)
   private readonly filters: string[]
   private readonly deliver = (packet: AedesPublishPacket, done: () => void) => {
     this.apply(packet.topic, packet.payload)
@@ -49,6 +50,8 @@ export class ServiceHistograms {
       /** The windows the hub knows at scrape time. */
       known: () => Iterable<string>
       now?: () => number
+      /** Shared with the uplink and the hall view: an event is validated once on the hub (hub/message-parses.ts). */
+      parses?: MessageParses
     },
   ) {
     this.filters = [topics.hallEvents(opts.hall), topics.hallCommands(opts.hall), topics.hallReplies(opts.hall)]
@@ -86,7 +89,7 @@ export class ServiceHistograms {
   }
 
   private apply(topic: string, payload: Uint8Array | string): void {
-    const m = parseMessage(topic, payload)
+    const m = this.opts.parses ? this.opts.parses.parse(topic, payload) : parseMessage(topic, payload)
     if (!m.ok || !('counter' in m.topic)) return
     const counter = m.topic.counter
     if (m.topic.kind === 'cmd') {
@@ -109,10 +112,7 @@ export class ServiceHistograms {
     if (m.topic.kind !== 'event') return
     const e = m.message as { id: string; type: string; durationMs?: number; waitedMs?: number }
     if (e.type !== 'service-finished' && e.type !== 'service-started') return
-    if (this.seen.has(e.id)) return
-    this.seen.add(e.id)
-    this.seenOrder.push(e.id)
-    if (this.seenOrder.length > 20_000) this.seen.delete(this.seenOrder.shift()!)
+    if (!this.seen.add(e.id)) return
     if (e.type === 'service-finished' && typeof e.durationMs === 'number') this.service.observe(this.ensure(counter), e.durationMs / 1000)
     if (e.type === 'service-started' && typeof e.waitedMs === 'number') this.wait.observe(this.ensure(counter), e.waitedMs / 1000)
   }

@@ -1,5 +1,7 @@
+import type { MessageParses } from '../message-parses.ts'
 import type { Aedes, AedesPublishPacket } from 'aedes'
 import { SCORE_LABELS, parseMessage, topics, type BoardEvent } from '../../edge/protocol/index.ts'
+import { RecentIds } from '../recent-ids.ts'
 
 export interface FeedItem {
   counter: string
@@ -22,8 +24,7 @@ export interface WindowStats {
  */
 export class ServiceStats {
   private readonly stats = new Map<string, WindowStats>()
-  private readonly seen = new Set<string>()
-  private readonly seenOrder: string[] = []
+  private readonly seen = new RecentIds(20_000)
   private readonly listeners = new Set<(item: FeedItem) => void>()
   private readonly filter: string
   private readonly deliver = (packet: AedesPublishPacket, done: () => void) => {
@@ -31,7 +32,8 @@ export class ServiceStats {
     done()
   }
 
-  constructor(private readonly opts: { hall: string; aedes: Aedes }) {
+  /** parses: shared with the uplink and the hall view, so an event is validated once on the hub (hub/message-parses.ts). */
+  constructor(private readonly opts: { hall: string; aedes: Aedes; parses?: MessageParses }) {
     this.filter = topics.hallEvents(opts.hall)
   }
 
@@ -58,13 +60,10 @@ export class ServiceStats {
   }
 
   private apply(topic: string, payload: Uint8Array | string): void {
-    const m = parseMessage(topic, payload)
+    const m = this.opts.parses ? this.opts.parses.parse(topic, payload) : parseMessage(topic, payload)
     if (!m.ok || m.topic.kind !== 'event') return
     const e = m.message as BoardEvent
-    if (this.seen.has(e.id)) return
-    this.seen.add(e.id)
-    this.seenOrder.push(e.id)
-    if (this.seenOrder.length > 20_000) this.seen.delete(this.seenOrder.shift()!)
+    if (!this.seen.add(e.id)) return
     const counter = m.topic.counter
     const s = this.of(counter)
     let detail: string | null = null
