@@ -1,7 +1,8 @@
 /**
  * Call and press latency with 1, 50, 200 … boards busy, and the floor under
  * the same load, in one run: central (a real Mosquitto) → hub (`counter-edge
- * hub`, its own process, data on disk) → simulated windows in this process.
+ * hub`, its own process, data on disk, its dashboard open and watched) →
+ * simulated windows in this process.
  *
  * The same run climbs on to 500 and 1,000 boards for the scale question: the
  * boards already started keep being served while more are added, and each
@@ -111,7 +112,7 @@ export async function runCallLatency(o: CallLatencyOptions): Promise<CallLatency
   const central = await startBenchMosquitto({ nodelay: true })
   // The hub is inspectable: its event loop is read every level, and it is profiled at one.
   const inspectPort = await freePort()
-  const hub = await startHubProcess({ hall: HALL, accounts, upstreamUrl: central.url, inspectPort, ...(o.hub?.env ? { env: o.hub.env } : {}), ...(o.hub?.memory ? { memory: true } : {}) })
+  const hub = await startHubProcess({ hall: HALL, accounts, upstreamUrl: central.url, inspectPort, watched: true, ...(o.hub?.env ? { env: o.hub.env } : {}), ...(o.hub?.memory ? { memory: true } : {}) })
   const inspector = new RemoteInspector(inspectPort)
   const hubLoop = new RemoteLoopMonitor(inspector)
   const boards: InProcessBoard[] = []

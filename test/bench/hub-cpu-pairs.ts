@@ -8,6 +8,8 @@
  *   npx tsx test/bench/hub-cpu-pairs.ts --before /tmp/base [--after .] [--pairs 5] [--measure 6000]
  *   npx tsx test/bench/hub-cpu-pairs.ts --profile . --measure 6000   # one V8 profile of that hub, summarised
  *   npx tsx test/bench/hub-cpu-pairs.ts --alloc . --measure 6000     # where that hub allocates, sampled
+ *   --unwatched: the hub without its dashboard, as the benches ran it before issue 22's sixth pass;
+ *   by default it runs as a hall runs it, the dashboard's two page streams read (support/page-watchers.ts).
  */
 import { loadavg } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -31,6 +33,7 @@ const { values } = parseArgs({
     window: { type: 'string', default: '10' },
     profile: { type: 'string' },
     alloc: { type: 'string' },
+    unwatched: { type: 'boolean', default: false },
   },
   strict: true,
 })
@@ -52,7 +55,7 @@ interface Run {
 async function once(tree: string, profileTo?: string, allocations = false): Promise<Run> {
   const central = await startBenchMosquitto({ nodelay: true })
   const inspectPort = profileTo || allocations ? await freePort() : undefined
-  const hub = await startHubProcess({ hall: HALL, accounts: [...boards, reader], upstreamUrl: central.url, cli: join(resolve(tree), 'cli/counter-edge.mjs'), ...(inspectPort ? { inspectPort } : {}) })
+  const hub = await startHubProcess({ hall: HALL, accounts: [...boards, reader], upstreamUrl: central.url, cli: join(resolve(tree), 'cli/counter-edge.mjs'), watched: !values.unwatched, ...(inspectPort ? { inspectPort } : {}) })
   const inspector = inspectPort ? new RemoteInspector(inspectPort) : null
   const profiler = inspector && profileTo ? new RemoteProfiler(inspector) : null
   const sampler = inspector && allocations ? new RemoteAllocations(inspector) : null

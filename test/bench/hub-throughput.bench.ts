@@ -7,7 +7,9 @@
  *   acl_file giving each board its own topics, as the baseline;
  * - the same Mosquitto with its native bridge forwarding the hall to central;
  * - counter-edge hub as shipped: scrypt logins, ACL, schema check, custody log
- *   fsynced on disk before PUBACK, bridge to central;
+ *   fsynced on disk before PUBACK, bridge to central, and its dashboard open
+ *   and watched (the technician's page and the hall screen each hold a live
+ *   stream, as in a hall all day);
  * - the hub with its data in memory (no dataDir), to show what the disk costs.
  *
  * Variants alternate over rounds so that a noisy neighbour hurts them alike.
@@ -103,7 +105,7 @@ export async function runThroughput(o: ThroughputOptions): Promise<ThroughputRes
           ...(variant === 'mosquitto+bridge' ? { bridge: { port: central.port, topic: `hall/${HALL}/#` } } : {}),
         })
       } else {
-        hub = await startHubProcess({ hall: HALL, accounts: [...boards, reader], upstreamUrl: central.url, memory: variant === 'hub-memory', ...(inspectPort ? { inspectPort } : {}) })
+        hub = await startHubProcess({ hall: HALL, accounts: [...boards, reader], upstreamUrl: central.url, memory: variant === 'hub-memory', watched: true, ...(inspectPort ? { inspectPort } : {}) })
       }
       const port = broker?.port ?? hub!.port
       const brokerPid = broker?.pid ?? hub!.pid

@@ -90,7 +90,7 @@ function callSection(c: CallLatencyResult): string {
   return [
     '## Call latency',
     '',
-    'Central publishes `cmd/call` at QoS 1 on a real Mosquitto (2.0, `set_tcp_nodelay true`); the hub (`counter-edge hub`, its own process, data directory on disk) bridges it into the hall; ' +
+    'Central publishes `cmd/call` at QoS 1 on a real Mosquitto (2.0, `set_tcp_nodelay true`); the hub (`counter-edge hub`, its own process, data directory on disk, its dashboard open with the technician\'s page and the hall screen each reading a live stream, as in a hall) bridges it into the hall; ' +
       'a simulated window (the real edge runtime on simulated I2C and GPIO) draws it; the clock stops when the HT16K33 model\'s RAM shows the ticket, lit — observed by wrapping the model\'s write path in the bench. ' +
       'Every window is served in a loop — call, start, finish, the applicant presses a key — with a jittered pause between steps (mean in the table; a cycle is about four pauses), so load grows with the boards. ' +
       'The single-board level runs its loop back to back to gather a p99 in reasonable time.',
@@ -319,7 +319,7 @@ function throughputSection(t: ThroughputResult, wp: WritePathResult | undefined)
     '## Hub throughput',
     '',
     `One load generator for every broker: ${'a hall of publishers (board accounts)'}, each keeping a window of QoS 1 publishes in flight (the next goes when a PUBACK frees a slot), contract-valid \`event/evaluated\` payloads of ${t.payloadBytes} bytes, and one QoS 1 subscriber reading the hall. ` +
-      `Mosquitto baseline: ${t.mosquittoSecurity}. The hub as shipped: scrypt logins, ACL, schema check, custody log fsynced before PUBACK, bridge to a central Mosquitto. Variants alternate over rounds.`,
+      `Mosquitto baseline: ${t.mosquittoSecurity}. The hub as shipped and as a hall runs it: scrypt logins, ACL, schema check, custody log fsynced before PUBACK, bridge to a central Mosquitto, its dashboard open with two live streams read (the technician's page and the hall screen). Variants alternate over rounds.`,
     '',
     `Mean acknowledged msg/s: ${Object.entries(t.mean).map(([k, v]) => `${k} ${v}`).join(', ')}. **Hub ÷ Mosquitto: ${t.hubOverMosquitto}**${t.hubOverBridgedMosquitto !== null ? `; hub ÷ Mosquitto with its own bridge: ${t.hubOverBridgedMosquitto}` : ''} (each the median over rounds of the hub's run against the same round's baseline). ` +
       `Per message, Mosquitto spends ${t.cpuEfficiency}× the CPU the hub does (broker CPU µs/msg, mean over rounds): the same comparison, less at the mercy of what other tenants take while it runs.` +

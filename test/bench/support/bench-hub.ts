@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { hashPassword, writeCredentialFile, type CredentialEntry, type Role } from '../../../hub/credentials.ts'
 import { freePort } from '../../support/ports.ts'
 import { canConnect } from './net.ts'
+import { watchPages } from './page-watchers.ts'
 
 export const CLI = new URL('../../../cli/counter-edge.mjs', import.meta.url).pathname
 export const REPO = new URL('../../../', import.meta.url).pathname
@@ -78,6 +79,11 @@ export interface HubProcessOptions {
   env?: Record<string, string>
   /** Open the dashboard and /metrics on a port of their own. */
   http?: boolean
+  /**
+   * The dashboard open and watched, as a hall runs its hub: its two page streams held by readers
+   * for as long as the hub runs (support/page-watchers.ts). Implies http.
+   */
+  watched?: boolean
   /** Limits beside LOOPBACK_LIMITS (hub/limits.ts). */
   limits?: Record<string, number>
   /** Another checkout's launcher (cli/counter-edge.mjs), to run an earlier hub beside this one (test/bench/hub-cpu-pairs.ts). */
@@ -101,7 +107,7 @@ export async function startHubProcess(o: HubProcessOptions): Promise<BenchHubPro
   await writeAccounts(credentialsFile, o.accounts)
   const port = await freePort()
   const dataDir = join(dir, 'data')
-  const httpPort = o.http ? await freePort() : null
+  const httpPort = o.http || o.watched ? await freePort() : null
   const config = {
     hall: o.hall,
     host: '127.0.0.1',
@@ -134,6 +140,7 @@ export async function startHubProcess(o: HubProcessOptions): Promise<BenchHubPro
     }
     await new Promise((r) => setTimeout(r, 50))
   }
+  const watchers = o.watched ? await watchPages(httpPort!) : null
   return {
     port,
     url: `mqtt://127.0.0.1:${port}`,
@@ -141,6 +148,7 @@ export async function startHubProcess(o: HubProcessOptions): Promise<BenchHubPro
     dataDir,
     httpPort,
     async stop() {
+      watchers?.close()
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM')
         await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))])
