@@ -93,7 +93,7 @@ export class HubHttp {
   }
   private unsubscribe: Array<() => void> = []
   private readonly windowsDue = new Set<string>()
-  private windowsFlush: NodeJS.Immediate | null = null
+  private windowsFlush: NodeJS.Timeout | null = null
   port = 0
 
   constructor(private readonly opts: HubHttpOptions) {
@@ -157,14 +157,16 @@ export class HubHttp {
 
   /** A window to every stream: with officer names to those entitled to them, without to the others. */
   /**
-   * A window's frame is built once per turn of the event loop, however many of its messages came in
-   * that turn (a rating changes it twice: the hall view's copy, then its stats), and not at all while
-   * no one watches: building one was a copy, two redactions and two JSON encodings per board message.
+   * A window's frame is built once per live-stream batch (limits.liveStreamBatchMs, 50 ms by
+   * default: frames wait that long to be written anyway), however many of its messages came in
+   * it, and not at all while no one watches. Built per message, a frame was a copy, two
+   * redactions and two JSON encodings of the whole window, and at a busy hall's pace the dashboard
+   * cost the hub more than the messages did (docs/benchmarks.md, issue 22, sixth pass).
    */
   private windowChanged(counter: string): void {
     if (this.streams.readers === 0) return
     this.windowsDue.add(counter)
-    this.windowsFlush ??= setImmediate(() => this.flushWindows())
+    this.windowsFlush ??= setTimeout(() => this.flushWindows(), this.opts.liveStreams.batchMs ?? 0)
   }
 
   private flushWindows(): void {
@@ -401,7 +403,7 @@ export class HubHttp {
 
   async stop(): Promise<void> {
     for (const u of this.unsubscribe) u()
-    if (this.windowsFlush) clearImmediate(this.windowsFlush)
+    if (this.windowsFlush) clearTimeout(this.windowsFlush)
     this.windowsFlush = null
     this.windowsDue.clear()
     this.opts.aedes.off('publish', this.countIn)

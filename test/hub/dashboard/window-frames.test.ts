@@ -29,7 +29,7 @@ function framesOf(reader: SseReader): Frame[] {
 }
 
 /**
- * The dashboard's live stream sends a window's frame once per turn of the hub's event loop
+ * The dashboard's live stream sends a window's frame once per batch of frames
  * (hub/dashboard/http-server.ts windowChanged): a rating changes the window twice in one turn,
  * in the hall view and in its stats, and the viewer gets one frame, already with the rating.
  */
