@@ -1,4 +1,4 @@
-import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { mkdir, open, readFile, rename, writeFile, type FileHandle } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { z } from 'zod'
 import type { Logger } from '../../edge/shared/logger.ts'
@@ -45,6 +45,8 @@ export class FeedHistory {
   /** Lines added and not yet appended; one append takes them all. */
   private unwritten: string[] = []
   private appendQueued = false
+  /** The file open for appending, between appends; closed before a rewrite and at stop. */
+  private handle: FileHandle | null = null
   /** Grows at each rewrite: an append queued before it has nothing left to write. */
   private epoch = 0
   /** Writes go one after the other, so a rewrite never races an append. */
@@ -135,7 +137,21 @@ export class FeedHistory {
     this.appendQueued = false
     const text = this.unwritten.join('')
     this.unwritten = []
-    if (text) await appendFile(this.opts.file, text)
+    if (!text) return
+    try {
+      // Kept open between appends: opening and closing the file for each was most of what an append cost.
+      this.handle ??= await open(this.opts.file, 'a')
+      await this.handle.write(text)
+    } catch (err) {
+      await this.closeHandle()
+      throw err
+    }
+  }
+
+  private async closeHandle(): Promise<void> {
+    const h = this.handle
+    this.handle = null
+    await h?.close().catch(() => {})
   }
 
   /** Newest first, at most `limit`, of one window or of all. */
@@ -154,6 +170,7 @@ export class FeedHistory {
   }
 
   async stop(): Promise<void> {
+    this.queue(() => this.closeHandle())
     await this.writing
   }
 
@@ -166,6 +183,8 @@ export class FeedHistory {
   private async rewrite(kept: FeedEntry[]): Promise<void> {
     const file = this.opts.file
     if (!file) return
+    // The file is about to be replaced: an append handle would go on writing to the one renamed over.
+    await this.closeHandle()
     const tmp = `${file}.tmp`
     await writeFile(tmp, kept.map((e) => `${JSON.stringify(e)}\n`).join(''))
     await rename(tmp, file)
