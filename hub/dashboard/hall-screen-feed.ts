@@ -1,4 +1,3 @@
-import type { MessageParses } from '../message-parses.ts'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Aedes, AedesPublishPacket } from 'aedes'
 import { defaultPublicWindow, parseMessage, parseTopic, topics, type CentralWaiting, type PublicWindow } from '../../edge/protocol/index.ts'
@@ -10,6 +9,7 @@ import type { LogLimiter } from '../log-limiter.ts'
 import { LiveStreams, type LiveStreamLimits } from './live-streams.ts'
 import { hallScreenPage } from './hall-screen-page.ts'
 import { RecentIds } from '../recent-ids.ts'
+import { MessageParses } from '../message-parses.ts'
 
 /** One call as the waiting room sees it: a ticket and the window it goes to, nothing about who serves there. */
 export interface ScreenCall {
@@ -95,6 +95,7 @@ export class HallScreenFeed {
   private calls: ScreenCall[] = []
   private readonly tiles = new Map<string, string>()
   private readonly seen = new RecentIds(SEEN_KEPT)
+  private readonly parses: MessageParses
   private waiting: CentralWaiting['services'] | null = null
   private unsubscribe: (() => void) | null = null
   private tick: NodeJS.Timeout | null = null
@@ -114,6 +115,7 @@ export class HallScreenFeed {
     this.streams = new LiveStreams({ ...opts.liveStreams, lines: opts.lines })
     this.clock = new HallClock(opts.config.timeZone ?? opts.fallbackTimeZone ?? 'Asia/Shanghai')
     this.log = opts.log
+    this.parses = opts.parses ?? new MessageParses()
     this.eventsFilter = topics.hallEvents(opts.hall)
     this.waitingTopic = topics.centralWaiting(opts.hall)
   }
@@ -209,7 +211,7 @@ export class HallScreenFeed {
   }
 
   private call(topic: string, payload: Uint8Array | string): void {
-    const m = this.opts.parses ? this.opts.parses.parse(topic, payload) : parseMessage(topic, payload)
+    const m = this.parses.parse(topic, payload)
     if (!m.ok || m.kind !== 'event') return
     const e = m.message
     if (e.type !== 'called' && e.type !== 'recalled') return

@@ -1,4 +1,3 @@
-import type { MessageParses } from '../message-parses.ts'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { randomBytes } from 'node:crypto'
 import type { Aedes, AedesPublishPacket } from 'aedes'
@@ -22,6 +21,7 @@ import { FeedHistory, FEED_KEPT } from './feed-history.ts'
 import { windowForViewer } from './viewer-redaction.ts'
 import { windowPage, unknownWindowPage } from './window-page.ts'
 import type { FleetRoutes } from '../fleet/release-routes.ts'
+import type { MessageParses } from '../message-parses.ts'
 
 export interface HubHttpOptions {
   hall: string
@@ -155,7 +155,6 @@ export class HubHttp {
     return { ...w, lastRating: this.stats.of(w.counter).lastRating }
   }
 
-  /** A window to every stream: with officer names to those entitled to them, without to the others. */
   /**
    * A window's frame is built once per live-stream batch (limits.liveStreamBatchMs, 50 ms by
    * default: frames wait that long to be written anyway), however many of its messages came in
@@ -180,6 +179,7 @@ export class HubHttp {
     }
   }
 
+  /** A window to every stream: with officer names to those entitled to them, without to the others. */
   private broadcastWindow(w: WindowView): void {
     const e = this.enrich(w)
     this.streams.broadcast('window', windowForViewer(e, true), this.opts.officerNames ? undefined : windowForViewer(e, false))

@@ -1,4 +1,3 @@
-import type { MessageParses } from '../message-parses.ts'
 import type { Aedes } from 'aedes'
 import { Counter, Gauge, Registry } from 'prom-client'
 import type { HallSnapshot } from '../hall-view.ts'
@@ -12,6 +11,7 @@ import { VERSION } from '../../edge/shared/version.ts'
 import { ServiceHistograms } from './service-histograms.ts'
 import { DefaultCollectors } from './default-collectors.ts'
 import { FLEET_SERIES, type FleetMetricsSource } from '../fleet/fleet-metrics.ts'
+import type { MessageParses } from '../message-parses.ts'
 
 /** This node's live view (issue 26): its name in a cluster, its own bridge connection, and the cluster probe. */
 export interface NodeMetrics {

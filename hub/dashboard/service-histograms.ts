@@ -1,8 +1,8 @@
-import type { MessageParses } from '../message-parses.ts'
 import type { Aedes, AedesPublishPacket } from 'aedes'
 import { Histogram, type Registry } from 'prom-client'
-import { parseMessage, topics } from '../../edge/protocol/index.ts'
+import { topics } from '../../edge/protocol/index.ts'
 import { RecentIds } from '../recent-ids.ts'
+import { MessageParses } from '../message-parses.ts'
 
 /** A hall's services take minutes; its limits are 5 and 15 minutes by default. */
 export const SERVICE_SECONDS = [30, 60, 120, 300, 600, 900, 1800, 3600] as const
@@ -35,6 +35,7 @@ export class ServiceHistograms {
   private readonly windows = new Set<string>()
   private readonly pending = new Map<string, { counter: string; at: number }>()
   private readonly seen = new RecentIds(20_000)
+  private readonly parses: MessageParses
   private readonly filters: string[]
   private readonly deliver = (packet: AedesPublishPacket, done: () => void) => {
     this.apply(packet.topic, packet.payload)
@@ -54,6 +55,7 @@ export class ServiceHistograms {
       parses?: MessageParses
     },
   ) {
+    this.parses = opts.parses ?? new MessageParses()
     this.filters = [topics.hallEvents(opts.hall), topics.hallCommands(opts.hall), topics.hallReplies(opts.hall)]
     const histogram = (name: string, help: string, buckets: readonly number[]) =>
       new Histogram({ name, help, buckets: [...buckets], labelNames: [...Object.keys(opts.labels), 'counter'], registers: [opts.registry], collect: () => this.ensureKnown() })
@@ -89,7 +91,7 @@ export class ServiceHistograms {
   }
 
   private apply(topic: string, payload: Uint8Array | string): void {
-    const m = this.opts.parses ? this.opts.parses.parse(topic, payload) : parseMessage(topic, payload)
+    const m = this.parses.parse(topic, payload)
     if (!m.ok || !('counter' in m.topic)) return
     const counter = m.topic.counter
     if (m.topic.kind === 'cmd') {

@@ -1,7 +1,7 @@
-import type { MessageParses } from '../message-parses.ts'
 import type { Aedes, AedesPublishPacket } from 'aedes'
-import { SCORE_LABELS, parseMessage, topics, type BoardEvent } from '../../edge/protocol/index.ts'
+import { SCORE_LABELS, topics, type BoardEvent } from '../../edge/protocol/index.ts'
 import { RecentIds } from '../recent-ids.ts'
+import { MessageParses } from '../message-parses.ts'
 
 export interface FeedItem {
   counter: string
@@ -25,6 +25,7 @@ export interface WindowStats {
 export class ServiceStats {
   private readonly stats = new Map<string, WindowStats>()
   private readonly seen = new RecentIds(20_000)
+  private readonly parses: MessageParses
   private readonly listeners = new Set<(item: FeedItem) => void>()
   private readonly filter: string
   private readonly deliver = (packet: AedesPublishPacket, done: () => void) => {
@@ -34,6 +35,7 @@ export class ServiceStats {
 
   /** parses: shared with the uplink and the hall view, so an event is validated once on the hub (hub/message-parses.ts). */
   constructor(private readonly opts: { hall: string; aedes: Aedes; parses?: MessageParses }) {
+    this.parses = opts.parses ?? new MessageParses()
     this.filter = topics.hallEvents(opts.hall)
   }
 
@@ -60,7 +62,7 @@ export class ServiceStats {
   }
 
   private apply(topic: string, payload: Uint8Array | string): void {
-    const m = this.opts.parses ? this.opts.parses.parse(topic, payload) : parseMessage(topic, payload)
+    const m = this.parses.parse(topic, payload)
     if (!m.ok || m.topic.kind !== 'event') return
     const e = m.message as BoardEvent
     if (!this.seen.add(e.id)) return
