@@ -126,10 +126,7 @@ export class HallView {
     if (this.opts.alertsFile) {
       // Oldest first, so each window's list ends newest first as alert() builds it.
       const saved = (await this.opts.alertsFile.load(this.midnight())).sort((a, b) => (a.receivedAt < b.receivedAt ? -1 : a.receivedAt > b.receivedAt ? 1 : 0))
-      for (const a of saved) {
-        const w = this.get(a.counter)
-        if (!w.alerts.some((x) => x.id === a.id || x.record === a.record)) w.alerts = [a, ...w.alerts].slice(0, ALERTS_KEPT)
-      }
+      for (const a of saved) this.addAlert(this.get(a.counter), a)
     }
     await new Promise<void>((r) => this.opts.aedes.subscribe(this.filter, this.deliver, () => r()))
     if (this.opts.retained) {
@@ -250,14 +247,12 @@ export class HallView {
   }
 
   private alert(w: WindowView, e: EventOf<'rating-alert'>): void {
-    // The recent-events check above is short; an alert is one per service record, however late a copy comes.
-    if (w.alerts.some((a) => a.id === e.id || a.record === e.record)) return
     const labels = SCORE_LABELS[e.score]
     const view: RatingAlertView = {
       id: e.id, counter: w.counter, record: e.record, ticket: e.ticket, officer: e.officer, score: e.score, level: labels.national, levelEn: labels.en,
       caseNo: e.caseNo, item: e.item, early: e.early, ts: e.ts, receivedAt: new Date(this.now()).toISOString(),
     }
-    w.alerts = [view, ...w.alerts].slice(0, ALERTS_KEPT)
+    if (!this.addAlert(w, view)) return
     if (this.opts.alertsFile) {
       const today = this.midnight()
       const all: RatingAlertView[] = []
@@ -265,6 +260,17 @@ export class HallView {
       void this.opts.alertsFile.save(all)
     }
     this.opts.log.info({ counter: w.counter, record: e.record, ticket: e.ticket, score: e.score }, 'bad rating at a window')
+  }
+
+  /**
+   * Puts an alert first in its window's list, unless the list has it already: the recent-events
+   * check in apply() is short, and an alert is one per service record, however late a copy comes
+   * (from the board's journal, or after a restart, from the saved list). True if it was added.
+   */
+  private addAlert(w: WindowView, a: RatingAlertView): boolean {
+    if (w.alerts.some((x) => x.id === a.id || x.record === a.record)) return false
+    w.alerts = [a, ...w.alerts].slice(0, ALERTS_KEPT)
+    return true
   }
 
   /** An alert stays for the hub's day: from local midnight on, yesterday's are gone. */
