@@ -16,6 +16,7 @@ import { startBenchMosquitto } from './support/bench-mosquitto.ts'
 import { boardAccount, counterName, startHubProcess, type Account } from './support/bench-hub.ts'
 import { CentralClient } from './support/central.ts'
 import { FloorProbe } from './support/floor.ts'
+import { startBareAedes } from './support/bare-aedes.ts'
 import { HubTap } from './support/hub-tap.ts'
 import { benchBoardLogger, InProcessBoard, startBoards } from './support/fleet.ts'
 import { CpuMeter, memory } from './support/proc.ts'
@@ -87,6 +88,12 @@ export interface LevelResult {
 export interface CallLatencyResult {
   idleFloor: Summary
   idleCentralOnly: Summary
+  /**
+   * The same idle floor through a bare Aedes relay instead of the hub (support/bare-aedes-entry.ts:
+   * no login, no disk, no checks), and central alone in that window: what any hub on Node, Aedes
+   * and mqtt.js costs here. Measured with the hub as shipped only; null otherwise.
+   */
+  idleBare: { relay: Summary; centralOnly: Summary } | null
   levels: LevelResult[]
   /** The top level again at a hall's pace (a call per window about once a minute): what carrying that many boards means in service. */
   calm: LevelResult | null
@@ -139,6 +146,13 @@ export async function runCallLatency(o: CallLatencyOptions): Promise<CallLatency
     const idleFloor = summarize(floor.stopMeasuring())
     const idleCentralOnly = summarize(floor.directSamples)
     o.log(`idle floor: p50 ${idleFloor.p50} ms, p99 ${idleFloor.p99} ms (n=${idleFloor.n}); central alone p50 ${idleCentralOnly.p50}, p99 ${idleCentralOnly.p99}`)
+    let idleBare: CallLatencyResult['idleBare'] = null
+    if (!o.hub) {
+      floor.stop()
+      idleBare = await measureBareIdle({ central: cc, centralPort: central.port, floorIntervalMs: o.floorIntervalMs, measureMs: o.idleFloorMs })
+      o.log(`idle floor through a bare Aedes: p50 ${idleBare.relay.p50} ms, p99 ${idleBare.relay.p99} ms (n=${idleBare.relay.n}); central alone p50 ${idleBare.centralOnly.p50}`)
+      floor.start(o.floorIntervalMs)
+    }
 
     await hubLoop.start()
     const profile = await loadBoardProfile('sim-window', BOARDS_DIR)
@@ -256,7 +270,7 @@ export async function runCallLatency(o: CallLatencyOptions): Promise<CallLatency
       o.log(`${top} boards at a hall's pace: call p50 ${calm.call.p50} p99 ${calm.call.p99} ms (n=${calm.call.n}), floor p99 ${calm.floor.p99}, errors ${calm.errors}`)
     }
     eld.disable()
-    return { idleFloor, idleCentralOnly, levels, calm, profiles, stoppedAt, setup: { hubDataDir: hub.dataDir, boardLogLevel: process.env.BENCH_BOARD_LOG_LEVEL ?? 'info' } }
+    return { idleFloor, idleCentralOnly, idleBare, levels, calm, profiles, stoppedAt, setup: { hubDataDir: hub.dataDir, boardLogLevel: process.env.BENCH_BOARD_LOG_LEVEL ?? 'info' } }
   } finally {
     await driver?.stop().catch(() => {})
     floor?.stop()
@@ -272,4 +286,32 @@ export async function runCallLatency(o: CallLatencyOptions): Promise<CallLatency
 
 async function stopAll(boards: InProcessBoard[]): Promise<void> {
   for (let i = 0; i < boards.length; i += 100) await Promise.all(boards.slice(i, i + 100).map((b) => b.stop().catch(() => {})))
+}
+
+/**
+ * The idle floor's path with a bare Aedes relay where the hub was, in a
+ * window of its own: same central, same pace, a client logged in the same way
+ * (the relay checks nothing), and central alone read alongside.
+ */
+async function measureBareIdle(o: { central: CentralClient; centralPort: number; floorIntervalMs: number; measureMs: number }): Promise<{ relay: Summary; centralOnly: Summary }> {
+  const relay = await startBareAedes({ centralPort: o.centralPort, hall: HALL })
+  let probe: FloorProbe | null = null
+  try {
+    probe = await FloorProbe.connect({ central: o.central, centralPort: o.centralPort, hubPort: relay.port, hall: HALL, counter: 'floor', username: `${HALL}-floor`, password: 'bench-floor-password', directClientId: `bench-floor-bare-direct-${process.pid}` })
+    probe.start(o.floorIntervalMs)
+    probe.startMeasuring()
+    for (let waited = 0; probe.stopMeasuring().length === 0; waited += 200) {
+      if (waited > 30_000) throw new Error('no floor message came through central → bare Aedes within 30 s')
+      probe.startMeasuring()
+      await sleep(200)
+    }
+    await sleep(1000)
+    probe.startMeasuring()
+    await sleep(o.measureMs)
+    const relayed = summarize(probe.stopMeasuring())
+    return { relay: relayed, centralOnly: summarize(probe.directSamples) }
+  } finally {
+    await probe?.close()
+    await relay.stop()
+  }
 }

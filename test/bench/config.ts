@@ -78,7 +78,7 @@ export const FULL: BenchConfig = {
     measureMs: 10_000,
     // Four: a neighbour can move one run by a third, and the ratio is the median over rounds.
     rounds: 4,
-    variants: ['mosquitto', 'mosquitto+bridge', 'hub', 'hub-memory'],
+    variants: ['mosquitto', 'mosquitto+bridge', 'hub', 'hub-memory', 'aedes-bare'],
     profileMs: 6_000,
   },
   footprint: {
@@ -132,7 +132,7 @@ export const QUICK: BenchConfig = {
     warmupMs: 500,
     measureMs: 1_500,
     rounds: 1,
-    variants: ['mosquitto', 'hub'],
+    variants: ['mosquitto', 'hub', 'aedes-bare'],
     profileMs: 0,
   },
   footprint: {

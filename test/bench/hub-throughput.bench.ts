@@ -10,12 +10,16 @@
  *   fsynced on disk before PUBACK, bridge to central, and its dashboard open
  *   and watched (the technician's page and the hall screen each hold a live
  *   stream, as in a hall all day);
- * - the hub with its data in memory (no dataDir), to show what the disk costs.
+ * - the hub with its data in memory (no dataDir), to show what the disk costs;
+ * - a bare Aedes with a dozen-line bridge (support/bare-aedes-entry.ts): no
+ *   login, ACL, check, disk or dashboard, so what Node, Aedes and mqtt.js
+ *   cost by themselves against Mosquitto, the ceiling of any hub on Aedes.
  *
  * Variants alternate over rounds so that a noisy neighbour hurts them alike.
  */
 import { freePort } from '../support/ports.ts'
 import { mosquittoPasswdAvailable, startBenchMosquitto, type BenchMosquitto } from './support/bench-mosquitto.ts'
+import { startBareAedes, type BareAedes } from './support/bare-aedes.ts'
 import { boardAccount, counterName, startHubProcess, type Account, type BenchHubProcess } from './support/bench-hub.ts'
 import { runLoad, type LoadResult } from './support/load.ts'
 import { connectPlain } from './support/net.ts'
@@ -23,7 +27,7 @@ import { CpuMeter } from './support/proc.ts'
 import { RemoteInspector, RemoteProfiler, summarizeProfile, type ProfileSummary } from './support/profile.ts'
 import { ratio, round } from './support/stats.ts'
 
-export type Variant = 'mosquitto' | 'mosquitto+bridge' | 'hub' | 'hub-memory'
+export type Variant = 'mosquitto' | 'mosquitto+bridge' | 'hub' | 'hub-memory' | 'aedes-bare'
 
 export interface ThroughputOptions {
   publishers: number
@@ -58,6 +62,11 @@ export interface ThroughputResult {
    */
   hubOverMosquitto: number
   hubOverBridgedMosquitto: number | null
+  /** The bare Aedes (no login, no disk) against each Mosquitto baseline, paired by round as the hub is; null when not run. */
+  bareOverMosquitto: number | null
+  bareOverBridgedMosquitto: number | null
+  /** The hub against the bare Aedes, paired by round: what all of the hub's own work costs in throughput. */
+  hubOverBare: number | null
   /** Mosquitto's broker CPU per message ÷ the hub's: the same comparison, less sensitive to what other tenants take. */
   cpuEfficiency: number
   /** What the Mosquitto baseline checked. */
@@ -95,6 +104,7 @@ export async function runThroughput(o: ThroughputOptions): Promise<ThroughputRes
     const central = await startBenchMosquitto({ nodelay: true })
     let broker: BenchMosquitto | null = null
     let hub: BenchHubProcess | null = null
+    let bare: BareAedes | null = null
     let bridgedCounter: Awaited<ReturnType<typeof connectPlain>> | null = null
     try {
       const inspectPort = profile ? await freePort() : undefined
@@ -104,11 +114,13 @@ export async function runThroughput(o: ThroughputOptions): Promise<ThroughputRes
           ...(secured ? { auth: { users: [...boards, reader].map((a) => ({ username: a.username, password: a.password })), acl: mosquittoAcl(boards, reader.username) } } : {}),
           ...(variant === 'mosquitto+bridge' ? { bridge: { port: central.port, topic: `hall/${HALL}/#` } } : {}),
         })
+      } else if (variant === 'aedes-bare') {
+        bare = await startBareAedes({ centralPort: central.port, hall: HALL })
       } else {
         hub = await startHubProcess({ hall: HALL, accounts: [...boards, reader], upstreamUrl: central.url, memory: variant === 'hub-memory', watched: true, ...(inspectPort ? { inspectPort } : {}) })
       }
-      const port = broker?.port ?? hub!.port
-      const brokerPid = broker?.pid ?? hub!.pid
+      const port = broker?.port ?? bare?.port ?? hub!.port
+      const brokerPid = broker?.pid ?? bare?.pid ?? hub!.pid
       // What reaches central, counted at QoS 0 so counting costs the generator little.
       let bridged = 0
       let counting = false
@@ -167,6 +179,7 @@ export async function runThroughput(o: ThroughputOptions): Promise<ThroughputRes
       await bridgedCounter?.endAsync(true).catch(() => {})
       await broker?.stop()
       await hub?.stop()
+      await bare?.stop()
       await central.stop()
     }
   }
@@ -185,11 +198,11 @@ export async function runThroughput(o: ThroughputOptions): Promise<ThroughputRes
     const xs = runs.filter((r) => r.variant === v && Number.isFinite(r.brokerCpuUsPerMsg)).map((r) => r.brokerCpuUsPerMsg)
     return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : Number.NaN
   }
-  // Each round's hub against the same round's baseline, then the median of those ratios.
-  const pairedRatio = (base: Variant): number => {
+  // Each round's hub (or other variant) against the same round's baseline, then the median of those ratios.
+  const pairedRatio = (base: Variant, of: Variant = 'hub'): number => {
     const ratios: number[] = []
     for (let r = 1; r <= o.rounds; r++) {
-      const hub = runs.find((x) => x.variant === 'hub' && x.round === r)
+      const hub = runs.find((x) => x.variant === of && x.round === r)
       const b = runs.find((x) => x.variant === base && x.round === r)
       if (hub && b && b.ackedPerS > 0) ratios.push(hub.ackedPerS / b.ackedPerS)
     }
@@ -204,6 +217,9 @@ export async function runThroughput(o: ThroughputOptions): Promise<ThroughputRes
     cpuEfficiency: ratio(cpuOf('mosquitto'), cpuOf('hub')),
     hubOverMosquitto: o.variants.includes('mosquitto') ? pairedRatio('mosquitto') : Number.NaN,
     hubOverBridgedMosquitto: o.variants.includes('mosquitto+bridge') ? pairedRatio('mosquitto+bridge') : null,
+    bareOverMosquitto: o.variants.includes('aedes-bare') && o.variants.includes('mosquitto') ? pairedRatio('mosquitto', 'aedes-bare') : null,
+    bareOverBridgedMosquitto: o.variants.includes('aedes-bare') && o.variants.includes('mosquitto+bridge') ? pairedRatio('mosquitto+bridge', 'aedes-bare') : null,
+    hubOverBare: o.variants.includes('aedes-bare') ? pairedRatio('aedes-bare') : null,
     mosquittoSecurity: secured
       ? 'password_file hashed by mosquitto_passwd (PBKDF2-SHA512) and an acl_file with one user block per board'
       : 'NONE: mosquitto_passwd is not installed, so the baseline ran without authentication or ACL (an easier baseline than the hub)',

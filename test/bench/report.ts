@@ -13,7 +13,7 @@ import type { CallDiagnosisResult } from './call-diagnosis.bench.ts'
 import type { LiveStreamsResult } from './live-streams.bench.ts'
 import type { BenchRun } from './results.ts'
 import type { ProfileSummary } from './support/profile.ts'
-import type { Summary } from './support/stats.ts'
+import { ratio, type Summary } from './support/stats.ts'
 import { CALL_P99_MS } from './targets.ts'
 import { obstacles } from './obstacles.ts'
 
@@ -98,7 +98,10 @@ function callSection(c: CallLatencyResult): string {
     'The floor: the same path, central Mosquitto → hub bridge → Aedes → a bare mqtt.js client logged in as a board with a persistent session and TCP_NODELAY, one message every 50 ms, measured in the same window as the calls (so under the same load). ' +
       'Sender and receiver share the bench process\'s clock, so the floor is one-way like the call; an echo back up would add the hub\'s custody fsync to the floor and flatter the ratio.',
     '',
-    `Idle floor (no boards): p50 ${c.idleFloor.p50} ms, p99 ${c.idleFloor.p99} ms (n=${c.idleFloor.n}); the same messages read off central alone (one Mosquitto, no hub): p50 ${c.idleCentralOnly.p50} ms, p99 ${c.idleCentralOnly.p99} ms.`,
+    `Idle floor (no boards): p50 ${c.idleFloor.p50} ms, p99 ${c.idleFloor.p99} ms (n=${c.idleFloor.n}); the same messages read off central alone (one Mosquitto, no hub): p50 ${c.idleCentralOnly.p50} ms, p99 ${c.idleCentralOnly.p99} ms (the hub's path ${ratio(c.idleFloor.p50, c.idleCentralOnly.p50)}× central alone at p50).` +
+      (c.idleBare
+        ? ` The same path with a bare Aedes where the hub was (in memory, no login, no checks, nothing on disk, a dozen-line bridge: test/bench/support/bare-aedes-entry.ts), in a window of its own: p50 ${c.idleBare.relay.p50} ms, p99 ${c.idleBare.relay.p99} ms (n=${c.idleBare.relay.n}), central alone ${c.idleBare.centralOnly.p50} ms, so ${ratio(c.idleBare.relay.p50, c.idleBare.centralOnly.p50)}× central alone: what a Node process with Aedes and mqtt.js costs on this path before any of the hub's work.`
+        : ''),
     '',
     head(['boards', 'step pause', 'calls/s', 'call p50 / p99 ms', 'floor p50 / p99 ms', 'central alone p50 / p99', 'call ÷ floor p50 / p99', 'press p50 / p99 ms', 'press → hub p50', 'lost steps', 'cores: boards / hub / Mosquitto / others', 'loop delay p99: boards / hub', 'hub loop busy', 'load avg']),
     ...lv.map((l) =>
@@ -323,6 +326,9 @@ function throughputSection(t: ThroughputResult, wp: WritePathResult | undefined)
     '',
     `Mean acknowledged msg/s: ${Object.entries(t.mean).map(([k, v]) => `${k} ${v}`).join(', ')}. **Hub ÷ Mosquitto: ${t.hubOverMosquitto}**${t.hubOverBridgedMosquitto !== null ? `; hub ÷ Mosquitto with its own bridge: ${t.hubOverBridgedMosquitto}` : ''} (each the median over rounds of the hub's run against the same round's baseline). ` +
       `Per message, Mosquitto spends ${t.cpuEfficiency}× the CPU the hub does (broker CPU µs/msg, mean over rounds): the same comparison, less at the mercy of what other tenants take while it runs.` +
+      (t.bareOverMosquitto !== null && t.bareOverMosquitto !== undefined
+        ? ` A bare Aedes with a dozen-line bridge (aedes-bare: in memory, no login, ACL, check, disk or dashboard; test/bench/support/bare-aedes-entry.ts) reaches ${t.bareOverMosquitto}× Mosquitto${t.bareOverBridgedMosquitto !== null ? ` and ${t.bareOverBridgedMosquitto}× Mosquitto with its bridge` : ''}, paired the same way: the most any hub on Node, Aedes and mqtt.js gets on this machine before doing any of the hub's work. The hub as shipped reaches ${t.hubOverBare ?? '–'}× that bare Aedes.`
+        : '') +
       (t.runs.some((x) => x.variant === 'mosquitto' && (x.cores.bench ?? 0) >= 0.9)
         ? ' Mosquitto\'s msg/s is bounded by the load generator here (it took a whole core while Mosquitto did not), so its true capacity is higher and the hub\'s ratio lower than shown.'
         : ''),

@@ -49,12 +49,12 @@ export class FloorProbe {
     this.direct = new OneWay(centralClient)
   }
 
-  static async connect(o: { central: CentralClient; centralPort: number; hubPort: number; hall: string; counter: string; username: string; password: string }): Promise<FloorProbe> {
+  static async connect(o: { central: CentralClient; centralPort: number; hubPort: number; hall: string; counter: string; username: string; password: string; directClientId?: string }): Promise<FloorProbe> {
     const topic = `hall/${o.hall}/counter/${o.counter}/cmd/+`
     // Like a board: client id = username, persistent session, QoS 1 on its own commands.
     const hubClient = await connectPlain(o.hubPort, { clientId: o.username, username: o.username, password: o.password, clean: false })
     await hubClient.subscribeAsync(topic, { qos: 1 })
-    const centralClient = await connectPlain(o.centralPort, { clientId: `bench-floor-direct-${process.pid}`, clean: true })
+    const centralClient = await connectPlain(o.centralPort, { clientId: o.directClientId ?? `bench-floor-direct-${process.pid}`, clean: true })
     await centralClient.subscribeAsync(topic, { qos: 1 })
     return new FloorProbe(hubClient, centralClient, o.central, o.hall, o.counter)
   }
