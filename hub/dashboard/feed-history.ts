@@ -100,9 +100,11 @@ export class FeedHistory {
     this.log.info({ file, entries: this.entries.length, skipped: bad }, 'feed history loaded')
   }
 
-  /** Keeps an item; returns it with its seq (what the live stream sends, so a page can tell what it has). */
-  add(item: FeedItem): FeedEntry {
+  /** Keeps an item; returns it with its seq, and encoded (what the live stream sends, so a page can tell what it has). */
+  add(item: FeedItem): { entry: FeedEntry; json: string } {
     const entry: FeedEntry = { seq: ++this.seq, counter: item.counter, type: item.type, ts: item.ts, ticket: item.ticket, detail: item.detail }
+    // Encoded once, for the file and for the live streams alike.
+    const json = JSON.stringify(entry)
     this.entries.push(entry)
     if (this.entries.length > this.max) this.entries.splice(0, this.entries.length - this.max)
     if (this.opts.file) {
@@ -117,7 +119,7 @@ export class FeedHistory {
         this.epoch++
         this.queue(() => this.rewrite(kept))
       } else {
-        this.unwritten.push(`${JSON.stringify(entry)}\n`)
+        this.unwritten.push(`${json}\n`)
         if (!this.appendQueued) {
           this.appendQueued = true
           const epoch = this.epoch
@@ -125,7 +127,7 @@ export class FeedHistory {
         }
       }
     }
-    return entry
+    return { entry, json }
   }
 
   /**

@@ -94,6 +94,8 @@ export class HallScreenFeed {
   private readonly clock: HallClock
   private calls: ScreenCall[] = []
   private readonly tiles = new Map<string, string>()
+  private readonly tilesDue = new Set<string>()
+  private tilesFlush: NodeJS.Timeout | null = null
   private readonly seen = new RecentIds(SEEN_KEPT)
   private readonly parses: MessageParses
   private waiting: CentralWaiting['services'] | null = null
@@ -129,21 +131,41 @@ export class HallScreenFeed {
     for (const w of this.opts.hallView.snapshot().windows) this.tiles.set(w.counter, JSON.stringify(this.tile(w)))
     this.unsubscribe = this.opts.hallView.onChange((counter) => {
       if (counter === null) return
-      const w = this.opts.hallView.window(counter)
-      if (!w) return
-      const tile = this.tile(w)
-      const text = JSON.stringify(tile)
-      // The hall view changes with every telemetry sample: only what the screen shows goes out.
-      if (this.tiles.get(counter) === text) return
-      this.tiles.set(counter, text)
-      this.streams.broadcast('window', tile)
+      // Unwatched, nothing is worked out; a screen that opens gets the tiles of now (snapshot), and the
+      // tile's next change is sent whatever it was last time.
+      if (this.streams.readers === 0) return void this.tiles.delete(counter)
+      this.tilesDue.add(counter)
+      this.tilesFlush ??= setTimeout(() => this.flushTiles(), this.opts.liveStreams.batchMs ?? 0)
     })
     this.tick = setInterval(() => this.streams.broadcast('tick', this.clockNow()), TICK_MS)
+  }
+
+  /**
+   * A window's tile at most once per live-stream batch, the time its frame waits to be written anyway:
+   * the hall view changes with every message of the window (a rating, a telemetry sample), and
+   * working out the tile each time cost the hub more than the screen gained (issue 22).
+   */
+  private flushTiles(): void {
+    this.tilesFlush = null
+    const due = [...this.tilesDue]
+    this.tilesDue.clear()
+    for (const counter of due) {
+      const w = this.opts.hallView.window(counter)
+      if (!w) continue
+      const text = JSON.stringify(this.tile(w))
+      // Only what the screen shows goes out.
+      if (this.tiles.get(counter) === text) continue
+      this.tiles.set(counter, text)
+      this.streams.broadcastJson('window', text)
+    }
   }
 
   async stop(): Promise<void> {
     this.unsubscribe?.()
     this.unsubscribe = null
+    if (this.tilesFlush) clearTimeout(this.tilesFlush)
+    this.tilesFlush = null
+    this.tilesDue.clear()
     if (this.tick) clearInterval(this.tick)
     this.tick = null
     this.streams.stop()

@@ -131,7 +131,8 @@ export class HubHttp {
       ...(this.opts.announcer ? [this.opts.announcer.onAnnouncement((a) => this.broadcast('announcement', { announcement: a, health: this.opts.announcer!.health() }))] : []),
       this.opts.counters.onQuarantine(() => this.broadcast('quarantine', { total: this.opts.counters.quarantinedTotal })),
       this.stats.onEvent((item) => {
-        this.broadcast('event', this.feed.add(item))
+        const added = this.feed.add(item)
+        this.streams.broadcastJson('event', added.json)
         // The board's state and its events travel on different lanes (events may be held in its
         // journal), so a rating can land after the state that followed it: push the tile again.
         if (item.type === 'evaluated') this.windowChanged(item.counter)

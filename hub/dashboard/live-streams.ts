@@ -107,8 +107,14 @@ export class LiveStreams {
    */
   broadcast(event: string, data: unknown, openData?: unknown): void {
     if (this.streams.size === 0) return
-    const frame = `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`
-    const open = openData === undefined ? frame : `event: ${event}\ndata: ${JSON.stringify(openData)}\n\n`
+    this.broadcastJson(event, JSON.stringify(data), openData === undefined ? undefined : JSON.stringify(openData))
+  }
+
+  /** As broadcast, for data its caller has already encoded (and so need not be encoded twice). */
+  broadcastJson(event: string, json: string, openJson?: string): void {
+    if (this.streams.size === 0) return
+    const frame = `event: ${event}\ndata: ${json}\n\n`
+    const open = openJson === undefined ? frame : `event: ${event}\ndata: ${openJson}\n\n`
     this.pending.push(frame)
     this.pendingOpen.push(open)
     this.pendingLength += frame.length

@@ -27,7 +27,7 @@ describe('FeedHistory', () => {
   it('numbers the entries, answers newest first, of all windows or of one, at most the limit', async () => {
     const h = new FeedHistory({ file: null, log: silentLogger() })
     await h.start()
-    for (let i = 1; i <= 6; i++) expect(h.add(item(i)).seq).toBe(i)
+    for (let i = 1; i <= 6; i++) expect(h.add(item(i)).entry.seq).toBe(i)
     expect(h.recent(3).map((e) => e.ticket)).toEqual(['A006', 'A005', 'A004'])
     expect(h.recent(10, 'w01').map((e) => e.ticket)).toEqual(['A005', 'A003', 'A001'])
     expect(h.recent(10, 'w09')).toEqual([])
@@ -88,7 +88,7 @@ describe('FeedHistory', () => {
     await again.start()
     expect(again.recent(100).map((e) => e.seq)).toEqual([25, 24, 23, 22, 21, 20, 19, 18, 17, 16])
     expect(again.recent(100)[0]).toMatchObject({ counter: 'w01', type: 'called', ticket: 'A025', detail: null })
-    expect(again.add(item(26)).seq).toBe(26)
+    expect(again.add(item(26)).entry.seq).toBe(26)
     await again.stop()
     // The reload rewrote the file down to what it keeps.
     expect((await fileLines(file)).length).toBeLessThanOrEqual(11)
@@ -108,7 +108,7 @@ describe('FeedHistory', () => {
     expect(skipped.map((l) => l.line)).toEqual([4, 5])
     expect(skipped[0]).toMatchObject({ file, why: 'not JSON' })
     expect(again.recent(100).map((e) => e.seq)).toEqual([5, 3, 2, 1])
-    expect(again.add(item(6)).seq).toBe(6)
+    expect(again.add(item(6)).entry.seq).toBe(6)
     await again.stop()
     const lines = await fileLines(file)
     expect(lines).toHaveLength(5)
