@@ -1,5 +1,5 @@
 import type { Aedes, AedesPublishPacket } from 'aedes'
-import { defaultPublicWindow, parseMessage, parseTopic, topics, type EventOf, type PublicWindow } from '../../edge/protocol/index.ts'
+import { defaultPublicWindow, parseMessage, lastLevel, topics, type EventOf, type PublicWindow } from '../../edge/protocol/index.ts'
 import type { Logger } from '../../edge/shared/logger.ts'
 import { SerialQueue } from '../../edge/shared/serial-queue.ts'
 import type { ResolvedAnnouncerConfig } from './announcer-config.ts'
@@ -127,8 +127,8 @@ export class Announcer {
   offer(topic: string, payload: Uint8Array | string): void {
     if (this.stopped) return
     // Every event of the hall passes here: only a call's payload is worth parsing.
-    const t = parseTopic(topic)
-    if (t?.kind !== 'event' || (t.type !== 'called' && t.type !== 'recalled')) return
+    const leaf = lastLevel(topic)
+    if (leaf !== 'called' && leaf !== 'recalled') return
     const m = parseMessage(topic, payload)
     if (!m.ok || m.kind !== 'event' || m.topic.hall !== this.opts.hall) return
     const e = m.message

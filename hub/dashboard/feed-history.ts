@@ -106,13 +106,14 @@ export class FeedHistory {
     // Encoded once, for the file and for the live streams alike.
     const json = JSON.stringify(entry)
     this.entries.push(entry)
-    if (this.entries.length > this.max) this.entries.splice(0, this.entries.length - this.max)
+    // Trimmed by half its length at a time: dropping the oldest one by one moved the other 999 on every event.
+    if (this.entries.length >= 2 * this.max) this.entries = this.entries.slice(-this.max)
     if (this.opts.file) {
       this.linesInFile++
       if (this.linesInFile >= 2 * this.max) {
         // What the file is to hold is taken now: it has every line not appended yet, and an append
         // already queued for them must not put them in the file the rewrite is about to replace.
-        const kept = this.entries.slice()
+        const kept = this.entries.slice(-this.max)
         this.linesInFile = kept.length
         this.unwritten = []
         this.appendQueued = false
@@ -159,7 +160,8 @@ export class FeedHistory {
   /** Newest first, at most `limit`, of one window or of all. */
   recent(limit: number, counter?: string): FeedEntry[] {
     const out: FeedEntry[] = []
-    for (let i = this.entries.length - 1; i >= 0 && out.length < limit; i--) {
+    // Only the last `max` count: the list holds up to twice that between trims.
+    for (let i = this.entries.length - 1, oldest = Math.max(0, this.entries.length - this.max); i >= oldest && out.length < limit; i--) {
       const e = this.entries[i]!
       if (counter === undefined || e.counter === counter) out.push(e)
     }

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Aedes, AedesPublishPacket } from 'aedes'
-import { defaultPublicWindow, parseMessage, parseTopic, topics, type CentralWaiting, type PublicWindow } from '../../edge/protocol/index.ts'
+import { defaultPublicWindow, parseMessage, lastLevel, topics, type CentralWaiting, type PublicWindow } from '../../edge/protocol/index.ts'
 import type { Logger } from '../../edge/shared/logger.ts'
 import type { HallView, WindowView } from '../hall-view.ts'
 import { HallClock } from '../announcer/hall-clock.ts'
@@ -217,11 +217,12 @@ export class HallScreenFeed {
   }
 
   private take(topic: string, payload: Uint8Array | string): void {
-    const t = parseTopic(topic)
-    if (!t || t.hall !== this.opts.hall) return
     // Every event of the hall passes here: only a call's payload, and the waiting counts, are worth parsing.
-    if (t.kind === 'event' && (t.type === 'called' || t.type === 'recalled')) return this.call(topic, payload)
-    if (t.kind !== 'central-waiting') return
+    if (topic !== this.waitingTopic) {
+      const leaf = lastLevel(topic)
+      if (leaf === 'called' || leaf === 'recalled') this.call(topic, payload)
+      return
+    }
     const m = parseMessage(topic, payload)
     if (!m.ok || m.kind !== 'central-waiting') {
       // Central's to fix; the screen keeps the last good counts rather than go blank.
@@ -234,7 +235,7 @@ export class HallScreenFeed {
 
   private call(topic: string, payload: Uint8Array | string): void {
     const m = this.parses.parse(topic, payload)
-    if (!m.ok || m.kind !== 'event') return
+    if (!m.ok || m.kind !== 'event' || m.topic.hall !== this.opts.hall) return
     const e = m.message
     if (e.type !== 'called' && e.type !== 'recalled') return
     if (!this.seen.add(e.id)) return // a copy from the at-least-once chain

@@ -44,6 +44,10 @@ export interface BenchRun {
   machine: MachineInfo
   /** When each section last ran (a --only run refreshes some and keeps the rest). */
   sectionRunAt: Partial<Record<SectionName, string>>
+  /** The commit each section last ran at (absent in runs recorded before it was kept). */
+  sectionCommit?: Partial<Record<SectionName, string>>
+  /** The sections this run measured (absent: every one): the others are kept from earlier runs. */
+  ran?: SectionName[]
   config: Record<string, unknown>
   results: SectionResults
   targets: TargetVerdict[]

@@ -68,6 +68,7 @@ log(`machine: ${machine.cpu}, ${machine.cores} cores, load ${machine.loadAverage
 
 const results: SectionResults = { ...(previous?.results ?? {}) }
 const sectionRunAt: BenchRun['sectionRunAt'] = { ...(previous?.sectionRunAt ?? {}) }
+const sectionCommit: NonNullable<BenchRun['sectionCommit']> = { ...(previous?.sectionCommit ?? {}) }
 const errors: BenchRun['errors'] = {}
 const runners: Record<SectionName, () => Promise<unknown>> = {
   writePath: () => runWritePath({ ...config.writePath, log }),
@@ -86,6 +87,7 @@ for (const section of only) {
   try {
     ;(results as Record<string, unknown>)[section] = await runners[section]()
     sectionRunAt[section] = new Date().toISOString()
+    sectionCommit[section] = machine.commit
   } catch (err) {
     errors[section] = (err as Error).stack ?? String(err)
     log(`${section} FAILED: ${(err as Error).message}`)
@@ -100,6 +102,8 @@ const run: BenchRun = {
   durationS: Math.round((performance.now() - t0) / 1000),
   machine,
   sectionRunAt,
+  sectionCommit,
+  ...(only.length < ALL.length ? { ran: only } : {}),
   config: config as unknown as Record<string, unknown>,
   results,
   targets: [],

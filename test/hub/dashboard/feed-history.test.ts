@@ -46,6 +46,8 @@ describe('FeedHistory', () => {
     }
     expect(h.recent(1000)).toHaveLength(10)
     expect(h.recent(1000).at(-1)!.ticket).toBe('A086')
+    // One window's entries come from the same last ten, never from older ones still held between trims.
+    expect(h.recent(1000, 'w01').map((e) => e.ticket)).toEqual(['A095', 'A093', 'A091', 'A089', 'A087'])
     expect(longest).toBeLessThan(20)
     // Rewritten at least once: 95 entries would be 95 lines otherwise.
     expect((await fileLines(file)).length).toBeLessThan(20)
