@@ -133,18 +133,7 @@ export async function runCallLatency(o: CallLatencyOptions): Promise<CallLatency
     tap = await HubTap.connect({ hubPort: hub.port, hall: HALL, username: `${HALL}-dashboard`, password: 'bench-dashboard-password' })
 
     // The bridge is up once a floor message comes through.
-    floor.start(o.floorIntervalMs)
-    floor.startMeasuring()
-    for (let waited = 0; floor.stopMeasuring().length === 0; waited += 200) {
-      if (waited > 60_000) throw new Error('no floor message came through central → hub within 60 s')
-      floor.startMeasuring()
-      await sleep(200)
-    }
-    await sleep(1000)
-    floor.startMeasuring()
-    await sleep(o.idleFloorMs)
-    const idleFloor = summarize(floor.stopMeasuring())
-    const idleCentralOnly = summarize(floor.directSamples)
+    const { through: idleFloor, centralOnly: idleCentralOnly } = await measureIdle(floor, { intervalMs: o.floorIntervalMs, measureMs: o.idleFloorMs, upWithinMs: 60_000, path: 'central → hub' })
     o.log(`idle floor: p50 ${idleFloor.p50} ms, p99 ${idleFloor.p99} ms (n=${idleFloor.n}); central alone p50 ${idleCentralOnly.p50}, p99 ${idleCentralOnly.p99}`)
     let idleBare: CallLatencyResult['idleBare'] = null
     if (!o.hub) {
@@ -291,27 +280,40 @@ async function stopAll(boards: InProcessBoard[]): Promise<void> {
 /**
  * The idle floor's path with a bare Aedes relay where the hub was, in a
  * window of its own: same central, same pace, a client logged in the same way
- * (the relay checks nothing), and central alone read alongside.
+ * (the relay checks nothing), and central alone read alongside. The hub's
+ * floor sends nothing meanwhile, and the relay serves another hall, so the
+ * hub stays idle and every process on the path does what it does in the
+ * hub's window.
  */
 async function measureBareIdle(o: { central: CentralClient; centralPort: number; floorIntervalMs: number; measureMs: number }): Promise<{ relay: Summary; centralOnly: Summary }> {
-  const relay = await startBareAedes({ centralPort: o.centralPort, hall: HALL })
+  // A hall of its own, so the hub's bridge, the hub's floor client and its direct reader get none of these messages.
+  const hall = `${HALL}-bare`
+  const relay = await startBareAedes({ centralPort: o.centralPort, hall })
   let probe: FloorProbe | null = null
   try {
-    probe = await FloorProbe.connect({ central: o.central, centralPort: o.centralPort, hubPort: relay.port, hall: HALL, counter: 'floor', username: `${HALL}-floor`, password: 'bench-floor-password', directClientId: `bench-floor-bare-direct-${process.pid}` })
-    probe.start(o.floorIntervalMs)
-    probe.startMeasuring()
-    for (let waited = 0; probe.stopMeasuring().length === 0; waited += 200) {
-      if (waited > 30_000) throw new Error('no floor message came through central → bare Aedes within 30 s')
-      probe.startMeasuring()
-      await sleep(200)
-    }
-    await sleep(1000)
-    probe.startMeasuring()
-    await sleep(o.measureMs)
-    const relayed = summarize(probe.stopMeasuring())
-    return { relay: relayed, centralOnly: summarize(probe.directSamples) }
+    probe = await FloorProbe.connect({ central: o.central, centralPort: o.centralPort, hubPort: relay.port, hall, counter: 'floor', username: `${hall}-floor`, password: 'bench-floor-password', directClientId: `bench-floor-bare-direct-${process.pid}` })
+    const m = await measureIdle(probe, { intervalMs: o.floorIntervalMs, measureMs: o.measureMs, upWithinMs: 30_000, path: 'central → bare Aedes' })
+    return { relay: m.through, centralOnly: m.centralOnly }
   } finally {
     await probe?.close()
     await relay.stop()
   }
+}
+
+/**
+ * Starts a probe's messages, waits until one comes through (the path is up), lets it settle a second,
+ * then measures: one-way times through the path and off central alone. The probe keeps sending.
+ */
+async function measureIdle(probe: FloorProbe, o: { intervalMs: number; measureMs: number; upWithinMs: number; path: string }): Promise<{ through: Summary; centralOnly: Summary }> {
+  probe.start(o.intervalMs)
+  probe.startMeasuring()
+  for (let waited = 0; probe.stopMeasuring().length === 0; waited += 200) {
+    if (waited > o.upWithinMs) throw new Error(`no floor message came through ${o.path} within ${o.upWithinMs / 1000} s`)
+    probe.startMeasuring()
+    await sleep(200)
+  }
+  await sleep(1000)
+  probe.startMeasuring()
+  await sleep(o.measureMs)
+  return { through: summarize(probe.stopMeasuring()), centralOnly: summarize(probe.directSamples) }
 }

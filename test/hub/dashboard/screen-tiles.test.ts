@@ -1,11 +1,7 @@
 import { describe, it, expect, afterEach } from 'vitest'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type { MqttClient } from 'mqtt'
 import { messageExamples, topics } from '../../../edge/protocol/index.ts'
-import { startHub, type RunningHub } from '../../../hub/main.ts'
-import { user, writeUsers, connectAs, publishOutcome, closeAll, statusMessage, CapturedLog } from '../support/hub-fixture.ts'
+import { user, startTestHub, connectAs, publishOutcome, closeAll, statusMessage, type TestHub } from '../support/hub-fixture.ts'
 import { eventually } from '../../support/probe.ts'
 import { SseReader } from '../../support/sse-reader.ts'
 
@@ -29,23 +25,19 @@ function tilesOf(reader: SseReader): Tile[] {
  * earlier screen was last sent.
  */
 describe('hall screen tiles', () => {
-  let dir: string | null = null
-  let hub: RunningHub | null = null
+  let t: TestHub | null = null
   const clients: MqttClient[] = []
   const readers: SseReader[] = []
   afterEach(async () => {
     for (const r of readers.splice(0)) r.socket.destroy()
     await closeAll(clients.splice(0))
-    await hub?.stop()
-    hub = null
-    if (dir) await rm(dir, { recursive: true, force: true })
+    await t?.stop()
+    t = null
   })
 
   it('a tile that changed while no screen watched is sent again once one does, even back to what was last sent', async () => {
-    dir = await mkdtemp(join(tmpdir(), 'screen-tiles-'))
-    const credentialsFile = join(dir, 'credentials.json')
-    await writeUsers(credentialsFile, [w01, w02])
-    hub = await startHub({ hall: H, port: 0, credentialsFile, http: { port: 0 } }, new CapturedLog().logger)
+    t = await startTestHub([w01, w02], { hall: H, http: { port: 0 } })
+    const hub = t.hub
     const b1 = await connectAs(hub.port, w01)
     const b2 = await connectAs(hub.port, w02)
     clients.push(b1, b2)
@@ -55,7 +47,7 @@ describe('hall screen tiles', () => {
       return JSON.stringify({ ...messageExamples.state, id: `n1-${seq}`, boot: 'n1', seq, ts: new Date().toISOString(), ticket: { ...messageExamples.state.ticket!, number: ticket } })
     }
     const openStreams = async () => {
-      const m = await (await fetch(`http://127.0.0.1:${hub!.httpPort}/metrics`)).text()
+      const m = await (await fetch(`http://127.0.0.1:${hub.httpPort}/metrics`)).text()
       const v = Number(/^counter_edge_screen_streams_open(?:{[^}]*})? (\d+)/m.exec(m)?.[1] ?? Number.NaN)
       if (Number.isNaN(v)) throw new Error(`no screen stream gauge in /metrics: ${m.split("\n").filter((l) => l.includes("stream")).join(" / ")}`)
       return v
