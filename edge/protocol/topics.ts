@@ -92,11 +92,6 @@ function isNameLevel(level: string): boolean {
 }
 
 /**
- * The inverse of the builders. Anything that is not exactly a contract topic —
- * wrong depth, invalid id, empty level, wildcard — is null, so callers have one
- * check before trusting the hall and counter in it.
- */
-/**
  * The last level of a topic (for an event, its type): a cheap look for a follower that passes over
  * most messages, before the full parse of the few it keeps, never instead of it.
  */
@@ -104,6 +99,11 @@ export function lastLevel(topic: string): string {
   return topic.slice(topic.lastIndexOf('/') + 1)
 }
 
+/**
+ * The inverse of the builders. Anything that is not exactly a contract topic —
+ * wrong depth, invalid id, empty level, wildcard — is null, so callers have one
+ * check before trusting the hall and counter in it.
+ */
 export function parseTopic(topic: string): ParsedTopic | null {
   const levels = topic.split('/')
   const [root, hall, section, counter, leaf, name] = levels

@@ -202,9 +202,9 @@ export async function runThroughput(o: ThroughputOptions): Promise<ThroughputRes
   const pairedRatio = (base: Variant, of: Variant = 'hub'): number => {
     const ratios: number[] = []
     for (let r = 1; r <= o.rounds; r++) {
-      const hub = runs.find((x) => x.variant === of && x.round === r)
+      const run = runs.find((x) => x.variant === of && x.round === r)
       const b = runs.find((x) => x.variant === base && x.round === r)
-      if (hub && b && b.ackedPerS > 0) ratios.push(hub.ackedPerS / b.ackedPerS)
+      if (run && b && b.ackedPerS > 0) ratios.push(run.ackedPerS / b.ackedPerS)
     }
     if (ratios.length === 0) return Number.NaN
     const s = ratios.sort((a, b) => a - b)

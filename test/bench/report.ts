@@ -333,7 +333,7 @@ function throughputSection(t: ThroughputResult, wp: WritePathResult | undefined)
     '',
     `Mean acknowledged msg/s: ${Object.entries(t.mean).map(([k, v]) => `${k} ${v}`).join(', ')}. **Hub ÷ Mosquitto: ${t.hubOverMosquitto}**${t.hubOverBridgedMosquitto !== null ? `; hub ÷ Mosquitto with its own bridge: ${t.hubOverBridgedMosquitto}` : ''} (each the median over rounds of the hub's run against the same round's baseline). ` +
       `Per message, Mosquitto spends ${t.cpuEfficiency}× the CPU the hub does (broker CPU µs/msg, mean over rounds): the same comparison, less at the mercy of what other tenants take while it runs.` +
-      (t.bareOverMosquitto !== null && t.bareOverMosquitto !== undefined
+      (t.bareOverMosquitto != null
         ? ` A bare Aedes with a dozen-line bridge (aedes-bare: in memory, no login, ACL, check, disk or dashboard; test/bench/support/bare-aedes-entry.ts) reaches ${t.bareOverMosquitto}× Mosquitto${t.bareOverBridgedMosquitto !== null ? ` and ${t.bareOverBridgedMosquitto}× Mosquitto with its bridge` : ''}, paired the same way: the most any hub on Node, Aedes and mqtt.js gets on this machine before doing any of the hub's work. The hub as shipped reaches ${t.hubOverBare ?? '–'}× that bare Aedes.`
         : '') +
       (t.runs.some((x) => x.variant === 'mosquitto' && (x.cores.bench ?? 0) >= 0.9)

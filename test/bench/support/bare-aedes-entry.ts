@@ -8,10 +8,11 @@
  * argv: central port, listen port, hall. Prints "ready" once it listens and
  * the bridge is subscribed.
  */
-import { createServer, connect } from 'node:net'
+import { createServer } from 'node:net'
 import { Aedes } from 'aedes'
-import { MqttClient, type IPublishPacket } from 'mqtt'
+import type { IPublishPacket } from 'mqtt'
 import { topics } from '../../../edge/protocol/topics.ts'
+import { connectPlain } from './net.ts'
 
 const [centralPort, port] = process.argv.slice(2, 4).map(Number) as [number, number]
 const hall = process.argv[4]!
@@ -23,14 +24,8 @@ const server = createServer((socket) => {
 })
 await new Promise<void>((r) => server.listen(port, '127.0.0.1', r))
 
-const central = new MqttClient(
-  () => {
-    const s = connect({ host: '127.0.0.1', port: centralPort })
-    s.setNoDelay(true)
-    return s
-  },
-  { protocolVersion: 4, clientId: `bare-aedes-${process.pid}`, clean: false, reconnectPeriod: 1000 },
-)
+// Like the hub's bridge: a persistent session at central, TCP_NODELAY (support/net.ts).
+const central = await connectPlain(centralPort, { clientId: `bare-aedes-${process.pid}`, clean: false })
 // Down: handed into the hall, then acknowledged to central.
 central.handleMessage = (packet, done) => {
   const p = packet as IPublishPacket
@@ -45,11 +40,8 @@ aedes.subscribe(
   },
   () => {},
 )
-central.on('connect', () => {
-  central.subscribe(topics.hallCommands(hall), { qos: 1 }, () => process.stdout.write('ready\n'))
-})
-// Said, not thrown: an unhandled 'error' would end the relay in the middle of a bench round.
-central.on('error', (err) => process.stderr.write(`bare Aedes relay: central: ${err.message}\n`))
+await central.subscribeAsync(topics.hallCommands(hall), { qos: 1 })
+process.stdout.write('ready\n')
 process.on('SIGTERM', () => {
   aedes.close(() => {
     central.end(true)
