@@ -8,6 +8,7 @@
  *   npx tsx test/bench/hub-cpu-pairs.ts --before /tmp/base [--after .] [--pairs 5] [--measure 6000]
  *   npx tsx test/bench/hub-cpu-pairs.ts --profile . --measure 6000   # one V8 profile of that hub, summarised
  *   npx tsx test/bench/hub-cpu-pairs.ts --alloc . --measure 6000     # where that hub allocates, sampled
+ *   --after-flags=--max-semi-space-size=32: Node options for the after hub only (--before may then be the same checkout)
  *   --unwatched: the hub without its dashboard, as the benches ran it before issue 22's sixth pass;
  *   by default it runs as a hall runs it, the dashboard's two page streams read (support/page-watchers.ts).
  */
@@ -19,7 +20,7 @@ import { freePort } from '../support/ports.ts'
 import { startBenchMosquitto } from './support/bench-mosquitto.ts'
 import { boardAccount, counterName, REPO, startHubProcess, type Account } from './support/bench-hub.ts'
 import { runLoad } from './support/load.ts'
-import { CpuMeter } from './support/proc.ts'
+import { CpuMeter, memory } from './support/proc.ts'
 import { RemoteAllocations, RemoteInspector, RemoteProfiler, summarizeAllocations, summarizeProfile } from './support/profile.ts'
 
 const { values } = parseArgs({
@@ -34,6 +35,7 @@ const { values } = parseArgs({
     profile: { type: 'string' },
     alloc: { type: 'string' },
     unwatched: { type: 'boolean', default: false },
+    'after-flags': { type: 'string', default: '' },
   },
   strict: true,
 })
@@ -50,12 +52,15 @@ interface Run {
   hubCores: number
   othersCores: number
   load1: number
+  /** The hub's resident memory at the end of the measured window, and its peak so far (MB). */
+  rssMb: number
+  hwmMb: number
 }
 
-async function once(tree: string, profileTo?: string, allocations = false): Promise<Run> {
+async function once(tree: string, profileTo?: string, allocations = false, nodeFlags: string[] = []): Promise<Run> {
   const central = await startBenchMosquitto({ nodelay: true })
   const inspectPort = profileTo || allocations ? await freePort() : undefined
-  const hub = await startHubProcess({ hall: HALL, accounts: [...boards, reader], upstreamUrl: central.url, cli: join(resolve(tree), 'cli/counter-edge.mjs'), watched: !values.unwatched, ...(inspectPort ? { inspectPort } : {}) })
+  const hub = await startHubProcess({ hall: HALL, accounts: [...boards, reader], upstreamUrl: central.url, cli: join(resolve(tree), 'cli/counter-edge.mjs'), watched: !values.unwatched, nodeFlags, ...(inspectPort ? { inspectPort } : {}) })
   const inspector = inspectPort ? new RemoteInspector(inspectPort) : null
   const profiler = inspector && profileTo ? new RemoteProfiler(inspector) : null
   const sampler = inspector && allocations ? new RemoteAllocations(inspector) : null
@@ -66,6 +71,7 @@ async function once(tree: string, profileTo?: string, allocations = false): Prom
     let wallS = 0
     let hubCores = 0
     let othersCores = 0
+    let mem = { rssMb: 0, hwmMb: 0 }
     const load1 = loadavg()[0]!
     const res = await runLoad(
       { ...target, port: hub.port },
@@ -85,6 +91,7 @@ async function once(tree: string, profileTo?: string, allocations = false): Prom
             cpuS = c.hub!.cpuS
             hubCores = c.hub!.cores
             othersCores = c.others!.cores
+            mem = memory(hub.pid)
             if (profiler && profileTo) {
               const p = await profiler.stop()
               await writeFile(profileTo, JSON.stringify(p))
@@ -101,7 +108,7 @@ async function once(tree: string, profileTo?: string, allocations = false): Prom
         },
       },
     )
-    return { ackedPerS: res.ackedPerS, cpuUsPerMsg: Math.round((cpuS / (res.ackedPerS * wallS)) * 1e6), hubCores, othersCores, load1: Math.round(load1 * 100) / 100 }
+    return { ackedPerS: res.ackedPerS, cpuUsPerMsg: Math.round((cpuS / (res.ackedPerS * wallS)) * 1e6), hubCores, othersCores, load1: Math.round(load1 * 100) / 100, rssMb: Math.round(mem.rssMb), hwmMb: Math.round(mem.hwmMb) }
   } finally {
     await hub.stop()
     await central.stop()
@@ -121,13 +128,14 @@ if (values.alloc) {
   console.log(`profile written to ${to}; ${JSON.stringify(r)}`)
 } else {
   if (!values.before) throw new Error('--before <checkout> is required (or --profile <checkout>)')
+  const afterFlags = values['after-flags'].split(/\s+/).filter(Boolean)
   const rows: Array<{ before: Run; after: Run }> = []
   for (let i = 1; i <= Number(values.pairs); i++) {
     // Which goes first alternates too, so a trend in the neighbours' load favours neither.
-    const first = i % 2 ? values.before : values.after
-    const a = await once(first)
-    const b = await once(first === values.before ? values.after : values.before)
-    const row = first === values.before ? { before: a, after: b } : { before: b, after: a }
+    const order: Array<'before' | 'after'> = i % 2 ? ['before', 'after'] : ['after', 'before']
+    const got: Partial<Record<'before' | 'after', Run>> = {}
+    for (const side of order) got[side] = await once(side === 'before' ? values.before : values.after, undefined, false, side === 'after' ? afterFlags : [])
+    const row = { before: got.before!, after: got.after! }
     rows.push(row)
     console.log(`pair ${i}: before ${JSON.stringify(row.before)} after ${JSON.stringify(row.after)}`)
   }

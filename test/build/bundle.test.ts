@@ -8,7 +8,7 @@ import { buildDist } from '../../cli/build/bundle.ts'
 import { silentLogger } from '../../edge/shared/logger.ts'
 import { startHub } from '../../hub/main.ts'
 import { HubTap, writeBoardCredentials } from '../support/hub-tap.ts'
-import { boardUnitNodeFlags } from '../support/board-unit.ts'
+import { boardUnitNodeFlags } from '../support/systemd-units.ts'
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url))
 const HALL = 'hall-b'

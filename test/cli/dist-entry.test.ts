@@ -10,7 +10,7 @@ import { codeCacheFile, readCacheFile, writeCacheFile } from '../../cli/bundle-c
 import { silentLogger } from '../../edge/shared/logger.ts'
 import { startHub, type RunningHub } from '../../hub/main.ts'
 import { HubTap, writeBoardCredentials, type BoardLogin } from '../support/hub-tap.ts'
-import { boardUnitNodeFlags } from '../support/board-unit.ts'
+import { boardUnitNodeFlags } from '../support/systemd-units.ts'
 import { eventually } from '../support/probe.ts'
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url))

@@ -1,14 +1,15 @@
 /**
- * The hall hub as production runs it: `counter-edge hub --config`, a process
+ * The hall hub as production runs it: `counter-edge hub --config` with its systemd unit's node options, a process
  * of its own with its data directory on disk (LevelDB sessions, custody log
  * fsynced before PUBACK), authentication, ACL, and a bridge to central.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { openSync, closeSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { hashPassword, writeCredentialFile, type CredentialEntry, type Role } from '../../../hub/credentials.ts'
 import { freePort } from '../../support/ports.ts'
+import { hubUnitNodeFlags } from '../../support/systemd-units.ts'
 import { canConnect } from './net.ts'
 import { watchPages } from './page-watchers.ts'
 
@@ -88,6 +89,8 @@ export interface HubProcessOptions {
   limits?: Record<string, number>
   /** Another checkout's launcher (cli/counter-edge.mjs), to run an earlier hub beside this one (test/bench/hub-cpu-pairs.ts). */
   cli?: string
+  /** Node options after the unit's own (its NODE_OPTIONS, always given), e.g. to try a V8 flag (test/bench/hub-cpu-pairs.ts --after-flags). */
+  nodeFlags?: string[]
 }
 
 export interface BenchHubProcess {
@@ -123,8 +126,10 @@ export async function startHubProcess(o: HubProcessOptions): Promise<BenchHubPro
   // Log lines go to a file, as journald would take them: the bench process never parses them.
   const logFile = join(dir, 'hub.log')
   const fd = openSync(logFile, 'a')
-  const flags = o.inspectPort ? [`--inspect=127.0.0.1:${o.inspectPort}`] : []
-  const child: ChildProcess = spawn(process.execPath, [...flags, o.cli ?? CLI, 'hub', '--config', configFile], {
+  const cli = o.cli ?? CLI
+  const unitFlags = await hubUnitNodeFlags(resolve(cli, '../..'))
+  const flags = [...unitFlags, ...(o.nodeFlags ?? []), ...(o.inspectPort ? [`--inspect=127.0.0.1:${o.inspectPort}`] : [])]
+  const child: ChildProcess = spawn(process.execPath, [...flags, cli, 'hub', '--config', configFile], {
     env: { ...process.env, LOG_LEVEL: o.logLevel ?? 'info', LOG_FORMAT: 'json', ...o.env },
     stdio: ['ignore', fd, fd],
   })

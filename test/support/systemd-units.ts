@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 
-const UNIT = fileURLToPath(new URL('../../edge/supervision/counter-edge.service', import.meta.url))
+const BOARD_UNIT = fileURLToPath(new URL('../../edge/supervision/counter-edge.service', import.meta.url))
+const HUB_UNIT = 'hub/systemd/counter-edge-hub.service'
 
 /**
  * The node flags the board's systemd unit starts dist/ with, read from its
@@ -9,9 +10,9 @@ const UNIT = fileURLToPath(new URL('../../edge/supervision/counter-edge.service'
  * runs rather than a copy of it that could drift.
  */
 export async function boardUnitNodeFlags(): Promise<string[]> {
-  const unit = await readFile(UNIT, 'utf8')
+  const unit = await readFile(BOARD_UNIT, 'utf8')
   const line = unit.split('\n').find((l) => l.startsWith('ExecStart='))
-  if (!line) throw new Error(`${UNIT} has no ExecStart= line`)
+  if (!line) throw new Error(`${BOARD_UNIT} has no ExecStart= line`)
   const words = line.slice('ExecStart='.length).trim().split(/\s+/)
   const script = words.findIndex((w) => w.endsWith('/dist/counter-edge.js'))
   if (script < 0) throw new Error(`the board unit's ExecStart does not run dist/counter-edge.js: ${line}`)
@@ -20,7 +21,19 @@ export async function boardUnitNodeFlags(): Promise<string[]> {
 
 /** The environment the board's systemd unit gives the runtime (its Environment= lines), for the footprint bench. */
 export async function boardUnitEnvironment(): Promise<Record<string, string>> {
-  const unit = await readFile(UNIT, 'utf8')
+  return unitEnvironment(await readFile(BOARD_UNIT, 'utf8'))
+}
+
+/**
+ * The node options the hub's systemd unit gives the hub (its NODE_OPTIONS), as flags, read from a
+ * checkout's own unit so the benches run each checkout's hub as that checkout ships it.
+ */
+export async function hubUnitNodeFlags(checkout: string): Promise<string[]> {
+  const unit = await readFile(`${checkout.replace(/\/$/, '')}/${HUB_UNIT}`, 'utf8')
+  return (unitEnvironment(unit).NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean)
+}
+
+function unitEnvironment(unit: string): Record<string, string> {
   const pairs = unit
     .split('\n')
     .filter((l) => l.startsWith('Environment='))
