@@ -1,4 +1,4 @@
-import { parseTopic, isEventType, isCommandName, topics, type CommandName } from '../edge/protocol/index.ts'
+import { parseTopic, isEventType, isCommandName, topics, type CommandName, type ParsedTopic } from '../edge/protocol/index.ts'
 import type { Principal } from './credentials.ts'
 
 /** Commands a technician may send from the dashboard or CLI: they test a window, never serve on it. */
@@ -12,10 +12,11 @@ const deny = (reason: string): AclDecision => ({ ok: false, reason })
 /**
  * Deny by default. A board is pinned to the hall and counter its credentials
  * were issued for, so a board on one window can never act as another.
+ * parsed: the topic, if the caller has parsed it already (the broker parses each message's once).
  */
-export function authorizePublish(p: Principal, topic: string, retain: boolean): AclDecision {
+export function authorizePublish(p: Principal, topic: string, retain: boolean, parsed?: ParsedTopic | null): AclDecision {
   if (topic.startsWith('$')) return deny('$-topics are closed')
-  const t = parseTopic(topic)
+  const t = parsed === undefined ? parseTopic(topic) : parsed
   if (!t) return deny(`topic "${topic}" is not part of the contract`)
   if (t.hall !== p.hall) return deny(`principal of hall ${p.hall} may not publish to hall ${t.hall}`)
   switch (p.role) {

@@ -1,6 +1,6 @@
 import type { EventEmitter } from 'node:events'
 import { Aedes, type Client, type AuthenticateError, type PublishPacket } from 'aedes'
-import { parseTopic, topics } from '../edge/protocol/index.ts'
+import { parseTopic, topics, type ParsedTopic } from '../edge/protocol/index.ts'
 import type { Logger } from '../edge/shared/logger.ts'
 import { TurnWrites } from '../edge/shared/turn-writes.ts'
 import type { CredentialStore, Principal } from './credentials.ts'
@@ -423,18 +423,20 @@ export class HubBroker {
       this.refuse('topic-too-deep', refusedAt(client, packet), 'refused publish')
       return cb(refusal('topic too deep'))
     }
-    if (packet.retain && parseTopic(packet.topic)?.kind === 'cmd') {
+    // Parsed once for the ACL, the uplink and the contract check (a parse was 2.4 % of the hub's CPU at three a message).
+    const t = parseTopic(packet.topic)
+    if (packet.retain && t?.kind === 'cmd') {
       this.refuse('retained-command', refusedAt(client, packet), 'refused publish: commands are never retained')
       return cb(refusal('retained command'))
     }
-    const d = authorizePublish(p, packet.topic, packet.retain)
+    const d = authorizePublish(p, packet.topic, packet.retain, t)
     if (!d.ok) {
       if (isOwnMessage(p, packet)) return this.toQuarantine(client.id, p, packet, 'acl-publish', d.reason, cb)
       this.refuse('acl-publish', { ...refusedAt(client, packet), reason: d.reason }, 'refused publish')
       return cb(refusal(d.reason))
     }
-    if (p.role !== 'board' && parseTopic(packet.topic)?.kind === 'cmd') return this.gateCommand(client.id, p, packet, cb)
-    this.admit(p, packet, cb, client.id)
+    if (p.role !== 'board' && t?.kind === 'cmd') return this.gateCommand(client.id, p, packet, cb)
+    this.admit(p, packet, cb, client.id, t)
   }
 
   /**
@@ -461,9 +463,10 @@ export class HubBroker {
       })
   }
 
-  private admit(p: Principal | null, packet: PublishPacket, cb: (err?: Error | null) => void, client: string): void {
+  /** parsed: packet.topic parsed, where the caller has it. */
+  private admit(p: Principal | null, packet: PublishPacket, cb: (err?: Error | null) => void, client: string, parsed?: ParsedTopic | null): void {
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload
-    const a = this.opts.uplink?.admit(p, { topic: packet.topic, payload, qos: packet.qos, retain: packet.retain })
+    const a = this.opts.uplink?.admit(p, { topic: packet.topic, payload, qos: packet.qos, retain: packet.retain, parsed })
     if (!a || a.kind === 'pass') return cb(null)
     if (a.kind === 'invalid' && packet.qos === 0) return this.dropQos0(client, packet, `${a.code}: ${a.message}`, cb)
     if (a.kind === 'invalid') return this.toQuarantine(client, p, packet, 'invalid-payload', `${a.code}: ${a.message}`, cb)

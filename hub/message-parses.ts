@@ -1,4 +1,4 @@
-import { parseMessage, type MessageParse } from '../edge/protocol/index.ts'
+import { parseMessageOf, parseTopic, type MessageParse, type ParsedTopic } from '../edge/protocol/index.ts'
 
 /**
  * A board message is checked against the contract once on the hub's path.
@@ -13,11 +13,12 @@ import { parseMessage, type MessageParse } from '../edge/protocol/index.ts'
 export class MessageParses {
   private readonly byPayload = new WeakMap<object, { topic: string; result: MessageParse }>()
 
-  parse(topic: string, payload: Uint8Array | string): MessageParse {
-    if (typeof payload === 'string') return parseMessage(topic, payload)
+  /** parsed: the topic, if the caller has parsed it already; parsed here only when the answer is not known. */
+  parse(topic: string, payload: Uint8Array | string, parsed?: ParsedTopic | null): MessageParse {
+    if (typeof payload === 'string') return parseMessageOf(parsed === undefined ? parseTopic(topic) : parsed, topic, payload)
     const hit = this.byPayload.get(payload)
     if (hit && hit.topic === topic) return hit.result
-    const result = parseMessage(topic, payload)
+    const result = parseMessageOf(parsed === undefined ? parseTopic(topic) : parsed, topic, payload)
     this.byPayload.set(payload, { topic, result })
     return result
   }

@@ -1,4 +1,4 @@
-import { parseTopic } from '../edge/protocol/index.ts'
+import { parseTopic, type ParsedTopic } from '../edge/protocol/index.ts'
 import type { Principal } from './credentials.ts'
 import type { Custody } from './custody-log.ts'
 import type { HubCounters } from './hub-counters.ts'
@@ -14,6 +14,8 @@ export interface UplinkPacket {
   payload: Buffer
   qos: 0 | 1 | 2
   retain: boolean
+  /** The topic as the broker parsed it for the ACL, so it is parsed once per message; parsed here if absent. */
+  parsed?: ParsedTopic | null | undefined
 }
 
 /**
@@ -39,10 +41,10 @@ export class Uplink {
   /** What to do before acknowledging: nothing to keep, wait for the custody write, or quarantine. */
   admit(principal: Principal | null, packet: UplinkPacket): Admission {
     if (principal?.role !== 'board') return PASS
-    const t = parseTopic(packet.topic)
+    const t = packet.parsed === undefined ? parseTopic(packet.topic) : packet.parsed
     if (!t || t.kind === 'cmd' || t.hall !== this.opts.hall) return PASS
     // QoS 0 is held to the contract too (a junk retained state would replace the window's state), only not kept.
-    const parsed = this.parses.parse(packet.topic, packet.payload)
+    const parsed = this.parses.parse(packet.topic, packet.payload, t)
     if (!parsed.ok) return { kind: 'invalid', code: parsed.code, message: parsed.message }
     if (packet.qos === 0) return PASS
     const written = this.opts.custody.append({ topic: packet.topic, payload: Buffer.from(packet.payload), qos: packet.qos, retain: packet.retain }).then(() => {

@@ -350,7 +350,11 @@ export type MessageParse =
  * Never throws; used by the hub's custody log, the central stub and tests.
  */
 export function parseMessage(topic: string, payload: Uint8Array | string): MessageParse {
-  const parsed = parseTopic(topic)
+  return parseMessageOf(parseTopic(topic), topic, payload)
+}
+
+/** parseMessage for a caller that has parsed the topic already (the hub parses each message's once). */
+export function parseMessageOf(parsed: ParsedTopic | null, topic: string, payload: Uint8Array | string): MessageParse {
   if (parsed === null) {
     return { ok: false, code: 'bad-topic', message: `not a topic of the contract: ${JSON.stringify(topic.slice(0, 200))}` }
   }

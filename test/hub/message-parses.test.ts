@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest'
 import { MessageParses } from '../../hub/message-parses.ts'
+import { parseMessage, parseTopic } from '../../edge/protocol/index.ts'
 import { boardEvent } from './support/hub-fixture.ts'
 
 const topic = 'hall/h1/counter/w01/event/called'
@@ -30,5 +31,14 @@ describe('message parses shared on the hub path', () => {
     const first = parses.parse(topic, payload)
     expect(first.ok).toBe(false)
     expect(parses.parse(topic, payload)).toBe(first)
+  })
+
+  it('answers with the topic its caller parsed as it would have parsed it, and a topic outside the contract as one', () => {
+    const payload = Buffer.from(JSON.stringify(boardEvent('called', 'boot-a', 2)))
+    for (const t of [topic, 'hall/h1/counter/w01/state', 'hall/h1/counter/w01/event/no-such', 'hall/h1/counter/W01/event/called', 'hall/h1/hub/status']) {
+      expect(new MessageParses().parse(t, payload, parseTopic(t))).toEqual(parseMessage(t, payload))
+      expect(new MessageParses().parse(t, payload.toString('utf8'), parseTopic(t))).toEqual(parseMessage(t, payload))
+    }
+    expect(new MessageParses().parse(topic, payload, null)).toMatchObject({ ok: false, code: 'bad-topic' })
   })
 })
