@@ -61,5 +61,12 @@ export function connectMqtt(opts: ConnectOptions): MqttClient {
     sock.setNoDelay(true)
     return batchWrites ? batchWrites.batch(sock) : sock
   }
-  return new MqttClientClass(build, { protocolVersion: 4, reconnectPeriod: 1000, connectTimeout: 10_000, keepalive: 30, ...clientOpts })
+  // mqtt.js traces through debug('mqttjs:client') unless given a log: about ten calls a packet, each
+  // gathering its arguments into an array even with the trace off (with mqtt-packet's own, 12.7 % of the
+  // hub's allocations under load; docs/benchmarks.md, issue 22, eighth pass). Left to debug when DEBUG
+  // asks for any trace, so DEBUG=mqttjs* still shows it.
+  const log = process.env.DEBUG ? {} : { log: ignoreTrace }
+  return new MqttClientClass(build, { protocolVersion: 4, reconnectPeriod: 1000, connectTimeout: 10_000, keepalive: 30, ...log, ...clientOpts })
 }
+
+function ignoreTrace(): void {}
