@@ -9,6 +9,7 @@
  *   npx tsx test/bench/hub-cpu-pairs.ts --profile . --measure 6000   # one V8 profile of that hub, summarised
  *   npx tsx test/bench/hub-cpu-pairs.ts --alloc . --measure 6000     # where that hub allocates, sampled
  *   --after-flags=--max-semi-space-size=32: Node options for the after hub only (--before may then be the same checkout)
+ *   --after-env=MALLOC_ARENA_MAX=2: environment for the after hub only, KEY=VALUE, comma-separated
  *   --unwatched: the hub without its dashboard, as the benches ran it before issue 22's sixth pass;
  *   by default it runs as a hall runs it, the dashboard's two page streams read (support/page-watchers.ts).
  */
@@ -36,6 +37,7 @@ const { values } = parseArgs({
     alloc: { type: 'string' },
     unwatched: { type: 'boolean', default: false },
     'after-flags': { type: 'string', default: '' },
+    'after-env': { type: 'string', default: '' },
   },
   strict: true,
 })
@@ -57,10 +59,10 @@ interface Run {
   hwmMb: number
 }
 
-async function once(tree: string, profileTo?: string, allocations = false, nodeFlags: string[] = []): Promise<Run> {
+async function once(tree: string, profileTo?: string, allocations = false, nodeFlags: string[] = [], env: Record<string, string> = {}): Promise<Run> {
   const central = await startBenchMosquitto({ nodelay: true })
   const inspectPort = profileTo || allocations ? await freePort() : undefined
-  const hub = await startHubProcess({ hall: HALL, accounts: [...boards, reader], upstreamUrl: central.url, cli: join(resolve(tree), 'cli/counter-edge.mjs'), watched: !values.unwatched, nodeFlags, ...(inspectPort ? { inspectPort } : {}) })
+  const hub = await startHubProcess({ hall: HALL, accounts: [...boards, reader], upstreamUrl: central.url, cli: join(resolve(tree), 'cli/counter-edge.mjs'), watched: !values.unwatched, nodeFlags, env, ...(inspectPort ? { inspectPort } : {}) })
   const inspector = inspectPort ? new RemoteInspector(inspectPort) : null
   const profiler = inspector && profileTo ? new RemoteProfiler(inspector) : null
   const sampler = inspector && allocations ? new RemoteAllocations(inspector) : null
@@ -129,12 +131,13 @@ if (values.alloc) {
 } else {
   if (!values.before) throw new Error('--before <checkout> is required (or --profile <checkout>)')
   const afterFlags = values['after-flags'].split(/\s+/).filter(Boolean)
+  const afterEnv = Object.fromEntries(values['after-env'].split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]))
   const rows: Array<{ before: Run; after: Run }> = []
   for (let i = 1; i <= Number(values.pairs); i++) {
     // Which goes first alternates too, so a trend in the neighbours' load favours neither.
     const order: Array<'before' | 'after'> = i % 2 ? ['before', 'after'] : ['after', 'before']
     const got: Partial<Record<'before' | 'after', Run>> = {}
-    for (const side of order) got[side] = await once(side === 'before' ? values.before : values.after, undefined, false, side === 'after' ? afterFlags : [])
+    for (const side of order) got[side] = await once(side === 'before' ? values.before : values.after, undefined, false, side === 'after' ? afterFlags : [], side === 'after' ? afterEnv : {})
     const row = { before: got.before!, after: got.after! }
     rows.push(row)
     console.log(`pair ${i}: before ${JSON.stringify(row.before)} after ${JSON.stringify(row.after)}`)

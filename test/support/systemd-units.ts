@@ -25,12 +25,11 @@ export async function boardUnitEnvironment(): Promise<Record<string, string>> {
 }
 
 /**
- * The node options the hub's systemd unit gives the hub (its NODE_OPTIONS), as flags, read from a
- * checkout's own unit so the benches run each checkout's hub as that checkout ships it.
+ * The environment the hub's systemd unit gives the hub (its Environment= lines; NODE_OPTIONS among them),
+ * read from a checkout's own unit so the benches run each checkout's hub as that checkout ships it.
  */
-export async function hubUnitNodeFlags(checkout: string): Promise<string[]> {
-  const unit = await readFile(`${checkout.replace(/\/$/, '')}/${HUB_UNIT}`, 'utf8')
-  return (unitEnvironment(unit).NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean)
+export async function hubUnitEnvironment(checkout: string): Promise<Record<string, string>> {
+  return unitEnvironment(await readFile(`${checkout.replace(/\/$/, '')}/${HUB_UNIT}`, 'utf8'))
 }
 
 function unitEnvironment(unit: string): Record<string, string> {

@@ -1,5 +1,5 @@
 /**
- * The hall hub as production runs it: `counter-edge hub --config` with its systemd unit's node options, a process
+ * The hall hub as production runs it: `counter-edge hub --config` with its systemd unit's environment, a process
  * of its own with its data directory on disk (LevelDB sessions, custody log
  * fsynced before PUBACK), authentication, ACL, and a bridge to central.
  */
@@ -9,7 +9,7 @@ import { openSync, closeSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { hashPassword, writeCredentialFile, type CredentialEntry, type Role } from '../../../hub/credentials.ts'
 import { freePort } from '../../support/ports.ts'
-import { hubUnitNodeFlags } from '../../support/systemd-units.ts'
+import { hubUnitEnvironment } from '../../support/systemd-units.ts'
 import { canConnect } from './net.ts'
 import { watchPages } from './page-watchers.ts'
 
@@ -76,7 +76,7 @@ export interface HubProcessOptions {
   logLevel?: string
   /** No data directory: sessions and custody in memory (to show what the disk costs; never how a hall runs). */
   memory?: boolean
-  /** Extra environment for the hub process (what a systemd unit's Environment= could set). */
+  /** Environment for the hub process over its unit's Environment= lines (test/bench/hub-cpu-pairs.ts --after-env). */
   env?: Record<string, string>
   /** Open the dashboard and /metrics on a port of their own. */
   http?: boolean
@@ -89,7 +89,7 @@ export interface HubProcessOptions {
   limits?: Record<string, number>
   /** Another checkout's launcher (cli/counter-edge.mjs), to run an earlier hub beside this one (test/bench/hub-cpu-pairs.ts). */
   cli?: string
-  /** Node options after the unit's own (its NODE_OPTIONS, always given), e.g. to try a V8 flag (test/bench/hub-cpu-pairs.ts --after-flags). */
+  /** Node options after the unit's own (its NODE_OPTIONS; the unit's other Environment= lines are given too), e.g. to try a V8 flag (test/bench/hub-cpu-pairs.ts --after-flags). */
   nodeFlags?: string[]
 }
 
@@ -127,10 +127,11 @@ export async function startHubProcess(o: HubProcessOptions): Promise<BenchHubPro
   const logFile = join(dir, 'hub.log')
   const fd = openSync(logFile, 'a')
   const cli = o.cli ?? CLI
-  const unitFlags = await hubUnitNodeFlags(resolve(cli, '../..'))
-  const flags = [...unitFlags, ...(o.nodeFlags ?? []), ...(o.inspectPort ? [`--inspect=127.0.0.1:${o.inspectPort}`] : [])]
+  // The unit's node options go on the command line, so the bench's own NODE_OPTIONS (if any) stay as they were.
+  const { NODE_OPTIONS: unitNodeOptions = '', ...unitEnv } = await hubUnitEnvironment(resolve(cli, '../..'))
+  const flags = [...unitNodeOptions.split(/\s+/).filter(Boolean), ...(o.nodeFlags ?? []), ...(o.inspectPort ? [`--inspect=127.0.0.1:${o.inspectPort}`] : [])]
   const child: ChildProcess = spawn(process.execPath, [...flags, cli, 'hub', '--config', configFile], {
-    env: { ...process.env, LOG_LEVEL: o.logLevel ?? 'info', LOG_FORMAT: 'json', ...o.env },
+    env: { ...process.env, ...unitEnv, LOG_LEVEL: o.logLevel ?? 'info', LOG_FORMAT: 'json', ...o.env },
     stdio: ['ignore', fd, fd],
   })
   closeSync(fd)
