@@ -1,6 +1,6 @@
 import type { Aedes, AedesPublishPacket } from 'aedes'
 import type { Redis } from 'ioredis'
-import { parseMessage, topics, type BoardEvent } from '../edge/protocol/index.ts'
+import { lastLevel, parseMessage, topics, type BoardEvent } from '../edge/protocol/index.ts'
 import type { Logger } from '../edge/shared/logger.ts'
 
 /** The hash of a hall's totals and the prefix of its seen-event keys (under the hall's key prefix). */
@@ -59,6 +59,9 @@ export class HallTotals {
   }
 
   private take(topic: string, payload: Uint8Array | string): void {
+    // Only ratings and finished services count: the others are passed over before any parse.
+    const leaf = lastLevel(topic)
+    if (leaf !== 'evaluated' && leaf !== 'service-finished') return
     const m = parseMessage(topic, payload)
     if (!m.ok || m.topic.kind !== 'event') return
     const e = m.message as BoardEvent
