@@ -642,12 +642,31 @@ async function loadFeed() {
   for (const e of all) addFeed(e);
 }
 
+/**
+ * Live frames that come while a snapshot is read are kept and laid over it: the snapshot may have been
+ * taken before a change the page has already drawn from the stream, and would otherwise undo it until
+ * that window changed again. The last frame of a window is its newest (one stream, in order).
+ */
+let loadsUnderway = 0;
+const framesWhileLoading = new Map();
+let hallWhileLoading = null;
 async function load() {
-  const r = await fetch('api/hall');
-  const snap = await r.json();
-  windows.clear();
-  for (const w of snap.windows) windows.set(w.counter, w);
-  bridge = snap.bridge;
+  loadsUnderway++;
+  try {
+    const r = await fetch('api/hall');
+    const snap = await r.json();
+    windows.clear();
+    for (const w of snap.windows) windows.set(w.counter, w);
+    for (const w of framesWhileLoading.values()) windows.set(w.counter, w);
+    bridge = hallWhileLoading ? hallWhileLoading.bridge : snap.bridge;
+    applySnapshot(snap);
+    // When the page was last drawn from a snapshot: what a reader of the page (or a test) can wait on.
+    document.documentElement.dataset.snapshotAt = snap.at;
+  } finally {
+    if (--loadsUnderway === 0) { framesWhileLoading.clear(); hallWhileLoading = null; }
+  }
+}
+function applySnapshot(snap) {
   setHallZone(snap.timeZone);
   showQuarantine(snap.quarantined);
   loggedIn = snap.session !== null;
@@ -714,8 +733,8 @@ function connect() {
     if (es.readyState === EventSource.CLOSED) { hubState = 'full'; renderHub(); setTimeout(connect, 30000); return; }
     hubState = 'reconnecting'; renderHub();
   });
-  es.addEventListener('window', (m) => { const w = JSON.parse(m.data); announceNew(windows.get(w.counter), w); windows.set(w.counter, w); renderWindow(w.counter); });
-  es.addEventListener('hall', (m) => { const h = JSON.parse(m.data); bridge = h.bridge; renderBridge(); });
+  es.addEventListener('window', (m) => { const w = JSON.parse(m.data); if (loadsUnderway) framesWhileLoading.set(w.counter, w); announceNew(windows.get(w.counter), w); windows.set(w.counter, w); renderWindow(w.counter); });
+  es.addEventListener('hall', (m) => { const h = JSON.parse(m.data); if (loadsUnderway) hallWhileLoading = h; bridge = h.bridge; renderBridge(); });
   es.addEventListener('event', (m) => addFeed(JSON.parse(m.data)));
   es.addEventListener('announcement', (m) => addAnnouncement(JSON.parse(m.data)));
   es.addEventListener('quarantine', (m) => showQuarantine(JSON.parse(m.data).total));
