@@ -18,6 +18,7 @@ import { join, resolve } from 'node:path'
 import { writeFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { freePort } from '../support/ports.ts'
+import { assignments } from '../support/systemd-units.ts'
 import { startBenchMosquitto } from './support/bench-mosquitto.ts'
 import { boardAccount, counterName, REPO, startHubProcess, type Account } from './support/bench-hub.ts'
 import { runLoad } from './support/load.ts'
@@ -131,7 +132,7 @@ if (values.alloc) {
 } else {
   if (!values.before) throw new Error('--before <checkout> is required (or --profile <checkout>)')
   const afterFlags = values['after-flags'].split(/\s+/).filter(Boolean)
-  const afterEnv = Object.fromEntries(values['after-env'].split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]))
+  const afterEnv = assignments(values['after-env'].split(',').filter(Boolean))
   const rows: Array<{ before: Run; after: Run }> = []
   for (let i = 1; i <= Number(values.pairs); i++) {
     // Which goes first alternates too, so a trend in the neighbours' load favours neither.

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const BOARD_UNIT = fileURLToPath(new URL('../../edge/supervision/counter-edge.service', import.meta.url))
@@ -29,13 +30,19 @@ export async function boardUnitEnvironment(): Promise<Record<string, string>> {
  * read from a checkout's own unit so the benches run each checkout's hub as that checkout ships it.
  */
 export async function hubUnitEnvironment(checkout: string): Promise<Record<string, string>> {
-  return unitEnvironment(await readFile(`${checkout.replace(/\/$/, '')}/${HUB_UNIT}`, 'utf8'))
+  return unitEnvironment(await readFile(join(checkout, HUB_UNIT), 'utf8'))
 }
 
 function unitEnvironment(unit: string): Record<string, string> {
-  const pairs = unit
-    .split('\n')
-    .filter((l) => l.startsWith('Environment='))
-    .flatMap((l) => l.slice('Environment='.length).trim().split(/\s+/))
-  return Object.fromEntries(pairs.map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)]))
+  return assignments(
+    unit
+      .split('\n')
+      .filter((l) => l.startsWith('Environment='))
+      .flatMap((l) => l.slice('Environment='.length).trim().split(/\s+/)),
+  )
+}
+
+/** KEY=VALUE words as an environment (the value may hold '=' itself, as NODE_OPTIONS does). */
+export function assignments(words: string[]): Record<string, string> {
+  return Object.fromEntries(words.map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]))
 }

@@ -56,8 +56,9 @@ describe('the dashboard snapshot and the live stream', () => {
     expect(((await response.json()) as { windows: Array<{ counter: string; online: boolean }> }).windows.find((w) => w.counter === 'w01')?.online).toBe(true)
 
     expect(await publishOutcome(board, `hall/${H}/counter/w01/status`, JSON.stringify(statusMessage('n1', 1, false)), { retain: true })).toBe('acked')
-    const pill = page.locator('article[data-counter="w01"] [data-field="online"]')
-    await page.waitForFunction(() => document.querySelector('article[data-counter="w01"] [data-field="online"]')?.classList.contains('bad') === true, undefined, { timeout: 10_000 })
+    const pillOf = 'article[data-counter="w01"] [data-field="online"]'
+    const pill = page.locator(pillOf)
+    await page.waitForFunction((sel) => document.querySelector(sel)?.classList.contains('bad') === true, pillOf, { timeout: 10_000 })
 
     await route.fulfill({ response })
     await page.waitForFunction(() => document.documentElement.dataset.snapshotAt !== undefined, undefined, { timeout: 10_000 })
