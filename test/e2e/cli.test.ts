@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { writeFile } from 'node:fs/promises'
 import { silentLogger } from '../../edge/shared/logger.ts'
 import { startSimHall, type SimHall } from '../../sim/hall.ts'
-import { eventually } from '../support/probe.ts'
+import { untilOnlineAtHub } from '../support/hall-online.ts'
 
 const CLI = fileURLToPath(new URL('../../cli/counter-edge.mjs', import.meta.url))
 
@@ -26,7 +26,7 @@ describe('counter-edge status, identify, selftest', () => {
   beforeAll(async () => {
     hall = await startSimHall({ hall: 'hall-9', windows: 3, host: '127.0.0.1', hubPort: 0, centralPort: 0, controlPort: 0, speed: 20, board: 'sim-window', traffic: false, log: silentLogger() })
     auth = ['--hub', `mqtt://127.0.0.1:${hall.hub.port}`, '--hall', 'hall-9', '--username', hall.technician.username, '--password-file', hall.technician.passwordFile]
-    await eventually(() => [...hall.windows.values()].every((w) => w.running?.link.connected), 10_000, 'all windows online')
+    await untilOnlineAtHub(hall)
   })
 
   afterAll(async () => {

@@ -4,6 +4,7 @@ import { silentLogger } from '../../edge/shared/logger.ts'
 import { startSimHall, type SimHall } from '../../sim/hall.ts'
 import { command, eventually, Probe } from '../support/probe.ts'
 import { referenceRows } from '../support/unifont-reference.ts'
+import { untilOnlineAtHub } from '../support/hall-online.ts'
 
 const HALL = 'hall-7'
 
@@ -20,7 +21,7 @@ describe('a simulated hall with pixel screens', () => {
 
   beforeAll(async () => {
     hall = await startSimHall({ hall: HALL, windows: 2, host: '127.0.0.1', hubPort: 0, centralPort: 0, controlPort: 0, speed: 20, board: 'sim-window', screenBoard: 'sim-window-matrix', traffic: false, log: silentLogger() })
-    await eventually(() => [...hall.windows.values()].every((w) => w.running?.link.connected), 10_000, 'both windows online')
+    await untilOnlineAtHub(hall)
     central = await Probe.connect(hall.centralUrl, [`hall/${HALL}/counter/+/reply`])
   })
 

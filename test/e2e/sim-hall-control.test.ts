@@ -4,6 +4,7 @@ import { VERSION } from '../../edge/shared/version.ts'
 import { startSimHall, type SimHall } from '../../sim/hall.ts'
 import { Probe, command, eventually } from '../support/probe.ts'
 import { parsePromText } from '../support/prometheus-text.ts'
+import { untilOnlineAtHub } from '../support/hall-online.ts'
 
 /** The simulated hall's control API, driven by hand (--no-traffic): what central got shows, a wrong method is told so. */
 describe('the simulated hall without traffic', () => {
@@ -13,7 +14,7 @@ describe('the simulated hall without traffic', () => {
   beforeAll(async () => {
     hall = await startSimHall({ hall: 'hall-7', windows: 2, host: '127.0.0.1', hubPort: 0, centralPort: 0, controlPort: 0, dashboardPort: 0, speed: 20, board: 'sim-window', traffic: false, log: silentLogger() })
     central = await Probe.connect(hall.centralUrl, ['hall/hall-7/#'])
-    await eventually(() => [...hall.windows.values()].every((w) => w.running?.link.connected), 10_000, 'windows online')
+    await untilOnlineAtHub(hall)
   }, 60_000)
 
   afterAll(async () => {

@@ -7,10 +7,11 @@ import type { BrowserContext, Page } from 'playwright-core'
 import { launchChromium } from '../support/chromium.ts'
 import { silentLogger } from '../../edge/shared/logger.ts'
 import { startSimHall, type SimHall } from '../../sim/hall.ts'
-import { Probe, command, eventually } from '../support/probe.ts'
+import { Probe, command } from '../support/probe.ts'
 import { HubTap } from '../support/hub-tap.ts'
 import { fileURLToPath } from 'node:url'
 import { faultWords } from '../../hub/dashboard/fault-words.ts'
+import { untilOnlineAtHub } from '../support/hall-online.ts'
 
 const HALL = 'hall-8'
 /** Committed screenshots in docs/screenshots are refreshed only on request (UPDATE_DOCS=1), so a test run leaves the tree clean. */
@@ -39,7 +40,7 @@ describe('window detail page in Chromium', () => {
   beforeAll(async () => {
     hall = await startSimHall({ hall: HALL, windows: 2, host: '127.0.0.1', hubPort: 0, centralPort: 0, controlPort: 0, dashboardPort: 0, speed: 20, board: 'sim-window', screenBoard: 'sim-window-matrix', traffic: false, log: silentLogger() })
     url = `http://127.0.0.1:${hall.hub.httpPort}/`
-    await eventually(() => [...hall.windows.values()].every((w) => w.running?.link.connected), 10_000, 'both windows online')
+    await untilOnlineAtHub(hall)
     central = await Probe.connect(hall.centralUrl, [`hall/${HALL}/#`])
     // Inside the hub: every command the dashboard sends into the hall passes here.
     tap = await HubTap.attach(hall.hub, `hall/${HALL}/counter/+/cmd/#`)
