@@ -103,6 +103,8 @@ describe('the simulated hall without traffic', () => {
   it('/metrics says which window is offline', async () => {
     await hall.windows.get('w02')!.stop()
     await eventually(async () => (await metrics()).value('counter_edge_window_online', { ...hall7, counter: 'w02' }) === 0, 10_000, 'w02 offline in /metrics')
+    // Offline comes with the board's stop status; its session ends only with the DISCONNECT after it, a moment later.
+    await eventually(() => hall.hub.hallView.window('w02')?.connected === false, 10_000, "w02's session ended at the hub")
     const m = await metrics()
     expect(m.value('counter_edge_window_online', { ...hall7, counter: 'w01' })).toBe(1)
     expect(m.value('counter_edge_window_connected', { ...hall7, counter: 'w02' })).toBe(0)
