@@ -45,7 +45,10 @@ describe('a simulated hall with pixel screens', () => {
     await eventually(() => w02.hardware.view().text === '请A012号', 5_000, 'w02 to read 请A012号')
     const reference = referenceRows([{ text: '请A012号', y: 0, scale: 1 }], 64, 16)
     await eventually(() => w02.hardware.screenPixels()!.toRows().join('\n') === reference.join('\n'), 5_000, "w02's pixels to equal Debian's Unifont drawing of 请A012号")
-    expect(w02.hardware.panel()!.view.lines).toEqual(['2号窗口 A012', '姓名 李娜', '警号 031245', '叫号 Calling'])
+    // The board draws the officer panel after the strip, so the strip showing the call says nothing of the panel yet.
+    const calling = ['2号窗口 A012', '姓名 李娜', '警号 031245', '叫号 Calling']
+    await eventually(() => JSON.stringify(w02.hardware.panel()!.view.lines) === JSON.stringify(calling), 5_000, 'the officer panel to show the call')
+    expect(w02.hardware.panel()!.view.lines).toEqual(calling)
 
     const api = `${hall.control.url}/api/windows`
     // A fresh call blinks (the chips switch off and on): read it in a lit moment.
@@ -78,7 +81,10 @@ describe('a simulated hall with pixel screens', () => {
     await fault({ device: 'officer-panel', fault: 'none' })
     expect(w02.hardware.panel()!.view.lit).toBe(false)
     await eventually(() => w02.running?.window.current.faults.length === 0, 10_000, 'the fault to clear')
-    expect(w02.hardware.panel()!.view.lines).toEqual(['2号窗口 A012', '姓名 李娜', '警号 031245', '办理 Serving'])
+    // The fault clears at the first transfer the cold panel takes; the picture is written in the transfers after it.
+    const serving = ['2号窗口 A012', '姓名 李娜', '警号 031245', '办理 Serving']
+    await eventually(() => JSON.stringify(w02.hardware.panel()!.view.lines) === JSON.stringify(serving), 5_000, 'the officer panel to show the service again')
+    expect(w02.hardware.panel()!.view.lines).toEqual(serving)
     const noPanel = await fetch(`${api}/w01/faults`, { method: 'POST', body: JSON.stringify({ device: 'officer-panel', fault: 'absent' }), headers: { 'content-type': 'application/json' } })
     expect(noPanel.status).toBe(400)
     expect(((await noPanel.json()) as { error: string }).error).toMatch(/w01 has no officer panel/)
