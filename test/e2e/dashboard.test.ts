@@ -60,6 +60,9 @@ describe('hall dashboard in Chromium', () => {
     await page.waitForFunction(() => document.querySelector('[data-counter="w01"] [data-field="ticket"]')?.textContent === 'A042', null, { timeout: 10_000 })
     // Viewing is open, officer names are not: left out until a technician logs in (docs/operations.md).
     expect(await page.locator('[data-counter="w01"] [data-field="officer"]').textContent()).toBe('办理人 officer: 已签到（登录后显示姓名） signed in (name shown after login)')
+    // The tile's number is the board's screen report, sent as soon as its display shows the call; the feed line is
+    // its `called` event, sent only once the journal has it (an fsync): with a slow disk the line comes after the tile.
+    await page.waitForFunction(() => document.getElementById('feed')?.textContent?.includes('called'), null, { timeout: 10_000 })
     expect(await page.locator('#feed').textContent()).toContain('called')
   })
 
