@@ -155,6 +155,9 @@ describe('hall screen in Chromium', () => {
     await callAndMeasure('w01', 'call', { ticket: 'A011' }, 'A011', 0)
     await callAndMeasure('w03', 'call', { ticket: 'A012' }, 'A012', 0)
     for (const [, page] of pages()) {
+      // The latest call comes from the `called` event, sent on at once; w03's tile from its state, sent on with the
+      // stream's next batch of tiles: the call can be on the screen before the tile has its ticket.
+      await page.waitForFunction(() => document.querySelector('[data-key="w03"] .tk')?.textContent === 'A012', null, { timeout: 10_000 })
       expect(await latestText(page)).toBe('请 A012 号 到 3号窗口')
       expect(await page.locator('#latest-en').textContent()).toBe('Ticket A012, please go to window 3')
       expect(await page.locator('#recent-list li').first().textContent()).toContain('A011')
