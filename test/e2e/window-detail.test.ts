@@ -76,7 +76,9 @@ describe('window detail page in Chromium', () => {
   it('shows the pixel screen as drawn, mode, ticket, the fault in words with what to do, link figures and the board, live', async () => {
     await page.goto(`${url}window/w02`)
     expect(await page.evaluate(() => document.documentElement.lang)).toBe('zh-CN')
-    await page.waitForSelector('canvas[data-field="screen"]')
+    // The board reports its screen once the strip is drawn, which can be after it answered the call: until
+    // then the hub (and the page) has the strip as it was before the call.
+    await page.waitForFunction(() => document.querySelector('canvas[data-field="screen"]')?.getAttribute('aria-label')?.includes('请A012号'), null, { timeout: 10_000 })
     // The canvas holds the strip's lit pixels (amber), not an empty box.
     const lit = await page.evaluate(() => {
       const c = document.querySelector<HTMLCanvasElement>('canvas[data-field="screen"]')!
