@@ -88,7 +88,8 @@ describe('the simulated hall (npm start)', () => {
     ownWindow.kill('SIGTERM')
     expect(await ownExited, ownOut).toBe(0)
 
-    const exited = new Promise<number | null>((r) => child!.once('exit', (code) => r(code)))
+    // 'close', not 'exit': the last lines (stopped cleanly) can still be in the pipe when the process has exited.
+    const exited = new Promise<number | null>((r) => child!.once('close', (code) => r(code)))
     child.kill('SIGINT')
     const code = (await settlesWithin(exited, 15_000)) ? await exited : 'timeout'
     expect(code, `stdout: ${out.slice(-2000)}\nstderr: ${err.slice(-2000)}`).toBe(0)
