@@ -92,7 +92,8 @@ describe('provisioning a window into a running hub', () => {
     child.stdout.on('data', (d: Buffer) => (out += d.toString()))
     child.stderr.on('data', (d: Buffer) => (out += d.toString()))
     try {
-      const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)))
+      // 'close', not 'exit': what it printed last can still be in the pipe when it has exited.
+      const code = await new Promise<number | null>((r) => child.once('close', (c) => r(c)))
       const text = out.replace(/\x1b\[[0-9;]*m/g, '')
       expect(code, text.slice(-2000)).toBe(1)
       expect(text).toMatch(/集线器连续 3 次拒绝本板的凭据，已停止重试：请用 counter-edge provision --replace 为 w09 重新发放，并用新配置再运行 \/ the hub refused this board's credentials 3 times in a row \(revoked or replaced\); stopped retrying: re-provision w09/)
