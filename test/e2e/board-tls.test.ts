@@ -46,7 +46,8 @@ describe('a board on the hub over TLS with a client certificate', () => {
       let output = ''
       child.stdout.on('data', (d: Buffer) => (output += d.toString()))
       child.stderr.on('data', (d: Buffer) => (output += d.toString()))
-      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))
+      // 'close', not 'exit': what it printed last (why it stopped) can still be in the pipe when it has exited.
+      const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)))
       return { child, exited, output: () => output }
     })
   }
