@@ -40,7 +40,8 @@ describe('npm run build: the CLI for boards, without the TypeScript loader', () 
       let output = ''
       child.stdout.on('data', (d: Buffer) => (output += d.toString()))
       child.stderr.on('data', (d: Buffer) => (output += d.toString()))
-      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))
+      // 'close', not 'exit': what it printed as it stopped can still be in the pipe when it has exited.
+      const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)))
       const birth = await tap.waitFor((m) => m.payload.online === true, 30_000, 'the built edge online')
       expect(birth.payload).toMatchObject({ board: 'sim-window' })
       child.kill('SIGTERM')
@@ -59,7 +60,8 @@ describe('npm run build: the CLI for boards, without the TypeScript loader', () 
     const child = spawn(process.execPath, [entry, '--version'], { stdio: ['ignore', 'pipe', 'pipe'] })
     let text = ''
     child.stdout.on('data', (d: Buffer) => (text += d.toString()))
-    await new Promise((r) => child.once('exit', r))
+    // 'close', not 'exit': the version, its one line, can still be in the pipe when it has exited.
+    await new Promise((r) => child.once('close', r))
     expect(text.trim()).toBe(pkg.version)
   })
 })
