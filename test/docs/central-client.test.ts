@@ -31,7 +31,8 @@ function runClient(args: string[], timeoutMs = 25_000): Promise<Run> {
       reject(new Error(`central-client did not exit within ${timeoutMs} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`))
     }, timeoutMs)
     child.once('error', reject)
-    child.once('exit', (code) => {
+    // 'close', not 'exit': its last lines can still be in the pipe when it has exited.
+    child.once('close', (code) => {
       clearTimeout(timer)
       resolveRun({ code, stdout, stderr })
     })
