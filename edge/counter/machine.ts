@@ -215,12 +215,30 @@ function onCommand(state: CounterState, cmd: Command, now: Millis, mono: Millis)
     case 'capture':
       return onCapture(state, cmd, now, mono)
     case 'self-test':
-      return { state, effects: [{ kind: 'self-test', cmd: cmd.id, tests: cmd.tests ?? ['display', 'keys', 'triggers'] }] }
+      return onSelfTest(state, cmd)
     case 'update':
       // Never a restart with an applicant at the window: their call, service or rating would be cut off (issue 24).
       if (hasApplicant(state)) return refuse(state, cmd, 'busy', `an applicant is at the window (${describeMode(state)}); update once it is idle, paused or closed`)
       return { state, effects: [{ kind: 'update', cmd }] }
   }
+}
+
+/**
+ * The trigger test fires every capture device for real: with an applicant at the window it would
+ * photograph them, or start their scanner, unasked, and it would collide with a capture of theirs
+ * still running. The display and key tests only show the lamp test and read the keys, so they run
+ * whenever a technician asks (the dashboard asks its technician first when an applicant is there).
+ */
+function onSelfTest(state: CounterState, cmd: Extract<Command, { name: 'self-test' }>): Step {
+  const tests = cmd.tests ?? ['display', 'keys', 'triggers']
+  if (tests.includes('triggers')) {
+    const running = Object.keys(state.captures)
+    if (hasApplicant(state) || running.length > 0) {
+      const why = hasApplicant(state) ? `an applicant is at the window (${describeMode(state)})` : `a ${running.join(' and ')} capture is running`
+      return refuse(state, cmd, 'busy', `tests: the trigger test fires the capture devices, and ${why}; test display and keys now, triggers once the window is idle, paused or closed`)
+    }
+  }
+  return { state, effects: [{ kind: 'self-test', cmd: cmd.id, tests }] }
 }
 
 function onCapture(state: CounterState, cmd: Extract<Command, { name: 'capture' }>, now: Millis, mono: Millis): Step {

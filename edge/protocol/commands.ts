@@ -183,7 +183,7 @@ export const commandDescriptions: Record<CommandName, string> = {
   capture: 'Trigger the document-photo camera or the fingerprint scanner; the outcome comes as an event.',
   officer: 'Sign an officer in or out of the window.',
   identify: 'Flash the display and status light so a technician can find the board.',
-  'self-test': 'Run device self-tests; the result is in the reply.',
+  'self-test': 'Run device self-tests; the result is in the reply. The trigger test fires the capture devices, so it is refused `busy` while an applicant is at the window (calling, serving, evaluating) or a capture runs; display and keys run in any mode.',
   sync: 'Republish status and state (e.g. after central restarted).',
   config: 'Change runtime settings; unknown settings are refused.',
   transfer: 'Transfer the service being served to another window or back to a queue (转移): this window\'s part ends with `service-transferred` and no evaluation; the service is rated where it finishes.',

@@ -185,7 +185,13 @@ describe('a window at work: capture, video hooks, officer keys, timeouts, restar
     expect(st.payload).toMatchObject({ mode: 'serving', ticket: { number: 'C300' } })
   })
 
-  it('self-test reports the display, keys and capture loopback', async () => {
+  it('self-test with an applicant at the window tests display and keys, and refuses the trigger loopback until nobody is there', async () => {
+    expect(window.running!.window.current.mode).toBe('serving')
+    const refused = await send('self-test', { tests: ['display', 'keys', 'triggers'] })
+    expect(refused.reply).toMatchObject({ ok: false, name: 'self-test', code: 'busy', message: expect.stringContaining('an applicant is at the window (serving C300)') })
+    const withApplicant = await send('self-test', { tests: ['display', 'keys'] })
+    expect(withApplicant.reply).toMatchObject({ ok: true, name: 'self-test', result: { display: 'ok', keys: expect.objectContaining({ satisfied: 'ok' }) } })
+    expect(await send('park', { reason: 'document' })).toMatchObject({ reply: { ok: true } })
     const { reply } = await send('self-test', { tests: ['display', 'keys', 'triggers'] })
     expect(reply).toMatchObject({ ok: true, name: 'self-test' })
     const result = reply.result as { display: string; keys: Record<string, string>; triggers: Record<string, string> }
