@@ -103,7 +103,7 @@ export class HallView {
   private readonly listeners = new Set<(counter: string | null) => void>()
   private readonly filter: string
   private readonly deliver = (packet: AedesPublishPacket, done: () => void) => {
-    this.apply(packet.topic, packet.payload)
+    this.take(packet.topic, packet.payload)
     done()
   }
 
@@ -130,7 +130,7 @@ export class HallView {
     }
     await new Promise<void>((r) => this.opts.aedes.subscribe(this.filter, this.deliver, () => r()))
     if (this.opts.retained) {
-      for await (const m of this.opts.retained(this.filter)) this.apply(m.topic, m.payload)
+      for await (const m of this.opts.retained(this.filter)) this.take(m.topic, m.payload)
     }
   }
 
@@ -194,6 +194,19 @@ export class HallView {
   boardSession(counter: string, connected: boolean): void {
     this.get(counter).connected = connected
     this.changed(counter)
+  }
+
+  /**
+   * Whatever a message holds, the hub outlives it: this runs inside the broker's delivery and at
+   * start over what the hub kept retained, so a throw here would take the hub down and, retained,
+   * keep it down at every start. A message it cannot take is logged and left.
+   */
+  private take(topic: string, payload: Uint8Array | string): void {
+    try {
+      this.apply(topic, payload)
+    } catch (err) {
+      this.opts.log.error({ err: (err as Error).message, topic: topic.slice(0, 200), bytes: payload.length }, 'the hall view could not take a message; left out')
+    }
   }
 
   /** Takes one message of the hall; anything that is not a valid contract message is ignored. */

@@ -202,11 +202,12 @@ export type CommandParse =
  */
 export function parseCommand(name: string, payload: Uint8Array | string): CommandParse {
   const decoded = decodeJsonObject(payload)
-  const id = decoded.ok && isMessageId(decoded.value.id) ? decoded.value.id : null
+  const read = decoded.ok ? decoded.value : decoded.object
+  const id = read !== undefined && isMessageId(read.id) ? read.id : null
   if (!isCommandName(name)) {
     return { ok: false, code: 'unknown-command', message: `unknown command ${JSON.stringify(name)}`, id }
   }
-  if (!decoded.ok) return { ok: false, code: decoded.code, message: decoded.message, id: null }
+  if (!decoded.ok) return { ok: false, code: decoded.code, message: decoded.message, id }
   const result = validate(commandSchemas[name], decoded.value)
   if (!result.ok) return { ok: false, code: 'bad-payload', message: result.message, id }
   return { ok: true, command: { name, ...result.data } as Command }

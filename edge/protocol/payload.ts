@@ -6,12 +6,21 @@ import type { z } from 'zod'
  */
 export const MAX_PAYLOAD_BYTES = 16 * 1024
 
+/**
+ * Deepest nesting of objects and arrays a payload may have. The contract's messages nest four
+ * levels at most; a payload nested thousands deep (a few KiB of brackets) parses, but anything
+ * that walks it recursively afterwards (JSON.stringify, a deep clone, a logger) runs out of stack
+ * and takes its process down, so it is refused here, before anything walks it.
+ */
+export const MAX_PAYLOAD_DEPTH = 32
+
 /** How many schema issues a reply names: enough to fix a payload, short enough for a log line. */
 const MAX_REPORTED_ISSUES = 3
 
 export type DecodedPayload =
   | { ok: true; value: Record<string, unknown> }
-  | { ok: false; code: 'bad-json' | 'too-large'; message: string }
+  /** object: what parsed, when it parsed but broke a limit, so its id can still address the reply. */
+  | { ok: false; code: 'bad-json' | 'too-large'; message: string; object?: Record<string, unknown> }
 
 export type Validated<T> = { ok: true; data: T } | { ok: false; message: string }
 
@@ -58,7 +67,27 @@ export function decodeJsonObject(payload: Uint8Array | string): DecodedPayload {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { ok: false, code: 'bad-json', message: `payload must be a JSON object, got ${describeJsonKind(value)}` }
   }
+  if (nestsDeeperThan(value, MAX_PAYLOAD_DEPTH)) {
+    return { ok: false, code: 'too-large', message: `payload nests objects and arrays more than ${MAX_PAYLOAD_DEPTH} levels deep`, object: value as Record<string, unknown> }
+  }
   return { ok: true, value: value as Record<string, unknown> }
+}
+
+/**
+ * Whether parsed JSON nests objects and arrays more than `max` levels deep (the value itself is
+ * level 1). An explicit stack, not recursion, so the check cannot itself overflow; a contract
+ * message has a few dozen values, so the walk costs little beside the parse.
+ */
+export function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 1]]
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!
+    if (typeof v !== 'object' || v === null) continue
+    if (depth > max) return true
+    const children = Array.isArray(v) ? v : Object.values(v)
+    for (const child of children) if (typeof child === 'object' && child !== null) stack.push([child, depth + 1])
+  }
+  return false
 }
 
 /**
@@ -195,7 +224,12 @@ function describeJsonKind(value: unknown): string {
 }
 
 function preview(value: unknown): string {
-  return truncate(JSON.stringify(value) ?? String(value), 40)
+  // A value that cannot be written back as JSON (too deep for the stack) is still named, never thrown.
+  try {
+    return truncate(JSON.stringify(value) ?? String(value), 40)
+  } catch {
+    return describeJsonKind(value)
+  }
 }
 
 function truncate(text: string, max: number): string {

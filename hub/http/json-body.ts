@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http'
+import { MAX_PAYLOAD_DEPTH, nestsDeeperThan } from '../../edge/protocol/index.ts'
 
 /** An error whose status goes back to the HTTP client, with its message as `{ error }`. */
 export class HttpError extends Error {
@@ -30,15 +31,18 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number, opts:
   let size = 0
   for await (const c of req) {
     size += (c as Buffer).length
-    if (size > maxBytes) throw new HttpError(413, `request body larger than ${maxBytes} bytes`)
+    if (size > maxBytes) throw new HttpError(413, `请求内容超过 ${maxBytes} 字节 / request body larger than ${maxBytes} bytes`)
     chunks.push(c as Buffer)
   }
   if (size === 0) return {}
+  let v: unknown
   try {
-    const v = JSON.parse(Buffer.concat(chunks).toString('utf8'))
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not an object')
-    return v as Record<string, unknown>
+    v = JSON.parse(Buffer.concat(chunks).toString('utf8'))
   } catch {
-    throw new HttpError(400, 'body must be a JSON object')
+    throw new HttpError(400, '请求内容必须是 JSON 对象 / body must be a JSON object')
   }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new HttpError(400, '请求内容必须是 JSON 对象 / body must be a JSON object')
+  // Walked later (logged, stored, written back): refused before anything can overflow the stack on it.
+  if (nestsDeeperThan(v, MAX_PAYLOAD_DEPTH)) throw new HttpError(400, `请求内容嵌套超过 ${MAX_PAYLOAD_DEPTH} 层 / body nests objects and arrays more than ${MAX_PAYLOAD_DEPTH} levels deep`)
+  return v as Record<string, unknown>
 }

@@ -95,6 +95,24 @@ function buildCommandPayload(name: CommandName): fc.Arbitrary<string | Buffer> {
   )
 }
 
+/**
+ * A contract example with one of its fields (or a new one) replaced by arrays and objects nested
+ * `depth` deep, written as text so any depth up to the size limit can be drawn: a payload that
+ * parses but that anything walking it recursively (JSON.stringify, a clone) cannot follow.
+ */
+export function nestedPayload(example: Record<string, unknown>): fc.Arbitrary<{ depth: number; key: string; text: string }> {
+  const keys = [...Object.keys(example), 'extra']
+  return fc
+    .tuple(fc.oneof(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 7_000 })), fc.constantFrom('array', 'object'), fc.constantFrom(...keys))
+    .map(([depth, kind, key]) => {
+      const open = kind === 'array' ? '['.repeat(depth) : '{"a":'.repeat(depth)
+      const close = kind === 'array' ? ']'.repeat(depth) : '}'.repeat(depth)
+      const rest = JSON.stringify({ ...example, expires: FUTURE(), [key]: '@' })
+      // The payload itself is level 1, the nested value starts at level 2.
+      return { depth: depth + 1, key, text: rest.replace('"@"', `${open}"x"${close}`) }
+    })
+}
+
 /** Any command name or something that is not one (the last level of a cmd topic). */
 export const anyCommandName: fc.Arbitrary<string> = fc.oneof(
   { weight: 5, arbitrary: commandName },

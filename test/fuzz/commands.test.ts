@@ -1,10 +1,10 @@
 import { describe, it, expect, beforeAll } from 'vitest'
 import fc from 'fast-check'
-import { commandSchemas, commandExpired, isErrorCode, isMessageId, parseCommand, COMMAND_NAMES, type Command, type CommandName } from '../../edge/protocol/index.ts'
+import { commandExamples, commandSchemas, commandExpired, isErrorCode, isMessageId, parseCommand, COMMAND_NAMES, MAX_PAYLOAD_BYTES, MAX_PAYLOAD_DEPTH, type Command, type CommandName } from '../../edge/protocol/index.ts'
 import { step } from '../../edge/counter/machine.ts'
 import { initialState, type CounterState, type Effect, type Input } from '../../edge/counter/state.ts'
 import { SEG7_CHARSET } from '../../edge/hardware/seg7-font.ts'
-import { anyCommandName, commandName, commandPayload, FUZZ_SEED, runs, validishCommand } from './arbitraries.ts'
+import { anyCommandName, commandName, commandPayload, FUZZ_SEED, nestedPayload, runs, validishCommand } from './arbitraries.ts'
 
 /**
  * Fuzzing the command path of a window (issue 8): every command schema's
@@ -53,6 +53,28 @@ describe('parseCommand, fuzzed', () => {
       }),
       params(500),
     )
+  })
+
+  it('a field nested any depth the size limit allows: never throws; past the depth limit refused too-large, naming it', () => {
+    const seen = { deep: 0, shallow: 0 }
+    fc.assert(
+      fc.property(commandName.chain((name) => fc.tuple(fc.constant(name), nestedPayload(commandExamples[name] as Record<string, unknown>))), ([name, { depth, key, text }]) => {
+        fc.pre(Buffer.byteLength(text) <= MAX_PAYLOAD_BYTES)
+        const r = parseCommand(name, text)
+        if (depth > MAX_PAYLOAD_DEPTH) {
+          expect(r).toMatchObject({ ok: false, code: 'too-large', message: `payload nests objects and arrays more than ${MAX_PAYLOAD_DEPTH} levels deep` })
+          // The id is still read, so the refusal answers the command it refuses.
+          if (key !== 'id') expect(r).toMatchObject({ id: (commandExamples[name] as { id: string }).id })
+          seen.deep++
+        } else {
+          expect(r.ok || isErrorCode(r.code)).toBe(true)
+          seen.shallow++
+        }
+      }),
+      params(1000),
+    )
+    expect(seen.deep).toBeGreaterThan(0)
+    expect(seen.shallow).toBeGreaterThan(0)
   })
 
   it('arbitrary JSON and arbitrary bytes under every command name', () => {
