@@ -1,4 +1,4 @@
-import { SCORE_LABELS, commandExpired, isFollowUpScore, type Command, type CommandName, type ErrorCode, type EvaluationScore, type OfficerKey } from '../protocol/index.ts'
+import { SCORE_LABELS, commandExpired, hasApplicantMode, isFollowUpScore, type Command, type CommandName, type ErrorCode, type EvaluationScore, type OfficerKey } from '../protocol/index.ts'
 import type { CounterState, Effect, Evaluation, Input, Millis, Step, Settings } from './state.ts'
 import { elapsed, stepTime } from './time-rules.ts'
 import { describeMode, enter, ok, refuse, serviceOf, ticketMismatch, wrongMode } from './replies.ts'
@@ -11,7 +11,7 @@ const FIVE_ONLY: ReadonlySet<EvaluationScore> = new Set<EvaluationScore>(['very-
 
 /** Calling, serving or evaluating: someone stands at the window and a restart would cut them off. */
 export function hasApplicant(state: CounterState): boolean {
-  return state.mode === 'calling' || state.mode === 'serving' || state.mode === 'evaluating'
+  return hasApplicantMode(state.mode)
 }
 
 /** Evaluator keys report their health as `key-<score>` (officer keys as `officer-<key>`). */

@@ -63,6 +63,12 @@ export const WINDOW_MODES = ['closed', 'idle', 'calling', 'serving', 'evaluating
 export const modeSchema = z.enum(WINDOW_MODES)
 export type WindowMode = z.infer<typeof modeSchema>
 
+/** The modes with an applicant at the window: no update (it restarts the board) and no trigger test (it fires the capture devices) then. */
+const APPLICANT_MODES: ReadonlySet<WindowMode> = new Set(['calling', 'serving', 'evaluating'])
+export function hasApplicantMode(mode: WindowMode): boolean {
+  return APPLICANT_MODES.has(mode)
+}
+
 export const OVERTIME_LEVELS = ['none', 'warning', 'over'] as const
 export const overtimeLevelSchema = z.enum(OVERTIME_LEVELS)
 export type OvertimeLevel = z.infer<typeof overtimeLevelSchema>

@@ -23,7 +23,7 @@ export const CONFIRM_STYLE = `
 
 export const CONFIRM_SCRIPT = String.raw`
 const APPLICANT_MODES = { calling: '叫号中 calling', serving: '办理中 serving', evaluating: '评价中 rating' };
-const CONFIRM_ACTIONS = { identify: ['闪烁识别', 'identify (the screen blinks)'], 'self-test': ['自检', 'self-test (the display and keys are tested)'] };
+const CONFIRM_ACTIONS = { identify: ['闪烁识别', 'identify (the screen blinks)'], 'self-test': ['自检（只测显示屏和按键，不触发采集设备）', 'self-test (the display and keys only; the capture devices are not fired)'] };
 /** Whether acting on this window needs a yes first: identify or self-test while an applicant is there. */
 function needsConfirm(w, action) {
   return Boolean(CONFIRM_ACTIONS[action] && w && w.state && APPLICANT_MODES[w.state.mode]);

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { randomBytes } from 'node:crypto'
 import type { Aedes, AedesPublishPacket } from 'aedes'
-import { isId, parseMessage, topics, type CommandName } from '../../edge/protocol/index.ts'
+import { hasApplicantMode, isId, parseMessage, topics, type CommandName } from '../../edge/protocol/index.ts'
 import type { Logger } from '../../edge/shared/logger.ts'
 import type { HallView, WindowView } from '../hall-view.ts'
 import type { HubCounters } from '../hub-counters.ts'
@@ -56,10 +56,10 @@ export interface HubHttpOptions {
   log: Logger
 }
 
-const ACTIONS: Record<string, { command: CommandName; args: Record<string, unknown>; waitMs: number }> = {
-  identify: { command: 'identify', args: { seconds: 10 }, waitMs: 10_000 },
-  'self-test': { command: 'self-test', args: {}, waitMs: 60_000 },
-  sync: { command: 'sync', args: {}, waitMs: 10_000 },
+const ACTIONS: Record<string, { command: CommandName; args: Record<string, unknown>; waitMs: number; zh: string }> = {
+  identify: { command: 'identify', args: { seconds: 10 }, waitMs: 10_000, zh: '识别' },
+  'self-test': { command: 'self-test', args: {}, waitMs: 60_000, zh: '自检' },
+  sync: { command: 'sync', args: {}, waitMs: 10_000, zh: '同步' },
 }
 const SESSION_MS = 8 * 3600_000
 /** Sessions kept at most; past it the oldest go (each login trims the expired ones first). */
@@ -355,12 +355,19 @@ export class HubHttp {
 
   private async act(req: IncomingMessage, res: ServerResponse, counter: string, name: string): Promise<void> {
     const user = this.session(req)
-    if (!user) throw new HttpError(401, 'log in as a technician first')
+    if (!user) throw new HttpError(401, '请先以技术员身份登录 / log in as a technician first')
     const action = ACTIONS[name]
-    if (!action) throw new HttpError(404, `unknown action "${name}"; actions: ${Object.keys(ACTIONS).join(', ')}`)
-    if (!isId(counter)) throw new HttpError(400, `"${counter}" is not a counter id`)
+    const shown = counter.slice(0, 40)
+    if (!action) throw new HttpError(404, `没有操作 "${name.slice(0, 40)}"，可用：${Object.keys(ACTIONS).join('、')} / unknown action "${name.slice(0, 40)}"; actions: ${Object.keys(ACTIONS).join(', ')}`)
+    if (!isId(counter)) throw new HttpError(400, `"${shown}" 不是窗口编号 / "${shown}" is not a counter id`)
+    // Answered now, not after the wait for a reply that cannot come: a window the hall has never had, or one whose board is away.
+    const w = this.known(counter)
+    if (!w) throw new HttpError(404, `窗口 ${shown} 不存在 / no window "${shown}" in hall ${this.opts.hall}`)
+    if (!w.online) throw new HttpError(409, `窗口 ${shown} 离线，无法${action.zh} / window ${shown} is offline: its board cannot ${name} now`)
+    // With an applicant at the window its board refuses the trigger test (it fires the camera and scanner); the page's confirmation says display and keys are tested.
+    const args = name === 'self-test' && w.state && hasApplicantMode(w.state.mode) ? { tests: ['display', 'keys'] } : action.args
     this.opts.log.info({ username: user, counter, action: name }, 'technician action')
-    const reply = await this.command(counter, action.command, action.args, action.waitMs)
+    const reply = await this.command(counter, action.command, args, action.waitMs)
     json(res, 200, reply)
   }
 
@@ -383,7 +390,7 @@ export class HubHttp {
       }
       const timer = setTimeout(() => {
         finish()
-        reject(new HttpError(504, `window ${counter} did not reply within ${waitMs / 1000} s`))
+        reject(new HttpError(504, `窗口 ${counter} 在 ${waitMs / 1000} 秒内没有回复 / window ${counter} did not reply within ${waitMs / 1000} s`))
       }, waitMs)
       aedes.subscribe(replyTopic, deliver, () => {
         // In a cluster the command is queued in Redis: with Redis away it cannot be, and the technician is told so at once.

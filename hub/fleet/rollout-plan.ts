@@ -1,4 +1,4 @@
-import { defaultPublicWindow, type WindowMode } from '../../edge/protocol/index.ts'
+import { defaultPublicWindow, hasApplicantMode, type WindowMode } from '../../edge/protocol/index.ts'
 
 /**
  * Which boards of a rollout get the `update` command next (docs/operations.md,
@@ -45,8 +45,6 @@ export interface Plan {
   waiting: Array<{ counter: string; why: string }>
 }
 
-const APPLICANT_MODES: ReadonlySet<WindowMode> = new Set(['calling', 'serving', 'evaluating'])
-
 /** A window number as a prefix and a position: "12" → ["", 12], "A3" → ["A", 3]; null when it ends in no digits. */
 function position(number: string): [string, number] | null {
   const m = /^(.*?)(\d+)$/.exec(number)
@@ -89,7 +87,7 @@ export function planWave(input: PlanInput): Plan {
       waiting.push({ counter, why: '状态未知 / mode not known yet' })
       continue
     }
-    if (APPLICANT_MODES.has(w.mode)) {
+    if (hasApplicantMode(w.mode)) {
       waiting.push({ counter, why: `有办事群众 / an applicant is at the window (${w.mode})` })
       continue
     }
