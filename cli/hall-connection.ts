@@ -59,7 +59,8 @@ export async function connectToHub(v: Record<string, string | boolean | undefine
       reject(
         new Error(
           refusedLogin
-            ? `集线器 ${v.hub} 拒绝了登录：请检查用户名和密码 / the hub at ${v.hub} refused the connection: ${err.message} (check the username and password)`
+            ? // MQTT has one answer for both: a wrong password, and a right one while the hub holds off an account or address that just failed several times.
+              `集线器 ${v.hub} 拒绝了登录：请检查用户名和密码；若刚才多次输错，集线器会暂停接受此账号登录，请等一分钟再用正确的密码试 / the hub at ${v.hub} refused the connection: ${err.message} (check the username and password; after several wrong tries the hub holds off this account for up to a minute, so wait, then try the right one)`
             : `集线器 ${v.hub} 拒绝了连接 / the hub at ${v.hub} refused the connection: ${err.message}`,
         ),
       )

@@ -17,7 +17,7 @@ export const statusCommand: Subcommand = {
   name: 'status',
   summary:
     '每个窗口一行（连接、状态、票号、版本、工作人员、故障、升级）；加 --dashboard 时也显示集群（租约持有者、各节点的 Redis 与板数）。退出码 0：全部在线且无故障（集群健康）；1：有窗口离线或有故障、没有窗口报到、集群需要查看或连不上集线器；2：用法错误 / one line per window of the hall: online, mode, ticket, version, officer, faults, updates; with --dashboard, the cluster too (lease holder, each node\'s Redis and boards). Exit code 0: every window online without a fault (and the cluster healthy); 1: a window is offline or has a fault, none has reported, the cluster needs a look, or the hub could not be asked; 2: wrong usage',
-  usage: 'COUNTER_EDGE_PASSWORD=… counter-edge status --hub mqtt://hub:1883 --hall hall-1 --username hall-1-tech [--dashboard http://hub:8080]',
+  usage: 'COUNTER_EDGE_PASSWORD=… counter-edge status --hub mqtt://hub:1883 --hall hall-1 --username hall-1-tech [--dashboard http://hub:8081]',
   options: {
     ...HUB_OPTIONS,
     json: { type: 'boolean', default: false, description: 'print JSON instead of lines (with --dashboard: {cluster, windows})' },
@@ -38,7 +38,16 @@ export const statusCommand: Subcommand = {
       if (m.topic.kind === 'update') row.update = m.message as UpdateReport
       rows.set(m.topic.counter, row)
     })
-    await client.subscribeAsync([topics.hallStatuses(hall), topics.hallStates(hall), topics.hallUpdates(hall)], { qos: 1 })
+    // A hall this account may not read is refused filter by filter (SUBACK 128), which mqtt.js reports as "Subscribe error".
+    const refused = () => new Error(`集线器不让此账号读取 ${hall} 厅：--hall 是否正确？/ the hub refused to let this account read hall ${hall}: is --hall right?`)
+    const granted = await client.subscribeAsync([topics.hallStatuses(hall), topics.hallStates(hall), topics.hallUpdates(hall)], { qos: 1 }).catch(async (err: Error) => {
+      await client.endAsync(true)
+      throw /subscribe/i.test(err.message) ? refused() : err
+    })
+    if (granted.some((g) => g.qos === 128)) {
+      await client.endAsync(true)
+      throw refused()
+    }
     // Retained messages arrive right after SUBACK; a short quiet period means we have them all.
     await new Promise((r) => setTimeout(r, 500))
     await client.endAsync()
@@ -68,12 +77,12 @@ async function readCluster(dashboard: string): Promise<ClusterView | null> {
   try {
     url = new URL('api/cluster', dashboard.endsWith('/') ? dashboard : `${dashboard}/`)
   } catch {
-    throw new UsageError(`--dashboard ${dashboard} 不是网址 / is not a URL like http://hub:8080`)
+    throw new UsageError(`--dashboard ${dashboard} 不是网址 / is not a URL like http://hub:8081`)
   }
   const res = await fetch(url, { signal: AbortSignal.timeout(5_000) }).catch((err: Error) => {
     throw new Error(`无法连接集线器面板 / cannot reach the hub's dashboard at ${url.origin}: ${err.message}`)
   })
-  if (!res.ok) throw new Error(`集线器面板回答 / the hub's dashboard at ${url.origin} answered ${res.status} for /api/cluster (a hub older than this command?)`)
+  if (!res.ok) throw new Error(`集线器面板 ${url.origin} 对 /api/cluster 回答 ${res.status}：--dashboard 是否为集线器面板的端口（默认 8081），集线器是否比此命令旧？/ the hub's dashboard at ${url.origin} answered ${res.status} for /api/cluster: is --dashboard the hub dashboard's port (8081 unless configured), or is the hub older than this command?`)
   return ((await res.json()) as { cluster: ClusterView | null }).cluster
 }
 

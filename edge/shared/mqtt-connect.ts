@@ -18,17 +18,34 @@ export interface BrokerAddress {
   tls?: boolean
 }
 
-/** Parses `mqtt://host:port` / `mqtts://host:port` (or bare `host:port`) into an address. */
+/**
+ * Parses `mqtt://host:port` / `mqtts://host:port` (or bare `host:port`) into an address. Anything
+ * after the port is refused rather than dropped: `mqtt//hub:1883`, its colon missing, would
+ * otherwise read as host "mqtt" and leave a board retrying a host that does not exist for ever.
+ */
 export function parseBrokerUrl(url: string): BrokerAddress {
+  const example = 'mqtt://host:1883'
   const withScheme = /^[a-z]+:\/\//.test(url) ? url : `mqtt://${url}`
   let u: URL
   try {
     u = new URL(withScheme)
   } catch {
-    throw new Error(`broker address "${url}" is not a URL like mqtt://host:1883`)
+    throw new Error(`集线器地址 "${url}" 不是 ${example} 这样的地址 / broker address "${url}" is not a URL like ${example}`)
   }
   const tls = u.protocol === 'mqtts:' || u.protocol === 'ssl:'
-  if (!tls && u.protocol !== 'mqtt:' && u.protocol !== 'tcp:') throw new Error(`broker address "${url}": scheme must be mqtt:// or mqtts://`)
+  if (!tls && u.protocol !== 'mqtt:' && u.protocol !== 'tcp:') throw new Error(`集线器地址 "${url}" 须以 mqtt:// 或 mqtts:// 开头 / broker address "${url}": scheme must be mqtt:// or mqtts://`)
+  const extra = `${u.pathname === '/' ? '' : u.pathname}${u.search}${u.hash}`
+  if (u.username !== '' || u.password !== '') {
+    // Never echoed: the address may carry a password.
+    throw new Error(`集线器地址不能带用户名或密码，请用 --username 和密码文件 / a broker address carries no user name or password: give them as the username and password options`)
+  }
+  if (extra !== '' || u.hostname === '') {
+    const colonMissing = /^[a-z]+\/\//i.test(url)
+    throw new Error(
+      `集线器地址 "${url}" 只能是协议、主机和端口，如 ${example}${colonMissing ? '；协议名后是否少了冒号？' : ''}` +
+        ` / broker address "${url}" must be only a scheme, a host and a port, like ${example}${colonMissing ? '; is the ":" after the scheme missing?' : ''}`,
+    )
+  }
   const port = u.port ? Number(u.port) : tls ? 8883 : 1883
   return { host: u.hostname.replace(/^\[|\]$/g, ''), port, tls }
 }

@@ -91,7 +91,7 @@ describe('counter-edge status, identify, selftest', () => {
     await writeFile(wrongFile, 'not-the-password')
     const wrong = await cli(['status', ...auth.slice(0, -1), wrongFile])
     expect(wrong.code).toBe(1)
-    expect(wrong.err).toMatch(/集线器 mqtt:\/\/127\.0\.0\.1:\d+ 拒绝了登录：请检查用户名和密码 \/ the hub at .* refused the connection: .*\(check the username and password\)/)
+    expect(wrong.err).toMatch(/集线器 mqtt:\/\/127\.0\.0\.1:\d+ 拒绝了登录：请检查用户名和密码；若刚才多次输错.*等一分钟.* \/ the hub at .* refused the connection: .*\(check the username and password; after several wrong tries the hub holds off this account for up to a minute, so wait, then try the right one\)/)
   }, 30_000)
 
   it('an unknown window fails at once from what the hub holds, not after the command timeout', async () => {
@@ -110,6 +110,9 @@ describe('counter-edge status, identify, selftest', () => {
     const r = await cli(['identify', ...other, '--counter', 'w01', '--wait', '600'])
     expect(r.code).toBe(1)
     expect(r.err).toMatch(/the hub refused to let this account read hall hall-8: is --hall right\?/)
+    const status = await cli(['status', ...other])
+    expect(status.code).toBe(1)
+    expect(status.err).toMatch(/集线器不让此账号读取 hall-8 厅：--hall 是否正确？\/ the hub refused to let this account read hall hall-8: is --hall right\?/)
   }, 20_000)
 
   it('identify on a dead display says it is NOT blinking and exits 1; selftest reports the fault readably', async () => {
