@@ -131,10 +131,11 @@ export class HubMetrics {
 
   private define(): void {
     const src = this.src
-    const windows = () => src.snapshot().windows
+    // A window revoked and away was taken out of service on purpose: its series go, so an alert on its being offline ends.
+    const windows = () => src.snapshot().windows.filter((w) => !(w.revoked && !w.online))
     const c = () => src.counters as unknown as Record<string, number>
     this.gauge('counter_edge_build_info', 'Always 1; the labels say which build of the hub runs, on which Node.js (label nodejs: in a cluster, `node` names the hub node).', ['version', 'nodejs'], () => [[{ version: VERSION, nodejs: process.version }, 1]])
-    this.gauge('counter_edge_window_online', 'Per window: 1 while its board is online (birth seen, no will or stop since), else 0.', ['counter'], () => windows().map((w): Sample => [{ counter: w.counter }, w.online ? 1 : 0]))
+    this.gauge('counter_edge_window_online', 'Per window in service: 1 while its board is online (birth seen, no will or stop since), else 0; a window revoked (out of service) has no series.', ['counter'], () => windows().map((w): Sample => [{ counter: w.counter }, w.online ? 1 : 0]))
     this.gauge('counter_edge_window_connected', 'Per window: 1 while its board holds an MQTT session at this hub.', ['counter'], () => windows().map((w): Sample => [{ counter: w.counter }, w.connected ? 1 : 0]))
     this.gauge(
       'counter_edge_window_journal_depth',

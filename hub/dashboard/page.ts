@@ -36,7 +36,7 @@ export function dashboardPage(hall: string): string {
   header { display: flex; align-items: center; gap: 10px 16px; padding: 12px 20px; background: #1f2a37; color: #fff; flex-wrap: wrap; }
   header h1 { font-size: 18px; margin: 0 12px 0 0; }
   .pill { padding: 3px 10px; border-radius: 999px; font-size: 13px; background: #394656; color: #fff; }
-  .pill.ok { background: var(--ok); } .pill.warn { background: var(--warn); } .pill.bad { background: var(--bad); }
+  .pill.ok { background: var(--ok); } .pill.warn { background: var(--warn); } .pill.bad { background: var(--bad); } .pill.off { background: #80868b; }
   #login { margin-left: auto; display: flex; gap: 6px; align-items: center; flex-wrap: wrap; }
   #login input { padding: 4px 6px; border-radius: 4px; border: 1px solid #767676; width: 130px; min-height: 40px; }
   button { padding: 4px 10px; border-radius: 4px; border: 1px solid #767676; background: #fff; color: #1d1d1f; cursor: pointer; min-height: 40px; min-width: 40px; font: inherit; font-size: 14px; }
@@ -47,6 +47,7 @@ export function dashboardPage(hall: string): string {
   #tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(230px, 1fr)); gap: 12px; align-content: start; }
   .tile { background: var(--card); border-radius: 8px; padding: 12px; border-left: 6px solid var(--ok); box-shadow: 0 1px 2px rgba(0,0,0,.08); }
   .tile.offline { border-left-color: var(--bad); background: #fff7f6; }
+  .tile.retired { border-left-color: #9aa0a6; background: #f3f4f5; color: #5f6368; }
   .tile.fault { border-left-color: var(--warn); }
   .tile h2 { margin: 0; font-size: 16px; display: flex; justify-content: space-between; gap: 6px; align-items: baseline; }
   .tile h2 code { font-size: 12px; color: var(--muted); }
@@ -216,7 +217,8 @@ const TEXT = {
   'offline.restart': { zh: '重启中', en: 'restarting' },
   'offline.upgrade': { zh: '升级中', en: 'upgrading' },
   'offline.fault': { zh: '故障停机', en: 'stopped on a fault' },
-  'offline.revoked': { zh: '已撤销授权，需重新开通', en: 'credentials revoked: provision it again' },
+  'offline.revoked': { zh: '已撤销授权，停用；重新开通即可恢复', en: 'credentials revoked: out of service; provision it again to bring it back' },
+  'revoked': { zh: '停用', en: 'out of service' },
   'offline.unconnected': { zh: '未连接', en: 'not connected' },
   'offline.other': { zh: '离线', en: 'offline' },
   'since': { zh: '自', en: 'since' },
@@ -421,9 +423,9 @@ function tile(w) {
   const depth = w.telemetry && w.telemetry.journal ? w.telemetry.journal.depth : null;
   const alerts = w.alerts || [];
   const name = winName(w.counter);
-  const cls = ['tile', online ? '' : 'offline', faults.length ? 'fault' : '', alerts.length ? 'alert' : ''].join(' ');
+  const cls = ['tile', retired(w) ? 'retired' : online ? '' : 'offline', faults.length ? 'fault' : '', alerts.length ? 'alert' : ''].join(' ');
   return '<article class="' + cls + '" data-counter="' + esc(w.counter) + '" aria-label="' + esc(plain(name)) + '">' +
-    '<h2><span><a href="window/' + encodeURIComponent(w.counter) + '" data-field="detail-link">' + bi(name) + ' <code>' + esc(w.counter) + '</code></a></span><span class="pill ' + (online ? 'ok' : 'bad') + '" data-field="online">' + T(online ? 'online' : 'offline') + '</span></h2>' +
+    '<h2><span><a href="window/' + encodeURIComponent(w.counter) + '" data-field="detail-link">' + bi(name) + ' <code>' + esc(w.counter) + '</code></a></span><span class="pill ' + (online ? 'ok' : retired(w) ? 'off' : 'bad') + '" data-field="online">' + T(online ? 'online' : retired(w) ? 'revoked' : 'offline') + '</span></h2>' +
     (online ? '' : '<div class="offline-since" data-field="offline">' + bi(offlineWords(w)) + (w.since ? ' · ' + T('since') + ' ' + esc(hallTime(w.since)) + ' · <span data-since="' + esc(w.since) + '">' + ago(w.since) + '</span>' : '') + '</div>') +
     screenPart(w) +
     '<div class="row" data-field="mode">' + (online ? '' : T('lastKnown') + ': ') + T(s ? 'mode.' + s.mode : 'mode.unknown') + (s && s.ticket && s.ticket.green ? ' · ' + T('green') : '') + (s && s.pause ? ' · ' + esc(s.pause.reason) : '') + '</div>' +
@@ -497,9 +499,12 @@ function announceNew(before, w) {
   for (const a of w.alerts || []) if (!known.has(a.id)) toast(bi(alertPair(a)));
 }
 
-/** How badly a window needs a technician: offline first, then a dead display, other faults, overtime, bad ratings. */
+/** Revoked and away: taken out of service on purpose (provision --revoke), so no technician is needed there. */
+function retired(w) { return Boolean(w.revoked && !w.online); }
+/** How badly a window needs a technician: offline first, then a dead display, other faults, overtime, bad ratings; a window out of service last. */
 function severity(w) {
   const s = w.state;
+  if (retired(w)) return 7;
   if (!(w.online && w.connected !== false)) return 0;
   if (w.screen && (w.screen.fault || w.screen.text === null)) return 1;
   if (s && s.faults && s.faults.length) return 2;
@@ -515,10 +520,12 @@ function renderSummary() {
   const offline = list.filter((w) => severity(w) === 0).length;
   const faulty = list.filter((w) => severity(w) === 1 || severity(w) === 2).length;
   const over = list.filter((w) => severity(w) === 3 || severity(w) === 4).length;
-  const html = '<span data-field="online-count">' + T('online') + ' ' + (list.length - offline) + '</span>' +
+  const out = list.filter(retired).length;
+  const html = '<span data-field="online-count">' + T('online') + ' ' + (list.length - offline - out) + '</span>' +
     '<span data-field="offline-count" class="' + (offline ? 'bad' : '') + '">' + T('offline') + ' ' + offline + '</span>' +
     '<span data-field="fault-count" class="' + (faulty ? 'bad' : '') + '">' + T('fault') + ' ' + faulty + '</span>' +
-    '<span data-field="overtime-count" class="' + (over ? 'warn' : '') + '">' + T('overtime') + ' ' + over + '</span>';
+    '<span data-field="overtime-count" class="' + (over ? 'warn' : '') + '">' + T('overtime') + ' ' + over + '</span>' +
+    (out ? '<span data-field="revoked-count">' + T('revoked') + ' ' + out + '</span>' : '');
   // Rewritten only when it changed: it is a live region, read out on every change.
   if ($('summary').dataset.html !== html) { $('summary').innerHTML = html; $('summary').dataset.html = html; }
 }

@@ -224,11 +224,19 @@ describe('hall dashboard in Chromium', () => {
     await page.screenshot({ path: process.env.UPDATE_DOCS ? fileURLToPath(new URL('../../docs/screenshots/dashboard-offline.png', import.meta.url)) : join(tmpdir(), `dashboard-offline-${process.pid}.png`) })
   })
 
-  it('a revoked board says so on its tile, in words, not "connection lost"', async () => {
+  it('a revoked board says so on its tile, in words, not "connection lost", and counts as out of service, not offline', async () => {
+    const offlineBefore = Number((await page.locator('[data-field="offline-count"]').textContent())!.split(' ').pop())
     const entries = await readCredentialFile(hall.credentialsFile)
     await writeCredentialFile(hall.credentialsFile, entries.map((e) => (e.counter === 'w02' && e.role === 'board' ? { ...e, revoked: true } : e)))
     // The hub reloads the file and ends the board's session at once; its tile names the cause.
-    await page.waitForFunction(() => document.querySelector('[data-counter="w02"] [data-field="offline"]')?.textContent?.startsWith('已撤销授权，需重新开通 credentials revoked: provision it again'), null, { timeout: 15_000 })
-    expect(await page.locator('[data-counter="w02"] [data-field="online"]').textContent()).toBe('离线 offline')
+    await page.waitForFunction(() => document.querySelector('[data-counter="w02"] [data-field="offline"]')?.textContent?.startsWith('已撤销授权，停用；重新开通即可恢复 credentials revoked: out of service; provision it again to bring it back'), null, { timeout: 15_000 })
+    expect(await page.locator('[data-counter="w02"] [data-field="online"]').textContent()).toBe('停用 out of service')
+    // Taken out of service on purpose: it no longer needs a technician, so it is not among the offline.
+    expect(await page.locator('[data-field="revoked-count"]').textContent()).toBe('停用 out of service 1')
+    // w02 was online: the offline count is what it was.
+    expect(await page.locator('[data-field="offline-count"]').textContent()).toBe(`离线 offline ${offlineBefore}`)
+    const metrics = await (await fetch(`http://127.0.0.1:${hall.hub.httpPort}/metrics`)).text()
+    expect(metrics).not.toMatch(/counter_edge_window_online\{[^}]*counter="w02"/)
+    expect(metrics).toMatch(/counter_edge_window_online\{[^}]*counter="w01"/)
   })
 })

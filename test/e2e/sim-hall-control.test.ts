@@ -51,7 +51,7 @@ describe('the simulated hall without traffic', () => {
       }
     }
     expect(m.types.get('counter_edge_service_duration_seconds')).toBe('histogram')
-    expect(m.help.get('counter_edge_window_online')).toBe('Per window: 1 while its board is online (birth seen, no will or stop since), else 0.')
+    expect(m.help.get('counter_edge_window_online')).toBe('Per window in service: 1 while its board is online (birth seen, no will or stop since), else 0; a window revoked (out of service) has no series.')
     for (const code of ['unknown-counter', 'qos-required', 'retained-refused']) expect(m.value('counter_edge_commands_refused_total', { ...hall7, code })).toBe(0)
     expect(m.value('counter_edge_screen_streams_open', hall7)).toBe(0)
     // prom-client's default process and Node collectors, in this hub's own registry with its labels.
