@@ -32,11 +32,20 @@ export const selftestCommand: Subcommand = {
         console.error(why)
         return 1
       }
-      if (!v.json) console.log(`正在测试窗口 ${counter.data}（显示屏会闪烁 "----"，采集设备会触发）/ testing window ${counter.data}: ${tests.join(', ')} (the display blinks "----"; captures fire their triggers)…`)
+      const fires = tests.includes('triggers')
+      if (!v.json) console.log(`正在测试窗口 ${counter.data}（显示屏会闪烁 "----"${fires ? '，采集设备会触发' : ''}）/ testing window ${counter.data}: ${tests.join(', ')} (the display blinks "----"${fires ? '; captures fire their triggers' : ''})…`)
       const r = await commandWindow(client, hall, counter.data, 'self-test', { tests: tests as SelfTest[] }, SELF_TEST_WAIT_MS)
       if (v.json) {
         console.log(JSON.stringify(r, null, 2))
         return r.ok ? 0 : 1
+      }
+      if (!r.ok && r.code === 'busy') {
+        // The board's words are English (the contract's); the technician at the window reads what to do in Chinese first.
+        console.error(
+          `窗口 ${counter.data} 现在不能做采集触发测试（会启动摄像头和指纹仪）：窗口有申请人或采集正在进行。现在可只测 --tests display,keys，触发测试请在窗口空闲、暂停或关闭后再做` +
+            ` / window ${counter.data} refused the self-test: ${r.message}`,
+        )
+        return 1
       }
       if (!r.ok && r.code !== 'device-fault') {
         console.error(`窗口 ${counter.data} 拒绝了自检 / window ${counter.data} refused the self-test: ${r.code}: ${r.message}`)

@@ -6,6 +6,7 @@ import { writeFile } from 'node:fs/promises'
 import { silentLogger } from '../../edge/shared/logger.ts'
 import { startSimHall, type SimHall } from '../../sim/hall.ts'
 import { untilOnlineAtHub } from '../support/hall-online.ts'
+import { Probe, command } from '../support/probe.ts'
 
 const CLI = fileURLToPath(new URL('../../cli/counter-edge.mjs', import.meta.url))
 
@@ -78,7 +79,28 @@ describe('counter-edge status, identify, selftest', () => {
     const json = await cli(['selftest', ...auth, '--counter', 'w03', '--tests', 'display', '--json'])
     expect(json.code, json.err).toBe(0)
     expect(JSON.parse(json.out)).toMatchObject({ ok: true, result: { display: 'ok' } })
-  })
+    // With an applicant at the window the trigger test is refused, saying what can be done now; display and keys still run.
+    const central = await Probe.connect(hall.centralUrl, ['hall/hall-9/counter/w03/reply'])
+    const send = async (name: string, args: Record<string, unknown>) => {
+      const p = command(args)
+      await central.publish(`hall/hall-9/counter/w03/cmd/${name}`, p)
+      return central.waitFor((m) => m.payload.cmd === p.id, 10_000, `the reply to ${name}`)
+    }
+    try {
+      await send('officer', { action: 'sign-in', officer: 'li-na' })
+      expect((await send('call', { ticket: 'A001' })).payload.ok).toBe(true)
+      const busy = await cli(['selftest', ...auth, '--counter', 'w03'])
+      expect(busy.code).toBe(1)
+      expect(busy.err).toMatch(/窗口 w03 现在不能做采集触发测试.*--tests display,keys.* \/ window w03 refused the self-test: tests: the trigger test fires the capture devices, and an applicant is at the window \(calling A001\)/)
+      const displayAndKeys = await cli(['selftest', ...auth, '--counter', 'w03', '--tests', 'display,keys'])
+      expect(displayAndKeys.code, displayAndKeys.err).toBe(0)
+      expect(displayAndKeys.out).not.toMatch(/采集设备会触发|captures fire/)
+      // Back to idle for the tests after this one.
+      expect((await send('no-show', {})).payload.ok).toBe(true)
+    } finally {
+      await central.close()
+    }
+  }, 30_000)
 
   it('says what is wrong: a bad counter id, a wrong password, a window that does not exist', async () => {
     const bad = await cli(['identify', ...auth, '--counter', 'W 1'])
