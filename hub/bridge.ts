@@ -8,7 +8,8 @@ import { TurnWrites } from '../edge/shared/turn-writes.ts'
 import { Backoff } from '../edge/shared/backoff.ts'
 import type { Custody, CustodyRecord } from './custody-log.ts'
 import type { HubCounters } from './hub-counters.ts'
-import type { CommandGate, CommandRefusal } from './command-gate.ts'
+import { commandId, type CommandGate, type CommandRefusal } from './command-gate.ts'
+import { RecentIds } from './recent-ids.ts'
 import type { DeliveryWatch } from './memory-first-outgoing.ts'
 import { CentralReturnWatch, UNANSWERED_CONNECT_ERRORS } from './central-return-watch.ts'
 import { InOrderAcks } from './central-acks.ts'
@@ -101,6 +102,13 @@ export class Bridge {
   private cursor = 0
   private ready: CustodyRecord[] = []
   private readonly inflight = new Map<number, CustodyRecord>()
+  /**
+   * Ids of the commands handed into the hall lately. A command central's broker kept retained by
+   * mistake reaches the bridge twice: live first (not flagged retained, so handed in, and the
+   * window answers it), then flagged retained at the bridge's next subscription. That second copy is
+   * only cleared: a refusal for it would give the command a second reply.
+   */
+  private readonly handedIn = new RecentIds(10_000)
   private reading = false
   private drained = false
   private appends = 0
@@ -369,6 +377,12 @@ export class Bridge {
       setTimeout(() => this.commandFromCentral(topic, payload, packet, h, gen, attempt + 1), 500).unref()
     }
     if (this.opts.storeReady && !this.opts.storeReady()) return hold('the hall store (Redis) is unreachable')
+    const id = commandId(payload)
+    if (packet.retain && id !== null && this.handedIn.has(id)) {
+      this.clearRetained(topic)
+      this.opts.log.info({ topic, cmd: id }, 'the retained copy of a command already handed into the hall: cleared, not answered again')
+      return h.safe()
+    }
     const judged: Promise<CommandRefusal | null> = packet.retain
       ? Promise.resolve({ code: 'retained-refused', message: 'commands are never retained: this one was retained at the central broker; not delivered, and the retained copy was cleared' })
       : packet.qos === 0
@@ -376,7 +390,10 @@ export class Bridge {
         : this.opts.commands.judge(topic)
     judged
       .then(async (refusal) => {
-        if (!refusal) return this.intoHall(topic, payload, false, gen, 0, h)
+        if (!refusal) {
+          if (id !== null) this.handedIn.add(id)
+          return this.intoHall(topic, payload, false, gen, 0, h)
+        }
         if (packet.retain) this.clearRetained(topic)
         await this.opts.commands.answer(topic, payload, refusal)
         h.safe()

@@ -83,6 +83,27 @@ describe('bridge to a real Mosquitto central', () => {
     await probe.publishAsync(`${base}/cmd/identify`, '', { qos: 1, retain: true }) // clear central's retained copy
   })
 
+  it('a command central kept retained is answered once: at the bridge\'s next subscription its retained copy is cleared, not refused a second time', async () => {
+    const board = await connectAs(t.hub.port, w01, { clean: false })
+    open.push(board)
+    const atBoard = record(board)
+    expect(await subscribeOutcome(board, `${base}/cmd/+`)).toBe('granted')
+    const cmd = command({ seconds: 3 }, { id: 'retained-then-reconnect' })
+    await probe.publishAsync(`${base}/cmd/identify`, JSON.stringify(cmd), { qos: 1, retain: true })
+    await eventually(() => atBoard.find((m) => m.payload.id === 'retained-then-reconnect'), 5000, 'the command at the board')
+    // The bridge's connection is taken over at central and comes back; its subscriptions hand it the retained copy.
+    const cleared = () => t.log.lines.filter((l) => l.msg === 'cleared a retained command at central' && l.topic === `${base}/cmd/identify`).length
+    const before = cleared()
+    const impostor = await mqtt.connectAsync(central.url, { clientId: `hub-${H}`, clean: false, reconnectPeriod: 0 })
+    await impostor.endAsync()
+    await eventually(() => cleared() > before, 10_000, 'the retained copy cleared at central')
+    // Barrier: a board event sent now goes up the same custody log as a refusal would, after it.
+    expect(await publishOutcome(board, `${base}/event/called`, JSON.stringify(boardEvent('called', 'rtr', 1)))).toBe('acked')
+    await eventually(() => atCentral.find((m) => m.payload.id === 'rtr-1'), 10_000, 'the board event at central (barrier)')
+    expect(atCentral.filter((m) => m.topic === `${base}/reply` && m.payload.cmd === 'retained-then-reconnect')).toEqual([])
+    expect(atBoard.filter((m) => m.payload.id === 'retained-then-reconnect')).toHaveLength(1)
+  })
+
   it('carries events and replies up at QoS 1, telemetry live at QoS 0, retained state retained', async () => {
     const board = await connectAs(t.hub.port, w01, { clean: false })
     open.push(board)
