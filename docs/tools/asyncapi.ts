@@ -220,8 +220,8 @@ const INFO_DESCRIPTION = [
   'Rules every integrator must follow:',
   '',
   '- **Drop duplicates by `id`.** Delivery is at least once end to end (board journal → hub custody log → bridge); exactly once in effect is the consumer\'s job.',
-  '- **Order by `boot` + `seq`, not `ts`.** `seq` grows by 1 per message within one run (`boot`) of a board; `ts` comes from a clock that may jump.',
-  '- **Ignore an offline `status` from a boot other than the current birth\'s:** it is a late will from an earlier run.',
+  '- **Order by `seq` within a `boot`, not by `ts`.** `seq` grows by 1 per message within one run (`boot`) of a board; boot ids are random and give no order between runs; `ts` comes from a clock that may jump.',
+  '- **Judge `status` by `boot`, never by `seq`:** a connection\'s will is stamped when it connects, so it has a lower `seq` than the birth after it. An offline `status` with the current birth\'s boot takes the window offline whatever its `seq`; one from another boot is a late will from an earlier run: ignore it.',
   '- **Commands** carry a unique `id` and an `expires` time, go at QoS 1 and are never retained. A command past its expiry is refused (`expired`); a repeated `id` gets the first reply again and is not acted on twice.',
   `- **Replies** come on \`reply\` with \`cmd\` = the command's id; \`ok: false\` carries an error \`code\`. Payloads are UTF-8 JSON objects of at most ${MAX_PAYLOAD_BYTES} bytes.`,
 ].join('\n')

@@ -112,7 +112,7 @@ function deliverySection(): string {
     '## Delivery rules',
     '',
     '- **At least once on the wire, exactly once in effect.** Every board message has a unique `id`; consumers drop a message whose `id` they have seen. The board keeps events and replies in its journal until the hub acknowledges them, the hub keeps them in its custody log until central acknowledges them.',
-    '- **Order.** Within one run of a board, `seq` increases by 1 per message; a new `boot` starts a new run. A retained `status` from an older `boot` than the one seen last is stale.',
+    '- **Order.** Within one run of a board, `seq` increases by 1 per message; a new `boot` starts a new run. Boot ids are random: they give no order between runs, and the current run is the one of the latest birth. Order events, replies and states within a run by `seq`, but never `status`: each connection\'s will is stamped when the connection opens, so it has a lower `seq` than the birth after it. An offline `status` with the current birth\'s `boot` takes the window offline whatever its `seq`; one with another `boot` is a late will from an earlier run, and stale.',
     '- **Expiry.** Every command carries `expires`. A command that arrives after it is refused with a reply (`code: "expired"`) and never acted on: a late `call` must not put a stale number on a display.',
     '- **Repeated commands.** A command whose `id` the board has seen before gets the first reply again; it is not acted on a second time.',
     '- **Retained topics hold state, never commands.** Only `status` and `state` (and the hub and central status topics) are retained; events, commands, replies and telemetry never are.',
