@@ -127,7 +127,7 @@ function identifiersSection(): string {
     '',
     markdownTable(['what', 'format'], [
       ['hall id, counter id', '`[a-z0-9][a-z0-9-]{0,31}` (also a topic level)'],
-      ['ticket (call number)', '1–8 characters `A–Z`, `0–9`, e.g. `A023`'],
+      ['ticket (call number)', '1–8 characters `A–Z`, `0–9`, e.g. `A023`; a window takes only what its display can show (see `call`)'],
       ['officer id', '1–32 characters `A–Z a–z 0–9 _ -`'],
       ['message id (`id`, `cmd`)', '1–100 characters, no whitespace or control characters'],
       ['boot id', '1–40 characters `a–z 0–9 -`'],

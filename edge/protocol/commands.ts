@@ -49,7 +49,7 @@ function commandSchema<A extends z.ZodRawShape>(args: A) {
 const optionalTicket = ticketSchema.optional().describe('the ticket the command is meant for; refused with `wrong-ticket` if the window holds another')
 
 const callSchema = commandSchema({
-  ticket: ticketSchema.describe('the number to show and announce'),
+  ticket: ticketSchema.describe("the number to show and announce; a window takes only what its display can show: no more characters than it has (4 on a segment display), and on a 7-segment display none of K, M, V, W, X, Z; otherwise refused with `unsupported`"),
   service: z.string().min(1).max(32).optional().describe('service type, e.g. "passport"'),
   green: z.boolean().default(false).describe('green channel (urgent cases)'),
   appointment: z.boolean().default(false).describe('the applicant booked online'),
@@ -172,7 +172,7 @@ export type Command = { [N in CommandName]: CommandOf<N> }[CommandName]
 export type CommandInput<N extends CommandName> = z.input<(typeof commandSchemas)[N]>
 
 export const commandDescriptions: Record<CommandName, string> = {
-  call: 'Call a ticket to this window: show it on the call display and announce it. With `record` and `continues`, a transferred or parked service goes on here under its own record (the rating, if any, is given here).',
+  call: 'Call a ticket to this window: show it on the call display and announce it. A ticket the window\'s display cannot show (too long for it, or a character it cannot draw) is refused with `unsupported`, never cut short. With `record` and `continues`, a transferred or parked service goes on here under its own record (the rating, if any, is given here).',
   recall: 'Call the current ticket again (the applicant did not come); past the window\'s `recallLimit` refused with `limit-reached`, and the reply that reaches it suggests no-show.',
   'no-show': 'Give up on the current ticket: the applicant did not come.',
   start: 'The applicant has arrived; start timing the service. A `capture` sent while the window is calling starts the service too, and a `start` after it is refused with `wrong-mode`.',
