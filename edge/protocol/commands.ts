@@ -37,7 +37,7 @@ export function isCommandName(value: unknown): value is CommandName {
  * sat in a queue from putting a stale number on a display.
  */
 const commandHeader = {
-  id: messageIdSchema.describe('command id: the reply carries it; a repeated id gets the first reply again'),
+  id: messageIdSchema.describe('command id: the reply carries it; a repeated id gets the first reply again, whatever the command name (never reuse an id for another command)'),
   expires: datetimeSchema.describe('after this time the board refuses the command (code `expired`) and never acts on it'),
   issued: datetimeSchema.optional().describe('when central issued the command; informational'),
 }
