@@ -206,6 +206,8 @@ function operationKey(plan: ChannelPlan): string {
 
 function operationSummary(plan: ChannelPlan): string {
   const action = ACTION[plan.spec.direction]
+  // `update` is the hub's own (its rollout sends it): the hub refuses one from central (hub/command-gate.ts).
+  if (plan.key === 'cmd.update') return 'Not for central: the hub\'s rollout sends update to its boards; one sent by central is refused by the hub with `unsupported` on reply and reaches no board.'
   if (plan.spec.kind === 'cmd') return `Send the ${plan.key.slice('cmd.'.length)} command to a window; the board answers on reply.`
   if (plan.spec.kind === 'central-status') return 'Publish central online/offline (retained) for the hall.'
   if (plan.spec.kind === 'central-waiting') return 'Publish the waiting counts per service (retained) for the hall\'s screens.'

@@ -188,7 +188,7 @@ export const commandDescriptions: Record<CommandName, string> = {
   config: 'Change runtime settings; unknown settings are refused.',
   transfer: 'Transfer the service being served to another window or back to a queue (转移): this window\'s part ends with `service-transferred` and no evaluation; the service is rated where it finishes.',
   park: 'Park the service being served while it waits for something (挂起, e.g. a document): it ends here with `service-parked` and no evaluation, to be called back later (`call` with its record) here or at another window.',
-  update: 'Install a signed release beside the running version and restart into it (sent by the hub\'s rollout, not by central): refused with `busy` while the window has an applicant. Progress and the outcome (confirmed, or rolled back and why) come on `update`.',
+  update: 'Install a signed release beside the running version and restart into it (sent by the hub\'s rollout, not by central: one from central, or from any MQTT client at the hub, is refused by the hub with `unsupported` and reaches no board): refused with `busy` while the window has an applicant. Progress and the outcome (confirmed, or rolled back and why) come on `update`.',
 }
 
 export type CommandParse =
