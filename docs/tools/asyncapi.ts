@@ -206,6 +206,8 @@ function operationKey(plan: ChannelPlan): string {
 
 function operationSummary(plan: ChannelPlan): string {
   const action = ACTION[plan.spec.direction]
+  // `update` is the hub's own (its rollout sends it): the hub refuses one from central (hub/command-gate.ts).
+  if (plan.key === 'cmd.update') return 'Not for central: the hub\'s rollout sends update to its boards; one sent by central is refused by the hub with `unsupported` on reply and reaches no board.'
   if (plan.spec.kind === 'cmd') return `Send the ${plan.key.slice('cmd.'.length)} command to a window; the board answers on reply.`
   if (plan.spec.kind === 'central-status') return 'Publish central online/offline (retained) for the hall.'
   if (plan.spec.kind === 'central-waiting') return 'Publish the waiting counts per service (retained) for the hall\'s screens.'
@@ -220,8 +222,8 @@ const INFO_DESCRIPTION = [
   'Rules every integrator must follow:',
   '',
   '- **Drop duplicates by `id`.** Delivery is at least once end to end (board journal → hub custody log → bridge); exactly once in effect is the consumer\'s job.',
-  '- **Order by `boot` + `seq`, not `ts`.** `seq` grows by 1 per message within one run (`boot`) of a board; `ts` comes from a clock that may jump.',
-  '- **Ignore an offline `status` from a boot other than the current birth\'s:** it is a late will from an earlier run.',
+  '- **Order by `seq` within a `boot`, not by `ts`.** `seq` grows by 1 per message within one run (`boot`) of a board; boot ids are random and give no order between runs; `ts` comes from a clock that may jump.',
+  '- **Judge `status` by `boot`, never by `seq`:** a connection\'s will is stamped when it connects, so it has a lower `seq` than the birth after it. An offline `status` with the current birth\'s boot takes the window offline whatever its `seq`; one from another boot is a late will from an earlier run: ignore it.',
   '- **Commands** carry a unique `id` and an `expires` time, go at QoS 1 and are never retained. A command past its expiry is refused (`expired`); a repeated `id` gets the first reply again and is not acted on twice.',
   `- **Replies** come on \`reply\` with \`cmd\` = the command's id; \`ok: false\` carries an error \`code\`. Payloads are UTF-8 JSON objects of at most ${MAX_PAYLOAD_BYTES} bytes.`,
 ].join('\n')

@@ -107,15 +107,23 @@ function topicsSection(): string {
   ].join('\n')
 }
 
+/** A topic pattern without its hall and counter levels: `status`, `event/{type}`, `hub/status`. */
+function shortTopic(pattern: string): string {
+  return `\`${pattern.replace(/^hall\/\{hall\}\/(counter\/\{counter\}\/)?/, '')}\``
+}
+
 function deliverySection(): string {
+  const specs: TopicSpec[] = Object.values(TOPIC_TABLE)
+  const retained = specs.filter((t) => t.retain).map((t) => shortTopic(t.pattern))
+  const never = specs.filter((t) => !t.retain).map((t) => shortTopic(t.pattern))
   return [
     '## Delivery rules',
     '',
     '- **At least once on the wire, exactly once in effect.** Every board message has a unique `id`; consumers drop a message whose `id` they have seen. The board keeps events and replies in its journal until the hub acknowledges them, the hub keeps them in its custody log until central acknowledges them.',
-    '- **Order.** Within one run of a board, `seq` increases by 1 per message; a new `boot` starts a new run. A retained `status` from an older `boot` than the one seen last is stale.',
+    '- **Order.** Within one run of a board, `seq` increases by 1 per message; a new `boot` starts a new run. Boot ids are random: they give no order between runs, and the current run is the one of the latest birth. Order events, replies and states within a run by `seq`, but never `status`: each connection\'s will is stamped when the connection opens, so it has a lower `seq` than the birth after it. An offline `status` with the current birth\'s `boot` takes the window offline whatever its `seq`; one with another `boot` is a late will from an earlier run, and stale.',
     '- **Expiry.** Every command carries `expires`. A command that arrives after it is refused with a reply (`code: "expired"`) and never acted on: a late `call` must not put a stale number on a display.',
-    '- **Repeated commands.** A command whose `id` the board has seen before gets the first reply again; it is not acted on a second time.',
-    '- **Retained topics hold state, never commands.** Only `status` and `state` (and the hub and central status topics) are retained; events, commands, replies and telemetry never are.',
+    '- **Repeated commands.** A command whose `id` the board has seen before gets the first reply again; it is not acted on a second time. The `id` alone decides: another command sent under a used id is not acted on and gets the first command\'s reply (its `name` included).',
+    `- **Retained topics hold state, never commands.** Retained (the newest on each topic replaces the last): ${retained.join(', ')}. Never retained: ${never.join(', ')}.`,
     `- **Bad input.** A payload that is not JSON, fails its schema, or exceeds ${MAX_PAYLOAD_BYTES} bytes gets a reply with an error code naming what was wrong (on the hub, a log line and a counter). It never crashes a process and never changes state.`,
     '- **Timestamps** are ISO-8601 in UTC (`Z`); `synced: false` in the envelope means the board had not set its clock, so durations between such timestamps are approximate.',
   ].join('\n')
@@ -127,7 +135,7 @@ function identifiersSection(): string {
     '',
     markdownTable(['what', 'format'], [
       ['hall id, counter id', '`[a-z0-9][a-z0-9-]{0,31}` (also a topic level)'],
-      ['ticket (call number)', '1–8 characters `A–Z`, `0–9`, e.g. `A023`'],
+      ['ticket (call number)', '1–8 characters `A–Z`, `0–9`, e.g. `A023`; a window takes only what its display can show (see `call`)'],
       ['officer id', '1–32 characters `A–Z a–z 0–9 _ -`'],
       ['message id (`id`, `cmd`)', '1–100 characters, no whitespace or control characters'],
       ['boot id', '1–40 characters `a–z 0–9 -`'],

@@ -37,7 +37,7 @@ export function isCommandName(value: unknown): value is CommandName {
  * sat in a queue from putting a stale number on a display.
  */
 const commandHeader = {
-  id: messageIdSchema.describe('command id: the reply carries it; a repeated id gets the first reply again'),
+  id: messageIdSchema.describe('command id: the reply carries it; a repeated id gets the first reply again, whatever the command name (never reuse an id for another command)'),
   expires: datetimeSchema.describe('after this time the board refuses the command (code `expired`) and never acts on it'),
   issued: datetimeSchema.optional().describe('when central issued the command; informational'),
 }
@@ -49,7 +49,7 @@ function commandSchema<A extends z.ZodRawShape>(args: A) {
 const optionalTicket = ticketSchema.optional().describe('the ticket the command is meant for; refused with `wrong-ticket` if the window holds another')
 
 const callSchema = commandSchema({
-  ticket: ticketSchema.describe('the number to show and announce'),
+  ticket: ticketSchema.describe("the number to show and announce; a window takes only what its display can show: no more characters than it has (4 on a segment display), and on a 7-segment display none of K, M, V, W, X, Z; otherwise refused with `unsupported`"),
   service: z.string().min(1).max(32).optional().describe('service type, e.g. "passport"'),
   green: z.boolean().default(false).describe('green channel (urgent cases)'),
   appointment: z.boolean().default(false).describe('the applicant booked online'),
@@ -172,15 +172,15 @@ export type Command = { [N in CommandName]: CommandOf<N> }[CommandName]
 export type CommandInput<N extends CommandName> = z.input<(typeof commandSchemas)[N]>
 
 export const commandDescriptions: Record<CommandName, string> = {
-  call: 'Call a ticket to this window: show it on the call display and announce it. With `record` and `continues`, a transferred or parked service goes on here under its own record (the rating, if any, is given here).',
+  call: 'Call a ticket to this window: show it on the call display and announce it. A ticket the window\'s display cannot show (too long for it, or a character it cannot draw) is refused with `unsupported`, never cut short. With `record` and `continues`, a transferred or parked service goes on here under its own record (the rating, if any, is given here).',
   recall: 'Call the current ticket again (the applicant did not come); past the window\'s `recallLimit` refused with `limit-reached`, and the reply that reaches it suggests no-show.',
   'no-show': 'Give up on the current ticket: the applicant did not come.',
-  start: 'The applicant has arrived; start timing the service.',
+  start: 'The applicant has arrived; start timing the service. A `capture` sent while the window is calling starts the service too, and a `start` after it is refused with `wrong-mode`.',
   finish: 'The service ended; opens the evaluator when it was served.',
   evaluate: 'Confirm the evaluation of the service that just finished here (served, not yet rated or missed); refused otherwise. It never opens one for another ticket or names the officer: `finish` with outcome "served" opens it.',
   pause: 'Pause the window (break): at once when idle, otherwise after the service at the window ends ("pause after this service"); the display shows the reason\'s code.',
   resume: 'Reopen a paused window, or cancel a pause still waiting for the service to end.',
-  capture: 'Trigger the document-photo camera or the fingerprint scanner; the outcome comes as an event.',
+  capture: 'Trigger the document-photo camera or the fingerprint scanner; the outcome comes as an event (`capture-done` or `capture-failed`). Taken while the window is calling or serving (`wrong-mode` otherwise). At a window that is calling, it also starts the service: the applicant is at the window, so the board sends `service-started` with `cmd` = the capture\'s id before its reply, and the window is serving; do not send `start` after it (refused with `wrong-mode`).',
   officer: 'Sign an officer in or out of the window.',
   identify: 'Flash the display and status light so a technician can find the board.',
   'self-test': 'Run device self-tests; the result is in the reply. The trigger test fires the capture devices, so it is refused `busy` while an applicant is at the window (calling, serving, evaluating) or a capture runs; display and keys run in any mode.',
@@ -188,7 +188,7 @@ export const commandDescriptions: Record<CommandName, string> = {
   config: 'Change runtime settings; unknown settings are refused.',
   transfer: 'Transfer the service being served to another window or back to a queue (转移): this window\'s part ends with `service-transferred` and no evaluation; the service is rated where it finishes.',
   park: 'Park the service being served while it waits for something (挂起, e.g. a document): it ends here with `service-parked` and no evaluation, to be called back later (`call` with its record) here or at another window.',
-  update: 'Install a signed release beside the running version and restart into it (sent by the hub\'s rollout, not by central): refused with `busy` while the window has an applicant. Progress and the outcome (confirmed, or rolled back and why) come on `update`.',
+  update: 'Install a signed release beside the running version and restart into it (sent by the hub\'s rollout, not by central: one from central, or from any MQTT client at the hub, is refused by the hub with `unsupported` and reaches no board): refused with `busy` while the window has an applicant. Progress and the outcome (confirmed, or rolled back and why) come on `update`.',
 }
 
 export type CommandParse =

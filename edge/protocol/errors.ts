@@ -39,7 +39,7 @@ export const errorCodeDescriptions: Record<ErrorCode, string> = {
   'busy': 'The device or window is doing something that must finish first (e.g. a capture in progress).',
   'not-ready': 'The board is still starting, or a device it needs has not come up.',
   'device-fault': 'A device the command needs is faulty or absent.',
-  'unsupported': 'This board has no device or capability for the command (e.g. no fingerprint scanner).',
+  'unsupported': 'This board has no device or capability for the command (e.g. no fingerprint scanner, or a called ticket its display cannot show).',
   'too-large': 'The payload exceeds a contract limit: 16 KiB, or objects and arrays nested more than 32 levels deep.',
   'internal': 'An unexpected error on the board; the command may not have been acted on.',
   'limit-reached': 'The window\'s limit for the command is used up (e.g. `recallLimit` recalls of one call); the message says what to do instead (e.g. send no-show).',

@@ -152,7 +152,7 @@ export const telemetrySchema = envelopeSchema.extend({
 
 export const replySchema = envelopeSchema
   .extend({
-    cmd: messageIdSchema.nullable().describe('id of the command; null when it could not be read'),
+    cmd: messageIdSchema.nullable().describe('id of the command; null when it could not be read, and always for a payload over the size limit (`too-large`: never parsed)'),
     name: z.string().min(1).max(64).describe('the command name from the topic'),
     ok: z.boolean(),
     code: z.enum(ERROR_CODES).optional().describe('required when ok is false, absent when it is true'),
