@@ -23,17 +23,22 @@ export function editDistance(a: string, b: string): number {
 }
 
 /**
- * The candidates close enough to `name` to be what was meant, nearest first (case ignored).
- * Two edits at most, one for names of three letters or fewer: "ls" is not a slip of "all".
+ * The candidates close enough to `name` to be what was meant, nearest first (case ignored): those it
+ * begins ("--count" for --counter), then those within two edits, one for names of three letters or
+ * fewer ("ls" is not a slip of "all").
  */
 export function nearestNames(name: string, candidates: Iterable<string>): string[] {
+  return ranked(name, candidates).map(({ c }) => c)
+}
+
+function ranked(name: string, candidates: Iterable<string>): Array<{ c: string; score: number }> {
   const typed = name.toLowerCase()
   const limit = typed.length <= 3 ? 1 : 2
   return [...new Set(candidates)]
-    .map((c) => ({ c, d: editDistance(typed, c.toLowerCase()) }))
-    .filter(({ c, d }) => d <= limit && c !== name)
-    .sort((x, y) => x.d - y.d || x.c.localeCompare(y.c))
-    .map(({ c }) => c)
+    .filter((c) => c !== name)
+    .map((c) => ({ c, score: typed.length >= 3 && c.toLowerCase().startsWith(typed) ? 0 : editDistance(typed, c.toLowerCase()) }))
+    .filter(({ score }) => score <= limit)
+    .sort((x, y) => x.score - y.score || x.c.localeCompare(y.c))
 }
 
 /** The hint in both languages, to append to each half of a `中文 / English` message; empty halves when nothing is near. */
@@ -47,9 +52,8 @@ export interface Hint {
  * `"board"`). Empty when no candidate is near, so a caller appends it unconditionally.
  */
 export function didYouMean(name: string, candidates: Iterable<string>, show: (candidate: string) => string = (c) => c): Hint {
-  const near = nearestNames(name, candidates)
+  const near = ranked(name, candidates)
   if (near.length === 0) return { zh: '', en: '' }
-  const first = editDistance(name.toLowerCase(), near[0]!.toLowerCase())
-  const shown = near.filter((c) => editDistance(name.toLowerCase(), c.toLowerCase()) === first).slice(0, 2).map(show)
+  const shown = near.filter((n) => n.score === near[0]!.score).slice(0, 2).map((n) => show(n.c))
   return { zh: `，是不是 ${shown.join(' 或 ')}？`, en: ` (did you mean ${shown.join(' or ')}?)` }
 }

@@ -39,6 +39,17 @@ describe('counter-edge on wrong flags and files', () => {
     expect(near.err).toMatch(/unknown option --count \(did you mean --counter\?\)/)
   })
 
+  it('a swapped-letter typo of a flag or a command gets the nearest name', async () => {
+    const flag = await cli(['status', '--hbu', 'mqtt://hub'])
+    expect(flag.code).toBe(2)
+    expect(flag.err).toMatch(/^counter-edge status: 未知选项 --hbu，是不是 --hub？ \/ unknown option --hbu \(did you mean --hub\?\)\n/)
+    const command = await cli(['stauts'])
+    expect(command.code).toBe(2)
+    expect(command.err).toMatch(/^counter-edge: 未知命令 "stauts"，是不是 status？ \/ unknown command "stauts" \(did you mean status\?\)\n/)
+    const far = await cli(['frobnicate'])
+    expect(far.err).toMatch(/^counter-edge: 未知命令 "frobnicate" \/ unknown command "frobnicate"\n/)
+  })
+
   it('a flag without its value says which one needs a value', async () => {
     const r = await cli(['identify', '--counter'])
     expect(r.code).toBe(2)

@@ -26,3 +26,10 @@ describe('nearest names', () => {
     expect(didYouMean('zzzz', ['board'])).toEqual({ zh: '', en: '' })
   })
 })
+
+describe('a shortened name', () => {
+  it('is taken for the name it begins, before any slip of a letter', () => {
+    expect(nearestNames('count', ['counter', 'hall'])).toEqual(['counter'])
+    expect(nearestNames('co', ['counter'])).toEqual([])
+  })
+})
