@@ -71,6 +71,24 @@ describe('counter-edge on wrong flags and files', () => {
   })
 })
 
+describe('counter-edge update on wrong input, before it asks the hub', () => {
+  it('names a mistyped action and the one meant', async () => {
+    const r = await cli(['update', 'uplaod', 'a.release.json', 'a.tar.gz'])
+    expect(r.code).toBe(2)
+    expect(r.err).toMatch(/^counter-edge update: 未知操作 "uplaod"，是不是 upload？ \/ unknown action "uplaod" \(did you mean upload\?\); the actions are: upload, start, status, cancel, list\n/)
+  })
+
+  it('checks --at-a-time and --confirm-within itself, naming the flag rather than the hub\'s JSON field', async () => {
+    // Nothing listens on --http: the answer comes from the flag check alone.
+    const r = await cli(['update', 'start', '--version', '1.2.3', '--all', '--at-a-time', '0', '--http', 'http://127.0.0.1:9', '--username', 'hall-1-tech'])
+    expect(r.code).toBe(2)
+    expect(r.err).toContain('--at-a-time 须为 1 到 1000 的整数 / --at-a-time must be a whole number from 1 to 1000 (got 0)')
+    expect(r.err).not.toContain('atATime')
+    const c = await cli(['update', 'start', '--version', '1.2.3', '--all', '--confirm-within', '5', '--http', 'http://127.0.0.1:9', '--username', 'hall-1-tech'])
+    expect(c.err).toContain('--confirm-within must be a whole number from 10 to 900 (got 5)')
+  })
+})
+
 describe('counter-edge without a hub to ask', () => {
   it('a hub address where nothing listens is named as unreachable, exit 1', async () => {
     // A port that was just free: nothing listens there once the server is closed.
