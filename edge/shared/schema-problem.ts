@@ -1,5 +1,6 @@
 import type { z } from 'zod'
 import { ID_PATTERN, TICKET_PATTERN } from '../protocol/ids.ts'
+import { WINDOW_NUMBER_PATTERN } from '../protocol/public-window.ts'
 import { didYouMean } from './nearest-name.ts'
 
 /**
@@ -23,6 +24,7 @@ export interface SchemaProblem {
 const PATTERN_RULES_ZH = new Map<string, string>([
   [String(ID_PATTERN), "须为 1–32 个字符：a–z、0–9、'-'，不以 '-' 开头"],
   [String(TICKET_PATTERN), '须为 1–8 个字符：A–Z、0–9'],
+  [String(WINDOW_NUMBER_PATTERN), '须为 1–8 个字符：A–Z、0–9，如 "3"'],
 ])
 
 const TYPE_ZH: Record<string, string> = {
@@ -66,20 +68,26 @@ export function schemaProblem(schema: z.core.$ZodType, input: unknown, issues: r
 
 /** One issue of a value (a flag's, or a field's) as `中文 / English`. */
 export function issueText(issue: Issue, value: unknown): string {
+  const { zh, en } = issueHalves(issue, value)
+  return `${zh} / ${en}`
+}
+
+/** The two halves of issueText, for a caller that adds to each (a hint). */
+export function issueHalves(issue: Issue, value: unknown): { zh: string; en: string } {
   switch (issue.code) {
     case 'invalid_type':
-      if (value === undefined) return `缺少此项 / required (${issue.expected})`
-      return `应为${TYPE_ZH[issue.expected] ?? issue.expected}，却是${TYPE_ZH[typeOf(value)] ?? typeOf(value)} / expected ${issue.expected}, received ${typeOf(value)}`
+      if (value === undefined) return { zh: '缺少此项', en: `required (${issue.expected})` }
+      return { zh: `应为${TYPE_ZH[issue.expected] ?? issue.expected}，却是${TYPE_ZH[typeOf(value)] ?? typeOf(value)}`, en: `expected ${issue.expected}, received ${typeOf(value)}` }
     case 'invalid_format':
-      return `${(issue.format === 'regex' && PATTERN_RULES_ZH.get(issue.pattern ?? '')) || '格式不对'} / ${issue.message}`
+      return { zh: (issue.format === 'regex' && PATTERN_RULES_ZH.get(issue.pattern ?? '')) || '格式不对', en: issue.message }
     case 'too_small':
-      return `${issue.origin === 'string' && Number(issue.minimum) === 1 ? '不能为空' : '太小或太短'} / ${issue.message}`
+      return { zh: issue.origin === 'string' && Number(issue.minimum) === 1 ? '不能为空' : '太小或太短', en: issue.message }
     case 'too_big':
-      return `太大或太长 / ${issue.message}`
+      return { zh: '太大或太长', en: issue.message }
     case 'invalid_value':
-      return `不是允许的取值 / ${issue.message}`
+      return { zh: '不是允许的取值', en: issue.message }
     default:
-      return `取值无效 / ${issue.message}`
+      return { zh: '取值无效', en: issue.message }
   }
 }
 

@@ -71,6 +71,33 @@ describe('counter-edge on wrong flags and files', () => {
   })
 })
 
+describe('counter-edge on a wrong window, ticket or role', () => {
+  it('a missing --counter says which window is meant; a counter id in capitals is pointed to its lower case', async () => {
+    const none = await cli(['identify'])
+    expect(none.code).toBe(2)
+    expect(none.err).toMatch(/^counter-edge identify: 缺少 --counter：要识别的窗口，如 w05 \/ --counter is required: the window to identify, e.g. w05\n/)
+    const upper = await cli(['identify', '--counter', 'W03'])
+    expect(upper.code).toBe(2)
+    expect(upper.err).toContain(`--counter "W03"：须为 1–32 个字符：a–z、0–9、'-'，不以 '-' 开头，是不是 "w03"？ / --counter "W03": expected 1–32 characters a–z, 0–9, '-', not starting with '-' (did you mean "w03"?)`)
+  })
+
+  it('a ticket in lower case is pointed to its capitals', async () => {
+    const r = await cli(['announcer', 'say', '--dir', dir, '--ticket', 'a012', '--window', '3'])
+    expect(r.code).toBe(2)
+    expect(r.err).toContain('--ticket "a012"：须为 1–8 个字符：A–Z、0–9，是不是 "A012"？ / --ticket "a012": expected 1–8 characters A–Z, 0–9 (did you mean "A012"?)')
+  })
+
+  it('provision names the role meant, and why --counter is needed', async () => {
+    const creds = join(dir, 'role-credentials.json')
+    const role = await cli(['provision', '--credentials', creds, '--hall', 'hall-1', '--role', 'technican'])
+    expect(role.code).toBe(2)
+    expect(role.err).toContain('--role 须为 board、bridge、dashboard、technician 之一，不是 "technican"，是不是 technician？ / --role must be one of board, bridge, dashboard, technician, not "technican" (did you mean technician?)')
+    const counter = await cli(['provision', '--credentials', creds, '--hall', 'hall-1'])
+    expect(counter.code).toBe(2)
+    expect(counter.err).toContain('缺少 --counter：发放板卡须给出窗口编号，如 w05 / --counter is required for a board: the window, e.g. w05')
+  })
+})
+
 describe('counter-edge update on wrong input, before it asks the hub', () => {
   it('names a mistyped action and the one meant', async () => {
     const r = await cli(['update', 'uplaod', 'a.release.json', 'a.tar.gz'])
