@@ -1,9 +1,9 @@
 import { existsSync, statSync } from 'node:fs'
-import { readdir, writeFile } from 'node:fs/promises'
+import { writeFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { parseBrokerUrl } from '../edge/shared/mqtt-connect.ts'
 import { BOARDS_DIR } from '../edge/shared/package-root.ts'
-import { BoardProfileError, loadBoardProfile } from '../boards/profile-schema.ts'
+import { loadProfileNamed } from './board-profile.ts'
 import { idSchema } from '../edge/protocol/index.ts'
 import { ROLES, generatePassword, makeEntry, readCredentialFile, writeCredentialFile, type Role } from '../hub/credentials.ts'
 import { UsageError, type Subcommand } from './subcommand.ts'
@@ -117,11 +117,5 @@ async function checkBoardConfig(hub: string, board: string): Promise<void> {
       throw new UsageError(`--hub ${a}：集线器地址须以 mqtt:// 或 mqtts:// 开头 / --hub ${a}: a hub address is mqtt://host:1883 or mqtts://host:8883, not ${/^[a-z]+:/i.exec(a)?.[0] ?? 'this'}`)
     }
   }
-  try {
-    await loadBoardProfile(board, BOARDS_DIR)
-  } catch (err) {
-    if (!(err instanceof BoardProfileError)) throw err
-    const known = (await readdir(BOARDS_DIR)).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort()
-    throw new UsageError(`没有板型 "${board}" / no board profile "${board}"; the profiles are: ${known.join(', ')}`)
-  }
+  await loadProfileNamed(board, BOARDS_DIR, '--board')
 }

@@ -1,7 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises'
+import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createServer, type AddressInfo } from 'node:net'
@@ -150,7 +150,23 @@ describe('counter-edge provision refuses what would not work', () => {
   it('a board profile that does not exist, listing those that do', async () => {
     const r = await cli(['provision', '--credentials', creds(), '--hall', 'hall-1', '--counter', 'w01', '--board', 'rpi9-nonexistent'])
     expect(r.code).toBe(2)
-    expect(r.err).toMatch(/没有板型 "rpi9-nonexistent" \/ no board profile "rpi9-nonexistent"; the profiles are: .*rpi4-ht16k33.*sim-window/)
+    expect(r.err).toMatch(/--board：没有板型 "rpi9-nonexistent" \/ --board: no board profile "rpi9-nonexistent"\n现有板型 \/ the profiles are: .*rpi4-ht16k33.*sim-window/)
+    await expect(stat(creds())).rejects.toThrow(/ENOENT/)
+  })
+
+  it('a misspelled board profile gets the nearest id, from provision, edge and outputs-off alike', async () => {
+    const suggestion = /没有板型 "rpi4-ht16k3"，是不是 "rpi4-ht16k33"？ \/ .*no board profile "rpi4-ht16k3" \(did you mean "rpi4-ht16k33"\?\)\n现有板型 \/ the profiles are: .*sim-window/
+    const provision = await cli(['provision', '--credentials', creds(), '--hall', 'hall-1', '--counter', 'w01', '--board', 'rpi4-ht16k3'])
+    expect(provision.code).toBe(2)
+    expect(provision.err).toMatch(suggestion)
+    const off = await cli(['outputs-off', '--profile', 'rpi4-ht16k3'])
+    expect(off.code).toBe(2)
+    expect(off.err).toMatch(suggestion)
+    const config = join(dir, 'typo-board.json')
+    await writeFile(config, JSON.stringify({ hall: 'hall-1', counter: 'w01', board: 'rpi4-ht16k3', hub: ['mqtt://127.0.0.1:1'], username: 'u', password: 'p' }))
+    const edge = await cli(['edge', '--config', config])
+    expect(edge.code).toBe(2)
+    expect(edge.err).toContain(`${config}: board: no board profile "rpi4-ht16k3" (did you mean "rpi4-ht16k33"?)`)
     await expect(stat(creds())).rejects.toThrow(/ENOENT/)
   })
 
