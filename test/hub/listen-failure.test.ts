@@ -40,6 +40,8 @@ describe('a hub listener that cannot bind', () => {
       `MQTT 端口 127.0.0.1:${port} 已被另一个进程占用：请停掉那个进程，或在配置中换一个端口（"port" (--port)） / the MQTT port 127.0.0.1:${port} is already in use by another process: stop that process, or choose another port in the config ("port" (--port))`,
     )
     expect((err.cause as NodeJS.ErrnoException).code).toBe('EADDRINUSE')
+    // Kept on the error itself: the simulator branches on it.
+    expect((err as NodeJS.ErrnoException).code).toBe('EADDRINUSE')
   })
 
   it('names the dashboard HTTP listener, which the dashboard server binds itself', async () => {
