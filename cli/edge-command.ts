@@ -69,7 +69,7 @@ export function makeEdgeCommand(hooks: EdgeCommandHooks = {}): Subcommand {
       },
     },
     async run(v) {
-      if (!v.config) throw new UsageError('--config is required')
+      if (!v.config) throw new UsageError('缺少 --config：板卡配置文件，如 /etc/counter-edge/board.json / --config is required: the board config, e.g. /etc/counter-edge/board.json')
       const c = await readConfigFile(v.config as string, boardFileSchema)
       const tls = await readTls(v.config as string, c.tls)
       const profile = await loadProfileNamed(c.board, BOARDS_DIR, `${v.config as string}: board`)

@@ -79,13 +79,13 @@ export const provisionCommand: Subcommand = {
     }
     if (role === 'board') await checkBoardConfig(v.hub as string, v.board as string)
     const password = generatePassword()
-    const entry = await makeEntry({ username, role, hall: hall, counter, password })
+    const entry = await makeEntry({ username, role, hall, counter, password })
     if (existing >= 0) entries[existing] = entry
     else entries.push(entry)
     await writeCredentialFile(path, entries)
     const config = role === 'board'
-      ? { hall: hall, counter, board: v.board, hub: String(v.hub).split(',').map((h) => h.trim()).filter(Boolean), username, password }
-      : { hall: hall, role, username, password }
+      ? { hall, counter, board: v.board, hub: String(v.hub).split(',').map((h) => h.trim()).filter(Boolean), username, password }
+      : { hall, role, username, password }
     if (out !== undefined) {
       // 'wx': created here with mode 600 from the first byte, never a file someone else made.
       await writeFile(out, JSON.stringify(config, null, 2) + '\n', { mode: 0o600, flag: 'wx' })

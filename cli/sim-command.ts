@@ -61,10 +61,10 @@ export const simCommand: Subcommand = {
     const upstream = await upstreamOf(v)
     const dataDir = v['data-dir'] === undefined ? undefined : resolve(String(v['data-dir']))
     const installed = await installedOf(v)
-    if (v['process-per-window']) return runProcessHall(v, { hall: hall, windows, speed, level, log, upstream, dataDir, installed })
+    if (v['process-per-window']) return runProcessHall(v, { hall, windows, speed, level, log, upstream, dataDir, installed })
     console.log(`counter-edge: starting a simulated hall "${hall}" with ${windows} windows…`)
     const sim = await startSimHall({
-      hall: hall,
+      hall,
       windows,
       host: v.host as string,
       hubPort: port(v['hub-port'], 'hub-port'),
