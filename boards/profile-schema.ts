@@ -22,6 +22,8 @@ export { lineRefSchema, type LineRef, type OfficerKey, type Score } from './line
 /** The keys a five-key evaluator adds to the three-key one: the contract's scores that are not three-key ones. */
 const FIVE_KEY_EXTRAS = EVALUATION_SCORES.filter((s) => !(THREE_KEY_SCORES as readonly string[]).includes(s)) as Array<Exclude<Score, (typeof THREE_KEY_SCORES)[number]>>
 
+const HT16K33_RANGE = 'HT16K33 地址须在 0x70..0x77 之间 / HT16K33 addresses are 0x70..0x77'
+
 /** JSON has no hex literals; "0x70" reads better in a profile than 112. */
 const i2cAddressSchema = z
   .union([
@@ -31,7 +33,7 @@ const i2cAddressSchema = z
       .regex(/^0x[0-9a-fA-F]{1,2}$/, 'expected an address like "0x70"')
       .transform((s) => Number.parseInt(s, 16)),
   ])
-  .pipe(z.number().int().min(0x70, 'HT16K33 addresses are 0x70..0x77').max(0x77, 'HT16K33 addresses are 0x70..0x77'))
+  .pipe(z.number().int().min(0x70, HT16K33_RANGE).max(0x77, HT16K33_RANGE))
 
 /** Every three-key score is required; the five-key extras come both or neither. */
 const keysSchema = z
@@ -254,7 +256,7 @@ export const boardProfileSchema = z
       ctx.addIssue({
         code: 'custom',
         path: clash.path.split('.'),
-        message: `${clash.chip}:${clash.offset} is already used by ${clash.firstPath}`,
+        message: `${clash.chip}:${clash.offset} 已被 ${clash.firstPath} 占用 / ${clash.chip}:${clash.offset} is already used by ${clash.firstPath}`,
       })
     }
   })
@@ -351,11 +353,14 @@ export class BoardProfileError extends Error {
   override readonly name = 'BoardProfileError'
   readonly file: string
   readonly problems: readonly string[]
+  /** Set when a profile named by id has no file in the folder: the CLI lists the ids there, the nearest first. */
+  readonly missing: { id: string; dir: string } | undefined
 
-  constructor(file: string, problems: readonly string[]) {
-    super(`${file}: invalid board profile\n${problems.map((p) => `  - ${p}`).join('\n')}`)
+  constructor(file: string, problems: readonly string[], missing?: { id: string; dir: string }) {
+    super(`${file}: 板型文件无效 / invalid board profile\n${problems.map((p) => `  - ${p}`).join('\n')}`)
     this.file = file
     this.problems = problems
+    this.missing = missing
   }
 }
 
@@ -389,18 +394,20 @@ export async function loadBoardProfile(pathOrId: string, dir: string): Promise<B
     text = await readFile(file, 'utf8')
   } catch (err) {
     const code = (err as { code?: unknown }).code
-    const known = code === 'ENOENT' && !byPath ? ` (no board profile '${pathOrId}' in ${dirname(file)})` : ''
-    throw new BoardProfileError(file, [`cannot read: ${(err as Error).message}${known}`])
+    if (code === 'ENOENT' && !byPath) {
+      throw new BoardProfileError(file, [`没有板型 '${pathOrId}'（${dirname(file)} 中）/ no board profile '${pathOrId}' in ${dirname(file)}`], { id: pathOrId, dir: dirname(file) })
+    }
+    throw new BoardProfileError(file, [`无法读取 / cannot read: ${(err as Error).message}`])
   }
   let json: unknown
   try {
     json = JSON.parse(text)
   } catch (err) {
-    throw new BoardProfileError(file, [`not valid JSON: ${(err as Error).message}`])
+    throw new BoardProfileError(file, [`不是有效的 JSON / not valid JSON: ${(err as Error).message}`])
   }
   const profile = parseBoardProfile(json, file)
   if (!byPath && profile.id !== pathOrId) {
-    throw new BoardProfileError(file, [`id: '${profile.id}' does not match the file name '${basename(file)}'`])
+    throw new BoardProfileError(file, [`id: '${profile.id}' 与文件名 '${basename(file)}' 不符 / '${profile.id}' does not match the file name '${basename(file)}'`])
   }
   return profile
 }

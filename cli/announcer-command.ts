@@ -1,5 +1,5 @@
 import { writeFile } from 'node:fs/promises'
-import { TICKET_PATTERN, WINDOW_NUMBER_PATTERN } from '../edge/protocol/index.ts'
+import { publicWindowSchema, ticketSchema } from '../edge/protocol/index.ts'
 import { createLogger } from '../edge/shared/logger.ts'
 import { announcerConfigSchema } from '../hub/announcer/announcer-config.ts'
 import { ESPEAK_INSTALL, espeakAvailable, makeVoicePack } from '../hub/announcer/espeak-pack.ts'
@@ -9,6 +9,7 @@ import { speechFor } from '../hub/announcer/speech.ts'
 import { VoicePack } from '../hub/announcer/voice-pack.ts'
 import { encodeWav } from '../hub/announcer/wav.ts'
 import { UsageError, type Subcommand } from './subcommand.ts'
+import { checkedFlag } from './flag-value.ts'
 
 const ACTIONS = ['make-voice-pack', 'say'] as const
 
@@ -48,10 +49,8 @@ export const announcerCommand: Subcommand = {
       console.log(`已生成 ${written} 个语音片段 / wrote ${written} clips to ${dir}/generated; a hall's own recordings go in ${dir}/zh/ (and en/), named as there, and win`)
       return 0
     }
-    const ticket = String(v.ticket ?? '')
-    const window = String(v.window ?? '')
-    if (!TICKET_PATTERN.test(ticket)) throw new UsageError(`--ticket must be 1–8 characters A–Z, 0–9, not "${ticket}"`)
-    if (!WINDOW_NUMBER_PATTERN.test(window)) throw new UsageError(`--window must be 1–8 characters A–Z, 0–9, not "${window}"`)
+    const ticket = checkedFlag(ticketSchema, v.ticket, '--ticket', { zh: '缺少 --ticket：要叫的号，如 A012', en: '--ticket is required: the ticket to call, e.g. A012' })
+    const window = checkedFlag(publicWindowSchema.shape.number, v.window, '--window', { zh: '缺少 --window：窗口号，如 3', en: '--window is required: the window number, e.g. 3' })
     const settings = announcerConfigSchema.safeParse({ voiceDir: dir, output: { dir }, template: v.template, english: Boolean(v.english), volume: Number(v.volume) })
     if (!settings.success) throw new UsageError(settings.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '))
     const config = settings.data

@@ -4,7 +4,7 @@ import { createLogger, type Logger } from '../edge/shared/logger.ts'
 import { Lifecycle } from '../edge/shared/lifecycle.ts'
 import { startEdge } from '../edge/main.ts'
 import { boardFileSchema, type BoardFile, type EdgeConfig } from '../edge/config.ts'
-import { loadBoardProfile } from '../boards/profile-schema.ts'
+import { loadProfileNamed } from './board-profile.ts'
 import { SyncedClock, defaultSyncFallback } from '../edge/link/clock-sync.ts'
 import { SystemdNotifier, watchdogIntervalMs } from '../edge/supervision/sd-notify.ts'
 import { Supervisor } from '../edge/supervision/supervisor.ts'
@@ -69,10 +69,10 @@ export function makeEdgeCommand(hooks: EdgeCommandHooks = {}): Subcommand {
       },
     },
     async run(v) {
-      if (!v.config) throw new UsageError('--config is required')
+      if (!v.config) throw new UsageError('缺少 --config：板卡配置文件，如 /etc/counter-edge/board.json / --config is required: the board config, e.g. /etc/counter-edge/board.json')
       const c = await readConfigFile(v.config as string, boardFileSchema)
       const tls = await readTls(v.config as string, c.tls)
-      const profile = await loadBoardProfile(c.board, BOARDS_DIR)
+      const profile = await loadProfileNamed(c.board, BOARDS_DIR, `${v.config as string}: board`)
       const control = v.control === undefined ? null : controlAddress(String(v.control))
       if (control && profile.adapter !== 'sim') {
         throw new UsageError(`--control is for simulated hardware; board profile "${c.board}" has adapter "${profile.adapter}", a real board's keys are pressed by hand`)

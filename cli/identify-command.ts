@@ -3,6 +3,7 @@ import { idSchema, parseMessage, topics, type State } from '../edge/protocol/ind
 import { connectToHub, HUB_OPTIONS } from './hall-connection.ts'
 import { commandWindow } from './window-command.ts'
 import { UsageError, type Subcommand } from './subcommand.ts'
+import { checkedFlag } from './flag-value.ts'
 import { waitMs } from './window-command.ts'
 import { whyUnreachable, windowPresence } from './window-presence.ts'
 
@@ -12,37 +13,36 @@ export const identifyCommand: Subcommand = {
   usage: 'COUNTER_EDGE_PASSWORD=… counter-edge identify --counter w05 [--seconds 10] --username hall-1-tech',
   options: { ...HUB_OPTIONS, counter: { type: 'string', description: 'the window' }, seconds: { type: 'string', default: '10', description: 'how long to blink (1–300)' }, wait: { type: 'string', default: '10', description: 'seconds to wait for the window to answer' } },
   async run(v) {
-    const counter = idSchema.safeParse(v.counter)
-    if (!counter.success) throw new UsageError(`--counter: ${v.counter === undefined ? 'required' : counter.error.issues[0]!.message}`)
+    const counter = checkedFlag(idSchema, v.counter, '--counter', { zh: '缺少 --counter：要识别的窗口，如 w05', en: '--counter is required: the window to identify, e.g. w05' })
     const seconds = Number(v.seconds)
-    if (!Number.isInteger(seconds) || seconds < 1 || seconds > 300) throw new UsageError(`--seconds must be a whole number from 1 to 300, not "${v.seconds}"`)
+    if (!Number.isInteger(seconds) || seconds < 1 || seconds > 300) throw new UsageError(`--seconds 须为 1 到 300 的整数，不是 "${v.seconds}" / --seconds must be a whole number from 1 to 300, not "${v.seconds}"`)
     const wait = waitMs(v.wait)
     const hall = v.hall as string
     const client = await connectToHub(v, 'identify')
     try {
-      const presence = await windowPresence(client, hall, counter.data)
-      const why = whyUnreachable(presence, hall, counter.data)
+      const presence = await windowPresence(client, hall, counter)
+      const why = whyUnreachable(presence, hall, counter)
       if (why) {
         console.error(why)
         return 1
       }
-      const latest = new LatestState(client, hall, counter.data, presence.state)
+      const latest = new LatestState(client, hall, counter, presence.state)
       await latest.start()
       try {
-        const r = await commandWindow(client, hall, counter.data, 'identify', { seconds }, wait)
+        const r = await commandWindow(client, hall, counter, 'identify', { seconds }, wait)
         if (!r.ok) {
-          console.error(`窗口 ${counter.data} 拒绝了识别命令 / window ${counter.data} refused identify: ${r.code}: ${r.message}`)
+          console.error(`窗口 ${counter} 拒绝了识别命令 / window ${counter} refused identify: ${r.code}: ${r.message}`)
           return 1
         }
         // The board answers identify after trying the display; a display that failed reports its fault in
         // the window's state. A sync, answered after the state it republishes, is the barrier for that.
-        await commandWindow(client, hall, counter.data, 'sync', {}, wait)
+        await commandWindow(client, hall, counter, 'sync', {}, wait)
         const fault = latest.state?.faults.find((f) => f.device === 'display')
         if (fault) {
-          console.error(`窗口 ${counter.data} 的显示屏有故障，没有闪烁（${fault.code}）/ window ${counter.data}: the display is NOT blinking, it has a fault: ${fault.code}: ${fault.message}. Check its cable and power; counter-edge selftest --counter ${counter.data} tests it again.`)
+          console.error(`窗口 ${counter} 的显示屏有故障，没有闪烁（${fault.code}）/ window ${counter}: the display is NOT blinking, it has a fault: ${fault.code}: ${fault.message}. Check its cable and power; counter-edge selftest --counter ${counter} tests it again.`)
           return 1
         }
-        console.log(`窗口 ${counter.data} 的显示屏正在闪烁 "----"，持续 ${seconds} 秒 / window ${counter.data} is blinking "----" for ${seconds} s`)
+        console.log(`窗口 ${counter} 的显示屏正在闪烁 "----"，持续 ${seconds} 秒 / window ${counter} is blinking "----" for ${seconds} s`)
         return 0
       } finally {
         latest.stop()

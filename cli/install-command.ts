@@ -6,7 +6,7 @@ import { PACKAGE_ROOT } from '../edge/shared/package-root.ts'
 import { promisify } from 'node:util'
 import { createHash } from 'node:crypto'
 import { boardFileSchema } from '../edge/config.ts'
-import { loadBoardProfile } from '../boards/profile-schema.ts'
+import { loadProfileNamed } from './board-profile.ts'
 import { verifySignedManifest } from '../edge/shared/release-signature.ts'
 import { BoardRoot, DEFAULT_ROOT } from '../edge/update/board-root.ts'
 import { unpackRelease } from '../edge/update/unpack.ts'
@@ -149,7 +149,7 @@ export const installCommand: Subcommand = {
     }
     for (const line of said) console.log(line)
     // 5. The hardware the config's profile names.
-    const profile = await loadBoardProfile(config.board, join(root.releaseDir(m.version), 'boards'))
+    const profile = await loadProfileNamed(config.board, join(root.releaseDir(m.version), 'boards'), `${String(v.config)}: board`)
     const problems = await checkBoard({ profile, sys: v.sys as string, dev: v.dev as string, probeDisplay: !dry })
     const natives = Object.entries(m.native).filter(([pkg, want]) => {
       try {

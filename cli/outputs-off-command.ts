@@ -1,4 +1,5 @@
-import { loadBoardProfile, type BoardProfile } from '../boards/profile-schema.ts'
+import type { BoardProfile } from '../boards/profile-schema.ts'
+import { loadProfileNamed } from './board-profile.ts'
 import { boardFileSchema } from '../edge/config.ts'
 import type { GpioBackend } from '../edge/hardware/gpio-port.ts'
 import { driveOutputsInactive } from '../edge/hardware/outputs-off.ts'
@@ -22,8 +23,10 @@ export const outputsOffCommand: Subcommand = {
   },
   async run(v) {
     if ((v.config === undefined) === (v.profile === undefined)) throw new UsageError('give exactly one of --config and --profile / 请给出 --config 或 --profile 之一')
-    const profileRef = v.profile !== undefined ? String(v.profile) : (await readConfigFile(String(v.config), boardFileSchema)).board
-    const profile = await loadBoardProfile(profileRef, BOARDS_DIR)
+    const profile =
+      v.profile !== undefined
+        ? await loadProfileNamed(String(v.profile), BOARDS_DIR, '--profile')
+        : await loadProfileNamed((await readConfigFile(String(v.config), boardFileSchema)).board, BOARDS_DIR, `${String(v.config)}: board`)
     const log = createLogger({ name: 'outputs-off' })
     const { gpio, stop } = await openGpio(profile, log)
     let failed = 0

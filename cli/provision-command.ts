@@ -1,12 +1,14 @@
 import { existsSync, statSync } from 'node:fs'
-import { readdir, writeFile } from 'node:fs/promises'
+import { writeFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { parseBrokerUrl } from '../edge/shared/mqtt-connect.ts'
 import { BOARDS_DIR } from '../edge/shared/package-root.ts'
-import { BoardProfileError, loadBoardProfile } from '../boards/profile-schema.ts'
+import { loadProfileNamed } from './board-profile.ts'
 import { idSchema } from '../edge/protocol/index.ts'
 import { ROLES, generatePassword, makeEntry, readCredentialFile, writeCredentialFile, type Role } from '../hub/credentials.ts'
 import { UsageError, type Subcommand } from './subcommand.ts'
+import { checkedFlag } from './flag-value.ts'
+import { didYouMean } from '../edge/shared/nearest-name.ts'
 
 export const provisionCommand: Subcommand = {
   name: 'provision',
@@ -28,16 +30,19 @@ export const provisionCommand: Subcommand = {
     const path = v.credentials as string | undefined
     if (!path) throw new UsageError('--credentials is required')
     const role = v.role as Role
-    if (!ROLES.includes(role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}, not "${role}"`)
-    const hall = idSchema.safeParse(v.hall)
-    if (!hall.success) throw new UsageError(`--hall: ${v.hall === undefined ? 'required' : hall.error.issues[0]!.message}`)
+    if (!ROLES.includes(role)) {
+      const hint = didYouMean(role, ROLES)
+      throw new UsageError(`--role 须为 ${ROLES.join('、')} 之一，不是 "${role}"${hint.zh} / --role must be one of ${ROLES.join(', ')}, not "${role}"${hint.en}`)
+    }
+    const hall = checkedFlag(idSchema, v.hall, '--hall', { zh: '缺少 --hall：大厅编号，如 hall-1', en: '--hall is required: the hall, e.g. hall-1' })
     let counter: string | null = null
     if (v.counter !== undefined || role === 'board') {
-      const c = idSchema.safeParse(v.counter)
-      if (!c.success) throw new UsageError(`--counter: ${v.counter === undefined ? 'required for a board' : c.error.issues[0]!.message}`)
-      counter = c.data
+      counter = checkedFlag(idSchema, v.counter, '--counter', {
+        zh: '缺少 --counter：发放板卡须给出窗口编号，如 w05',
+        en: '--counter is required for a board: the window, e.g. w05',
+      })
     }
-    const username = (v.username as string | undefined) ?? (counter ? `${hall.data}-${counter}` : `${hall.data}-${role}`)
+    const username = (v.username as string | undefined) ?? (counter ? `${hall}-${counter}` : `${hall}-${role}`)
     const out = v.out as string | undefined
     if (out !== undefined) {
       if (existsSync(out)) throw new UsageError(`--out ${out} 已存在，不覆盖 / --out ${out} already exists; not overwriting a board's config`)
@@ -49,8 +54,8 @@ export const provisionCommand: Subcommand = {
     // A credentials file belongs to one hub, and a hub to one hall: a board of another hall would
     // be let in and then refused every topic it publishes.
     const halls = [...new Set(entries.map((e) => e.hall))]
-    if (halls.length > 0 && !halls.includes(hall.data)) {
-      throw new UsageError(`--hall ${hall.data} 与凭据文件的大厅 ${halls.join(', ')} 不符 / --hall ${hall.data} differs from the hall of ${path} (${halls.join(', ')}): a hub serves one hall`)
+    if (halls.length > 0 && !halls.includes(hall)) {
+      throw new UsageError(`--hall ${hall} 与凭据文件的大厅 ${halls.join(', ')} 不符 / --hall ${hall} differs from the hall of ${path} (${halls.join(', ')}): a hub serves one hall`)
     }
     const existing = entries.findIndex((e) => e.username === username)
     if (v.revoke) {
@@ -74,13 +79,13 @@ export const provisionCommand: Subcommand = {
     }
     if (role === 'board') await checkBoardConfig(v.hub as string, v.board as string)
     const password = generatePassword()
-    const entry = await makeEntry({ username, role, hall: hall.data, counter, password })
+    const entry = await makeEntry({ username, role, hall, counter, password })
     if (existing >= 0) entries[existing] = entry
     else entries.push(entry)
     await writeCredentialFile(path, entries)
     const config = role === 'board'
-      ? { hall: hall.data, counter, board: v.board, hub: String(v.hub).split(',').map((h) => h.trim()).filter(Boolean), username, password }
-      : { hall: hall.data, role, username, password }
+      ? { hall, counter, board: v.board, hub: String(v.hub).split(',').map((h) => h.trim()).filter(Boolean), username, password }
+      : { hall, role, username, password }
     if (out !== undefined) {
       // 'wx': created here with mode 600 from the first byte, never a file someone else made.
       await writeFile(out, JSON.stringify(config, null, 2) + '\n', { mode: 0o600, flag: 'wx' })
@@ -112,11 +117,5 @@ async function checkBoardConfig(hub: string, board: string): Promise<void> {
       throw new UsageError(`--hub ${a}：集线器地址须以 mqtt:// 或 mqtts:// 开头 / --hub ${a}: a hub address is mqtt://host:1883 or mqtts://host:8883, not ${/^[a-z]+:/i.exec(a)?.[0] ?? 'this'}`)
     }
   }
-  try {
-    await loadBoardProfile(board, BOARDS_DIR)
-  } catch (err) {
-    if (!(err instanceof BoardProfileError)) throw err
-    const known = (await readdir(BOARDS_DIR)).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort()
-    throw new UsageError(`没有板型 "${board}" / no board profile "${board}"; the profiles are: ${known.join(', ')}`)
-  }
+  await loadProfileNamed(board, BOARDS_DIR, '--board')
 }

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util'
 import { VERSION } from '../edge/shared/version.ts'
 import { UsageError, type Subcommand } from './subcommand.ts'
 import { nodeTooOld } from './node-version.ts'
+import { didYouMean } from '../edge/shared/nearest-name.ts'
 
 function mainHelp(summaries: Record<string, string>): string {
   const width = Math.max(...Object.keys(summaries).map((k) => k.length))
@@ -50,7 +51,8 @@ export async function runCommandLine(argv: string[], commands: Record<string, ()
   }
   const load = commands[name]
   if (!load) {
-    console.error(`counter-edge: unknown command "${name}"\n\n${mainHelp(summaries)}`)
+    const hint = didYouMean(name, Object.keys(commands))
+    console.error(`counter-edge: 未知命令 "${name}"${hint.zh} / unknown command "${name}"${hint.en}\n\n${mainHelp(summaries)}`)
     return 2
   }
   const old = nodeTooOld()
@@ -96,8 +98,8 @@ function parseArgsProblem(err: Error & { code?: string }, args: string[], cmd: S
   const flag = quoted.split(/[= ]/)[0]!
   switch (err.code) {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION': {
-      const near = Object.keys(cmd.options).find((o) => o.startsWith(bare.slice(0, 3)) && bare.length > 0)
-      return `未知选项 ${flag} / unknown option ${flag}${near ? ` (did you mean --${near}?)` : ''}`
+      const hint = didYouMean(bare, Object.keys(cmd.options), (o) => `--${o}`)
+      return `未知选项 ${flag}${hint.zh} / unknown option ${flag}${hint.en}`
     }
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE': {
       const spec = cmd.options[bare]

@@ -10,6 +10,7 @@ import { LOG_LEVELS, idSchema } from '../edge/protocol/index.ts'
 const LOG_LEVELS_WITH_SILENT = [...LOG_LEVELS, 'silent'] as const
 import { counterId, startSimHall, type HubUpstream } from '../sim/hall.ts'
 import { UsageError, type Subcommand } from './subcommand.ts'
+import { checkedFlag } from './flag-value.ts'
 import { ESPEAK_BINARY } from '../hub/announcer/espeak-pack.ts'
 
 function port(v: unknown, flag: string): number {
@@ -51,8 +52,7 @@ export const simCommand: Subcommand = {
   async run(v) {
     const windows = Number(v.windows)
     if (!Number.isInteger(windows) || windows < 1 || windows > 200) throw new UsageError(`--windows must be a whole number from 1 to 200, not "${v.windows}"`)
-    const hall = idSchema.safeParse(v.hall)
-    if (!hall.success) throw new UsageError(`--hall: ${hall.error.issues[0]!.message}`)
+    const hall = checkedFlag(idSchema, v.hall, '--hall', { zh: '缺少 --hall：大厅编号，如 hall-1', en: '--hall is required: the hall, e.g. hall-1' })
     const speed = Number(v.speed)
     if (!(speed > 0 && speed <= 1000)) throw new UsageError(`--speed must be a number above 0 and at most 1000, not "${v.speed}"`)
     const level = LOG_LEVELS_WITH_SILENT.find((l) => l === v['log-level'])
@@ -61,10 +61,10 @@ export const simCommand: Subcommand = {
     const upstream = await upstreamOf(v)
     const dataDir = v['data-dir'] === undefined ? undefined : resolve(String(v['data-dir']))
     const installed = await installedOf(v)
-    if (v['process-per-window']) return runProcessHall(v, { hall: hall.data, windows, speed, level, log, upstream, dataDir, installed })
-    console.log(`counter-edge: starting a simulated hall "${hall.data}" with ${windows} windows…`)
+    if (v['process-per-window']) return runProcessHall(v, { hall, windows, speed, level, log, upstream, dataDir, installed })
+    console.log(`counter-edge: starting a simulated hall "${hall}" with ${windows} windows…`)
     const sim = await startSimHall({
-      hall: hall.data,
+      hall,
       windows,
       host: v.host as string,
       hubPort: port(v['hub-port'], 'hub-port'),
@@ -92,8 +92,8 @@ export const simCommand: Subcommand = {
         '',
         `  hall hub (MQTT, authenticated):   mqtt://${v.host}:${sim.hub.port}`,
         sim.central
-          ? `  central stand-in broker (MQTT):   ${sim.central.url}   ← integrate here: hall/${hall.data}/counter/+/…`
-          : `  your central broker (bridged to): ${sim.centralUrl}   hall/${hall.data}/counter/+/…  (your central calls; the keys are pressed through the control API)`,
+          ? `  central stand-in broker (MQTT):   ${sim.central.url}   ← integrate here: hall/${hall}/counter/+/…`
+          : `  your central broker (bridged to): ${sim.centralUrl}   hall/${hall}/counter/+/…  (your central calls; the keys are pressed through the control API)`,
         `  hall dashboard and /metrics:      http://${v.host}:${sim.hub.httpPort}/`,
         `  control API (HTTP JSON):          ${sim.control.url}/api`,
         ...(sim.hub.announcer
@@ -102,9 +102,9 @@ export const simCommand: Subcommand = {
         `  e.g. curl ${sim.control.url}/api/windows/w01/display`,
         `       curl -X POST ${sim.control.url}/api/windows/w01/keys/satisfied/press`,
         ...(windows >= 2 && v['screen-board'] !== 'same' ? [`       ${sim.control.url}/api/windows/w02/screen.png   (a pixel window's screen; panel.png its officer panel)`] : []),
-        `  technician CLI:                    npx counter-edge status --hub mqtt://${v.host}:${sim.hub.port} --hall ${hall.data} --username ${sim.technician.username} --password-file ${sim.technician.passwordFile}`,
+        `  technician CLI:                    npx counter-edge status --hub mqtt://${v.host}:${sim.hub.port} --hall ${hall} --username ${sim.technician.username} --password-file ${sim.technician.passwordFile}`,
         `  dashboard login:                   ${sim.technician.username}, the password in ${sim.technician.passwordFile}`,
-        `  add a window of your own:          npx counter-edge provision --credentials ${sim.credentialsFile} --hall ${hall.data} --counter ${nextCounter} --hub mqtt://${v.host}:${sim.hub.port} --out ${nextCounter}.json`,
+        `  add a window of your own:          npx counter-edge provision --credentials ${sim.credentialsFile} --hall ${hall} --counter ${nextCounter} --hub mqtt://${v.host}:${sim.hub.port} --out ${nextCounter}.json`,
         `                                     npx counter-edge edge --config ${nextCounter}.json`,
         '',
         'Calls and ratings follow. Ctrl-C stops everything.',

@@ -4,7 +4,8 @@ import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import { readPassword } from './hall-connection.ts'
 import { UsageError, type Subcommand } from './subcommand.ts'
-import type { RolloutStatus } from '../hub/fleet/rollout-status.ts'
+import { ROLLOUT_LIMITS, type RolloutStatus } from '../hub/fleet/rollout-status.ts'
+import { didYouMean } from '../edge/shared/nearest-name.ts'
 
 const ACTIONS = ['upload', 'start', 'status', 'cancel', 'list'] as const
 
@@ -36,7 +37,11 @@ export const updateCommand: Subcommand = {
   },
   async run(v, positionals) {
     const [action, ...files] = positionals
-    if (!action || !(ACTIONS as readonly string[]).includes(action)) throw new UsageError(`请给出操作 / give an action: ${ACTIONS.join(', ')}`)
+    if (!action) throw new UsageError(`请给出操作 / give an action: ${ACTIONS.join(', ')}`)
+    if (!(ACTIONS as readonly string[]).includes(action)) {
+      const hint = didYouMean(action, ACTIONS)
+      throw new UsageError(`未知操作 "${action}"${hint.zh} / unknown action "${action}"${hint.en}; the actions are: ${ACTIONS.join(', ')}`)
+    }
     const base = (v.http as string).replace(/\/+$/, '')
     if (!/^https?:\/\//.test(base)) throw new UsageError(`--http 须为 http:// 或 https:// 地址 / --http must be an http:// or https:// URL (got ${base})`)
     const hub = new HubApi(base)
@@ -48,6 +53,8 @@ export const updateCommand: Subcommand = {
       for (const x of r.releases) console.log(`${x.version.padEnd(16)} ${x.complete ? '完整 complete  ' : '缺少载荷 no payload'} ${x.payload.size} bytes  key ${x.key ?? '-'}`)
       return 0
     }
+    // Wrong flags are told before the password is asked for or the hub is reached.
+    const rollout = action === 'start' ? rolloutFlags(v) : null
     if (!v.username) throw new UsageError('需要 --username（大厅技术员账号）/ --username is required (a technician account of the hall)')
     await hub.login(v.username as string, await readPassword(v))
     if (action === 'upload') {
@@ -66,11 +73,7 @@ export const updateCommand: Subcommand = {
       return 0
     }
     if (action === 'start') {
-      if (!v.version) throw new UsageError('需要 --version / --version is required')
-      if (Boolean(v.all) === Boolean(v.boards)) throw new UsageError('请用 --boards w01,w02 或 --all（二选一）/ choose boards with --boards w01,w02 or --all (one of the two)')
-      const atATime = wholeNumber(v['at-a-time'] as string, 'at-a-time')
-      const confirmWithinS = wholeNumber(v['confirm-within'] as string, 'confirm-within')
-      const boards = v.all ? undefined : (v.boards as string).split(',').map((b) => b.trim()).filter(Boolean)
+      const { atATime, confirmWithinS, boards } = rollout!
       const started = (await hub.send('POST', '/api/rollout', JSON.stringify({ version: v.version, ...(boards ? { boards } : { all: true }), atATime, confirmWithinS }), 'application/json')) as RolloutStatus
       console.log(`升级已开始 / rollout of ${started.version} started: ${started.boards.length} boards, ${atATime} at a time`)
       if (!v.wait) return printStatus(started, Boolean(v.json))
@@ -112,9 +115,23 @@ function versionOf(text: string, file: string): string {
   throw new UsageError(`${file} 不是签名清单 / ${file} is not a signed release manifest (.release.json)`)
 }
 
-function wholeNumber(text: string, flag: string): number {
-  if (!/^\d+$/.test(text)) throw new UsageError(`--${flag} 须为整数 / --${flag} must be a whole number (got ${text})`)
-  return Number(text)
+function rolloutFlags(v: Record<string, string | boolean | undefined>): { atATime: number; confirmWithinS: number; boards: string[] | undefined } {
+  if (!v.version) throw new UsageError('需要 --version / --version is required')
+  if (Boolean(v.all) === Boolean(v.boards)) throw new UsageError('请用 --boards w01,w02 或 --all（二选一）/ choose boards with --boards w01,w02 or --all (one of the two)')
+  return {
+    atATime: wholeNumber(v['at-a-time'] as string, 'at-a-time', ROLLOUT_LIMITS.atATime),
+    confirmWithinS: wholeNumber(v['confirm-within'] as string, 'confirm-within', ROLLOUT_LIMITS.confirmWithinS),
+    boards: v.all ? undefined : (v.boards as string).split(',').map((b) => b.trim()).filter(Boolean),
+  }
+}
+
+/** Checked here, so the message names the flag; the hub's own refusal would name its JSON field. */
+function wholeNumber(text: string, flag: string, range: { min: number; max: number }): number {
+  const n = Number(text)
+  if (!/^\d+$/.test(text) || n < range.min || n > range.max) {
+    throw new UsageError(`--${flag} 须为 ${range.min} 到 ${range.max} 的整数 / --${flag} must be a whole number from ${range.min} to ${range.max} (got ${text})`)
+  }
+  return n
 }
 
 /** The hub's HTTP API with a technician's session cookie; a refusal becomes an error carrying the hub's own words. */

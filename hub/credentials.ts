@@ -6,6 +6,8 @@ import { dirname, basename, join } from 'node:path'
 import { z } from 'zod'
 import { idSchema } from '../edge/protocol/index.ts'
 import type { Logger } from '../edge/shared/logger.ts'
+import { readFailureZh } from '../edge/shared/read-failure.ts'
+import { schemaProblem } from '../edge/shared/schema-problem.ts'
 
 const scrypt = promisify(scryptCb) as (pw: string, salt: Buffer, len: number, opts: { N: number; r: number; p: number; maxmem: number }) => Promise<Buffer>
 
@@ -60,25 +62,25 @@ export async function readCredentialFile(path: string): Promise<CredentialEntry[
     text = await readFile(path, 'utf8')
   } catch (err) {
     const e = err as NodeJS.ErrnoException
-    if (e.code === 'ENOENT') throw new CredentialFileError(`credentials file ${path} does not exist: create it with \`counter-edge provision\``)
-    throw new CredentialFileError(`cannot read credentials file ${path}: ${e.message}`)
+    if (e.code === 'ENOENT') throw new CredentialFileError(`凭据文件 ${path} 不存在：请用 counter-edge provision 创建 / credentials file ${path} does not exist: create it with \`counter-edge provision\``)
+    throw new CredentialFileError(`无法读取凭据文件 ${path}：${readFailureZh(e.code)} / cannot read credentials file ${path}: ${e.message}`)
   }
   let json: unknown
   try {
     json = JSON.parse(text)
   } catch (err) {
-    throw new CredentialFileError(`credentials file ${path} is not valid JSON: ${(err as Error).message}`)
+    throw new CredentialFileError(`凭据文件 ${path} 不是有效的 JSON（可能被手工改坏了）/ credentials file ${path} is not valid JSON: ${(err as Error).message}`)
   }
   const parsed = fileSchema.safeParse(json)
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!
-    throw new CredentialFileError(`credentials file ${path}: ${issue.path.join('.') || '(root)'}: ${issue.message}`)
+    const p = schemaProblem(fileSchema, json, parsed.error.issues)
+    throw new CredentialFileError(`凭据文件 / credentials file ${path}: ${p.path ? `${p.path}: ` : ''}${p.text}`)
   }
   const seen = new Set<string>()
   for (const e of parsed.data.entries) {
-    if (seen.has(e.username)) throw new CredentialFileError(`credentials file ${path}: username "${e.username}" appears twice`)
+    if (seen.has(e.username)) throw new CredentialFileError(`凭据文件 ${path} 中用户名 "${e.username}" 出现两次 / credentials file ${path}: username "${e.username}" appears twice`)
     seen.add(e.username)
-    if (e.role === 'board' && e.counter === null) throw new CredentialFileError(`credentials file ${path}: board "${e.username}" has no counter`)
+    if (e.role === 'board' && e.counter === null) throw new CredentialFileError(`凭据文件 ${path} 中板卡 "${e.username}" 没有窗口编号 / credentials file ${path}: board "${e.username}" has no counter`)
   }
   return parsed.data.entries
 }

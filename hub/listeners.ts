@@ -8,6 +8,7 @@ import type { TurnWrites } from '../edge/shared/turn-writes.ts'
 import { normalizeAddress, type ConnectionGuard } from './address-guards.ts'
 import { guardedStream } from './frame-guard.ts'
 import type { RefusalKind } from './hub-counters.ts'
+import { LISTENER_NAMES, listenFailure, type ListenerName } from './http/listen.ts'
 
 export interface TlsListenerConfig {
   host?: string
@@ -118,7 +119,7 @@ export class HubListeners {
         const address = this.accept(sock, 'tcp')
         if (address) this.hand(sock, { address, transport: 'tcp', clientCert: null, localAddress: normalizeAddress(sock.localAddress) })
       })
-      this.ports.tcp = await listen(this.tcp, config.tcp.port, config.tcp.host)
+      this.ports.tcp = await listen(this.tcp, config.tcp.port, config.tcp.host, LISTENER_NAMES.mqtt)
       this.opts.log.info({ host: config.tcp.host, port: this.ports.tcp }, 'hub listening (MQTT over TCP)')
     } else {
       this.opts.log.info('no plain MQTT listener (plainTcp: false): TLS only')
@@ -154,7 +155,7 @@ export class HubListeners {
         // Node reports a handshake timeout here and leaves the socket open; every failed handshake ends here.
         sock.destroy()
       })
-      this.ports.tls = await listen(this.tls, t.port, t.host ?? host)
+      this.ports.tls = await listen(this.tls, t.port, t.host ?? host, LISTENER_NAMES.tls)
       this.opts.log.info({ port: this.ports.tls, clientCerts: Boolean(t.requestCert) }, 'hub listening (MQTT over TLS)')
     }
 
@@ -167,12 +168,17 @@ export class HubListeners {
         if (!this.accept(sock, 'ws')) return
       })
       this.wss = new WebSocketServer({ server: this.http, path: w.path ?? '/mqtt', maxPayload: this.opts.maxPacketBytes + 16 })
+      // ws re-emits its HTTP server's errors here; unheard, a taken port threw out of the emit before listen()
+      // heard it, and the hub hung starting. A bind failure is reported by listen(); later ones are logged.
+      this.wss.on('error', (err) => {
+        if (this.ports.ws !== null) this.opts.log.warn({ err: err.message }, 'MQTT over WebSocket listener error')
+      })
       this.wss.on('connection', (ws, req) => {
         const address = normalizeAddress(req.socket.remoteAddress)
         ws.on('error', () => {})
         this.hand(createWebSocketStream(ws), { address, transport: 'ws', clientCert: null, localAddress: normalizeAddress(req.socket.localAddress) }, req)
       })
-      this.ports.ws = await listen(this.http, w.port, w.host ?? host)
+      this.ports.ws = await listen(this.http, w.port, w.host ?? host, LISTENER_NAMES.ws)
       this.opts.log.info({ port: this.ports.ws, path: w.path ?? '/mqtt' }, 'hub listening (MQTT over WebSocket)')
     }
   }
@@ -187,11 +193,12 @@ export class HubListeners {
   }
 }
 
-function listen(server: Server, port: number, host: string): Promise<number> {
+function listen(server: Server, port: number, host: string, which: ListenerName): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject)
+    const fail = (err: Error) => reject(listenFailure(err, which, host, port))
+    server.once('error', fail)
     server.listen(port, host, () => {
-      server.off('error', reject)
+      server.off('error', fail)
       resolve((server.address() as AddressInfo).port)
     })
   })

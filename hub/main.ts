@@ -25,6 +25,7 @@ import { MemoryFirstOutgoing } from './memory-first-outgoing.ts'
 import { resolveLimits } from './limits.ts'
 import { LogLimiter } from './log-limiter.ts'
 import { HubHttp } from './dashboard/http-server.ts'
+import { LISTENER_NAMES, listenFailure } from './http/listen.ts'
 import { HallScreenFeed } from './dashboard/hall-screen-feed.ts'
 import { LoginLimiter } from './login-limiter.ts'
 import { Lifecycle } from '../edge/shared/lifecycle.ts'
@@ -349,7 +350,11 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
         parses,
         log: log.child({ module: 'http' }),
       })
-      await life.start('http', h)
+      // The dashboard's server (hub/dashboard/) binds with Node's bare words; which listener it was is said here.
+      const { host: httpHost = config.host, port: httpPort } = config.http
+      await life.start('http', h).catch((err: unknown) => {
+        throw listenFailure(err, LISTENER_NAMES.http, httpHost, httpPort)
+      })
       http = h
     }
 

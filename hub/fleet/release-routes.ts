@@ -7,7 +7,7 @@ import { HttpError, isJsonContentType, readJsonBody } from '../http/json-body.ts
 import type { LoginLimiter } from '../login-limiter.ts'
 import type { HubCounters } from '../hub-counters.ts'
 import { ReleaseRefusal, type ReleaseStore, type StoredRelease } from './release-store.ts'
-import { RolloutRefusal, type RolloutRequest, type RolloutStatus } from './rollout-status.ts'
+import { ROLLOUT_LIMITS, RolloutRefusal, type RolloutRequest, type RolloutStatus } from './rollout-status.ts'
 
 /** What the routes need of the rollout controller (hub/fleet/rollout.ts). */
 export interface RolloutControl {
@@ -189,9 +189,11 @@ function parseRequest(body: Record<string, unknown>): RolloutRequest {
     throw new HttpError(400, '请选择窗口 / choose boards: "boards": ["w01", "w02"] or "all": true')
   }
   const atATime = body.atATime ?? 5
-  if (typeof atATime !== 'number' || !Number.isInteger(atATime) || atATime < 1 || atATime > 1000) throw new HttpError(400, '"atATime" must be a whole number from 1 to 1000')
+  const a = ROLLOUT_LIMITS.atATime
+  if (typeof atATime !== 'number' || !Number.isInteger(atATime) || atATime < a.min || atATime > a.max) throw new HttpError(400, `"atATime" must be a whole number from ${a.min} to ${a.max}`)
   const confirmWithinS = body.confirmWithinS ?? 120
-  if (typeof confirmWithinS !== 'number' || !Number.isInteger(confirmWithinS) || confirmWithinS < 10 || confirmWithinS > 900) throw new HttpError(400, '"confirmWithinS" must be a whole number of seconds from 10 to 900')
+  const c = ROLLOUT_LIMITS.confirmWithinS
+  if (typeof confirmWithinS !== 'number' || !Number.isInteger(confirmWithinS) || confirmWithinS < c.min || confirmWithinS > c.max) throw new HttpError(400, `"confirmWithinS" must be a whole number of seconds from ${c.min} to ${c.max}`)
   return { version, boards: all ? 'all' : (boards as string[]), atATime, confirmWithinS }
 }
 

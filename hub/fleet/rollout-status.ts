@@ -9,6 +9,12 @@ export interface RolloutRequest {
   confirmWithinS: number
 }
 
+/** The bounds the hub accepts for a rollout's pace; the CLI checks its flags against the same ones. */
+export const ROLLOUT_LIMITS = {
+  atATime: { min: 1, max: 1000 },
+  confirmWithinS: { min: 10, max: 900 },
+} as const
+
 /** A board's part in a rollout, as the hub sees it. */
 export type BoardRolloutState = 'pending' | 'sent' | 'confirmed' | 'failed' | 'rolled-back' | 'skipped'
 

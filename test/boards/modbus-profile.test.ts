@@ -52,7 +52,7 @@ describe('Modbus lines in a board profile', () => {
     expect(problems(with_((p) => (p.keys.neutral = 'modbus:3/di/4')))).toEqual(['keys.neutral: module 3 has 4 inputs (0..3), not 4'])
     expect(problems(with_((p) => (p.keys.neutral = 'modbus:3/input/1')))).toEqual([expect.stringMatching(/^keys\.neutral: "modbus:3\/input\/1" is not a line: use .* or "modbus:<slave>\/<di\|coil>\/<n>"/)])
     expect(problems(with_((p) => (p.keys.neutral = { chip: 'modbus:3', offset: 1 })))).toEqual([expect.stringMatching(/^keys\.neutral: 'modbus:3' is not a Modbus line/)])
-    expect(problems(with_((p) => (p.keys.neutral = 'modbus:3/di/0')))).toEqual(['keys.neutral: modbus:3/di:0 is already used by keys.satisfied'])
+    expect(problems(with_((p) => (p.keys.neutral = 'modbus:3/di/0')))).toEqual(['keys.neutral: modbus:3/di:0 已被 keys.satisfied 占用 / modbus:3/di:0 is already used by keys.satisfied'])
   })
 
   it('needs the modbus section for Modbus lines, and a distinct address per module', () => {

@@ -73,7 +73,7 @@ describe('board profiles', () => {
     ])
     const { description: _, ...noDescription } = valid()
     expect(problems(noDescription)[0]).toMatch(/^description: /)
-    expect(problems({ ...valid(), display: { ...valid().display, address: '0x80' } })[0]).toMatch(/^display.address: .*0x70..0x77/)
+    expect(problems({ ...valid(), display: { ...valid().display, address: '0x80' } })[0]).toMatch(/^display.address: HT16K33 地址须在 0x70..0x77 之间 \/ HT16K33 addresses are 0x70..0x77/)
     expect(problems({ ...valid(), adapter: 'pigpio' })[0]).toMatch(/^adapter: /)
     expect(problems({ ...valid(), keys: { ...valid().keys, satisfied: { ...line(5), pin: 17 } } })[0]).toMatch(
       /^keys.satisfied: Unrecognized key: "pin"/,
@@ -93,7 +93,7 @@ describe('board profiles', () => {
 
   it('refuses one pin used for two roles, naming both', () => {
     expect(problems({ ...valid(), outputs: { statusLamp: line(6, false) } })).toEqual([
-      'outputs.statusLamp: sim-gpio:6 is already used by keys.neutral',
+      'outputs.statusLamp: sim-gpio:6 已被 keys.neutral 占用 / sim-gpio:6 is already used by keys.neutral',
     ])
   })
 
@@ -132,9 +132,13 @@ describe('board profiles', () => {
   })
 
   it('reports unreadable, malformed and misnamed files with the file name', async () => {
-    await expect(loadBoardProfile('no-such-board', dir)).rejects.toThrow(/no-such-board\.json.*no board profile/s)
+    const missing = await loadBoardProfile('no-such-board', dir).catch((e: unknown) => e)
+    expect(missing).toBeInstanceOf(BoardProfileError)
+    expect((missing as BoardProfileError).message).toMatch(/no-such-board\.json: 板型文件无效 \/ invalid board profile\n {2}- 没有板型 'no-such-board'.*\/ no board profile 'no-such-board'/)
+    // The CLI lists the folder's ids from here, the nearest first (cli/board-profile.ts).
+    expect((missing as BoardProfileError).missing).toEqual({ id: 'no-such-board', dir })
     await writeFile(join(dir, 'broken.json'), '{ "id": ')
-    await expect(loadBoardProfile('broken', dir)).rejects.toThrow(/broken\.json.*not valid JSON/s)
+    await expect(loadBoardProfile('broken', dir)).rejects.toThrow(/broken\.json.*不是有效的 JSON \/ not valid JSON/s)
     await writeFile(join(dir, 'copied.json'), JSON.stringify(valid()))
     await expect(loadBoardProfile('copied', dir)).rejects.toThrow(/copied\.json.*'test-board' does not match/s)
     const bad = join(dir, 'bad.json')

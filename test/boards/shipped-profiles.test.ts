@@ -213,7 +213,7 @@ describe('display drivers in a profile', () => {
   it('refuses a display pin that is also a key, naming both', () => {
     const board = max7219Board()
     expect(problems({ ...board, keys: { ...board.keys, satisfied: line(10) } })).toEqual([
-      'keys.satisfied: sim-gpio:10 is already used by display.pins.din',
+      'keys.satisfied: sim-gpio:10 已被 display.pins.din 占用 / sim-gpio:10 is already used by display.pins.din',
     ])
   })
 

@@ -1,7 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises'
+import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createServer, type AddressInfo } from 'node:net'
@@ -39,6 +39,17 @@ describe('counter-edge on wrong flags and files', () => {
     expect(near.err).toMatch(/unknown option --count \(did you mean --counter\?\)/)
   })
 
+  it('a swapped-letter typo of a flag or a command gets the nearest name', async () => {
+    const flag = await cli(['status', '--hbu', 'mqtt://hub'])
+    expect(flag.code).toBe(2)
+    expect(flag.err).toMatch(/^counter-edge status: 未知选项 --hbu，是不是 --hub？ \/ unknown option --hbu \(did you mean --hub\?\)\n/)
+    const command = await cli(['stauts'])
+    expect(command.code).toBe(2)
+    expect(command.err).toMatch(/^counter-edge: 未知命令 "stauts"，是不是 status？ \/ unknown command "stauts" \(did you mean status\?\)\n/)
+    const far = await cli(['frobnicate'])
+    expect(far.err).toMatch(/^counter-edge: 未知命令 "frobnicate" \/ unknown command "frobnicate"\n/)
+  })
+
   it('a flag without its value says which one needs a value', async () => {
     const r = await cli(['identify', '--counter'])
     expect(r.code).toBe(2)
@@ -57,6 +68,51 @@ describe('counter-edge on wrong flags and files', () => {
     const r = await cli(['status', '--username', 'hall-1-tech'])
     expect(r.code).toBe(2)
     expect(r.err).toMatch(/没有密码.*\/ no password: give --password-file or set COUNTER_EDGE_PASSWORD/)
+  })
+})
+
+describe('counter-edge on a wrong window, ticket or role', () => {
+  it('a missing --counter says which window is meant; a counter id in capitals is pointed to its lower case', async () => {
+    const none = await cli(['identify'])
+    expect(none.code).toBe(2)
+    expect(none.err).toMatch(/^counter-edge identify: 缺少 --counter：要识别的窗口，如 w05 \/ --counter is required: the window to identify, e.g. w05\n/)
+    const upper = await cli(['identify', '--counter', 'W03'])
+    expect(upper.code).toBe(2)
+    expect(upper.err).toContain(`--counter "W03"：须为 1–32 个字符：a–z、0–9、'-'，不以 '-' 开头，是不是 "w03"？ / --counter "W03": expected 1–32 characters a–z, 0–9, '-', not starting with '-' (did you mean "w03"?)`)
+  })
+
+  it('a ticket in lower case is pointed to its capitals', async () => {
+    const r = await cli(['announcer', 'say', '--dir', dir, '--ticket', 'a012', '--window', '3'])
+    expect(r.code).toBe(2)
+    expect(r.err).toContain('--ticket "a012"：须为 1–8 个字符：A–Z、0–9，是不是 "A012"？ / --ticket "a012": expected 1–8 characters A–Z, 0–9 (did you mean "A012"?)')
+  })
+
+  it('provision names the role meant, and why --counter is needed', async () => {
+    const creds = join(dir, 'role-credentials.json')
+    const role = await cli(['provision', '--credentials', creds, '--hall', 'hall-1', '--role', 'technican'])
+    expect(role.code).toBe(2)
+    expect(role.err).toContain('--role 须为 board、bridge、dashboard、technician 之一，不是 "technican"，是不是 technician？ / --role must be one of board, bridge, dashboard, technician, not "technican" (did you mean technician?)')
+    const counter = await cli(['provision', '--credentials', creds, '--hall', 'hall-1'])
+    expect(counter.code).toBe(2)
+    expect(counter.err).toContain('缺少 --counter：发放板卡须给出窗口编号，如 w05 / --counter is required for a board: the window, e.g. w05')
+  })
+})
+
+describe('counter-edge update on wrong input, before it asks the hub', () => {
+  it('names a mistyped action and the one meant', async () => {
+    const r = await cli(['update', 'uplaod', 'a.release.json', 'a.tar.gz'])
+    expect(r.code).toBe(2)
+    expect(r.err).toMatch(/^counter-edge update: 未知操作 "uplaod"，是不是 upload？ \/ unknown action "uplaod" \(did you mean upload\?\); the actions are: upload, start, status, cancel, list\n/)
+  })
+
+  it('checks --at-a-time and --confirm-within itself, naming the flag rather than the hub\'s JSON field', async () => {
+    // Nothing listens on --http: the answer comes from the flag check alone.
+    const r = await cli(['update', 'start', '--version', '1.2.3', '--all', '--at-a-time', '0', '--http', 'http://127.0.0.1:9', '--username', 'hall-1-tech'])
+    expect(r.code).toBe(2)
+    expect(r.err).toContain('--at-a-time 须为 1 到 1000 的整数 / --at-a-time must be a whole number from 1 to 1000 (got 0)')
+    expect(r.err).not.toContain('atATime')
+    const c = await cli(['update', 'start', '--version', '1.2.3', '--all', '--confirm-within', '5', '--http', 'http://127.0.0.1:9', '--username', 'hall-1-tech'])
+    expect(c.err).toContain('--confirm-within must be a whole number from 10 to 900 (got 5)')
   })
 })
 
@@ -94,7 +150,23 @@ describe('counter-edge provision refuses what would not work', () => {
   it('a board profile that does not exist, listing those that do', async () => {
     const r = await cli(['provision', '--credentials', creds(), '--hall', 'hall-1', '--counter', 'w01', '--board', 'rpi9-nonexistent'])
     expect(r.code).toBe(2)
-    expect(r.err).toMatch(/没有板型 "rpi9-nonexistent" \/ no board profile "rpi9-nonexistent"; the profiles are: .*rpi4-ht16k33.*sim-window/)
+    expect(r.err).toMatch(/--board：没有板型 "rpi9-nonexistent" \/ --board: no board profile "rpi9-nonexistent"\n现有板型 \/ the profiles are: .*rpi4-ht16k33.*sim-window/)
+    await expect(stat(creds())).rejects.toThrow(/ENOENT/)
+  })
+
+  it('a misspelled board profile gets the nearest id, from provision, edge and outputs-off alike', async () => {
+    const suggestion = /没有板型 "rpi4-ht16k3"，是不是 "rpi4-ht16k33"？ \/ .*no board profile "rpi4-ht16k3" \(did you mean "rpi4-ht16k33"\?\)\n现有板型 \/ the profiles are: .*sim-window/
+    const provision = await cli(['provision', '--credentials', creds(), '--hall', 'hall-1', '--counter', 'w01', '--board', 'rpi4-ht16k3'])
+    expect(provision.code).toBe(2)
+    expect(provision.err).toMatch(suggestion)
+    const off = await cli(['outputs-off', '--profile', 'rpi4-ht16k3'])
+    expect(off.code).toBe(2)
+    expect(off.err).toMatch(suggestion)
+    const config = join(dir, 'typo-board.json')
+    await writeFile(config, JSON.stringify({ hall: 'hall-1', counter: 'w01', board: 'rpi4-ht16k3', hub: ['mqtt://127.0.0.1:1'], username: 'u', password: 'p' }))
+    const edge = await cli(['edge', '--config', config])
+    expect(edge.code).toBe(2)
+    expect(edge.err).toContain(`${config}: board: no board profile "rpi4-ht16k3" (did you mean "rpi4-ht16k33"?)`)
     await expect(stat(creds())).rejects.toThrow(/ENOENT/)
   })
 

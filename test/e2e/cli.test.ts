@@ -105,7 +105,7 @@ describe('counter-edge status, identify, selftest', () => {
   it('says what is wrong: a bad counter id, a wrong password, a window that does not exist', async () => {
     const bad = await cli(['identify', ...auth, '--counter', 'W 1'])
     expect(bad.code).toBe(2)
-    expect(bad.err).toMatch(/--counter: expected/)
+    expect(bad.err).toMatch(/--counter "W 1"：须为 1–32 个字符.* \/ --counter "W 1": expected 1–32 characters/)
     const level = await cli(['sim', '--log-level', 'loud', '--windows', '1'])
     expect(level.code).toBe(2)
     expect(level.err).toMatch(/--log-level must be one of fatal, error, warn, info, debug, trace, silent, not "loud"/)

@@ -108,7 +108,13 @@ describe('credentials', () => {
     expect(store.clientIdOwner('mqttjs_99')).toBeNull()
   })
 
-  it('a missing file says how to create one', async () => {
-    await expect(readCredentialFile('/nonexistent/creds.json')).rejects.toThrow(/counter-edge provision/)
+  it('a missing file says how to create one, in Chinese and English', async () => {
+    await expect(readCredentialFile('/nonexistent/creds.json')).rejects.toThrow('凭据文件 /nonexistent/creds.json 不存在：请用 counter-edge provision 创建 / credentials file /nonexistent/creds.json does not exist: create it with `counter-edge provision`')
+  })
+
+  it('a file that is not JSON is named as such, in Chinese and English', async () => {
+    const path = await fileWith()
+    await writeFile(path, '{"version":1,')
+    await expect(readCredentialFile(path)).rejects.toThrow(`凭据文件 ${path} 不是有效的 JSON（可能被手工改坏了）/ credentials file ${path} is not valid JSON: `)
   })
 })
