@@ -27,6 +27,18 @@ afterAll(async () => {
 
 /** Wrong input to the command itself: each says what is wrong in our words, with the usage, and exits 2. */
 describe('counter-edge on wrong flags and files', () => {
+  it('selftest: a missing or mis-cased --counter and an unknown test are named in both languages, before any login', async () => {
+    const none = await cli(['selftest'])
+    expect(none.code).toBe(2)
+    expect(none.err).toMatch(/缺少 --counter：要自检的窗口，如 w05 \/ --counter is required: the window to test, e.g. w05/)
+    const cased = await cli(['selftest', '--counter', 'W03'])
+    expect(cased.code).toBe(2)
+    expect(cased.err).toMatch(/--counter "W03"：.*是不是 "w03"？ \/ --counter "W03": .*\(did you mean "w03"\?\)/)
+    const test = await cli(['selftest', '--counter', 'w03', '--tests', 'display,trigers'])
+    expect(test.code).toBe(2)
+    expect(test.err).toMatch(/--tests：没有测试 trigers，是不是 triggers？；可选 display、keys、triggers \/ --tests: unknown trigers \(did you mean triggers\?\); choose from display, keys, triggers/)
+  })
+
   it('an unknown flag gets our bilingual message and the command usage, not parseArgs text', async () => {
     const r = await cli(['status', '--frobnicate'])
     expect(r.code).toBe(2)
