@@ -122,7 +122,8 @@ export class CredentialStore {
   /** Checks in progress, so a board that retried while its first attempt waited for scrypt does not queue a second one. */
   private readonly checking = new Map<string, Promise<Principal | null>>()
 
-  constructor(private readonly opts: { path: string; log: Logger; watch?: boolean }) {}
+  /** hall: the hall this hub serves; accounts of other halls in its file are said at each load (they can log in, but reach nothing here). */
+  constructor(private readonly opts: { path: string; log: Logger; watch?: boolean; hall?: string }) {}
 
   async start(): Promise<void> {
     await this.reload()
@@ -143,6 +144,16 @@ export class CredentialStore {
     const list = await readCredentialFile(this.opts.path)
     this.entries = new Map(list.map((e) => [e.username, e]))
     this.opts.log.info({ entries: list.length, revoked: list.filter((e) => e.revoked).length }, 'credentials loaded')
+    const hall = this.opts.hall
+    const others = hall === undefined ? [] : list.filter((e) => !e.revoked && e.hall !== hall)
+    if (others.length > 0) {
+      // A file made for another hall (or a hub started with the wrong "hall") lets every board log in and then reach nothing.
+      const halls = [...new Set(others.map((e) => e.hall))].slice(0, 5)
+      this.opts.log.warn(
+        { hall, otherHalls: halls, accounts: others.length, of: list.length },
+        `凭据文件中有 ${others.length} 个账号属于其他大厅（${halls.join('、')}），本集线器服务 ${hall}：这些账号能登录，但收不到也发不出任何消息；请检查配置的 "hall" 或凭据文件 / ${others.length} of ${list.length} accounts in the credentials file belong to another hall (${halls.join(', ')}) while this hub serves ${hall}: they can log in but reach nothing; check the config's "hall" or the credentials file`,
+      )
+    }
     for (const l of this.listeners) l()
   }
 

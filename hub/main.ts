@@ -85,7 +85,7 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
       windowMs: limits.refusalLogWindowMs,
     })
     life.add('refusal log lines', () => refusalLines.stop())
-    const credentials = await life.start('credentials', new CredentialStore({ path: config.credentialsFile, log: log.child({ module: 'credentials' }) }))
+    const credentials = await life.start('credentials', new CredentialStore({ path: config.credentialsFile, log: log.child({ module: 'credentials' }), hall: config.hall }))
 
     let cluster: HallCluster | null = null
     if (config.redis) {

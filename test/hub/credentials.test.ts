@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { CredentialStore, makeEntry, readCredentialFile, writeCredentialFile } from '../../hub/credentials.ts'
 import { silentLogger } from '../../edge/shared/logger.ts'
 import { eventually } from '../support/probe.ts'
+import { CapturedLog } from './support/hub-fixture.ts'
 
 const dirs: string[] = []
 const stores: CredentialStore[] = []
@@ -106,6 +107,24 @@ describe('credentials', () => {
     expect(store.clientIdOwner('hall-1-w01-x')).toBe('hall-1-w01')
     expect(store.clientIdOwner('hall-10')).toBeNull()
     expect(store.clientIdOwner('mqttjs_99')).toBeNull()
+  })
+
+  it('accounts of another hall than the hub serves are said at each load, in both languages; its own hall alone says nothing', async () => {
+    const path = await fileWith(
+      await makeEntry({ username: 'hall-2-w01', role: 'board', hall: 'hall-2', counter: 'w01', password: 'pw-1' }),
+      await makeEntry({ username: 'hall-2-tech', role: 'technician', hall: 'hall-2', counter: null, password: 'pw-2' }),
+    )
+    const wrong = new CapturedLog()
+    const store = new CredentialStore({ path, log: wrong.logger, watch: false, hall: 'hall-3' })
+    stores.push(store)
+    await store.start()
+    const said = wrong.lines.filter((l) => l.level === 40)
+    expect(said).toEqual([expect.objectContaining({ hall: 'hall-3', otherHalls: ['hall-2'], accounts: 2, of: 2, msg: expect.stringMatching(/^凭据文件中有 2 个账号属于其他大厅（hall-2），本集线器服务 hall-3.* \/ 2 of 2 accounts in the credentials file belong to another hall \(hall-2\) while this hub serves hall-3: they can log in but reach nothing/) })])
+    const right = new CapturedLog()
+    const own = new CredentialStore({ path, log: right.logger, watch: false, hall: 'hall-2' })
+    stores.push(own)
+    await own.start()
+    expect(right.lines.filter((l) => l.level === 40)).toEqual([])
   })
 
   it('a missing file says how to create one, in Chinese and English', async () => {
