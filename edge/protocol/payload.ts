@@ -75,17 +75,23 @@ export function decodeJsonObject(payload: Uint8Array | string): DecodedPayload {
 
 /**
  * Whether parsed JSON nests objects and arrays more than `max` levels deep (the value itself is
- * level 1). An explicit stack, not recursion, so the check cannot itself overflow; a contract
- * message has a few dozen values, so the walk costs little beside the parse.
+ * level 1). The recursion stops one level past `max`, so the check cannot itself overflow; it
+ * allocates nothing, since every board message the hub takes passes here.
  */
 export function nestsDeeperThan(value: unknown, max: number): boolean {
-  const stack: Array<[unknown, number]> = [[value, 1]]
-  while (stack.length > 0) {
-    const [v, depth] = stack.pop()!
-    if (typeof v !== 'object' || v === null) continue
-    if (depth > max) return true
-    const children = Array.isArray(v) ? v : Object.values(v)
-    for (const child of children) if (typeof child === 'object' && child !== null) stack.push([child, depth + 1])
+  return deeperThan(value, 1, max)
+}
+
+function deeperThan(v: unknown, depth: number, max: number): boolean {
+  if (typeof v !== 'object' || v === null) return false
+  if (depth > max) return true
+  if (Array.isArray(v)) {
+    for (const child of v) if (typeof child === 'object' && child !== null && deeperThan(child, depth + 1, max)) return true
+    return false
+  }
+  for (const key in v) {
+    const child = (v as Record<string, unknown>)[key]
+    if (typeof child === 'object' && child !== null && deeperThan(child, depth + 1, max)) return true
   }
   return false
 }
