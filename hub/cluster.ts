@@ -11,6 +11,7 @@ import { ClusterHealth } from './cluster-health.ts'
 import type { Aedes } from 'aedes'
 import type { z } from 'zod'
 import type { redisSchema } from './config.ts'
+import { noUnhandledRejections } from './unawaited-redis-commands.ts'
 
 /** A hall's hub cluster: its nodes share one Redis. */
 /** The `redis` section of the hub's config: its schema (hub/config.ts) is the one declaration. */
@@ -91,24 +92,6 @@ function streamsForAedes(persistence: AsyncPersistence): AsyncPersistence {
 
 const LEASE_KEY = 'bridge-lease'
 
-/**
- * aedes-persistence-redis 12 sends some list updates without awaiting them (LREM and RPUSH of the
- * will list in putWill and delWill, LREM of a stale key): with Redis away their rejection went
- * unhandled and ended the node (seen when Redis was killed under traffic, issue 26). The promise is
- * still returned, so a caller that awaits it sees the error; the unawaited ones only leave a stale
- * list entry, which the library skips when it reads the key.
- */
-function noUnhandledListUpdates(r: Redis): Redis {
-  for (const name of ['lrem', 'rpush'] as const) {
-    const original = (r[name] as (...args: unknown[]) => Promise<unknown>).bind(r)
-    ;(r as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
-      const p = original(...args)
-      p.catch(() => {})
-      return p
-    }
-  }
-  return r
-}
 
 export interface HallCluster {
   readonly prefix: string
@@ -192,10 +175,10 @@ export async function openHallCluster(config: RedisConfig, hall: string, brokerI
     )
   }
   commands.on('ready', recheck)
-  const mq = new MQEmitterRedisPrefix(prefix, { subConn: busSub, pubConn: busPub })
+  const mq = new MQEmitterRedisPrefix(prefix, { subConn: noUnhandledRejections(busSub, ['quit']), pubConn: noUnhandledRejections(busPub, ['quit']) })
   mq.state.on('error', (err) => log.warn({ err: err.message }, 'Redis message bus error'))
   resubscribeWhenBack(busSub, mq, log)
-  const persistence = willOwnership(streamsForAedes(new RedisPersistence({ conn: noUnhandledListUpdates(sessions) })), sessions, () => brokerId)
+  const persistence = willOwnership(streamsForAedes(new RedisPersistence({ conn: noUnhandledRejections(sessions, ['lrem', 'rpush']) })), sessions, () => brokerId)
   let custody: RedisCustodyLog | null = null
   return {
     prefix,
