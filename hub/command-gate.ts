@@ -1,5 +1,5 @@
 import type { Aedes, Client } from 'aedes'
-import { CONTRACT_VERSION, decodeJsonObject, isMessageId, parseTopic, topics, type ErrorCode, type Reply } from '../edge/protocol/index.ts'
+import { CONTRACT_VERSION, decodeJsonObject, messageIdOf, parseTopic, topics, type ErrorCode, type Reply } from '../edge/protocol/index.ts'
 import type { Logger } from '../edge/shared/logger.ts'
 import type { Principal } from './credentials.ts'
 import type { Custody } from './custody-log.ts'
@@ -113,7 +113,5 @@ export class CommandGate {
 
 /** The command's id, when its payload has a readable one; null as a board's reply has it for a payload it cannot read. */
 export function commandId(payload: Buffer): string | null {
-  const decoded = decodeJsonObject(payload)
-  const read = decoded.ok ? decoded.value : decoded.object
-  return read !== undefined && isMessageId(read.id) ? read.id : null
+  return messageIdOf(decodeJsonObject(payload))
 }

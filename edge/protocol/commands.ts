@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import type { ErrorCode } from './errors.ts'
-import { datetimeSchema, idSchema, isMessageId, messageIdSchema, officerIdSchema, ticketSchema } from './ids.ts'
-import { decodeJsonObject, validate } from './payload.ts'
+import { datetimeSchema, idSchema, messageIdSchema, officerIdSchema, ticketSchema } from './ids.ts'
+import { decodeJsonObject, messageIdOf, validate } from './payload.ts'
 import { signedManifestSchema } from './release.ts'
 import { captureKindSchema, continuesSchema, logLevelSchema, outcomeSchema, selfTestSchema } from './vocabulary.ts'
 
@@ -202,8 +202,7 @@ export type CommandParse =
  */
 export function parseCommand(name: string, payload: Uint8Array | string): CommandParse {
   const decoded = decodeJsonObject(payload)
-  const read = decoded.ok ? decoded.value : decoded.object
-  const id = read !== undefined && isMessageId(read.id) ? read.id : null
+  const id = messageIdOf(decoded)
   if (!isCommandName(name)) {
     return { ok: false, code: 'unknown-command', message: `unknown command ${JSON.stringify(name)}`, id }
   }

@@ -1,4 +1,5 @@
 import type { z } from 'zod'
+import { isMessageId } from './ids.ts'
 
 /**
  * Limit for every topic of the contract: ample for any message it defines, and
@@ -39,6 +40,15 @@ export function payloadByteLength(payload: Uint8Array | string): number {
     } else bytes += 3 // lone surrogates are sent as U+FFFD, also 3 bytes
   }
   return bytes
+}
+
+/**
+ * The message's id, read even from a payload that broke a limit after it
+ * parsed, so a refusal can still be addressed to the command it refuses.
+ */
+export function messageIdOf(decoded: DecodedPayload): string | null {
+  const read = decoded.ok ? decoded.value : decoded.object
+  return read !== undefined && isMessageId(read.id) ? read.id : null
 }
 
 /** Size first, so an oversized payload is never decoded or parsed. */
