@@ -1,6 +1,7 @@
 import { parseMessage, topics, type OfflineReason, type OvertimeLevel, type State, type Status, type UpdateReport, type UpdateStateName, type WindowMode } from '../edge/protocol/index.ts'
 import { displayWidth, padToWidth } from './display-width.ts'
 import { connectToHub, HUB_OPTIONS } from './hall-connection.ts'
+import { retainedBurst } from './retained-burst.ts'
 import { UsageError, type Subcommand } from './subcommand.ts'
 import type { ClusterView } from '../hub/dashboard/cluster-view.ts'
 
@@ -11,6 +12,9 @@ export interface Row {
   /** Where the board stands in taking a release (retained `update`). */
   update?: UpdateReport
 }
+
+/** This long without a retained message after the SUBACK means the hub has sent all it holds. */
+const RETAINED_QUIET_MS = 500
 
 /** One line per window, from the retained status and state the hub holds. */
 export const statusCommand: Subcommand = {
@@ -48,8 +52,7 @@ export const statusCommand: Subcommand = {
       await client.endAsync(true)
       throw refused()
     }
-    // Retained messages arrive right after SUBACK; a short quiet period means we have them all.
-    await new Promise((r) => setTimeout(r, 500))
+    await retainedBurst(client, RETAINED_QUIET_MS, () => true).settled
     await client.endAsync()
     const list = [...rows.values()].sort((a, b) => a.counter.localeCompare(b.counter))
     const unhealthy = list.filter((r) => !r.status?.online || r.state?.faults.length).length

@@ -1,5 +1,6 @@
 import type { MqttClient } from 'mqtt'
 import { parseMessage, topics, type State, type Status } from '../edge/protocol/index.ts'
+import { retainedBurst } from './retained-burst.ts'
 
 /**
  * What the hub holds for one window, retained: its status (birth, will or
@@ -12,29 +13,22 @@ export interface WindowPresence {
   state: State | null
 }
 
-/** Retained messages come in a burst after SUBACK; this long without one means the burst is over. */
+/** This long without a retained message for the window means the hub has sent what it holds (retained-burst.ts). */
 const RETAINED_SETTLE_MS = 400
 
 export async function windowPresence(client: MqttClient, hall: string, counter: string): Promise<WindowPresence> {
   const statusTopic = topics.status(hall, counter)
   const stateTopic = topics.state(hall, counter)
   const found: WindowPresence = { status: null, state: null }
-  let timer: NodeJS.Timeout | undefined
-  let done: () => void = () => {}
-  const settled = new Promise<void>((resolve) => (done = resolve))
-  const restartQuiet = () => {
-    clearTimeout(timer)
-    timer = setTimeout(done, RETAINED_SETTLE_MS)
-  }
   const onMessage = (topic: string, payload: Buffer) => {
     if (topic !== statusTopic && topic !== stateTopic) return
     const m = parseMessage(topic, payload)
     if (!m.ok) return
     if (m.topic.kind === 'status') found.status = m.message as Status
     if (m.topic.kind === 'state') found.state = m.message as State
-    if (found.status && found.state) done()
-    else restartQuiet()
+    if (found.status && found.state) burst?.end()
   }
+  let burst: ReturnType<typeof retainedBurst> | undefined
   client.on('message', onMessage)
   try {
     // A refused filter comes back as SUBACK 128, which mqtt.js turns into "Subscribe error".
@@ -43,10 +37,11 @@ export async function windowPresence(client: MqttClient, hall: string, counter: 
       throw /subscribe/i.test(err.message) ? refused() : err
     })
     if (granted.some((g) => g.qos === 128)) throw refused()
-    restartQuiet()
-    await settled
+    if (found.status && found.state) return found
+    burst = retainedBurst(client, RETAINED_SETTLE_MS, (topic) => topic === statusTopic || topic === stateTopic)
+    await burst.settled
   } finally {
-    clearTimeout(timer)
+    burst?.end()
     client.off('message', onMessage)
   }
   return found
