@@ -1,12 +1,13 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { displayWidth } from '../../cli/display-width.ts'
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { writeFile } from 'node:fs/promises'
 import { silentLogger } from '../../edge/shared/logger.ts'
 import { startSimHall, type SimHall } from '../../sim/hall.ts'
 import { untilOnlineAtHub } from '../support/hall-online.ts'
-import { Probe, command } from '../support/probe.ts'
+import { Probe, command, eventually } from '../support/probe.ts'
 
 const CLI = fileURLToPath(new URL('../../cli/counter-edge.mjs', import.meta.url))
 
@@ -101,6 +102,27 @@ describe('counter-edge status, identify, selftest', () => {
       await central.close()
     }
   }, 30_000)
+
+  it('Ctrl-C during a self-test says the window still finishes it, and exits 130', async () => {
+    // A camera that never answers keeps the trigger test running until the capture timeout: time to press Ctrl-C.
+    const camera = hall.windows.get('w02')!.captures.photo!
+    camera.setFault('never')
+    const triggersBefore = camera.triggers
+    try {
+      const child = spawn(process.execPath, [CLI, 'selftest', ...auth, '--counter', 'w02', '--tests', 'triggers'], { stdio: ['ignore', 'pipe', 'pipe'] })
+      let err = ''
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()))
+      const closed = once(child, 'close')
+      // The window has the command once its camera's trigger line has risen.
+      await eventually(() => camera.triggers > triggersBefore || undefined, 20_000, "w02's camera triggered by the self-test")
+      child.kill('SIGINT')
+      const [code] = await closed
+      expect(code, err).toBe(130)
+      expect(err).toMatch(/已中断：self-test 命令已发往窗口 w02，窗口仍会执行完.* \/ interrupted: the self-test command was already sent, so window w02 still carries it out; its result is not shown here/)
+    } finally {
+      camera.setFault('none')
+    }
+  }, 60_000)
 
   it('says what is wrong: a bad counter id, a wrong password, a window that does not exist', async () => {
     const bad = await cli(['identify', ...auth, '--counter', 'W 1'])
