@@ -14,7 +14,7 @@ import { StateFile } from './state-file.ts'
 import { VideoHooks } from './devices/video-hooks.ts'
 import { runSelfTest } from './devices/self-test.ts'
 import { DeviceHealthTracker } from './devices/device-health.ts'
-import { OFFICER_KEYS, type CaptureKind, type OfflineReason } from './protocol/index.ts'
+import { OFFICER_KEYS, TICKET_CHARACTERS, type CaptureKind, type OfflineReason } from './protocol/index.ts'
 import { Lifecycle } from './shared/lifecycle.ts'
 import { Journal, MemoryStorage } from './link/journal.ts'
 import { SegmentStorage } from './link/journal-segments.ts'
@@ -100,7 +100,7 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps): Promise<Run
       username: config.username,
       password: config.password,
       stamper,
-      birth: { version: VERSION, board: deps.profile.id, capabilities: capabilitiesOf(deps.profile) },
+      birth: { version: VERSION, board: deps.profile.id, capabilities: capabilitiesOf(deps.profile, devices.display.charset) },
       log: log.child({ module: 'link' }),
       journal,
       now: mono,
@@ -218,9 +218,16 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps): Promise<Run
   })
 }
 
-/** What the birth message tells central this window can do. */
-function capabilitiesOf(p: BoardProfile): string[] {
-  const caps = ['display', `evaluator:${Object.keys(p.keys).length}`]
+/**
+ * What the birth message tells central this window can do. The display's
+ * width and the ticket characters it cannot draw let central call only
+ * tickets the window will show, instead of learning it from a refusal.
+ */
+function capabilitiesOf(p: BoardProfile, charset: string): string[] {
+  const lacks = [...TICKET_CHARACTERS].filter((c) => !charset.includes(c)).join('')
+  // A capability is at most 32 characters: a display lacking more than 18 says so in several entries.
+  const lacking = lacks.match(/.{1,18}/g) ?? []
+  const caps = ['display', `display-width:${p.display.digits}`, ...lacking.map((l) => `display-lacks:${l}`), `evaluator:${Object.keys(p.keys).length}`]
   for (const kind of ['photo', 'fingerprint'] as const) if (p.capture?.[kind]) caps.push(`capture:${kind}`)
   if (p.officerKeys && Object.keys(p.officerKeys).length) caps.push('officer-keys')
   if (p.outputs.nvrRelay) caps.push('video-hooks')

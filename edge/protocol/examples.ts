@@ -75,7 +75,7 @@ export const eventExamples: { readonly [T in EventType]: EventOf<T> } = {
 }
 
 const statusOnline: Status = {
-  ...envelope(0), online: true, version: '0.1.0', board: 'rpi4-ht16k33', capabilities: ['display', 'evaluator:3', 'capture:photo', 'capture:fingerprint', 'video-hooks'],
+  ...envelope(0), online: true, version: '0.1.0', board: 'rpi4-ht16k33', capabilities: ['display', 'display-width:4', 'display-lacks:KMVWXZ', 'evaluator:3', 'capture:photo', 'capture:fingerprint', 'video-hooks'],
 }
 
 const state: State = {

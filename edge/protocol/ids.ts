@@ -18,6 +18,8 @@ export const idSchema = z
   .regex(ID_PATTERN, { error: "expected 1–32 characters a–z, 0–9, '-', not starting with '-'" })
 
 /** A call number as the hall shows it, e.g. "A023"; displays have at most 8 digits. */
+/** Every character a ticket may have; TICKET_PATTERN's class. */
+export const TICKET_CHARACTERS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'
 export const TICKET_PATTERN = /^[A-Z0-9]{1,8}$/
 
 export const ticketSchema = z.string().regex(TICKET_PATTERN, { error: 'expected 1–8 characters A–Z, 0–9' })

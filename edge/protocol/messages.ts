@@ -27,7 +27,7 @@ export const statusSchema = z.discriminatedUnion('online', [
     online: z.literal(true),
     version: z.string().min(1).max(64).describe('runtime version'),
     board: z.string().min(1).max(64).describe('board profile id'),
-    capabilities: z.array(z.string().min(1).max(32)).max(64).describe('devices and features this board has, e.g. "capture:photo"'),
+    capabilities: z.array(z.string().min(1).max(32)).max(64).describe('devices and features this board has, e.g. "capture:photo"; "display-width:N" is the longest ticket its display shows, and each "display-lacks:CHARS" lists ticket characters it cannot draw (none when absent)'),
   }),
   envelopeSchema.extend({
     online: z.literal(false),

@@ -20,7 +20,8 @@ describe('edge runtime, in process', () => {
     expect(h.network.session.filters).toEqual(new Set([`${BASE}/cmd/+`]))
     const [birth, state] = h.publishes
     expect(birth).toMatchObject({ topic: `${BASE}/status`, qos: 1, retain: true, message: { online: true, board: 'sim-window', boot: h.edge.boot, seq: 1, synced: true } })
-    expect(birth!.message.capabilities).toEqual(['display', 'evaluator:3', 'capture:photo', 'capture:fingerprint', 'officer-keys', 'video-hooks', 'status-light'])
+    // The simulator's window has a 4-digit 7-segment display: no K, M, V, W, X or Z.
+    expect(birth!.message.capabilities).toEqual(['display', 'display-width:4', 'display-lacks:KMVWXZ', 'evaluator:3', 'capture:photo', 'capture:fingerprint', 'officer-keys', 'video-hooks', 'status-light'])
     expect(state).toMatchObject({ topic: `${BASE}/state`, qos: 1, retain: true, message: { mode: 'closed', ticket: null, officer: null, faults: [] } })
     // The will the connect carried is the board's own status message, stamped before the birth.
     expect(h.network.willsAtConnect).toEqual([expect.objectContaining({ online: false, reason: 'will', boot: h.edge.boot, seq: 0 })])
