@@ -4,6 +4,7 @@ import { connectToHub, HUB_OPTIONS } from './hall-connection.ts'
 import { retainedBurst } from './retained-burst.ts'
 import { UsageError, type Subcommand } from './subcommand.ts'
 import type { ClusterView } from '../hub/dashboard/cluster-view.ts'
+import { faultWords } from '../hub/dashboard/fault-words.ts'
 
 export interface Row {
   counter: string
@@ -69,6 +70,7 @@ export const statusCommand: Subcommand = {
       return 1
     }
     for (const line of statusTable(list)) console.log(line)
+    for (const line of faultHints(list)) console.log(line)
     console.log(unhealthy === 0 ? `全部 ${list.length} 个窗口在线且无故障 / all ${list.length} windows online, no faults` : `${unhealthy} 个窗口需要查看 / ${unhealthy} of ${list.length} windows need a look (exit code 1)`)
     return clusterOk ? code : 1
   },
@@ -142,7 +144,7 @@ export function statusCells(r: Row): string[] {
   const ticket = s?.ticket?.number ?? '-'
   const officer = s?.officer ? (s.officer.name ? `${s.officer.name} (${s.officer.id})` : s.officer.id) : '无人签到 no officer'
   const overtime = s && s.overtime !== 'none' ? `  ${OVERTIME_WORDS[s.overtime]}` : ''
-  const faults = s?.faults.length ? `  故障 FAULTS: ${s.faults.map((f) => `${f.device} ${f.code}`).join(', ')}` : ''
+  const faults = s?.faults.length ? `  故障 FAULTS: ${s.faults.map((f) => `${f.device} ${faultWords(f.code).zh} ${f.code}`).join(', ')}` : ''
   const version = r.update?.running ?? (r.status?.online ? r.status.version : null) ?? '-'
   const u = r.update
   const updating = u && u.state !== 'idle' && u.state !== 'confirmed' ? `  升级 UPDATE ${UPDATE_WORDS[u.state] ?? ''} ${u.state}${u.target ? ` ${u.target}` : ''}${u.reason ? `: ${u.reason}` : ''}` : ''
@@ -158,6 +160,20 @@ export function statusTable(rows: Row[]): string[] {
   const table: string[][] = [[...HEADINGS], ...rows.map(statusCells)]
   const widths = HEADINGS.slice(0, -1).map((_, i) => Math.max(...table.map((cells) => displayWidth(cells[i]!))))
   return table.map((cells) => cells.map((c, i) => (i < widths.length ? padToWidth(c, widths[i]! + GAP) : c)).join('').trimEnd())
+}
+
+/**
+ * Under the table, what to check first for each fault a window reports, in Chinese with English
+ * beside it (the dashboard's words, hub/dashboard/fault-words.ts): a technician at a terminal reads
+ * "display bus-missing" and also what to do about it.
+ */
+export function faultHints(rows: Row[]): string[] {
+  return rows.flatMap((r) =>
+    (r.state?.faults ?? []).map((f) => {
+      const w = faultWords(f.code)
+      return `${r.counter} ${f.device} ${w.zh} ${w.en}：${w.hintZh} / ${w.hintEn}`
+    }),
+  )
 }
 
 /** Pads to a display width, at least one space: the cluster's fixed columns. */

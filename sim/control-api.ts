@@ -22,7 +22,7 @@ export interface ControlApiOptions {
   log: Logger
 }
 
-const FAULTS = ['absent', 'nack-once', 'none'] as const
+const FAULTS = ['absent', 'nack-once', 'eio', 'none'] as const
 const CAPTURE_FAULTS = ['never', 'stuck', 'early', 'bounce', 'none'] as const
 const MODBUS_FAULTS = ['unplugged', 'bad-crc', 'none'] as const
 
@@ -183,7 +183,7 @@ const ENDPOINTS = [
   'GET  /api/windows/{counter}/panel.png      the officer panel\'s picture (?scale=4)',
   'POST /api/windows/{counter}/keys/{key}/press   press an evaluator key, body {"holdMs": 80} optional',
   'POST /api/windows/{counter}/keys/{key}/press   also officer keys: call-next, recall, no-show, pause, help',
-  'POST /api/windows/{counter}/faults         body {"device":"display"|"officer-panel","fault":"absent"|"nack-once"|"none"}',
+  'POST /api/windows/{counter}/faults         body {"device":"display"|"officer-panel","fault":"absent"|"nack-once"|"eio"|"none"}',
   '                                           or {"device":"photo"|"fingerprint","fault":"never"|"stuck"|"early"|"bounce"|"none"}',
   '                                           or {"device":"modbus-<slave>","fault":"unplugged"|"bad-crc"|"none"}',
   'GET  /api/ratings                          ratings central has received (deduplicated by id; the last 1000)',

@@ -13,7 +13,8 @@ export interface I2cDeviceModel {
   read(length: number): Uint8Array
 }
 
-export type I2cFault = 'absent' | 'nack-once' | 'none'
+/** 'eio': every transfer fails with EIO, as a bus wedged by a half-reset device or a failing adapter reports it. */
+export type I2cFault = 'absent' | 'nack-once' | 'eio' | 'none'
 
 export interface I2cTransaction {
   address: number
@@ -58,7 +59,7 @@ export class SimI2cBus implements I2cBus {
     this.devices.delete(address)
   }
 
-  /** 'absent': every transaction NACKs; 'nack-once': the next one does; 'none': healthy. */
+  /** 'absent': every transaction NACKs; 'nack-once': the next one does; 'eio': every one fails with EIO; 'none': healthy. */
   injectFault(address: number, fault: I2cFault): void {
     checkAddress(address)
     if (fault === 'none') this.faults.delete(address)
@@ -164,6 +165,7 @@ export class SimI2cBus implements I2cBus {
     if (this.busMissing) throw busMissingError(this.busNumber)
     const fault = this.faults.get(address)
     if (fault === 'nack-once') this.faults.delete(address)
+    if (fault === 'eio') throw ioError(path, syscall)
     if (!this.devices.has(address) || fault !== undefined) throw nackError(path, syscall)
     run()
   }
@@ -219,6 +221,15 @@ export function nackError(path: Path, syscall: string): ErrnoError {
     return errnoError(`EREMOTEIO: remote I/O error, ${op}`, { errno: -121, code: 'EREMOTEIO', syscall: op })
   }
   return errnoError(', Remote I/O error', { errno: 121, code: '', syscall })
+}
+
+/** EIO as i2c-bus reports it: through fs.write/fs.read (negative errno) or through Nan::ErrnoException (positive errno; Node names EIO). */
+export function ioError(path: Path, syscall: string): ErrnoError {
+  if (path === 'plain') {
+    const op = syscall === 'read' ? 'read' : 'write'
+    return errnoError(`EIO: i/o error, ${op}`, { errno: -5, code: 'EIO', syscall: op })
+  }
+  return errnoError('EIO, Input/output error', { errno: 5, code: 'EIO', syscall })
 }
 
 function checkAddress(address: number): void {

@@ -2,7 +2,7 @@ import type { Logger } from '../edge/shared/logger.ts'
 import type { BoardProfile } from '../boards/profile-schema.ts'
 import { startEdge, type RunningEdge } from '../edge/main.ts'
 import type { BrokerAddress } from '../edge/shared/mqtt-connect.ts'
-import { SimWindowHardware, type SimKeyName } from './window-hardware.ts'
+import { SimWindowHardware, type SimDisplayFault, type SimKeyName } from './window-hardware.ts'
 import { CaptureModel } from './capture-model.ts'
 import type { VideoConfig } from '../edge/devices/video-hooks.ts'
 import type { BitmapFont } from '../edge/hardware/bitmap-font.ts'
@@ -77,7 +77,7 @@ export class SimWindow {
     this.edge = edge
   }
 
-  injectDisplayFault(fault: 'absent' | 'nack-once' | 'none'): void {
+  injectDisplayFault(fault: SimDisplayFault): void {
     this.hardware.displayFault(fault)
   }
 

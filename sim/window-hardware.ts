@@ -41,7 +41,8 @@ import { SimRs485Line } from './serial-line.ts'
 
 export type SimKeyName = Score | OfficerKey
 export type SimOutputName = keyof typeof OUTPUT_LINE_NAMES
-export type SimDisplayFault = 'absent' | 'nack-once' | 'none'
+/** 'eio': every write fails with EIO (an I2C display's bus, or a MAX7219's GPIO lines) while the chip keeps what it had. */
+export type SimDisplayFault = 'absent' | 'nack-once' | 'eio' | 'none'
 /** 'unplugged': the module loses power and stops answering; 'bad-crc': its next 3 answers are garbled; 'none': plugged back, answering. */
 export type SimModbusFault = 'unplugged' | 'bad-crc' | 'none'
 /** 'write-fails': every write to the output fails (EIO), as a dead driver stage would; 'none': healthy again. */
@@ -207,15 +208,17 @@ export class SimWindowHardware {
   /**
    * 'absent': the display stops answering (an I2C device NACKs everything; a
    * MAX7219 loses its clock, so it is unplugged); 'nack-once': the next
-   * transfer fails (for a MAX7219, the next frame is lost); 'none': healthy
+   * transfer fails (for a MAX7219, the next frame is lost); 'eio': every
+   * write fails with EIO, the chip keeping what it had; 'none': healthy
    * again (a MAX7219 that was unplugged comes back as a cold chip).
    */
   displayFault(fault: SimDisplayFault): void {
     const clocked = this.max7219 ?? this.matrix
     if (clocked !== undefined) {
+      for (const line of Object.values(DISPLAY_LINE_NAMES)) this.gpio.failWrites(line, fault === 'eio' ? undefined : null)
       if (fault === 'absent') this.unplugDisplay()
       else if (fault === 'nack-once') clocked.glitchNextFrame()
-      else if (this.unplugged) this.replugDisplay()
+      else if (fault === 'none' && this.unplugged) this.replugDisplay()
       return
     }
     this.bus.injectFault(this.displayAddress!, fault)

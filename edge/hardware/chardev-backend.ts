@@ -224,30 +224,41 @@ function holderOf(sys: GpioCdevSys, chipFd: number, offset: number): string | un
   }
 }
 
+/**
+ * The error a technician reads when a line will not open, usually at start (the board's start then fails
+ * with it): what is wrong and what to check, in Chinese and then in English, the kernel's own words last.
+ */
 function explain(where: string, chip: Pick<CdevChip, 'path'>, err: unknown, holder?: string): Error {
   const e = err as ErrnoLike
+  let zh: string
   let hint: string
   switch (e.code) {
     case 'EBUSY':
+      zh = `该 GPIO 线已被${holder !== undefined ? ` '${holder}' ` : ''}占用：检查 config.txt 的设备树覆盖层（overlay）所加载的内核驱动、占用它的其他程序或仍在运行的 counter-edge（用 gpioinfo 查看）`
       hint = `the line is in use${holder !== undefined ? ` by '${holder}'` : ''} (a kernel driver from an overlay, another program, or a runtime still running; see \`gpioinfo\`)`
       break
     case 'EACCES':
     case 'EPERM':
+      zh = `没有 ${chip.path} 的权限：把运行用户加入 gpio 组（sudo usermod -aG gpio $USER），或安装 docs/operations.md 中的 udev 规则`
       hint = `no permission on ${chip.path}: add the user to the 'gpio' group (sudo usermod -aG gpio $USER) or install the udev rule in docs/operations.md`
       break
     case 'EINVAL':
+      zh = '内核拒绝了该请求：此脚不是 GPIO，或内核不认识所请求的标志（uAPI v2 需要 Linux 5.10 或更新）；检查板卡配置中的芯片与脚号'
       hint = 'the kernel refused the request (a pin that is not a GPIO, or a flag this kernel does not know: uAPI v2 needs Linux 5.10 or later)'
       break
     case 'ENOTTY':
+      zh = `${chip.path} 不支持 GPIO uAPI v2（内核早于 5.10？）：升级内核，或在板卡文件中改用 gpio.backend 'sysfs'`
       hint = `${chip.path} does not answer the GPIO uAPI v2 (kernel older than 5.10?)`
       break
     case 'ENOENT':
+      zh = `${chip.path} 不存在了：检查 GPIO 控制器驱动是否加载`
       hint = `${chip.path} is gone`
       break
     default:
+      zh = '无法打开该 GPIO 线：检查板卡配置中的芯片与脚号，并查看内核日志（dmesg）'
       hint = e.message
   }
-  return Object.assign(new Error(`${where}: ${hint} (${e.code ?? 'error'}: ${e.message})`, { cause: err }), { code: e.code })
+  return Object.assign(new Error(`${where}: ${zh} / ${hint} (${e.code ?? 'error'}: ${e.message})`, { cause: err }), { code: e.code })
 }
 
 function lineError(spec: LineSpec, code: string, what: string): Error {

@@ -81,6 +81,7 @@ export class Ht16k33Display implements TextDisplay {
   private readonly queue = new SerialQueue()
   private readonly refreshMs: number
   private refreshTimer: NodeJS.Timeout | undefined
+  private refreshListener: ((refresh: Promise<void>) => void) | undefined
   // Desired state, replayed in full after a fault: a device that NACKed may
   // have browned out and come back with random RAM and the oscillator off.
   private ram: Uint8Array = new Uint8Array(HT16K33_RAM_SIZE)
@@ -117,8 +118,10 @@ export class Ht16k33Display implements TextDisplay {
     })
     if (this.refreshMs > 0 && this.refreshTimer === undefined) {
       this.refreshTimer = setInterval(() => {
-        // A failure is a DeviceFault noted by enqueue (needsInit); the next show() reports it to the window.
-        this.enqueue('refresh', () => this.init()).catch((err: unknown) => this.log?.debug({ device: this.name, err }, 'refresh failed'))
+        // A failure is a DeviceFault noted by enqueue (needsInit), and reported by whoever watches the refreshes.
+        const refresh = this.enqueue('refresh', () => this.init())
+        refresh.catch((err: unknown) => this.log?.debug({ device: this.name, err }, 'refresh failed'))
+        this.refreshListener?.(refresh)
       }, this.refreshMs)
     }
     return done
@@ -189,6 +192,10 @@ export class Ht16k33Display implements TextDisplay {
       await this.writeSetup()
       return true
     })
+  }
+
+  watchRefresh(listener: (refresh: Promise<void>) => void): void {
+    this.refreshListener = listener
   }
 
   /** Blanks the RAM and puts the chip in standby, so a stopped runtime never leaves a number lit. */

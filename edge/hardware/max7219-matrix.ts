@@ -113,6 +113,7 @@ export class Max7219Matrix implements PixelScreen {
   private brightness = 15
   private on = true
   private refreshTimer: NodeJS.Timeout | undefined
+  private refreshListener: ((refresh: Promise<void>) => void) | undefined
   private stopped = false
 
   constructor(opts: Max7219MatrixOptions) {
@@ -140,7 +141,9 @@ export class Max7219Matrix implements PixelScreen {
     const done = this.enqueue('start', () => this.writeAll())
     if (this.refreshMs > 0 && this.refreshTimer === undefined) {
       this.refreshTimer = setInterval(() => {
-        this.enqueue('refresh', () => this.writeAll()).catch(() => undefined)
+        const refresh = this.enqueue('refresh', () => this.writeAll())
+        refresh.catch(() => undefined)
+        this.refreshListener?.(refresh)
       }, this.refreshMs)
     }
     return done
@@ -171,6 +174,10 @@ export class Max7219Matrix implements PixelScreen {
       this.brightness = level
       await this.all(MAX7219_REG.INTENSITY, level)
     })
+  }
+
+  watchRefresh(listener: (refresh: Promise<void>) => void): void {
+    this.refreshListener = listener
   }
 
   stop(): Promise<void> {

@@ -130,6 +130,7 @@ export class Max7219Display implements TextDisplay {
   private phaseLit = true
   private blinkTimer: NodeJS.Timeout | undefined
   private refreshTimer: NodeJS.Timeout | undefined
+  private refreshListener: ((refresh: Promise<void>) => void) | undefined
   private stopped = false
 
   constructor(opts: Max7219Options) {
@@ -154,7 +155,9 @@ export class Max7219Display implements TextDisplay {
     const done = this.enqueue('start', () => this.writeAll())
     if (this.refreshMs > 0 && this.refreshTimer === undefined) {
       this.refreshTimer = setInterval(() => {
-        this.enqueue('refresh', () => this.writeAll()).catch(() => undefined)
+        const refresh = this.enqueue('refresh', () => this.writeAll())
+        refresh.catch(() => undefined)
+        this.refreshListener?.(refresh)
       }, this.refreshMs)
     }
     return done
@@ -192,6 +195,10 @@ export class Max7219Display implements TextDisplay {
   }
 
   /** Blanks every digit and puts the chip in shutdown. */
+  watchRefresh(listener: (refresh: Promise<void>) => void): void {
+    this.refreshListener = listener
+  }
+
   stop(): Promise<void> {
     clearInterval(this.blinkTimer)
     clearInterval(this.refreshTimer)

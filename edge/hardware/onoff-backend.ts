@@ -129,30 +129,37 @@ export class OnoffBackend implements GpioBackend {
     return this.Gpio
   }
 
+  /** What a technician reads when a line will not open, usually at start: what is wrong and what to check, Chinese then English, the kernel's words last. */
   private explain(spec: LineSpec, number: number, err: unknown): Error {
     const e = err as ErrnoLike
     const where = `line '${spec.name}' (${spec.chip}:${spec.offset} = sysfs gpio${number})`
     const exportPath = `${this.sysfsRoot}/export`
+    let zh: string
     let hint: string
     switch (e.code) {
       case 'EINVAL':
+        zh = `内核拒绝导出 gpio${number}：此内核下编号不对（检查 base + offset）或此脚不是 GPIO`
         hint = `the kernel refused to export gpio${number}: the number is wrong for this kernel (check base + offset) or the pin is not a GPIO`
         break
       case 'EBUSY':
+        zh = `gpio${number} 已被内核驱动或其他程序占用：检查 config.txt 的设备树覆盖层（1-wire、SPI 等）与占用它的程序（见 /sys/kernel/debug/gpio）`
         hint = `gpio${number} is in use by a kernel driver or another program (an overlay in config.txt, 1-wire, SPI, …; see /sys/kernel/debug/gpio)`
         break
       case 'EACCES':
       case 'EPERM':
+        zh = `没有 ${this.sysfsRoot} 的权限：把运行用户加入 gpio 组（sudo usermod -aG gpio $USER），或安装 udev 规则`
         hint = `no permission on ${this.sysfsRoot}: add the user to the 'gpio' group (sudo usermod -aG gpio $USER) or install a udev rule`
         break
       case 'ENOENT':
         if (e.path === exportPath || e.message.includes(exportPath)) return new SysfsGpioUnavailableError(this.sysfsRoot, { cause: err })
+        zh = `缺少 sysfs 文件（${e.path ?? e.message}）：检查内核的 GPIO sysfs 支持`
         hint = `a sysfs file is missing (${e.path ?? e.message})`
         break
       default:
+        zh = '无法打开该 GPIO 线：检查板卡配置中的芯片与脚号，并查看内核日志（dmesg）'
         hint = e.message
     }
-    return Object.assign(new Error(`${where}: ${hint} (${e.code ?? 'error'}: ${e.message})`, { cause: err }), {
+    return Object.assign(new Error(`${where}: ${zh} / ${hint} (${e.code ?? 'error'}: ${e.message})`, { cause: err }), {
       code: e.code,
     })
   }

@@ -22,6 +22,12 @@ export interface PixelScreen {
   setBrightness(level: number): Promise<void>
   /** Blanks the screen and leaves it dark; later calls reject. */
   stop(): Promise<void>
+  /**
+   * Hands each periodic refresh to `listener` as it starts (drivers given a refresh period): a display
+   * that stops answering while what it shows does not change is then noticed at the next refresh, not
+   * at the next call, which may be a whole service away.
+   */
+  watchRefresh?(listener: (refresh: Promise<void>) => void): void
 }
 
 export function checkFrameSize(screen: { name: string; width: number; height: number }, frame: PixelFrame): void {

@@ -87,6 +87,7 @@ export class Ssd1306Display implements PixelScreen {
   private readonly queue = new SerialQueue()
   private readonly refreshMs: number
   private refreshTimer: NodeJS.Timeout | undefined
+  private refreshListener: ((refresh: Promise<void>) => void) | undefined
   private pages: Uint8Array[] = blankPages()
   private brightness = 15
   private on = true
@@ -110,7 +111,9 @@ export class Ssd1306Display implements PixelScreen {
     })
     if (this.refreshMs > 0 && this.refreshTimer === undefined) {
       this.refreshTimer = setInterval(() => {
-        this.enqueue('refresh', () => this.init()).catch((err: unknown) => this.log?.debug({ device: this.name, err }, 'refresh failed'))
+        const refresh = this.enqueue('refresh', () => this.init())
+        refresh.catch((err: unknown) => this.log?.debug({ device: this.name, err }, 'refresh failed'))
+        this.refreshListener?.(refresh)
       }, this.refreshMs)
     }
     return done
@@ -141,6 +144,10 @@ export class Ssd1306Display implements PixelScreen {
       if (this.needsInit) return this.init()
       await this.commands([CONTRAST, contrastOf(level)])
     })
+  }
+
+  watchRefresh(listener: (refresh: Promise<void>) => void): void {
+    this.refreshListener = listener
   }
 
   stop(): Promise<void> {

@@ -41,6 +41,12 @@ export interface TextDisplay {
   setBrightness(level: number): Promise<void>
   /** Blanks the display and leaves it dark; later calls reject. */
   stop(): Promise<void>
+  /**
+   * Hands each periodic refresh to `listener` as it starts (drivers given a refresh period): a display
+   * that stops answering while what it shows does not change is then noticed at the next refresh, not
+   * at the next call, which may be a whole service away.
+   */
+  watchRefresh?(listener: (refresh: Promise<void>) => void): void
 }
 
 export function checkBrightness(level: number): void {

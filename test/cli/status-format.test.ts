@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest'
-import { statusTable, type Row } from '../../cli/status-command.ts'
+import { faultHints, statusTable, type Row } from '../../cli/status-command.ts'
 import { displayWidth, padToWidth } from '../../cli/display-width.ts'
 import type { State, Status, UpdateReport } from '../../edge/protocol/index.ts'
 
@@ -36,10 +36,19 @@ describe('the status table', () => {
       { counter: 'w03', status: offline('fault'), state: { ...state, mode: 'evaluating', overtime: 'warning' } as State },
       { counter: 'w04' },
     ]).slice(1)
-    expect(rows[0]).toMatch(/^w01\s+离线 OFFLINE \(连接中断 lost\)\s+空闲 idle\s+-\s+-\s+无人签到 no officer  已超时 overtime  故障 FAULTS: display absent$/)
+    expect(rows[0]).toMatch(/^w01\s+离线 OFFLINE \(连接中断 lost\)\s+空闲 idle\s+-\s+-\s+无人签到 no officer  已超时 overtime  故障 FAULTS: display 设备未应答 absent$/)
     expect(rows[1]).toMatch(/^w02\s+离线 OFFLINE \(已停止 stopped\)\s+-\s+-\s+-\s+无人签到 no officer$/)
     expect(rows[2]).toMatch(/^w03\s+离线 OFFLINE \(故障停机 fault stop\)\s+评价中 evaluating\s+A042\s+-\s+赵敏 \(P10482\)  即将超时 nearly overtime$/)
     expect(rows[3]).toMatch(/^w04\s+未知 unknown\s+-\s+-\s+-\s+无人签到 no officer$/)
+  })
+
+  it('a display whose I2C bus is missing (/dev/i2c-1 absent at start): the fault in Chinese beside its code, and under the table what to check, in both languages', () => {
+    const faulty = { ...state, faults: [{ device: 'display', code: 'bus-missing', since: envelope.ts }] } as unknown as State
+    const rows: Row[] = [{ counter: 'w01', status: online(), state: faulty }, { counter: 'w02', status: online(), state }]
+    expect(statusTable(rows)[1]).toMatch(/故障 FAULTS: display 总线不存在 bus-missing$/)
+    expect(faultHints(rows)).toEqual([
+      'w01 display 总线不存在 bus missing：板上未启用该 I2C 总线或总线号配置错误；启用后重启 / the I2C bus is not enabled on the board or the bus number is wrong; enable it and restart',
+    ])
   })
 
   it('starts every column at the same terminal column in every row, online or offline, with Chinese in the cells', () => {

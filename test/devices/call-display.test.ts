@@ -8,14 +8,14 @@ import { SimI2cBus } from '../../sim/i2c-bus.ts'
 
 const log = pino({ level: 'silent' })
 
-function rig() {
+function rig(refreshMs?: number) {
   const bus = new SimI2cBus()
   const model = new Ht16k33Model()
   bus.attach(0x70, model)
   const faults: Array<string | null> = []
   const health = new DeviceHealthTracker()
   health.attach({ deviceHealth: (device, f) => faults.push(device === 'display' ? (f?.code ?? null) : `${device}?`) })
-  const display = new CallDisplay({ driver: new Ht16k33Seg7({ bus, address: 0x70, log }), device: 'display', health, log })
+  const display = new CallDisplay({ driver: new Ht16k33Seg7({ bus, address: 0x70, log, ...(refreshMs !== undefined ? { refreshMs } : {}) }), device: 'display', health, log })
   return { bus, model, display, faults }
 }
 
@@ -86,6 +86,26 @@ describe('CallDisplay', () => {
     expect(model.view()).toMatchObject({ lit: true, text: 'A023' })
     expect(faults).toEqual(['absent', null])
     expect(display.status().fault).toBeNull()
+  })
+
+  it('unplugged while its number stays up (a service under way): a fault at the next refresh, not at the next call; plugged back, the same number by itself', async () => {
+    const { bus, model, display, faults } = rig(2_000)
+    await display.start()
+    await display.show('A023')
+    await display.attention(true)
+    bus.detach(0x70) // the cable is pulled; nothing asks the display to change
+    await vi.advanceTimersByTimeAsync(2_000)
+    expect(faults).toEqual(['nack'])
+    // What the dashboard draws: no number on a dark display.
+    expect(display.shows()).toMatchObject({ text: null, fault: { code: 'nack' } })
+    model.powerCycle() // plugged back: standby, random RAM
+    bus.attach(0x70, model)
+    expect(model.view().lit).toBe(false)
+    await vi.advanceTimersByTimeAsync(2_000)
+    expect(model.view()).toMatchObject({ lit: true, text: 'A023', blink: '1hz' })
+    expect(faults).toEqual(['nack', null])
+    expect(display.shows()).toMatchObject({ text: 'A023', fault: null })
+    await display.stop()
   })
 
   it('blanks on stop', async () => {

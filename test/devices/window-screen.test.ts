@@ -64,14 +64,14 @@ async function stripRig() {
   return { gpio, model, screen, logged, reports }
 }
 
-function oledRig(role: 'window' | 'officer' = 'window') {
+function oledRig(role: 'window' | 'officer' = 'window', refreshMs?: number) {
   const bus = new SimI2cBus({ bus: 1 })
   const model = new Ssd1306Model({ controller: 'ssd1306', role, font, random: () => 0.3 })
   bus.attach(0x3c, model)
   const { log, lines: logged } = capturingLog()
   const { health, reports } = healthRecorder()
   const screen = new WindowScreen({
-    driver: new Ssd1306Display({ bus, address: 0x3c, controller: 'ssd1306' }),
+    driver: new Ssd1306Display({ bus, address: 0x3c, controller: 'ssd1306', ...(refreshMs !== undefined ? { refreshMs } : {}) }),
     font,
     role,
     ticketChars: 8,
@@ -220,5 +220,23 @@ describe('WindowScreen: the layouts of a window, drawn on pixel screens', () => 
     expect(screen.status().fault).toBeNull()
     expect(reports.at(-1)).toEqual({ device: 'display', fault: null })
     expect(model.view().lines).toEqual(['3号窗口', 'A012', '办理中 Serving'])
+  })
+
+  it('unplugged while its picture stays (a service under way): a fault at the next refresh, not at the next change; plugged back, the same picture by itself', async () => {
+    const { bus, model, screen, reports } = oledRig('window', 2_000)
+    await screen.start()
+    await screen.screen(view({ mode: 'serving', ticket: 'A012', windowName: '3号窗口' }))
+    bus.injectFault(0x3c, 'absent') // the cable is pulled; nothing asks the screen to change
+    await vi.advanceTimersByTimeAsync(2_000)
+    expect(reports).toEqual([{ device: 'display', fault: expect.objectContaining({ code: 'nack' }) }])
+    // What the dashboard draws: no picture on a dark screen.
+    expect(screen.shows()).toMatchObject({ text: null, picture: null, fault: { code: 'nack' } })
+    model.powerCycle()
+    bus.injectFault(0x3c, 'none')
+    await vi.advanceTimersByTimeAsync(2_000)
+    expect(model.view().lines).toEqual(['3号窗口', 'A012', '办理中 Serving'])
+    expect(reports.at(-1)).toEqual({ device: 'display', fault: null })
+    expect(screen.shows()).toMatchObject({ fault: null, text: expect.stringContaining('A012') })
+    await screen.stop()
   })
 })

@@ -174,7 +174,8 @@ describe('counter-edge status, identify, selftest', () => {
       expect(t.err).toMatch(/window w01: self-test FAILED/)
       const s = await cli(['status', ...auth])
       expect(s.code).toBe(1)
-      expect(s.out).toMatch(/^w01\s+在线 online\s+.*故障 FAULTS: display (absent|nack)/m)
+      expect(s.out).toMatch(/^w01\s+在线 online\s+.*故障 FAULTS: display (设备未应答 absent|设备失去响应 nack)/m)
+      expect(s.out).toMatch(/^w01 display (设备未应答|设备失去响应) .*：.*检查.* \/ .*check/m)
       expect(s.out).toMatch(/1 个窗口需要查看 \/ 1 of 3 windows need a look \(exit code 1\)/)
       // --json is for scripts: the same exit code as the lines.
       const j = await cli(['status', ...auth, '--json'])

@@ -173,6 +173,16 @@ describe.each(GPIO_RIGS)('the $name adapter', (kind: RigKind) => {
     await expect(rig.backend.open(output(4, false))).rejects.toThrow(/line 'out-4' \(pinctrl-bcm2711:4 = [^)]*\): .*in use by .*EBUSY/)
   })
 
+  it('a line held by another program at start: the technician reads, in Chinese and then English, what is wrong and what to check', async () => {
+    const rig = pi4({ claimed: [[PI, 4]] })
+    const err = (await rig.backend.open(output(4, false)).catch((e: unknown) => e)) as Error
+    // The board's start fails with this message (counter-edge edge prints it): the line, then 中文 / English, then the kernel's code.
+    const [zh, en, ...more] = err.message.split(' / ')
+    expect(more).toEqual([])
+    expect(zh).toMatch(/^line 'out-4' \([^)]*\): .*已被.*占用：检查 config\.txt 的设备树覆盖层/)
+    expect(en).toMatch(/in use by .* \(EBUSY: /)
+  })
+
   it('names the chips it found when a profile has the wrong label', async () => {
     const rig = pi4()
     await expect(rig.backend.open({ ...key(5), chip: 'pinctrl-rp1' })).rejects.toThrow(/no gpiochip labelled 'pinctrl-rp1'.*pinctrl-bcm2711/)

@@ -179,6 +179,39 @@ describe('display faults on a simulated window', () => {
     await devices.stop()
   })
 
+  it('an HT16K33 whose bus fails with EIO mid-call: fault io, dark on the dashboard; the call made meanwhile shown once it answers, never the old one', async () => {
+    const hw = new SimWindowHardware(await loadBoardProfile('rpi4-ht16k33', BOARDS_DIR))
+    const health = new DeviceHealthTracker()
+    const devices = await buildWindowDevices({ profile: hw.profile, gpio: hw.gpio, bus: hw.bus, now, log, health })
+    await devices.display.show('A023')
+    hw.displayFault('eio')
+    await expect(devices.display.show('A024')).rejects.toMatchObject({ code: 'io' })
+    expect(health.faults()).toEqual([{ device: 'display', code: 'io', message: expect.stringMatching(/EIO/) }])
+    expect(devices.display.shows()).toMatchObject({ text: null, fault: { code: 'io' } })
+    hw.displayFault('none')
+    await vi.advanceTimersByTimeAsync(5_000)
+    expect(hw.view()).toMatchObject({ lit: true, text: 'A024' })
+    expect(health.faults()).toEqual([])
+    await devices.stop()
+  })
+
+  it('a MAX7219 whose lines fail with EIO while its number stays up: fault io at the next refresh; healed, the number again', async () => {
+    const hw = new SimWindowHardware(await loadBoardProfile('orangepi-zero2-max7219', BOARDS_DIR))
+    const health = new DeviceHealthTracker()
+    const devices = await buildWindowDevices({ profile: hw.profile, gpio: hw.gpio, bus: hw.bus, now, log, health })
+    await devices.display.show('B101')
+    hw.displayFault('eio') // nothing asks the display to change
+    await vi.advanceTimersByTimeAsync(10_000)
+    expect(health.faults()).toEqual([{ device: 'display', code: 'io', message: expect.stringMatching(/EIO/) }])
+    expect(devices.display.shows()).toMatchObject({ text: null, fault: { code: 'io' } })
+    hw.display.powerCycle() // what the failed writes left on the chip is not to be trusted
+    hw.displayFault('none')
+    await vi.advanceTimersByTimeAsync(10_000)
+    expect(hw.view()).toMatchObject({ lit: true, text: 'B101' })
+    expect(health.faults()).toEqual([])
+    await devices.stop()
+  })
+
   it('a MAX7219 module unplugged and replugged is repaired by the periodic refresh', async () => {
     const hw = new SimWindowHardware(await loadBoardProfile('orangepi-zero2-max7219', BOARDS_DIR))
     const devices = await buildWindowDevices({ profile: hw.profile, gpio: hw.gpio, bus: hw.bus, now, log, health: new DeviceHealthTracker() })

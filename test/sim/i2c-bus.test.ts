@@ -92,6 +92,20 @@ describe('SimI2cBus transactions (docs/hardware.md §4.1)', () => {
     expect(model.osc).toBe(true)
   })
 
+  it('fails every transfer with EIO on eio, in both shapes, not as a NACK, until healed', async () => {
+    const { bus, model } = busWithDisplay()
+    bus.injectFault(0x70, 'eio')
+    const w = await rejection(bus.i2cWrite(0x70, 1, Buffer.from([0x21])))
+    expect(w).toMatchObject({ code: 'EIO', errno: -5, syscall: 'write', message: 'EIO: i/o error, write' })
+    const e = await rejection(bus.sendByte(0x70, 0x21))
+    expect(e).toMatchObject({ code: 'EIO', errno: 5, syscall: 'sendByte' })
+    expect(await rejection(bus.sendByte(0x70, 0x21))).toMatchObject({ code: 'EIO' })
+    expect([isDeviceAbsent(w), isDeviceAbsent(e), isBusMissing(e), model.osc]).toEqual([false, false, false, false])
+    bus.injectFault(0x70, 'none')
+    await bus.sendByte(0x70, 0x21)
+    expect(model.osc).toBe(true)
+  })
+
   it('reports a missing bus like fs.open on /dev/i2c-N', async () => {
     const bus = new SimI2cBus({ bus: 3 })
     bus.setBusMissing(true)
