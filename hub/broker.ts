@@ -164,6 +164,12 @@ export class HubBroker {
       // Our own, lower limit is checked (and logged) in the authorisation hooks.
       maxTopicLevels: 100,
       preConnect: (client, packet, cb) => {
+        // mqtt-packet takes a will at QoS 3 (MQTT-3.1.2-14 forbids it) and Aedes stores it as given; fired, it is
+        // a packet no writer can encode, and every reader it reached, retained ones ever after, was closed.
+        if (packet.will && (packet.will.qos ?? 0) > 2) {
+          this.refuse('malformed-packet', { address: this.meta(client)?.address ?? 'unknown', client: packet.clientId.slice(0, 200), willQos: packet.will.qos }, 'closed a client whose CONNECT asks for a last will at QoS 3, which MQTT does not have (MQTT-3.1.2-14)')
+          return cb(refusal('will QoS 3'), false)
+        }
         this.connects.set(client, {
           emptyIdWithSession: !packet.clientId && packet.clean === false,
           assignedId: !packet.clientId,
