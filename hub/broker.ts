@@ -12,6 +12,7 @@ import type { HubLimits } from './limits.ts'
 import { HubListeners, type ListenerConfig, type ConnectionMeta } from './listeners.ts'
 import { QueueCappedPersistence, type SessionPersistence } from './session-store.ts'
 import { SessionQuota } from './session-quota.ts'
+import { GrantedSubscriptions } from './granted-subscriptions.ts'
 import type { LogLimiter } from './log-limiter.ts'
 import type { Quarantine, QuarantinedMessage } from './quarantine.ts'
 import type { Uplink } from './uplink.ts'
@@ -144,8 +145,9 @@ export class HubBroker {
   constructor(private readonly opts: BrokerOptions) {
     const { limits, log } = opts
     this.sessions = new SessionQuota(limits.maxPersistentSessionsPerAccount)
+    const granted = new GrantedSubscriptions(opts.persistence, (client, filter) => this.subscribeDecision(client as Client, filter).ok)
     this.persistence = new QueueCappedPersistence(
-      opts.persistence,
+      granted,
       limits.maxQueuedPerClient,
       (clientId, packet) => {
         this.refuse('offline-queue-full', { client: clientId, topic: (packet as { topic?: string }).topic, cap: limits.maxQueuedPerClient }, 'dropped a message for a client whose queue is full')
@@ -193,12 +195,10 @@ export class HubBroker {
       },
       authorizePublish: (client, packet, cb) => this.authorizePublish(client, packet, cb),
       authorizeSubscribe: (client, sub, cb) => {
-        const p = this.principals.get(client)
-        if (!p) return cb(refusal('not authenticated'))
-        const tooDeep = sub.topic.split('/').length > limits.maxTopicLevels
-        const d = tooDeep ? { ok: false as const, reason: `more than ${limits.maxTopicLevels} levels` } : authorizeSubscribe(p, sub.topic)
+        if (!this.principals.has(client)) return cb(refusal('not authenticated'))
+        const d = this.subscribeDecision(client, sub.topic)
         if (!d.ok) {
-          this.refuse(tooDeep ? 'topic-too-deep' : 'acl-subscribe', { client: client.id, filter: sub.topic, reason: d.reason }, 'refused subscribe')
+          this.refuse(d.kind, { client: client.id, filter: sub.topic, reason: d.reason }, 'refused subscribe')
           return cb(null, null) // SUBACK 0x80; the connection stays
         }
         cb(null, sub)
@@ -376,6 +376,16 @@ export class HubBroker {
     this.principals.set(client, p)
     this.versions.set(client, version)
     return null
+  }
+
+  /** Whether this client may subscribe to this filter (asked again as a persistent session's filters are stored). */
+  private subscribeDecision(client: Client, filter: string): { ok: true } | { ok: false; kind: 'topic-too-deep' | 'acl-subscribe'; reason: string } {
+    const p = this.principals.get(client)
+    if (!p) return { ok: false, kind: 'acl-subscribe', reason: 'not authenticated' }
+    const max = this.opts.limits.maxTopicLevels
+    if (levelsOver(filter, max)) return { ok: false, kind: 'topic-too-deep', reason: `more than ${max} levels` }
+    const d = authorizeSubscribe(p, filter)
+    return d.ok ? d : { ok: false, kind: 'acl-subscribe', reason: d.reason }
   }
 
   private clientIdDecision(client: Client, p: Principal): ReturnType<typeof authorizeClientId> {

@@ -521,3 +521,43 @@ describe('a last will at QoS 3, on the board\'s own status topic, retained', () 
     expect(t.log.refusals('malformed-packet')[0]).toMatchObject({ willQos: 3, address: '127.0.0.1' })
   })
 })
+
+describe("a board asking for its own commands and another window's in one SUBSCRIBE, with a persistent session", () => {
+  let t: TestHub
+  const open: MqttClient[] = []
+  beforeAll(async () => {
+    t = await startTestHub([w01, w02, tech], { hall: H })
+  })
+  afterAll(async () => {
+    await closeAll(open)
+    await t?.stop()
+  })
+
+  it("is refused the other window's commands live, and is not handed them from its queue either", async () => {
+    const own = `hall/${H}/counter/w01/cmd/+`
+    // w02's own board is there, so its command is delivered rather than answered by the hub.
+    const board2 = await connectAs(t.hub.port, w02, { clean: false })
+    open.push(board2)
+    expect(await subscribeOutcome(board2, `hall/${H}/counter/w02/cmd/+`)).toBe('granted')
+    const attacker = await connectAs(t.hub.port, w01, { clean: false })
+    // mqtt.js fails the whole call on a refused filter: the SUBACK itself tells what was granted.
+    const suback = new Promise<number[]>((r) => attacker.on('packetreceive', (p) => p.cmd === 'suback' && r(p.granted as number[])))
+    attacker.subscribe([own, `hall/${H}/counter/w02/cmd/+`, `hall/${H}/#`], { qos: 1 }, () => {})
+    expect(await suback).toEqual([1, 128, 128])
+    await attacker.endAsync()
+
+    // While the attacker is offline: a command for w02, then one for w01 that marks the end of its queue.
+    const technician = await connectAs(t.hub.port, tech, { clientId: tech.username })
+    open.push(technician)
+    await technician.publishAsync(`hall/${H}/counter/w02/cmd/identify`, JSON.stringify(command({})), { qos: 1 })
+    const marker = command({})
+    await technician.publishAsync(`hall/${H}/counter/w01/cmd/identify`, JSON.stringify(marker), { qos: 1 })
+
+    // Before, the refused filters were stored with the granted one, and w02's command was queued for w01.
+    const back = await connectAs(t.hub.port, w01, { clean: false })
+    open.push(back)
+    const seen = record(back)
+    await eventually(() => seen.find((m) => m.payload.id === marker.id), 5_000, "the attacker's own queued command")
+    expect(seen.map((m) => m.topic)).toEqual([`hall/${H}/counter/w01/cmd/identify`])
+  })
+})
