@@ -134,6 +134,8 @@ export class HubBroker {
   /** The credential version each client logged in under (see CredentialStore.credentialVersion). */
   private readonly versions = new WeakMap<Client, string | null>()
   private readonly connects = new WeakMap<Client, ConnectInfo>()
+  /** Filters granted to each connection (limits.maxSubscriptionsPerClient); only these reach a persistent session's store. */
+  private readonly filters = new WeakMap<Client, Set<string>>()
   /** Inbound QoS 2 packet ids whose first copy passed the authorisation, until PUBREL (exactly once to custody). */
   private readonly receipts = new Qos2Receipts()
   private unlistenReload: (() => void) | null = null
@@ -145,7 +147,7 @@ export class HubBroker {
   constructor(private readonly opts: BrokerOptions) {
     const { limits, log } = opts
     this.sessions = new SessionQuota(limits.maxPersistentSessionsPerAccount)
-    const granted = new GrantedSubscriptions(opts.persistence, (client, filter) => this.subscribeDecision(client as Client, filter).ok)
+    const granted = new GrantedSubscriptions(opts.persistence, (client, filter) => this.filters.get(client as Client)?.has(filter) === true)
     this.persistence = new QueueCappedPersistence(
       granted,
       limits.maxQueuedPerClient,
@@ -198,7 +200,7 @@ export class HubBroker {
         if (!this.principals.has(client)) return cb(refusal('not authenticated'))
         const d = this.subscribeDecision(client, sub.topic)
         if (!d.ok) {
-          this.refuse(d.kind, { client: client.id, filter: sub.topic, reason: d.reason }, 'refused subscribe')
+          this.refuse(d.kind, { client: client.id, filter: sub.topic.slice(0, 200), reason: d.reason }, 'refused subscribe')
           return cb(null, null) // SUBACK 0x80; the connection stays
         }
         cb(null, sub)
@@ -214,6 +216,10 @@ export class HubBroker {
       custody: opts.custody ?? null,
       counters: opts.counters,
       log: log.child({ module: 'commands' }),
+    })
+    this.aedes.on('unsubscribe', (unsubscribed, client) => {
+      const held = this.filters.get(client)
+      for (const f of unsubscribed) held?.delete(f)
     })
     this.aedes.on('clientError', (client, err) => this.clientError(client, err))
     this.aedes.on('connectionError', (client, err) => this.clientError(client, err))
@@ -378,14 +384,21 @@ export class HubBroker {
     return null
   }
 
-  /** Whether this client may subscribe to this filter (asked again as a persistent session's filters are stored). */
-  private subscribeDecision(client: Client, filter: string): { ok: true } | { ok: false; kind: 'topic-too-deep' | 'acl-subscribe'; reason: string } {
+  /** Whether this client may subscribe to this filter; a granted one is held in `filters` from here on. */
+  private subscribeDecision(client: Client, filter: string): { ok: true } | { ok: false; kind: 'topic-too-deep' | 'acl-subscribe' | 'subscription-cap'; reason: string } {
     const p = this.principals.get(client)
     if (!p) return { ok: false, kind: 'acl-subscribe', reason: 'not authenticated' }
-    const max = this.opts.limits.maxTopicLevels
-    if (levelsOver(filter, max)) return { ok: false, kind: 'topic-too-deep', reason: `more than ${max} levels` }
+    const { maxTopicLevels, maxSubscriptionsPerClient } = this.opts.limits
+    if (levelsOver(filter, maxTopicLevels)) return { ok: false, kind: 'topic-too-deep', reason: `more than ${maxTopicLevels} levels` }
     const d = authorizeSubscribe(p, filter)
-    return d.ok ? d : { ok: false, kind: 'acl-subscribe', reason: d.reason }
+    if (!d.ok) return { ok: false, kind: 'acl-subscribe', reason: d.reason }
+    let held = this.filters.get(client)
+    if (!held) this.filters.set(client, (held = new Set()))
+    if (!held.has(filter) && held.size >= maxSubscriptionsPerClient) {
+      return { ok: false, kind: 'subscription-cap', reason: `this connection holds ${held.size} filters already, the most one may hold` }
+    }
+    held.add(filter)
+    return d
   }
 
   private clientIdDecision(client: Client, p: Principal): ReturnType<typeof authorizeClientId> {

@@ -12,7 +12,7 @@ import type { ClientRef } from './async-persistence.ts'
 export class GrantedSubscriptions extends ForwardingPersistence {
   constructor(
     inner: ConstructorParameters<typeof ForwardingPersistence>[0],
-    /** The authorisation's answer for this client and filter, asked again as the list is stored. */
+    /** Whether the authorisation granted this client this filter, asked again as the list is stored. */
     private readonly grants: (client: ClientRef, filter: string) => boolean,
   ) {
     super(inner)
