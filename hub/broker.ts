@@ -112,7 +112,7 @@ const STORE_ERROR = /^(ReplyError|MaxRetriesPerRequestError|AbortError)$|Connect
  * peer has just ended it, as every board of a simulated hall does on Ctrl-C)
  * rather than a client sending garbage.
  */
-const TRANSPORT_ERROR = /^(ECONNRESET|EPIPE|ETIMEDOUT|ERR_STREAM_PREMATURE_CLOSE|ERR_STREAM_WRITE_AFTER_END|ERR_STREAM_DESTROYED)$|write after end|connection closed|keep alive timeout|drain timeout|did not arrive in time|over the limit|^ABORT_ERR$|operation was aborted/
+const TRANSPORT_ERROR = /^(ECONNRESET|EPIPE|ETIMEDOUT|ERR_STREAM_PREMATURE_CLOSE|ERR_STREAM_WRITE_AFTER_END|ERR_STREAM_DESTROYED)$|write after end|connection closed|keep alive timeout|did not arrive in time|over the limit|^ABORT_ERR$|operation was aborted/
 
 /**
  * The hall's Aedes broker: every client authenticates, every publish and
@@ -136,6 +136,8 @@ export class HubBroker {
   private readonly connects = new WeakMap<Client, ConnectInfo>()
   /** Filters granted to each connection (limits.maxSubscriptionsPerClient); only these reach a persistent session's store. */
   private readonly filters = new WeakMap<Client, Set<string>>()
+  /** Clients closed for not reading (limits.drainTimeoutMs), said once each. */
+  private readonly slowReaders = new WeakSet<Client>()
   /** Inbound QoS 2 packet ids whose first copy passed the authorisation, until PUBREL (exactly once to custody). */
   private readonly receipts = new Qos2Receipts()
   private unlistenReload: (() => void) | null = null
@@ -163,7 +165,7 @@ export class HubBroker {
       id: opts.id,
       persistence: this.persistence,
       ...(opts.mq ? { mq: opts.mq } : {}),
-      drainTimeout: 30_000,
+      drainTimeout: limits.drainTimeoutMs,
       heartbeatInterval: opts.heartbeatMs ?? 15_000,
       // Our own, lower limit is checked (and logged) in the authorisation hooks.
       maxTopicLevels: 100,
@@ -549,6 +551,13 @@ export class HubBroker {
     if ((err as Error & { [REFUSED]?: boolean })[REFUSED]) return
     const code = (err as NodeJS.ErrnoException).code ?? err.message
     const who = { client: client?.id ?? null, address: client ? this.meta(client)?.address : undefined, err: err.message }
+    // Aedes's drainTimeout: the messages this reader did not take held their publishers meanwhile.
+    if (err.message === 'drain timeout') {
+      // Every write that waited fails with it: one line and one count for the client.
+      if (!client || this.slowReaders.has(client)) return
+      this.slowReaders.add(client)
+      return this.refuse('slow-reader', { ...who, drainTimeoutMs: this.opts.limits.drainTimeoutMs }, 'closed a client that took nothing from its socket while messages for it waited; the boards whose messages waited for it were held meanwhile')
+    }
     if (TRANSPORT_ERROR.test(code) || TRANSPORT_ERROR.test(err.message)) return void this.opts.log.debug(who, 'connection error')
     // Aedes answered CONNACK 1 itself: a protocol it does not speak (MQTT 5) is no malformed packet.
     if ((err as Error & { errorCode?: number }).errorCode === 1) {

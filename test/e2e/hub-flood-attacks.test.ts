@@ -386,3 +386,49 @@ describe('one connection subscribing to ever more filters', () => {
     expect(seen).toEqual([own])
   })
 })
+
+describe('a reader that stops reading its socket', () => {
+  let hub: FloodHub
+  const open: MqttClient[] = []
+  const w02 = user('board', H, 'w02')
+
+  beforeAll(async () => {
+    hub = await FloodHub.start([w01, w02, dash], () => ({ limits: { drainTimeoutMs: 1_000 } }))
+  })
+  afterAll(async () => {
+    await closeAll(open)
+    await hub?.stop()
+  })
+
+  it('is closed after drainTimeoutMs, logged and counted as slow-reader; the board it held goes on', async () => {
+    // Subscribes to the whole hall, then never reads: what the hub writes to it piles up in the socket.
+    const silent = mqtt.connect(`mqtt://127.0.0.1:${hub.port}`, { clientId: `${dash.username}-silent`, username: dash.username, password: dash.password, reconnectPeriod: 0, protocolVersion: 4 })
+    open.push(silent)
+    await new Promise<void>((r) => silent.once('connect', () => r()))
+    await silent.subscribeAsync(`hall/${H}/#`, { qos: 0 })
+    const socket = silent.stream as unknown as { pause(): void }
+    socket.pause()
+
+    const reader = await connectAs(hub.port, dash, { clientId: `${dash.username}-reader` })
+    open.push(reader)
+    const seen: string[] = []
+    reader.on('message', (topic) => seen.push(topic))
+    await reader.subscribeAsync(topics.status(H, 'w01'), { qos: 1 })
+
+    // Until the silent reader's buffers are full, and past it: the hub's write to it waits, and so does this board.
+    const board = await connectAs(hub.port, w01)
+    open.push(board)
+    const pad = 'x'.repeat(12_000)
+    for (let i = 0; i < 2_000 && !hub.lines().some((l) => l.refusal === 'slow-reader'); i++) {
+      await board.publishAsync(topics.telemetry(H, 'w01'), JSON.stringify({ pad, i }), { qos: 0 })
+      if (i % 100 === 99) await eventually(() => true, 100, 'a tick')
+    }
+    const line = await eventually(() => hub.lines().find((l) => l.refusal === 'slow-reader'), 10_000, 'the slow-reader line')
+    expect(line).toMatchObject({ client: `${dash.username}-silent`, address: '127.0.0.1', drainTimeoutMs: 1_000 })
+    expect(await hub.metric('counter_edge_refusals_total', 'kind="slow-reader"')).toBe(1)
+
+    // The board it held is acknowledged again and reaches the reader that reads.
+    expect(await publishOutcome(board, topics.status(H, 'w01'), JSON.stringify(statusMessage('slow', 1, true)), { retain: true })).toBe('acked')
+    await eventually(() => seen.includes(topics.status(H, 'w01')), 10_000, "the board's status at the reader")
+  })
+})
