@@ -12,6 +12,7 @@ import type { HubLimits } from './limits.ts'
 import { HubListeners, type ListenerConfig, type ConnectionMeta } from './listeners.ts'
 import { QueueCappedPersistence, type SessionPersistence } from './session-store.ts'
 import { SessionQuota } from './session-quota.ts'
+import { GrantedSubscriptions } from './granted-subscriptions.ts'
 import type { LogLimiter } from './log-limiter.ts'
 import type { Quarantine, QuarantinedMessage } from './quarantine.ts'
 import type { Uplink } from './uplink.ts'
@@ -111,7 +112,7 @@ const STORE_ERROR = /^(ReplyError|MaxRetriesPerRequestError|AbortError)$|Connect
  * peer has just ended it, as every board of a simulated hall does on Ctrl-C)
  * rather than a client sending garbage.
  */
-const TRANSPORT_ERROR = /^(ECONNRESET|EPIPE|ETIMEDOUT|ERR_STREAM_PREMATURE_CLOSE|ERR_STREAM_WRITE_AFTER_END|ERR_STREAM_DESTROYED)$|write after end|connection closed|keep alive timeout|drain timeout|did not arrive in time|over the limit|^ABORT_ERR$|operation was aborted/
+const TRANSPORT_ERROR = /^(ECONNRESET|EPIPE|ETIMEDOUT|ERR_STREAM_PREMATURE_CLOSE|ERR_STREAM_WRITE_AFTER_END|ERR_STREAM_DESTROYED)$|write after end|connection closed|keep alive timeout|did not arrive in time|over the limit|^ABORT_ERR$|operation was aborted/
 
 /**
  * The hall's Aedes broker: every client authenticates, every publish and
@@ -133,6 +134,10 @@ export class HubBroker {
   /** The credential version each client logged in under (see CredentialStore.credentialVersion). */
   private readonly versions = new WeakMap<Client, string | null>()
   private readonly connects = new WeakMap<Client, ConnectInfo>()
+  /** Filters granted to each connection (limits.maxSubscriptionsPerClient); only these reach a persistent session's store. */
+  private readonly filters = new WeakMap<Client, Set<string>>()
+  /** Clients closed for not reading (limits.drainTimeoutMs), said once each. */
+  private readonly slowReaders = new WeakSet<Client>()
   /** Inbound QoS 2 packet ids whose first copy passed the authorisation, until PUBREL (exactly once to custody). */
   private readonly receipts = new Qos2Receipts()
   private unlistenReload: (() => void) | null = null
@@ -144,8 +149,9 @@ export class HubBroker {
   constructor(private readonly opts: BrokerOptions) {
     const { limits, log } = opts
     this.sessions = new SessionQuota(limits.maxPersistentSessionsPerAccount)
+    const granted = new GrantedSubscriptions(opts.persistence, (client, filter) => this.filters.get(client as Client)?.has(filter) === true)
     this.persistence = new QueueCappedPersistence(
-      opts.persistence,
+      granted,
       limits.maxQueuedPerClient,
       (clientId, packet) => {
         this.refuse('offline-queue-full', { client: clientId, topic: (packet as { topic?: string }).topic, cap: limits.maxQueuedPerClient }, 'dropped a message for a client whose queue is full')
@@ -159,11 +165,17 @@ export class HubBroker {
       id: opts.id,
       persistence: this.persistence,
       ...(opts.mq ? { mq: opts.mq } : {}),
-      drainTimeout: 30_000,
+      drainTimeout: limits.drainTimeoutMs,
       heartbeatInterval: opts.heartbeatMs ?? 15_000,
       // Our own, lower limit is checked (and logged) in the authorisation hooks.
       maxTopicLevels: 100,
       preConnect: (client, packet, cb) => {
+        // mqtt-packet takes a will at QoS 3 (MQTT-3.1.2-14 forbids it) and Aedes stores it as given; fired, it is
+        // a packet no writer can encode, and every reader it reached, retained ones ever after, was closed.
+        if (packet.will && (packet.will.qos ?? 0) > 2) {
+          this.refuse('malformed-packet', { address: this.meta(client)?.address ?? 'unknown', client: packet.clientId.slice(0, 200), willQos: packet.will.qos }, 'closed a client whose CONNECT asks for a last will at QoS 3, which MQTT does not have (MQTT-3.1.2-14)')
+          return cb(refusal('will QoS 3'), false)
+        }
         this.connects.set(client, {
           emptyIdWithSession: !packet.clientId && packet.clean === false,
           assignedId: !packet.clientId,
@@ -187,12 +199,10 @@ export class HubBroker {
       },
       authorizePublish: (client, packet, cb) => this.authorizePublish(client, packet, cb),
       authorizeSubscribe: (client, sub, cb) => {
-        const p = this.principals.get(client)
-        if (!p) return cb(refusal('not authenticated'))
-        const tooDeep = sub.topic.split('/').length > limits.maxTopicLevels
-        const d = tooDeep ? { ok: false as const, reason: `more than ${limits.maxTopicLevels} levels` } : authorizeSubscribe(p, sub.topic)
+        if (!this.principals.has(client)) return cb(refusal('not authenticated'))
+        const d = this.subscribeDecision(client, sub.topic)
         if (!d.ok) {
-          this.refuse(tooDeep ? 'topic-too-deep' : 'acl-subscribe', { client: client.id, filter: sub.topic, reason: d.reason }, 'refused subscribe')
+          this.refuse(d.kind, { client: client.id, filter: sub.topic.slice(0, 200), reason: d.reason }, 'refused subscribe')
           return cb(null, null) // SUBACK 0x80; the connection stays
         }
         cb(null, sub)
@@ -208,6 +218,10 @@ export class HubBroker {
       custody: opts.custody ?? null,
       counters: opts.counters,
       log: log.child({ module: 'commands' }),
+    })
+    this.aedes.on('unsubscribe', (unsubscribed, client) => {
+      const held = this.filters.get(client)
+      for (const f of unsubscribed) held?.delete(f)
     })
     this.aedes.on('clientError', (client, err) => this.clientError(client, err))
     this.aedes.on('connectionError', (client, err) => this.clientError(client, err))
@@ -372,6 +386,23 @@ export class HubBroker {
     return null
   }
 
+  /** Whether this client may subscribe to this filter; a granted one is held in `filters` from here on. */
+  private subscribeDecision(client: Client, filter: string): { ok: true } | { ok: false; kind: 'topic-too-deep' | 'acl-subscribe' | 'subscription-cap'; reason: string } {
+    const p = this.principals.get(client)
+    if (!p) return { ok: false, kind: 'acl-subscribe', reason: 'not authenticated' }
+    const { maxTopicLevels, maxSubscriptionsPerClient } = this.opts.limits
+    if (levelsOver(filter, maxTopicLevels)) return { ok: false, kind: 'topic-too-deep', reason: `more than ${maxTopicLevels} levels` }
+    const d = authorizeSubscribe(p, filter)
+    if (!d.ok) return { ok: false, kind: 'acl-subscribe', reason: d.reason }
+    let held = this.filters.get(client)
+    if (!held) this.filters.set(client, (held = new Set()))
+    if (!held.has(filter) && held.size >= maxSubscriptionsPerClient) {
+      return { ok: false, kind: 'subscription-cap', reason: `this connection holds ${held.size} filters already, the most one may hold` }
+    }
+    held.add(filter)
+    return d
+  }
+
   private clientIdDecision(client: Client, p: Principal): ReturnType<typeof authorizeClientId> {
     return authorizeClientId(p, client.id, this.opts.credentials.clientIdOwner(client.id), this.connects.get(client)?.assignedId ?? false)
   }
@@ -520,6 +551,13 @@ export class HubBroker {
     if ((err as Error & { [REFUSED]?: boolean })[REFUSED]) return
     const code = (err as NodeJS.ErrnoException).code ?? err.message
     const who = { client: client?.id ?? null, address: client ? this.meta(client)?.address : undefined, err: err.message }
+    // Aedes's drainTimeout: the messages this reader did not take held their publishers meanwhile.
+    if (err.message === 'drain timeout') {
+      // Every write that waited fails with it: one line and one count for the client.
+      if (!client || this.slowReaders.has(client)) return
+      this.slowReaders.add(client)
+      return this.refuse('slow-reader', { ...who, drainTimeoutMs: this.opts.limits.drainTimeoutMs }, 'closed a client that took nothing from its socket while messages for it waited; the boards whose messages waited for it were held meanwhile')
+    }
     if (TRANSPORT_ERROR.test(code) || TRANSPORT_ERROR.test(err.message)) return void this.opts.log.debug(who, 'connection error')
     // Aedes answered CONNACK 1 itself: a protocol it does not speak (MQTT 5) is no malformed packet.
     if ((err as Error & { errorCode?: number }).errorCode === 1) {

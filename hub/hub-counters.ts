@@ -21,6 +21,8 @@ export const REFUSAL_KINDS = [
   'topic-too-deep',
   'offline-queue-full', // a message dropped for a client whose queue is at its cap
   'session-cap', // a new persistent session of an account already holding maxPersistentSessionsPerAccount: CONNACK 5
+  'subscription-cap', // a filter past maxSubscriptionsPerClient on one connection: SUBACK 0x80, the connection stays
+  'slow-reader', // a client that took nothing from its socket for drainTimeoutMs while messages for it waited: closed
   'malformed-packet', // a packet that does not parse; only that client is closed
   'unsupported-protocol', // a CONNECT of a protocol version the hub does not speak (MQTT 5): CONNACK 1
   'revoked-session', // a connected client whose credentials were revoked or changed

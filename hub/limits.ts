@@ -106,6 +106,19 @@ export interface HubLimits {
    * one session anyway (its client id is its username).
    */
   maxPersistentSessionsPerAccount: number
+  /**
+   * Distinct filters one connection may hold. The hall's own clients hold at most four; a reader of
+   * every window's status and state in a hall of a few hundred windows stays well below. Without it
+   * one read-only login subscribed 400,000 filters in half a minute, 100 MB more of the hub's memory
+   * and growing, and a board's PUBACK waited seconds meanwhile. Past it a filter gets SUBACK 0x80.
+   */
+  maxSubscriptionsPerClient: number
+  /**
+   * A client whose socket takes nothing for this long while messages for it wait is closed (Aedes's
+   * drainTimeout). Until then the publisher whose message waits for it is held too: a reader that
+   * stopped reading held one board's messages for this whole time.
+   */
+  drainTimeoutMs: number
   /** Dashboard live streams (GET /api/live) open at once; past it: 503 (hub/dashboard/live-streams.ts). */
   maxLiveStreams: number
   /** Live streams open at once from one address; past it: 503. */
@@ -148,6 +161,8 @@ export const DEFAULT_LIMITS: Readonly<HubLimits> = {
   maxQuarantineBytesPerBoard: 1024 * 1024,
   tlsHandshakeTimeoutMs: 10_000,
   maxPersistentSessionsPerAccount: 8,
+  maxSubscriptionsPerClient: 1_000,
+  drainTimeoutMs: 30_000,
   maxLiveStreams: 256,
   maxLiveStreamsPerAddress: 16,
   maxLiveStreamBufferedBytes: 64 * 1024,

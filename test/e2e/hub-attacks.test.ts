@@ -468,3 +468,96 @@ describe('an MQTT 5 CONNECT', () => {
     expect(t.hub.counters.refusals['unsupported-protocol']).toBe(1)
   })
 })
+
+describe('a last will at QoS 3, on the board\'s own status topic, retained', () => {
+  let t: TestHub
+  const open: MqttClient[] = []
+  beforeAll(async () => {
+    t = await startTestHub([w01, dash], { hall: H })
+  })
+  afterAll(async () => {
+    await closeAll(open)
+    await t?.stop()
+  })
+
+  /** By hand: mqtt.js and mqtt-packet's generator will not write a will at QoS 3. */
+  function connectWithWillQos3(): Buffer {
+    const str = (s: string) => Buffer.concat([Buffer.from([Buffer.byteLength(s) >> 8, Buffer.byteLength(s) & 0xff]), Buffer.from(s)])
+    const flags = 0x80 | 0x40 | 0x20 | (3 << 3) | 0x04 | 0x02 // username, password, will retain, will QoS 3, will, clean
+    const will = JSON.stringify(statusMessage('b-will', 0, false))
+    const body = Buffer.concat([str('MQTT'), Buffer.from([4, flags, 0, 60]), str(w01.username), str(topics.status(H, 'w01')), str(will), str(w01.username), str(w01.password)])
+    return Buffer.concat([Buffer.from([0x10, body.length & 0x7f | 0x80, body.length >> 7]), body])
+  }
+
+  it('is refused at CONNECT without a CONNACK, and the hall\'s readers stay connected', async () => {
+    const reader = await connectAs(t.hub.port, dash, { clientId: `${dash.username}-reader` })
+    open.push(reader)
+    const seen = record(reader)
+    expect(await subscribeOutcome(reader, `hall/${H}/#`)).toBe('granted')
+
+    // Before, the will was accepted (CONNACK 0) and fired when this socket went: no writer could encode it at
+    // QoS 3, so every reader subscribed was closed, and, retained, every reader subscribing after it too.
+    const s = netConnect({ host: '127.0.0.1', port: t.hub.port })
+    s.on('error', () => {})
+    const got: Buffer[] = []
+    s.on('data', (d: Buffer) => got.push(d))
+    s.write(connectWithWillQos3())
+    const closedByHub = await new Promise<boolean>((r) => {
+      s.once('close', () => r(true))
+      setTimeout(() => r(false), 3_000)
+    })
+    s.destroy()
+
+    // Barrier: the board's own connection and status, as every board sends them, reach the reader still connected.
+    const board = await connectAs(t.hub.port, w01)
+    open.push(board)
+    expect(await publishOutcome(board, topics.status(H, 'w01'), JSON.stringify(statusMessage('b-live', 1, true)), { retain: true })).toBe('acked')
+    await eventually(() => seen.find((m) => m.topic === topics.status(H, 'w01')), 5_000, 'the status at the reader')
+    expect(reader.connected).toBe(true)
+    expect(seen.filter((m) => m.topic === topics.status(H, 'w01')).map((m) => (m.payload as { boot?: string }).boot)).toEqual(['b-live'])
+    // Closed as MQTT-3.1.2-14 asks, and said in the log.
+    expect(Buffer.concat(got).length, 'no CONNACK').toBe(0)
+    expect(closedByHub).toBe(true)
+    expect(t.log.refusals('malformed-packet')[0]).toMatchObject({ willQos: 3, address: '127.0.0.1' })
+  })
+})
+
+describe("a board asking for its own commands and another window's in one SUBSCRIBE, with a persistent session", () => {
+  let t: TestHub
+  const open: MqttClient[] = []
+  beforeAll(async () => {
+    t = await startTestHub([w01, w02, tech], { hall: H })
+  })
+  afterAll(async () => {
+    await closeAll(open)
+    await t?.stop()
+  })
+
+  it("is refused the other window's commands live, and is not handed them from its queue either", async () => {
+    const own = `hall/${H}/counter/w01/cmd/+`
+    // w02's own board is there, so its command is delivered rather than answered by the hub.
+    const board2 = await connectAs(t.hub.port, w02, { clean: false })
+    open.push(board2)
+    expect(await subscribeOutcome(board2, `hall/${H}/counter/w02/cmd/+`)).toBe('granted')
+    const attacker = await connectAs(t.hub.port, w01, { clean: false })
+    // mqtt.js fails the whole call on a refused filter: the SUBACK itself tells what was granted.
+    const suback = new Promise<number[]>((r) => attacker.on('packetreceive', (p) => p.cmd === 'suback' && r(p.granted as number[])))
+    attacker.subscribe([own, `hall/${H}/counter/w02/cmd/+`, `hall/${H}/#`], { qos: 1 }, () => {})
+    expect(await suback).toEqual([1, 128, 128])
+    await attacker.endAsync()
+
+    // While the attacker is offline: a command for w02, then one for w01 that marks the end of its queue.
+    const technician = await connectAs(t.hub.port, tech, { clientId: tech.username })
+    open.push(technician)
+    await technician.publishAsync(`hall/${H}/counter/w02/cmd/identify`, JSON.stringify(command({})), { qos: 1 })
+    const marker = command({})
+    await technician.publishAsync(`hall/${H}/counter/w01/cmd/identify`, JSON.stringify(marker), { qos: 1 })
+
+    // Before, the refused filters were stored with the granted one, and w02's command was queued for w01.
+    const back = await connectAs(t.hub.port, w01, { clean: false })
+    open.push(back)
+    const seen = record(back)
+    await eventually(() => seen.find((m) => m.payload.id === marker.id), 5_000, "the attacker's own queued command")
+    expect(seen.map((m) => m.topic)).toEqual([`hall/${H}/counter/w01/cmd/identify`])
+  })
+})

@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connect as netConnect } from 'node:net'
 import mqtt, { type MqttClient } from 'mqtt'
+import type { Packet } from 'mqtt-packet'
 import { topics } from '../../edge/protocol/index.ts'
-import { user, connectAs, publishOutcome, subscribeOutcome, closeAll, boardEvent, writeUsers, type TestUser } from '../hub/support/hub-fixture.ts'
+import { user, connectAs, publishOutcome, subscribeOutcome, closeAll, boardEvent, statusMessage, writeUsers, type TestUser } from '../hub/support/hub-fixture.ts'
 import { HubProcess } from '../hub/support/hub-process.ts'
 import { Central } from '../hub/support/central.ts'
 import { SseReader } from '../support/sse-reader.ts'
@@ -329,4 +330,105 @@ describe('a storm of refused connections', () => {
     expect(written.length + summaries.reduce((n, l) => n + (l.count as number), 0)).toBe(counted)
     expect(String(summaries[0]!.msg)).toMatch(/^\d+ more refused \(connection-rate\) in the last \d+ s/)
   }, 60_000)
+})
+
+describe('one connection subscribing to ever more filters', () => {
+  let hub: FloodHub
+  const open: MqttClient[] = []
+
+  beforeAll(async () => {
+    hub = await FloodHub.start([w01, dash], (dir) => ({ dataDir: join(dir, 'data'), limits: { maxSubscriptionsPerClient: 5 } }))
+  })
+  afterAll(async () => {
+    await closeAll(open)
+    await hub?.stop()
+  })
+
+  /** One SUBSCRIBE with these filters; the SUBACK's codes (mqtt.js fails the whole call on a refused one). */
+  function suback(client: MqttClient, filters: string[]): Promise<number[]> {
+    return new Promise((resolve) => {
+      const onPacket = (p: Packet) => {
+        if (p.cmd !== 'suback') return
+        client.off('packetreceive', onPacket)
+        resolve(p.granted as number[])
+      }
+      client.on('packetreceive', onPacket)
+      client.subscribe(filters, { qos: 1 }, () => {})
+    })
+  }
+
+  it('past the cap its filters are refused, counted and logged, and not kept for its persistent session; held ones and freed slots still granted', async () => {
+    // Before, one read-only login subscribed 400,000 filters in half a minute, the hub's memory growing with them.
+    const reader = await connectAs(hub.port, dash, { clientId: `${dash.username}-many`, clean: false })
+    const others = ['w90', 'w91', 'w92', 'w93'].map((w) => topics.status(H, w))
+    const own = topics.status(H, 'w01')
+    const past = [`hall/${H}/counter/w01/event/+`, topics.state(H, 'w01'), topics.status(H, 'w94')]
+    expect(await suback(reader, [...others, own, ...past])).toEqual([1, 1, 1, 1, 1, 128, 128, 128])
+    expect(await hub.metric('counter_edge_refusals_total', 'kind="subscription-cap"')).toBe(3)
+    expect(hub.lines().filter((l) => l.refusal === 'subscription-cap').map((l) => l.filter)).toEqual(past)
+    // A filter it holds is granted again; one given back frees its slot.
+    expect(await suback(reader, [own])).toEqual([1])
+    await reader.unsubscribeAsync(others[0]!)
+    expect(await suback(reader, [topics.status(H, 'w95')])).toEqual([1])
+    expect(await suback(reader, [topics.status(H, 'w96')])).toEqual([128])
+    await reader.endAsync()
+
+    // Offline: an event (refused filter), then the board's status (granted filter) as the end of its queue.
+    const board = await connectAs(hub.port, w01)
+    open.push(board)
+    expect(await publishOutcome(board, topics.event(H, 'w01', 'called'), JSON.stringify(boardEvent('called', 'cap', 1, { ticket: 'A1' })))).toBe('acked')
+    expect(await publishOutcome(board, own, JSON.stringify(statusMessage('cap', 2, true)))).toBe('acked')
+    const back = await connectAs(hub.port, dash, { clientId: `${dash.username}-many`, clean: false })
+    open.push(back)
+    const seen: string[] = []
+    back.on('message', (topic) => seen.push(topic))
+    await eventually(() => seen.includes(own), 10_000, "the board's status from the queue")
+    expect(seen).toEqual([own])
+  })
+})
+
+describe('a reader that stops reading its socket', () => {
+  let hub: FloodHub
+  const open: MqttClient[] = []
+  const w02 = user('board', H, 'w02')
+
+  beforeAll(async () => {
+    hub = await FloodHub.start([w01, w02, dash], () => ({ limits: { drainTimeoutMs: 1_000 } }))
+  })
+  afterAll(async () => {
+    await closeAll(open)
+    await hub?.stop()
+  })
+
+  it('is closed after drainTimeoutMs, logged and counted as slow-reader; the board it held goes on', async () => {
+    // Subscribes to the whole hall, then never reads: what the hub writes to it piles up in the socket.
+    const silent = mqtt.connect(`mqtt://127.0.0.1:${hub.port}`, { clientId: `${dash.username}-silent`, username: dash.username, password: dash.password, reconnectPeriod: 0, protocolVersion: 4 })
+    open.push(silent)
+    await new Promise<void>((r) => silent.once('connect', () => r()))
+    await silent.subscribeAsync(`hall/${H}/#`, { qos: 0 })
+    const socket = silent.stream as unknown as { pause(): void }
+    socket.pause()
+
+    const reader = await connectAs(hub.port, dash, { clientId: `${dash.username}-reader` })
+    open.push(reader)
+    const seen: string[] = []
+    reader.on('message', (topic) => seen.push(topic))
+    await reader.subscribeAsync(topics.status(H, 'w01'), { qos: 1 })
+
+    // Until the silent reader's buffers are full, and past it: the hub's write to it waits, and so does this board.
+    const board = await connectAs(hub.port, w01)
+    open.push(board)
+    const pad = 'x'.repeat(12_000)
+    for (let i = 0; i < 2_000 && !hub.lines().some((l) => l.refusal === 'slow-reader'); i++) {
+      await board.publishAsync(topics.telemetry(H, 'w01'), JSON.stringify({ pad, i }), { qos: 0 })
+      if (i % 100 === 99) await eventually(() => true, 100, 'a tick')
+    }
+    const line = await eventually(() => hub.lines().find((l) => l.refusal === 'slow-reader'), 10_000, 'the slow-reader line')
+    expect(line).toMatchObject({ client: `${dash.username}-silent`, address: '127.0.0.1', drainTimeoutMs: 1_000 })
+    expect(await hub.metric('counter_edge_refusals_total', 'kind="slow-reader"')).toBe(1)
+
+    // The board it held is acknowledged again and reaches the reader that reads.
+    expect(await publishOutcome(board, topics.status(H, 'w01'), JSON.stringify(statusMessage('slow', 1, true)), { retain: true })).toBe('acked')
+    await eventually(() => seen.includes(topics.status(H, 'w01')), 10_000, "the board's status at the reader")
+  })
 })
