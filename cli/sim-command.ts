@@ -121,9 +121,7 @@ export const simCommand: Subcommand = {
     return async () => {
       console.log('\ncounter-edge: 正在停止大厅… / stopping the hall…')
       await sim.stop()
-      const ratings = sim.ratings?.total
-      if (ratings !== undefined) console.log(`counter-edge: 已正常停止（中心共收到 ${ratings} 个评价）/ stopped cleanly (${ratings} ratings received by central).`)
-      else console.log('counter-edge: 已正常停止 / stopped cleanly.')
+      console.log(stoppedLine(sim.ratings?.total))
     }
   },
 }
@@ -136,6 +134,10 @@ interface SimPorts {
 }
 
 const stamp = () => new Date().toTimeString().slice(0, 8)
+
+/** The last line of a stop: with the central stand-in, how many ratings it received (on the integrator's broker they are counted there). */
+const stoppedLine = (ratings: number | undefined) =>
+  ratings !== undefined ? `counter-edge: 已正常停止（中心共收到 ${ratings} 个评价）/ stopped cleanly (${ratings} ratings received by central).` : 'counter-edge: 已正常停止 / stopped cleanly.'
 
 const portInUse = (err: Error) =>
   `端口已被占用（${err.message}），请用 --hub-port、--central-port、--control-port、--dashboard-port 另选 / a port is already in use (${err.message}); pick others with --hub-port, --central-port, --control-port, --dashboard-port`
@@ -247,8 +249,8 @@ async function runProcessHall(
     ].join('\n'),
   )
   return async () => {
-    console.log('\ncounter-edge: stopping the hall…')
+    console.log('\ncounter-edge: 正在停止大厅… / stopping the hall…')
     await sim.stop()
-    console.log('counter-edge: stopped cleanly.')
+    console.log(stoppedLine(sim.ratings?.total))
   }
 }
