@@ -111,6 +111,9 @@ export async function startProcessHall(o: ProcessHallOptions): Promise<ProcessHa
 
     const central = o.upstream ? null : await life.start('central stand-in', new CentralBroker({ host: o.host, port: o.centralPort, log: o.log.child({ module: 'central-standin' }) }))
     const upstream: HubUpstream = o.upstream ?? { url: central!.url }
+    // Counted at the stand-in itself, as in the one-process hall (sim/hall.ts): the stub's own list is empty under
+    // --no-traffic. Started before the hub so it stops after it, and counts what the hub bridges while the hall stops.
+    const ratings = central ? await life.start('central ratings', new CentralRatings({ hall: o.hall, url: central.url, keep: 1000, log: o.log.child({ module: 'central-ratings' }) })) : null
 
     // The windows' configs name the hub's port and a restarted hub must come back on it, so it is fixed now.
     const hubPort = o.hubPort || (await freePortOn(o.host))
@@ -168,9 +171,6 @@ export async function startProcessHall(o: ProcessHallOptions): Promise<ProcessHa
       windows.set(counter, w)
       sockets.set(counter, socket)
     }
-
-    // Counted at the stand-in itself, as in the one-process hall (sim/hall.ts): the stub's own list is empty under --no-traffic.
-    const ratings = central ? await life.start('central ratings', new CentralRatings({ hall: o.hall, url: central.url, keep: 1000, log: o.log.child({ module: 'central-ratings' }) })) : null
 
     let stub: CentralStub | null = null
     if (o.traffic && central) {
