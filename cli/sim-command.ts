@@ -46,7 +46,7 @@ export const simCommand: Subcommand = {
     'upstream-password-file': { type: 'string', description: 'file holding the password at your central broker (or COUNTER_EDGE_UPSTREAM_PASSWORD)' },
     'upstream-ca': { type: 'string', description: 'PEM CA of an mqtts:// central broker' },
     'data-dir': { type: 'string', description: "the hub's custody log and sessions on disk here (and, with --process-per-window, each window's journal, configs, logs), so they survive a kill" },
-    'process-per-window': { type: 'boolean', default: false, description: 'the hub and each window as a process of its own, started again when killed (kill -9 one; GET /api lists their pids)' },
+    'process-per-window': { type: 'boolean', default: false, description: 'the hub and each window as a process of its own, started again when killed (kill -9 one; GET /api lists their pids); no simulated applicants: press the keys through the control API' },
     release: { type: 'string', description: "with --process-per-window: each window an installed board run by `counter-edge launch` from a root of its own holding this release (x.release.json, its .tar.gz beside it), so `counter-edge update` can update the hall" },
     'release-key': { type: 'string', description: "with --release: the hall's release public key (hall-release.pub); the hub and every board check releases against it" },
   },
