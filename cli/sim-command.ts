@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { createLogger } from '../edge/shared/logger.ts'
-import { PACKAGE_ROOT } from '../edge/shared/package-root.ts'
+import { BOARDS_DIR, PACKAGE_ROOT } from '../edge/shared/package-root.ts'
 import { verifySignedManifest } from '../edge/shared/release-signature.ts'
 import type { InstalledWindows } from '../sim/process-hall.ts'
 import { LOG_LEVELS, idSchema } from '../edge/protocol/index.ts'
@@ -11,11 +11,12 @@ const LOG_LEVELS_WITH_SILENT = [...LOG_LEVELS, 'silent'] as const
 import { counterId, startSimHall, type HubUpstream } from '../sim/hall.ts'
 import { UsageError, type Subcommand } from './subcommand.ts'
 import { checkedFlag } from './flag-value.ts'
+import { loadProfileNamed } from './board-profile.ts'
 import { ESPEAK_BINARY } from '../hub/announcer/espeak-pack.ts'
 
 function port(v: unknown, flag: string): number {
   const n = Number(v)
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--${flag} must be a port number (0 picks a free one), not "${String(v)}"`)
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--${flag} 须为端口号（0 表示任选空闲端口），不是 "${String(v)}" / --${flag} must be a port number (0 picks a free one), not "${String(v)}"`)
   return n
 }
 
@@ -45,32 +46,38 @@ export const simCommand: Subcommand = {
     'upstream-password-file': { type: 'string', description: 'file holding the password at your central broker (or COUNTER_EDGE_UPSTREAM_PASSWORD)' },
     'upstream-ca': { type: 'string', description: 'PEM CA of an mqtts:// central broker' },
     'data-dir': { type: 'string', description: "the hub's custody log and sessions on disk here (and, with --process-per-window, each window's journal, configs, logs), so they survive a kill" },
-    'process-per-window': { type: 'boolean', default: false, description: 'the hub and each window as a process of its own, started again when killed (kill -9 one; GET /api lists their pids)' },
+    'process-per-window': { type: 'boolean', default: false, description: 'the hub and each window as a process of its own, started again when killed (kill -9 one; GET /api lists their pids); no simulated applicants: press the keys through the control API' },
     release: { type: 'string', description: "with --process-per-window: each window an installed board run by `counter-edge launch` from a root of its own holding this release (x.release.json, its .tar.gz beside it), so `counter-edge update` can update the hall" },
     'release-key': { type: 'string', description: "with --release: the hall's release public key (hall-release.pub); the hub and every board check releases against it" },
   },
   async run(v) {
     const windows = Number(v.windows)
-    if (!Number.isInteger(windows) || windows < 1 || windows > 200) throw new UsageError(`--windows must be a whole number from 1 to 200, not "${v.windows}"`)
+    if (!Number.isInteger(windows) || windows < 1 || windows > 200) throw new UsageError(`--windows 须为 1 到 200 的整数，不是 "${v.windows}" / --windows must be a whole number from 1 to 200, not "${v.windows}"`)
     const hall = checkedFlag(idSchema, v.hall, '--hall', { zh: '缺少 --hall：大厅编号，如 hall-1', en: '--hall is required: the hall, e.g. hall-1' })
     const speed = Number(v.speed)
-    if (!(speed > 0 && speed <= 1000)) throw new UsageError(`--speed must be a number above 0 and at most 1000, not "${v.speed}"`)
+    if (!(speed > 0 && speed <= 1000)) throw new UsageError(`--speed 须为大于 0、不超过 1000 的数，不是 "${v.speed}" / --speed must be a number above 0 and at most 1000, not "${v.speed}"`)
     const level = LOG_LEVELS_WITH_SILENT.find((l) => l === v['log-level'])
-    if (!level) throw new UsageError(`--log-level must be one of ${LOG_LEVELS_WITH_SILENT.join(', ')}, not "${String(v['log-level'])}"`)
+    if (!level) throw new UsageError(`--log-level 须为 ${LOG_LEVELS_WITH_SILENT.join('、')} 之一，不是 "${String(v['log-level'])}" / --log-level must be one of ${LOG_LEVELS_WITH_SILENT.join(', ')}, not "${String(v['log-level'])}"`)
     const log = createLogger({ name: 'sim', level })
     const upstream = await upstreamOf(v)
     const dataDir = v['data-dir'] === undefined ? undefined : resolve(String(v['data-dir']))
     const installed = await installedOf(v)
-    if (v['process-per-window']) return runProcessHall(v, { hall, windows, speed, level, log, upstream, dataDir, installed })
+    // Checked before anything starts, as provision and edge check them: a mistyped profile id gets the nearest one and the list.
+    await loadProfileNamed(String(v.board), BOARDS_DIR, '--board')
+    if (v['screen-board'] !== 'same') await loadProfileNamed(String(v['screen-board']), BOARDS_DIR, '--screen-board')
+    const ports = {
+      hubPort: port(v['hub-port'], 'hub-port'),
+      centralPort: port(v['central-port'], 'central-port'),
+      controlPort: port(v['control-port'], 'control-port'),
+      dashboardPort: port(v['dashboard-port'], 'dashboard-port'),
+    }
+    if (v['process-per-window']) return runProcessHall(v, { hall, windows, speed, level, log, upstream, dataDir, installed, ports })
     console.log(`counter-edge: starting a simulated hall "${hall}" with ${windows} windows…`)
     const sim = await startSimHall({
       hall,
       windows,
       host: v.host as string,
-      hubPort: port(v['hub-port'], 'hub-port'),
-      centralPort: port(v['central-port'], 'central-port'),
-      controlPort: port(v['control-port'], 'control-port'),
-      dashboardPort: port(v['dashboard-port'], 'dashboard-port'),
+      ...ports,
       speed,
       board: v.board as string,
       ...(v['screen-board'] !== 'same' ? { screenBoard: v['screen-board'] as string } : {}),
@@ -83,7 +90,7 @@ export const simCommand: Subcommand = {
       log,
       onLine: (line) => console.log(`${stamp()}  ${line}`),
     }).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'EADDRINUSE') throw new Error(`a port is already in use (${err.message}); pick others with --hub-port, --central-port, --control-port, --dashboard-port`)
+      if (err.code === 'EADDRINUSE') throw new Error(portInUse(err))
       throw err
     })
     const nextCounter = counterId(windows + 1)
@@ -114,14 +121,26 @@ export const simCommand: Subcommand = {
     return async () => {
       console.log('\ncounter-edge: 正在停止大厅… / stopping the hall…')
       await sim.stop()
-      const ratings = sim.ratings?.total
-      if (ratings !== undefined) console.log(`counter-edge: 已正常停止（中心共收到 ${ratings} 个评价）/ stopped cleanly (${ratings} ratings received by central).`)
-      else console.log('counter-edge: 已正常停止 / stopped cleanly.')
+      console.log(stoppedLine(sim.ratings?.total))
     }
   },
 }
 
+interface SimPorts {
+  hubPort: number
+  centralPort: number
+  controlPort: number
+  dashboardPort: number
+}
+
 const stamp = () => new Date().toTimeString().slice(0, 8)
+
+/** The last line of a stop: with the central stand-in, how many ratings it received (on the integrator's broker they are counted there). */
+const stoppedLine = (ratings: number | undefined) =>
+  ratings !== undefined ? `counter-edge: 已正常停止（中心共收到 ${ratings} 个评价）/ stopped cleanly (${ratings} ratings received by central).` : 'counter-edge: 已正常停止 / stopped cleanly.'
+
+const portInUse = (err: Error) =>
+  `端口已被占用（${err.message}），请用 --hub-port、--central-port、--control-port、--dashboard-port 另选 / a port is already in use (${err.message}); pick others with --hub-port, --central-port, --control-port, --dashboard-port`
 
 /** --release and --release-key: the release every window starts installed with, checked against the key before anything is laid out. */
 async function installedOf(v: Record<string, unknown>): Promise<InstalledWindows | undefined> {
@@ -155,17 +174,17 @@ async function installedOf(v: Record<string, unknown>): Promise<InstalledWindows
 /** --upstream and its credentials as the hub's config takes them; the password from a file or the environment, never a flag (it would show in ps). */
 async function upstreamOf(v: Record<string, unknown>): Promise<HubUpstream | undefined> {
   if (v.upstream === undefined) {
-    for (const f of ['upstream-username', 'upstream-password-file', 'upstream-ca']) if (v[f] !== undefined) throw new UsageError(`--${f} goes with --upstream`)
+    for (const f of ['upstream-username', 'upstream-password-file', 'upstream-ca']) if (v[f] !== undefined) throw new UsageError(`--${f} 须与 --upstream 同用 / --${f} goes with --upstream`)
     return undefined
   }
   const url = String(v.upstream)
-  if (!/^mqtts?:\/\/[^/]+/.test(url)) throw new UsageError(`--upstream must be an mqtt:// or mqtts:// URL such as mqtt://central:1883, not "${url}"`)
+  if (!/^mqtts?:\/\/[^/]+/.test(url)) throw new UsageError(`--upstream 须为 mqtt:// 或 mqtts:// 地址，如 mqtt://central:1883，不是 "${url}" / --upstream must be an mqtt:// or mqtts:// URL such as mqtt://central:1883, not "${url}"`)
   let password = process.env.COUNTER_EDGE_UPSTREAM_PASSWORD
   if (v['upstream-password-file'] !== undefined) {
     const file = String(v['upstream-password-file'])
     password = (
       await readFile(file, 'utf8').catch((e: Error) => {
-        throw new UsageError(`--upstream-password-file: cannot read ${file}: ${e.message}`)
+        throw new UsageError(`--upstream-password-file：无法读取 ${file} / --upstream-password-file: cannot read ${file}: ${e.message}`)
       })
     ).trim()
   }
@@ -180,7 +199,7 @@ async function upstreamOf(v: Record<string, unknown>): Promise<HubUpstream | und
 /** `sim --process-per-window`: the hub and every window as processes of their own (sim/process-hall.ts). */
 async function runProcessHall(
   v: Record<string, unknown>,
-  a: { hall: string; windows: number; speed: number; level: string; log: ReturnType<typeof createLogger>; upstream: HubUpstream | undefined; dataDir: string | undefined; installed: InstalledWindows | undefined },
+  a: { hall: string; windows: number; speed: number; level: string; log: ReturnType<typeof createLogger>; upstream: HubUpstream | undefined; dataDir: string | undefined; installed: InstalledWindows | undefined; ports: SimPorts },
 ): Promise<() => Promise<void>> {
   const { startProcessHall } = await import('../sim/process-hall.ts')
   console.log(`counter-edge: starting a simulated hall "${a.hall}" with ${a.windows} windows, each a process of its own…`)
@@ -189,10 +208,7 @@ async function runProcessHall(
     hall: a.hall,
     windows: a.windows,
     host: v.host as string,
-    hubPort: port(v['hub-port'], 'hub-port'),
-    centralPort: port(v['central-port'], 'central-port'),
-    controlPort: port(v['control-port'], 'control-port'),
-    dashboardPort: port(v['dashboard-port'], 'dashboard-port'),
+    ...a.ports,
     speed: a.speed,
     board: v.board as string,
     ...(v['screen-board'] !== 'same' ? { screenBoard: v['screen-board'] as string } : {}),
@@ -209,7 +225,7 @@ async function runProcessHall(
     log: a.log,
     onLine: (line) => console.log(`${stamp()}  ${line}`),
   }).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'EADDRINUSE') throw new Error(`a port is already in use (${err.message}); pick others with --hub-port, --central-port, --control-port, --dashboard-port`)
+    if (err.code === 'EADDRINUSE') throw new Error(portInUse(err))
     throw err
   })
   const api = `${sim.control.url}/api`
@@ -233,8 +249,8 @@ async function runProcessHall(
     ].join('\n'),
   )
   return async () => {
-    console.log('\ncounter-edge: stopping the hall…')
+    console.log('\ncounter-edge: 正在停止大厅… / stopping the hall…')
     await sim.stop()
-    console.log('counter-edge: stopped cleanly.')
+    console.log(stoppedLine(sim.ratings?.total))
   }
 }

@@ -2,6 +2,7 @@ import type { MqttClient } from 'mqtt'
 import { parseMessage, topics, type CommandInput, type CommandName, type Continuation, type EventType, type State } from '../edge/protocol/index.ts'
 import type { Logger } from '../edge/shared/logger.ts'
 import { connectMqtt, parseBrokerUrl } from '../edge/shared/mqtt-connect.ts'
+import { RecentIds } from '../hub/recent-ids.ts'
 
 export interface CentralStubOptions {
   hall: string
@@ -34,6 +35,10 @@ export interface CentralStubOptions {
    * least the contract allows.
    */
   longServiceRate?: number
+  /** Message ids remembered to drop the chain's copies (a copy comes within seconds); default 20,000, as the hub's followers keep. */
+  seenKept?: number
+  /** Entries kept in `ratings`, `replies` and `flow`, the newest; default 1000. */
+  kept?: number
 }
 
 const SCORE_ZH: Record<string, string> = { 'very-satisfied': '非常满意', satisfied: '满意', neutral: '基本满意', dissatisfied: '不满意', 'very-dissatisfied': '非常不满意' }
@@ -94,7 +99,8 @@ export class CentralStub {
   /** The service of each ticket in the hall today, for the tickets that come back. */
   private readonly services = new Map<string, string>()
   private caseSeq = 0
-  private readonly seen = new Set<string>()
+  // Bounded, as the lists below: a hall left running for days sends some 800,000 messages a day at the default speed.
+  private readonly seen: RecentIds
   private readonly counters = { A: 0, B: 0, C: 0 } as Record<string, number>
   private cmdSeq = 0
   private timer: NodeJS.Timeout | null = null
@@ -104,7 +110,16 @@ export class CentralStub {
   /** What the service flow did, for tests and the control API: one entry per event it acted on. */
   readonly flow: Array<{ counter: string; type: EventType; ticket: string | null; record?: string }> = []
 
-  constructor(private readonly opts: CentralStubOptions) {}
+  constructor(private readonly opts: CentralStubOptions) {
+    this.seen = new RecentIds(opts.seenKept ?? 20_000)
+  }
+
+  /** Adds to one of the lists kept for tests and the control API, dropping the oldest past `kept`. */
+  private keep<T>(list: T[], entry: T): void {
+    list.push(entry)
+    const over = list.length - (this.opts.kept ?? 1000)
+    if (over > 0) list.splice(0, over)
+  }
 
   private get speed(): number {
     return this.opts.speed ?? 20
@@ -145,7 +160,7 @@ export class CentralStub {
       w.pending = false
     } else if (t.kind === 'reply') {
       const r = m.message as { ok: boolean; name: string; code?: string; message?: string }
-      this.replies.push({ counter: t.counter, ok: r.ok, name: r.name, ...(r.code ? { code: r.code } : {}) })
+      this.keep(this.replies, { counter: t.counter, ok: r.ok, name: r.name, ...(r.code ? { code: r.code } : {}) })
       // A config changes no state, so no state message would end the wait for it.
       if (r.ok && r.name === 'config') w.pending = false
       if (!r.ok) {
@@ -157,7 +172,7 @@ export class CentralStub {
       this.onFlowEvent(w, t.type as EventType, e)
       if (t.type === 'called') this.line(`${e.ticket} → ${t.counter} 窗口 / window ${t.counter}${e.green ? '（绿色通道 / green channel）' : ''}${e.continues ? ` (${e.continues === 'park' ? '回叫 / called back' : '转入 / transferred'}, record ${e.record})` : ''}`)
       if (t.type === 'evaluated') {
-        this.ratings.push({ counter: t.counter, ticket: String(e.ticket), score: String(e.score), id: String(msg.id) })
+        this.keep(this.ratings, { counter: t.counter, ticket: String(e.ticket), score: String(e.score), id: String(msg.id) })
         this.line(`${t.counter} 窗口 / window ${t.counter}: ${e.ticket} 评价 ${SCORE_ZH[String(e.score)] ?? e.score} / rated ${e.score}`)
       }
       if (t.type === 'evaluation-missed') this.line(`${t.counter} 窗口 / window ${t.counter}: ${e.ticket} 未评价离开 / left without rating`)
@@ -172,7 +187,7 @@ export class CentralStub {
     const ticket = typeof e.ticket === 'string' ? e.ticket : null
     const record = typeof e.record === 'string' ? e.record : undefined
     const counter = w.counter
-    const note = () => this.flow.push({ counter, type, ticket, ...(record ? { record } : {}) })
+    const note = () => this.keep(this.flow, { counter, type, ticket, ...(record ? { record } : {}) })
     const s = w.state
     switch (type) {
       case 'called':

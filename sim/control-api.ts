@@ -68,7 +68,7 @@ export class ControlApi {
   private window(counter: string): SimWindow {
     const w = this.opts.windows.get(counter)
     const all = [...this.opts.windows.keys(), ...(this.opts.remote?.counters() ?? [])]
-    if (!w) throw new HttpError(404, `no window "${counter}" in hall ${this.opts.hall}; windows: ${all.join(', ')}`)
+    if (!w) throw new HttpError(404, `大厅 ${this.opts.hall} 没有窗口 "${counter}"，现有：${all.join('、')} / no window "${counter}" in hall ${this.opts.hall}; windows: ${all.join(', ')}`)
     return w
   }
 
@@ -76,18 +76,18 @@ export class ControlApi {
     const url = new URL(req.url ?? '/', 'http://x')
     const parts = url.pathname.split('/').filter(Boolean)
     const method = req.method ?? 'GET'
-    if (parts[0] !== 'api') throw new HttpError(404, `unknown path ${url.pathname}; the API lives under /api (GET /api for the list)`)
+    if (parts[0] !== 'api') throw new HttpError(404, `没有路径 ${url.pathname}，接口都在 /api 之下（GET /api 列出）/ unknown path ${url.pathname}; the API lives under /api (GET /api for the list)`)
     const allow = allowedMethods(parts)
     if (allow && !allow.includes(method)) {
       res.setHeader('allow', allow.join(', '))
-      throw new HttpError(405, `${url.pathname} takes ${allow.join(' or ')}, not ${method}; GET /api lists the endpoints`)
+      throw new HttpError(405, `${url.pathname} 只接受 ${allow.join('、')}，不接受 ${method}（GET /api 列出接口）/ ${url.pathname} takes ${allow.join(' or ')}, not ${method}; GET /api lists the endpoints`)
     }
     if (parts.length === 1 && method === 'GET') return send(res, 200, { ...this.opts.info(), endpoints: ENDPOINTS })
     if (parts[1] === 'ratings' && parts.length === 2 && method === 'GET') {
-      if (!this.opts.ratings) throw new HttpError(404, 'no central stand-in here counts ratings: count them at your central broker')
+      if (!this.opts.ratings) throw new HttpError(404, '这里没有中心替身统计评价，请在您的中心代理处统计 / no central stand-in here counts ratings: count them at your central broker')
       return send(res, 200, this.opts.ratings())
     }
-    if (parts[1] !== 'windows') throw new HttpError(404, `unknown path ${url.pathname}`)
+    if (parts[1] !== 'windows') throw new HttpError(404, `没有路径 ${url.pathname}（GET /api 列出接口）/ unknown path ${url.pathname}; GET /api lists the endpoints`)
     const remote = this.opts.remote
     if (parts.length === 2 && method === 'GET') {
       const here = [...this.opts.windows.values()].map((w) => w.describe())
@@ -100,10 +100,15 @@ export class ControlApi {
     if (parts.length === 4 && (parts[3] === 'screen.png' || parts[3] === 'panel.png') && method === 'GET') {
       const frame = parts[3] === 'screen.png' ? w.hardware.screenPixels() : w.hardware.panel()?.pixels
       if (frame === undefined) {
-        throw new HttpError(404, parts[3] === 'screen.png' ? `window ${w.counter}'s display (${w.hardware.profile.display.driver}) is not a pixel screen; GET /api/windows/${w.counter}/display reads it` : `window ${w.counter} has no officer panel`)
+        throw new HttpError(
+          404,
+          parts[3] === 'screen.png'
+            ? `窗口 ${w.counter} 的显示屏（${w.hardware.profile.display.driver}）不是点阵屏，请用 GET /api/windows/${w.counter}/display 读取 / window ${w.counter}'s display (${w.hardware.profile.display.driver}) is not a pixel screen; GET /api/windows/${w.counter}/display reads it`
+            : `窗口 ${w.counter} 没有工作人员面板 / window ${w.counter} has no officer panel`,
+        )
       }
       const scale = url.searchParams.has('scale') ? Number(url.searchParams.get('scale')) : 4
-      if (!Number.isInteger(scale) || scale < 1 || scale > 16) throw new HttpError(400, 'scale must be a whole number from 1 to 16')
+      if (!Number.isInteger(scale) || scale < 1 || scale > 16) throw new HttpError(400, `scale 须为 1 到 16 的整数，不是 "${url.searchParams.get('scale')}" / scale must be a whole number from 1 to 16, not "${url.searchParams.get('scale')}"`)
       const png = encodePng(frame, { scale })
       res.writeHead(200, { 'content-type': 'image/png', 'content-length': png.length, 'cache-control': 'no-store' })
       res.end(png)
@@ -112,44 +117,50 @@ export class ControlApi {
     if (parts.length === 6 && parts[3] === 'keys' && parts[5] === 'press' && method === 'POST') {
       const keys = w.keyNames()
       const key = keys.find((k) => k === parts[4])
-      if (!key) throw new HttpError(400, `window ${w.counter} has no key "${parts[4]}"; keys: ${keys.join(', ')}`)
-      const body = await readJsonBody(req, 16_384)
-      const holdMs = body.holdMs === undefined ? 80 : Number(body.holdMs)
-      if (!Number.isFinite(holdMs) || holdMs < 1 || holdMs > 60_000) throw new HttpError(400, 'holdMs must be a number of milliseconds between 1 and 60000')
+      if (!key) throw new HttpError(400, `窗口 ${w.counter} 没有按键 "${parts[4]}"，现有：${keys.join('、')} / window ${w.counter} has no key "${parts[4]}"; keys: ${keys.join(', ')}`)
+      const body = bodyWith(await readJsonBody(req, 16_384), ['holdMs'])
+      // A JSON number only: Number() would take true as 1 ms and "100" or [100] as 100.
+      const holdMs = body.holdMs === undefined ? 80 : body.holdMs
+      if (typeof holdMs !== 'number' || !Number.isFinite(holdMs) || holdMs < 1 || holdMs > 60_000) {
+        throw new HttpError(400, `holdMs 须为 1 到 60000 之间的毫秒数，${given(holdMs).zh} / holdMs must be a number of milliseconds between 1 and 60000, ${given(holdMs).en}`)
+      }
       await w.hardware.press(key, { holdMs })
       return send(res, 200, { pressed: key, holdMs, display: w.hardware.view() })
     }
     if (parts.length === 4 && parts[3] === 'faults' && method === 'POST') {
-      const body = await readJsonBody(req, 16_384)
+      const body = bodyWith(await readJsonBody(req, 16_384), ['device', 'fault'])
       if (body.device === 'photo' || body.device === 'fingerprint') {
         const model = w.captures[body.device]
-        if (!model) throw new HttpError(400, `window ${w.counter} has no ${body.device} device`)
+        if (!model) throw new HttpError(400, `窗口 ${w.counter} 没有 ${body.device} 设备 / window ${w.counter} has no ${body.device} device`)
         const fault = CAPTURE_FAULTS.find((f) => f === body.fault)
-        if (!fault) throw new HttpError(400, `fault must be one of ${CAPTURE_FAULTS.join(', ')}`)
+        if (!fault) throw faultError(CAPTURE_FAULTS, body.fault)
         model.setFault(fault)
         return send(res, 200, { device: body.device, fault: body.fault })
       }
       const modbus = typeof body.device === 'string' ? /^modbus-([0-9]{1,3})$/.exec(body.device) : null
       if (modbus) {
         const slave = Number(modbus[1])
-        if (!w.hardware.modbus.has(slave)) throw new HttpError(400, `window ${w.counter} has no Modbus module ${slave}`)
+        if (!w.hardware.modbus.has(slave)) throw new HttpError(400, `窗口 ${w.counter} 没有 Modbus 模块 ${slave} / window ${w.counter} has no Modbus module ${slave}`)
         const fault = MODBUS_FAULTS.find((f) => f === body.fault)
-        if (!fault) throw new HttpError(400, `fault must be one of ${MODBUS_FAULTS.join(', ')}`)
+        if (!fault) throw faultError(MODBUS_FAULTS, body.fault)
         await w.hardware.modbusFault(slave, fault)
         return send(res, 200, { device: body.device, fault })
       }
-      if (body.device !== 'display' && body.device !== 'officer-panel') throw new HttpError(400, 'device must be "display", "officer-panel", "photo", "fingerprint" or "modbus-<slave>"')
+      if (body.device !== 'display' && body.device !== 'officer-panel') {
+        const devices = '"display", "officer-panel", "photo", "fingerprint", "modbus-<slave>"'
+        throw new HttpError(400, `device 须为 ${devices} 之一，${given(body.device).zh} / device must be one of ${devices}, ${given(body.device).en}`)
+      }
       const fault = FAULTS.find((f) => f === body.fault)
-      if (!fault) throw new HttpError(400, `fault must be one of ${FAULTS.join(', ')}`)
+      if (!fault) throw faultError(FAULTS, body.fault)
       if (body.device === 'officer-panel') {
-        if (!w.hardware.officerPanel) throw new HttpError(400, `window ${w.counter} has no officer panel`)
+        if (!w.hardware.officerPanel) throw new HttpError(400, `窗口 ${w.counter} 没有工作人员面板 / window ${w.counter} has no officer panel`)
         w.hardware.panelFault(fault)
         return send(res, 200, { device: 'officer-panel', fault: body.fault })
       }
       w.injectDisplayFault(fault)
       return send(res, 200, { device: 'display', fault: body.fault })
     }
-    throw new HttpError(404, `no ${method} ${url.pathname}; GET /api lists the endpoints`)
+    throw new HttpError(404, `没有 ${method} ${url.pathname}（GET /api 列出接口）/ no ${method} ${url.pathname}; GET /api lists the endpoints`)
   }
 
   async stop(): Promise<void> {
@@ -160,6 +171,25 @@ export class ControlApi {
       await new Promise<void>((r) => server.close(() => r()))
     }
   }
+}
+
+/** A body with only the fields an endpoint takes: a misspelt one ("hold") would otherwise be ignored without a word. */
+function bodyWith(body: Record<string, unknown>, fields: readonly string[]): Record<string, unknown> {
+  const unknown = Object.keys(body).filter((k) => !fields.includes(k))
+  if (unknown.length) {
+    const names = unknown.map((k) => JSON.stringify(k))
+    throw new HttpError(400, `请求内容有未知字段 ${names.join('、')}，此处只接受 ${fields.join('、')} / unknown field ${names.join(', ')} in the body; this endpoint takes ${fields.join(', ')}`)
+  }
+  return body
+}
+
+function faultError(faults: readonly string[], got: unknown): HttpError {
+  return new HttpError(400, `fault 须为 ${faults.join('、')} 之一，${given(got).zh} / fault must be one of ${faults.join(', ')}, ${given(got).en}`)
+}
+
+/** What a field held, for a refusal: "missing" rather than "not undefined". */
+function given(v: unknown): { zh: string; en: string } {
+  return v === undefined ? { zh: '未给出', en: 'missing' } : { zh: `不是 ${JSON.stringify(v)}`, en: `not ${JSON.stringify(v)}` }
 }
 
 /** The methods a known path takes; null for a path the API does not have (404 then). */

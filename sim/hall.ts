@@ -101,6 +101,9 @@ export async function startSimHall(o: SimHallOptions): Promise<SimHall> {
 
     const central = o.upstream ? null : await life.start('central stand-in', new CentralBroker({ host: o.host, port: o.centralPort, log: o.log.child({ module: 'central-standin' }) }))
     const upstream: HubUpstream = o.upstream ?? { url: central!.url }
+    // Counted at the stand-in only: on the integrator's broker, central is theirs to count at. Started before the hub
+    // so it stops after it: a rating the hub bridges while the hall stops is counted, as central received it.
+    const ratings = central ? await life.start('central ratings', new CentralRatings({ hall: o.hall, url: central.url, keep: 1000, log: o.log.child({ module: 'central-ratings' }) })) : null
     const hubDataDir = o.dataDir ? join(o.dataDir, 'hub') : undefined
     if (hubDataDir) await mkdir(hubDataDir, { recursive: true })
 
@@ -131,9 +134,6 @@ export async function startSimHall(o: SimHallOptions): Promise<SimHall> {
       windows.set(counter, w)
       life.add(`window ${counter}`, () => w.shutdown())
     }
-
-    // Counted at the stand-in only: on the integrator's broker, central is theirs to count at.
-    const ratings = central ? await life.start('central ratings', new CentralRatings({ hall: o.hall, url: central.url, keep: 1000, log: o.log.child({ module: 'central-ratings' }) })) : null
 
     let stub: CentralStub | null = null
     // On the integrator's broker the queue is the integrator's central's: the stub would be a second one.

@@ -9,6 +9,7 @@ import { unpackRelease } from '../edge/update/unpack.ts'
 import type { HubConfig } from '../hub/config.ts'
 import { CentralBroker } from './central-broker.ts'
 import { CentralStub } from './central-stub.ts'
+import { CentralRatings } from './central-ratings.ts'
 import { ControlApi } from './control-api.ts'
 import { writeHallCredentials } from './hall-credentials.ts'
 import { RemoteWindows } from './remote-windows.ts'
@@ -75,6 +76,8 @@ export interface ProcessHall {
   readonly centralUrl: string
   readonly central: CentralBroker | null
   readonly stub: CentralStub | null
+  /** The ratings the central stand-in received, with or without the stub (GET /api/ratings); null on the integrator's broker. */
+  readonly ratings: CentralRatings | null
   readonly hub: RestartingChild
   readonly windows: Map<string, RestartingChild>
   readonly control: ControlApi
@@ -108,6 +111,9 @@ export async function startProcessHall(o: ProcessHallOptions): Promise<ProcessHa
 
     const central = o.upstream ? null : await life.start('central stand-in', new CentralBroker({ host: o.host, port: o.centralPort, log: o.log.child({ module: 'central-standin' }) }))
     const upstream: HubUpstream = o.upstream ?? { url: central!.url }
+    // Counted at the stand-in itself, as in the one-process hall (sim/hall.ts): the stub's own list is empty under
+    // --no-traffic. Started before the hub so it stops after it, and counts what the hub bridges while the hall stops.
+    const ratings = central ? await life.start('central ratings', new CentralRatings({ hall: o.hall, url: central.url, keep: 1000, log: o.log.child({ module: 'central-ratings' }) })) : null
 
     // The windows' configs name the hub's port and a restarted hub must come back on it, so it is fixed now.
     const hubPort = o.hubPort || (await freePortOn(o.host))
@@ -191,11 +197,11 @@ export async function startProcessHall(o: ProcessHallOptions): Promise<ProcessHa
         // What an integrator kills (kill -9 <pid>) to see the hall recover; the simulator starts it again.
         processes: Object.fromEntries([hub, ...windows.values()].map((p) => [p.name, { pid: p.pid, restarts: p.restarts }])),
       }),
-      ...(central ? { ratings: () => stub?.ratings ?? [] } : {}),
+      ...(ratings ? { ratings: () => ratings.ratings } : {}),
     })
     await life.start('control API', control)
 
-    return { hubUrl, dashboardUrl, centralUrl: upstream.url, central, stub, hub, windows, control, dir, technician, credentialsFile, roots, stop: () => life.stop() }
+    return { hubUrl, dashboardUrl, centralUrl: upstream.url, central, stub, ratings, hub, windows, control, dir, technician, credentialsFile, roots, stop: () => life.stop() }
   })
 }
 

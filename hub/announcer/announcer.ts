@@ -99,6 +99,9 @@ export class Announcer {
     const { aedes } = this.opts
     if (aedes && !aedes.closed) await new Promise<void>((r) => aedes.unsubscribe(this.filter, this.deliver, () => r()))
     // What is being said finishes; what is still queued is dropped (stopped is checked before each).
+    // A speaker that only paces itself (the simulated hall's files, seconds an announcement) ends its wait now:
+    // the hall's stop has a deadline, and a hub left waiting out a pause past it did not stop cleanly.
+    this.opts.speaker.stop?.()
     await this.queue.drain()
   }
 

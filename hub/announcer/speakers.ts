@@ -7,6 +7,8 @@ import { encodeWav, type Pcm } from './wav.ts'
 export interface Speaker {
   readonly describe: string
   play(audio: Pcm, label: string): Promise<void>
+  /** The announcer is stopping. A loudspeaker finishes its sentence; a speaker that only paces itself has nothing left to say. */
+  stop?(): void
 }
 
 /**
@@ -60,6 +62,9 @@ export class FileSpeaker implements Speaker {
   private n = 0
   private lineSamples = 0
   private lineRate: number | null = null
+  /** The realtime wait under way, ended at once by stop(): the file is written, nobody listens to the pause. */
+  private pacing: { timer: NodeJS.Timeout; done: () => void } | null = null
+  private stopped = false
 
   constructor(private readonly opts: FileSpeakerOptions) {
     this.describe = `files in ${opts.dir}`
@@ -76,7 +81,20 @@ export class FileSpeaker implements Speaker {
     await rename(`${file}.part`, file)
     if (this.opts.line) await this.appendToLine(audio)
     await this.prune()
-    if (this.opts.realtime) await new Promise((r) => setTimeout(r, (audio.samples.length / audio.rate) * 1000))
+    if (this.opts.realtime && !this.stopped) {
+      await new Promise<void>((done) => {
+        this.pacing = { timer: setTimeout(done, (audio.samples.length / audio.rate) * 1000), done }
+      })
+      this.pacing = null
+    }
+  }
+
+  stop(): void {
+    this.stopped = true
+    if (this.pacing) {
+      clearTimeout(this.pacing.timer)
+      this.pacing.done()
+    }
   }
 
   private async appendToLine(audio: Pcm): Promise<void> {

@@ -243,3 +243,48 @@ describe('counter-edge status documents its exit code', () => {
     expect(main.out).toMatch(/status\s+one line per window.*exit code 1 when any window needs a look/)
   })
 })
+
+describe('counter-edge sim on wrong flags, before anything starts', () => {
+  it('names the flag and the value, in Chinese and English, exit 2', async () => {
+    const cases: Array<[string[], string]> = [
+      [['--windows', '0'], '--windows 须为 1 到 200 的整数，不是 "0" / --windows must be a whole number from 1 to 200, not "0"'],
+      [['--speed', 'fast'], '--speed 须为大于 0、不超过 1000 的数，不是 "fast" / --speed must be a number above 0 and at most 1000, not "fast"'],
+      [['--hub-port', '70000'], '--hub-port 须为端口号（0 表示任选空闲端口），不是 "70000" / --hub-port must be a port number (0 picks a free one), not "70000"'],
+      [['--log-level', 'loud'], '--log-level 须为 fatal、error、warn、info、debug、trace、silent 之一，不是 "loud" / --log-level must be one of fatal, error, warn, info, debug, trace, silent, not "loud"'],
+      [['--upstream', 'http://central:1883'], '--upstream 须为 mqtt:// 或 mqtts:// 地址，如 mqtt://central:1883，不是 "http://central:1883" / --upstream must be an mqtt:// or mqtts:// URL'],
+      [['--upstream-username', 'u'], '--upstream-username 须与 --upstream 同用 / --upstream-username goes with --upstream'],
+    ]
+    const results = await Promise.all(cases.map(([args]) => cli(['sim', ...args])))
+    for (const [i, [, message]] of cases.entries()) {
+      const r = results[i]!
+      expect(r.code, r.err).toBe(2)
+      expect(r.err).toContain(message)
+      expect(r.out).not.toMatch(/starting a simulated hall/)
+    }
+  })
+
+  it('a mistyped --board or --screen-board gets the nearest profile id and the list, as provision does', async () => {
+    const board = await cli(['sim', '--board', 'rpi4-ht16k3'])
+    expect(board.code).toBe(2)
+    expect(board.err).toMatch(/--board：没有板型 "rpi4-ht16k3"，是不是 "rpi4-ht16k33"？ \/ --board: no board profile "rpi4-ht16k3" \(did you mean "rpi4-ht16k33"\?\)\n现有板型 \/ the profiles are: .*sim-window/)
+    expect(board.out).not.toMatch(/starting a simulated hall/)
+    const screen = await cli(['sim', '--screen-board', 'sim-window-matrx'])
+    expect(screen.code).toBe(2)
+    expect(screen.err).toMatch(/--screen-board：没有板型 "sim-window-matrx"，是不是 "sim-window-matrix"？/)
+  })
+
+  it('a port another process holds is named in Chinese and English', async () => {
+    const taken = createServer()
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()))
+    try {
+      const port = (taken.address() as AddressInfo).port
+      // The central stand-in binds first: the hall stops there, before the hub or any window starts.
+      const r = await cli(['sim', '--windows', '1', '--no-announcer', '--central-port', String(port), '--hub-port', '0', '--control-port', '0', '--dashboard-port', '0'])
+      expect(r.code).toBe(1)
+      expect(r.err).toContain('端口已被占用（')
+      expect(r.err).toMatch(/，请用 --hub-port、--central-port、--control-port、--dashboard-port 另选 \/ a port is already in use \(.*\); pick others with --hub-port/)
+    } finally {
+      await new Promise<void>((r) => taken.close(() => r()))
+    }
+  })
+})

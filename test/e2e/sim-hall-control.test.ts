@@ -114,7 +114,7 @@ describe('the simulated hall without traffic', () => {
     const post = await fetch(`${hall.control.url}/api/ratings`, { method: 'POST' })
     expect(post.status).toBe(405)
     expect(post.headers.get('allow')).toBe('GET')
-    expect(((await post.json()) as { error: string }).error).toBe('/api/ratings takes GET, not POST; GET /api lists the endpoints')
+    expect(((await post.json()) as { error: string }).error).toBe('/api/ratings 只接受 GET，不接受 POST（GET /api 列出接口）/ /api/ratings takes GET, not POST; GET /api lists the endpoints')
     const getFaults = await fetch(`${hall.control.url}/api/windows/w01/faults`)
     expect(getFaults.status).toBe(405)
     expect(getFaults.headers.get('allow')).toBe('POST')

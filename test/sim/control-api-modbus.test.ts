@@ -36,8 +36,8 @@ describe('the control API on a window with a Modbus module', () => {
   })
 
   it('names what is wrong: a module the window does not have, a fault it does not know', async () => {
-    expect(await post('w01', { device: 'modbus-2', fault: 'unplugged' })).toEqual({ status: 400, body: { error: 'window w01 has no Modbus module 2' } })
-    expect(await post('w02', { device: 'modbus-1', fault: 'unplugged' })).toEqual({ status: 400, body: { error: 'window w02 has no Modbus module 1' } })
-    expect(await post('w01', { device: 'modbus-1', fault: 'melted' })).toEqual({ status: 400, body: { error: 'fault must be one of unplugged, bad-crc, none' } })
+    expect(await post('w01', { device: 'modbus-2', fault: 'unplugged' })).toEqual({ status: 400, body: { error: '窗口 w01 没有 Modbus 模块 2 / window w01 has no Modbus module 2' } })
+    expect(await post('w02', { device: 'modbus-1', fault: 'unplugged' })).toEqual({ status: 400, body: { error: '窗口 w02 没有 Modbus 模块 1 / window w02 has no Modbus module 1' } })
+    expect(await post('w01', { device: 'modbus-1', fault: 'melted' })).toEqual({ status: 400, body: { error: 'fault 须为 unplugged、bad-crc、none 之一，不是 "melted" / fault must be one of unplugged, bad-crc, none, not "melted"' } })
   })
 })

@@ -12,6 +12,8 @@ import { VoicePack } from '../../../hub/announcer/voice-pack.ts'
 import { encodeWav, type Pcm } from '../../../hub/announcer/wav.ts'
 import { clipSequence, wavSamples } from '../../support/clip-sequence.ts'
 import { letTimePass } from '../../support/pace.ts'
+import { eventually } from '../../support/probe.ts'
+import { settlesWithin } from '../../support/deadline.ts'
 
 const ZH = ['请', '号', '到', '号窗口', '办理', ...'0123456789', ...'ABC']
 const EN = ['number', 'please', 'go', 'to', 'window', ...'0123456789', ...'ABC']
@@ -224,5 +226,18 @@ describe('announcer', () => {
     await a.idle()
     expect(a.recent()[0]).toMatchObject({ status: 'silent', missing: A012_TO_3 })
     expect(await outFiles()).toEqual([])
+  })
+})
+
+describe('announcer on a realtime file speaker (the simulated hall)', () => {
+  it('stops at once while it paces a long announcement: the file is written, the hub stop does not wait out its length', async () => {
+    // Clips of a second each: "请A012号到3号窗口办理" lasts ten seconds.
+    for (const name of ZH) await writeClip('generated/zh', name, noise(16_000))
+    const a = await announcer({}, { speaker: new FileSpeaker({ dir: join(dir, 'out'), realtime: true }) })
+    a.offer(...call('w03', 'e-1', 'A012', W3))
+    await eventually(async () => (await outFiles()).includes('000001-w03-A012.wav'), 5_000, 'the announcement written')
+    const stopped = a.stop()
+    expect(await settlesWithin(stopped, 2_000)).toBe(true)
+    expect(a.recent()).toMatchObject([{ id: 'e-1', status: 'said' }])
   })
 })
