@@ -48,7 +48,7 @@ describe('the control API on wrong input', () => {
       status: 400,
       error: 'device 须为 "display", "officer-panel", "photo", "fingerprint", "modbus-<slave>" 之一，未给出 / device must be one of "display", "officer-panel", "photo", "fingerprint", "modbus-<slave>", missing',
     })
-    expect(await request('POST', '/api/windows/w01/faults', { device: 'display' })).toEqual({ status: 400, error: 'fault 须为 absent、nack-once、none 之一，未给出 / fault must be one of absent, nack-once, none, missing' })
+    expect(await request('POST', '/api/windows/w01/faults', { device: 'display' })).toEqual({ status: 400, error: 'fault 须为 absent、nack-once、eio、none 之一，未给出 / fault must be one of absent, nack-once, eio, none, missing' })
     expect(await request('POST', '/api/windows/w01/faults', { device: 'photo', fault: 1 })).toEqual({
       status: 400,
       error: 'fault 须为 never、stuck、early、bounce、none 之一，不是 1 / fault must be one of never, stuck, early, bounce, none, not 1',
