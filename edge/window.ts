@@ -92,6 +92,8 @@ export class Window {
   private lamp: ReturnType<typeof statusLampFor> | undefined
   /** Inputs are handled one at a time, in arrival order: the machine sees one input's whole effect before the next. */
   private readonly inputs = new SerialQueue()
+  /** Stopping: no new input is queued; those already queued still run. */
+  private closing = false
   private stopped = false
   /** The last `screen` fields published (JSON): only a change is sent. */
   private screenSent: string | undefined
@@ -154,6 +156,7 @@ export class Window {
   }
 
   private enqueue(task: () => Promise<void>): void {
+    if (this.closing) return
     this.inputs.run(task).catch((err: Error) => this.opts.log.error({ err: err.message, stack: err.stack }, 'window input failed'))
   }
 
@@ -352,7 +355,7 @@ export class Window {
   private schedule(): void {
     if (this.timer) clearTimeout(this.timer)
     this.timer = null
-    if (this.stopped) return
+    if (this.closing || this.stopped) return
     const now = this.mono()
     const at = nextDeadline(this.state, now)
     if (at === null) return
@@ -375,9 +378,15 @@ export class Window {
   }
 
   async stop(): Promise<void> {
-    this.stopped = true
+    // A key the applicant pressed just before the stop is still settling (edge/devices/evaluator.ts, at most
+    // its max settle time): it is their rating, so it is decided and taken before the window closes.
+    const deciding = this.state.mode === 'evaluating' ? this.opts.devices.evaluator.deciding?.() : null
+    if (deciding) await deciding
+    // What was queued before the stop (that press, a command) is applied and answered while the link is still up.
+    this.closing = true
     if (this.timer) clearTimeout(this.timer)
     await this.inputs.drain()
+    this.stopped = true
     const file = this.opts.stateFile
     if (file?.outboxPending) {
       // A clean stop: once the journal has the outbox, the next start need not send it again.

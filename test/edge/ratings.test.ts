@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { harnessPerTest, type EdgeHarness } from '../support/edge-harness.ts'
+import fc from 'fast-check'
+import { EdgeHarness, harnessPerTest } from '../support/edge-harness.ts'
 
 /**
  * One service, one rating, by the applicant, on the real runtime over the
@@ -160,6 +161,46 @@ describe('a press is judged by when it was made, not by when the evaluator decid
     await h.sync()
     expect(h.of('event', 'evaluation-missed', from)).toEqual([])
     expect(ratings(h, from)).toEqual([expect.objectContaining({ ticket: 'A010', latencyMs: 29_950 })])
+  })
+
+  it('a press made just before the board stops is still the rating: the stop waits for the key to settle', async () => {
+    h = await openWindow()
+    await serve(h, 'A012')
+    await h.advance(3_000)
+    const from = h.publishes.length
+    // Pressed and let go (80 ms), then the stop comes 20 ms later, inside the evaluator's settle time.
+    const pressing = h.hardware.press('neutral')
+    await h.advance(100)
+    await pressing
+    expect(ratings(h, from)).toEqual([])
+    await h.stop()
+    expect(ratings(h, from)).toEqual([expect.objectContaining({ ticket: 'A012', score: 'neutral', latencyMs: 3_000 })])
+    expect(h.of('event', 'evaluation-missed', from)).toEqual([])
+  })
+
+  it('property: a press let go before the stop begins is the rating, exactly once, whatever the stop\'s moment', async () => {
+    let rated = 0
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 50, max: 400 }), fc.integer({ min: 0, max: 600 }), fc.constantFrom('satisfied', 'neutral', 'dissatisfied' as const), async (holdMs, stopAfterRelease, score) => {
+        const run = await EdgeHarness.start()
+        try {
+          await run.reply(run.command('officer', { action: 'sign-in', officer: 'li-na' }))
+          await serve(run, 'A013')
+          const from = run.publishes.length
+          const pressing = run.hardware.press(score, { holdMs })
+          await run.advance(holdMs + stopAfterRelease)
+          await pressing
+          await run.stop()
+          const outcomes = [...run.of('event', 'evaluated', from), ...run.of('event', 'evaluation-missed', from)].map((p) => p.message)
+          expect(outcomes).toEqual([expect.objectContaining({ ticket: 'A013', score })])
+          rated++
+        } finally {
+          await run.stop()
+        }
+      }),
+      { numRuns: 40, seed: 16_017 },
+    )
+    expect(rated).toBe(40)
   })
 
   it('a press as the evaluator closes is no rating: the evaluation closes missed', async () => {
