@@ -20,7 +20,7 @@ const ACTIONS = ['make-voice-pack', 'say'] as const
  */
 export const announcerCommand: Subcommand = {
   name: 'announcer',
-  summary: "the hall's voice caller: make the default voice pack, try a call on the speakers",
+  summary: "大厅语音叫号：生成默认语音包，在扬声器上试叫一个号 / the hall's voice caller: make the default voice pack, try a call on the speakers",
   usage: [
     'counter-edge announcer make-voice-pack --dir /var/lib/counter-edge/voice [--english]',
     '       counter-edge announcer say --dir /var/lib/counter-edge/voice --ticket A012 --window 3 [--device plughw:1,0 | --out call.wav] [--english] [--volume 0.8]',

@@ -58,7 +58,7 @@ export const edgeCommand: Subcommand = makeEdgeCommand()
 export function makeEdgeCommand(hooks: EdgeCommandHooks = {}): Subcommand {
   return {
     name: 'edge',
-    summary: 'run the runtime of one counter board',
+    summary: '运行一个窗口设备的运行时 / run the runtime of one counter board',
     usage: 'counter-edge edge --config /etc/counter-edge/board.json [--control 8090 | --control /run/w01.sock]',
     options: {
       config: { type: 'string', description: 'board config as printed by `counter-edge provision`' },

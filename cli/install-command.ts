@@ -47,7 +47,7 @@ export function unprivilegedAdvice(privileged: string[][]): string[] {
 
 export const installCommand: Subcommand = {
   name: 'install',
-  summary: 'set up a board: service user, folders, unit, a release, its config and key; check the hardware',
+  summary: '安装窗口设备：服务用户、目录、服务单元、版本、配置与密钥；检查硬件 / set up a board: service user, folders, unit, a release, its config and key; check the hardware',
   usage: 'sudo counter-edge install --release counter-edge-1.2.3.release.json --config board.json --key hall-release.pub [--root /opt/counter-edge] [--etc /etc/counter-edge] [--var /var/lib/counter-edge] [--dry-run]',
   options: {
     release: { type: 'string', description: 'the release\'s .release.json (its .tar.gz beside it)' },

@@ -12,7 +12,7 @@ import { didYouMean } from '../edge/shared/nearest-name.ts'
 
 export const provisionCommand: Subcommand = {
   name: 'provision',
-  summary: 'add a board (or another client) to a hub credentials file and print its config once',
+  summary: '把一个窗口设备（或其他客户端）加入集线器的账号文件，并只打印一次它的配置 / add a board (or another client) to a hub credentials file and print its config once',
   usage: 'counter-edge provision --credentials hub-credentials.json --hall hall-1 --counter w05 [--hub mqtt://hub:1883]',
   options: {
     credentials: { type: 'string', description: 'the hub credentials file (created if absent)' },

@@ -4,7 +4,7 @@ import { UsageError, type Subcommand } from './subcommand.ts'
 /** `counter-edge release build|keygen`: where a hall's releases are made (cli/build/release.ts). */
 export const releaseCommand: Subcommand = {
   name: 'release',
-  summary: 'build a signed release of the board runtime, or make the hall\'s release key pair',
+  summary: '构建签名的设备运行时版本，或生成大厅的版本签名密钥对 / build a signed release of the board runtime, or make the hall\'s release key pair',
   usage: 'counter-edge release build --key hall-release.key --out releases/ [--version 1.2.3]  |  counter-edge release keygen --out keys/',
   options: {
     key: { type: 'string', description: 'build: the hall\'s ed25519 private key (PEM), as `release keygen` wrote it' },

@@ -6,27 +6,32 @@ import { didYouMean } from '../edge/shared/nearest-name.ts'
 
 function mainHelp(summaries: Record<string, string>): string {
   const width = Math.max(...Object.keys(summaries).map((k) => k.length))
+  // Each summary is "中文 / English": the Chinese on the command's line, the English under it.
+  const entry = ([k, v]: [string, string]) => {
+    const at = v.indexOf(' / ')
+    return at < 0 ? [`  ${k.padEnd(width)}  ${v}`] : [`  ${k.padEnd(width)}  ${v.slice(0, at)}`, `  ${''.padEnd(width)}  ${v.slice(at + 3)}`]
+  }
   return [
-    `counter-edge ${VERSION}: counter-terminal runtime for public service halls`,
+    `counter-edge ${VERSION}: 公共服务大厅窗口终端运行时 / counter-terminal runtime for public service halls`,
     '',
-    'Usage: counter-edge <command> [options]',
+    '用法 Usage: counter-edge <command> [options]',
     '',
-    'Commands:',
-    ...Object.entries(summaries).map(([k, v]) => `  ${k.padEnd(width)}  ${v}`),
+    '命令 Commands:',
+    ...Object.entries(summaries).flatMap(entry),
     '',
-    'Run `counter-edge <command> --help` for the options of a command.',
+    '命令的选项见 / for the options of a command: counter-edge <command> --help',
   ].join('\n')
 }
 
 function commandHelp(c: Subcommand): string {
-  const lines = [`counter-edge ${c.name}: ${c.summary}`, '', `Usage: ${c.usage}`, '', 'Options:']
+  const lines = [`counter-edge ${c.name}: ${c.summary}`, '', `用法 Usage: ${c.usage}`, '', '选项 Options:']
   for (const [name, o] of Object.entries(c.options)) {
     const flag = `--${name}${o.type === 'string' ? ' <value>' : ''}`
     const desc = o.description
-    const def = o.default !== undefined ? ` (default: ${String(o.default)})` : ''
+    const def = o.default !== undefined ? ` (默认 default: ${String(o.default)})` : ''
     lines.push(`  ${flag.padEnd(28)} ${desc}${def}`)
   }
-  lines.push(`  ${'--help'.padEnd(28)} show this help`)
+  lines.push(`  ${'--help'.padEnd(28)} 显示此帮助 / show this help`)
   return lines.join('\n')
 }
 
@@ -127,14 +132,14 @@ function runUntilSignalled(stop: () => Promise<void>): Promise<number> {
     let stopping = false
     const onSignal = (sig: NodeJS.Signals) => {
       if (stopping) {
-        console.error(`counter-edge: ${sig} again, exiting now`)
+        console.error(`counter-edge: 再次收到 ${sig}，立即退出 / ${sig} again, exiting now`)
         process.exit(130)
       }
       stopping = true
       stop().then(
         () => resolve(0),
         (err: Error) => {
-          console.error(`counter-edge: error while stopping: ${err.message}`)
+          console.error(`counter-edge: 停止时出错 / error while stopping: ${err.message}`)
           resolve(1)
         },
       )

@@ -12,7 +12,7 @@ const SELF_TEST_WAIT_MS = 60_000
 
 export const selftestCommand: Subcommand = {
   name: 'selftest',
-  summary: 'test a window: display lamp test, keys, capture trigger loopback',
+  summary: '自检窗口：显示屏灯测试、按键、采集触发回环 / test a window: display lamp test, keys, capture trigger loopback',
   usage: 'COUNTER_EDGE_PASSWORD=… counter-edge selftest --counter w05 [--tests display,keys,triggers] [--json] --username hall-1-tech',
   options: {
     ...HUB_OPTIONS,

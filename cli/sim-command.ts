@@ -22,7 +22,7 @@ function port(v: unknown, flag: string): number {
 
 export const simCommand: Subcommand = {
   name: 'sim',
-  summary: 'run a whole simulated hall: hub, central stand-in, central queue stub, simulated windows',
+  summary: '运行整个模拟大厅：集线器、模拟中心、中心排队桩、模拟窗口 / run a whole simulated hall: hub, central stand-in, central queue stub, simulated windows',
   usage:
     'counter-edge sim [--windows 12] [--hub-port 1883] [--central-port 1884] [--control-port 8080]\n' +
     '       counter-edge sim --upstream mqtt://central:1883 [--upstream-username u --upstream-password-file f] [--data-dir dir] [--process-per-window [--release x.release.json --release-key hall-release.pub]]',

@@ -17,7 +17,7 @@ const ACTIONS = ['upload', 'start', 'status', 'cancel', 'list'] as const
  */
 export const updateCommand: Subcommand = {
   name: 'update',
-  summary: 'update the hall\'s boards through the hub: upload a signed release, start a rollout, follow it, cancel it',
+  summary: '通过集线器升级大厅的设备：上传签名版本，开始、跟踪或取消分批升级 / update the hall\'s boards through the hub: upload a signed release, start a rollout, follow it, cancel it',
   usage: [
     'COUNTER_EDGE_PASSWORD=… counter-edge update upload counter-edge-1.2.3.release.json counter-edge-1.2.3.tar.gz --http http://hub:8081 --username hall-1-tech',
     '       counter-edge update start --version 1.2.3 (--boards w01,w02 | --all) [--at-a-time 5] [--wait] --http … --username …',

@@ -240,7 +240,8 @@ describe('counter-edge status documents its exit code', () => {
     expect(r.out).toContain('退出码 0：全部在线且无故障（集群健康）；1：有窗口离线或有故障、没有窗口报到、集群需要查看或连不上集线器；2：用法错误')
     expect(r.out).toContain('Exit code 0: every window online without a fault (and the cluster healthy); 1: a window is offline or has a fault, none has reported, the cluster needs a look, or the hub could not be asked; 2: wrong usage')
     const main = await cli(['--help'])
-    expect(main.out).toMatch(/status\s+one line per window.*exit code 1 when any window needs a look/)
+    // The main help: the Chinese on the command's line, the English under it.
+    expect(main.out).toMatch(/\n  status\s+每个窗口一行.*有窗口需要查看时退出码为 1\n\s+one line per window.*exit code 1 when any window needs a look\n/)
   })
 })
 
