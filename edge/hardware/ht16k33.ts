@@ -23,6 +23,7 @@ import { I2cDevice } from './i2c-device.ts'
 import type { I2cBus } from './i2c-port.ts'
 import { canShowSeg7, encodeSeg7, SEG7_CHARSET } from './seg7-font.ts'
 import { checkBlinkRate, checkBrightness, type BlinkRate, type TextDisplay } from './text-display.ts'
+import { PeriodicRefresh } from './periodic-refresh.ts'
 
 export type { BlinkRate } from './text-display.ts'
 
@@ -79,9 +80,7 @@ export class Ht16k33Display implements TextDisplay {
   private readonly device: I2cDevice
   private readonly log: Logger | undefined
   private readonly queue = new SerialQueue()
-  private readonly refreshMs: number
-  private refreshTimer: NodeJS.Timeout | undefined
-  private refreshListener: ((refresh: Promise<void>) => void) | undefined
+  private readonly refresh: PeriodicRefresh
   // Desired state, replayed in full after a fault: a device that NACKed may
   // have browned out and come back with random RAM and the oscillator off.
   private ram: Uint8Array = new Uint8Array(HT16K33_RAM_SIZE)
@@ -100,8 +99,9 @@ export class Ht16k33Display implements TextDisplay {
     this.charset = layout.charset
     this.name = opts.name ?? `ht16k33@0x${opts.address.toString(16)}`
     this.log = opts.log
-    this.refreshMs = opts.refreshMs ?? 0
-    if (!Number.isInteger(this.refreshMs) || this.refreshMs < 0) throw new RangeError(`refreshMs must be a whole number of ms ≥ 0, got ${opts.refreshMs}`)
+    const refreshMs = opts.refreshMs ?? 0
+    if (!Number.isInteger(refreshMs) || refreshMs < 0) throw new RangeError(`refreshMs must be a whole number of ms ≥ 0, got ${opts.refreshMs}`)
+    this.refresh = new PeriodicRefresh(refreshMs, () => this.enqueue('refresh', () => this.init()), (err) => this.log?.debug({ device: this.name, err }, 'refresh failed'))
     this.device = new I2cDevice({ bus: opts.bus, address: opts.address, name: this.name, log: opts.log })
   }
 
@@ -116,14 +116,8 @@ export class Ht16k33Display implements TextDisplay {
       this.ram = new Uint8Array(HT16K33_RAM_SIZE)
       return this.init()
     })
-    if (this.refreshMs > 0 && this.refreshTimer === undefined) {
-      this.refreshTimer = setInterval(() => {
-        // A failure is a DeviceFault noted by enqueue (needsInit), and reported by whoever watches the refreshes.
-        const refresh = this.enqueue('refresh', () => this.init())
-        refresh.catch((err: unknown) => this.log?.debug({ device: this.name, err }, 'refresh failed'))
-        this.refreshListener?.(refresh)
-      }, this.refreshMs)
-    }
+    // A failure is a DeviceFault noted by enqueue (needsInit), and reported by whoever watches the refreshes.
+    this.refresh.start()
     return done
   }
 
@@ -195,13 +189,12 @@ export class Ht16k33Display implements TextDisplay {
   }
 
   watchRefresh(listener: (refresh: Promise<void>) => void): void {
-    this.refreshListener = listener
+    this.refresh.watch(listener)
   }
 
   /** Blanks the RAM and puts the chip in standby, so a stopped runtime never leaves a number lit. */
   stop(): Promise<void> {
-    clearInterval(this.refreshTimer)
-    this.refreshTimer = undefined
+    this.refresh.stop()
     const done = this.enqueue('stop', async () => {
       this.ram = new Uint8Array(HT16K33_RAM_SIZE)
       await this.writeFrame()

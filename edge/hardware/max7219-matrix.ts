@@ -28,6 +28,7 @@ import { MAX7219_REG, max7219LineFault, type Max7219Lines } from './max7219.ts'
 import type { PixelFrame } from './pixel-frame.ts'
 import { checkFrameSize, type PixelScreen } from './pixel-screen.ts'
 import { checkBrightness } from './text-display.ts'
+import { PeriodicRefresh } from './periodic-refresh.ts'
 
 export const MATRIX_MODULE_SIZE = 8
 
@@ -104,7 +105,6 @@ export class Max7219Matrix implements PixelScreen {
   private readonly geometry: MatrixGeometry
   private readonly transport: Max7219ChainTransport
   private readonly log: Logger | undefined
-  private readonly refreshMs: number
   private readonly queue = new SerialQueue()
   /** rows[k][r]: what chip k's digit register r+1 should hold. */
   private rows: Uint8Array[]
@@ -112,8 +112,7 @@ export class Max7219Matrix implements PixelScreen {
   private sent: Uint8Array[] | null = null
   private brightness = 15
   private on = true
-  private refreshTimer: NodeJS.Timeout | undefined
-  private refreshListener: ((refresh: Promise<void>) => void) | undefined
+  private readonly refresh: PeriodicRefresh
   private stopped = false
 
   constructor(opts: Max7219MatrixOptions) {
@@ -130,7 +129,7 @@ export class Max7219Matrix implements PixelScreen {
     this.transport = opts.transport
     this.name = opts.name ?? `max7219 matrix ${this.width}×${this.height} (${opts.transport.description})`
     this.log = opts.log
-    this.refreshMs = opts.refreshMs ?? 0
+    this.refresh = new PeriodicRefresh(opts.refreshMs ?? 0, () => this.enqueue('refresh', () => this.writeAll()))
     this.rows = this.blankRows()
   }
 
@@ -139,13 +138,7 @@ export class Max7219Matrix implements PixelScreen {
     this.rows = this.blankRows()
     this.sent = null
     const done = this.enqueue('start', () => this.writeAll())
-    if (this.refreshMs > 0 && this.refreshTimer === undefined) {
-      this.refreshTimer = setInterval(() => {
-        const refresh = this.enqueue('refresh', () => this.writeAll())
-        refresh.catch(() => undefined)
-        this.refreshListener?.(refresh)
-      }, this.refreshMs)
-    }
+    this.refresh.start()
     return done
   }
 
@@ -177,12 +170,11 @@ export class Max7219Matrix implements PixelScreen {
   }
 
   watchRefresh(listener: (refresh: Promise<void>) => void): void {
-    this.refreshListener = listener
+    this.refresh.watch(listener)
   }
 
   stop(): Promise<void> {
-    clearInterval(this.refreshTimer)
-    this.refreshTimer = undefined
+    this.refresh.stop()
     const done = this.enqueue('stop', async () => {
       this.rows = this.blankRows()
       await this.writeRows()

@@ -38,6 +38,7 @@ import {
   type BlinkRate,
   type TextDisplay,
 } from './text-display.ts'
+import { PeriodicRefresh } from './periodic-refresh.ts'
 
 /** Fewest digits the chip may scan with the RSET a module is built with (datasheet: scan limit). */
 export const MAX7219_MIN_SCANNED_DIGITS = 4
@@ -120,7 +121,6 @@ export class Max7219Display implements TextDisplay {
   readonly charset: string = SEG7_CHARSET
   private readonly transport: Max7219Transport
   private readonly log: Logger | undefined
-  private readonly refreshMs: number
   private readonly queue = new SerialQueue()
   /** Register bytes, leftmost digit first. */
   private digitBytes: Uint8Array
@@ -129,8 +129,7 @@ export class Max7219Display implements TextDisplay {
   /** Lit half of the blink cycle (always true while not blinking). */
   private phaseLit = true
   private blinkTimer: NodeJS.Timeout | undefined
-  private refreshTimer: NodeJS.Timeout | undefined
-  private refreshListener: ((refresh: Promise<void>) => void) | undefined
+  private readonly refresh: PeriodicRefresh
   private stopped = false
 
   constructor(opts: Max7219Options) {
@@ -142,7 +141,7 @@ export class Max7219Display implements TextDisplay {
     this.digitBytes = new Uint8Array(opts.digits)
     this.name = opts.name ?? `max7219 (${opts.transport.description})`
     this.log = opts.log
-    this.refreshMs = opts.refreshMs ?? 0
+    this.refresh = new PeriodicRefresh(opts.refreshMs ?? 0, () => this.enqueue('refresh', () => this.writeAll()))
   }
 
   canShow(text: string): boolean {
@@ -153,13 +152,7 @@ export class Max7219Display implements TextDisplay {
     this.stopped = false
     this.digitBytes = new Uint8Array(this.width)
     const done = this.enqueue('start', () => this.writeAll())
-    if (this.refreshMs > 0 && this.refreshTimer === undefined) {
-      this.refreshTimer = setInterval(() => {
-        const refresh = this.enqueue('refresh', () => this.writeAll())
-        refresh.catch(() => undefined)
-        this.refreshListener?.(refresh)
-      }, this.refreshMs)
-    }
+    this.refresh.start()
     return done
   }
 
@@ -194,15 +187,15 @@ export class Max7219Display implements TextDisplay {
     return this.enqueue('setBlink', () => this.writeShutdown())
   }
 
-  /** Blanks every digit and puts the chip in shutdown. */
   watchRefresh(listener: (refresh: Promise<void>) => void): void {
-    this.refreshListener = listener
+    this.refresh.watch(listener)
   }
 
+  /** Blanks every digit and puts the chip in shutdown. */
   stop(): Promise<void> {
     clearInterval(this.blinkTimer)
-    clearInterval(this.refreshTimer)
-    this.blinkTimer = this.refreshTimer = undefined
+    this.refresh.stop()
+    this.blinkTimer = undefined
     this.blink = 'off'
     const done = this.enqueue('stop', async () => {
       this.digitBytes = new Uint8Array(this.width)

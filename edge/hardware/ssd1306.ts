@@ -28,6 +28,7 @@ import type { I2cBus } from './i2c-port.ts'
 import type { PixelFrame } from './pixel-frame.ts'
 import { checkFrameSize, type PixelScreen } from './pixel-screen.ts'
 import { checkBrightness } from './text-display.ts'
+import { PeriodicRefresh } from './periodic-refresh.ts'
 
 export type OledController = 'ssd1306' | 'sh1106'
 
@@ -85,9 +86,7 @@ export class Ssd1306Display implements PixelScreen {
   private readonly device: I2cDevice
   private readonly log: Logger | undefined
   private readonly queue = new SerialQueue()
-  private readonly refreshMs: number
-  private refreshTimer: NodeJS.Timeout | undefined
-  private refreshListener: ((refresh: Promise<void>) => void) | undefined
+  private readonly refresh: PeriodicRefresh
   private pages: Uint8Array[] = blankPages()
   private brightness = 15
   private on = true
@@ -99,7 +98,7 @@ export class Ssd1306Display implements PixelScreen {
     this.controller = opts.controller
     this.name = opts.name ?? `${opts.controller}@0x${opts.address.toString(16)}`
     this.log = opts.log
-    this.refreshMs = opts.refreshMs ?? 0
+    this.refresh = new PeriodicRefresh(opts.refreshMs ?? 0, () => this.enqueue('refresh', () => this.init()), (err) => this.log?.debug({ device: this.name, err }, 'refresh failed'))
     this.device = new I2cDevice({ bus: opts.bus, address: opts.address, name: this.name, log: opts.log })
   }
 
@@ -109,13 +108,7 @@ export class Ssd1306Display implements PixelScreen {
       this.pages = blankPages()
       return this.init()
     })
-    if (this.refreshMs > 0 && this.refreshTimer === undefined) {
-      this.refreshTimer = setInterval(() => {
-        const refresh = this.enqueue('refresh', () => this.init())
-        refresh.catch((err: unknown) => this.log?.debug({ device: this.name, err }, 'refresh failed'))
-        this.refreshListener?.(refresh)
-      }, this.refreshMs)
-    }
+    this.refresh.start()
     return done
   }
 
@@ -147,12 +140,11 @@ export class Ssd1306Display implements PixelScreen {
   }
 
   watchRefresh(listener: (refresh: Promise<void>) => void): void {
-    this.refreshListener = listener
+    this.refresh.watch(listener)
   }
 
   stop(): Promise<void> {
-    clearInterval(this.refreshTimer)
-    this.refreshTimer = undefined
+    this.refresh.stop()
     const done = this.enqueue('stop', async () => {
       this.pages = blankPages()
       await this.writeFrame()
