@@ -94,6 +94,13 @@ export interface CallLatencyResult {
    * and mqtt.js costs here. Measured with the hub as shipped only; null otherwise.
    */
   idleBare: { relay: Summary; centralOnly: Summary } | null
+  /**
+   * The same again with Mosquitto itself as the hall's broker, its own bridge bringing the hall's
+   * commands in from central: what a broker in C costs on this two-hop path, so the idle call's
+   * target (≤ 1.5× central alone) can be told apart from what two hops cost at all. Measured
+   * with the hub as shipped only; null otherwise (and in results from before it was measured).
+   */
+  idleMosquittoHub?: { relay: Summary; centralOnly: Summary } | null
   levels: LevelResult[]
   /** The top level again at a hall's pace (a call per window about once a minute): what carrying that many boards means in service. */
   calm: LevelResult | null
@@ -136,10 +143,14 @@ export async function runCallLatency(o: CallLatencyOptions): Promise<CallLatency
     const { through: idleFloor, centralOnly: idleCentralOnly } = await measureIdle(floor, { intervalMs: o.floorIntervalMs, measureMs: o.idleFloorMs, upWithinMs: 60_000, path: 'central → hub' })
     o.log(`idle floor: p50 ${idleFloor.p50} ms, p99 ${idleFloor.p99} ms (n=${idleFloor.n}); central alone p50 ${idleCentralOnly.p50}, p99 ${idleCentralOnly.p99}`)
     let idleBare: CallLatencyResult['idleBare'] = null
+    let idleMosquittoHub: CallLatencyResult['idleMosquittoHub'] = null
     if (!o.hub) {
       floor.stop()
-      idleBare = await measureBareIdle({ central: cc, centralPort: central.port, floorIntervalMs: o.floorIntervalMs, measureMs: o.idleFloorMs })
+      const relayOpts = { central: cc, centralPort: central.port, floorIntervalMs: o.floorIntervalMs, measureMs: o.idleFloorMs }
+      idleBare = await measureRelayIdle('bare Aedes', relayOpts)
       o.log(`idle floor through a bare Aedes: p50 ${idleBare.relay.p50} ms, p99 ${idleBare.relay.p99} ms (n=${idleBare.relay.n}); central alone p50 ${idleBare.centralOnly.p50}`)
+      idleMosquittoHub = await measureRelayIdle('Mosquitto', relayOpts)
+      o.log(`idle floor through Mosquitto as the hall's broker: p50 ${idleMosquittoHub.relay.p50} ms, p99 ${idleMosquittoHub.relay.p99} ms (n=${idleMosquittoHub.relay.n}); central alone p50 ${idleMosquittoHub.centralOnly.p50}`)
       floor.start(o.floorIntervalMs)
     }
 
@@ -259,7 +270,7 @@ export async function runCallLatency(o: CallLatencyOptions): Promise<CallLatency
       o.log(`${top} boards at a hall's pace: call p50 ${calm.call.p50} p99 ${calm.call.p99} ms (n=${calm.call.n}), floor p99 ${calm.floor.p99}, errors ${calm.errors}`)
     }
     eld.disable()
-    return { idleFloor, idleCentralOnly, idleBare, levels, calm, profiles, stoppedAt, setup: { hubDataDir: hub.dataDir, boardLogLevel: process.env.BENCH_BOARD_LOG_LEVEL ?? 'info' } }
+    return { idleFloor, idleCentralOnly, idleBare, idleMosquittoHub, levels, calm, profiles, stoppedAt, setup: { hubDataDir: hub.dataDir, boardLogLevel: process.env.BENCH_BOARD_LOG_LEVEL ?? 'info' } }
   } finally {
     await driver?.stop().catch(() => {})
     floor?.stop()
@@ -278,21 +289,25 @@ async function stopAll(boards: InProcessBoard[]): Promise<void> {
 }
 
 /**
- * The idle floor's path with a bare Aedes relay where the hub was, in a
- * window of its own: same central, same pace, a client logged in the same way
- * (the relay checks nothing), and central alone read alongside. The hub's
- * floor sends nothing meanwhile, and the relay serves another hall, so the
- * hub stays idle and every process on the path does what it does in the
- * hub's window.
+ * The idle floor's path with another relay where the hub was, in a window of
+ * its own: a bare Aedes (no login, disk or checks) or Mosquitto with its own
+ * bridge in from central. Same central, same pace, a client logged in the same
+ * way (neither relay checks it), and central alone read alongside. The hub's
+ * floor sends nothing meanwhile, and the relay serves another hall, so the hub
+ * stays idle and every process on the path does what it does in the hub's
+ * window.
  */
-async function measureBareIdle(o: { central: CentralClient; centralPort: number; floorIntervalMs: number; measureMs: number }): Promise<{ relay: Summary; centralOnly: Summary }> {
+export async function measureRelayIdle(kind: 'bare Aedes' | 'Mosquitto', o: { central: CentralClient; centralPort: number; floorIntervalMs: number; measureMs: number }): Promise<{ relay: Summary; centralOnly: Summary }> {
   // A hall of its own, so the hub's bridge, the hub's floor client and its direct reader get none of these messages.
-  const hall = `${HALL}-bare`
-  const relay = await startBareAedes({ centralPort: o.centralPort, hall })
+  const hall = kind === 'bare Aedes' ? `${HALL}-bare` : `${HALL}-mosquitto`
+  const relay =
+    kind === 'bare Aedes'
+      ? await startBareAedes({ centralPort: o.centralPort, hall })
+      : await startBenchMosquitto({ nodelay: true, bridge: { port: o.centralPort, topic: `hall/${hall}/#`, direction: 'in' } })
   let probe: FloorProbe | null = null
   try {
-    probe = await FloorProbe.connect({ central: o.central, centralPort: o.centralPort, hubPort: relay.port, hall, counter: 'floor', username: `${hall}-floor`, password: 'bench-floor-password', directClientId: `bench-floor-bare-direct-${process.pid}` })
-    const m = await measureIdle(probe, { intervalMs: o.floorIntervalMs, measureMs: o.measureMs, upWithinMs: 30_000, path: 'central → bare Aedes' })
+    probe = await FloorProbe.connect({ central: o.central, centralPort: o.centralPort, hubPort: relay.port, hall, counter: 'floor', username: `${hall}-floor`, password: 'bench-floor-password', directClientId: `bench-floor-relay-direct-${process.pid}` })
+    const m = await measureIdle(probe, { intervalMs: o.floorIntervalMs, measureMs: o.measureMs, upWithinMs: 30_000, path: `central → ${kind}` })
     return { relay: m.through, centralOnly: m.centralOnly }
   } finally {
     await probe?.close()
@@ -304,7 +319,7 @@ async function measureBareIdle(o: { central: CentralClient; centralPort: number;
  * Starts a probe's messages, waits until one comes through (the path is up), lets it settle a second,
  * then measures: one-way times through the path and off central alone. The probe keeps sending.
  */
-async function measureIdle(probe: FloorProbe, o: { intervalMs: number; measureMs: number; upWithinMs: number; path: string }): Promise<{ through: Summary; centralOnly: Summary }> {
+export async function measureIdle(probe: FloorProbe, o: { intervalMs: number; measureMs: number; upWithinMs: number; path: string }): Promise<{ through: Summary; centralOnly: Summary }> {
   probe.start(o.intervalMs)
   probe.startMeasuring()
   for (let waited = 0; probe.stopMeasuring().length === 0; waited += 200) {

@@ -108,6 +108,9 @@ function callSection(c: CallLatencyResult): string {
     `Idle floor (no boards): p50 ${c.idleFloor.p50} ms, p99 ${c.idleFloor.p99} ms (n=${c.idleFloor.n}); the same messages read off central alone (one Mosquitto, no hub): p50 ${c.idleCentralOnly.p50} ms, p99 ${c.idleCentralOnly.p99} ms (the hub's path ${ratio(c.idleFloor.p50, c.idleCentralOnly.p50)}× central alone at p50).` +
       (c.idleBare
         ? ` The same path with a bare Aedes where the hub was (in memory, no login, no checks, nothing on disk, a dozen-line bridge: test/bench/support/bare-aedes-entry.ts), in a window of its own: p50 ${c.idleBare.relay.p50} ms, p99 ${c.idleBare.relay.p99} ms (n=${c.idleBare.relay.n}), central alone ${c.idleBare.centralOnly.p50} ms, so ${ratio(c.idleBare.relay.p50, c.idleBare.centralOnly.p50)}× central alone: what a Node process with Aedes and mqtt.js costs on this path before any of the hub's work.`
+        : '') +
+      (c.idleMosquittoHub
+        ? ` And with Mosquitto itself as the hall's broker, its own bridge bringing the commands in from central (test/bench/support/bench-mosquitto.ts): p50 ${c.idleMosquittoHub.relay.p50} ms, p99 ${c.idleMosquittoHub.relay.p99} ms (n=${c.idleMosquittoHub.relay.n}), central alone ${c.idleMosquittoHub.centralOnly.p50} ms, so ${ratio(c.idleMosquittoHub.relay.p50, c.idleMosquittoHub.centralOnly.p50)}× central alone: what the second hop costs with a broker in C.`
         : ''),
     '',
     head(['boards', 'step pause', 'calls/s', 'call p50 / p99 ms', 'floor p50 / p99 ms', 'central alone p50 / p99', 'call ÷ floor p50 / p99', 'press p50 / p99 ms', 'press → hub p50', 'lost steps', 'cores: boards / hub / Mosquitto / others', 'loop delay p99: boards / hub', 'hub loop busy', 'load avg']),

@@ -15,8 +15,11 @@ export interface BenchMosquittoOptions {
   nodelay?: boolean
   /** Logins and an ACL; without it anonymous clients may do anything. */
   auth?: { users: Array<{ username: string; password: string }>; acl: string }
-  /** Mosquitto's own bridge: everything under `topic` out to this broker at QoS 1. */
-  bridge?: { port: number; topic: string }
+  /**
+   * Mosquitto's own bridge to this broker at QoS 1: everything under `topic`
+   * out to it (default), in from it (a hall's commands from central), or both.
+   */
+  bridge?: { port: number; topic: string; direction?: 'out' | 'in' | 'both' }
 }
 
 export interface BenchMosquitto {
@@ -66,7 +69,7 @@ export async function startBenchMosquitto(opts: BenchMosquittoOptions = {}): Pro
     lines.push(
       'connection bench-bridge',
       `address 127.0.0.1:${opts.bridge.port}`,
-      `topic ${opts.bridge.topic} out 1`,
+      `topic ${opts.bridge.topic} ${opts.bridge.direction ?? 'out'} 1`,
       'cleansession true',
       `remote_clientid bench-bridge-${port}`,
     )
