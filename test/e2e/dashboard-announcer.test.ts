@@ -3,7 +3,6 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import type { BrowserContext, Page } from 'playwright-core'
 import { launchChromium } from '../support/chromium.ts'
 import { silentLogger } from '../../edge/shared/logger.ts'
@@ -13,6 +12,7 @@ import { Probe, command, eventually } from '../support/probe.ts'
 import { referenceRows } from '../support/unifont-reference.ts'
 import { clipSequence, wavSamples } from '../support/clip-sequence.ts'
 import { VoicePack } from '../../hub/announcer/voice-pack.ts'
+import { docScreenshot } from '../support/doc-screenshot.ts'
 
 const HALL = 'hall-6'
 
@@ -130,6 +130,6 @@ describe('one call, seen, heard and on the dashboard', () => {
     expect(drawn).toBe(reference)
     expect(await tile.locator('canvas[data-field="screen"]').getAttribute('aria-label')).toBe('窗口屏 screen: 请A012号')
     // The committed screenshot in docs/ is refreshed only on request (UPDATE_DOCS=1), so a test run leaves the tree clean.
-    await page.screenshot({ path: process.env.UPDATE_DOCS ? fileURLToPath(new URL('../../docs/screenshots/dashboard-pixel-screen.png', import.meta.url)) : join(tmpdir(), `dashboard-pixel-screen-${process.pid}.png`) })
+    await page.screenshot({ path: docScreenshot('screenshots/dashboard-pixel-screen.png') })
   }, 90_000)
 })

@@ -4,7 +4,6 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import type { BrowserContext, Page } from 'playwright-core'
 import { launchChromium } from '../support/chromium.ts'
 import { silentLogger } from '../../edge/shared/logger.ts'
@@ -15,6 +14,7 @@ import { Probe, command, eventually } from '../support/probe.ts'
 import { startRedis } from '../support/redis.ts'
 import { startTestHub, user } from '../hub/support/hub-fixture.ts'
 import type { ClusterView } from '../../hub/dashboard/cluster-view.ts'
+import { docScreenshot } from '../support/doc-screenshot.ts'
 
 const HALL = 'hall-21'
 const DESKTOP = { width: 1280, height: 760 }
@@ -26,8 +26,8 @@ const SIZES = [
   ['phone', PHONE],
 ] as const
 
-// Committed screenshots in docs/screenshots are refreshed only on request (UPDATE_DOCS=1), so a test run leaves the tree clean.
-const shot = (name: string) => (process.env.UPDATE_DOCS ? fileURLToPath(new URL(`../../docs/screenshots/${name}.png`, import.meta.url)) : join(tmpdir(), `${name}-${process.pid}.png`))
+// Committed screenshots in docs/screenshots are refreshed only on request (UPDATE_DOCS=1); otherwise they are rendered into memory.
+const shot = (name: string) => docScreenshot(`screenshots/${name}.png`)
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js')
 
 /** A pair as the page shows it: the chosen language first, the other beside it. */

@@ -3,7 +3,6 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import type { BrowserContext, Page } from 'playwright-core'
 import { launchChromium } from '../support/chromium.ts'
 import { silentLogger } from '../../edge/shared/logger.ts'
@@ -13,9 +12,10 @@ import { startSimHall, type SimHall } from '../../sim/hall.ts'
 import { Probe, command, eventually } from '../support/probe.ts'
 import { letTimePass } from '../support/pace.ts'
 import { faultWords } from '../../hub/dashboard/fault-words.ts'
+import { docScreenshot } from '../support/doc-screenshot.ts'
 
 // The committed screenshot in docs/ is refreshed only on request (UPDATE_DOCS=1), so a test run leaves the tree clean.
-const SCREENSHOT = process.env.UPDATE_DOCS ? fileURLToPath(new URL('../../docs/dashboard.png', import.meta.url)) : join(tmpdir(), `dashboard-${process.pid}.png`)
+const SCREENSHOT = docScreenshot('dashboard.png')
 
 /** The hall dashboard in a real browser (Debian's Chromium), as a hall technician uses it. */
 describe('hall dashboard in Chromium', () => {
@@ -162,7 +162,7 @@ describe('hall dashboard in Chromium', () => {
     const words = faultWords(code)
     expect(await tile.locator('[data-field="display-fault"]').textContent()).toBe(`显示屏 display: ${words.zh} ${words.en}处理 what to do: ${words.hintZh} ${words.hintEn}`)
     expect(await tile.textContent()).not.toContain('B039号')
-    await page.screenshot({ path: process.env.UPDATE_DOCS ? fileURLToPath(new URL('../../docs/screenshots/dashboard-display-fault.png', import.meta.url)) : join(tmpdir(), `dashboard-display-fault-${process.pid}.png`) })
+    await page.screenshot({ path: docScreenshot('screenshots/dashboard-display-fault.png') })
     // The window's state still holds the call: the tile's number comes from the glass, not from it.
     expect(hall.windows.get('w02')!.running!.window.current.ticket?.number).toBe('B039')
     expect((await fault('none')).status).toBe(200)
@@ -221,7 +221,7 @@ describe('hall dashboard in Chromium', () => {
     expect(await page.locator('#tiles article').first().getAttribute('data-counter')).toBe('w01')
     expect(await page.locator('[data-field="offline-count"]').textContent()).toBe('离线 offline 2')
     expect(await page.locator('[data-field="online-count"]').textContent()).toBe('在线 online 2')
-    await page.screenshot({ path: process.env.UPDATE_DOCS ? fileURLToPath(new URL('../../docs/screenshots/dashboard-offline.png', import.meta.url)) : join(tmpdir(), `dashboard-offline-${process.pid}.png`) })
+    await page.screenshot({ path: docScreenshot('screenshots/dashboard-offline.png') })
   })
 
   it('a revoked board says so on its tile, in words, not "connection lost", and counts as out of service, not offline', async () => {

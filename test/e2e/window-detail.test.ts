@@ -9,13 +9,13 @@ import { silentLogger } from '../../edge/shared/logger.ts'
 import { startSimHall, type SimHall } from '../../sim/hall.ts'
 import { Probe, command } from '../support/probe.ts'
 import { HubTap } from '../support/hub-tap.ts'
-import { fileURLToPath } from 'node:url'
 import { faultWords } from '../../hub/dashboard/fault-words.ts'
 import { untilOnlineAtHub } from '../support/hall-online.ts'
+import { docScreenshot } from '../support/doc-screenshot.ts'
 
 const HALL = 'hall-8'
-/** Committed screenshots in docs/screenshots are refreshed only on request (UPDATE_DOCS=1), so a test run leaves the tree clean. */
-const shot = (name: string) => (process.env.UPDATE_DOCS ? fileURLToPath(new URL(`../../docs/screenshots/${name}.png`, import.meta.url)) : join(tmpdir(), `${name}-${process.pid}.png`))
+/** Committed screenshots in docs/screenshots are refreshed only on request (UPDATE_DOCS=1); otherwise they are rendered into memory. */
+const shot = (name: string) => docScreenshot(`screenshots/${name}.png`)
 const OFFICER_ID = '031245'
 const OFFICER_NAME = '李娜'
 
