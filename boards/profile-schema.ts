@@ -68,6 +68,8 @@ const triggerDoneSchema = z.strictObject({
   done: lineRefSchema,
   pulseMs: z.number().int().min(1).default(100),
   timeoutMs: z.number().int().min(100).default(10_000),
+  /** Timeouts in a row that make the device's fault 'no-answer' (one may be an applicant who did nothing). */
+  timeoutsToFault: z.number().int().min(1).max(100).default(3),
 })
 
 const brightnessSchema = z.number().int().min(0).max(15).default(15)

@@ -154,6 +154,7 @@ export async function buildWindowDevices(opts: BuildWindowDevicesOptions): Promi
         done: await open(done),
         pulseMs: spec.pulseMs,
         timeoutMs: spec.timeoutMs,
+        timeoutsToFault: spec.timeoutsToFault,
         now,
         log: log.child({ device: `${kind}-capture` }),
       })

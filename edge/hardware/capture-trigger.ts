@@ -18,6 +18,12 @@ export interface CaptureTriggerOptions {
   pulseMs: number
   /** From the trigger to `done`; a camera that never answers is reported, never waited on forever. */
   timeoutMs: number
+  /**
+   * This many timeouts in a row, with no capture answered between them, make
+   * fault 'no-answer': one timeout may be an applicant who did not put a
+   * finger down, several in a row are a device that is off or unplugged.
+   */
+  timeoutsToFault?: number
   /** After `done`, how long the line may stay active before the device counts as stuck. */
   releaseMs?: number
   /** `done` is polled this often as well as watched: some boards lose edge interrupts. */
@@ -36,12 +42,15 @@ export interface CaptureTriggerOptions {
  *
  * Its health: a trigger line it cannot write is fault 'io'; a `done` line
  * that stays active (before the trigger or after the answer) is fault 'stuck';
- * a capture that works clears both. A timeout is not a fault of the device: the
- * applicant may simply not have put a finger on the scanner.
+ * a capture that works clears them. One timeout is not a fault of the device:
+ * the applicant may simply not have put a finger on the scanner. Several in a
+ * row are fault 'no-answer', so a camera that is off shows on the dashboard
+ * before the next self-test; the next capture it answers clears it.
  */
 export class CaptureTrigger {
   private readonly pulse: PulseOutput
   private running = false
+  private timeoutsInRow = 0
 
   constructor(private readonly opts: CaptureTriggerOptions) {
     this.pulse = new PulseOutput({ line: opts.trigger, log: opts.log, now: opts.now })
@@ -71,9 +80,10 @@ export class CaptureTrigger {
         throw err
       }
       const at = await answered
-      if (at === null) return { ok: false, reason: 'timeout', message: `the ${name} device did not signal done within ${this.opts.timeoutMs} ms` }
+      if (at === null) return this.timedOut()
       // Whole milliseconds, as the contract carries them: a monotonic clock (performance.now) reads fractions.
       const latencyMs = Math.max(0, Math.round(at - start))
+      this.timeoutsInRow = 0
       const released = await this.waitFor(0, this.opts.releaseMs ?? 1000)
       if (released === null) return this.stuck({ ok: false, reason: 'stuck', message: `the ${name} device's done line stayed active after the capture` })
       this.opts.health.report(this.opts.device, null)
@@ -81,6 +91,15 @@ export class CaptureTrigger {
     } finally {
       this.running = false
     }
+  }
+
+  private timedOut(): CaptureOutcome {
+    const { name, timeoutMs, timeoutsToFault = 3 } = this.opts
+    this.timeoutsInRow++
+    if (this.timeoutsInRow >= timeoutsToFault) {
+      this.opts.health.report(this.opts.device, { code: 'no-answer', message: `the ${name} device did not answer ${this.timeoutsInRow} captures in a row (${timeoutMs} ms each)` })
+    }
+    return { ok: false, reason: 'timeout', message: `the ${name} device did not signal done within ${timeoutMs} ms` }
   }
 
   private stuck(outcome: Extract<CaptureOutcome, { ok: false }>): CaptureOutcome {

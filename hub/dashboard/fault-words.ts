@@ -62,6 +62,12 @@ const FAULTS: Record<string, FaultWords> = {
     hintZh: 'RS-485 线路受干扰：检查屏蔽、终端电阻与波特率',
     hintEn: 'interference on the RS-485 line: check shielding, termination and baud rate',
   },
+  'no-answer': {
+    zh: '采集设备无响应',
+    en: 'capture device not answering',
+    hintZh: '连续多次采集都没有完成信号：检查设备是否开机、供电，触发线与完成线是否接好；自检可确认',
+    hintEn: 'several captures in a row got no done signal: check the device is on and powered and its trigger and done lines are connected; a self-test confirms it',
+  },
   'device-fault': {
     zh: '设备故障',
     en: 'device fault',

@@ -64,7 +64,7 @@ describe('CaptureTrigger health', () => {
     expect(told).toEqual(['photo-capture:stuck', 'photo-capture:ok'])
   })
 
-  it('a trigger line it cannot write is fault io; a device that never answers is not a fault', async () => {
+  it('a trigger line it cannot write is fault io; one capture a device does not answer is not a fault', async () => {
     const { gpio, camera, told, trigger, capture } = await rig()
     gpio.failWrites('photo-trigger')
     const failed = trigger.capture()
@@ -80,5 +80,26 @@ describe('CaptureTrigger health', () => {
     camera.setFault('none')
     expect(await capture()).toMatchObject({ ok: true })
     expect(told).toEqual(['photo-capture:io', 'photo-capture:ok'])
+  })
+
+  it('timeouts in a row are fault no-answer, an answer between them starts the count again, and the next answer clears it', async () => {
+    const { camera, told, health, capture } = await rig()
+    camera.setFault('never')
+    expect(await capture()).toMatchObject({ ok: false, reason: 'timeout' })
+    expect(await capture()).toMatchObject({ ok: false, reason: 'timeout' })
+    // Two timeouts may be two applicants who did nothing: still no fault.
+    expect(told).toEqual([])
+    camera.setFault('none')
+    expect(await capture()).toMatchObject({ ok: true })
+    camera.setFault('never')
+    for (let i = 0; i < 2; i++) expect(await capture()).toMatchObject({ ok: false, reason: 'timeout' })
+    expect(told).toEqual([])
+    expect(await capture()).toMatchObject({ ok: false, reason: 'timeout' })
+    expect(told).toEqual(['photo-capture:no-answer'])
+    expect(health.snapshot()).toEqual({ 'photo-capture': 'fault' })
+    camera.setFault('none')
+    expect(await capture()).toMatchObject({ ok: true })
+    expect(told).toEqual(['photo-capture:no-answer', 'photo-capture:ok'])
+    expect(health.snapshot()).toEqual({ 'photo-capture': 'ok' })
   })
 })
