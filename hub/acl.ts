@@ -65,6 +65,17 @@ export function authorizeClientId(p: Principal, clientId: string, owner: string 
   return deny(`client id must be "${p.username}" or "${p.username}-<suffix>"`)
 }
 
+/**
+ * Every topic this principal may read lies under this prefix: a board's own
+ * commands, the hall for every other role. The last gate before a message goes
+ * to a client (HubBroker's authorizeForward), so a subscription that reached a
+ * session store without this ACL's consent still delivers nothing it refuses.
+ */
+export function readPrefix(p: Principal): string | null {
+  if (p.role !== 'board') return topics.hallPrefix(p.hall)
+  return p.counter === null ? null : topics.counterCommandPrefix(p.hall, p.counter)
+}
+
 /** Subscriptions: a board hears only its own commands; other roles read their hall. */
 export function authorizeSubscribe(p: Principal, filter: string): AclDecision {
   if (filter.startsWith('$') || filter === '#' || filter.startsWith('+')) return deny('$SYS and hall-crossing wildcards are closed')

@@ -1,10 +1,10 @@
 import type { EventEmitter } from 'node:events'
-import { Aedes, type Client, type AuthenticateError, type PublishPacket } from 'aedes'
+import { Aedes, type AedesPublishPacket, type Client, type AuthenticateError, type PublishPacket } from 'aedes'
 import { parseTopic, topics, type ParsedTopic } from '../edge/protocol/index.ts'
 import type { Logger } from '../edge/shared/logger.ts'
 import { TurnWrites } from '../edge/shared/turn-writes.ts'
 import type { CredentialStore, Principal } from './credentials.ts'
-import { authorizeClientId, authorizePublish, authorizeSubscribe } from './acl.ts'
+import { authorizeClientId, authorizePublish, authorizeSubscribe, readPrefix } from './acl.ts'
 import { ConnectionGuard } from './address-guards.ts'
 import type { LoginLimiter } from './login-limiter.ts'
 import type { HubCounters, RefusalKind } from './hub-counters.ts'
@@ -131,6 +131,8 @@ export class HubBroker {
   readonly listeners: HubListeners
   readonly persistence: QueueCappedPersistence
   private readonly principals = new WeakMap<Client, Principal>()
+  /** What each logged-in client may read lies under this (acl.ts readPrefix); absent: nothing. */
+  private readonly readPrefixes = new WeakMap<Client, string>()
   /** The credential version each client logged in under (see CredentialStore.credentialVersion). */
   private readonly versions = new WeakMap<Client, string | null>()
   private readonly connects = new WeakMap<Client, ConnectInfo>()
@@ -198,6 +200,7 @@ export class HubBroker {
         )
       },
       authorizePublish: (client, packet, cb) => this.authorizePublish(client, packet, cb),
+      authorizeForward: (client, packet) => this.forwardDecision(client, packet),
       authorizeSubscribe: (client, sub, cb) => {
         if (!this.principals.has(client)) return cb(refusal('not authenticated'))
         const d = this.subscribeDecision(client, sub.topic)
@@ -382,7 +385,23 @@ export class HubBroker {
     }
     r.settle('succeeded')
     this.principals.set(client, p)
+    const prefix = readPrefix(p)
+    if (prefix !== null) this.readPrefixes.set(client, prefix)
     this.versions.set(client, version)
+    return null
+  }
+
+  /**
+   * The last gate before a message goes to a client, live, retained or from its offline queue: only
+   * what its ACL lets it read, at a QoS MQTT has. Every filter a client holds passed the ACL, so this
+   * refuses only what a session store written by an older hub kept (granted-subscriptions.ts): Aedes
+   * then clears the message from that client's queue. A prefix test, as it runs for every delivery.
+   */
+  private forwardDecision(client: Client, packet: AedesPublishPacket): AedesPublishPacket | null {
+    const prefix = this.readPrefixes.get(client)
+    if (prefix !== undefined && packet.topic.startsWith(prefix) && packet.qos <= 2) return packet
+    const reason = packet.qos > 2 ? `QoS ${packet.qos}, which MQTT does not have` : 'outside what this client may read'
+    this.refuse('acl-forward', { client: client.id, topic: packet.topic.slice(0, 200), qos: packet.qos, reason }, 'not delivered to this client (a session or will stored by an older hub)')
     return null
   }
 
@@ -409,6 +428,8 @@ export class HubBroker {
 
   private authorizePublish(client: Client | null, packet: PublishPacket, cb: (err?: Error | null) => void): void {
     if (!client) {
+      // A will stored by a hub that did not refuse QoS 3 at CONNECT: no reader could be sent it.
+      if (packet.qos > 2) return this.dropStoredWill(packet, cb)
       // Only wills of sessions from before a restart come here; they were checked when their client connected.
       const owner = (packet as PublishPacket & { clientId?: string }).clientId
       const p = owner ? this.opts.credentials.lookup(owner) : null
@@ -435,6 +456,16 @@ export class HubBroker {
       )
     }
     this.authorizeFirstCopy(client, p, packet, cb)
+  }
+
+  private dropStoredWill(packet: PublishPacket, cb: (err?: Error | null) => void): void {
+    const will = packet as PublishPacket & { clientId?: string }
+    this.refuse('malformed-packet', { client: will.clientId ?? null, topic: packet.topic.slice(0, 200), willQos: packet.qos }, 'deleted a stored last will at a QoS MQTT does not have (stored by an older hub)')
+    // Deleted before refusing: Aedes would otherwise try it again at every will check.
+    this.persistence.delWill({ id: will.clientId ?? '' }).then(
+      () => cb(refusal('a last will at QoS 3')),
+      (err: Error) => cb(err),
+    )
   }
 
   private authorizeFirstCopy(client: Client, p: Principal, packet: PublishPacket, cb: (err?: Error | null) => void): void {
@@ -605,7 +636,30 @@ export class HubBroker {
     // Persistent sessions a previous run left in the store still count against their accounts.
     const ids = (await this.opts.persistence.sessionClientIds?.()) ?? []
     this.sessions.load(ids.map((clientId) => ({ clientId, account: this.opts.credentials.clientIdOwner(clientId) })))
+    await this.dropRefusedStoredFilters(ids)
     this.unlistenReload = this.opts.credentials.onReload(() => this.dropRevoked())
+  }
+
+  /**
+   * Filters in stored sessions that this hub's ACL refuses: a hub before granted-subscriptions.ts
+   * stored a SUBSCRIBE's whole list once any filter of it was granted, and queued messages by it, so
+   * a board could be handed another window's commands at its next connect. They are removed before
+   * any client connects; what they already queued is stopped by forwardDecision.
+   */
+  private async dropRefusedStoredFilters(clientIds: string[]): Promise<void> {
+    for (const clientId of clientIds) {
+      const owner = this.opts.credentials.clientIdOwner(clientId)
+      const p = owner === null ? null : this.opts.credentials.lookup(owner)
+      const subs = (await this.persistence.subscriptionsByClient({ id: clientId })) as Array<{ topic: string }>
+      const refused = subs.filter((s) => p === null || levelsOver(s.topic, this.opts.limits.maxTopicLevels) || !authorizeSubscribe(p, s.topic).ok)
+      if (refused.length === 0) continue
+      await this.persistence.removeSubscriptions({ id: clientId }, refused.map((s) => s.topic))
+      this.refuse(
+        'stored-filter',
+        { client: clientId, account: owner, filters: refused.slice(0, 20).map((s) => s.topic.slice(0, 200)), count: refused.length },
+        owner === null ? 'removed the stored subscriptions of a session no account owns' : 'removed stored subscriptions this account may not hold (stored by an older hub)',
+      )
+    }
   }
 
   /** Opens the listeners: from here clients connect. */

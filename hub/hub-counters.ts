@@ -16,6 +16,8 @@ export const REFUSAL_KINDS = [
   'will-denied', // a last will on a topic the client may not publish
   'acl-publish',
   'acl-subscribe',
+  'acl-forward', // a message for a client outside what it may read (a session stored by an older hub): not delivered, cleared from its queue
+  'stored-filter', // a filter in a stored session the ACL refuses (written by an older hub): removed at start
   'retained-command', // a command with the retain flag: a replayed call would show a stale number
   'payload-too-large',
   'topic-too-deep',
@@ -23,7 +25,7 @@ export const REFUSAL_KINDS = [
   'session-cap', // a new persistent session of an account already holding maxPersistentSessionsPerAccount: CONNACK 5
   'subscription-cap', // a filter past maxSubscriptionsPerClient on one connection: SUBACK 0x80, the connection stays
   'slow-reader', // a client that took nothing from its socket for drainTimeoutMs while messages for it waited: closed
-  'malformed-packet', // a packet that does not parse; only that client is closed
+  'malformed-packet', // a packet that does not parse, or a stored will at a QoS MQTT does not have; only that client is closed, the will deleted
   'unsupported-protocol', // a CONNECT of a protocol version the hub does not speak (MQTT 5): CONNACK 1
   'revoked-session', // a connected client whose credentials were revoked or changed
   'store-unavailable', // a cluster's Redis failed or was away while handling a client's packet (its session, subscriptions, queue): not the client's fault

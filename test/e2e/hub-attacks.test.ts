@@ -11,6 +11,7 @@ import { Recorder, command, eventually, type Received } from '../support/probe.t
 import { markerBarrier, polledSubscriber } from '../support/barrier.ts'
 import { Central } from '../hub/support/central.ts'
 import { startHub } from '../../hub/main.ts'
+import { openSessionPersistence } from '../../hub/session-store.ts'
 import { silentLogger } from '../../edge/shared/logger.ts'
 import { makeTestPki } from '../hub/support/certs.ts'
 import { freePort } from '../support/ports.ts'
@@ -559,5 +560,63 @@ describe("a board asking for its own commands and another window's in one SUBSCR
     const seen = record(back)
     await eventually(() => seen.find((m) => m.payload.id === marker.id), 5_000, "the attacker's own queued command")
     expect(seen.map((m) => m.topic)).toEqual([`hall/${H}/counter/w01/cmd/identify`])
+  })
+})
+
+describe('a session store written by a hub from before these checks', () => {
+  let t: TestHub
+  let dataDir: string
+  const open: MqttClient[] = []
+  afterAll(async () => {
+    await closeAll(open)
+    await t?.stop()
+    if (dataDir) await rm(dataDir, { recursive: true, force: true })
+  })
+
+  it("keeps no filter this hub would refuse, hands the board nothing of another window from its queue, and drops a QoS 3 will without cutting off a reader", async () => {
+    const own = `hall/${H}/counter/w01/cmd/+`
+    const foreign = command({})
+    // What such a hub left: w01's session holding refused filters and w02's command queued by them,
+    // and w02's will at QoS 3 (it took a QoS 3 will at CONNECT), retained.
+    dataDir = await mkdtemp(join(tmpdir(), 'older-store-'))
+    const older = await openSessionPersistence(dataDir)
+    await older.setup({ id: 'older-hub' })
+    await older.addSubscriptions({ id: w01.username }, [
+      { topic: own, qos: 1 },
+      { topic: `hall/${H}/counter/w02/cmd/+`, qos: 1 },
+      { topic: `hall/${H}/#`, qos: 1 },
+    ])
+    const queued = { cmd: 'publish', topic: `hall/${H}/counter/w02/cmd/identify`, payload: Buffer.from(JSON.stringify(foreign)), qos: 1, retain: false, dup: false, brokerId: 'older-hub', brokerCounter: 1 }
+    await older.outgoingEnqueueCombi([{ clientId: w01.username }], queued)
+    const status = statusMessage('w02-boot', 1, false)
+    await older.putWill({ id: w02.username }, { cmd: 'publish', topic: `hall/${H}/counter/w02/status`, payload: Buffer.from(JSON.stringify(status)), qos: 3, retain: true, brokerId: 'older-hub', clientId: w02.username })
+    await older.destroy()
+
+    t = await startTestHub([w01, w02, tech, dash], { hall: H, dataDir, heartbeatMs: 200 })
+    expect(t.log.refusals('stored-filter')).toEqual([expect.objectContaining({ client: w01.username, count: 2, filters: expect.arrayContaining([`hall/${H}/counter/w02/cmd/+`, `hall/${H}/#`]) })])
+
+    // A reader of the hall, there before the will check runs: it must stay connected through it.
+    const reader = await connectAs(t.hub.port, dash, { clientId: `${dash.username}-reader` })
+    open.push(reader)
+    let readerClosed = false
+    reader.on('close', () => (readerClosed = true))
+    await reader.subscribeAsync(`hall/${H}/#`, { qos: 1 })
+    // The hub's will check has run once the will is gone from the store (published or deleted).
+    await eventually(async () => (await t.hub.broker.persistence.getWill({ id: w02.username })) === undefined || undefined, 10_000, "the stored will's check")
+
+    const back = await connectAs(t.hub.port, w01, { clean: false })
+    open.push(back)
+    const seen = record(back)
+    const readerSeen = record(reader)
+    const technician = await connectAs(t.hub.port, tech, { clientId: tech.username })
+    open.push(technician)
+    const marker = command({})
+    await technician.publishAsync(`hall/${H}/counter/w01/cmd/identify`, JSON.stringify(marker), { qos: 1 })
+    await eventually(() => seen.find((m) => m.payload.id === marker.id), 5_000, "the board's own command")
+    await eventually(() => readerSeen.find((m) => m.payload.id === marker.id), 5_000, 'the reader still reading')
+    expect(seen.map((m) => m.payload.id)).toEqual([marker.id])
+    expect(readerClosed).toBe(false)
+    expect(t.log.refusals('acl-forward')).toEqual([expect.objectContaining({ client: w01.username, topic: queued.topic })])
+    expect(t.log.refusals('malformed-packet')).toEqual([expect.objectContaining({ client: w02.username, willQos: 3 })])
   })
 })
