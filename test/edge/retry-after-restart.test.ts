@@ -1,4 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import fc from 'fast-check'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -11,6 +12,8 @@ import { BOARDS_DIR } from '../../edge/shared/package-root.ts'
 import { command, eventually } from '../support/probe.ts'
 import { HubTap, writeBoardCredentials } from '../support/hub-tap.ts'
 import { syncBarrier } from '../support/barrier.ts'
+import { EdgeHarness, type RecordedPublish } from '../support/edge-harness.ts'
+import { topics } from '../../edge/protocol/index.ts'
 
 /**
  * A command id the board has answered gets that answer again, never a second
@@ -86,4 +89,116 @@ describe('a command retried after a power cut', () => {
     expect(edge2.window.current.mode).toBe('idle')
     expect(tap.messages.filter((m) => m.topic === `${base}/event/called` && m.payload.cmd === second.id)).toEqual([])
   }, 60_000)
+})
+
+/**
+ * The same promise over random sequences on the runtime (simulated window, faked clocks): commands
+ * in any mode, some refused, central retrying earlier ids, keys, time passing and power cuts (the
+ * state file as the last answer left it). Over everything central received, deduplicated by message
+ * id: every answer to one command id is its first answer, and an effect event carries a command id
+ * only when that first answer was ok, once.
+ */
+describe('retries and power cuts, property', () => {
+  const EFFECTS = new Set(['called', 'no-show', 'service-started', 'service-finished', 'paused', 'resumed'])
+  type Step =
+    | { kind: 'send'; name: 'call' | 'no-show' | 'start' | 'finish' | 'pause' | 'resume' | 'evaluate'; args: Record<string, unknown> }
+    | { kind: 'retry'; pick: number }
+    | { kind: 'press' }
+    | { kind: 'advance'; ms: number }
+    | { kind: 'power-cut' }
+  const step: fc.Arbitrary<Step> = fc.oneof(
+    { weight: 3, arbitrary: fc.constantFrom('A001', 'A002').map((ticket): Step => ({ kind: 'send', name: 'call', args: { ticket } })) },
+    { weight: 1, arbitrary: fc.constant<Step>({ kind: 'send', name: 'no-show', args: {} }) },
+    { weight: 2, arbitrary: fc.constant<Step>({ kind: 'send', name: 'start', args: {} }) },
+    { weight: 2, arbitrary: fc.constantFrom('served', 'abandoned').map((outcome): Step => ({ kind: 'send', name: 'finish', args: { outcome } })) },
+    { weight: 1, arbitrary: fc.constant<Step>({ kind: 'send', name: 'pause', args: { reason: 'break' } }) },
+    { weight: 1, arbitrary: fc.constant<Step>({ kind: 'send', name: 'resume', args: {} }) },
+    { weight: 1, arbitrary: fc.constant<Step>({ kind: 'send', name: 'evaluate', args: {} }) },
+    { weight: 4, arbitrary: fc.nat().map((pick): Step => ({ kind: 'retry', pick })) },
+    { weight: 1, arbitrary: fc.constant<Step>({ kind: 'press' }) },
+    { weight: 2, arbitrary: fc.integer({ min: 0, max: 40_000 }).map((ms): Step => ({ kind: 'advance', ms })) },
+    { weight: 2, arbitrary: fc.constant<Step>({ kind: 'power-cut' }) },
+  )
+
+  it('a retried id gets its first answer, and only an accepted command has an effect, across power cuts', async () => {
+    vi.useFakeTimers({ now: new Date('2025-03-04T09:00:00.000Z') })
+    const seen = { retries: 0, retriedRefusals: 0, cuts: 0 }
+    try {
+      let run = 0
+      await fc.assert(
+        fc.asyncProperty(fc.array(step, { minLength: 4, maxLength: 25 }), async (steps) => {
+          const dataDir = await mkdtemp(join(tmpdir(), `retry-prop-${run++}-`))
+          const received: RecordedPublish[] = []
+          let h = await EdgeHarness.start({ dataDir })
+          try {
+            const sent: Array<{ id: string; topic: string; payload: string }> = []
+            const answers = (id: string) => h.publishes.filter((p) => p.parsed.kind === 'reply' && p.message.cmd === id).length
+            const deliver = async (c: { id: string; topic: string; payload: string }) => {
+              const before = answers(c.id)
+              h.raw(c.topic, c.payload)
+              await h.until(() => answers(c.id) > before, `the answer to ${c.id}`)
+            }
+            await deliver({ id: 'sign-in', topic: topics.cmd(h.hall, h.counter, 'officer'), payload: JSON.stringify({ id: 'sign-in', expires: new Date(Date.now() + 3_600_000).toISOString(), action: 'sign-in', officer: 'li-na' }) })
+            for (const s of steps) {
+              if (s.kind === 'send') {
+                const id = `c${sent.length}`
+                const c = { id, topic: topics.cmd(h.hall, h.counter, s.name), payload: JSON.stringify({ id, expires: new Date(Date.now() + 3_600_000).toISOString(), ...s.args }) }
+                sent.push(c)
+                await deliver(c)
+              } else if (s.kind === 'retry') {
+                if (sent.length === 0) continue
+                seen.retries++
+                await deliver(sent[s.pick % sent.length]!)
+              } else if (s.kind === 'press') {
+                await h.press('satisfied')
+              } else if (s.kind === 'advance') {
+                await h.advance(s.ms)
+              } else {
+                seen.cuts++
+                const statePath = join(dataDir, 'window-state.json')
+                const atCut = await readFile(statePath, 'utf8').catch(() => null)
+                received.push(...h.publishes)
+                await h.stop()
+                if (atCut !== null) await writeFile(statePath, atCut)
+                h = await EdgeHarness.start({ dataDir })
+              }
+            }
+            await h.sync()
+            received.push(...h.publishes)
+            expect(h.network.violations).toEqual([])
+          } finally {
+            await h.stop()
+            await rm(dataDir, { recursive: true, force: true })
+          }
+          // What central keeps: one copy per message id.
+          const byId = new Map(received.map((p) => [p.message.id as string, p]))
+          const first = new Map<string, Record<string, unknown>>()
+          for (const p of byId.values()) {
+            if (p.parsed.kind !== 'reply') continue
+            const cmd = p.message.cmd as string
+            const f = first.get(cmd)
+            if (!f) {
+              first.set(cmd, p.message)
+              continue
+            }
+            if (f.ok === false) seen.retriedRefusals++
+            expect({ cmd, ok: p.message.ok, code: p.message.code }, `a second, different answer to ${cmd}`).toEqual({ cmd, ok: f.ok, code: f.code })
+          }
+          const effects = new Map<string, number>()
+          for (const p of byId.values()) {
+            if (p.parsed.kind !== 'event' || !EFFECTS.has(p.message.type as string) || typeof p.message.cmd !== 'string') continue
+            const key = `${p.message.cmd} ${p.message.type}`
+            effects.set(key, (effects.get(key) ?? 0) + 1)
+            expect(first.get(p.message.cmd)?.ok, `${p.message.type} for ${p.message.cmd}, answered ${JSON.stringify(first.get(p.message.cmd))}`).toBe(true)
+          }
+          for (const [key, n] of effects) expect(n, `${key}: acted on more than once`).toBe(1)
+        }),
+        { seed: 24_024, numRuns: 40 },
+      )
+    } finally {
+      vi.useRealTimers()
+    }
+    expect(seen.retriedRefusals, JSON.stringify(seen)).toBeGreaterThan(0)
+    expect(seen.cuts, JSON.stringify(seen)).toBeGreaterThan(0)
+  }, 300_000)
 })
