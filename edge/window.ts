@@ -187,17 +187,25 @@ export class Window {
     for (const e of result.effects) if (e.kind === 'event') e.event = this.withPublicWindow(e.event)
     this.state = result.state
     const changed = this.state !== before
+    // A first answer is saved even when it changed nothing (a refusal, sync, identify): a retry of that id
+    // after a power cut is answered from the ledger, never acted on by a window that could take it by then.
+    const answered = result.effects.some((e) => e.kind === 'reply')
+    const saving = (changed || answered) && this.opts.stateFile !== undefined
     // Stamped now and saved with the state in one atomic write: the journal commits a few
     // milliseconds later, and a power cut in between must lose neither the state nor the rating.
     const prepared = new Map<Effect, OutboxRecord>()
     for (const e of result.effects) {
       if (e.kind === 'reply') this.ledger.remember(e.cmd, e)
-      if (!changed || !this.opts.stateFile) continue
+      if (!saving) continue
       if (e.kind === 'event') prepared.set(e, this.opts.link.prepare('event', e.event))
       else if (e.kind === 'reply') prepared.set(e, this.opts.link.prepare('reply', replyFields(e)))
     }
-    // On disk before anyone is told: a crash after `called` went out must not restart to a dark display.
-    if (changed) await this.opts.stateFile?.save(this.state, [...prepared.values()], this.ledger.recent(LEDGER_SAVED), { wall, mono })
+    if (saving) {
+      // This save replaces the outbox of the last change (a rating, say): the journal holds that first.
+      if (!changed) await this.opts.link.flush()
+      // On disk before anyone is told: a crash after `called` went out must not restart to a dark display.
+      await this.opts.stateFile!.save(this.state, [...prepared.values()], this.ledger.recent(LEDGER_SAVED), { wall, mono })
+    }
     for (const e of result.effects) await this.perform(e, prepared.get(e))
     if (this.state !== before) this.opts.link.publish('state', this.stateMessage())
     await this.render()

@@ -210,6 +210,8 @@ export interface EdgeHarnessOptions {
   window?: EdgeConfig['window']
   /** An installed board root (edge/update/board-root.ts): the runtime takes updates there. Default: none, a checkout's runtime. */
   root?: string
+  /** Where the board keeps its state file and journal, so a second harness on it is the same board restarted. Default: none (memory). */
+  dataDir?: string
 }
 
 /**
@@ -276,6 +278,7 @@ export class EdgeHarness {
         ...(opts.video ? { video: opts.video } : {}),
         ...(opts.window ? { window: opts.window } : {}),
         ...(opts.root ? { root: opts.root } : {}),
+        ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
       },
       {
         profile,
