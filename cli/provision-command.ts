@@ -77,7 +77,18 @@ export const provisionCommand: Subcommand = {
           : `"${username}" 已在 ${path} 中；加 --replace 发放新凭据 / "${username}" is already in ${path}; pass --replace to issue new credentials`,
       )
     }
-    if (role === 'board') await checkBoardConfig(v.hub as string, v.board as string)
+    if (role === 'board') {
+      // One board per window: a second board account for the same window would let two boards take its
+      // commands, both show its calls and both take a rating for one service.
+      const holder = entries.find((e) => e.role === 'board' && !e.revoked && e.hall === hall && e.counter === counter && e.username !== username)
+      if (holder) {
+        throw new UsageError(
+          `窗口 ${counter} 已有板卡账号 "${holder.username}"：一个窗口只能有一块板卡；换板请用 --replace --username ${holder.username}，或先 --revoke --username ${holder.username} / ` +
+            `window ${counter} already has a board account, "${holder.username}": a window has one board; to swap its board pass --replace --username ${holder.username}, or first --revoke --username ${holder.username}`,
+        )
+      }
+      await checkBoardConfig(v.hub as string, v.board as string)
+    }
     const password = generatePassword()
     const entry = await makeEntry({ username, role, hall, counter, password })
     if (existing >= 0) entries[existing] = entry

@@ -215,6 +215,30 @@ describe('counter-edge provision refuses what would not work', () => {
   })
 })
 
+describe('counter-edge provision keeps one board per window', () => {
+  it('refuses a second board account for a window that has one, naming it, and leaves the file as it was', async () => {
+    const file = join(dir, 'one-board-per-window.json')
+    const first = await cli(['provision', '--credentials', file, '--hall', 'hall-1', '--counter', 'w05', '--out', join(dir, 'w05-first.json')])
+    expect(first.code, first.err).toBe(0)
+    const before = await readFile(file, 'utf8')
+    const second = await cli(['provision', '--credentials', file, '--hall', 'hall-1', '--counter', 'w05', '--username', 'hall-1-w05-spare'])
+    expect(second.code).toBe(2)
+    expect(second.err).toContain('窗口 w05 已有板卡账号 "hall-1-w05"：一个窗口只能有一块板卡')
+    expect(second.err).toContain('window w05 already has a board account, "hall-1-w05": a window has one board; to swap its board pass --replace --username hall-1-w05')
+    expect(second.out).toBe('')
+    // --replace under another name is no swap either: it would add a second board, not replace the first.
+    const sideways = await cli(['provision', '--credentials', file, '--hall', 'hall-1', '--counter', 'w05', '--username', 'hall-1-w05-spare', '--replace'])
+    expect(sideways.code).toBe(2)
+    expect(await readFile(file, 'utf8')).toBe(before)
+    // The swap as the docs give it, and a window given up and provisioned again under another name, still work.
+    const swap = await cli(['provision', '--credentials', file, '--hall', 'hall-1', '--counter', 'w05', '--replace'])
+    expect(swap.code, swap.err).toBe(0)
+    expect((await cli(['provision', '--credentials', file, '--hall', 'hall-1', '--counter', 'w05', '--revoke'])).code).toBe(0)
+    const renamed = await cli(['provision', '--credentials', file, '--hall', 'hall-1', '--counter', 'w05', '--username', 'hall-1-w05-spare'])
+    expect(renamed.code, renamed.err).toBe(0)
+  })
+})
+
 describe('counter-edge tells how to keep a board password private', () => {
   it('no README, guide or banner line sends provision output into a file with a shell redirect (created 0644); they use --out', async () => {
     const root = fileURLToPath(new URL('../../', import.meta.url))
