@@ -20,8 +20,11 @@ export type Role = (typeof ROLES)[number]
 // reconnecting at once after a hub restart.
 const KDF = { N: 16384, r: 8, p: 1, keyLen: 32 } as const
 
+/** What a username may be: what a client id and a topic-free log line can carry. */
+export const USERNAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/
+
 const entrySchema = z.strictObject({
-  username: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'username: 1–64 characters a–z, 0–9, ".", "_", "-"'),
+  username: z.string().regex(USERNAME_PATTERN, 'username: 1–64 characters a–z, 0–9, ".", "_", "-"'),
   role: z.enum(ROLES),
   hall: idSchema,
   counter: idSchema.nullable(),
