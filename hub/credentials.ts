@@ -1,6 +1,6 @@
 import { createHmac, randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto'
 import { promisify } from 'node:util'
-import { readFile, writeFile, rename } from 'node:fs/promises'
+import { readFile, writeFile, rename, chmod, chown, stat, unlink } from 'node:fs/promises'
 import { watch, existsSync, type FSWatcher } from 'node:fs'
 import { dirname, basename, join } from 'node:path'
 import { z } from 'zod'
@@ -88,11 +88,49 @@ export async function readCredentialFile(path: string): Promise<CredentialEntry[
   return parsed.data.entries
 }
 
-/** Writes atomically (temp file + rename) so the hub watching it never reads half a file. */
+/**
+ * Writes atomically (temp file + rename) so the hub watching it never reads half a file. The new file
+ * keeps the old one's mode, owner and group: the technician provisions as root (sudo) while the hub
+ * reads the file as its service user through the group (docs/operations.md, /etc/counter-edge is
+ * root:counter-edge 750), and a root-only file would leave the hub on its last set, refusing the new
+ * board. A first file takes the folder's group, readable by it, when that is not the writer's own.
+ */
 export async function writeCredentialFile(path: string, entries: CredentialEntry[]): Promise<void> {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`)
-  await writeFile(tmp, JSON.stringify({ version: 1, entries }, null, 2) + '\n', { mode: 0o600 })
-  await rename(tmp, path)
+  try {
+    const keep = await ownershipFor(path)
+    await writeFile(tmp, JSON.stringify({ version: 1, entries }, null, 2) + '\n', { mode: keep.mode })
+    try {
+      await chmod(tmp, keep.mode)
+      if (keep.gid !== process.getgid?.() || keep.uid !== process.getuid?.()) {
+        // Only root may give a file away; anyone else keeps the group where they belong to it, and otherwise writes as before.
+        const root = process.getuid?.() === 0
+        await chown(tmp, root ? keep.uid : -1, keep.gid).catch((err: NodeJS.ErrnoException) => {
+          if (root || err.code !== 'EPERM') throw err
+        })
+      }
+      await rename(tmp, path)
+    } catch (err) {
+      await unlink(tmp).catch(() => {})
+      throw err
+    }
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException
+    const zh = e.code === 'EACCES' || e.code === 'EPERM' ? '没有写权限（凭据文件属 root 管理，请用 sudo 运行）' : e.code === 'EROFS' ? '文件系统是只读的' : '写入失败'
+    throw new CredentialFileError(`无法写入凭据文件 ${path}：${zh}，文件未改动 / cannot write credentials file ${path}: ${e.message}; the file is unchanged${e.code === 'EACCES' || e.code === 'EPERM' ? ' (it is root\'s to change: run this with sudo)' : ''}`)
+  }
+}
+
+async function ownershipFor(path: string): Promise<{ mode: number; uid: number; gid: number }> {
+  const me = { uid: process.getuid?.() ?? -1, gid: process.getgid?.() ?? -1 }
+  try {
+    const s = await stat(path)
+    return { mode: s.mode & 0o777, uid: s.uid, gid: s.gid }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+  }
+  const folder = await stat(dirname(path))
+  return folder.gid !== me.gid ? { mode: 0o640, uid: me.uid, gid: folder.gid } : { mode: 0o600, ...me }
 }
 
 export async function makeEntry(p: { username: string; role: Role; hall: string; counter: string | null; password: string }): Promise<CredentialEntry> {
