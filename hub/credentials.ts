@@ -195,6 +195,22 @@ export class CredentialStore {
         `凭据文件中有 ${others.length} 个账号属于其他大厅（${halls.join('、')}），本集线器服务 ${hall}：这些账号能登录，但收不到也发不出任何消息；请检查配置的 "hall" 或凭据文件 / ${others.length} of ${list.length} accounts in the credentials file belong to another hall (${halls.join(', ')}) while this hub serves ${hall}: they can log in but reach nothing; check the config's "hall" or the credentials file`,
       )
     }
+    const byWindow = new Map<string, string[]>()
+    for (const e of list) {
+      if (e.role !== 'board' || e.revoked || e.counter === null) continue
+      const key = `${e.hall}/${e.counter}`
+      byWindow.set(key, [...(byWindow.get(key) ?? []), e.username])
+    }
+    for (const [key, names] of byWindow) {
+      if (names.length < 2) continue
+      // Written by hand or before provision refused it: every one of them can take the window's commands and ratings.
+      const counter = key.split('/')[1]
+      this.opts.log.error(
+        { counter, accounts: names },
+        `窗口 ${counter} 有 ${names.length} 个板卡账号（${names.join('、')}）：每块都能作为该窗口接收命令和评价；请用 counter-edge provision --revoke --username … 吊销多余的 / ` +
+          `window ${counter} has ${names.length} board accounts (${names.join(', ')}): each can act as that window, taking its commands and ratings; revoke the extra ones with counter-edge provision --revoke --username …`,
+      )
+    }
     for (const l of this.listeners) l()
   }
 
