@@ -5,7 +5,7 @@ import { parseBrokerUrl } from '../edge/shared/mqtt-connect.ts'
 import { BOARDS_DIR } from '../edge/shared/package-root.ts'
 import { loadProfileNamed } from './board-profile.ts'
 import { idSchema } from '../edge/protocol/index.ts'
-import { ROLES, generatePassword, makeEntry, readCredentialFile, writeCredentialFile, type Role } from '../hub/credentials.ts'
+import { ROLES, USERNAME_PATTERN, generatePassword, makeEntry, readCredentialFile, writeCredentialFile, type Role } from '../hub/credentials.ts'
 import { UsageError, type Subcommand } from './subcommand.ts'
 import { checkedFlag } from './flag-value.ts'
 import { didYouMean } from '../edge/shared/nearest-name.ts'
@@ -28,7 +28,8 @@ export const provisionCommand: Subcommand = {
   },
   async run(v) {
     const path = v.credentials as string | undefined
-    if (!path) throw new UsageError('--credentials is required')
+    if (!path) throw new UsageError('缺少 --credentials：集线器的凭据文件，如 /etc/counter-edge/credentials.json / --credentials is required: the hub credentials file, e.g. /etc/counter-edge/credentials.json')
+    if (v.revoke && v.replace) throw new UsageError('--revoke 与 --replace 不能同时使用：吊销还是发放新凭据？ / --revoke and --replace contradict each other: revoke the entry, or issue new credentials?')
     const role = v.role as Role
     if (!ROLES.includes(role)) {
       const hint = didYouMean(role, ROLES)
@@ -36,13 +37,25 @@ export const provisionCommand: Subcommand = {
     }
     const hall = checkedFlag(idSchema, v.hall, '--hall', { zh: '缺少 --hall：大厅编号，如 hall-1', en: '--hall is required: the hall, e.g. hall-1' })
     let counter: string | null = null
+    if (v.counter !== undefined && role !== 'board' && !v.revoke) {
+      // A technician (or bridge, dashboard) account serves the whole hall; with a counter it would be named like that window's board.
+      throw new UsageError(`--counter 只用于板卡；${role} 账号服务整个大厅，不属于某个窗口 / --counter is for boards only; a ${role} account serves the whole hall, not one window`)
+    }
     if (v.counter !== undefined || role === 'board') {
       counter = checkedFlag(idSchema, v.counter, '--counter', {
         zh: '缺少 --counter：发放板卡须给出窗口编号，如 w05',
         en: '--counter is required for a board: the window, e.g. w05',
       })
     }
-    const username = (v.username as string | undefined) ?? (counter ? `${hall}-${counter}` : `${hall}-${role}`)
+    const given = v.username as string | undefined
+    if (given !== undefined && !USERNAME_PATTERN.test(given)) {
+      const lower = given.toLowerCase()
+      const hint = USERNAME_PATTERN.test(lower) ? { zh: `，是不是 "${lower}"？`, en: ` (did you mean "${lower}"?)` } : { zh: '', en: '' }
+      throw new UsageError(
+        `--username "${given}"：须为 1–64 个字符：a–z、0–9、"."、"_"、"-"，以字母或数字开头${hint.zh} / --username "${given}": expected 1–64 characters a–z, 0–9, ".", "_", "-", starting with a letter or digit${hint.en}`,
+      )
+    }
+    const username = given ?? (counter ? `${hall}-${counter}` : `${hall}-${role}`)
     const out = v.out as string | undefined
     if (out !== undefined) {
       if (existsSync(out)) throw new UsageError(`--out ${out} 已存在，不覆盖 / --out ${out} already exists; not overwriting a board's config`)
@@ -77,7 +90,18 @@ export const provisionCommand: Subcommand = {
           : `"${username}" 已在 ${path} 中；加 --replace 发放新凭据 / "${username}" is already in ${path}; pass --replace to issue new credentials`,
       )
     }
-    if (role === 'board') await checkBoardConfig(v.hub as string, v.board as string)
+    if (role === 'board') {
+      // One board per window: a second board account for the same window would let two boards take its
+      // commands, both show its calls and both take a rating for one service.
+      const holder = entries.find((e) => e.role === 'board' && !e.revoked && e.hall === hall && e.counter === counter && e.username !== username)
+      if (holder) {
+        throw new UsageError(
+          `窗口 ${counter} 已有板卡账号 "${holder.username}"：一个窗口只能有一块板卡；换板请用 --replace --username ${holder.username}，或先 --revoke --username ${holder.username} / ` +
+            `window ${counter} already has a board account, "${holder.username}": a window has one board; to swap its board pass --replace --username ${holder.username}, or first --revoke --username ${holder.username}`,
+        )
+      }
+      await checkBoardConfig(v.hub as string, v.board as string)
+    }
     const password = generatePassword()
     const entry = await makeEntry({ username, role, hall, counter, password })
     if (existing >= 0) entries[existing] = entry
@@ -113,8 +137,10 @@ async function checkBoardConfig(hub: string, board: string): Promise<void> {
   for (const a of addresses) {
     try {
       parseBrokerUrl(a)
-    } catch {
-      throw new UsageError(`--hub ${a}：集线器地址须以 mqtt:// 或 mqtts:// 开头 / --hub ${a}: a hub address is mqtt://host:1883 or mqtts://host:8883, not ${/^[a-z]+:/i.exec(a)?.[0] ?? 'this'}`)
+    } catch (err) {
+      // The parser says what is wrong (scheme, port, a path, a password in it), in both languages.
+      const [zh, en = zh] = (err as Error).message.split(' / ')
+      throw new UsageError(`--hub ${a}：${zh} / --hub ${a}: ${en}`)
     }
   }
   await loadProfileNamed(board, BOARDS_DIR, '--board')

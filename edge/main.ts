@@ -11,6 +11,7 @@ import { BoardLink } from './link/board-link.ts'
 import { EnvelopeStamper, newBootId, systemClock, type Clock } from './link/envelope-stamper.ts'
 import { VERSION } from './shared/version.ts'
 import { StateFile } from './state-file.ts'
+import { claimDataDir } from './data-dir-owner.ts'
 import { VideoHooks } from './devices/video-hooks.ts'
 import { runSelfTest } from './devices/self-test.ts'
 import { DeviceHealthTracker } from './devices/device-health.ts'
@@ -84,6 +85,8 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps): Promise<Run
     })
     life.add('devices', () => devices.stop())
     const stamper = new EnvelopeStamper(config.counter, boot, clock)
+    // Before the journal opens and the state loads: another window's data must not become this window's.
+    if (config.dataDir) await claimDataDir(config.dataDir, { hall: config.hall, counter: config.counter }, log.child({ module: 'data-dir' }), () => clock.now())
     const journalLog = log.child({ module: 'journal' })
     const journal = new Journal({
       storage: config.dataDir ? new SegmentStorage({ dir: join(config.dataDir, 'journal'), log: journalLog }) : new MemoryStorage(),

@@ -1,6 +1,6 @@
 import { createHmac, randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto'
 import { promisify } from 'node:util'
-import { readFile, writeFile, rename } from 'node:fs/promises'
+import { readFile, writeFile, rename, chmod, chown, stat, unlink } from 'node:fs/promises'
 import { watch, existsSync, type FSWatcher } from 'node:fs'
 import { dirname, basename, join } from 'node:path'
 import { z } from 'zod'
@@ -20,8 +20,11 @@ export type Role = (typeof ROLES)[number]
 // reconnecting at once after a hub restart.
 const KDF = { N: 16384, r: 8, p: 1, keyLen: 32 } as const
 
+/** What a username may be: what a client id and a topic-free log line can carry. */
+export const USERNAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/
+
 const entrySchema = z.strictObject({
-  username: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'username: 1–64 characters a–z, 0–9, ".", "_", "-"'),
+  username: z.string().regex(USERNAME_PATTERN, 'username: 1–64 characters a–z, 0–9, ".", "_", "-"'),
   role: z.enum(ROLES),
   hall: idSchema,
   counter: idSchema.nullable(),
@@ -85,11 +88,49 @@ export async function readCredentialFile(path: string): Promise<CredentialEntry[
   return parsed.data.entries
 }
 
-/** Writes atomically (temp file + rename) so the hub watching it never reads half a file. */
+/**
+ * Writes atomically (temp file + rename) so the hub watching it never reads half a file. The new file
+ * keeps the old one's mode, owner and group: the technician provisions as root (sudo) while the hub
+ * reads the file as its service user through the group (docs/operations.md, /etc/counter-edge is
+ * root:counter-edge 750), and a root-only file would leave the hub on its last set, refusing the new
+ * board. A first file takes the folder's group, readable by it, when that is not the writer's own.
+ */
 export async function writeCredentialFile(path: string, entries: CredentialEntry[]): Promise<void> {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`)
-  await writeFile(tmp, JSON.stringify({ version: 1, entries }, null, 2) + '\n', { mode: 0o600 })
-  await rename(tmp, path)
+  try {
+    const keep = await ownershipFor(path)
+    await writeFile(tmp, JSON.stringify({ version: 1, entries }, null, 2) + '\n', { mode: keep.mode })
+    try {
+      await chmod(tmp, keep.mode)
+      if (keep.gid !== process.getgid?.() || keep.uid !== process.getuid?.()) {
+        // Only root may give a file away; anyone else keeps the group where they belong to it, and otherwise writes as before.
+        const root = process.getuid?.() === 0
+        await chown(tmp, root ? keep.uid : -1, keep.gid).catch((err: NodeJS.ErrnoException) => {
+          if (root || err.code !== 'EPERM') throw err
+        })
+      }
+      await rename(tmp, path)
+    } catch (err) {
+      await unlink(tmp).catch(() => {})
+      throw err
+    }
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException
+    const zh = e.code === 'EACCES' || e.code === 'EPERM' ? '没有写权限（凭据文件属 root 管理，请用 sudo 运行）' : e.code === 'EROFS' ? '文件系统是只读的' : '写入失败'
+    throw new CredentialFileError(`无法写入凭据文件 ${path}：${zh}，文件未改动 / cannot write credentials file ${path}: ${e.message}; the file is unchanged${e.code === 'EACCES' || e.code === 'EPERM' ? ' (it is root\'s to change: run this with sudo)' : ''}`)
+  }
+}
+
+async function ownershipFor(path: string): Promise<{ mode: number; uid: number; gid: number }> {
+  const me = { uid: process.getuid?.() ?? -1, gid: process.getgid?.() ?? -1 }
+  try {
+    const s = await stat(path)
+    return { mode: s.mode & 0o777, uid: s.uid, gid: s.gid }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+  }
+  const folder = await stat(dirname(path))
+  return folder.gid !== me.gid ? { mode: 0o640, uid: me.uid, gid: folder.gid } : { mode: 0o600, ...me }
 }
 
 export async function makeEntry(p: { username: string; role: Role; hall: string; counter: string | null; password: string }): Promise<CredentialEntry> {
@@ -152,6 +193,22 @@ export class CredentialStore {
       this.opts.log.warn(
         { hall, otherHalls: halls, accounts: others.length, of: list.length },
         `凭据文件中有 ${others.length} 个账号属于其他大厅（${halls.join('、')}），本集线器服务 ${hall}：这些账号能登录，但收不到也发不出任何消息；请检查配置的 "hall" 或凭据文件 / ${others.length} of ${list.length} accounts in the credentials file belong to another hall (${halls.join(', ')}) while this hub serves ${hall}: they can log in but reach nothing; check the config's "hall" or the credentials file`,
+      )
+    }
+    const byWindow = new Map<string, string[]>()
+    for (const e of list) {
+      if (e.role !== 'board' || e.revoked || e.counter === null) continue
+      const key = `${e.hall}/${e.counter}`
+      byWindow.set(key, [...(byWindow.get(key) ?? []), e.username])
+    }
+    for (const [key, names] of byWindow) {
+      if (names.length < 2) continue
+      // Written by hand or before provision refused it: every one of them can take the window's commands and ratings.
+      const counter = key.split('/')[1]
+      this.opts.log.error(
+        { counter, accounts: names },
+        `窗口 ${counter} 有 ${names.length} 个板卡账号（${names.join('、')}）：每块都能作为该窗口接收命令和评价；请用 counter-edge provision --revoke --username … 吊销多余的 / ` +
+          `window ${counter} has ${names.length} board accounts (${names.join(', ')}): each can act as that window, taking its commands and ratings; revoke the extra ones with counter-edge provision --revoke --username …`,
       )
     }
     for (const l of this.listeners) l()

@@ -198,7 +198,8 @@ export function resolveCdevChip(chips: readonly CdevChip[], spec: Pick<LineSpec,
   const where = `line '${spec.name}' (${spec.chip}:${spec.offset})`
   if (matches.length === 0) {
     throw new Error(
-      `${where}: no gpiochip labelled '${spec.chip}' or with that parent device among the character devices; chips here: ${describeCdevChips(chips)}. ` +
+      `${where}：没有标签为 '${spec.chip}' 的 GPIO 芯片，也没有以它为父设备的芯片；本板的芯片：${describeCdevChips(chips)}。板型可能与本板不符，请用 gpiodetect 核对 / ` +
+        `${where}: no gpiochip labelled '${spec.chip}' or with that parent device among the character devices; chips here: ${describeCdevChips(chips)}. ` +
         'Check the board profile against `gpiodetect` (Debian package gpiod) or `cat /sys/bus/gpio/devices/gpiochip*/../*/name`.',
     )
   }

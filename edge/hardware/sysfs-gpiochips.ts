@@ -42,7 +42,9 @@ export class SysfsGpioUnavailableError extends Error {
 
   constructor(root: string, options?: { cause?: unknown }) {
     super(
-      `${root} does not exist: this kernel has no sysfs GPIO (CONFIG_GPIO_SYSFS is off, as on Debian/Raspberry Pi OS ` +
+      `${root} 不存在：此内核没有 sysfs GPIO（CONFIG_GPIO_SYSFS 未开启），onoff 适配器无法驱动任何引脚；请换用开启它的内核，` +
+        `或在板型文件中写 "gpio": { "backend": "chardev" } 改用 GPIO 字符设备（docs/operations.md） / ` +
+        `${root} does not exist: this kernel has no sysfs GPIO (CONFIG_GPIO_SYSFS is off, as on Debian/Raspberry Pi OS ` +
         `Trixie with kernel 6.12 and on some Armbian builds), so the onoff adapter cannot drive any line. Either boot ` +
         `a kernel built with CONFIG_GPIO_SYSFS=y, or use the GPIO character-device backend (/dev/gpiochipN): put ` +
         `"gpio": { "backend": "chardev" } in the board file (docs/operations.md).`,
@@ -112,7 +114,8 @@ export function resolveSysfsNumber(chips: readonly SysfsGpioChip[], line: SysfsL
   const where = `line '${line.name}' (${line.chip}:${line.offset})`
   if (matches.length === 0) {
     throw new Error(
-      `${where}: no gpiochip labelled '${line.chip}' or with that parent device under ${root}; chips here: ${describeChips(chips)}. ` +
+      `${where}：没有标签为 '${line.chip}' 的 GPIO 芯片，也没有以它为父设备的芯片；本板的芯片：${describeChips(chips)}。板型可能与本板不符，请用 \`cat ${root}/gpiochip*/label\` 核对 / ` +
+        `${where}: no gpiochip labelled '${line.chip}' or with that parent device under ${root}; chips here: ${describeChips(chips)}. ` +
         `Check the board profile against \`cat ${root}/gpiochip*/label\` and \`ls -l ${root}/gpiochip*/device\`.`,
     )
   }

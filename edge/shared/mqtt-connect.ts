@@ -30,6 +30,8 @@ export function parseBrokerUrl(url: string): BrokerAddress {
   try {
     u = new URL(withScheme)
   } catch {
+    const port = /:(\d+)$/.exec(withScheme)?.[1]
+    if (port !== undefined && Number(port) > 65535) throw new Error(`集线器地址 "${url}" 的端口 ${port} 超出范围（1–65535） / broker address "${url}": port ${port} is out of range (1–65535)`)
     throw new Error(`集线器地址 "${url}" 不是 ${example} 这样的地址 / broker address "${url}" is not a URL like ${example}`)
   }
   const tls = u.protocol === 'mqtts:' || u.protocol === 'ssl:'
@@ -47,6 +49,7 @@ export function parseBrokerUrl(url: string): BrokerAddress {
     )
   }
   const port = u.port ? Number(u.port) : tls ? 8883 : 1883
+  if (port === 0) throw new Error(`集线器地址 "${url}" 的端口 0 无法连接（1–65535） / broker address "${url}": port 0 cannot be dialled (1–65535)`)
   return { host: u.hostname.replace(/^\[|\]$/g, ''), port, tls }
 }
 

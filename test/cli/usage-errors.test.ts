@@ -110,6 +110,25 @@ describe('counter-edge on a wrong window, ticket or role', () => {
   })
 })
 
+describe('counter-edge provision on each mistyped argument', () => {
+  it('says in both languages what is wrong with the credentials, a port, a username, a counter on a hall-wide role, or --revoke with --replace, and writes nothing', async () => {
+    const file = join(dir, 'typo-credentials.json')
+    const cases: Array<[string[], string]> = [
+      [['--hall', 'hall-1', '--counter', 'w07'], '缺少 --credentials：集线器的凭据文件，如 /etc/counter-edge/credentials.json / --credentials is required: the hub credentials file'],
+      [['--credentials', file, '--hall', 'hall-1', '--counter', 'w07', '--hub', 'mqtt://hub.lan:99999'], '--hub mqtt://hub.lan:99999：集线器地址 "mqtt://hub.lan:99999" 的端口 99999 超出范围（1–65535） / --hub mqtt://hub.lan:99999: broker address "mqtt://hub.lan:99999": port 99999 is out of range (1–65535)'],
+      [['--credentials', file, '--hall', 'hall-1', '--counter', 'w07', '--username', 'Hall-1-W07'], '--username "Hall-1-W07"：须为 1–64 个字符：a–z、0–9、"."、"_"、"-"，以字母或数字开头，是不是 "hall-1-w07"？ / --username "Hall-1-W07": expected 1–64 characters a–z, 0–9, ".", "_", "-", starting with a letter or digit (did you mean "hall-1-w07"?)'],
+      [['--credentials', file, '--hall', 'hall-1', '--role', 'technician', '--counter', 'w07'], '--counter 只用于板卡；technician 账号服务整个大厅，不属于某个窗口 / --counter is for boards only; a technician account serves the whole hall, not one window'],
+      [['--credentials', file, '--hall', 'hall-1', '--counter', 'w07', '--revoke', '--replace'], '--revoke 与 --replace 不能同时使用：吊销还是发放新凭据？ / --revoke and --replace contradict each other'],
+    ]
+    for (const [args, said] of cases) {
+      const r = await cli(['provision', ...args])
+      expect(r.code, `${args.join(' ')}: ${r.err}`).toBe(2)
+      expect(r.err).toContain(said)
+      await expect(stat(file)).rejects.toThrow(/ENOENT/)
+    }
+  })
+})
+
 describe('counter-edge update on wrong input, before it asks the hub', () => {
   it('names a mistyped action and the one meant', async () => {
     const r = await cli(['update', 'uplaod', 'a.release.json', 'a.tar.gz'])
@@ -155,7 +174,7 @@ describe('counter-edge provision refuses what would not work', () => {
   it('--hub with a scheme a board cannot dial', async () => {
     const r = await cli(['provision', '--credentials', creds(), '--hall', 'hall-1', '--counter', 'w01', '--hub', 'http://hub:1883'])
     expect(r.code).toBe(2)
-    expect(r.err).toMatch(/--hub http:\/\/hub:1883：集线器地址须以 mqtt:\/\/ 或 mqtts:\/\/ 开头 \/ --hub http:\/\/hub:1883: a hub address is mqtt:\/\/host:1883 or mqtts:\/\/host:8883, not http:/)
+    expect(r.err).toContain('--hub http://hub:1883：集线器地址 "http://hub:1883" 须以 mqtt:// 或 mqtts:// 开头 / --hub http://hub:1883: broker address "http://hub:1883": scheme must be mqtt:// or mqtts://')
     await expect(stat(creds())).rejects.toThrow(/ENOENT/)
   })
 
@@ -212,6 +231,30 @@ describe('counter-edge provision refuses what would not work', () => {
     const back = await cli(['provision', '--credentials', creds(), '--hall', 'hall-1', '--counter', 'w01', '--replace'])
     expect(back.code, back.err).toBe(0)
     expect(JSON.parse(back.out)).toMatchObject({ counter: 'w01', username: 'hall-1-w01' })
+  })
+})
+
+describe('counter-edge provision keeps one board per window', () => {
+  it('refuses a second board account for a window that has one, naming it, and leaves the file as it was', async () => {
+    const file = join(dir, 'one-board-per-window.json')
+    const first = await cli(['provision', '--credentials', file, '--hall', 'hall-1', '--counter', 'w05', '--out', join(dir, 'w05-first.json')])
+    expect(first.code, first.err).toBe(0)
+    const before = await readFile(file, 'utf8')
+    const second = await cli(['provision', '--credentials', file, '--hall', 'hall-1', '--counter', 'w05', '--username', 'hall-1-w05-spare'])
+    expect(second.code).toBe(2)
+    expect(second.err).toContain('窗口 w05 已有板卡账号 "hall-1-w05"：一个窗口只能有一块板卡')
+    expect(second.err).toContain('window w05 already has a board account, "hall-1-w05": a window has one board; to swap its board pass --replace --username hall-1-w05')
+    expect(second.out).toBe('')
+    // --replace under another name is no swap either: it would add a second board, not replace the first.
+    const sideways = await cli(['provision', '--credentials', file, '--hall', 'hall-1', '--counter', 'w05', '--username', 'hall-1-w05-spare', '--replace'])
+    expect(sideways.code).toBe(2)
+    expect(await readFile(file, 'utf8')).toBe(before)
+    // The swap as the docs give it, and a window given up and provisioned again under another name, still work.
+    const swap = await cli(['provision', '--credentials', file, '--hall', 'hall-1', '--counter', 'w05', '--replace'])
+    expect(swap.code, swap.err).toBe(0)
+    expect((await cli(['provision', '--credentials', file, '--hall', 'hall-1', '--counter', 'w05', '--revoke'])).code).toBe(0)
+    const renamed = await cli(['provision', '--credentials', file, '--hall', 'hall-1', '--counter', 'w05', '--username', 'hall-1-w05-spare'])
+    expect(renamed.code, renamed.err).toBe(0)
   })
 })
 

@@ -1,12 +1,13 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { execFile, spawn } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { chmod, chown, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import mqtt, { type MqttClient } from 'mqtt'
 import { startTestHub, user, publishOutcome, subscribeOutcome, closeAll, statusMessage, type TestHub } from '../hub/support/hub-fixture.ts'
 import { eventually } from '../support/probe.ts'
+import { freePort } from '../support/ports.ts'
 
 const run = promisify(execFile)
 const CLI = new URL('../../cli/counter-edge.mjs', import.meta.url).pathname
@@ -105,5 +106,75 @@ describe('provisioning a window into a running hub', () => {
       if (child.exitCode === null) child.kill('SIGTERM')
       await rm(dir, { recursive: true, force: true })
     }
+  }, 60_000)
+})
+
+/**
+ * The hall's layout from docs/operations.md: /etc/counter-edge is root's, group of the hub's service
+ * user, mode 750; the hub reads the credentials file through that group; the technician provisions
+ * with sudo. The hub here runs as nobody:nogroup, standing in for counter-edge:counter-edge.
+ */
+describe.runIf(process.getuid?.() === 0)('provisioning as root into the folder a hub reads as its service user', () => {
+  const NOGROUP = 65534
+  let dir = ''
+  let hub: ReturnType<typeof spawn> | null = null
+
+  afterAll(async () => {
+    if (hub && hub.exitCode === null) {
+      const exited = new Promise<void>((r) => hub!.once('exit', () => r()))
+      hub.kill('SIGTERM')
+      await exited
+    }
+    if (dir) await rm(dir, { recursive: true, force: true })
+  })
+
+  it('keeps the file readable by the hub, so the new board gets in; a user who may not write it is told so in both languages', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'etc-counter-edge-'))
+    const etc = join(dir, 'etc')
+    await mkdir(etc)
+    await chown(etc, 0, NOGROUP)
+    await chmod(etc, 0o750)
+    await chmod(dir, 0o755)
+    const creds = join(etc, 'credentials.json')
+    // The first account, made as the install does it: sudo, into the group's folder.
+    const first = await run(process.execPath, [CLI, 'provision', '--credentials', creds, '--hall', H, '--counter', 'w01', '--out', join(dir, 'w01.json')])
+    expect(first.stderr).toContain('added h1-w01')
+    expect(await stat(creds)).toMatchObject({ uid: 0, gid: NOGROUP })
+    expect((await stat(creds)).mode & 0o777).toBe(0o640)
+
+    const port = await freePort()
+    hub = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, 'hub', '--hall', H, '--credentials', creds, '--host', '127.0.0.1', '--port', String(port)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, LOG_FORMAT: 'json' },
+    })
+    let log = ''
+    hub.stdout!.on('data', (d: Buffer) => (log += d.toString()))
+    hub.stderr!.on('data', (d: Buffer) => (log += d.toString()))
+    await eventually(() => log.includes('hub listening'), 20_000, `the hub, as nobody, listening (log: ${log.slice(-1000)})`)
+
+    // With the hall open: a new window, provisioned with sudo while the hub runs.
+    await run(process.execPath, [CLI, 'provision', '--credentials', creds, '--hall', H, '--counter', 'w13', '--hub', `mqtt://127.0.0.1:${port}`, '--out', join(dir, 'w13.json')])
+    expect(await stat(creds)).toMatchObject({ uid: 0, gid: NOGROUP })
+    expect((await stat(creds)).mode & 0o777).toBe(0o640)
+    const config = JSON.parse(await readFile(join(dir, 'w13.json'), 'utf8')) as { username: string; password: string }
+    const board = await eventually(
+      () => mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: config.username, username: config.username, password: config.password, reconnectPeriod: 0 }),
+      10_000,
+      `the new window to be accepted by the hub reading as its service user (hub log: ${log.slice(-600)})`,
+    )
+    await board.endAsync()
+
+    // The same command without sudo: refused in both languages, the file unchanged.
+    const before = await readFile(creds, 'utf8')
+    const denied = await new Promise<{ code: number | null; err: string }>((resolve) => {
+      const c = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, 'provision', '--credentials', creds, '--hall', H, '--counter', 'w14', '--out', join(tmpdir(), `w14-${process.pid}.json`)], { stdio: ['ignore', 'ignore', 'pipe'] })
+      let err = ''
+      c.stderr!.on('data', (d: Buffer) => (err += d.toString()))
+      c.once('exit', (code) => resolve({ code, err }))
+    })
+    expect(denied.code).toBe(1)
+    expect(denied.err).toContain(`无法写入凭据文件 ${creds}：没有写权限（凭据文件属 root 管理，请用 sudo 运行），文件未改动 / cannot write credentials file ${creds}: EACCES`)
+    expect(denied.err).toContain('run this with sudo')
+    expect(await readFile(creds, 'utf8')).toBe(before)
   }, 60_000)
 })

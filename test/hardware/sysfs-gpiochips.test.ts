@@ -89,7 +89,7 @@ describe('finding sysfs GPIO numbers by chip label', () => {
     const root = await tree([{ dir: 'gpiochip512', label: 'pinctrl-bcm2711', base: 512, ngpio: 58 }])
     const chips = await readSysfsGpioChips(root)
     expect(() => resolveSysfsNumber(chips, { name: 'satisfied', chip: 'pinctrl-rp1', offset: 5 }, root)).toThrow(
-      /line 'satisfied' \(pinctrl-rp1:5\): no gpiochip labelled 'pinctrl-rp1'.*gpiochip512 'pinctrl-bcm2711' \(lines 512\.\.569\)/,
+      /^line 'satisfied' \(pinctrl-rp1:5\)：没有标签为 'pinctrl-rp1' 的 GPIO 芯片.*本板的芯片：gpiochip512 'pinctrl-bcm2711'.*板型可能与本板不符.* \/ line 'satisfied' \(pinctrl-rp1:5\): no gpiochip labelled 'pinctrl-rp1'.*gpiochip512 'pinctrl-bcm2711' \(lines 512\.\.569\)/,
     )
   })
 
@@ -106,7 +106,7 @@ describe('finding sysfs GPIO numbers by chip label', () => {
     const root = join(await tree([]), 'missing')
     const err = await readSysfsGpioChips(root).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(SysfsGpioUnavailableError)
-    expect((err as Error).message).toMatch(/does not exist.*CONFIG_GPIO_SYSFS.*Trixie.*character-device/)
+    expect((err as Error).message).toMatch(/^.*missing 不存在：此内核没有 sysfs GPIO.*"backend": "chardev".* \/ .*missing does not exist.*CONFIG_GPIO_SYSFS.*Trixie.*character-device/)
   })
 })
 

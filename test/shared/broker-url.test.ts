@@ -22,6 +22,9 @@ describe('parseBrokerUrl', () => {
     expect(() => parseBrokerUrl('mqtt://tech:s3cret@hub')).toThrow(/carries no user name or password/)
     expect(() => parseBrokerUrl('mqtt://tech:s3cret@hub')).not.toThrow(/s3cret/)
     expect(() => parseBrokerUrl('http://hub')).toThrow('集线器地址 "http://hub" 须以 mqtt:// 或 mqtts:// 开头 / broker address "http://hub": scheme must be mqtt:// or mqtts://')
-    expect(() => parseBrokerUrl('mqtt://hub:99999')).toThrow(/is not a URL like mqtt:\/\/host:1883/)
+    // A port out of range is named as that, not as a malformed address.
+    expect(() => parseBrokerUrl('mqtt://hub:99999')).toThrow('集线器地址 "mqtt://hub:99999" 的端口 99999 超出范围（1–65535） / broker address "mqtt://hub:99999": port 99999 is out of range (1–65535)')
+    expect(() => parseBrokerUrl('mqtt://hub:0')).toThrow(/port 0 cannot be dialled/)
+    expect(() => parseBrokerUrl('mqtt://hub:x1')).toThrow(/is not a URL like mqtt:\/\/host:1883/)
   })
 })
