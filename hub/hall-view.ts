@@ -1,6 +1,7 @@
 import type { Aedes, AedesPublishPacket } from 'aedes'
 import { SCORE_LABELS, topics, type BoardEvent, type CentralStatus, type EventOf, type HubBridge, type OfflineReason, type Screen, type State, type Status, type Telemetry, type UpdateReport } from '../edge/protocol/index.ts'
 import type { Logger } from '../edge/shared/logger.ts'
+import { HallClock } from './announcer/hall-clock.ts'
 import type { HubCounters } from './hub-counters.ts'
 import { MessageParses } from './message-parses.ts'
 import type { RatingAlertView, RatingAlertsFile } from './rating-alerts.ts'
@@ -46,7 +47,7 @@ export interface WindowView {
    * board cannot come back, whatever its last will said.
    */
   revoked: boolean
-  /** Bad ratings at this window today (hub's local day), newest first. */
+  /** Bad ratings at this window today (the hall-local day, in the hall's time zone), newest first. */
   alerts: RatingAlertView[]
 }
 
@@ -78,6 +79,8 @@ export interface HallViewOptions {
   recentEvents?: number
   /** The hub's clock, for the day its alerts belong to; default Date.now. */
   now?: () => number
+  /** The hall's time zone: its alerts are the hall-local day's, whatever zone the hub host runs in; default Asia/Shanghai. */
+  timeZone?: string
   /** Shared with the uplink: a board message it validated is not validated again here (hub/message-parses.ts). */
   parses?: MessageParses
   /** Where the day's bad ratings are kept across a restart of the hub; absent: in memory only. */
@@ -111,12 +114,14 @@ export class HallView {
   private readonly recentKept: number
   private lastIso = { ms: Number.NaN, iso: '' }
   private day = { from: Number.NaN, until: Number.NaN, iso: '' }
+  private readonly hallClock: HallClock
   private unlistenReload: (() => void) | null = null
 
   constructor(private readonly opts: HallViewOptions) {
     this.filter = topics.hallTree(opts.hall)
     this.parses = opts.parses ?? new MessageParses()
     this.recentKept = opts.recentEvents ?? 20
+    this.hallClock = new HallClock(opts.timeZone ?? 'Asia/Shanghai')
     this.refreshProvisioned()
   }
 
@@ -286,25 +291,23 @@ export class HallView {
     return true
   }
 
-  /** An alert stays for the hub's day: from local midnight on, yesterday's are gone. */
+  /** An alert stays for the hall's day: from hall-local midnight on, yesterday's are gone. */
   private dropOldAlerts(w: WindowView): void {
     const since = this.midnight()
     if (w.alerts.some((a) => a.receivedAt < since)) w.alerts = w.alerts.filter((a) => a.receivedAt >= since)
   }
 
   /**
-   * The start of the hub's local day, as an ISO time comparable with `receivedAt`. Worked out once a
-   * day (and again if the clock is set back before it): the local calendar is a microsecond per
-   * look, and every copy of a window looks.
+   * The start of the hall-local day, as an ISO time comparable with `receivedAt`. In the hall's zone,
+   * not the host's: a hub host on UTC would otherwise start the day at 08:00 in Beijing and drop the
+   * morning's alerts mid-morning. Worked out once a day (and again if the clock is set back before
+   * it): the calendar is a microsecond per look, and every copy of a window looks.
    */
   private midnight(): string {
     const now = this.now()
     if (!(now >= this.day.from && now < this.day.until)) {
-      const d = new Date(now)
-      d.setHours(0, 0, 0, 0)
-      const from = d.getTime()
-      d.setHours(24, 0, 0, 0)
-      this.day = { from, until: d.getTime(), iso: new Date(from).toISOString() }
+      const { from, until } = this.hallClock.day(now)
+      this.day = { from, until, iso: new Date(from).toISOString() }
     }
     return this.day.iso
   }

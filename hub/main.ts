@@ -170,6 +170,8 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
       log: log.child({ module: 'hall-view' }),
       retained: (pattern) => broker.persistence.createRetainedStream(pattern) as AsyncIterable<{ topic: string; payload: Buffer }>,
       provisioned: credentials.provisionedBoards(config.hall),
+      // The hall's day for its bad-rating alerts: the zone the hall screen's clock shows (hub/dashboard/hall-screen-feed.ts).
+      timeZone: config.screen.timeZone ?? config.announcer?.timeZone ?? 'Asia/Shanghai',
       // Without a dataDir (a cluster's nodes, a hub run in memory) the day's alerts live in memory only.
       ...(config.dataDir ? { alertsFile: new RatingAlertsFile(join(config.dataDir, 'rating-alerts.json'), log.child({ module: 'rating-alerts' })) } : {}),
     })
