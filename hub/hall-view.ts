@@ -31,6 +31,13 @@ export interface WindowView {
   capabilities: string[]
   /** The window's retained state, only ever from the current boot. */
   state: State | null
+  /**
+   * When the service at the window started, on the hub's clock (null when none is under way): the
+   * board's `startedAt` moved by how far the board's own clock ran from it to the state's `ts`.
+   * The board's wall clock may be set wrong (1970 before NTP, hours off): the tile's service time
+   * counted from `startedAt` itself showed an hour of service for one just begun, or none at all.
+   */
+  serviceStartedAt: string | null
   /** What the window's display shows (its `screen` message), only ever from the current boot: the tile draws this, not the state. */
   screen: Screen | null
   /** Where the board stands in taking a release, and its running version (retained `update`). */
@@ -100,7 +107,9 @@ const ALERTS_KEPT = 200
 export class HallView {
   private readonly windows = new Map<string, WindowView>()
   /** A state that arrived before its own boot's birth, adopted when that birth comes. */
-  private readonly earlyStates = new Map<string, State>()
+  private readonly earlyStates = new Map<string, { state: State; at: number }>()
+  /** Taking the retained messages at start: when a state reached the hub is unknown, so its own `ts` stands for it. */
+  private replaying = false
   private bridge: HubBridge | null = null
   private central: CentralStatus | null = null
   private readonly listeners = new Set<(counter: string | null) => void>()
@@ -135,7 +144,12 @@ export class HallView {
     }
     await new Promise<void>((r) => this.opts.aedes.subscribe(this.filter, this.deliver, () => r()))
     if (this.opts.retained) {
-      for await (const m of this.opts.retained(this.filter)) this.take(m.topic, m.payload)
+      this.replaying = true
+      try {
+        for await (const m of this.opts.retained(this.filter)) this.take(m.topic, m.payload)
+      } finally {
+        this.replaying = false
+      }
     }
   }
 
@@ -332,10 +346,10 @@ export class HallView {
       w.version = s.version
       w.board = s.board
       w.capabilities = s.capabilities
-      if (w.state && w.state.boot !== s.boot) w.state = null
+      if (w.state && w.state.boot !== s.boot) this.setState(w, null, 0)
       if (w.screen && w.screen.boot !== s.boot) w.screen = null
       const early = this.earlyStates.get(w.counter)
-      if (early?.boot === s.boot) w.state = early
+      if (early?.state.boot === s.boot) this.setState(w, early.state, early.at)
       this.earlyStates.delete(w.counter)
       return
     }
@@ -354,11 +368,24 @@ export class HallView {
   private state(w: WindowView, s: State): void {
     if (w.boot !== null && s.boot !== w.boot) {
       // Either stale (an earlier boot) or early (a new boot whose birth is still on its way).
-      this.earlyStates.set(w.counter, s)
+      this.earlyStates.set(w.counter, { state: s, at: this.stateAt(s) })
       return
     }
     if (w.state && w.state.boot === s.boot && s.seq < w.state.seq) return // replayed out of order
+    this.setState(w, s, this.stateAt(s))
+  }
+
+  private stateAt(s: State): number {
+    return this.replaying ? Date.parse(s.ts) : this.now()
+  }
+
+  /** The state, and its service's start on the hub's clock: `at` is when the hub had the state. */
+  private setState(w: WindowView, s: State | null, at: number): void {
     w.state = s
+    const started = s?.ticket?.startedAt
+    // Both readings are the board's wall clock, so a constant error (a clock never set, hours off) cancels out.
+    const ran = started ? Date.parse(s.ts) - Date.parse(started) : Number.NaN
+    w.serviceStartedAt = Number.isFinite(ran) ? new Date(at - Math.max(0, ran)).toISOString() : null
   }
 
   private get(counter: string): WindowView {
@@ -366,7 +393,7 @@ export class HallView {
     if (!w) {
       w = {
         counter, online: false, connected: false, boot: null, since: null, offlineReason: null, version: null, board: null, capabilities: [],
-        state: null, screen: null, update: null, telemetry: null, lastEvent: null, recentEvents: [], lastSeen: null, provisioned: false, revoked: false, alerts: [],
+        state: null, serviceStartedAt: null, screen: null, update: null, telemetry: null, lastEvent: null, recentEvents: [], lastSeen: null, provisioned: false, revoked: false, alerts: [],
       }
       this.windows.set(counter, w)
     }

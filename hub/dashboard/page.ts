@@ -417,7 +417,7 @@ function tile(w) {
   // The display's own fault is said once, where its number would be (screenPart).
   const shown = faults.filter((f) => !(w.screen && w.screen.fault && f.device === (w.screen.device || 'display') && f.code === w.screen.fault.code));
   // An offline window's timer is not running: nobody knows what happens there now.
-  const started = online && s && s.ticket && s.ticket.startedAt ? Date.parse(s.ticket.startedAt) : null;
+  const started = online && s && s.ticket && w.serviceStartedAt ? Date.parse(w.serviceStartedAt) : null;
   const overtime = s ? s.overtime : 'none';
   const last = w.lastRating ? bi(SCORE_WORDS[w.lastRating.score] || same(w.lastRating.score)) + ' (' + esc(w.lastRating.ticket) + ')' : '–';
   const depth = w.telemetry && w.telemetry.journal ? w.telemetry.journal.depth : null;

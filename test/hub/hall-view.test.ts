@@ -155,6 +155,33 @@ describe('hall view', () => {
     expect(view.window('w01')!.recentEvents).toHaveLength(20)
   })
 
+  it('counts a service\'s time on the hub\'s clock, whatever the board\'s wall clock says', () => {
+    let clock = beijing(2026, 12, 6, 10, 0)
+    const v = new HallView({ hall: 'h1', aedes: new Aedes(), counters, log: silentLogger(), now: () => clock })
+    /** A state stamped by a board whose wall clock is `offsetMs` off, `ranMs` into its service. */
+    const serving = (boot: string, seq: number, offsetMs: number, ranMs: number) => {
+      const s = stateOf(boot, seq, 'A023')
+      const boardNow = clock + offsetMs
+      return json({ ...s, ts: new Date(boardNow).toISOString(), ticket: { ...s.ticket!, startedAt: new Date(boardNow - ranMs).toISOString() } })
+    }
+    v.apply(`${base}/status`, json(statusMessage('boot-a', 0, true)))
+    // Booted an hour behind (no real-time clock, NTP not yet run), 30 s into a service.
+    v.apply(`${base}/state`, serving('boot-a', 1, -3_600_000, 30_000))
+    expect(v.window('w01')!.serviceStartedAt).toBe(new Date(clock - 30_000).toISOString())
+    // NTP sets it two hours ahead by mistake; the next state, 10 s later, is 40 s into the service.
+    clock += 10_000
+    v.apply(`${base}/state`, serving('boot-a', 2, 7_200_000, 40_000))
+    expect(v.window('w01')!.serviceStartedAt).toBe(new Date(clock - 40_000).toISOString())
+    // The service ends: no time is counted.
+    v.apply(`${base}/state`, json(stateOf('boot-a', 3, null)))
+    expect(v.window('w01')!.serviceStartedAt).toBeNull()
+    // A state that comes before its boot's birth counts from when the hub had it, not from the birth.
+    v.apply(`${base}/state`, serving('boot-b', 1, -3_600_000, 5_000))
+    clock += 2_000
+    v.apply(`${base}/status`, json(statusMessage('boot-b', 0, true)))
+    expect(v.window('w01')!.serviceStartedAt).toBe(new Date(clock - 2_000 - 5_000).toISOString())
+  })
+
   it('shows the bridge and central status of the hall', () => {
     view.apply('hall/h1/hub/bridge', json(messageExamples['hub-bridge']))
     view.apply('hall/h1/central/status', json({ online: false, ts: new Date().toISOString() }))
