@@ -31,6 +31,8 @@ export interface HubHttpOptions {
   hallView: HallView
   /** The voice caller, when the hub runs one: the dashboard lists its last announcements. */
   announcer?: Announcer
+  /** The hall's time zone, as the hall screen's clock and the day of the bad-rating alerts have it; default the announcer's, else Asia/Shanghai. */
+  timeZone?: string
   /** The hub's one login limiter, shared with MQTT. */
   logins: LoginLimiter
   counters: HubCounters
@@ -196,7 +198,7 @@ export class HubHttp {
   }
 
   private timeZone(): string {
-    return this.opts.announcer?.timeZone ?? DEFAULT_HALL_TIME_ZONE
+    return this.opts.timeZone ?? this.opts.announcer?.timeZone ?? DEFAULT_HALL_TIME_ZONE
   }
 
   /** null: the hub is no node of a cluster. */
