@@ -18,6 +18,7 @@ import type { Quarantine, QuarantinedMessage } from './quarantine.ts'
 import type { Uplink } from './uplink.ts'
 import { Qos2Receipts } from './qos2-receipts.ts'
 import { CommandGate, type CommandRefusal } from './command-gate.ts'
+import { HeldCommands } from './held-commands.ts'
 import type { Custody } from './custody-log.ts'
 
 export interface BrokerOptions {
@@ -39,6 +40,8 @@ export interface BrokerOptions {
   persistence: SessionPersistence
   /** Messages between the nodes of a hall cluster (mqemitter-redis); absent: in-process. */
   mq?: unknown
+  /** The hub's wall clock, for held commands' expiry (hub/held-commands.ts); default Date.now. */
+  now?: () => number
   /** In a cluster every node enqueues and any node clears, so the queue cap counts in the shared store. */
   countQueued?: (clientId: string) => Promise<number>
   /** Custody for central; absent when the hub has no upstream. */
@@ -162,10 +165,12 @@ export class HubBroker {
       opts.countQueued,
       this.receipts,
     )
+    // Outermost, so it sees only the queue streams Aedes hands to reconnecting clients (the cap's counts read the inner ones).
+    const held = new HeldCommands(this.persistence)
     const guard = new ConnectionGuard({ maxPerAddress: limits.maxConnectionsPerAddress, burst: limits.connectBurstPerAddress, perSecond: limits.connectsPerSecondPerAddress })
     this.aedes = new Aedes({
       id: opts.id,
-      persistence: this.persistence,
+      persistence: held,
       ...(opts.mq ? { mq: opts.mq } : {}),
       drainTimeout: limits.drainTimeoutMs,
       heartbeatInterval: opts.heartbeatMs ?? 15_000,
@@ -200,7 +205,18 @@ export class HubBroker {
         )
       },
       authorizePublish: (client, packet, cb) => this.authorizePublish(client, packet, cb),
-      authorizeForward: (client, packet) => this.forwardDecision(client, packet),
+      authorizeForward: (client, packet) => {
+        if (!this.forwardDecision(client, packet)) return null
+        // A command held for this board while it was away, expired by the hub's clock: answered here, not handed over (hub/held-commands.ts).
+        const p = this.principals.get(client)
+        if (p?.role !== 'board' || p.hall !== opts.hall) return packet
+        const t = parseTopic(packet.topic)
+        if (!t || t.kind !== 'cmd' || t.counter !== p.counter) return packet
+        const refusal = held.expired(client.id, packet, (opts.now ?? Date.now)())
+        if (!refusal) return packet
+        void this.commands.answer(packet.topic, packet.payload as Buffer, refusal).catch((err: Error) => log.error({ err: err.message }, 'could not answer an expired held command'))
+        return null
+      },
       authorizeSubscribe: (client, sub, cb) => {
         if (!this.principals.has(client)) return cb(refusal('not authenticated'))
         const d = this.subscribeDecision(client, sub.topic)

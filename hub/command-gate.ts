@@ -6,7 +6,7 @@ import type { Custody } from './custody-log.ts'
 import type { HubCounters } from './hub-counters.ts'
 
 /** The refusals the hub itself gives a command, before any board sees it (docs/integration.md, "Commands the hub answers"). */
-export type HubRefusalCode = Extract<ErrorCode, 'unknown-counter' | 'qos-required' | 'retained-refused' | 'unsupported'>
+export type HubRefusalCode = Extract<ErrorCode, 'unknown-counter' | 'qos-required' | 'retained-refused' | 'unsupported' | 'expired'>
 
 export interface CommandRefusal {
   code: HubRefusalCode

@@ -1,6 +1,7 @@
 import type { Aedes, AedesPublishPacket } from 'aedes'
 import { SCORE_LABELS, topics, type BoardEvent, type CentralStatus, type EventOf, type HubBridge, type OfflineReason, type Screen, type State, type Status, type Telemetry, type UpdateReport } from '../edge/protocol/index.ts'
 import type { Logger } from '../edge/shared/logger.ts'
+import { HallClock } from './announcer/hall-clock.ts'
 import type { HubCounters } from './hub-counters.ts'
 import { MessageParses } from './message-parses.ts'
 import type { RatingAlertView, RatingAlertsFile } from './rating-alerts.ts'
@@ -30,6 +31,13 @@ export interface WindowView {
   capabilities: string[]
   /** The window's retained state, only ever from the current boot. */
   state: State | null
+  /**
+   * When the service at the window started, on the hub's clock (null when none is under way): the
+   * board's `startedAt` moved by how far the board's own clock ran from it to the state's `ts`.
+   * The board's wall clock may be set wrong (1970 before NTP, hours off): the tile's service time
+   * counted from `startedAt` itself showed an hour of service for one just begun, or none at all.
+   */
+  serviceStartedAt: string | null
   /** What the window's display shows (its `screen` message), only ever from the current boot: the tile draws this, not the state. */
   screen: Screen | null
   /** Where the board stands in taking a release, and its running version (retained `update`). */
@@ -46,7 +54,7 @@ export interface WindowView {
    * board cannot come back, whatever its last will said.
    */
   revoked: boolean
-  /** Bad ratings at this window today (hub's local day), newest first. */
+  /** Bad ratings at this window today (the hall-local day, in the hall's time zone), newest first. */
   alerts: RatingAlertView[]
 }
 
@@ -78,6 +86,8 @@ export interface HallViewOptions {
   recentEvents?: number
   /** The hub's clock, for the day its alerts belong to; default Date.now. */
   now?: () => number
+  /** The hall's time zone: its alerts are the hall-local day's, whatever zone the hub host runs in; default Asia/Shanghai. */
+  timeZone?: string
   /** Shared with the uplink: a board message it validated is not validated again here (hub/message-parses.ts). */
   parses?: MessageParses
   /** Where the day's bad ratings are kept across a restart of the hub; absent: in memory only. */
@@ -97,7 +107,9 @@ const ALERTS_KEPT = 200
 export class HallView {
   private readonly windows = new Map<string, WindowView>()
   /** A state that arrived before its own boot's birth, adopted when that birth comes. */
-  private readonly earlyStates = new Map<string, State>()
+  private readonly earlyStates = new Map<string, { state: State; at: number }>()
+  /** Taking the retained messages at start: when a state reached the hub is unknown, so its own `ts` stands for it. */
+  private replaying = false
   private bridge: HubBridge | null = null
   private central: CentralStatus | null = null
   private readonly listeners = new Set<(counter: string | null) => void>()
@@ -111,12 +123,14 @@ export class HallView {
   private readonly recentKept: number
   private lastIso = { ms: Number.NaN, iso: '' }
   private day = { from: Number.NaN, until: Number.NaN, iso: '' }
+  private readonly hallClock: HallClock
   private unlistenReload: (() => void) | null = null
 
   constructor(private readonly opts: HallViewOptions) {
     this.filter = topics.hallTree(opts.hall)
     this.parses = opts.parses ?? new MessageParses()
     this.recentKept = opts.recentEvents ?? 20
+    this.hallClock = new HallClock(opts.timeZone ?? 'Asia/Shanghai')
     this.refreshProvisioned()
   }
 
@@ -130,7 +144,12 @@ export class HallView {
     }
     await new Promise<void>((r) => this.opts.aedes.subscribe(this.filter, this.deliver, () => r()))
     if (this.opts.retained) {
-      for await (const m of this.opts.retained(this.filter)) this.take(m.topic, m.payload)
+      this.replaying = true
+      try {
+        for await (const m of this.opts.retained(this.filter)) this.take(m.topic, m.payload)
+      } finally {
+        this.replaying = false
+      }
     }
   }
 
@@ -286,25 +305,23 @@ export class HallView {
     return true
   }
 
-  /** An alert stays for the hub's day: from local midnight on, yesterday's are gone. */
+  /** An alert stays for the hall's day: from hall-local midnight on, yesterday's are gone. */
   private dropOldAlerts(w: WindowView): void {
     const since = this.midnight()
     if (w.alerts.some((a) => a.receivedAt < since)) w.alerts = w.alerts.filter((a) => a.receivedAt >= since)
   }
 
   /**
-   * The start of the hub's local day, as an ISO time comparable with `receivedAt`. Worked out once a
-   * day (and again if the clock is set back before it): the local calendar is a microsecond per
-   * look, and every copy of a window looks.
+   * The start of the hall-local day, as an ISO time comparable with `receivedAt`. In the hall's zone,
+   * not the host's: a hub host on UTC would otherwise start the day at 08:00 in Beijing and drop the
+   * morning's alerts mid-morning. Worked out once a day (and again if the clock is set back before
+   * it): the calendar is a microsecond per look, and every copy of a window looks.
    */
   private midnight(): string {
     const now = this.now()
     if (!(now >= this.day.from && now < this.day.until)) {
-      const d = new Date(now)
-      d.setHours(0, 0, 0, 0)
-      const from = d.getTime()
-      d.setHours(24, 0, 0, 0)
-      this.day = { from, until: d.getTime(), iso: new Date(from).toISOString() }
+      const { from, until } = this.hallClock.day(now)
+      this.day = { from, until, iso: new Date(from).toISOString() }
     }
     return this.day.iso
   }
@@ -329,10 +346,10 @@ export class HallView {
       w.version = s.version
       w.board = s.board
       w.capabilities = s.capabilities
-      if (w.state && w.state.boot !== s.boot) w.state = null
+      if (w.state && w.state.boot !== s.boot) this.setState(w, null, 0)
       if (w.screen && w.screen.boot !== s.boot) w.screen = null
       const early = this.earlyStates.get(w.counter)
-      if (early?.boot === s.boot) w.state = early
+      if (early?.state.boot === s.boot) this.setState(w, early.state, early.at)
       this.earlyStates.delete(w.counter)
       return
     }
@@ -351,11 +368,24 @@ export class HallView {
   private state(w: WindowView, s: State): void {
     if (w.boot !== null && s.boot !== w.boot) {
       // Either stale (an earlier boot) or early (a new boot whose birth is still on its way).
-      this.earlyStates.set(w.counter, s)
+      this.earlyStates.set(w.counter, { state: s, at: this.stateAt(s) })
       return
     }
     if (w.state && w.state.boot === s.boot && s.seq < w.state.seq) return // replayed out of order
+    this.setState(w, s, this.stateAt(s))
+  }
+
+  private stateAt(s: State): number {
+    return this.replaying ? Date.parse(s.ts) : this.now()
+  }
+
+  /** The state, and its service's start on the hub's clock: `at` is when the hub had the state. */
+  private setState(w: WindowView, s: State | null, at: number): void {
     w.state = s
+    const started = s?.ticket?.startedAt
+    // Both readings are the board's wall clock, so a constant error (a clock never set, hours off) cancels out.
+    const ran = started ? Date.parse(s.ts) - Date.parse(started) : Number.NaN
+    w.serviceStartedAt = Number.isFinite(ran) ? new Date(at - Math.max(0, ran)).toISOString() : null
   }
 
   private get(counter: string): WindowView {
@@ -363,7 +393,7 @@ export class HallView {
     if (!w) {
       w = {
         counter, online: false, connected: false, boot: null, since: null, offlineReason: null, version: null, board: null, capabilities: [],
-        state: null, screen: null, update: null, telemetry: null, lastEvent: null, recentEvents: [], lastSeen: null, provisioned: false, revoked: false, alerts: [],
+        state: null, serviceStartedAt: null, screen: null, update: null, telemetry: null, lastEvent: null, recentEvents: [], lastSeen: null, provisioned: false, revoked: false, alerts: [],
       }
       this.windows.set(counter, w)
     }

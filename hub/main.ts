@@ -162,6 +162,8 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
     await broker.open()
     life.add('broker', () => broker.stop())
 
+    // One zone for the hall's times: the hall screen's clock, the dashboard's times, the alerts' day.
+    const hallTimeZone = config.screen.timeZone ?? config.announcer?.timeZone ?? 'Asia/Shanghai'
     const view = new HallView({
       hall: config.hall,
       aedes: broker.aedes,
@@ -170,6 +172,8 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
       log: log.child({ module: 'hall-view' }),
       retained: (pattern) => broker.persistence.createRetainedStream(pattern) as AsyncIterable<{ topic: string; payload: Buffer }>,
       provisioned: credentials.provisionedBoards(config.hall),
+      // The hall's day for its bad-rating alerts: the zone the hall screen's clock shows (hub/dashboard/hall-screen-feed.ts).
+      timeZone: hallTimeZone,
       // Without a dataDir (a cluster's nodes, a hub run in memory) the day's alerts live in memory only.
       ...(config.dataDir ? { alertsFile: new RatingAlertsFile(join(config.dataDir, 'rating-alerts.json'), log.child({ module: 'rating-alerts' })) } : {}),
     })
@@ -337,6 +341,7 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
         aedes: broker.aedes,
         hallView: view,
         ...(announcer ? { announcer } : {}),
+        timeZone: hallTimeZone,
         logins,
         counters,
         backlog: () => custody?.size ?? 0,

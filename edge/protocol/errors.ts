@@ -33,7 +33,7 @@ export const errorCodeDescriptions: Record<ErrorCode, string> = {
   'bad-payload': 'The payload is JSON but does not match the schema of its topic; the message names the fields.',
   'bad-topic': 'The topic is not part of the contract (wrong depth, invalid id, unknown event type).',
   'unknown-command': 'The command name in the topic is not one this contract version defines.',
-  'expired': 'The command arrived after its `expires` time; it was refused and not acted on.',
+  'expired': 'The command arrived after its `expires` time; it was refused and not acted on. Sent by the hall\'s hub for a command held for an offline board whose `expires` had passed by the hub\'s clock when the board came back.',
   'wrong-mode': 'The window is not in a mode where the command makes sense (e.g. `start` while idle).',
   'wrong-ticket': 'The command names a ticket other than the one the window is handling.',
   'busy': 'The device or window is doing something that must finish first (e.g. a capture in progress).',

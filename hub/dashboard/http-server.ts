@@ -31,6 +31,8 @@ export interface HubHttpOptions {
   hallView: HallView
   /** The voice caller, when the hub runs one: the dashboard lists its last announcements. */
   announcer?: Announcer
+  /** The hall's time zone, as the hall screen's clock and the day of the bad-rating alerts have it; default the announcer's, else Asia/Shanghai. */
+  timeZone?: string
   /** The hub's one login limiter, shared with MQTT. */
   logins: LoginLimiter
   counters: HubCounters
@@ -196,7 +198,7 @@ export class HubHttp {
   }
 
   private timeZone(): string {
-    return this.opts.announcer?.timeZone ?? DEFAULT_HALL_TIME_ZONE
+    return this.opts.timeZone ?? this.opts.announcer?.timeZone ?? DEFAULT_HALL_TIME_ZONE
   }
 
   /** null: the hub is no node of a cluster. */
@@ -377,13 +379,23 @@ export class HubHttp {
     const { aedes, hall } = this.opts
     const id = `dashboard-${randomBytes(6).toString('hex')}`
     const replyTopic = topics.reply(hall, counter)
+    const expires = Date.now() + waitMs
     return new Promise((resolve, reject) => {
       const deliver = (packet: AedesPublishPacket, done: () => void) => {
         done()
         const m = parseMessage(packet.topic, packet.payload)
         if (!m.ok || (m.message as { cmd?: unknown }).cmd !== id) return
         finish()
-        resolve(m.message as Record<string, unknown>)
+        const reply = m.message as Record<string, unknown>
+        // Answered before its expiry by the hub's clock, yet refused as expired: the board's clock runs ahead. Said so, as
+        // "the command expired" alone sent technicians looking at the network.
+        if (reply.code === 'expired' && Date.now() <= expires) {
+          return resolve({
+            ...reply,
+            message: `窗口 ${counter} 的时钟比集线器快，命令一到就被判为过期：请检查该板的时间同步（NTP） / window ${counter}'s clock runs ahead of the hub's, so it took the command as already expired: check the board's time sync (NTP) (${String(reply.message ?? '').slice(0, 200)})`,
+          })
+        }
+        resolve(reply)
       }
       const finish = () => {
         clearTimeout(timer)
@@ -407,7 +419,7 @@ export class HubHttp {
           finish()
           return reject(new HttpError(503, `命令未发送：Redis 不可达 / not sent: the hall's Redis is unreachable, so window ${counter}'s command cannot be queued; try again once it is back`))
         }
-        const payload = { id, expires: new Date(Date.now() + waitMs).toISOString(), ...args }
+        const payload = { id, expires: new Date(expires).toISOString(), ...args }
         aedes.publish({ cmd: 'publish', topic: topics.cmd(hall, counter, name), payload: Buffer.from(JSON.stringify(payload)), qos: 1, retain: false, dup: false }, (err) => {
           if (!err) return
           // Redis failed while the command was being queued: it may or may not reach the window; said, never left to the timeout.

@@ -179,7 +179,7 @@ export class HubMetrics {
       'counter_edge_commands_refused_total',
       'Commands the hub itself answered with a refusal instead of passing them to a board, by code (docs/integration.md, "Commands the hub answers").',
       ['code'],
-      () => Object.entries({ 'unknown-counter': 0, 'qos-required': 0, 'retained-refused': 0, ...src.counters.commandsRefused }).map(([code, n]): Sample => [{ code }, n]),
+      () => Object.entries({ 'unknown-counter': 0, 'qos-required': 0, 'retained-refused': 0, expired: 0, ...src.counters.commandsRefused }).map(([code, n]): Sample => [{ code }, n]),
     )
     this.counter(
       'counter_edge_quarantined_total',

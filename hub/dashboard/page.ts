@@ -271,7 +271,7 @@ const TEXT = {
   'err.not-ready': { zh: '设备尚未就绪', en: 'the board or a device is not ready yet' },
   'err.device-fault': { zh: '设备故障', en: 'a device is faulty' },
   'err.unsupported': { zh: '此窗口设备不支持', en: 'this board does not support it' },
-  'err.expired': { zh: '命令已过期', en: 'the command expired' },
+  'err.expired': { zh: '窗口板时钟比集线器快，命令一到就被判为过期：请检查它的时间同步（NTP）', en: "the board's clock runs ahead of the hub's, so it took the command as already expired: check its time sync (NTP)" },
   'err.internal': { zh: '设备内部错误', en: 'internal error on the board' },
   'err.limit-reached': { zh: '已达上限', en: 'a limit was reached' },
   'err.unknown-counter': { zh: '未知窗口', en: 'unknown window' },
@@ -417,7 +417,7 @@ function tile(w) {
   // The display's own fault is said once, where its number would be (screenPart).
   const shown = faults.filter((f) => !(w.screen && w.screen.fault && f.device === (w.screen.device || 'display') && f.code === w.screen.fault.code));
   // An offline window's timer is not running: nobody knows what happens there now.
-  const started = online && s && s.ticket && s.ticket.startedAt ? Date.parse(s.ticket.startedAt) : null;
+  const started = online && s && s.ticket && w.serviceStartedAt ? Date.parse(w.serviceStartedAt) : null;
   const overtime = s ? s.overtime : 'none';
   const last = w.lastRating ? bi(SCORE_WORDS[w.lastRating.score] || same(w.lastRating.score)) + ' (' + esc(w.lastRating.ticket) + ')' : '–';
   const depth = w.telemetry && w.telemetry.journal ? w.telemetry.journal.depth : null;

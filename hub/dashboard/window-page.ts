@@ -206,7 +206,7 @@ function renderState() {
   const ticket = s && s.ticket ? esc(s.ticket.number) + (s.ticket.green ? ' · ' + T('绿色通道', 'green channel') : '') : '–';
   const officer = s && s.officer ? esc(s.officer.name || s.officer.id) + (s.officer.name ? ' <span class="alt">' + esc(s.officer.id) + '</span>' : '')
     : win.officerHidden ? T('已签到（登录后显示姓名）', 'signed in (name shown after a technician login)') : '–';
-  const started = on && s && s.ticket && s.ticket.startedAt ? Date.parse(s.ticket.startedAt) : null;
+  const started = on && s && s.ticket && win.serviceStartedAt ? Date.parse(win.serviceStartedAt) : null;
   const ot = s ? s.overtime : 'none';
   const overtime = '<span class="' + (ot === 'over' ? 'bad' : ot === 'warning' ? 'warn' : '') + '">' + words(OVERTIME, ot) + '</span>';
   $('state').innerHTML =

@@ -13,6 +13,8 @@ import { boardEvent, credentialStoreOf, statusMessage, user, writeUsers } from '
 
 const base = 'hall/h1/counter/w01'
 const json = (v: unknown) => JSON.stringify(v)
+/** A wall time in Beijing (UTC+8, no daylight saving), the hall's zone: month counted from 1. */
+const beijing = (y: number, mo: number, d: number, h: number, mi: number) => Date.UTC(y, mo - 1, d, h - 8, mi)
 
 function stateOf(boot: string, seq: number, ticket: string | null) {
   const s = messageExamples.state
@@ -153,14 +155,41 @@ describe('hall view', () => {
     expect(view.window('w01')!.recentEvents).toHaveLength(20)
   })
 
+  it('counts a service\'s time on the hub\'s clock, whatever the board\'s wall clock says', () => {
+    let clock = beijing(2026, 12, 6, 10, 0)
+    const v = new HallView({ hall: 'h1', aedes: new Aedes(), counters, log: silentLogger(), now: () => clock })
+    /** A state stamped by a board whose wall clock is `offsetMs` off, `ranMs` into its service. */
+    const serving = (boot: string, seq: number, offsetMs: number, ranMs: number) => {
+      const s = stateOf(boot, seq, 'A023')
+      const boardNow = clock + offsetMs
+      return json({ ...s, ts: new Date(boardNow).toISOString(), ticket: { ...s.ticket!, startedAt: new Date(boardNow - ranMs).toISOString() } })
+    }
+    v.apply(`${base}/status`, json(statusMessage('boot-a', 0, true)))
+    // Booted an hour behind (no real-time clock, NTP not yet run), 30 s into a service.
+    v.apply(`${base}/state`, serving('boot-a', 1, -3_600_000, 30_000))
+    expect(v.window('w01')!.serviceStartedAt).toBe(new Date(clock - 30_000).toISOString())
+    // NTP sets it two hours ahead by mistake; the next state, 10 s later, is 40 s into the service.
+    clock += 10_000
+    v.apply(`${base}/state`, serving('boot-a', 2, 7_200_000, 40_000))
+    expect(v.window('w01')!.serviceStartedAt).toBe(new Date(clock - 40_000).toISOString())
+    // The service ends: no time is counted.
+    v.apply(`${base}/state`, json(stateOf('boot-a', 3, null)))
+    expect(v.window('w01')!.serviceStartedAt).toBeNull()
+    // A state that comes before its boot's birth counts from when the hub had it, not from the birth.
+    v.apply(`${base}/state`, serving('boot-b', 1, -3_600_000, 5_000))
+    clock += 2_000
+    v.apply(`${base}/status`, json(statusMessage('boot-b', 0, true)))
+    expect(v.window('w01')!.serviceStartedAt).toBe(new Date(clock - 2_000 - 5_000).toISOString())
+  })
+
   it('shows the bridge and central status of the hall', () => {
     view.apply('hall/h1/hub/bridge', json(messageExamples['hub-bridge']))
     view.apply('hall/h1/central/status', json({ online: false, ts: new Date().toISOString() }))
     expect(view.snapshot()).toMatchObject({ bridge: { state: 'connected' }, central: { online: false } })
   })
 
-  it('a bad rating is listed at its window at once, once per service record, and stays for the hub\'s day', () => {
-    let clock = new Date(2026, 10, 22, 9, 30).getTime()
+  it('a bad rating is listed at its window at once, once per service record, and stays for the hall\'s day', () => {
+    let clock = beijing(2026, 11, 22, 9, 30)
     const alerts = new HallView({ hall: 'h1', aedes: new Aedes(), counters, log: silentLogger(), now: () => clock })
     const changed: Array<string | null> = []
     alerts.onChange((c) => changed.push(c))
@@ -179,18 +208,42 @@ describe('hall view', () => {
     alerts.apply(`${base}/event/evaluated`, json(boardEvent('evaluated', 'boot-a', 13)))
     alerts.apply(`${base}/event/rating-alert`, json(boardEvent('rating-alert', 'boot-a', 14, { score: 'satisfied', level: '满意' })))
     expect(alerts.snapshot().windows[0]!.alerts).toHaveLength(2)
-    clock = new Date(2026, 10, 22, 23, 59).getTime()
+    clock = beijing(2026, 11, 22, 23, 59)
     expect(alerts.window('w01')!.alerts).toHaveLength(2)
-    clock = new Date(2026, 10, 23, 0, 0).getTime()
+    clock = beijing(2026, 11, 23, 0, 0)
     expect(alerts.window('w01')!.alerts).toEqual([])
     expect(alerts.snapshot().windows[0]!.alerts).toEqual([])
+  })
+
+  it('the alerts\' day is the hall\'s, in its time zone, when the hub host runs on UTC', () => {
+    // A hub host left on UTC (a fresh install, a container): its midnight is 08:00 in Beijing.
+    const hostZone = process.env.TZ
+    process.env.TZ = 'UTC'
+    try {
+      let clock = beijing(2026, 11, 22, 17, 30)
+      const alerts = new HallView({ hall: 'h1', aedes: new Aedes(), counters, log: silentLogger(), now: () => clock, timeZone: 'Asia/Shanghai' })
+      alerts.apply(`${base}/event/rating-alert`, json(boardEvent('rating-alert', 'boot-a', 8, { ticket: 'A012', record: 'w01-boot-a-3' })))
+      // After Beijing's midnight (16:10 UTC, the same UTC day) yesterday's alert is gone.
+      clock = beijing(2026, 11, 23, 0, 10)
+      expect(alerts.window('w01')!.alerts).toEqual([])
+      // An early service's bad rating at 07:50 is still on the list at 08:10 (00:10 UTC, the next UTC day).
+      clock = beijing(2026, 11, 23, 7, 50)
+      alerts.apply(`${base}/event/rating-alert`, json(boardEvent('rating-alert', 'boot-a', 9, { ticket: 'A001', record: 'w01-boot-a-4' })))
+      clock = beijing(2026, 11, 23, 8, 10)
+      expect(alerts.window('w01')!.alerts.map((a) => a.ticket)).toEqual(['A001'])
+      clock = beijing(2026, 11, 23, 23, 59)
+      expect(alerts.window('w01')!.alerts.map((a) => a.ticket)).toEqual(['A001'])
+    } finally {
+      if (hostZone === undefined) delete process.env.TZ
+      else process.env.TZ = hostZone
+    }
   })
 
   it('the day\'s bad ratings survive a restart of the hub; the day before\'s, a damaged file and a replayed copy do not add any', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'hall-alerts-'))
     try {
       const path = join(dir, 'rating-alerts.json')
-      let clock = new Date(2026, 10, 22, 9, 30).getTime()
+      let clock = beijing(2026, 11, 22, 9, 30)
       const start = async () => {
         const file = new RatingAlertsFile(path, silentLogger())
         const v = new HallView({ hall: 'h1', aedes: new Aedes(), counters, log: silentLogger(), now: () => clock, alertsFile: file })
@@ -215,7 +268,7 @@ describe('hall view', () => {
       await second.v.stop()
 
       // The next day starts with none, and the first alert of that day saves only that day's.
-      clock = new Date(2026, 10, 23, 8, 0).getTime()
+      clock = beijing(2026, 11, 23, 8, 0)
       const third = await start()
       expect(third.v.snapshot().windows.flatMap((w) => w.alerts)).toEqual([])
       third.v.apply(`${base}/event/rating-alert`, alert('w01', 20, 'C001'))

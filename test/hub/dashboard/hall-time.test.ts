@@ -3,6 +3,7 @@ import { runInNewContext } from 'node:vm'
 import { HALL_TIME_SCRIPT } from '../../../hub/dashboard/hall-time.ts'
 import { dashboardPage } from '../../../hub/dashboard/page.ts'
 import { windowPage } from '../../../hub/dashboard/window-page.ts'
+import { startTestHub, user } from '../support/hub-fixture.ts'
 
 /** The script as a browser runs it: its functions, in a context of their own. */
 function loadScript(): { hallTime: (iso: unknown) => string; setHallZone: (zone: unknown) => void } {
@@ -28,6 +29,19 @@ describe('hall-local time on the dashboard pages (hub/dashboard/hall-time.ts)', 
       expect(html.match(/function hallTime\(/g)).toHaveLength(1)
       // The zone is set through setHallZone only: no page keeps a zone of its own.
       expect(html.match(/\bhallZone\s*=[^=]/g)).toEqual(HALL_TIME_SCRIPT.match(/\bhallZone\s*=[^=]/g))
+    }
+  })
+})
+
+describe('the hall\'s one time zone, from the hub (hub/main.ts)', () => {
+  it('the dashboard reports the zone the hall screen\'s clock is set to, not Beijing\'s when the hub has no announcer', async () => {
+    const t = await startTestHub([user('technician', 'h-zone')], { hall: 'h-zone', http: { port: 0 }, screen: { timeZone: 'Asia/Urumqi' } })
+    try {
+      const base = `http://127.0.0.1:${t.hub.httpPort}`
+      expect(((await (await fetch(`${base}/api/hall`)).json()) as { timeZone: string }).timeZone).toBe('Asia/Urumqi')
+      expect(((await (await fetch(`${base}/api/feed`)).json()) as { timeZone: string }).timeZone).toBe('Asia/Urumqi')
+    } finally {
+      await t.stop()
     }
   })
 })
