@@ -280,6 +280,8 @@ const TEXT = {
   'caseNo': { zh: '办件编号', en: 'case' },
   'item': { zh: '事项', en: 'item' },
   'early': { zh: '过早按键', en: 'early press' },
+  'videoMark': { zh: '录像标记', en: 'video mark' },
+  'hubReceived': { zh: '集线器收到', en: 'hub received' },
   'announcer.title': { zh: '最近播报', en: 'Last announcements' },
   'announcer.broken': { zh: '播报器不可用', en: 'announcer not working' },
   'said.queued': { zh: '排队', en: 'queued' },
@@ -373,7 +375,17 @@ function T(key, v) { return bi(tr(key, v)); }
 function plain(p) { const a = first(p), b = second(p); return a === b ? a : a + ' / ' + b; }
 /** A message the hub sends as "中文 / English". */
 function splitPair(s) { const i = String(s).indexOf(' / '); return i > 0 ? { zh: s.slice(0, i), en: s.slice(i + 3) } : same(s); }
-function winName(counter) { const m = /^w0*(\d+)$/i.exec(counter); return m ? tr('window.n', { n: m[1] }) : tr('window.id', { id: counter }); }
+/**
+ * The window as the hall knows it: the public number and name its board reports (state.window), as the
+ * voice caller and the hall screen say it; the counter id is the installer's, and may differ from the sign.
+ */
+function winName(counter) {
+  const w = windows.get(counter);
+  const pub = w && w.state && w.state.window;
+  if (pub) return { zh: pub.name, en: fill(TEXT['window.n'].en, { n: pub.number }) };
+  const m = /^w0*(\d+)$/i.exec(counter);
+  return m ? tr('window.n', { n: m[1] }) : tr('window.id', { id: counter });
+}
 function deviceWords(d) { return trOr('dev.' + d, d); }
 function faultInfo(code) {
   const f = FAULT_WORDS[code];
@@ -489,8 +501,15 @@ function renderAlerts() {
   const all = [...windows.values()].flatMap((w) => w.alerts || []).sort((a, b) => b.receivedAt.localeCompare(a.receivedAt));
   $('alerts').hidden = all.length === 0;
   $('alert-count').textContent = all.length;
-  $('alert-list').innerHTML = all.map((a) => '<li data-record="' + esc(a.record) + '"><time>' + esc(hallTime(a.receivedAt)) + '</time><b>' + bi(alertPair(a)) + '</b> <span class="row">' +
-    (a.officer ? T('officer') + ' ' + esc(a.officer) : '') + (a.caseNo ? ' · ' + T('caseNo') + ' ' + esc(a.caseNo) : '') + (a.item ? ' · ' + T('item') + ' ' + esc(a.item) : '') + (a.early ? ' · ' + T('early') : '') + '</span></li>').join('');
+  // The time is the rating's own (the board's clock, as on its NVR line): a board cut off from the hub sends it
+  // minutes later, and the video to review is at the moment of the press, not of its arrival.
+  $('alert-list').innerHTML = all.map((a) => {
+    const late = Date.parse(a.receivedAt) - Date.parse(a.ts) >= 60000;
+    return '<li data-record="' + esc(a.record) + '"><time datetime="' + esc(a.ts) + '">' + esc(hallTime(a.ts)) + '</time><b>' + bi(alertPair(a)) + '</b> <span class="row">' +
+      [a.officer ? T('officer') + ' ' + (a.officerName ? esc(a.officerName) + ' (' + esc(a.officer) + ')' : esc(a.officer)) : '', a.caseNo ? T('caseNo') + ' ' + esc(a.caseNo) : '', a.item ? T('item') + ' ' + esc(a.item) : '', a.early ? T('early') : '',
+        '<span data-field="video">' + T('videoMark') + ': ' + esc(a.counter.toUpperCase() + ' ' + a.ticket + ' BAD-RATING ' + hallTime(a.ts)) + '</span>',
+        late ? T('hubReceived') + ' ' + esc(hallTime(a.receivedAt)) : ''].filter(Boolean).join(' · ') + '</span></li>';
+  }).join('');
 }
 
 /** A window update brought alerts the page had not shown yet: say so at once. */
