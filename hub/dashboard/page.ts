@@ -247,6 +247,8 @@ const TEXT = {
   'serviceTime': { zh: '办理时长', en: 'service time' },
   'overtime.warning': { zh: '即将超时', en: 'nearly overtime' },
   'overtime.over': { zh: '已超时', en: 'overtime' },
+  'unanswered': { zh: '叫号无人应答', en: 'call unanswered' },
+  'pauseOver': { zh: '暂停超时', en: 'pause over its limit' },
   'officer': { zh: '办理人', en: 'officer' },
   'lastRating': { zh: '最近评价', en: 'last rating' },
   'journal': { zh: '待发送记录', en: 'journal backlog' },
@@ -440,7 +442,9 @@ function tile(w) {
     '<h2><span><a href="window/' + encodeURIComponent(w.counter) + '" data-field="detail-link">' + bi(name) + ' <code>' + esc(w.counter) + '</code></a></span><span class="pill ' + (online ? 'ok' : retired(w) ? 'off' : 'bad') + '" data-field="online">' + T(online ? 'online' : retired(w) ? 'revoked' : 'offline') + '</span></h2>' +
     (online ? '' : '<div class="offline-since" data-field="offline">' + bi(offlineWords(w)) + (w.since ? ' · ' + T('since') + ' ' + esc(hallTime(w.since)) + ' · <span data-since="' + esc(w.since) + '">' + ago(w.since) + '</span>' : '') + '</div>') +
     screenPart(w) +
-    '<div class="row" data-field="mode">' + (online ? '' : T('lastKnown') + ': ') + T(s ? 'mode.' + s.mode : 'mode.unknown') + (s && s.ticket && s.ticket.green ? ' · ' + T('green') : '') + (s && s.pause ? ' · ' + esc(s.pause.reason) : '') + '</div>' +
+    '<div class="row" data-field="mode">' + (online ? '' : T('lastKnown') + ': ') + T(s ? 'mode.' + s.mode : 'mode.unknown') + (s && s.ticket && s.ticket.green ? ' · ' + T('green') : '') + (s && s.pause ? ' · ' + esc(s.pause.reason) : '') +
+      (s && s.ticket && s.ticket.unanswered ? ' <span class="badge over" data-field="unanswered">' + T('unanswered') + '</span>' : '') +
+      (s && s.pause && s.pause.over ? ' <span class="badge over" data-field="pause-over">' + T('pauseOver') + '</span>' : '') + '</div>' +
     '<div class="row">' + T('serviceTime') + ': <span class="elapsed ' + esc(overtime) + '" data-started="' + (started || '') + '" data-field="elapsed">' + (started ? fmtMs(Date.now() - started) : '–') + '</span>' +
     (overtime !== 'none' ? ' <span class="badge ' + esc(overtime) + '" data-field="overtime">' + T('overtime.' + overtime) + '</span>' : '') + '</div>' +
     '<div class="row" data-field="officer">' + T('officer') + ': ' + (s && s.officer ? esc(s.officer.name || s.officer.id) : w.officerHidden ? T('officerHidden') : '–') + '</div>' +
@@ -520,6 +524,8 @@ function announceNew(before, w) {
 
 /** Revoked and away: taken out of service on purpose (provision --revoke), so no technician is needed there. */
 function retired(w) { return Boolean(w.revoked && !w.online); }
+/** A called number nobody answered, or a pause past its limit: the waits the duty supervisor is asked about. */
+function waitOver(s) { return Boolean((s.ticket && s.ticket.unanswered) || (s.pause && s.pause.over)); }
 /** How badly a window needs a technician: offline first, then a dead display, other faults, overtime, bad ratings; a window out of service last. */
 function severity(w) {
   const s = w.state;
@@ -527,7 +533,7 @@ function severity(w) {
   if (!(w.online && w.connected !== false)) return 0;
   if (w.screen && (w.screen.fault || w.screen.text === null)) return 1;
   if (s && s.faults && s.faults.length) return 2;
-  if (s && s.overtime === 'over') return 3;
+  if (s && (s.overtime === 'over' || waitOver(s))) return 3;
   if (s && s.overtime === 'warning') return 4;
   if (w.alerts && w.alerts.length) return 5;
   return 6;

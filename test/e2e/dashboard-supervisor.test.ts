@@ -28,7 +28,8 @@ function hallClock(iso: string): string {
 
 /**
  * The dashboard as the duty supervisor (值班领导) reads it on a phone in a busy hall: a bad rating names
- * the window by the number on its sign and the moment to pull from the video, also when it arrives late.
+ * the window by the number on its sign and the moment to pull from the video, also when it arrives late;
+ * a called number nobody answers and a pause past its limit show on the window's tile.
  * Real hub, real boards on simulated hardware, Debian's Chromium in New York time.
  */
 describe('dashboard for the duty supervisor, in Chromium', () => {
@@ -127,4 +128,15 @@ describe('dashboard for the duty supervisor, in Chromium', () => {
     expect(await alertText()).toContain('15号窗口')
     expect(await page.locator('#alert-list li time').first().textContent()).toBe(hallClock(alert.ts))
   }, 60_000)
+
+  it('a called number nobody answers and a pause past its limit show on the tile, and count among the overtime', async () => {
+    await eventually(() => [...edges.values()].every((e) => e.link.connected), 15_000, 'the boards to reconnect')
+    await send('w01', 'config', { settings: { noShowPromptS: 10 } })
+    await send('w01', 'call', { ticket: 'B007' })
+    // The officer of window 15 went on a break of at most a minute.
+    await send('w03', 'pause', { reason: 'break', limitS: 60 })
+    await page.waitForFunction(() => document.querySelector('[data-counter="w01"] [data-field="unanswered"]')?.textContent === '叫号无人应答 call unanswered', null, { timeout: 20_000 })
+    await page.waitForFunction(() => document.querySelector('[data-counter="w03"] [data-field="pause-over"]')?.textContent === '暂停超时 pause over its limit', null, { timeout: 70_000 })
+    expect(await page.locator('[data-field="overtime-count"]').textContent()).toBe('超时 overtime 2')
+  }, 90_000)
 })
