@@ -90,6 +90,8 @@ export function dashboardPage(hall: string): string {
   #announcements li { padding: 3px 0; border-bottom: 1px solid #eee; }
   #announcements time { color: var(--muted); margin-right: 6px; }
   #announcer-problem { color: var(--bad); font-size: 13px; font-weight: 600; }
+  #stale { grid-column: 1 / -1; background: #fdecea; border: 2px solid var(--bad); border-radius: 8px; padding: 8px 14px; color: var(--bad); font-weight: 600; }
+  #stale .alt { color: #4a4a4a; }
   #toast { position: fixed; bottom: 16px; left: 50%; transform: translateX(-50%); background: #1f2a37; color: #fff; padding: 8px 14px; border-radius: 6px; display: none; max-width: calc(100vw - 24px); }
   @media (max-width: 800px) {
     main { grid-template-columns: 1fr; padding: 10px; gap: 10px; }
@@ -123,6 +125,7 @@ ${FLEET_PANEL_STYLE}
   </form>
 </header>
 <main>
+  <div id="stale" role="alert" hidden></div>
   <div id="summary" role="status" aria-live="polite"></div>
   <section id="alerts" hidden aria-live="assertive" aria-labelledby="alerts-title">
     <h2 id="alerts-title"><span data-t="alerts.title"></span> (<span id="alert-count">0</span>)</h2>
@@ -191,6 +194,8 @@ const TEXT = {
   'hub.connecting': { zh: '集线器：连接中…', en: 'hub: connecting…' },
   'hub.live': { zh: '集线器：实时', en: 'hub: live' },
   'hub.reconnecting': { zh: '集线器：重新连接中…', en: 'hub: reconnecting…' },
+  'hub.stale': { zh: '集线器：无响应，重新连接中…', en: 'hub: not answering, reconnecting…' },
+  'stale': { zh: '画面可能已过时：自 {t} 起未收到集线器的更新', en: 'This view may be out of date: nothing from the hub since {t}' },
   'hub.full': { zh: '实时推送已满，30 秒后重试', en: 'live view full, retrying in 30 s' },
   'hub.unreachable': { zh: '无法连接集线器：{why}', en: 'cannot reach the hub: {why}' },
   'central': { zh: '中心', en: 'central' },
@@ -612,6 +617,10 @@ function renderHub() {
   $('hub-state').innerHTML = T('hub.' + hubState);
   $('hub-state').dataset.state = hubState;
   $('hub-state').className = 'pill ' + (hubState === 'live' ? 'ok' : hubState === 'connecting' ? '' : 'bad');
+  // What the tiles show is what the hub last said: once it says nothing, the page says so, with since when.
+  const stale = hubState !== 'live' && hubState !== 'connecting' && lastFrame > 0;
+  $('stale').hidden = !stale;
+  $('stale').innerHTML = stale ? T('stale', { t: hallTime(new Date(lastFrame).toISOString()) }) : '';
 }
 
 /** A feed item's detail (the hub sends the raw values) in words. */
@@ -754,10 +763,20 @@ function setLang(next) {
 $('lang-btn').addEventListener('click', () => setLang(lang === 'en' ? 'zh-CN' : 'en'));
 
 let es = null;
+/** When the hub was last heard on the stream (any frame, its pings every 5 s included), and when a stream was last opened. */
+let lastFrame = 0;
+let lastAttempt = 0;
+/** Three pings missed: the link is dead though nothing closed it (a pulled cable); EventSource itself would wait for ever. */
+const STALE_MS = 16000;
+const RETRY_MS = 3000;
 /** Names come only on a technician's stream: after a login or logout the stream is opened again. */
 function reconnect() { if (es) es.close(); connect(); }
 function connect() {
+  lastAttempt = Date.now();
   es = new EventSource('api/live');
+  const source = es;
+  const heard = () => { if (source === es) lastFrame = Date.now(); };
+  for (const name of ['open', 'ping', 'window', 'hall', 'event', 'announcement', 'quarantine', 'snapshot']) es.addEventListener(name, heard);
   // The snapshot is read once the stream is open (and again after each reconnect): a change between a snapshot read first and the stream opening would be lost.
   es.addEventListener('open', () => { hubState = 'live'; renderHub(); load().catch((e) => toast(T('hub.unreachable', { why: e.message }))); loadFeed().catch(() => undefined); });
   es.addEventListener('error', () => {
@@ -817,6 +836,14 @@ $('tiles').addEventListener('click', async (ev) => {
   } finally { acting.delete(key); b.removeAttribute('aria-busy'); }
 });
 setInterval(() => {
+  const quiet = Date.now() - lastFrame;
+  if (hubState === 'live' && quiet > STALE_MS) {
+    hubState = 'stale';
+    // How often the page has found its stream dead, for a reader of the page (or a test) to see.
+    $('hub-state').dataset.staleTimes = String(Number($('hub-state').dataset.staleTimes || 0) + 1);
+    renderHub();
+  }
+  if ((hubState === 'stale' || hubState === 'reconnecting') && quiet > STALE_MS && Date.now() - lastAttempt > RETRY_MS) reconnect();
   for (const el of document.querySelectorAll('[data-started]')) { const t = Number(el.dataset.started); if (t) el.textContent = fmtMs(Date.now() - t); }
   for (const el of document.querySelectorAll('[data-since]')) el.innerHTML = ago(el.dataset.since);
 }, 1000);

@@ -18,6 +18,7 @@ import { freePort } from '../support/ports.ts'
 import { command, eventually } from '../support/probe.ts'
 import { HubTap } from '../support/hub-tap.ts'
 import { letTimePass } from '../support/pace.ts'
+import { FaultProxy } from '../support/fault-proxy.ts'
 
 const HALL = 'hall-31'
 
@@ -129,8 +130,33 @@ describe('dashboard for the duty supervisor, in Chromium', () => {
     expect(await page.locator('#alert-list li time').first().textContent()).toBe(hallClock(alert.ts))
   }, 60_000)
 
+  it('a link that goes silent (no close, as a Wi-Fi that drops) says the view is stale and since when, then catches up by itself', async () => {
+    await eventually(() => [...edges.values()].every((e) => e.link.connected), 15_000, 'the boards to reconnect')
+    const proxy = await FaultProxy.start({ target: { host: '127.0.0.1', port: hubConfig.http!.port }, name: 'phone-link' })
+    const phone = await context.newPage()
+    try {
+      await phone.goto(`http://127.0.0.1:${proxy.port}/`)
+      await phone.waitForFunction(() => document.getElementById('hub-state')?.dataset.state === 'live' && document.querySelector('[data-counter="w01"]') !== null, null, { timeout: 10_000 })
+      expect(await phone.locator('#stale').isHidden()).toBe(true)
+      proxy.stall()
+      // Nothing closes: only the hub's missing pings tell the page.
+      await phone.waitForFunction(() => document.getElementById('hub-state')?.dataset.state !== 'live' && !document.getElementById('stale')!.hidden, null, { timeout: 30_000 })
+      expect(await phone.locator('#stale').textContent()).toMatch(/^画面可能已过时：自 \d\d:\d\d:\d\d 起未收到集线器的更新 This view may be out of date: nothing from the hub since \d\d:\d\d:\d\d$/)
+      await send('w01', 'call', { ticket: 'C101' })
+      proxy.resume()
+      await phone.waitForFunction(() => document.getElementById('hub-state')?.dataset.state === 'live' && document.getElementById('stale')!.hidden, null, { timeout: 20_000 })
+      await phone.waitForFunction(() => document.querySelector('[data-counter="w01"] [data-field="ticket"]')?.textContent === 'C101', null, { timeout: 10_000 })
+    } finally {
+      await phone.close()
+      await proxy.close()
+    }
+    await send('w01', 'no-show', {})
+  }, 60_000)
+
   it('a called number nobody answers and a pause past its limit show on the tile, and count among the overtime', async () => {
     await eventually(() => [...edges.values()].every((e) => e.link.connected), 15_000, 'the boards to reconnect')
+    const staleTimes = () => page.evaluate(() => document.getElementById('hub-state')!.dataset.staleTimes ?? '0')
+    const staleBefore = await staleTimes()
     await send('w01', 'config', { settings: { noShowPromptS: 10 } })
     await send('w01', 'call', { ticket: 'B007' })
     // The officer of window 15 went on a break of at most a minute.
@@ -138,5 +164,8 @@ describe('dashboard for the duty supervisor, in Chromium', () => {
     await page.waitForFunction(() => document.querySelector('[data-counter="w01"] [data-field="unanswered"]')?.textContent === '叫号无人应答 call unanswered', null, { timeout: 20_000 })
     await page.waitForFunction(() => document.querySelector('[data-counter="w03"] [data-field="pause-over"]')?.textContent === '暂停超时 pause over its limit', null, { timeout: 70_000 })
     expect(await page.locator('[data-field="overtime-count"]').textContent()).toBe('超时 overtime 2')
+    // A minute of a quiet hall, with long spells of no news, on a healthy link: the hub's pings kept the page live throughout.
+    expect(await staleTimes()).toBe(staleBefore)
+    expect(await page.locator('#stale').isHidden()).toBe(true)
   }, 90_000)
 })
