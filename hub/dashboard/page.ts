@@ -258,6 +258,8 @@ const TEXT = {
   'lastRating': { zh: '最近评价', en: 'last rating' },
   'journal': { zh: '待发送记录', en: 'journal backlog' },
   'alertsToday': { zh: '今日差评', en: 'bad ratings today' },
+  'help.asked': { zh: '请求值班领导', en: 'asks for the duty supervisor' },
+  'help.count': { zh: '请求协助', en: 'asking for help' },
   'whatToDo': { zh: '处理', en: 'what to do' },
   'fault.unknown': { zh: '故障 {code}', en: 'fault {code}' },
   'fault.unknown.hint': { zh: '查看窗口详情中的故障信息，并运行自检', en: 'read the fault message in the window detail and run a self-test' },
@@ -441,8 +443,9 @@ function tile(w) {
   const last = w.lastRating ? bi(SCORE_WORDS[w.lastRating.score] || same(w.lastRating.score)) + ' (' + esc(w.lastRating.ticket) + ')' : '–';
   const depth = w.telemetry && w.telemetry.journal ? w.telemetry.journal.depth : null;
   const alerts = w.alerts || [];
+  const help = online ? helpAsked(w) : null;
   const name = winName(w.counter);
-  const cls = ['tile', retired(w) ? 'retired' : online ? '' : 'offline', faults.length ? 'fault' : '', alerts.length ? 'alert' : ''].join(' ');
+  const cls = ['tile', retired(w) ? 'retired' : online ? '' : 'offline', faults.length ? 'fault' : '', alerts.length || help ? 'alert' : ''].join(' ');
   return '<article class="' + cls + '" data-counter="' + esc(w.counter) + '" aria-label="' + esc(plain(name)) + '">' +
     '<h2><span><a href="window/' + encodeURIComponent(w.counter) + '" data-field="detail-link">' + bi(name) + ' <code>' + esc(w.counter) + '</code></a></span><span class="pill ' + (online ? 'ok' : retired(w) ? 'off' : 'bad') + '" data-field="online">' + T(online ? 'online' : retired(w) ? 'revoked' : 'offline') + '</span></h2>' +
     (online ? '' : '<div class="offline-since" data-field="offline">' + bi(offlineWords(w)) + (w.since ? ' · ' + T('since') + ' ' + esc(hallTime(w.since)) + ' · <span data-since="' + esc(w.since) + '">' + ago(w.since) + '</span>' : '') + '</div>') +
@@ -455,6 +458,7 @@ function tile(w) {
     '<div class="row" data-field="officer">' + T('officer') + ': ' + (s && s.officer ? esc(s.officer.name || s.officer.id) : w.officerHidden ? T('officerHidden') : '–') + '</div>' +
     '<div class="row" data-field="rating">' + T('lastRating') + ': ' + last + '</div>' +
     '<div class="row">' + T('journal') + ': ' + (depth === null ? '–' : depth) + '</div>' +
+    (help ? '<div class="alerts-row" data-field="help">' + T('help.asked') + ' · ' + esc(hallTime(help.ts)) + ' · <span data-since="' + esc(help.ts) + '">' + ago(help.ts) + '</span></div>' : '') +
     (alerts.length ? '<div class="alerts-row" data-field="alerts">' + T('alertsToday') + ': ' + alerts.length + '</div>' : '') +
     (shown.length ? '<div class="faults" data-field="faults">' + shown.map(faultItem).join('') + '</div>' : '') +
     versionPart(w) +
@@ -529,6 +533,16 @@ function announceNew(before, w) {
 
 /** Revoked and away: taken out of service on purpose (provision --revoke), so no technician is needed there. */
 function retired(w) { return Boolean(w.revoked && !w.online); }
+/** Steps after which a window's call for the supervisor has been overtaken: the service moved on, or the officer changed. */
+const HELP_OVERTAKEN = new Set(['called', 'service-started', 'service-finished', 'signed-in', 'signed-out']);
+/** The window's standing call for the duty supervisor (its officer pressed help), newest first among its recent events; null once a later step overtook it. */
+function helpAsked(w) {
+  for (const e of w.recentEvents || []) {
+    if (e.type === 'help-requested') return e;
+    if (HELP_OVERTAKEN.has(e.type)) return null;
+  }
+  return null;
+}
 /** A called number nobody answered, or a pause past its limit: the waits the duty supervisor is asked about. */
 function waitOver(s) { return Boolean((s.ticket && s.ticket.unanswered) || (s.pause && s.pause.over)); }
 /** How badly a window needs a technician: offline first, then a dead display, other faults, overtime, bad ratings; a window out of service last. */
@@ -538,6 +552,7 @@ function severity(w) {
   if (!(w.online && w.connected !== false)) return 0;
   if (w.screen && (w.screen.fault || w.screen.text === null)) return 1;
   if (s && s.faults && s.faults.length) return 2;
+  if (helpAsked(w)) return 2.5;
   if (s && (s.overtime === 'over' || waitOver(s))) return 3;
   if (s && s.overtime === 'warning') return 4;
   if (w.alerts && w.alerts.length) return 5;
@@ -551,10 +566,12 @@ function renderSummary() {
   const faulty = list.filter((w) => severity(w) === 1 || severity(w) === 2).length;
   const over = list.filter((w) => severity(w) === 3 || severity(w) === 4).length;
   const out = list.filter(retired).length;
+  const help = list.filter((w) => severity(w) === 2.5).length;
   const html = '<span data-field="online-count">' + T('online') + ' ' + (list.length - offline - out) + '</span>' +
     '<span data-field="offline-count" class="' + (offline ? 'bad' : '') + '">' + T('offline') + ' ' + offline + '</span>' +
     '<span data-field="fault-count" class="' + (faulty ? 'bad' : '') + '">' + T('fault') + ' ' + faulty + '</span>' +
     '<span data-field="overtime-count" class="' + (over ? 'warn' : '') + '">' + T('overtime') + ' ' + over + '</span>' +
+    (help ? '<span data-field="help-count" class="bad">' + T('help.count') + ' ' + help + '</span>' : '') +
     (out ? '<span data-field="revoked-count">' + T('revoked') + ' ' + out + '</span>' : '');
   // Rewritten only when it changed: it is a live region, read out on every change.
   if ($('summary').dataset.html !== html) { $('summary').innerHTML = html; $('summary').dataset.html = html; }

@@ -153,6 +153,22 @@ describe('dashboard for the duty supervisor, in Chromium', () => {
     await send('w01', 'no-show', {})
   }, 60_000)
 
+  it('an officer who presses help: the tile says the window asks for the duty supervisor, since when in hall time, and the summary counts it until the service moves on', async () => {
+    await eventually(() => [...edges.values()].every((e) => e.link.connected), 15_000, 'the boards to reconnect')
+    const asked = tap.waitFor((m) => m.topic === topics.event(HALL, 'w01', 'help-requested'), 10_000, 'the help request at the hub')
+    await hardware.get('w01')!.press('help')
+    const ts = String((await asked).payload.ts)
+    await page.waitForFunction(() => document.querySelector('[data-counter="w01"] [data-field="help"]') !== null, null, { timeout: 10_000 })
+    expect(await page.locator('[data-counter="w01"] [data-field="help"]').textContent()).toMatch(new RegExp(`^请求值班领导 asks for the duty supervisor · ${hallClock(ts)} · \\d+ 秒 s$`))
+    expect(await page.locator('[data-field="help-count"]').textContent()).toBe('请求协助 asking for help 1')
+    // The officer calls the next number: the request was dealt with.
+    await send('w01', 'call', { ticket: 'C102' })
+    await page.waitForFunction(() => document.querySelector('[data-counter="w01"] [data-field="ticket"]')?.textContent === 'C102', null, { timeout: 10_000 })
+    expect(await page.locator('[data-counter="w01"] [data-field="help"]').count()).toBe(0)
+    expect(await page.locator('[data-field="help-count"]').count()).toBe(0)
+    await send('w01', 'no-show', {})
+  })
+
   it('a called number nobody answers and a pause past its limit show on the tile, and count among the overtime', async () => {
     await eventually(() => [...edges.values()].every((e) => e.link.connected), 15_000, 'the boards to reconnect')
     const staleTimes = () => page.evaluate(() => document.getElementById('hub-state')!.dataset.staleTimes ?? '0')
