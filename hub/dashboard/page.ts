@@ -80,7 +80,8 @@ export function dashboardPage(hall: string): string {
   #alerts { grid-column: 1 / -1; background: #fdecea; border: 2px solid var(--bad); border-radius: 8px; padding: 10px 14px; }
   #alerts h2 { margin: 0 0 6px; font-size: 16px; color: var(--bad); }
   #alerts .row, #alerts .alt { color: #4a4a4a; }
-  #alert-list { list-style: none; margin: 0; padding: 0; }
+  /* A bad day's list (twenty alerts and more) scrolls within itself: the windows stay on the first screen of a phone. */
+  #alert-list { list-style: none; margin: 0; padding: 0; max-height: 38vh; overflow-y: auto; }
   #alert-list li { padding: 3px 0; }
   #alert-list time { color: #4a4a4a; margin-right: 6px; }
   .tile.alert { box-shadow: 0 0 0 2px var(--bad); }
@@ -129,7 +130,7 @@ ${FLEET_PANEL_STYLE}
   <div id="summary" role="status" aria-live="polite"></div>
   <section id="alerts" hidden aria-live="assertive" aria-labelledby="alerts-title">
     <h2 id="alerts-title"><span data-t="alerts.title"></span> (<span id="alert-count">0</span>)</h2>
-    <ul id="alert-list"></ul>
+    <ul id="alert-list" tabindex="0" aria-labelledby="alerts-title"></ul>
   </section>
   <section id="tiles" data-t-label="windows"></section>
   <aside tabindex="0" aria-labelledby="feed-title">

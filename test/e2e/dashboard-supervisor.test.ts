@@ -169,6 +169,25 @@ describe('dashboard for the duty supervisor, in Chromium', () => {
     await send('w01', 'no-show', {})
   })
 
+  it('twenty bad ratings in a row: every one listed, and on a phone the windows still start on the first screen', async () => {
+    await eventually(() => [...edges.values()].every((e) => e.link.connected), 15_000, 'the boards to reconnect')
+    const w01 = edges.get('w01')!
+    for (let i = 0; i < 20; i++) {
+      const ticket = `D${String(200 + i)}`
+      await send('w01', 'call', { ticket })
+      await send('w01', 'start', {})
+      await send('w01', 'finish', { outcome: 'served' })
+      await eventually(() => w01.window.current.mode === 'evaluating', 5000, `the evaluation of ${ticket}`)
+      await hardware.get('w01')!.press('dissatisfied')
+      await eventually(() => w01.window.current.mode !== 'evaluating', 5000, `the rating of ${ticket}`)
+    }
+    await page.waitForFunction(() => Array.from(document.querySelectorAll('#alert-list li')).filter((li) => li.textContent!.includes('D2')).length === 20, null, { timeout: 20_000 })
+    // The list scrolls within itself; the tiles follow it within the phone's first screen (844 px high).
+    const tile = await page.locator('#tiles article').first().boundingBox()
+    expect(tile!.y).toBeLessThan(844)
+    expect(await page.locator('#alert-list').evaluate((ul) => ul.scrollHeight > ul.clientHeight)).toBe(true)
+  }, 60_000)
+
   it('a called number nobody answers and a pause past its limit show on the tile, and count among the overtime', async () => {
     await eventually(() => [...edges.values()].every((e) => e.link.connected), 15_000, 'the boards to reconnect')
     const staleTimes = () => page.evaluate(() => document.getElementById('hub-state')!.dataset.staleTimes ?? '0')
