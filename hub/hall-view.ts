@@ -280,8 +280,9 @@ export class HallView {
 
   private alert(w: WindowView, e: EventOf<'rating-alert'>): void {
     const labels = SCORE_LABELS[e.score]
+    const onDuty = w.state?.officer
     const view: RatingAlertView = {
-      id: e.id, counter: w.counter, record: e.record, ticket: e.ticket, officer: e.officer, score: e.score, level: labels.national, levelEn: labels.en,
+      id: e.id, counter: w.counter, record: e.record, ticket: e.ticket, officer: e.officer, officerName: onDuty && onDuty.id === e.officer ? onDuty.name : null, score: e.score, level: labels.national, levelEn: labels.en,
       caseNo: e.caseNo, item: e.item, early: e.early, ts: e.ts, receivedAt: new Date(this.now()).toISOString(),
     }
     if (!this.addAlert(w, view)) return

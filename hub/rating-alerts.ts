@@ -15,6 +15,11 @@ export const ratingAlertViewSchema = z.object({
   record: z.string(),
   ticket: z.string(),
   officer: z.string().nullable(),
+  /**
+   * The officer's name as the window's state had it when the alert came (the event carries the id only):
+   * the duty supervisor looks for a person, not a staff number. Absent in lists saved before it was kept.
+   */
+  officerName: z.string().nullable().optional(),
   score: followUpScoreSchema,
   /** The national level in Chinese (不满意, 非常不满意) and its English. */
   level: z.string(),

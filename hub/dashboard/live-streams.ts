@@ -30,7 +30,13 @@ export interface LiveStreamStats {
   peakStreamBufferedBytes: number
 }
 
-const PING_MS = 15_000
+/**
+ * Every stream hears from the hub this often, also when the hall is quiet: an event (not an SSE comment,
+ * which a page cannot see), so a page notices a link that died without closing (a pulled cable, a Wi-Fi
+ * that dropped) by the pings missing, and says its view is stale (hub/dashboard/page.ts).
+ */
+const PING_MS = 5_000
+const PING_FRAME = 'event: ping\ndata: {}\n\n'
 /** A batch is written early once this large, so a stream's backlog passes its bound by at most about this. */
 const BATCH_BYTES = 16 * 1024
 
@@ -90,7 +96,7 @@ export class LiveStreams {
     this.perAddress.set(address, fromHere + 1)
     this.timers.set(
       res,
-      setInterval(() => this.write(res, ': ping\n\n'), PING_MS),
+      setInterval(() => this.write(res, PING_FRAME), PING_MS),
     )
     req.on('close', () => this.close(res))
     this.write(res, 'retry: 2000\n\n')

@@ -80,7 +80,8 @@ export function dashboardPage(hall: string): string {
   #alerts { grid-column: 1 / -1; background: #fdecea; border: 2px solid var(--bad); border-radius: 8px; padding: 10px 14px; }
   #alerts h2 { margin: 0 0 6px; font-size: 16px; color: var(--bad); }
   #alerts .row, #alerts .alt { color: #4a4a4a; }
-  #alert-list { list-style: none; margin: 0; padding: 0; }
+  /* A bad day's list (twenty alerts and more) scrolls within itself: the windows stay on the first screen of a phone. */
+  #alert-list { list-style: none; margin: 0; padding: 0; max-height: 38vh; overflow-y: auto; }
   #alert-list li { padding: 3px 0; }
   #alert-list time { color: #4a4a4a; margin-right: 6px; }
   .tile.alert { box-shadow: 0 0 0 2px var(--bad); }
@@ -90,6 +91,8 @@ export function dashboardPage(hall: string): string {
   #announcements li { padding: 3px 0; border-bottom: 1px solid #eee; }
   #announcements time { color: var(--muted); margin-right: 6px; }
   #announcer-problem { color: var(--bad); font-size: 13px; font-weight: 600; }
+  #stale { grid-column: 1 / -1; background: #fdecea; border: 2px solid var(--bad); border-radius: 8px; padding: 8px 14px; color: var(--bad); font-weight: 600; }
+  #stale .alt { color: #4a4a4a; }
   #toast { position: fixed; bottom: 16px; left: 50%; transform: translateX(-50%); background: #1f2a37; color: #fff; padding: 8px 14px; border-radius: 6px; display: none; max-width: calc(100vw - 24px); }
   @media (max-width: 800px) {
     main { grid-template-columns: 1fr; padding: 10px; gap: 10px; }
@@ -123,10 +126,11 @@ ${FLEET_PANEL_STYLE}
   </form>
 </header>
 <main>
+  <div id="stale" role="alert" hidden></div>
   <div id="summary" role="status" aria-live="polite"></div>
   <section id="alerts" hidden aria-live="assertive" aria-labelledby="alerts-title">
     <h2 id="alerts-title"><span data-t="alerts.title"></span> (<span id="alert-count">0</span>)</h2>
-    <ul id="alert-list"></ul>
+    <ul id="alert-list" tabindex="0" aria-labelledby="alerts-title"></ul>
   </section>
   <section id="tiles" data-t-label="windows"></section>
   <aside tabindex="0" aria-labelledby="feed-title">
@@ -191,6 +195,8 @@ const TEXT = {
   'hub.connecting': { zh: '集线器：连接中…', en: 'hub: connecting…' },
   'hub.live': { zh: '集线器：实时', en: 'hub: live' },
   'hub.reconnecting': { zh: '集线器：重新连接中…', en: 'hub: reconnecting…' },
+  'hub.stale': { zh: '集线器：无响应，重新连接中…', en: 'hub: not answering, reconnecting…' },
+  'stale': { zh: '画面可能已过时：自 {t} 起未收到集线器的更新', en: 'This view may be out of date: nothing from the hub since {t}' },
   'hub.full': { zh: '实时推送已满，30 秒后重试', en: 'live view full, retrying in 30 s' },
   'hub.unreachable': { zh: '无法连接集线器：{why}', en: 'cannot reach the hub: {why}' },
   'central': { zh: '中心', en: 'central' },
@@ -247,10 +253,14 @@ const TEXT = {
   'serviceTime': { zh: '办理时长', en: 'service time' },
   'overtime.warning': { zh: '即将超时', en: 'nearly overtime' },
   'overtime.over': { zh: '已超时', en: 'overtime' },
+  'unanswered': { zh: '叫号无人应答', en: 'call unanswered' },
+  'pauseOver': { zh: '暂停超时', en: 'pause over its limit' },
   'officer': { zh: '办理人', en: 'officer' },
   'lastRating': { zh: '最近评价', en: 'last rating' },
   'journal': { zh: '待发送记录', en: 'journal backlog' },
   'alertsToday': { zh: '今日差评', en: 'bad ratings today' },
+  'help.asked': { zh: '请求值班领导', en: 'asks for the duty supervisor' },
+  'help.count': { zh: '请求协助', en: 'asking for help' },
   'whatToDo': { zh: '处理', en: 'what to do' },
   'fault.unknown': { zh: '故障 {code}', en: 'fault {code}' },
   'fault.unknown.hint': { zh: '查看窗口详情中的故障信息，并运行自检', en: 'read the fault message in the window detail and run a self-test' },
@@ -280,6 +290,8 @@ const TEXT = {
   'caseNo': { zh: '办件编号', en: 'case' },
   'item': { zh: '事项', en: 'item' },
   'early': { zh: '过早按键', en: 'early press' },
+  'videoMark': { zh: '录像标记', en: 'video mark' },
+  'hubReceived': { zh: '集线器收到', en: 'hub received' },
   'announcer.title': { zh: '最近播报', en: 'Last announcements' },
   'announcer.broken': { zh: '播报器不可用', en: 'announcer not working' },
   'said.queued': { zh: '排队', en: 'queued' },
@@ -373,7 +385,17 @@ function T(key, v) { return bi(tr(key, v)); }
 function plain(p) { const a = first(p), b = second(p); return a === b ? a : a + ' / ' + b; }
 /** A message the hub sends as "中文 / English". */
 function splitPair(s) { const i = String(s).indexOf(' / '); return i > 0 ? { zh: s.slice(0, i), en: s.slice(i + 3) } : same(s); }
-function winName(counter) { const m = /^w0*(\d+)$/i.exec(counter); return m ? tr('window.n', { n: m[1] }) : tr('window.id', { id: counter }); }
+/**
+ * The window as the hall knows it: the public number and name its board reports (state.window), as the
+ * voice caller and the hall screen say it; the counter id is the installer's, and may differ from the sign.
+ */
+function winName(counter) {
+  const w = windows.get(counter);
+  const pub = w && w.state && w.state.window;
+  if (pub) return { zh: pub.name, en: fill(TEXT['window.n'].en, { n: pub.number }) };
+  const m = /^w0*(\d+)$/i.exec(counter);
+  return m ? tr('window.n', { n: m[1] }) : tr('window.id', { id: counter });
+}
 function deviceWords(d) { return trOr('dev.' + d, d); }
 function faultInfo(code) {
   const f = FAULT_WORDS[code];
@@ -422,18 +444,22 @@ function tile(w) {
   const last = w.lastRating ? bi(SCORE_WORDS[w.lastRating.score] || same(w.lastRating.score)) + ' (' + esc(w.lastRating.ticket) + ')' : '–';
   const depth = w.telemetry && w.telemetry.journal ? w.telemetry.journal.depth : null;
   const alerts = w.alerts || [];
+  const help = online ? helpAsked(w) : null;
   const name = winName(w.counter);
-  const cls = ['tile', retired(w) ? 'retired' : online ? '' : 'offline', faults.length ? 'fault' : '', alerts.length ? 'alert' : ''].join(' ');
+  const cls = ['tile', retired(w) ? 'retired' : online ? '' : 'offline', faults.length ? 'fault' : '', alerts.length || help ? 'alert' : ''].join(' ');
   return '<article class="' + cls + '" data-counter="' + esc(w.counter) + '" aria-label="' + esc(plain(name)) + '">' +
     '<h2><span><a href="window/' + encodeURIComponent(w.counter) + '" data-field="detail-link">' + bi(name) + ' <code>' + esc(w.counter) + '</code></a></span><span class="pill ' + (online ? 'ok' : retired(w) ? 'off' : 'bad') + '" data-field="online">' + T(online ? 'online' : retired(w) ? 'revoked' : 'offline') + '</span></h2>' +
     (online ? '' : '<div class="offline-since" data-field="offline">' + bi(offlineWords(w)) + (w.since ? ' · ' + T('since') + ' ' + esc(hallTime(w.since)) + ' · <span data-since="' + esc(w.since) + '">' + ago(w.since) + '</span>' : '') + '</div>') +
     screenPart(w) +
-    '<div class="row" data-field="mode">' + (online ? '' : T('lastKnown') + ': ') + T(s ? 'mode.' + s.mode : 'mode.unknown') + (s && s.ticket && s.ticket.green ? ' · ' + T('green') : '') + (s && s.pause ? ' · ' + esc(s.pause.reason) : '') + '</div>' +
+    '<div class="row" data-field="mode">' + (online ? '' : T('lastKnown') + ': ') + T(s ? 'mode.' + s.mode : 'mode.unknown') + (s && s.ticket && s.ticket.green ? ' · ' + T('green') : '') + (s && s.pause ? ' · ' + esc(s.pause.reason) : '') +
+      (s && s.ticket && s.ticket.unanswered ? ' <span class="badge over" data-field="unanswered">' + T('unanswered') + '</span>' : '') +
+      (s && s.pause && s.pause.over ? ' <span class="badge over" data-field="pause-over">' + T('pauseOver') + '</span>' : '') + '</div>' +
     '<div class="row">' + T('serviceTime') + ': <span class="elapsed ' + esc(overtime) + '" data-started="' + (started || '') + '" data-field="elapsed">' + (started ? fmtMs(Date.now() - started) : '–') + '</span>' +
     (overtime !== 'none' ? ' <span class="badge ' + esc(overtime) + '" data-field="overtime">' + T('overtime.' + overtime) + '</span>' : '') + '</div>' +
     '<div class="row" data-field="officer">' + T('officer') + ': ' + (s && s.officer ? esc(s.officer.name || s.officer.id) : w.officerHidden ? T('officerHidden') : '–') + '</div>' +
     '<div class="row" data-field="rating">' + T('lastRating') + ': ' + last + '</div>' +
     '<div class="row">' + T('journal') + ': ' + (depth === null ? '–' : depth) + '</div>' +
+    (help ? '<div class="alerts-row" data-field="help">' + T('help.asked') + ' · ' + esc(hallTime(help.ts)) + ' · <span data-since="' + esc(help.ts) + '">' + ago(help.ts) + '</span></div>' : '') +
     (alerts.length ? '<div class="alerts-row" data-field="alerts">' + T('alertsToday') + ': ' + alerts.length + '</div>' : '') +
     (shown.length ? '<div class="faults" data-field="faults">' + shown.map(faultItem).join('') + '</div>' : '') +
     versionPart(w) +
@@ -489,8 +515,15 @@ function renderAlerts() {
   const all = [...windows.values()].flatMap((w) => w.alerts || []).sort((a, b) => b.receivedAt.localeCompare(a.receivedAt));
   $('alerts').hidden = all.length === 0;
   $('alert-count').textContent = all.length;
-  $('alert-list').innerHTML = all.map((a) => '<li data-record="' + esc(a.record) + '"><time>' + esc(hallTime(a.receivedAt)) + '</time><b>' + bi(alertPair(a)) + '</b> <span class="row">' +
-    (a.officer ? T('officer') + ' ' + esc(a.officer) : '') + (a.caseNo ? ' · ' + T('caseNo') + ' ' + esc(a.caseNo) : '') + (a.item ? ' · ' + T('item') + ' ' + esc(a.item) : '') + (a.early ? ' · ' + T('early') : '') + '</span></li>').join('');
+  // The time is the rating's own (the board's clock, as on its NVR line): a board cut off from the hub sends it
+  // minutes later, and the video to review is at the moment of the press, not of its arrival.
+  $('alert-list').innerHTML = all.map((a) => {
+    const late = Date.parse(a.receivedAt) - Date.parse(a.ts) >= 60000;
+    return '<li data-record="' + esc(a.record) + '"><time datetime="' + esc(a.ts) + '">' + esc(hallTime(a.ts)) + '</time><b>' + bi(alertPair(a)) + '</b> <span class="row">' +
+      [a.officer ? T('officer') + ' ' + (a.officerName ? esc(a.officerName) + ' (' + esc(a.officer) + ')' : esc(a.officer)) : '', a.caseNo ? T('caseNo') + ' ' + esc(a.caseNo) : '', a.item ? T('item') + ' ' + esc(a.item) : '', a.early ? T('early') : '',
+        '<span data-field="video">' + T('videoMark') + ': ' + esc(a.counter.toUpperCase() + ' ' + a.ticket + ' BAD-RATING ' + hallTime(a.ts)) + '</span>',
+        late ? T('hubReceived') + ' ' + esc(hallTime(a.receivedAt)) : ''].filter(Boolean).join(' · ') + '</span></li>';
+  }).join('');
 }
 
 /** A window update brought alerts the page had not shown yet: say so at once. */
@@ -501,6 +534,18 @@ function announceNew(before, w) {
 
 /** Revoked and away: taken out of service on purpose (provision --revoke), so no technician is needed there. */
 function retired(w) { return Boolean(w.revoked && !w.online); }
+/** Steps after which a window's call for the supervisor has been overtaken: the service moved on, or the officer changed. */
+const HELP_OVERTAKEN = new Set(['called', 'service-started', 'service-finished', 'signed-in', 'signed-out']);
+/** The window's standing call for the duty supervisor (its officer pressed help), newest first among its recent events; null once a later step overtook it. */
+function helpAsked(w) {
+  for (const e of w.recentEvents || []) {
+    if (e.type === 'help-requested') return e;
+    if (HELP_OVERTAKEN.has(e.type)) return null;
+  }
+  return null;
+}
+/** A called number nobody answered, or a pause past its limit: the waits the duty supervisor is asked about. */
+function waitOver(s) { return Boolean((s.ticket && s.ticket.unanswered) || (s.pause && s.pause.over)); }
 /** How badly a window needs a technician: offline first, then a dead display, other faults, overtime, bad ratings; a window out of service last. */
 function severity(w) {
   const s = w.state;
@@ -508,7 +553,8 @@ function severity(w) {
   if (!(w.online && w.connected !== false)) return 0;
   if (w.screen && (w.screen.fault || w.screen.text === null)) return 1;
   if (s && s.faults && s.faults.length) return 2;
-  if (s && s.overtime === 'over') return 3;
+  if (helpAsked(w)) return 2.5;
+  if (s && (s.overtime === 'over' || waitOver(s))) return 3;
   if (s && s.overtime === 'warning') return 4;
   if (w.alerts && w.alerts.length) return 5;
   return 6;
@@ -521,10 +567,12 @@ function renderSummary() {
   const faulty = list.filter((w) => severity(w) === 1 || severity(w) === 2).length;
   const over = list.filter((w) => severity(w) === 3 || severity(w) === 4).length;
   const out = list.filter(retired).length;
+  const help = list.filter((w) => severity(w) === 2.5).length;
   const html = '<span data-field="online-count">' + T('online') + ' ' + (list.length - offline - out) + '</span>' +
     '<span data-field="offline-count" class="' + (offline ? 'bad' : '') + '">' + T('offline') + ' ' + offline + '</span>' +
     '<span data-field="fault-count" class="' + (faulty ? 'bad' : '') + '">' + T('fault') + ' ' + faulty + '</span>' +
     '<span data-field="overtime-count" class="' + (over ? 'warn' : '') + '">' + T('overtime') + ' ' + over + '</span>' +
+    (help ? '<span data-field="help-count" class="bad">' + T('help.count') + ' ' + help + '</span>' : '') +
     (out ? '<span data-field="revoked-count">' + T('revoked') + ' ' + out + '</span>' : '');
   // Rewritten only when it changed: it is a live region, read out on every change.
   if ($('summary').dataset.html !== html) { $('summary').innerHTML = html; $('summary').dataset.html = html; }
@@ -587,6 +635,10 @@ function renderHub() {
   $('hub-state').innerHTML = T('hub.' + hubState);
   $('hub-state').dataset.state = hubState;
   $('hub-state').className = 'pill ' + (hubState === 'live' ? 'ok' : hubState === 'connecting' ? '' : 'bad');
+  // What the tiles show is what the hub last said: once it says nothing, the page says so, with since when.
+  const stale = hubState !== 'live' && hubState !== 'connecting' && lastFrame > 0;
+  $('stale').hidden = !stale;
+  $('stale').innerHTML = stale ? T('stale', { t: hallTime(new Date(lastFrame).toISOString()) }) : '';
 }
 
 /** A feed item's detail (the hub sends the raw values) in words. */
@@ -729,10 +781,20 @@ function setLang(next) {
 $('lang-btn').addEventListener('click', () => setLang(lang === 'en' ? 'zh-CN' : 'en'));
 
 let es = null;
+/** When the hub was last heard on the stream (any frame, its pings every 5 s included), and when a stream was last opened. */
+let lastFrame = 0;
+let lastAttempt = 0;
+/** Three pings missed: the link is dead though nothing closed it (a pulled cable); EventSource itself would wait for ever. */
+const STALE_MS = 16000;
+const RETRY_MS = 3000;
 /** Names come only on a technician's stream: after a login or logout the stream is opened again. */
 function reconnect() { if (es) es.close(); connect(); }
 function connect() {
+  lastAttempt = Date.now();
   es = new EventSource('api/live');
+  const source = es;
+  const heard = () => { if (source === es) lastFrame = Date.now(); };
+  for (const name of ['open', 'ping', 'window', 'hall', 'event', 'announcement', 'quarantine', 'snapshot']) es.addEventListener(name, heard);
   // The snapshot is read once the stream is open (and again after each reconnect): a change between a snapshot read first and the stream opening would be lost.
   es.addEventListener('open', () => { hubState = 'live'; renderHub(); load().catch((e) => toast(T('hub.unreachable', { why: e.message }))); loadFeed().catch(() => undefined); });
   es.addEventListener('error', () => {
@@ -792,6 +854,14 @@ $('tiles').addEventListener('click', async (ev) => {
   } finally { acting.delete(key); b.removeAttribute('aria-busy'); }
 });
 setInterval(() => {
+  const quiet = Date.now() - lastFrame;
+  if (hubState === 'live' && quiet > STALE_MS) {
+    hubState = 'stale';
+    // How often the page has found its stream dead, for a reader of the page (or a test) to see.
+    $('hub-state').dataset.staleTimes = String(Number($('hub-state').dataset.staleTimes || 0) + 1);
+    renderHub();
+  }
+  if ((hubState === 'stale' || hubState === 'reconnecting') && quiet > STALE_MS && Date.now() - lastAttempt > RETRY_MS) reconnect();
   for (const el of document.querySelectorAll('[data-started]')) { const t = Number(el.dataset.started); if (t) el.textContent = fmtMs(Date.now() - t); }
   for (const el of document.querySelectorAll('[data-since]')) el.innerHTML = ago(el.dataset.since);
 }, 1000);

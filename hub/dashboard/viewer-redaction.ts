@@ -16,7 +16,7 @@ export function windowForViewer<W extends WindowView>(w: W, names: boolean): Vie
   return {
     ...w,
     state: w.state ? { ...w.state, officer: null } : null,
-    alerts: w.alerts.map((a) => ({ ...a, officer: null })),
+    alerts: w.alerts.map((a) => ({ ...a, officer: null, officerName: null })),
     officerHidden: onDuty,
   }
 }
