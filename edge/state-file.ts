@@ -155,10 +155,11 @@ export class StateFile {
     this.recovered = outbox
     this.ledger = ledger
     this.outboxSaved = outbox.length > 0
-    // A ticket the display cannot show (profile changed since) is dropped, never shown mangled.
+    // A ticket the display cannot show (its profile changed since): the service, its officer and an open
+    // rating go on, the display shows dashes (edge/counter/view.ts). Starting closed lost them: a rating
+    // neither given nor missed, and the closed records that keep a rated service from being called back.
     if (saved.ticket && (saved.ticket.number.length > display.digits || [...saved.ticket.number].some((c) => !display.charset.includes(c)))) {
-      this.opts.log.warn({ ticket: saved.ticket.number }, 'saved ticket cannot be shown on this display; starting closed')
-      return fresh
+      this.opts.log.warn({ ticket: saved.ticket.number, mode: saved.mode }, 'saved ticket cannot be shown on this display (its board profile changed); the service goes on, the display shows dashes until it ends')
     }
     this.lastJson = text
     this.opts.log.info({ mode: saved.mode, ticket: saved.ticket?.number ?? null }, 'restored window state')

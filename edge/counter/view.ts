@@ -46,11 +46,19 @@ export function pauseView(reason: string): PauseView {
   return known ? { reason, code: known.code, zh: `${PAUSED_ZH} · ${known.zh}`, en: `paused: ${known.en}` } : { reason, code: 'P---', zh: PAUSED_ZH, en: `paused: ${reason}` }
 }
 
-/** The code as this display can show it: the code where it fits and every character draws, dashes otherwise. */
+/**
+ * Text as this display can show it: itself where it fits and every character
+ * draws, dashes otherwise. A call the display cannot show is refused, so a
+ * ticket reaches this only from a state saved under another board profile
+ * (a display swapped with the hall open): the service goes on, never mangled.
+ */
+function fitted(text: string, display: CounterState['display']): string {
+  const fits = text.length <= display.digits && [...text].every((c) => display.charset.includes(c))
+  return fits ? text : '-'.repeat(display.digits)
+}
+
 function pauseText(reason: string, display: CounterState['display']): string {
-  const code = pauseView(reason).code
-  const fits = code.length <= display.digits && [...code].every((c) => display.charset.includes(c))
-  return fits ? code : '-'.repeat(display.digits)
+  return fitted(pauseView(reason).code, display)
 }
 
 /**
@@ -65,10 +73,12 @@ export function displayFor(s: CounterState, mono: Millis): DisplayContent {
 function displayOf(s: CounterState, mono: Millis): DisplayContent {
   switch (s.mode) {
     case 'calling':
-      return { text: s.ticket!.number, attention: mono < s.ticket!.attentionMono + s.settings.attentionS * 1000 }
+      return { text: fitted(s.ticket!.number, s.display), attention: mono < s.ticket!.attentionMono + s.settings.attentionS * 1000 }
     case 'serving':
-    case 'evaluating':
-      return { text: s.ticket?.number ?? s.evaluation?.ticket ?? null, attention: false }
+    case 'evaluating': {
+      const ticket = s.ticket?.number ?? s.evaluation?.ticket ?? null
+      return { text: ticket === null ? null : fitted(ticket, s.display), attention: false }
+    }
     case 'paused':
       return s.pause ? { text: pauseText(s.pause.reason, s.display), attention: false, pause: pauseView(s.pause.reason) } : { text: '-'.repeat(s.display.digits), attention: false }
     case 'idle':

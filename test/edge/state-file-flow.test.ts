@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { StateFile } from '../../edge/state-file.ts'
 import { step } from '../../edge/counter/machine.ts'
+import { displayFor } from '../../edge/counter/view.ts'
 import { initialState, type CounterState, type Input } from '../../edge/counter/state.ts'
 import { parseCommand, type Command } from '../../edge/protocol/index.ts'
 import { silentLogger } from '../../edge/shared/logger.ts'
@@ -68,5 +69,27 @@ describe('state file and the service flow', () => {
     expect(loaded.pauseAfter).toBeNull()
     expect(loaded.closedRecords).toEqual([])
     expect(loaded.settings).toMatchObject({ noShowPromptS: 120, pauseLimitS: 1800, recallLimit: 3 })
+  })
+
+  it('a display swapped for one that cannot show the saved ticket: the rating stays open and is taken, the display shows dashes', async () => {
+    const s = run([
+      [cmd('officer', { action: 'sign-in', officer: 'P1', officerName: 'Li' }), T0],
+      [cmd('call', { ticket: 'A12' }), T0 + 1000],
+      [cmd('start'), T0 + 2000],
+      [cmd('finish', { outcome: 'served' }), T0 + 60_000],
+    ])
+    expect(s.mode).toBe('evaluating')
+    const d = dir()
+    const file = new StateFile({ dir: d, log: silentLogger() })
+    await file.save(s, [], [], { wall: T0 + 60_000, mono: T0 + 60_000 })
+    await file.flush()
+    // The technician fits a 3-digit 7-segment display: no letters.
+    const digitsOnly = { digits: 3, charset: '0123456789-' }
+    const loaded = await new StateFile({ dir: d, log: silentLogger() }).load(T0 + 65_000, digitsOnly, {})
+    expect(loaded).toMatchObject({ mode: 'evaluating', officer: s.officer, evaluation: s.evaluation, closedRecords: s.closedRecords })
+    expect(displayFor(loaded, T0 + 65_000).text).toBe('---')
+    const rated = step(loaded, { kind: 'key', score: 'dissatisfied' }, T0 + 66_000, T0 + 66_000)
+    expect(rated.effects).toContainEqual({ kind: 'event', event: expect.objectContaining({ type: 'evaluated', ticket: 'A12', officer: 'P1', record: s.evaluation!.record, score: 'dissatisfied' }) })
+    expect(rated.state.mode).toBe('idle')
   })
 })
