@@ -659,7 +659,7 @@ function detailHtml(e) {
   return esc(d);
 }
 function feedLine(e) {
-  return '<time datetime="' + esc(e.ts) + '">' + esc(hallTime(e.ts)) + '</time><b>' + esc(e.counter) + '</b> ' + bi(trOr('ev.' + e.type, e.type)) + (e.ticket ? ' ' + esc(e.ticket) : '') + (e.detail ? ' · ' + detailHtml(e) : '');
+  return '<time datetime="' + esc(e.ts) + '">' + esc(hallTime(e.ts)) + '</time><b>' + bi(winName(e.counter)) + '</b> <code>' + esc(e.counter) + '</code> ' + bi(trOr('ev.' + e.type, e.type)) + (e.ticket ? ' ' + esc(e.ticket) : '') + (e.detail ? ' · ' + detailHtml(e) : '');
 }
 /** Each feed item once, by the hub's seq, however history and live items cross. */
 function addFeed(e) {

@@ -175,10 +175,11 @@ describe('hall dashboard: language, words and access', () => {
     // A feed line, live, in words; redrawn in the other language by the switch.
     await open('zh-CN', DESKTOP)
     await send('w05', 'recall', {})
-    await page.waitForFunction(() => /w05 重呼 recalled E005/.test(document.getElementById('feed')?.textContent ?? ''), null, { timeout: 10_000 })
+    // The window as the hall says it (the voice calls it 5号窗口), the board id beside it for the technician.
+    await page.waitForFunction(() => /5号窗口 window 5 w05 重呼 recalled E005/.test(document.getElementById('feed')?.textContent ?? ''), null, { timeout: 10_000 })
     expect(await page.locator('#feed').getAttribute('aria-live')).toBe('polite')
     await page.locator('#lang-btn').click()
-    expect(await page.locator('#feed li').first().textContent()).toMatch(/^\d\d:\d\d:\d\dw05 recalled 重呼 E005$/)
+    expect(await page.locator('#feed li').first().textContent()).toMatch(/^\d\d:\d\d:\d\dwindow 5 5号窗口 w05 recalled 重呼 E005$/)
     await page.locator('#lang-btn').click()
     // w05 without an applicant again, for the keyboard test to act on.
     await send('w05', 'no-show', {})
