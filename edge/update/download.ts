@@ -21,6 +21,16 @@ export interface DownloadOptions {
 
 export class DownloadError extends Error {
   override readonly name = 'DownloadError'
+  /**
+   * @param retry the hub was away or cut the transfer (restarting, the network dropped): worth another
+   * try; not so for a refusal (credentials, no such release) or a payload larger than its manifest.
+   */
+  constructor(
+    message: string,
+    readonly retry = false,
+  ) {
+    super(message)
+  }
 }
 
 /**
@@ -35,15 +45,15 @@ export async function download(o: DownloadOptions): Promise<{ bytes: number; sha
   const res = await new Promise<IncomingMessage>((resolve, reject) => {
     const req = request(url, { headers: { authorization: `Basic ${Buffer.from(`${o.username}:${o.password}`).toString('base64')}` }, timeout: o.timeoutMs ?? 30_000 })
     req.on('socket', (s) => s.setNoDelay(true))
-    req.on('timeout', () => req.destroy(new DownloadError(`no answer from ${url.host} within ${o.timeoutMs ?? 30_000} ms`)))
+    req.on('timeout', () => req.destroy(new DownloadError(`no answer from ${url.host} within ${o.timeoutMs ?? 30_000} ms`, true)))
     req.on('response', resolve)
-    req.on('error', (err) => reject(err instanceof DownloadError ? err : new DownloadError(`cannot reach ${url.host}: ${err.message}`)))
+    req.on('error', (err) => reject(err instanceof DownloadError ? err : new DownloadError(`cannot reach ${url.host}: ${err.message}`, true)))
     req.end()
   })
   if (res.statusCode !== 200) {
     res.resume()
     const why = res.statusCode === 401 || res.statusCode === 403 ? 'the hub refused this board\'s credentials' : res.statusCode === 404 ? 'the hub has no such release' : 'the hub answered with an error'
-    throw new DownloadError(`HTTP ${res.statusCode} for ${url.pathname}: ${why}`)
+    throw new DownloadError(`HTTP ${res.statusCode} for ${url.pathname}: ${why}`, (res.statusCode ?? 0) >= 500)
   }
   const hash = createHash('sha256')
   const step = o.progressStep ?? Math.max(1, Math.floor(o.size / 20))
@@ -65,7 +75,7 @@ export async function download(o: DownloadOptions): Promise<{ bytes: number; sha
     await pipeline(res, count, createWriteStream(o.dest))
   } catch (err) {
     await rm(o.dest, { force: true })
-    throw err instanceof DownloadError ? err : new DownloadError(`download cut short after ${bytes} bytes: ${(err as Error).message}`)
+    throw err instanceof DownloadError ? err : new DownloadError(`download cut short after ${bytes} bytes: ${(err as Error).message}`, true)
   }
   return { bytes, sha256: hash.digest('hex') }
 }

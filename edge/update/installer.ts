@@ -30,7 +30,15 @@ export interface InstallerOptions {
   free?: () => boolean
   /** How often `free` is asked while the restart waits (default 1 s). */
   freeCheckMs?: number
+  /** The waits before each further try of a download the hub cut or did not answer (DOWNLOAD_RETRY_MS). */
+  downloadRetryMs?: readonly number[]
 }
+
+/**
+ * A hub restarting (an update of its own, a crash, systemd bringing it back) cuts a board's
+ * download: about a minute of tries covers that, a rollout waits for nothing longer.
+ */
+export const DOWNLOAD_RETRY_MS: readonly number[] = [1_000, 2_000, 4_000, 8_000, 15_000, 30_000]
 
 /**
  * Takes a release on an `update` command (issue 24): checks it before any
@@ -45,6 +53,7 @@ export class Installer {
   private busy: string | null = null
   private stopped = false
   private wait: NodeJS.Timeout | null = null
+  private wake: (() => void) | null = null
   private readonly now: () => number
 
   constructor(private readonly opts: InstallerOptions) {
@@ -71,17 +80,22 @@ export class Installer {
   private async untilFree(cmd: string): Promise<void> {
     if (!this.opts.free || this.opts.free()) return
     this.opts.log.info({ cmd }, 'release installed; the restart waits until nobody is at the window')
-    while (!this.stopped && !this.opts.free()) {
-      await new Promise<void>((resolve) => {
-        this.wait = setTimeout(resolve, this.opts.freeCheckMs ?? 1000)
-      })
-    }
+    while (!this.stopped && !this.opts.free()) await this.pause(this.opts.freeCheckMs ?? 1000)
   }
 
-  /** The runtime stops: an install waiting for the window to be free stops waiting and restarts nothing. */
+  /** Waits ms, or until stop(). */
+  private pause(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.wake = resolve
+      this.wait = setTimeout(resolve, ms)
+    })
+  }
+
+  /** The runtime stops: an install waiting for the window to be free, or to try a download again, stops waiting and restarts nothing. */
   stop(): void {
     this.stopped = true
     if (this.wait) clearTimeout(this.wait)
+    this.wake?.()
   }
 
   /** Checks the release and answers the command; the install runs on after the answer. */
@@ -112,14 +126,28 @@ export class Installer {
       await mkdir(root.releases, { recursive: true })
       // Loaded here, not at the top: node:http and node:https (with tls) cost every board start some 10 ms of
       // CPU compiling them, for an update that comes a few times a year (docs/benchmarks.md, "Edge footprint").
-      const { download } = await import('./download.ts')
-      const got = await download({
-        url: cmd.url,
-        ...this.opts.credentials,
-        dest: part,
-        size: m.payload.size,
-        onProgress: (bytes, total) => this.opts.report({ ...base, state: 'downloading', progress: { bytes, total } }),
-      })
+      const { download, DownloadError } = await import('./download.ts')
+      const retryMs = this.opts.downloadRetryMs ?? DOWNLOAD_RETRY_MS
+      let got: Awaited<ReturnType<typeof download>>
+      for (let attempt = 0; ; attempt++) {
+        try {
+          got = await download({
+            url: cmd.url,
+            ...this.opts.credentials,
+            dest: part,
+            size: m.payload.size,
+            onProgress: (bytes, total) => this.opts.report({ ...base, state: 'downloading', progress: { bytes, total } }),
+          })
+          break
+        } catch (err) {
+          const waitMs = retryMs[attempt]
+          if (!(err instanceof DownloadError && err.retry) || waitMs === undefined || this.stopped) throw err
+          log.warn({ cmd: cmd.id, version: m.version, attempt: attempt + 1, err: err.message, retryInMs: waitMs }, 'download cut or not answered; trying again')
+          this.opts.report({ ...base, state: 'downloading', progress: { bytes: 0, total: m.payload.size } })
+          await this.pause(waitMs)
+          if (this.stopped) throw err
+        }
+      }
       step = 'verifying'
       this.opts.report({ ...base, state: 'verifying' })
       if (got.bytes !== m.payload.size) throw new Error(`payload is ${got.bytes} bytes, the signed manifest says ${m.payload.size}`)

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { generateKeyPairSync } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
 import { cp, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises'
@@ -29,6 +29,9 @@ let base: string
 let release: BuiltRelease
 let other: BuiltRelease
 let corrupt = false
+/** Transfers still to be cut halfway, as a hub killed mid-download cuts them; and the payload requests seen. */
+let cuts = 0
+let payloadRequests = 0
 const keys = () => {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519')
   return { priv: privateKey.export({ type: 'pkcs8', format: 'pem' }), pub: publicKey.export({ type: 'spki', format: 'pem' }) }
@@ -55,13 +58,25 @@ beforeAll(async () => {
       res.writeHead(404).end()
       return
     }
+    payloadRequests++
     void readFile(file).then((bytes) => {
       if (corrupt) bytes[bytes.length >> 1] = 0xff - bytes[bytes.length >> 1]!
+      if (cuts > 0) {
+        cuts--
+        res.writeHead(200, { 'content-length': bytes.length })
+        res.write(bytes.subarray(0, bytes.length >> 1), () => res.socket?.destroy())
+        return
+      }
       res.writeHead(200, { 'content-length': bytes.length }).end(bytes)
     })
   })
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/releases`
+})
+
+// A test that failed halfway must not leave cuts for the next one.
+afterEach(() => {
+  cuts = 0
 })
 
 afterAll(async () => {
@@ -70,7 +85,7 @@ afterAll(async () => {
 })
 
 /** A board root with 0.1.0 installed, the hall key, the checkout's node_modules, and a data folder outside it. */
-async function board(name: string, free?: () => boolean) {
+async function board(name: string, free?: () => boolean, downloadRetryMs?: number[]) {
   const root = new BoardRoot(join(dir, name, 'opt'))
   await writeFakeRelease(root, '0.1.0', 'healthy')
   await root.point('current', '0.1.0')
@@ -93,6 +108,7 @@ async function board(name: string, free?: () => boolean) {
     },
     log: silentLogger(),
     ...(free ? { free, freeCheckMs: 20 } : {}),
+    ...(downloadRetryMs ? { downloadRetryMs } : {}),
   })
   const dataFiles = async () => Promise.all(['state.json', 'journal/000001.seg'].map((f) => readFile(join(data, f), 'utf8')))
   return { root, installer, reports, restarts, dataFiles }
@@ -143,10 +159,33 @@ describe('installer', () => {
     expect((await b.installer.begin(updateCmd(release))).ok).toBe(true)
     const failed = await eventually(() => b.reports.find((r) => r.state === 'failed'), 10_000, 'failed')
     expect(failed?.reason).toMatch(/downloading: HTTP 401 .*credentials/)
+    // A refusal is not tried again (the board's default tries would otherwise still be waiting).
+    expect(b.reports.filter((r) => r.state === 'downloading' && r.progress?.bytes === 0)).toHaveLength(1)
     expect(await b.root.versionOf('current')).toBe('0.1.0')
     expect(await readdir(b.root.releases)).toEqual(['0.1.0'])
     expect(b.restarts).toEqual([])
     expect((await b.root.readJournal()).trying).toBeNull()
+  })
+
+  it('a download the hub cut (killed or restarted mid-transfer) is tried again and installed; one cut too many fails with the reason', async () => {
+    cuts = 2
+    payloadRequests = 0
+    const b = await board('cut', undefined, [20, 20])
+    expect((await b.installer.begin(updateCmd(release))).ok).toBe(true)
+    await eventually(() => b.restarts.length === 1, 10_000, 'the restart after the third try')
+    expect(payloadRequests).toBe(3)
+    expect(b.reports.some((r) => r.state === 'failed')).toBe(false)
+    expect(await b.root.versionOf('current')).toBe('0.2.0')
+
+    cuts = 3
+    payloadRequests = 0
+    const c = await board('cut-thrice', undefined, [20, 20])
+    expect((await c.installer.begin(updateCmd(release))).ok).toBe(true)
+    const failed = await eventually(() => c.reports.find((r) => r.state === 'failed'), 10_000, 'failed')
+    expect(failed?.reason).toMatch(/^downloading: download cut short after \d+ bytes/)
+    expect(payloadRequests).toBe(3)
+    expect(await c.root.versionOf('current')).toBe('0.1.0')
+    expect(await readdir(c.root.releases)).toEqual(['0.1.0'])
   })
 
   it('bad hash: a payload changed on the way is refused at verifying', async () => {
