@@ -394,5 +394,6 @@ export class RolloutController {
 }
 
 function planWindow(w: WindowView): PlanWindow {
-  return { counter: w.counter, number: w.state?.window?.number ?? null, mode: w.state?.mode ?? null, online: w.online && w.connected, running: w.update?.running ?? w.version }
+  const updating = w.update && IN_PROGRESS.has(w.update.state) ? (w.update.target ?? '?') : null
+  return { counter: w.counter, number: w.state?.window?.number ?? null, mode: w.state?.mode ?? null, online: w.online && w.connected, running: w.update?.running ?? w.version, updating }
 }
