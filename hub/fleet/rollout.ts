@@ -127,7 +127,7 @@ export class RolloutController {
     const release = this.opts.store.get(request.version)
     if (!release) throw new RolloutRefusal(404, `集线器上没有版本 ${request.version} / no release ${request.version} on this hub: upload it first`)
     if (!release.complete) throw new RolloutRefusal(400, `版本 ${request.version} 不完整 / release ${request.version} has no payload yet: upload the .tar.gz`)
-    if (this.opts.httpPort() === null) throw new RolloutRefusal(503, 'the hub serves no HTTP: boards would have nowhere to download from')
+    if (this.opts.httpPort() === null) throw new RolloutRefusal(503, '集线器未开 HTTP 服务 / the hub serves no HTTP: boards would have nowhere to download from')
     const provisioned = new Set(this.opts.provisioned())
     const chosen = request.boards === 'all' ? [...provisioned].sort() : [...new Set(request.boards)]
     const unknown = chosen.filter((c) => !provisioned.has(c))
