@@ -114,7 +114,7 @@ export class BoardStandIn {
   private async update(cmd: Record<string, unknown>): Promise<void> {
     const id = cmd.id as string
     if (this.behaviour === 'busy') {
-      await this.pub('reply', { cmd: id, name: 'update', ok: false, code: 'busy', message: `update ${this.installing ?? '?'} is already under way` }, false)
+      await this.pub('reply', { cmd: id, name: 'update', ok: false, code: 'busy', message: `升级到 ${this.installing ?? '?'} 正在进行 / update ${this.installing ?? '?'} is already under way` }, false)
       return
     }
     await this.pub('reply', { cmd: id, name: 'update', ok: true }, false)
