@@ -15,7 +15,7 @@ export const releaseCommand: Subcommand = {
     const [what, ...extra] = positionals
     if (extra.length) throw new UsageError(`多余的参数 / unexpected argument: ${extra.join(' ')}`)
     const out = v.out as string | undefined
-    if (!out) throw new UsageError('--out is required')
+    if (!out) throw new UsageError('需要 --out（发布包或密钥写入的目录）/ --out is required: the folder the release (or the key pair) is written to')
     const { buildRelease, generateReleaseKeys } = await import('./build/release.ts')
     if (what === 'keygen') {
       const keys = await generateReleaseKeys(out)
@@ -25,7 +25,7 @@ export const releaseCommand: Subcommand = {
     }
     if (what !== 'build') throw new UsageError(`需要 build 或 keygen / expected "build" or "keygen", not ${what === undefined ? 'nothing' : `"${what}"`}`)
     const keyPath = v.key as string | undefined
-    if (!keyPath) throw new UsageError('--key is required: the hall\'s release private key (counter-edge release keygen)')
+    if (!keyPath) throw new UsageError('需要 --key（大厅发布私钥，由 counter-edge release keygen 生成）/ --key is required: the hall\'s release private key (counter-edge release keygen)')
     const privateKeyPem = await readFile(keyPath).catch((e: Error) => {
       throw new UsageError(`--key ${keyPath}: 无法读取 / cannot read: ${e.message}`)
     })

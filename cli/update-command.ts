@@ -77,9 +77,23 @@ export const updateCommand: Subcommand = {
       const started = (await hub.send('POST', '/api/rollout', JSON.stringify({ version: v.version, ...(boards ? { boards } : { all: true }), atATime, confirmWithinS }), 'application/json')) as RolloutStatus
       console.log(`升级已开始 / rollout of ${started.version} started: ${started.boards.length} boards, ${atATime} at a time`)
       if (!v.wait) return printStatus(started, Boolean(v.json))
+      // The hub keeps the rollout across its own restart (hub/fleet/rollout-file.ts): while it cannot be reached the
+      // rollout goes on, so waiting goes on too, said once per outage; Ctrl-C stops waiting, not the rollout.
+      let unreachable = false
       for (;;) {
-        const s = (await hub.get('/api/rollout')) as RolloutStatus
-        if (s.state !== 'running') return printStatus(s, Boolean(v.json))
+        let s: RolloutStatus | null = null
+        try {
+          s = (await hub.get('/api/rollout')) as RolloutStatus
+        } catch (err) {
+          if (!(err instanceof HubUnreachable)) throw err
+          if (!unreachable) console.error(`${err.message}; 升级在集线器上继续，仍在等待 / the rollout goes on at the hub: still waiting (Ctrl-C stops waiting, not the rollout)`)
+          unreachable = true
+        }
+        if (s) {
+          if (unreachable) console.error('集线器已恢复 / the hub answers again')
+          unreachable = false
+          if (s.state !== 'running') return printStatus(s, Boolean(v.json))
+        }
         await new Promise((r) => setTimeout(r, 1000))
       }
     }
@@ -134,6 +148,11 @@ function wholeNumber(text: string, flag: string, range: { min: number; max: numb
   return n
 }
 
+/** No answer at all from the hub (refused, reset, down): it may be restarting. */
+class HubUnreachable extends Error {
+  override readonly name = 'HubUnreachable'
+}
+
 /** The hub's HTTP API with a technician's session cookie; a refusal becomes an error carrying the hub's own words. */
 class HubApi {
   private cookie = ''
@@ -153,7 +172,7 @@ class HubApi {
     try {
       res = await fetch(`${this.base}${path}`, { method, headers: { ...(type ? { 'content-type': type } : {}), ...(this.cookie ? { cookie: this.cookie } : {}) }, ...(body !== null ? { body } : {}) })
     } catch (err) {
-      throw new Error(`无法连接集线器 / cannot reach the hub at ${this.base}: ${((err as Error & { cause?: Error }).cause ?? (err as Error)).message}`)
+      throw new HubUnreachable(`无法连接集线器 / cannot reach the hub at ${this.base}: ${((err as Error & { cause?: Error }).cause ?? (err as Error)).message}`)
     }
     const cookie = /ce_session=[^;]+/.exec(res.headers.get('set-cookie') ?? '')?.[0]
     if (cookie) this.cookie = cookie

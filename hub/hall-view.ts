@@ -181,6 +181,11 @@ export class HallView {
     return w ? { update: w.update, version: w.version } : undefined
   }
 
+  /** The window's mode from its retained state, or null: read by a rollout on every change of the window, so no copy. */
+  modeOf(counter: string): State['mode'] | null {
+    return this.windows.get(counter)?.state?.mode ?? null
+  }
+
   snapshot(): HallSnapshot {
     for (const w of this.windows.values()) this.dropOldAlerts(w)
     const windows = [...this.windows.values()].sort((a, b) => a.counter.localeCompare(b.counter)).map(copyOf)

@@ -45,14 +45,14 @@ export async function download(o: DownloadOptions): Promise<{ bytes: number; sha
   const res = await new Promise<IncomingMessage>((resolve, reject) => {
     const req = request(url, { headers: { authorization: `Basic ${Buffer.from(`${o.username}:${o.password}`).toString('base64')}` }, timeout: o.timeoutMs ?? 30_000 })
     req.on('socket', (s) => s.setNoDelay(true))
-    req.on('timeout', () => req.destroy(new DownloadError(`no answer from ${url.host} within ${o.timeoutMs ?? 30_000} ms`, true)))
+    req.on('timeout', () => req.destroy(new DownloadError(`集线器无应答 / no answer from ${url.host} within ${o.timeoutMs ?? 30_000} ms`, true)))
     req.on('response', resolve)
-    req.on('error', (err) => reject(err instanceof DownloadError ? err : new DownloadError(`cannot reach ${url.host}: ${err.message}`, true)))
+    req.on('error', (err) => reject(err instanceof DownloadError ? err : new DownloadError(`无法连接集线器 / cannot reach ${url.host}: ${err.message}`, true)))
     req.end()
   })
   if (res.statusCode !== 200) {
     res.resume()
-    const why = res.statusCode === 401 || res.statusCode === 403 ? 'the hub refused this board\'s credentials' : res.statusCode === 404 ? 'the hub has no such release' : 'the hub answered with an error'
+    const why = res.statusCode === 401 || res.statusCode === 403 ? '集线器拒绝本板凭据 / the hub refused this board\'s credentials' : res.statusCode === 404 ? '集线器上没有此版本 / the hub has no such release' : '集线器出错 / the hub answered with an error'
     throw new DownloadError(`HTTP ${res.statusCode} for ${url.pathname}: ${why}`, (res.statusCode ?? 0) >= 500)
   }
   const hash = createHash('sha256')
@@ -62,7 +62,7 @@ export async function download(o: DownloadOptions): Promise<{ bytes: number; sha
   const count = new Transform({
     transform(chunk: Buffer, _enc, done) {
       bytes += chunk.length
-      if (bytes > o.size) return done(new DownloadError(`more than the ${o.size} bytes the signed manifest names`))
+      if (bytes > o.size) return done(new DownloadError(`下载内容超出签名清单的大小 / more than the ${o.size} bytes the signed manifest names`))
       hash.update(chunk)
       if (bytes - told >= step || bytes === o.size) {
         told = bytes
@@ -75,7 +75,7 @@ export async function download(o: DownloadOptions): Promise<{ bytes: number; sha
     await pipeline(res, count, createWriteStream(o.dest))
   } catch (err) {
     await rm(o.dest, { force: true })
-    throw err instanceof DownloadError ? err : new DownloadError(`download cut short after ${bytes} bytes: ${(err as Error).message}`, true)
+    throw err instanceof DownloadError ? err : new DownloadError(`下载中断 / download cut short after ${bytes} bytes: ${(err as Error).message}`, true)
   }
   return { bytes, sha256: hash.digest('hex') }
 }

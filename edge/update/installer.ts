@@ -9,6 +9,9 @@ import { unpackRelease } from './unpack.ts'
 /** The fields of the retained `update` report, less the envelope the link adds. */
 export type UpdateFields = Pick<UpdateReport, 'running' | 'state' | 'target' | 'previous' | 'cmd' | 'reason' | 'progress'>
 
+/** The step an install failed at, in Chinese beside the English one, for the reason central and the technician read. */
+const STEP_ZH: Partial<Record<UpdateFields['state'], string>> = { downloading: '下载失败', verifying: '校验失败', installing: '安装失败', restarting: '切换版本失败' }
+
 export type UpdateAnswer = { ok: true; result: Record<string, unknown> } | { ok: false; code: ErrorCode; message: string }
 
 export interface InstallerOptions {
@@ -100,7 +103,7 @@ export class Installer {
 
   /** Checks the release and answers the command; the install runs on after the answer. */
   async begin(cmd: CommandOf<'update'>): Promise<UpdateAnswer> {
-    if (this.busy) return { ok: false, code: 'busy', message: `update ${this.busy} is already under way` }
+    if (this.busy) return { ok: false, code: 'busy', message: `升级到 ${this.busy} 正在进行 / update ${this.busy} is already under way` }
     const checked = await checkRelease({ signed: cmd.release, root: this.opts.root, running: this.opts.running, ...(this.opts.node ? { node: this.opts.node } : {}) })
     if (!checked.ok) {
       this.opts.log.warn({ cmd: cmd.id, reason: checked.reason }, 'update refused')
@@ -150,8 +153,8 @@ export class Installer {
       }
       step = 'verifying'
       this.opts.report({ ...base, state: 'verifying' })
-      if (got.bytes !== m.payload.size) throw new Error(`payload is ${got.bytes} bytes, the signed manifest says ${m.payload.size}`)
-      if (got.sha256 !== m.payload.sha256) throw new Error(`payload SHA-256 ${got.sha256.slice(0, 16)}… differs from the signed manifest's ${m.payload.sha256.slice(0, 16)}…`)
+      if (got.bytes !== m.payload.size) throw new Error(`大小不符 / payload is ${got.bytes} bytes, the signed manifest says ${m.payload.size}`)
+      if (got.sha256 !== m.payload.sha256) throw new Error(`SHA-256 不符，下载内容已损坏 / payload SHA-256 ${got.sha256.slice(0, 16)}… differs from the signed manifest's ${m.payload.sha256.slice(0, 16)}…`)
       step = 'installing'
       this.opts.report({ ...base, state: 'installing' })
       await unpackRelease(part, root.releases, m.version)
@@ -164,7 +167,7 @@ export class Installer {
       if (previous) await root.point('previous', previous)
       await root.point('current', m.version)
     } catch (err) {
-      const reason = `${step}: ${(err as Error).message}`.slice(0, 500)
+      const reason = `${STEP_ZH[step] ?? step} / ${step}: ${(err as Error).message}`.slice(0, 500)
       log.error({ cmd: cmd.id, version: m.version, reason }, 'update failed; the running version keeps running')
       await rm(part, { force: true }).catch(() => undefined)
       // Failed while switching: the journal must not name a trial the launcher would wait for.

@@ -53,7 +53,16 @@ export class Launcher {
   private async launch(): Promise<void> {
     if (this.stopping) return
     const { root, log } = this.opts
-    const j = await root.readJournal()
+    let j = await root.readJournal()
+    const current = await root.versionOf('current')
+    if (j.trying && current && current !== j.trying) {
+      // The install was cut (power, kill) after update.json named the trial but before `current` was switched to it
+      // (edge/update/installer.ts): what runs is the version that ran before, so there is nothing to try and nothing
+      // to go back from. Left as it was, the deadline would "roll back" the running version to the one before it.
+      j = { ...j, trying: null, deadline: null, rolledBack: { from: j.trying, to: current, reason: `${j.trying} was never switched to (the install stopped before current pointed at it); ${current} kept running`, at: new Date(this.now()).toISOString() } }
+      await root.writeJournal(j)
+      log.warn({ from: j.rolledBack!.from, to: current }, `安装未完成，保留 ${current} / install cut off before the switch; ${current} kept`)
+    }
     if (j.trying && j.deadline && Date.parse(j.deadline) <= this.now()) {
       await this.rollBack(j, `${j.trying} not online with devices answering by its deadline ${j.deadline}`)
       return this.launch()

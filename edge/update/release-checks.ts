@@ -17,16 +17,16 @@ export async function checkRelease(o: { signed: unknown; root: BoardRoot; runnin
   try {
     key = await readFile(o.root.publicKey)
   } catch (err) {
-    return { ok: false, code: 'unsupported', reason: `no hall release key on this board (${o.root.publicKey}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); copy it there with counter-edge install` }
+    return { ok: false, code: 'unsupported', reason: `本板没有大厅发布公钥 / no hall release key on this board (${o.root.publicKey}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); copy it there with counter-edge install` }
   }
   const checked = verifySignedManifest(o.signed, key)
-  if (!checked.ok) return { ok: false, code: 'bad-payload', reason: `release refused: ${checked.reason}` }
+  if (!checked.ok) return { ok: false, code: 'bad-payload', reason: `发布包签名不符，拒绝 / release refused: ${checked.reason}` }
   const m = checked.manifest
-  if (m.version === o.running) return { ok: false, code: 'bad-payload', reason: `version ${m.version} is already running` }
+  if (m.version === o.running) return { ok: false, code: 'bad-payload', reason: `版本 ${m.version} 已在运行 / version ${m.version} is already running` }
   const node = o.node ?? process.versions.node
   const fits = satisfiesNodeRange(m.node, node)
   if (fits !== true) {
-    return { ok: false, code: 'unsupported', reason: fits === null ? `release ${m.version} asks for Node.js "${m.node}", which this board cannot read` : `release ${m.version} needs Node.js ${m.node}; this board has ${node}` }
+    return { ok: false, code: 'unsupported', reason: fits === null ? `无法识别所需 Node.js 版本 / release ${m.version} asks for Node.js "${m.node}", which this board cannot read` : `本板 Node.js 版本不符 / release ${m.version} needs Node.js ${m.node}; this board has ${node}` }
   }
   const differ: string[] = []
   for (const [pkg, want] of Object.entries(m.native)) {
@@ -38,6 +38,6 @@ export async function checkRelease(o: { signed: unknown; root: BoardRoot; runnin
     }
     if (have !== want) differ.push(`${pkg} ${want} (board has ${have})`)
   }
-  if (differ.length) return { ok: false, code: 'unsupported', reason: `release ${m.version} needs \`counter-edge install\` of ${differ.join(', ')}`.slice(0, 480) }
+  if (differ.length) return { ok: false, code: 'unsupported', reason: `须先运行 counter-edge install 更新原生包 / release ${m.version} needs \`counter-edge install\` of ${differ.join(', ')}`.slice(0, 480) }
   return { ok: true, manifest: m }
 }

@@ -184,16 +184,16 @@ function parseRequest(body: Record<string, unknown>): RolloutRequest {
   if (typeof version !== 'string') throw new HttpError(400, '缺少版本 / "version" is required, e.g. {"version": "1.2.3", "all": true}')
   const boards = body.boards
   const all = body.all === true
-  if (all && boards !== undefined) throw new HttpError(400, '"boards" and "all" exclude each other')
+  if (all && boards !== undefined) throw new HttpError(400, '"boards" 与 "all" 只能选一 / "boards" and "all" exclude each other')
   if (!all && (!Array.isArray(boards) || boards.length === 0 || !boards.every((b) => typeof b === 'string'))) {
     throw new HttpError(400, '请选择窗口 / choose boards: "boards": ["w01", "w02"] or "all": true')
   }
   const atATime = body.atATime ?? 5
   const a = ROLLOUT_LIMITS.atATime
-  if (typeof atATime !== 'number' || !Number.isInteger(atATime) || atATime < a.min || atATime > a.max) throw new HttpError(400, `"atATime" must be a whole number from ${a.min} to ${a.max}`)
+  if (typeof atATime !== 'number' || !Number.isInteger(atATime) || atATime < a.min || atATime > a.max) throw new HttpError(400, `每批窗口数须为 ${a.min} 到 ${a.max} 的整数 / "atATime" must be a whole number from ${a.min} to ${a.max} (got ${String(JSON.stringify(atATime)).slice(0, 40)})`)
   const confirmWithinS = body.confirmWithinS ?? 120
   const c = ROLLOUT_LIMITS.confirmWithinS
-  if (typeof confirmWithinS !== 'number' || !Number.isInteger(confirmWithinS) || confirmWithinS < c.min || confirmWithinS > c.max) throw new HttpError(400, `"confirmWithinS" must be a whole number of seconds from ${c.min} to ${c.max}`)
+  if (typeof confirmWithinS !== 'number' || !Number.isInteger(confirmWithinS) || confirmWithinS < c.min || confirmWithinS > c.max) throw new HttpError(400, `确认时限须为 ${c.min} 到 ${c.max} 秒的整数 / "confirmWithinS" must be a whole number of seconds from ${c.min} to ${c.max} (got ${String(JSON.stringify(confirmWithinS)).slice(0, 40)})`)
   return { version, boards: all ? 'all' : (boards as string[]), atATime, confirmWithinS }
 }
 

@@ -13,6 +13,8 @@ import { defaultPublicWindow, hasApplicantMode, type WindowMode } from '../../ed
  *   an applicant looking for help always has a working window beside them;
  * - at most `atATime` boards at once;
  * - an offline board, or one whose mode is not known yet, waits;
+ * - a board still taking an earlier update waits until that has ended
+ *   (sent now it would only answer `busy`, and be sent again at once);
  * - a board already running the target is done without a command.
  */
 
@@ -24,6 +26,11 @@ export interface PlanWindow {
   online: boolean
   /** The version it runs now, from its update report (or its status). */
   running: string | null
+  /**
+   * The version an update already under way on the board is taking (its report says downloading … confirming), else
+   * null: a rollout halted or cancelled leaves its boards to finish, and the board answers any other update `busy` until then.
+   */
+  updating?: string | null
 }
 
 export interface PlanInput {
@@ -81,6 +88,10 @@ export function planWave(input: PlanInput): Plan {
     }
     if (!w.online) {
       waiting.push({ counter, why: '离线 / offline' })
+      continue
+    }
+    if (w.updating) {
+      waiting.push({ counter, why: `窗口仍在升级到 ${w.updating} / the board is still taking update ${w.updating}; it goes once that has ended` })
       continue
     }
     if (w.mode === null) {

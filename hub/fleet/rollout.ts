@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { Aedes, AedesPublishPacket } from 'aedes'
-import { parseMessage, topics, type Reply } from '../../edge/protocol/index.ts'
+import { hasApplicantMode, parseMessage, topics, type Reply } from '../../edge/protocol/index.ts'
 import type { Logger } from '../../edge/shared/logger.ts'
 import type { HallView, WindowView } from '../hall-view.ts'
 import type { ReleaseStore } from './release-store.ts'
@@ -64,6 +64,8 @@ export class RolloutController {
   /** Boards the run before a restart had sent the command, not yet seen to have it on this run. */
   private readonly unchecked = new Set<string>()
   private readonly graceTimers = new Map<string, NodeJS.Timeout>()
+  /** Boards whose time ran out while their update waited for an applicant to leave: their time starts again when the window is free. */
+  private readonly heldByApplicant = new Set<string>()
   private readonly file: RolloutFile
   private readonly results: Record<UpdateResult, number> = { confirmed: 0, 'rolled-back': 0, failed: 0 }
   private unsubscribe: (() => void) | null = null
@@ -127,7 +129,7 @@ export class RolloutController {
     const release = this.opts.store.get(request.version)
     if (!release) throw new RolloutRefusal(404, `集线器上没有版本 ${request.version} / no release ${request.version} on this hub: upload it first`)
     if (!release.complete) throw new RolloutRefusal(400, `版本 ${request.version} 不完整 / release ${request.version} has no payload yet: upload the .tar.gz`)
-    if (this.opts.httpPort() === null) throw new RolloutRefusal(503, 'the hub serves no HTTP: boards would have nowhere to download from')
+    if (this.opts.httpPort() === null) throw new RolloutRefusal(503, '集线器未开 HTTP 服务 / the hub serves no HTTP: boards would have nowhere to download from')
     const provisioned = new Set(this.opts.provisioned())
     const chosen = request.boards === 'all' ? [...provisioned].sort() : [...new Set(request.boards)]
     const unknown = chosen.filter((c) => !provisioned.has(c))
@@ -137,6 +139,7 @@ export class RolloutController {
     this.timers.clear()
     this.graceTimers.clear()
     this.boards.clear()
+    this.heldByApplicant.clear()
     this.sentAt.clear()
     this.unchecked.clear()
     for (const counter of chosen) this.boards.set(counter, { counter, state: 'pending', reported: null, running: null, reason: null, cmd: null })
@@ -252,8 +255,26 @@ export class RolloutController {
     const limitS = confirmWithinS + (this.opts.marginS ?? 60)
     this.timers.set(
       counter,
-      setTimeout(() => this.end(counter, 'failed', `${limitS} 秒内未确认 / not confirmed within ${limitS} s (confirmWithinS ${confirmWithinS} + margin)`), limitS * 1000),
+      setTimeout(() => {
+        // The board took the command with nobody at the window, but a call may come while it downloads: it then
+        // installs and waits for the window to be free before its restart (edge/update/installer.ts). A service
+        // outlasting confirmWithinS is not a failed update: its time starts again once the window is free.
+        if (this.waitsForApplicant(counter)) {
+          this.heldByApplicant.add(counter)
+          this.opts.log.info({ counter, mode: this.opts.hallView.modeOf(counter) }, '窗口有办事群众，升级等其办完 / the board\'s update waits for the applicant at its window; its time starts again once the window is free')
+          return this.armTimer(counter)
+        }
+        this.end(counter, 'failed', `${limitS} 秒内未确认 / not confirmed within ${limitS} s (confirmWithinS ${confirmWithinS} + margin)`)
+      }, limitS * 1000),
     )
+  }
+
+  /** Sent our command, still taking it (not failed, not rolled back), and an applicant at its window. */
+  private waitsForApplicant(counter: string): boolean {
+    const b = this.boards.get(counter)
+    const u = this.opts.hallView.updateOf(counter)?.update
+    const mode = this.opts.hallView.modeOf(counter)
+    return b?.state === 'sent' && u?.cmd === b.cmd && IN_PROGRESS.has(u.state) && mode !== null && hasApplicantMode(mode)
   }
 
   /** Takes back the rollout the hub saved before it stopped or died. */
@@ -345,6 +366,10 @@ export class RolloutController {
     b.running = u?.running ?? w.version
     b.reported = u?.state ?? null
     if (b.state !== 'sent') return
+    if (this.heldByApplicant.has(counter) && !this.waitsForApplicant(counter)) {
+      this.heldByApplicant.delete(counter)
+      this.armTimer(counter)
+    }
     if (this.unchecked.has(counter)) {
       // Only boards a restarted hub has not heard from since: rare, so the whole window is read here.
       const whole = this.opts.hallView.window(counter)
@@ -364,6 +389,7 @@ export class RolloutController {
     this.clearTimer(counter)
     this.clearGrace(counter)
     this.unchecked.delete(counter)
+    this.heldByApplicant.delete(counter)
     this.results[result]++
     Object.assign(b, { state: result, reason })
     this.opts.log[result === 'confirmed' ? 'info' : 'warn']({ counter, version: this.current.version, result, reason }, 'board update ended')
@@ -394,5 +420,6 @@ export class RolloutController {
 }
 
 function planWindow(w: WindowView): PlanWindow {
-  return { counter: w.counter, number: w.state?.window?.number ?? null, mode: w.state?.mode ?? null, online: w.online && w.connected, running: w.update?.running ?? w.version }
+  const updating = w.update && IN_PROGRESS.has(w.update.state) ? (w.update.target ?? '?') : null
+  return { counter: w.counter, number: w.state?.window?.number ?? null, mode: w.state?.mode ?? null, online: w.online && w.connected, running: w.update?.running ?? w.version, updating }
 }

@@ -147,6 +147,19 @@ describe('counter-edge update on wrong input, before it asks the hub', () => {
   })
 })
 
+describe('counter-edge release on wrong input', () => {
+  it('names a missing --out or --key in both languages and builds nothing', async () => {
+    const noOut = await cli(['release', 'build', '--key', join(dir, 'none.pem')])
+    expect(noOut.code).toBe(2)
+    expect(noOut.err).toContain('需要 --out（发布包或密钥写入的目录）/ --out is required: the folder the release (or the key pair) is written to')
+    const out = join(dir, 'release-out')
+    const noKey = await cli(['release', 'build', '--out', out])
+    expect(noKey.code).toBe(2)
+    expect(noKey.err).toContain('需要 --key（大厅发布私钥，由 counter-edge release keygen 生成）/ --key is required')
+    await expect(stat(out)).rejects.toThrow(/ENOENT/)
+  })
+})
+
 describe('counter-edge without a hub to ask', () => {
   it('a hub address where nothing listens is named as unreachable, exit 1', async () => {
     // A port that was just free: nothing listens there once the server is closed.

@@ -158,7 +158,7 @@ describe('installer', () => {
     const b = await board('wrong')
     expect((await b.installer.begin(updateCmd(release))).ok).toBe(true)
     const failed = await eventually(() => b.reports.find((r) => r.state === 'failed'), 10_000, 'failed')
-    expect(failed?.reason).toMatch(/downloading: HTTP 401 .*credentials/)
+    expect(failed?.reason).toMatch(/^下载失败 \/ downloading: HTTP 401 .*集线器拒绝本板凭据 \/ the hub refused this board's credentials$/)
     // A refusal is not tried again (the board's default tries would otherwise still be waiting).
     expect(b.reports.filter((r) => r.state === 'downloading' && r.progress?.bytes === 0)).toHaveLength(1)
     expect(await b.root.versionOf('current')).toBe('0.1.0')
@@ -182,7 +182,7 @@ describe('installer', () => {
     const c = await board('cut-thrice', undefined, [20, 20])
     expect((await c.installer.begin(updateCmd(release))).ok).toBe(true)
     const failed = await eventually(() => c.reports.find((r) => r.state === 'failed'), 10_000, 'failed')
-    expect(failed?.reason).toMatch(/^downloading: download cut short after \d+ bytes/)
+    expect(failed?.reason).toMatch(/^下载失败 \/ downloading: 下载中断 \/ download cut short after \d+ bytes/)
     expect(payloadRequests).toBe(3)
     expect(await c.root.versionOf('current')).toBe('0.1.0')
     expect(await readdir(c.root.releases)).toEqual(['0.1.0'])
@@ -194,7 +194,7 @@ describe('installer', () => {
     try {
       expect((await b.installer.begin(updateCmd(release))).ok).toBe(true)
       const failed = await eventually(() => b.reports.find((r) => r.state === 'failed'), 10_000, 'failed')
-      expect(failed?.reason).toMatch(/verifying: payload SHA-256 .* differs from the signed manifest/)
+      expect(failed?.reason).toMatch(/^校验失败 \/ verifying: SHA-256 不符，下载内容已损坏 \/ payload SHA-256 .* differs from the signed manifest/)
     } finally {
       corrupt = false
     }
@@ -204,15 +204,15 @@ describe('installer', () => {
 
   it('refused before any download: another key, the running version, native packages that differ, Node range not met, no key', async () => {
     const b = await board('refusals')
-    expect(await b.installer.begin(updateCmd(other))).toMatchObject({ ok: false, code: 'bad-payload', message: expect.stringMatching(/signature does not match the hall release key/) })
+    expect(await b.installer.begin(updateCmd(other))).toMatchObject({ ok: false, code: 'bad-payload', message: expect.stringMatching(/^发布包签名不符，拒绝 \/ release refused: .*signature does not match the hall release key/) })
     const same = await packRelease({ stage: join(dir, 'stage'), version: '0.1.0', node: '>=20.19', native: {}, privateKeyPem: hall.priv, out: join(dir, 'same') })
-    expect(await b.installer.begin(updateCmd(same))).toMatchObject({ ok: false, code: 'bad-payload', message: 'version 0.1.0 is already running' })
+    expect(await b.installer.begin(updateCmd(same))).toMatchObject({ ok: false, code: 'bad-payload', message: '版本 0.1.0 已在运行 / version 0.1.0 is already running' })
     const native = await packRelease({ stage: join(dir, 'stage'), version: '0.2.2', node: '>=20.19', native: { 'i2c-bus': '0.0.1' }, privateKeyPem: hall.priv, out: join(dir, 'native') })
-    expect(await b.installer.begin(updateCmd(native))).toMatchObject({ ok: false, code: 'unsupported', message: expect.stringMatching(/needs `counter-edge install` of i2c-bus 0\.0\.1 \(board has \d/) })
+    expect(await b.installer.begin(updateCmd(native))).toMatchObject({ ok: false, code: 'unsupported', message: expect.stringMatching(/^须先运行 counter-edge install 更新原生包 \/ release 0\.2\.2 needs `counter-edge install` of i2c-bus 0\.0\.1 \(board has \d/) })
     const node = await packRelease({ stage: join(dir, 'stage'), version: '0.2.3', node: '>=99', native: {}, privateKeyPem: hall.priv, out: join(dir, 'node') })
-    expect(await b.installer.begin(updateCmd(node))).toMatchObject({ ok: false, code: 'unsupported', message: expect.stringMatching(/needs Node\.js >=99; this board has 2\d\./) })
+    expect(await b.installer.begin(updateCmd(node))).toMatchObject({ ok: false, code: 'unsupported', message: expect.stringMatching(/^本板 Node\.js 版本不符 \/ release 0\.2\.3 needs Node\.js >=99; this board has 2\d\./) })
     await rm(b.root.publicKey)
-    expect(await b.installer.begin(updateCmd(release))).toMatchObject({ ok: false, code: 'unsupported', message: expect.stringMatching(/no hall release key on this board/) })
+    expect(await b.installer.begin(updateCmd(release))).toMatchObject({ ok: false, code: 'unsupported', message: expect.stringMatching(/^本板没有大厅发布公钥 \/ no hall release key on this board/) })
     expect(b.reports).toEqual([])
   })
 

@@ -92,6 +92,30 @@ describe('launcher', () => {
     expect((await root.readJournal()).rolledBack).toMatchObject({ from: '0.3.0', to: '0.1.0' })
   })
 
+  it('a power cut after update.json named the trial but before current was switched: the running version stays, no downgrade to an older one', async () => {
+    // 0.2.0 runs, 0.1.0 is the version before it; the installer for 0.3.0 wrote update.json (edge/update/installer.ts) and the power went.
+    const root = await makeRoot(await tempDir(), { '0.1.0': 'healthy', '0.2.0': 'healthy', '0.3.0': 'healthy' }, '0.2.0', '0.1.0')
+    await root.writeJournal({ trying: '0.3.0', previous: '0.2.0', cmd: 'u-9', deadline: new Date(Date.now() + 60_000).toISOString(), rolledBack: null })
+    const l = launch(root)
+    await l.start()
+    await eventually(async () => (await runs(root)).length > 0, 10_000, 'a start')
+    // The barrier: the trial is over as soon as the launcher has looked, before anything started.
+    expect(await root.readJournal()).toMatchObject({ trying: null, deadline: null, cmd: 'u-9', rolledBack: { from: '0.3.0', to: '0.2.0', reason: expect.stringMatching(/0\.3\.0 was never switched to .*0\.2\.0 kept/) } })
+    expect(await root.versionOf('current')).toBe('0.2.0')
+    expect(l.starts.map((s) => s.version)).toEqual(['0.2.0'])
+  })
+
+  it('the board restarted after such a cut past the trial\'s deadline: the running version starts, not the one before it', async () => {
+    const root = await makeRoot(await tempDir(), { '0.1.0': 'healthy', '0.2.0': 'healthy', '0.3.0': 'healthy' }, '0.2.0', '0.1.0')
+    await root.writeJournal({ trying: '0.3.0', previous: '0.2.0', cmd: 'u-9', deadline: new Date(Date.now() - 1_000).toISOString(), rolledBack: null })
+    const l = launch(root)
+    await l.start()
+    await eventually(async () => (await runs(root)).length > 0, 10_000, 'a start')
+    expect((await runs(root))[0]).toMatch(/^start 0\.2\.0/)
+    expect(await root.versionOf('current')).toBe('0.2.0')
+    expect((await root.readJournal()).rolledBack).toMatchObject({ from: '0.3.0', to: '0.2.0' })
+  })
+
   it('restarts a runtime that crashes when nothing is on trial, without touching current', async () => {
     const root = await makeRoot(await tempDir(), { '0.2.0': 'crash' }, '0.2.0')
     await launch(root).start()

@@ -3,8 +3,11 @@ import type { MqttClient } from 'mqtt'
 import { messageExamples, type WindowMode } from '../../../edge/protocol/index.ts'
 import { connectAs, type TestUser } from '../support/hub-fixture.ts'
 
-/** What the stand-in does with an `update` command: install and confirm, roll back after its restart, or never answer. */
-export type UpdateBehaviour = 'install' | 'roll-back' | 'silent'
+/**
+ * What the stand-in does with an `update` command: install and confirm, roll back after its restart, or never answer;
+ * `busy` answers as the board's installer does while an earlier update is still under way (edge/update/installer.ts).
+ */
+export type UpdateBehaviour = 'install' | 'roll-back' | 'silent' | 'busy'
 
 /** Who is being updated at each moment, across the stand-ins of a hall. */
 export class UpdateTimeline {
@@ -88,6 +91,15 @@ export class BoardStandIn {
     await this.pub('update', { running: this.version, progress: null, ...report }, true)
   }
 
+  /** The version an earlier update the stand-in plays (`report`) is installing, for its `busy` answer. */
+  installing: string | null = null
+
+  /** Publishes a retained `update` report as the board's installer would, e.g. an earlier rollout's install under way. */
+  async report(fields: { running: string; state: string; target: string | null; previous: string | null; cmd: string | null; reason: string | null }): Promise<void> {
+    this.version = fields.running
+    await this.pub('update', { progress: null, ...fields }, true)
+  }
+
   async setMode(mode: WindowMode): Promise<void> {
     this.mode = mode
     await this.publishState()
@@ -101,6 +113,10 @@ export class BoardStandIn {
 
   private async update(cmd: Record<string, unknown>): Promise<void> {
     const id = cmd.id as string
+    if (this.behaviour === 'busy') {
+      await this.pub('reply', { cmd: id, name: 'update', ok: false, code: 'busy', message: `升级到 ${this.installing ?? '?'} 正在进行 / update ${this.installing ?? '?'} is already under way` }, false)
+      return
+    }
     await this.pub('reply', { cmd: id, name: 'update', ok: true }, false)
     if (this.behaviour === 'silent') return
     this.timeline.begin(this.counter)

@@ -51,6 +51,18 @@ describe('rollout controller', () => {
     const stranger = await call(f.base, 'POST', '/api/rollout', { cookie, json: { version: '2.0.0', boards: ['w01', 'w99'] } })
     expect(stranger.status).toBe(400)
     expect(stranger.body.error).toContain('w99')
+    // What the dashboard's technician reads for a bad request: Chinese with English beside it, naming the value.
+    const bad = [
+      [{ version: '2.0.0', all: true, boards: ['w01'] }, /^"boards" 与 "all" 只能选一 \/ "boards" and "all" exclude each other$/],
+      [{ version: '2.0.0', all: true, atATime: 0 }, /^每批窗口数须为 1 到 \d+ 的整数 \/ "atATime" must be a whole number from 1 to \d+ \(got 0\)$/],
+      [{ version: '2.0.0', all: true, confirmWithinS: 'soon' }, /^确认时限须为 10 到 900 秒的整数 \/ "confirmWithinS" must be a whole number of seconds from 10 to 900 \(got "soon"\)$/],
+    ] as const
+    for (const [json, error] of bad) {
+      const r = await call(f.base, 'POST', '/api/rollout', { cookie, json })
+      expect(r.status).toBe(400)
+      expect(r.body.error).toMatch(error)
+    }
+    expect((await status()).state).not.toBe('running')
   })
 
   it('updates every board in waves of at most N, never two neighbours at once, waiting for a window with an applicant', async () => {
