@@ -57,6 +57,15 @@ export class ServiceStats {
     return s
   }
 
+  /**
+   * A window's last rating as the kept feed has it, for a hub restarted on its data dir: its tile showed
+   * 最近评价 – while the feed under it listed the rating. Never replaces one this run has seen.
+   */
+  recall(counter: string, last: NonNullable<WindowStats['lastRating']>): void {
+    const s = this.of(counter)
+    if (!s.lastRating) s.lastRating = last
+  }
+
   all(): Map<string, WindowStats> {
     return this.stats
   }
