@@ -61,12 +61,14 @@ export class HallTotals {
   private take(topic: string, payload: Uint8Array | string): void {
     // Only ratings and finished services count: the others are passed over before any parse.
     const leaf = lastLevel(topic)
-    if (leaf !== 'evaluated' && leaf !== 'service-finished') return
+    if (leaf !== 'evaluated' && leaf !== 'service-finished' && leaf !== 'service-transferred') return
     const m = parseMessage(topic, payload)
     if (!m.ok || m.topic.kind !== 'event') return
     const e = m.message as BoardEvent
     const counter = m.topic.counter
-    const field = e.type === 'evaluated' ? `ratings|${counter}|${e.score}` : e.type === 'service-finished' ? `served|${counter}|${e.outcome}` : null
+    // A transfer ends the window's part of the service, as finish {"outcome": "transferred"} does (hub/dashboard/service-stats.ts).
+    const field =
+      e.type === 'evaluated' ? `ratings|${counter}|${e.score}` : e.type === 'service-finished' ? `served|${counter}|${e.outcome}` : e.type === 'service-transferred' ? `served|${counter}|transferred` : null
     if (!field) return
     this.pending.push({ id: `${counter}:${e.id}`, field })
     if (this.pending.length > MAX_PENDING) this.dropped += this.pending.splice(0, this.pending.length - MAX_PENDING).length

@@ -92,6 +92,8 @@ export interface HallViewOptions {
   parses?: MessageParses
   /** Where the day's bad ratings are kept across a restart of the hub; absent: in memory only. */
   alertsFile?: RatingAlertsFile
+  /** How often the hall's day is looked at (ms, default 5,000): at its midnight the windows that held yesterday's alerts are announced changed. */
+  dayCheckMs?: number
 }
 
 /** Enough for the worst day a window could have; what is older than the day goes anyway. */
@@ -125,6 +127,7 @@ export class HallView {
   private day = { from: Number.NaN, until: Number.NaN, iso: '' }
   private readonly hallClock: HallClock
   private unlistenReload: (() => void) | null = null
+  private dayTimer: NodeJS.Timeout | null = null
 
   constructor(private readonly opts: HallViewOptions) {
     this.filter = topics.hallTree(opts.hall)
@@ -143,6 +146,11 @@ export class HallView {
       for (const a of saved) this.addAlert(this.get(a.counter), a)
     }
     await new Promise<void>((r) => this.opts.aedes.subscribe(this.filter, this.deliver, () => r()))
+    // A dashboard stays open overnight on its live stream and only redraws a window that changed: without
+    // this, a window that sent nothing after midnight (switched off for the night, an extra window not
+    // opened today) kept yesterday's bad ratings on the page as 今日差评 all the next day.
+    this.dayTimer = setInterval(() => this.turnDay(), this.opts.dayCheckMs ?? 5_000)
+    this.dayTimer.unref()
     if (this.opts.retained) {
       this.replaying = true
       try {
@@ -311,6 +319,16 @@ export class HallView {
     return true
   }
 
+  /** At the hall's midnight: each window that still held yesterday's alerts drops them and is announced, so live pages redraw it. */
+  private turnDay(): void {
+    const since = this.midnight()
+    for (const w of this.windows.values()) {
+      if (!w.alerts.some((a) => a.receivedAt < since)) continue
+      this.dropOldAlerts(w)
+      this.changed(w.counter)
+    }
+  }
+
   /** An alert stays for the hall's day: from hall-local midnight on, yesterday's are gone. */
   private dropOldAlerts(w: WindowView): void {
     const since = this.midnight()
@@ -417,6 +435,8 @@ export class HallView {
   }
 
   async stop(): Promise<void> {
+    if (this.dayTimer) clearInterval(this.dayTimer)
+    this.dayTimer = null
     this.unlistenReload?.()
     this.unlistenReload = null
     this.listeners.clear()

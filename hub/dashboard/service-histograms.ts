@@ -113,9 +113,10 @@ export class ServiceHistograms {
     }
     if (m.topic.kind !== 'event') return
     const e = m.message as { id: string; type: string; durationMs?: number; waitedMs?: number }
-    if (e.type !== 'service-finished' && e.type !== 'service-started') return
+    if (e.type !== 'service-finished' && e.type !== 'service-started' && e.type !== 'service-transferred') return
     if (!this.seen.add(e.id)) return
-    if (e.type === 'service-finished' && typeof e.durationMs === 'number') this.service.observe(this.ensure(counter), e.durationMs / 1000)
+    // A transfer ends this window's part of the service, as finish {"outcome": "transferred"} does.
+    if ((e.type === 'service-finished' || e.type === 'service-transferred') && typeof e.durationMs === 'number') this.service.observe(this.ensure(counter), e.durationMs / 1000)
     if (e.type === 'service-started' && typeof e.waitedMs === 'number') this.wait.observe(this.ensure(counter), e.waitedMs / 1000)
   }
 }

@@ -57,6 +57,15 @@ export class ServiceStats {
     return s
   }
 
+  /**
+   * A window's last rating as the kept feed has it, for a hub restarted on its data dir: its tile showed
+   * 最近评价 – while the feed under it listed the rating. Never replaces one this run has seen.
+   */
+  recall(counter: string, last: NonNullable<WindowStats['lastRating']>): void {
+    const s = this.of(counter)
+    if (!s.lastRating) s.lastRating = last
+  }
+
   all(): Map<string, WindowStats> {
     return this.stats
   }
@@ -72,6 +81,11 @@ export class ServiceStats {
     if (e.type === 'service-finished') {
       s.served[e.outcome] = (s.served[e.outcome] ?? 0) + 1
       detail = e.outcome
+    } else if (e.type === 'service-transferred') {
+      // The window's part ends here as it does with finish {"outcome": "transferred"}: the transfer command
+      // central uses now (docs/integration.md, "Transfer") left this window's transferred count at 0.
+      // The feed's line says 转办 by its type already: no detail, which the pages would show untranslated.
+      s.served.transferred = (s.served.transferred ?? 0) + 1
     } else if (e.type === 'evaluated') {
       s.ratings[e.score] = (s.ratings[e.score] ?? 0) + 1
       s.lastRating = { ticket: e.ticket, score: e.score, ts: e.ts }

@@ -239,6 +239,33 @@ describe('hall view', () => {
     }
   })
 
+  it('at the hall\'s midnight a window that sent nothing since is announced without yesterday\'s alerts, so an open dashboard redraws it', async () => {
+    // The dashboard redraws a window only when the hall view announces it: a window switched off for the
+    // night kept 今日差评 1 and yesterday's line in the list all the next day on a page left open.
+    let clock = beijing(2026, 11, 22, 23, 50)
+    const v = new HallView({ hall: 'h1', aedes: new Aedes(), counters, log: silentLogger(), now: () => clock, timeZone: 'Asia/Shanghai', dayCheckMs: 20 })
+    await v.start()
+    try {
+      v.apply(`${base}/event/rating-alert`, json(boardEvent('rating-alert', 'boot-a', 8, { ticket: 'A012', record: 'w01-boot-a-3' })))
+      v.apply('hall/h1/counter/w02/event/called', json(boardEvent('called', 'boot-b', 1)))
+      const seen: Array<{ counter: string | null; alerts: number }> = []
+      const announced = new Promise<void>((resolve) =>
+        v.onChange((counter) => {
+          seen.push({ counter, alerts: counter ? v.window(counter)!.alerts.length : -1 })
+          if (counter === 'w01') resolve()
+        }),
+      )
+      clock = beijing(2026, 11, 23, 0, 1)
+      let timer: NodeJS.Timeout | undefined
+      const gaveUp = new Promise<'gave up'>((resolve) => (timer = setTimeout(() => resolve('gave up'), 3000)))
+      expect(await Promise.race([announced.then(() => 'announced' as const), gaveUp])).toBe('announced')
+      clearTimeout(timer)
+      expect(seen).toEqual([{ counter: 'w01', alerts: 0 }])
+    } finally {
+      await v.stop()
+    }
+  })
+
   it('the day\'s bad ratings survive a restart of the hub; the day before\'s, a damaged file and a replayed copy do not add any', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'hall-alerts-'))
     try {

@@ -140,4 +140,20 @@ describe('hub metrics (prom-client)', () => {
     expect(after.value('counter_edge_services_total', { ...l, outcome: 'served' })).toBe(1)
     expect(after.value('counter_edge_service_duration_seconds_count', { hall: 'hall-a', counter: 'w02' })).toBe(0)
   })
+
+  it("a transfer ends the window's part of the service: counted as transferred, with its time, once however often it comes", async () => {
+    // Central transfers with the transfer command (docs/integration.md, "Transfer"): the hall had eight
+    // service-transferred at central and counter_edge_services_total{outcome="transferred"} 0 on the hub.
+    const a = await metricsFor('hall-a')
+    running.push(a)
+    const transferred = boardEvent('service-transferred', 'boot-a', 9, { durationMs: 184_000 })
+    await a.publish(topics.event('hall-a', 'w01', 'service-transferred'), transferred)
+    await a.publish(topics.event('hall-a', 'w01', 'service-transferred'), transferred)
+    const after = await a.scrape()
+    const l = { hall: 'hall-a', counter: 'w01' }
+    expect(after.value('counter_edge_services_total', { ...l, outcome: 'transferred' })).toBe(1)
+    expect(after.value('counter_edge_services_total', { ...l, outcome: 'served' })).toBe(0)
+    expect(after.value('counter_edge_service_duration_seconds_count', l)).toBe(1)
+    expect(after.value('counter_edge_service_duration_seconds_sum', l)).toBe(184)
+  })
 })

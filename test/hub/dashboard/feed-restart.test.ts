@@ -58,4 +58,33 @@ describe('feed history across a hub restart', () => {
     await eventually(async () => (await feed(second)).entries[0]?.ticket === 'A103', 5000, 'the new event in the feed')
     expect((await feed(second)).entries[0]!.seq).toBe(3)
   })
+  it("a window's last rating is on its tile again after the restart, as the feed has it", async () => {
+    // A hub restarted on its data dir showed 最近评价 – on every tile while the feed under them listed the ratings.
+    const ratingsDir = await mkdtemp(join(tmpdir(), 'feed-restart-rating-'))
+    try {
+      const credentialsFile = join(ratingsDir, 'credentials.json')
+      await writeUsers(credentialsFile, [w01])
+      const config = { hall: H, port: 0, credentialsFile, dataDir: join(ratingsDir, 'data'), http: { port: 0 } }
+      const windowOf = async (hub: RunningHub) =>
+        ((await (await fetch(`http://127.0.0.1:${hub.httpPort}/api/windows/w01`)).json()) as { window: { lastRating: { ticket: string; score: string } | null } }).window
+
+      const first = await startHub(config, new CapturedLog().logger)
+      hubs.push(first)
+      const board = await connectAs(first.port, w01)
+      for (const [i, [ticket, score]] of [['A201', 'satisfied'], ['A202', 'neutral']].entries()) {
+        const e = { ...eventExamples.evaluated, id: `rated-${i}`, ticket, score, record: `w01-r-${i}` }
+        expect(await publishOutcome(board, `hall/${H}/counter/w01/event/evaluated`, JSON.stringify(e))).toBe('acked')
+      }
+      await eventually(async () => (await windowOf(first)).lastRating?.ticket === 'A202', 5000, 'the last rating on the first hub')
+      await board.endAsync()
+      await first.stop()
+      hubs.pop()
+
+      const second = await startHub(config, new CapturedLog().logger)
+      hubs.push(second)
+      expect((await windowOf(second)).lastRating).toMatchObject({ ticket: 'A202', score: 'neutral' })
+    } finally {
+      await rm(ratingsDir, { recursive: true, force: true })
+    }
+  })
 })
