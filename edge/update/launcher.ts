@@ -101,7 +101,7 @@ export class Launcher {
         this.child = null
         if (this.deadlineTimer) clearTimeout(this.deadlineTimer)
         this.deadlineTimer = null
-        void this.onExit(code, signal, healthy).finally(resolve)
+        void this.onExit(code, signal, healthy, version).finally(resolve)
       })
     })
   }
@@ -124,11 +124,14 @@ export class Launcher {
     await this.terminate(child)
   }
 
-  private async onExit(code: number | null, signal: NodeJS.Signals | null, healthy: boolean): Promise<void> {
+  private async onExit(code: number | null, signal: NodeJS.Signals | null, healthy: boolean, version: string | null): Promise<void> {
     if (this.stopping) return
     const { log } = this.opts
     const j = await this.opts.root.readJournal()
-    if (j.trying && !healthy && code !== 0) {
+    // The version on trial ending before it said healthy failed to start, whatever its exit code: a clean exit
+    // there hands over to no one, and taken as one it was started again at once until the deadline, in a loop.
+    const failedTrial = j.trying !== null && !healthy && (code !== 0 || version === j.trying)
+    if (failedTrial) {
       this.crashes++
       const max = this.opts.crashesBeforeRollback ?? 3
       log.warn({ version: j.trying, code, signal, crashes: this.crashes }, 'tried version exited before it was online')
@@ -138,8 +141,8 @@ export class Launcher {
       }
     }
     // A clean exit is an update handing over (or a stop asked for): the next version at once; a crash after a pause.
-    const delay = code === 0 ? 0 : this.backoffMs()
-    if (code !== 0) log.warn({ code, signal, delayMs: delay }, `运行时退出，稍后重启 runtime exited; restarting in ${delay} ms`)
+    const delay = code === 0 && !failedTrial ? 0 : this.backoffMs()
+    if (delay > 0) log.warn({ code, signal, delayMs: delay }, `运行时退出，稍后重启 runtime exited; restarting in ${delay} ms`)
     this.restartTimer = setTimeout(() => {
       this.restartTimer = null
       void this.launch()

@@ -8,9 +8,10 @@ import { BoardRoot } from '../../../edge/update/board-root.ts'
  * <root>/runs.log (start, confirmed), one line each:
  * - healthy: says `healthy` over IPC at once and runs until SIGTERM;
  * - crash: throws at start;
- * - silent: runs but never says `healthy`.
+ * - silent: runs but never says `healthy`;
+ * - exits: ends with exit code 0 at start, before it says `healthy` (a runtime that gives up quietly).
  */
-export type FakeKind = 'healthy' | 'crash' | 'silent'
+export type FakeKind = 'healthy' | 'crash' | 'silent' | 'exits'
 
 const PROGRAMS: Record<FakeKind, string> = {
   healthy: `
@@ -24,6 +25,9 @@ throw new Error('boom at start of ' + VERSION)
 `,
   silent: `
 setInterval(() => {}, 1000)
+`,
+  exits: `
+process.exit(0)
 `,
 }
 

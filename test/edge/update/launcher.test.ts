@@ -63,6 +63,16 @@ describe('launcher', () => {
     expect(l.starts.map((s) => s.version)).toEqual(['0.2.0', '0.2.0', '0.2.0', '0.1.0'])
   })
 
+  it('a tried version that exits cleanly before it says healthy counts as failing at start: three of them and it rolls back, never a tight loop of starts', async () => {
+    const root = await makeRoot(await tempDir(), { '0.1.0': 'healthy', '0.2.0': 'exits' }, '0.1.0')
+    await trial(root, '0.2.0', '0.1.0', 60_000)
+    const l = launch(root)
+    await l.start()
+    await eventually(async () => (await runs(root)).includes('start 0.1.0 edge --config /etc/counter-edge/board.json'), 15_000, 'the previous version started')
+    expect(l.starts.map((s) => s.version)).toEqual(['0.2.0', '0.2.0', '0.2.0', '0.1.0'])
+    expect(await root.readJournal()).toMatchObject({ trying: null, rolledBack: { from: '0.2.0', to: '0.1.0', reason: expect.stringMatching(/0\.2\.0 exited 3 times before it was online/) } })
+  })
+
   it('rolls back a tried version that never says healthy once its deadline passes', async () => {
     const root = await makeRoot(await tempDir(), { '0.1.0': 'healthy', '0.3.0': 'silent' }, '0.1.0')
     await trial(root, '0.3.0', '0.1.0', 1_500)
