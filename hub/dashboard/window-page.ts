@@ -31,6 +31,7 @@ export function windowPage(hall: string, counter: string): string {
   <button type="button" id="lang-switch"></button>
 </header>
 <main>
+  <div id="stale" class="card wide" role="alert" hidden></div>
   <section aria-labelledby="h-screen" class="card" id="screen-card"><h2 id="h-screen"></h2><div id="screen"></div></section>
   <section aria-labelledby="h-state" class="card"><h2 id="h-state"></h2><dl id="state"></dl></section>
   <section aria-labelledby="h-faults" class="card"><h2 id="h-faults"></h2><ul id="faults"></ul></section>
@@ -87,6 +88,7 @@ const STYLE = `
   #lang-switch { margin-left: auto; padding: 4px 12px; border-radius: 4px; border: 1px solid #fff; background: #fff; color: #1f2a37; cursor: pointer; }
   .pill { padding: 3px 10px; border-radius: 999px; font-size: 14px; background: #394656; color: #fff; }
   .pill.ok { background: var(--ok); color: #fff; } .pill.bad { background: var(--bad); color: #fff; }
+  #stale { background: #fdecea; border: 2px solid var(--bad); color: var(--bad); font-weight: 600; }
   main { display: grid; grid-template-columns: repeat(auto-fill, minmax(320px, 1fr)); gap: 16px; padding: 16px 20px; }
   .card { background: var(--card); border-radius: 8px; padding: 14px; box-shadow: 0 1px 2px rgba(0,0,0,.08); }
   .card.wide { grid-column: 1 / -1; }
@@ -282,14 +284,39 @@ async function load() {
   render();
 }
 
-function setHub(ok, zh, en) { const h = $('hub-state'); h.innerHTML = T(zh, en); h.className = 'pill ' + (ok ? 'ok' : 'bad'); }
+/** What the hub pill says, kept so a language switch can say it again; state: 'connecting', 'live', 'stale', 'reconnecting', 'full' or 'error'. */
+let hub = { state: 'connecting', zh: '连接中…', en: 'connecting…' };
+function setHub(state, zh, en) {
+  hub = { state, zh, en };
+  const h = $('hub-state');
+  h.innerHTML = T(zh, en);
+  h.className = 'pill ' + (state === 'live' ? 'ok' : state === 'connecting' ? '' : 'bad');
+  h.dataset.state = state;
+  // What this page shows is what the hub last said: once it says nothing, the page says so, with since when.
+  const stale = (state === 'stale' || state === 'reconnecting') && lastFrame > 0;
+  $('stale').hidden = !stale;
+  $('stale').innerHTML = stale ? T('画面可能已过时：自 ' + hallTime(new Date(lastFrame).toISOString()) + ' 起未收到集线器的更新', 'This view may be out of date: nothing from the hub since ' + hallTime(new Date(lastFrame).toISOString())) : '';
+}
 
+let es = null;
+/** When the hub was last heard on the stream (any frame, its pings every 5 s included), and when a stream was last opened. */
+let lastFrame = 0;
+let lastAttempt = 0;
+/** Three pings missed: the link is dead though nothing closed it (a pulled cable, a dropped Wi-Fi); EventSource itself would wait for ever. */
+const STALE_MS = 16000;
+const RETRY_MS = 3000;
 function connect() {
-  const es = new EventSource(base + 'live');
-  es.addEventListener('open', () => { setHub(true, '实时', 'live'); load().catch((e) => setHub(false, '无法读取窗口', 'cannot read the window: ' + e.message)); });
+  if (es) es.close();
+  lastAttempt = Date.now();
+  es = new EventSource(base + 'live');
+  const source = es;
+  const heard = () => { if (source === es) lastFrame = Date.now(); };
+  for (const name of ['open', 'ping', 'window', 'hall', 'event', 'announcement', 'quarantine', 'snapshot']) es.addEventListener(name, heard);
+  es.addEventListener('open', () => { setHub('live', '实时', 'live'); load().catch((e) => setHub('error', '无法读取窗口', 'cannot read the window: ' + e.message)); });
   es.addEventListener('error', () => {
-    if (es.readyState === EventSource.CLOSED) { setHub(false, '实时推送已满，30 秒后重试', 'live view full, retrying in 30 s'); setTimeout(connect, 30000); return; }
-    setHub(false, '重新连接中…', 'reconnecting…');
+    if (source !== es) return;
+    if (es.readyState === EventSource.CLOSED) { setHub('full', '实时推送已满，30 秒后重试', 'live view full, retrying in 30 s'); setTimeout(connect, 30000); return; }
+    setHub('reconnecting', '重新连接中…', 'reconnecting…');
   });
   es.addEventListener('window', (m) => { const w = JSON.parse(m.data); if (w.counter !== CONFIG.counter) return; win = w; renderScreen(); renderState(); renderFaults(); renderLink(); });
   es.addEventListener('event', (m) => {
@@ -307,13 +334,16 @@ $('lang-switch').addEventListener('click', () => {
   const u = new URL(location.href);
   if (u.searchParams.has('lang')) { u.searchParams.set('lang', lang); history.replaceState(null, '', u); }
   render();
-  setHub($('hub-state').classList.contains('ok'), $('hub-state').classList.contains('ok') ? '实时' : '连接中…', $('hub-state').classList.contains('ok') ? 'live' : 'connecting…');
+  setHub(hub.state, hub.zh, hub.en);
 });
 setInterval(() => {
+  const quiet = Date.now() - lastFrame;
+  if (hub.state === 'live' && quiet > STALE_MS) setHub('stale', '集线器无响应，重新连接中…', 'hub not answering, reconnecting…');
+  if ((hub.state === 'stale' || hub.state === 'reconnecting') && quiet > STALE_MS && Date.now() - lastAttempt > RETRY_MS) connect();
   for (const el of document.querySelectorAll('[data-started]')) { const t = Number(el.dataset.started); if (t) el.textContent = duration(Date.now() - t); }
   for (const el of document.querySelectorAll('[data-since]')) el.innerHTML = ago(el.dataset.since);
 }, 1000);
 render();
-setHub(false, '连接中…', 'connecting…');
+setHub('connecting', '连接中…', 'connecting…');
 connect();
 `

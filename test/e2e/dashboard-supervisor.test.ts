@@ -153,6 +153,28 @@ describe('dashboard for the duty supervisor, in Chromium', () => {
     await send('w01', 'no-show', {})
   }, 60_000)
 
+  it("the window's own page too: a silent link says the view is stale and since when, then catches up by itself", async () => {
+    await eventually(() => [...edges.values()].every((e) => e.link.connected), 15_000, 'the boards to reconnect')
+    const proxy = await FaultProxy.start({ target: { host: '127.0.0.1', port: hubConfig.http!.port }, name: 'phone-link-window' })
+    const phone = await context.newPage()
+    try {
+      await phone.goto(`http://127.0.0.1:${proxy.port}/window/w01`)
+      await phone.waitForFunction(() => document.getElementById('hub-state')?.dataset.state === 'live', null, { timeout: 10_000 })
+      expect(await phone.locator('#stale').isHidden()).toBe(true)
+      proxy.stall()
+      await phone.waitForFunction(() => document.getElementById('hub-state')?.dataset.state !== 'live' && !document.getElementById('stale')!.hidden, null, { timeout: 30_000 })
+      expect(await phone.locator('#stale').textContent()).toMatch(/^画面可能已过时：自 \d\d:\d\d:\d\d 起未收到集线器的更新\s?This view may be out of date: nothing from the hub since \d\d:\d\d:\d\d$/)
+      await send('w01', 'call', { ticket: 'C103' })
+      proxy.resume()
+      await phone.waitForFunction(() => document.getElementById('hub-state')?.dataset.state === 'live' && document.getElementById('stale')!.hidden, null, { timeout: 20_000 })
+      await phone.waitForFunction(() => document.getElementById('state')?.textContent?.includes('C103'), null, { timeout: 10_000 })
+    } finally {
+      await phone.close()
+      await proxy.close()
+    }
+    await send('w01', 'no-show', {})
+  }, 60_000)
+
   it('an officer who presses help: the tile says the window asks for the duty supervisor, since when in hall time, and the summary counts it until the service moves on', async () => {
     await eventually(() => [...edges.values()].every((e) => e.link.connected), 15_000, 'the boards to reconnect')
     const asked = tap.waitFor((m) => m.topic === topics.event(HALL, 'w01', 'help-requested'), 10_000, 'the help request at the hub')
