@@ -63,7 +63,24 @@ export function schemaProblem(schema: z.core.$ZodType, input: unknown, issues: r
       text: `未知的键 ${named.map((n) => `${quote(n.k)}${n.hint.zh}`).join('；')} / unknown key${s} ${named.map((n) => `${quote(n.k)}${n.hint.en}`).join(', ')}`,
     }
   }
-  return { path: dotted(first.path), text: issueText(first, valueAt(input, first.path)) }
+  const value = valueAt(input, first.path)
+  const { zh, en } = issueHalves(first, value)
+  const hint = first.code === 'invalid_format' && typeof value === 'string' ? recasedHint(schema, input, first.path, value) : { zh: '', en: '' }
+  return { path: dotted(first.path), text: `${zh}${hint.zh} / ${en}${hint.en}` }
+}
+
+/** A value right but for its case ("W13" for w13, "a012" for A012), pointed to as the whole file would accept it. */
+function recasedHint(schema: z.core.$ZodType, input: unknown, path: Path, value: string): { zh: string; en: string } {
+  const fits = (candidate: string): boolean => {
+    const copy = structuredClone(input)
+    let at = copy as Record<PropertyKey, unknown>
+    for (const p of path.slice(0, -1)) at = at[p] as Record<PropertyKey, unknown>
+    at[path.at(-1)!] = candidate
+    const r = (schema as unknown as z.ZodType).safeParse(copy)
+    return r.success || !r.error.issues.some((i) => samePrefix(i.path, path) && i.path.length === path.length)
+  }
+  const recased = [value.toLowerCase(), value.toUpperCase()].filter((c) => c !== value && fits(c))
+  return didYouMean(value, recased, quote)
 }
 
 /** One issue of a value (a flag's, or a field's) as `中文 / English`. */

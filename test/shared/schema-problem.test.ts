@@ -41,4 +41,13 @@ describe('a schema failure, as a technician reads it', () => {
     expect(r.success).toBe(false)
     expect(issueText(r.error!.issues[0]!, 'W03')).toBe("须为 1–32 个字符：a–z、0–9、'-'，不以 '-' 开头 / expected 1–32 characters a–z, 0–9, '-', not starting with '-'")
   })
+
+  it('points to a value that is right but for its case, as the whole file would take it', () => {
+    expect(problem({ counter: 'W13', board: 'b', hub: ['h'] })).toEqual({
+      path: 'counter',
+      text: `须为 1–32 个字符：a–z、0–9、'-'，不以 '-' 开头，是不是 "w13"？ / expected 1–32 characters a–z, 0–9, '-', not starting with '-' (did you mean "w13"?)`,
+    })
+    // No hint where no case would do.
+    expect(problem({ counter: 'w_13', board: 'b', hub: ['h'] }).text).not.toContain('did you mean')
+  })
 })
