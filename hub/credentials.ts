@@ -174,7 +174,7 @@ export class CredentialStore {
         if (file && file.toString() !== basename(this.opts.path)) return
         if (this.reloadTimer) clearTimeout(this.reloadTimer)
         this.reloadTimer = setTimeout(() => {
-          this.reload().catch((err: Error) => this.opts.log.error({ err: err.message }, 'credentials reload failed; keeping the previous set'))
+          this.reload().catch((err: Error) => this.opts.log.error({ err: err.message }, '凭据文件重新加载失败，沿用之前的账号 / credentials reload failed; keeping the previous set'))
         }, 50)
       })
     }
