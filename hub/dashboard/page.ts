@@ -196,6 +196,7 @@ const TEXT = {
   'hub.live': { zh: '集线器：实时', en: 'hub: live' },
   'hub.reconnecting': { zh: '集线器：重新连接中…', en: 'hub: reconnecting…' },
   'hub.stale': { zh: '集线器：无响应，重新连接中…', en: 'hub: not answering, reconnecting…' },
+  'alerts.new': { zh: '{n} 条新差评', en: '{n} new bad ratings' },
   'stale': { zh: '画面可能已过时：自 {t} 起未收到集线器的更新', en: 'This view may be out of date: nothing from the hub since {t}' },
   'hub.full': { zh: '实时推送已满，30 秒后重试', en: 'live view full, retrying in 30 s' },
   'hub.unreachable': { zh: '无法连接集线器：{why}', en: 'cannot reach the hub: {why}' },
@@ -526,10 +527,21 @@ function renderAlerts() {
   }).join('');
 }
 
+/** Bad ratings said in the toast and not yet gone from it: several in a row are said together, never only the last. */
+let toastAlerts = [];
+let toastAlertsUntil = 0;
+const ALERT_TOAST_MS = 8000;
 /** A window update brought alerts the page had not shown yet: say so at once. */
 function announceNew(before, w) {
   const known = new Set(((before && before.alerts) || []).map((a) => a.id));
-  for (const a of w.alerts || []) if (!known.has(a.id)) toast(bi(alertPair(a)));
+  const fresh = (w.alerts || []).filter((a) => !known.has(a.id));
+  if (fresh.length === 0) return;
+  if (Date.now() > toastAlertsUntil) toastAlerts = [];
+  toastAlerts.push(...fresh);
+  toastAlertsUntil = Date.now() + ALERT_TOAST_MS;
+  const n = toastAlerts.length;
+  const lines = toastAlerts.slice(-5).map((a) => bi(alertPair(a)));
+  toast((n > 1 ? '<b data-field="new-alerts">' + T('alerts.new', { n }) + '</b><br>' : '') + (n > 5 ? '…<br>' : '') + lines.join('<br>'), ALERT_TOAST_MS);
 }
 
 /** Revoked and away: taken out of service on purpose (provision --revoke), so no technician is needed there. */

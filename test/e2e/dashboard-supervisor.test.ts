@@ -204,6 +204,10 @@ describe('dashboard for the duty supervisor, in Chromium', () => {
       await eventually(() => w01.window.current.mode !== 'evaluating', 5000, `the rating of ${ticket}`)
     }
     await page.waitForFunction(() => Array.from(document.querySelectorAll('#alert-list li')).filter((li) => li.textContent!.includes('D2')).length === 20, null, { timeout: 20_000 })
+    // The pop-up says them together, the newest last, never only the last one.
+    await page.waitForFunction(() => document.getElementById('toast')?.textContent?.includes('D219'), null, { timeout: 10_000 })
+    expect(await page.locator('#toast [data-field="new-alerts"]').textContent()).toMatch(/^\d+ 条新差评 \d+ new bad ratings$/)
+    expect(await page.locator('#toast').textContent()).toContain('D218')
     // The list scrolls within itself; the tiles follow it within the phone's first screen (844 px high).
     const tile = await page.locator('#tiles article').first().boundingBox()
     expect(tile!.y).toBeLessThan(844)
