@@ -201,8 +201,9 @@ export class Window {
       else if (e.kind === 'reply') prepared.set(e, this.opts.link.prepare('reply', replyFields(e)))
     }
     if (saving) {
-      // This save replaces the outbox of the last change (a rating, say): the journal holds that first.
-      if (!changed) await this.opts.link.flush()
+      // This save replaces the outbox of the last save (a rating, say, journalled a moment ago and
+      // maybe not yet committed): the journal holds it first, or a power cut could lose it with neither.
+      await this.opts.link.flush()
       // On disk before anyone is told: a crash after `called` went out must not restart to a dark display.
       await this.opts.stateFile!.save(this.state, [...prepared.values()], this.ledger.recent(LEDGER_SAVED), { wall, mono })
     }
