@@ -99,6 +99,8 @@ export class Window {
   private screenSent: string | undefined
 
   private readonly mono: () => number
+  /** An answer that took its time came while stopping: stop() saves the ledger that holds it. */
+  private answeredWhileClosing = false
 
   constructor(private readonly opts: WindowOptions) {
     this.mono = opts.mono
@@ -240,8 +242,7 @@ export class Window {
             const reply: ReplyEffect = ok
               ? { kind: 'reply', cmd: e.cmd, name: 'self-test', ok: true, result }
               : { kind: 'reply', cmd: e.cmd, name: 'self-test', ok: false, code: 'device-fault', message: JSON.stringify(result).slice(0, 480) }
-            this.ledger.remember(e.cmd, reply)
-            this.sendReply(reply)
+            this.answerLater(reply)
           })
         return
       }
@@ -254,8 +255,7 @@ export class Window {
           .catch((err: Error) => ({ ok: false as const, code: 'device-fault' as const, message: `update: ${err.message}`.slice(0, 480) }))
           .then((a) => {
             const reply: ReplyEffect = a.ok ? { kind: 'reply', cmd: e.cmd.id, name: 'update', ok: true, result: a.result } : { kind: 'reply', cmd: e.cmd.id, name: 'update', ok: false, code: a.code, message: a.message }
-            this.ledger.remember(e.cmd.id, reply)
-            this.sendReply(reply)
+            this.answerLater(reply)
           })
         return
       }
@@ -275,6 +275,29 @@ export class Window {
         this.opts.onSettings?.()
         return
     }
+  }
+
+  /**
+   * The answer to a command that took its time (self-test, update): saved with the ledger before it
+   * goes out, as an answer given at once is, so a retry of that id after a power cut gets this answer
+   * and the tests or the update are not run again. In the input queue, so this save replaces the file's
+   * outbox only once the journal holds it, like any other (see apply).
+   */
+  private answerLater(reply: ReplyEffect): void {
+    this.ledger.remember(reply.cmd, reply)
+    const file = this.opts.stateFile
+    if (!file || this.closing) {
+      // Stopping: the queue takes no more; stop() saves the ledger once the queue has drained.
+      this.answeredWhileClosing = true
+      this.sendReply(reply)
+      return
+    }
+    this.enqueue(async () => {
+      const prepared = this.opts.link.prepare('reply', replyFields(reply))
+      await this.opts.link.flush()
+      await file.save(this.state, [prepared], this.ledger.recent(LEDGER_SAVED), { wall: this.opts.now(), mono: this.mono() })
+      this.opts.link.append(prepared)
+    })
   }
 
   private stateMessage() {
@@ -397,8 +420,8 @@ export class Window {
     await this.inputs.drain()
     this.stopped = true
     const file = this.opts.stateFile
-    if (file?.outboxPending) {
-      // A clean stop: once the journal has the outbox, the next start need not send it again.
+    if (file && (file.outboxPending || this.answeredWhileClosing)) {
+      // A clean stop: once the journal has the outbox, the next start need not send it again (and the ledger keeps a late answer).
       try {
         await this.opts.link.flush()
         await file.save(this.state, [], this.ledger.recent(LEDGER_SAVED), { wall: this.opts.now(), mono: this.mono() })

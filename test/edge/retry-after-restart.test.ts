@@ -202,3 +202,44 @@ describe('retries and power cuts, property', () => {
     expect(seen.cuts, JSON.stringify(seen)).toBeGreaterThan(0)
   }, 300_000)
 })
+
+/**
+ * An answer that takes its time (a self-test runs the devices, an update checks its files) is given
+ * after the command's own step, outside the state change that saves answers given at once. It is on
+ * disk before it goes out all the same: central, retrying that id after a power cut, gets the answer
+ * it may already hold, and the tests are not run again (here they would now fail: the display broke).
+ */
+describe('a slow answer retried after a power cut', () => {
+  it('a self-test answered before the cut is answered the same after it, not run again', async () => {
+    vi.useFakeTimers({ now: new Date('2025-03-04T09:00:00.000Z') })
+    const dataDir = await mkdtemp(join(tmpdir(), 'retry-self-test-'))
+    const statePath = join(dataDir, 'window-state.json')
+    let h = await EdgeHarness.start({ dataDir })
+    try {
+      const answered = async (id: string, n: number) => {
+        for (let i = 0; i < 40 && h.of('reply').filter((p) => p.message.cmd === id).length < n; i++) await h.advance(250)
+        await h.until(() => h.of('reply').filter((p) => p.message.cmd === id).length >= n, `answer ${n} to ${id}`)
+        return h.of('reply').filter((p) => p.message.cmd === id)[n - 1]!.message
+      }
+      expect(await h.reply(h.command('officer', { action: 'sign-in', officer: 'li-na' }))).toMatchObject({ ok: true })
+      const id = h.command('self-test', { tests: ['display'] })
+      const first = await answered(id, 1)
+      expect(first).toMatchObject({ cmd: id, name: 'self-test', ok: true, result: { display: 'ok' } })
+      // Power fails once central has the answer: the state file is as it was then.
+      const atCut = await readFile(statePath, 'utf8')
+      await h.stop()
+      await writeFile(statePath, atCut)
+      h = await EdgeHarness.start({ dataDir })
+      h.hardware.displayFault('eio')
+      // Central sends the very same command again (it had not taken the answer in before the cut, say).
+      h.command('self-test', { tests: ['display'] }, { id })
+      const again = await answered(id, 1)
+      const answer = (m: Record<string, unknown>) => ({ cmd: m.cmd, name: m.name, ok: m.ok, result: m.result, code: m.code, message: m.message })
+      expect(answer(again)).toEqual(answer(first))
+    } finally {
+      await h.stop()
+      vi.useRealTimers()
+      await rm(dataDir, { recursive: true, force: true })
+    }
+  }, 60_000)
+})
