@@ -1,5 +1,6 @@
 import type { Aedes, AedesPublishPacket } from 'aedes'
 import { EVALUATION_SCORES, SCORE_LABELS, topics, type BoardEvent } from '../../edge/protocol/index.ts'
+import { madeAfter, type MadeAt } from '../event-order.ts'
 import { RecentIds } from '../recent-ids.ts'
 import { MessageParses } from '../message-parses.ts'
 
@@ -25,27 +26,6 @@ export interface WindowStats {
   lastRating: { ticket: string; score: string; ts: string } | null
 }
 
-/** Where a rating stands among a window's ratings: its board's boot and seq, and its time. */
-export interface RatingOrder {
-  boot?: string
-  seq?: number
-  ts: string
-}
-
-/**
- * Whether rating `a` was given after rating `b`. Within one boot the board's seq says it, whatever
- * the clock; across boots, the board's clock. Not the order they reached the hub: a journal backlog
- * drained after a link outage arrives after the live ratings given since, and made an older rating
- * the window's 最近评价.
- */
-export function givenAfter(a: RatingOrder, b: RatingOrder): boolean {
-  if (a.boot !== undefined && a.boot === b.boot && a.seq !== undefined && b.seq !== undefined && a.seq !== b.seq) return a.seq > b.seq
-  const at = Date.parse(a.ts)
-  const bt = Date.parse(b.ts)
-  // A time that cannot be read says nothing: the one that came later stands.
-  return !(Number.isFinite(at) && Number.isFinite(bt)) || at >= bt
-}
-
 /**
  * Per-window service counts and ratings for the dashboard and /metrics, from
  * the board events passing through the hub. Deduplicated by message id: a
@@ -53,8 +33,11 @@ export function givenAfter(a: RatingOrder, b: RatingOrder): boolean {
  */
 export class ServiceStats {
   private readonly stats = new Map<string, WindowStats>()
-  /** The boot and seq of each window's last rating, beside it (the rating itself is what the pages get). */
-  private readonly lastOrder = new Map<string, RatingOrder>()
+  /**
+   * The boot and seq of each window's last rating, beside it (the rating itself is what the pages get):
+   * the last is the one given last (hub/event-order.ts), not the last to arrive.
+   */
+  private readonly lastOrder = new Map<string, MadeAt>()
   private readonly seen = new RecentIds(20_000)
   private readonly parses: MessageParses
   private readonly listeners = new Set<(item: FeedItem) => void>()
@@ -100,10 +83,10 @@ export class ServiceStats {
     this.rated(entry.counter, { ticket: entry.ticket, score: entry.detail, ts: entry.ts }, { boot: entry.boot, seq: entry.bootSeq, ts: entry.ts })
   }
 
-  private rated(counter: string, rating: NonNullable<WindowStats['lastRating']>, order: RatingOrder): void {
+  private rated(counter: string, rating: NonNullable<WindowStats['lastRating']>, order: MadeAt): void {
     const s = this.of(counter)
     const before = this.lastOrder.get(counter)
-    if (s.lastRating && before && !givenAfter(order, before)) return
+    if (s.lastRating && before && !madeAfter(order, before)) return
     s.lastRating = rating
     this.lastOrder.set(counter, order)
   }
