@@ -2,6 +2,7 @@ import type { Aedes, AedesPublishPacket } from 'aedes'
 import { SCORE_LABELS, topics, type BoardEvent, type CentralStatus, type EventOf, type HubBridge, type OfflineReason, type Screen, type State, type Status, type Telemetry, type UpdateReport } from '../edge/protocol/index.ts'
 import type { Logger } from '../edge/shared/logger.ts'
 import { HallClock } from './announcer/hall-clock.ts'
+import { madeAfter } from './event-order.ts'
 import type { HubCounters } from './hub-counters.ts'
 import { MessageParses } from './message-parses.ts'
 import type { RatingAlertView, RatingAlertsFile } from './rating-alerts.ts'
@@ -13,6 +14,9 @@ export interface EventSummary {
   id: string
   ts: string
   ticket: string | null
+  /** The board's boot and seq: where the event stands among the window's (hub/event-order.ts). */
+  boot: string
+  seq: number
 }
 
 /** One window as a technician needs to see it: is it there, what is it doing, what went wrong. */
@@ -278,12 +282,17 @@ export class HallView {
         break
       case 'event': {
         const e = m.message
-        const summary: EventSummary = { type: e.type, id: e.id, ts: e.ts, ticket: 'ticket' in e ? (e.ticket ?? null) : null }
+        const summary: EventSummary = { type: e.type, id: e.id, ts: e.ts, ticket: 'ticket' in e ? (e.ticket ?? null) : null, boot: e.boot, seq: e.seq }
         if (w.recentEvents.some((r) => r.id === e.id)) return // a duplicate from the at-least-once chain
-        w.lastEvent = summary
+        // Newest first by when the board made them, not by arrival: a journal backlog drained after a link
+        // outage came in after the live events since, and its help-requested stood first on the tile as a
+        // call for the supervisor that a later service had already overtaken (page.ts helpAsked).
+        let at = 0
+        while (at < w.recentEvents.length && !madeAfter(summary, w.recentEvents[at]!)) at++
         // In place: every copy handed out has its own list (copyOf).
-        w.recentEvents.unshift(summary)
+        w.recentEvents.splice(at, 0, summary)
         if (w.recentEvents.length > this.recentKept) w.recentEvents.length = this.recentKept
+        w.lastEvent = w.recentEvents[0] ?? summary
         if (e.type === 'rating-alert') this.alert(w, e)
         break
       }

@@ -24,6 +24,10 @@ const entrySchema = z.object({
   ts: z.string().min(1).max(64),
   ticket: z.string().max(64).nullable(),
   detail: z.string().max(200).nullable(),
+  // Absent from the lines an older hub wrote (service-stats.ts FeedItem).
+  id: z.string().min(1).max(100).optional(),
+  boot: z.string().min(1).max(40).optional(),
+  bootSeq: z.number().int().min(0).optional(),
 })
 
 export const FEED_KEPT = 1_000
@@ -102,7 +106,7 @@ export class FeedHistory {
 
   /** Keeps an item; returns it with its seq, and encoded (what the live stream sends, so a page can tell what it has). */
   add(item: FeedItem): { entry: FeedEntry; json: string } {
-    const entry: FeedEntry = { seq: ++this.seq, counter: item.counter, type: item.type, ts: item.ts, ticket: item.ticket, detail: item.detail }
+    const entry: FeedEntry = { seq: ++this.seq, counter: item.counter, type: item.type, ts: item.ts, ticket: item.ticket, detail: item.detail, id: item.id, boot: item.boot, bootSeq: item.bootSeq }
     // Encoded once, for the file and for the live streams alike.
     const json = JSON.stringify(entry)
     this.entries.push(entry)

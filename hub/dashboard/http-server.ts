@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { randomBytes } from 'node:crypto'
 import type { Aedes, AedesPublishPacket } from 'aedes'
-import { EVALUATION_SCORES, hasApplicantMode, isId, parseMessage, topics, type CommandName } from '../../edge/protocol/index.ts'
+import { hasApplicantMode, isId, parseMessage, topics, type CommandName } from '../../edge/protocol/index.ts'
 import type { Logger } from '../../edge/shared/logger.ts'
 import type { HallView, WindowView } from '../hall-view.ts'
 import type { HubCounters } from '../hub-counters.ts'
@@ -122,10 +122,8 @@ export class HubHttp {
 
   async start(): Promise<void> {
     await this.feed.start()
-    // Newest first: each window's first rating here is its last.
-    for (const e of this.feed.recent(FEED_KEPT)) {
-      if (e.type === 'evaluated' && e.ticket !== null && e.detail !== null && (EVALUATION_SCORES as readonly string[]).includes(e.detail)) this.stats.recall(e.counter, { ticket: e.ticket, score: e.detail, ts: e.ts })
-    }
+    // Oldest first, as they came: what the hub counted before its restart is not counted again.
+    for (const e of this.feed.recent(FEED_KEPT).reverse()) this.stats.recall(e)
     await this.stats.start()
     await this.metrics.start()
     this.opts.aedes.on('publish', this.countIn)

@@ -1,5 +1,6 @@
 import type { Aedes, AedesPublishPacket } from 'aedes'
-import { SCORE_LABELS, topics, type BoardEvent } from '../../edge/protocol/index.ts'
+import { EVALUATION_SCORES, SCORE_LABELS, topics, type BoardEvent } from '../../edge/protocol/index.ts'
+import { madeAfter, type MadeAt } from '../event-order.ts'
 import { RecentIds } from '../recent-ids.ts'
 import { MessageParses } from '../message-parses.ts'
 
@@ -9,6 +10,14 @@ export interface FeedItem {
   ts: string
   ticket: string | null
   detail: string | null
+  /**
+   * The event's own id, boot and seq: kept with the feed so a hub restarted on its data dir still knows
+   * which events it has counted (a board resends what the killed hub took but never acknowledged), and
+   * which of a window's ratings was given last. Absent from lines an older hub wrote.
+   */
+  id?: string
+  boot?: string
+  bootSeq?: number
 }
 
 export interface WindowStats {
@@ -24,6 +33,11 @@ export interface WindowStats {
  */
 export class ServiceStats {
   private readonly stats = new Map<string, WindowStats>()
+  /**
+   * The boot and seq of each window's last rating, beside it (the rating itself is what the pages get):
+   * the last is the one given last (hub/event-order.ts), not the last to arrive.
+   */
+  private readonly lastOrder = new Map<string, MadeAt>()
   private readonly seen = new RecentIds(20_000)
   private readonly parses: MessageParses
   private readonly listeners = new Set<(item: FeedItem) => void>()
@@ -58,12 +72,23 @@ export class ServiceStats {
   }
 
   /**
-   * A window's last rating as the kept feed has it, for a hub restarted on its data dir: its tile showed
-   * 最近评价 – while the feed under it listed the rating. Never replaces one this run has seen.
+   * A feed entry kept by the hub before a restart: its event counts as seen, so the board's resend of
+   * one the killed hub took but never acknowledged is not a second line and a second count; and a
+   * rating in it is the window's last if none given later is known (its tile showed 最近评价 – while the
+   * feed under it listed the rating). Entries are taken oldest first.
    */
-  recall(counter: string, last: NonNullable<WindowStats['lastRating']>): void {
+  recall(entry: FeedItem): void {
+    if (entry.id !== undefined) this.seen.add(entry.id)
+    if (entry.type !== 'evaluated' || entry.ticket === null || entry.detail === null || !(EVALUATION_SCORES as readonly string[]).includes(entry.detail)) return
+    this.rated(entry.counter, { ticket: entry.ticket, score: entry.detail, ts: entry.ts }, { boot: entry.boot, seq: entry.bootSeq, ts: entry.ts })
+  }
+
+  private rated(counter: string, rating: NonNullable<WindowStats['lastRating']>, order: MadeAt): void {
     const s = this.of(counter)
-    if (!s.lastRating) s.lastRating = last
+    const before = this.lastOrder.get(counter)
+    if (s.lastRating && before && !madeAfter(order, before)) return
+    s.lastRating = rating
+    this.lastOrder.set(counter, order)
   }
 
   all(): Map<string, WindowStats> {
@@ -88,14 +113,14 @@ export class ServiceStats {
       s.served.transferred = (s.served.transferred ?? 0) + 1
     } else if (e.type === 'evaluated') {
       s.ratings[e.score] = (s.ratings[e.score] ?? 0) + 1
-      s.lastRating = { ticket: e.ticket, score: e.score, ts: e.ts }
+      this.rated(counter, { ticket: e.ticket, score: e.score, ts: e.ts }, { boot: e.boot, seq: e.seq, ts: e.ts })
       detail = e.score
     } else if (e.type === 'rating-alert') detail = `${e.level} ${SCORE_LABELS[e.score].en}`
     else if (e.type === 'fault') detail = `${e.device} ${e.code}`
     else if (e.type === 'capture-failed') detail = `${e.kind} ${e.reason}`
     else if (e.type === 'overtime') detail = e.level
     const ticket = 'ticket' in e && typeof e.ticket === 'string' ? e.ticket : null
-    const item: FeedItem = { counter, type: e.type, ts: e.ts, ticket, detail }
+    const item: FeedItem = { counter, type: e.type, ts: e.ts, ticket, detail, id: e.id, boot: e.boot, bootSeq: e.seq }
     for (const l of this.listeners) l(item)
   }
 

@@ -82,6 +82,25 @@ describe('hall view', () => {
     expect(view.window('w09')).toMatchObject({ provisioned: false, revoked: false })
   })
 
+  it("lists a window's events by when the board made them: a journal backlog arriving after live events goes under them", () => {
+    // After a link outage the board sends live events while its journal drains: the officer's help call
+    // from the outage came in last and stood first, as a call for the supervisor (page.ts helpAsked)
+    // that the services since had overtaken.
+    view.apply(`${base}/status`, json(statusMessage('boot-b', 0, true)))
+    const at = (min: number) => new Date(Date.UTC(2026, 11, 6, 2, min)).toISOString()
+    view.apply(`${base}/event/called`, json(boardEvent('called', 'boot-b', 20, { ticket: 'A030', ts: at(30) })))
+    view.apply(`${base}/event/service-started`, json(boardEvent('service-started', 'boot-b', 21, { ticket: 'A030', ts: at(31) })))
+    // The backlog: this boot's help call, then one of the boot before (the board restarted during the outage).
+    view.apply(`${base}/event/help-requested`, json(boardEvent('help-requested', 'boot-b', 12, { ts: at(20) })))
+    view.apply(`${base}/event/called`, json(boardEvent('called', 'boot-a', 40, { ticket: 'A020', ts: at(10) })))
+    const w = view.window('w01')!
+    expect(w.recentEvents.map((e) => `${e.type} ${e.id}`)).toEqual(['service-started boot-b-21', 'called boot-b-20', 'help-requested boot-b-12', 'called boot-a-40'])
+    expect(w.lastEvent).toMatchObject({ type: 'service-started', ticket: 'A030' })
+    // An event made after them all still comes first.
+    view.apply(`${base}/event/help-requested`, json(boardEvent('help-requested', 'boot-b', 22, { ts: at(32) })))
+    expect(view.window('w01')!.recentEvents[0]).toMatchObject({ type: 'help-requested', id: 'boot-b-22' })
+  })
+
   it('follows a window from birth through state and events to its will', () => {
     view.apply(`${base}/status`, json(statusMessage('boot-a', 0, true)))
     view.apply(`${base}/state`, json(stateOf('boot-a', 1, 'A023')))

@@ -11,6 +11,9 @@ import { createServer, connect, type Server, type Socket } from 'node:net'
  *   TCP backpressure builds up as on a hung link; sockets stay open and the
  *   endpoints notice only through their own timeouts (keepalive, PUBACK);
  *   resume() delivers what was held, in order;
+ * - stallBack(): stall() of the target → client direction only: what the
+ *   client sends still arrives, nothing the target answers (PUBACKs,
+ *   commands) gets back to it;
  * - delay(ms, jitterMs): every chunk held for ms (+ up to jitterMs) before it
  *   is forwarded, order kept per direction: a slow or congested link.
  *
@@ -56,6 +59,7 @@ class Pipe {
     private readonly to: Socket,
     private readonly proxy: FaultProxy,
     private readonly count: (chunk: Buffer) => void,
+    private readonly back: boolean,
   ) {
     from.on('data', (chunk: Buffer) => this.push(chunk))
   }
@@ -76,7 +80,7 @@ class Pipe {
 
   pump(): void {
     if (this.timer || this.to.destroyed) return
-    if (this.proxy.stalled) {
+    if (this.stalled()) {
       this.from.pause()
       return
     }
@@ -89,7 +93,7 @@ class Pipe {
       if (!ok) {
         this.from.pause()
         this.to.once('drain', () => {
-          if (!this.proxy.stalled && this.held <= HIGH_WATER) this.from.resume()
+          if (!this.stalled() && this.held <= HIGH_WATER) this.from.resume()
           this.pump()
         })
         return
@@ -106,6 +110,10 @@ class Pipe {
       this.pausedForPressure = false
       this.from.resume()
     }
+  }
+
+  private stalled(): boolean {
+    return this.proxy.stalled || (this.back && this.proxy.stalledBack)
   }
 
   dispose(): void {
@@ -128,11 +136,11 @@ class Pair {
       new Pipe(client, server, proxy, (c) => {
         proxy.stats.bytesForward += c.length
         observe?.('forward', c)
-      }),
+      }, false),
       new Pipe(server, client, proxy, (c) => {
         proxy.stats.bytesBack += c.length
         observe?.('back', c)
-      }),
+      }, true),
     ]
   }
 
@@ -150,6 +158,7 @@ class Pair {
 export class FaultProxy {
   readonly stats: FaultProxyStats = { connections: 0, cuts: 0, refused: 0, stalls: 0, delays: 0, bytesForward: 0, bytesBack: 0 }
   stalled = false
+  stalledBack = false
   private isDown = false
   private delayMs = 0
   private jitterMs = 0
@@ -248,6 +257,14 @@ export class FaultProxy {
     for (const p of this.pairs) p.pump()
   }
 
+  /** Stops forwarding from the target back to the client only; the sockets stay open. */
+  stallBack(): void {
+    if (this.stalledBack) return
+    this.stalledBack = true
+    this.stats.stalls++
+    for (const p of this.pairs) p.pump()
+  }
+
   /** Every chunk is held this long (plus up to jitterMs) before it goes on. */
   delay(ms: number, jitterMs = 0): void {
     this.delayMs = ms
@@ -258,6 +275,7 @@ export class FaultProxy {
   /** Back to a healthy link: forwarding resumes (held data first), no delay, connections accepted. */
   resume(): void {
     this.stalled = false
+    this.stalledBack = false
     this.isDown = false
     this.delayMs = 0
     this.jitterMs = 0
