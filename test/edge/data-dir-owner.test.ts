@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { mkdtemp, readdir, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -171,7 +171,12 @@ describe('a window\'s own old card put back after a spare has served', () => {
     expect(await send('call', { ticket: 'B101' })).toMatchObject({ ok: true })
     await spare.shutdown()
 
-    // The repaired board, its own old card, the window's current config.
+    // The repaired board, its own old card, the window's current config: first with the hub out of reach.
+    // The stale state is gone from the card at once, so a power cut before the window's first save cannot bring A023 back.
+    const offline = await board(newW05, deadPort, card)
+    expect(offline.describe()).toMatchObject({ mode: 'closed', ticket: null, officer: null })
+    expect(await readFile(join(card, 'window-state.json'), 'utf8')).not.toContain('A023')
+    await offline.shutdown()
     const before = probe.messages.length
     const back = await board(newW05, t.hub.port, card)
     expect(back.describe()).toMatchObject({ mode: 'closed', ticket: null, officer: null })
@@ -184,9 +189,5 @@ describe('a window\'s own old card put back after a spare has served', () => {
     for (const m of states) expect(m.payload).toMatchObject({ mode: 'closed', ticket: null })
     // The card's undelivered help press is still this window's, and delivered.
     await probe.waitFor((m) => m.topic === topics.event(H, 'w05', 'help-requested'), 10_000, 'the old card\'s help press')
-    // A restart (before any change) does not bring the stale state back.
-    await back.shutdown()
-    const again = await board(newW05, t.hub.port, card)
-    expect(again.describe()).toMatchObject({ mode: 'closed', ticket: null })
   }, 90_000)
 })
