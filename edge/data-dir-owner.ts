@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { readFile, rename, mkdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { z } from 'zod'
@@ -10,8 +11,22 @@ const OWNER_FILE = 'window-owner.json'
 /** What in the data directory is the window's own (the state file, its temp file, the journal); the code cache is not. */
 const WINDOW_ENTRIES = ['window-state.json', 'window-state.json.tmp', 'journal'] as const
 
-const ownerSchema = z.object({ hall: idSchema, counter: idSchema })
+/**
+ * credential: a digest of the board account the data was written under (credentialDigest); absent in
+ * files written before it was kept. Window ids alone cannot tell a window's own old card, put back after
+ * a spare served (and the window provisioned again), from its current one.
+ */
+const ownerSchema = z.object({ hall: idSchema, counter: idSchema, credential: z.string().optional() })
 export type DataDirOwner = z.infer<typeof ownerSchema>
+
+/**
+ * The board account a data directory is written under, as a digest: `provision --replace` gives a window a
+ * new password, so data written under another one is from before the window's board was replaced. The
+ * password is in the config on the same card; the digest only keeps it out of one more file.
+ */
+export function credentialDigest(username: string, password: string): string {
+  return createHash('sha256').update('counter-edge data-dir owner\0').update(username).update('\0').update(password).digest('hex').slice(0, 32)
+}
 
 /**
  * Binds the data directory to the window the config names, before the journal
@@ -28,10 +43,24 @@ export type DataDirOwner = z.infer<typeof ownerSchema>
  * A directory without the owner file (written before it existed, or new) is
  * taken as this window's.
  */
-export async function claimDataDir(dir: string, owner: DataDirOwner, log: Logger, now: () => number): Promise<{ setAside: string | null; previous: DataDirOwner | null }> {
+export async function claimDataDir(dir: string, owner: DataDirOwner, log: Logger, now: () => number): Promise<{ setAside: string | null; previous: DataDirOwner | null; stale: boolean }> {
   const path = join(dir, OWNER_FILE)
   const previous = await readOwner(path, log)
-  if (previous && (previous.hall !== owner.hall || previous.counter !== owner.counter)) {
+  if (previous && previous.hall === owner.hall && previous.counter === owner.counter) {
+    // This window's own data, written under an account the window has since been provisioned past: its
+    // state is stale (a spare served meanwhile), its journal still this window's to deliver.
+    const stale = previous.credential !== undefined && owner.credential !== undefined && previous.credential !== owner.credential
+    if (stale) {
+      log.error(
+        { counter: owner.counter },
+        `数据目录是窗口 ${owner.counter} 换板（provision --replace）之前的：其中的窗口状态已过时，本窗口以关闭状态启动，不显示旧票号，也不发送旧状态；其中未送达的事件照常送出 / ` +
+          `the data directory is window ${owner.counter}'s from before the window was provisioned again (provision --replace): its window state is stale, so this window starts closed, never showing the old ticket nor sending the old state; the events it had not delivered are sent as usual`,
+      )
+    }
+    if (stale || previous.credential !== owner.credential) await writeWholeFile(path, JSON.stringify(owner) + '\n')
+    return { setAside: null, previous, stale }
+  }
+  if (previous) {
     const present = []
     for (const name of WINDOW_ENTRIES) if (await exists(join(dir, name))) present.push(name)
     let setAside: string | null = null
@@ -48,10 +77,10 @@ export async function claimDataDir(dir: string, owner: DataDirOwner, log: Logger
       )
     }
     await writeWholeFile(path, JSON.stringify(owner) + '\n')
-    return { setAside, previous }
+    return { setAside, previous, stale: false }
   }
-  if (!previous) await writeWholeFile(path, JSON.stringify(owner) + '\n')
-  return { setAside: null, previous }
+  await writeWholeFile(path, JSON.stringify(owner) + '\n')
+  return { setAside: null, previous, stale: false }
 }
 
 async function readOwner(path: string, log: Logger): Promise<DataDirOwner | null> {

@@ -11,7 +11,7 @@ import { BoardLink } from './link/board-link.ts'
 import { EnvelopeStamper, newBootId, systemClock, type Clock } from './link/envelope-stamper.ts'
 import { VERSION } from './shared/version.ts'
 import { StateFile } from './state-file.ts'
-import { claimDataDir } from './data-dir-owner.ts'
+import { claimDataDir, credentialDigest } from './data-dir-owner.ts'
 import { VideoHooks } from './devices/video-hooks.ts'
 import { runSelfTest } from './devices/self-test.ts'
 import { DeviceHealthTracker } from './devices/device-health.ts'
@@ -86,7 +86,9 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps): Promise<Run
     life.add('devices', () => devices.stop())
     const stamper = new EnvelopeStamper(config.counter, boot, clock)
     // Before the journal opens and the state loads: another window's data must not become this window's.
-    if (config.dataDir) await claimDataDir(config.dataDir, { hall: config.hall, counter: config.counter }, log.child({ module: 'data-dir' }), () => clock.now())
+    const claim = config.dataDir
+      ? await claimDataDir(config.dataDir, { hall: config.hall, counter: config.counter, credential: credentialDigest(config.username, config.password) }, log.child({ module: 'data-dir' }), () => clock.now())
+      : null
     const journalLog = log.child({ module: 'journal' })
     const journal = new Journal({
       storage: config.dataDir ? new SegmentStorage({ dir: join(config.dataDir, 'journal'), log: journalLog }) : new MemoryStorage(),
@@ -116,7 +118,13 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps): Promise<Run
     const stateFile = config.dataDir ? new StateFile({ dir: config.dataDir, log: log.child({ module: 'state-file' }) }) : undefined
     const settings = { scale: scale as 3 | 5, ...config.settings }
     const captureDevices = Object.keys(devices.captures) as CaptureKind[]
-    const loaded = stateFile ? await stateFile.load(clock.now(), limits, settings, captureDevices) : initialState(clock.now(), limits, settings, captureDevices)
+    let loaded = stateFile ? await stateFile.load(clock.now(), limits, settings, captureDevices) : initialState(clock.now(), limits, settings, captureDevices)
+    if (stateFile && claim?.stale) {
+      // Another board served this window since this card's state was saved: its ticket is not this window's now.
+      // The records that reached their outcome here stay closed: none may be called back to this board.
+      loaded = { ...initialState(clock.now(), limits, settings, captureDevices), closedRecords: loaded.closedRecords }
+      await stateFile.replaceStale(loaded)
+    }
     // Service records of this run: the counter and the boot make them unique across boards and restarts.
     const state = { ...loaded, records: { prefix: `${config.counter}-${boot}`, next: 1 } }
     const hooks = config.video

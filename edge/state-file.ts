@@ -167,6 +167,18 @@ export class StateFile {
   }
 
   /**
+   * Replaces a loaded state that is stale (edge/data-dir-owner.ts) with `fresh` on disk, before the window
+   * starts: a restart before the window's first save must not bring the stale state back. What the last
+   * run saved with it and may not have journalled stays in the file and is still handed to the window.
+   */
+  async replaceStale(fresh: CounterState): Promise<void> {
+    this.clockAtSave = undefined
+    await this.save(fresh, this.recovered, this.ledger)
+    await this.flush()
+    this.opts.log.info({ mode: fresh.mode }, 'stale window state replaced; starting closed')
+  }
+
+  /**
    * The events and replies the last run saved with its state and may not have
    * journalled before it stopped. The window sends them again, with their own
    * ids, so at worst central sees one of them twice (it dedupes by id).

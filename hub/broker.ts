@@ -380,6 +380,18 @@ export class HubBroker {
       this.refuse('stale-login', { ...who, checkMs: r.checkMs }, 'refused connect: the password check took longer than the client waits')
       return connackError('server busy; retry', RC.serverUnavailable)
     }
+    const newer = this.opts.credentials.supersededBy(p.username)
+    if (newer) {
+      // The password was right: not a failed login, so the address is not backed off for it.
+      r.settle('released')
+      this.refuse(
+        'superseded-account',
+        { ...who, counter: newer.counter, inForce: newer.inForce },
+        `refused connect: 窗口 ${newer.counter} 另有较新的板卡账号 "${newer.inForce}"，一个窗口只能有一块板卡在线，账号 "${p.username}" 被拒绝；若本板才是该窗口的板卡，请 counter-edge provision --replace --username ${newer.inForce} 并换上新配置，再 --revoke --username ${p.username} / ` +
+          `window ${newer.counter} has a newer board account "${newer.inForce}" and one board per window may be online, so "${p.username}" is refused; if this board is the window's, re-provision it with counter-edge provision --replace --username ${newer.inForce}, install that config, and --revoke --username ${p.username}`,
+      )
+      return refused()
+    }
     // Checked here, before Aedes registers the client: refused now, the session holding this id is untouched.
     const idCheck = this.clientIdDecision(client, p)
     if (!idCheck.ok) return fail('client-id-mismatch', idCheck.reason, RC.identifierRejected)

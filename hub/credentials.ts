@@ -55,6 +55,34 @@ export function generatePassword(): string {
   return randomBytes(18).toString('base64url')
 }
 
+/** A board account overridden by a newer one of the same window: which window, and the account in force. */
+export interface Superseded {
+  counter: string
+  inForce: string
+}
+
+/**
+ * Board accounts (not revoked) that share a window with a newer one: by `created`, the later in the file
+ * among equals (provision appends). The newest is the one a replacement (\`provision --replace\`) makes, and the
+ * one a technician who added a second account by hand meant for the board now at the window.
+ */
+export function supersededBoardAccounts(list: readonly CredentialEntry[]): Map<string, Superseded> {
+  const newest = new Map<string, CredentialEntry>()
+  for (const e of list) {
+    if (e.role !== 'board' || e.revoked || e.counter === null) continue
+    const key = `${e.hall}/${e.counter}`
+    const held = newest.get(key)
+    if (!held || e.created >= held.created) newest.set(key, e)
+  }
+  const out = new Map<string, Superseded>()
+  for (const e of list) {
+    if (e.role !== 'board' || e.revoked || e.counter === null) continue
+    const inForce = newest.get(`${e.hall}/${e.counter}`)!
+    if (inForce.username !== e.username) out.set(e.username, { counter: e.counter, inForce: inForce.username })
+  }
+  return out
+}
+
 export class CredentialFileError extends Error {
   override readonly name = 'CredentialFileError'
 }
@@ -149,6 +177,8 @@ export class CredentialStore {
   private watcher: FSWatcher | null = null
   private reloadTimer: NodeJS.Timeout | null = null
   private readonly listeners = new Set<() => void>()
+  /** Board accounts another, newer account of the same window overrides: refused at login (supersededBy). */
+  private superseded = new Map<string, Superseded>()
   /**
    * Passwords that passed scrypt, as an HMAC under a key that lives only in
    * this process, by username and tied to the entry's salt and hash. A board
@@ -195,20 +225,20 @@ export class CredentialStore {
         `凭据文件中有 ${others.length} 个账号属于其他大厅（${halls.join('、')}），本集线器服务 ${hall}：这些账号能登录，但收不到也发不出任何消息；请检查配置的 "hall" 或凭据文件 / ${others.length} of ${list.length} accounts in the credentials file belong to another hall (${halls.join(', ')}) while this hub serves ${hall}: they can log in but reach nothing; check the config's "hall" or the credentials file`,
       )
     }
-    const byWindow = new Map<string, string[]>()
-    for (const e of list) {
-      if (e.role !== 'board' || e.revoked || e.counter === null) continue
-      const key = `${e.hall}/${e.counter}`
-      byWindow.set(key, [...(byWindow.get(key) ?? []), e.username])
+    this.superseded = supersededBoardAccounts(list)
+    const byWindow = new Map<string, { counter: string; inForce: string; refused: string[] }>()
+    for (const [username, s] of this.superseded) {
+      const w = byWindow.get(s.inForce) ?? { counter: s.counter, inForce: s.inForce, refused: [] }
+      w.refused.push(username)
+      byWindow.set(s.inForce, w)
     }
-    for (const [key, names] of byWindow) {
-      if (names.length < 2) continue
-      // Written by hand or before provision refused it: every one of them can take the window's commands and ratings.
-      const counter = key.split('/')[1]
+    for (const { counter, inForce, refused } of byWindow.values()) {
+      // Written by hand or before provision refused it. Two boards online as one window could each rate its
+      // one service: only the newest account (the one a replacement would have made) may log in.
       this.opts.log.error(
-        { counter, accounts: names },
-        `窗口 ${counter} 有 ${names.length} 个板卡账号（${names.join('、')}）：每块都能作为该窗口接收命令和评价；请用 counter-edge provision --revoke --username … 吊销多余的 / ` +
-          `window ${counter} has ${names.length} board accounts (${names.join(', ')}): each can act as that window, taking its commands and ratings; revoke the extra ones with counter-edge provision --revoke --username …`,
+        { counter, inForce, refused },
+        `窗口 ${counter} 有 ${refused.length + 1} 个板卡账号：只有最新发放的 "${inForce}" 能登录，${refused.map((n) => `"${n}"`).join('、')} 的登录一律被拒绝；请用 counter-edge provision --revoke --username … 吊销不用的账号 / ` +
+          `window ${counter} has ${refused.length + 1} board accounts: only the newest, "${inForce}", may log in, and ${refused.map((n) => `"${n}"`).join(', ')} ${refused.length === 1 ? 'is' : 'are'} refused at every login; revoke the account not in use with counter-edge provision --revoke --username …`,
       )
     }
     for (const l of this.listeners) l()
@@ -322,10 +352,18 @@ export class CredentialStore {
     return e && !e.revoked ? e.salt : null
   }
 
-  /** Is this principal still valid? Used to drop sessions of revoked boards on reload. */
+  /** Is this principal still valid? Used to drop sessions of revoked boards on reload, and of boards a newer account of their window overrides. */
   stillValid(p: Principal): boolean {
     const e = this.entries.get(p.username)
-    return Boolean(e && !e.revoked && e.role === p.role && e.hall === p.hall && e.counter === p.counter)
+    return Boolean(e && !e.revoked && e.role === p.role && e.hall === p.hall && e.counter === p.counter && !this.superseded.has(p.username))
+  }
+
+  /**
+   * The newer board account of the same window that overrides this one, if the file holds two (not revoked):
+   * its login is refused, so one window never has two boards online, each able to rate its one service.
+   */
+  supersededBy(username: string): Superseded | null {
+    return this.superseded.get(username) ?? null
   }
 
   stop(): void {

@@ -6,6 +6,7 @@ export const REFUSAL_KINDS = [
   'empty-client-id', // CONNECT with no client id and clean session off (MQTT-3.1.3-8)
   'bad-credentials', // unknown user, wrong or revoked password, no password
   'client-id-mismatch', // a client id outside the account's own (a board: its username; others: username or username-suffix)
+  'superseded-account', // a board account whose window has a newer board account in the credentials file: one board per window
   'cert-mismatch', // TLS client certificate CN differs from the username
   'login-backoff', // a failure bucket (of the address, the account, or all unknown names) is empty: refused before any password check
   'login-busy', // no room for another password check now (the account's one queue place taken, or the queue full): refused without hashing

@@ -137,9 +137,9 @@ describe('credentials', () => {
     await expect(readCredentialFile(path)).rejects.toThrow(`凭据文件 ${path} 不是有效的 JSON（可能被手工改坏了）/ credentials file ${path} is not valid JSON: `)
   })
 
-  it('says at load which window has more than one board account, naming them, in Chinese and English', async () => {
+  it('says at load which window has more than one board account, naming the one in force and the ones refused, in Chinese and English', async () => {
     const w5 = await makeEntry({ username: 'hall-1-w05', role: 'board', hall: 'hall-1', counter: 'w05', password: 'pw-1' })
-    const spare = await makeEntry({ username: 'hall-1-w05-spare', role: 'board', hall: 'hall-1', counter: 'w05', password: 'pw-2' })
+    const spare = { ...(await makeEntry({ username: 'hall-1-w05-spare', role: 'board', hall: 'hall-1', counter: 'w05', password: 'pw-2' })), created: '2099-01-01T00:00:00.000Z' }
     const w6 = await makeEntry({ username: 'hall-1-w06', role: 'board', hall: 'hall-1', counter: 'w06', password: 'pw-3' })
     const old = await makeEntry({ username: 'hall-1-w06-old', role: 'board', hall: 'hall-1', counter: 'w06', password: 'pw-4' })
     const path = await fileWith(w5, spare, w6, { ...old, revoked: true })
@@ -149,8 +149,8 @@ describe('credentials', () => {
     await store.start()
     const said = log.lines.filter((l) => l.level === 50).map((l) => String(l.msg))
     expect(said).toEqual([
-      '窗口 w05 有 2 个板卡账号（hall-1-w05、hall-1-w05-spare）：每块都能作为该窗口接收命令和评价；请用 counter-edge provision --revoke --username … 吊销多余的 / ' +
-        'window w05 has 2 board accounts (hall-1-w05, hall-1-w05-spare): each can act as that window, taking its commands and ratings; revoke the extra ones with counter-edge provision --revoke --username …',
+      '窗口 w05 有 2 个板卡账号：只有最新发放的 "hall-1-w05-spare" 能登录，"hall-1-w05" 的登录一律被拒绝；请用 counter-edge provision --revoke --username … 吊销不用的账号 / ' +
+        'window w05 has 2 board accounts: only the newest, "hall-1-w05-spare", may log in, and "hall-1-w05" is refused at every login; revoke the account not in use with counter-edge provision --revoke --username …',
     ])
   })
 })
