@@ -266,6 +266,44 @@ describe('hall view', () => {
     }
   })
 
+  it('a hub that boots in 1970 (no real-time clock, NTP not yet run) keeps the morning\'s bad ratings on the day\'s list when NTP sets its clock, and saves them so', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hall-alerts-1970-'))
+    try {
+      const path = join(dir, 'rating-alerts.json')
+      // Power-on: the hub's clock starts at 0 and runs from there until NTP steps it.
+      let clock = 9 * 60_000
+      const file = new RatingAlertsFile(path, silentLogger())
+      const v = new HallView({ hall: 'h1', aedes: new Aedes(), counters, log: silentLogger(), now: () => clock, alertsFile: file, dayCheckMs: 20 })
+      await v.start()
+      try {
+        // w01's board has NTP already: its time stands in. w02's has not either: the alert is held.
+        const boardTime = new Date(beijing(2026, 12, 7, 8, 40)).toISOString()
+        v.apply(`${base}/event/rating-alert`, json(boardEvent('rating-alert', 'boot-a', 8, { ticket: 'A003', record: 'w01-boot-a-3', ts: boardTime, synced: true })))
+        v.apply('hall/h1/counter/w02/event/rating-alert', json(boardEvent('rating-alert', 'boot-b', 4, { ticket: 'B002', record: 'w02-boot-b-2', ts: new Date(60_000).toISOString(), synced: false })))
+        expect(v.window('w01')!.alerts).toEqual([expect.objectContaining({ ticket: 'A003', receivedAt: boardTime, receivedClock: 'board', synced: true })])
+        expect(v.window('w02')!.alerts).toEqual([expect.objectContaining({ ticket: 'B002', receivedClock: 'held', synced: false })])
+        // The hub runs on in 1970 past what would be its midnight: nothing held leaves the list.
+        clock = beijing(1970, 1, 2, 0, 30)
+        expect(v.window('w02')!.alerts.map((a) => a.ticket)).toEqual(['B002'])
+
+        // NTP steps the hub's clock to the real morning; the day-check turns over and announces w02.
+        const announced = new Promise<void>((resolve) => v.onChange((c) => c === 'w02' && resolve()))
+        clock = beijing(2026, 12, 7, 8, 45)
+        await announced
+        expect(v.window('w01')!.alerts.map((a) => a.ticket)).toEqual(['A003'])
+        expect(v.window('w02')!.alerts).toEqual([expect.objectContaining({ ticket: 'B002', receivedAt: new Date(clock).toISOString(), receivedClock: 'restamped', synced: false })])
+        expect(v.snapshot().windows.flatMap((w) => w.alerts)).toHaveLength(2)
+        await file.drain()
+        const saved = JSON.parse(await readFile(path, 'utf8')) as { alerts: Array<{ ticket: string; receivedClock: string }> }
+        expect(saved.alerts.map((a) => [a.ticket, a.receivedClock]).sort()).toEqual([['A003', 'board'], ['B002', 'restamped']])
+      } finally {
+        await v.stop()
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
   it('the day\'s bad ratings survive a restart of the hub; the day before\'s, a damaged file and a replayed copy do not add any', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'hall-alerts-'))
     try {
