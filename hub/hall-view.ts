@@ -449,8 +449,14 @@ export class HallView {
 
   /** The state, and its service's start on the hub's clock: `at` is when the hub had the state. */
   private setState(w: WindowView, s: State | null, at: number): void {
+    const before = w.state
     w.state = s
     const started = s?.ticket?.startedAt
+    // The same service as the last state (a capture, a pause asked for after it): its start stays where the hub
+    // first put it. Worked out again from the board's wall clock, a step of that clock mid-service (NTP's first
+    // sync, a correction of hours) moved the tile's service time by the whole step.
+    const same = before?.ticket && s?.ticket && before.boot === s.boot && before.ticket.record === s.ticket.record && before.ticket.startedAt === started
+    if (same && started && w.serviceStartedAt !== null) return
     // Both readings are the board's wall clock, so a constant error (a clock never set, hours off) cancels out.
     const ran = started ? Date.parse(s.ts) - Date.parse(started) : Number.NaN
     w.serviceStartedAt = Number.isFinite(ran) ? new Date(at - Math.max(0, ran)).toISOString() : null

@@ -182,6 +182,26 @@ describe('hall view', () => {
     expect(v.window('w01')!.serviceStartedAt).toBe(new Date(clock - 2_000 - 5_000).toISOString())
   })
 
+  it('a board clock that steps during a service does not move that service\'s time: the hub keeps the start it first worked out', () => {
+    let clock = beijing(2026, 12, 7, 9, 0)
+    const v = new HallView({ hall: 'h1', aedes: new Aedes(), counters, log: silentLogger(), now: () => clock })
+    const s = stateOf('boot-a', 1, 'A023')
+    const startedAt = new Date(clock - 20_000).toISOString()
+    const at = (seq: number, boardNow: number) => json({ ...s, id: `boot-a-${seq}`, seq, ts: new Date(boardNow).toISOString(), ticket: { ...s.ticket!, startedAt } })
+    v.apply(`${base}/status`, json(statusMessage('boot-a', 0, true)))
+    v.apply(`${base}/state`, at(1, clock))
+    const start = new Date(clock - 20_000).toISOString()
+    expect(v.window('w01')!.serviceStartedAt).toBe(start)
+    // 30 s on, NTP steps the board's clock two hours ahead; a pause asked for after the service sends a new state.
+    clock += 30_000
+    v.apply(`${base}/state`, at(2, clock + 7_200_000))
+    expect(v.window('w01')!.serviceStartedAt).toBe(start)
+    // And back by a day: still the same start.
+    clock += 5_000
+    v.apply(`${base}/state`, at(3, clock - 86_400_000))
+    expect(v.window('w01')!.serviceStartedAt).toBe(start)
+  })
+
   it('shows the bridge and central status of the hall', () => {
     view.apply('hall/h1/hub/bridge', json(messageExamples['hub-bridge']))
     view.apply('hall/h1/central/status', json({ online: false, ts: new Date().toISOString() }))
