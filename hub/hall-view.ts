@@ -129,6 +129,12 @@ export class HallView {
   private readonly hallClock: HallClock
   private unlistenReload: (() => void) | null = null
   private dayTimer: NodeJS.Timeout | null = null
+  /**
+   * Windows whose service start came from a retained state taken at start: when that state reached the hub is
+   * unknown and its own `ts` stood in, so the first live state of the service (the board sends one on every
+   * connect) puts the start right rather than being kept to it.
+   */
+  private readonly guessedStarts = new Set<string>()
   /** Some alert came while neither the hub's clock nor its board's was set, and waits for the hub's (stampHeld). */
   private holding = false
 
@@ -456,7 +462,9 @@ export class HallView {
     // first put it. Worked out again from the board's wall clock, a step of that clock mid-service (NTP's first
     // sync, a correction of hours) moved the tile's service time by the whole step.
     const same = before?.ticket && s?.ticket && before.boot === s.boot && before.ticket.record === s.ticket.record && before.ticket.startedAt === started
-    if (same && started && w.serviceStartedAt !== null) return
+    if (same && started && w.serviceStartedAt !== null && !this.guessedStarts.has(w.counter)) return
+    if (this.replaying) this.guessedStarts.add(w.counter)
+    else this.guessedStarts.delete(w.counter)
     // Both readings are the board's wall clock, so a constant error (a clock never set, hours off) cancels out.
     const ran = started ? Date.parse(s.ts) - Date.parse(started) : Number.NaN
     w.serviceStartedAt = Number.isFinite(ran) ? new Date(at - Math.max(0, ran)).toISOString() : null

@@ -202,6 +202,27 @@ describe('hall view', () => {
     expect(v.window('w01')!.serviceStartedAt).toBe(start)
   })
 
+  it('after a restart of the hub, the first live state of a service puts right the start guessed from the retained one', async () => {
+    const clock = beijing(2026, 12, 7, 9, 0)
+    const s = stateOf('boot-a', 1, 'A023')
+    // The board's clock is three hours behind and not set; its service began 20 s before its retained state.
+    const boardNow = clock - 3 * 3_600_000
+    const startedAt = new Date(boardNow - 20_000).toISOString()
+    const retained = [
+      { topic: `${base}/status`, payload: Buffer.from(json({ ...statusMessage('boot-a', 0, true), synced: false })) },
+      { topic: `${base}/state`, payload: Buffer.from(json({ ...s, synced: false, ts: new Date(boardNow).toISOString(), ticket: { ...s.ticket!, startedAt } })) },
+    ]
+    const v = new HallView({ hall: 'h1', aedes: new Aedes(), counters, log: silentLogger(), now: () => clock, retained: async function* () { yield* retained } })
+    await v.start()
+    try {
+      // The board reconnects and sends its state again, 25 s into its service by its own clock.
+      v.apply(`${base}/state`, json({ ...s, id: 'boot-a-2', seq: 2, synced: false, ts: new Date(boardNow + 5_000).toISOString(), ticket: { ...s.ticket!, startedAt } }))
+      expect(v.window('w01')!.serviceStartedAt).toBe(new Date(clock - 25_000).toISOString())
+    } finally {
+      await v.stop()
+    }
+  })
+
   it('shows the bridge and central status of the hall', () => {
     view.apply('hall/h1/hub/bridge', json(messageExamples['hub-bridge']))
     view.apply('hall/h1/central/status', json({ online: false, ts: new Date().toISOString() }))
