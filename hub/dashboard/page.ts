@@ -459,7 +459,7 @@ function tile(w) {
     '<div class="row" data-field="mode">' + (online ? '' : T('lastKnown') + ': ') + T(s ? 'mode.' + s.mode : 'mode.unknown') + (s && s.ticket && s.ticket.green ? ' · ' + T('green') : '') + (s && s.pause ? ' · ' + esc(s.pause.reason) : '') +
       (s && s.ticket && s.ticket.unanswered ? ' <span class="badge over" data-field="unanswered">' + T('unanswered') + '</span>' : '') +
       (s && s.pause && s.pause.over ? ' <span class="badge over" data-field="pause-over">' + T('pauseOver') + '</span>' : '') + '</div>' +
-    '<div class="row">' + T('serviceTime') + ': <span class="elapsed ' + esc(overtime) + '" data-started="' + (started || '') + '" data-field="elapsed">' + (started ? fmtMs(Date.now() - started) : '–') + '</span>' +
+    '<div class="row">' + T('serviceTime') + ': <span class="elapsed ' + esc(overtime) + '" data-started="' + (started || '') + '" data-field="elapsed">' + (started ? fmtMs(hubNow() - started) : '–') + '</span>' +
     (overtime !== 'none' ? ' <span class="badge ' + esc(overtime) + '" data-field="overtime">' + T('overtime.' + overtime) + '</span>' : '') + '</div>' +
     '<div class="row" data-field="officer">' + T('officer') + ': ' + (s && s.officer ? esc(s.officer.name || s.officer.id) : w.officerHidden ? T('officerHidden') : '–') + '</div>' +
     '<div class="row" data-field="rating">' + T('lastRating') + ': ' + last + '</div>' +
@@ -758,6 +758,7 @@ async function load() {
 }
 function applySnapshot(snap) {
   setHallZone(snap.timeZone);
+  setHubTime(snap.at);
   showQuarantine(snap.quarantined);
   loggedIn = snap.session !== null;
   showSession(snap.session);
@@ -893,7 +894,7 @@ setInterval(() => {
     renderHub();
   }
   if ((hubState === 'stale' || hubState === 'reconnecting') && quiet > STALE_MS && Date.now() - lastAttempt > RETRY_MS) reconnect();
-  for (const el of document.querySelectorAll('[data-started]')) { const t = Number(el.dataset.started); if (t) el.textContent = fmtMs(Date.now() - t); }
+  for (const el of document.querySelectorAll('[data-started]')) { const t = Number(el.dataset.started); if (t) el.textContent = fmtMs(hubNow() - t); }
   for (const el of document.querySelectorAll('[data-since]')) el.innerHTML = ago(el.dataset.since);
 }, 1000);
 applyLang();

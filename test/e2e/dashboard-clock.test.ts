@@ -127,4 +127,20 @@ describe('dashboard when a board\'s clock is not set', () => {
     await page.waitForFunction(() => document.getElementById('hub-state')?.dataset.state === 'live' && document.querySelector('[data-counter="w01"] [data-field="elapsed"]')?.textContent !== '–', null, { timeout: 10_000 })
     expect(await page.locator('[data-counter="w01"] [data-field="elapsed"]').textContent()).toMatch(/^0:\d\d$/)
   }, 40_000)
+
+  it('a phone whose clock is hours off from the hub\'s (or a hub still on 1970) counts the service time on the hub\'s clock', async () => {
+    expect((await w01()).serviceStartedAt, 'the service of the test before is under way').not.toBeNull()
+    const phone = await context.newPage()
+    try {
+      await phone.clock.install({ time: Date.now() + 5 * HOUR })
+      await phone.goto(url)
+      await phone.waitForFunction(() => document.getElementById('hub-state')?.dataset.state === 'live' && document.querySelector('[data-counter="w01"] [data-field="elapsed"]')?.textContent !== '–', null, { timeout: 10_000 })
+      expect(await phone.locator('[data-counter="w01"] [data-field="elapsed"]').textContent()).toMatch(/^\d:\d\d$/)
+      await phone.goto(`${url}window/w01`)
+      await phone.waitForFunction(() => document.querySelector('[data-started]') !== null, null, { timeout: 10_000 })
+      expect(await phone.locator('[data-started]').first().textContent()).toMatch(/^\d:\d\d$/)
+    } finally {
+      await phone.close()
+    }
+  }, 40_000)
 })
