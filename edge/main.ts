@@ -8,6 +8,7 @@ import { initialState } from './counter/state.ts'
 import { Window } from './window.ts'
 import { staffingFigures } from './counter/view.ts'
 import { BoardLink } from './link/board-link.ts'
+import { machineClock, type MachineReading } from './machine-clock.ts'
 import { EnvelopeStamper, newBootId, systemClock, type Clock } from './link/envelope-stamper.ts'
 import { VERSION } from './shared/version.ts'
 import { StateFile } from './state-file.ts'
@@ -36,6 +37,12 @@ export interface EdgeDeps {
   bus: I2cBus
   log: Logger
   clock?: Clock
+  /**
+   * The machine's monotonic clock and boot, saved with the window's state so a restart counts the time that
+   * really passed (edge/machine-clock.ts). Default: the machine's, unless a `clock` is given (a test's clock
+   * is not the machine's, so its steps between runs would not show); null: none.
+   */
+  machineClock?: (() => MachineReading) | null
   /** Opens the link's MQTT session; default mqtt.js over TCP. Tests record the link's publishes through it. */
   session?: HubSessionFactory
   /** The launcher's IPC channel (edge/update/health-signal.ts): `healthy` goes there once online with devices answering. */
@@ -176,6 +183,7 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps): Promise<Run
       link,
       now: () => clock.now(),
       mono,
+      machineClock: deps.machineClock !== undefined ? deps.machineClock : deps.clock ? null : machineClock(),
       log: log.child({ module: 'window' }),
       setLogLevel: (level) => {
         log.level = level

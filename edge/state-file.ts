@@ -6,6 +6,7 @@ import type { CounterState, DisplayLimits } from './counter/state.ts'
 import { initialState } from './counter/state.ts'
 import type { Logger } from './shared/logger.ts'
 import type { OutboxRecord } from './link/board-link.ts'
+import type { ClockReading } from './counter/time-rules.ts'
 import { SerialQueue } from './shared/serial-queue.ts'
 import { writeWholeFile } from './shared/whole-file.ts'
 
@@ -61,7 +62,7 @@ const savedSchema = z.object({
   pauseAfter: z.object({ reason: z.string(), since: z.number(), limitS: z.number().nullable(), cmd: z.string() }).nullable().default(null),
   closedRecords: z.array(z.string()).default([]),
   // Both clocks when the state was saved: a restart moves the monotonic fields onto its own clock's origin.
-  clock: z.object({ wall: z.number(), mono: z.number() }).optional(),
+  clock: z.object({ wall: z.number(), mono: z.number(), machine: z.object({ boot: z.string(), ms: z.number() }).optional() }).optional(),
   overtime: overtimeLevelSchema,
   settings: z.object({
     evaluationTimeoutS: z.number(),
@@ -100,7 +101,7 @@ export class StateFile {
   private recovered: OutboxRecord[] = []
   private ledger: Array<[string, SavedReply]> = []
   private outboxSaved = false
-  private clockAtSave: { wall: number; mono: number } | undefined
+  private clockAtSave: ClockReading | undefined
 
   constructor(private readonly opts: { dir: string; log: Logger }) {
     this.path = join(opts.dir, FILE)
@@ -190,7 +191,7 @@ export class StateFile {
   }
 
   /** Both clocks as the last run saved its state (undefined when nothing was restored). */
-  get savedClock(): { wall: number; mono: number } | undefined {
+  get savedClock(): ClockReading | undefined {
     return this.clockAtSave
   }
 
@@ -212,7 +213,7 @@ export class StateFile {
    * on disk with the state before any of it reaches the journal. `ledger`
    * is the newest command replies.
    */
-  save(state: CounterState, outbox: readonly OutboxRecord[] = [], ledger: ReadonlyArray<readonly [string, unknown]> = [], clock?: { wall: number; mono: number }): Promise<void> {
+  save(state: CounterState, outbox: readonly OutboxRecord[] = [], ledger: ReadonlyArray<readonly [string, unknown]> = [], clock?: ClockReading): Promise<void> {
     const { faults: _f, display: _d, captureDevices: _c, ...rest } = state
     const same = JSON.stringify({ version: 1, ...rest, outbox, ledger })
     this.outboxSaved = outbox.length > 0

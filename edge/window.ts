@@ -2,7 +2,7 @@ import { parseCommand, type CaptureKind, type EventDraft, type PublicWindow, typ
 import type { CaptureOutcome } from './hardware/capture-trigger.ts'
 import type { Logger } from './shared/logger.ts'
 import { step } from './counter/machine.ts'
-import { nextDeadline, resumeOnNewClock } from './counter/time-rules.ts'
+import { nextDeadline, resumeOnNewClock, type ClockReading } from './counter/time-rules.ts'
 import { displayFor, evaluatorOpen, stateFields, statusLampFor, videoCovers } from './counter/view.ts'
 import { CommandLedger } from './counter/command-ledger.ts'
 import { screenViewFor, type ScreenInfo, type ScreenView } from './counter/screen-view.ts'
@@ -53,6 +53,8 @@ export interface WindowOptions {
   now: () => number
   /** Monotonic readings for every duration, window and timeout; required, never `now` by default (see edge/counter/state.ts). */
   mono: () => number
+  /** The machine's monotonic clock and boot (edge/machine-clock.ts); absent: a restart counts the wall time that passed. */
+  machineClock?: (() => { boot: string; ms: number }) | null
   log: Logger
   setLogLevel?: (level: string) => void
   /** Told after a `config` command changed settings (e.g. the telemetry period). */
@@ -106,8 +108,14 @@ export class Window {
     this.mono = opts.mono
     // The last run's monotonic readings are on its clock's origin; carried onto ours by the wall time that passed (none if the clock stepped back).
     const saved = opts.stateFile?.savedClock
-    this.state = saved ? resumeOnNewClock(opts.state, saved, { wall: opts.now(), mono: this.mono() }) : opts.state
+    this.state = saved ? resumeOnNewClock(opts.state, saved, this.clockReading(opts.now(), this.mono())) : opts.state
     this.ledger.restore((opts.stateFile?.takeLedger() ?? []) as Array<[string, ReplyEffect]>)
+  }
+
+  /** Saved with the state: the machine's clock too, so a restart knows the time that passed whatever the wall clock did. */
+  private clockReading(wall: number, mono: number): ClockReading {
+    const machine = this.opts.machineClock?.()
+    return machine ? { wall, mono, machine } : { wall, mono }
   }
 
   get current(): CounterState {
@@ -207,7 +215,7 @@ export class Window {
       // maybe not yet committed): the journal holds it first, or a power cut could lose it with neither.
       await this.opts.link.flush()
       // On disk before anyone is told: a crash after `called` went out must not restart to a dark display.
-      await this.opts.stateFile!.save(this.state, [...prepared.values()], this.ledger.recent(LEDGER_SAVED), { wall, mono })
+      await this.opts.stateFile!.save(this.state, [...prepared.values()], this.ledger.recent(LEDGER_SAVED), this.clockReading(wall, mono))
     }
     for (const e of result.effects) await this.perform(e, prepared.get(e))
     if (this.state !== before) this.opts.link.publish('state', this.stateMessage())
@@ -424,7 +432,7 @@ export class Window {
       // A clean stop: once the journal has the outbox, the next start need not send it again (and the ledger keeps a late answer).
       try {
         await this.opts.link.flush()
-        await file.save(this.state, [], this.ledger.recent(LEDGER_SAVED), { wall: this.opts.now(), mono: this.mono() })
+        await file.save(this.state, [], this.ledger.recent(LEDGER_SAVED), this.clockReading(this.opts.now(), this.mono()))
         await file.flush()
       } catch (err) {
         this.opts.log.warn({ err: (err as Error).message }, 'could not clear the saved outbox; the next start sends it again')

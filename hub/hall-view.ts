@@ -1,6 +1,7 @@
 import type { Aedes, AedesPublishPacket } from 'aedes'
 import { SCORE_LABELS, topics, type BoardEvent, type CentralStatus, type EventOf, type HubBridge, type OfflineReason, type Screen, type State, type Status, type Telemetry, type UpdateReport } from '../edge/protocol/index.ts'
 import type { Logger } from '../edge/shared/logger.ts'
+import { plausibleTime } from '../edge/shared/plausible-time.ts'
 import { HallClock } from './announcer/hall-clock.ts'
 import { madeAfter } from './event-order.ts'
 import type { HubCounters } from './hub-counters.ts'
@@ -132,6 +133,14 @@ export class HallView {
   private readonly hallClock: HallClock
   private unlistenReload: (() => void) | null = null
   private dayTimer: NodeJS.Timeout | null = null
+  /**
+   * Windows whose service start came from a retained state taken at start: when that state reached the hub is
+   * unknown and its own `ts` stood in, so the first live state of the service (the board sends one on every
+   * connect) puts the start right rather than being kept to it.
+   */
+  private readonly guessedStarts = new Set<string>()
+  /** Some alert came while neither the hub's clock nor its board's was set, and waits for the hub's (stampHeld). */
+  private holding = false
 
   constructor(private readonly opts: HallViewOptions) {
     this.filter = topics.hallTree(opts.hall)
@@ -148,6 +157,7 @@ export class HallView {
       // Oldest first, so each window's list ends newest first as alert() builds it.
       const saved = (await this.opts.alertsFile.load(this.midnight())).sort((a, b) => (a.receivedAt < b.receivedAt ? -1 : a.receivedAt > b.receivedAt ? 1 : 0))
       for (const a of saved) this.addAlert(this.get(a.counter), a)
+      this.holding = saved.some((a) => a.receivedClock === 'held')
     }
     await new Promise<void>((r) => this.opts.aedes.subscribe(this.filter, this.deliver, () => r()))
     // A dashboard stays open overnight on its live stream and only redraws a window that changed: without
@@ -179,6 +189,7 @@ export class HallView {
   window(counter: string): WindowView | undefined {
     const w = this.windows.get(counter)
     if (!w) return undefined
+    this.stampHeld()
     this.dropOldAlerts(w)
     return copyOf(w)
   }
@@ -199,6 +210,7 @@ export class HallView {
   }
 
   snapshot(): HallSnapshot {
+    this.stampHeld()
     for (const w of this.windows.values()) this.dropOldAlerts(w)
     const windows = [...this.windows.values()].sort((a, b) => a.counter.localeCompare(b.counter)).map(copyOf)
     return { hall: this.opts.hall, at: new Date(this.now()).toISOString(), bridge: this.bridge, central: this.central, windows }
@@ -305,16 +317,53 @@ export class HallView {
     const onDuty = w.state?.officer
     const view: RatingAlertView = {
       id: e.id, counter: w.counter, record: e.record, ticket: e.ticket, officer: e.officer, officerName: onDuty && onDuty.id === e.officer ? onDuty.name : null, score: e.score, level: labels.national, levelEn: labels.en,
-      caseNo: e.caseNo, item: e.item, early: e.early, ts: e.ts, receivedAt: new Date(this.now()).toISOString(),
+      caseNo: e.caseNo, item: e.item, early: e.early, ts: e.ts, synced: e.synced, ...this.received(e),
     }
     if (!this.addAlert(w, view)) return
-    if (this.opts.alertsFile) {
-      const today = this.midnight()
-      const all: RatingAlertView[] = []
-      for (const x of this.windows.values()) for (const a of x.alerts) if (a.receivedAt >= today) all.push(a)
-      void this.opts.alertsFile.save(all)
+    if (view.receivedClock === 'held') this.holding = true
+    this.saveAlerts()
+    this.opts.log.info({ counter: w.counter, record: e.record, ticket: e.ticket, score: e.score, synced: e.synced, receivedClock: view.receivedClock }, 'bad rating at a window')
+  }
+
+  /**
+   * When the hub had an alert, on a clock that can say so: the day's list is kept by it. A hub without a
+   * real-time clock reads 1970 from power-on until NTP sets it; stamped with that, the morning's alerts
+   * left the day's list the moment the clock was set. Then a board's set clock stands in, and with
+   * neither set the alert is held, kept whatever the day, until the hub's clock is set (stampHeld).
+   */
+  private received(e: EventOf<'rating-alert'>): Pick<RatingAlertView, 'receivedAt' | 'receivedClock'> {
+    const now = this.now()
+    if (plausibleTime(now)) return { receivedAt: new Date(now).toISOString(), receivedClock: 'hub' }
+    const boardTs = Date.parse(e.ts)
+    if (e.synced && plausibleTime(boardTs)) return { receivedAt: new Date(boardTs).toISOString(), receivedClock: 'board' }
+    return { receivedAt: new Date(now).toISOString(), receivedClock: 'held' }
+  }
+
+  /** Once the hub's clock is set, the alerts held for it take its time (the rating came at or before it), are saved so, and their windows announced. */
+  private stampHeld(): void {
+    if (!this.holding) return
+    const now = this.now()
+    if (!plausibleTime(now)) return
+    this.holding = false
+    const at = new Date(now).toISOString()
+    const changed: string[] = []
+    for (const w of this.windows.values()) {
+      if (!w.alerts.some((a) => a.receivedClock === 'held')) continue
+      w.alerts = w.alerts.map((a) => (a.receivedClock === 'held' ? { ...a, receivedAt: at, receivedClock: 'restamped' } : a))
+      changed.push(w.counter)
     }
-    this.opts.log.info({ counter: w.counter, record: e.record, ticket: e.ticket, score: e.score }, 'bad rating at a window')
+    this.opts.log.info({ windows: changed, at }, "中心时钟已校准，未定时的差评提醒按此时记 / the hub's clock is set: bad-rating alerts held for it are stamped now")
+    this.saveAlerts()
+    for (const c of changed) this.changed(c)
+  }
+
+  /** The day's list (and alerts still held for the hub's clock) to the file, if the hub keeps one. */
+  private saveAlerts(): void {
+    if (!this.opts.alertsFile) return
+    const today = this.midnight()
+    const all: RatingAlertView[] = []
+    for (const x of this.windows.values()) for (const a of x.alerts) if (!isOld(a, today)) all.push(a)
+    void this.opts.alertsFile.save(all)
   }
 
   /**
@@ -330,9 +379,10 @@ export class HallView {
 
   /** At the hall's midnight: each window that still held yesterday's alerts drops them and is announced, so live pages redraw it. */
   private turnDay(): void {
+    this.stampHeld()
     const since = this.midnight()
     for (const w of this.windows.values()) {
-      if (!w.alerts.some((a) => a.receivedAt < since)) continue
+      if (!w.alerts.some((a) => isOld(a, since))) continue
       this.dropOldAlerts(w)
       this.changed(w.counter)
     }
@@ -341,7 +391,7 @@ export class HallView {
   /** An alert stays for the hall's day: from hall-local midnight on, yesterday's are gone. */
   private dropOldAlerts(w: WindowView): void {
     const since = this.midnight()
-    if (w.alerts.some((a) => a.receivedAt < since)) w.alerts = w.alerts.filter((a) => a.receivedAt >= since)
+    if (w.alerts.some((a) => isOld(a, since))) w.alerts = w.alerts.filter((a) => !isOld(a, since))
   }
 
   /**
@@ -414,8 +464,16 @@ export class HallView {
 
   /** The state, and its service's start on the hub's clock: `at` is when the hub had the state. */
   private setState(w: WindowView, s: State | null, at: number): void {
+    const before = w.state
     w.state = s
     const started = s?.ticket?.startedAt
+    // The same service as the last state (a capture, a pause asked for after it): its start stays where the hub
+    // first put it. Worked out again from the board's wall clock, a step of that clock mid-service (NTP's first
+    // sync, a correction of hours) moved the tile's service time by the whole step.
+    const same = before?.ticket && s?.ticket && before.boot === s.boot && before.ticket.record === s.ticket.record && before.ticket.startedAt === started
+    if (same && started && w.serviceStartedAt !== null && !this.guessedStarts.has(w.counter)) return
+    if (this.replaying) this.guessedStarts.add(w.counter)
+    else this.guessedStarts.delete(w.counter)
     // Both readings are the board's wall clock, so a constant error (a clock never set, hours off) cancels out.
     const ran = started ? Date.parse(s.ts) - Date.parse(started) : Number.NaN
     w.serviceStartedAt = Number.isFinite(ran) ? new Date(at - Math.max(0, ran)).toISOString() : null
@@ -453,6 +511,11 @@ export class HallView {
     if (this.opts.aedes.closed) return
     await new Promise<void>((r) => this.opts.aedes.unsubscribe(this.filter, this.deliver, () => r()))
   }
+}
+
+/** Received before the hall-local day that starts at `since`; one held for the hub's clock has no day yet. */
+function isOld(a: RatingAlertView, since: string): boolean {
+  return a.receivedClock !== 'held' && a.receivedAt < since
 }
 
 function copyOf(w: WindowView): WindowView {

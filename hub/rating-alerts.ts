@@ -30,6 +30,16 @@ export const ratingAlertViewSchema = z.object({
   /** The board's time of the rating, and when the hub had it. */
   ts: z.string(),
   receivedAt: z.string(),
+  /** Whether the board's clock was set when it stamped `ts` (the event's `synced`); absent in lists saved before it was kept. */
+  synced: z.boolean().optional(),
+  /**
+   * Whose clock `receivedAt` is. `hub`: the hub's own. `board`: the hub's clock was not yet set (1970 on a
+   * hub without a real-time clock, before NTP), so the board's set `ts` stands in. `held`: neither clock
+   * was set; the hub's unset reading, kept whatever the day says until the hub's clock is set. `restamped`:
+   * held, then stamped when the hub's clock was set, so the rating came at or before that time. Absent in
+   * lists saved before it was kept: `hub`.
+   */
+  receivedClock: z.enum(['hub', 'board', 'held', 'restamped']).optional(),
 })
 
 export type RatingAlertView = z.infer<typeof ratingAlertViewSchema>
@@ -56,7 +66,10 @@ export class RatingAlertsFile {
     private readonly log: Logger,
   ) {}
 
-  /** The alerts received at or after `since` (an ISO time); a missing file is an empty list, a damaged one is logged and skipped. */
+  /**
+   * The alerts received at or after `since` (an ISO time), and those held for a clock not yet set, whatever
+   * their time; a missing file is an empty list, a damaged one is logged and skipped.
+   */
   async load(since: string): Promise<RatingAlertView[]> {
     let text: string
     try {
@@ -78,7 +91,7 @@ export class RatingAlertsFile {
     for (const item of doc.alerts) {
       const a = ratingAlertViewSchema.safeParse(item)
       if (!a.success) skipped++
-      else if (a.data.receivedAt >= since) kept.push(a.data)
+      else if (a.data.receivedAt >= since || a.data.receivedClock === 'held') kept.push(a.data)
     }
     if (skipped) this.log.warn({ file: this.path, skipped }, '跳过格式不对的差评提醒 / skipped saved bad-rating alerts that are not well formed')
     return kept

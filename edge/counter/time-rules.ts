@@ -1,4 +1,5 @@
 import type { CounterState, Effect, Millis, Step } from './state.ts'
+import { plausibleTime } from '../shared/plausible-time.ts'
 
 /** A duration between two monotonic readings; never negative, even across a restart's rebase. */
 export function elapsed(from: Millis, to: Millis): Millis {
@@ -95,13 +96,31 @@ export function rebaseMono(state: CounterState, delta: Millis): CounterState {
   }
 }
 
+/** Both of a run's clocks at one moment, and the machine's monotonic clock when the runtime can read it (edge/machine-clock.ts). */
+export interface ClockReading {
+  wall: Millis
+  mono: Millis
+  machine?: { boot: string; ms: Millis }
+}
+
 /**
  * A saved state onto this run's monotonic clock: the readings saved at
- * `saved` move so that the time since then is the wall time that passed
- * (none if the wall clock went back), and every window keeps what was left of it.
+ * `saved` move so that the time since then is the time that passed, and every
+ * window keeps what was left of it. Within one boot of the machine that is its
+ * monotonic clock's, exact whatever the wall clock did meanwhile: a runtime that
+ * restarted after NTP stepped a board's 1970 clock to the day counted 56 years
+ * gone, and closed the applicant's open evaluation as missed and the service as
+ * decades over time. Across a reboot only the wall clock can say: what it says,
+ * none if it went back, and none if it was not set at the save and is now.
  */
-export function resumeOnNewClock(state: CounterState, saved: { wall: Millis; mono: Millis }, now: { wall: Millis; mono: Millis }): CounterState {
-  return rebaseMono(state, now.mono - Math.max(0, now.wall - saved.wall) - saved.mono)
+export function resumeOnNewClock(state: CounterState, saved: ClockReading, now: ClockReading): CounterState {
+  return rebaseMono(state, now.mono - timeBetween(saved, now) - saved.mono)
+}
+
+function timeBetween(saved: ClockReading, now: ClockReading): Millis {
+  if (saved.machine && now.machine && saved.machine.boot === now.machine.boot && now.machine.ms >= saved.machine.ms) return now.machine.ms - saved.machine.ms
+  if (!plausibleTime(saved.wall) && plausibleTime(now.wall)) return 0
+  return Math.max(0, now.wall - saved.wall)
 }
 
 /** The pause's limit in milliseconds: its own, or the window's. */

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process'
 import { access } from 'node:fs/promises'
 import type { Logger } from '../shared/logger.ts'
+import { plausibleTime } from '../shared/plausible-time.ts'
 import type { Clock } from './envelope-stamper.ts'
 
 export interface SyncProbeOptions {
@@ -11,9 +12,6 @@ export interface SyncProbeOptions {
   /** Asks the kernel's view through timedated, so it also covers chrony and ntpd. */
   timedatectl?: string
 }
-
-/** Before this, the clock was certainly never set: a board without an RTC boots in 1970 or at its last shutdown. */
-const EARLIEST_PLAUSIBLE = Date.UTC(2025, 0, 1)
 
 async function exists(path: string): Promise<boolean> {
   return access(path).then(
@@ -28,7 +26,7 @@ async function exists(path: string): Promise<boolean> {
  * slow to ask per message, so SyncedClock asks once a minute.
  */
 export async function probeClockSync(opts: SyncProbeOptions = {}): Promise<boolean | null> {
-  if (Date.now() < EARLIEST_PLAUSIBLE) return false
+  if (!plausibleTime(Date.now())) return false
   if (await exists(opts.flagFile ?? '/run/systemd/timesync/synchronized')) return true
   if (!(await exists(opts.systemdDir ?? '/run/systemd/system'))) return null
   return new Promise((resolve) => {

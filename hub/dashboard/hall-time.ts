@@ -8,6 +8,15 @@
 export const HALL_TIME_SCRIPT = String.raw`
 let hallZone = 'Asia/Shanghai';
 let hallTimeFormat = null;
+/**
+ * How far the hub's clock is from this browser's, from the hub's time in each snapshot: a service's start is
+ * on the hub's clock (hub/hall-view.ts serviceStartedAt), and a phone's clock counted from it showed hours of
+ * service when either clock was off (a hub on 1970 before NTP, a phone set by hand).
+ */
+let hubSkewMs = 0;
+function setHubTime(iso) { const t = Date.parse(iso || ''); if (Number.isFinite(t)) hubSkewMs = t - Date.now(); }
+/** Now on the hub's clock, as near as the last snapshot says. */
+function hubNow() { return Date.now() + hubSkewMs; }
 /** The hub's zone; a page sets it from each snapshot it loads. */
 function setHallZone(zone) { if (zone) hallZone = zone; }
 /** HH:MM:SS of an ISO instant on the hall's clock; '' for no time. */

@@ -293,6 +293,10 @@ const TEXT = {
   'early': { zh: '过早按键', en: 'early press' },
   'videoMark': { zh: '录像标记', en: 'video mark' },
   'hubReceived': { zh: '集线器收到', en: 'hub received' },
+  'alert.boardUnsynced': { zh: '窗口时钟未校准：此为集线器收到的时间', en: "the window's clock was not set: time the hub received it" },
+  'alert.restamped': { zh: '窗口与集线器时钟均未校准：评价不晚于此时', en: 'neither clock was set: rated at or before this time' },
+  'alert.timeUnknown': { zh: '时间未知（时钟均未校准）', en: 'time unknown (no clock set yet)' },
+  'alert.markBoardClock': { zh: '按窗口未校准的时钟', en: "on the window's unset clock" },
   'announcer.title': { zh: '最近播报', en: 'Last announcements' },
   'announcer.broken': { zh: '播报器不可用', en: 'announcer not working' },
   'said.queued': { zh: '排队', en: 'queued' },
@@ -455,7 +459,7 @@ function tile(w) {
     '<div class="row" data-field="mode">' + (online ? '' : T('lastKnown') + ': ') + T(s ? 'mode.' + s.mode : 'mode.unknown') + (s && s.ticket && s.ticket.green ? ' · ' + T('green') : '') + (s && s.pause ? ' · ' + esc(s.pause.reason) : '') +
       (s && s.ticket && s.ticket.unanswered ? ' <span class="badge over" data-field="unanswered">' + T('unanswered') + '</span>' : '') +
       (s && s.pause && s.pause.over ? ' <span class="badge over" data-field="pause-over">' + T('pauseOver') + '</span>' : '') + '</div>' +
-    '<div class="row">' + T('serviceTime') + ': <span class="elapsed ' + esc(overtime) + '" data-started="' + (started || '') + '" data-field="elapsed">' + (started ? fmtMs(Date.now() - started) : '–') + '</span>' +
+    '<div class="row">' + T('serviceTime') + ': <span class="elapsed ' + esc(overtime) + '" data-started="' + (started || '') + '" data-field="elapsed">' + (started ? fmtMs(hubNow() - started) : '–') + '</span>' +
     (overtime !== 'none' ? ' <span class="badge ' + esc(overtime) + '" data-field="overtime">' + T('overtime.' + overtime) + '</span>' : '') + '</div>' +
     '<div class="row" data-field="officer">' + T('officer') + ': ' + (s && s.officer ? esc(s.officer.name || s.officer.id) : w.officerHidden ? T('officerHidden') : '–') + '</div>' +
     '<div class="row" data-field="rating">' + T('lastRating') + ': ' + last + '</div>' +
@@ -512,6 +516,17 @@ function alertPair(a) {
   return { zh: fill(TEXT['alert.line'].zh, { w: w.zh, ticket: a.ticket, level: a.level }), en: fill(TEXT['alert.line'].en, { w: w.en, ticket: a.ticket, level: a.levelEn || a.level }) };
 }
 
+/**
+ * The time a bad rating is shown at, and why if it is not the board's: a board whose clock was not set
+ * (1970, or hours off before NTP) stamps a time nobody can look up, so the hub's receive time stands in,
+ * said as such; the hub's own time, held until its clock was set, is a bound, not the moment.
+ */
+function alertTime(a) {
+  if (a.synced !== false) return { iso: a.ts, note: '' };
+  if (a.receivedClock === 'held') return { iso: '', note: 'alert.timeUnknown' };
+  return { iso: a.receivedAt, note: a.receivedClock === 'restamped' ? 'alert.restamped' : 'alert.boardUnsynced' };
+}
+
 function renderAlerts() {
   const all = [...windows.values()].flatMap((w) => w.alerts || []).sort((a, b) => b.receivedAt.localeCompare(a.receivedAt));
   $('alerts').hidden = all.length === 0;
@@ -519,10 +534,14 @@ function renderAlerts() {
   // The time is the rating's own (the board's clock, as on its NVR line): a board cut off from the hub sends it
   // minutes later, and the video to review is at the moment of the press, not of its arrival.
   $('alert-list').innerHTML = all.map((a) => {
-    const late = Date.parse(a.receivedAt) - Date.parse(a.ts) >= 60000;
-    return '<li data-record="' + esc(a.record) + '"><time datetime="' + esc(a.ts) + '">' + esc(hallTime(a.ts)) + '</time><b>' + bi(alertPair(a)) + '</b> <span class="row">' +
-      [a.officer ? T('officer') + ' ' + (a.officerName ? esc(a.officerName) + ' (' + esc(a.officer) + ')' : esc(a.officer)) : '', a.caseNo ? T('caseNo') + ' ' + esc(a.caseNo) : '', a.item ? T('item') + ' ' + esc(a.item) : '', a.early ? T('early') : '',
-        '<span data-field="video">' + T('videoMark') + ': ' + esc(a.counter.toUpperCase() + ' ' + a.ticket + ' BAD-RATING ' + hallTime(a.ts)) + '</span>',
+    const at = alertTime(a);
+    const hubClock = !a.receivedClock || a.receivedClock === 'hub';
+    const late = !at.note && hubClock && Date.parse(a.receivedAt) - Date.parse(a.ts) >= 60000;
+    return '<li data-record="' + esc(a.record) + '"' + (at.note ? ' data-clock="' + esc(at.note) + '"' : '') + '><time datetime="' + esc(at.iso) + '">' + esc(at.iso ? hallTime(at.iso) : '--:--:--') + '</time><b>' + bi(alertPair(a)) + '</b> <span class="row">' +
+      [at.note ? '<span data-field="clock">' + T(at.note) + '</span>' : '',
+        a.officer ? T('officer') + ' ' + (a.officerName ? esc(a.officerName) + ' (' + esc(a.officer) + ')' : esc(a.officer)) : '', a.caseNo ? T('caseNo') + ' ' + esc(a.caseNo) : '', a.item ? T('item') + ' ' + esc(a.item) : '', a.early ? T('early') : '',
+        // The board writes its NVR line on its own clock: that is the text to search for, said so when that clock was not set.
+        '<span data-field="video">' + T('videoMark') + ': ' + esc(a.counter.toUpperCase() + ' ' + a.ticket + ' BAD-RATING ' + hallTime(a.ts)) + (a.synced === false ? ' (' + T('alert.markBoardClock') + ')' : '') + '</span>',
         late ? T('hubReceived') + ' ' + esc(hallTime(a.receivedAt)) : ''].filter(Boolean).join(' · ') + '</span></li>';
   }).join('');
 }
@@ -739,6 +758,7 @@ async function load() {
 }
 function applySnapshot(snap) {
   setHallZone(snap.timeZone);
+  setHubTime(snap.at);
   showQuarantine(snap.quarantined);
   loggedIn = snap.session !== null;
   showSession(snap.session);
@@ -874,7 +894,7 @@ setInterval(() => {
     renderHub();
   }
   if ((hubState === 'stale' || hubState === 'reconnecting') && quiet > STALE_MS && Date.now() - lastAttempt > RETRY_MS) reconnect();
-  for (const el of document.querySelectorAll('[data-started]')) { const t = Number(el.dataset.started); if (t) el.textContent = fmtMs(Date.now() - t); }
+  for (const el of document.querySelectorAll('[data-started]')) { const t = Number(el.dataset.started); if (t) el.textContent = fmtMs(hubNow() - t); }
   for (const el of document.querySelectorAll('[data-since]')) el.innerHTML = ago(el.dataset.since);
 }, 1000);
 applyLang();

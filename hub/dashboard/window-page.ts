@@ -216,7 +216,7 @@ function renderState() {
     row('mode', on ? '模式' : '最后已知模式', on ? 'mode' : 'last known mode', mode) +
     row('ticket', '当前号码', 'ticket', ticket) +
     row('officer', '工作人员', 'officer', officer) +
-    row('elapsed', '办理时长', 'service time', started ? '<span data-started="' + started + '">' + duration(Date.now() - started) + '</span>' : '–') +
+    row('elapsed', '办理时长', 'service time', started ? '<span data-started="' + started + '">' + duration(hubNow() - started) + '</span>' : '–') +
     row('overtime', '超时', 'overtime', overtime, ot !== 'none' ? 'overtime-' + ot : '') +
     row('rating', '最近评价', 'last rating', win.lastRating ? words(CONFIG.scores, win.lastRating.score) + ' (' + esc(win.lastRating.ticket) + ')' : '–');
 }
@@ -278,6 +278,7 @@ async function load() {
   win = wb.window;
   loggedIn = wb.session !== null;
   setHallZone(wb.timeZone);
+  setHubTime(wb.at);
   // Events the stream brought while the history was on its way are kept, each once.
   const seen = new Set(fb.entries.map((e) => e.seq));
   events = [...events.filter((e) => !seen.has(e.seq)), ...fb.entries].sort((a, b) => b.seq - a.seq).slice(0, 50);
@@ -340,7 +341,7 @@ setInterval(() => {
   const quiet = Date.now() - lastFrame;
   if (hub.state === 'live' && quiet > STALE_MS) setHub('stale', '集线器无响应，重新连接中…', 'hub not answering, reconnecting…');
   if ((hub.state === 'stale' || hub.state === 'reconnecting') && quiet > STALE_MS && Date.now() - lastAttempt > RETRY_MS) connect();
-  for (const el of document.querySelectorAll('[data-started]')) { const t = Number(el.dataset.started); if (t) el.textContent = duration(Date.now() - t); }
+  for (const el of document.querySelectorAll('[data-started]')) { const t = Number(el.dataset.started); if (t) el.textContent = duration(hubNow() - t); }
   for (const el of document.querySelectorAll('[data-since]')) el.innerHTML = ago(el.dataset.since);
 }, 1000);
 render();

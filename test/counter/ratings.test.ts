@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest'
 import { step } from '../../edge/counter/machine.ts'
-import { nextDeadline } from '../../edge/counter/time-rules.ts'
+import { nextDeadline, resumeOnNewClock } from '../../edge/counter/time-rules.ts'
 import { initialState, type CounterState, type Effect, type Input } from '../../edge/counter/state.ts'
 import { parseCommand, type EventDraft } from '../../edge/protocol/index.ts'
 import { T0, cmd, drafts, expectValid, replies, run } from '../support/counter-steps.ts'
@@ -173,6 +173,28 @@ describe('case 6: a clock step loses no rating and makes no event invalid', () =
     expect(nextDeadline(r.state, T0 + 65_000)).toBe(T0 + 90_000)
     const missed = run(s, [[{ kind: 'tick' }, [T0 - 86_400_000, T0 + 90_000]]])
     expect(drafts(missed.effects)).toEqual([{ type: 'evaluation-missed', ticket: 'A012', officer: 'li-na', afterMs: 30_000, reason: 'timeout', record: 'svc-1', caseNo: null, item: null }])
+  })
+})
+
+describe('case 6b: a restart across a clock step counts the time that passed, not the step', () => {
+  // Saved at the finish (T0 + 60 s on the wall, 60 s on the monotonic clock) with 30 s of evaluation left.
+  const savedAt = (wall: number) => ({ wall, mono: T0 + 60_000 })
+  const closesIn = (s: CounterState, nowMono: number) => nextDeadline(s, nowMono)! - nowMono
+
+  it('in the same machine boot, the machine\'s clock says: NTP stepping the wall six hours while the runtime was down is no time', () => {
+    const s = served().state
+    const saved = { ...savedAt(T0 + 60_000), machine: { boot: 'b1', ms: 1_000_000 } }
+    const now = { wall: T0 + 60_000 + 6 * 3_600_000 + 4_000, mono: 500, machine: { boot: 'b1', ms: 1_004_000 } }
+    expect(closesIn(resumeOnNewClock(s, saved, now), now.mono)).toBe(26_000)
+  })
+
+  it('after a reboot, a save made while the wall read 1970 (no clock set) counts nothing when the clock is set now, never 56 years', () => {
+    const s = served().state
+    const saved = { ...savedAt(Date.UTC(1970, 0, 1, 0, 3)), machine: { boot: 'b1', ms: 180_000 } }
+    const now = { wall: T0 + 120_000, mono: 500, machine: { boot: 'b2', ms: 40_000 } }
+    expect(closesIn(resumeOnNewClock(s, saved, now), now.mono)).toBe(30_000)
+    // Both walls set: what the wall says passed, as before.
+    expect(nextDeadline(resumeOnNewClock(s, { ...savedAt(T0 + 60_000) }, { wall: T0 + 70_000, mono: 500 }), 500)).toBe(500 + 20_000)
   })
 })
 

@@ -201,6 +201,47 @@ describe('hall view', () => {
     expect(v.window('w01')!.serviceStartedAt).toBe(new Date(clock - 2_000 - 5_000).toISOString())
   })
 
+  it('a board clock that steps during a service does not move that service\'s time: the hub keeps the start it first worked out', () => {
+    let clock = beijing(2026, 12, 7, 9, 0)
+    const v = new HallView({ hall: 'h1', aedes: new Aedes(), counters, log: silentLogger(), now: () => clock })
+    const s = stateOf('boot-a', 1, 'A023')
+    const startedAt = new Date(clock - 20_000).toISOString()
+    const at = (seq: number, boardNow: number) => json({ ...s, id: `boot-a-${seq}`, seq, ts: new Date(boardNow).toISOString(), ticket: { ...s.ticket!, startedAt } })
+    v.apply(`${base}/status`, json(statusMessage('boot-a', 0, true)))
+    v.apply(`${base}/state`, at(1, clock))
+    const start = new Date(clock - 20_000).toISOString()
+    expect(v.window('w01')!.serviceStartedAt).toBe(start)
+    // 30 s on, NTP steps the board's clock two hours ahead; a pause asked for after the service sends a new state.
+    clock += 30_000
+    v.apply(`${base}/state`, at(2, clock + 7_200_000))
+    expect(v.window('w01')!.serviceStartedAt).toBe(start)
+    // And back by a day: still the same start.
+    clock += 5_000
+    v.apply(`${base}/state`, at(3, clock - 86_400_000))
+    expect(v.window('w01')!.serviceStartedAt).toBe(start)
+  })
+
+  it('after a restart of the hub, the first live state of a service puts right the start guessed from the retained one', async () => {
+    const clock = beijing(2026, 12, 7, 9, 0)
+    const s = stateOf('boot-a', 1, 'A023')
+    // The board's clock is three hours behind and not set; its service began 20 s before its retained state.
+    const boardNow = clock - 3 * 3_600_000
+    const startedAt = new Date(boardNow - 20_000).toISOString()
+    const retained = [
+      { topic: `${base}/status`, payload: Buffer.from(json({ ...statusMessage('boot-a', 0, true), synced: false })) },
+      { topic: `${base}/state`, payload: Buffer.from(json({ ...s, synced: false, ts: new Date(boardNow).toISOString(), ticket: { ...s.ticket!, startedAt } })) },
+    ]
+    const v = new HallView({ hall: 'h1', aedes: new Aedes(), counters, log: silentLogger(), now: () => clock, retained: async function* () { yield* retained } })
+    await v.start()
+    try {
+      // The board reconnects and sends its state again, 25 s into its service by its own clock.
+      v.apply(`${base}/state`, json({ ...s, id: 'boot-a-2', seq: 2, synced: false, ts: new Date(boardNow + 5_000).toISOString(), ticket: { ...s.ticket!, startedAt } }))
+      expect(v.window('w01')!.serviceStartedAt).toBe(new Date(clock - 25_000).toISOString())
+    } finally {
+      await v.stop()
+    }
+  })
+
   it('shows the bridge and central status of the hall', () => {
     view.apply('hall/h1/hub/bridge', json(messageExamples['hub-bridge']))
     view.apply('hall/h1/central/status', json({ online: false, ts: new Date().toISOString() }))
@@ -282,6 +323,44 @@ describe('hall view', () => {
       expect(seen).toEqual([{ counter: 'w01', alerts: 0 }])
     } finally {
       await v.stop()
+    }
+  })
+
+  it('a hub that boots in 1970 (no real-time clock, NTP not yet run) keeps the morning\'s bad ratings on the day\'s list when NTP sets its clock, and saves them so', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hall-alerts-1970-'))
+    try {
+      const path = join(dir, 'rating-alerts.json')
+      // Power-on: the hub's clock starts at 0 and runs from there until NTP steps it.
+      let clock = 9 * 60_000
+      const file = new RatingAlertsFile(path, silentLogger())
+      const v = new HallView({ hall: 'h1', aedes: new Aedes(), counters, log: silentLogger(), now: () => clock, alertsFile: file, dayCheckMs: 20 })
+      await v.start()
+      try {
+        // w01's board has NTP already: its time stands in. w02's has not either: the alert is held.
+        const boardTime = new Date(beijing(2026, 12, 7, 8, 40)).toISOString()
+        v.apply(`${base}/event/rating-alert`, json(boardEvent('rating-alert', 'boot-a', 8, { ticket: 'A003', record: 'w01-boot-a-3', ts: boardTime, synced: true })))
+        v.apply('hall/h1/counter/w02/event/rating-alert', json(boardEvent('rating-alert', 'boot-b', 4, { ticket: 'B002', record: 'w02-boot-b-2', ts: new Date(60_000).toISOString(), synced: false })))
+        expect(v.window('w01')!.alerts).toEqual([expect.objectContaining({ ticket: 'A003', receivedAt: boardTime, receivedClock: 'board', synced: true })])
+        expect(v.window('w02')!.alerts).toEqual([expect.objectContaining({ ticket: 'B002', receivedClock: 'held', synced: false })])
+        // The hub runs on in 1970 past what would be its midnight: nothing held leaves the list.
+        clock = beijing(1970, 1, 2, 0, 30)
+        expect(v.window('w02')!.alerts.map((a) => a.ticket)).toEqual(['B002'])
+
+        // NTP steps the hub's clock to the real morning; the day-check turns over and announces w02.
+        const announced = new Promise<void>((resolve) => v.onChange((c) => c === 'w02' && resolve()))
+        clock = beijing(2026, 12, 7, 8, 45)
+        await announced
+        expect(v.window('w01')!.alerts.map((a) => a.ticket)).toEqual(['A003'])
+        expect(v.window('w02')!.alerts).toEqual([expect.objectContaining({ ticket: 'B002', receivedAt: new Date(clock).toISOString(), receivedClock: 'restamped', synced: false })])
+        expect(v.snapshot().windows.flatMap((w) => w.alerts)).toHaveLength(2)
+        await file.drain()
+        const saved = JSON.parse(await readFile(path, 'utf8')) as { alerts: Array<{ ticket: string; receivedClock: string }> }
+        expect(saved.alerts.map((a) => [a.ticket, a.receivedClock]).sort()).toEqual([['A003', 'board'], ['B002', 'restamped']])
+      } finally {
+        await v.stop()
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true })
     }
   })
 
