@@ -27,11 +27,15 @@ export interface InstallerOptions {
   now?: () => number
   node?: string
   /**
-   * True while nobody is at the window. The command was only taken with nobody there (edge/counter/machine.ts),
-   * but a call may come while the release downloads: the restart then waits until the window is free again.
+   * True when nobody is at the window, and then the window refuses anything that would bring one until the restart
+   * (edge/window.ts holdForRestart): the check and the hold are one step, so no call lands between the check and the
+   * restart. The command was only taken with nobody there (edge/counter/machine.ts), but a call may come while the
+   * release downloads: the restart then waits until the window is free again.
    */
-  free?: () => boolean
-  /** How often `free` is asked while the restart waits (default 1 s). */
+  hold?: () => Promise<boolean>
+  /** The switch failed after the hold: the window takes calls again. */
+  release?: () => void
+  /** How often `hold` is tried while the restart waits (default 1 s). */
   freeCheckMs?: number
   /** The waits before each further try of a download the hub cut or did not answer (DOWNLOAD_RETRY_MS). */
   downloadRetryMs?: readonly number[]
@@ -80,10 +84,15 @@ export class Installer {
     this.opts.report({ running: this.opts.running, state: 'confirmed', target: this.opts.running, previous: await this.opts.root.versionOf('previous'), cmd: j.cmd, reason: null, progress: null })
   }
 
-  private async untilFree(cmd: string): Promise<void> {
-    if (!this.opts.free || this.opts.free()) return
+  /** Until the window is free and held for the restart (or the runtime stops). */
+  private async untilHeld(cmd: string): Promise<void> {
+    const hold = this.opts.hold
+    if (!hold || (await hold())) return
     this.opts.log.info({ cmd }, 'release installed; the restart waits until nobody is at the window')
-    while (!this.stopped && !this.opts.free()) await this.pause(this.opts.freeCheckMs ?? 1000)
+    while (!this.stopped) {
+      await this.pause(this.opts.freeCheckMs ?? 1000)
+      if (!this.stopped && (await hold())) return
+    }
   }
 
   /** Waits ms, or until stop(). */
@@ -160,7 +169,7 @@ export class Installer {
       await unpackRelease(part, root.releases, m.version)
       await rm(part, { force: true })
       step = 'restarting'
-      await this.untilFree(cmd.id)
+      await this.untilHeld(cmd.id)
       if (this.stopped) return
       const deadline = new Date(this.now() + cmd.confirmWithinS * 1000).toISOString()
       await root.writeJournal({ trying: m.version, previous, cmd: cmd.id, deadline, rolledBack: null })
@@ -172,6 +181,7 @@ export class Installer {
       await rm(part, { force: true }).catch(() => undefined)
       // Failed while switching: the journal must not name a trial the launcher would wait for.
       if (step === 'restarting') {
+        this.opts.release?.()
         await root.writeJournal({ trying: null, previous: null, cmd: null, deadline: null, rolledBack: null }).catch(() => undefined)
         if (previous) await root.point('current', previous).catch(() => undefined)
       }

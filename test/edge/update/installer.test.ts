@@ -107,7 +107,7 @@ async function board(name: string, free?: () => boolean, downloadRetryMs?: numbe
       restarts.push(Date.now())
     },
     log: silentLogger(),
-    ...(free ? { free, freeCheckMs: 20 } : {}),
+    ...(free ? { hold: async () => free(), freeCheckMs: 20 } : {}),
     ...(downloadRetryMs ? { downloadRetryMs } : {}),
   })
   const dataFiles = async () => Promise.all(['state.json', 'journal/000001.seg'].map((f) => readFile(join(data, f), 'utf8')))
