@@ -4,6 +4,7 @@ import type { CommandOf, ErrorCode, ReleaseManifest, UpdateReport } from '../pro
 import type { Logger } from '../shared/logger.ts'
 import type { BoardRoot, UpdateJournal } from './board-root.ts'
 import { checkRelease } from './release-checks.ts'
+import { pruneReleases } from './release-pruning.ts'
 import { unpackRelease } from './unpack.ts'
 
 /** The fields of the retained `update` report, less the envelope the link adds. */
@@ -58,6 +59,9 @@ export const DOWNLOAD_RETRY_MS: readonly number[] = [1_000, 2_000, 4_000, 8_000,
  */
 export class Installer {
   private busy: string | null = null
+  private pruning: Promise<void> | null = null
+  /** An `update` command being checked: set before its first await, so no cleanup starts before `busy` is. */
+  private taking = false
   private stopped = false
   private wait: NodeJS.Timeout | null = null
   private wake: (() => void) | null = null
@@ -75,6 +79,8 @@ export class Installer {
     if (j.trying === this.opts.running) this.opts.report({ ...base, state: 'confirming', target: j.trying, reason: null })
     else if (j.rolledBack && j.rolledBack.to === this.opts.running) this.opts.report({ ...base, state: 'rolled-back', target: j.rolledBack.from, reason: j.rolledBack.reason })
     else this.opts.report({ ...base, state: 'idle', target: null, cmd: null, reason: null })
+    // Nothing on trial: what older updates left is removed (a board installed before this pruning has them all).
+    if (!j.trying) await this.prune()
     return j
   }
 
@@ -82,6 +88,22 @@ export class Installer {
   async confirmed(): Promise<void> {
     const j = await this.opts.root.readJournal()
     this.opts.report({ running: this.opts.running, state: 'confirmed', target: this.opts.running, previous: await this.opts.root.versionOf('previous'), cmd: j.cmd, reason: null, progress: null })
+    await this.prune()
+  }
+
+  /**
+   * Old releases go once nothing is on trial (edge/update/release-pruning.ts); never while an install in this
+   * process is under way, which lays down a release no link points at yet. An update taken meanwhile waits for it.
+   */
+  private async prune(): Promise<void> {
+    if (this.busy || this.taking || this.pruning) return
+    this.pruning = pruneReleases(this.opts.root, this.opts.log)
+      .then(() => undefined)
+      .catch((err: Error) => this.opts.log.warn({ err: err.message }, `旧版本清理失败 / could not clean up old releases`))
+      .finally(() => {
+        this.pruning = null
+      })
+    await this.pruning
   }
 
   /** Until the window is free and held for the restart (or the runtime stops). */
@@ -113,7 +135,16 @@ export class Installer {
   /** Checks the release and answers the command; the install runs on after the answer. */
   async begin(cmd: CommandOf<'update'>): Promise<UpdateAnswer> {
     if (this.busy) return { ok: false, code: 'busy', message: `升级到 ${this.busy} 正在进行 / update ${this.busy} is already under way` }
-    const checked = await checkRelease({ signed: cmd.release, root: this.opts.root, running: this.opts.running, ...(this.opts.node ? { node: this.opts.node } : {}) })
+    if (this.taking) return { ok: false, code: 'busy', message: '另一升级命令正在检查 / another update command is being checked' }
+    this.taking = true
+    let checked: Awaited<ReturnType<typeof checkRelease>>
+    try {
+      // A cleanup of old releases takes moments; none starts from here on, so none deletes what this update lays down.
+      if (this.pruning) await this.pruning
+      checked = await checkRelease({ signed: cmd.release, root: this.opts.root, running: this.opts.running, ...(this.opts.node ? { node: this.opts.node } : {}) })
+    } finally {
+      this.taking = false
+    }
     if (!checked.ok) {
       this.opts.log.warn({ cmd: cmd.id, reason: checked.reason }, 'update refused')
       return { ok: false, code: checked.code, message: checked.reason }
