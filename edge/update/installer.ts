@@ -8,7 +8,7 @@ import { pruneReleases } from './release-pruning.ts'
 import { unpackRelease } from './unpack.ts'
 
 /** The fields of the retained `update` report, less the envelope the link adds. */
-export type UpdateFields = Pick<UpdateReport, 'running' | 'state' | 'target' | 'previous' | 'cmd' | 'reason' | 'progress'>
+export type UpdateFields = Pick<UpdateReport, 'running' | 'state' | 'target' | 'previous' | 'cmd' | 'reason' | 'progress' | 'waitingFor'>
 
 /** The step an install failed at, in Chinese beside the English one, for the reason central and the technician read. */
 const STEP_ZH: Partial<Record<UpdateFields['state'], string>> = { downloading: '下载失败', verifying: '校验失败', installing: '安装失败', restarting: '切换版本失败' }
@@ -106,11 +106,12 @@ export class Installer {
     await this.pruning
   }
 
-  /** Until the window is free and held for the restart (or the runtime stops). */
-  private async untilHeld(cmd: string): Promise<void> {
+  /** Until the window is free and held for the restart (or the runtime stops); `waiting` says so on the update topic. */
+  private async untilHeld(cmd: string, waiting: () => void): Promise<void> {
     const hold = this.opts.hold
     if (!hold || (await hold())) return
     this.opts.log.info({ cmd }, 'release installed; the restart waits until nobody is at the window')
+    waiting()
     while (!this.stopped) {
       await this.pause(this.opts.freeCheckMs ?? 1000)
       if (!this.stopped && (await hold())) return
@@ -200,7 +201,7 @@ export class Installer {
       await unpackRelease(part, root.releases, m.version)
       await rm(part, { force: true })
       step = 'restarting'
-      await this.untilHeld(cmd.id)
+      await this.untilHeld(cmd.id, () => this.opts.report({ ...base, state: 'installing', waitingFor: 'applicant' }))
       if (this.stopped) return
       const deadline = new Date(this.now() + cmd.confirmWithinS * 1000).toISOString()
       await root.writeJournal({ trying: m.version, previous, cmd: cmd.id, deadline, rolledBack: null })

@@ -127,6 +127,8 @@ describe('installer', () => {
     expect(await b.installer.begin(updateCmd(release))).toEqual({ ok: true, result: { version: '0.2.0', size: release.manifest.payload.size } })
     await eventually(() => b.restarts.length === 1, 10_000, 'the restart')
     expect([...new Set(b.reports.map((r) => r.state))]).toEqual(['downloading', 'verifying', 'installing', 'restarting'])
+    // Nobody at the window: no report says the restart waits.
+    expect(b.reports.filter((r) => r.waitingFor !== undefined)).toEqual([])
     expect(b.reports.at(-1)).toMatchObject({ running: '0.1.0', target: '0.2.0', previous: '0.1.0', cmd: 'u-0.2.0', reason: null })
     expect(b.reports.filter((r) => r.state === 'downloading').at(-1)!.progress).toEqual({ bytes: release.manifest.payload.size, total: release.manifest.payload.size })
     expect(await b.root.versionOf('current')).toBe('0.2.0')
@@ -149,9 +151,16 @@ describe('installer', () => {
     expect(b.restarts).toEqual([])
     expect(await b.root.versionOf('current')).toBe('0.1.0')
     expect((await b.root.readJournal()).trying).toBeNull()
+    // Central tells this wait from a stuck install: the contract's waitingFor, on the retained report, and only there.
+    const waiting = await eventually(() => b.reports.find((r) => r.waitingFor !== undefined), 10_000, 'the report that it waits')
+    expect(waiting).toMatchObject({ state: 'installing', target: '0.2.0', waitingFor: 'applicant', reason: null })
+    expect(b.reports.at(-1)).toBe(waiting)
     applicant = false
     await eventually(() => b.restarts.length === 1, 10_000, 'the restart once the window is free')
     expect(await b.root.versionOf('current')).toBe('0.2.0')
+    expect(b.reports.at(-1)).toMatchObject({ state: 'restarting' })
+    expect(b.reports.at(-1)!.waitingFor).toBeUndefined()
+    expect(b.reports.filter((r) => r.waitingFor !== undefined)).toHaveLength(1)
   })
 
   it('old releases: only the running version and the rollback target stay, at start and once an update is confirmed', async () => {
