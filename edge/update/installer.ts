@@ -80,7 +80,8 @@ export class Installer {
     else if (j.rolledBack && j.rolledBack.to === this.opts.running) this.opts.report({ ...base, state: 'rolled-back', target: j.rolledBack.from, reason: j.rolledBack.reason })
     else this.opts.report({ ...base, state: 'idle', target: null, cmd: null, reason: null })
     // Nothing on trial: what older updates left is removed (a board installed before this pruning has them all).
-    if (!j.trying) await this.prune()
+    // Not awaited: deleting a release from an SD card takes a while, and the start goes on meanwhile.
+    if (!j.trying) void this.prune()
     return j
   }
 

@@ -172,6 +172,7 @@ describe('installer', () => {
     await writeFile(join(b.root.releases, '0.0.6.tar.gz.part'), 'half')
     await mkdir(join(b.root.releases, '.0.0.5.deleting'))
     await b.installer.reportStart()
+    await eventually(async () => (await readdir(b.root.releases)).length === 2, 10_000, 'the cleanup at start')
     expect((await readdir(b.root.releases)).sort()).toEqual(['0.0.9', '0.1.0'])
     // An update to 0.2.0, confirmed by the launcher: 0.1.0 is now the way back, 0.0.9 goes.
     expect((await b.installer.begin(updateCmd(release))).ok).toBe(true)
