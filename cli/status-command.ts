@@ -147,7 +147,8 @@ export function statusCells(r: Row): string[] {
   const faults = s?.faults.length ? `  故障 FAULTS: ${s.faults.map((f) => `${f.device} ${faultWords(f.code).zh} ${f.code}`).join(', ')}` : ''
   const version = r.update?.running ?? (r.status?.online ? r.status.version : null) ?? '-'
   const u = r.update
-  const updating = u && u.state !== 'idle' && u.state !== 'confirmed' ? `  升级 UPDATE ${UPDATE_WORDS[u.state] ?? ''} ${u.state}${u.target ? ` ${u.target}` : ''}${u.reason ? `: ${u.reason}` : ''}` : ''
+  const waits = u?.waitingFor === 'applicant' ? ', 等办事群众办完后重启 restarts once the applicant is served' : ''
+  const updating = u && u.state !== 'idle' && u.state !== 'confirmed' ? `  升级 UPDATE ${UPDATE_WORDS[u.state] ?? ''} ${u.state}${u.target ? ` ${u.target}` : ''}${waits}${u.reason ? `: ${u.reason}` : ''}` : ''
   return [r.counter, link, mode, ticket, version, officer + overtime + faults + updating]
 }
 

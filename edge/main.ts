@@ -26,7 +26,6 @@ import type { HubSessionFactory } from './link/hub-session.ts'
 import { PACKAGE_ROOT } from './shared/package-root.ts'
 import { BoardRoot, installedRootOf } from './update/board-root.ts'
 import { Installer } from './update/installer.ts'
-import { hasApplicant } from './counter/machine.ts'
 import { HealthSignal, type LauncherChannel } from './update/health-signal.ts'
 
 export type { EdgeConfig } from './config.ts'
@@ -160,7 +159,8 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps): Promise<Run
             },
             log: log.child({ module: 'update' }),
             now: () => clock.now(),
-            free: (): boolean => !hasApplicant(window.current),
+            hold: (): Promise<boolean> => window.holdForRestart(),
+            release: (): void => window.releaseRestartHold(),
           })
         : null
     if (installer) life.add('update', () => installer.stop())

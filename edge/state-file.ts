@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises'
+import { readFile, rename } from 'node:fs/promises'
 import { join } from 'node:path'
 import { z } from 'zod'
 import { captureKindSchema, continuesSchema, modeSchema, overtimeLevelSchema, scaleSchema, ticketSchema } from './protocol/index.ts'
@@ -11,11 +11,16 @@ import { SerialQueue } from './shared/serial-queue.ts'
 import { writeWholeFile } from './shared/whole-file.ts'
 
 const FILE = 'window-state.json'
+/**
+ * The layout this runtime writes and reads. A change another version could misread gets a new number: an older
+ * runtime (a rollback, edge/update/launcher.ts) then sets the newer file aside instead of reading it as its own.
+ */
+export const STATE_FORMAT = 1
 
 // What survives a restart: what the window was doing and for whom. Faults are
 // not saved: a device that is still broken reports itself again at start.
 const savedSchema = z.object({
-  version: z.literal(1),
+  version: z.literal(STATE_FORMAT),
   mode: modeSchema,
   since: z.number(),
   ticket: z
@@ -86,6 +91,9 @@ const savedSchema = z.object({
   ledger: z.array(z.tuple([z.string(), z.looseObject({ kind: z.literal('reply'), cmd: z.string(), name: z.string(), ok: z.boolean() })])).default([]),
 })
 
+/** What an older runtime still takes from a newer file: the records it must not lose, when their shape is unchanged. */
+const carriedSchema = savedSchema.pick({ outbox: true, ledger: true })
+
 /** A remembered reply as the state file holds it (the window's reply effect). */
 export type SavedReply = z.infer<typeof savedSchema>['ledger'][number][1]
 
@@ -117,12 +125,15 @@ export class StateFile {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.opts.log.warn({ err: (err as Error).message }, 'cannot read saved window state; starting closed')
       return fresh
     }
-    let parsed
+    let json: unknown
     try {
-      parsed = savedSchema.safeParse(JSON.parse(text))
+      json = JSON.parse(text)
     } catch {
-      parsed = null
+      json = undefined
     }
+    const format = (json as { version?: unknown } | undefined)?.version
+    if (typeof format === 'number' && format > STATE_FORMAT) return this.setNewerAside(json, format, fresh)
+    const parsed = json === undefined ? null : savedSchema.safeParse(json)
     if (!parsed?.success) {
       this.opts.log.warn({ path: this.path }, 'saved window state is damaged; starting closed rather than guessing')
       return fresh
@@ -180,6 +191,33 @@ export class StateFile {
   }
 
   /**
+   * A file a newer version wrote (this one runs after a rollback): its fields may mean what this version does not
+   * know, so the window is not restored from it and starts closed, never showing a number it cannot vouch for. The
+   * file is renamed aside, whole, for the technician and a later update, and not overwritten by this run's saves.
+   * Its outbox and ledger, when still in the shape this version knows, are taken: events (a rating) the newer
+   * version saved before its journal had them are sent, and commands it answered are not acted on again.
+   */
+  private async setNewerAside(json: unknown, format: number, fresh: CounterState): Promise<CounterState> {
+    const aside = `${this.path}.format-${format}`
+    try {
+      await rename(this.path, aside)
+    } catch (err) {
+      this.opts.log.error({ err: (err as Error).message }, 'cannot set the newer state file aside')
+    }
+    const carried = carriedSchema.safeParse(json)
+    if (carried.success) {
+      this.recovered = carried.data.outbox
+      this.ledger = carried.data.ledger
+      this.outboxSaved = carried.data.outbox.length > 0
+    }
+    this.opts.log.error(
+      { path: aside, format, understood: STATE_FORMAT, outbox: carried.success ? carried.data.outbox.length : null },
+      `窗口状态文件格式 ${format} 比本版本新（${STATE_FORMAT}），已另存为 ${aside}，窗口以关闭状态启动 / the window state file is format ${format}, newer than this version's ${STATE_FORMAT} (written by a later release before a rollback): set aside as ${aside}, the window starts closed`,
+    )
+    return fresh
+  }
+
+  /**
    * The events and replies the last run saved with its state and may not have
    * journalled before it stopped. The window sends them again, with their own
    * ids, so at worst central sees one of them twice (it dedupes by id).
@@ -215,12 +253,12 @@ export class StateFile {
    */
   save(state: CounterState, outbox: readonly OutboxRecord[] = [], ledger: ReadonlyArray<readonly [string, unknown]> = [], clock?: ClockReading): Promise<void> {
     const { faults: _f, display: _d, captureDevices: _c, ...rest } = state
-    const same = JSON.stringify({ version: 1, ...rest, outbox, ledger })
+    const same = JSON.stringify({ version: STATE_FORMAT, ...rest, outbox, ledger })
     this.outboxSaved = outbox.length > 0
     // The clock reading alone is no reason to write.
     if (same === this.lastJson) return this.writes.drain()
     this.lastJson = same
-    const json = clock ? JSON.stringify({ version: 1, ...rest, outbox, ledger, clock }) : same
+    const json = clock ? JSON.stringify({ version: STATE_FORMAT, ...rest, outbox, ledger, clock }) : same
     return this.writes.run(() => writeWholeFile(this.path, json)).catch((err: Error) => this.opts.log.error({ err: err.message }, 'could not save window state'))
   }
 

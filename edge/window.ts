@@ -1,7 +1,8 @@
 import { parseCommand, type CaptureKind, type EventDraft, type PublicWindow, type EvaluationScore, type EventType, type OfficerKey, type ReplyFields, type SelfTest, type ErrorCode } from './protocol/index.ts'
 import type { CaptureOutcome } from './hardware/capture-trigger.ts'
 import type { Logger } from './shared/logger.ts'
-import { step } from './counter/machine.ts'
+import { hasApplicant, step } from './counter/machine.ts'
+import { refuse } from './counter/replies.ts'
 import { nextDeadline, resumeOnNewClock, type ClockReading } from './counter/time-rules.ts'
 import { displayFor, evaluatorOpen, stateFields, statusLampFor, videoCovers } from './counter/view.ts'
 import { CommandLedger } from './counter/command-ledger.ts'
@@ -69,6 +70,7 @@ export interface WindowOptions {
 }
 
 const UNINSTALLED = 'not an installed board (no <root>/current): install with counter-edge install'
+const RESTARTING = '正在重启进入新版本，请稍后再发 / the window is restarting into an update; send again once it is back online'
 
 /** Replies kept in the state file: central resends within seconds, and commands expire within minutes. */
 const LEDGER_SAVED = 64
@@ -97,6 +99,8 @@ export class Window {
   /** Stopping: no new input is queued; those already queued still run. */
   private closing = false
   private stopped = false
+  /** Set once a restart into an update is decided (holdForRestart): nothing may bring an applicant to the window any more. */
+  private heldForRestart = false
   /** The last `screen` fields published (JSON): only a change is sent. */
   private screenSent: string | undefined
 
@@ -137,6 +141,26 @@ export class Window {
     this.opts.link.handleCommands((name, payload) => this.enqueue(() => this.onCommand(name, payload)))
     this.opts.link.whenConnected(() => this.opts.link.publish('state', this.stateMessage()))
     this.schedule()
+  }
+
+  /**
+   * The installer's last check before it switches `current` and restarts (edge/update/installer.ts), run in the
+   * window's own input queue so no command lands between the check and the hold: true when nobody is at the window,
+   * and from then on any input that would bring one (a `call`) is refused `busy` instead of being shown and then cut
+   * by the restart; false, holding nothing, while someone is there.
+   */
+  holdForRestart(): Promise<boolean> {
+    if (this.closing) return Promise.resolve(false)
+    return this.inputs.run(() => {
+      if (this.stopped || hasApplicant(this.state)) return false
+      this.heldForRestart = true
+      return true
+    })
+  }
+
+  /** The restart did not happen after all (the switch failed): the window takes calls again. */
+  releaseRestartHold(): void {
+    this.heldForRestart = false
   }
 
   /** A decided press; `pressedMono` is when the key went down, on this window's monotonic clock (the evaluator holds a press a while). */
@@ -192,7 +216,10 @@ export class Window {
     const before = this.state
     const wall = this.opts.now()
     const mono = this.mono()
-    const result = step(before, input, wall, mono)
+    let result = step(before, input, wall, mono)
+    if (this.heldForRestart && hasApplicant(result.state) && !hasApplicant(before)) {
+      result = input.kind === 'command' ? refuse(before, input.command, 'busy', RESTARTING) : { state: before, effects: [] }
+    }
     // The machine knows the counter, not the sign above it: the public window is added to the call events here.
     for (const e of result.effects) if (e.kind === 'event') e.event = this.withPublicWindow(e.event)
     this.state = result.state

@@ -127,6 +127,10 @@ export const updateSchema = envelopeSchema.extend({
   cmd: messageIdSchema.nullable().describe('the `update` command this is about; null when no update is under way'),
   reason: z.string().max(500).nullable().describe('why it failed or rolled back, in words; null otherwise'),
   progress: z.strictObject({ bytes: z.number().int().min(0), total: z.number().int().min(0) }).nullable().describe('download progress while `downloading`'),
+  waitingFor: z
+    .enum(['applicant'])
+    .optional()
+    .describe('only while `installing`: the release is installed and the restart waits until the applicant at the window has been served (a call came during the download), so the board is waiting, not stuck; absent otherwise'),
 })
 
 const nonNegative = z.number().min(0)

@@ -4,10 +4,11 @@ import type { CommandOf, ErrorCode, ReleaseManifest, UpdateReport } from '../pro
 import type { Logger } from '../shared/logger.ts'
 import type { BoardRoot, UpdateJournal } from './board-root.ts'
 import { checkRelease } from './release-checks.ts'
+import { pruneReleases } from './release-pruning.ts'
 import { unpackRelease } from './unpack.ts'
 
 /** The fields of the retained `update` report, less the envelope the link adds. */
-export type UpdateFields = Pick<UpdateReport, 'running' | 'state' | 'target' | 'previous' | 'cmd' | 'reason' | 'progress'>
+export type UpdateFields = Pick<UpdateReport, 'running' | 'state' | 'target' | 'previous' | 'cmd' | 'reason' | 'progress' | 'waitingFor'>
 
 /** The step an install failed at, in Chinese beside the English one, for the reason central and the technician read. */
 const STEP_ZH: Partial<Record<UpdateFields['state'], string>> = { downloading: '下载失败', verifying: '校验失败', installing: '安装失败', restarting: '切换版本失败' }
@@ -27,11 +28,15 @@ export interface InstallerOptions {
   now?: () => number
   node?: string
   /**
-   * True while nobody is at the window. The command was only taken with nobody there (edge/counter/machine.ts),
-   * but a call may come while the release downloads: the restart then waits until the window is free again.
+   * True when nobody is at the window, and then the window refuses anything that would bring one until the restart
+   * (edge/window.ts holdForRestart): the check and the hold are one step, so no call lands between the check and the
+   * restart. The command was only taken with nobody there (edge/counter/machine.ts), but a call may come while the
+   * release downloads: the restart then waits until the window is free again.
    */
-  free?: () => boolean
-  /** How often `free` is asked while the restart waits (default 1 s). */
+  hold?: () => Promise<boolean>
+  /** The switch failed after the hold: the window takes calls again. */
+  release?: () => void
+  /** How often `hold` is tried while the restart waits (default 1 s). */
   freeCheckMs?: number
   /** The waits before each further try of a download the hub cut or did not answer (DOWNLOAD_RETRY_MS). */
   downloadRetryMs?: readonly number[]
@@ -54,6 +59,9 @@ export const DOWNLOAD_RETRY_MS: readonly number[] = [1_000, 2_000, 4_000, 8_000,
  */
 export class Installer {
   private busy: string | null = null
+  private pruning: Promise<void> | null = null
+  /** An `update` command being checked: set before its first await, so no cleanup starts before `busy` is. */
+  private taking = false
   private stopped = false
   private wait: NodeJS.Timeout | null = null
   private wake: (() => void) | null = null
@@ -71,6 +79,9 @@ export class Installer {
     if (j.trying === this.opts.running) this.opts.report({ ...base, state: 'confirming', target: j.trying, reason: null })
     else if (j.rolledBack && j.rolledBack.to === this.opts.running) this.opts.report({ ...base, state: 'rolled-back', target: j.rolledBack.from, reason: j.rolledBack.reason })
     else this.opts.report({ ...base, state: 'idle', target: null, cmd: null, reason: null })
+    // Nothing on trial: what older updates left is removed (a board installed before this pruning has them all).
+    // Not awaited: deleting a release from an SD card takes a while, and the start goes on meanwhile.
+    if (!j.trying) void this.prune()
     return j
   }
 
@@ -78,12 +89,34 @@ export class Installer {
   async confirmed(): Promise<void> {
     const j = await this.opts.root.readJournal()
     this.opts.report({ running: this.opts.running, state: 'confirmed', target: this.opts.running, previous: await this.opts.root.versionOf('previous'), cmd: j.cmd, reason: null, progress: null })
+    await this.prune()
   }
 
-  private async untilFree(cmd: string): Promise<void> {
-    if (!this.opts.free || this.opts.free()) return
+  /**
+   * Old releases go once nothing is on trial (edge/update/release-pruning.ts); never while an install in this
+   * process is under way, which lays down a release no link points at yet. An update taken meanwhile waits for it.
+   */
+  private async prune(): Promise<void> {
+    if (this.busy || this.taking || this.pruning) return
+    this.pruning = pruneReleases(this.opts.root, this.opts.log)
+      .then(() => undefined)
+      .catch((err: Error) => this.opts.log.warn({ err: err.message }, `旧版本清理失败 / could not clean up old releases`))
+      .finally(() => {
+        this.pruning = null
+      })
+    await this.pruning
+  }
+
+  /** Until the window is free and held for the restart (or the runtime stops); `waiting` says so on the update topic. */
+  private async untilHeld(cmd: string, waiting: () => void): Promise<void> {
+    const hold = this.opts.hold
+    if (!hold || (await hold())) return
     this.opts.log.info({ cmd }, 'release installed; the restart waits until nobody is at the window')
-    while (!this.stopped && !this.opts.free()) await this.pause(this.opts.freeCheckMs ?? 1000)
+    waiting()
+    while (!this.stopped) {
+      await this.pause(this.opts.freeCheckMs ?? 1000)
+      if (!this.stopped && (await hold())) return
+    }
   }
 
   /** Waits ms, or until stop(). */
@@ -104,7 +137,16 @@ export class Installer {
   /** Checks the release and answers the command; the install runs on after the answer. */
   async begin(cmd: CommandOf<'update'>): Promise<UpdateAnswer> {
     if (this.busy) return { ok: false, code: 'busy', message: `升级到 ${this.busy} 正在进行 / update ${this.busy} is already under way` }
-    const checked = await checkRelease({ signed: cmd.release, root: this.opts.root, running: this.opts.running, ...(this.opts.node ? { node: this.opts.node } : {}) })
+    if (this.taking) return { ok: false, code: 'busy', message: '另一升级命令正在检查 / another update command is being checked' }
+    this.taking = true
+    let checked: Awaited<ReturnType<typeof checkRelease>>
+    try {
+      // A cleanup of old releases takes moments; none starts from here on, so none deletes what this update lays down.
+      if (this.pruning) await this.pruning
+      checked = await checkRelease({ signed: cmd.release, root: this.opts.root, running: this.opts.running, ...(this.opts.node ? { node: this.opts.node } : {}) })
+    } finally {
+      this.taking = false
+    }
     if (!checked.ok) {
       this.opts.log.warn({ cmd: cmd.id, reason: checked.reason }, 'update refused')
       return { ok: false, code: checked.code, message: checked.reason }
@@ -160,7 +202,7 @@ export class Installer {
       await unpackRelease(part, root.releases, m.version)
       await rm(part, { force: true })
       step = 'restarting'
-      await this.untilFree(cmd.id)
+      await this.untilHeld(cmd.id, () => this.opts.report({ ...base, state: 'installing', waitingFor: 'applicant' }))
       if (this.stopped) return
       const deadline = new Date(this.now() + cmd.confirmWithinS * 1000).toISOString()
       await root.writeJournal({ trying: m.version, previous, cmd: cmd.id, deadline, rolledBack: null })
@@ -172,6 +214,7 @@ export class Installer {
       await rm(part, { force: true }).catch(() => undefined)
       // Failed while switching: the journal must not name a trial the launcher would wait for.
       if (step === 'restarting') {
+        this.opts.release?.()
         await root.writeJournal({ trying: null, previous: null, cmd: null, deadline: null, rolledBack: null }).catch(() => undefined)
         if (previous) await root.point('current', previous).catch(() => undefined)
       }

@@ -85,16 +85,32 @@ export class Launcher {
       if (named) this.lastError = named
       else if (lines.length && !this.lastError) this.lastError = lines[lines.length - 1]!
     })
-    if (j.trying && j.deadline) {
+    // The trial's verdict, decided once and synchronously by whichever comes first: `healthy` from the version on
+    // trial, or its deadline. Decided after the journal reads instead, a `healthy` landing while the deadline's
+    // rollback was under way confirmed a version that was then stopped and rolled back (and the reverse).
+    let verdict: 'healthy' | 'deadline' | null = null
+    const trying = j.trying
+    if (trying && j.deadline) {
       this.deadlineTimer = setTimeout(() => {
-        void this.onDeadline(child)
+        this.deadlineTimer = null
+        // One turn of the event loop later: a `healthy` already waiting on the channel when the timer fired
+        // (a busy board reads both in the same turn) was said in time, and is read and decided first.
+        setImmediate(() => {
+          if (verdict !== null || this.stopping || this.child !== child) return
+          verdict = 'deadline'
+          void this.onDeadline(child)
+        })
       }, Math.max(0, Date.parse(j.deadline) - this.now()))
     }
     child.on('message', (m: Partial<LauncherMessage>) => {
       if (m?.type !== 'healthy') return
       healthy = true
       this.crashes = 0
-      void this.onHealthy(child, m.version ?? '')
+      if (verdict !== null || !trying || m.version !== trying) return
+      verdict = 'healthy'
+      if (this.deadlineTimer) clearTimeout(this.deadlineTimer)
+      this.deadlineTimer = null
+      void this.onHealthy(child, trying)
     })
     this.done = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
@@ -109,8 +125,6 @@ export class Launcher {
   private async onHealthy(child: ChildProcess, version: string): Promise<void> {
     const j = await this.opts.root.readJournal()
     if (!j.trying || j.trying !== version) return
-    if (this.deadlineTimer) clearTimeout(this.deadlineTimer)
-    this.deadlineTimer = null
     await this.opts.root.writeJournal({ ...j, trying: null, deadline: null, rolledBack: null })
     this.opts.log.info({ version }, `已确认 confirmed ${version}`)
     if (child.connected) child.send({ type: 'confirmed', version } satisfies LauncherMessage)

@@ -71,6 +71,11 @@ describe('the status table', () => {
     const rows: Row[] = [{ counter: 'w03', status: online('1.2.0'), state, update }]
     expect(statusTable(rows)[1]).toMatch(/^w03\s+在线 online\s+办理中 serving\s+A042\s+1\.2\.0\s+赵敏 \(P10482\)  升级 UPDATE 已回滚 rolled-back 1\.3\.0: 1\.3\.0 exited 3 times before it was online$/)
   })
+
+  it('an installed release whose restart waits for the applicant says so, not just installing', () => {
+    const update = { ...envelope, running: '1.2.0', state: 'installing', target: '1.3.0', previous: '1.2.0', cmd: 'rollout-1', reason: null, progress: null, waitingFor: 'applicant' } as UpdateReport
+    expect(statusTable([{ counter: 'w03', status: online('1.2.0'), state, update }])[1]).toMatch(/赵敏 \(P10482\)  升级 UPDATE 安装中 installing 1\.3\.0, 等办事群众办完后重启 restarts once the applicant is served$/)
+  })
 })
 
 describe('display width in a terminal', () => {

@@ -212,6 +212,8 @@ export interface EdgeHarnessOptions {
   root?: string
   /** Where the board keeps its state file and journal, so a second harness on it is the same board restarted. Default: none (memory). */
   dataDir?: string
+  /** What the runtime does to restart into an update it installed (the CLI exits for the launcher). Default: it stops itself. */
+  exitForUpgrade?: () => Promise<void>
 }
 
 /**
@@ -287,6 +289,7 @@ export class EdgeHarness {
         log: silentLogger(),
         clock,
         session: network.factory,
+        ...(opts.exitForUpgrade ? { exitForUpgrade: opts.exitForUpgrade } : {}),
       },
     )
     const edge = await whileTimeRuns(starting)

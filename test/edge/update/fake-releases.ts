@@ -9,9 +9,10 @@ import { BoardRoot } from '../../../edge/update/board-root.ts'
  * - healthy: says `healthy` over IPC at once and runs until SIGTERM;
  * - crash: throws at start;
  * - silent: runs but never says `healthy`;
- * - exits: ends with exit code 0 at start, before it says `healthy` (a runtime that gives up quietly).
+ * - exits: ends with exit code 0 at start, before it says `healthy` (a runtime that gives up quietly);
+ * - healthy-logged: as healthy, and logs `said healthy` once the message is on the channel (a test's barrier).
  */
-export type FakeKind = 'healthy' | 'crash' | 'silent' | 'exits'
+export type FakeKind = 'healthy' | 'crash' | 'silent' | 'exits' | 'healthy-logged'
 
 const PROGRAMS: Record<FakeKind, string> = {
   healthy: `
@@ -28,6 +29,12 @@ setInterval(() => {}, 1000)
 `,
   exits: `
 process.exit(0)
+`,
+  'healthy-logged': `
+process.send({ type: 'healthy', version: VERSION }, () => log('said healthy'))
+process.on('message', (m) => { if (m.type === 'confirmed') log('confirmed ' + m.version) })
+setInterval(() => {}, 1000)
+process.on('SIGTERM', () => { log('stopped ' + VERSION); process.exit(0) })
 `,
 }
 

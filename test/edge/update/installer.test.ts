@@ -107,7 +107,7 @@ async function board(name: string, free?: () => boolean, downloadRetryMs?: numbe
       restarts.push(Date.now())
     },
     log: silentLogger(),
-    ...(free ? { free, freeCheckMs: 20 } : {}),
+    ...(free ? { hold: async () => free(), freeCheckMs: 20 } : {}),
     ...(downloadRetryMs ? { downloadRetryMs } : {}),
   })
   const dataFiles = async () => Promise.all(['state.json', 'journal/000001.seg'].map((f) => readFile(join(data, f), 'utf8')))
@@ -127,6 +127,8 @@ describe('installer', () => {
     expect(await b.installer.begin(updateCmd(release))).toEqual({ ok: true, result: { version: '0.2.0', size: release.manifest.payload.size } })
     await eventually(() => b.restarts.length === 1, 10_000, 'the restart')
     expect([...new Set(b.reports.map((r) => r.state))]).toEqual(['downloading', 'verifying', 'installing', 'restarting'])
+    // Nobody at the window: no report says the restart waits.
+    expect(b.reports.filter((r) => r.waitingFor !== undefined)).toEqual([])
     expect(b.reports.at(-1)).toMatchObject({ running: '0.1.0', target: '0.2.0', previous: '0.1.0', cmd: 'u-0.2.0', reason: null })
     expect(b.reports.filter((r) => r.state === 'downloading').at(-1)!.progress).toEqual({ bytes: release.manifest.payload.size, total: release.manifest.payload.size })
     expect(await b.root.versionOf('current')).toBe('0.2.0')
@@ -149,9 +151,54 @@ describe('installer', () => {
     expect(b.restarts).toEqual([])
     expect(await b.root.versionOf('current')).toBe('0.1.0')
     expect((await b.root.readJournal()).trying).toBeNull()
+    // Central tells this wait from a stuck install: the contract's waitingFor, on the retained report, and only there.
+    const waiting = await eventually(() => b.reports.find((r) => r.waitingFor !== undefined), 10_000, 'the report that it waits')
+    expect(waiting).toMatchObject({ state: 'installing', target: '0.2.0', waitingFor: 'applicant', reason: null })
+    expect(b.reports.at(-1)).toBe(waiting)
     applicant = false
     await eventually(() => b.restarts.length === 1, 10_000, 'the restart once the window is free')
     expect(await b.root.versionOf('current')).toBe('0.2.0')
+    expect(b.reports.at(-1)).toMatchObject({ state: 'restarting' })
+    expect(b.reports.at(-1)!.waitingFor).toBeUndefined()
+    expect(b.reports.filter((r) => r.waitingFor !== undefined)).toHaveLength(1)
+  })
+
+  it('old releases: only the running version and the rollback target stay, at start and once an update is confirmed', async () => {
+    const b = await board('prune')
+    for (const v of ['0.0.7', '0.0.8', '0.0.9']) await writeFakeRelease(b.root, v, 'healthy')
+    await b.root.point('previous', '0.0.9')
+    // What power cuts left: an unpack, a download, a delete cut short.
+    await mkdir(join(b.root.releases, '0.0.6.partial', 'dist'), { recursive: true })
+    await writeFile(join(b.root.releases, '0.0.6.tar.gz.part'), 'half')
+    await mkdir(join(b.root.releases, '.0.0.5.deleting'))
+    await b.installer.reportStart()
+    await eventually(async () => (await readdir(b.root.releases)).length === 2, 10_000, 'the cleanup at start')
+    expect((await readdir(b.root.releases)).sort()).toEqual(['0.0.9', '0.1.0'])
+    // An update to 0.2.0, confirmed by the launcher: 0.1.0 is now the way back, 0.0.9 goes.
+    expect((await b.installer.begin(updateCmd(release))).ok).toBe(true)
+    await eventually(() => b.restarts.length === 1, 10_000, 'the restart')
+    expect((await readdir(b.root.releases)).sort()).toEqual(['0.0.9', '0.1.0', '0.2.0'])
+    await b.root.writeJournal({ ...(await b.root.readJournal()), trying: null, deadline: null })
+    const next = new Installer({ root: b.root, running: '0.2.0', credentials: { username: USER, password: PASS }, report: () => undefined, restart: async () => undefined, log: silentLogger() })
+    await next.confirmed()
+    expect((await readdir(b.root.releases)).sort()).toEqual(['0.1.0', '0.2.0'])
+    expect(await b.root.versionOf('current')).toBe('0.2.0')
+    expect(await b.root.versionOf('previous')).toBe('0.1.0')
+  })
+
+  it('old releases are not touched mid-install: a confirmation while a release waits for the window keeps it', async () => {
+    let applicant = true
+    const b = await board('prune-mid', () => !applicant)
+    await writeFakeRelease(b.root, '0.0.9', 'healthy')
+    expect((await b.installer.begin(updateCmd(release))).ok).toBe(true)
+    await eventually(async () => (await readdir(b.root.releases)).includes('0.2.0'), 10_000, 'unpacked')
+    await b.installer.confirmed()
+    await b.installer.reportStart()
+    expect((await readdir(b.root.releases)).sort()).toEqual(['0.0.9', '0.1.0', '0.2.0'])
+    applicant = false
+    await eventually(() => b.restarts.length === 1, 10_000, 'the restart once the window is free')
+    expect(await b.root.versionOf('current')).toBe('0.2.0')
+    expect(await readFile(join(b.root.releaseDir('0.2.0'), 'package.json'), 'utf8')).toMatch(/"version": "0.2.0"/)
   })
 
   it('wrong password: failed with the reason, the running version stays current, nothing left behind', async () => {

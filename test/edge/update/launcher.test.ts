@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import { readFileSync } from 'node:fs'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -91,6 +92,33 @@ describe('launcher', () => {
     const lines = await runs(root)
     if (lines.includes('start 0.3.0 edge --config /etc/counter-edge/board.json')) expect(lines).toContain('stopped 0.3.0')
     expect(await root.versionOf('current')).toBe('0.1.0')
+  })
+
+  it('healthy said before the deadline but read in the same turn as the deadline firing: confirmed once, never also rolled back', async () => {
+    const root = await makeRoot(await tempDir(), { '0.1.0': 'healthy', '0.2.0': 'healthy-logged' }, '0.1.0')
+    await trial(root, '0.2.0', '0.1.0', 1_000)
+    const deadline = Date.parse((await root.readJournal()).deadline!)
+    const l = launch(root)
+    await l.start()
+    // A busy board: the launcher's event loop is held (synchronously, as a long task holds it) until the tried
+    // version has put `healthy` on the channel and the deadline has passed, so the next turn has both at once.
+    const log = join(root.dir, 'runs.log')
+    const said = () => {
+      try {
+        return readFileSync(log, 'utf8').includes('said healthy')
+      } catch {
+        return false
+      }
+    }
+    const until = Date.now() + 20_000
+    while ((!said() || Date.now() <= deadline + 50) && Date.now() < until) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5)
+    expect(said()).toBe(true)
+    // The barrier: the version on trial was told it is confirmed, which comes after the verdict.
+    await eventually(async () => (await runs(root)).includes('confirmed 0.2.0'), 10_000, 'the runtime told it was confirmed')
+    expect(await root.readJournal()).toMatchObject({ trying: null, deadline: null, rolledBack: null })
+    expect(await root.versionOf('current')).toBe('0.2.0')
+    expect(await runs(root)).not.toContain('stopped 0.2.0')
+    expect(l.starts.map((s) => s.version)).toEqual(['0.2.0'])
   })
 
   it('a launcher started after the deadline already passed (the whole board restarted) rolls back before starting anything', async () => {
