@@ -196,7 +196,7 @@ export type EventEffect = { kind: 'event'; event: EventDraft }
  */
 export type ReplyEffect =
   | { kind: 'reply'; cmd: string; name: CommandName; ok: true; result?: Record<string, unknown> }
-  | { kind: 'reply'; cmd: string; name: CommandName; ok: false; code: ErrorCode; message: string }
+  | { kind: 'reply'; cmd: string; name: CommandName; ok: false; code: ErrorCode; message: string; result?: Record<string, unknown> }
 
 /** What the runtime must do after a step; the display and lamp follow from the state itself. */
 export type Effect =

@@ -157,7 +157,7 @@ export const replySchema = envelopeSchema
     ok: z.boolean(),
     code: z.enum(ERROR_CODES).optional().describe('required when ok is false, absent when it is true'),
     message: z.string().max(500).optional(),
-    result: z.record(z.string(), z.unknown()).optional().describe('command-specific result, e.g. self-test outcomes'),
+    result: z.record(z.string(), z.unknown()).optional().describe('command-specific result (each command\'s in integration.md § 4), e.g. self-test outcomes; a failed self-test carries its whole outcome here too, and its message names what failed'),
   })
   .superRefine((reply, ctx) => {
     if (!reply.ok && reply.code === undefined) ctx.addIssue({ code: 'custom', path: ['code'], message: 'required when ok is false' })

@@ -199,4 +199,23 @@ describe('a window at work: capture, video hooks, officer keys, timeouts, restar
     expect(result.keys.satisfied).toBe('ok')
     expect(result.triggers.photo).toMatch(/^ok \(\d+ ms\)$/)
   })
+
+  it('a failed self-test names in its message what failed, and carries the whole outcome in result as a passed one does', async () => {
+    // The camera's done line never answers: the trigger loopback of the photo device times out.
+    window.captures.photo!.setFault('never')
+    try {
+      const { reply } = await send('self-test', { tests: ['display', 'keys', 'triggers'] })
+      expect(reply).toMatchObject({ ok: false, name: 'self-test', code: 'device-fault' })
+      // Only what failed, in words: before, the message was the whole result as JSON (passed tests too), cut at 480 characters, and result was absent.
+      expect(reply.message).toMatch(/^self-test failed: triggers\.photo: timeout: /)
+      expect(reply.message).not.toMatch(/fingerprint|display|satisfied/)
+      const result = reply.result as { display: string; keys: Record<string, string>; triggers: Record<string, string> }
+      expect(result.display).toBe('ok')
+      expect(result.keys.satisfied).toBe('ok')
+      expect(result.triggers.photo).toMatch(/^timeout: /)
+      expect(result.triggers.fingerprint).toMatch(/^ok \(\d+ ms\)$/)
+    } finally {
+      window.captures.photo!.setFault('none')
+    }
+  })
 })
