@@ -317,7 +317,7 @@ export const TOPIC_TABLE: { readonly [K in TopicKind]: TopicSpec & { readonly ki
   'central-waiting': {
     kind: 'central-waiting', pattern: 'hall/{hall}/central/waiting', direction: 'from-central', qos: 1, retain: true,
     schema: centralWaitingSchema, variants: null,
-    description: 'Waiting counts per service, from central\'s queue, for the hall\'s screens (the hub\'s `/screen`); optional: a hall without it shows no counts.',
+    description: 'Waiting counts per service, from central\'s queue, for the hall\'s screens (the hub\'s `/screen`); optional: a hall without it shows no counts, and deleting it (an empty retained message) takes the counts off the screens.',
   },
 }
 
