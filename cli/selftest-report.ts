@@ -2,8 +2,9 @@ import type { SelfTest } from '../edge/protocol/index.ts'
 
 /**
  * The board's self-test result (edge/devices/self-test.ts) as a technician reads
- * it: one line per device, ok or what failed. A failed test comes back as the
- * reply's message, the same result as JSON; anything else is shown as it came.
+ * it: one line per device, ok or what failed. A failed test's reply carries the
+ * result too; older boards sent it only as the reply's message, as JSON, which is
+ * read when there is no result. Anything else is shown as it came.
  */
 export function selfTestReport(counter: string, ok: boolean, result: Record<string, unknown> | undefined, message: string | undefined): string[] {
   let r = result

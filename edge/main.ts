@@ -119,16 +119,16 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps): Promise<Run
       ...(deps.session ? { session: deps.session } : {}),
     })
     life.add('link', () => link.stop(stopReason))
-    const scale = Object.keys(deps.profile.keys).length >= 5 ? 5 : 3
+    const scale: 3 | 5 = Object.keys(deps.profile.keys).length >= 5 ? 5 : 3
     const limits = { digits: deps.profile.display.digits, charset: devices.display.charset }
     const stateFile = config.dataDir ? new StateFile({ dir: config.dataDir, log: log.child({ module: 'state-file' }) }) : undefined
-    const settings = { scale: scale as 3 | 5, ...config.settings }
+    const settings = { ...config.settings, scale: Math.min(config.settings?.scale ?? scale, scale) as 3 | 5 }
     const captureDevices = Object.keys(devices.captures) as CaptureKind[]
-    let loaded = stateFile ? await stateFile.load(clock.now(), limits, settings, captureDevices) : initialState(clock.now(), limits, settings, captureDevices)
+    let loaded = stateFile ? await stateFile.load(clock.now(), limits, settings, captureDevices, scale) : initialState(clock.now(), limits, settings, captureDevices, scale)
     if (stateFile && claim?.stale) {
       // Another board served this window since this card's state was saved: its ticket is not this window's now.
       // The records that reached their outcome here stay closed: none may be called back to this board.
-      loaded = { ...initialState(clock.now(), limits, settings, captureDevices), closedRecords: loaded.closedRecords }
+      loaded = { ...initialState(clock.now(), limits, settings, captureDevices, scale), closedRecords: loaded.closedRecords }
       await stateFile.replaceStale(loaded)
     }
     // Service records of this run: the counter and the boot make them unique across boards and restarts.

@@ -116,8 +116,8 @@ export class StateFile {
   }
 
   /** The saved state, or a fresh closed window when there is none or it cannot be trusted. */
-  async load(now: number, display: DisplayLimits, settings: Partial<CounterState['settings']>, captureDevices: CounterState['captureDevices'] = []): Promise<CounterState> {
-    const fresh = initialState(now, display, settings, captureDevices)
+  async load(now: number, display: DisplayLimits, settings: Partial<CounterState['settings']>, captureDevices: CounterState['captureDevices'] = [], evaluatorKeys: CounterState['evaluatorKeys'] = 5): Promise<CounterState> {
+    const fresh = initialState(now, display, settings, captureDevices, evaluatorKeys)
     let text: string
     try {
       text = await readFile(this.path, 'utf8')
@@ -175,7 +175,9 @@ export class StateFile {
     }
     this.lastJson = text
     this.opts.log.info({ mode: saved.mode, ticket: saved.ticket?.number ?? null }, 'restored window state')
-    return { ...fresh, ...saved, settings: { ...fresh.settings, ...saved.settings }, faults: [], display, captureDevices }
+    // A scale saved above the evaluator's keys (set before config refused it, or the board's evaluator changed) is its key count.
+    const scale = Math.min(saved.settings?.scale ?? fresh.settings.scale, evaluatorKeys) as CounterState['evaluatorKeys']
+    return { ...fresh, ...saved, settings: { ...fresh.settings, ...saved.settings, scale }, faults: [], display, captureDevices, evaluatorKeys }
   }
 
   /**
@@ -252,7 +254,7 @@ export class StateFile {
    * is the newest command replies.
    */
   save(state: CounterState, outbox: readonly OutboxRecord[] = [], ledger: ReadonlyArray<readonly [string, unknown]> = [], clock?: ClockReading): Promise<void> {
-    const { faults: _f, display: _d, captureDevices: _c, ...rest } = state
+    const { faults: _f, display: _d, captureDevices: _c, evaluatorKeys: _e, ...rest } = state
     const same = JSON.stringify({ version: STATE_FORMAT, ...rest, outbox, ledger })
     this.outboxSaved = outbox.length > 0
     // The clock reading alone is no reason to write.

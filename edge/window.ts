@@ -1,3 +1,4 @@
+import { selfTestFailures } from './devices/self-test.ts'
 import { parseCommand, type CaptureKind, type EventDraft, type PublicWindow, type EvaluationScore, type EventType, type OfficerKey, type ReplyFields, type SelfTest, type ErrorCode } from './protocol/index.ts'
 import type { CaptureOutcome } from './hardware/capture-trigger.ts'
 import type { Logger } from './shared/logger.ts'
@@ -276,7 +277,9 @@ export class Window {
           .then(({ ok, result }) => {
             const reply: ReplyEffect = ok
               ? { kind: 'reply', cmd: e.cmd, name: 'self-test', ok: true, result }
-              : { kind: 'reply', cmd: e.cmd, name: 'self-test', ok: false, code: 'device-fault', message: JSON.stringify(result).slice(0, 480) }
+              : // A refusal carries the whole outcome too, and its message names what failed, so central reads
+                // both without parsing JSON out of a message cut at 480 characters.
+                { kind: 'reply', cmd: e.cmd, name: 'self-test', ok: false, code: 'device-fault', message: selfTestFailures(result), result }
             this.answerLater(reply)
           })
         return

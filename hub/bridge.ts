@@ -16,6 +16,9 @@ import { InOrderAcks } from './central-acks.ts'
 
 export type { BridgeState } from '../edge/protocol/index.ts'
 
+/** A board's retained topics (docs/contract.md § Topics). */
+const RETAINED_KINDS: ReadonlySet<string> = new Set(['status', 'state', 'screen', 'update'])
+
 export interface UpstreamOptions {
   url: string
   username?: string
@@ -70,6 +73,13 @@ export interface BridgeOptions {
    * or written to disk. Absent: Aedes's publish has already written them (a cluster's Redis).
    */
   deliveries?: { watch(payload: Buffer): DeliveryWatch }
+  /**
+   * The hall's retained messages as the hub's broker holds them. When central's broker has no
+   * session for the bridge (it restarted without its store, or another node of its cluster took
+   * the connection), it has lost its retained copies too: the boards' status, state, screen and
+   * update are sent to it again from here. Absent: never.
+   */
+  retained?: (pattern: string) => AsyncIterable<{ topic: string; payload: Buffer }>
 }
 
 /**
@@ -182,12 +192,13 @@ export class Bridge {
       if (gen === this.gen && client.connected) (client as unknown as PubackWriter)._sendPacket({ cmd: 'puback', messageId })
     })
     client.handleMessage = (packet, cb) => this.fromCentral(packet as IPublishPacket, handlingOf(packet as IPublishPacket, cb, acks))
-    client.on('connect', () => {
+    client.on('connect', (connack) => {
       if (gen !== this.gen) return
       this.backoff.connected()
       this.failuresLogged = 0
-      log.info({ upstream: this.redactedUrl() }, 'bridge connected to central')
+      log.info({ upstream: this.redactedUrl(), sessionPresent: connack.sessionPresent }, 'bridge connected to central')
       this.announce(client)
+      if (!connack.sessionPresent) void this.retainAgain()
       // The hall's hub status at central too: an offline status of another node (its will, sent late after a
       // network cut, or its clean stop before it knew of this node) must not stand while this node bridges.
       client.subscribe({ [topics.hallCommands(hall)]: { qos: 1 }, [topics.centralStatus(hall)]: { qos: 1 }, [topics.centralWaiting(hall)]: { qos: 1 }, [topics.hubStatus(hall)]: { qos: 1 } }, (err) => {
@@ -324,6 +335,32 @@ export class Bridge {
     if (!parseMessage(packet.topic, packet.payload).ok) return
     this.client.publish(packet.topic, Buffer.from(packet.payload), { qos: 0, retain: false })
     this.opts.counters.bridgedUp++
+  }
+
+  /**
+   * Central's broker kept no session for the bridge, so it kept none of the hall's retained messages
+   * either (a broker restarted without persistence keeps neither): without this, central saw no window
+   * at all until each one's state next changed. The newest of each goes into custody behind what is
+   * there, so it reaches central after any older copy still in the backlog and is what central retains.
+   * Copies of messages central may have had already: it drops them by id (docs/integration.md).
+   */
+  private async retainAgain(): Promise<void> {
+    const { retained, hall, custody, log } = this.opts
+    if (!retained) return
+    let sent = 0
+    try {
+      for await (const packet of retained(topics.hallCounters(hall))) {
+        const t = parseTopic(packet.topic)
+        if (!t || t.hall !== hall || !RETAINED_KINDS.has(t.kind)) continue
+        const payload = Buffer.from(packet.payload)
+        if (payload.length === 0 || !parseMessage(packet.topic, payload).ok) continue
+        await custody.append({ topic: packet.topic, payload, qos: 1, retain: true })
+        sent++
+      }
+      log.info({ sent }, "central's broker had no session for the bridge: the hall's retained status and state sent to it again")
+    } catch (err) {
+      log.error({ err: (err as Error).message }, "could not send the hall's retained status and state to central again")
+    }
   }
 
   /** The hall's hub is online, through this node: retained at central. */

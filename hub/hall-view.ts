@@ -259,6 +259,12 @@ export class HallView {
 
   /** Takes one message of the hall; anything that is not a valid contract message is ignored. */
   apply(topic: string, payload: Uint8Array | string): void {
+    // Central deleting its retained status (an empty payload, docs/contract.md § Delivery rules) says nothing about
+    // central any more: the dashboard shows no central status, as before central first published one, not the last.
+    if (payload.length === 0 && topic === topics.centralStatus(this.opts.hall)) {
+      this.central = null
+      return this.changed(null)
+    }
     const m = this.parses.parse(topic, payload)
     if (!m.ok || m.topic.hall !== this.opts.hall) return
     switch (m.kind) {

@@ -258,6 +258,7 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
           commands: broker.commands,
           ...(outgoing ? { deliveries: outgoing } : {}),
           log: log.child({ module: 'bridge' }),
+          retained: (pattern) => broker.persistence.createRetainedStream(pattern) as AsyncIterable<{ topic: string; payload: Buffer }>,
           turnWrites,
           ...(probe ? { storeReady: () => probe.redisUp, handover: () => otherNodesAlive(broker.aedes, brokerId, config.heartbeatMs ?? 15_000) } : {}),
           ...bridgeTuning,

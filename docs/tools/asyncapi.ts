@@ -234,7 +234,7 @@ export function renderAsyncApi(): JsonObject {
   const operations: JsonObject = {}
   const messages: JsonObject = {}
   const schemas: JsonObject = {
-    envelope: payloadSchema(envelopeSchema, 'output', 'Fields every board message (status, state, event, telemetry, reply) starts with.'),
+    envelope: payloadSchema(envelopeSchema, 'output', 'Fields every board message (status, state, screen, event, telemetry, reply, update) starts with.'),
   }
 
   for (const plan of all) {

@@ -61,7 +61,7 @@ const DIRECTION_LABELS: Record<TopicDirection, string> = {
   'from-central': 'central →',
 }
 
-const BOARD_MESSAGES: ReadonlySet<MessageKind> = new Set(['status', 'state', 'telemetry', 'reply'])
+const BOARD_MESSAGES: ReadonlySet<MessageKind> = new Set(['status', 'state', 'screen', 'telemetry', 'reply', 'update'])
 
 function schemaPath(group: 'commands' | 'events' | 'messages', name: string): string {
   return `${SCHEMA_DIR}/${group}/${name}.json`
@@ -148,7 +148,7 @@ function envelopeSection(): string {
   return [
     '## Envelope',
     '',
-    `Every message a board sends (status, state, event, telemetry, reply) starts with these fields. \`v\` is the contract version, ${CONTRACT_VERSION}. ${schemaLink('messages', 'envelope')}`,
+    `Every message a board sends (status, state, screen, event, telemetry, reply, update) starts with these fields. \`v\` is the contract version, ${CONTRACT_VERSION}. ${schemaLink('messages', 'envelope')}`,
     '',
     fieldTable(fieldRows(toJsonSchema(envelopeSchema))),
   ].join('\n')

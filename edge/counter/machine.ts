@@ -304,6 +304,9 @@ function applyConfig(state: CounterState, cmd: Extract<Command, { name: 'config'
   if (next.overtimeWarnS >= next.overtimeLimitS) {
     return refuse(state, cmd, 'bad-payload', `settings.overtimeWarnS (${next.overtimeWarnS}) must be below settings.overtimeLimitS (${next.overtimeLimitS})`)
   }
+  if (next.scale > state.evaluatorKeys) {
+    return refuse(state, cmd, 'unsupported', `settings.scale: ${next.scale} needs a ${next.scale}-key evaluator; this window's has ${state.evaluatorKeys} keys`)
+  }
   if (next.scale !== state.settings.scale && state.mode === 'evaluating') {
     return refuse(state, cmd, 'wrong-mode', 'settings.scale cannot change while an evaluation is open')
   }

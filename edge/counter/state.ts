@@ -139,6 +139,8 @@ export interface CounterState {
   display: DisplayLimits
   /** Capture devices this board has (from its profile). */
   captureDevices: CaptureKind[]
+  /** How many keys the board's evaluator has (from its profile): a `scale` above it is refused, so a rating never claims keys the applicant did not have. */
+  evaluatorKeys: EvaluationScale
   /** Captures running now, one per device at most: the command and ticket they belong to. */
   captures: Partial<Record<CaptureKind, { cmd: string; ticket: string | null; record: string | null }>>
   /** Where the next service record id comes from: the runtime sets the prefix to `<counter>-<boot>` at each start. Not saved. */
@@ -153,7 +155,7 @@ export interface DisplayLimits {
   charset: string
 }
 
-export function initialState(now: Millis, display: DisplayLimits, settings: Partial<Settings> = {}, captureDevices: CaptureKind[] = []): CounterState {
+export function initialState(now: Millis, display: DisplayLimits, settings: Partial<Settings> = {}, captureDevices: CaptureKind[] = [], evaluatorKeys: EvaluationScale = 5): CounterState {
   return {
     mode: 'closed',
     since: now,
@@ -168,6 +170,7 @@ export function initialState(now: Millis, display: DisplayLimits, settings: Part
     ignoredPresses: 0,
     display,
     captureDevices,
+    evaluatorKeys,
     captures: {},
     records: { prefix: 'svc', next: 1 },
     closedRecords: [],
@@ -196,7 +199,7 @@ export type EventEffect = { kind: 'event'; event: EventDraft }
  */
 export type ReplyEffect =
   | { kind: 'reply'; cmd: string; name: CommandName; ok: true; result?: Record<string, unknown> }
-  | { kind: 'reply'; cmd: string; name: CommandName; ok: false; code: ErrorCode; message: string }
+  | { kind: 'reply'; cmd: string; name: CommandName; ok: false; code: ErrorCode; message: string; result?: Record<string, unknown> }
 
 /** What the runtime must do after a step; the display and lamp follow from the state itself. */
 export type Effect =

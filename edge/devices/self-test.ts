@@ -38,3 +38,22 @@ export async function runSelfTest(devices: WindowDevices, tests: SelfTest[]): Pr
   }
   return { ok, result }
 }
+
+/**
+ * A failed self-test in words for its reply's message: each test or device that is not ok, with
+ * what it said (e.g. "triggers.photo: timeout: …"), and nothing about those that passed.
+ */
+export function selfTestFailures(result: Record<string, unknown>): string {
+  const failed: string[] = []
+  for (const [test, value] of Object.entries(result)) {
+    if (value && typeof value === 'object') {
+      for (const [name, v] of Object.entries(value as Record<string, unknown>)) if (!passed(String(v))) failed.push(`${test}.${name}: ${String(v)}`)
+    } else if (!passed(String(value))) failed.push(`${test}: ${String(value)}`)
+  }
+  const text = `self-test failed: ${failed.length ? failed.join('; ') : 'no test passed'}`
+  return text.length > 480 ? `${text.slice(0, 479)}…` : text
+}
+
+function passed(v: string): boolean {
+  return v === 'ok' || v.startsWith('ok (') || v === 'none fitted'
+}

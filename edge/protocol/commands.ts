@@ -105,7 +105,7 @@ const settingsSchema = z
     overtimeLimitS: z.number().int().min(60).max(14400).optional().describe('service time limit'),
     telemetryPeriodS: z.number().int().min(5).max(3600).optional().describe('seconds between telemetry messages'),
     brightness: z.number().int().min(0).max(15).optional().describe('call display brightness'),
-    scale: z.literal([3, 5]).optional().describe('number of evaluator keys in use'),
+    scale: z.literal([3, 5]).optional().describe('number of evaluator keys in use; at most the keys the window\'s evaluator has (`evaluator:N` in its birth): 5 at a three-key evaluator is refused with `unsupported`'),
     evaluationDwellMs: z.number().int().min(0).max(10_000).optional().describe('a press sooner than this after the evaluator opened is flagged `early` on `evaluated`'),
     noShowPromptS: z.number().int().min(10).max(3600).optional().describe('a call not started within this time (since the last call or recall) raises `call-unanswered`'),
     pauseLimitS: z.number().int().min(60).max(14400).optional().describe('a pause longer than this raises `pause-overtime` (a `pause` may set its own)'),

@@ -161,7 +161,7 @@ export const replySchema = envelopeSchema
     ok: z.boolean(),
     code: z.enum(ERROR_CODES).optional().describe('required when ok is false, absent when it is true'),
     message: z.string().max(500).optional(),
-    result: z.record(z.string(), z.unknown()).optional().describe('command-specific result, e.g. self-test outcomes'),
+    result: z.record(z.string(), z.unknown()).optional().describe('command-specific result (each command\'s in integration.md § 4), e.g. self-test outcomes; a failed self-test carries its whole outcome here too, and its message names what failed'),
   })
   .superRefine((reply, ctx) => {
     if (!reply.ok && reply.code === undefined) ctx.addIssue({ code: 'custom', path: ['code'], message: 'required when ok is false' })
@@ -321,7 +321,7 @@ export const TOPIC_TABLE: { readonly [K in TopicKind]: TopicSpec & { readonly ki
   'central-waiting': {
     kind: 'central-waiting', pattern: 'hall/{hall}/central/waiting', direction: 'from-central', qos: 1, retain: true,
     schema: centralWaitingSchema, variants: null,
-    description: 'Waiting counts per service, from central\'s queue, for the hall\'s screens (the hub\'s `/screen`); optional: a hall without it shows no counts.',
+    description: 'Waiting counts per service, from central\'s queue, for the hall\'s screens (the hub\'s `/screen`); optional: a hall without it shows no counts, and deleting it (an empty retained message) takes the counts off the screens.',
   },
 }
 

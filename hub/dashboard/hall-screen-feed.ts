@@ -223,6 +223,12 @@ export class HallScreenFeed {
       if (leaf === 'called' || leaf === 'recalled') this.call(topic, payload)
       return
     }
+    // An empty payload deletes central's retained counts (docs/contract.md § Delivery rules): it publishes none now, so the screen shows none, as after a hub restart.
+    if (payload.length === 0) {
+      this.waiting = null
+      this.streams.broadcast('waiting', { services: null })
+      return
+    }
     const m = parseMessage(topic, payload)
     if (!m.ok || m.kind !== 'central-waiting') {
       // Central's to fix; the screen keeps the last good counts rather than go blank.

@@ -199,4 +199,31 @@ describe('a window at work: capture, video hooks, officer keys, timeouts, restar
     expect(result.keys.satisfied).toBe('ok')
     expect(result.triggers.photo).toMatch(/^ok \(\d+ ms\)$/)
   })
+
+  it('a scale of five keys is refused at a three-key evaluator, and its ratings keep scale 3', async () => {
+    const refused = await send('config', { settings: { scale: 5 } })
+    // Taken before, the board's ratings said scale 5 while the applicant had the three keys 满意 / 一般 / 不满意.
+    expect(refused.reply).toMatchObject({ ok: false, code: 'unsupported', message: "settings.scale: 5 needs a 5-key evaluator; this window's has 3 keys" })
+    expect(window.running!.window.current.settings.scale).toBe(3)
+    expect((await send('config', { settings: { scale: 3 } })).reply).toMatchObject({ ok: true, result: { applied: ['scale'] } })
+  })
+
+  it('a failed self-test names in its message what failed, and carries the whole outcome in result as a passed one does', async () => {
+    // The camera's done line never answers: the trigger loopback of the photo device times out.
+    window.captures.photo!.setFault('never')
+    try {
+      const { reply } = await send('self-test', { tests: ['display', 'keys', 'triggers'] })
+      expect(reply).toMatchObject({ ok: false, name: 'self-test', code: 'device-fault' })
+      // Only what failed, in words: before, the message was the whole result as JSON (passed tests too), cut at 480 characters, and result was absent.
+      expect(reply.message).toMatch(/^self-test failed: triggers\.photo: timeout: /)
+      expect(reply.message).not.toMatch(/fingerprint|display|satisfied/)
+      const result = reply.result as { display: string; keys: Record<string, string>; triggers: Record<string, string> }
+      expect(result.display).toBe('ok')
+      expect(result.keys.satisfied).toBe('ok')
+      expect(result.triggers.photo).toMatch(/^timeout: /)
+      expect(result.triggers.fingerprint).toMatch(/^ok \(\d+ ms\)$/)
+    } finally {
+      window.captures.photo!.setFault('none')
+    }
+  })
 })

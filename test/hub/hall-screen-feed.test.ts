@@ -80,4 +80,13 @@ describe('hall screen feed (/screen/state, /screen/live)', () => {
     expect(stream.utf8()).not.toContain('many')
     expect((await state()).waiting).toEqual([{ service: 'tax', name: '税务业务', waiting: 8 }])
   })
+
+  it('central deleting its retained counts (an empty payload) takes them off the screen, as a contract message, not a break', async () => {
+    expect((await state()).waiting).not.toBeNull()
+    await bridge.publishAsync(topics.centralWaiting(H), Buffer.alloc(0), { qos: 1, retain: true })
+    // Before, the screen kept showing the last counts (12 people waiting for a queue central had closed) and the hub logged a bad-json refusal.
+    await eventually(() => stream.utf8().includes('event: waiting\ndata: {"services":null}'), 5000, 'the frame taking the counts off')
+    expect((await state()).waiting).toBeNull()
+    expect(t.log.lines.filter((l) => l.msg === 'ignored waiting counts that break the contract' && l.refusal === 'bad-json')).toEqual([])
+  })
 })

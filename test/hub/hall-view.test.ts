@@ -421,4 +421,19 @@ describe('hall view', () => {
       await rm(dir, { recursive: true, force: true })
     }
   })
+
+  it("central deleting its retained status (an empty payload) leaves the view with no central status, not the last one", () => {
+    const changed: Array<string | null> = []
+    view.onChange((c) => changed.push(c))
+    view.apply('hall/h1/central/status', json({ online: true, ts: new Date().toISOString() }))
+    expect(view.snapshot().central).toMatchObject({ online: true })
+    view.apply('hall/h1/central/status', '')
+    // Before, the dashboard said central was online for good after central had withdrawn its status.
+    expect(view.snapshot().central).toBeNull()
+    expect(changed).toEqual([null, null])
+    // Another hall's deletion is not this hall's.
+    view.apply('hall/h1/central/status', json({ online: true, ts: new Date().toISOString() }))
+    view.apply('hall/h2/central/status', '')
+    expect(view.snapshot().central).toMatchObject({ online: true })
+  })
 })
