@@ -10,6 +10,7 @@ import { VoicePack } from '../hub/announcer/voice-pack.ts'
 import { encodeWav } from '../hub/announcer/wav.ts'
 import { UsageError, type Subcommand } from './subcommand.ts'
 import { checkedFlag } from './flag-value.ts'
+import { COMMAND_SUMMARIES } from './command-summaries.ts'
 
 const ACTIONS = ['make-voice-pack', 'say'] as const
 
@@ -20,7 +21,7 @@ const ACTIONS = ['make-voice-pack', 'say'] as const
  */
 export const announcerCommand: Subcommand = {
   name: 'announcer',
-  summary: "大厅语音叫号：生成默认语音包，在扬声器上试叫一个号 / the hall's voice caller: make the default voice pack, try a call on the speakers",
+  summary: COMMAND_SUMMARIES.announcer,
   usage: [
     'counter-edge announcer make-voice-pack --dir /var/lib/counter-edge/voice [--english]',
     '       counter-edge announcer say --dir /var/lib/counter-edge/voice --ticket A012 --window 3 [--device plughw:1,0 | --out call.wav] [--english] [--volume 0.8]',

@@ -13,6 +13,7 @@ import { readConfigFile } from './config-file.ts'
 import { processChannel } from '../edge/update/health-signal.ts'
 import { BOARDS_DIR } from '../edge/shared/package-root.ts'
 import type { SimWindow } from '../sim/sim-window.ts'
+import { COMMAND_SUMMARIES } from './command-summaries.ts'
 
 /** Reads the PEM files a board config names, with the file and the field in any error. */
 async function readTls(configPath: string, tls: BoardFile['tls']): Promise<EdgeConfig['tls']> {
@@ -58,7 +59,7 @@ export const edgeCommand: Subcommand = makeEdgeCommand()
 export function makeEdgeCommand(hooks: EdgeCommandHooks = {}): Subcommand {
   return {
     name: 'edge',
-    summary: '运行一个窗口设备的运行时 / run the runtime of one counter board',
+    summary: COMMAND_SUMMARIES.edge,
     usage: 'counter-edge edge --config /etc/counter-edge/board.json [--control 8090 | --control /run/w01.sock]',
     options: {
       config: { type: 'string', description: 'board config as printed by `counter-edge provision`' },

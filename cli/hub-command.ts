@@ -4,6 +4,7 @@ import { startHub } from '../hub/main.ts'
 import { hubFileSchema, redisSchema, type HubConfig } from '../hub/config.ts'
 import { UsageError, type Subcommand } from './subcommand.ts'
 import { readConfigFile } from './config-file.ts'
+import { COMMAND_SUMMARIES } from './command-summaries.ts'
 
 function portFlag(v: unknown, flag: string): number {
   const n = Number(v)
@@ -13,7 +14,7 @@ function portFlag(v: unknown, flag: string): number {
 
 export const hubCommand: Subcommand = {
   name: 'hub',
-  summary: '运行大厅集线器（带认证、访问控制、保管日志和中心桥接的 MQTT 代理） / run the in-hall hub (MQTT broker with authentication, ACL, custody log and bridge to central)',
+  summary: COMMAND_SUMMARIES.hub,
   usage: 'counter-edge hub --config hub.json [--redis redis://host:6379 --node a] | --hall hall-1 --credentials creds.json --data-dir /var/lib/counter-edge [--upstream mqtt://central:1883]',
   options: {
     config: { type: 'string', description: 'JSON file: {hall, host, port, credentialsFile, dataDir, upstream, tls, ws, http, limits, bridge}' },

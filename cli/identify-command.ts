@@ -6,10 +6,11 @@ import { UsageError, type Subcommand } from './subcommand.ts'
 import { checkedFlag } from './flag-value.ts'
 import { waitMs } from './window-command.ts'
 import { whyUnreachable, windowPresence } from './window-presence.ts'
+import { COMMAND_SUMMARIES } from './command-summaries.ts'
 
 export const identifyCommand: Subcommand = {
   name: 'identify',
-  summary: "让窗口的显示屏闪烁，便于技术员在大厅里找到它 / blink a window's display so a technician can find it in the hall",
+  summary: COMMAND_SUMMARIES.identify,
   usage: 'COUNTER_EDGE_PASSWORD=… counter-edge identify --counter w05 [--seconds 10] --username hall-1-tech',
   options: { ...HUB_OPTIONS, counter: { type: 'string', description: 'the window' }, seconds: { type: 'string', default: '10', description: 'how long to blink (1–300)' }, wait: { type: 'string', default: '10', description: 'seconds to wait for the window to answer' } },
   async run(v) {

@@ -12,6 +12,7 @@ import { BoardRoot, DEFAULT_ROOT } from '../edge/update/board-root.ts'
 import { unpackRelease } from '../edge/update/unpack.ts'
 import { checkBoard } from '../edge/update/board-check.ts'
 import { UsageError, type Subcommand } from './subcommand.ts'
+import { COMMAND_SUMMARIES } from './command-summaries.ts'
 
 const run = promisify(execFile)
 /** In a checkout, the repository's file; in a release, the copy the build puts beside the bundle (cli/build/release.ts). */
@@ -47,7 +48,7 @@ export function unprivilegedAdvice(privileged: string[][]): string[] {
 
 export const installCommand: Subcommand = {
   name: 'install',
-  summary: '安装窗口设备：服务用户、目录、服务单元、版本、配置与密钥；检查硬件 / set up a board: service user, folders, unit, a release, its config and key; check the hardware',
+  summary: COMMAND_SUMMARIES.install,
   usage: 'sudo counter-edge install --release counter-edge-1.2.3.release.json --config board.json --key hall-release.pub [--root /opt/counter-edge] [--etc /etc/counter-edge] [--var /var/lib/counter-edge] [--dry-run]',
   options: {
     release: { type: 'string', description: 'the release\'s .release.json (its .tar.gz beside it)' },

@@ -2,11 +2,12 @@ import { createLogger } from '../edge/shared/logger.ts'
 import { BoardRoot, DEFAULT_ROOT } from '../edge/update/board-root.ts'
 import { Launcher } from '../edge/update/launcher.ts'
 import { UsageError, type Subcommand } from './subcommand.ts'
+import { COMMAND_SUMMARIES } from './command-summaries.ts'
 
 /** `counter-edge launch`: what the board's unit runs (edge/systemd/counter-edge.service); see edge/update/launcher.ts. */
 export const launchCommand: Subcommand = {
   name: 'launch',
-  summary: '在启动器下运行已安装设备的运行时（确认升级，失败时回滚） / run the board runtime of an installed board under the launcher that confirms updates and rolls them back',
+  summary: COMMAND_SUMMARIES.launch,
   usage: 'counter-edge launch --root /opt/counter-edge [--node-flags "--lite-mode"] -- edge --config /etc/counter-edge/board.json',
   options: {
     root: { type: 'string', default: DEFAULT_ROOT, description: 'the installed board root (releases/, current, previous, update.json)' },

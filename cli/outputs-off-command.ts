@@ -7,6 +7,7 @@ import { createLogger } from '../edge/shared/logger.ts'
 import { BOARDS_DIR } from '../edge/shared/package-root.ts'
 import { readConfigFile } from './config-file.ts'
 import { UsageError, type Subcommand } from './subcommand.ts'
+import { COMMAND_SUMMARIES } from './command-summaries.ts'
 
 /**
  * The unit's ExecStopPost (edge/supervision/counter-edge.service): after any
@@ -15,7 +16,7 @@ import { UsageError, type Subcommand } from './subcommand.ts'
  */
 export const outputsOffCommand: Subcommand = {
   name: 'outputs-off',
-  summary: '把设备配置中的每个输出置为无效并释放（继电器断开，触发线和灯熄灭） / drive every output of a board profile inactive and release it (relay open, triggers and lamps off)',
+  summary: COMMAND_SUMMARIES['outputs-off'],
   usage: 'counter-edge outputs-off --config /etc/counter-edge/board.json   |   counter-edge outputs-off --profile rpi4-ht16k33',
   options: {
     config: { type: 'string', description: 'board config (its "board" names the profile), as the edge command takes it' },

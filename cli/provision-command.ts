@@ -9,10 +9,11 @@ import { ROLES, USERNAME_PATTERN, generatePassword, makeEntry, readCredentialFil
 import { UsageError, type Subcommand } from './subcommand.ts'
 import { checkedFlag } from './flag-value.ts'
 import { didYouMean } from '../edge/shared/nearest-name.ts'
+import { COMMAND_SUMMARIES } from './command-summaries.ts'
 
 export const provisionCommand: Subcommand = {
   name: 'provision',
-  summary: '把一个窗口设备（或其他客户端）加入集线器的账号文件，并只打印一次它的配置 / add a board (or another client) to a hub credentials file and print its config once',
+  summary: COMMAND_SUMMARIES.provision,
   usage: 'counter-edge provision --credentials hub-credentials.json --hall hall-1 --counter w05 [--hub mqtt://hub:1883]',
   options: {
     credentials: { type: 'string', description: 'the hub credentials file (created if absent)' },

@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises'
 import { UsageError, type Subcommand } from './subcommand.ts'
+import { COMMAND_SUMMARIES } from './command-summaries.ts'
 
 /** `counter-edge release build|keygen`: where a hall's releases are made (cli/build/release.ts). */
 export const releaseCommand: Subcommand = {
   name: 'release',
-  summary: '构建签名的设备运行时版本，或生成大厅的版本签名密钥对 / build a signed release of the board runtime, or make the hall\'s release key pair',
+  summary: COMMAND_SUMMARIES.release,
   usage: 'counter-edge release build --key hall-release.key --out releases/ [--version 1.2.3]  |  counter-edge release keygen --out keys/',
   options: {
     key: { type: 'string', description: 'build: the hall\'s ed25519 private key (PEM), as `release keygen` wrote it' },

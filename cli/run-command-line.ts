@@ -23,8 +23,9 @@ function mainHelp(summaries: Record<string, string>): string {
   ].join('\n')
 }
 
-function commandHelp(c: Subcommand): string {
-  const lines = [`counter-edge ${c.name}: ${c.summary}`, '', `用法 Usage: ${c.usage}`, '', '选项 Options:']
+/** What `counter-edge <command> --help` prints. */
+export function commandHelp(c: Subcommand): string {
+  const lines = [`counter-edge ${c.name}: ${c.summary}`, ...(c.details ? [c.details] : []), '', `用法 Usage: ${c.usage}`, '', '选项 Options:']
   for (const [name, o] of Object.entries(c.options)) {
     const flag = `--${name}${o.type === 'string' ? ' <value>' : ''}`
     const desc = o.description

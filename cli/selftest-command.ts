@@ -6,13 +6,14 @@ import { UsageError, type Subcommand } from './subcommand.ts'
 import { checkedFlag } from './flag-value.ts'
 import { didYouMean } from '../edge/shared/nearest-name.ts'
 import { whyUnreachable, windowPresence } from './window-presence.ts'
+import { COMMAND_SUMMARIES } from './command-summaries.ts'
 
 /** A self-test lights the display for 2 s and fires every capture trigger; a minute covers a slow camera. */
 const SELF_TEST_WAIT_MS = 60_000
 
 export const selftestCommand: Subcommand = {
   name: 'selftest',
-  summary: '自检窗口：显示屏灯测试、按键、采集触发回环 / test a window: display lamp test, keys, capture trigger loopback',
+  summary: COMMAND_SUMMARIES.selftest,
   usage: 'COUNTER_EDGE_PASSWORD=… counter-edge selftest --counter w05 [--tests display,keys,triggers] [--json] --username hall-1-tech',
   options: {
     ...HUB_OPTIONS,

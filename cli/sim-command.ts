@@ -13,6 +13,7 @@ import { UsageError, type Subcommand } from './subcommand.ts'
 import { checkedFlag } from './flag-value.ts'
 import { loadProfileNamed } from './board-profile.ts'
 import { ESPEAK_BINARY } from '../hub/announcer/espeak-pack.ts'
+import { COMMAND_SUMMARIES } from './command-summaries.ts'
 
 function port(v: unknown, flag: string): number {
   const n = Number(v)
@@ -22,7 +23,7 @@ function port(v: unknown, flag: string): number {
 
 export const simCommand: Subcommand = {
   name: 'sim',
-  summary: '运行整个模拟大厅：集线器、模拟中心、中心排队桩、模拟窗口 / run a whole simulated hall: hub, central stand-in, central queue stub, simulated windows',
+  summary: COMMAND_SUMMARIES.sim,
   usage:
     'counter-edge sim [--windows 12] [--hub-port 1883] [--central-port 1884] [--control-port 8080]\n' +
     '       counter-edge sim --upstream mqtt://central:1883 [--upstream-username u --upstream-password-file f] [--data-dir dir] [--process-per-window [--release x.release.json --release-key hall-release.pub]]',

@@ -6,6 +6,7 @@ import { readPassword } from './hall-connection.ts'
 import { UsageError, type Subcommand } from './subcommand.ts'
 import { ROLLOUT_LIMITS, type RolloutStatus } from '../hub/fleet/rollout-status.ts'
 import { didYouMean } from '../edge/shared/nearest-name.ts'
+import { COMMAND_SUMMARIES } from './command-summaries.ts'
 
 const ACTIONS = ['upload', 'start', 'status', 'cancel', 'list'] as const
 
@@ -17,7 +18,7 @@ const ACTIONS = ['upload', 'start', 'status', 'cancel', 'list'] as const
  */
 export const updateCommand: Subcommand = {
   name: 'update',
-  summary: '通过集线器升级大厅的设备：上传签名版本，开始、跟踪或取消分批升级 / update the hall\'s boards through the hub: upload a signed release, start a rollout, follow it, cancel it',
+  summary: COMMAND_SUMMARIES.update,
   usage: [
     'COUNTER_EDGE_PASSWORD=… counter-edge update upload counter-edge-1.2.3.release.json counter-edge-1.2.3.tar.gz --http http://hub:8081 --username hall-1-tech',
     '       counter-edge update start --version 1.2.3 (--boards w01,w02 | --all) [--at-a-time 5] [--wait] --http … --username …',
