@@ -27,14 +27,14 @@ export const announcerCommand: Subcommand = {
     '       counter-edge announcer say --dir /var/lib/counter-edge/voice --ticket A012 --window 3 [--device plughw:1,0 | --out call.wav] [--english] [--volume 0.8]',
   ].join('\n'),
   options: {
-    dir: { type: 'string', description: 'the voice pack directory (generated/<lang>/ from espeak-ng; the hall\'s own clips in zh/ and en/ win)' },
-    english: { type: 'boolean', default: false, description: 'English clips too (make-voice-pack), or say it in English after the Chinese (say)' },
-    ticket: { type: 'string', description: 'say: the ticket, e.g. A012' },
-    window: { type: 'string', description: 'say: the window number, e.g. 3' },
-    template: { type: 'string', default: DEFAULT_TEMPLATES.zh, description: 'say: the template' },
-    device: { type: 'string', default: 'default', description: 'say: the ALSA device for aplay (aplay -L lists them)' },
-    out: { type: 'string', description: 'say: write the WAV to this file instead of playing it' },
-    volume: { type: 'string', default: '1', description: 'say: 0–2' },
+    dir: { type: 'string', description: '语音包目录（espeak-ng 生成的在 generated/<语言>/；大厅自己录的 zh/ 与 en/ 优先） / the voice pack directory (generated/<lang>/ from espeak-ng; the hall\'s own clips in zh/ and en/ win)' },
+    english: { type: 'boolean', default: false, description: '同时生成英文语音（make-voice-pack），或在中文之后再用英文播报（say） / English clips too (make-voice-pack), or say it in English after the Chinese (say)' },
+    ticket: { type: 'string', description: 'say：票号，如 A012 / say: the ticket, e.g. A012' },
+    window: { type: 'string', description: 'say：窗口号，如 3 / say: the window number, e.g. 3' },
+    template: { type: 'string', default: DEFAULT_TEMPLATES.zh, description: 'say：播报模板 / say: the template' },
+    device: { type: 'string', default: 'default', description: 'say：aplay 使用的 ALSA 设备（aplay -L 列出） / say: the ALSA device for aplay (aplay -L lists them)' },
+    out: { type: 'string', description: 'say：把 WAV 写入此文件，而不播放 / say: write the WAV to this file instead of playing it' },
+    volume: { type: 'string', default: '1', description: 'say：音量 0–2 / say: 0–2' },
   },
   async run(v, positionals) {
     const action = ACTIONS.find((a) => a === positionals[0])

@@ -62,11 +62,11 @@ export function makeEdgeCommand(hooks: EdgeCommandHooks = {}): Subcommand {
     summary: COMMAND_SUMMARIES.edge,
     usage: 'counter-edge edge --config /etc/counter-edge/board.json [--control 8090 | --control /run/w01.sock]',
     options: {
-      config: { type: 'string', description: 'board config as printed by `counter-edge provision`' },
-      root: { type: 'string', description: 'the installed board root (default: two levels above the running release, when the launcher runs it from <root>/current)' },
+      config: { type: 'string', description: '板卡配置文件，即 `counter-edge provision` 打印的那份 / board config as printed by `counter-edge provision`' },
+      root: { type: 'string', description: '已安装设备的根目录（默认：运行中版本往上两级，即启动器从 <root>/current 运行时） / the installed board root (default: two levels above the running release, when the launcher runs it from <root>/current)' },
       control: {
         type: 'string',
-        description: 'simulated hardware only (a board profile of adapter "sim"): serve the control API (keys, display, faults, camera, fingerprint) on this port, host:port or unix socket path',
+        description: '仅限模拟硬件（adapter 为 "sim" 的板型）：在此端口、host:port 或 unix 套接字路径上提供控制 API（按键、显示、故障、相机、指纹） / simulated hardware only (a board profile of adapter "sim"): serve the control API (keys, display, faults, camera, fingerprint) on this port, host:port or unix socket path',
       },
     },
     async run(v) {

@@ -10,9 +10,9 @@ export const launchCommand: Subcommand = {
   summary: COMMAND_SUMMARIES.launch,
   usage: 'counter-edge launch --root /opt/counter-edge [--node-flags "--lite-mode"] -- edge --config /etc/counter-edge/board.json',
   options: {
-    root: { type: 'string', default: DEFAULT_ROOT, description: 'the installed board root (releases/, current, previous, update.json)' },
-    'node-flags': { type: 'string', description: 'Node.js flags for the runtime, space-separated' },
-    crashes: { type: 'string', default: '3', description: 'a tried version that exits this many times before it is online is rolled back' },
+    root: { type: 'string', default: DEFAULT_ROOT, description: '已安装设备的根目录（releases/、current、previous、update.json） / the installed board root (releases/, current, previous, update.json)' },
+    'node-flags': { type: 'string', description: '运行时的 Node.js 参数，以空格分隔 / Node.js flags for the runtime, space-separated' },
+    crashes: { type: 'string', default: '3', description: '试运行的版本在上线前退出这么多次即回滚 / a tried version that exits this many times before it is online is rolled back' },
   },
   async run(v, positionals) {
     const root = new BoardRoot(v.root as string)

@@ -19,8 +19,8 @@ export const outputsOffCommand: Subcommand = {
   summary: COMMAND_SUMMARIES['outputs-off'],
   usage: 'counter-edge outputs-off --config /etc/counter-edge/board.json   |   counter-edge outputs-off --profile rpi4-ht16k33',
   options: {
-    config: { type: 'string', description: 'board config (its "board" names the profile), as the edge command takes it' },
-    profile: { type: 'string', description: 'a board profile id (boards/) or the path of a profile file' },
+    config: { type: 'string', description: '板卡配置文件（其中 "board" 指定板型），与 edge 命令所用的相同 / board config (its "board" names the profile), as the edge command takes it' },
+    profile: { type: 'string', description: '板型 id（boards/ 下）或板型文件的路径 / a board profile id (boards/) or the path of a profile file' },
   },
   async run(v) {
     if ((v.config === undefined) === (v.profile === undefined)) throw new UsageError('give exactly one of --config and --profile / 请给出 --config 或 --profile 之一')

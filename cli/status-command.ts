@@ -27,8 +27,8 @@ export const statusCommand: Subcommand = {
   usage: 'COUNTER_EDGE_PASSWORD=… counter-edge status --hub mqtt://hub:1883 --hall hall-1 --username hall-1-tech [--dashboard http://hub:8081]',
   options: {
     ...HUB_OPTIONS,
-    json: { type: 'boolean', default: false, description: 'print JSON instead of lines (with --dashboard: {cluster, windows})' },
-    dashboard: { type: 'string', description: "the hub's dashboard URL (its http port): shows the cluster's health from the hub's live state" },
+    json: { type: 'boolean', default: false, description: '打印 JSON 而不是逐行文字（加 --dashboard 时：{cluster, windows}） / print JSON instead of lines (with --dashboard: {cluster, windows})' },
+    dashboard: { type: 'string', description: "集线器看板的地址（其 http 端口）：从集线器的实时状态显示集群健康 / the hub's dashboard URL (its http port): shows the cluster's health from the hub's live state" },
   },
   async run(v) {
     const hall = v.hall as string

@@ -5,6 +5,7 @@ import { COMMAND_LOADERS } from '../../cli/command-loaders.ts'
 import { commandHelp } from '../../cli/run-command-line.ts'
 
 const CLI = fileURLToPath(new URL('../../cli/counter-edge.mjs', import.meta.url))
+const CHINESE = /[\u4e00-\u9fff]/
 
 function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
   return new Promise((resolve) => {
@@ -20,6 +21,25 @@ async function helps(): Promise<Array<[string, string]>> {
 }
 
 describe("every command's --help, as a technician reads it", () => {
+  it('says each option in Chinese with English beside it, for every command', { timeout: 60_000 }, async () => {
+    const english: string[] = []
+    let options = 0
+    for (const [name, help] of await helps()) {
+      const lines = help.split('\n')
+      const from = lines.indexOf('选项 Options:')
+      expect(from, `${name} --help has its options`).toBeGreaterThan(0)
+      for (const line of lines.slice(from + 1).filter((l) => /^\s+--/.test(l))) {
+        options++
+        const text = line.replace(/^\s+--\S+( <value>)?\s+/, '').replace(/ \(默认 default: .*\)$/, '')
+        // Chinese first, then " / " and the English: a line in one language only is a line a technician misses.
+        const at = text.indexOf(' / ')
+        if (at < 0 || !CHINESE.test(text.slice(0, at)) || !/[A-Za-z]/.test(text.slice(at + 3))) english.push(`${name}: ${line.trim()}`)
+      }
+    }
+    expect(options).toBeGreaterThan(Object.keys(COMMAND_LOADERS).length * 2)
+    expect(english).toEqual([])
+  })
+
   it('the main help lists each command with the very summary its own --help prints', { timeout: 60_000 }, async () => {
     const main = await cli(['--help'])
     const mainLines = main.out.split('\n')
