@@ -85,7 +85,7 @@ export async function runCommandLine(argv: string[], commands: Record<string, ()
     return await runUntilSignalled(result)
   } catch (err) {
     if (err instanceof UsageError) {
-      console.error(`counter-edge ${name}: ${err.message}\nRun \`counter-edge ${name} --help\` for the options.`)
+      console.error(`counter-edge ${name}: ${err.message}\n选项见 / for the options: counter-edge ${name} --help`)
       return 2
     }
     console.error(`counter-edge ${name}: ${withCauses(err)}`)

@@ -93,6 +93,22 @@ describe('counter-edge on a wrong window, ticket or role', () => {
     expect(upper.err).toContain(`--counter "W03"：须为 1–32 个字符：a–z、0–9、'-'，不以 '-' 开头，是不是 "w03"？ / --counter "W03": expected 1–32 characters a–z, 0–9, '-', not starting with '-' (did you mean "w03"?)`)
   })
 
+  it('announcer: a missing or mistyped action, a missing --dir and a --volume out of range are said in both languages, then where the options are', async () => {
+    const cases: Array<[string[], string]> = [
+      [['announcer'], '请给出操作：make-voice-pack 或 say / say what to do: make-voice-pack or say'],
+      [['announcer', 'sya', '--dir', dir], '没有操作 "sya"，是不是 say？；可选 make-voice-pack、say / no action "sya" (did you mean say?); choose make-voice-pack or say'],
+      [['announcer', 'say'], '缺少 --dir：语音包目录，如 /var/lib/counter-edge/voice / --dir is required: the voice pack directory, e.g. /var/lib/counter-edge/voice'],
+      [['announcer', 'say', '--dir', dir, '--ticket', 'A012', '--window', '3', '--volume', '5'], '--volume 须为 0 到 2 的数，不是 "5" / --volume must be a number from 0 to 2, not "5"'],
+      [['announcer', 'say', '--dir', dir, '--ticket', 'A012', '--window', '3', '--volume', 'loud'], '--volume 须为 0 到 2 的数，不是 "loud" / --volume must be a number from 0 to 2, not "loud"'],
+    ]
+    const results = await Promise.all(cases.map(([args]) => cli(args)))
+    for (const [i, [, message]] of cases.entries()) {
+      const r = results[i]!
+      expect(r.code, r.err).toBe(2)
+      expect(r.err).toBe(`counter-edge announcer: ${message}\n选项见 / for the options: counter-edge announcer --help\n`)
+    }
+  })
+
   it('a ticket in lower case is pointed to its capitals', async () => {
     const r = await cli(['announcer', 'say', '--dir', dir, '--ticket', 'a012', '--window', '3'])
     expect(r.code).toBe(2)
