@@ -23,7 +23,7 @@ async function readTls(configPath: string, tls: BoardFile['tls']): Promise<EdgeC
     const path = tls[field]
     if (!path) continue
     out[field] = await readFile(path).catch((e: Error) => {
-      throw new UsageError(`${configPath}: tls.${field}: cannot read ${path}: ${e.message}`)
+      throw new UsageError(`${configPath}: tls.${field}：无法读取 ${path} / cannot read ${path}: ${e.message}`)
     })
   }
   return out
@@ -34,7 +34,7 @@ function controlAddress(v: string): { host: string; port: number; socketPath?: s
   if (v.includes('/')) return { host: '127.0.0.1', port: 0, socketPath: v }
   const m = /^(?:(.+):)?([0-9]{1,5})$/.exec(v)
   const port = m ? Number(m[2]) : NaN
-  if (!m || port > 65535) throw new UsageError(`--control must be a port, host:port or a unix socket path (with a /), not "${v}"`)
+  if (!m || port > 65535) throw new UsageError(`--control 须为端口、host:port 或 unix 套接字路径（含 /），不是 "${v}" / --control must be a port, host:port or a unix socket path (with a /), not "${v}"`)
   return { host: m[1] ?? '127.0.0.1', port }
 }
 
@@ -76,7 +76,7 @@ export function makeEdgeCommand(hooks: EdgeCommandHooks = {}): Subcommand {
       const profile = await loadProfileNamed(c.board, BOARDS_DIR, `${v.config as string}: board`)
       const control = v.control === undefined ? null : controlAddress(String(v.control))
       if (control && profile.adapter !== 'sim') {
-        throw new UsageError(`--control is for simulated hardware; board profile "${c.board}" has adapter "${profile.adapter}", a real board's keys are pressed by hand`)
+        throw new UsageError(`--control 只用于模拟硬件；板型 "${c.board}" 的 adapter 是 "${profile.adapter}"，真实设备的按键请用手按 / --control is for simulated hardware; board profile "${c.board}" has adapter "${profile.adapter}", a real board's keys are pressed by hand`)
       }
       const log = createLogger({ name: 'edge' }).child({ counter: c.counter })
       const life = new Lifecycle({ log })

@@ -29,7 +29,7 @@ export async function readPassword(v: Record<string, string | boolean | undefine
 
 /** Connects as a person would: credentials from a file or the environment, never from the command line (shell history). */
 export async function connectToHub(v: Record<string, string | boolean | undefined>, clientSuffix: string): Promise<MqttClient> {
-  if (!v.username) throw new UsageError('--username is required (a technician or dashboard account)')
+  if (!v.username) throw new UsageError('缺少 --username：技术员或看板账号，如 hall-1-tech / --username is required (a technician or dashboard account), e.g. hall-1-tech')
   const password = await readPassword(v)
   const client = connectMqtt({
     addresses: [parseBrokerUrl(v.hub as string)],

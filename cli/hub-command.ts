@@ -8,7 +8,7 @@ import { COMMAND_SUMMARIES } from './command-summaries.ts'
 
 function portFlag(v: unknown, flag: string): number {
   const n = Number(v)
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--${flag} must be a port number, not "${String(v)}"`)
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--${flag} 须为端口号（0–65535），不是 "${String(v)}" / --${flag} must be a port number (0–65535), not "${String(v)}"`)
   return n
 }
 
@@ -44,14 +44,14 @@ export const hubCommand: Subcommand = {
         config.upstream = { ...config.upstream, password: process.env.COUNTER_EDGE_UPSTREAM_PASSWORD }
       }
     } else {
-      if (!v.hall || !v.credentials) throw new UsageError('give --config, or --hall and --credentials')
+      if (!v.hall || !v.credentials) throw new UsageError('请给出 --config，或 --hall 和 --credentials / give --config, or --hall and --credentials')
       config = { hall: v.hall as string, host: v.host as string, port: portFlag(v.port, 'port'), credentialsFile: v.credentials as string }
       if (v['data-dir']) config.dataDir = v['data-dir'] as string
       if (v.upstream) {
         config.upstream = { url: v.upstream as string, username: v['upstream-username'] as string | undefined, password: process.env.COUNTER_EDGE_UPSTREAM_PASSWORD }
       }
       if (v['tls-port'] !== undefined) {
-        if (!v['tls-cert'] || !v['tls-key']) throw new UsageError('--tls-port needs --tls-cert and --tls-key')
+        if (!v['tls-cert'] || !v['tls-key']) throw new UsageError('--tls-port 需要 --tls-cert 和 --tls-key / --tls-port needs --tls-cert and --tls-key')
         config.tls = {
           port: portFlag(v['tls-port'], 'tls-port'),
           certFile: v['tls-cert'] as string,
@@ -65,14 +65,14 @@ export const hubCommand: Subcommand = {
     }
     if (v.redis !== undefined) {
       const r = redisSchema.shape.url.safeParse(v.redis)
-      if (!r.success) throw new UsageError(`--redis must be a redis:// URL, not "${String(v.redis)}"`)
+      if (!r.success) throw new UsageError(`--redis 须为 redis:// 地址，不是 "${String(v.redis)}" / --redis must be a redis:// URL, not "${String(v.redis)}"`)
       config.redis = { ...config.redis, url: r.data }
     }
     if (v.node !== undefined) {
-      if (!idSchema.safeParse(v.node).success) throw new UsageError(`--node must be a name like "a" or "hub-2", not "${String(v.node)}"`)
+      if (!idSchema.safeParse(v.node).success) throw new UsageError(`--node 须为名称，如 "a" 或 "hub-2"，不是 "${String(v.node)}" / --node must be a name like "a" or "hub-2", not "${String(v.node)}"`)
       config.node = v.node as string
     }
-    if (config.redis && config.dataDir) throw new UsageError('redis and dataDir exclude each other: in a hub cluster, sessions and the custody log live in Redis')
+    if (config.redis && config.dataDir) throw new UsageError('redis 和 dataDir 不能同时使用：在集线器集群中，会话和保管日志存放在 Redis 中 / redis and dataDir exclude each other: in a hub cluster, sessions and the custody log live in Redis')
     if (!config.dataDir && !config.redis && config.upstream) {
       console.error('counter-edge hub: no data directory: the custody log is in memory, so a restart loses messages central has not acknowledged')
     }

@@ -46,6 +46,10 @@ export function unprivilegedAdvice(privileged: string[][]): string[] {
   ]
 }
 
+/** What each required flag is, for the message when it is missing. */
+const INSTALL_FLAG_ZH = { release: '版本的 .release.json', config: '设备配置文件（provision --out 写出的）', key: '大厅的版本签名公钥 hall-release.pub' }
+const INSTALL_FLAG_EN = { release: "the release's .release.json", config: "the board's config (as provision --out wrote it)", key: "the hall's release public key, hall-release.pub" }
+
 export const installCommand: Subcommand = {
   name: 'install',
   summary: COMMAND_SUMMARIES.install,
@@ -64,7 +68,7 @@ export const installCommand: Subcommand = {
     'dry-run': { type: 'boolean', default: false, description: '只写文件，不建用户、不运行 systemctl、不探测总线：用于临时目录中的测试，或看看会做什么 / write the files but create no user, run no systemctl, probe no bus: for a test in a temp folder, or to see what it would do' },
   },
   async run(v) {
-    for (const f of ['release', 'config', 'key'] as const) if (!v[f]) throw new UsageError(`--${f} is required`)
+    for (const f of ['release', 'config', 'key'] as const) if (!v[f]) throw new UsageError(`缺少 --${f}：${INSTALL_FLAG_ZH[f]} / --${f} is required: ${INSTALL_FLAG_EN[f]}`)
     const dry = v['dry-run'] === true
     const root = new BoardRoot(resolve(v.root as string))
     const etc = resolve(v.etc as string)

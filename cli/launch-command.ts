@@ -16,10 +16,10 @@ export const launchCommand: Subcommand = {
   },
   async run(v, positionals) {
     const root = new BoardRoot(v.root as string)
-    if (!root.isInstalled()) throw new UsageError(`${root.current} 不存在 / ${root.current} does not exist: not an installed board; set it up with counter-edge install`)
-    if (positionals.length === 0) throw new UsageError('the runtime\'s arguments go after --, e.g. -- edge --config /etc/counter-edge/board.json')
+    if (!root.isInstalled()) throw new UsageError(`${root.current} 不存在：这不是已安装的设备，请先用 counter-edge install 安装 / ${root.current} does not exist: not an installed board; set it up with counter-edge install`)
+    if (positionals.length === 0) throw new UsageError('运行时的参数写在 -- 之后，如 -- edge --config /etc/counter-edge/board.json / the runtime\'s arguments go after --, e.g. -- edge --config /etc/counter-edge/board.json')
     const crashes = Number(v.crashes)
-    if (!Number.isInteger(crashes) || crashes < 1) throw new UsageError(`--crashes must be a whole number of at least 1, not "${String(v.crashes)}"`)
+    if (!Number.isInteger(crashes) || crashes < 1) throw new UsageError(`--crashes 须为不小于 1 的整数，不是 "${String(v.crashes)}" / --crashes must be a whole number of at least 1, not "${String(v.crashes)}"`)
     const launcher = new Launcher({
       root,
       args: positionals,

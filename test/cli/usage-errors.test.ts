@@ -109,6 +109,27 @@ describe('counter-edge on a wrong window, ticket or role', () => {
     }
   })
 
+  it('hub, install, launch and status name what is missing or wrong in Chinese first, English beside it, with no stack', async () => {
+    const creds = join(dir, 'no-such-credentials.json')
+    const cases: Array<[string[], string]> = [
+      [['hub'], '请给出 --config，或 --hall 和 --credentials / give --config, or --hall and --credentials'],
+      [['hub', '--hall', 'hall-1', '--credentials', creds, '--port', 'abc'], '--port 须为端口号（0–65535），不是 "abc" / --port must be a port number (0–65535), not "abc"'],
+      [['hub', '--hall', 'hall-1', '--credentials', creds, '--tls-port', '8883'], '--tls-port 需要 --tls-cert 和 --tls-key / --tls-port needs --tls-cert and --tls-key'],
+      [['hub', '--hall', 'hall-1', '--credentials', creds, '--node', 'A B'], '--node 须为名称，如 "a" 或 "hub-2"，不是 "A B" / --node must be a name like "a" or "hub-2", not "A B"'],
+      [['hub', '--hall', 'hall-1', '--credentials', creds, '--redis', 'http://redis'], '--redis 须为 redis:// 地址，不是 "http://redis" / --redis must be a redis:// URL, not "http://redis"'],
+      [['install'], "缺少 --release：版本的 .release.json / --release is required: the release's .release.json"],
+      [['status'], '缺少 --username：技术员或看板账号，如 hall-1-tech / --username is required (a technician or dashboard account), e.g. hall-1-tech'],
+      [['launch', '--root', join(dir, 'no-board')], `${join(dir, 'no-board', 'current')} 不存在：这不是已安装的设备，请先用 counter-edge install 安装 / `],
+    ]
+    const results = await Promise.all(cases.map(([args]) => cli(args)))
+    for (const [i, [args, message]] of cases.entries()) {
+      const r = results[i]!
+      expect(r.code, r.err).toBe(2)
+      expect(r.err.split('\n')[0]).toContain(`counter-edge ${args[0]}: ${message}`)
+      expect(r.err).not.toMatch(/\n\s+at /)
+    }
+  })
+
   it('a ticket in lower case is pointed to its capitals', async () => {
     const r = await cli(['announcer', 'say', '--dir', dir, '--ticket', 'a012', '--window', '3'])
     expect(r.code).toBe(2)
