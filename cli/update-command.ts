@@ -6,6 +6,8 @@ import { readPassword } from './hall-connection.ts'
 import { UsageError, type Subcommand } from './subcommand.ts'
 import { ROLLOUT_LIMITS, type RolloutStatus } from '../hub/fleet/rollout-status.ts'
 import { didYouMean } from '../edge/shared/nearest-name.ts'
+import { idSchema } from '../edge/protocol/index.ts'
+import { checkedFlag } from './flag-value.ts'
 import { COMMAND_SUMMARIES } from './command-summaries.ts'
 
 const ACTIONS = ['upload', 'start', 'status', 'cancel', 'list'] as const
@@ -56,10 +58,10 @@ export const updateCommand: Subcommand = {
     }
     // Wrong flags are told before the password is asked for or the hub is reached.
     const rollout = action === 'start' ? rolloutFlags(v) : null
+    if (action === 'upload' && files.length !== 2) throw new UsageError('用法 / usage: counter-edge update upload <x.release.json> <x.tar.gz>')
     if (!v.username) throw new UsageError('需要 --username（大厅技术员账号）/ --username is required (a technician account of the hall)')
     await hub.login(v.username as string, await readPassword(v))
     if (action === 'upload') {
-      if (files.length !== 2) throw new UsageError('用法 / usage: counter-edge update upload <x.release.json> <x.tar.gz>')
       const [manifestFile, payloadFile] = files as [string, string]
       const text = await readFile(manifestFile, 'utf8').catch((e: NodeJS.ErrnoException) => {
         throw new UsageError(`无法读取 ${manifestFile} / cannot read ${manifestFile}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`)
@@ -136,8 +138,15 @@ function rolloutFlags(v: Record<string, string | boolean | undefined>): { atATim
   return {
     atATime: wholeNumber(v['at-a-time'] as string, 'at-a-time', ROLLOUT_LIMITS.atATime),
     confirmWithinS: wholeNumber(v['confirm-within'] as string, 'confirm-within', ROLLOUT_LIMITS.confirmWithinS),
-    boards: v.all ? undefined : (v.boards as string).split(',').map((b) => b.trim()).filter(Boolean),
+    boards: v.all ? undefined : boardList(v.boards as string),
   }
+}
+
+/** `--boards w01,w02`: each a counter id, as the hub would take it ("W01" is pointed to w01), before any login. */
+function boardList(text: string): string[] {
+  const boards = text.split(',').map((b) => b.trim()).filter(Boolean)
+  if (boards.length === 0) throw new UsageError(`--boards "${text}"：没有窗口 id，如 w01,w02 / --boards "${text}": no counter ids, e.g. w01,w02`)
+  return boards.map((b) => checkedFlag(idSchema, b, '--boards', { zh: '', en: '' }))
 }
 
 /** Checked here, so the message names the flag; the hub's own refusal would name its JSON field. */

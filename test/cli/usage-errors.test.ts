@@ -182,6 +182,20 @@ describe('counter-edge update on wrong input, before it asks the hub', () => {
     const c = await cli(['update', 'start', '--version', '1.2.3', '--all', '--confirm-within', '5', '--http', 'http://127.0.0.1:9', '--username', 'hall-1-tech'])
     expect(c.err).toContain('--confirm-within must be a whole number from 10 to 900 (got 5)')
   })
+
+  it('checks each of --boards as a counter id, and upload\'s two files, before any login or hub', async () => {
+    // Nothing listens on --http and no password is given: the answer comes from the checks alone.
+    const at = ['--http', 'http://127.0.0.1:9', '--username', 'hall-1-tech']
+    const cased = await cli(['update', 'start', '--version', '1.2.3', '--boards', 'w02,W01', ...at])
+    expect(cased.code).toBe(2)
+    expect(cased.err).toContain(`--boards "W01"：须为 1–32 个字符：a–z、0–9、'-'，不以 '-' 开头，是不是 "w01"？ / --boards "W01": expected 1–32 characters a–z, 0–9, '-', not starting with '-' (did you mean "w01"?)`)
+    const none = await cli(['update', 'start', '--version', '1.2.3', '--boards', ',', ...at])
+    expect(none.code).toBe(2)
+    expect(none.err).toContain('--boards ","：没有窗口 id，如 w01,w02 / --boards ",": no counter ids, e.g. w01,w02')
+    const upload = await cli(['update', 'upload', 'x.release.json', ...at])
+    expect(upload.code).toBe(2)
+    expect(upload.err).toContain('用法 / usage: counter-edge update upload <x.release.json> <x.tar.gz>')
+  })
 })
 
 describe('counter-edge release on wrong input', () => {
