@@ -68,6 +68,18 @@ describe('counter-edge on wrong flags and files', () => {
     expect(r.err).toMatch(/选项 --counter 需要一个值 \/ option --counter needs a value: --counter <value>/)
   })
 
+  it('a negative number after a flag is said to be taken for an option, with the way to give it, and then checked as a value', async () => {
+    const r = await cli(['sim', '--windows', '-3'])
+    expect(r.code).toBe(2)
+    expect(r.err).toContain('选项 --windows 需要一个值："-3" 以 - 开头，被当作了选项；若它就是值，请写 --windows=-3 / option --windows needs a value: "-3" starts with - and was taken for an option; if it is the value, write --windows=-3')
+    const given = await cli(['sim', '--windows=-3'])
+    expect(given.code).toBe(2)
+    expect(given.err).toContain('--windows 须为 1 到 200 的整数，不是 "-3" / --windows must be a whole number from 1 to 200, not "-3"')
+    // Another flag where the value should be is only "needs a value".
+    const flag = await cli(['identify', '--wait', '--counter', 'w01'])
+    expect(flag.err).toMatch(/^counter-edge identify: 选项 --wait 需要一个值 \/ option --wait needs a value: --wait <value>\n/)
+  })
+
   it('a missing --password-file names the path the user gave', async () => {
     const missing = join(dir, 'no-such-password')
     const r = await cli(['status', '--username', 'hall-1-tech', '--password-file', missing])
