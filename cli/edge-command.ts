@@ -13,6 +13,7 @@ import { readConfigFile } from './config-file.ts'
 import { processChannel } from '../edge/update/health-signal.ts'
 import { BOARDS_DIR } from '../edge/shared/package-root.ts'
 import type { SimWindow } from '../sim/sim-window.ts'
+import { COMMAND_SUMMARIES } from './command-summaries.ts'
 
 /** Reads the PEM files a board config names, with the file and the field in any error. */
 async function readTls(configPath: string, tls: BoardFile['tls']): Promise<EdgeConfig['tls']> {
@@ -22,7 +23,7 @@ async function readTls(configPath: string, tls: BoardFile['tls']): Promise<EdgeC
     const path = tls[field]
     if (!path) continue
     out[field] = await readFile(path).catch((e: Error) => {
-      throw new UsageError(`${configPath}: tls.${field}: cannot read ${path}: ${e.message}`)
+      throw new UsageError(`${configPath}: tls.${field}：无法读取 ${path} / cannot read ${path}: ${e.message}`)
     })
   }
   return out
@@ -33,7 +34,7 @@ function controlAddress(v: string): { host: string; port: number; socketPath?: s
   if (v.includes('/')) return { host: '127.0.0.1', port: 0, socketPath: v }
   const m = /^(?:(.+):)?([0-9]{1,5})$/.exec(v)
   const port = m ? Number(m[2]) : NaN
-  if (!m || port > 65535) throw new UsageError(`--control must be a port, host:port or a unix socket path (with a /), not "${v}"`)
+  if (!m || port > 65535) throw new UsageError(`--control 须为端口、host:port 或 unix 套接字路径（含 /），不是 "${v}" / --control must be a port, host:port or a unix socket path (with a /), not "${v}"`)
   return { host: m[1] ?? '127.0.0.1', port }
 }
 
@@ -58,14 +59,14 @@ export const edgeCommand: Subcommand = makeEdgeCommand()
 export function makeEdgeCommand(hooks: EdgeCommandHooks = {}): Subcommand {
   return {
     name: 'edge',
-    summary: '运行一个窗口设备的运行时 / run the runtime of one counter board',
+    summary: COMMAND_SUMMARIES.edge,
     usage: 'counter-edge edge --config /etc/counter-edge/board.json [--control 8090 | --control /run/w01.sock]',
     options: {
-      config: { type: 'string', description: 'board config as printed by `counter-edge provision`' },
-      root: { type: 'string', description: 'the installed board root (default: two levels above the running release, when the launcher runs it from <root>/current)' },
+      config: { type: 'string', description: '板卡配置文件，即 `counter-edge provision` 打印的那份 / board config as printed by `counter-edge provision`' },
+      root: { type: 'string', description: '已安装设备的根目录（默认：运行中版本往上两级，即启动器从 <root>/current 运行时） / the installed board root (default: two levels above the running release, when the launcher runs it from <root>/current)' },
       control: {
         type: 'string',
-        description: 'simulated hardware only (a board profile of adapter "sim"): serve the control API (keys, display, faults, camera, fingerprint) on this port, host:port or unix socket path',
+        description: '仅限模拟硬件（adapter 为 "sim" 的板型）：在此端口、host:port 或 unix 套接字路径上提供控制 API（按键、显示、故障、相机、指纹） / simulated hardware only (a board profile of adapter "sim"): serve the control API (keys, display, faults, camera, fingerprint) on this port, host:port or unix socket path',
       },
     },
     async run(v) {
@@ -75,7 +76,7 @@ export function makeEdgeCommand(hooks: EdgeCommandHooks = {}): Subcommand {
       const profile = await loadProfileNamed(c.board, BOARDS_DIR, `${v.config as string}: board`)
       const control = v.control === undefined ? null : controlAddress(String(v.control))
       if (control && profile.adapter !== 'sim') {
-        throw new UsageError(`--control is for simulated hardware; board profile "${c.board}" has adapter "${profile.adapter}", a real board's keys are pressed by hand`)
+        throw new UsageError(`--control 只用于模拟硬件；板型 "${c.board}" 的 adapter 是 "${profile.adapter}"，真实设备的按键请用手按 / --control is for simulated hardware; board profile "${c.board}" has adapter "${profile.adapter}", a real board's keys are pressed by hand`)
       }
       const log = createLogger({ name: 'edge' }).child({ counter: c.counter })
       const life = new Lifecycle({ log })

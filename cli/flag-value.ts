@@ -1,6 +1,5 @@
 import type { z } from 'zod'
-import { didYouMean } from '../edge/shared/nearest-name.ts'
-import { issueHalves } from '../edge/shared/schema-problem.ts'
+import { issueHalves, recasedHint } from '../edge/shared/schema-problem.ts'
 import { UsageError } from './subcommand.ts'
 
 /** What to say when a flag is missing: the whole sentence in each language. */
@@ -20,7 +19,6 @@ export function checkedFlag<S extends z.ZodType<string>>(schema: S, value: unkno
   if (r.success) return r.data
   const text = String(value)
   const { zh, en } = issueHalves(r.error.issues[0]!, value)
-  const recased = [text.toLowerCase(), text.toUpperCase()].filter((c) => schema.safeParse(c).success)
-  const hint = didYouMean(text, recased, (c) => JSON.stringify(c))
+  const hint = recasedHint(text, (c) => schema.safeParse(c).success)
   throw new UsageError(`${flag} "${text}"：${zh}${hint.zh} / ${flag} "${text}": ${en}${hint.en}`)
 }

@@ -5,10 +5,10 @@ import { UsageError, type OptionSpec } from './subcommand.ts'
 
 /** The flags every command that talks to a hub shares. */
 export const HUB_OPTIONS: Record<string, OptionSpec> = {
-  hub: { type: 'string', default: 'mqtt://127.0.0.1:1883', description: 'the hall hub' },
-  hall: { type: 'string', default: 'hall-1', description: 'hall id' },
-  username: { type: 'string', description: 'a technician or dashboard account (see `counter-edge provision --role technician`)' },
-  'password-file': { type: 'string', description: 'file holding the password; or set COUNTER_EDGE_PASSWORD' },
+  hub: { type: 'string', default: 'mqtt://127.0.0.1:1883', description: '大厅集线器地址 / the hall hub' },
+  hall: { type: 'string', default: 'hall-1', description: '大厅 id / hall id' },
+  username: { type: 'string', description: '技术员或看板账号（见 `counter-edge provision --role technician`） / a technician or dashboard account (see `counter-edge provision --role technician`)' },
+  'password-file': { type: 'string', description: '存放密码的文件；或设置环境变量 COUNTER_EDGE_PASSWORD / file holding the password; or set COUNTER_EDGE_PASSWORD' },
 }
 
 /** The password of --username: from --password-file or COUNTER_EDGE_PASSWORD, never from the command line (shell history). */
@@ -29,7 +29,7 @@ export async function readPassword(v: Record<string, string | boolean | undefine
 
 /** Connects as a person would: credentials from a file or the environment, never from the command line (shell history). */
 export async function connectToHub(v: Record<string, string | boolean | undefined>, clientSuffix: string): Promise<MqttClient> {
-  if (!v.username) throw new UsageError('--username is required (a technician or dashboard account)')
+  if (!v.username) throw new UsageError('缺少 --username：技术员或看板账号，如 hall-1-tech / --username is required (a technician or dashboard account), e.g. hall-1-tech')
   const password = await readPassword(v)
   const client = connectMqtt({
     addresses: [parseBrokerUrl(v.hub as string)],

@@ -6,12 +6,13 @@ import { UsageError, type Subcommand } from './subcommand.ts'
 import { checkedFlag } from './flag-value.ts'
 import { waitMs } from './window-command.ts'
 import { whyUnreachable, windowPresence } from './window-presence.ts'
+import { COMMAND_SUMMARIES } from './command-summaries.ts'
 
 export const identifyCommand: Subcommand = {
   name: 'identify',
-  summary: "让窗口的显示屏闪烁，便于技术员在大厅里找到它 / blink a window's display so a technician can find it in the hall",
+  summary: COMMAND_SUMMARIES.identify,
   usage: 'COUNTER_EDGE_PASSWORD=… counter-edge identify --counter w05 [--seconds 10] --username hall-1-tech',
-  options: { ...HUB_OPTIONS, counter: { type: 'string', description: 'the window' }, seconds: { type: 'string', default: '10', description: 'how long to blink (1–300)' }, wait: { type: 'string', default: '10', description: 'seconds to wait for the window to answer' } },
+  options: { ...HUB_OPTIONS, counter: { type: 'string', description: '窗口 id，如 w05 / the window, e.g. w05' }, seconds: { type: 'string', default: '10', description: '闪烁多少秒（1–300） / how long to blink (1–300)' }, wait: { type: 'string', default: '10', description: '等待窗口应答的秒数 / seconds to wait for the window to answer' } },
   async run(v) {
     const counter = checkedFlag(idSchema, v.counter, '--counter', { zh: '缺少 --counter：要识别的窗口，如 w05', en: '--counter is required: the window to identify, e.g. w05' })
     const seconds = Number(v.seconds)

@@ -12,6 +12,7 @@ import { BoardRoot, DEFAULT_ROOT } from '../edge/update/board-root.ts'
 import { unpackRelease } from '../edge/update/unpack.ts'
 import { checkBoard } from '../edge/update/board-check.ts'
 import { UsageError, type Subcommand } from './subcommand.ts'
+import { COMMAND_SUMMARIES } from './command-summaries.ts'
 
 const run = promisify(execFile)
 /** In a checkout, the repository's file; in a release, the copy the build puts beside the bundle (cli/build/release.ts). */
@@ -45,25 +46,29 @@ export function unprivilegedAdvice(privileged: string[][]): string[] {
   ]
 }
 
+/** What each required flag is, for the message when it is missing. */
+const INSTALL_FLAG_ZH = { release: '版本的 .release.json', config: '设备配置文件（provision --out 写出的）', key: '大厅的版本签名公钥 hall-release.pub' }
+const INSTALL_FLAG_EN = { release: "the release's .release.json", config: "the board's config (as provision --out wrote it)", key: "the hall's release public key, hall-release.pub" }
+
 export const installCommand: Subcommand = {
   name: 'install',
-  summary: '安装窗口设备：服务用户、目录、服务单元、版本、配置与密钥；检查硬件 / set up a board: service user, folders, unit, a release, its config and key; check the hardware',
+  summary: COMMAND_SUMMARIES.install,
   usage: 'sudo counter-edge install --release counter-edge-1.2.3.release.json --config board.json --key hall-release.pub [--root /opt/counter-edge] [--etc /etc/counter-edge] [--var /var/lib/counter-edge] [--dry-run]',
   options: {
-    release: { type: 'string', description: 'the release\'s .release.json (its .tar.gz beside it)' },
-    config: { type: 'string', description: 'the board\'s config as `counter-edge provision --out` wrote it' },
-    key: { type: 'string', description: 'the hall\'s release public key (hall-release.pub)' },
-    root: { type: 'string', default: DEFAULT_ROOT, description: 'the board root: releases, current, previous' },
-    etc: { type: 'string', default: '/etc/counter-edge', description: 'where board.json goes' },
-    var: { type: 'string', default: '/var/lib/counter-edge', description: 'the window\'s state and journal (dataDir)' },
-    'unit-dir': { type: 'string', default: '/etc/systemd/system', description: 'where the systemd unit goes' },
-    'node-modules': { type: 'string', description: 'the node_modules of a checkout on this board after `npm ci --omit=dev`, linked as <root>/node_modules (required on the first install)' },
-    sys: { type: 'string', default: '/sys', description: 'sysfs, for the GPIO chip check' },
-    dev: { type: 'string', default: '/dev', description: 'device nodes, for the I2C check' },
-    'dry-run': { type: 'boolean', default: false, description: 'write the files but create no user, run no systemctl, probe no bus: for a test in a temp folder, or to see what it would do' },
+    release: { type: 'string', description: '版本的 .release.json（其 .tar.gz 放在旁边） / the release\'s .release.json (its .tar.gz beside it)' },
+    config: { type: 'string', description: '设备配置文件，即 `counter-edge provision --out` 写出的那份 / the board\'s config as `counter-edge provision --out` wrote it' },
+    key: { type: 'string', description: '大厅的版本签名公钥（hall-release.pub） / the hall\'s release public key (hall-release.pub)' },
+    root: { type: 'string', default: DEFAULT_ROOT, description: '设备根目录：releases、current、previous / the board root: releases, current, previous' },
+    etc: { type: 'string', default: '/etc/counter-edge', description: 'board.json 存放的目录 / where board.json goes' },
+    var: { type: 'string', default: '/var/lib/counter-edge', description: '窗口状态和日志（journal）的目录（dataDir） / the window\'s state and journal (dataDir)' },
+    'unit-dir': { type: 'string', default: '/etc/systemd/system', description: 'systemd 服务单元存放的目录 / where the systemd unit goes' },
+    'node-modules': { type: 'string', description: '本设备上执行过 `npm ci --omit=dev` 的检出目录中的 node_modules，链接为 <root>/node_modules（首次安装必需） / the node_modules of a checkout on this board after `npm ci --omit=dev`, linked as <root>/node_modules (required on the first install)' },
+    sys: { type: 'string', default: '/sys', description: 'sysfs，用于检查 GPIO 芯片 / sysfs, for the GPIO chip check' },
+    dev: { type: 'string', default: '/dev', description: '设备节点目录，用于检查 I2C / device nodes, for the I2C check' },
+    'dry-run': { type: 'boolean', default: false, description: '只写文件，不建用户、不运行 systemctl、不探测总线：用于临时目录中的测试，或看看会做什么 / write the files but create no user, run no systemctl, probe no bus: for a test in a temp folder, or to see what it would do' },
   },
   async run(v) {
-    for (const f of ['release', 'config', 'key'] as const) if (!v[f]) throw new UsageError(`--${f} is required`)
+    for (const f of ['release', 'config', 'key'] as const) if (!v[f]) throw new UsageError(`缺少 --${f}：${INSTALL_FLAG_ZH[f]} / --${f} is required: ${INSTALL_FLAG_EN[f]}`)
     const dry = v['dry-run'] === true
     const root = new BoardRoot(resolve(v.root as string))
     const etc = resolve(v.etc as string)

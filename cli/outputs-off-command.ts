@@ -7,6 +7,7 @@ import { createLogger } from '../edge/shared/logger.ts'
 import { BOARDS_DIR } from '../edge/shared/package-root.ts'
 import { readConfigFile } from './config-file.ts'
 import { UsageError, type Subcommand } from './subcommand.ts'
+import { COMMAND_SUMMARIES } from './command-summaries.ts'
 
 /**
  * The unit's ExecStopPost (edge/supervision/counter-edge.service): after any
@@ -15,11 +16,11 @@ import { UsageError, type Subcommand } from './subcommand.ts'
  */
 export const outputsOffCommand: Subcommand = {
   name: 'outputs-off',
-  summary: '把设备配置中的每个输出置为无效并释放（继电器断开，触发线和灯熄灭） / drive every output of a board profile inactive and release it (relay open, triggers and lamps off)',
+  summary: COMMAND_SUMMARIES['outputs-off'],
   usage: 'counter-edge outputs-off --config /etc/counter-edge/board.json   |   counter-edge outputs-off --profile rpi4-ht16k33',
   options: {
-    config: { type: 'string', description: 'board config (its "board" names the profile), as the edge command takes it' },
-    profile: { type: 'string', description: 'a board profile id (boards/) or the path of a profile file' },
+    config: { type: 'string', description: '板卡配置文件（其中 "board" 指定板型），与 edge 命令所用的相同 / board config (its "board" names the profile), as the edge command takes it' },
+    profile: { type: 'string', description: '板型 id（boards/ 下）或板型文件的路径 / a board profile id (boards/) or the path of a profile file' },
   },
   async run(v) {
     if ((v.config === undefined) === (v.profile === undefined)) throw new UsageError('give exactly one of --config and --profile / 请给出 --config 或 --profile 之一')

@@ -9,22 +9,23 @@ import { ROLES, USERNAME_PATTERN, generatePassword, makeEntry, readCredentialFil
 import { UsageError, type Subcommand } from './subcommand.ts'
 import { checkedFlag } from './flag-value.ts'
 import { didYouMean } from '../edge/shared/nearest-name.ts'
+import { COMMAND_SUMMARIES } from './command-summaries.ts'
 
 export const provisionCommand: Subcommand = {
   name: 'provision',
-  summary: '把一个窗口设备（或其他客户端）加入集线器的账号文件，并只打印一次它的配置 / add a board (or another client) to a hub credentials file and print its config once',
+  summary: COMMAND_SUMMARIES.provision,
   usage: 'counter-edge provision --credentials hub-credentials.json --hall hall-1 --counter w05 [--hub mqtt://hub:1883]',
   options: {
-    credentials: { type: 'string', description: 'the hub credentials file (created if absent)' },
-    hall: { type: 'string', description: 'hall id, e.g. hall-1' },
-    counter: { type: 'string', description: 'counter (window) id, e.g. w05; required for boards' },
-    role: { type: 'string', default: 'board', description: `one of ${ROLES.join(', ')}` },
-    username: { type: 'string', description: 'defaults to <hall>-<counter> for boards, <hall>-<role> otherwise' },
-    hub: { type: 'string', default: 'mqtt://127.0.0.1:1883', description: 'hub address written into the printed board config; for a hub cluster, every node, comma-separated' },
-    board: { type: 'string', default: 'sim-window', description: 'board profile written into the printed board config' },
-    replace: { type: 'boolean', default: false, description: 'replace an existing entry (a replaced board gets a new password)' },
-    out: { type: 'string', description: 'write the config to this new file, readable by its owner only (mode 600), instead of printing it' },
-    revoke: { type: 'boolean', default: false, description: 'revoke the entry instead of adding one; the hub drops it on reload' },
+    credentials: { type: 'string', description: '集线器的账号文件（不存在则创建） / the hub credentials file (created if absent)' },
+    hall: { type: 'string', description: '大厅 id，如 hall-1 / hall id, e.g. hall-1' },
+    counter: { type: 'string', description: '窗口 id，如 w05；role 为 board 时必需 / counter (window) id, e.g. w05; required for boards' },
+    role: { type: 'string', default: 'board', description: `角色，可选 ${ROLES.join('、')} / one of ${ROLES.join(', ')}` },
+    username: { type: 'string', description: '默认：设备为 <hall>-<counter>，其他为 <hall>-<role> / defaults to <hall>-<counter> for boards, <hall>-<role> otherwise' },
+    hub: { type: 'string', default: 'mqtt://127.0.0.1:1883', description: '写入所打印设备配置的集线器地址；集线器集群则列出每个节点，以逗号分隔 / hub address written into the printed board config; for a hub cluster, every node, comma-separated' },
+    board: { type: 'string', default: 'sim-window', description: '写入所打印设备配置的板型 / board profile written into the printed board config' },
+    replace: { type: 'boolean', default: false, description: '替换已有的条目（被替换的设备获得新密码） / replace an existing entry (a replaced board gets a new password)' },
+    out: { type: 'string', description: '把配置写入这个新文件（权限 600，只有所有者可读），而不打印 / write the config to this new file, readable by its owner only (mode 600), instead of printing it' },
+    revoke: { type: 'boolean', default: false, description: '吊销该条目而不是添加；集线器重新加载时将其删除 / revoke the entry instead of adding one; the hub drops it on reload' },
   },
   async run(v) {
     const path = v.credentials as string | undefined

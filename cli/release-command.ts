@@ -1,15 +1,16 @@
 import { readFile } from 'node:fs/promises'
 import { UsageError, type Subcommand } from './subcommand.ts'
+import { COMMAND_SUMMARIES } from './command-summaries.ts'
 
 /** `counter-edge release build|keygen`: where a hall's releases are made (cli/build/release.ts). */
 export const releaseCommand: Subcommand = {
   name: 'release',
-  summary: '构建签名的设备运行时版本，或生成大厅的版本签名密钥对 / build a signed release of the board runtime, or make the hall\'s release key pair',
+  summary: COMMAND_SUMMARIES.release,
   usage: 'counter-edge release build --key hall-release.key --out releases/ [--version 1.2.3]  |  counter-edge release keygen --out keys/',
   options: {
-    key: { type: 'string', description: 'build: the hall\'s ed25519 private key (PEM), as `release keygen` wrote it' },
-    out: { type: 'string', description: 'the folder the release (or the key pair) is written to' },
-    version: { type: 'string', description: 'build: the release\'s version (default: package.json\'s), stamped into the package.json it carries' },
+    key: { type: 'string', description: 'build：大厅的 ed25519 私钥（PEM），即 `release keygen` 写出的那份 / build: the hall\'s ed25519 private key (PEM), as `release keygen` wrote it' },
+    out: { type: 'string', description: '版本（或密钥对）写入的目录 / the folder the release (or the key pair) is written to' },
+    version: { type: 'string', description: 'build：版本号（默认取 package.json 的），写入随版本携带的 package.json / build: the release\'s version (default: package.json\'s), stamped into the package.json it carries' },
   },
   async run(v, positionals) {
     const [what, ...extra] = positionals

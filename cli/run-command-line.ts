@@ -23,8 +23,9 @@ function mainHelp(summaries: Record<string, string>): string {
   ].join('\n')
 }
 
-function commandHelp(c: Subcommand): string {
-  const lines = [`counter-edge ${c.name}: ${c.summary}`, '', `用法 Usage: ${c.usage}`, '', '选项 Options:']
+/** What `counter-edge <command> --help` prints. */
+export function commandHelp(c: Subcommand): string {
+  const lines = [`counter-edge ${c.name}: ${c.summary}`, ...(c.details ? [c.details] : []), '', `用法 Usage: ${c.usage}`, '', '选项 Options:']
   for (const [name, o] of Object.entries(c.options)) {
     const flag = `--${name}${o.type === 'string' ? ' <value>' : ''}`
     const desc = o.description
@@ -84,7 +85,7 @@ export async function runCommandLine(argv: string[], commands: Record<string, ()
     return await runUntilSignalled(result)
   } catch (err) {
     if (err instanceof UsageError) {
-      console.error(`counter-edge ${name}: ${err.message}\nRun \`counter-edge ${name} --help\` for the options.`)
+      console.error(`counter-edge ${name}: ${err.message}\n选项见 / for the options: counter-edge ${name} --help`)
       return 2
     }
     console.error(`counter-edge ${name}: ${withCauses(err)}`)
@@ -108,9 +109,14 @@ function parseArgsProblem(err: Error & { code?: string }, args: string[], cmd: S
     }
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE': {
       const spec = cmd.options[bare]
-      return spec?.type === 'boolean'
-        ? `选项 --${bare} 不带值 / option --${bare} takes no value`
-        : `选项 --${bare} 需要一个值 / option --${bare} needs a value: --${bare} <value>`
+      if (spec?.type === 'boolean') return `选项 --${bare} 不带值 / option --${bare} takes no value`
+      // "--wait -5": parseArgs takes a negative number for an option of its own, so say that, not only "needs a value".
+      const at = args.lastIndexOf(flag)
+      const next = at < 0 ? undefined : args[at + 1]
+      if (next !== undefined && /^-[0-9.]/.test(next)) {
+        return `选项 --${bare} 需要一个值："${next}" 以 - 开头，被当作了选项；若它就是值，请写 --${bare}=${next} / option --${bare} needs a value: "${next}" starts with - and was taken for an option; if it is the value, write --${bare}=${next}`
+      }
+      return `选项 --${bare} 需要一个值 / option --${bare} needs a value: --${bare} <value>`
     }
     case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
       return `多余的参数 / unexpected argument: ${err.message}`

@@ -6,19 +6,20 @@ import { UsageError, type Subcommand } from './subcommand.ts'
 import { checkedFlag } from './flag-value.ts'
 import { didYouMean } from '../edge/shared/nearest-name.ts'
 import { whyUnreachable, windowPresence } from './window-presence.ts'
+import { COMMAND_SUMMARIES } from './command-summaries.ts'
 
 /** A self-test lights the display for 2 s and fires every capture trigger; a minute covers a slow camera. */
 const SELF_TEST_WAIT_MS = 60_000
 
 export const selftestCommand: Subcommand = {
   name: 'selftest',
-  summary: '自检窗口：显示屏灯测试、按键、采集触发回环 / test a window: display lamp test, keys, capture trigger loopback',
+  summary: COMMAND_SUMMARIES.selftest,
   usage: 'COUNTER_EDGE_PASSWORD=… counter-edge selftest --counter w05 [--tests display,keys,triggers] [--json] --username hall-1-tech',
   options: {
     ...HUB_OPTIONS,
-    counter: { type: 'string', description: 'the window' },
-    tests: { type: 'string', default: SELF_TESTS.join(','), description: `comma-separated: ${SELF_TESTS.join(', ')}` },
-    json: { type: 'boolean', default: false, description: "print the board's reply as JSON instead of the report" },
+    counter: { type: 'string', description: '窗口 id，如 w05 / the window, e.g. w05' },
+    tests: { type: 'string', default: SELF_TESTS.join(','), description: `以逗号分隔：${SELF_TESTS.join('、')} / comma-separated: ${SELF_TESTS.join(', ')}` },
+    json: { type: 'boolean', default: false, description: "以 JSON 打印设备的应答，而不是报告 / print the board's reply as JSON instead of the report" },
   },
   async run(v) {
     const counter = checkedFlag(idSchema, v.counter, '--counter', { zh: '缺少 --counter：要自检的窗口，如 w05', en: '--counter is required: the window to test, e.g. w05' })

@@ -13,6 +13,7 @@ import { UsageError, type Subcommand } from './subcommand.ts'
 import { checkedFlag } from './flag-value.ts'
 import { loadProfileNamed } from './board-profile.ts'
 import { ESPEAK_BINARY } from '../hub/announcer/espeak-pack.ts'
+import { COMMAND_SUMMARIES } from './command-summaries.ts'
 
 function port(v: unknown, flag: string): number {
   const n = Number(v)
@@ -22,33 +23,33 @@ function port(v: unknown, flag: string): number {
 
 export const simCommand: Subcommand = {
   name: 'sim',
-  summary: '运行整个模拟大厅：集线器、模拟中心、中心排队桩、模拟窗口 / run a whole simulated hall: hub, central stand-in, central queue stub, simulated windows',
+  summary: COMMAND_SUMMARIES.sim,
   usage:
     'counter-edge sim [--windows 12] [--hub-port 1883] [--central-port 1884] [--control-port 8080]\n' +
     '       counter-edge sim --upstream mqtt://central:1883 [--upstream-username u --upstream-password-file f] [--data-dir dir] [--process-per-window [--release x.release.json --release-key hall-release.pub]]',
   options: {
-    hall: { type: 'string', default: 'hall-1', description: 'hall id' },
-    windows: { type: 'string', default: '12', description: 'number of simulated windows (1–200)' },
-    host: { type: 'string', default: '127.0.0.1', description: 'address every listener binds to' },
-    'hub-port': { type: 'string', default: '1883', description: 'hall hub MQTT port' },
-    'central-port': { type: 'string', default: '1884', description: 'central stand-in broker MQTT port' },
-    'control-port': { type: 'string', default: '8080', description: 'control API (HTTP JSON) port' },
-    'dashboard-port': { type: 'string', default: '8081', description: "the hub's dashboard and /metrics (HTTP) port" },
-    speed: { type: 'string', default: '20', description: 'simulated seconds per real second for the queue' },
-    board: { type: 'string', default: 'sim-window', description: 'board profile of the odd windows (w01, w03, …)' },
-    'screen-board': { type: 'string', default: 'sim-window-matrix', description: "board profile of the even windows (w02, w04, …): pixel screens; 'same' for --board everywhere" },
-    'no-traffic': { type: 'boolean', default: false, description: 'no central queue stub or applicants: drive the hall yourself' },
-    'announcer-dir': { type: 'string', default: join(tmpdir(), 'counter-edge-sim-announcer'), description: "the voice caller's voice pack (voice/) and the announcements it writes as WAV files (announcements/)" },
-    'no-announcer': { type: 'boolean', default: false, description: 'no voice caller' },
-    'log-level': { type: 'string', default: 'warn', description: 'log level of the components (the call/rating lines always show)' },
-    upstream: { type: 'string', description: "your central broker, e.g. mqtt://central:1883 or mqtts://…: the hub bridges there; no stand-in, no queue stub (your central calls)" },
-    'upstream-username': { type: 'string', description: 'username at your central broker' },
-    'upstream-password-file': { type: 'string', description: 'file holding the password at your central broker (or COUNTER_EDGE_UPSTREAM_PASSWORD)' },
-    'upstream-ca': { type: 'string', description: 'PEM CA of an mqtts:// central broker' },
-    'data-dir': { type: 'string', description: "the hub's custody log and sessions on disk here (and, with --process-per-window, each window's journal, configs, logs), so they survive a kill" },
-    'process-per-window': { type: 'boolean', default: false, description: 'the hub and each window as a process of its own, started again when killed (kill -9 one; GET /api lists their pids); no simulated applicants: press the keys through the control API' },
-    release: { type: 'string', description: "with --process-per-window: each window an installed board run by `counter-edge launch` from a root of its own holding this release (x.release.json, its .tar.gz beside it), so `counter-edge update` can update the hall" },
-    'release-key': { type: 'string', description: "with --release: the hall's release public key (hall-release.pub); the hub and every board check releases against it" },
+    hall: { type: 'string', default: 'hall-1', description: '大厅 id / hall id' },
+    windows: { type: 'string', default: '12', description: '模拟窗口的数量（1–200） / number of simulated windows (1–200)' },
+    host: { type: 'string', default: '127.0.0.1', description: '所有监听绑定的地址 / address every listener binds to' },
+    'hub-port': { type: 'string', default: '1883', description: '大厅集线器的 MQTT 端口 / hall hub MQTT port' },
+    'central-port': { type: 'string', default: '1884', description: '模拟中心代理的 MQTT 端口 / central stand-in broker MQTT port' },
+    'control-port': { type: 'string', default: '8080', description: '控制 API（HTTP JSON）端口 / control API (HTTP JSON) port' },
+    'dashboard-port': { type: 'string', default: '8081', description: "集线器看板和 /metrics 的（HTTP）端口 / the hub's dashboard and /metrics (HTTP) port" },
+    speed: { type: 'string', default: '20', description: '排队模拟的速度：每真实秒对应的模拟秒数 / simulated seconds per real second for the queue' },
+    board: { type: 'string', default: 'sim-window', description: '奇数窗口（w01、w03、…）的板型 / board profile of the odd windows (w01, w03, …)' },
+    'screen-board': { type: 'string', default: 'sim-window-matrix', description: "偶数窗口（w02、w04、…）的板型：像素屏；'same' 表示处处用 --board 的板型 / board profile of the even windows (w02, w04, …): pixel screens; 'same' for --board everywhere" },
+    'no-traffic': { type: 'boolean', default: false, description: '不运行中心排队桩和模拟办事群众：自己驱动大厅 / no central queue stub or applicants: drive the hall yourself' },
+    'announcer-dir': { type: 'string', default: join(tmpdir(), 'counter-edge-sim-announcer'), description: "语音叫号的语音包（voice/）及其写出的 WAV 播报文件（announcements/） / the voice caller's voice pack (voice/) and the announcements it writes as WAV files (announcements/)" },
+    'no-announcer': { type: 'boolean', default: false, description: '不运行语音叫号 / no voice caller' },
+    'log-level': { type: 'string', default: 'warn', description: '各组件的日志级别（叫号和评价行始终显示） / log level of the components (the call/rating lines always show)' },
+    upstream: { type: 'string', description: "你的中心代理，如 mqtt://central:1883 或 mqtts://…：集线器桥接到那里；不运行模拟中心和排队桩（由你的中心叫号） / your central broker, e.g. mqtt://central:1883 or mqtts://…: the hub bridges there; no stand-in, no queue stub (your central calls)" },
+    'upstream-username': { type: 'string', description: '你的中心代理的用户名 / username at your central broker' },
+    'upstream-password-file': { type: 'string', description: '存放你的中心代理密码的文件（或 COUNTER_EDGE_UPSTREAM_PASSWORD） / file holding the password at your central broker (or COUNTER_EDGE_UPSTREAM_PASSWORD)' },
+    'upstream-ca': { type: 'string', description: 'mqtts:// 中心代理的 PEM CA / PEM CA of an mqtts:// central broker' },
+    'data-dir': { type: 'string', description: "集线器的保管日志和会话存放在此目录（加 --process-per-window 时还有每个窗口的日志、配置和记录），被杀掉后仍在 / the hub's custody log and sessions on disk here (and, with --process-per-window, each window's journal, configs, logs), so they survive a kill" },
+    'process-per-window': { type: 'boolean', default: false, description: '集线器和每个窗口各自一个进程，被杀掉后重新启动（可 kill -9 其中一个；GET /api 列出其 pid）；没有模拟办事群众：通过控制 API 按键 / the hub and each window as a process of its own, started again when killed (kill -9 one; GET /api lists their pids); no simulated applicants: press the keys through the control API' },
+    release: { type: 'string', description: "与 --process-per-window 同用：每个窗口都是由 `counter-edge launch` 从各自根目录运行的已安装设备，装有此版本（x.release.json，其 .tar.gz 放在旁边），以便 `counter-edge update` 升级大厅 / with --process-per-window: each window an installed board run by `counter-edge launch` from a root of its own holding this release (x.release.json, its .tar.gz beside it), so `counter-edge update` can update the hall" },
+    'release-key': { type: 'string', description: "与 --release 同用：大厅的版本签名公钥（hall-release.pub）；集线器和每个设备都用它校验版本 / with --release: the hall's release public key (hall-release.pub); the hub and every board check releases against it" },
   },
   async run(v) {
     const windows = Number(v.windows)

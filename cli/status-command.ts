@@ -5,6 +5,7 @@ import { retainedBurst } from './retained-burst.ts'
 import { UsageError, type Subcommand } from './subcommand.ts'
 import type { ClusterView } from '../hub/dashboard/cluster-view.ts'
 import { faultWords } from '../hub/dashboard/fault-words.ts'
+import { COMMAND_SUMMARIES } from './command-summaries.ts'
 
 export interface Row {
   counter: string
@@ -20,13 +21,14 @@ const RETAINED_QUIET_MS = 500
 /** One line per window, from the retained status and state the hub holds. */
 export const statusCommand: Subcommand = {
   name: 'status',
-  summary:
-    '每个窗口一行（连接、状态、票号、版本、工作人员、故障、升级）；加 --dashboard 时也显示集群（租约持有者、各节点的 Redis 与板数）。退出码 0：全部在线且无故障（集群健康）；1：有窗口离线或有故障、没有窗口报到、集群需要查看或连不上集线器；2：用法错误 / one line per window of the hall: online, mode, ticket, version, officer, faults, updates; with --dashboard, the cluster too (lease holder, each node\'s Redis and boards). Exit code 0: every window online without a fault (and the cluster healthy); 1: a window is offline or has a fault, none has reported, the cluster needs a look, or the hub could not be asked; 2: wrong usage',
+  summary: COMMAND_SUMMARIES.status,
+  details:
+    '加 --dashboard 时也显示集群（租约持有者、各节点的 Redis 与板数）。退出码 0：全部在线且无故障（集群健康）；1：有窗口离线或有故障、没有窗口报到、集群需要查看或连不上集线器；2：用法错误 / with --dashboard, the cluster too (lease holder, each node\'s Redis and boards). Exit code 0: every window online without a fault (and the cluster healthy); 1: a window is offline or has a fault, none has reported, the cluster needs a look, or the hub could not be asked; 2: wrong usage',
   usage: 'COUNTER_EDGE_PASSWORD=… counter-edge status --hub mqtt://hub:1883 --hall hall-1 --username hall-1-tech [--dashboard http://hub:8081]',
   options: {
     ...HUB_OPTIONS,
-    json: { type: 'boolean', default: false, description: 'print JSON instead of lines (with --dashboard: {cluster, windows})' },
-    dashboard: { type: 'string', description: "the hub's dashboard URL (its http port): shows the cluster's health from the hub's live state" },
+    json: { type: 'boolean', default: false, description: '打印 JSON 而不是逐行文字（加 --dashboard 时：{cluster, windows}） / print JSON instead of lines (with --dashboard: {cluster, windows})' },
+    dashboard: { type: 'string', description: "集线器看板的地址（其 http 端口）：从集线器的实时状态显示集群健康 / the hub's dashboard URL (its http port): shows the cluster's health from the hub's live state" },
   },
   async run(v) {
     const hall = v.hall as string

@@ -10,7 +10,10 @@ export interface OptionSpec {
 /** A subcommand: its own flags and help; run() returns the exit code or a stop function for services. */
 export interface Subcommand {
   name: string
+  /** From cli/command-summaries.ts, the one text the main help prints too. */
   summary: string
+  /** More than the one line, printed under it in the command's own help only: "中文 / English". */
+  details?: string
   usage: string
   options: Record<string, OptionSpec>
   run(values: Record<string, string | boolean | undefined>, positionals: string[]): Promise<number | (() => Promise<void>)>

@@ -6,6 +6,9 @@ import { readPassword } from './hall-connection.ts'
 import { UsageError, type Subcommand } from './subcommand.ts'
 import { ROLLOUT_LIMITS, type RolloutStatus } from '../hub/fleet/rollout-status.ts'
 import { didYouMean } from '../edge/shared/nearest-name.ts'
+import { idSchema } from '../edge/protocol/index.ts'
+import { checkedFlag } from './flag-value.ts'
+import { COMMAND_SUMMARIES } from './command-summaries.ts'
 
 const ACTIONS = ['upload', 'start', 'status', 'cancel', 'list'] as const
 
@@ -17,23 +20,23 @@ const ACTIONS = ['upload', 'start', 'status', 'cancel', 'list'] as const
  */
 export const updateCommand: Subcommand = {
   name: 'update',
-  summary: '通过集线器升级大厅的设备：上传签名版本，开始、跟踪或取消分批升级 / update the hall\'s boards through the hub: upload a signed release, start a rollout, follow it, cancel it',
+  summary: COMMAND_SUMMARIES.update,
   usage: [
     'COUNTER_EDGE_PASSWORD=… counter-edge update upload counter-edge-1.2.3.release.json counter-edge-1.2.3.tar.gz --http http://hub:8081 --username hall-1-tech',
     '       counter-edge update start --version 1.2.3 (--boards w01,w02 | --all) [--at-a-time 5] [--wait] --http … --username …',
     '       counter-edge update status | cancel | list --http http://hub:8081 [--username …]',
   ].join('\n'),
   options: {
-    http: { type: 'string', default: 'http://127.0.0.1:8081', description: "the hub's HTTP address (its dashboard)" },
-    username: { type: 'string', description: 'a technician account of the hall (upload, start, cancel)' },
-    'password-file': { type: 'string', description: 'file holding the password; or set COUNTER_EDGE_PASSWORD' },
-    version: { type: 'string', description: 'start: the release to roll out' },
-    boards: { type: 'string', description: 'start: the boards, comma-separated counter ids (w01,w02)' },
-    all: { type: 'boolean', default: false, description: 'start: every board of the hall' },
-    'at-a-time': { type: 'string', default: '5', description: 'start: boards updated at once (never two neighbouring windows)' },
-    'confirm-within': { type: 'string', default: '120', description: 'start: seconds a board has to come up healthy on the new version before it rolls back' },
-    wait: { type: 'boolean', default: false, description: 'start: follow the rollout until it ends; exit 1 unless every board confirmed' },
-    json: { type: 'boolean', default: false, description: 'print the hub\'s JSON answer' },
+    http: { type: 'string', default: 'http://127.0.0.1:8081', description: "集线器的 HTTP 地址（其看板） / the hub's HTTP address (its dashboard)" },
+    username: { type: 'string', description: '大厅的技术员账号（上传、开始、取消） / a technician account of the hall (upload, start, cancel)' },
+    'password-file': { type: 'string', description: '存放密码的文件；或设置环境变量 COUNTER_EDGE_PASSWORD / file holding the password; or set COUNTER_EDGE_PASSWORD' },
+    version: { type: 'string', description: 'start：要推送的版本 / start: the release to roll out' },
+    boards: { type: 'string', description: 'start：要升级的设备，以逗号分隔的窗口 id（w01,w02） / start: the boards, comma-separated counter ids (w01,w02)' },
+    all: { type: 'boolean', default: false, description: 'start：大厅的所有设备 / start: every board of the hall' },
+    'at-a-time': { type: 'string', default: '5', description: 'start：同时升级的设备数（相邻窗口从不同时升级） / start: boards updated at once (never two neighbouring windows)' },
+    'confirm-within': { type: 'string', default: '120', description: 'start：设备在新版本上须在多少秒内正常上线，否则回滚 / start: seconds a board has to come up healthy on the new version before it rolls back' },
+    wait: { type: 'boolean', default: false, description: 'start：跟踪升级直到结束；除非每个设备都已确认，否则退出码为 1 / start: follow the rollout until it ends; exit 1 unless every board confirmed' },
+    json: { type: 'boolean', default: false, description: '打印集线器的 JSON 应答 / print the hub\'s JSON answer' },
   },
   async run(v, positionals) {
     const [action, ...files] = positionals
@@ -55,10 +58,10 @@ export const updateCommand: Subcommand = {
     }
     // Wrong flags are told before the password is asked for or the hub is reached.
     const rollout = action === 'start' ? rolloutFlags(v) : null
+    if (action === 'upload' && files.length !== 2) throw new UsageError('用法 / usage: counter-edge update upload <x.release.json> <x.tar.gz>')
     if (!v.username) throw new UsageError('需要 --username（大厅技术员账号）/ --username is required (a technician account of the hall)')
     await hub.login(v.username as string, await readPassword(v))
     if (action === 'upload') {
-      if (files.length !== 2) throw new UsageError('用法 / usage: counter-edge update upload <x.release.json> <x.tar.gz>')
       const [manifestFile, payloadFile] = files as [string, string]
       const text = await readFile(manifestFile, 'utf8').catch((e: NodeJS.ErrnoException) => {
         throw new UsageError(`无法读取 ${manifestFile} / cannot read ${manifestFile}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`)
@@ -135,8 +138,15 @@ function rolloutFlags(v: Record<string, string | boolean | undefined>): { atATim
   return {
     atATime: wholeNumber(v['at-a-time'] as string, 'at-a-time', ROLLOUT_LIMITS.atATime),
     confirmWithinS: wholeNumber(v['confirm-within'] as string, 'confirm-within', ROLLOUT_LIMITS.confirmWithinS),
-    boards: v.all ? undefined : (v.boards as string).split(',').map((b) => b.trim()).filter(Boolean),
+    boards: v.all ? undefined : boardList(v.boards as string),
   }
+}
+
+/** `--boards w01,w02`: each a counter id, as the hub would take it ("W01" is pointed to w01), before any login. */
+function boardList(text: string): string[] {
+  const boards = text.split(',').map((b) => b.trim()).filter(Boolean)
+  if (boards.length === 0) throw new UsageError(`--boards "${text}"：没有窗口 id，如 w01,w02 / --boards "${text}": no counter ids, e.g. w01,w02`)
+  return boards.map((b) => checkedFlag(idSchema, b, '--boards', { zh: '', en: '' }))
 }
 
 /** Checked here, so the message names the flag; the hub's own refusal would name its JSON field. */

@@ -72,7 +72,7 @@ export class CallDisplay {
       },
       onRecovered: () => undefined,
     })
-    opts.driver.watchRefresh?.((refresh) => this.refreshed(refresh))
+    opts.driver.watchRefresh?.((refresh) => this.watch.followRefresh(refresh, (op) => this.track(op)))
   }
 
   status(): CallDisplayStatus {
@@ -172,20 +172,6 @@ export class CallDisplay {
   /** Writes the whole display again: what it was told to show, or the identify dashes. */
   private restore(): Promise<void> {
     return this.track(this.identifyTimer !== undefined ? this.showIdentify() : this.render())
-  }
-
-  /**
-   * A driver's periodic refresh: one that fails is a fault as a show's would be (a display unplugged
-   * in the middle of a service must not read as lit with its number until the next call); one that
-   * works while a fault is held restores the whole display, which clears the fault.
-   */
-  private refreshed(refresh: Promise<void>): void {
-    refresh
-      .then(
-        () => (this.watch.fault !== null ? this.restore() : undefined),
-        (err: unknown) => this.track(Promise.reject(err)),
-      )
-      .catch(() => undefined)
   }
 
   private async render(): Promise<void> {

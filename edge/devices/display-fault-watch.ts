@@ -77,6 +77,21 @@ export class DisplayFaultWatch {
     }
   }
 
+  /**
+   * A driver's periodic refresh: one that fails is a fault as a write's would be (a display unplugged in the
+   * middle of a service must not read as lit with its number until the next call); one that works while a
+   * fault is held restores the whole picture, which clears the fault; after stop() it restores nothing.
+   * `track` is the display's own track(), which may tell its listeners too.
+   */
+  followRefresh(refresh: Promise<void>, track: (op: Promise<void>) => Promise<void>): void {
+    refresh
+      .then(
+        () => (this.current !== null && !this.stopped ? this.opts.restore() : undefined),
+        (err: unknown) => track(Promise.reject(err)),
+      )
+      .catch(() => undefined)
+  }
+
   private scheduleRetry(): void {
     if (this.opts.retryMs <= 0 || this.retryTimer !== undefined || this.stopped) return
     this.retryTimer = setTimeout(() => {

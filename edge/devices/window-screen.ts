@@ -104,7 +104,7 @@ export class WindowScreen {
       },
       onRecovered: () => this.changed(),
     })
-    opts.driver.watchRefresh?.((refresh) => this.refreshed(refresh))
+    opts.driver.watchRefresh?.((refresh) => this.watch.followRefresh(refresh, (op) => this.track(op)))
   }
 
   get width(): number {
@@ -217,20 +217,6 @@ export class WindowScreen {
     }
     this.glass = null
     this.changed()
-  }
-
-  /**
-   * A driver's periodic refresh: one that fails is a fault as a draw's would be (a screen unplugged
-   * while its picture stays must not read as showing it); one that works while a fault is held
-   * restores the whole picture, which clears the fault.
-   */
-  private refreshed(refresh: Promise<void>): void {
-    refresh
-      .then(
-        () => (this.watch.fault !== null && !this.stopped ? this.restore() : undefined),
-        (err: unknown) => this.track(Promise.reject(err)),
-      )
-      .catch(() => undefined)
   }
 
   private async restore(): Promise<void> {

@@ -65,22 +65,28 @@ export function schemaProblem(schema: z.core.$ZodType, input: unknown, issues: r
   }
   const value = valueAt(input, first.path)
   const { zh, en } = issueHalves(first, value)
-  const hint = first.code === 'invalid_format' && typeof value === 'string' ? recasedHint(schema, input, first.path, value) : { zh: '', en: '' }
+  const hint = first.code === 'invalid_format' && typeof value === 'string' ? recasedHint(value, (c) => fitsAt(schema, input, first.path, c)) : { zh: '', en: '' }
   return { path: dotted(first.path), text: `${zh}${hint.zh} / ${en}${hint.en}` }
 }
 
-/** A value right but for its case ("W13" for w13, "a012" for A012), pointed to as the whole file would accept it. */
-function recasedHint(schema: z.core.$ZodType, input: unknown, path: Path, value: string): { zh: string; en: string } {
-  const fits = (candidate: string): boolean => {
-    const copy = structuredClone(input)
-    let at = copy as Record<PropertyKey, unknown>
-    for (const p of path.slice(0, -1)) at = at[p] as Record<PropertyKey, unknown>
-    at[path.at(-1)!] = candidate
-    const r = (schema as unknown as z.ZodType).safeParse(copy)
-    return r.success || !r.error.issues.some((i) => samePrefix(i.path, path) && i.path.length === path.length)
-  }
+/**
+ * A value right but for its case ("W13" for w13, "a012" for A012), pointed to: its lower and its upper case,
+ * each offered where `fits` takes it. For a config file (fits: the whole file with it) and a flag (fits: the
+ * flag's schema) alike.
+ */
+export function recasedHint(value: string, fits: (candidate: string) => boolean): { zh: string; en: string } {
   const recased = [value.toLowerCase(), value.toUpperCase()].filter((c) => c !== value && fits(c))
   return didYouMean(value, recased, quote)
+}
+
+/** Whether the file would pass at `path` with `candidate` there instead (other fields may still be wrong). */
+function fitsAt(schema: z.core.$ZodType, input: unknown, path: Path, candidate: string): boolean {
+  const copy = structuredClone(input)
+  let at = copy as Record<PropertyKey, unknown>
+  for (const p of path.slice(0, -1)) at = at[p] as Record<PropertyKey, unknown>
+  at[path.at(-1)!] = candidate
+  const r = (schema as unknown as z.ZodType).safeParse(copy)
+  return r.success || !r.error.issues.some((i) => samePrefix(i.path, path) && i.path.length === path.length)
 }
 
 /** One issue of a value (a flag's, or a field's) as `中文 / English`. */

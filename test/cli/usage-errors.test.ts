@@ -68,6 +68,18 @@ describe('counter-edge on wrong flags and files', () => {
     expect(r.err).toMatch(/选项 --counter 需要一个值 \/ option --counter needs a value: --counter <value>/)
   })
 
+  it('a negative number after a flag is said to be taken for an option, with the way to give it, and then checked as a value', async () => {
+    const r = await cli(['sim', '--windows', '-3'])
+    expect(r.code).toBe(2)
+    expect(r.err).toContain('选项 --windows 需要一个值："-3" 以 - 开头，被当作了选项；若它就是值，请写 --windows=-3 / option --windows needs a value: "-3" starts with - and was taken for an option; if it is the value, write --windows=-3')
+    const given = await cli(['sim', '--windows=-3'])
+    expect(given.code).toBe(2)
+    expect(given.err).toContain('--windows 须为 1 到 200 的整数，不是 "-3" / --windows must be a whole number from 1 to 200, not "-3"')
+    // Another flag where the value should be is only "needs a value".
+    const flag = await cli(['identify', '--wait', '--counter', 'w01'])
+    expect(flag.err).toMatch(/^counter-edge identify: 选项 --wait 需要一个值 \/ option --wait needs a value: --wait <value>\n/)
+  })
+
   it('a missing --password-file names the path the user gave', async () => {
     const missing = join(dir, 'no-such-password')
     const r = await cli(['status', '--username', 'hall-1-tech', '--password-file', missing])
@@ -91,6 +103,43 @@ describe('counter-edge on a wrong window, ticket or role', () => {
     const upper = await cli(['identify', '--counter', 'W03'])
     expect(upper.code).toBe(2)
     expect(upper.err).toContain(`--counter "W03"：须为 1–32 个字符：a–z、0–9、'-'，不以 '-' 开头，是不是 "w03"？ / --counter "W03": expected 1–32 characters a–z, 0–9, '-', not starting with '-' (did you mean "w03"?)`)
+  })
+
+  it('announcer: a missing or mistyped action, a missing --dir and a --volume out of range are said in both languages, then where the options are', async () => {
+    const cases: Array<[string[], string]> = [
+      [['announcer'], '请给出操作：make-voice-pack 或 say / say what to do: make-voice-pack or say'],
+      [['announcer', 'sya', '--dir', dir], '没有操作 "sya"，是不是 say？；可选 make-voice-pack、say / no action "sya" (did you mean say?); choose make-voice-pack or say'],
+      [['announcer', 'say'], '缺少 --dir：语音包目录，如 /var/lib/counter-edge/voice / --dir is required: the voice pack directory, e.g. /var/lib/counter-edge/voice'],
+      [['announcer', 'say', '--dir', dir, '--ticket', 'A012', '--window', '3', '--volume', '5'], '--volume 须为 0 到 2 的数，不是 "5" / --volume must be a number from 0 to 2, not "5"'],
+      [['announcer', 'say', '--dir', dir, '--ticket', 'A012', '--window', '3', '--volume', 'loud'], '--volume 须为 0 到 2 的数，不是 "loud" / --volume must be a number from 0 to 2, not "loud"'],
+    ]
+    const results = await Promise.all(cases.map(([args]) => cli(args)))
+    for (const [i, [, message]] of cases.entries()) {
+      const r = results[i]!
+      expect(r.code, r.err).toBe(2)
+      expect(r.err).toBe(`counter-edge announcer: ${message}\n选项见 / for the options: counter-edge announcer --help\n`)
+    }
+  })
+
+  it('hub, install, launch and status name what is missing or wrong in Chinese first, English beside it, with no stack', async () => {
+    const creds = join(dir, 'no-such-credentials.json')
+    const cases: Array<[string[], string]> = [
+      [['hub'], '请给出 --config，或 --hall 和 --credentials / give --config, or --hall and --credentials'],
+      [['hub', '--hall', 'hall-1', '--credentials', creds, '--port', 'abc'], '--port 须为端口号（0–65535），不是 "abc" / --port must be a port number (0–65535), not "abc"'],
+      [['hub', '--hall', 'hall-1', '--credentials', creds, '--tls-port', '8883'], '--tls-port 需要 --tls-cert 和 --tls-key / --tls-port needs --tls-cert and --tls-key'],
+      [['hub', '--hall', 'hall-1', '--credentials', creds, '--node', 'A B'], '--node 须为名称，如 "a" 或 "hub-2"，不是 "A B" / --node must be a name like "a" or "hub-2", not "A B"'],
+      [['hub', '--hall', 'hall-1', '--credentials', creds, '--redis', 'http://redis'], '--redis 须为 redis:// 地址，不是 "http://redis" / --redis must be a redis:// URL, not "http://redis"'],
+      [['install'], "缺少 --release：版本的 .release.json / --release is required: the release's .release.json"],
+      [['status'], '缺少 --username：技术员或看板账号，如 hall-1-tech / --username is required (a technician or dashboard account), e.g. hall-1-tech'],
+      [['launch', '--root', join(dir, 'no-board')], `${join(dir, 'no-board', 'current')} 不存在：这不是已安装的设备，请先用 counter-edge install 安装 / `],
+    ]
+    const results = await Promise.all(cases.map(([args]) => cli(args)))
+    for (const [i, [args, message]] of cases.entries()) {
+      const r = results[i]!
+      expect(r.code, r.err).toBe(2)
+      expect(r.err.split('\n')[0]).toContain(`counter-edge ${args[0]}: ${message}`)
+      expect(r.err).not.toMatch(/\n\s+at /)
+    }
   })
 
   it('a ticket in lower case is pointed to its capitals', async () => {
@@ -144,6 +193,20 @@ describe('counter-edge update on wrong input, before it asks the hub', () => {
     expect(r.err).not.toContain('atATime')
     const c = await cli(['update', 'start', '--version', '1.2.3', '--all', '--confirm-within', '5', '--http', 'http://127.0.0.1:9', '--username', 'hall-1-tech'])
     expect(c.err).toContain('--confirm-within must be a whole number from 10 to 900 (got 5)')
+  })
+
+  it('checks each of --boards as a counter id, and upload\'s two files, before any login or hub', async () => {
+    // Nothing listens on --http and no password is given: the answer comes from the checks alone.
+    const at = ['--http', 'http://127.0.0.1:9', '--username', 'hall-1-tech']
+    const cased = await cli(['update', 'start', '--version', '1.2.3', '--boards', 'w02,W01', ...at])
+    expect(cased.code).toBe(2)
+    expect(cased.err).toContain(`--boards "W01"：须为 1–32 个字符：a–z、0–9、'-'，不以 '-' 开头，是不是 "w01"？ / --boards "W01": expected 1–32 characters a–z, 0–9, '-', not starting with '-' (did you mean "w01"?)`)
+    const none = await cli(['update', 'start', '--version', '1.2.3', '--boards', ',', ...at])
+    expect(none.code).toBe(2)
+    expect(none.err).toContain('--boards ","：没有窗口 id，如 w01,w02 / --boards ",": no counter ids, e.g. w01,w02')
+    const upload = await cli(['update', 'upload', 'x.release.json', ...at])
+    expect(upload.code).toBe(2)
+    expect(upload.err).toContain('用法 / usage: counter-edge update upload <x.release.json> <x.tar.gz>')
   })
 })
 

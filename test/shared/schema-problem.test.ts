@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { issueText, schemaProblem } from '../../edge/shared/schema-problem.ts'
-import { idSchema } from '../../edge/protocol/index.ts'
+import { issueText, recasedHint, schemaProblem } from '../../edge/shared/schema-problem.ts'
+import { idSchema, ticketSchema } from '../../edge/protocol/index.ts'
 
 const schema = z.strictObject({
   counter: idSchema,
@@ -49,5 +49,14 @@ describe('a schema failure, as a technician reads it', () => {
     })
     // No hint where no case would do.
     expect(problem({ counter: 'w_13', board: 'b', hub: ['h'] }).text).not.toContain('did you mean')
+  })
+
+  it('the case hint is one rule for a config file and a flag: lower or upper case, where it fits', () => {
+    const flag = (schema: z.ZodType<string>, value: string) => recasedHint(value, (c) => schema.safeParse(c).success)
+    expect(flag(idSchema, 'W03')).toEqual({ zh: '，是不是 "w03"？', en: ' (did you mean "w03"?)' })
+    expect(flag(ticketSchema, 'a012')).toEqual({ zh: '，是不是 "A012"？', en: ' (did you mean "A012"?)' })
+    // Mixed case: only the case that fits is offered; none where neither does.
+    expect(flag(ticketSchema, 'aB1')).toEqual({ zh: '，是不是 "AB1"？', en: ' (did you mean "AB1"?)' })
+    expect(flag(idSchema, 'w_13')).toEqual({ zh: '', en: '' })
   })
 })
