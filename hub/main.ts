@@ -32,6 +32,7 @@ import { Lifecycle } from '../edge/shared/lifecycle.ts'
 import { TurnWrites } from '../edge/shared/turn-writes.ts'
 import { startAnnouncerPart } from './announcer/hub-part.ts'
 import type { Announcer } from './announcer/announcer.ts'
+import { calledIds, FeedHistory, FEED_KEPT } from './dashboard/feed-history.ts'
 import { ReleaseStore, DEFAULT_MAX_RELEASE_BYTES } from './fleet/release-store.ts'
 import { FleetRoutes } from './fleet/release-routes.ts'
 import { RolloutController } from './fleet/rollout.ts'
@@ -180,9 +181,14 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
     await life.start('hall view', view)
     hallView = view
 
+    // The dashboard's feed, loaded before the announcer starts: the calls it kept from before a restart
+    // (a kill -9, a power cut) are calls already said, and a board's resend of one is not said again.
+    const feed = config.http ? await life.start('feed history', new FeedHistory({ file: config.dataDir ? join(config.dataDir, 'feed.jsonl') : null, log: log.child({ module: 'feed-history' }) })) : null
+
     let announcer: Announcer | null = null
     if (config.announcer) {
-      const a = await startAnnouncerPart({ hall: config.hall, config: config.announcer, aedes: broker.aedes, log: log.child({ module: 'announcer' }) })
+      const announced = feed ? calledIds(feed.recent(FEED_KEPT)) : []
+      const a = await startAnnouncerPart({ hall: config.hall, config: config.announcer, aedes: broker.aedes, announced, log: log.child({ module: 'announcer' }) })
       life.add('announcer', () => a.stop())
       announcer = a
     }
@@ -351,7 +357,7 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
         lines: refusalLines,
         screen,
         officerNames: config.http.officerNames ?? false,
-        feedFile: config.dataDir ? join(config.dataDir, 'feed.jsonl') : null,
+        ...(feed ? { feed } : {}),
         fleet,
         parses,
         log: log.child({ module: 'http' }),

@@ -47,6 +47,11 @@ export interface AnnouncerOptions {
   now?: () => number
   /** Announcements the dashboard lists. */
   recent?: number
+  /**
+   * Ids of calls said before this start (the hub's kept feed, hub/dashboard/feed-history.ts): a board
+   * resends an event the hub took but never acknowledged (a kill -9), and the applicant heard it already.
+   */
+  announced?: Iterable<string>
   /** Why the pack is empty, when its maker knows (espeak-ng missing): said at start and on the dashboard. */
   noVoiceWhy?: string
 }
@@ -78,6 +83,7 @@ export class Announcer {
     this.clock = new HallClock(opts.config.timeZone)
     this.english = opts.config.english === true ? DEFAULT_TEMPLATES.en : opts.config.english === false ? null : opts.config.english
     this.filter = topics.hallEvents(opts.hall)
+    for (const id of opts.announced ?? []) this.seen.add(id)
   }
   /** The hall's time zone (IANA), as its clock reads: the dashboard shows every time in it. */
   get timeZone(): string {

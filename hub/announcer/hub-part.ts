@@ -18,7 +18,7 @@ export const NO_ESPEAK_LINE = `语音播报未启用：未安装 espeak-ng，请
  * announcer then lists what it would say and reports it cannot), then the pack
  * loaded, the speaker chosen, the hall's call events followed.
  */
-export async function startAnnouncerPart(o: { hall: string; config: ResolvedAnnouncerConfig; aedes: Aedes; log: Logger }): Promise<Announcer> {
+export async function startAnnouncerPart(o: { hall: string; config: ResolvedAnnouncerConfig; aedes: Aedes; log: Logger; announced?: Iterable<string> }): Promise<Announcer> {
   const { config, log } = o
   const languages: Language[] = config.english === false ? ['zh'] : ['zh', 'en']
   let noVoiceWhy: string | undefined
@@ -35,7 +35,7 @@ export async function startAnnouncerPart(o: { hall: string; config: ResolvedAnno
     'aplay' in config.output
       ? new AplaySpeaker(config.output.aplay.device)
       : new FileSpeaker({ dir: config.output.dir, ...(config.output.keep ? { keep: config.output.keep } : {}), ...(config.output.line ? { line: config.output.line } : {}), realtime: true })
-  const announcer = new Announcer({ hall: o.hall, config, pack, speaker, aedes: o.aedes, log, ...(noVoiceWhy && pack.size === 0 ? { noVoiceWhy } : {}) })
+  const announcer = new Announcer({ hall: o.hall, config, pack, speaker, aedes: o.aedes, log, ...(o.announced ? { announced: o.announced } : {}), ...(noVoiceWhy && pack.size === 0 ? { noVoiceWhy } : {}) })
   await announcer.start()
   return announcer
 }

@@ -198,3 +198,8 @@ export class FeedHistory {
     await rename(tmp, file)
   }
 }
+
+/** The event ids of the calls among kept entries: each was said when the hub took it (hub/announcer/). */
+export function calledIds(entries: readonly FeedEntry[]): string[] {
+  return entries.flatMap((e) => ((e.type === 'called' || e.type === 'recalled') && e.id !== undefined ? [e.id] : []))
+}
