@@ -183,19 +183,25 @@ export class Announcer {
     }
     this.publish(a, true)
     // The audio is made when its turn comes: a long queue holds announcements, not their samples.
-    void this.queue.run(() => this.say(a, now))
+    void this.queue.run(() => this.say(a, madeAt(e, now)))
   }
 
   private speechSettings() {
     return { ...this.opts.config, english: this.english }
   }
 
-  private async say(a: AnnouncementView, queuedAt: number): Promise<void> {
+  /** `since`: when the call was made (madeAt), or when the hub had it where the board's clock cannot say. */
+  private async say(a: AnnouncementView, since: { at: number; byBoard: boolean }): Promise<void> {
     if (this.stopped) return
-    const waited = (this.opts.now?.() ?? Date.now()) - queuedAt
+    const waited = (this.opts.now?.() ?? Date.now()) - since.at
     if (waited > this.opts.config.maxDelayS * 1000) {
       a.status = 'late'
-      this.opts.log.warn({ counter: a.counter, ticket: a.ticket, waitedMs: waited }, 'announcement dropped: it waited too long behind others')
+      this.opts.log.warn(
+        { counter: a.counter, ticket: a.ticket, waitedMs: waited, maxDelayS: this.opts.config.maxDelayS },
+        since.byBoard
+          ? `呼叫已过时，不再播报（叫号时间起已超过 ${this.opts.config.maxDelayS} 秒）/ announcement dropped: the call was made more than ${this.opts.config.maxDelayS} s ago`
+          : `排队过久，不再播报（已等待超过 ${this.opts.config.maxDelayS} 秒）/ announcement dropped: it waited more than ${this.opts.config.maxDelayS} s behind others`,
+      )
       return this.publish(a)
     }
     const { audio } = speechFor(this.opts.pack, this.speechSettings(), { ticket: a.ticket, window: a.window.number }, a.times)
@@ -234,4 +240,16 @@ export class Announcer {
       }
     }
   }
+}
+
+/**
+ * Where a call's age counts from. A board's journal may hold a call through a link outage, so the
+ * hub's receive time can be long after it was made: where the board's clock was set (`synced`) the
+ * age counts from the event's own `ts`. Where it was not, that `ts` means nothing and the wait counts
+ * from when the hub had it, as before. A board clock ahead of the hub's counts from the hub's time,
+ * and so does everything on a hub whose own clock is not set yet (it reads earlier than any ts).
+ */
+function madeAt(e: { ts: string; synced: boolean }, hubNow: number): { at: number; byBoard: boolean } {
+  const ts = Date.parse(e.ts)
+  return e.synced && Number.isFinite(ts) && ts < hubNow ? { at: ts, byBoard: true } : { at: hubNow, byBoard: false }
 }

@@ -52,7 +52,7 @@ describe('announcer across a hub restart', () => {
       http: { port: 0 },
       announcer: { voiceDir: join(dir, 'voice'), makeVoicePack: false, output: { dir: join(dir, 'out') }, clipGapMs: 0, repeatGapMs: 0 },
     }
-    const called = (id: string, ticket: string) => JSON.stringify({ ...eventExamples.called, id, ticket, window: W3 })
+    const called = (id: string, ticket: string) => JSON.stringify({ ...eventExamples.called, ts: new Date().toISOString(), id, ticket, window: W3 })
     const topic = `hall/${H}/counter/w03/event/called`
 
     const first = await startHub(config, new CapturedLog().logger)

@@ -54,12 +54,13 @@ async function announcer(config: Partial<AnnouncerConfig> = {}, opts: { speaker?
   return new Announcer({ hall: 'h1', config: resolved, pack, speaker, log, ...(opts.now ? { now: opts.now } : {}) })
 }
 
-function call(counter: string, id: string, ticket: string, window?: { number: string; name: string }) {
-  return [topics.event('h1', counter, 'called'), JSON.stringify({ ...eventExamples.called, id, ticket, window })] as const
+/** A call made now on a synced board clock, unless `made` says otherwise: the examples' own ts is long past. */
+function call(counter: string, id: string, ticket: string, window?: { number: string; name: string }, made: { ts?: string; synced?: boolean } = {}) {
+  return [topics.event('h1', counter, 'called'), JSON.stringify({ ...eventExamples.called, ts: new Date().toISOString(), id, ticket, window, ...made })] as const
 }
 
 function recall(counter: string, id: string, ticket: string, window: { number: string; name: string }) {
-  return [topics.event('h1', counter, 'recalled'), JSON.stringify({ ...eventExamples.recalled, id, ticket, window })] as const
+  return [topics.event('h1', counter, 'recalled'), JSON.stringify({ ...eventExamples.recalled, ts: new Date().toISOString(), id, ticket, window })] as const
 }
 
 async function outFiles(): Promise<string[]> {
@@ -171,6 +172,21 @@ describe('announcer', () => {
     expect(clock.within(Date.parse('2025-03-05T00:00:00Z'), { from: '20:00', to: '08:00' })).toBe(false) // 08:00
     expect(clock.within(Date.parse('2025-03-05T04:00:00Z'), { from: '12:00', to: '13:00' })).toBe(true) // 12:00
     expect(clock.within(Date.parse('2025-03-05T04:00:00Z'), { from: '12:00', to: '12:00' })).toBe(false)
+  })
+
+  it("does not say a call older than maxDelayS by its board's synced clock (held in the journal through an outage); an unsynced one counts from the hub", async () => {
+    await makePack()
+    const now = Date.parse('2025-03-04T09:16:32Z')
+    const a = await announcer({ maxDelayS: 60 }, { now: () => now })
+    // Made 90 s ago on a synced clock: the hub has it only now, and it is too old to send anyone to a window.
+    a.offer(...call('w03', 'e-old', 'A023', W3, { ts: '2025-03-04T09:15:02Z', synced: true }))
+    // The same age on a clock never set means nothing: the wait counts from the hub's own time, as before.
+    a.offer(...call('w03', 'e-unsynced', 'A024', W3, { ts: '2025-03-04T09:15:02Z', synced: false }))
+    // 32 s old on a synced clock: within the limit.
+    a.offer(...call('w03', 'e-recent', 'A025', W3, { ts: '2025-03-04T09:16:00Z', synced: true }))
+    await a.idle()
+    expect(a.recent().map((r) => [r.id, r.status])).toEqual([['e-recent', 'said'], ['e-unsynced', 'said'], ['e-old', 'late']])
+    expect(await outFiles()).toEqual(['000001-w03-A024.wav', '000002-w03-A025.wav'])
   })
 
   it('never says two at once: two windows calling together are said one after the other, each whole', async () => {
