@@ -261,6 +261,16 @@ describe('counter-edge provision refuses what would not work', () => {
     await expect(stat(creds())).rejects.toThrow(/ENOENT/)
   })
 
+  it('outputs-off with neither or both of --config and --profile says so Chinese first, then English', async () => {
+    const line = '请给出 --config 或 --profile 之一（只给一个） / give exactly one of --config and --profile'
+    const neither = await cli(['outputs-off'])
+    expect(neither.code).toBe(2)
+    expect(neither.err).toContain(line)
+    const both = await cli(['outputs-off', '--config', join(dir, 'board.json'), '--profile', 'sim-window'])
+    expect(both.code).toBe(2)
+    expect(both.err).toContain(line)
+  })
+
   it('a misspelled board profile gets the nearest id, from provision, edge and outputs-off alike', async () => {
     const suggestion = /没有板型 "rpi4-ht16k3"，是不是 "rpi4-ht16k33"？ \/ .*no board profile "rpi4-ht16k3" \(did you mean "rpi4-ht16k33"\?\)\n现有板型 \/ the profiles are: .*sim-window/
     const provision = await cli(['provision', '--credentials', creds(), '--hall', 'hall-1', '--counter', 'w01', '--board', 'rpi4-ht16k3'])
