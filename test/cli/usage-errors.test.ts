@@ -208,6 +208,21 @@ describe('counter-edge update on wrong input, before it asks the hub', () => {
     expect(upload.code).toBe(2)
     expect(upload.err).toContain('用法 / usage: counter-edge update upload <x.release.json> <x.tar.gz>')
   })
+
+  it('upload with the wrong number of files names the one missing, or the extra ones', async () => {
+    const at = ['--http', 'http://127.0.0.1:9', '--username', 'hall-1-tech']
+    const noPayload = await cli(['update', 'upload', 'x.release.json', ...at])
+    expect(noPayload.code).toBe(2)
+    expect(noPayload.err).toContain('缺少载荷（x.tar.gz），只给了发布清单 x.release.json / the payload (x.tar.gz) is missing; only the release x.release.json was given')
+    const noRelease = await cli(['update', 'upload', 'x.tar.gz', ...at])
+    expect(noRelease.code).toBe(2)
+    expect(noRelease.err).toContain('缺少签名的发布清单（x.release.json），只给了载荷 x.tar.gz / the signed release (x.release.json) is missing; only the payload x.tar.gz was given')
+    const none = await cli(['update', 'upload', ...at])
+    expect(none.err).toContain('both files are missing: the signed release (x.release.json) and its payload (x.tar.gz)')
+    const three = await cli(['update', 'upload', 'x.release.json', 'x.tar.gz', 'y.tar.gz', ...at])
+    expect(three.code).toBe(2)
+    expect(three.err).toContain('文件太多：只要发布清单和载荷两个，多了 y.tar.gz / too many files: upload takes the release and its payload, not also y.tar.gz')
+  })
 })
 
 describe('counter-edge release on wrong input', () => {
