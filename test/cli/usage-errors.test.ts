@@ -112,6 +112,8 @@ describe('counter-edge on a wrong window, ticket or role', () => {
       [['announcer', 'say'], '缺少 --dir：语音包目录，如 /var/lib/counter-edge/voice / --dir is required: the voice pack directory, e.g. /var/lib/counter-edge/voice'],
       [['announcer', 'say', '--dir', dir, '--ticket', 'A012', '--window', '3', '--volume', '5'], '--volume 须为 0 到 2 的数，不是 "5" / --volume must be a number from 0 to 2, not "5"'],
       [['announcer', 'say', '--dir', dir, '--ticket', 'A012', '--window', '3', '--volume', 'loud'], '--volume 须为 0 到 2 的数，不是 "loud" / --volume must be a number from 0 to 2, not "loud"'],
+      [['announcer', 'say', '--dir', dir, '--ticket', 'A012', '--window', '3', '--template', 'hello'], '--template：模板须包含 {ticket} / --template: the template must contain {ticket}'],
+      [['announcer', 'say', '--dir', dir, '--ticket', 'A012', '--window', '3', '--template', '{ticket}{window}{room}'], '--template：模板中有未知的占位符 {room}；请用 {ticket} 和 {window} / --template: unknown placeholder {room} in the template; use {ticket} and {window}'],
     ]
     const results = await Promise.all(cases.map(([args]) => cli(args)))
     for (const [i, [, message]] of cases.entries()) {
