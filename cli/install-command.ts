@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { chmod, copyFile, cp, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import { PACKAGE_ROOT } from '../edge/shared/package-root.ts'
+import { readFailureEn, readFailureZh } from '../edge/shared/read-failure.ts'
 import { promisify } from 'node:util'
 import { createHash } from 'node:crypto'
 import { boardFileSchema } from '../edge/config.ts'
@@ -82,11 +83,11 @@ export const installCommand: Subcommand = {
     }
     // 1. The release: signature against the hall key, then the payload's size and hash, before anything is written.
     const releasePath = v.release as string
-    const pub = await readFile(v.key as string).catch((e: Error) => {
-      throw new UsageError(`--key ${String(v.key)}: 无法读取 / cannot read: ${e.message}`)
+    const pub = await readFile(v.key as string).catch((e: NodeJS.ErrnoException) => {
+      throw new UsageError(`--key ${String(v.key)}: 无法读取，${readFailureZh(e.code)} / cannot read: ${readFailureEn(e)}`)
     })
-    const signed = JSON.parse(await readFile(releasePath, 'utf8').catch((e: Error) => {
-      throw new UsageError(`--release ${releasePath}: 无法读取 / cannot read: ${e.message}`)
+    const signed = JSON.parse(await readFile(releasePath, 'utf8').catch((e: NodeJS.ErrnoException) => {
+      throw new UsageError(`--release ${releasePath}: 无法读取，${readFailureZh(e.code)} / cannot read: ${readFailureEn(e)}`)
     })) as unknown
     const checked = verifySignedManifest(signed, pub)
     if (!checked.ok) throw new UsageError(`--release ${releasePath}: 发布被拒绝 / release refused: ${checked.reason}`)

@@ -23,7 +23,7 @@ export const outputsOffCommand: Subcommand = {
     profile: { type: 'string', description: '板型 id（boards/ 下）或板型文件的路径 / a board profile id (boards/) or the path of a profile file' },
   },
   async run(v) {
-    if ((v.config === undefined) === (v.profile === undefined)) throw new UsageError('give exactly one of --config and --profile / 请给出 --config 或 --profile 之一')
+    if ((v.config === undefined) === (v.profile === undefined)) throw new UsageError('请给出 --config 或 --profile 之一（只给一个） / give exactly one of --config and --profile')
     const profile =
       v.profile !== undefined
         ? await loadProfileNamed(String(v.profile), BOARDS_DIR, '--profile')

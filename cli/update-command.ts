@@ -58,7 +58,7 @@ export const updateCommand: Subcommand = {
     }
     // Wrong flags are told before the password is asked for or the hub is reached.
     const rollout = action === 'start' ? rolloutFlags(v) : null
-    if (action === 'upload' && files.length !== 2) throw new UsageError('用法 / usage: counter-edge update upload <x.release.json> <x.tar.gz>')
+    if (action === 'upload' && files.length !== 2) throw new UsageError(`${uploadFilesWrong(files)}\n用法 / usage: counter-edge update upload <x.release.json> <x.tar.gz>`)
     if (!v.username) throw new UsageError('需要 --username（大厅技术员账号）/ --username is required (a technician account of the hall)')
     await hub.login(v.username as string, await readPassword(v))
     if (action === 'upload') {
@@ -221,4 +221,16 @@ function answer(status: number, text: string, what: string): unknown {
   }
   if (status >= 200 && status < 300) return body
   throw new Error(`集线器拒绝 / the hub refused ${what} (HTTP ${status}): ${body.error ?? text.slice(0, 200)}`)
+}
+
+/** What is wrong with upload's file list other than two files: which one is missing, or which are extra. */
+function uploadFilesWrong(files: string[]): string {
+  if (files.length === 0) return '缺少两个文件：签名的发布清单（x.release.json）和载荷（x.tar.gz） / both files are missing: the signed release (x.release.json) and its payload (x.tar.gz)'
+  if (files.length === 1) {
+    return files[0]!.endsWith('.tar.gz')
+      ? `缺少签名的发布清单（x.release.json），只给了载荷 ${files[0]} / the signed release (x.release.json) is missing; only the payload ${files[0]} was given`
+      : `缺少载荷（x.tar.gz），只给了发布清单 ${files[0]} / the payload (x.tar.gz) is missing; only the release ${files[0]} was given`
+  }
+  const extra = files.slice(2).join(' ')
+  return `文件太多：只要发布清单和载荷两个，多了 ${extra} / too many files: upload takes the release and its payload, not also ${extra}`
 }

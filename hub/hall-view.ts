@@ -5,6 +5,7 @@ import { plausibleTime } from '../edge/shared/plausible-time.ts'
 import { HallClock } from './announcer/hall-clock.ts'
 import { madeAfter } from './event-order.ts'
 import type { HubCounters } from './hub-counters.ts'
+import type { LogLimiter } from './log-limiter.ts'
 import { MessageParses } from './message-parses.ts'
 import type { RatingAlertView, RatingAlertsFile } from './rating-alerts.ts'
 
@@ -95,6 +96,8 @@ export interface HallViewOptions {
   timeZone?: string
   /** Shared with the uplink: a board message it validated is not validated again here (hub/message-parses.ts). */
   parses?: MessageParses
+  /** Rate-limited warn lines: a central status that breaks the contract is said, not dropped silently (as the hall screen's waiting counts). */
+  lines?: LogLimiter
   /** Where the day's bad ratings are kept across a restart of the hub; absent: in memory only. */
   alertsFile?: RatingAlertsFile
   /** How often the hall's day is looked at (ms, default 5,000): at its midnight the windows that held yesterday's alerts are announced changed. */
@@ -266,7 +269,12 @@ export class HallView {
       return this.changed(null)
     }
     const m = this.parses.parse(topic, payload)
-    if (!m.ok || m.topic.hall !== this.opts.hall) return
+    if (!m.ok) {
+      // Central's to fix; the dashboard keeps the last good central status. A board's bad message is the uplink's to tell.
+      if (topic === topics.centralStatus(this.opts.hall)) this.opts.lines?.warn('central-status', 'central', { refusal: m.code, why: m.message }, '忽略了不符合约定的中央状态 / ignored a central status that breaks the contract')
+      return
+    }
+    if (m.topic.hall !== this.opts.hall) return
     switch (m.kind) {
       case 'hub-bridge':
         this.bridge = m.message

@@ -170,6 +170,7 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
       aedes: broker.aedes,
       counters,
       parses,
+      lines: refusalLines,
       log: log.child({ module: 'hall-view' }),
       retained: (pattern) => broker.persistence.createRetainedStream(pattern) as AsyncIterable<{ topic: string; payload: Buffer }>,
       provisioned: credentials.provisionedBoards(config.hall),

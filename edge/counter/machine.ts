@@ -134,7 +134,7 @@ function onCommand(state: CounterState, cmd: Command, now: Millis, mono: Millis)
       if (bad) return bad
       const limit = state.settings.recallLimit
       if (state.ticket.recalls >= limit) {
-        return refuse(state, cmd, 'limit-reached', `recall: ${state.ticket.number} was recalled ${limit} times, the window's limit; send no-show`)
+        return refuse(state, cmd, 'limit-reached', `recall: ${state.ticket.number} was recalled ${limit === 1 ? 'once' : `${limit} times`}, the window's limit; send no-show`)
       }
       const ticket = { ...state.ticket, recalls: state.ticket.recalls + 1, attentionAt: now, attentionMono: mono, unanswered: false }
       const left = limit - ticket.recalls

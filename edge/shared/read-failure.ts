@@ -8,3 +8,11 @@ export function readFailureZh(code: string | undefined): string {
   if (code === 'EISDIR') return '这是一个文件夹，不是文件'
   return '读取失败'
 }
+
+/** The English half to match readFailureZh: the cause in words, Node's own text only for a cause not named here. */
+export function readFailureEn(e: NodeJS.ErrnoException): string {
+  if (e.code === 'ENOENT') return 'the file does not exist'
+  if (e.code === 'EACCES' || e.code === 'EPERM') return 'no permission to read it'
+  if (e.code === 'EISDIR') return 'it is a folder, not a file'
+  return e.message
+}

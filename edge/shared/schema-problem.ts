@@ -109,6 +109,9 @@ export function issueHalves(issue: Issue, value: unknown): { zh: string; en: str
       return { zh: '太大或太长', en: issue.message }
     case 'invalid_value':
       return { zh: '不是允许的取值', en: issue.message }
+    case 'custom':
+      // A rule of our own (a refine) says itself in Chinese through params.zh; the generic words only when it does not.
+      return { zh: typeof issue.params?.zh === 'string' ? issue.params.zh : '取值无效', en: issue.message }
     default:
       return { zh: '取值无效', en: issue.message }
   }

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs'
 import { mkdir, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { z } from 'zod'
+import type { Logger } from '../shared/logger.ts'
 
 /**
  * An installed board's root (default /opt/counter-edge): one folder per
@@ -14,7 +15,17 @@ export const DEFAULT_ROOT = '/opt/counter-edge'
 
 const rolledBackSchema = z.strictObject({ from: z.string(), to: z.string(), reason: z.string(), at: z.string() })
 
-export const updateJournalSchema = z.strictObject({
+/**
+ * The format this release writes update.json in. A release that adds a field
+ * raises it; an older launcher (after a rollback) then still reads the fields
+ * it knows and drops the rest, rather than refusing the file and not starting.
+ */
+export const JOURNAL_FORMAT = 1
+
+/** Not strict: a newer release's extra fields must not stop an older launcher from starting the board. */
+export const updateJournalSchema = z.object({
+  /** The format it was written in; absent in files written before it was carried. */
+  format: z.number().int().positive().optional(),
   /** The version started to be confirmed; null once confirmed or rolled back. */
   trying: z.string().nullable(),
   /** What `previous` points at: the version a failed trial goes back to. */
@@ -85,7 +96,8 @@ export class BoardRoot {
     await rename(tmp, join(this.dir, link))
   }
 
-  async readJournal(): Promise<UpdateJournal> {
+  /** `log` hears (once per read) that the file came from a newer release, whose extra fields are ignored. */
+  async readJournal(log?: Logger): Promise<UpdateJournal> {
     let text: string
     try {
       text = await readFile(this.journalFile, 'utf8')
@@ -94,6 +106,9 @@ export class BoardRoot {
     }
     const parsed = updateJournalSchema.safeParse(JSON.parse(text))
     if (!parsed.success) throw new Error(`${this.journalFile} is not an update journal: ${parsed.error.issues[0]?.message}`)
+    if ((parsed.data.format ?? 1) > JOURNAL_FORMAT) {
+      log?.warn({ file: this.journalFile, format: parsed.data.format, known: JOURNAL_FORMAT }, `update.json 来自较新的版本（格式 ${parsed.data.format}），只读取已知字段 / update.json is from a newer release (format ${parsed.data.format}); only the fields this release knows are read`)
+    }
     return parsed.data
   }
 
@@ -101,7 +116,7 @@ export class BoardRoot {
   async writeJournal(j: UpdateJournal): Promise<void> {
     await mkdir(this.dir, { recursive: true })
     const tmp = `${this.journalFile}.${process.pid}.tmp`
-    await writeFile(tmp, JSON.stringify(updateJournalSchema.parse(j), null, 2) + '\n')
+    await writeFile(tmp, JSON.stringify({ ...updateJournalSchema.parse(j), format: JOURNAL_FORMAT }, null, 2) + '\n')
     await rename(tmp, this.journalFile)
   }
 }

@@ -53,7 +53,7 @@ export class Launcher {
   private async launch(): Promise<void> {
     if (this.stopping) return
     const { root, log } = this.opts
-    let j = await root.readJournal()
+    let j = await root.readJournal(log)
     const current = await root.versionOf('current')
     if (j.trying && current && current !== j.trying) {
       // The install was cut (power, kill) after update.json named the trial but before `current` was switched to it

@@ -14,7 +14,8 @@ function validTimeZone(zone: string): boolean {
 
 const template = z.string().min(1).max(200).superRefine((t, ctx) => {
   const problem = checkTemplate(t)
-  if (problem) ctx.addIssue({ code: 'custom', message: problem })
+  // The Chinese rides along for issueHalves (edge/shared/schema-problem.ts); the English stays the issue's message.
+  if (problem) ctx.addIssue({ code: 'custom', message: problem.en, params: { zh: problem.zh } })
 })
 
 /** The hub's `announcer` section: the hall's voice caller (docs/operations.md). Absent: no announcer. */

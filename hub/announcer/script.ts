@@ -29,11 +29,11 @@ export function fillTemplate(template: string, v: ScriptValues): string {
   return template.replace(PLACEHOLDER, (_, k: 'ticket' | 'window') => v[k])
 }
 
-/** Refuses a template that cannot say where to go: both placeholders are needed, and nothing else in braces. */
-export function checkTemplate(template: string): string | null {
-  for (const k of ['{ticket}', '{window}']) if (!template.includes(k)) return `the template must contain ${k}`
+/** Refuses a template that cannot say where to go: both placeholders are needed, and nothing else in braces. The rule in both languages. */
+export function checkTemplate(template: string): { zh: string; en: string } | null {
+  for (const k of ['{ticket}', '{window}']) if (!template.includes(k)) return { zh: `模板须包含 ${k}`, en: `the template must contain ${k}` }
   const other = /\{(?!ticket\}|window\})[^}]*\}/.exec(template)
-  if (other) return `unknown placeholder ${other[0]} in the template; use {ticket} and {window}`
+  if (other) return { zh: `模板中有未知的占位符 ${other[0]}；请用 {ticket} 和 {window}`, en: `unknown placeholder ${other[0]} in the template; use {ticket} and {window}` }
   return null
 }
 

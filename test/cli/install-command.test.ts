@@ -120,4 +120,16 @@ describe('counter-edge install', () => {
     expect(r.stderr).toMatch(/release refused: signature does not match/)
     await expect(stat(join(b, 'opt'))).rejects.toThrow()
   })
+
+  it('a --key or --release that cannot be read is named with why, in Chinese and English, not Node\'s ENOENT text', async () => {
+    const { b, args } = await board('nokey', 'sim-window')
+    const missing = await cli(args.map((a) => (a === pub ? join(b, 'nonexistent.pub') : a)))
+    expect(missing.code).toBe(2)
+    expect(missing.stderr).toContain(`--key ${join(b, 'nonexistent.pub')}: 无法读取，文件不存在 / cannot read: the file does not exist`)
+    expect(missing.stderr).not.toMatch(/ENOENT/)
+    const folder = await cli(args.map((a) => (a === release.manifestFile ? b : a)))
+    expect(folder.code).toBe(2)
+    expect(folder.stderr).toContain(`--release ${b}: 无法读取，这是一个文件夹，不是文件 / cannot read: it is a folder, not a file`)
+    await expect(stat(join(b, 'opt'))).rejects.toThrow()
+  })
 })

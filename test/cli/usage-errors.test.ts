@@ -112,6 +112,8 @@ describe('counter-edge on a wrong window, ticket or role', () => {
       [['announcer', 'say'], '缺少 --dir：语音包目录，如 /var/lib/counter-edge/voice / --dir is required: the voice pack directory, e.g. /var/lib/counter-edge/voice'],
       [['announcer', 'say', '--dir', dir, '--ticket', 'A012', '--window', '3', '--volume', '5'], '--volume 须为 0 到 2 的数，不是 "5" / --volume must be a number from 0 to 2, not "5"'],
       [['announcer', 'say', '--dir', dir, '--ticket', 'A012', '--window', '3', '--volume', 'loud'], '--volume 须为 0 到 2 的数，不是 "loud" / --volume must be a number from 0 to 2, not "loud"'],
+      [['announcer', 'say', '--dir', dir, '--ticket', 'A012', '--window', '3', '--template', 'hello'], '--template：模板须包含 {ticket} / --template: the template must contain {ticket}'],
+      [['announcer', 'say', '--dir', dir, '--ticket', 'A012', '--window', '3', '--template', '{ticket}{window}{room}'], '--template：模板中有未知的占位符 {room}；请用 {ticket} 和 {window} / --template: unknown placeholder {room} in the template; use {ticket} and {window}'],
     ]
     const results = await Promise.all(cases.map(([args]) => cli(args)))
     for (const [i, [, message]] of cases.entries()) {
@@ -208,6 +210,21 @@ describe('counter-edge update on wrong input, before it asks the hub', () => {
     expect(upload.code).toBe(2)
     expect(upload.err).toContain('用法 / usage: counter-edge update upload <x.release.json> <x.tar.gz>')
   })
+
+  it('upload with the wrong number of files names the one missing, or the extra ones', async () => {
+    const at = ['--http', 'http://127.0.0.1:9', '--username', 'hall-1-tech']
+    const noPayload = await cli(['update', 'upload', 'x.release.json', ...at])
+    expect(noPayload.code).toBe(2)
+    expect(noPayload.err).toContain('缺少载荷（x.tar.gz），只给了发布清单 x.release.json / the payload (x.tar.gz) is missing; only the release x.release.json was given')
+    const noRelease = await cli(['update', 'upload', 'x.tar.gz', ...at])
+    expect(noRelease.code).toBe(2)
+    expect(noRelease.err).toContain('缺少签名的发布清单（x.release.json），只给了载荷 x.tar.gz / the signed release (x.release.json) is missing; only the payload x.tar.gz was given')
+    const none = await cli(['update', 'upload', ...at])
+    expect(none.err).toContain('both files are missing: the signed release (x.release.json) and its payload (x.tar.gz)')
+    const three = await cli(['update', 'upload', 'x.release.json', 'x.tar.gz', 'y.tar.gz', ...at])
+    expect(three.code).toBe(2)
+    expect(three.err).toContain('文件太多：只要发布清单和载荷两个，多了 y.tar.gz / too many files: upload takes the release and its payload, not also y.tar.gz')
+  })
 })
 
 describe('counter-edge release on wrong input', () => {
@@ -259,6 +276,16 @@ describe('counter-edge provision refuses what would not work', () => {
     expect(r.code).toBe(2)
     expect(r.err).toMatch(/--board：没有板型 "rpi9-nonexistent" \/ --board: no board profile "rpi9-nonexistent"\n现有板型 \/ the profiles are: .*rpi4-ht16k33.*sim-window/)
     await expect(stat(creds())).rejects.toThrow(/ENOENT/)
+  })
+
+  it('outputs-off with neither or both of --config and --profile says so Chinese first, then English', async () => {
+    const line = '请给出 --config 或 --profile 之一（只给一个） / give exactly one of --config and --profile'
+    const neither = await cli(['outputs-off'])
+    expect(neither.code).toBe(2)
+    expect(neither.err).toContain(line)
+    const both = await cli(['outputs-off', '--config', join(dir, 'board.json'), '--profile', 'sim-window'])
+    expect(both.code).toBe(2)
+    expect(both.err).toContain(line)
   })
 
   it('a misspelled board profile gets the nearest id, from provision, edge and outputs-off alike', async () => {

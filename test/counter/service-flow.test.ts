@@ -222,6 +222,18 @@ describe('recall limit', () => {
     // The officer's recall key obeys the same limit: central hears the key, nothing is recalled.
     expect(types(step(s, { kind: 'officer-key', key: 'recall' }, T0 + 6000, T0 + 6000).effects)).toEqual(['officer-key'])
   })
+
+  it('the refusal counts the recalls in plain English: once for a limit of 1, "3 times" for 3', () => {
+    const messageAt = (limit: number): string => {
+      let s = run(signedIn(), [[cmd('config', { settings: { recallLimit: limit } }), T0], [cmd('call', { ticket: 'A5' }), T0]]).state
+      for (let i = 1; i <= limit; i++) s = step(s, cmd('recall'), T0 + i * 1000, T0 + i * 1000).state
+      const refused = replies(step(s, cmd('recall'), T0 + 20_000, T0 + 20_000).effects)[0] as { ok: boolean; code: string; message: string }
+      expect(refused).toMatchObject({ ok: false, code: 'limit-reached' })
+      return refused.message
+    }
+    expect(messageAt(1)).toBe('recall: A5 was recalled once, the window\'s limit; send no-show')
+    expect(messageAt(3)).toBe('recall: A5 was recalled 3 times, the window\'s limit; send no-show')
+  })
 })
 
 describe('officers signing in and out', () => {

@@ -6,10 +6,11 @@ import { Writable } from 'node:stream'
 import { Aedes } from 'aedes'
 import { HallView } from '../../hub/hall-view.ts'
 import { HubCounters } from '../../hub/hub-counters.ts'
+import { LogLimiter } from '../../hub/log-limiter.ts'
 import { RatingAlertsFile } from '../../hub/rating-alerts.ts'
 import { createLogger, silentLogger } from '../../edge/shared/logger.ts'
 import { messageExamples } from '../../edge/protocol/index.ts'
-import { boardEvent, credentialStoreOf, statusMessage, user, writeUsers } from './support/hub-fixture.ts'
+import { boardEvent, CapturedLog, credentialStoreOf, statusMessage, user, writeUsers } from './support/hub-fixture.ts'
 
 const base = 'hall/h1/counter/w01'
 const json = (v: unknown) => JSON.stringify(v)
@@ -435,5 +436,26 @@ describe('hall view', () => {
     view.apply('hall/h1/central/status', json({ online: true, ts: new Date().toISOString() }))
     view.apply('hall/h2/central/status', '')
     expect(view.snapshot().central).toMatchObject({ online: true })
+  })
+
+  it('a central status that breaks the contract is logged (rate-limited, as bad waiting counts are) and leaves the last good one', async () => {
+    const log = new CapturedLog()
+    const lines = new LogLimiter({ log: log.logger, linesPerKind: 10, linesPerKey: 2, windowMs: 60_000 })
+    const v = new HallView({ hall: 'h1', aedes: new Aedes(), counters, log: silentLogger(), lines })
+    try {
+      v.apply('hall/h1/central/status', json({ online: true, ts: new Date().toISOString() }))
+      for (let i = 0; i < 5; i++) v.apply('hall/h1/central/status', json({ online: 'yes', ts: new Date().toISOString() }))
+      expect(v.snapshot().central).toMatchObject({ online: true })
+      const said = log.lines.filter((l) => typeof l.msg === 'string' && l.msg.includes('ignored a central status that breaks the contract'))
+      // Five bad ones, two lines: the rest are counted for the limiter's summary, not written.
+      expect(said).toHaveLength(2)
+      expect(said[0]).toMatchObject({ level: 40, refusal: expect.any(String), why: expect.any(String) })
+      expect(String(said[0]!.msg)).toMatch(/中央状态/)
+      // A board's bad message is not central's: no line here for it.
+      v.apply(`${base}/status`, json({ online: 'yes' }))
+      expect(log.lines.filter((l) => typeof l.msg === 'string' && l.msg.includes('central status'))).toHaveLength(2)
+    } finally {
+      lines.stop()
+    }
   })
 })

@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { readFileSync } from 'node:fs'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
-import { silentLogger } from '../../../edge/shared/logger.ts'
+import { createLogger, silentLogger } from '../../../edge/shared/logger.ts'
 import { Launcher } from '../../../edge/update/launcher.ts'
-import type { BoardRoot } from '../../../edge/update/board-root.ts'
+import { JOURNAL_FORMAT, type BoardRoot } from '../../../edge/update/board-root.ts'
 import { eventually } from '../../support/probe.ts'
 import { makeRoot } from './fake-releases.ts'
 
@@ -160,5 +160,21 @@ describe('launcher', () => {
     await eventually(async () => (await runs(root)).length >= 4, 15_000, 'restarts')
     expect(await root.versionOf('current')).toBe('0.2.0')
     expect((await root.readJournal()).rolledBack).toBeNull()
+  })
+
+  it('an update.json from a newer release (higher format, a field this one does not know) still starts the board, with a bilingual warning', async () => {
+    const root = await makeRoot(await tempDir(), { '0.1.0': 'healthy' }, '0.1.0')
+    // What a newer release could write before being rolled back to this one.
+    await writeFile(root.journalFile, JSON.stringify({ format: JOURNAL_FORMAT + 1, trying: null, previous: '0.0.9', cmd: 'u-7', deadline: null, rolledBack: null, stagedAt: '2026-12-06T08:00:00Z' }))
+    const lines: Array<Record<string, unknown>> = []
+    const out = new PassThrough()
+    out.on('data', (d: Buffer) => d.toString().split('\n').filter(Boolean).forEach((l) => lines.push(JSON.parse(l) as Record<string, unknown>)))
+    const l = new Launcher({ root, args: ['edge'], log: createLogger({ name: 'test', pretty: false, destination: out }), backoff: { minMs: 20, maxMs: 200 }, killGraceMs: 2000, stderr: new PassThrough().resume() })
+    launchers.push(l)
+    await l.start()
+    await eventually(async () => (await runs(root)).includes('start 0.1.0 edge'), 10_000, 'the runtime started')
+    expect(await root.readJournal()).toMatchObject({ previous: '0.0.9', cmd: 'u-7', trying: null })
+    const warning = lines.find((x) => x.format === JOURNAL_FORMAT + 1)
+    expect(String(warning?.msg)).toMatch(/较新的版本.*newer release/)
   })
 })

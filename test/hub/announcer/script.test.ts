@@ -25,8 +25,8 @@ describe('announcement script', () => {
   })
 
   it('refuses a template without both placeholders or with another one, naming it', () => {
-    expect(checkTemplate('请{ticket}号办理')).toBe('the template must contain {window}')
-    expect(checkTemplate('请{ticket}号到{window}号窗口{counter}')).toMatch(/unknown placeholder \{counter\}/)
+    expect(checkTemplate('请{ticket}号办理')).toEqual({ zh: '模板须包含 {window}', en: 'the template must contain {window}' })
+    expect(checkTemplate('请{ticket}号到{window}号窗口{counter}')?.en).toMatch(/unknown placeholder \{counter\}/)
     expect(checkTemplate(DEFAULT_TEMPLATES.zh)).toBeNull()
     const r = announcerConfigSchema.safeParse({ voiceDir: '/v', output: { dir: '/o' }, template: '请{ticket}号' })
     expect(r.success).toBe(false)
