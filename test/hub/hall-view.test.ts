@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import { Aedes } from 'aedes'
-import { HallView } from '../../hub/hall-view.ts'
+import { ALERTS_FLOOR, HallView, KEPT_DAYS } from '../../hub/hall-view.ts'
 import { HubCounters } from '../../hub/hub-counters.ts'
 import { RatingAlertsFile } from '../../hub/rating-alerts.ts'
 import { createLogger, silentLogger } from '../../edge/shared/logger.ts'
@@ -392,14 +392,15 @@ describe('hall view', () => {
       expect(second.v.window('w01')!.alerts).toHaveLength(2)
       await second.v.stop()
 
-      // The next day starts with none, and the first alert of that day saves only that day's.
+      // The next day starts with none listed; the day before's stay in the file, hidden, in case the clock was stepped.
       clock = beijing(2026, 11, 23, 8, 0)
       const third = await start()
       expect(third.v.snapshot().windows.flatMap((w) => w.alerts)).toEqual([])
       third.v.apply(`${base}/event/rating-alert`, alert('w01', 20, 'C001'))
+      expect(third.v.snapshot().windows.flatMap((w) => w.alerts).map((a) => a.ticket)).toEqual(['C001'])
       await third.file.drain()
       const saved = JSON.parse(await readFile(path, 'utf8')) as { alerts: Array<{ ticket: string }> }
-      expect(saved.alerts.map((a) => a.ticket)).toEqual(['C001'])
+      expect(saved.alerts.map((a) => a.ticket).sort()).toEqual(['A012', 'A013', 'B001', 'C001'])
       await third.v.stop()
 
       // A damaged file: the hub starts (without the saved alerts) and says so in its log.
@@ -417,6 +418,90 @@ describe('hall view', () => {
       expect(v.snapshot().windows.flatMap((w) => w.alerts)).toEqual([])
       expect(lines.join('')).toContain('the saved bad-rating alerts are damaged')
       await v.stop()
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('a hub clock stepped forward a day and back lists the day\'s bad ratings again, and they stay in the file all along', async () => {
+    // Before, the day-check after the step deleted the day's alerts from memory, and the next save from the file.
+    const dir = await mkdtemp(join(tmpdir(), 'hall-alerts-step-'))
+    try {
+      const path = join(dir, 'rating-alerts.json')
+      let clock = beijing(2026, 11, 22, 9, 30)
+      const file = new RatingAlertsFile(path, silentLogger())
+      const v = new HallView({ hall: 'h1', aedes: new Aedes(), counters, log: silentLogger(), now: () => clock, alertsFile: file, dayCheckMs: 20 })
+      await v.start()
+      const announced = (counter: string) => {
+        let timer: NodeJS.Timeout | undefined
+        let unlisten: () => void = () => {}
+        const seen = new Promise<'announced'>((resolve) => (unlisten = v.onChange((c) => c === counter && resolve('announced'))))
+        const gaveUp = new Promise<'gave up'>((resolve) => (timer = setTimeout(() => resolve('gave up'), 3000)))
+        return Promise.race([seen, gaveUp]).finally(() => (clearTimeout(timer), unlisten()))
+      }
+      const saved = async () => {
+        await file.drain()
+        return (JSON.parse(await readFile(path, 'utf8')) as { alerts: Array<{ ticket: string }> }).alerts.map((a) => a.ticket).sort()
+      }
+      try {
+        v.apply(`${base}/event/rating-alert`, json(boardEvent('rating-alert', 'boot-a', 8, { ticket: 'A012', record: 'w01-boot-a-3' })))
+        expect(await saved()).toEqual(['A012'])
+
+        // The clock steps to the next day: the day-check takes A012 off the day's list, and a save meanwhile keeps it in the file.
+        let step = announced('w01')
+        clock = beijing(2026, 11, 23, 9, 31)
+        expect(await step).toBe('announced')
+        expect(v.window('w01')!.alerts).toEqual([])
+        v.apply('hall/h1/counter/w02/event/rating-alert', json(boardEvent('rating-alert', 'boot-b', 4, { ticket: 'B002', record: 'w02-boot-b-2' })))
+        expect(await saved()).toEqual(['A012', 'B002'])
+
+        // Stepped back: A012 is listed again and w01 announced, so an open dashboard redraws it.
+        step = announced('w01')
+        clock = beijing(2026, 11, 22, 9, 33)
+        expect(await step).toBe('announced')
+        expect(v.window('w01')!.alerts.map((a) => a.ticket)).toEqual(['A012'])
+        expect(v.window('w02')!.alerts.map((a) => a.ticket)).toEqual(['B002'])
+        v.apply(`${base}/event/rating-alert`, json(boardEvent('rating-alert', 'boot-a', 9, { ticket: 'A013', record: 'w01-boot-a-4' })))
+        expect(v.window('w01')!.alerts.map((a) => a.ticket)).toEqual(['A013', 'A012'])
+        expect(await saved()).toEqual(['A012', 'A013', 'B002'])
+      } finally {
+        await v.stop()
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('the kept alerts stay bounded: past the hall\'s newest ALERTS_FLOOR, those older than KEPT_DAYS are let go at the next save', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hall-alerts-bound-'))
+    try {
+      const path = join(dir, 'rating-alerts.json')
+      const clock = beijing(2026, 11, 22, 9, 30)
+      // Old alerts, ALERTS_FLOOR + 100 of them over five windows, each a minute apart, from KEPT_DAYS + 3 days back.
+      const from = clock - (KEPT_DAYS + 3) * 86_400_000
+      const old = Array.from({ length: ALERTS_FLOOR + 100 }, (_, i) => {
+        const at = new Date(from + i * 60_000).toISOString()
+        const counter = `w0${(i % 5) + 1}`
+        return { id: `old-${i}`, counter, record: `${counter}-old-${i}`, ticket: `T${i}`, officer: null, score: 'dissatisfied', level: '不满意', levelEn: 'dissatisfied', caseNo: null, item: null, early: false, ts: at, receivedAt: at }
+      })
+      await writeFile(path, json({ v: 1, alerts: old }))
+      const file = new RatingAlertsFile(path, silentLogger())
+      const v = new HallView({ hall: 'h1', aedes: new Aedes(), counters, log: silentLogger(), now: () => clock, alertsFile: file })
+      await v.start()
+      try {
+        expect(v.snapshot().windows.flatMap((w) => w.alerts)).toEqual([])
+        v.apply(`${base}/event/rating-alert`, json(boardEvent('rating-alert', 'boot-a', 8, { ticket: 'A012', record: 'w01-boot-a-3' })))
+        await file.drain()
+        const kept = (JSON.parse(await readFile(path, 'utf8')) as { alerts: Array<{ ticket: string }> }).alerts.map((a) => a.ticket)
+        // The newest ALERTS_FLOOR stay (the new one and the newest old ones); the oldest 101 go.
+        expect(kept).toHaveLength(ALERTS_FLOOR)
+        expect(kept).toContain('A012')
+        expect(kept).toContain(`T${ALERTS_FLOOR + 99}`)
+        expect(kept).not.toContain('T100')
+        expect(kept).toContain('T101')
+      } finally {
+        await v.stop()
+      }
     } finally {
       await rm(dir, { recursive: true, force: true })
     }
