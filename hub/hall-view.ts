@@ -18,6 +18,11 @@ export interface EventSummary {
   /** The board's boot and seq: where the event stands among the window's (hub/event-order.ts). */
   boot: string
   seq: number
+  /**
+   * When it happened, for the tile's "… ago": the board's `ts` when its clock was set (`synced`), else when
+   * the hub had it. An unsynced board's `ts` (1970 before NTP, hours off) made "help asked" read decades ago.
+   */
+  at: string
 }
 
 /** One window as a technician needs to see it: is it there, what is it doing, what went wrong. */
@@ -29,6 +34,11 @@ export interface WindowView {
   connected: boolean
   /** The boot the online flag belongs to; null until the board was heard from. */
   boot: string | null
+  /**
+   * When the board came online or went offline: its status's `ts` when its clock was set (`synced`), else
+   * when the hub had the status; null for an unsynced status taken from the broker's retained copy at the
+   * hub's start, when it came is unknown. An unsynced board's `ts` made "offline since" read decades ago.
+   */
   since: string | null
   offlineReason: OfflineReason | null
   version: string | null
@@ -316,7 +326,7 @@ export class HallView {
         break
       case 'event': {
         const e = m.message
-        const summary: EventSummary = { type: e.type, id: e.id, ts: e.ts, ticket: 'ticket' in e ? (e.ticket ?? null) : null, boot: e.boot, seq: e.seq }
+        const summary: EventSummary = { type: e.type, id: e.id, ts: e.ts, ticket: 'ticket' in e ? (e.ticket ?? null) : null, boot: e.boot, seq: e.seq, at: e.synced ? e.ts : this.isoNow() }
         if (w.recentEvents.some((r) => r.id === e.id)) return // a duplicate from the at-least-once chain
         // Newest first by when the board made them, not by arrival: a journal backlog drained after a link
         // outage came in after the live events since, and its help-requested stood first on the tile as a
@@ -478,7 +488,7 @@ export class HallView {
     if (s.online) {
       w.online = true
       w.boot = s.boot
-      w.since = s.ts
+      w.since = this.heardAt(s)
       w.offlineReason = null
       w.version = s.version
       w.board = s.board
@@ -498,7 +508,7 @@ export class HallView {
     }
     w.online = false
     w.boot = s.boot
-    w.since = s.ts
+    w.since = this.heardAt(s)
     w.offlineReason = s.reason
   }
 
@@ -510,6 +520,18 @@ export class HallView {
     }
     if (w.state && w.state.boot === s.boot && s.seq < w.state.seq) return // replayed out of order
     this.setState(w, s, this.stateAt(s))
+  }
+
+  /**
+   * When a status happened: the board's time when its clock was set, else the hub's. A will is stamped when
+   * the board connected (edge/link/board-link.ts) and published by the broker when the session dropped, so
+   * only the hub's time says when; "offline since" read the connect time, hours before. Unknown (null) for a
+   * retained copy taken at start that the board's clock cannot date.
+   */
+  private heardAt(s: Status): string | null {
+    const will = !s.online && s.reason === 'will'
+    if (s.synced && !will) return s.ts
+    return this.replaying ? null : this.isoNow()
   }
 
   private stateAt(s: State): number {

@@ -114,6 +114,48 @@ describe('hall view', () => {
     expect(w).toMatchObject({ online: false, offlineReason: 'will', boot: 'boot-a' })
   })
 
+  it("an unsynced board's status and help call are dated by the hub, and a will by when the hub had it, so the tile's \"… ago\" is right", async () => {
+    // Before, the tile counted from the board's ts: a board before NTP (1970) showed "offline since 56 years ago",
+    // and a will, stamped when the board connected, showed the connect time as when it went offline.
+    let clock = beijing(2026, 12, 6, 10, 0)
+    const hubTime = () => new Date(clock).toISOString()
+    const board1970 = new Date(60_000).toISOString()
+    const v = new HallView({ hall: 'h1', aedes: new Aedes(), counters, log: silentLogger(), now: () => clock })
+    const status = (boot: string, seq: number, online: boolean, extra: Record<string, unknown>) => json({ ...statusMessage(boot, seq, online), ...extra })
+
+    v.apply(`${base}/status`, status('boot-a', 0, true, { ts: board1970, synced: false }))
+    expect(v.window('w01')!.since).toBe(hubTime())
+    clock += 60_000
+    v.apply(`${base}/event/help-requested`, json(boardEvent('help-requested', 'boot-a', 1, { ts: board1970, synced: false })))
+    expect(v.window('w01')!.recentEvents[0]).toMatchObject({ type: 'help-requested', ts: board1970, at: hubTime() })
+    // A synced board's own times stand.
+    const nine = new Date(beijing(2026, 12, 6, 9, 0)).toISOString()
+    v.apply(`${base}/event/help-requested`, json(boardEvent('help-requested', 'boot-a', 2, { ts: nine, synced: true })))
+    expect(v.window('w01')!.recentEvents[0]).toMatchObject({ id: 'boot-a-2', at: nine })
+    v.apply(`${base}/status`, status('boot-b', 0, true, { ts: nine, synced: true }))
+    expect(v.window('w01')!.since).toBe(nine)
+    // Its will, stamped at that connect, comes when the session drops at 10:05: offline since 10:05.
+    clock = beijing(2026, 12, 6, 10, 5)
+    v.apply(`${base}/status`, status('boot-b', 1, false, { ts: nine, synced: true }))
+    expect(v.window('w01')).toMatchObject({ online: false, since: hubTime() })
+
+    // Taken from the broker's retained copy at the hub's start, when an unsynced status or a will came is unknown: no age, not a wrong one.
+    const retained = new HallView({
+      hall: 'h1', aedes: new Aedes(), counters, log: silentLogger(), now: () => clock,
+      retained: async function* () {
+        yield { topic: `${base}/status`, payload: Buffer.from(status('boot-b', 1, false, { ts: nine, synced: true })) }
+        yield { topic: 'hall/h1/counter/w02/status', payload: Buffer.from(status('boot-c', 0, true, { ts: board1970, synced: false })) }
+      },
+    })
+    await retained.start()
+    try {
+      expect(retained.window('w01')).toMatchObject({ online: false, since: null })
+      expect(retained.window('w02')).toMatchObject({ online: true, since: null })
+    } finally {
+      await retained.stop()
+    }
+  })
+
   it('a late will from an earlier boot never marks a board that came back as offline', () => {
     view.apply(`${base}/status`, json(statusMessage('boot-a', 0, true)))
     view.apply(`${base}/status`, json(statusMessage('boot-b', 0, true)))
