@@ -19,6 +19,11 @@ export interface EventSummary {
   /** The board's boot and seq: where the event stands among the window's (hub/event-order.ts). */
   boot: string
   seq: number
+  /**
+   * When it happened, for the tile's "… ago": the board's `ts` when its clock was set (`synced`), else when
+   * the hub had it. An unsynced board's `ts` (1970 before NTP, hours off) made "help asked" read decades ago.
+   */
+  at: string
 }
 
 /** One window as a technician needs to see it: is it there, what is it doing, what went wrong. */
@@ -30,6 +35,11 @@ export interface WindowView {
   connected: boolean
   /** The boot the online flag belongs to; null until the board was heard from. */
   boot: string | null
+  /**
+   * When the board came online or went offline: its status's `ts` when its clock was set (`synced`), else
+   * when the hub had the status; null for an unsynced status taken from the broker's retained copy at the
+   * hub's start, when it came is unknown. An unsynced board's `ts` made "offline since" read decades ago.
+   */
   since: string | null
   offlineReason: OfflineReason | null
   version: string | null
@@ -104,8 +114,17 @@ export interface HallViewOptions {
   dayCheckMs?: number
 }
 
-/** Enough for the worst day a window could have; what is older than the day goes anyway. */
+/** Enough for the worst day a window could have: a window keeps no more, whatever the clock says. */
 const ALERTS_KEPT = 200
+/**
+ * Alerts of other days are kept (hidden from the day's list), not deleted at the day-check: a hub clock
+ * stepped forward a day (a wrong NTP step, a technician setting the date) then back would otherwise lose
+ * the day's list for good, from memory and at the next save from the file. One is let go only when it is
+ * older than KEPT_DAYS by the hub's clock AND not among the hall's newest ALERTS_FLOOR, a count that no
+ * step of the clock can fake; with ALERTS_KEPT per window, that keeps the file bounded.
+ */
+export const KEPT_DAYS = 7
+export const ALERTS_FLOOR = 500
 
 /**
  * The live state of every window of the hall, built from what the boards
@@ -142,6 +161,12 @@ export class HallView {
    * connect) puts the start right rather than being kept to it.
    */
   private readonly guessedStarts = new Set<string>()
+  /** Every alert kept per window, newest first; the window's `alerts` is the day's part of it. */
+  private readonly kept = new Map<string, RatingAlertView[]>()
+  /** The hall-local midnight the windows' day lists were drawn for. */
+  private shownFor = ''
+  /** Windows whose day list was drawn again by a look (window, snapshot) and not yet announced: the day-check announces them. */
+  private readonly redrawn = new Set<string>()
   /** Some alert came while neither the hub's clock nor its board's was set, and waits for the hub's (stampHeld). */
   private holding = false
 
@@ -158,9 +183,10 @@ export class HallView {
     if (this.opts.provisioned) this.unlistenReload = this.opts.provisioned.onReload(() => this.refreshProvisioned())
     if (this.opts.alertsFile) {
       // Oldest first, so each window's list ends newest first as alert() builds it.
-      const saved = (await this.opts.alertsFile.load(this.midnight())).sort((a, b) => (a.receivedAt < b.receivedAt ? -1 : a.receivedAt > b.receivedAt ? 1 : 0))
+      const saved = (await this.opts.alertsFile.load()).sort((a, b) => (a.receivedAt < b.receivedAt ? -1 : a.receivedAt > b.receivedAt ? 1 : 0))
       for (const a of saved) this.addAlert(this.get(a.counter), a)
       this.holding = saved.some((a) => a.receivedClock === 'held')
+      this.prune()
     }
     await new Promise<void>((r) => this.opts.aedes.subscribe(this.filter, this.deliver, () => r()))
     // A dashboard stays open overnight on its live stream and only redraws a window that changed: without
@@ -193,7 +219,7 @@ export class HallView {
     const w = this.windows.get(counter)
     if (!w) return undefined
     this.stampHeld()
-    this.dropOldAlerts(w)
+    this.showDay()
     return copyOf(w)
   }
 
@@ -214,7 +240,7 @@ export class HallView {
 
   snapshot(): HallSnapshot {
     this.stampHeld()
-    for (const w of this.windows.values()) this.dropOldAlerts(w)
+    this.showDay()
     const windows = [...this.windows.values()].sort((a, b) => a.counter.localeCompare(b.counter)).map(copyOf)
     return { hall: this.opts.hall, at: new Date(this.now()).toISOString(), bridge: this.bridge, central: this.central, windows }
   }
@@ -308,7 +334,7 @@ export class HallView {
         break
       case 'event': {
         const e = m.message
-        const summary: EventSummary = { type: e.type, id: e.id, ts: e.ts, ticket: 'ticket' in e ? (e.ticket ?? null) : null, boot: e.boot, seq: e.seq }
+        const summary: EventSummary = { type: e.type, id: e.id, ts: e.ts, ticket: 'ticket' in e ? (e.ticket ?? null) : null, boot: e.boot, seq: e.seq, at: e.synced ? e.ts : this.isoNow() }
         if (w.recentEvents.some((r) => r.id === e.id)) return // a duplicate from the at-least-once chain
         // Newest first by when the board made them, not by arrival: a journal backlog drained after a link
         // outage came in after the live events since, and its help-requested stood first on the tile as a
@@ -361,23 +387,35 @@ export class HallView {
     this.holding = false
     const at = new Date(now).toISOString()
     const changed: string[] = []
-    for (const w of this.windows.values()) {
-      if (!w.alerts.some((a) => a.receivedClock === 'held')) continue
-      w.alerts = w.alerts.map((a) => (a.receivedClock === 'held' ? { ...a, receivedAt: at, receivedClock: 'restamped' } : a))
-      changed.push(w.counter)
+    for (const [counter, list] of this.kept) {
+      if (!list.some((a) => a.receivedClock === 'held')) continue
+      this.kept.set(counter, list.map((a) => (a.receivedClock === 'held' ? { ...a, receivedAt: at, receivedClock: 'restamped' } : a)))
+      this.get(counter).alerts = this.dayOf(counter, this.midnight())
+      changed.push(counter)
     }
     this.opts.log.info({ windows: changed, at }, "中心时钟已校准，未定时的差评提醒按此时记 / the hub's clock is set: bad-rating alerts held for it are stamped now")
     this.saveAlerts()
     for (const c of changed) this.changed(c)
   }
 
-  /** The day's list (and alerts still held for the hub's clock) to the file, if the hub keeps one. */
+  /** Every alert kept (the day's, other days' not yet let go, those held for the hub's clock) to the file, if the hub keeps one. */
   private saveAlerts(): void {
     if (!this.opts.alertsFile) return
-    const today = this.midnight()
-    const all: RatingAlertView[] = []
-    for (const x of this.windows.values()) for (const a of x.alerts) if (!isOld(a, today)) all.push(a)
-    void this.opts.alertsFile.save(all)
+    this.prune()
+    void this.opts.alertsFile.save([...this.kept.values()].flat())
+  }
+
+  /** Lets go of the alerts older than KEPT_DAYS by the hub's clock that are not among the hall's newest ALERTS_FLOOR. */
+  private prune(): void {
+    const all = [...this.kept.values()].flat()
+    if (all.length <= ALERTS_FLOOR) return
+    const cutoff = new Date(Date.parse(this.midnight()) - KEPT_DAYS * 86_400_000).toISOString()
+    // Held ones have no time yet and count as the newest.
+    const rank = (a: RatingAlertView) => (a.receivedClock === 'held' ? '~' : a.receivedAt)
+    const newest = all.sort((a, b) => rank(b).localeCompare(rank(a)))
+    const goes = new Set(newest.slice(ALERTS_FLOOR).filter((a) => isOld(a, cutoff)))
+    if (!goes.size) return
+    for (const [counter, list] of this.kept) this.kept.set(counter, list.filter((a) => !goes.has(a)))
   }
 
   /**
@@ -386,26 +424,46 @@ export class HallView {
    * (from the board's journal, or after a restart, from the saved list). True if it was added.
    */
   private addAlert(w: WindowView, a: RatingAlertView): boolean {
-    if (w.alerts.some((x) => x.id === a.id || x.record === a.record)) return false
-    w.alerts = [a, ...w.alerts].slice(0, ALERTS_KEPT)
+    const list = this.kept.get(w.counter) ?? []
+    if (list.some((x) => x.id === a.id || x.record === a.record)) return false
+    this.kept.set(w.counter, [a, ...list].slice(0, ALERTS_KEPT))
+    w.alerts = this.dayOf(w.counter, this.midnight())
     return true
   }
 
-  /** At the hall's midnight: each window that still held yesterday's alerts drops them and is announced, so live pages redraw it. */
+  /**
+   * At the hall's midnight, or when the hub's clock is stepped to another day and back: each window whose
+   * day list changed is announced, so live pages redraw it.
+   */
   private turnDay(): void {
     this.stampHeld()
+    this.showDay()
+    const redrawn = [...this.redrawn]
+    this.redrawn.clear()
+    for (const counter of redrawn) this.changed(counter)
+  }
+
+  /**
+   * Draws each window's day list again if the hall's day is not the one they were drawn for, and notes the
+   * windows whose list changed for the day-check to announce (announcing here, in a look, would call the
+   * listeners back from inside their own look).
+   */
+  private showDay(): void {
     const since = this.midnight()
-    for (const w of this.windows.values()) {
-      if (!w.alerts.some((a) => isOld(a, since))) continue
-      this.dropOldAlerts(w)
-      this.changed(w.counter)
+    if (since === this.shownFor) return
+    this.shownFor = since
+    for (const counter of this.kept.keys()) {
+      const w = this.get(counter)
+      const day = this.dayOf(counter, since)
+      if (day.length === w.alerts.length && day.every((a, i) => a === w.alerts[i])) continue
+      w.alerts = day
+      this.redrawn.add(counter)
     }
   }
 
-  /** An alert stays for the hall's day: from hall-local midnight on, yesterday's are gone. */
-  private dropOldAlerts(w: WindowView): void {
-    const since = this.midnight()
-    if (w.alerts.some((a) => isOld(a, since))) w.alerts = w.alerts.filter((a) => !isOld(a, since))
+  /** An alert is on its window's list for the hall's day it came in (or later, if the clock was set back); held ones until stamped. */
+  private dayOf(counter: string, since: string): RatingAlertView[] {
+    return (this.kept.get(counter) ?? []).filter((a) => !isOld(a, since))
   }
 
   /**
@@ -438,7 +496,7 @@ export class HallView {
     if (s.online) {
       w.online = true
       w.boot = s.boot
-      w.since = s.ts
+      w.since = this.heardAt(s)
       w.offlineReason = null
       w.version = s.version
       w.board = s.board
@@ -458,7 +516,7 @@ export class HallView {
     }
     w.online = false
     w.boot = s.boot
-    w.since = s.ts
+    w.since = this.heardAt(s)
     w.offlineReason = s.reason
   }
 
@@ -470,6 +528,18 @@ export class HallView {
     }
     if (w.state && w.state.boot === s.boot && s.seq < w.state.seq) return // replayed out of order
     this.setState(w, s, this.stateAt(s))
+  }
+
+  /**
+   * When a status happened: the board's time when its clock was set, else the hub's. A will is stamped when
+   * the board connected (edge/link/board-link.ts) and published by the broker when the session dropped, so
+   * only the hub's time says when; "offline since" read the connect time, hours before. Unknown (null) for a
+   * retained copy taken at start that the board's clock cannot date.
+   */
+  private heardAt(s: Status): string | null {
+    const will = !s.online && s.reason === 'will'
+    if (s.synced && !will) return s.ts
+    return this.replaying ? null : this.isoNow()
   }
 
   private stateAt(s: State): number {

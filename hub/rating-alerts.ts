@@ -67,10 +67,10 @@ export class RatingAlertsFile {
   ) {}
 
   /**
-   * The alerts received at or after `since` (an ISO time), and those held for a clock not yet set, whatever
-   * their time; a missing file is an empty list, a damaged one is logged and skipped.
+   * The alerts received at or after `since` (an ISO time; all when absent), and those held for a clock not yet
+   * set, whatever their time; a missing file is an empty list, a damaged one is logged and skipped.
    */
-  async load(since: string): Promise<RatingAlertView[]> {
+  async load(since = ''): Promise<RatingAlertView[]> {
     let text: string
     try {
       text = await readFile(this.path, 'utf8')

@@ -464,7 +464,7 @@ function tile(w) {
     '<div class="row" data-field="officer">' + T('officer') + ': ' + (s && s.officer ? esc(s.officer.name || s.officer.id) : w.officerHidden ? T('officerHidden') : '–') + '</div>' +
     '<div class="row" data-field="rating">' + T('lastRating') + ': ' + last + '</div>' +
     '<div class="row">' + T('journal') + ': ' + (depth === null ? '–' : depth) + '</div>' +
-    (help ? '<div class="alerts-row" data-field="help">' + T('help.asked') + ' · ' + esc(hallTime(help.ts)) + ' · <span data-since="' + esc(help.ts) + '">' + ago(help.ts) + '</span></div>' : '') +
+    (help ? '<div class="alerts-row" data-field="help">' + T('help.asked') + ' · ' + esc(hallTime(help.at || help.ts)) + ' · <span data-since="' + esc(help.at || help.ts) + '">' + ago(help.at || help.ts) + '</span></div>' : '') +
     (alerts.length ? '<div class="alerts-row" data-field="alerts">' + T('alertsToday') + ': ' + alerts.length + '</div>' : '') +
     (shown.length ? '<div class="faults" data-field="faults">' + shown.map(faultItem).join('') + '</div>' : '') +
     versionPart(w) +

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import { Aedes } from 'aedes'
-import { HallView } from '../../hub/hall-view.ts'
+import { ALERTS_FLOOR, HallView, KEPT_DAYS } from '../../hub/hall-view.ts'
 import { HubCounters } from '../../hub/hub-counters.ts'
 import { LogLimiter } from '../../hub/log-limiter.ts'
 import { RatingAlertsFile } from '../../hub/rating-alerts.ts'
@@ -113,6 +113,48 @@ describe('hall view', () => {
     view.apply(`${base}/status`, json(statusMessage('boot-a', 3, false)))
     w = view.window('w01')!
     expect(w).toMatchObject({ online: false, offlineReason: 'will', boot: 'boot-a' })
+  })
+
+  it("an unsynced board's status and help call are dated by the hub, and a will by when the hub had it, so the tile's \"… ago\" is right", async () => {
+    // Before, the tile counted from the board's ts: a board before NTP (1970) showed "offline since 56 years ago",
+    // and a will, stamped when the board connected, showed the connect time as when it went offline.
+    let clock = beijing(2026, 12, 6, 10, 0)
+    const hubTime = () => new Date(clock).toISOString()
+    const board1970 = new Date(60_000).toISOString()
+    const v = new HallView({ hall: 'h1', aedes: new Aedes(), counters, log: silentLogger(), now: () => clock })
+    const status = (boot: string, seq: number, online: boolean, extra: Record<string, unknown>) => json({ ...statusMessage(boot, seq, online), ...extra })
+
+    v.apply(`${base}/status`, status('boot-a', 0, true, { ts: board1970, synced: false }))
+    expect(v.window('w01')!.since).toBe(hubTime())
+    clock += 60_000
+    v.apply(`${base}/event/help-requested`, json(boardEvent('help-requested', 'boot-a', 1, { ts: board1970, synced: false })))
+    expect(v.window('w01')!.recentEvents[0]).toMatchObject({ type: 'help-requested', ts: board1970, at: hubTime() })
+    // A synced board's own times stand.
+    const nine = new Date(beijing(2026, 12, 6, 9, 0)).toISOString()
+    v.apply(`${base}/event/help-requested`, json(boardEvent('help-requested', 'boot-a', 2, { ts: nine, synced: true })))
+    expect(v.window('w01')!.recentEvents[0]).toMatchObject({ id: 'boot-a-2', at: nine })
+    v.apply(`${base}/status`, status('boot-b', 0, true, { ts: nine, synced: true }))
+    expect(v.window('w01')!.since).toBe(nine)
+    // Its will, stamped at that connect, comes when the session drops at 10:05: offline since 10:05.
+    clock = beijing(2026, 12, 6, 10, 5)
+    v.apply(`${base}/status`, status('boot-b', 1, false, { ts: nine, synced: true }))
+    expect(v.window('w01')).toMatchObject({ online: false, since: hubTime() })
+
+    // Taken from the broker's retained copy at the hub's start, when an unsynced status or a will came is unknown: no age, not a wrong one.
+    const retained = new HallView({
+      hall: 'h1', aedes: new Aedes(), counters, log: silentLogger(), now: () => clock,
+      retained: async function* () {
+        yield { topic: `${base}/status`, payload: Buffer.from(status('boot-b', 1, false, { ts: nine, synced: true })) }
+        yield { topic: 'hall/h1/counter/w02/status', payload: Buffer.from(status('boot-c', 0, true, { ts: board1970, synced: false })) }
+      },
+    })
+    await retained.start()
+    try {
+      expect(retained.window('w01')).toMatchObject({ online: false, since: null })
+      expect(retained.window('w02')).toMatchObject({ online: true, since: null })
+    } finally {
+      await retained.stop()
+    }
   })
 
   it('a late will from an earlier boot never marks a board that came back as offline', () => {
@@ -393,14 +435,15 @@ describe('hall view', () => {
       expect(second.v.window('w01')!.alerts).toHaveLength(2)
       await second.v.stop()
 
-      // The next day starts with none, and the first alert of that day saves only that day's.
+      // The next day starts with none listed; the day before's stay in the file, hidden, in case the clock was stepped.
       clock = beijing(2026, 11, 23, 8, 0)
       const third = await start()
       expect(third.v.snapshot().windows.flatMap((w) => w.alerts)).toEqual([])
       third.v.apply(`${base}/event/rating-alert`, alert('w01', 20, 'C001'))
+      expect(third.v.snapshot().windows.flatMap((w) => w.alerts).map((a) => a.ticket)).toEqual(['C001'])
       await third.file.drain()
       const saved = JSON.parse(await readFile(path, 'utf8')) as { alerts: Array<{ ticket: string }> }
-      expect(saved.alerts.map((a) => a.ticket)).toEqual(['C001'])
+      expect(saved.alerts.map((a) => a.ticket).sort()).toEqual(['A012', 'A013', 'B001', 'C001'])
       await third.v.stop()
 
       // A damaged file: the hub starts (without the saved alerts) and says so in its log.
@@ -418,6 +461,90 @@ describe('hall view', () => {
       expect(v.snapshot().windows.flatMap((w) => w.alerts)).toEqual([])
       expect(lines.join('')).toContain('the saved bad-rating alerts are damaged')
       await v.stop()
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('a hub clock stepped forward a day and back lists the day\'s bad ratings again, and they stay in the file all along', async () => {
+    // Before, the day-check after the step deleted the day's alerts from memory, and the next save from the file.
+    const dir = await mkdtemp(join(tmpdir(), 'hall-alerts-step-'))
+    try {
+      const path = join(dir, 'rating-alerts.json')
+      let clock = beijing(2026, 11, 22, 9, 30)
+      const file = new RatingAlertsFile(path, silentLogger())
+      const v = new HallView({ hall: 'h1', aedes: new Aedes(), counters, log: silentLogger(), now: () => clock, alertsFile: file, dayCheckMs: 20 })
+      await v.start()
+      const announced = (counter: string) => {
+        let timer: NodeJS.Timeout | undefined
+        let unlisten: () => void = () => {}
+        const seen = new Promise<'announced'>((resolve) => (unlisten = v.onChange((c) => c === counter && resolve('announced'))))
+        const gaveUp = new Promise<'gave up'>((resolve) => (timer = setTimeout(() => resolve('gave up'), 3000)))
+        return Promise.race([seen, gaveUp]).finally(() => (clearTimeout(timer), unlisten()))
+      }
+      const saved = async () => {
+        await file.drain()
+        return (JSON.parse(await readFile(path, 'utf8')) as { alerts: Array<{ ticket: string }> }).alerts.map((a) => a.ticket).sort()
+      }
+      try {
+        v.apply(`${base}/event/rating-alert`, json(boardEvent('rating-alert', 'boot-a', 8, { ticket: 'A012', record: 'w01-boot-a-3' })))
+        expect(await saved()).toEqual(['A012'])
+
+        // The clock steps to the next day: the day-check takes A012 off the day's list, and a save meanwhile keeps it in the file.
+        let step = announced('w01')
+        clock = beijing(2026, 11, 23, 9, 31)
+        expect(await step).toBe('announced')
+        expect(v.window('w01')!.alerts).toEqual([])
+        v.apply('hall/h1/counter/w02/event/rating-alert', json(boardEvent('rating-alert', 'boot-b', 4, { ticket: 'B002', record: 'w02-boot-b-2' })))
+        expect(await saved()).toEqual(['A012', 'B002'])
+
+        // Stepped back: A012 is listed again and w01 announced, so an open dashboard redraws it.
+        step = announced('w01')
+        clock = beijing(2026, 11, 22, 9, 33)
+        expect(await step).toBe('announced')
+        expect(v.window('w01')!.alerts.map((a) => a.ticket)).toEqual(['A012'])
+        expect(v.window('w02')!.alerts.map((a) => a.ticket)).toEqual(['B002'])
+        v.apply(`${base}/event/rating-alert`, json(boardEvent('rating-alert', 'boot-a', 9, { ticket: 'A013', record: 'w01-boot-a-4' })))
+        expect(v.window('w01')!.alerts.map((a) => a.ticket)).toEqual(['A013', 'A012'])
+        expect(await saved()).toEqual(['A012', 'A013', 'B002'])
+      } finally {
+        await v.stop()
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('the kept alerts stay bounded: past the hall\'s newest ALERTS_FLOOR, those older than KEPT_DAYS are let go at the next save', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hall-alerts-bound-'))
+    try {
+      const path = join(dir, 'rating-alerts.json')
+      const clock = beijing(2026, 11, 22, 9, 30)
+      // Old alerts, ALERTS_FLOOR + 100 of them over five windows, each a minute apart, from KEPT_DAYS + 3 days back.
+      const from = clock - (KEPT_DAYS + 3) * 86_400_000
+      const old = Array.from({ length: ALERTS_FLOOR + 100 }, (_, i) => {
+        const at = new Date(from + i * 60_000).toISOString()
+        const counter = `w0${(i % 5) + 1}`
+        return { id: `old-${i}`, counter, record: `${counter}-old-${i}`, ticket: `T${i}`, officer: null, score: 'dissatisfied', level: '不满意', levelEn: 'dissatisfied', caseNo: null, item: null, early: false, ts: at, receivedAt: at }
+      })
+      await writeFile(path, json({ v: 1, alerts: old }))
+      const file = new RatingAlertsFile(path, silentLogger())
+      const v = new HallView({ hall: 'h1', aedes: new Aedes(), counters, log: silentLogger(), now: () => clock, alertsFile: file })
+      await v.start()
+      try {
+        expect(v.snapshot().windows.flatMap((w) => w.alerts)).toEqual([])
+        v.apply(`${base}/event/rating-alert`, json(boardEvent('rating-alert', 'boot-a', 8, { ticket: 'A012', record: 'w01-boot-a-3' })))
+        await file.drain()
+        const kept = (JSON.parse(await readFile(path, 'utf8')) as { alerts: Array<{ ticket: string }> }).alerts.map((a) => a.ticket)
+        // The newest ALERTS_FLOOR stay (the new one and the newest old ones); the oldest 101 go.
+        expect(kept).toHaveLength(ALERTS_FLOOR)
+        expect(kept).toContain('A012')
+        expect(kept).toContain(`T${ALERTS_FLOOR + 99}`)
+        expect(kept).not.toContain('T100')
+        expect(kept).toContain('T101')
+      } finally {
+        await v.stop()
+      }
     } finally {
       await rm(dir, { recursive: true, force: true })
     }
