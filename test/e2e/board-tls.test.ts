@@ -80,6 +80,6 @@ describe('a board on the hub over TLS with a client certificate', () => {
   it('names the file when a PEM file in the config cannot be read', async () => {
     const p = await run('missing', { ca: join(dir, 'nope.crt') })
     expect(await p.exited).not.toBe(0)
-    expect(p.output()).toMatch(/tls\.ca: cannot read .*nope\.crt/)
+    expect(p.output()).toMatch(/tls\.ca：无法读取 .*nope\.crt，文件不存在 \/ cannot read .*nope\.crt: the file does not exist/)
   })
 })
