@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import type { z } from 'zod'
-import { readFailureZh } from '../edge/shared/read-failure.ts'
+import { readFailureEn, readFailureZh } from '../edge/shared/read-failure.ts'
 import { schemaProblem } from '../edge/shared/schema-problem.ts'
 import { UsageError } from './subcommand.ts'
 
@@ -10,7 +10,7 @@ import { UsageError } from './subcommand.ts'
  */
 export async function readConfigFile<S extends z.ZodType>(path: string, schema: S): Promise<z.infer<S>> {
   const text = await readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => {
-    throw new UsageError(`无法读取配置文件 ${path}：${readFailureZh(e.code)} / cannot read --config ${path}: ${e.message}`)
+    throw new UsageError(`无法读取配置文件 ${path}：${readFailureZh(e.code)} / cannot read --config ${path}: ${readFailureEn(e)}`)
   })
   let json: unknown
   try {

@@ -14,6 +14,7 @@ import { processChannel } from '../edge/update/health-signal.ts'
 import { BOARDS_DIR } from '../edge/shared/package-root.ts'
 import type { SimWindow } from '../sim/sim-window.ts'
 import { COMMAND_SUMMARIES } from './command-summaries.ts'
+import { readFailureEn, readFailureZh } from '../edge/shared/read-failure.ts'
 
 /** Reads the PEM files a board config names, with the file and the field in any error. */
 async function readTls(configPath: string, tls: BoardFile['tls']): Promise<EdgeConfig['tls']> {
@@ -22,8 +23,8 @@ async function readTls(configPath: string, tls: BoardFile['tls']): Promise<EdgeC
   for (const field of ['ca', 'cert', 'key'] as const) {
     const path = tls[field]
     if (!path) continue
-    out[field] = await readFile(path).catch((e: Error) => {
-      throw new UsageError(`${configPath}: tls.${field}：无法读取 ${path} / cannot read ${path}: ${e.message}`)
+    out[field] = await readFile(path).catch((e: NodeJS.ErrnoException) => {
+      throw new UsageError(`${configPath}: tls.${field}：无法读取 ${path}，${readFailureZh(e.code)} / cannot read ${path}: ${readFailureEn(e)}`)
     })
   }
   return out

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import type { MqttClient } from 'mqtt'
 import { connectMqtt, parseBrokerUrl } from '../edge/shared/mqtt-connect.ts'
 import { UsageError, type OptionSpec } from './subcommand.ts'
+import { readFailureEn, readFailureZh } from '../edge/shared/read-failure.ts'
 
 /** The flags every command that talks to a hub shares. */
 export const HUB_OPTIONS: Record<string, OptionSpec> = {
@@ -18,7 +19,7 @@ export async function readPassword(v: Record<string, string | boolean | undefine
   if (file) {
     password = (
       await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
-        throw new UsageError(`无法读取密码文件 ${file} / cannot read --password-file ${file}: ${e.code === 'ENOENT' ? 'no such file' : e.code === 'EACCES' ? 'permission denied' : e.message}`)
+        throw new UsageError(`无法读取密码文件 ${file}：${readFailureZh(e.code)} / cannot read --password-file ${file}: ${readFailureEn(e)}`)
       })
     ).trim()
     if (!password) throw new UsageError(`密码文件 ${file} 是空的 / --password-file ${file} is empty`)

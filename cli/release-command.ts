@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { UsageError, type Subcommand } from './subcommand.ts'
 import { COMMAND_SUMMARIES } from './command-summaries.ts'
+import { readFailureEn, readFailureZh } from '../edge/shared/read-failure.ts'
 
 /** `counter-edge release build|keygen`: where a hall's releases are made (cli/build/release.ts). */
 export const releaseCommand: Subcommand = {
@@ -27,8 +28,8 @@ export const releaseCommand: Subcommand = {
     if (what !== 'build') throw new UsageError(`需要 build 或 keygen / expected "build" or "keygen", not ${what === undefined ? 'nothing' : `"${what}"`}`)
     const keyPath = v.key as string | undefined
     if (!keyPath) throw new UsageError('需要 --key（大厅发布私钥，由 counter-edge release keygen 生成）/ --key is required: the hall\'s release private key (counter-edge release keygen)')
-    const privateKeyPem = await readFile(keyPath).catch((e: Error) => {
-      throw new UsageError(`--key ${keyPath}: 无法读取 / cannot read: ${e.message}`)
+    const privateKeyPem = await readFile(keyPath).catch((e: NodeJS.ErrnoException) => {
+      throw new UsageError(`--key ${keyPath}: 无法读取，${readFailureZh(e.code)} / cannot read: ${readFailureEn(e)}`)
     })
     let built
     try {

@@ -14,6 +14,7 @@ import { checkedFlag } from './flag-value.ts'
 import { loadProfileNamed } from './board-profile.ts'
 import { ESPEAK_BINARY } from '../hub/announcer/espeak-pack.ts'
 import { COMMAND_SUMMARIES } from './command-summaries.ts'
+import { readFailureEn, readFailureZh } from '../edge/shared/read-failure.ts'
 
 function port(v: unknown, flag: string): number {
   const n = Number(v)
@@ -157,7 +158,8 @@ async function installedOf(v: Record<string, unknown>): Promise<InstalledWindows
     try {
       return await readFile(file, 'utf8')
     } catch (err) {
-      throw new UsageError(`--${flag}: 无法读取 / cannot read ${file}: ${(err as Error).message}`)
+      const e = err as NodeJS.ErrnoException
+      throw new UsageError(`--${flag}: 无法读取 ${file}，${readFailureZh(e.code)} / cannot read ${file}: ${readFailureEn(e)}`)
     }
   }
   const text = await read(manifestFile, 'release')
@@ -184,8 +186,8 @@ async function upstreamOf(v: Record<string, unknown>): Promise<HubUpstream | und
   if (v['upstream-password-file'] !== undefined) {
     const file = String(v['upstream-password-file'])
     password = (
-      await readFile(file, 'utf8').catch((e: Error) => {
-        throw new UsageError(`--upstream-password-file：无法读取 ${file} / --upstream-password-file: cannot read ${file}: ${e.message}`)
+      await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
+        throw new UsageError(`--upstream-password-file：无法读取 ${file}，${readFailureZh(e.code)} / --upstream-password-file: cannot read ${file}: ${readFailureEn(e)}`)
       })
     ).trim()
   }

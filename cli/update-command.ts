@@ -9,6 +9,7 @@ import { didYouMean } from '../edge/shared/nearest-name.ts'
 import { idSchema } from '../edge/protocol/index.ts'
 import { checkedFlag } from './flag-value.ts'
 import { COMMAND_SUMMARIES } from './command-summaries.ts'
+import { readFailureEn, readFailureZh } from '../edge/shared/read-failure.ts'
 
 const ACTIONS = ['upload', 'start', 'status', 'cancel', 'list'] as const
 
@@ -64,10 +65,10 @@ export const updateCommand: Subcommand = {
     if (action === 'upload') {
       const [manifestFile, payloadFile] = files as [string, string]
       const text = await readFile(manifestFile, 'utf8').catch((e: NodeJS.ErrnoException) => {
-        throw new UsageError(`无法读取 ${manifestFile} / cannot read ${manifestFile}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`)
+        throw new UsageError(`无法读取 ${manifestFile}，${readFailureZh(e.code)} / cannot read ${manifestFile}: ${readFailureEn(e)}`)
       })
       const size = (await stat(payloadFile).catch(() => null))?.size
-      if (size === undefined) throw new UsageError(`无法读取 ${payloadFile} / cannot read ${payloadFile}: no such file`)
+      if (size === undefined) throw new UsageError(`无法读取 ${payloadFile}，文件不存在 / cannot read ${payloadFile}: the file does not exist`)
       const version = versionOf(text, manifestFile)
       await hub.send('PUT', `/api/releases/${encodeURIComponent(version)}/manifest`, text, 'application/json')
       console.log(`签名清单已通过 / signed manifest accepted: ${version}`)

@@ -6,7 +6,7 @@ import { dirname, basename, join } from 'node:path'
 import { z } from 'zod'
 import { idSchema } from '../edge/protocol/index.ts'
 import type { Logger } from '../edge/shared/logger.ts'
-import { readFailureZh } from '../edge/shared/read-failure.ts'
+import { readFailureEn, readFailureZh } from '../edge/shared/read-failure.ts'
 import { schemaProblem } from '../edge/shared/schema-problem.ts'
 
 const scrypt = promisify(scryptCb) as (pw: string, salt: Buffer, len: number, opts: { N: number; r: number; p: number; maxmem: number }) => Promise<Buffer>
@@ -94,7 +94,7 @@ export async function readCredentialFile(path: string): Promise<CredentialEntry[
   } catch (err) {
     const e = err as NodeJS.ErrnoException
     if (e.code === 'ENOENT') throw new CredentialFileError(`凭据文件 ${path} 不存在：请用 counter-edge provision 创建 / credentials file ${path} does not exist: create it with \`counter-edge provision\``)
-    throw new CredentialFileError(`无法读取凭据文件 ${path}：${readFailureZh(e.code)} / cannot read credentials file ${path}: ${e.message}`)
+    throw new CredentialFileError(`无法读取凭据文件 ${path}：${readFailureZh(e.code)} / cannot read credentials file ${path}: ${readFailureEn(e)}`)
   }
   let json: unknown
   try {

@@ -1,6 +1,6 @@
 /**
- * Why a file could not be read, in Chinese, for the Chinese half of a message
- * whose English half carries Node's own text (ENOENT: no such file …).
+ * Why a file could not be read, in Chinese, for the Chinese half of a message; readFailureEn
+ * gives the English half, so a technician reads the cause in words rather than ENOENT.
  */
 export function readFailureZh(code: string | undefined): string {
   if (code === 'ENOENT') return '文件不存在'

@@ -74,7 +74,7 @@ describe('the board config file', () => {
 
   it('says in both languages that a file is missing or not JSON', async () => {
     const missing = join(dir, 'nope.json')
-    await expect(readConfigFile(missing, boardFileSchema)).rejects.toThrow(`无法读取配置文件 ${missing}：文件不存在 / cannot read --config ${missing}: ENOENT`)
+    await expect(readConfigFile(missing, boardFileSchema)).rejects.toThrow(`无法读取配置文件 ${missing}：文件不存在 / cannot read --config ${missing}: the file does not exist`)
     const trunc = join(dir, 'trunc.json')
     await writeFile(trunc, '{"hall":')
     await expect(readConfigFile(trunc, boardFileSchema)).rejects.toThrow(`${trunc} 不是有效的 JSON（可能不完整或有多余的逗号）/ ${trunc} is not valid JSON: `)

@@ -84,8 +84,20 @@ describe('counter-edge on wrong flags and files', () => {
     const missing = join(dir, 'no-such-password')
     const r = await cli(['status', '--username', 'hall-1-tech', '--password-file', missing])
     expect(r.code).toBe(2)
-    expect(r.err).toContain(`无法读取密码文件 ${missing} / cannot read --password-file ${missing}: no such file`)
+    expect(r.err).toContain(`无法读取密码文件 ${missing}：文件不存在 / cannot read --password-file ${missing}: the file does not exist`)
     expect(r.err).not.toMatch(/ENOENT/)
+  })
+
+  it('a key or release file that is not there is said in words in both languages, not as Node\'s ENOENT', async () => {
+    const key = join(dir, 'no-such.pem')
+    const release = await cli(['release', 'build', '--key', key, '--out', dir])
+    expect(release.code).toBe(2)
+    expect(release.err).toContain(`--key ${key}: 无法读取，文件不存在 / cannot read: the file does not exist`)
+    const manifest = join(dir, 'no-such.release.json')
+    const sim = await cli(['sim', '--process-per-window', '--release', manifest, '--release-key', key])
+    expect(sim.code).toBe(2)
+    expect(sim.err).toContain(`--release: 无法读取 ${manifest}，文件不存在 / cannot read ${manifest}: the file does not exist`)
+    for (const r of [release, sim]) expect(r.err).not.toMatch(/ENOENT|no such file or directory/)
   })
 
   it('no password at all says how to give one', async () => {
