@@ -165,6 +165,9 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
 
     // One zone for the hall's times: the hall screen's clock, the dashboard's times, the alerts' day.
     const hallTimeZone = config.screen.timeZone ?? config.announcer?.timeZone ?? 'Asia/Shanghai'
+    // The hall's retained messages as the broker holds them: the hall view starts from them, and the bridge
+    // sends them again to a central broker that lost them.
+    const retained = (pattern: string) => broker.persistence.createRetainedStream(pattern) as AsyncIterable<{ topic: string; payload: Buffer }>
     const view = new HallView({
       hall: config.hall,
       aedes: broker.aedes,
@@ -172,7 +175,7 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
       parses,
       lines: refusalLines,
       log: log.child({ module: 'hall-view' }),
-      retained: (pattern) => broker.persistence.createRetainedStream(pattern) as AsyncIterable<{ topic: string; payload: Buffer }>,
+      retained,
       provisioned: credentials.provisionedBoards(config.hall),
       // The hall's day for its bad-rating alerts: the zone the hall screen's clock shows (hub/dashboard/hall-screen-feed.ts).
       timeZone: hallTimeZone,
@@ -265,7 +268,7 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
           commands: broker.commands,
           ...(outgoing ? { deliveries: outgoing } : {}),
           log: log.child({ module: 'bridge' }),
-          retained: (pattern) => broker.persistence.createRetainedStream(pattern) as AsyncIterable<{ topic: string; payload: Buffer }>,
+          retained,
           turnWrites,
           ...(probe ? { storeReady: () => probe.redisUp, handover: () => otherNodesAlive(broker.aedes, brokerId, config.heartbeatMs ?? 15_000) } : {}),
           ...bridgeTuning,
@@ -297,7 +300,7 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
 
     let http: HubHttp | null = null
     let rollouts: RolloutController | null = null
-    if (config.http) {
+    if (config.http && feed) {
       const liveStreams = { maxStreams: limits.maxLiveStreams, maxPerAddress: limits.maxLiveStreamsPerAddress, maxBufferedBytes: limits.maxLiveStreamBufferedBytes, batchMs: limits.liveStreamBatchMs }
       const screen = await life.start(
         'hall screen',
@@ -307,7 +310,7 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
           hallView: view,
           config: config.screen,
           ...(config.announcer ? { fallbackTimeZone: config.announcer.timeZone } : {}),
-          retained: (pattern) => broker.persistence.createRetainedStream(pattern) as AsyncIterable<{ topic: string; payload: Buffer }>,
+          retained,
           liveStreams,
           lines: refusalLines,
           parses,
@@ -358,7 +361,7 @@ export async function startHub(input: HubConfig, log: Logger): Promise<RunningHu
         lines: refusalLines,
         screen,
         officerNames: config.http.officerNames ?? false,
-        ...(feed ? { feed } : {}),
+        feed,
         fleet,
         parses,
         log: log.child({ module: 'http' }),

@@ -49,10 +49,8 @@ export interface HubHttpOptions {
    * (hub config `http.officerNames`, docs/operations.md). A logged-in technician always has them.
    */
   officerNames?: boolean
-  /** The feed history's jsonl file (in the hub's data dir); absent or null: kept in memory only. */
-  feedFile?: string | null
-  /** The feed history already started by the hub (then `feedFile` is unused), which also stops it. */
-  feed?: FeedHistory
+  /** The dashboard's feed history, started and stopped by the hub (hub/main.ts: the announcer reads it first). */
+  feed: FeedHistory
   /** Releases and rollouts (hub/fleet/release-routes.ts), when the hub keeps releases. */
   fleet?: FleetRoutes
   /** Shared with the uplink and the hall view: a board message is validated once on the hub (hub/message-parses.ts). */
@@ -91,8 +89,6 @@ export class HubHttp {
   private readonly sessions = new Map<string, { username: string; expires: number }>()
   private readonly streams: LiveStreams
   private readonly feed: FeedHistory
-  /** Started and stopped here unless its owner handed it over started (hub/main.ts: the announcer needs it first). */
-  private readonly ownFeed: boolean
   private messagesIn = 0
   private readonly countIn = (_p: AedesPublishPacket, client: unknown) => {
     if (client) this.messagesIn++
@@ -121,12 +117,10 @@ export class HubHttp {
       ...(opts.fleet?.rolloutControl ? { fleet: opts.fleet.rolloutControl } : {}),
       ...(opts.parses ? { parses: opts.parses } : {}),
     })
-    this.ownFeed = !opts.feed
-    this.feed = opts.feed ?? new FeedHistory({ file: opts.feedFile ?? null, log: opts.log.child({ module: 'feed-history' }) })
+    this.feed = opts.feed
   }
 
   async start(): Promise<void> {
-    if (this.ownFeed) await this.feed.start()
     // Oldest first, as they came: what the hub counted before its restart is not counted again.
     for (const e of this.feed.recent(FEED_KEPT).reverse()) this.stats.recall(e)
     await this.stats.start()
@@ -446,7 +440,6 @@ export class HubHttp {
     await this.stats.stop()
     await this.metrics.stop()
     this.streams.stop()
-    if (this.ownFeed) await this.feed.stop()
     const server = this.server
     this.server = null
     if (server) {
