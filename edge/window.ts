@@ -324,7 +324,8 @@ export class Window {
   private answerLater(reply: ReplyEffect): void {
     this.ledger.remember(reply.cmd, reply)
     const file = this.opts.stateFile
-    if (!file || this.closing) {
+    if (!file) return this.sendReply(reply)
+    if (this.closing) {
       // Stopping: the queue takes no more; stop() saves the ledger once the queue has drained.
       this.answeredWhileClosing = true
       this.sendReply(reply)
@@ -333,7 +334,7 @@ export class Window {
     this.enqueue(async () => {
       const prepared = this.opts.link.prepare('reply', replyFields(reply))
       await this.opts.link.flush()
-      await file.save(this.state, [prepared], this.ledger.recent(LEDGER_SAVED), { wall: this.opts.now(), mono: this.mono() })
+      await file.save(this.state, [prepared], this.ledger.recent(LEDGER_SAVED), this.clockReading(this.opts.now(), this.mono()))
       this.opts.link.append(prepared)
     })
   }

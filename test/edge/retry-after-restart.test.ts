@@ -214,7 +214,10 @@ describe('a slow answer retried after a power cut', () => {
     vi.useFakeTimers({ now: new Date('2025-03-04T09:00:00.000Z') })
     const dataDir = await mkdtemp(join(tmpdir(), 'retry-self-test-'))
     const statePath = join(dataDir, 'window-state.json')
-    let h = await EdgeHarness.start({ dataDir })
+    // The machine's clock as a board has it: the late answer's save keeps it like every other save, so a restart
+    // right after it still knows the time that passed whatever NTP does to the wall clock (edge/machine-clock.ts).
+    const machineClock = () => ({ boot: 'boot-1', ms: Date.now() })
+    let h = await EdgeHarness.start({ dataDir, machineClock })
     try {
       const answered = async (id: string, n: number) => {
         for (let i = 0; i < 40 && h.of('reply').filter((p) => p.message.cmd === id).length < n; i++) await h.advance(250)
@@ -227,9 +230,10 @@ describe('a slow answer retried after a power cut', () => {
       expect(first).toMatchObject({ cmd: id, name: 'self-test', ok: true, result: { display: 'ok' } })
       // Power fails once central has the answer: the state file is as it was then.
       const atCut = await readFile(statePath, 'utf8')
+      expect(JSON.parse(atCut).clock).toMatchObject({ machine: { boot: 'boot-1' } })
       await h.stop()
       await writeFile(statePath, atCut)
-      h = await EdgeHarness.start({ dataDir })
+      h = await EdgeHarness.start({ dataDir, machineClock })
       h.hardware.displayFault('eio')
       // Central sends the very same command again (it had not taken the answer in before the cut, say).
       h.command('self-test', { tests: ['display'] }, { id })

@@ -214,6 +214,8 @@ export interface EdgeHarnessOptions {
   dataDir?: string
   /** What the runtime does to restart into an update it installed (the CLI exits for the launcher). Default: it stops itself. */
   exitForUpgrade?: () => Promise<void>
+  /** The machine's monotonic clock and boot (edge/machine-clock.ts), over the faked time; default none. */
+  machineClock?: () => { boot: string; ms: number }
 }
 
 /**
@@ -290,6 +292,7 @@ export class EdgeHarness {
         clock,
         session: network.factory,
         ...(opts.exitForUpgrade ? { exitForUpgrade: opts.exitForUpgrade } : {}),
+        ...(opts.machineClock ? { machineClock: opts.machineClock } : {}),
       },
     )
     const edge = await whileTimeRuns(starting)
